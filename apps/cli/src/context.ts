@@ -1,0 +1,42 @@
+import type { ArgumentsCamelCase } from 'yargs';
+import { Output } from './output.js';
+
+export interface GlobalOptions {
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+/** What every command handler gets besides its arguments. */
+export interface CommandContext {
+  out: Output;
+  /** Aborted on SIGINT or SIGTERM: pass it to every library call that takes one. */
+  signal: AbortSignal;
+}
+
+let currentSignal: AbortSignal = new AbortController().signal;
+
+/** main() installs the process-wide signal before yargs runs a handler. */
+export function setCommandSignal(signal: AbortSignal): void {
+  currentSignal = signal;
+}
+
+/**
+ * Wraps a handler so it receives an Output configured from the global flags
+ * and the interrupt signal. Errors propagate to main(), which maps them to
+ * exit codes in one place.
+ */
+export function withContext<T extends GlobalOptions>(
+  handler: (argv: ArgumentsCamelCase<T>, context: CommandContext) => Promise<void> | void,
+  // yargs types a module's handler loosely; the builder guarantees T's shape.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+): (argv: ArgumentsCamelCase<any>) => Promise<void> {
+  return async (argv) => {
+    const out = new Output({ json: Boolean(argv.json), quiet: Boolean(argv.quiet), verbose: Boolean(argv.verbose) });
+    await handler(argv as ArgumentsCamelCase<T>, { out, signal: currentSignal });
+  };
+}
+
+/** A yargs command module whose own arguments extend the global flags. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AlkiCommand = import('yargs').CommandModule<GlobalOptions, any>;

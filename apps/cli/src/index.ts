@@ -1,0 +1,2 @@
+export { main } from './main.js';
+export { EXIT_CODES } from './exit-codes.js';

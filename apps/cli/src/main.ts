@@ -1,0 +1,98 @@
+import { describeSystemError, isAlkiError } from '@alki/errors';
+import yargs from 'yargs';
+import { commands, examples } from './commands/index.js';
+import { setCommandSignal } from './context.js';
+import { EXIT_CODES, exitCodeForCategory } from './exit-codes.js';
+import { Output } from './output.js';
+import { CLI_VERSION } from './version.js';
+
+class UsageFailure extends Error {}
+
+/**
+ * Runs the CLI with the given arguments and resolves to the exit code. It
+ * never throws: every failure becomes one clear line on stderr (and a JSON
+ * error object on stdout with --json), with the stack only under --verbose.
+ */
+export async function main(args: string[]): Promise<number> {
+  const flags = { json: args.includes('--json'), quiet: args.includes('--quiet') || args.includes('-q'), verbose: args.includes('--verbose') || args.includes('-v') };
+  const out = new Output(flags);
+  const controller = new AbortController();
+  setCommandSignal(controller.signal);
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT_CODES.interrupted);
+    out.error(`Interrupted (${signal}); cleaning up. Press Ctrl-C again to quit at once.`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const parser = yargs(args)
+    .scriptName('alki')
+    .usage('$0 <command> [options]\n\nHugging Face models to production llama.cpp deployment bundles.')
+    .option('json', { type: 'boolean', default: false, describe: 'Print machine-readable JSON on stdout' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only results and errors' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print details, and stacks on errors' })
+    .command(commands)
+    .example(examples)
+    .demandCommand(1, 'Name a command; `alki --help` lists them.')
+    .strict()
+    .recommendCommands()
+    .completion('completion', 'Print a shell completion script (bash or zsh): alki completion >> ~/.bashrc')
+    .version(CLI_VERSION)
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .epilogue('Exit codes: 0 ok, 1 a check failed, 2 usage, 3 input invalid, 4 network or registry, 5 local environment, 130 interrupted. Docs: docs/cli.md')
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new UsageFailure(message);
+    });
+
+  try {
+    await parser.parseAsync();
+    return controller.signal.aborted ? EXIT_CODES.interrupted : Number(process.exitCode ?? 0);
+  } catch (error) {
+    return reportError(error, out, flags.verbose, controller.signal.aborted);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function reportError(error: unknown, out: Output, verbose: boolean, aborted: boolean): number {
+  if (error instanceof UsageFailure) {
+    out.error(`error: ${error.message}`);
+    if (!out.json) out.error('Run `alki --help` for usage.');
+    else out.result({ error: { code: 'USAGE', category: 'usage', message: error.message } }, () => '');
+    return EXIT_CODES.usage;
+  }
+  if (aborted) {
+    out.error('Interrupted; nothing was left half-written.');
+    return EXIT_CODES.interrupted;
+  }
+  let code: number;
+  let payload: Record<string, unknown>;
+  if (isAlkiError(error)) {
+    out.error(`error: ${error.message}`);
+    if (error.hint) out.error(`hint: ${error.hint}`);
+    code = exitCodeForCategory(error.category);
+    payload = error.toJSON();
+  } else {
+    const system = describeSystemError(error);
+    if (system) {
+      out.error(`error: ${system.message}`);
+      code = exitCodeForCategory(system.category);
+      payload = { code: system.code, category: system.category, message: system.message };
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      out.error(`internal error: ${message}`);
+      if (!verbose) out.error('This is a bug in alki. Run again with --verbose for the stack, and report it.');
+      code = EXIT_CODES.internal;
+      payload = { code: 'INTERNAL', category: 'internal', message };
+    }
+  }
+  if (verbose && error instanceof Error && error.stack) out.error(error.stack);
+  if (out.json) out.result({ error: payload }, () => '');
+  return code;
+}

@@ -1,0 +1,2 @@
+export { BundlerError } from './errors.js';
+export type { BundlerErrorCode } from './errors.js';

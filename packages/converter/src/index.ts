@@ -1,0 +1,2 @@
+export { ConverterError } from './errors.js';
+export type { ConverterErrorCode } from './errors.js';

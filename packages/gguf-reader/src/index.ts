@@ -1,0 +1,2 @@
+export { GgufReaderError } from './errors.js';
+export type { GgufReaderErrorCode } from './errors.js';

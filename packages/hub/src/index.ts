@@ -1,0 +1,2 @@
+export { HubError } from './errors.js';
+export type { HubErrorCode } from './errors.js';

@@ -1,0 +1,2 @@
+export { ImageBuilderError } from './errors.js';
+export type { ImageBuilderErrorCode } from './errors.js';

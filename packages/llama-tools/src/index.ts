@@ -1,0 +1,10 @@
+export { buildLlamaTools } from './build.js';
+export type { BuildLlamaToolsOptions, Spawn } from './build.js';
+export { findLlamaTools, requireLlamaTool } from './find.js';
+export type { FindLlamaToolsOptions } from './find.js';
+export { llamaToolsCacheDir, locateLlamaCppSource } from './source.js';
+export type { LlamaCppSource } from './source.js';
+export { LLAMA_TOOL_NAMES } from './tools.js';
+export type { LlamaToolName, LlamaTools } from './tools.js';
+export { LlamaToolsError } from './errors.js';
+export type { LlamaToolsErrorCode } from './errors.js';

@@ -1,0 +1,10 @@
+/** The native llama.cpp programs Alki builds and uses. */
+export const LLAMA_TOOL_NAMES = ['llama-quantize', 'llama-server', 'llama-bench', 'llama-tokenize'] as const;
+export type LlamaToolName = (typeof LLAMA_TOOL_NAMES)[number];
+
+/** Paths of a complete set of native tools. */
+export interface LlamaTools {
+  tag: string;
+  binDir: string;
+  paths: Record<LlamaToolName, string>;
+}

@@ -1,0 +1,2 @@
+export { QuantizerError } from './errors.js';
+export type { QuantizerErrorCode } from './errors.js';

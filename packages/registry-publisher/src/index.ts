@@ -1,0 +1,2 @@
+export { RegistryPublisherError } from './errors.js';
+export type { RegistryPublisherErrorCode } from './errors.js';

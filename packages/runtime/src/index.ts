@@ -1,0 +1,2 @@
+export { RuntimeError } from './errors.js';
+export type { RuntimeErrorCode } from './errors.js';

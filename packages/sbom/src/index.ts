@@ -1,0 +1,2 @@
+export { SbomError } from './errors.js';
+export type { SbomErrorCode } from './errors.js';

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite and the native tools need, when
+# they are missing. Idempotent; needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+  cmake g++ git make            # building the native llama.cpp tools
+  docker-registry apache2-utils # the CNCF distribution registry, and htpasswd for its auth tests
+  skopeo umoci                  # independent OCI checks
+  podman buildah runc           # running images (runc: crun fails on this VM's hybrid cgroups)
+  systemd                       # systemd-analyze verify for generated units
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "Installing Debian packages: ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

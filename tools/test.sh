@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The one test command (`npm test`): it provisions everything the tests need on
+# a fresh machine, then runs every package's tests.
+#   1. npm packages (npm ci when node_modules is missing or older than the lockfile)
+#   2. Debian packages (tools/setup/apt.sh)
+#   3. the TypeScript build
+#   4. the native llama.cpp tools, built once into ~/.cache/alki (about 7 minutes)
+#   5. Jest in every package, one package at a time (2-core machines)
+# Services (registry, fake hub, llama-server) are started and stopped by the tests themselves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci
+fi
+bash tools/setup/apt.sh
+npx tsc -b tsconfig.build.json
+node apps/cli/bin/alki.js tools build --quiet
+export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules"
+npx nx run-many -t test --parallel=1 --outputStyle=stream "$@"

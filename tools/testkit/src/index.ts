@@ -1,0 +1,10 @@
+export { fixtureCacheDir } from './cache.js';
+export { nativeTools } from './native-tools.js';
+export { podmanEnvironment } from './podman.js';
+export type { PodmanEnvironment } from './podman.js';
+export { freePort, waitForHttp } from './ports.js';
+export { startProcess } from './process.js';
+export type { RunningProcess } from './process.js';
+export { startRegistry } from './registry.js';
+export type { RegistryOptions, TestRegistry } from './registry.js';
+export { requireCommand } from './require-command.js';
