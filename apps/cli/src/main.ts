@@ -30,6 +30,7 @@ export async function main(args: string[]): Promise<number> {
 
   const parser = yargs(args)
     .scriptName('alki')
+    .exitProcess(false)
     .usage('$0 <command> [options]\n\nHugging Face models to production llama.cpp deployment bundles.')
     .option('json', { type: 'boolean', default: false, describe: 'Print machine-readable JSON on stdout' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only results and errors' })

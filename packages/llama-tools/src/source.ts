@@ -20,7 +20,9 @@ export interface LlamaCppSource {
 export function locateLlamaCppSource(resolve: (id: string) => string = require.resolve): LlamaCppSource {
   let packageDir: string;
   try {
-    packageDir = path.dirname(resolve('node-llama-cpp/package.json'));
+    // node-llama-cpp's exports map hides package.json, so resolve its entry
+    // point and walk up to the package root.
+    packageDir = packageRootOf(resolve('node-llama-cpp'));
   } catch (cause) {
     throw new LlamaToolsError('SOURCE_BUNDLE_MISSING', 'node-llama-cpp is not installed, so the llama.cpp source is not available.', {
       cause,
@@ -38,6 +40,13 @@ export function locateLlamaCppSource(resolve: (id: string) => string = require.r
   const info = JSON.parse(fs.readFileSync(path.join(llamaDir, 'llama.cpp.info.json'), 'utf8')) as { tag: string };
   const pkg = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version: string };
   return { tag: info.tag, bundlePath, nodeLlamaCppVersion: pkg.version };
+}
+
+function packageRootOf(entry: string): string {
+  for (let dir = path.dirname(entry); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'llama'))) return dir;
+  }
+  throw new Error(`no node-llama-cpp package root above ${entry}`);
 }
 
 /** `$XDG_CACHE_HOME/alki/llama.cpp/<tag>`, falling back to `~/.cache`. */

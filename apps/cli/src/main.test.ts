@@ -1,0 +1,69 @@
+import { describe, expect, it } from '@jest/globals';
+import { AlkiError } from '@alki/errors';
+import { exitCodeForCategory, EXIT_CODES } from './exit-codes.js';
+import { runCli } from './test-support.js';
+import { CLI_VERSION } from './version.js';
+
+describe('alki --help', () => {
+  it('lists every command group with an example, and the exit codes', async () => {
+    const { code, stdout } = await runCli(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('alki tools <command>');
+    expect(stdout).toContain('Examples:');
+    expect(stdout).toContain('alki tools build');
+    expect(stdout).toContain('Exit codes: 0 ok, 1 a check failed, 2 usage, 3 input invalid, 4 network or registry');
+  });
+});
+
+describe('alki --version', () => {
+  it('prints the CLI version', async () => {
+    const { code, stdout } = await runCli(['--version']);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(CLI_VERSION);
+    expect(CLI_VERSION).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('usage errors', () => {
+  it('exit with 2 and one clear line, without a stack', async () => {
+    const { code, stderr } = await runCli(['no-such-command']);
+    expect(code).toBe(EXIT_CODES.usage);
+    expect(stderr).toMatch(/^error: /m);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('are reported as a JSON error object on stdout with --json', async () => {
+    const { code, stdout } = await runCli(['no-such-command', '--json']);
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout)).toMatchObject({ error: { code: 'USAGE', category: 'usage' } });
+  });
+
+  it('exit with 2 when a command group is given no subcommand', async () => {
+    const { code } = await runCli(['tools']);
+    expect(code).toBe(2);
+  });
+});
+
+describe('alki completion', () => {
+  it('prints a bash completion script', async () => {
+    const { code, stdout } = await runCli(['completion']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('complete -o bashdefault -o default -F _alki_yargs_completions alki');
+  });
+});
+
+describe('exit codes', () => {
+  it('map every error category to its documented code', () => {
+    expect(exitCodeForCategory('check')).toBe(1);
+    expect(exitCodeForCategory('usage')).toBe(2);
+    expect(exitCodeForCategory('input')).toBe(3);
+    expect(exitCodeForCategory('network')).toBe(4);
+    expect(exitCodeForCategory('environment')).toBe(5);
+    expect(exitCodeForCategory('internal')).toBe(70);
+  });
+
+  it('come from the error category of an AlkiError thrown by a library', () => {
+    const error = new AlkiError('X', 'x', 'network');
+    expect(exitCodeForCategory(error.category)).toBe(EXIT_CODES.network);
+  });
+});

@@ -1,0 +1,43 @@
+import { jest } from '@jest/globals';
+import { main } from './main.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the CLI in-process and captures what it writes, for tests. Output goes
+ * through process.stdout/stderr exactly as in production.
+ */
+export async function runCli(args: string[]): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += chunk.toString();
+    return true;
+  });
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  });
+  const log = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => {
+    stdout += `${parts.join(' ')}\n`;
+  });
+  const error = jest.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => {
+    stderr += `${parts.join(' ')}\n`;
+  });
+  const previousExitCode = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    process.exitCode = previousExitCode;
+    out.mockRestore();
+    err.mockRestore();
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
