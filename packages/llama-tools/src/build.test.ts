@@ -24,7 +24,10 @@ function fakeToolchain(calls: Call[], exitCodes: Record<string, number> = {}): S
     const stdout = new PassThrough();
     Object.assign(child, { stdout, stderr: new PassThrough() });
     setImmediate(() => {
-      if (command === 'git') fs.mkdirSync(args[3], { recursive: true }), fs.writeFileSync(path.join(args[3], 'CMakeLists.txt'), '');
+      if (command === 'git') {
+        fs.mkdirSync(args[3], { recursive: true });
+        fs.writeFileSync(path.join(args[3], 'CMakeLists.txt'), '');
+      }
       if (command === 'cmake' && args[0] === '--build') {
         const bin = path.join(args[1], 'bin');
         fs.mkdirSync(bin, { recursive: true });
