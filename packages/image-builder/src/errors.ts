@@ -1,7 +1,25 @@
 import { AlkiError, type AlkiErrorOptions, type ErrorCategory } from '@alki/errors';
 
-/** Every failure of @alki/image-builder, as a string-literal code. Add codes as the package grows. */
-export type ImageBuilderErrorCode = 'INVALID_INPUT';
+/** Every failure of @alki/image-builder, as a string-literal code. */
+export type ImageBuilderErrorCode =
+  /** A bundle directory is missing files or has an invalid manifest or runtime.json. */
+  | 'INVALID_BUNDLE'
+  /** A base image (OCI layout or registry) is missing, unreadable or not an image. */
+  | 'INVALID_BASE'
+  /** An image reference, tag or path that cannot be used as given. */
+  | 'INVALID_REFERENCE'
+  /** A tar entry that cannot be written (a path escaping the root, a file that changed while read). */
+  | 'INVALID_LAYER_ENTRY'
+  /** An OCI layout on disk is corrupt: bad index, missing blob, digest mismatch. */
+  | 'CORRUPT_LAYOUT'
+  /** The destination exists and --force was not given. */
+  | 'DESTINATION_EXISTS'
+  /** A program the builder needs (ldd, cc, podman or docker) is missing or failed. */
+  | 'TOOL_FAILED'
+  /** A container ran but did not become healthy or did not answer a chat completion. */
+  | 'IMAGE_TEST_FAILED'
+  /** The two-stage runtime could not get or verify its bundle. */
+  | 'RUNTIME_BUNDLE_FAILED';
 
 /** The one error class of @alki/image-builder. */
 export class ImageBuilderError extends AlkiError<ImageBuilderErrorCode> {
