@@ -1,2 +1,13 @@
 export { QuantizerError } from './errors.js';
 export type { QuantizerErrorCode } from './errors.js';
+
+export { fp16BitsToFp32, fp16ToFp32Row, fp32ToFp16Bits, fp32ToFp16Row, bf16ToFp32Row } from './float/fp16.js';
+export { dequantizeRowQ8_0, Q8_0_BLOCK_BYTES, QK8_0, quantizeRowQ8_0 } from './blocks/q8_0.js';
+export { dequantizeRowQ4_0, Q4_0_BLOCK_BYTES, quantizeRowQ4_0 } from './blocks/q4_0.js';
+export { dequantizeRowQ4_1, Q4_1_BLOCK_BYTES, quantizeRowQ4_1 } from './blocks/q4_1.js';
+export { dequantizeRowQ5_0, Q5_0_BLOCK_BYTES, quantizeRowQ5_0 } from './blocks/q5_0.js';
+export { dequantizeRowQ5_1, Q5_1_BLOCK_BYTES, quantizeRowQ5_1 } from './blocks/q5_1.js';
+export { dequantizeRowQ4K, Q4_K_BLOCK_BYTES, quantizeRowQ4K } from './blocks/q4_k.js';
+export { dequantizeRowQ5K, Q5_K_BLOCK_BYTES, quantizeRowQ5K } from './blocks/q5_k.js';
+export { dequantizeRowQ6K, Q6_K_BLOCK_BYTES, quantizeRowQ6K } from './blocks/q6_k.js';
+export { QK_K } from './blocks/k-scales.js';

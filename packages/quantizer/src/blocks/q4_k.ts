@@ -1,0 +1,52 @@
+// Q4_K: super-blocks of 256 weights: fp16 d and dmin, 12 bytes of 6-bit
+// scales and mins, 128 bytes of 4-bit quants.
+// Follows quantize_row_q4_K_ref / dequantize_row_q4_K in ggml/src/ggml-quants.c
+// (llama-quantize calls the _ref function when there is no imatrix).
+import { fp16BitsToFp32 } from '../float/fp16.js';
+import { createKScratch, QK_K, quantizeScalesAndMinsK, scaleMinK4 } from './k-scales.js';
+
+const fround = Math.fround;
+
+/** Bytes per Q4_K super-block: d, dmin, scales[12], qs[128]. */
+export const Q4_K_BLOCK_BYTES = 144;
+
+const scratch = createKScratch();
+
+/** Quantizes `src` (a multiple of 256 weights) to Q4_K blocks in `dst`, as llama.cpp does. */
+export function quantizeRowQ4K(src: Float32Array, dst: Uint8Array): void {
+  const blocks = src.length / QK_K;
+  const levels = scratch.levels;
+  for (let i = 0; i < blocks; i++) {
+    const o = i * Q4_K_BLOCK_BYTES;
+    quantizeScalesAndMinsK(src, i * QK_K, dst, o, 15, -1, 20, scratch);
+    // Each 64-weight chunk packs weight l in the low nibble and l+32 in the high one.
+    let q = o + 16;
+    for (let j = 0; j < QK_K; j += 64) {
+      for (let l = 0; l < 32; l++) dst[q + l] = levels[j + l]! | (levels[j + l + 32]! << 4);
+      q += 32;
+    }
+  }
+}
+
+/** Expands Q4_K blocks back to float32 weights (`dst.length` weights). */
+export function dequantizeRowQ4K(src: Uint8Array, dst: Float32Array): void {
+  const blocks = dst.length / QK_K;
+  let y = 0;
+  for (let i = 0; i < blocks; i++) {
+    const o = i * Q4_K_BLOCK_BYTES;
+    const d = fp16BitsToFp32(src[o]! | (src[o + 1]! << 8));
+    const min = fp16BitsToFp32(src[o + 2]! | (src[o + 3]! << 8));
+    let q = o + 16;
+    for (let is = 0; is < 8; is += 2) {
+      const [sc1, m1] = scaleMinK4(is, src, o + 4);
+      const [sc2, m2] = scaleMinK4(is + 1, src, o + 4);
+      const d1 = fround(d * sc1);
+      const dm1 = fround(min * m1);
+      const d2 = fround(d * sc2);
+      const dm2 = fround(min * m2);
+      for (let l = 0; l < 32; l++) dst[y++] = fround(fround(d1 * (src[q + l]! & 0xf)) - dm1);
+      for (let l = 0; l < 32; l++) dst[y++] = fround(fround(d2 * (src[q + l]! >>> 4)) - dm2);
+      q += 32;
+    }
+  }
+}

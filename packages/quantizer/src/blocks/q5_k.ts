@@ -1,0 +1,77 @@
+// Q5_K: super-blocks of 256 weights: fp16 d and dmin, 12 bytes of 6-bit
+// scales and mins, 32 bytes of fifth bits, 128 bytes of low nibbles.
+// Follows quantize_row_q5_K_ref / dequantize_row_q5_K in ggml/src/ggml-quants.c.
+import { fp16BitsToFp32 } from '../float/fp16.js';
+import { createKScratch, QK_K, quantizeScalesAndMinsK, scaleMinK4 } from './k-scales.js';
+
+const fround = Math.fround;
+
+/** Bytes per Q5_K super-block: d, dmin, scales[12], qh[32], qs[128]. */
+export const Q5_K_BLOCK_BYTES = 176;
+
+const scratch = createKScratch();
+
+/** Quantizes `src` (a multiple of 256 weights) to Q5_K blocks in `dst`, as llama.cpp does. */
+export function quantizeRowQ5K(src: Float32Array, dst: Uint8Array): void {
+  const blocks = src.length / QK_K;
+  const levels = scratch.levels;
+  for (let i = 0; i < blocks; i++) {
+    const o = i * Q5_K_BLOCK_BYTES;
+    quantizeScalesAndMinsK(src, i * QK_K, dst, o, 31, -0.5, 15, scratch);
+    const qh = o + 16;
+    let ql = o + 48;
+    dst.fill(0, qh, qh + 32);
+    let m1 = 1;
+    let m2 = 2;
+    for (let n = 0; n < QK_K; n += 64) {
+      for (let j = 0; j < 32; j++) {
+        let l1 = levels[n + j]!;
+        if (l1 > 15) {
+          l1 -= 16;
+          dst[qh + j] |= m1;
+        }
+        let l2 = levels[n + j + 32]!;
+        if (l2 > 15) {
+          l2 -= 16;
+          dst[qh + j] |= m2;
+        }
+        dst[ql + j] = l1 | (l2 << 4);
+      }
+      m1 <<= 2;
+      m2 <<= 2;
+      ql += 32;
+    }
+  }
+}
+
+/** Expands Q5_K blocks back to float32 weights (`dst.length` weights). */
+export function dequantizeRowQ5K(src: Uint8Array, dst: Float32Array): void {
+  const blocks = dst.length / QK_K;
+  let y = 0;
+  for (let i = 0; i < blocks; i++) {
+    const o = i * Q5_K_BLOCK_BYTES;
+    const d = fp16BitsToFp32(src[o]! | (src[o + 1]! << 8));
+    const min = fp16BitsToFp32(src[o + 2]! | (src[o + 3]! << 8));
+    const qh = o + 16;
+    let ql = o + 48;
+    let u1 = 1;
+    let u2 = 2;
+    for (let is = 0; is < 8; is += 2) {
+      const [sc1, m1] = scaleMinK4(is, src, o + 4);
+      const [sc2, m2] = scaleMinK4(is + 1, src, o + 4);
+      const d1 = fround(d * sc1);
+      const dm1 = fround(min * m1);
+      const d2 = fround(d * sc2);
+      const dm2 = fround(min * m2);
+      for (let l = 0; l < 32; l++) {
+        dst[y++] = fround(fround(d1 * ((src[ql + l]! & 0xf) + (src[qh + l]! & u1 ? 16 : 0))) - dm1);
+      }
+      for (let l = 0; l < 32; l++) {
+        dst[y++] = fround(fround(d2 * ((src[ql + l]! >>> 4) + (src[qh + l]! & u2 ? 16 : 0))) - dm2);
+      }
+      ql += 32;
+      u1 <<= 2;
+      u2 <<= 2;
+    }
+  }
+}
