@@ -1,7 +1,11 @@
 import { AlkiError, type AlkiErrorOptions, type ErrorCategory } from '@alki/errors';
 
-/** Every failure of @alki/sbom, as a string-literal code. Add codes as the package grows. */
-export type SbomErrorCode = 'INVALID_INPUT';
+/** Every failure of @alki/sbom, as a string-literal code. */
+export type SbomErrorCode =
+  /** The input to createSbom cannot make a valid document (no models, a bad hash). */
+  | 'INVALID_INPUT'
+  /** A document read back is not the SPDX 2.3 shape Alki writes, or disagrees with the bundle. */
+  | 'INVALID_SBOM';
 
 /** The one error class of @alki/sbom. */
 export class SbomError extends AlkiError<SbomErrorCode> {
