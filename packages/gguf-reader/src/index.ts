@@ -1,2 +1,20 @@
-export { GgufReaderError } from './errors.js';
-export type { GgufReaderErrorCode } from './errors.js';
+// The public API of @alki/gguf-reader. Everything else is private.
+export { DEFAULT_ALIGNMENT } from './alignment.js';
+export { GgufError } from './errors.js';
+export type { GgufErrorCode } from './errors.js';
+export { ggmlTypeFromName, ggmlTypeInfo, ggmlTypes, isKnownGgmlType, tensorByteSize } from './ggml-types.js';
+export type { GgmlTypeInfo } from './ggml-types.js';
+export { MAX_ARRAY_NESTING, MAX_STRING_BYTES, MAX_TENSOR_DIMS, MAX_TENSOR_NAME_BYTES } from './limits.js';
+export { getMetadata, ggufArray, ggufEntry } from './metadata.js';
+export { openGguf, openSource } from './open-gguf.js';
+export { readGguf } from './read-gguf.js';
+export type { ReadGgufOptions } from './read-gguf.js';
+export { layoutTensors, serializeGgufHeader } from './serialize.js';
+export type { GgufHeaderSpec, GgufTensorSpec } from './serialize.js';
+export { bufferSource } from './sources/buffer-source.js';
+export { fileSource } from './sources/file-source.js';
+export { readTensorData } from './tensor-data.js';
+export { GgmlType, GgufValueType } from './types.js';
+export type { ByteSource, GgufArray, GgufFile, GgufMetadataEntry, GgufTensorInfo, GgufValue } from './types.js';
+export { createGgufWriter } from './writer.js';
+export type { GgufWriter, GgufWriterContent, GgufWriterOptions } from './writer.js';

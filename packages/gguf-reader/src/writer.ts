@@ -1,0 +1,200 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { alignmentFromMetadata, ALIGNMENT_KEY, alignUp } from './alignment.js';
+import { GgufError } from './errors.js';
+import { ggufEntry } from './metadata.js';
+import { layoutTensors, serializeGgufHeader, type GgufTensorSpec } from './serialize.js';
+import { fileSystemError } from './sources/file-source.js';
+import type { GgufMetadataEntry, GgufTensorInfo } from './types.js';
+
+export interface GgufWriterContent {
+  metadata: GgufMetadataEntry[];
+  tensors: GgufTensorSpec[];
+}
+
+export interface GgufWriterOptions {
+  /**
+   * Alignment of tensor data. general.alignment in the metadata wins; when it
+   * is absent and this is not 32, the key is added so readers agree.
+   */
+  alignment?: number;
+  /** 3 unless rewriting an old file byte for byte. */
+  version?: 2 | 3;
+  littleEndian?: boolean;
+}
+
+/** A GGUF being written: the header is on disk, tensor data streams in. */
+export interface GgufWriter {
+  /** Tensor infos with their data offsets, computed before any data arrives. */
+  readonly tensors: GgufTensorInfo[];
+  /** Absolute file offset where tensor data starts. */
+  readonly dataOffset: number;
+  /**
+   * Appends tensor data: the tensors' bytes in header order, cut into chunks
+   * of any size. Padding between tensors is inserted here. Calls must not overlap.
+   */
+  writeTensorData(chunk: Uint8Array): Promise<void>;
+  /** Checks every byte arrived, flushes to disk and renames the file into place. */
+  finish(): Promise<void>;
+  /** Removes the partial file; safe to call more than once or after a failure. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Starts writing a GGUF to a temp file beside `destination`. The header is
+ * computed and written first; tensor data streams in through
+ * `writeTensorData`, and `finish()` renames the file into place, so an
+ * interrupted write never leaves a half-written GGUF at `destination`.
+ *
+ * @example
+ * const writer = await createGgufWriter('out.gguf', {
+ *   metadata: [ggufEntry.string('general.architecture', 'llama')],
+ *   tensors: [{ name: 'w', type: GgmlType.F32, dims: [4] }],
+ * });
+ * try {
+ *   await writer.writeTensorData(new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer));
+ *   await writer.finish();
+ * } catch (error) {
+ *   await writer.abort();
+ *   throw error;
+ * }
+ */
+export async function createGgufWriter(destination: string, content: GgufWriterContent, options: GgufWriterOptions = {}): Promise<GgufWriter> {
+  const metadata = withAlignment(content.metadata, options.alignment);
+  const alignment = alignmentFromMetadata(metadata);
+  const tensors = layoutTensors(content.tensors, alignment);
+  const header = serializeGgufHeader({ version: options.version, littleEndian: options.littleEndian, metadata, tensors, alignment });
+  const temp = path.join(path.dirname(destination), `.${path.basename(destination)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(temp, 'wx');
+  } catch (error) {
+    throw fileSystemError(error, temp, 'create');
+  }
+  return new StreamingWriter(destination, temp, handle, header, tensors, alignment).start();
+}
+
+function withAlignment(metadata: GgufMetadataEntry[], alignment: number | undefined): GgufMetadataEntry[] {
+  if (alignment === undefined) return metadata;
+  const present = metadata.some((e) => e.key === ALIGNMENT_KEY);
+  if (present) {
+    if (alignmentFromMetadata(metadata) !== alignment) {
+      throw new GgufError('INVALID_INPUT', `The alignment option (${alignment}) differs from general.alignment in the metadata.`, 'usage');
+    }
+    return metadata;
+  }
+  return alignment === alignmentFromMetadata(metadata) ? metadata : [...metadata, ggufEntry.uint32(ALIGNMENT_KEY, alignment)];
+}
+
+const ZEROS = new Uint8Array(4096);
+
+class StreamingWriter implements GgufWriter {
+  readonly dataOffset: number;
+  /** Bytes written to the file so far. */
+  private position = 0;
+  private tensorIndex = 0;
+  private leftInTensor: number;
+  private closed = false;
+  private failed: unknown;
+
+  constructor(
+    private readonly destination: string,
+    private readonly temp: string,
+    private readonly handle: fs.promises.FileHandle,
+    private readonly header: Uint8Array,
+    readonly tensors: GgufTensorInfo[],
+    private readonly alignment: number,
+  ) {
+    this.dataOffset = header.length;
+    this.leftInTensor = tensors.length ? tensors[0].byteSize : 0;
+  }
+
+  async start(): Promise<this> {
+    try {
+      await this.write(this.header);
+      await this.skipEmptyTensors();
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
+    return this;
+  }
+
+  async writeTensorData(chunk: Uint8Array): Promise<void> {
+    this.checkOpen();
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.tensorIndex >= this.tensors.length) {
+        throw new GgufError('INVALID_INPUT', `Received ${chunk.length - at} bytes of tensor data more than the tensors hold.`, 'internal');
+      }
+      const take = Math.min(this.leftInTensor, chunk.length - at);
+      await this.write(chunk.subarray(at, at + take));
+      at += take;
+      this.leftInTensor -= take;
+      if (this.leftInTensor === 0) await this.skipEmptyTensors();
+    }
+  }
+
+  // Pads the finished tensor (gguf.cpp pads after every tensor, the last one
+  // included) and moves to the next tensor that has bytes to receive.
+  private async skipEmptyTensors(): Promise<void> {
+    while (this.leftInTensor === 0 && this.tensorIndex < this.tensors.length) {
+      const tensor = this.tensors[this.tensorIndex];
+      const end = tensor.offset + tensor.byteSize;
+      const padded = this.dataOffset + alignUp(end, this.alignment);
+      // A zero-byte tensor right after a padded one needs no padding of its own.
+      const padding = padded - this.position;
+      if (padding > 0) await this.write(padding <= ZEROS.length ? ZEROS.subarray(0, padding) : new Uint8Array(padding));
+      this.tensorIndex++;
+      this.leftInTensor = this.tensorIndex < this.tensors.length ? this.tensors[this.tensorIndex].byteSize : 0;
+    }
+  }
+
+  private async write(bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    try {
+      while (done < bytes.length) {
+        const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done);
+        done += bytesWritten;
+      }
+    } catch (error) {
+      this.failed = error;
+      throw fileSystemError(error, this.destination, 'write');
+    }
+    this.position += bytes.length;
+  }
+
+  async finish(): Promise<void> {
+    this.checkOpen();
+    if (this.tensorIndex < this.tensors.length) {
+      const tensor = this.tensors[this.tensorIndex];
+      await this.abort();
+      throw new GgufError('INVALID_INPUT', `Tensor data ended early: "${tensor.name}" is missing ${this.leftInTensor} bytes.`, 'internal', {
+        details: { tensor: tensor.name, missing: this.leftInTensor },
+      });
+    }
+    try {
+      await this.handle.sync();
+      await this.handle.close();
+      this.closed = true;
+      await fs.promises.rename(this.temp, this.destination);
+    } catch (error) {
+      await this.abort();
+      throw fileSystemError(error, this.destination, 'write');
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      await this.handle.close().catch(() => undefined);
+    }
+    await fs.promises.rm(this.temp, { force: true });
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new GgufError('INVALID_INPUT', 'The GGUF writer is already finished or aborted.', 'internal');
+    if (this.failed) throw fileSystemError(this.failed, this.destination, 'write');
+  }
+}
