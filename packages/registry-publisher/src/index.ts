@@ -1,2 +1,26 @@
-export { RegistryPublisherError } from './errors.js';
-export type { RegistryPublisherErrorCode } from './errors.js';
+export { RegistryError } from './errors.js';
+export type { RegistryErrorCode } from './errors.js';
+export { parseReference, formatReference, isValidTag, isValidDigest } from './reference.js';
+export type { ImageReference } from './reference.js';
+export { sha256Digest, sha256File } from './digest.js';
+export {
+  OCI_MANIFEST,
+  OCI_INDEX,
+  OCI_EMPTY,
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  MANIFEST_MEDIA_TYPES,
+  MODELPACK_ARTIFACT,
+  MODELPACK_CONFIG,
+  MODELPACK_WEIGHT_RAW,
+  MODELPACK_WEIGHT_CONFIG_RAW,
+  MODELPACK_DOC_RAW,
+  MODELPACK_FILEPATH_ANNOTATION,
+} from './media-types.js';
+export { RegistryClient, referrersTag } from './registry/client.js';
+export type { Descriptor, FetchedManifest, PushBlobOptions, PushBlobResult, RegistryClientOptions } from './registry/client.js';
+export { fileBlob, bytesBlob } from './registry/blob-source.js';
+export type { BlobSource } from './registry/blob-source.js';
+export { findCredentials } from './registry/credentials.js';
+export type { Credentials, CredentialLookupOptions, HelperRunner } from './registry/credentials.js';
+export type { RetryPolicy, Sleep } from './registry/retry.js';
