@@ -1,0 +1,123 @@
+// A minimal Prometheus registry: counters, gauges and histograms with labels,
+// rendered in the text exposition format (prometheus.io/docs/instrumenting/exposition_formats).
+
+type Labels = Record<string, string>;
+
+function labelKey(labels: Labels): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+// Label values escape backslash, double quote and newline (exposition format spec).
+function renderLabels(labels: Labels, extra?: [string, string]): string {
+  const pairs = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
+  if (extra) pairs.push(extra);
+  if (pairs.length === 0) return '';
+  return `{${pairs.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+}
+
+function renderNumber(value: number): string {
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+interface Metric {
+  name: string;
+  help: string;
+  render(): string[];
+}
+
+export class Counter implements Metric {
+  private readonly values = new Map<string, { labels: Labels; value: number }>();
+  constructor(readonly name: string, readonly help: string) {}
+
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelKey(labels);
+    const entry = this.values.get(key) ?? { labels, value: 0 };
+    entry.value += by;
+    this.values.set(key, entry);
+  }
+
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels))?.value ?? 0;
+  }
+
+  render(): string[] {
+    return [...this.values.values()].map(({ labels, value }) => `${this.name}${renderLabels(labels)} ${renderNumber(value)}`);
+  }
+}
+
+export class Gauge implements Metric {
+  private value = 0;
+  constructor(readonly name: string, readonly help: string) {}
+
+  add(by: number): void {
+    this.value += by;
+  }
+
+  get(): number {
+    return this.value;
+  }
+
+  render(): string[] {
+    return [`${this.name} ${renderNumber(this.value)}`];
+  }
+}
+
+export class Histogram implements Metric {
+  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {}
+
+  observe(value: number, labels: Labels = {}): void {
+    const key = labelKey(labels);
+    const entry = this.series.get(key) ?? { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+    this.buckets.forEach((bound, i) => {
+      if (value <= bound) entry.counts[i]++;
+    });
+    entry.sum += value;
+    entry.count++;
+    this.series.set(key, entry);
+  }
+
+  render(): string[] {
+    const lines: string[] = [];
+    for (const { labels, counts, sum, count } of this.series.values()) {
+      this.buckets.forEach((bound, i) => lines.push(`${this.name}_bucket${renderLabels(labels, ['le', renderNumber(bound)])} ${counts[i]}`));
+      lines.push(`${this.name}_bucket${renderLabels(labels, ['le', '+Inf'])} ${count}`);
+      lines.push(`${this.name}_sum${renderLabels(labels)} ${renderNumber(sum)}`);
+      lines.push(`${this.name}_count${renderLabels(labels)} ${count}`);
+    }
+    return lines;
+  }
+}
+
+/** A set of metrics rendered together on /metrics. */
+export class MetricsRegistry {
+  private readonly metrics: Array<{ metric: Metric; type: string }> = [];
+
+  counter(name: string, help: string): Counter {
+    return this.add(new Counter(name, help), 'counter');
+  }
+
+  gauge(name: string, help: string): Gauge {
+    return this.add(new Gauge(name, help), 'gauge');
+  }
+
+  histogram(name: string, help: string, buckets: readonly number[]): Histogram {
+    return this.add(new Histogram(name, help, buckets), 'histogram');
+  }
+
+  private add<T extends Metric>(metric: T, type: string): T {
+    this.metrics.push({ metric, type });
+    return metric;
+  }
+
+  /** The text exposition format, ending with a newline. */
+  render(): string {
+    const lines: string[] = [];
+    for (const { metric, type } of this.metrics) {
+      lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${type}`, ...metric.render());
+    }
+    return `${lines.join('\n')}\n`;
+  }
+}

@@ -1,0 +1,22 @@
+import type { GenerationRequest, GenerationResult } from '../openai/protocol.js';
+
+/**
+ * What the OpenAI-compatible server needs from a model runner. Two engines
+ * implement it: node-llama-cpp in this process, and llama-server in a child.
+ */
+export interface Engine {
+  /** `node-llama-cpp` or `llama-server`, for /health and logs. */
+  readonly name: string;
+  /** The model id clients send in `model`, and /v1/models lists. */
+  readonly modelId: string;
+  /** Tokens one request may hold, prompt and answer together. */
+  readonly contextSize: number;
+  /**
+   * Generates an answer, calling `onText` with each piece as it is decoded.
+   * Throws a RuntimeError with code CONTEXT_EXCEEDED when the prompt does not fit.
+   */
+  generate(request: GenerationRequest, onText: (text: string) => void, signal: AbortSignal): Promise<GenerationResult>;
+  /** Extra Prometheus text appended to /metrics (llama-server's own metrics). */
+  metricsText?(): Promise<string>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,42 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RuntimeError } from '../errors.js';
+
+/**
+ * Reads a JSON request body of at most `limit` bytes. Oversized bodies and
+ * malformed JSON become RuntimeErrors that map to 413 and 400.
+ */
+export async function readJsonBody(request: IncomingMessage, limit: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new RuntimeError('BODY_TOO_LARGE', `The request body is over ${limit} bytes.`, 'input');
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new RuntimeError('REQUEST_INVALID', `The request body is not valid JSON: ${(error as Error).message}`, 'input', { cause: error });
+  }
+}
+
+export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  response.end(text);
+}
+
+/** Starts a server-sent events stream (the format OpenAI streaming uses). */
+export function startEventStream(response: ServerResponse): { send(data: unknown): void; end(): void } {
+  response.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  response.flushHeaders();
+  return {
+    send: (data) => {
+      response.write(`data: ${JSON.stringify(data)}\n\n`);
+    },
+    end: () => {
+      response.end('data: [DONE]\n\n');
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import os from 'node:os';
+import { getLlama, LlamaChat, LlamaLogLevel, LlamaCompletion, type ChatHistoryItem, type Llama, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import { RuntimeError } from '../errors.js';
+import type { ChatMessage, GenerationRequest, GenerationResult } from '../openai/protocol.js';
+import type { Engine } from './engine.js';
+import { Pool } from './sequence-pool.js';
+
+export interface NodeLlamaEngineOptions {
+  modelPath: string;
+  modelId: string;
+  /** Tokens per request (per sequence). */
+  contextSize: number;
+  /** CPU threads; capped at the core count (more threads make generation far slower). */
+  threads?: number;
+  /** Requests generated at the same time; more wait in a queue. Default 4. */
+  parallel?: number;
+  /** An existing node-llama-cpp instance; by default the prebuilt CPU build. */
+  llama?: Llama;
+}
+
+/** Threads for node-llama-cpp: the request, at most the core count (FACTS: 4 threads on 2 cores is ~100x slower). */
+export function effectiveThreads(requested: number | 'auto' | undefined, cores = os.availableParallelism()): number {
+  if (requested === undefined || requested === 'auto') return cores;
+  return Math.max(1, Math.min(cores, requested));
+}
+
+function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = messages.map((message) =>
+    message.role === 'assistant' ? { type: 'model', response: [message.content] } : { type: message.role, text: message.content },
+  );
+  // The answer is generated into a trailing empty model turn.
+  history.push({ type: 'model', response: [] });
+  return history;
+}
+
+function contextExceeded(promptTokens: number, contextSize: number): RuntimeError {
+  return new RuntimeError('CONTEXT_EXCEEDED', `The prompt is ${promptTokens} tokens, and the context holds ${contextSize}; shorten it or serve with a larger context.`, 'input', {
+    details: { param: 'messages', promptTokens, contextSize },
+  });
+}
+
+/**
+ * The built-in engine: node-llama-cpp in this process, with `parallel`
+ * context sequences generating at once and a FIFO queue for the rest.
+ *
+ * @example
+ * const engine = await createNodeLlamaEngine({ modelPath: 'model.gguf', modelId: 'model', contextSize: 2048, threads: 2 });
+ * const server = await startOpenAiServer({ engine, port: 8080 });
+ */
+export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Promise<Engine> {
+  const parallel = Math.max(1, options.parallel ?? 4);
+  const threads = effectiveThreads(options.threads);
+  const llama = options.llama ?? (await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: threads }));
+  let model: LlamaModel;
+  try {
+    model = await llama.loadModel({ modelPath: options.modelPath });
+  } catch (error) {
+    throw new RuntimeError('ENGINE_UNAVAILABLE', `node-llama-cpp could not load ${options.modelPath}: ${(error as Error).message}`, 'input', {
+      cause: error,
+      hint: 'Run `alki validate` on the model for the precise reason.',
+    });
+  }
+  const context = await model.createContext({ contextSize: options.contextSize, sequences: parallel, threads });
+  const sequences: LlamaContextSequence[] = [];
+  for (let i = 0; i < parallel; i++) sequences.push(context.getSequence());
+  const pool = new Pool(sequences);
+  const contextSize = context.contextSize;
+
+  async function generate(request: GenerationRequest, onText: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
+    const sequence = await pool.acquire(signal);
+    let completionTokens = 0;
+    const onToken = (tokens: readonly unknown[]) => {
+      completionTokens += tokens.length;
+    };
+    try {
+      if (request.kind === 'completion') {
+        const promptTokens = model.tokenize(request.prompt ?? '').length;
+        if (promptTokens >= contextSize) throw contextExceeded(promptTokens, contextSize);
+        const completion = new LlamaCompletion({ contextSequence: sequence });
+        try {
+          const { response, metadata } = await completion.generateCompletionWithMeta(request.prompt ?? '', {
+            maxTokens: Math.min(request.maxTokens ?? Infinity, contextSize - promptTokens),
+            temperature: request.temperature,
+            topP: request.topP,
+            seed: request.seed,
+            customStopTriggers: request.stop.length ? request.stop : undefined,
+            onTextChunk: onText,
+            onToken,
+            signal,
+            stopOnAbortSignal: true,
+            disableContextShift: true,
+          });
+          return { text: response, promptTokens, completionTokens, finishReason: metadata.stopReason === 'maxTokens' ? 'length' : 'stop' };
+        } finally {
+          completion.dispose({ disposeSequence: false });
+        }
+      }
+      const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+      try {
+        const history = toHistory(request.messages ?? []);
+        const promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer).length;
+        if (promptTokens >= contextSize) throw contextExceeded(promptTokens, contextSize);
+        const { response, metadata } = await chat.generateResponse(history, {
+          maxTokens: Math.min(request.maxTokens ?? Infinity, contextSize - promptTokens),
+          temperature: request.temperature,
+          topP: request.topP,
+          seed: request.seed,
+          customStopTriggers: request.stop.length ? request.stop : undefined,
+          onTextChunk: onText,
+          onToken,
+          signal,
+          stopOnAbortSignal: true,
+        });
+        return { text: response, promptTokens, completionTokens, finishReason: metadata.stopReason === 'maxTokens' ? 'length' : 'stop' };
+      } finally {
+        chat.dispose({ disposeSequence: false });
+      }
+    } finally {
+      pool.release(sequence);
+    }
+  }
+
+  return {
+    name: 'node-llama-cpp',
+    modelId: options.modelId,
+    contextSize,
+    generate,
+    async close() {
+      await context.dispose();
+      await model.dispose();
+    },
+  };
+}

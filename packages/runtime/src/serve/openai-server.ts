@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RuntimeError } from '../errors.js';
+import { createServerMetrics } from '../metrics/server-metrics.js';
+import { httpStatusFor, openAiErrorBody, parseGenerationRequest, type GenerationRequest, type GenerationResult } from '../openai/protocol.js';
+import type { Engine } from './engine.js';
+import { readJsonBody, sendJson, startEventStream } from './http-io.js';
+
+export interface OpenAiServerOptions {
+  engine: Engine;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Largest request body accepted, in bytes. Default 4 MiB. */
+  maxBodyBytes?: number;
+  /** One line per request and per failure, for the CLI's --verbose. */
+  log?: (line: string) => void;
+  now?: () => number;
+}
+
+export interface RunningServer {
+  /** `http://host:port`, for clients. */
+  url: string;
+  port: number;
+  /**
+   * Stops accepting connections, lets requests in flight finish, then closes
+   * the engine. Resolves when everything is closed.
+   */
+  close(): Promise<void>;
+}
+
+const GENERATION_ROUTES = { '/v1/chat/completions': 'chat', '/v1/completions': 'completion' } as const;
+const KNOWN_ROUTES = new Set(['/health', '/metrics', '/v1/models', ...Object.keys(GENERATION_ROUTES)]);
+
+/**
+ * Serves an engine over the OpenAI-compatible HTTP API: /v1/chat/completions
+ * and /v1/completions (streaming included), /v1/models, /health and a
+ * Prometheus /metrics.
+ *
+ * @example
+ * const server = await startOpenAiServer({ engine, host: '127.0.0.1', port: 8080 });
+ * process.once('SIGTERM', () => void server.close());
+ */
+export async function startOpenAiServer(options: OpenAiServerOptions): Promise<RunningServer> {
+  const { engine } = options;
+  const now = options.now ?? (() => performance.now());
+  const log = options.log ?? (() => undefined);
+  const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+  const metrics = createServerMetrics();
+  const created = Math.floor(Date.now() / 1000);
+  let draining = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+
+  const modelObject = { id: engine.modelId, object: 'model', created, owned_by: 'alki' };
+
+  async function handleGeneration(kind: 'chat' | 'completion', route: string, request: IncomingMessage, response: ServerResponse, started: number): Promise<void> {
+    const parsed = parseGenerationRequest(kind, await readJsonBody(request, maxBodyBytes), [engine.modelId]);
+    const abort = new AbortController();
+    // A client that hangs up stops its generation; the sequence is freed for others.
+    response.on('close', () => {
+      if (!response.writableFinished) abort.abort(new Error('client closed the connection'));
+    });
+    const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
+    const createdAt = Math.floor(Date.now() / 1000);
+    let firstText = true;
+    const onFirstText = () => {
+      if (firstText) metrics.firstToken.observe((now() - started) / 1000, { route });
+      firstText = false;
+    };
+    let result: GenerationResult;
+    if (!parsed.stream) {
+      result = await engine.generate(parsed, onFirstText, abort.signal);
+      sendJson(response, 200, finalBody(kind, id, createdAt, parsed, result));
+    } else {
+      // Errors before the first byte (a prompt over the context) still get a
+      // proper 4xx status, so the stream opens only with the first text.
+      let stream: ReturnType<typeof startEventStream> | undefined;
+      const open = () => {
+        if (!stream) {
+          stream = startEventStream(response);
+          if (kind === 'chat') stream.send(chunk(kind, id, createdAt, { role: 'assistant', content: '' }, null));
+        }
+        return stream;
+      };
+      try {
+        result = await engine.generate(
+          parsed,
+          (text) => {
+            onFirstText();
+            if (text) open().send(chunk(kind, id, createdAt, kind === 'chat' ? { content: text } : text, null));
+          },
+          abort.signal,
+        );
+      } catch (error) {
+        if (!stream) throw error;
+        stream.send(openAiErrorBody(error));
+        response.end();
+        throw error;
+      }
+      const events = open();
+      events.send(chunk(kind, id, createdAt, kind === 'chat' ? {} : '', result.finishReason));
+      if (parsed.includeUsage) events.send({ id, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: createdAt, model: engine.modelId, choices: [], usage: usage(result) });
+      events.end();
+    }
+    metrics.promptTokens.inc({}, result.promptTokens);
+    metrics.completionTokens.inc({}, result.completionTokens);
+  }
+
+  function chunk(kind: 'chat' | 'completion', id: string, createdAt: number, delta: Record<string, string> | string, finishReason: string | null) {
+    const choice = kind === 'chat' ? { index: 0, delta, logprobs: null, finish_reason: finishReason } : { index: 0, text: delta, logprobs: null, finish_reason: finishReason };
+    return { id, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: createdAt, model: engine.modelId, choices: [choice] };
+  }
+
+  function finalBody(kind: 'chat' | 'completion', id: string, createdAt: number, _request: GenerationRequest, result: GenerationResult) {
+    const choice =
+      kind === 'chat'
+        ? { index: 0, message: { role: 'assistant', content: result.text }, logprobs: null, finish_reason: result.finishReason }
+        : { index: 0, text: result.text, logprobs: null, finish_reason: result.finishReason };
+    return { id, object: kind === 'chat' ? 'chat.completion' : 'text_completion', created: createdAt, model: engine.modelId, choices: [choice], usage: usage(result) };
+  }
+
+  function usage(result: GenerationResult) {
+    return { prompt_tokens: result.promptTokens, completion_tokens: result.completionTokens, total_tokens: result.promptTokens + result.completionTokens };
+  }
+
+  async function route(request: IncomingMessage, response: ServerResponse, path: string, started: number): Promise<void> {
+    const method = request.method ?? 'GET';
+    if (draining) throw new RuntimeError('SHUTTING_DOWN', 'The server is shutting down; retry on another replica.', 'environment');
+    if (path in GENERATION_ROUTES) {
+      if (method !== 'POST') throw new RuntimeError('METHOD_NOT_ALLOWED', `${path} takes POST.`, 'usage');
+      return handleGeneration(GENERATION_ROUTES[path as keyof typeof GENERATION_ROUTES], path, request, response, started);
+    }
+    if (method !== 'GET' && method !== 'HEAD') throw new RuntimeError('METHOD_NOT_ALLOWED', `${path} takes GET.`, 'usage');
+    if (path === '/health') return sendJson(response, 200, { status: 'ok', engine: engine.name, model: engine.modelId });
+    if (path === '/v1/models') return sendJson(response, 200, { object: 'list', data: [modelObject] });
+    if (path.startsWith('/v1/models/')) {
+      const id = decodeURIComponent(path.slice('/v1/models/'.length));
+      if (id !== engine.modelId) throw new RuntimeError('MODEL_NOT_FOUND', `The model ${JSON.stringify(id)} does not exist.`, 'input', { details: { param: 'model' } });
+      return sendJson(response, 200, modelObject);
+    }
+    if (path === '/metrics') {
+      const extra = engine.metricsText ? await engine.metricsText().catch(() => '') : '';
+      const text = metrics.registry.render() + extra;
+      response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      response.end(text);
+      return;
+    }
+    throw new RuntimeError('ROUTE_NOT_FOUND', `There is no route ${method} ${path}.`, 'usage');
+  }
+
+  const server = http.createServer((request, response) => {
+    const started = now();
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const label = KNOWN_ROUTES.has(path) ? path : path.startsWith('/v1/models/') ? '/v1/models/{id}' : 'other';
+    const generation = path in GENERATION_ROUTES;
+    if (generation) {
+      inFlight++;
+      metrics.inFlight.add(1);
+    }
+    route(request, response, path, started)
+      .catch((error: unknown) => {
+        const status = httpStatusFor(error);
+        const body = openAiErrorBody(error);
+        metrics.errors.inc({ route: label, code: body.error.code ?? 'internal' });
+        if (status >= 500 && status !== 503) log(`${request.method} ${path} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        if (!response.headersSent) sendJson(response, status, body, draining ? { Connection: 'close' } : {});
+        else if (!response.writableEnded) response.end();
+      })
+      .finally(() => {
+        const status = response.statusCode;
+        metrics.requests.inc({ route: label, status: String(status) });
+        if (label !== '/metrics') metrics.duration.observe((now() - started) / 1000, { route: label });
+        log(`${request.method} ${path} ${status} ${Math.round(now() - started)} ms`);
+        if (generation) {
+          inFlight--;
+          metrics.inFlight.add(-1);
+          if (inFlight === 0) drained?.();
+        }
+      });
+  });
+  // Generation can take minutes on a CPU; the default 5-minute request timeout would cut it.
+  server.requestTimeout = 0;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new RuntimeError('SERVER_START_FAILED', `Port ${options.port} on ${options.host} is already in use.`, 'environment', { cause: error, details: { port: options.port }, hint: 'Stop what uses it, or pass --port.' })
+          : error,
+      ),
+    );
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+        server.closeIdleConnections();
+        // Keep-alive sockets that are still open get closed once their answer is sent.
+        server.closeAllConnections();
+        await stopped;
+        await engine.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,2 @@
+// TEMPORARY: replaced by @alki/testkit writeTinyLlamaGguf when it lands.
+export const TINY_MODEL = '/tmp/rtdev/tiny.gguf';
