@@ -1,11 +1,45 @@
 import { AlkiError, type AlkiErrorOptions, type ErrorCategory } from '@alki/errors';
 
-/** Every failure of @alki/hub, as a string-literal code. Add codes as the package grows. */
-export type HubErrorCode = 'INVALID_INPUT';
+/** Every failure of @alki/hub, as a string-literal code. */
+export type HubErrorCode =
+  /** `org/name` is not a valid repo id. */
+  | 'INVALID_REPO_ID'
+  /** A token that the hub client refuses (it must start with `hf_`). */
+  | 'INVALID_TOKEN'
+  /** A file name from the repo or the caller that would escape the cache. */
+  | 'UNSAFE_PATH'
+  /** 401: no token, a bad token, or a private repo the token cannot see. */
+  | 'UNAUTHORIZED'
+  /** 401/403 on a gated repo: the license has not been accepted for this token. */
+  | 'GATED'
+  /** 403 for another reason. */
+  | 'FORBIDDEN'
+  | 'REPO_NOT_FOUND'
+  | 'REVISION_NOT_FOUND'
+  | 'FILE_NOT_FOUND'
+  /** A `--filename` glob matched no file. */
+  | 'NO_MATCH'
+  /** A `--filename` glob matched more than one file. */
+  | 'AMBIGUOUS_MATCH'
+  /** The downloaded bytes do not have the size or hash the hub advertised. */
+  | 'INTEGRITY_MISMATCH'
+  /** The hub answered something the client cannot use (bad status, bad headers). */
+  | 'BAD_RESPONSE'
+  /** The connection failed or dropped. */
+  | 'NETWORK'
+  /** Offline mode, and the cache does not hold what was asked for. */
+  | 'NOT_IN_CACHE'
+  /** The caller's signal aborted the work. */
+  | 'ABORTED';
 
-/** The one error class of @alki/hub. */
+const INPUT_CODES: ReadonlySet<HubErrorCode> = new Set(['INVALID_REPO_ID', 'INVALID_TOKEN', 'UNSAFE_PATH', 'REPO_NOT_FOUND', 'REVISION_NOT_FOUND', 'FILE_NOT_FOUND', 'NO_MATCH', 'AMBIGUOUS_MATCH']);
+
+/**
+ * The one error class of @alki/hub. The category follows from the code:
+ * what the user named wrongly is `input`, what the hub or the wire did is `network`.
+ */
 export class HubError extends AlkiError<HubErrorCode> {
-  constructor(code: HubErrorCode, message: string, category: ErrorCategory = 'input', options?: AlkiErrorOptions) {
-    super(code, message, category, options);
+  constructor(code: HubErrorCode, message: string, options?: AlkiErrorOptions & { category?: ErrorCategory }) {
+    super(code, message, options?.category ?? (INPUT_CODES.has(code) ? 'input' : 'network'), options);
   }
 }

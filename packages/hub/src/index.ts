@@ -1,2 +1,13 @@
+export { DEFAULT_ENDPOINT, findToken, hfHome, hubCacheDir, resolveHubConfig } from './config.js';
+export type { HubConfig, HubOptions } from './config.js';
+export { downloadFile } from './download-file.js';
+export type { CachedFile, DownloadOptions } from './download-file.js';
 export { HubError } from './errors.js';
 export type { HubErrorCode } from './errors.js';
+export { parseRepoId } from './repo-id.js';
+export { resolveModel } from './resolve-model.js';
+export type { HubFile, ResolvedModel, ResolveOptions } from './resolve-model.js';
+export { classifyRepo, globToRegExp, selectFile } from './select-file.js';
+export type { RepoClassification, RepoKind } from './select-file.js';
+export { snapshotDownload } from './snapshot-download.js';
+export type { Snapshot, SnapshotOptions } from './snapshot-download.js';
