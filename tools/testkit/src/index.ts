@@ -11,3 +11,5 @@ export { requireCommand } from './require-command.js';
 export { startFakeHub } from './fake-hub/server.js';
 export type { FakeHub, FakeHubFault, FakeHubOptions, FakeHubRequest } from './fake-hub/server.js';
 export type { FakeFileContent, FakeRepoSpec, FakeRevisionSpec } from './fake-hub/repo.js';
+export { cachedTinyLlamaGguf, TINY_CHATML_TEMPLATE, writeTinyLlamaGguf } from './tiny-gguf.js';
+export type { TinyLlamaGguf, TinyLlamaOptions } from './tiny-gguf.js';
