@@ -1,2 +1,10 @@
 export { ConverterError } from './errors.js';
 export type { ConverterErrorCode } from './errors.js';
+export { SAFETENSORS_DTYPE_SIZES } from './safetensors/dtypes.js';
+export type { SafetensorsDtype } from './safetensors/dtypes.js';
+export { MAX_SAFETENSORS_HEADER_BYTES, parseSafetensorsHeader } from './safetensors/header.js';
+export type { SafetensorsHeader, SafetensorsTensorInfo } from './safetensors/header.js';
+export { readSafetensorsHeader } from './safetensors/reader.js';
+export { encodeSafetensorsHeader, writeSafetensors } from './safetensors/writer.js';
+export type { SafetensorsEntry, WriteSafetensorsOptions } from './safetensors/writer.js';
+export { fp32ToBf16Row } from './tensor/bf16.js';
