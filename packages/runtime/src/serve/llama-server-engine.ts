@@ -1,0 +1,197 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { RuntimeError } from '../errors.js';
+import type { GenerationRequest, GenerationResult } from '../openai/protocol.js';
+import type { Engine } from './engine.js';
+import { llamaServerArgs, type ServeSettings } from './llama-server-args.js';
+
+export interface LlamaServerEngineOptions {
+  /** Path of the llama-server binary (requireLlamaTool('llama-server') finds one). */
+  binary: string;
+  /** The model and runtime settings; host and port are where llama-server itself listens. */
+  settings: ServeSettings;
+  /** Requests generated at once (llama-server slots, `-np`). Default: llama-server's own. */
+  parallel?: number;
+  /** How long the model may take to load. Default 120 s. */
+  startTimeoutMs?: number;
+  /** llama-server's own output lines, for --verbose. */
+  log?: (line: string) => void;
+  /** Called if llama-server exits while it should be serving. */
+  onExit?: (reason: string) => void;
+  spawnProcess?: typeof spawn;
+  signal?: AbortSignal;
+}
+
+const OUTPUT_TAIL_LINES = 40;
+
+/** Reads an SSE body and yields the JSON of each `data:` event until `[DONE]`. */
+async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Record<string, unknown>> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(bytes, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      for (const line of event.split('\n')) {
+        if (!line.startsWith('data:')) continue;
+        const data = line.slice(5).trim();
+        if (data === '[DONE]') return;
+        yield JSON.parse(data) as Record<string, unknown>;
+      }
+    }
+  }
+}
+
+// llama-server's error types (tools/server/server-common.cpp, error_type_to_str).
+function upstreamError(status: number, body: { error?: { message?: string; type?: string } }): RuntimeError {
+  const message = body.error?.message ?? `llama-server answered ${status}`;
+  if (body.error?.type === 'exceed_context_size_error') return new RuntimeError('CONTEXT_EXCEEDED', message, 'input', { details: { param: 'messages' } });
+  if (status === 404 && body.error?.type === 'not_found_error') return new RuntimeError('MODEL_NOT_FOUND', message, 'input', { details: { param: 'model' } });
+  if (status >= 400 && status < 500) return new RuntimeError('REQUEST_INVALID', message, 'input');
+  return new RuntimeError('UPSTREAM_FAILED', `llama-server failed: ${message}`, 'environment', { details: { status } });
+}
+
+/**
+ * The llama-server engine: starts llama-server with the bundle's settings
+ * (plus `--metrics` and the model alias), waits until /health answers 200,
+ * and forwards generations to its OpenAI endpoints, streaming always so the
+ * front can pass text on as it comes.
+ *
+ * @example
+ * const engine = await startLlamaServerEngine({ binary: requireLlamaTool('llama-server'), settings });
+ */
+export async function startLlamaServerEngine(options: LlamaServerEngineOptions): Promise<Engine> {
+  const { settings } = options;
+  const base = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
+  const args = [...llamaServerArgs(settings), '--alias', settings.modelId, '--metrics', '--no-webui'];
+  if (options.parallel) args.push('-np', String(options.parallel));
+  const tail: string[] = [];
+  let child: ChildProcess;
+  try {
+    child = (options.spawnProcess ?? spawn)(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    throw new RuntimeError('ENGINE_UNAVAILABLE', `llama-server could not be started: ${(error as Error).message}`, 'environment', { cause: error });
+  }
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+      tail.push(line);
+      options.log?.(line);
+    }
+    if (tail.length > OUTPUT_TAIL_LINES) tail.splice(0, tail.length - OUTPUT_TAIL_LINES);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let stopping = false;
+  let exitReason: string | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('error', (error) => {
+      exitReason = `llama-server could not run: ${error.message}`;
+      resolve();
+    });
+    child.once('exit', (code, signal) => {
+      exitReason ??= `llama-server exited (${signal ?? `code ${code}`})`;
+      if (!stopping) options.onExit?.(exitReason);
+      resolve();
+    });
+  });
+
+  async function stop(): Promise<void> {
+    stopping = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+
+  // llama-server answers 503 on /health while it loads the model, 200 once ready.
+  const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
+  for (;;) {
+    if (exitReason) {
+      throw new RuntimeError('SERVER_START_FAILED', `${exitReason} before it was ready.\n${tail.slice(-8).join('\n')}`, 'environment', { details: { args } });
+    }
+    if (options.signal?.aborted) {
+      await stop();
+      throw options.signal.reason;
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new RuntimeError('SERVER_START_FAILED', `llama-server did not become healthy within ${options.startTimeoutMs ?? 120_000} ms.\n${tail.slice(-8).join('\n')}`, 'environment');
+    }
+    try {
+      const response = await fetch(`${base}/health`);
+      await response.arrayBuffer();
+      if (response.status === 200) break;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const props = (await (await fetch(`${base}/props`)).json().catch(() => ({}))) as { default_generation_settings?: { n_ctx?: number } };
+  const contextSize = props.default_generation_settings?.n_ctx ?? settings.ctx;
+
+  async function generate(request: GenerationRequest, onText: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
+    if (exitReason) throw new RuntimeError('UPSTREAM_FAILED', exitReason, 'environment');
+    const body: Record<string, unknown> = {
+      model: settings.modelId,
+      stream: true,
+      stream_options: { include_usage: true },
+      max_tokens: request.maxTokens,
+      temperature: request.temperature,
+      top_p: request.topP,
+      seed: request.seed,
+      stop: request.stop.length ? request.stop : undefined,
+    };
+    if (request.kind === 'chat') body.messages = request.messages;
+    else body.prompt = request.prompt;
+    let response: Response;
+    try {
+      response = await fetch(`${base}${request.kind === 'chat' ? '/v1/chat/completions' : '/v1/completions'}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw new RuntimeError('UPSTREAM_FAILED', `llama-server is unreachable: ${(error as Error).message}`, 'environment', { cause: error });
+    }
+    if (response.status !== 200 || !response.body) {
+      throw upstreamError(response.status, (await response.json().catch(() => ({}))) as { error?: { message?: string; type?: string } });
+    }
+    let text = '';
+    let finishReason: string | undefined;
+    let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
+    try {
+      for await (const event of sseEvents(response.body)) {
+        if (event.error) throw upstreamError(500, event as { error?: { message?: string; type?: string } });
+        const choice = (event.choices as Array<{ delta?: { content?: string | null }; text?: string; finish_reason?: string | null }> | undefined)?.[0];
+        const piece = choice?.delta?.content ?? choice?.text ?? '';
+        if (piece) {
+          text += piece;
+          onText(piece);
+        }
+        if (choice?.finish_reason) finishReason = choice.finish_reason;
+        if (event.usage) usage = event.usage as typeof usage;
+      }
+    } catch (error) {
+      if (signal.aborted || error instanceof RuntimeError) throw error;
+      throw new RuntimeError('UPSTREAM_FAILED', `llama-server broke off its answer: ${(error as Error).message}`, 'environment', { cause: error });
+    }
+    return { text, promptTokens: usage?.prompt_tokens ?? 0, completionTokens: usage?.completion_tokens ?? 0, finishReason: finishReason === 'length' ? 'length' : 'stop' };
+  }
+
+  return {
+    name: 'llama-server',
+    modelId: settings.modelId,
+    contextSize,
+    generate,
+    async metricsText() {
+      const response = await fetch(`${base}/metrics`);
+      return response.status === 200 ? response.text() : '';
+    },
+    close: stop,
+  };
+}

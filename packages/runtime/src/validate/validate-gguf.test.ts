@@ -1,0 +1,30 @@
+import { describe, expect, it } from '@jest/globals';
+import { TINY_MODEL, BROKEN_MODEL } from '../serve/test-model.js';
+import { validateGgufModel } from './validate-gguf.js';
+
+describe('validateGgufModel', () => {
+  it('passes a tiny working model and reports its speed, memory and score', async () => {
+    const report = await validateGgufModel(TINY_MODEL, { maxTokens: 4, contextSize: 64, threads: 2, score: true, execArgv: [] });
+    expect(report.checks.map((c) => [c.name, c.status])).toEqual([
+      ['structure', 'pass'],
+      ['load', 'pass'],
+      ['tokenizer', 'pass'],
+      ['chat-template', 'skip'],
+      ['generation', 'pass'],
+      ['score', 'pass'],
+    ]);
+    expect(report.ok).toBe(true);
+    expect(report.metrics.generatedTokens).toBe(4);
+    expect(report.metrics.peakRssBytes).toBeGreaterThan(10 * 1024 * 1024);
+    expect(report.metrics.meanNll).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('reports the load check as failed when llama.cpp aborts the child, and survives', async () => {
+    const report = await validateGgufModel(BROKEN_MODEL, { maxTokens: 4, contextSize: 64, threads: 2, execArgv: [] });
+    expect(report.ok).toBe(false);
+    const load = report.checks.find((c) => c.name === 'load');
+    expect(load?.status).toBe('fail');
+    expect(load?.message).toMatch(/^llama\.cpp aborted the process during the load check: .*GGML_ASSERT.* \(the header lacks llama\.feed_forward_length\)$/);
+    expect(load?.details).toMatchObject({ signal: 'SIGABRT' });
+  }, 120_000);
+});

@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import { RuntimeError } from '../errors.js';
+import { effectiveThreads } from '../serve/node-llama-engine.js';
+import { DEFAULT_PROMPT } from './builtin-text.js';
+import type { ModelReport } from './report.js';
+import { runModelChecks, type WorkerRunOptions } from './run-worker.js';
+import { checkGgufFile } from './structure.js';
+
+export interface ValidateModelOptions extends WorkerRunOptions {
+  /** Prompt of the short generation. */
+  prompt?: string;
+  /** Tokens to generate. Default 16. */
+  maxTokens?: number;
+  /** Context for the generation. Default 512. */
+  contextSize?: number;
+  /** CPU threads; capped at the core count. */
+  threads?: number;
+  /** Also score the built-in text (mean negative log-likelihood per token). */
+  score?: boolean;
+}
+
+/**
+ * Validates one GGUF file: a structural check of its header in this process,
+ * then load, tokenizer round trip, chat template, a short generation and an
+ * optional score in a child process. Failures are in the report, not thrown;
+ * only a missing file or a broken environment throws.
+ *
+ * @example
+ * const report = await validateGgufModel('model.gguf', { maxTokens: 8 });
+ * if (!report.ok) console.error(report.checks.find((c) => c.status === 'fail')?.message);
+ */
+export async function validateGgufModel(file: string, options: ValidateModelOptions = {}): Promise<ModelReport> {
+  if (!fs.existsSync(file)) throw new RuntimeError('NOT_FOUND', `${file} does not exist.`, 'input', { details: { path: file } });
+  const maxTokens = options.maxTokens ?? 16;
+  const contextSize = options.contextSize ?? 512;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RuntimeError('INVALID_INPUT', `--max-tokens must be a positive integer; got ${maxTokens}.`, 'usage');
+  if (!Number.isInteger(contextSize) || contextSize < 16) throw new RuntimeError('INVALID_INPUT', `--context-size must be an integer of at least 16; got ${contextSize}.`, 'usage');
+  options.onCheck?.('structure');
+  const structure = await checkGgufFile(file);
+  if (structure.status === 'fail') return { file, ok: false, checks: [structure], metrics: {} };
+  const outcome = await runModelChecks(
+    { modelPath: file, prompt: options.prompt ?? DEFAULT_PROMPT, maxTokens, contextSize, threads: effectiveThreads(options.threads), score: options.score ?? false },
+    options,
+  );
+  const missing = structure.details?.missingHyperparameters as string[] | undefined;
+  // When llama.cpp aborts on load, name the missing keys the header check saw.
+  const checks = [structure, ...outcome.checks].map((check) =>
+    check.name === 'load' && check.status === 'fail' && missing ? { ...check, message: `${check.message} (the header lacks ${missing.join(', ')})` } : check,
+  );
+  return { file, ok: checks.every((c) => c.status !== 'fail'), checks, metrics: outcome.metrics, sample: outcome.sample };
+}
