@@ -58,9 +58,9 @@ describe('RegistryClient against docker-registry', () => {
     const bytes = randomBytes(1000);
     const digest = sha256Digest(bytes);
     expect(await client.hasBlob('alki/small', digest)).toBe(false);
-    expect(await client.pushBlob('alki/small', bytesBlob(bytes), digest)).toEqual({ outcome: 'uploaded', bytesUploaded: 1000, resumes: 0 });
+    expect(await client.pushBlob('alki/small', bytesBlob(bytes), digest)).toEqual({ outcome: 'uploaded', bytesUploaded: 1000, resumes: 0, restarts: 0 });
     expect(await client.hasBlob('alki/small', digest)).toBe(true);
-    expect(await client.pushBlob('alki/small', bytesBlob(bytes), digest)).toEqual({ outcome: 'exists', bytesUploaded: 0, resumes: 0 });
+    expect(await client.pushBlob('alki/small', bytesBlob(bytes), digest)).toEqual({ outcome: 'exists', bytesUploaded: 0, resumes: 0, restarts: 0 });
   });
 
   it('uploads in PATCH chunks and as one streamed PATCH, and reads both back byte for byte', async () => {
@@ -83,7 +83,7 @@ describe('RegistryClient against docker-registry', () => {
     const bytes = randomBytes(4096);
     const digest = sha256Digest(bytes);
     await client.pushBlob('alki/source', bytesBlob(bytes), digest);
-    expect(await client.pushBlob('alki/target', bytesBlob(bytes), digest, { mountFrom: 'alki/source' })).toEqual({ outcome: 'mounted', bytesUploaded: 0, resumes: 0 });
+    expect(await client.pushBlob('alki/target', bytesBlob(bytes), digest, { mountFrom: 'alki/source' })).toEqual({ outcome: 'mounted', bytesUploaded: 0, resumes: 0, restarts: 0 });
     expect(await client.hasBlob('alki/target', digest)).toBe(true);
   });
 

@@ -56,8 +56,10 @@ export interface PushBlobResult {
   outcome: 'exists' | 'mounted' | 'uploaded';
   /** Blob bytes the registry accepted in this call (0 unless uploaded). */
   bytesUploaded: number;
-  /** How many times a broken upload was resumed. */
+  /** How many times a broken upload was resumed from the offset the registry reported. */
   resumes: number;
+  /** How many times a broken upload had to start again in a new session, because the registry could not resume it. */
+  restarts: number;
 }
 
 // Blobs up to this size go in one POST + PUT; larger ones stream through PATCH,
@@ -188,11 +190,11 @@ export class RegistryClient {
    */
   async ping(signal?: AbortSignal): Promise<{ apiVersion: string | null }> {
     const response = await this.send('GET', `${this.baseUrl}/v2/`, { scopes: [], signal });
-    await drain(response);
     if (response.status === 404) {
       throw new RegistryError('UNSUPPORTED_REGISTRY', `${this.registry} does not serve the OCI distribution API (GET /v2/ answered 404).`, { details: { registry: this.registry } });
     }
     if (!response.ok) throw await this.unexpected(response, 'answer GET /v2/');
+    await drain(response);
     return { apiVersion: response.headers.get('docker-distribution-api-version') };
   }
 
@@ -217,7 +219,7 @@ export class RegistryClient {
     const scopes = [repositoryScope(repository, ['pull', 'push'])];
     if (await this.hasBlob(repository, digest, signal)) {
       options.onProgress?.(blob.size);
-      return { outcome: 'exists', bytesUploaded: 0, resumes: 0 };
+      return { outcome: 'exists', bytesUploaded: 0, resumes: 0, restarts: 0 };
     }
     let startUrl = this.repoUrl(repository, 'blobs/uploads/');
     const startScopes = [...scopes];
@@ -227,13 +229,14 @@ export class RegistryClient {
       startScopes.push(repositoryScope(options.mountFrom, ['pull']));
     }
     let resumes = 0;
-    for (let restarts = 0; ; restarts++) {
+    let restarts = 0;
+    for (;;) {
       throwIfAborted(signal);
       const started = await this.send('POST', startUrl, { scopes: startScopes, headers: { 'content-length': '0' }, signal });
       await drain(started);
       if (started.status === 201 && options.mountFrom) {
         options.onProgress?.(blob.size);
-        return { outcome: 'mounted', bytesUploaded: 0, resumes };
+        return { outcome: 'mounted', bytesUploaded: 0, resumes, restarts };
       }
       if (started.status !== 202) throw await this.unexpected(started, `start an upload to ${repository}`);
       let location = this.location(started);
@@ -247,7 +250,7 @@ export class RegistryClient {
         });
         await this.finishUpload(done, digest, repository);
         options.onProgress?.(blob.size);
-        return { outcome: 'uploaded', bytesUploaded: blob.size, resumes };
+        return { outcome: 'uploaded', bytesUploaded: blob.size, resumes, restarts };
       }
       let offset = 0;
       let restart = false;
@@ -259,7 +262,7 @@ export class RegistryClient {
           offset = end;
         } catch (error) {
           if (!isTransportError(error) || signal?.aborted) throw error;
-          if (++resumes > MAX_RESUMES) {
+          if (resumes + restarts >= MAX_RESUMES) {
             throw new RegistryError('UNREACHABLE', `The upload of ${digest} to ${this.registry} broke ${MAX_RESUMES} times: ${describeCause(error)}.`, { cause: error, details: { digest } });
           }
           this.onEvent(`upload of ${digest} broke at or after byte ${offset} (${describeCause(error)}); asking the registry where to resume`);
@@ -270,17 +273,18 @@ export class RegistryClient {
           }
           location = status.location;
           offset = status.offset;
+          resumes++;
           this.onEvent(`resuming ${digest} at byte ${offset}`);
         }
       }
       if (restart) {
-        if (restarts >= MAX_RESUMES) throw new RegistryError('UNREACHABLE', `The upload of ${digest} to ${this.registry} could not be resumed.`, { details: { digest } });
-        this.onEvent(`the registry forgot the upload of ${digest}; starting it again`);
+        restarts++;
+        this.onEvent(`the registry cannot resume the upload of ${digest}; starting it again in a new session`);
         continue;
       }
       const done = await this.send('PUT', withDigest(location, digest), { scopes, headers: { 'content-length': '0' }, signal });
       await this.finishUpload(done, digest, repository);
-      return { outcome: 'uploaded', bytesUploaded: blob.size, resumes };
+      return { outcome: 'uploaded', bytesUploaded: blob.size, resumes, restarts };
     }
   }
 
@@ -339,11 +343,18 @@ export class RegistryClient {
 
   // GET on the upload URL: 204 with `Range: 0-<last>` and a fresh Location
   // (distribution-spec "Resuming an upload"); undefined when the registry no
-  // longer knows the upload.
+  // longer knows the upload. distribution 2.8 signs the offset into the
+  // Location's `_state` and cancels an upload whose stored size differs
+  // (registry/handlers/blobupload.go, blobUploadDispatcher), so there a PATCH
+  // cut after some body bytes arrived cannot be resumed and we start again;
+  // a connection lost between requests resumes.
   private async uploadStatus(location: string, scopes: string[], signal?: AbortSignal): Promise<{ location: string; offset: number } | undefined> {
     const response = await this.send('GET', location, { scopes, signal });
-    await drain(response);
-    if (response.status === 404 || response.status === 400) return undefined;
+    const text = await drain(response);
+    if (response.status === 404 || response.status === 400) {
+      this.onEvent(`upload status: HTTP ${response.status} ${text.trim().slice(0, 200)}`);
+      return undefined;
+    }
     if (response.status !== 204) throw await this.unexpected(response, 'report the upload status');
     const range = response.headers.get('range');
     const match = range ? /^(?:bytes=)?0-(\d+)$/.exec(range.trim()) : null;

@@ -8,12 +8,12 @@ import { RegistryError } from '../errors.js';
 export type Credentials = { username: string; password: string } | { identityToken: string };
 
 /** Runs a credential helper with `input` on stdin. Injected so tests can use a fake helper script or none. */
-export type HelperRunner = (program: string, args: string[], input: string) => Promise<{ status: number | null; stdout: string; stderr: string }>;
+export type HelperRunner = (program: string, args: string[], input: string, env: NodeJS.ProcessEnv) => Promise<{ status: number | null; stdout: string; stderr: string }>;
 
 export interface CredentialLookupOptions {
   /** Explicit credentials (from flags) win over everything else. */
   explicit?: Credentials;
-  /** The environment to read ALKI_REGISTRY_USERNAME/PASSWORD/TOKEN and DOCKER_CONFIG from. Default process.env. */
+  /** The environment to read ALKI_REGISTRY_USERNAME/PASSWORD/TOKEN and DOCKER_CONFIG from, and to run helpers in (PATH). Default process.env. */
   env?: NodeJS.ProcessEnv;
   /** The Docker config file. Default $DOCKER_CONFIG/config.json, else ~/.docker/config.json. */
   dockerConfigPath?: string;
@@ -30,9 +30,9 @@ interface DockerConfig {
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 const DOCKER_HUB_HOSTS = new Set(['registry-1.docker.io', 'docker.io', 'index.docker.io']);
 
-export const spawnHelper: HelperRunner = (program, args, input) =>
+export const spawnHelper: HelperRunner = (program, args, input, env) =>
   new Promise((resolve, reject) => {
-    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -76,11 +76,11 @@ async function readDockerConfig(file: string): Promise<DockerConfig | undefined>
 // The docker-credential-helpers protocol: `docker-credential-<name> get`
 // reads the server URL on stdin and prints {ServerURL, Username, Secret};
 // Username "<token>" means Secret is an identity token.
-async function fromHelper(helper: string, serverUrl: string, runHelper: HelperRunner): Promise<Credentials | undefined> {
+async function fromHelper(helper: string, serverUrl: string, runHelper: HelperRunner, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
   const program = `docker-credential-${helper}`;
   let result: Awaited<ReturnType<HelperRunner>>;
   try {
-    result = await runHelper(program, ['get'], serverUrl);
+    result = await runHelper(program, ['get'], serverUrl, env);
   } catch (error) {
     throw new RegistryError('CREDENTIALS_UNAVAILABLE', `The Docker credential helper ${program} could not be run.`, {
       cause: error,
@@ -125,7 +125,7 @@ export async function findCredentials(registry: string, options: CredentialLooku
   const isHub = DOCKER_HUB_HOSTS.has(host);
   const runHelper = options.runHelper ?? spawnHelper;
   const helper = Object.entries(config.credHelpers ?? {}).find(([key]) => hostOfKey(key) === host || (isHub && DOCKER_HUB_HOSTS.has(hostOfKey(key))))?.[1];
-  if (helper) return fromHelper(helper, isHub ? DOCKER_HUB_KEY : host, runHelper);
+  if (helper) return fromHelper(helper, isHub ? DOCKER_HUB_KEY : host, runHelper, env);
   for (const [key, entry] of Object.entries(config.auths ?? {})) {
     const keyHost = hostOfKey(key);
     if (keyHost === host || (isHub && DOCKER_HUB_HOSTS.has(keyHost))) {
@@ -133,6 +133,6 @@ export async function findCredentials(registry: string, options: CredentialLooku
       if (found) return found;
     }
   }
-  if (config.credsStore) return fromHelper(config.credsStore, isHub ? DOCKER_HUB_KEY : host, runHelper);
+  if (config.credsStore) return fromHelper(config.credsStore, isHub ? DOCKER_HUB_KEY : host, runHelper, env);
   return undefined;
 }

@@ -42,9 +42,14 @@ export function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 500 || status === 502 || status === 503 || status === 504;
 }
 
-/** A transport failure (connection refused or reset), as undici's fetch reports it. */
+/**
+ * A transport failure (connection refused or reset), as undici's fetch
+ * reports it: a TypeError. Compared by name, because errors from another
+ * realm (a test VM, a worker) fail `instanceof`.
+ */
 export function isTransportError(error: unknown): boolean {
-  return error instanceof TypeError || (error as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
+  const name = (error as Error | undefined)?.name;
+  return name === 'TypeError' || (error as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
 }
 
 export interface RetryContext {

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startCuttingProxy, type CuttingProxy } from './cutting-proxy.js';
+
+describe('startCuttingProxy', () => {
+  let target: http.Server;
+  let proxy: CuttingProxy;
+  const received: number[] = [];
+  beforeAll(async () => {
+    target = http.createServer((request, response) => {
+      let length = 0;
+      request.on('data', (chunk: Buffer) => (length += chunk.length));
+      request.on('end', () => {
+        received.push(length);
+        response.end(`got ${length}`);
+      });
+      request.on('error', () => received.push(length));
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    proxy = await startCuttingProxy(`127.0.0.1:${(target.address() as AddressInfo).port}`);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    target.closeAllConnections();
+    await new Promise((resolve) => target.close(resolve));
+  });
+
+  it('forwards requests and answers both ways', async () => {
+    const response = await fetch(`http://${proxy.host}/v2/`, { method: 'POST', body: Buffer.alloc(1000) });
+    expect(await response.text()).toBe('got 1000');
+  });
+
+  it('cuts a request body after the armed number of bytes, once, and the client sees a broken connection', async () => {
+    proxy.cutAfter(50_000);
+    await expect(fetch(`http://${proxy.host}/v2/x`, { method: 'PATCH', body: Buffer.alloc(200_000) })).rejects.toThrow();
+    expect(proxy.cuts).toBe(1);
+    const response = await fetch(`http://${proxy.host}/v2/`, { method: 'POST', body: Buffer.alloc(200_000) });
+    expect(await response.text()).toBe('got 200000');
+  });
+
+  it('cuts before the n-th request with a method reaches the target', async () => {
+    const before = received.length;
+    proxy.cutBeforeRequest('PATCH', 2);
+    expect((await fetch(`http://${proxy.host}/v2/a`, { method: 'PATCH', body: 'one' })).status).toBe(200);
+    await expect(fetch(`http://${proxy.host}/v2/b`, { method: 'PATCH', body: 'two' })).rejects.toThrow();
+    expect(received.slice(before)).toEqual([3]);
+  });
+});
