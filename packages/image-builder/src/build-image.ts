@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Bundle } from '@alki/bundler';
+import { MANIFEST_PATH, type Bundle } from '@alki/bundler';
 import { HEALTHCHECK_LABEL, ALKI_IMAGE_LABEL, type BuiltImage } from './base/air-gapped-base.js';
 import { bundleLayerEntries, chooseArtifact, IMAGE_BUNDLE_DIR, imageModelPath, llamaServerArgs, manifestEntry } from './bundle/bundle-layer.js';
 import { writeLayer, type LayerCompression } from './layer/write-layer.js';
@@ -52,7 +52,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const base = await readImageFromLayout(options.layoutDir, options.baseTag);
   const artifact = chooseArtifact(bundle, options.quant);
   const artifacts = options.quant ? [artifact] : bundle.manifest.artifacts;
-  const manifestSize = fs.statSync(path.join(bundle.dir, 'metadata/manifest.json')).size;
+  const manifestSize = fs.statSync(path.join(bundle.dir, MANIFEST_PATH)).size;
   const entries = [...bundleLayerEntries(bundle, artifacts), manifestEntry(bundle, manifestSize)];
   const total = entries.reduce((sum, e) => sum + (e.type === 'file' ? e.size : 0), 0);
   const time = reproducibleTime(options.env);

@@ -4,10 +4,15 @@ import { ImageBuilderError } from '../errors.js';
 /** Runs a program to completion and returns its exit status and output; injected so tests and callers can swap it. */
 export type RunProgram = (command: string, args: string[]) => { status: number | null; stdout: string; stderr: string; error?: Error };
 
-export const runProgram: RunProgram = (command, args) => {
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
-  return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '', error: result.error };
-};
+/** A RunProgram that runs commands with `env` (default: this process's). */
+export function programRunner(env: NodeJS.ProcessEnv = process.env): RunProgram {
+  return (command, args) => {
+    const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 << 20, env });
+    return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '', error: result.error };
+  };
+}
+
+export const runProgram: RunProgram = programRunner();
 
 /**
  * The absolute paths of the shared libraries and the dynamic loader that

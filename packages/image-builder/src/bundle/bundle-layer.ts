@@ -1,16 +1,10 @@
 import path from 'node:path';
-import type { Bundle, RuntimeManifest } from '@alki/bundler';
+import { artifactPath, MANIFEST_PATH, type Bundle, type RuntimeManifest } from '@alki/bundler';
 import { ImageBuilderError } from '../errors.js';
 import type { TarEntry } from '../tar/tar-header.js';
 
 /** Where an image holds its bundle: models/, metadata/ and deploy/ as the bundle has them. */
 export const IMAGE_BUNDLE_DIR = '/opt/alki/bundle';
-
-const MANIFEST_FILE = 'metadata/manifest.json';
-
-function relativeUri(uri: string): string {
-  return uri.replace(/^\.\//, '');
-}
 
 /**
  * The layer entries of a bundle: manifest.json, every artifact and every
@@ -24,14 +18,14 @@ export function bundleLayerEntries(bundle: Bundle, artifacts = bundle.manifest.a
   const add = (relative: string, size: number, sha256?: string) => {
     entries.push({ type: 'file', path: `${root}/${relative}`, mode: 0o644, size, content: { kind: 'file', path: path.join(bundle.dir, relative), ...(sha256 ? { sha256 } : {}) } });
   };
-  for (const artifact of artifacts) add(relativeUri(artifact.uri), artifact.size, artifact.sha256);
+  for (const artifact of artifacts) add(artifactPath(artifact.uri), artifact.size, artifact.sha256);
   for (const file of bundle.manifest.files) add(file.path, file.size, file.sha256);
   return entries;
 }
 
 /** The manifest file's entry; its size comes from disk since the manifest cannot hash itself. */
 export function manifestEntry(bundle: Bundle, size: number): TarEntry {
-  return { type: 'file', path: `${IMAGE_BUNDLE_DIR.slice(1)}/${MANIFEST_FILE}`, mode: 0o644, size, content: { kind: 'file', path: path.join(bundle.dir, MANIFEST_FILE) } };
+  return { type: 'file', path: `${IMAGE_BUNDLE_DIR.slice(1)}/${MANIFEST_PATH}`, mode: 0o644, size, content: { kind: 'file', path: path.join(bundle.dir, MANIFEST_PATH) } };
 }
 
 /** Picks the artifact to serve: the one with `quant`, or runtime.json's model. */
@@ -66,5 +60,5 @@ export function llamaServerArgs(runtime: RuntimeManifest, modelPath: string, ali
 
 /** The path inside the image of an artifact uri. */
 export function imageModelPath(uri: string): string {
-  return path.posix.join(IMAGE_BUNDLE_DIR, relativeUri(uri));
+  return path.posix.join(IMAGE_BUNDLE_DIR, artifactPath(uri));
 }

@@ -1,12 +1,6 @@
-import { createHash } from 'node:crypto';
 import { ImageBuilderError } from '../errors.js';
 
 const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
-
-/** `sha256:<hex>` of the bytes. */
-export function sha256Digest(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
 
 /**
  * The hex part of a sha256 digest, after checking its form: a digest read

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ImageBuilderError } from '../errors.js';
 import { tempPathBeside, writeFileAtomic } from './atomic.js';
-import { digestHex, sha256Digest } from './digest.js';
+import { sha256Digest } from '@alki/registry-publisher';
+import { digestHex } from './digest.js';
 import { MEDIA_TYPES, REF_NAME_ANNOTATION, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type ImageRecord } from './types.js';
 
 // image-spec image-layout.md: the `oci-layout` file marks the directory and

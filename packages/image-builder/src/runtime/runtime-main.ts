@@ -1,0 +1,127 @@
+import { spawn as spawnChild } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Bundle } from '@alki/bundler';
+import { chooseArtifact, llamaServerArgs } from '../bundle/bundle-layer.js';
+import { ImageBuilderError } from '../errors.js';
+import { tempPathBeside, writeFileAtomic } from '../oci/atomic.js';
+
+/** Where the runtime image keeps the pulled bundle (a declared volume). */
+export const RUNTIME_BUNDLE_DIR = '/var/lib/alki/bundle';
+/** Written beside the bundle after a verified pull: which reference it came from. */
+const MARKER_FILE = '.alki-bundle-source.json';
+
+/** What the two-stage entrypoint does, injected so it runs (and is tested) outside a container too. */
+export interface RuntimeDeps {
+  /** Pulls the bundle named by `reference` into `dir` (absent before), checking every digest. */
+  pullBundle: (reference: string, dir: string, signal?: AbortSignal) => Promise<unknown>;
+  readBundle: (dir: string) => Promise<Bundle>;
+  /** Recomputes every hash of a bundle on disk; ok false when any file is tampered, missing or extra. */
+  verifyBundle: (dir: string) => Promise<{ ok: boolean; problems: Array<{ path: string; message: string }> }>;
+  /** Runs llama-server in the foreground and resolves to its exit code. */
+  runServer: (server: string, args: string[]) => Promise<number>;
+  log: (line: string) => void;
+}
+
+export interface RuntimeSettings {
+  /** ALKI_BUNDLE_URI: `registry/repo:tag` or `@sha256:...`. */
+  bundleUri: string;
+  /** ALKI_BUNDLE_DIR. */
+  bundleDir: string;
+  /** ALKI_LLAMA_SERVER. */
+  llamaServer: string;
+  /** ALKI_QUANT: serve this quant instead of runtime.json's model. */
+  quant?: string;
+  /** Arguments appended to llama-server's (the container's Cmd). */
+  extraArgs: string[];
+}
+
+/** Reads the runtime's settings from its environment; ALKI_BUNDLE_URI is required. */
+export function runtimeSettings(env: NodeJS.ProcessEnv, extraArgs: string[] = []): RuntimeSettings {
+  const bundleUri = env.ALKI_BUNDLE_URI?.trim();
+  if (!bundleUri) {
+    throw new ImageBuilderError('RUNTIME_BUNDLE_FAILED', 'ALKI_BUNDLE_URI is not set, so the runtime does not know which bundle to serve.', 'usage', {
+      hint: 'Run the image with -e ALKI_BUNDLE_URI=registry.example.com/models/name:tag.',
+    });
+  }
+  return {
+    bundleUri,
+    bundleDir: env.ALKI_BUNDLE_DIR || RUNTIME_BUNDLE_DIR,
+    llamaServer: env.ALKI_LLAMA_SERVER || '/app/llama-server',
+    quant: env.ALKI_QUANT || undefined,
+    extraArgs,
+  };
+}
+
+async function presentAndIntact(settings: RuntimeSettings, deps: RuntimeDeps): Promise<boolean> {
+  const marker = path.join(settings.bundleDir, MARKER_FILE);
+  if (!fs.existsSync(marker)) return false;
+  try {
+    const source = JSON.parse(await fs.promises.readFile(marker, 'utf8')) as { uri?: string };
+    if (source.uri !== settings.bundleUri) {
+      deps.log(`alki-runtime: the bundle on disk came from ${source.uri}; ${settings.bundleUri} is asked for, pulling it`);
+      return false;
+    }
+    const report = await deps.verifyBundle(settings.bundleDir);
+    if (report.ok) return true;
+    deps.log(`alki-runtime: the bundle on disk is damaged (${report.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}); pulling it again`);
+    return false;
+  } catch (error) {
+    deps.log(`alki-runtime: the bundle on disk cannot be read (${(error as Error).message}); pulling it again`);
+    return false;
+  }
+}
+
+/**
+ * The two-stage runtime: makes sure the bundle named by ALKI_BUNDLE_URI is on
+ * disk and intact (a restart with an intact bundle skips the download; a
+ * damaged one is pulled again), then runs llama-server with its runtime.json.
+ * Any digest mismatch stops it before llama-server starts.
+ *
+ * @example
+ * const code = await runRuntime(runtimeSettings(process.env), defaultRuntimeDeps());
+ */
+export async function runRuntime(settings: RuntimeSettings, deps: RuntimeDeps, signal?: AbortSignal): Promise<number> {
+  if (await presentAndIntact(settings, deps)) {
+    deps.log(`alki-runtime: ${settings.bundleUri} is present and intact in ${settings.bundleDir}; skipping the download`);
+  } else {
+    deps.log(`alki-runtime: pulling ${settings.bundleUri}`);
+    await fs.promises.mkdir(path.dirname(settings.bundleDir), { recursive: true });
+    const temp = tempPathBeside(settings.bundleDir);
+    try {
+      await deps.pullBundle(settings.bundleUri, temp, signal);
+      const report = await deps.verifyBundle(temp);
+      if (!report.ok) {
+        throw new ImageBuilderError('RUNTIME_BUNDLE_FAILED', `The bundle pulled from ${settings.bundleUri} does not verify: ${report.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, 'check');
+      }
+      await writeFileAtomic(path.join(temp, MARKER_FILE), JSON.stringify({ uri: settings.bundleUri }));
+      await fs.promises.rm(settings.bundleDir, { recursive: true, force: true });
+      await fs.promises.rename(temp, settings.bundleDir);
+    } catch (error) {
+      await fs.promises.rm(temp, { recursive: true, force: true });
+      throw error;
+    }
+    deps.log(`alki-runtime: pulled and verified ${settings.bundleUri}`);
+  }
+  const bundle = await deps.readBundle(settings.bundleDir);
+  const artifact = chooseArtifact(bundle, settings.quant);
+  const args = [...llamaServerArgs(bundle.runtime, path.join(bundle.dir, artifact.uri), bundle.manifest.slug), ...settings.extraArgs];
+  deps.log(`alki-runtime: starting ${settings.llamaServer} ${args.join(' ')}`);
+  return deps.runServer(settings.llamaServer, args);
+}
+
+/** Runs llama-server in the foreground, passing SIGTERM and SIGINT on, and resolves to its exit code. */
+export function runServerForeground(server: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawnChild(server, args, { stdio: 'inherit' });
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    process.on('SIGTERM', forward);
+    process.on('SIGINT', forward);
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      process.off('SIGTERM', forward);
+      process.off('SIGINT', forward);
+      resolve(code ?? (signal ? 128 + 15 : 1));
+    });
+  });
+}
