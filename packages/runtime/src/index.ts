@@ -7,3 +7,18 @@ export { createNodeLlamaEngine, effectiveThreads } from './serve/node-llama-engi
 export type { NodeLlamaEngineOptions } from './serve/node-llama-engine.js';
 export { startOpenAiServer } from './serve/openai-server.js';
 export type { OpenAiServerOptions, RunningServer } from './serve/openai-server.js';
+export { llamaServerArgs } from './serve/llama-server-args.js';
+export type { ServeSettings } from './serve/llama-server-args.js';
+export { startLlamaServerEngine } from './serve/llama-server-engine.js';
+export type { LlamaServerEngineOptions } from './serve/llama-server-engine.js';
+export { resolveGgufSettings, serveModel } from './serve/serve.js';
+export type { EngineName, ServeOptions, ServingModel } from './serve/serve.js';
+export { DEFAULT_PROMPT, SCORE_TEXT } from './validate/builtin-text.js';
+export { firstFailure } from './validate/report.js';
+export type { CheckName, CheckResult, ModelMetrics, ModelReport, ValidationReport } from './validate/report.js';
+export { runModelChecks } from './validate/run-worker.js';
+export type { WorkerOutcome, WorkerRunOptions } from './validate/run-worker.js';
+export { checkGgufStructure } from './validate/structure.js';
+export { validateGgufModel } from './validate/validate-gguf.js';
+export type { ValidateModelOptions } from './validate/validate-gguf.js';
+export type { WorkerRequest } from './validate/worker-protocol.js';
