@@ -1,7 +1,25 @@
 import { AlkiError, type AlkiErrorOptions, type ErrorCategory } from '@alki/errors';
 
-/** Every failure of @alki/bundler, as a string-literal code. Add codes as the package grows. */
-export type BundlerErrorCode = 'INVALID_INPUT';
+/** Every failure of @alki/bundler, as a string-literal code. */
+export type BundlerErrorCode =
+  /** A pack option or source is not usable as given (unknown quant, bad name, bad glob). */
+  | 'INVALID_INPUT'
+  /** A source file, folder or repo does not exist. */
+  | 'SOURCE_NOT_FOUND'
+  /** A source type needs a package that has not landed or is not installed (converter, quantizer). */
+  | 'SOURCE_UNSUPPORTED'
+  /** manifest.json or runtime.json is missing, is not JSON, or breaks its schema. */
+  | 'INVALID_MANIFEST'
+  /** An artifact or file entry points outside the bundle, or at a link. */
+  | 'PATH_ESCAPE'
+  /** The directory is not a bundle at all. */
+  | 'NOT_A_BUNDLE'
+  /** The destination exists and --force was not given. */
+  | 'DESTINATION_EXISTS'
+  /** verifyBundle found tampered, missing or extra files. */
+  | 'VERIFY_FAILED'
+  /** The work was aborted through its AbortSignal; nothing was left half-written. */
+  | 'ABORTED';
 
 /** The one error class of @alki/bundler. */
 export class BundlerError extends AlkiError<BundlerErrorCode> {

@@ -1,0 +1,29 @@
+import type { BundleFileEntry, BundleManifest } from '../format/types.js';
+import { templateFamily } from '../model/model-facts.js';
+import type { BundleContent } from './content.js';
+
+/** manifest.json from the content and the hashes of every other file. Keys in a fixed order. */
+export function buildManifest(content: BundleContent, files: BundleFileEntry[]): BundleManifest {
+  return {
+    schema_version: 1,
+    name: content.name,
+    slug: content.slug,
+    version: content.version,
+    artifacts: content.artifacts,
+    defaults: content.defaults,
+    template: templateFamily(content.facts.chatTemplate),
+    license: content.license,
+    architecture: content.facts.architecture,
+    parameter_count: content.facts.parameterCount,
+    context_length: content.facts.contextLength,
+    source: content.source,
+    alki_version: content.alkiVersion,
+    created: content.created,
+    files: [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+  };
+}
+
+/** Manifest and runtime JSON as written: two-space indent and a final newline. */
+export function formatJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}

@@ -1,0 +1,21 @@
+import type { BundleArtifact, RuntimeArgs, RuntimeManifest } from '../format/types.js';
+
+/** The port llama-server listens on by default (tools/server/README.md). */
+export const DEFAULT_PORT = 8080;
+/** llama-server's health endpoint: 200 once the model is loaded, 503 while loading. */
+export const HEALTH_PATH = '/health';
+
+/**
+ * runtime.json for a bundle: llama-server on all interfaces, port 8080, the
+ * first artifact, and the bundle's default arguments.
+ */
+export function buildRuntime(defaultArtifact: BundleArtifact, args: RuntimeArgs): RuntimeManifest {
+  return {
+    schema_version: 1,
+    runtime: 'llama.cpp',
+    model: defaultArtifact.uri,
+    server: { host: '0.0.0.0', port: DEFAULT_PORT, api: true },
+    args: { ...args },
+    health: { path: HEALTH_PATH, timeout_s: 5 },
+  };
+}

@@ -1,0 +1,123 @@
+import type { BundleContent } from '../assemble/content.js';
+import { DOCKERFILE_PATH, K3S_DEPLOYMENT_PATH, K3S_SERVICE_PATH, systemdUnitPath } from '../format/layout.js';
+import type { RuntimeManifest } from '../format/types.js';
+import { artifactPath } from '../format/validate.js';
+import { loadTemplate } from './render.js';
+import { estimateMemory } from './resources.js';
+
+/** Where the deploy files expect things; each has a default that suits a plain edge host. */
+export interface DeployOptions {
+  /** The bundle is installed at `<installRoot>/<slug>` on hosts (systemd, k3s hostPath). */
+  installRoot?: string;
+  /** llama-server on hosts. */
+  serverPath?: string;
+  /** The llama.cpp server image the Dockerfile and Deployment use. */
+  serverImage?: string;
+}
+
+export const DEFAULT_INSTALL_ROOT = '/opt/alki';
+export const DEFAULT_SERVER_PATH = '/usr/local/bin/llama-server';
+/** llama.cpp's published server image (ggml-org/llama.cpp, .devops/cpu.Dockerfile, target "server"). */
+export const DEFAULT_SERVER_IMAGE = 'ghcr.io/ggml-org/llama.cpp:server';
+
+const MIB = 1024 * 1024;
+
+/** The data every deploy template gets; plain values, escaped by the templates' helpers. */
+export interface DeployData {
+  name: string;
+  slug: string;
+  version: string;
+  description: string;
+  objectName: string;
+  labelVersion: string;
+  installDir: string;
+  hostModelsDir: string;
+  serverPath: string;
+  serverArgs: string[];
+  containerArgs: string[];
+  image: string;
+  modelCopy: [string, string];
+  port: number;
+  healthPath: string;
+  healthTimeoutSeconds: number;
+  healthCommand: string[];
+  privateDevices: 'yes' | 'no';
+  cpuRequest: string;
+  memoryRequest: string;
+  memoryLimit: string;
+  memoryRequestMiB: number;
+  memoryLimitMiB: number;
+  modelMiB: number;
+  kvCacheMiB: number;
+}
+
+// llama-server flags (tools/server/README.md). --alias names the model in
+// the OpenAI API's /v1/models, so clients see the bundle name.
+function serverArgs(modelPath: string, runtime: RuntimeManifest, alias: string): string[] {
+  const args = ['--model', modelPath, '--host', runtime.server.host, '--port', String(runtime.server.port), '--ctx-size', String(runtime.args.ctx), '--n-gpu-layers', String(runtime.args.ngl)];
+  if (runtime.args.threads !== 'auto') args.push('--threads', String(runtime.args.threads));
+  args.push('--alias', alias);
+  return args;
+}
+
+/** The template data for a bundle. Pure. */
+export function deployData(content: BundleContent, runtime: RuntimeManifest, options: DeployOptions = {}): DeployData {
+  const installDir = `${options.installRoot ?? DEFAULT_INSTALL_ROOT}/${content.slug}`;
+  const modelRelative = artifactPath(runtime.model);
+  const modelFile = modelRelative.slice(modelRelative.lastIndexOf('/') + 1);
+  const artifact = content.artifacts.find((a) => a.uri === runtime.model) ?? content.artifacts[0];
+  const memory = estimateMemory(content.facts, artifact.size, runtime.args.ctx);
+  const objectName = `alki-${content.slug}`.slice(0, 63).replace(/-+$/, '');
+  return {
+    name: content.name,
+    slug: content.slug,
+    version: content.version,
+    description: `${content.name} (${artifact.quant}) served by llama.cpp`,
+    objectName,
+    // Label values: 63 characters of [A-Za-z0-9._-] (Kubernetes "Labels and Selectors").
+    labelVersion: content.version.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63).replace(/[^A-Za-z0-9]+$/, ''),
+    installDir,
+    hostModelsDir: `${installDir}/models`,
+    serverPath: options.serverPath ?? DEFAULT_SERVER_PATH,
+    serverArgs: serverArgs(`${installDir}/${modelRelative}`, runtime, content.name),
+    containerArgs: serverArgs(`/models/${modelFile}`, { ...runtime, server: { ...runtime.server, host: '0.0.0.0' } }, content.name),
+    image: options.serverImage ?? DEFAULT_SERVER_IMAGE,
+    modelCopy: [modelRelative, `/models/${modelFile}`],
+    port: runtime.server.port,
+    healthPath: runtime.health.path,
+    healthTimeoutSeconds: Math.max(1, Math.ceil(runtime.health.timeout_s)),
+    healthCommand: ['curl', '-f', `http://localhost:${runtime.server.port}${runtime.health.path}`],
+    // GPU offload needs /dev/nvidia* or /dev/dri; CPU-only servers get no devices at all.
+    privateDevices: runtime.args.ngl > 0 ? 'no' : 'yes',
+    cpuRequest: runtime.args.threads === 'auto' ? '1' : String(runtime.args.threads),
+    memoryRequest: `${memory.requestMiB}Mi`,
+    memoryLimit: `${memory.limitMiB}Mi`,
+    memoryRequestMiB: memory.requestMiB,
+    memoryLimitMiB: memory.limitMiB,
+    modelMiB: Math.ceil(memory.modelBytes / MIB),
+    kvCacheMiB: Math.ceil(memory.kvCacheBytes / MIB),
+  };
+}
+
+const renderUnit = loadTemplate<DeployData>('systemd.service.hbs');
+const renderDeployment = loadTemplate<DeployData>('k3s-deployment.yaml.hbs');
+const renderService = loadTemplate<DeployData>('k3s-service.yaml.hbs');
+const renderDockerfile = loadTemplate<DeployData>('Dockerfile.hbs');
+
+/** Renders each deploy file from template data. Pure. */
+export function renderDeployTemplates(data: DeployData): Array<{ path: string; text: string }> {
+  return [
+    { path: systemdUnitPath(data.slug), text: renderUnit(data) },
+    { path: K3S_DEPLOYMENT_PATH, text: renderDeployment(data) },
+    { path: K3S_SERVICE_PATH, text: renderService(data) },
+    { path: DOCKERFILE_PATH, text: renderDockerfile(data) },
+  ];
+}
+
+/**
+ * The deploy/ files of a bundle: a hardened systemd unit, a k3s Deployment
+ * and Service, and a Dockerfile FROM the llama.cpp server image.
+ */
+export function renderDeployFiles(content: BundleContent, runtime: RuntimeManifest, options: DeployOptions = {}): Array<{ path: string; text: string }> {
+  return renderDeployTemplates(deployData(content, runtime, options));
+}

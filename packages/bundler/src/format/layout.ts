@@ -1,0 +1,22 @@
+// Where each file of a bundle lives, relative to its root. The layout is the
+// one in the original Alki README ("Bundle Layout"), plus metadata/runtime.json.
+
+export const MODELS_DIR = 'models';
+export const MANIFEST_PATH = 'metadata/manifest.json';
+export const RUNTIME_PATH = 'metadata/runtime.json';
+export const SBOM_PATH = 'metadata/sbom.spdx.json';
+export const LICENSE_PATH = 'metadata/LICENSE.txt';
+export const README_PATH = 'metadata/README.md';
+export const K3S_DEPLOYMENT_PATH = 'deploy/k3s/deployment.yaml';
+export const K3S_SERVICE_PATH = 'deploy/k3s/service.yaml';
+export const DOCKERFILE_PATH = 'deploy/docker/Dockerfile';
+
+/** The systemd unit's path for a bundle slug: `deploy/systemd/alki-<slug>.service`. */
+export function systemdUnitPath(slug: string): string {
+  return `deploy/systemd/alki-${slug}.service`;
+}
+
+/** A model file's uri for a slug and quant, as the README names them: `./models/<slug>-q4_k_m.gguf`. */
+export function artifactUri(slug: string, quant: string): string {
+  return `./${MODELS_DIR}/${slug}-${quant.toLowerCase()}.gguf`;
+}

@@ -1,0 +1,109 @@
+// The bundle format, version 1. docs/bundle.md describes it for people;
+// schema.ts holds the JSON Schemas that readBundle enforces. Field names in
+// the JSON files are snake_case, as in the original Alki README's examples
+// (`timeout_s`), so that non-TypeScript consumers see one style.
+
+/** `"auto"` lets llama-server pick (the number of physical cores). */
+export type ThreadSetting = number | 'auto';
+
+/** Server arguments shared by manifest.defaults and runtime.args. */
+export interface RuntimeArgs {
+  /** Context size in tokens (llama-server --ctx-size). */
+  ctx: number;
+  threads: ThreadSetting;
+  /** Layers offloaded to a GPU (llama-server --n-gpu-layers); 0 on CPU-only edge devices. */
+  ngl: number;
+}
+
+/** One model file of the bundle. */
+export interface BundleArtifact {
+  /** The quantization label a user asked for: `Q4_K_M`, `Q8_0`, `F16`... */
+  quant: string;
+  /** Path relative to the bundle root, `./models/<file>.gguf`. Never leaves the bundle. */
+  uri: string;
+  /** Lower-case hex SHA-256 of the file. */
+  sha256: string;
+  /** Size in bytes. */
+  size: number;
+  /** The GGUF `general.file_type` name as llama.cpp prints it (`MOSTLY_Q4_K_M`), when the file says. */
+  file_type?: string;
+}
+
+/** Every non-model file of the bundle except manifest.json itself, with its hash. */
+export interface BundleFileEntry {
+  /** Path relative to the bundle root, `metadata/runtime.json`, forward slashes. */
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+/** Where the model came from. */
+export interface BundleSource {
+  /** `hub` (org/name on a Hugging Face hub), `local-gguf`, `local-hf` (a checkpoint folder), `demo`. */
+  kind: 'hub' | 'local-gguf' | 'local-hf' | 'demo';
+  /** `org/name` on the hub; for local sources, the file or folder name. */
+  repo: string;
+  /** The resolved commit sha for hub sources; null for local ones. */
+  revision: string | null;
+  /** Files taken from the source, relative to it (the GGUF picked by --filename, or the checkpoint's weights). */
+  files: string[];
+}
+
+/** metadata/manifest.json. */
+export interface BundleManifest {
+  /** The format version; readers refuse versions they do not know. */
+  schema_version: 1;
+  /** The bundle's display name (any printable text; `slug` is the file-safe form). */
+  name: string;
+  /** DNS-1123 form of the name, used in file names, unit names and Kubernetes objects. */
+  slug: string;
+  /** `YYYY-MM-DD.N`, dated from the source (or SOURCE_DATE_EPOCH). */
+  version: string;
+  artifacts: BundleArtifact[];
+  defaults: RuntimeArgs;
+  /** Chat template family (`chatml`, `llama3`, ...), `custom`, or null when the model has none. */
+  template: string | null;
+  /** SPDX license id (`apache-2.0` spelled as the hub spells it is accepted) or a LicenseRef; null when unknown. */
+  license: string | null;
+  /** `general.architecture` of the GGUF: `llama`, `qwen2`... */
+  architecture: string;
+  /** Total parameter count (sum of tensor element counts). */
+  parameter_count: number;
+  /** The model's trained context length (`<arch>.context_length`). */
+  context_length: number;
+  source: BundleSource;
+  /** The Alki version that wrote the bundle. */
+  alki_version: string;
+  /** ISO 8601 time the bundle is dated with (source time or SOURCE_DATE_EPOCH), never the wall clock. */
+  created: string;
+  /** Hashes of every other file, so verify can report tampering anywhere in the bundle. */
+  files: BundleFileEntry[];
+}
+
+/** metadata/runtime.json: what a server needs to start the bundle. */
+export interface RuntimeManifest {
+  schema_version: 1;
+  runtime: 'llama.cpp';
+  /** The artifact to serve by default, as an artifact uri from the manifest. */
+  model: string;
+  server: {
+    host: string;
+    port: number;
+    /** Serve the OpenAI-compatible API. */
+    api: boolean;
+  };
+  args: RuntimeArgs;
+  health: {
+    /** llama-server answers 200 on /health once the model is loaded, 503 while loading. */
+    path: string;
+    timeout_s: number;
+  };
+}
+
+/** A bundle as readBundle returns it: validated, with paths resolved. */
+export interface Bundle {
+  /** Absolute path of the bundle root. */
+  dir: string;
+  manifest: BundleManifest;
+  runtime: RuntimeManifest;
+}

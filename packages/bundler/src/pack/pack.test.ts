@@ -1,0 +1,192 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeTestGguf } from '../__fixtures__/test-gguf.js';
+import { BundlerError, pack, readBundle, verifyBundle, type PackOptions } from '../index.js';
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'alki-pack-'));
+const source = path.join(work, 'tiny.gguf');
+const bigSource = path.join(work, 'big.gguf');
+const EPOCH = 1_700_000_000;
+
+beforeAll(async () => {
+  await writeTestGguf(source, { name: 'Tiny Test', license: 'apache-2.0', fileType: 0 });
+  // About 40 MiB, five copy chunks: long enough to interrupt mid-copy.
+  await writeTestGguf(bigSource, { name: 'Big Test', fileType: 0, paddingFloats: 10 * 1024 * 1024 });
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function options(out: string, extra: Partial<PackOptions> = {}): PackOptions {
+  return { source, out, sourceDateEpoch: EPOCH, ...extra };
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+function tree(root: string, relative = ''): string[] {
+  return readdirSync(path.join(root, relative), { withFileTypes: true }).flatMap((entry) => {
+    const child = relative ? `${relative}/${entry.name}` : entry.name;
+    return entry.isDirectory() ? tree(root, child) : [child];
+  });
+}
+
+function siblingsOf(out: string): string[] {
+  return readdirSync(path.dirname(out)).filter((name) => name.startsWith(`.${path.basename(out)}.`));
+}
+
+describe('pack from a local GGUF', () => {
+  it('writes the bundle layout: models, metadata and deploy files', async () => {
+    const out = path.join(work, 'layout');
+    await pack(options(out));
+    expect(tree(out).sort()).toEqual([
+      'deploy/docker/Dockerfile',
+      'deploy/k3s/deployment.yaml',
+      'deploy/k3s/service.yaml',
+      'deploy/systemd/alki-tiny-test.service',
+      'metadata/LICENSE.txt',
+      'metadata/README.md',
+      'metadata/manifest.json',
+      'metadata/runtime.json',
+      'metadata/sbom.spdx.json',
+      'models/tiny-test-f32.gguf',
+    ]);
+  });
+
+  it('records the model facts, hashes and source in the manifest, and readBundle accepts it', async () => {
+    const out = path.join(work, 'facts');
+    const result = await pack(options(out));
+    const { manifest, runtime } = await readBundle(out);
+    expect(manifest).toEqual(result.manifest);
+    expect(manifest).toMatchObject({
+      schema_version: 1,
+      name: 'Tiny Test',
+      slug: 'tiny-test',
+      artifacts: [{ quant: 'F32', uri: './models/tiny-test-f32.gguf', sha256: sha256(source), size: statSync(source).size, file_type: 'ALL_F32' }],
+      defaults: { ctx: 256, threads: 'auto', ngl: 0 },
+      template: null,
+      license: 'apache-2.0',
+      architecture: 'llama',
+      parameter_count: 8 * 3 + 8,
+      context_length: 256,
+      source: { kind: 'local-gguf', repo: 'tiny.gguf', revision: null, files: ['tiny.gguf'] },
+      created: '2023-11-14T22:13:20Z',
+    });
+    expect(manifest.version).toBe(`2023-11-14.${sha256(source).slice(0, 8)}`);
+    expect(runtime).toEqual({
+      schema_version: 1,
+      runtime: 'llama.cpp',
+      model: './models/tiny-test-f32.gguf',
+      server: { host: '0.0.0.0', port: 8080, api: true },
+      args: { ctx: 256, threads: 'auto', ngl: 0 },
+      health: { path: '/health', timeout_s: 5 },
+    });
+    expect(manifest.files.map((f) => f.path)).toContain('metadata/sbom.spdx.json');
+    for (const file of manifest.files) expect(sha256(path.join(out, file.path))).toBe(file.sha256);
+    expect((await verifyBundle(out)).ok).toBe(true);
+  });
+
+  it('gives byte-identical bundles, file times included, for the same inputs', async () => {
+    const first = path.join(work, 'same-1');
+    const second = path.join(work, 'same-2');
+    await pack(options(first, { name: 'same' }));
+    await pack(options(second, { name: 'same', link: true }));
+    const files = tree(first).sort();
+    expect(tree(second).sort()).toEqual(files);
+    for (const file of files) {
+      expect(sha256(path.join(second, file))).toBe(sha256(path.join(first, file)));
+      expect(statSync(path.join(second, file)).mtimeMs).toBe(EPOCH * 1000);
+    }
+  });
+
+  it('dates the bundle from SOURCE_DATE_EPOCH in the environment, else from the source file', async () => {
+    const fromEnv = await pack({ source, out: path.join(work, 'env-date'), env: { SOURCE_DATE_EPOCH: '86400' } });
+    expect(fromEnv.manifest.created).toBe('1970-01-02T00:00:00Z');
+    const fromFile = await pack({ source, out: path.join(work, 'file-date'), env: {} });
+    expect(fromFile.manifest.created).toBe(`${new Date(Math.floor(statSync(source).mtimeMs / 1000) * 1000).toISOString().slice(0, 19)}Z`);
+  });
+
+  it('uses --name, --context-size and --quantize when they agree with the file', async () => {
+    const result = await pack(options(path.join(work, 'named'), { name: 'My Model 0.6B', contextSize: 128, quantize: ['f32'] }));
+    expect(result.manifest.slug).toBe('my-model-0-6b');
+    expect(result.manifest.artifacts[0].uri).toBe('./models/my-model-0-6b-f32.gguf');
+    expect(result.runtime.args.ctx).toBe(128);
+  });
+
+  it('refuses an existing destination without force, and replaces a bundle with force', async () => {
+    const out = path.join(work, 'replace');
+    const first = await pack(options(out));
+    await expect(pack(options(out, { name: 'other' }))).rejects.toMatchObject({ code: 'DESTINATION_EXISTS', category: 'usage' });
+    expect((await readBundle(out)).manifest).toEqual(first.manifest);
+    const second = await pack(options(out, { name: 'other', force: true }));
+    expect(second.replaced).toBe(true);
+    expect((await readBundle(out)).manifest.name).toBe('other');
+    expect(siblingsOf(out)).toEqual([]);
+  });
+
+  it('never replaces a directory that is not a bundle, even with force', async () => {
+    const out = path.join(work, 'not-a-bundle');
+    mkdirSync(out);
+    writeFileSync(path.join(out, 'precious.txt'), 'keep me');
+    await expect(pack(options(out, { force: true }))).rejects.toMatchObject({ code: 'DESTINATION_EXISTS' });
+    expect(readFileSync(path.join(out, 'precious.txt'), 'utf8')).toBe('keep me');
+  });
+
+  it('leaves nothing when aborted mid-copy into a new destination', async () => {
+    const out = path.join(work, 'abort-new');
+    const controller = new AbortController();
+    const events: number[] = [];
+    const packing = pack({
+      source: bigSource,
+      out,
+      sourceDateEpoch: EPOCH,
+      signal: controller.signal,
+      onProgress: (event) => {
+        if (event.phase !== 'copy' || event.done === undefined) return;
+        events.push(event.done);
+        controller.abort(new Error('test abort'));
+      },
+    });
+    await expect(packing).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(events[0]).toBeLessThan(statSync(bigSource).size);
+    expect(existsSync(out)).toBe(false);
+    expect(siblingsOf(out)).toEqual([]);
+  });
+
+  it('keeps the old bundle when a forced replacement is aborted mid-copy', async () => {
+    const out = path.join(work, 'abort-old');
+    const old = await pack(options(out));
+    const controller = new AbortController();
+    await expect(
+      pack({
+        source: bigSource,
+        out,
+        force: true,
+        signal: controller.signal,
+        onProgress: (event) => event.phase === 'copy' && controller.abort(new Error('test abort')),
+      }),
+    ).rejects.toBeInstanceOf(BundlerError);
+    expect((await readBundle(out)).manifest).toEqual(old.manifest);
+    expect((await verifyBundle(out)).ok).toBe(true);
+    expect(siblingsOf(out)).toEqual([]);
+  });
+
+  it('explains a missing source, an unusable name and an impossible re-quantization', async () => {
+    await expect(pack(options(path.join(work, 'x1'), { source: path.join(work, 'nope.gguf') }))).rejects.toMatchObject({ code: 'SOURCE_NOT_FOUND' });
+    await expect(pack(options(path.join(work, 'x2'), { name: 'bad\nname' }))).rejects.toMatchObject({ code: 'INVALID_INPUT', category: 'usage' });
+    await expect(pack(options(path.join(work, 'x3'), { name: '???' }))).rejects.toThrow(/no letters or digits/);
+    await expect(pack(options(path.join(work, 'x4'), { quantize: ['Q4_K_M'] }))).rejects.toMatchObject({ code: 'SOURCE_UNSUPPORTED' });
+    await expect(pack(options(path.join(work, 'x5'), { quantize: ['Q4 K M'] }))).rejects.toThrow(/not a quantization name/);
+    expect(existsSync(path.join(work, 'x1')) || existsSync(path.join(work, 'x4'))).toBe(false);
+  });
+
+  it('fails clearly on a file that is not a GGUF', async () => {
+    const bogus = path.join(work, 'bogus.gguf');
+    writeFileSync(bogus, 'this is not a gguf file at all, just text');
+    const failure = await pack(options(path.join(work, 'bogus-out'), { source: bogus })).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ category: 'input' });
+    expect(existsSync(path.join(work, 'bogus-out'))).toBe(false);
+  });
+});

@@ -1,0 +1,140 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { BundlerError } from '../errors.js';
+import { checkBundleName, slugify } from '../format/naming.js';
+import type { BundleManifest, RuntimeArgs, RuntimeManifest, ThreadSetting } from '../format/types.js';
+import type { CopyStrategy } from '../io/hash.js';
+import { inspectGguf, type ModelFacts } from '../model/model-facts.js';
+import { checkDestination } from './destination.js';
+import { resolveSource, type PackSteps, type ResolvedSource } from './sources.js';
+import { writeBundle, type WriteProgress } from './write-bundle.js';
+
+const require = createRequire(import.meta.url);
+/** The Alki version written into manifests and SBOMs (this package's version; all packages release together). */
+export const ALKI_VERSION: string = (require('../../package.json') as { version: string }).version;
+
+/** The context a bundle serves by default when the model allows it (the original README's default). */
+export const DEFAULT_CONTEXT = 4096;
+
+/** What `pack` reports while it works. */
+export interface PackProgress {
+  phase: 'resolve' | 'download' | 'convert' | 'quantize' | WriteProgress['phase'];
+  file?: string;
+  done?: number;
+  total?: number;
+  /** A sentence for people, for phases that are steps rather than byte counts. */
+  message?: string;
+}
+
+export interface PackOptions {
+  /** A local .gguf file, a local Hugging Face model folder, or `org/name` on the hub. */
+  source: string;
+  /** The bundle directory to create. */
+  out: string;
+  /** The bundle name; defaults to the model's `general.name`, else the file or repo name. */
+  name?: string;
+  /** Quantizations to produce, one model file each (`['Q4_K_M', 'Q8_0']`). */
+  quantize?: string[];
+  /** For hub GGUF repos: a glob that picks exactly one .gguf (`*Q8_0.gguf`). */
+  filename?: string;
+  /** Hub revision: a branch, tag or commit. */
+  revision?: string;
+  /** Hub token; defaults to HF_TOKEN. */
+  token?: string;
+  /** Hub base URL; defaults to HF_ENDPOINT, else https://huggingface.co. */
+  hubUrl?: string;
+  /** Context size the bundle serves; defaults to min(model context, 4096). */
+  contextSize?: number;
+  threads?: ThreadSetting;
+  /** Replace an existing bundle at `out` (atomically). */
+  force?: boolean;
+  /** Hard-link model files instead of copying (same file system only). */
+  link?: boolean;
+  /** How models are copied when not linked; `stream` (copy while hashing) by default. */
+  copyStrategy?: CopyStrategy;
+  /** Seconds since the epoch to date the bundle with; defaults to SOURCE_DATE_EPOCH, else the source's time. */
+  sourceDateEpoch?: number;
+  /** Environment for HF_TOKEN, HF_ENDPOINT, HF_HOME, SOURCE_DATE_EPOCH; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  onProgress?: (event: PackProgress) => void;
+  /** Replaces pipeline steps (hub download, conversion, quantization, GGUF inspection). */
+  steps?: Partial<PackSteps>;
+}
+
+export interface PackResult {
+  dir: string;
+  manifest: BundleManifest;
+  runtime: RuntimeManifest;
+  replaced: boolean;
+  /** What the pipeline did, in sentences (for example which steps a demo could not run). */
+  notes: string[];
+}
+
+function sourceDate(options: PackOptions, resolved: ResolvedSource): Date {
+  const env = options.env ?? process.env;
+  const fromEnv = env.SOURCE_DATE_EPOCH;
+  const epoch = options.sourceDateEpoch ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : undefined);
+  if (epoch !== undefined) {
+    if (!Number.isSafeInteger(epoch) || epoch < 0) {
+      throw new BundlerError('INVALID_INPUT', `SOURCE_DATE_EPOCH must be a whole number of seconds, not ${JSON.stringify(fromEnv ?? epoch)}.`, 'usage');
+    }
+    return new Date(epoch * 1000);
+  }
+  // Whole seconds, so file times survive archive formats that keep no more.
+  return new Date(Math.floor(resolved.time.getTime() / 1000) * 1000);
+}
+
+function defaultArgs(facts: ModelFacts, options: PackOptions): RuntimeArgs {
+  const trained = facts.contextLength > 0 ? facts.contextLength : DEFAULT_CONTEXT;
+  const ctx = options.contextSize ?? Math.min(trained, DEFAULT_CONTEXT);
+  if (!Number.isSafeInteger(ctx) || ctx < 1) {
+    throw new BundlerError('INVALID_INPUT', `--context-size must be a positive whole number, not ${String(options.contextSize)}.`, 'usage');
+  }
+  return { ctx, threads: options.threads ?? 'auto', ngl: 0 };
+}
+
+/**
+ * Packs a model into a bundle directory: model files, manifest, runtime,
+ * SBOM, license, README and deploy configs. The bundle is built beside
+ * `out` and renamed into place; an existing `out` is only replaced with
+ * `force`, and an interrupted pack leaves the old bundle or nothing.
+ *
+ * @example
+ * const result = await pack({ source: './tiny.gguf', out: './dist/tiny', name: 'tiny' });
+ * console.log(result.manifest.artifacts[0].sha256);
+ */
+export async function pack(options: PackOptions): Promise<PackResult> {
+  const steps: PackSteps = { inspect: inspectGguf, ...options.steps };
+  const destination = path.resolve(options.out);
+  // Refuse a bad name or a taken destination before any download or conversion.
+  if (options.name !== undefined) slugify(checkBundleName(options.name));
+  await checkDestination(destination, Boolean(options.force));
+
+  options.onProgress?.({ phase: 'resolve', message: `Resolving ${options.source}` });
+  const resolved = await resolveSource(options, steps, destination);
+  try {
+    const facts = resolved.models[0].facts;
+    const name = checkBundleName(options.name ?? facts.name ?? resolved.defaultName);
+    const written = await writeBundle({
+      out: destination,
+      name,
+      slug: slugify(name),
+      models: resolved.models,
+      source: resolved.source,
+      hubUrl: resolved.hubUrl,
+      license: resolved.license ?? facts.license ?? null,
+      licenseText: resolved.licenseText,
+      defaults: defaultArgs(facts, options),
+      created: sourceDate(options, resolved),
+      alkiVersion: ALKI_VERSION,
+      force: Boolean(options.force),
+      strategy: options.link ? 'link' : (options.copyStrategy ?? 'stream'),
+      signal: options.signal,
+      onProgress: options.onProgress,
+    });
+    return { ...written, notes: resolved.notes };
+  } finally {
+    await resolved.cleanup();
+  }
+}

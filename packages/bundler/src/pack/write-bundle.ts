@@ -1,0 +1,189 @@
+import { createSbom, serializeSbom } from '@alki/sbom';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { bundleVersion, isoSeconds, type BundleContent } from '../assemble/content.js';
+import { renderBundleReadme } from '../assemble/bundle-readme.js';
+import { renderLicenseText } from '../assemble/license-text.js';
+import { buildManifest, formatJson } from '../assemble/manifest.js';
+import { buildRuntime } from '../assemble/runtime.js';
+import { renderDeployFiles } from '../deploy/render-deploy.js';
+import { BundlerError } from '../errors.js';
+import { artifactUri, LICENSE_PATH, MANIFEST_PATH, README_PATH, RUNTIME_PATH, SBOM_PATH } from '../format/layout.js';
+import type { BundleArtifact, BundleFileEntry, BundleManifest, BundleSource, RuntimeArgs, RuntimeManifest } from '../format/types.js';
+import { artifactPath } from '../format/validate.js';
+import { copyFileHashed, hashFile, throwIfAborted, type CopyStrategy } from '../io/hash.js';
+import { quantLabel } from '../model/file-type.js';
+import type { ModelFacts } from '../model/model-facts.js';
+import { checkDestination, commitStagingDir, createStagingDir, removeStaleSiblings } from './destination.js';
+
+/** One model file ready to go into the bundle. */
+export interface PreparedModel {
+  /** The quant label (`Q4_K_M`); defaults to the one the file's `general.file_type` names. */
+  quant?: string;
+  /** A local GGUF file. */
+  file: string;
+  facts: ModelFacts;
+  /**
+   * True when `file` is a scratch file of this pack (a conversion or
+   * quantization output) that may be moved instead of copied.
+   */
+  scratch?: boolean;
+}
+
+/** Progress of writing a bundle. */
+export interface WriteProgress {
+  phase: 'copy' | 'write' | 'commit';
+  /** The bundle-relative path being written. */
+  file?: string;
+  /** Model bytes copied so far, over all models. */
+  done?: number;
+  total?: number;
+}
+
+export interface WriteBundleInput {
+  out: string;
+  name: string;
+  slug: string;
+  models: PreparedModel[];
+  source: BundleSource;
+  hubUrl?: string;
+  license: string | null;
+  licenseText?: string;
+  defaults: RuntimeArgs;
+  /** The time every file and the documents are dated with. */
+  created: Date;
+  alkiVersion: string;
+  force: boolean;
+  strategy: CopyStrategy;
+  signal?: AbortSignal;
+  onProgress?: (event: WriteProgress) => void;
+  /** Called with the staging directory once it exists; a seam for tests and for callers that build scratch files inside it. */
+  onStaging?: (staging: string) => void;
+}
+
+export interface WrittenBundle {
+  dir: string;
+  manifest: BundleManifest;
+  runtime: RuntimeManifest;
+  /** True when an existing bundle was replaced (--force). */
+  replaced: boolean;
+}
+
+async function listTree(root: string, relative = ''): Promise<string[]> {
+  const entries = await readdir(path.join(root, relative), { withFileTypes: true });
+  const found: string[] = [];
+  for (const entry of entries) {
+    const child = relative ? `${relative}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) found.push(...(await listTree(root, child)), child);
+    else found.push(child);
+  }
+  return found;
+}
+
+/**
+ * Builds a bundle in a temp directory beside `out` and renames it into
+ * place. On any failure or abort the temp directory is removed and `out` is
+ * left as it was.
+ */
+export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundle> {
+  const destination = path.resolve(input.out);
+  await removeStaleSiblings(destination);
+  const replace = await checkDestination(destination, input.force);
+  const staging = await createStagingDir(destination);
+  input.onStaging?.(staging);
+  try {
+    const artifacts = await placeModels(staging, input);
+    const created = isoSeconds(input.created);
+    const content: BundleContent = {
+      name: input.name,
+      slug: input.slug,
+      version: bundleVersion(created, artifacts[0].sha256),
+      created,
+      artifacts,
+      defaults: input.defaults,
+      facts: input.models[0].facts,
+      source: input.source,
+      hubUrl: input.hubUrl,
+      license: input.license,
+      licenseText: input.licenseText,
+      alkiVersion: input.alkiVersion,
+    };
+    const runtime = buildRuntime(artifacts[0], input.defaults);
+    const sbom = createSbom({
+      bundle: { name: content.name, slug: content.slug, version: content.version },
+      models: artifacts.map((a) => ({ uri: a.uri, quant: a.quant, sha256: a.sha256 })),
+      source: { repo: content.source.repo, revision: content.source.revision, hubUrl: content.hubUrl },
+      license: content.license,
+      licenseText: content.licenseText,
+      created,
+      toolVersion: content.alkiVersion,
+    });
+    const texts: Array<{ path: string; text: string }> = [
+      { path: RUNTIME_PATH, text: formatJson(runtime) },
+      { path: SBOM_PATH, text: serializeSbom(sbom) },
+      { path: LICENSE_PATH, text: renderLicenseText(content) },
+      { path: README_PATH, text: renderBundleReadme(content, runtime) },
+      ...renderDeployFiles(content, runtime),
+    ];
+    const files: BundleFileEntry[] = [];
+    for (const { path: relative, text } of texts) {
+      throwIfAborted(input.signal);
+      input.onProgress?.({ phase: 'write', file: relative });
+      const absolute = path.join(staging, relative);
+      await mkdir(path.dirname(absolute), { recursive: true });
+      const bytes = Buffer.from(text, 'utf8');
+      await writeFile(absolute, bytes, { flag: 'wx' });
+      files.push({ path: relative, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length });
+    }
+    const manifest = buildManifest(content, files);
+    await mkdir(path.join(staging, path.dirname(MANIFEST_PATH)), { recursive: true });
+    await writeFile(path.join(staging, MANIFEST_PATH), formatJson(manifest), { flag: 'wx' });
+
+    // Every file and directory gets the bundle's date, so an archive of the
+    // bundle (tar, OCI layer) is byte-identical across runs.
+    for (const relative of await listTree(staging)) await utimes(path.join(staging, relative), input.created, input.created);
+    await utimes(staging, input.created, input.created);
+
+    throwIfAborted(input.signal);
+    input.onProgress?.({ phase: 'commit' });
+    await commitStagingDir(staging, destination, replace);
+    return { dir: destination, manifest, runtime, replaced: replace };
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function placeModels(staging: string, input: WriteBundleInput): Promise<BundleArtifact[]> {
+  await mkdir(path.join(staging, 'models'));
+  const artifacts: BundleArtifact[] = [];
+  const sizes = await Promise.all(input.models.map(async (model) => (await stat(model.file)).size));
+  const grandTotal = sizes.reduce((a, b) => a + b, 0);
+  let before = 0;
+  for (const [index, model] of input.models.entries()) {
+    const quant = model.quant ?? (model.facts.fileType ? quantLabel(model.facts.fileType) : undefined);
+    if (!quant) {
+      throw new BundlerError('INVALID_INPUT', `${model.file} does not say its quantization (general.file_type), and none was given.`, 'input', {
+        hint: 'Pass --quantize with the quant the file holds, for example --quantize Q8_0.',
+        details: { file: model.file },
+      });
+    }
+    const uri = artifactUri(input.slug, quant);
+    if (artifacts.some((artifact) => artifact.uri === uri)) {
+      throw new BundlerError('INVALID_INPUT', `Two model files would both be ${quant}.`, 'usage', { details: { quant } });
+    }
+    const target = path.join(staging, artifactPath(uri));
+    const onBytes = (done: number) => input.onProgress?.({ phase: 'copy', file: artifactPath(uri), done: before + done, total: grandTotal });
+    let hashed;
+    if (model.scratch) {
+      await rename(model.file, target);
+      hashed = await hashFile(target, { signal: input.signal, onBytes });
+    } else {
+      hashed = await copyFileHashed(model.file, target, input.strategy, { signal: input.signal, onBytes });
+    }
+    before += sizes[index];
+    artifacts.push({ quant, uri, sha256: hashed.sha256, size: hashed.size, ...(model.facts.fileType ? { file_type: model.facts.fileType } : {}) });
+  }
+  return artifacts;
+}

@@ -1,0 +1,66 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { BundlerError } from './errors.js';
+import { MANIFEST_PATH, RUNTIME_PATH } from './format/layout.js';
+import type { Bundle } from './format/types.js';
+import { parseManifest, parseRuntime } from './format/validate.js';
+
+/** Bytes a manifest or runtime file may have; a real one is a few KiB, so this only stops hostile input. */
+const MAX_METADATA_BYTES = 4 * 1024 * 1024;
+
+async function readJson(dir: string, relative: string): Promise<unknown> {
+  const file = path.join(dir, relative);
+  let text: string;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    if (info.size > MAX_METADATA_BYTES) {
+      throw new BundlerError('INVALID_MANIFEST', `${relative} is ${info.size} bytes, more than a bundle's metadata can be.`, 'input', {
+        details: { file: relative, size: info.size },
+      });
+    }
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (error instanceof BundlerError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
+      throw new BundlerError('NOT_A_BUNDLE', `${dir} is not an Alki bundle: ${relative} is missing.`, 'input', {
+        hint: 'Point at the directory `alki pack` wrote (it holds models/, metadata/ and deploy/).',
+        details: { dir, file: relative },
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new BundlerError('INVALID_MANIFEST', `${relative} is not valid JSON: ${(error as Error).message}.`, 'input', {
+      hint: 'Repack the bundle with `alki pack`; the file may be truncated or edited by hand.',
+      details: { file: relative },
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Reads and validates a bundle's metadata/manifest.json and
+ * metadata/runtime.json. It does not hash the models: use verifyBundle for
+ * that. No artifact uri can point outside the bundle.
+ *
+ * @example
+ * const { dir, manifest, runtime } = await readBundle('./dist/tiny');
+ * const model = path.join(dir, manifest.artifacts[0].uri);
+ */
+export async function readBundle(dir: string): Promise<Bundle> {
+  const root = path.resolve(dir);
+  const manifest = parseManifest(await readJson(root, MANIFEST_PATH), MANIFEST_PATH);
+  const runtime = parseRuntime(await readJson(root, RUNTIME_PATH), RUNTIME_PATH);
+  if (!manifest.artifacts.some((artifact) => artifact.uri === runtime.model)) {
+    throw new BundlerError('INVALID_MANIFEST', `${RUNTIME_PATH} serves ${runtime.model}, which the manifest does not list.`, 'input', {
+      hint: 'Repack the bundle with `alki pack`.',
+      details: { file: RUNTIME_PATH, model: runtime.model },
+    });
+  }
+  return { dir: root, manifest, runtime };
+}
