@@ -23,7 +23,7 @@ export { buildImage } from './build-image.js';
 export type { BuildImageOptions } from './build-image.js';
 export { imageStoreDir, listStoreImages } from './store.js';
 export type { ListedImage } from './store.js';
-export { detectEngine, listEngineImages } from './run/engine.js';
+export { detectEngine, listEngineImages, loadIntoEngine } from './run/engine.js';
 export type { ContainerEngine, EngineName } from './run/engine.js';
 export { testImage, withPort } from './run/test-image.js';
 export type { ImageTestResult, TestImageOptions } from './run/test-image.js';

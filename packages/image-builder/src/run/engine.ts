@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ImageBuilderError } from '../errors.js';
+import { writeDockerArchive } from '../oci/export.js';
 import { runProgram, type RunProgram } from '../base/shared-libraries.js';
 import { ALKI_IMAGE_LABEL } from '../base/air-gapped-base.js';
 import type { ListedImage } from '../store.js';
@@ -63,4 +67,23 @@ export function listEngineImages(engine: ContainerEngine): ListedImage[] {
       labels,
     };
   });
+}
+
+/**
+ * Loads an image of the store into the engine through a docker-archive (a
+ * temp file, removed afterwards) and returns the name to run it by. The
+ * archive works for podman and docker alike, where `oci:` paths do not.
+ */
+export async function loadIntoEngine(engine: ContainerEngine, storeDir: string, tag: string, signal?: AbortSignal): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-load-'));
+  try {
+    const archive = path.join(dir, 'image.tar');
+    await writeDockerArchive(storeDir, tag, archive, { signal });
+    engineCommand(engine, ['load', '-i', archive]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  // podman files unqualified names under localhost/; docker keeps them as given.
+  const qualified = tag.split('/')[0].includes('.') || tag.split('/')[0].includes(':') || tag.startsWith('localhost/');
+  return engine.name === 'podman' && !qualified ? `localhost/${tag}` : tag;
 }

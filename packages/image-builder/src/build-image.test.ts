@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import OpenAI from 'openai';
+import { artifactPath, type Bundle } from '@alki/bundler';
+import { freePort, nativeTools, podmanEnvironment, requireCommand, startRegistry, type PodmanEnvironment, type TestRegistry } from '@alki/testkit';
+import { packFixtureBundle, tempDir } from './__fixtures__/fixture-bundle.js';
+import { BASE_HEALTHCHECK_PATH, buildAirGappedBase } from './base/air-gapped-base.js';
+import { programRunner } from './base/shared-libraries.js';
+import { buildImage } from './build-image.js';
+import { exportOciLayout, writeDockerArchive } from './oci/export.js';
+import { readImageFromLayout } from './oci/layout.js';
+import { pushImage } from './oci/registry-transfer.js';
+import { listEngineImages, loadIntoEngine } from './run/engine.js';
+import { testImage, withPort } from './run/test-image.js';
+
+const BASE_TAG = 'alki/llama-server:test';
+const TAG = 'acme/tiny-chat:latest';
+
+let work: string;
+let store: string;
+let bundle: Bundle;
+let podman: PodmanEnvironment;
+let registry: TestRegistry;
+let digest: string;
+let exported: string;
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const result = spawnSync(command, args, { encoding: 'utf8', env, maxBuffer: 64 << 20 });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return result.stdout;
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+beforeAll(async () => {
+  const tools = await nativeTools();
+  podman = podmanEnvironment();
+  registry = await startRegistry();
+  work = tempDir();
+  store = path.join(work, 'store');
+  bundle = await packFixtureBundle(work);
+  await buildAirGappedBase({ llamaServer: tools.paths['llama-server'], layoutDir: store, tag: BASE_TAG, llamaCppVersion: tools.tag });
+  digest = (await buildImage({ bundle, layoutDir: store, baseTag: BASE_TAG, tag: TAG })).digest;
+  exported = path.join(work, 'oci');
+  await exportOciLayout(store, TAG, exported);
+}, 600_000);
+
+afterAll(async () => {
+  await registry?.stop();
+  podman?.cleanup();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('an image built from a bundle on the air-gapped base', () => {
+  it('unpacks with umoci into the bundle, llama-server and its libraries, run with the runtime.json arguments', () => {
+    const umoci = requireCommand('umoci', 'the image unpack test');
+    const unpacked = path.join(work, 'unpacked');
+    run(umoci, ['unpack', '--image', `${exported}:latest`, unpacked]);
+    const rootfs = path.join(unpacked, 'rootfs');
+    const artifact = bundle.manifest.artifacts[0];
+    const model = path.join(rootfs, 'opt/alki/bundle', artifactPath(artifact.uri));
+    expect(sha256(model)).toBe(artifact.sha256);
+    for (const file of bundle.manifest.files) expect(sha256(path.join(rootfs, 'opt/alki/bundle', file.path))).toBe(file.sha256);
+    expect(fs.readFileSync(path.join(rootfs, 'opt/alki/bundle/metadata/manifest.json'))).toEqual(fs.readFileSync(path.join(bundle.dir, 'metadata/manifest.json')));
+    expect(fs.statSync(path.join(rootfs, 'app/llama-server')).mode & 0o111).not.toBe(0);
+    expect(fs.existsSync(path.join(rootfs, 'lib64/ld-linux-x86-64.so.2'))).toBe(true);
+    expect(fs.existsSync(path.join(rootfs, BASE_HEALTHCHECK_PATH))).toBe(true);
+    const runtimeConfig = JSON.parse(fs.readFileSync(path.join(unpacked, 'config.json'), 'utf8')) as { process: { args: string[]; env: string[] } };
+    expect(runtimeConfig.process.args).toEqual([
+      '/app/llama-server',
+      '--model', `/opt/alki/bundle/${artifactPath(artifact.uri)}`,
+      '--alias', bundle.manifest.slug,
+      '--host', bundle.runtime.server.host,
+      '--port', String(bundle.runtime.server.port),
+      '--ctx-size', String(bundle.runtime.args.ctx),
+      ...(bundle.runtime.args.threads === 'auto' ? [] : ['--threads', String(bundle.runtime.args.threads)]),
+      '--n-gpu-layers', String(bundle.runtime.args.ngl),
+    ]);
+    expect(runtimeConfig.process.env).toContain('ALKI_BUNDLE_DIR=/opt/alki/bundle');
+  });
+
+  it('has OCI labels, the exposed port, a healthcheck with the static probe and a history entry per layer', async () => {
+    const image = await readImageFromLayout(store, TAG);
+    const config = image.config.config!;
+    expect(config.Labels).toMatchObject({
+      'org.opencontainers.image.title': bundle.manifest.name,
+      'org.opencontainers.image.version': bundle.manifest.version,
+      'org.opencontainers.image.base.name': BASE_TAG,
+      'io.alki.image': 'bundle',
+      'io.alki.bundle.sha256': bundle.manifest.artifacts[0].sha256,
+    });
+    expect(config.ExposedPorts).toEqual({ [`${bundle.runtime.server.port}/tcp`]: {} });
+    expect(config.Healthcheck?.Test).toEqual(['CMD', BASE_HEALTHCHECK_PATH, String(bundle.runtime.server.port), bundle.runtime.health.path]);
+    expect(image.config.history).toHaveLength(image.manifest.layers.length);
+    expect(image.config.rootfs.diff_ids).toHaveLength(image.manifest.layers.length);
+  });
+
+  it('gets the same digest when the same bundle is built again on the same base', async () => {
+    const again = await buildImage({ bundle, layoutDir: store, baseTag: BASE_TAG, tag: 'acme/tiny-chat:again' });
+    expect(again.digest).toBe(digest);
+  });
+
+  it('fails on a bundle whose model was tampered with, and leaves the tag where it was', async () => {
+    const copy = path.join(work, 'tampered');
+    fs.cpSync(bundle.dir, copy, { recursive: true });
+    const model = path.join(copy, artifactPath(bundle.manifest.artifacts[0].uri));
+    const bytes = fs.readFileSync(model);
+    bytes[bytes.length - 1] ^= 0xff;
+    fs.writeFileSync(model, bytes);
+    const blobsBefore = fs.readdirSync(path.join(store, 'blobs/sha256')).sort();
+    await expect(buildImage({ bundle: { ...bundle, dir: copy }, layoutDir: store, baseTag: BASE_TAG, tag: TAG })).rejects.toMatchObject({ code: 'INVALID_LAYER_ENTRY', category: 'check' });
+    expect((await readImageFromLayout(store, TAG)).manifestDescriptor.digest).toBe(digest);
+    expect(fs.readdirSync(path.join(store, 'blobs/sha256')).sort()).toEqual(blobsBefore);
+  });
+
+  it('is copied by skopeo into a registry with the same digest our own push gives', async () => {
+    const skopeo = requireCommand('skopeo', 'the registry copy test');
+    run(skopeo, ['copy', '--dest-tls-verify=false', `oci:${exported}:latest`, `docker://${registry.host}/acme/tiny-chat:skopeo`]);
+    const raw = run(skopeo, ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/acme/tiny-chat:skopeo`]);
+    expect(`sha256:${createHash('sha256').update(raw).digest('hex')}`).toBe(digest);
+    const pushed = await pushImage(store, TAG, `${registry.host}/acme/tiny-chat:pushed`);
+    expect(pushed).toBe(digest);
+    const inspected = JSON.parse(run(skopeo, ['inspect', '--tls-verify=false', `docker://${registry.host}/acme/tiny-chat:pushed`])) as { Digest: string; Labels: Record<string, string> };
+    expect(inspected.Digest).toBe(digest);
+    expect(inspected.Labels['io.alki.bundle.name']).toBe(bundle.manifest.slug);
+  });
+
+  it('runs in podman and answers a chat completion through the openai client', async () => {
+    const image = await readImageFromLayout(store, TAG);
+    const port = await freePort();
+    const name = `alki-test-${port}`;
+    const loaded = await loadIntoEngine({ name: 'podman', run: programRunner(podman.env) }, store, TAG);
+    run('podman', ['run', '-d', '--init', '--name', name, loaded, ...withPort(image.config.config!.Cmd!, port)], podman.env);
+    try {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const status = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => 0);
+        if (status === 200) break;
+        if (Date.now() > deadline) throw new Error(`no /health: ${run('podman', ['logs', name], podman.env)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'not-needed' });
+      const completion = await client.chat.completions.create({ model: bundle.manifest.slug, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 4, temperature: 0 });
+      expect(completion.model).toBe(bundle.manifest.slug);
+      expect(typeof completion.choices[0].message.content).toBe('string');
+      expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
+    } finally {
+      spawnSync('podman', ['rm', '-f', '-t', '1', name], { env: podman.env });
+    }
+  });
+
+  it('passes `image test`: healthy, one completion, latency reported, container removed', async () => {
+    const engine = { name: 'podman' as const, run: programRunner(podman.env) };
+    const loaded = await loadIntoEngine(engine, store, TAG);
+    expect(loaded).toBe(`localhost/${TAG}`);
+    const result = await testImage({ engine, image: loaded, port: await freePort() });
+    expect(result.model).toBe(bundle.manifest.slug);
+    expect(result.startupMs).toBeGreaterThan(0);
+    expect(result.completionMs).toBeGreaterThan(0);
+    expect(typeof result.reply).toBe('string');
+    expect(run('podman', ['ps', '-a', '--format', '{{.Names}}'], podman.env)).not.toMatch(/alki-image-test-/);
+  });
+
+  it('loads into podman from the docker-archive, where `image list` finds it by its label', async () => {
+    const archive = path.join(work, 'tiny.tar');
+    await writeDockerArchive(store, TAG, archive);
+    run('podman', ['load', '-i', archive], podman.env);
+    const listed = listEngineImages({ name: 'podman', run: programRunner(podman.env) });
+    const found = listed.find((i) => i.name.includes('acme/tiny-chat:latest'));
+    expect(found?.kind).toBe('bundle');
+    expect(found?.labels['io.alki.bundle.name']).toBe(bundle.manifest.slug);
+  });
+});
