@@ -84,7 +84,7 @@ async function resolveOnline(repo: string, revision: string, config: HubConfig):
           : { path: entry.path, size: entry.size, etag: entry.oid, lfs: false },
       );
     }
-    return out.sort((a, b) => a.path.localeCompare(b.path));
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   });
   return { repo, revision, commit, endpoint: config.endpoint, files, kind: classifyRepo(files.map((f) => f.path)).kind, ...about, fromCache: false };
 }

@@ -113,7 +113,7 @@ async function loadRevision(repoId: string, name: string, spec: FakeRevisionSpec
   }
   // A commit id that changes whenever the content does, like a real one.
   const commit = createHash('sha1').update(`${repoId}\0${name}\0`);
-  for (const file of [...files.values()].sort((a, b) => a.path.localeCompare(b.path))) commit.update(`${file.path}\0${file.oid}\0`);
+  for (const file of [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) commit.update(`${file.path}\0${file.oid}\0`);
   return { name, sha: commit.digest('hex'), files };
 }
 

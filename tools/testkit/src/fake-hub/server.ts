@@ -190,7 +190,7 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     const entries = [
       ...directoriesOf(revision).filter(inScope).map(directoryEntry),
       ...[...revision.files.values()].filter((f) => inScope(f.path)).map((f) => fileEntry(repo, revision, f, expand)),
-    ].sort((a, b) => a.path.localeCompare(b.path));
+    ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const pageSize = options.treePageSize ?? entries.length;
     const cursor = Number(query.get('cursor') ?? 0);
     const page = entries.slice(cursor, cursor + Math.max(pageSize, 1));

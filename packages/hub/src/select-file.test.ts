@@ -1,0 +1,48 @@
+import { describe, expect, it } from '@jest/globals';
+import { classifyRepo, globToRegExp, selectFile } from './select-file.js';
+
+describe('globToRegExp', () => {
+  it('reads globs as fnmatch does: * crosses folders, ? is one character, [] a set', () => {
+    expect(globToRegExp('*Q8_0.gguf').test('sub/model-Q8_0.gguf')).toBe(true);
+    expect(globToRegExp('*Q8_0.gguf').test('model-Q8_0.gguf.part')).toBe(false);
+    expect(globToRegExp('model-?.gguf').test('model-1.gguf')).toBe(true);
+    expect(globToRegExp('model-?.gguf').test('model-12.gguf')).toBe(false);
+    expect(globToRegExp('*Q[48]_*').test('x-Q4_K_M.gguf')).toBe(true);
+    expect(globToRegExp('*Q[!48]_*').test('x-Q4_K_M.gguf')).toBe(false);
+    expect(globToRegExp('*Q[!48]_*').test('x-Q5_K_M.gguf')).toBe(true);
+  });
+
+  it('treats regex characters in names literally, and matches case-sensitively', () => {
+    expect(globToRegExp('a+b(1).gguf').test('a+b(1).gguf')).toBe(true);
+    expect(globToRegExp('a.gguf').test('aXgguf')).toBe(false);
+    expect(globToRegExp('*q8_0.gguf').test('model-Q8_0.gguf')).toBe(false);
+    expect(globToRegExp('[abc').test('[abc')).toBe(true);
+  });
+});
+
+describe('selectFile', () => {
+  const files = ['README.md', 'm-Q4_K_M.gguf', 'm-Q8_0.gguf'];
+
+  it('returns the single match', () => {
+    expect(selectFile(files, '*Q4_K_M*', 'acme/m')).toBe('m-Q4_K_M.gguf');
+  });
+
+  it('lists the candidates when several match', () => {
+    expect(() => selectFile(files, 'm-*', 'acme/m')).toThrow('"m-*" matches 2 files in acme/m: m-Q4_K_M.gguf, m-Q8_0.gguf.');
+  });
+
+  it('lists the .gguf files, or says there are none, when nothing matches', () => {
+    expect(() => selectFile(files, '*f16*', 'acme/m')).toThrow('No file in acme/m matches "*f16*". Its .gguf files are: m-Q4_K_M.gguf, m-Q8_0.gguf.');
+    expect(() => selectFile(['config.json'], '*.gguf', 'acme/st')).toThrow(expect.objectContaining({ code: 'NO_MATCH', message: 'No file in acme/st matches "*.gguf". It has no .gguf files.' }));
+  });
+});
+
+describe('classifyRepo', () => {
+  it('prefers GGUF, then safetensors, then pickle weights', () => {
+    expect(classifyRepo(['a.gguf', 'model.safetensors'])).toEqual({ kind: 'gguf', gguf: ['a.gguf'], safetensors: ['model.safetensors'], pickle: [] });
+    expect(classifyRepo(['config.json', 'model.safetensors', 'pytorch_model.bin']).kind).toBe('safetensors');
+    expect(classifyRepo(['config.json', 'pytorch_model-00001-of-00002.bin', 'training_args.bin']).pickle).toEqual(['pytorch_model-00001-of-00002.bin']);
+    expect(classifyRepo(['original/consolidated.00.pth']).kind).toBe('pickle');
+    expect(classifyRepo(['README.md']).kind).toBe('unknown');
+  });
+});
