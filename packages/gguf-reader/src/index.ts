@@ -1,6 +1,7 @@
 // The public API of @alki/gguf-reader. Everything else is private.
 export { DEFAULT_ALIGNMENT } from './alignment.js';
 export { GgufError } from './errors.js';
+export { llamaFileTypeFromName, llamaFileTypeName } from './file-types.js';
 export type { GgufErrorCode } from './errors.js';
 export { ggmlTypeFromName, ggmlTypeInfo, ggmlTypes, isKnownGgmlType, tensorByteSize } from './ggml-types.js';
 export type { GgmlTypeInfo } from './ggml-types.js';
@@ -12,6 +13,8 @@ export { readGguf } from './read-gguf.js';
 export type { ReadGgufOptions } from './read-gguf.js';
 export { layoutTensors, serializeGgufHeader } from './serialize.js';
 export type { GgufHeaderSpec, GgufTensorSpec } from './serialize.js';
+export { summarizeGguf } from './summary.js';
+export type { GgufSummary, MemoryEstimate, SummaryOptions, TensorTypeShare } from './summary.js';
 export { bufferSource } from './sources/buffer-source.js';
 export { fileSource } from './sources/file-source.js';
 export { httpSource } from './sources/http-source.js';
