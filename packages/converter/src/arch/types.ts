@@ -1,0 +1,62 @@
+import type { GgufMetadataEntry } from '@alki/gguf-reader';
+
+/** config.json as parsed. */
+export type HfConfig = Record<string, unknown>;
+
+/**
+ * A change applied to a tensor's rows on the way to the GGUF. Each one only
+ * needs a bounded group of rows at a time, which keeps conversion streaming.
+ */
+export type TensorTransform =
+  /**
+   * llama.cpp's Q/K row permutation (LlamaModel.permute in convert_hf_to_gguf):
+   * HF stores each head's rotary halves as [first half; second half], ggml's
+   * NORM rope pairs neighbouring rows, so rows are interleaved per head.
+   */
+  | { kind: 'permute-heads'; heads: number }
+  /** Adds a constant to every value (Gemma stores RMSNorm weights minus one). */
+  | { kind: 'add'; value: number };
+
+/** One output tensor taken from one checkpoint tensor. */
+export interface TensorMapping {
+  /** The GGUF tensor name (`blk.0.attn_q.weight`). */
+  name: string;
+  /** The Hugging Face tensor name it comes from. */
+  source: string;
+  transform?: TensorTransform;
+}
+
+/** A tensor computed from the config rather than read (rope frequency factors). Always F32. */
+export interface ComputedTensor {
+  name: string;
+  data: Float32Array;
+}
+
+/** Hints for the tokenizer conversion that depend on the architecture. */
+export interface ArchitectureTokenizerHints {
+  /** SentencePiece models: whether llama.cpp should prepend a space (Gemma: false). */
+  addSpacePrefix?: boolean;
+}
+
+/**
+ * One architecture: how its config becomes GGUF hyperparameters and how its
+ * tensors are named and transformed. Register more with
+ * `ArchitectureRegistry.register`.
+ */
+export interface ArchitectureModule {
+  /** `architectures[0]` values in config.json that this module converts. */
+  hfArchitectures: string[];
+  /** `general.architecture` in the GGUF (llama.cpp's LLM_ARCH name). */
+  ggufArchitecture: string;
+  /** Architecture hyperparameters, keys prefixed with `ggufArchitecture`. */
+  metadata(config: HfConfig): GgufMetadataEntry[];
+  /**
+   * The output tensor for a checkpoint tensor, or null to drop it on purpose
+   * (rotary caches). Returning undefined marks it unknown, which fails the
+   * conversion so nothing is silently lost.
+   */
+  mapTensor(name: string, config: HfConfig): TensorMapping | null | undefined;
+  /** Tensors computed from the config, added after the mapped ones. */
+  computedTensors?(config: HfConfig): ComputedTensor[];
+  tokenizer?: ArchitectureTokenizerHints;
+}

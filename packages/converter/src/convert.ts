@@ -1,0 +1,196 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { describeSystemError } from '@alki/errors';
+import { createGgufWriter, GgmlType, type GgufWriter } from '@alki/gguf-reader';
+import { defaultArchitectures, type ArchitectureRegistry } from './arch/registry.js';
+import { ConverterError } from './errors.js';
+import { openCheckpoint } from './input/checkpoint.js';
+import { generalMetadata, licenseFromModelCard } from './metadata/general.js';
+import { FILE_TYPE, OUT_TYPES, planTensors, type OutType, type PlannedTensor } from './plan.js';
+import { readExactly } from './safetensors/reader.js';
+import { SAFETENSORS_DTYPE_SIZES } from './safetensors/dtypes.js';
+import { decodeToFloat32, encodedByteLength, encodeFromFloat32, ggmlTypeOfDtype } from './tensor/encode.js';
+import { permuteHeadRows } from './tensor/row-transforms.js';
+import { convertTokenizer } from './tokenizer/convert-tokenizer.js';
+import { readTokenizerFiles } from './tokenizer/files.js';
+
+/** Progress of a conversion, reported after each chunk of tensor data. */
+export interface ConvertProgress {
+  tensor: string;
+  tensorIndex: number;
+  tensorCount: number;
+  /** Bytes of checkpoint tensor data read so far, and in all. */
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface ConvertOptions {
+  /** A Hugging Face model folder, or a model in the HF cache (models--org--name or one of its snapshots). */
+  input: string;
+  /** The GGUF to write; written to a temp file beside it, renamed when complete. */
+  output: string;
+  /** Default f16. */
+  outtype?: OutType;
+  /** Replace an existing output file. */
+  force?: boolean;
+  /** general.name; default the repository or folder name. */
+  name?: string;
+  /** general.license; default the model card's `license:`. */
+  license?: string;
+  /** Architecture modules; default `defaultArchitectures()`. */
+  architectures?: ArchitectureRegistry;
+  onProgress?: (progress: ConvertProgress) => void;
+  signal?: AbortSignal;
+  /** Bytes of tensor data handled at a time (bounds memory). Default 16 MiB. */
+  chunkBytes?: number;
+}
+
+export interface ConvertResult {
+  output: string;
+  architecture: string;
+  ggufArchitecture: string;
+  outtype: OutType;
+  tensorCount: number;
+  parameterCount: number;
+  bytes: number;
+  tokenizer: { model: string; pre?: string; preHash?: string };
+  chatTemplate: boolean;
+}
+
+const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Converts a Hugging Face safetensors checkpoint to GGUF, streaming one chunk
+ * of one tensor at a time so memory stays bounded whatever the model's size.
+ * The GGUF appears at `output` only when complete.
+ *
+ * @example
+ * const result = await convert({ input: './TinyLlama-1.1B', output: 'tinyllama.gguf', outtype: 'q8_0', onProgress: (p) => console.log(p.bytesDone / p.bytesTotal) });
+ */
+export async function convert(options: ConvertOptions): Promise<ConvertResult> {
+  const outtype = options.outtype ?? 'f16';
+  if (!OUT_TYPES.includes(outtype)) {
+    throw new ConverterError('UNSUPPORTED_OUTTYPE', `Output type ${JSON.stringify(outtype)} is not one of ${OUT_TYPES.join(', ')}.`, 'usage', { details: { outtype } });
+  }
+  const output = path.resolve(options.output);
+  if (!options.force && (await fs.access(output).then(() => true, () => false))) {
+    throw new ConverterError('OUTPUT_EXISTS', `${options.output} already exists.`, 'usage', {
+      details: { output },
+      hint: 'Choose another output path, or pass --force to replace it.',
+    });
+  }
+  throwIfAborted(options.signal);
+  const checkpoint = await openCheckpoint(options.input);
+  const architecture = (checkpoint.config.architectures as unknown[] | undefined)?.[0];
+  const module = (options.architectures ?? defaultArchitectures()).get(architecture);
+  const plan = planTensors(module, checkpoint.config, checkpoint.tensors, outtype);
+  const vocabSize = checkpoint.config.vocab_size;
+  if (typeof vocabSize !== 'number') throw new ConverterError('BAD_CONFIG', 'config.json has no vocab_size.', 'input');
+  const tokenizer = await convertTokenizer({
+    files: await readTokenizerFiles(checkpoint.dir),
+    config: checkpoint.config,
+    vocabSize,
+    addSpacePrefix: module.tokenizer?.addSpacePrefix,
+  });
+  throwIfAborted(options.signal);
+
+  const parameterCount = plan.reduce((sum, t) => sum + (t.source ? t.dims.reduce((a, b) => a * b, 1) : 0), 0);
+  const readme = await fs.readFile(path.join(checkpoint.dir, 'README.md'), 'utf8').catch(() => undefined);
+  const metadata = [
+    ...generalMetadata(module.ggufArchitecture, {
+      name: options.name,
+      license: options.license ?? licenseFromModelCard(readme),
+      source: checkpoint.source,
+      dir: checkpoint.dir,
+      parameters: parameterCount,
+      fileType: FILE_TYPE[outtype],
+      quantized: outtype === 'q8_0',
+    }),
+    ...module.metadata(checkpoint.config),
+    ...tokenizer.metadata,
+  ];
+
+  await fs.mkdir(path.dirname(output), { recursive: true }).catch(() => undefined);
+  const writer = await createGgufWriter(output, { metadata, tensors: plan.map((t) => ({ name: t.name, type: t.type, dims: t.dims })) });
+  try {
+    await streamTensors(writer, plan, options);
+    await writer.finish();
+  } catch (error) {
+    await writer.abort();
+    throw asConverterError(error, output, options.signal);
+  }
+  const { size } = await fs.stat(output);
+  return {
+    output,
+    architecture: String(architecture),
+    ggufArchitecture: module.ggufArchitecture,
+    outtype,
+    tensorCount: plan.length,
+    parameterCount,
+    bytes: size,
+    tokenizer: { model: tokenizer.model, pre: tokenizer.pre, preHash: tokenizer.preHash },
+    chatTemplate: tokenizer.metadata.some((e) => e.key === 'tokenizer.chat_template'),
+  };
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ConverterError('ABORTED', 'The conversion was interrupted; nothing was written.', 'internal', { cause: signal.reason });
+}
+
+function asConverterError(error: unknown, output: string, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return new ConverterError('ABORTED', 'The conversion was interrupted; nothing was written.', 'internal', { cause: error });
+  if (error instanceof ConverterError) return error;
+  const system = describeSystemError(error);
+  if (system) {
+    return new ConverterError('WRITE_FAILED', `Cannot write ${output}: ${system.message}.`, system.category, { cause: error, details: { output } });
+  }
+  return error;
+}
+
+async function streamTensors(writer: GgufWriter, plan: PlannedTensor[], options: ConvertOptions): Promise<void> {
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const bytesTotal = plan.reduce((sum, t) => sum + (t.source?.byteLength ?? 0), 0);
+  let bytesDone = 0;
+  const handles = new Map<string, fs.FileHandle>();
+  try {
+    for (const [index, tensor] of plan.entries()) {
+      throwIfAborted(options.signal);
+      if (tensor.computed) {
+        await writer.writeTensorData(new Uint8Array(tensor.computed.buffer, tensor.computed.byteOffset, tensor.computed.byteLength));
+        continue;
+      }
+      const source = tensor.source!;
+      let handle = handles.get(source.file);
+      if (!handle) {
+        handle = await fs.open(source.file, 'r');
+        handles.set(source.file, handle);
+      }
+      const rowLength = tensor.dims[0];
+      const rows = source.byteLength / SAFETENSORS_DTYPE_SIZES[source.dtype] / rowLength;
+      const inRowBytes = rowLength * SAFETENSORS_DTYPE_SIZES[source.dtype];
+      const group = tensor.transform?.kind === 'permute-heads' ? rows / tensor.transform.heads : 1;
+      const chunkRows = Math.max(group, Math.floor(chunkBytes / inRowBytes / group) * group);
+      const passThrough = ggmlTypeOfDtype(source.dtype) === tensor.type && tensor.transform?.kind !== 'add';
+      for (let row = 0; row < rows; row += chunkRows) {
+        throwIfAborted(options.signal);
+        const count = Math.min(chunkRows, rows - row);
+        const bytes = await readExactly(handle, source.offset + row * inRowBytes, count * inRowBytes, source.file);
+        if (tensor.transform?.kind === 'permute-heads') permuteHeadRows(bytes, count, inRowBytes, group);
+        if (passThrough) {
+          await writer.writeTensorData(bytes);
+        } else {
+          const values = new Float32Array(count * rowLength);
+          decodeToFloat32(bytes, source.dtype, values);
+          if (tensor.transform?.kind === 'add') for (let i = 0; i < values.length; i++) values[i] += tensor.transform.value;
+          const out = new Uint8Array(encodedByteLength(tensor.type, values.length));
+          encodeFromFloat32(values, tensor.type, out);
+          await writer.writeTensorData(out);
+        }
+        bytesDone += count * inRowBytes;
+        options.onProgress?.({ tensor: tensor.name, tensorIndex: index, tensorCount: plan.length, bytesDone, bytesTotal });
+      }
+    }
+  } finally {
+    for (const handle of handles.values()) await handle.close();
+  }
+}

@@ -1,0 +1,54 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ConverterError } from '../errors.js';
+import { readOptionalJson } from '../input/checkpoint.js';
+
+/** The tokenizer-related files of a checkpoint, parsed. */
+export interface TokenizerFiles {
+  tokenizerJson?: Record<string, unknown>;
+  tokenizerConfig: Record<string, unknown>;
+  specialTokensMap: Record<string, unknown>;
+  /** The bytes of tokenizer.model (SentencePiece protobuf), when present. */
+  sentencePieceModel?: Uint8Array;
+  /** Chat templates: `default` plus any named ones. */
+  chatTemplates: Array<{ name: string; template: string }>;
+}
+
+/**
+ * Reads tokenizer.json, tokenizer.model, tokenizer_config.json,
+ * special_tokens_map.json and the chat template, which comes from
+ * tokenizer_config.json first, then chat_template.jinja, then
+ * chat_template.json (the order of gguf-py's SpecialVocab).
+ */
+export async function readTokenizerFiles(dir: string): Promise<TokenizerFiles> {
+  const tokenizerJson = await readOptionalJson(dir, 'tokenizer.json');
+  const tokenizerConfig = (await readOptionalJson(dir, 'tokenizer_config.json')) ?? {};
+  const specialTokensMap = (await readOptionalJson(dir, 'special_tokens_map.json')) ?? {};
+  const modelFile = path.join(dir, 'tokenizer.model');
+  const sentencePieceModel = await fs.readFile(modelFile).then(
+    (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+    () => undefined,
+  );
+  if (!tokenizerJson && !sentencePieceModel) {
+    throw new ConverterError('BAD_TOKENIZER', `${dir} has neither tokenizer.json nor tokenizer.model.`, 'input', {
+      details: { dir },
+      hint: 'Download the tokenizer files with the model; a GGUF without a tokenizer cannot run.',
+    });
+  }
+  return { tokenizerJson, tokenizerConfig, specialTokensMap, sentencePieceModel, chatTemplates: await readChatTemplates(dir, tokenizerConfig) };
+}
+
+async function readChatTemplates(dir: string, tokenizerConfig: Record<string, unknown>): Promise<Array<{ name: string; template: string }>> {
+  let raw: unknown = tokenizerConfig.chat_template;
+  if (raw === undefined) {
+    const jinja = await fs.readFile(path.join(dir, 'chat_template.jinja'), 'utf8').catch(() => undefined);
+    if (jinja !== undefined) raw = jinja;
+    else raw = (await readOptionalJson(dir, 'chat_template.json'))?.chat_template;
+  }
+  if (raw === undefined || raw === null) return [];
+  if (typeof raw === 'string') return [{ name: 'default', template: raw }];
+  if (Array.isArray(raw) && raw.every((t) => t && typeof t.name === 'string' && typeof t.template === 'string')) {
+    return raw.map((t) => ({ name: t.name as string, template: t.template as string }));
+  }
+  throw new ConverterError('BAD_TOKENIZER', 'The chat_template is neither a string nor a list of {name, template}.', 'input', { details: { dir } });
+}
