@@ -1,15 +1,19 @@
 import type { AlkiCommand } from '../context.js';
+import { imageCommand } from './image.js';
+import { inspectCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
 import { toolsCommand } from './tools.js';
 import { validateCommand } from './validate.js';
 
 // Every top-level command, in the order `alki --help` lists them. Each
 // command file only parses arguments and calls a library.
-export const commands: AlkiCommand[] = [toolsCommand, validateCommand, serveCommand];
+export const commands: AlkiCommand[] = [toolsCommand, inspectCommand, validateCommand, serveCommand, imageCommand];
 
 // One example per command group, shown by `alki --help`.
 export const examples: Array<[command: string, description: string]> = [
   ['$0 tools build', 'Build the native llama.cpp tools from the bundled source (once, cached)'],
+  ['$0 inspect model.gguf', 'Summarise a GGUF (file, URL or org/name): architecture, parameters, quantization, memory'],
   ['$0 validate model.gguf --score', 'Prove a model loads, tokenizes and generates; report tokens/s and memory'],
   ['$0 serve model.gguf --port 8080', 'Serve a model with an OpenAI-compatible API and Prometheus /metrics'],
+  ['$0 image build ./dist/qwen3 --tag acme/qwen3:latest', 'Build a llama-server container image from a bundle, no Docker daemon needed'],
 ];

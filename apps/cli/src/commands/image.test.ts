@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pack } from '@alki/bundler';
+import { cachedTinyLlamaGguf, nativeTools, podmanEnvironment, type PodmanEnvironment } from '@alki/testkit';
+import { EXIT_CODES } from '../exit-codes.js';
+import { runCli } from '../test-support.js';
+
+// The image commands end to end, in-process: an air-gapped base from the
+// native llama-server, an image from a real bundle, its outputs, `list` and
+// `test` through podman. The store lives in a temp XDG_DATA_HOME.
+let work: string;
+let bundleDir: string;
+let baseTag: string;
+let podman: PodmanEnvironment;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  const tools = await nativeTools();
+  baseTag = `alki/llama-server:${tools.tag}`;
+  podman = podmanEnvironment();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-cli-image-'));
+  process.env.XDG_DATA_HOME = path.join(work, 'data');
+  process.env.CONTAINERS_CONF = podman.env.CONTAINERS_CONF;
+  process.env.CONTAINERS_STORAGE_CONF = podman.env.CONTAINERS_STORAGE_CONF;
+  const gguf = await cachedTinyLlamaGguf({ name: 'cli-chat' });
+  bundleDir = path.join(work, 'bundle');
+  await pack({ source: gguf.path, out: bundleDir, name: 'cli-chat', env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } });
+}, 600_000);
+
+afterAll(() => {
+  for (const key of ['XDG_DATA_HOME', 'CONTAINERS_CONF', 'CONTAINERS_STORAGE_CONF']) {
+    if (saved[key] === undefined) delete process.env[key];
+    else process.env[key] = saved[key];
+  }
+  podman?.cleanup();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('alki image', () => {
+  it('base builds the air-gapped llama-server base into the store', async () => {
+    const { code, stdout, stderr } = await runCli(['image', 'base', '--json']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as { tag: string; digest: string; healthcheck: boolean; store: string };
+    expect(result.tag).toBe(baseTag);
+    expect(result.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(result.healthcheck).toBe(true);
+    expect(result.store).toBe(path.join(work, 'data', 'alki', 'images'));
+  }, 120_000);
+
+  it('build writes the image to the store, an OCI layout and a docker archive, and reports them', async () => {
+    const layout = path.join(work, 'out-oci');
+    const archive = path.join(work, 'out.tar');
+    const { code, stdout } = await runCli(['image', 'build', bundleDir, '--base', baseTag, '--tag', 'acme/cli-chat:1', '--oci-layout', layout, '--docker-archive', archive, '--json']);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as { tag: string; digest: string; base: string; ociLayout: string; dockerArchive: string; size: number };
+    expect(result).toMatchObject({ tag: 'acme/cli-chat:1', base: baseTag, ociLayout: layout, dockerArchive: archive });
+    expect(JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')).manifests[0].digest).toBe(result.digest);
+    expect(fs.statSync(archive).size).toBeGreaterThan(result.size);
+  }, 120_000);
+
+  it('build refuses to overwrite an existing archive without --force (exit 2), and replaces it with --force', async () => {
+    const archive = path.join(work, 'out.tar');
+    const refused = await runCli(['image', 'build', bundleDir, '--base', baseTag, '--tag', 'acme/cli-chat:1', '--docker-archive', archive]);
+    expect(refused.code).toBe(EXIT_CODES.usage);
+    expect(refused.stderr).toMatch(/already exists/);
+    expect(refused.stderr).toMatch(/--force/);
+    const forced = await runCli(['image', 'build', bundleDir, '--base', baseTag, '--tag', 'acme/cli-chat:1', '--docker-archive', archive, '--force', '--quiet']);
+    expect(forced.code).toBe(0);
+  }, 120_000);
+
+  it('list shows the base and the image of the store', async () => {
+    const { code, stdout } = await runCli(['image', 'list', '--json']);
+    expect(code).toBe(0);
+    const images = JSON.parse(stdout) as Array<{ where: string; name: string; kind: string }>;
+    expect(images.filter((i) => i.where === 'store').map((i) => [i.name, i.kind])).toEqual([
+      ['acme/cli-chat:1', 'bundle'],
+      [baseTag, 'base'],
+    ]);
+  });
+
+  it('test runs the image with podman, gets a chat completion and reports its latency', async () => {
+    const { code, stdout, stderr } = await runCli(['image', 'test', 'acme/cli-chat:1', '--json']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as { engine: string; model: string; reply: string; startupMs: number; completionMs: number };
+    expect(result.engine).toBe('podman');
+    expect(result.model).toBe('cli-chat');
+    expect(typeof result.reply).toBe('string');
+    expect(result.completionMs).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('build says a directory that is not a bundle is invalid input (exit 3)', async () => {
+    const { code, stderr } = await runCli(['image', 'build', path.join(work, 'nothing-here')]);
+    expect(code).toBe(EXIT_CODES.inputInvalid);
+    expect(stderr).toMatch(/^error: .*not an Alki bundle/m);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('build explains an unreachable base registry as a network failure (exit 4) with a hint', async () => {
+    const { code, stderr } = await runCli(['image', 'build', bundleDir, '--base', '127.0.0.1:9/nothing/here:latest']);
+    expect(code).toBe(EXIT_CODES.network);
+    expect(stderr).toMatch(/^error: The base image 127\.0\.0\.1:9\/nothing\/here:latest could not be pulled/m);
+    expect(stderr).toMatch(/^hint: /m);
+  }, 120_000);
+
+  it('build says an OCI layout base that does not exist is invalid input (exit 3)', async () => {
+    const { code, stderr } = await runCli(['image', 'build', bundleDir, '--base', `oci:${path.join(work, 'no-layout')}:latest`]);
+    expect(code).toBe(EXIT_CODES.inputInvalid);
+    expect(stderr).toMatch(/cannot be used/);
+  });
+});
