@@ -1,28 +1,43 @@
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
+import { BundlerError } from '../errors.js';
 import { dockerExecForm, dockerQuoted, imageReference, integer, markdownCode, markdownText, safeAbsolutePath, shellArgument, systemdArgument, systemdText, yamlString, yamlStringList } from './escape.js';
 
-// Each helper escapes for one target format. A template may print a value
-// only through one of them: compileTemplate rejects `{{value}}` and
-// `{{{value}}}`, so a forgotten escape is an error at load, not an injection.
-const HELPERS: Record<string, (...args: never[]) => string> = {
-  systemdArgs: (values: string[]) => values.map(systemdArgument).join(' '),
-  systemdText: (value: string) => systemdText(value),
-  path: (value: string) => safeAbsolutePath(value),
-  yaml: (value: string) => yamlString(value),
-  yamlList: (values: string[]) => yamlStringList(values),
-  dockerExec: (values: string[]) => dockerExecForm(values),
-  dockerQuoted: (value: string) => dockerQuoted(value),
-  imageRef: (value: string) => imageReference(value),
-  markdown: (value: string) => markdownText(value),
-  markdownCode: (value: string) => markdownCode(value),
-  shellArgs: (values: string[]) => values.map(shellArgument).join(' '),
-  int: (value: number) => integer(value),
+// Each helper escapes for one target format and checks the kind of value it
+// gets, since Handlebars' strict mode does not cover helper arguments. A
+// template may print a value only through one of them: compileTemplate
+// rejects `{{value}}` and `{{{value}}}`, so a forgotten escape is an error at
+// load, not an injection.
+type Kind = 'string' | 'strings' | 'integer';
+const HELPERS: Record<string, { kind: Kind; escape: (value: never) => string }> = {
+  systemdArgs: { kind: 'strings', escape: (values: string[]) => values.map(systemdArgument).join(' ') },
+  systemdText: { kind: 'string', escape: systemdText },
+  path: { kind: 'string', escape: safeAbsolutePath },
+  yaml: { kind: 'string', escape: yamlString },
+  yamlList: { kind: 'strings', escape: yamlStringList },
+  dockerExec: { kind: 'strings', escape: dockerExecForm },
+  dockerQuoted: { kind: 'string', escape: dockerQuoted },
+  imageRef: { kind: 'string', escape: imageReference },
+  markdown: { kind: 'string', escape: markdownText },
+  markdownCode: { kind: 'string', escape: markdownCode },
+  shellArgs: { kind: 'strings', escape: (values: string[]) => values.map(shellArgument).join(' ') },
+  int: { kind: 'integer', escape: integer },
 };
+
+function isKind(value: unknown, kind: Kind): boolean {
+  if (kind === 'string') return typeof value === 'string';
+  if (kind === 'integer') return typeof value === 'number';
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
 
 const environment = Handlebars.create();
 for (const [name, helper] of Object.entries(HELPERS)) {
-  environment.registerHelper(name, (...args: unknown[]) => new Handlebars.SafeString(helper(...(args.slice(0, -1) as never[]))));
+  environment.registerHelper(name, (value: unknown) => {
+    if (!isKind(value, helper.kind)) {
+      throw new BundlerError('INVALID_INPUT', `A deploy template's ${name} helper got ${JSON.stringify(value) ?? 'undefined'}, not a ${helper.kind}.`, 'internal');
+    }
+    return new Handlebars.SafeString(helper.escape(value as never));
+  });
 }
 
 type Node = { type: string; [key: string]: unknown };

@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { nativeTools, podmanEnvironment, requireCommand, type PodmanEnvironment } from '@alki/testkit';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { Service } from 'kubernetes-models/v1';
+import { parseAllDocuments } from 'yaml';
+import type { BundleContent } from '../assemble/content.js';
+import { buildRuntime } from '../assemble/runtime.js';
+import { deployData, renderDeployFiles } from './render-deploy.js';
+
+// A name that tries every way into the three formats: quotes, a newline that
+// opens a new section or key, shell and systemd variables, specifiers
+// (%z is not a valid one, so an unescaped one fails systemd-analyze),
+// YAML indicators, Dockerfile continuations and template braces.
+const HOSTILE =
+  'evil "dq" \'sq\' \\ $HOME ${X} %n %z {{y}} {{{z}}} - key: value # c\n[Service]\nExecStartPre=/bin/rm -rf /\nRUN rm -rf / \\';
+
+function content(name: string): BundleContent {
+  return {
+    name,
+    slug: 'evil',
+    version: '2025-01-01.abcdef12',
+    created: '2025-01-01T00:00:00Z',
+    artifacts: [{ quant: 'Q8_0', uri: './models/evil-q8_0.gguf', sha256: 'a'.repeat(64), size: 300 * 1024 * 1024 }],
+    defaults: { ctx: 4096, threads: 2, ngl: 0 },
+    facts: { architecture: 'llama', parameterCount: 1000, contextLength: 4096, blockCount: 16, embeddingLength: 2048, headCount: 32, headCountKv: 8 },
+    source: { kind: 'hub', repo: 'acme/evil', revision: 'abc', files: [] },
+    license: 'mit',
+    alkiVersion: '0.1.0',
+  };
+}
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'alki-deploy-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function files(name: string, serverPath?: string): Record<string, string> {
+  const c = content(name);
+  const runtime = buildRuntime(c.artifacts[0], c.defaults);
+  return Object.fromEntries(renderDeployFiles(c, runtime, { serverPath }).map((f) => [f.path, f.text]));
+}
+
+function expectedArgs(modelPath: string, name: string): string[] {
+  return ['--model', modelPath, '--host', '0.0.0.0', '--port', '8080', '--ctx-size', '4096', '--n-gpu-layers', '0', '--threads', '2', '--alias', name];
+}
+
+// Decodes an ExecStart= value as systemd.service(5) "Command lines" and
+// systemd.unit(5) "Specifiers" describe it. It fails on an unescaped % or $,
+// which systemd would expand.
+function decodeExecStart(value: string): string[] {
+  const words: string[] = [];
+  let i = 0;
+  const expandable = (text: string, at: number) => {
+    const next = text[at + 1];
+    if (next !== text[at]) throw new Error(`unescaped ${text[at]}${next ?? ''} at ${at}`);
+  };
+  while (i < value.length) {
+    while (value[i] === ' ') i++;
+    if (i >= value.length) break;
+    let word = '';
+    if (value[i] === '"') {
+      i++;
+      while (value[i] !== '"') {
+        if (i >= value.length) throw new Error('unbalanced quote');
+        const char = value[i];
+        if (char === '\\') {
+          const code = value[i + 1];
+          const simple: Record<string, string> = { '\\': '\\', '"': '"', n: '\n', r: '\r', t: '\t' };
+          if (code in simple) {
+            word += simple[code];
+            i += 2;
+          } else if (code === 'x') {
+            word += String.fromCharCode(parseInt(value.slice(i + 2, i + 4), 16));
+            i += 4;
+          } else throw new Error(`unknown escape \\${code}`);
+        } else if (char === '%' || char === '$') {
+          expandable(value, i);
+          word += char;
+          i += 2;
+        } else {
+          word += char;
+          i++;
+        }
+      }
+      i++;
+    } else {
+      while (i < value.length && value[i] !== ' ') {
+        if (value[i] === '%' || value[i] === '$') {
+          expandable(value, i);
+          word += value[i];
+          i += 2;
+        } else word += value[i++];
+      }
+    }
+    words.push(word);
+  }
+  return words;
+}
+
+describe('the systemd unit', () => {
+  let serverPath: string;
+  beforeAll(async () => {
+    requireCommand('systemd-analyze', 'the systemd unit test');
+    serverPath = (await nativeTools()).paths['llama-server'];
+  }, 900_000);
+
+  function unitFile(name: string): string {
+    const dir = mkdtempSync(path.join(work, 'unit-'));
+    const file = path.join(dir, 'alki-evil.service');
+    writeFileSync(file, files(name, serverPath)['deploy/systemd/alki-evil.service']);
+    return file;
+  }
+
+  function analyze(file: string) {
+    return spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
+  }
+
+  it('passes systemd-analyze verify with no warning, for a plain and a hostile name', () => {
+    for (const name of ['tiny', HOSTILE]) {
+      const result = analyze(unitFile(name));
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    }
+  });
+
+  it('is hardened and bounded', () => {
+    const text = files('tiny', serverPath)['deploy/systemd/alki-evil.service'];
+    for (const setting of ['DynamicUser=yes', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'Restart=on-failure', 'PrivateDevices=yes', 'CapabilityBoundingSet=']) {
+      expect(text.split('\n')).toContain(setting);
+    }
+    const { memoryLimitMiB, memoryRequestMiB } = deployData(content('tiny'), buildRuntime(content('tiny').artifacts[0], content('tiny').defaults));
+    // 300 MiB model + 2 x 16 layers x 4096 x (2048 x 8 / 32) x 2 bytes = 128 MiB KV cache + 256 MiB overhead.
+    expect(memoryRequestMiB).toBe(300 + 128 + 256);
+    expect(text).toContain(`MemoryMax=${memoryLimitMiB}M`);
+  });
+
+  it('passes a hostile name to llama-server as one literal argument, with nothing injected', () => {
+    const text = files(HOSTILE, serverPath)['deploy/systemd/alki-evil.service'];
+    const exec = text.split('\n').filter((line) => line.startsWith('ExecStart'));
+    expect(exec).toHaveLength(1);
+    expect(text).not.toMatch(/^ExecStartPre/m);
+    expect(text.split('\n').filter((line) => line === '[Service]')).toHaveLength(1);
+    expect(decodeExecStart(exec[0].slice('ExecStart='.length))).toEqual([serverPath, ...expectedArgs('/opt/alki/evil/models/evil-q8_0.gguf', HOSTILE)]);
+  });
+
+  it('fails systemd-analyze when a specifier is left unescaped, so the check has teeth', () => {
+    const unit = files('tiny', serverPath)['deploy/systemd/alki-evil.service'];
+    const inDescription = unitFile('tiny');
+    writeFileSync(inDescription, unit.replace('Description=Alki model server: tiny', 'Description=%z'));
+    expect(analyze(inDescription).stderr).toContain('Failed to resolve unit specifiers');
+    const inCommand = unitFile('tiny');
+    writeFileSync(inCommand, unit.replace('--alias tiny', '--alias %z'));
+    expect(analyze(inCommand).status).not.toBe(0);
+  });
+});
+
+describe('the k3s manifests', () => {
+  it('parse as single YAML documents and validate as a Deployment and a Service', () => {
+    for (const name of ['tiny', HOSTILE]) {
+      const rendered = files(name);
+      const deployments = parseAllDocuments(rendered['deploy/k3s/deployment.yaml']);
+      const services = parseAllDocuments(rendered['deploy/k3s/service.yaml']);
+      expect([deployments.length, services.length]).toEqual([1, 1]);
+      expect(deployments[0].errors).toEqual([]);
+      const deployment = new Deployment(deployments[0].toJS());
+      const service = new Service(services[0].toJS());
+      expect(() => deployment.validate()).not.toThrow();
+      expect(() => service.validate()).not.toThrow();
+    }
+  });
+
+  it('carry a hostile name as data: one annotation, one argument', () => {
+    const deployment = new Deployment(parseAllDocuments(files(HOSTILE)['deploy/k3s/deployment.yaml'])[0].toJS());
+    expect(deployment.metadata?.annotations).toEqual({ 'alki.dev/model-name': HOSTILE, 'alki.dev/bundle-version': '2025-01-01.abcdef12' });
+    const container = deployment.spec!.template.spec!.containers[0];
+    expect(container.args).toEqual(expectedArgs('/models/evil-q8_0.gguf', HOSTILE));
+  });
+
+  it('probe /health, request memory for the model and its KV cache, and mount the models read-only', () => {
+    const deployment = new Deployment(parseAllDocuments(files('tiny')['deploy/k3s/deployment.yaml'])[0].toJS());
+    const pod = deployment.spec!.template.spec!;
+    const container = pod.containers[0];
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/health', port: 'http' });
+    expect(container.livenessProbe?.httpGet).toEqual({ path: '/health', port: 'http' });
+    expect(container.resources).toEqual({ requests: { cpu: '2', memory: '684Mi' }, limits: { memory: '855Mi' } });
+    expect(container.volumeMounts).toEqual([{ name: 'models', mountPath: '/models', readOnly: true }]);
+    expect(pod.volumes).toEqual([{ name: 'models', hostPath: { path: '/opt/alki/evil/models', type: 'Directory' } }]);
+  });
+});
+
+describe('the Dockerfile', () => {
+  let podman: PodmanEnvironment;
+  beforeAll(() => {
+    requireCommand('buildah', 'the Dockerfile test');
+    podman = podmanEnvironment();
+    // An empty local base image stands in for the llama.cpp server image
+    // (no registry is reachable): buildah --from replaces the FROM line.
+    const container = spawnSync('buildah', ['from', 'scratch'], { env: podman.env, encoding: 'utf8' });
+    expect(container.status).toBe(0);
+    const commit = spawnSync('buildah', ['commit', '-q', container.stdout.trim(), 'localhost/alki-empty-base:1'], { env: podman.env, encoding: 'utf8' });
+    expect(commit.stderr).toBe('');
+  });
+  afterAll(() => podman?.cleanup());
+
+  it('builds with buildah, and the image carries a hostile name as exact label and argument values', () => {
+    const context = mkdtempSync(path.join(work, 'docker-'));
+    const rendered = files(HOSTILE);
+    mkdirSync(path.join(context, 'models'));
+    mkdirSync(path.join(context, 'metadata'));
+    mkdirSync(path.join(context, 'deploy/docker'), { recursive: true });
+    writeFileSync(path.join(context, 'models/evil-q8_0.gguf'), 'model bytes');
+    writeFileSync(path.join(context, 'metadata/manifest.json'), '{}');
+    writeFileSync(path.join(context, 'deploy/docker/Dockerfile'), rendered['deploy/docker/Dockerfile']);
+    const build = spawnSync(
+      'buildah',
+      ['build', '-q', '--format', 'docker', '--from', 'localhost/alki-empty-base:1', '-f', 'deploy/docker/Dockerfile', '-t', 'localhost/alki-evil:1', '.'],
+      { cwd: context, env: podman.env, encoding: 'utf8' },
+    );
+    expect(build.status).toBe(0);
+    const inspect = spawnSync('buildah', ['inspect', '--type', 'image', 'localhost/alki-evil:1'], { env: podman.env, encoding: 'utf8' });
+    const config = (JSON.parse(inspect.stdout) as { Docker: { config: Record<string, unknown> } }).Docker.config;
+    expect(config.Cmd).toEqual(expectedArgs('/models/evil-q8_0.gguf', HOSTILE));
+    // A newline cannot be part of a LABEL value, so it becomes a space; nothing else changes.
+    const flat = HOSTILE.replace(/\n/g, ' ');
+    expect(config.Labels).toMatchObject({ 'org.opencontainers.image.title': flat, 'dev.alki.bundle.slug': 'evil' });
+    expect(config.User).toBe('65532:65532');
+    expect(config.Healthcheck).toEqual(expect.objectContaining({ Test: ['CMD', 'curl', '-f', 'http://localhost:8080/health'] }));
+    expect(Object.keys(config.ExposedPorts as object)).toEqual(['8080/tcp']);
+  });
+});
