@@ -1,7 +1,23 @@
 import { AlkiError, type AlkiErrorOptions, type ErrorCategory } from '@alki/errors';
 
-/** Every failure of @alki/quantizer, as a string-literal code. Add codes as the package grows. */
-export type QuantizerErrorCode = 'INVALID_INPUT';
+/** Every failure of @alki/quantizer, as a string-literal code. */
+export type QuantizerErrorCode =
+  /** The input GGUF cannot be quantized as asked (not a model, bad shapes). */
+  | 'INVALID_INPUT'
+  /** A mix, type or --tensor-type option is not one Alki knows. */
+  | 'UNKNOWN_TYPE'
+  /** The input is already quantized and requantizing was not allowed. */
+  | 'REQUANTIZE_REFUSED'
+  /** A tensor holds NaN or infinity. */
+  | 'NON_FINITE_WEIGHT'
+  /** A block scale overflowed half precision (llama-quantize's row validation fails the same way). */
+  | 'SCALE_OVERFLOW'
+  /** The input has a tensor type Alki cannot read. */
+  | 'UNSUPPORTED_TYPE'
+  /** A worker thread failed. */
+  | 'WORKER_FAILED'
+  /** The output exists and overwriting was not allowed. */
+  | 'OUTPUT_EXISTS';
 
 /** The one error class of @alki/quantizer. */
 export class QuantizerError extends AlkiError<QuantizerErrorCode> {

@@ -1,7 +1,17 @@
+// The public API of @alki/quantizer. Everything else is private.
 export { QuantizerError } from './errors.js';
 export type { QuantizerErrorCode } from './errors.js';
 
-export { fp16BitsToFp32, fp16ToFp32Row, fp32ToFp16Bits, fp32ToFp16Row, bf16ToFp32Row } from './float/fp16.js';
+export { quantizeGguf } from './quantize-gguf.js';
+export type { QuantizedTensorSummary, QuantizeGgufOptions, QuantizeProgress, QuantizeResult } from './quantize-gguf.js';
+export { allowsQuantization, compareTensorNames, planQuantization, QUANTIZATION_VERSION } from './plan.js';
+export type { PlannedTensor, PlanOptions, QuantizationPlan, TensorTypeOverride } from './plan.js';
+export { mixInfo, QUANT_MIXES, tensorTypeFromName } from './mixes.js';
+export type { MixInfo, QuantMix } from './mixes.js';
+export { BLOCK_FORMATS, isQuantType } from './blocks/block-types.js';
+export type { BlockFormat, QuantType } from './blocks/block-types.js';
+
+export { bf16ToFp32Row, fp16BitsToFp32, fp16ToFp32Row, fp32ToFp16Bits, fp32ToFp16Row } from './float/fp16.js';
 export { dequantizeRowQ8_0, Q8_0_BLOCK_BYTES, QK8_0, quantizeRowQ8_0 } from './blocks/q8_0.js';
 export { dequantizeRowQ4_0, Q4_0_BLOCK_BYTES, quantizeRowQ4_0 } from './blocks/q4_0.js';
 export { dequantizeRowQ4_1, Q4_1_BLOCK_BYTES, quantizeRowQ4_1 } from './blocks/q4_1.js';

@@ -2,7 +2,7 @@
 // Every float operation is rounded to float32 with Math.fround, in C's order
 // of evaluation, because ggml-base is built for baseline x86-64 (SSE, no FMA
 // contraction) and the searches compare errors that differ in the last bit.
-import { nearestInt } from '../float/c-rounding.js';
+import { nearestInt, ROUNDING_MAGIC } from '../float/c-rounding.js';
 
 const fround = Math.fround;
 
@@ -11,6 +11,7 @@ const fround = Math.fround;
 export const GROUP_MAX_EPS = fround(1e-15);
 const RDELTA = fround(0.1);
 const TENTH = fround(0.1);
+const SHIFTED = new Float32Array(256);
 
 /**
  * make_qkx2_quants: the scale and minimum of `n` weights on a 0..nmax grid,
@@ -33,15 +34,15 @@ export function makeQkx2Quants(
   minOut: Float32Array,
   minIndex: number,
 ): number {
-  let min = x[xOffset]!;
+  let min = x[xOffset];
   let max = min;
-  let sumW = weights[0]!;
+  let sumW = weights[0];
   let sumX = fround(sumW * min);
   for (let i = 1; i < n; i++) {
-    const v = x[xOffset + i]!;
+    const v = x[xOffset + i];
     if (v < min) min = v;
     if (v > max) max = v;
-    const w = weights[i]!;
+    const w = weights[i];
     sumW = fround(sumW + w);
     sumX = fround(sumX + fround(w * v));
   }
@@ -54,25 +55,34 @@ export function makeQkx2Quants(
   let iscale = fround(nmax / fround(max - min));
   let scale = fround(1 / iscale);
   let bestError = 0;
+  // x - min rounded to float32 (the Float32Array store rounds), redone only when min moves.
+  const shifted = SHIFTED;
+  let shiftedMin = NaN;
   for (let i = 0; i < n; i++) {
-    const v = x[xOffset + i]!;
+    const v = x[xOffset + i];
     let l = nearestInt(fround(iscale * fround(v - min)));
     l = l < 0 ? 0 : l > nmax ? nmax : l;
     levels[levelsOffset + i] = l;
     const diff = fround(fround(fround(scale * l) + min) - v);
-    bestError = fround(bestError + fround(weights[i]! * fround(diff * diff)));
+    bestError = fround(bestError + fround(weights[i] * fround(diff * diff)));
   }
   for (let step = 0; step <= nstep; step++) {
     iscale = fround(fround(fround(rmin + fround(RDELTA * step)) + nmax) / fround(max - min));
     let sumL = 0;
     let sumL2 = 0;
     let sumXL = 0;
+    if (shiftedMin !== min) {
+      for (let i = 0; i < n; i++) shifted[i] = x[xOffset + i] - min;
+      shiftedMin = min;
+    }
     for (let i = 0; i < n; i++) {
-      const v = x[xOffset + i]!;
-      let l = nearestInt(fround(iscale * fround(v - min)));
+      const v = x[xOffset + i];
+      // Adding and removing 1.5 * 2^52 rounds a double to the nearest integer, ties to even:
+      // nearest_int's float trick, without a call.
+      let l = fround(iscale * shifted[i]) + ROUNDING_MAGIC - ROUNDING_MAGIC;
       l = l < 0 ? 0 : l > nmax ? nmax : l;
       scratch[i] = l;
-      const wl = fround(weights[i]! * l);
+      const wl = fround(weights[i] * l);
       sumL = fround(sumL + wl);
       sumL2 = fround(sumL2 + fround(wl * l));
       sumXL = fround(sumXL + fround(wl * v));
@@ -87,11 +97,11 @@ export function makeQkx2Quants(
       }
       let error = 0;
       for (let i = 0; i < n; i++) {
-        const diff = fround(fround(fround(thisScale * scratch[i]!) + thisMin) - x[xOffset + i]!);
-        error = fround(error + fround(weights[i]! * fround(diff * diff)));
+        const diff = fround(fround(fround(thisScale * scratch[i]) + thisMin) - x[xOffset + i]);
+        error = fround(error + fround(weights[i] * fround(diff * diff)));
       }
       if (error < bestError) {
-        for (let i = 0; i < n; i++) levels[levelsOffset + i] = scratch[i]!;
+        for (let i = 0; i < n; i++) levels[levelsOffset + i] = scratch[i];
         bestError = error;
         scale = thisScale;
         min = thisMin;

@@ -7,9 +7,15 @@
  * the range ggml asserts. `x` must already be a float32 value.
  */
 export function nearestInt(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && (r & 1) !== 0 ? r - 1 : r;
+  return x + ROUNDING_MAGIC - ROUNDING_MAGIC;
 }
+
+/**
+ * 1.5 * 2^52: adding it to a double of magnitude below 2^51 and subtracting
+ * it again rounds to the nearest integer, ties to even, because the sum's ulp
+ * is 1. Inline `x + ROUNDING_MAGIC - ROUNDING_MAGIC` in the hottest loops.
+ */
+export const ROUNDING_MAGIC = 6755399441055744;
 
 /** C's roundf: halves go away from zero. */
 export function roundHalfAwayFromZero(x: number): number {

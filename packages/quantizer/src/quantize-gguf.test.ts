@@ -1,0 +1,156 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { GgmlType } from '@alki/gguf-reader';
+import { nativeTools } from '@alki/testkit';
+import { QuantizerError } from './errors.js';
+import { quantizeGguf } from './quantize-gguf.js';
+import { writeLlamaFixture, type LlamaFixtureOptions } from './test-support/llama-fixture.js';
+
+const run = promisify(execFile);
+let dir: string;
+let llamaQuantize: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-quantizer-'));
+  llamaQuantize = (await nativeTools()).paths['llama-quantize'];
+}, 900_000);
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const fixtures = new Map<string, Promise<string>>();
+function fixture(name: string, options: LlamaFixtureOptions): Promise<string> {
+  if (!fixtures.has(name)) {
+    const file = path.join(dir, `${name}.gguf`);
+    fixtures.set(name, writeLlamaFixture(file, options).then(() => file));
+  }
+  return fixtures.get(name)!;
+}
+
+// Hidden 256 (every block type fits) with 8 layers, so the layer rules pick different types per layer.
+const aligned = () => fixture('aligned', { embedding: 256, feedForward: 512, layers: 8, headsKv: 2, seed: 3 });
+// Hidden 96 and feed-forward 80: k-quants fall back to 32-blocks, and ffn_down (rows of 80) to F16; tied embeddings.
+const unaligned = () => fixture('unaligned', { embedding: 96, feedForward: 80, layers: 3, output: false, seed: 4 });
+// Edge-case rows in every weight, in F16 (huge = 2e3, which stays finite in half precision) and in F32 (huge = 1e8).
+const edgesF16 = () => fixture('edges-f16', { embedding: 256, feedForward: 256, layers: 2, weightType: GgmlType.F16, edgeCases: { huge: 2e3 }, seed: 5 });
+const edgesF32 = () => fixture('edges-f32', { embedding: 256, feedForward: 256, layers: 1, edgeCases: { huge: 1e4 }, seed: 6 });
+
+async function reference(input: string, mix: string, flags: string[] = []): Promise<Buffer> {
+  const out = path.join(dir, `ref-${path.basename(input)}-${mix}-${flags.join('_').replace(/[^\w]/g, '')}.gguf`);
+  await run(llamaQuantize, [...flags, input, out, mix, '2'], { maxBuffer: 64 << 20 });
+  return fs.readFileSync(out);
+}
+
+async function ours(input: string, mix: string, options: Partial<Parameters<typeof quantizeGguf>[0]> = {}): Promise<Buffer> {
+  const out = path.join(dir, `alki-${path.basename(input)}-${mix}-${Math.random().toString(36).slice(2)}.gguf`);
+  await quantizeGguf({ input, output: out, mix, threads: 2, ...options });
+  return fs.readFileSync(out);
+}
+
+function expectSameBytes(actual: Buffer, expected: Buffer): void {
+  const firstDifference = actual.findIndex((byte, i) => byte !== expected[i]);
+  expect({ length: actual.length, firstDifference }).toEqual({ length: expected.length, firstDifference: -1 });
+}
+
+const MIXES = ['Q4_K_M', 'Q4_K_S', 'Q5_K_M', 'Q5_K_S', 'Q6_K', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1'];
+
+describe('quantizeGguf against llama-quantize', () => {
+  it.each(MIXES)('writes the same file as llama-quantize for %s with a hidden size of 256', async (mix) => {
+    const input = await aligned();
+    expectSameBytes(await ours(input, mix), await reference(input, mix));
+  });
+
+  it.each(['Q4_K_M', 'Q5_K_S', 'Q6_K', 'Q8_0'])('writes the same file for %s when rows are not multiples of 256 or 32', async (mix) => {
+    const input = await unaligned();
+    expectSameBytes(await ours(input, mix), await reference(input, mix));
+  });
+
+  it.each(['Q4_K_S', 'Q5_K_S', 'Q6_K', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1'])(
+    'quantizes edge cases (zeros, constants, huge and 1e-6 magnitudes, outliers) to pure %s exactly, from F16 and F32',
+    async (mix) => {
+      for (const input of [await edgesF16(), await edgesF32()]) {
+        expectSameBytes(await ours(input, mix, { pure: true }), await reference(input, mix, ['--pure']));
+      }
+    },
+  );
+
+  it('applies --tensor-type overrides the way llama-quantize does', async () => {
+    const input = await aligned();
+    const overrides = [
+      { pattern: 'attn_v', type: 'q8_0' },
+      { pattern: 'blk\\.[0-3]\\.ffn_down', type: 'Q5_0' },
+    ];
+    const flags = overrides.flatMap((o) => ['--tensor-type', `${o.pattern}=${o.type}`]);
+    expectSameBytes(await ours(input, 'Q4_K_M', { tensorTypeOverrides: overrides }), await reference(input, 'Q4_K_M', flags));
+  });
+
+  it('requantizes a quantized file only when allowed, then matches llama-quantize --allow-requantize', async () => {
+    const q8 = path.join(dir, 'aligned-q8.gguf');
+    await quantizeGguf({ input: await aligned(), output: q8, mix: 'Q8_0', threads: 1 });
+    const refused = path.join(dir, 'refused.gguf');
+    await expect(quantizeGguf({ input: q8, output: refused, mix: 'Q4_K_M' })).rejects.toMatchObject({ code: 'REQUANTIZE_REFUSED' });
+    expect(fs.existsSync(refused)).toBe(false);
+    expectSameBytes(await ours(q8, 'Q4_K_M', { allowRequantize: true }), await reference(q8, 'Q4_K_M', ['--allow-requantize']));
+  });
+});
+
+describe('quantizeGguf failures', () => {
+  it('rejects a NaN weight, naming the tensor, and leaves no output behind', async () => {
+    const input = await fixture('nan', { embedding: 64, feedForward: 128, layers: 1, poison: { tensor: 'blk.0.ffn_up.weight', value: Number.NaN } });
+    const output = path.join(dir, 'nan-out.gguf');
+    const error = await quantizeGguf({ input, output, mix: 'Q8_0', threads: 2 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QuantizerError);
+    expect(error).toMatchObject({ code: 'NON_FINITE_WEIGHT', details: { tensor: 'blk.0.ffn_up.weight', index: 5 } });
+    expect(fs.readdirSync(dir).filter((f) => f.includes('nan-out'))).toEqual([]);
+  });
+
+  it('fails like llama-quantize when a block scale overflows half precision, and names the tensor', async () => {
+    const input = await fixture('huge', { embedding: 256, feedForward: 256, layers: 1, edgeCases: { huge: 1e8 }, seed: 6 });
+    await expect(run(llamaQuantize, [input, path.join(dir, 'huge-ref.gguf'), 'Q5_1', '1'])).rejects.toThrow('validation failed');
+    await expect(quantizeGguf({ input, output: path.join(dir, 'huge-out.gguf'), mix: 'Q5_1' })).rejects.toMatchObject({
+      code: 'SCALE_OVERFLOW',
+      details: { tensor: 'output.weight' },
+    });
+  });
+
+  it('rejects infinity the same way', async () => {
+    const input = await fixture('inf', { embedding: 64, feedForward: 128, layers: 1, poison: { tensor: 'output.weight', value: -Infinity } });
+    await expect(quantizeGguf({ input, output: path.join(dir, 'inf-out.gguf'), mix: 'Q4_K_M' })).rejects.toMatchObject({
+      code: 'NON_FINITE_WEIGHT',
+      details: { tensor: 'output.weight' },
+    });
+  });
+
+  it('refuses to overwrite an existing output unless asked', async () => {
+    const input = await fixture('small', { embedding: 64, feedForward: 128, layers: 1 });
+    const output = path.join(dir, 'exists.gguf');
+    fs.writeFileSync(output, 'keep me');
+    await expect(quantizeGguf({ input, output, mix: 'Q8_0' })).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    expect(fs.readFileSync(output, 'utf8')).toBe('keep me');
+    await quantizeGguf({ input, output, mix: 'Q8_0', overwrite: true, threads: 1 });
+    expect(fs.readFileSync(output).subarray(0, 4).toString('latin1')).toBe('GGUF');
+  });
+
+  it('stops when aborted and leaves no output behind', async () => {
+    const input = await aligned();
+    const output = path.join(dir, 'aborted.gguf');
+    const controller = new AbortController();
+    const promise = quantizeGguf({
+      input,
+      output,
+      mix: 'Q4_K_M',
+      onProgress: (p) => p.bytesDone > p.bytesTotal / 4 && controller.abort(new Error('stop')),
+      signal: controller.signal,
+    });
+    await expect(promise).rejects.toThrow('stop');
+    expect(fs.readdirSync(dir).filter((f) => f.includes('aborted'))).toEqual([]);
+  });
+
+  it('rejects an unknown mix before touching the output', async () => {
+    const input = await fixture('small', { embedding: 64, feedForward: 128, layers: 1 });
+    await expect(quantizeGguf({ input, output: path.join(dir, 'x.gguf'), mix: 'Q3_XL' })).rejects.toMatchObject({ code: 'UNKNOWN_TYPE', category: 'usage' });
+  });
+});

@@ -1,0 +1,78 @@
+// One unit of work for a worker: decode a run of whole rows to float32,
+// check them, and encode them in the target type. Pure and synchronous.
+import { GgmlType } from '@alki/gguf-reader';
+import { BLOCK_FORMATS, type QuantType } from '../blocks/block-types.js';
+import { bf16ToFp32Row, fp16ToFp32Row, fp32ToFp16Row } from '../float/fp16.js';
+
+export interface ChunkJob {
+  sourceType: GgmlType;
+  targetType: GgmlType;
+  /** Whole rows of the source tensor, in a buffer of their own (it is transferred). */
+  bytes: Uint8Array;
+  /** Weights in `bytes`. */
+  count: number;
+}
+
+export type ChunkResult =
+  | { ok: true; output: Uint8Array }
+  | { ok: false; reason: 'non-finite-input'; index: number; value: number }
+  | { ok: false; reason: 'overflow'; index: number };
+
+/** Decodes, checks and encodes one chunk; the index of the first NaN or infinity is reported instead of output. */
+export function convertChunk(job: ChunkJob): ChunkResult {
+  const weights = decode(job);
+  for (let i = 0; i < weights.length; i++) {
+    const v = weights[i];
+    if (v - v !== 0) return { ok: false, reason: 'non-finite-input', index: i, value: v };
+  }
+  const output = encode(weights, job.targetType);
+  const overflow = firstOverflow(output, job.targetType);
+  return overflow < 0 ? { ok: true, output } : { ok: false, reason: 'overflow', index: overflow };
+}
+
+const isHalfNonFinite = (bytes: Uint8Array, at: number): boolean => (bytes[at + 1] & 0x7c) === 0x7c;
+
+// llama-quantize checks what it wrote (ggml_validate_row_data) and fails when
+// a half-precision value, a block scale or an F16 weight, overflowed. Returns
+// the first weight whose block overflowed, or -1.
+function firstOverflow(output: Uint8Array, targetType: GgmlType): number {
+  if (targetType === GgmlType.F16) {
+    for (let i = 0; i < output.length; i += 2) if (isHalfNonFinite(output, i)) return i / 2;
+    return -1;
+  }
+  const format = BLOCK_FORMATS.get(targetType as QuantType);
+  if (!format) return -1;
+  for (let block = 0, at = 0; at < output.length; block++, at += format.blockBytes) {
+    for (const offset of format.halfOffsets) if (isHalfNonFinite(output, at + offset)) return block * format.blockWeights;
+  }
+  return -1;
+}
+
+function decode({ sourceType, bytes, count }: ChunkJob): Float32Array {
+  if (sourceType === GgmlType.F32) {
+    return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, count) : new Float32Array(bytes.slice().buffer, 0, count);
+  }
+  const weights = new Float32Array(count);
+  if (sourceType === GgmlType.F16) fp16ToFp32Row(bytes, weights, count);
+  else if (sourceType === GgmlType.BF16) bf16ToFp32Row(bytes, weights, count);
+  else {
+    const format = BLOCK_FORMATS.get(sourceType as QuantType);
+    if (!format) throw new Error(`cannot decode ggml type ${sourceType}`);
+    format.dequantize(bytes, weights);
+  }
+  return weights;
+}
+
+function encode(weights: Float32Array, targetType: GgmlType): Uint8Array {
+  if (targetType === GgmlType.F32) return new Uint8Array(weights.slice().buffer);
+  if (targetType === GgmlType.F16) {
+    const out = new Uint8Array(weights.length * 2);
+    fp32ToFp16Row(weights, out);
+    return out;
+  }
+  const format = BLOCK_FORMATS.get(targetType as QuantType);
+  if (!format) throw new Error(`cannot encode ggml type ${targetType}`);
+  const out = new Uint8Array((weights.length / format.blockWeights) * format.blockBytes);
+  format.quantize(weights, out);
+  return out;
+}
