@@ -209,6 +209,52 @@ describe('downloadFile over a failing connection', () => {
   });
 });
 
+describe('downloadFile through the hub redirect to a CDN', () => {
+  it('follows the redirect, and resumes through it with Range', async () => {
+    const redirecting = await startFakeHub({ repos: [{ id: 'acme/tiny-GGUF', files: { 'tiny-Q8_0.gguf': WEIGHTS } }], redirectLfs: true });
+    try {
+      redirecting.inject({ kind: 'drop-connection', repo: 'acme/tiny-GGUF', path: 'tiny-Q8_0.gguf', afterBytes: 70_000 });
+      const file = await downloadFile('acme/tiny-GGUF', 'tiny-Q8_0.gguf', { ...options(freshCache()), endpoint: redirecting.url });
+      expect(fs.readFileSync(file.localPath).equals(WEIGHTS)).toBe(true);
+      const transfers = redirecting.requests.filter((r) => r.path.includes('/resolve/') || r.path.startsWith('/cdn/'));
+      expect(transfers.map((r) => [r.path.split('/')[1], r.status, r.range])).toEqual([
+        ['acme', 302, undefined],
+        ['cdn', 200, undefined],
+        ['acme', 302, 'bytes=70000-'],
+        ['cdn', 206, 'bytes=70000-'],
+      ]);
+    } finally {
+      await redirecting.stop();
+    }
+  });
+});
+
+describe('downloadFile when the hub is unreachable', () => {
+  it('answers from the cache, saying why, when the hub fails or cannot be reached', async () => {
+    const cacheDir = freshCache();
+    const online = await downloadFile('acme/tiny-GGUF', 'README.md', options(cacheDir));
+    hub.inject({ kind: 'status', status: 503, pathPrefix: '/api/' });
+    const failing = await downloadFile('acme/tiny-GGUF', 'README.md', options(cacheDir));
+    expect(failing).toMatchObject({ localPath: online.localPath, fromCache: true, offlineFallback: expect.stringContaining('503') });
+    const stopped = await startFakeHub({ repos: [] });
+    await stopped.stop();
+    const unreachable = await downloadFile('acme/tiny-GGUF', 'README.md', { ...options(cacheDir), endpoint: stopped.url });
+    expect(unreachable).toMatchObject({ localPath: online.localPath, offlineFallback: expect.stringContaining('ECONNREFUSED') });
+  });
+
+  it('does not hide a refusal behind the cache', async () => {
+    const cacheDir = freshCache();
+    await downloadFile('acme/tiny-GGUF', 'README.md', options(cacheDir));
+    hub.inject({ kind: 'status', status: 404, pathPrefix: '/api/' });
+    await expect(downloadFile('acme/tiny-GGUF', 'README.md', options(cacheDir))).rejects.toMatchObject({ code: 'REPO_NOT_FOUND' });
+  });
+
+  it('still fails when the cache does not have the file', async () => {
+    hub.inject({ kind: 'status', status: 503, pathPrefix: '/api/' });
+    await expect(downloadFile('acme/tiny-GGUF', 'README.md', options(freshCache()))).rejects.toMatchObject({ code: 'BAD_RESPONSE', details: expect.objectContaining({ status: 503 }) });
+  });
+});
+
 describe('downloadFile access errors', () => {
   it('asks for HF_TOKEN on a private repo without a token (401)', async () => {
     const error = await downloadFile('acme/private', 'model.gguf', options(freshCache())).catch((e: unknown) => e);

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import { pathsInfo } from '@huggingface/hub';
+import { pathsInfo, type PathInfo } from '@huggingface/hub';
 import { resolveHubConfig, type HubConfig, type HubOptions } from './config.js';
 import { HubError } from './errors.js';
 import { blobPath, isCommitSha, linkSnapshotFile, repoCacheDir, snapshotFilePath, statSnapshotFile, writeRef } from './cache-layout.js';
 import { assertSafeRelativePath, parseRepoId } from './repo-id.js';
-import { cachedCommit, fetchModelInfo, type HubFile } from './resolve-model.js';
+import { cacheFallback, cachedCommit, fetchModelInfo, type HubFile } from './resolve-model.js';
 import { transferBlob } from './transfer.js';
 import { checkToken, Transport } from './transport.js';
 
@@ -24,6 +24,8 @@ export interface CachedFile {
   sha256?: string;
   /** True when no content was downloaded for it. */
   fromCache: boolean;
+  /** Set when the hub could not be reached and the cache answered instead: why. */
+  offlineFallback?: string;
 }
 
 export interface DownloadOptions extends HubOptions {
@@ -39,7 +41,8 @@ function encodePath(file: string): string {
   return file.split('/').map(encodeURIComponent).join('/');
 }
 
-function fromSnapshot(repo: string, revision: string, commit: string, file: string, storage: string): CachedFile | undefined {
+/** The cached file of a snapshot, or undefined when the snapshot lacks it. */
+export function fromSnapshot(repo: string, revision: string, commit: string, file: string, storage: string): CachedFile | undefined {
   const localPath = snapshotFilePath(storage, commit, file);
   const stat = statSnapshotFile(localPath);
   if (!stat) return undefined;
@@ -110,9 +113,8 @@ export async function downloadFile(repoId: string, filePath: string, options: Do
   const config = resolveHubConfig(options);
   const revision = options.revision ?? 'main';
   const storage = repoCacheDir(config.cacheDir, repo);
-  if (config.offline) {
-    const commit = cachedCommit(storage, repo, revision);
-    const cached = fromSnapshot(repo, revision, commit, filePath, storage);
+  const fromCache = () => {
+    const cached = fromSnapshot(repo, revision, cachedCommit(storage, repo, revision), filePath, storage);
     if (!cached) {
       throw new HubError('NOT_IN_CACHE', `Offline mode: ${filePath} of ${repo}@${revision} is not in the Hugging Face cache.`, {
         hint: 'Run once with network access to download it, or unset HF_HUB_OFFLINE.',
@@ -120,7 +122,8 @@ export async function downloadFile(repoId: string, filePath: string, options: Do
       });
     }
     return cached;
-  }
+  };
+  if (config.offline) return fromCache();
   // A commit names immutable content: when its file is cached, ask nothing.
   if (isCommitSha(revision)) {
     const cached = fromSnapshot(repo, revision, revision, filePath, storage);
@@ -128,10 +131,18 @@ export async function downloadFile(repoId: string, filePath: string, options: Do
   }
   checkToken(config.token);
   const transport = new Transport(config, { endpoint: config.endpoint, repo, revision, path: filePath, token: config.token });
-  const commit = isCommitSha(revision) ? revision : (await fetchModelInfo(transport, config, repo, revision)).commit;
-  const [info] = await transport.call((fetch) =>
-    pathsInfo({ repo, paths: [filePath], revision: commit, fetch, accessToken: config.token, hubUrl: config.endpoint }),
-  );
+  let commit: string;
+  let info: PathInfo | undefined;
+  try {
+    commit = isCommitSha(revision) ? revision : (await fetchModelInfo(transport, config, repo, revision)).commit;
+    [info] = await transport.call((fetch) =>
+      pathsInfo({ repo, paths: [filePath], revision: commit, fetch, accessToken: config.token, hubUrl: config.endpoint }),
+    );
+  } catch (error) {
+    const fallback = cacheFallback(error, fromCache);
+    if (fallback) return { ...fallback.value, offlineFallback: fallback.reason };
+    throw error;
+  }
   if (!info || info.type !== 'file') {
     throw new HubError('FILE_NOT_FOUND', `${repo}@${revision} has no file "${filePath}".`, {
       hint: `List the repo's files at ${config.endpoint}/${repo}/tree/${revision}.`,

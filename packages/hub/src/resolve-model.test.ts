@@ -133,6 +133,11 @@ describe('resolveModel offline', () => {
       ]);
       expect(hub.requests).toEqual([]);
       await expect(resolveModel('acme/tiny-GGUF', { cacheDir: offlineCache, offline: true, env: {}, revision: 'v2' })).rejects.toMatchObject({ code: 'NOT_IN_CACHE' });
+
+      // Online, but the hub is down: the cache answers, and says so.
+      hub.inject({ kind: 'status', status: 502 });
+      const fallback = await resolveModel('acme/tiny-GGUF', { endpoint: hub.url, cacheDir: offlineCache, env: {} });
+      expect(fallback).toMatchObject({ commit: model.commit, files: model.files, fromCache: true, offlineFallback: expect.stringContaining('HTTP 502') });
     } finally {
       fs.rmSync(offlineCache, { recursive: true, force: true });
     }

@@ -40,6 +40,8 @@ export interface ResolvedModel {
   author?: string;
   /** True when the answer came from the cache with no request. */
   fromCache: boolean;
+  /** Set when the hub could not be reached and the cache answered instead: why. */
+  offlineFallback?: string;
 }
 
 export interface ResolveOptions extends HubOptions {
@@ -65,7 +67,29 @@ export async function resolveModel(repoId: string, options: ResolveOptions = {})
   const repo = parseRepoId(repoId);
   const config = resolveHubConfig(options);
   const revision = options.revision ?? 'main';
-  return config.offline ? resolveFromCache(repo, revision, config) : resolveOnline(repo, revision, config);
+  if (config.offline) return resolveFromCache(repo, revision, config);
+  try {
+    return await resolveOnline(repo, revision, config);
+  } catch (error) {
+    const fallback = cacheFallback(error, () => resolveFromCache(repo, revision, config));
+    if (fallback) return { ...fallback.value, offlineFallback: fallback.reason };
+    throw error;
+  }
+}
+
+/**
+ * When the hub is unreachable or failing (not when it refuses), answer from
+ * the cache if it can, as huggingface_hub's hf_hub_download does after a
+ * failed metadata request. Undefined when the cache cannot answer either.
+ */
+export function cacheFallback<T>(error: unknown, fromCache: () => T): { value: T; reason: string } | undefined {
+  const unreachable = error instanceof HubError && (error.code === 'NETWORK' || (error.code === 'BAD_RESPONSE' && Number(error.details.status) >= 500));
+  if (!unreachable) return undefined;
+  try {
+    return { value: fromCache(), reason: error.message };
+  } catch {
+    return undefined;
+  }
 }
 
 async function resolveOnline(repo: string, revision: string, config: HubConfig): Promise<ResolvedModel> {
@@ -96,8 +120,10 @@ export async function fetchModelInfo(
   repo: string,
   revision: string,
 ): Promise<{ commit: string; gated: false | 'auto' | 'manual'; private: boolean; license?: string; author?: string }> {
-  const info = await transport.call((fetch) =>
-    modelInfo({ name: repo, revision, fetch, accessToken: config.token, hubUrl: config.endpoint, additionalFields: ['sha', 'cardData', 'author'] }),
+  // A 404 here is about the repo or the revision, never a file.
+  const info = await transport.call(
+    (fetch) => modelInfo({ name: repo, revision, fetch, accessToken: config.token, hubUrl: config.endpoint, additionalFields: ['sha', 'cardData', 'author'] }),
+    { path: undefined },
   );
   const extras = info as unknown as ModelInfoExtras;
   if (!extras.sha || !isCommitSha(extras.sha)) {

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startFakeHub, type FakeHub } from '@alki/testkit';
+import { cachedTinyLlamaGguf, generateCheckpoint, startFakeHub, type FakeHub } from '@alki/testkit';
+import { downloadFile } from './download-file.js';
 import { snapshotDownload, type SnapshotOptions } from './snapshot-download.js';
 
 const CHECKPOINT = {
@@ -70,5 +71,30 @@ describe('snapshotDownload', () => {
       code: 'NO_MATCH',
       hint: expect.stringContaining('config.json'),
     });
+  });
+});
+
+describe('snapshotDownload of generated fixtures', () => {
+  it('brings a sharded safetensors checkpoint and a GGUF through the hub byte for byte', async () => {
+    const checkpoint = await generateCheckpoint({ family: 'qwen3', shards: 2 });
+    const gguf = await cachedTinyLlamaGguf();
+    const ggufDir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-hub-gguf-'));
+    caches.push(ggufDir);
+    fs.copyFileSync(gguf.path, path.join(ggufDir, 'tiny-F32.gguf'));
+    const fixtures = await startFakeHub({ repos: [{ id: 'fixtures/qwen3-tiny', dir: checkpoint }, { id: 'fixtures/tiny-GGUF', dir: ggufDir }] });
+    try {
+      const cacheDir = freshCache();
+      const snapshot = await snapshotDownload('fixtures/qwen3-tiny', { endpoint: fixtures.url, cacheDir, env: {} });
+      const expected = fs.readdirSync(checkpoint, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+      expect(snapshot.files.length).toBe(expected.length);
+      expect(snapshot.files.map((f) => f.path)).toEqual(expect.arrayContaining(['config.json', 'model-00001-of-00002.safetensors', 'model.safetensors.index.json']));
+      for (const file of snapshot.files) {
+        expect(fs.readFileSync(path.join(snapshot.dir, file.path)).equals(fs.readFileSync(path.join(checkpoint, file.path)))).toBe(true);
+      }
+      const model = await downloadFile('fixtures/tiny-GGUF', 'tiny-F32.gguf', { endpoint: fixtures.url, cacheDir, env: {} });
+      expect(fs.readFileSync(model.localPath).equals(fs.readFileSync(gguf.path))).toBe(true);
+    } finally {
+      await fixtures.stop();
+    }
   });
 });

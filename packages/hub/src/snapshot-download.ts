@@ -1,10 +1,9 @@
-import path from 'node:path';
 import { resolveHubConfig } from './config.js';
 import { HubError } from './errors.js';
-import { listSnapshotFiles, repoCacheDir, snapshotDir } from './cache-layout.js';
-import { ensureCached, type CachedFile, type DownloadOptions } from './download-file.js';
+import { repoCacheDir, snapshotDir } from './cache-layout.js';
+import { ensureCached, fromSnapshot, type CachedFile, type DownloadOptions } from './download-file.js';
 import { parseRepoId } from './repo-id.js';
-import { cachedCommit, resolveModel } from './resolve-model.js';
+import { resolveModel } from './resolve-model.js';
 import { globToRegExp } from './select-file.js';
 
 export interface SnapshotOptions extends DownloadOptions {
@@ -20,6 +19,8 @@ export interface Snapshot {
   /** `snapshots/<commit>` in the cache, laid out as the repo. */
   dir: string;
   files: CachedFile[];
+  /** Set when the hub could not be reached and the cache answered instead: why. */
+  offlineFallback?: string;
 }
 
 /**
@@ -45,29 +46,16 @@ export async function snapshotDownload(repoId: string, options: SnapshotOptions 
       details: { repo, revision, include: options.include, candidates: available },
     });
 
-  if (config.offline) {
-    const storage = repoCacheDir(config.cacheDir, repo);
-    const commit = cachedCommit(storage, repo, revision);
-    const model = await resolveModel(repo, { ...options, revision: commit, offline: true });
-    const files = model.files.filter((f) => wanted(f.path));
-    if (!files.length) throw noMatch(listSnapshotFiles(snapshotDir(storage, commit)));
-    const cached = files.map((f) => ({
-      repo,
-      revision,
-      commit,
-      path: f.path,
-      localPath: path.join(snapshotDir(storage, commit), ...f.path.split('/')),
-      size: f.size,
-      ...(f.etag ? { etag: f.etag } : {}),
-      ...(f.sha256 ? { sha256: f.sha256 } : {}),
-      fromCache: true,
-    }));
-    return { repo, revision, commit, dir: snapshotDir(storage, commit), files: cached };
-  }
-
   const model = await resolveModel(repo, { ...options, revision });
   const files = model.files.filter((f) => wanted(f.path));
   if (!files.length) throw noMatch(model.files.map((f) => f.path));
+  const storage = repoCacheDir(config.cacheDir, repo);
+  const dir = snapshotDir(storage, model.commit);
+  if (model.fromCache) {
+    // Offline, or the hub was unreachable: the snapshot as the cache holds it.
+    const cached = files.flatMap((f) => fromSnapshot(repo, revision, model.commit, f.path, storage) ?? []);
+    return { repo, revision, commit: model.commit, dir, files: cached, ...(model.offlineFallback ? { offlineFallback: model.offlineFallback } : {}) };
+  }
   const total = files.reduce((sum, f) => sum + f.size, 0);
   let done = 0;
   const out: CachedFile[] = [];
@@ -76,5 +64,5 @@ export async function snapshotDownload(repoId: string, options: SnapshotOptions 
     out.push(await ensureCached(config, repo, revision, model.commit, file, (bytes) => options.onProgress?.(before + bytes, total)));
     done += file.size;
   }
-  return { repo, revision, commit: model.commit, dir: snapshotDir(repoCacheDir(config.cacheDir, repo), model.commit), files: out };
+  return { repo, revision, commit: model.commit, dir, files: out };
 }

@@ -8,6 +8,12 @@ export interface FakeHubOptions {
   tokens?: string[];
   /** Entries per page of the tree listing; further pages are linked with `Link: <...>; rel="next"`. */
   treePageSize?: number;
+  /**
+   * Answer LFS downloads with a 302 to a CDN-like path on the same server, as
+   * the real hub does: the hub headers (X-Linked-Etag, X-Repo-Commit) are on
+   * the redirect, the bytes and an unrelated ETag on the target.
+   */
+  redirectLfs?: boolean;
 }
 
 /** One request as the fake hub saw it. */
@@ -238,16 +244,25 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     return { start, end };
   }
 
-  function resolve(req: http.IncomingMessage, res: http.ServerResponse, repo: FakeRepo, revision: FakeRevision, filePath: string): void {
+  function resolve(req: http.IncomingMessage, res: http.ServerResponse, repo: FakeRepo, revision: FakeRevision, filePath: string, viaCdn = false): void {
     const file = revision.files.get(filePath);
     if (!file) throw new HubReply(404, 'EntryNotFound', `Entry not found: ${filePath} on "${revision.name}"`);
     const sha256 = advertisedSha256(repo, file);
+    const hubHeaders: Record<string, string> = {
+      'X-Repo-Commit': revision.sha,
+      ...(file.lfs ? { 'X-Linked-Etag': `"${sha256}"`, 'X-Linked-Size': String(file.size) } : {}),
+    };
+    if (file.lfs && options.redirectLfs && !viaCdn) {
+      const location = `${url}/cdn/${repo.spec.id}/${revision.sha}/${filePath.split('/').map(encodeURIComponent).join('/')}`;
+      res.writeHead(302, { ...hubHeaders, ETag: `"${file.oid}"`, Location: location, 'Content-Length': '0' });
+      res.end();
+      return;
+    }
     const headers: Record<string, string> = {
       'Accept-Ranges': 'bytes',
       'Content-Type': 'application/octet-stream',
-      'X-Repo-Commit': revision.sha,
-      ETag: `"${sha256 ?? file.oid}"`,
-      ...(file.lfs ? { 'X-Linked-Etag': `"${sha256}"`, 'X-Linked-Size': String(file.size) } : {}),
+      // A CDN names content its own way; the hub by sha256 or git oid.
+      ...(viaCdn ? { ETag: `"cdn-${file.oid.slice(0, 16)}"` } : { ...hubHeaders, ETag: `"${sha256 ?? file.oid}"` }),
     };
     const range = parseRange(req.headers.range, file.size);
     if (range === 'unsatisfiable') {
@@ -302,6 +317,12 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       throw new HubReply(404, undefined, 'Not Found');
     }
 
+    if (segments[0] === 'cdn') {
+      // Stands for a signed CDN URL: no token needed, whatever the repo.
+      const { repo, rest } = findRepo(segments.slice(1));
+      const [commit, ...filePath] = rest;
+      return resolve(req, res, repo, revisionOf(repo, commit ?? ''), filePath.join('/'), true);
+    }
     const { repo, rest } = findRepo(segments);
     const [action, revisionName, ...filePath] = rest;
     if (action !== 'resolve' || revisionName === undefined || !['GET', 'HEAD'].includes(req.method ?? '')) throw new HubReply(404, undefined, 'Not Found');
