@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { cachedTinyLlamaGguf, nativeTools } from '@alki/testkit';
+import { runCli } from '../test-support.js';
+
+const run = promisify(execFile);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-quantize-cli-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+let input: string;
+let llamaQuantize: string;
+beforeAll(async () => {
+  input = (await cachedTinyLlamaGguf({ feedForwardLength: 256 })).path;
+  llamaQuantize = (await nativeTools()).paths['llama-quantize'];
+}, 900_000);
+
+describe('alki quantize', () => {
+  it('writes what llama-quantize writes and reports the result as JSON', async () => {
+    const output = path.join(dir, 'q4km.gguf');
+    const result = await runCli(['quantize', input, output, 'q4_k_m', '--threads', '2', '--json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { mix: string; fileType: number; outputBytes: number; tensors: Array<{ name: string; to: string }> };
+    expect(report).toMatchObject({ mix: 'Q4_K_M', fileType: 15, outputBytes: fs.statSync(output).size });
+    const reference = path.join(dir, 'ref.gguf');
+    await run(llamaQuantize, [input, reference, 'Q4_K_M', '2']);
+    expect(Buffer.compare(fs.readFileSync(output), fs.readFileSync(reference))).toBe(0);
+  });
+
+  it('passes --tensor-type overrides through', async () => {
+    const output = path.join(dir, 'override.gguf');
+    const result = await runCli(['quantize', input, output, 'Q8_0', '--tensor-type', 'ffn_down=q6_k', '--json']);
+    expect(result.code).toBe(0);
+    const tensors = (JSON.parse(result.stdout) as { tensors: Array<{ name: string; to: string }> }).tensors;
+    expect(tensors.filter((t) => t.name.includes('ffn_down')).map((t) => t.to)).toEqual(['Q6_K', 'Q6_K']);
+  });
+
+  it('exits 2 with a one-line error for an unknown mix, and writes nothing', async () => {
+    const output = path.join(dir, 'unknown.gguf');
+    const result = await runCli(['quantize', input, output, 'Q9_X']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Unknown quantization mix "Q9_X"');
+    expect(fs.existsSync(output)).toBe(false);
+  });
+
+  it('exits 2 instead of overwriting an existing file, and replaces it with --force', async () => {
+    const output = path.join(dir, 'existing.gguf');
+    fs.writeFileSync(output, 'mine');
+    expect((await runCli(['quantize', input, output, 'Q8_0'])).code).toBe(2);
+    expect(fs.readFileSync(output, 'utf8')).toBe('mine');
+    expect((await runCli(['quantize', input, output, 'Q8_0', '--force', '--quiet'])).code).toBe(0);
+  });
+
+  it('exits 3 when the input is already quantized, unless --allow-requantize', async () => {
+    const q8 = path.join(dir, 'q8.gguf');
+    expect((await runCli(['quantize', input, q8, 'Q8_0', '--quiet'])).code).toBe(0);
+    const refused = await runCli(['quantize', q8, path.join(dir, 'again.gguf'), 'Q4_K_M']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('already quantized');
+    expect((await runCli(['quantize', q8, path.join(dir, 'again.gguf'), 'Q4_K_M', '--allow-requantize', '--quiet'])).code).toBe(0);
+  });
+
+  it('exits 2 for a malformed --tensor-type', async () => {
+    const result = await runCli(['quantize', input, path.join(dir, 'bad.gguf'), 'Q8_0', '--tensor-type', 'attn_v']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('PATTERN=TYPE');
+  });
+});
