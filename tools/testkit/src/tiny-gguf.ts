@@ -9,6 +9,11 @@ export interface TinyLlamaOptions {
   seed?: number;
   /** llama.context_length. Default 256. */
   contextLength?: number;
+  /**
+   * llama.feed_forward_length. Default 128. Use 256 (a multiple of QK_K) to
+   * make ffn_down rows eligible for K-quants when quantizing with llama-quantize.
+   */
+  feedForwardLength?: number;
   /** KV heads (4 = multi-head attention, 2 or 1 = grouped-query). Default 4. */
   headCountKv?: 1 | 2 | 4;
   /** general.name. Default 'alki-tiny-llama'. */
@@ -67,7 +72,7 @@ function tinyVocabulary(): { tokens: string[]; types: number[]; merges: string[]
   return { tokens, types, merges: MERGES.map(([left, right]) => `${left} ${right}`) };
 }
 
-function tinyTensors(vocabSize: number, kvDim: number): GgufTensorSpec[] {
+function tinyTensors(vocabSize: number, kvDim: number, feedForward: number): GgufTensorSpec[] {
   const f32 = (name: string, dims: number[]): GgufTensorSpec => ({ name, type: GgmlType.F32, dims });
   const tensors = [f32('token_embd.weight', [EMBEDDING, vocabSize])];
   for (let layer = 0; layer < LAYERS; layer++) {
@@ -79,9 +84,9 @@ function tinyTensors(vocabSize: number, kvDim: number): GgufTensorSpec[] {
       f32(`${blk}.attn_v.weight`, [EMBEDDING, kvDim]),
       f32(`${blk}.attn_output.weight`, [EMBEDDING, EMBEDDING]),
       f32(`${blk}.ffn_norm.weight`, [EMBEDDING]),
-      f32(`${blk}.ffn_gate.weight`, [EMBEDDING, FEED_FORWARD]),
-      f32(`${blk}.ffn_down.weight`, [FEED_FORWARD, EMBEDDING]),
-      f32(`${blk}.ffn_up.weight`, [EMBEDDING, FEED_FORWARD]),
+      f32(`${blk}.ffn_gate.weight`, [EMBEDDING, feedForward]),
+      f32(`${blk}.ffn_down.weight`, [feedForward, EMBEDDING]),
+      f32(`${blk}.ffn_up.weight`, [EMBEDDING, feedForward]),
     );
   }
   tensors.push(f32('output_norm.weight', [EMBEDDING]), f32('output.weight', [EMBEDDING, vocabSize]));
@@ -91,7 +96,7 @@ function tinyTensors(vocabSize: number, kvDim: number): GgufTensorSpec[] {
 function describeTinyLlama(options: TinyLlamaOptions): Omit<TinyLlamaGguf, 'path'> {
   const { tokens } = tinyVocabulary();
   const kvDim = HEAD_DIM * (options.headCountKv ?? HEADS);
-  return { tokens, bosTokenId: 0, eosTokenId: 1, tensors: tinyTensors(tokens.length, kvDim) };
+  return { tokens, bosTokenId: 0, eosTokenId: 1, tensors: tinyTensors(tokens.length, kvDim, options.feedForwardLength ?? FEED_FORWARD) };
 }
 
 /** mulberry32: a tiny seeded PRNG, so fixtures are reproducible byte for byte. */
@@ -127,7 +132,7 @@ export async function writeTinyLlamaGguf(file: string, options: TinyLlamaOptions
     ggufEntry.uint32('llama.context_length', options.contextLength ?? 256),
     ggufEntry.uint32('llama.embedding_length', EMBEDDING),
     ggufEntry.uint32('llama.block_count', LAYERS),
-    ggufEntry.uint32('llama.feed_forward_length', FEED_FORWARD),
+    ggufEntry.uint32('llama.feed_forward_length', options.feedForwardLength ?? FEED_FORWARD),
     ggufEntry.uint32('llama.attention.head_count', HEADS),
     ggufEntry.uint32('llama.attention.head_count_kv', headCountKv),
     ggufEntry.float32('llama.attention.layer_norm_rms_epsilon', 1e-5),

@@ -1,0 +1,230 @@
+import fs from 'node:fs';
+import {
+  GgufError,
+  GgufValueType,
+  isUrl,
+  openGgufModel,
+  splitShardLocations,
+  summarizeGguf,
+  ggmlTypeInfo,
+  type GgufMetadataEntry,
+  type GgufModel,
+  type GgufSummary,
+  type GgufValue,
+} from '@alki/gguf-reader';
+import { findToken, globToRegExp, HubError, resolveHubConfig, resolveModel } from '@alki/hub';
+import type { Argv } from 'yargs';
+import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+
+interface InspectArgs extends GlobalOptions {
+  model: string;
+  filename?: string;
+  revision: string;
+  tensors: boolean;
+  metadata: boolean;
+  maxItems: number;
+  ctxSize?: number;
+}
+
+/** Where the model was read from, and how. */
+interface Target {
+  kind: 'file' | 'url' | 'hub';
+  location: string;
+  headers: Record<string, string>;
+  repo?: string;
+  commit?: string;
+  file?: string;
+}
+
+// `org/name` (or a bare name) that is not a local path.
+const REPO_ID = /^[\w.-]+\/[\w.-]+$/;
+
+/**
+ * Decides what the argument names: an existing local path, an http(s) URL,
+ * or a hub repo whose GGUF (picked with --filename) is read by range
+ * requests from `<endpoint>/<repo>/resolve/<commit>/<file>`.
+ */
+async function resolveTarget(argv: InspectArgs, signal: AbortSignal): Promise<Target> {
+  if (isUrl(argv.model)) {
+    const config = resolveHubConfig();
+    // Only the hub itself gets the token; any other host gets no credentials.
+    const sameHost = new URL(argv.model).host === new URL(config.endpoint).host;
+    const token = sameHost ? findToken() : undefined;
+    return { kind: 'url', location: argv.model, headers: token ? { authorization: `Bearer ${token}` } : {} };
+  }
+  if (fs.existsSync(argv.model) || !REPO_ID.test(argv.model)) {
+    if (argv.filename) throw new GgufError('INVALID_INPUT', '--filename only applies to a hub repo (org/name).', 'usage');
+    return { kind: 'file', location: argv.model, headers: {} };
+  }
+  const resolved = await resolveModel(argv.model, { revision: argv.revision, signal });
+  const file = pickGguf(resolved.files.map((f) => f.path), argv.filename, resolved.repo);
+  const config = resolveHubConfig();
+  const location = `${resolved.endpoint}/${resolved.repo}/resolve/${resolved.commit}/${file.split('/').map(encodeURIComponent).join('/')}`;
+  return {
+    kind: 'hub',
+    location,
+    headers: config.token ? { authorization: `Bearer ${config.token}` } : {},
+    repo: resolved.repo,
+    commit: resolved.commit,
+    file,
+  };
+}
+
+/** The one GGUF the glob selects; the shards of one split model count as one (their first shard). */
+function pickGguf(paths: string[], glob: string | undefined, repo: string): string {
+  const gguf = paths.filter((p) => /\.gguf$/i.test(p)).sort();
+  const pattern = globToRegExp(glob ?? '*.gguf');
+  const matches = gguf.filter((p) => pattern.test(p));
+  const models = [...new Set(matches.map((p) => splitShardLocations(p)?.[0] ?? p))];
+  if (models.length === 1) return models[0];
+  if (models.length === 0) {
+    throw new HubError('NO_MATCH', `No .gguf file in ${repo} matches "${glob ?? '*.gguf'}". ${gguf.length ? `Its .gguf files: ${gguf.join(', ')}.` : 'It has no .gguf files.'}`, {
+      hint: gguf.length ? 'Pass a --filename glob that matches one of them.' : 'Inspect a GGUF repo; safetensors repos need `alki convert` first.',
+      details: { repo, candidates: gguf },
+    });
+  }
+  throw new HubError('AMBIGUOUS_MATCH', `${repo} has ${models.length} GGUF models${glob ? ` matching "${glob}"` : ''}: ${models.join(', ')}.`, {
+    hint: 'Pass --filename with a glob that matches exactly one, for example --filename "*Q4_K_M.gguf".',
+    details: { repo, candidates: models },
+  });
+}
+
+// --- rendering ---------------------------------------------------------------
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  for (; value >= 1024 && unit < units.length - 1; unit++) value /= 1024;
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+function formatCount(count: number): string {
+  const units: Array<[number, string]> = [
+    [1e12, 'T'],
+    [1e9, 'B'],
+    [1e6, 'M'],
+    [1e3, 'K'],
+  ];
+  const [scale, suffix] = units.find(([s]) => count >= s) ?? [1, ''];
+  return suffix ? `${(count / scale).toFixed(2)}${suffix}` : String(count);
+}
+
+function typeName(entry: { type: GgufValueType; value: GgufValue }): string {
+  if (entry.type !== GgufValueType.ARRAY) return GgufValueType[entry.type];
+  const array = entry.value as { itemType: GgufValueType; items: GgufValue[] };
+  return `${GgufValueType[entry.type]}[${typeName({ type: array.itemType, value: array.items[0] ?? { itemType: GgufValueType.UINT8, items: [] } })}]`;
+}
+
+/** A JSON-safe value with arrays cut to `maxItems` (64-bit integers become numbers when exact, else strings). */
+function jsonValue(value: GgufValue, maxItems: number): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (typeof value !== 'object') return value;
+  const items = value.items.slice(0, maxItems).map((item) => jsonValue(item, maxItems));
+  return value.items.length > maxItems ? { count: value.items.length, items, truncated: true } : { count: value.items.length, items };
+}
+
+function humanValue(value: GgufValue, maxItems: number, maxChars = 120): string {
+  if (typeof value === 'string') {
+    const shown = JSON.stringify(value.length > maxChars ? value.slice(0, maxChars) : value);
+    return value.length > maxChars ? `${shown}... (${value.length} chars)` : shown;
+  }
+  if (typeof value !== 'object') return String(value);
+  const shown = value.items.slice(0, maxItems).map((item) => humanValue(item, maxItems, 40));
+  const more = value.items.length > maxItems ? `, ... ${value.items.length - maxItems} more` : '';
+  return `[${shown.join(', ')}${more}] (${value.items.length})`;
+}
+
+function metadataJson(metadata: GgufMetadataEntry[], maxItems: number) {
+  return metadata.map((entry) => ({ key: entry.key, type: typeName(entry), value: jsonValue(entry.value, maxItems) }));
+}
+
+function renderSummary(target: Target, summary: GgufSummary): string {
+  const rows: Array<[string, string | undefined]> = [
+    ['model', target.kind === 'hub' ? `${target.repo}/${target.file} @ ${target.commit?.slice(0, 12)}` : target.location],
+    ['architecture', summary.architecture],
+    ['name', summary.name],
+    ['parameters', `${formatCount(summary.parameterCount)} (${summary.parameterCount.toLocaleString('en-US')})`],
+    ['file type', summary.fileType ? `${summary.fileType.name ?? 'unknown'} (${summary.fileType.id})` : undefined],
+    [
+      'tensor types',
+      summary.tensorTypes.map((t) => `${t.type} ${t.tensors} (${((100 * t.bytes) / Math.max(1, summary.memory.weightsBytes)).toFixed(1)}%)`).join(', '),
+    ],
+    ['tensors', String(summary.tensorCount)],
+    ['context length', summary.contextLength?.toString()],
+    ['embedding', summary.embeddingLength?.toString()],
+    ['layers', summary.blockCount?.toString()],
+    ['heads / KV heads', summary.headCount !== undefined ? `${summary.headCount} / ${summary.headCountKv ?? summary.headCount}` : undefined],
+    ['feed-forward', summary.feedForwardLength?.toString()],
+    ['vocabulary', summary.vocabSize !== undefined ? `${summary.vocabSize}${summary.tokenizerModel ? ` (${summary.tokenizerModel})` : ''}` : undefined],
+    ['chat template', summary.hasChatTemplate ? 'yes' : 'no'],
+    ['license', summary.license],
+    ...Object.entries(summary.general).map(([key, value]): [string, string] => [`general.${key}`, String(value)]),
+    ['GGUF version', String(summary.version)],
+    ['size on disk', `${formatBytes(summary.fileSize)}${summary.shards > 1 ? ` in ${summary.shards} shards` : ''}`],
+    [
+      `memory @ ctx ${summary.memory.contextSize}`,
+      `${formatBytes(summary.memory.totalBytes)} (weights ${formatBytes(summary.memory.weightsBytes)} + KV cache ${formatBytes(summary.memory.kvCacheBytes)})`,
+    ],
+  ];
+  const shown = rows.filter((row): row is [string, string] => row[1] !== undefined && row[1] !== '');
+  const width = Math.max(...shown.map(([label]) => label.length));
+  return shown.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
+}
+
+function renderTensors(model: GgufModel): string {
+  const shards = model.shards.length > 1;
+  const lines = model.tensors.map((t) => {
+    const shape = `[${t.dims.join(', ')}]`;
+    return `${t.name.padEnd(40)} ${ggmlTypeInfo(t.type).name.padEnd(8)} ${shape.padEnd(22)} ${formatBytes(t.byteSize).padStart(10)}${shards ? `  shard ${t.shard + 1}` : ''}`;
+  });
+  return [`${'name'.padEnd(40)} ${'type'.padEnd(8)} ${'shape'.padEnd(22)} ${'size'.padStart(10)}`, ...lines].join('\n');
+}
+
+function renderMetadata(metadata: GgufMetadataEntry[], maxItems: number): string {
+  const width = Math.min(48, Math.max(...metadata.map((e) => e.key.length)));
+  return metadata.map((entry) => `${entry.key.padEnd(width)}  ${typeName(entry).padEnd(14)}  ${humanValue(entry.value, maxItems)}`).join('\n');
+}
+
+export const inspectCommand: AlkiCommand = {
+  command: 'inspect <model>',
+  describe: 'Summarise a GGUF (local file, URL, or Hugging Face repo) from its header, without reading the weights',
+  builder: (y: Argv<GlobalOptions>) =>
+    y
+      .positional('model', { type: 'string', demandOption: true, describe: 'A .gguf path, an http(s) URL, or org/name on the hub' })
+      .option('filename', { type: 'string', describe: 'For org/name: a glob picking the GGUF in the repo (e.g. "*Q4_K_M.gguf")' })
+      .option('revision', { type: 'string', default: 'main', describe: 'For org/name: branch, tag or commit' })
+      .option('tensors', { type: 'boolean', default: false, describe: 'List every tensor: name, type, shape, size' })
+      .option('metadata', { type: 'boolean', default: false, describe: 'Dump every metadata key, long arrays cut short' })
+      .option('max-items', { type: 'number', default: 8, describe: 'With --metadata: array items shown before cutting' })
+      .option('ctx-size', { type: 'number', describe: 'Context size for the memory estimate (default: the model context length)' })
+      .example('$0 inspect model.gguf', 'Architecture, parameters, quantization mix, context, memory needed')
+      .example('$0 inspect Qwen/Qwen2.5-0.5B-Instruct-GGUF --filename "*q4_k_m.gguf"', 'Inspect a hub file by range requests, no download')
+      .example('$0 inspect model.gguf --tensors --metadata --json', 'Everything, as JSON'),
+  handler: withContext<InspectArgs>(async (argv, { out, signal }) => {
+    if (argv.ctxSize !== undefined && (!Number.isInteger(argv.ctxSize) || argv.ctxSize < 0)) {
+      throw new GgufError('INVALID_INPUT', `--ctx-size must be a whole number of tokens, got ${argv.ctxSize}.`, 'usage');
+    }
+    if (!Number.isInteger(argv.maxItems) || argv.maxItems < 0) {
+      throw new GgufError('INVALID_INPUT', `--max-items must be a whole number, got ${argv.maxItems}.`, 'usage');
+    }
+    const target = await resolveTarget(argv, signal);
+    out.debug(`reading ${target.location}`);
+    const model = await openGgufModel(target.location, { headers: target.headers, signal });
+    const summary = summarizeGguf(model, { contextSize: argv.ctxSize });
+    const result = {
+      source: { kind: target.kind, location: target.location, repo: target.repo, commit: target.commit, file: target.file },
+      summary,
+      ...(argv.tensors
+        ? { tensors: model.tensors.map((t) => ({ name: t.name, type: ggmlTypeInfo(t.type).name, dims: t.dims, bytes: t.byteSize, offset: t.offset, shard: t.shard })) }
+        : {}),
+      ...(argv.metadata ? { metadata: metadataJson(model.metadata, argv.maxItems) } : {}),
+    };
+    out.result(result, () =>
+      [renderSummary(target, summary), argv.tensors ? `\n${renderTensors(model)}` : '', argv.metadata ? `\n${renderMetadata(model.metadata, argv.maxItems)}` : '']
+        .filter(Boolean)
+        .join('\n'),
+    );
+  }),
+};
