@@ -209,6 +209,43 @@ describe('downloadFile over a failing connection', () => {
   });
 });
 
+describe('downloadFile from several callers at once', () => {
+  it('downloads a blob once while a second caller waits for it', async () => {
+    const cacheDir = freshCache();
+    const [first, second] = await Promise.all([
+      downloadFile('acme/tiny-GGUF', 'tiny-Q8_0.gguf', options(cacheDir)),
+      downloadFile('acme/tiny-GGUF', 'tiny-Q8_0.gguf', options(cacheDir)),
+    ]);
+    expect(first.localPath).toBe(second.localPath);
+    expect(fs.readFileSync(first.localPath).equals(WEIGHTS)).toBe(true);
+    expect(contentRequests().length).toBe(1);
+    expect([first.fromCache, second.fromCache].sort()).toEqual([false, true]);
+    expect(fs.readdirSync(path.join(cacheDir, '.locks', 'models--acme--tiny-GGUF'))).toEqual([]);
+  });
+
+  it('takes over a lock left by a process that died', async () => {
+    const cacheDir = freshCache();
+    const locks = path.join(cacheDir, '.locks', 'models--acme--tiny-GGUF');
+    fs.mkdirSync(locks, { recursive: true });
+    // Above Linux's largest pid_max, so no process has it.
+    fs.writeFileSync(path.join(locks, `${sha256(WEIGHTS)}.alki.lock`), '99999999');
+    const file = await downloadFile('acme/tiny-GGUF', 'tiny-Q8_0.gguf', options(cacheDir));
+    expect(fs.readFileSync(file.localPath).equals(WEIGHTS)).toBe(true);
+    expect(fs.readdirSync(locks)).toEqual([]);
+  });
+
+  it('waits for a live lock until the signal aborts', async () => {
+    const cacheDir = freshCache();
+    const locks = path.join(cacheDir, '.locks', 'models--acme--tiny-GGUF');
+    fs.mkdirSync(locks, { recursive: true });
+    fs.writeFileSync(path.join(locks, `${sha256(WEIGHTS)}.alki.lock`), String(process.pid));
+    const started = Date.now();
+    await expect(downloadFile('acme/tiny-GGUF', 'tiny-Q8_0.gguf', options(cacheDir, { signal: AbortSignal.timeout(400) }))).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    expect(contentRequests()).toEqual([]);
+  });
+});
+
 describe('downloadFile through the hub redirect to a CDN', () => {
   it('follows the redirect, and resumes through it with Range', async () => {
     const redirecting = await startFakeHub({ repos: [{ id: 'acme/tiny-GGUF', files: { 'tiny-Q8_0.gguf': WEIGHTS } }], redirectLfs: true });

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { pathsInfo, type PathInfo } from '@huggingface/hub';
 import { resolveHubConfig, type HubConfig, type HubOptions } from './config.js';
 import { HubError } from './errors.js';
+import { withBlobLock } from './blob-lock.js';
 import { blobPath, isCommitSha, linkSnapshotFile, repoCacheDir, snapshotFilePath, statSnapshotFile, writeRef } from './cache-layout.js';
 import { assertSafeRelativePath, parseRepoId } from './repo-id.js';
 import { cacheFallback, cachedCommit, fetchModelInfo, type HubFile } from './resolve-model.js';
@@ -73,22 +75,29 @@ export async function ensureCached(
   if (!file.etag || !ETAG.test(file.etag)) {
     throw new HubError('BAD_RESPONSE', `The hub gave ${file.path} of ${repo} an unusable id "${file.etag}".`, { details: { repo, path: file.path, etag: file.etag } });
   }
-  const blob = blobPath(storage, file.etag);
+  const etag = file.etag;
+  const blob = blobPath(storage, etag);
+  const haveBlob = () => fs.statSync(blob, { throwIfNoEntry: false })?.size === file.size;
   let fromCache = true;
-  if (fs.statSync(blob, { throwIfNoEntry: false })?.size !== file.size) {
-    fromCache = false;
-    await transferBlob({
-      url: `${config.endpoint}/${repo}/resolve/${commit}/${encodePath(file.path)}`,
-      blob,
-      expected: { size: file.size, etag: file.etag, ...(file.sha256 ? { sha256: file.sha256 } : {}) },
-      fetch: config.fetch,
-      token: config.token,
-      ctx: { endpoint: config.endpoint, repo, revision, path: file.path, token: config.token },
-      signal: config.signal,
-      onProgress,
+  if (!haveBlob()) {
+    fromCache = await withBlobLock(config.cacheDir, path.basename(storage), etag, config.signal, async () => {
+      // Another process may have finished it while this one waited.
+      if (haveBlob()) return true;
+      await transferBlob({
+        url: `${config.endpoint}/${repo}/resolve/${commit}/${encodePath(file.path)}`,
+        blob,
+        expected: { size: file.size, etag, ...(file.sha256 ? { sha256: file.sha256 } : {}) },
+        fetch: config.fetch,
+        token: config.token,
+        ctx: { endpoint: config.endpoint, repo, revision, path: file.path, token: config.token },
+        signal: config.signal,
+        onProgress,
+      });
+      return false;
     });
-  } else onProgress?.(file.size, file.size);
-  const localPath = linkSnapshotFile(storage, commit, file.path, file.etag);
+  }
+  if (fromCache) onProgress?.(file.size, file.size);
+  const localPath = linkSnapshotFile(storage, commit, file.path, etag);
   writeRef(storage, revision, commit);
   return { repo, revision, commit, path: file.path, localPath, size: file.size, etag: file.etag, ...(file.sha256 ? { sha256: file.sha256 } : {}), fromCache };
 }
