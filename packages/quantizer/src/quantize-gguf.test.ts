@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { GgmlType } from '@alki/gguf-reader';
+import { fileSource, GgmlType, readGguf, readTensorData, type GgufFile } from '@alki/gguf-reader';
 import { nativeTools } from '@alki/testkit';
+import { BLOCK_FORMATS, type QuantType } from './blocks/block-types.js';
 import { QuantizerError } from './errors.js';
 import { quantizeGguf } from './quantize-gguf.js';
 import { writeLlamaFixture, type LlamaFixtureOptions } from './test-support/llama-fixture.js';
@@ -95,6 +96,43 @@ describe('quantizeGguf against llama-quantize', () => {
     expect(fs.existsSync(refused)).toBe(false);
     expectSameBytes(await ours(q8, 'Q4_K_M', { allowRequantize: true }), await reference(q8, 'Q4_K_M', ['--allow-requantize']));
   });
+});
+
+async function tensorsOf(file: string): Promise<{ header: GgufFile; data: Map<string, Uint8Array> }> {
+  const source = await fileSource(file);
+  try {
+    const header = await readGguf(source);
+    const data = new Map<string, Uint8Array>();
+    for (const t of header.tensors) data.set(t.name, await readTensorData(source, header, t));
+    return { header, data };
+  } finally {
+    await source.close?.();
+  }
+}
+
+describe('dequantizers against llama.cpp', () => {
+  it.each(['Q4_K_S', 'Q5_K_S', 'Q6_K', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1'])(
+    'expand %s blocks to the float32 values llama-quantize dequantizes them to',
+    async (mix) => {
+      const quantized = path.join(dir, `deq-${mix}.gguf`);
+      await quantizeGguf({ input: await edgesF16(), output: quantized, mix, pure: true, threads: 2 });
+      const expanded = path.join(dir, `deq-${mix}-f32.gguf`);
+      // An F32 "mix" with --allow-requantize makes llama-quantize dequantize every weight with ggml's to_float.
+      await run(llamaQuantize, ['--allow-requantize', quantized, expanded, 'F32', '2']);
+      const ours = await tensorsOf(quantized);
+      const reference = await tensorsOf(expanded);
+      let compared = 0;
+      for (const tensor of ours.header.tensors) {
+        const format = BLOCK_FORMATS.get(tensor.type as QuantType);
+        if (!format) continue;
+        const weights = new Float32Array(tensor.dims.reduce((a, b) => a * b, 1));
+        format.dequantize(ours.data.get(tensor.name)!, weights);
+        expect(Buffer.compare(Buffer.from(weights.buffer), Buffer.from(reference.data.get(tensor.name)!))).toBe(0);
+        compared++;
+      }
+      expect(compared).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('quantizeGguf failures', () => {
