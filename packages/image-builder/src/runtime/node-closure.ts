@@ -51,12 +51,17 @@ function walk(dir: string, relative: string, keep: (relative: string) => boolean
   }
 }
 
-// Our own packages ship only compiled JavaScript (no tests, maps or types);
-// third-party ones are copied whole, minus their nested node_modules, which
-// the closure lists as packages of their own.
+// Our own packages ship what `npm publish` would (package.json and the
+// "files" list) minus tests, source maps and type declarations; third-party
+// ones are copied whole, minus their nested node_modules, which the closure
+// lists as packages of their own.
 function keepFile(pkg: ClosurePackage): (relative: string) => boolean {
   if (!pkg.name.startsWith('@alki/')) return () => true;
-  return (relative) => relative === 'package.json' || (relative.startsWith('dist/') && relative.endsWith('.js') && !relative.endsWith('.test.js'));
+  const manifest = JSON.parse(fs.readFileSync(path.join(pkg.dir, 'package.json'), 'utf8')) as { files?: string[] };
+  const roots = (manifest.files ?? ['dist']).map((f) => f.replace(/\/+$/, ''));
+  return (relative) =>
+    relative === 'package.json' ||
+    (roots.some((root) => relative === root || relative.startsWith(`${root}/`)) && !/\.(test\.js|map|d\.ts|tsbuildinfo)$/.test(relative) && relative !== 'README.md');
 }
 
 /** Tar entries that place the packages under `<root>/node_modules/<name>`. */

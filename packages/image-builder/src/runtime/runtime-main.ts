@@ -8,8 +8,13 @@ import { tempPathBeside, writeFileAtomic } from '../oci/atomic.js';
 
 /** Where the runtime image keeps the pulled bundle (a declared volume). */
 export const RUNTIME_BUNDLE_DIR = '/var/lib/alki/bundle';
-/** Written beside the bundle after a verified pull: which reference it came from. */
-const MARKER_FILE = '.alki-bundle-source.json';
+/**
+ * Written beside the bundle (not inside it, where verifyBundle would call
+ * it an extra file) after a verified pull: which reference it came from.
+ */
+function markerPath(bundleDir: string): string {
+  return `${bundleDir.replace(/\/+$/, '')}.source.json`;
+}
 
 /** What the two-stage entrypoint does, injected so it runs (and is tested) outside a container too. */
 export interface RuntimeDeps {
@@ -54,7 +59,7 @@ export function runtimeSettings(env: NodeJS.ProcessEnv, extraArgs: string[] = []
 }
 
 async function presentAndIntact(settings: RuntimeSettings, deps: RuntimeDeps): Promise<boolean> {
-  const marker = path.join(settings.bundleDir, MARKER_FILE);
+  const marker = markerPath(settings.bundleDir);
   if (!fs.existsSync(marker)) return false;
   try {
     const source = JSON.parse(await fs.promises.readFile(marker, 'utf8')) as { uri?: string };
@@ -94,9 +99,11 @@ export async function runRuntime(settings: RuntimeSettings, deps: RuntimeDeps, s
       if (!report.ok) {
         throw new ImageBuilderError('RUNTIME_BUNDLE_FAILED', `The bundle pulled from ${settings.bundleUri} does not verify: ${report.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, 'check');
       }
-      await writeFileAtomic(path.join(temp, MARKER_FILE), JSON.stringify({ uri: settings.bundleUri }));
+      // Marker last: a crash anywhere before it leaves no marker, so the next start pulls again.
+      await fs.promises.rm(markerPath(settings.bundleDir), { force: true });
       await fs.promises.rm(settings.bundleDir, { recursive: true, force: true });
       await fs.promises.rename(temp, settings.bundleDir);
+      await writeFileAtomic(markerPath(settings.bundleDir), JSON.stringify({ uri: settings.bundleUri }));
     } catch (error) {
       await fs.promises.rm(temp, { recursive: true, force: true });
       throw error;

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import OpenAI from 'openai';
+import type { Bundle } from '@alki/bundler';
+import { publishBundle, RegistryClient, registryStore } from '@alki/registry-publisher';
+import { freePort, nativeTools, podmanEnvironment, startRegistry, type PodmanEnvironment, type TestRegistry } from '@alki/testkit';
+import { packFixtureBundle, tempDir } from '../__fixtures__/fixture-bundle.js';
+import { buildAirGappedBase } from '../base/air-gapped-base.js';
+import { programRunner } from '../base/shared-libraries.js';
+import { readImageFromLayout } from '../oci/layout.js';
+import { loadIntoEngine } from '../run/engine.js';
+import { buildRuntimeImage } from './runtime-image.js';
+
+// The two-stage runtime for real: the alki-runtime image pulls a bundle that
+// registry-publisher pushed to a local docker-registry, serves it, skips the
+// download on restart, and refuses to start on a tampered blob.
+const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+let work: string;
+let store: string;
+let bundle: Bundle;
+let podman: PodmanEnvironment;
+let registry: TestRegistry;
+let image: string;
+const containers: string[] = [];
+
+function podmanRun(args: string[]) {
+  return spawnSync('podman', args, { encoding: 'utf8', env: podman.env, maxBuffer: 64 << 20 });
+}
+
+function logs(name: string): string {
+  const result = podmanRun(['logs', name]);
+  return `${result.stdout}${result.stderr}`;
+}
+
+// The image ships the compiled entrypoint, so dist/ must be current.
+function assertBuilt(): void {
+  const stale: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== '__fixtures__') walk(file);
+      } else if (file.endsWith('.ts') && !file.endsWith('.test.ts')) {
+        const built = file.replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`).replace(/\.ts$/, '.js');
+        if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(file).mtimeMs) stale.push(path.relative(packageDir, file));
+      }
+    }
+  };
+  walk(path.join(packageDir, 'src'));
+  if (stale.length) throw new Error(`The runtime image ships compiled code, and dist/ is older than ${stale.join(', ')}. Run \`npm run build\` at the repository root first.`);
+}
+
+async function waitForHealth(port: number, name: string, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => 0);
+    if (status === 200) return;
+    const running = podmanRun(['inspect', '--format', '{{.State.Running}}', name]).stdout.trim();
+    if (running === 'false' || Date.now() > deadline) throw new Error(`${name} did not become healthy:\n${logs(name)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function waitForExit(name: string, timeoutMs = 120_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = podmanRun(['inspect', '--format', '{{.State.Running}} {{.State.ExitCode}}', name]).stdout.trim().split(' ');
+    if (state[0] === 'false') return Number(state[1]);
+    if (Date.now() > deadline) throw new Error(`${name} did not stop:\n${logs(name)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function startRuntime(name: string, uri: string, port: number) {
+  containers.push(name);
+  // Extra arguments go to llama-server: a free port, since tests share the host network.
+  const result = podmanRun(['run', '-d', '--init', '--name', name, '-e', `ALKI_BUNDLE_URI=${uri}`, image, '--port', String(port)]);
+  if (result.status !== 0) throw new Error(`podman run failed: ${result.stderr}`);
+}
+
+beforeAll(async () => {
+  assertBuilt();
+  const tools = await nativeTools();
+  podman = podmanEnvironment();
+  registry = await startRegistry();
+  work = tempDir();
+  store = path.join(work, 'store');
+  bundle = await packFixtureBundle(work, 'runtime-chat');
+  await buildAirGappedBase({ llamaServer: tools.paths['llama-server'], layoutDir: store, tag: 'alki/llama-server:test', llamaCppVersion: tools.tag });
+  await buildRuntimeImage({ layoutDir: store, baseTag: 'alki/llama-server:test', tag: 'alki-runtime:test', packageDir });
+  image = await loadIntoEngine({ name: 'podman', run: programRunner(podman.env) }, store, 'alki-runtime:test');
+  const client = new RegistryClient({ registry: registry.host });
+  await publishBundle({ bundleDir: bundle.dir, store: registryStore(client, 'models/runtime-chat'), tag: 'v1' });
+}, 600_000);
+
+afterAll(async () => {
+  for (const name of containers) podmanRun(['rm', '-f', '-t', '1', name]);
+  await registry?.stop();
+  podman?.cleanup();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('the alki-runtime image', () => {
+  it('has node and the entrypoint on top of the llama-server base, and a volume for the bundle', async () => {
+    const built = await readImageFromLayout(store, 'alki-runtime:test');
+    const config = built.config.config!;
+    expect(config.Entrypoint).toEqual(['/opt/alki/node/bin/node', '/opt/alki/runtime/node_modules/@alki/image-builder/dist/runtime/entrypoint.js']);
+    expect(config.Env).toEqual(expect.arrayContaining(['ALKI_BUNDLE_DIR=/var/lib/alki/bundle', 'ALKI_LLAMA_SERVER=/app/llama-server']));
+    expect(config.Volumes).toEqual({ '/var/lib/alki': {} });
+    expect(config.Labels?.['io.alki.image']).toBe('runtime');
+    expect(built.config.history).toHaveLength(2);
+  });
+
+  it('pulls its bundle from the registry, verifies it and serves chat completions; a restart skips the download', async () => {
+    const port = await freePort();
+    const name = `alki-runtime-${port}`;
+    startRuntime(name, `${registry.host}/models/runtime-chat:v1`, port);
+    await waitForHealth(port, name);
+    expect(logs(name)).toMatch(/pulled and verified/);
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'not-needed' });
+    const first = await client.chat.completions.create({ model: 'runtime-chat', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4, temperature: 0 });
+    expect(first.model).toBe(bundle.manifest.slug);
+    expect(first.usage?.completion_tokens).toBeGreaterThan(0);
+
+    // Stop the registry's answers from mattering: after a restart the bundle
+    // on the container's volume is verified and served without a pull.
+    expect(podmanRun(['restart', '-t', '2', name]).status).toBe(0);
+    await waitForHealth(port, name);
+    expect(logs(name)).toMatch(/present and intact in \/var\/lib\/alki\/bundle; skipping the download/);
+    const second = await client.chat.completions.create({ model: 'runtime-chat', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4, temperature: 0 });
+    expect(second.choices[0].message.content).toBe(first.choices[0].message.content);
+  }, 300_000);
+
+  it('refuses to start, and says why, when a blob in the registry was tampered with', async () => {
+    const model = bundle.manifest.artifacts[0];
+    const blob = path.join(registry.storageDir, 'docker/registry/v2/blobs/sha256', model.sha256.slice(0, 2), model.sha256, 'data');
+    const bytes = fs.readFileSync(blob);
+    bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+    fs.writeFileSync(blob, bytes);
+    const port = await freePort();
+    const name = `alki-runtime-tampered-${port}`;
+    startRuntime(name, `${registry.host}/models/runtime-chat:v1`, port);
+    const code = await waitForExit(name);
+    expect(code).not.toBe(0);
+    const output = logs(name);
+    expect(output).toMatch(/alki-runtime: refusing to start: .*does not match its digest/);
+    expect(output).not.toMatch(/starting \/app\/llama-server/);
+    expect(output).not.toMatch(/\n\s+at /);
+  }, 300_000);
+
+  it('refuses to start without ALKI_BUNDLE_URI and says how to set it', async () => {
+    const name = `alki-runtime-unset-${await freePort()}`;
+    containers.push(name);
+    const result = podmanRun(['run', '--init', '--name', name, image]);
+    expect(result.status).toBe(1);
+    expect(`${result.stdout}${result.stderr}`).toMatch(/ALKI_BUNDLE_URI is not set.*\n.*hint: Run the image with -e ALKI_BUNDLE_URI=/);
+  }, 120_000);
+});
