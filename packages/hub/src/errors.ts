@@ -21,6 +21,8 @@ export type HubErrorCode =
   | 'NO_MATCH'
   /** A `--filename` glob matched more than one file. */
   | 'AMBIGUOUS_MATCH'
+  /** A split GGUF model lacks some of its shards in the repo. */
+  | 'MISSING_SHARDS'
   /** The downloaded bytes do not have the size or hash the hub advertised. */
   | 'INTEGRITY_MISMATCH'
   /** The hub answered something the client cannot use (bad status, bad headers). */
@@ -32,7 +34,7 @@ export type HubErrorCode =
   /** The caller's signal aborted the work. */
   | 'ABORTED';
 
-const INPUT_CODES: ReadonlySet<HubErrorCode> = new Set(['INVALID_REPO_ID', 'INVALID_TOKEN', 'UNSAFE_PATH', 'REPO_NOT_FOUND', 'REVISION_NOT_FOUND', 'FILE_NOT_FOUND', 'NO_MATCH', 'AMBIGUOUS_MATCH']);
+const INPUT_CODES: ReadonlySet<HubErrorCode> = new Set(['INVALID_REPO_ID', 'INVALID_TOKEN', 'UNSAFE_PATH', 'REPO_NOT_FOUND', 'REVISION_NOT_FOUND', 'FILE_NOT_FOUND', 'NO_MATCH', 'AMBIGUOUS_MATCH', 'MISSING_SHARDS']);
 
 /**
  * The one error class of @alki/hub. The category follows from the code:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { classifyRepo, globToRegExp, selectFile } from './select-file.js';
+import { classifyRepo, globToRegExp, selectFile, selectGguf } from './select-file.js';
 
 describe('globToRegExp', () => {
   it('reads globs as fnmatch does: * crosses folders, ? is one character, [] a set', () => {
@@ -44,5 +44,38 @@ describe('classifyRepo', () => {
     expect(classifyRepo(['config.json', 'pytorch_model-00001-of-00002.bin', 'training_args.bin']).pickle).toEqual(['pytorch_model-00001-of-00002.bin']);
     expect(classifyRepo(['original/consolidated.00.pth']).kind).toBe('pickle');
     expect(classifyRepo(['README.md']).kind).toBe('unknown');
+  });
+});
+
+describe('selectGguf', () => {
+  const files = [
+    'README.md',
+    'm-Q4_K_M.gguf',
+    'm-Q8_0-00001-of-00003.gguf',
+    'm-Q8_0-00002-of-00003.gguf',
+    'm-Q8_0-00003-of-00003.gguf',
+    'm-f16.gguf',
+  ];
+
+  it('counts the shards of a split model as one model, picked by its first shard', () => {
+    expect(selectGguf(files, '*Q8_0*', 'acme/m')).toEqual({
+      file: 'm-Q8_0-00001-of-00003.gguf',
+      shards: ['m-Q8_0-00001-of-00003.gguf', 'm-Q8_0-00002-of-00003.gguf', 'm-Q8_0-00003-of-00003.gguf'],
+    });
+    // A glob that names a later shard still means the whole model.
+    expect(selectGguf(files, '*-00002-of-*', 'acme/m').file).toBe('m-Q8_0-00001-of-00003.gguf');
+    expect(selectGguf(files, '*Q4_K_M.gguf', 'acme/m')).toEqual({ file: 'm-Q4_K_M.gguf', shards: ['m-Q4_K_M.gguf'] });
+  });
+
+  it('lists models, not shards, when the glob matches several or none', () => {
+    expect(() => selectGguf(files, undefined, 'acme/m')).toThrow('"*.gguf" matches 3 GGUF models in acme/m: m-Q4_K_M.gguf, m-Q8_0-00001-of-00003.gguf, m-f16.gguf.');
+    expect(() => selectGguf(files, '*Q2_K*', 'acme/m')).toThrow('Its .gguf files are: m-Q4_K_M.gguf, m-Q8_0-00001-of-00003.gguf, m-f16.gguf.');
+  });
+
+  it('refuses a split model with a shard missing', () => {
+    const partial = files.filter((f) => f !== 'm-Q8_0-00003-of-00003.gguf');
+    expect(() => selectGguf(partial, '*Q8_0*', 'acme/m')).toThrow(
+      expect.objectContaining({ code: 'MISSING_SHARDS', category: 'input', details: expect.objectContaining({ missing: ['m-Q8_0-00003-of-00003.gguf'] }) }),
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { splitShardLocations } from '@alki/gguf-reader';
 import { HubError } from './errors.js';
 
 /** What a repo holds, which decides how it is packed. */
@@ -55,9 +56,28 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${out}$`, 's');
 }
 
+function ambiguous(glob: string, repo: string, candidates: string[], what: string): HubError {
+  return new HubError('AMBIGUOUS_MATCH', `"${glob}" matches ${candidates.length} ${what} in ${repo}: ${candidates.join(', ')}.`, {
+    hint: 'Pass a --filename that matches exactly one of them.',
+    details: { repo, glob, candidates },
+  });
+}
+
+function noMatch(glob: string, repo: string, ggufModels: string[]): HubError {
+  return new HubError(
+    'NO_MATCH',
+    `No file in ${repo} matches "${glob}". ${ggufModels.length ? `Its .gguf files are: ${ggufModels.join(', ')}.` : 'It has no .gguf files.'}`,
+    {
+      hint: ggufModels.length ? 'Pass a --filename glob that matches one of those.' : 'Pick a GGUF repo, or leave out --filename to convert the safetensors weights.',
+      details: { repo, glob, candidates: ggufModels },
+    },
+  );
+}
+
 /**
  * The one file of `paths` that `glob` matches. No match is an error that
  * lists the repo's .gguf files; several matches an error that lists them.
+ * For GGUF models, {@link selectGguf} also handles split models.
  *
  * @example
  * selectFile(['a-Q4_K_M.gguf', 'a-Q8_0.gguf'], '*Q8_0.gguf', 'acme/a-GGUF'); // 'a-Q8_0.gguf'
@@ -66,19 +86,44 @@ export function selectFile(paths: readonly string[], glob: string, repo: string)
   const pattern = globToRegExp(glob);
   const matches = paths.filter((p) => pattern.test(p)).sort();
   if (matches.length === 1) return matches[0];
-  if (matches.length > 1) {
-    throw new HubError('AMBIGUOUS_MATCH', `"${glob}" matches ${matches.length} files in ${repo}: ${matches.join(', ')}.`, {
-      hint: 'Pass a --filename that matches exactly one of them.',
-      details: { repo, glob, candidates: matches },
+  if (matches.length > 1) throw ambiguous(glob, repo, matches, 'files');
+  throw noMatch(glob, repo, classifyRepo(paths).gguf.sort());
+}
+
+/** A GGUF model picked from a repo: its first file and, for a split model, every shard in order. */
+export interface GgufSelection {
+  /** The file to load: the model, or the first shard of a split model. */
+  file: string;
+  /** Every file of the model, in order (just `file` when it is not split). */
+  shards: string[];
+}
+
+/**
+ * The one GGUF model of a repo that `glob` (default `*.gguf`) matches. The
+ * shards of a split model (`name-00001-of-00003.gguf`, llama.cpp's
+ * llama_split_path naming) count as one model, named by its first shard,
+ * and must all be in the repo.
+ *
+ * @example
+ * selectGguf(['m-Q8_0-00001-of-00002.gguf', 'm-Q8_0-00002-of-00002.gguf', 'm-Q4_0.gguf'], '*Q8_0*', 'acme/m-GGUF');
+ * // { file: 'm-Q8_0-00001-of-00002.gguf', shards: ['m-Q8_0-00001-of-00002.gguf', 'm-Q8_0-00002-of-00002.gguf'] }
+ */
+export function selectGguf(paths: readonly string[], glob: string | undefined, repo: string): GgufSelection {
+  const pattern = globToRegExp(glob ?? '*.gguf');
+  const gguf = classifyRepo(paths).gguf.sort();
+  const modelOf = (p: string) => splitShardLocations(p)?.[0] ?? p;
+  const models = [...new Set(gguf.map(modelOf))];
+  const matches = [...new Set(gguf.filter((p) => pattern.test(p)).map(modelOf))];
+  if (matches.length > 1) throw ambiguous(glob ?? '*.gguf', repo, matches, 'GGUF models');
+  if (matches.length === 0) throw noMatch(glob ?? '*.gguf', repo, models);
+  const file = matches[0];
+  const shards = splitShardLocations(file) ?? [file];
+  const missing = shards.filter((shard) => !paths.includes(shard));
+  if (missing.length) {
+    throw new HubError('MISSING_SHARDS', `${repo} has only part of the split model ${file}: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing.`, {
+      hint: 'Pick another model, or another revision where every shard was uploaded.',
+      details: { repo, file, missing },
     });
   }
-  const gguf = classifyRepo(paths).gguf.sort();
-  throw new HubError(
-    'NO_MATCH',
-    `No file in ${repo} matches "${glob}". ${gguf.length ? `Its .gguf files are: ${gguf.join(', ')}.` : 'It has no .gguf files.'}`,
-    {
-      hint: gguf.length ? 'Pass a --filename glob that matches one of those.' : 'Pick a GGUF repo, or leave out --filename to convert the safetensors weights.',
-      details: { repo, glob, candidates: gguf },
-    },
-  );
+  return { file, shards };
 }
