@@ -1,7 +1,7 @@
 import { structuralError } from './errors.js';
 import { MAX_STRING_BYTES } from './limits.js';
 import type { ByteSource } from './types.js';
-import { decodeUtf8 } from './utf8.js';
+import { asBuffer, decodeUtf8 } from './utf8.js';
 
 // The first read is small so that a remote header costs one short request;
 // later reads double, so a 6 MB tokenizer takes a handful of reads.
@@ -17,7 +17,7 @@ const MAX_SAFE_HIGH_WORD = 0x1fffff;
  * synchronous.
  */
 export class Cursor {
-  bytes: Uint8Array = new Uint8Array(0);
+  bytes: Buffer = Buffer.alloc(0);
   view: DataView = new DataView(this.bytes.buffer);
   /** Index of the next unread byte in `bytes`. */
   pos = 0;
@@ -54,10 +54,10 @@ export class Cursor {
     if (this.size !== undefined) toRead = Math.min(toRead, this.size - readAt);
     this.chunk = Math.min(this.chunk * 2, MAX_CHUNK);
     const fresh = await this.source.read(readAt, toRead);
-    let combined: Uint8Array;
-    if (kept.length === 0) combined = fresh;
+    let combined: Buffer;
+    if (kept.length === 0) combined = asBuffer(fresh);
     else {
-      combined = new Uint8Array(kept.length + fresh.length);
+      combined = Buffer.allocUnsafe(kept.length + fresh.length);
       combined.set(kept, 0);
       combined.set(fresh, kept.length);
     }

@@ -4,6 +4,7 @@ import { structuralError } from './errors.js';
 import { ggmlTypeInfo, isKnownGgmlType } from './ggml-types.js';
 import { MAX_ARRAY_NESTING, MAX_TENSOR_DIMS, MAX_TENSOR_NAME_BYTES, MIN_KV_BYTES, MIN_TENSOR_INFO_BYTES } from './limits.js';
 import { GgufValueType, type ByteSource, type GgufArray, type GgufFile, type GgufMetadataEntry, type GgufTensorInfo, type GgufValue } from './types.js';
+import { decodeUtf8 } from './utf8.js';
 import { isValueType, minValueBytes, SCALAR_SIZES } from './value-types.js';
 
 /** "GGUF" as a little-endian u32 is 0x46554747; we compare the bytes. */
@@ -166,19 +167,41 @@ async function readArray(cursor: Cursor, key: string, depth: number): Promise<Gg
   return { itemType, items };
 }
 
-// Tokenizer vocabularies are arrays of 100k+ short strings; this loop decodes
-// every string already in the window without awaiting.
+// Tokenizer vocabularies are arrays of 100k+ short strings. The inner loop
+// works on local copies of the window and decodes every string already in it
+// without awaiting or touching the cursor; the outer loop refills the window
+// (with all the checks) when the next string is not complete in it.
 async function readStringItems(cursor: Cursor, key: string, count: number, items: GgufValue[]): Promise<void> {
   const what = `an item of "${key}"`;
-  for (let i = 0; i < count; i++) {
+  const lengthWhat = `The length of ${what}`;
+  let done = 0;
+  while (done < count) {
+    const { bytes, view, littleEndian } = cursor;
+    const end = bytes.length;
+    let pos = cursor.pos;
+    while (done < count && end - pos >= 8) {
+      const high = view.getUint32(littleEndian ? pos + 4 : pos, littleEndian);
+      const length = view.getUint32(littleEndian ? pos : pos + 4, littleEndian);
+      if (high !== 0 || end - pos - 8 < length) break;
+      const text = decodeUtf8(bytes, pos + 8, pos + 8 + length);
+      if (text === undefined) {
+        cursor.pos = pos + 8;
+        throw structuralError('INVALID_UTF8', cursor.offset - 8, `${what} is not valid UTF-8`);
+      }
+      items.push(text);
+      pos += 8 + length;
+      done++;
+    }
+    cursor.pos = pos;
+    if (done === count) break;
+    // The next string is not complete in the window: read it the careful way.
     if (cursor.available < 8) await cursor.fill(8, what);
     const at = cursor.offset;
-    const length = cursor.count(`The length of ${what}`);
-    if (cursor.available < length) {
-      cursor.checkStringLength(length, at, what);
-      await cursor.fill(length, what);
-    }
+    const length = cursor.count(lengthWhat);
+    cursor.checkStringLength(length, at, what);
+    if (cursor.available < length) await cursor.fill(length, what);
     items.push(cursor.decode(length, at, what));
+    done++;
   }
 }
 
