@@ -33,3 +33,7 @@ export type { PullOptions, PullProgress, PullResult } from './bundle/pull.js';
 export type { ArtifactStore, TransferOptions } from './store/artifact-store.js';
 export { registryStore } from './store/registry-store.js';
 export { layoutStore } from './store/layout-store.js';
+export { connectRegistry } from './registry/connect.js';
+export type { ConnectOptions } from './registry/connect.js';
+export { openArtifactStore, publishRepository } from './store/open-store.js';
+export type { OpenedStore } from './store/open-store.js';

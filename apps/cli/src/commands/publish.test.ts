@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { pack } from '@alki/bundler';
+import { startRegistry, writeTinyLlamaGguf, type TestRegistry } from '@alki/testkit';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli } from '../test-support.js';
+
+let registry: TestRegistry;
+let work: string;
+let bundle: string;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-cli-publish-'));
+  const gguf = path.join(work, 'tiny.gguf');
+  await writeTinyLlamaGguf(gguf, { name: 'cli-tiny' });
+  bundle = path.join(work, 'bundle');
+  await pack({ source: gguf, out: bundle, sourceDateEpoch: 1_700_000_000 });
+});
+afterAll(async () => {
+  await registry?.stop();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('alki publish', () => {
+  it('pushes to <registry>/<slug>, tags the version and latest, and prints the digest as JSON', async () => {
+    const run = await runCli(['publish', bundle, '--registry', `${registry.host}/ai`, '--tag', 'v1.0.0', '--json']);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.reference).toMatch(new RegExp(`^${registry.host}/ai/cli-tiny@sha256:[a-f0-9]{64}$`));
+    expect(result.tags).toEqual(['v1.0.0', 'latest']);
+    expect(result.bytesUploaded).toBe(result.totalBytes);
+  });
+
+  it('uploads 0 bytes on a re-push and prints the same digest for people', async () => {
+    const first = await runCli(['publish', bundle, '--registry', `${registry.host}/ai`, '--tag', 'v1.0.0', '--json']);
+    const again = await runCli(['publish', bundle, '--registry', `${registry.host}/ai`, '--tag', 'v1.0.0']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(JSON.parse(first.stdout).digest);
+    expect(again.stdout).toContain('uploaded 0 of');
+  });
+
+  it('exits 2 with a hint when a version tag would move, and succeeds with --force', async () => {
+    const other = path.join(work, 'other');
+    const gguf = path.join(work, 'other.gguf');
+    await writeTinyLlamaGguf(gguf, { name: 'cli-tiny', seed: 9 });
+    await pack({ source: gguf, out: other, sourceDateEpoch: 1_700_000_000 });
+    const refused = await runCli(['publish', other, '--registry', `${registry.host}/ai`, '--tag', 'v1.0.0']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/already points at other content/);
+    expect(refused.stderr).toMatch(/--force/);
+    expect((await runCli(['publish', other, '--registry', `${registry.host}/ai`, '--tag', 'v1.0.0', '--force', '--quiet'])).code).toBe(0);
+  });
+
+  it('writes an OCI image layout with --local', async () => {
+    const layout = path.join(work, 'oci');
+    const run = await runCli(['publish', bundle, '--local', layout, '--tag', 'v3.0.0', '--json']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).reference).toMatch(new RegExp(`^oci:${layout}@sha256:`));
+    expect(fs.existsSync(path.join(layout, 'oci-layout'))).toBe(true);
+  });
+
+  it('exits 2 without --registry or --local, and 3 for a directory that is not a bundle', async () => {
+    const none = await runCli(['publish', bundle]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--registry host\[\/namespace\] or --local DIR/);
+    const notBundle = await runCli(['publish', work, '--registry', registry.host]);
+    expect(notBundle.code).toBe(3);
+  });
+
+  it('exits 4 when the registry is unreachable', async () => {
+    const run = await runCli(['publish', bundle, '--registry', '127.0.0.1:9/ai', '--json']);
+    expect(run.code).toBe(4);
+    expect(JSON.parse(run.stdout).error.code).toBe('UNREACHABLE');
+  }, 60_000);
+});
+
+describe('alki publish with basic auth', () => {
+  it('logs in with ALKI_REGISTRY_USERNAME and ALKI_REGISTRY_PASSWORD, and exits 4 without them', async () => {
+    const secured = await startRegistry({ basicAuth: { username: 'ci', password: 'pw' } });
+    try {
+      const denied = await runCli(['publish', bundle, '--registry', secured.host]);
+      expect(denied.code).toBe(4);
+      expect(denied.stderr).toMatch(/requires a user name and password/);
+      process.env.ALKI_REGISTRY_USERNAME = 'ci';
+      process.env.ALKI_REGISTRY_PASSWORD = 'pw';
+      expect((await runCli(['publish', bundle, '--registry', secured.host, '--quiet'])).code).toBe(0);
+    } finally {
+      delete process.env.ALKI_REGISTRY_USERNAME;
+      delete process.env.ALKI_REGISTRY_PASSWORD;
+      await secured.stop();
+    }
+  });
+});

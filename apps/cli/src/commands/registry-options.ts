@@ -1,0 +1,35 @@
+import type { ConnectOptions } from '@alki/registry-publisher';
+import type { Argv } from 'yargs';
+import type { GlobalOptions } from '../context.js';
+import type { Output } from '../output.js';
+
+/** Flags every registry command takes: how to reach and log in to the registry. */
+export interface RegistryFlags extends GlobalOptions {
+  plainHttp?: boolean;
+  username?: string;
+  passwordStdin: boolean;
+}
+
+export function withRegistryFlags<T extends GlobalOptions>(y: Argv<T>): Argv<T & RegistryFlags> {
+  return y
+    .option('plain-http', { type: 'boolean', describe: 'Talk http:// instead of https:// (default for localhost and 127.0.0.1)' })
+    .option('username', { alias: 'u', type: 'string', describe: 'Registry user name (else ALKI_REGISTRY_USERNAME, else ~/.docker/config.json)' })
+    .option('password-stdin', { type: 'boolean', default: false, describe: 'Read the password or token for --username from stdin' }) as unknown as Argv<T & RegistryFlags>;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** Connect options from the flags: explicit credentials win; otherwise the library searches env and Docker config. */
+export async function connectOptions(argv: RegistryFlags, out: Output): Promise<ConnectOptions> {
+  const options: ConnectOptions = { onEvent: (message) => out.debug(message) };
+  if (argv.plainHttp !== undefined) options.plainHttp = argv.plainHttp;
+  if (argv.username !== undefined) {
+    const password = argv.passwordStdin ? await readStdin() : (process.env.ALKI_REGISTRY_PASSWORD ?? '');
+    options.credentials = { username: argv.username, password };
+  }
+  return options;
+}
