@@ -199,6 +199,21 @@ describe('downloadFile over a failing connection', () => {
     expect(fs.existsSync(path.join(cacheDir, 'models--acme--tiny-GGUF', 'blobs', sha256(WEIGHTS)))).toBe(false);
   });
 
+  it('reports a full disk as a cache write failure, not a network error, without retrying', async () => {
+    const cacheDir = freshCache();
+    const blobs = path.join(cacheDir, 'models--acme--tiny-GGUF', 'blobs');
+    fs.mkdirSync(blobs, { recursive: true });
+    // Every write to /dev/full fails with ENOSPC.
+    fs.symlinkSync('/dev/full', path.join(blobs, `${sha256(WEIGHTS)}.incomplete`));
+    const error = await downloadFile('acme/tiny-GGUF', 'tiny-Q8_0.gguf', options(cacheDir)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HubError);
+    expect(error).toMatchObject({ code: 'CACHE_WRITE_FAILED', category: 'environment', details: expect.objectContaining({ systemCode: 'ENOSPC' }) });
+    expect((error as HubError).message).toContain('the disk is full');
+    expect(contentRequests().length).toBe(1);
+    expect(fs.existsSync(path.join(blobs, sha256(WEIGHTS)))).toBe(false);
+    expect(fs.existsSync(path.join(cacheDir, 'models--acme--tiny-GGUF', 'snapshots'))).toBe(false);
+  });
+
   it('says the hub cannot be reached when nothing listens', async () => {
     const stopped = await startFakeHub({ repos: [] });
     await stopped.stop();

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { describeSystemError } from '@alki/errors';
 import path from 'node:path';
 import { pathsInfo, type PathInfo } from '@huggingface/hub';
 import { resolveHubConfig, type HubConfig, type HubOptions } from './config.js';
@@ -58,6 +59,28 @@ export function fromSnapshot(repo: string, revision: string, commit: string, fil
  * entry and records the ref.
  */
 export async function ensureCached(
+  config: HubConfig,
+  repo: string,
+  revision: string,
+  commit: string,
+  file: HubFile,
+  onProgress?: (bytes: number, total: number) => void,
+): Promise<CachedFile> {
+  try {
+    return await cacheFile(config, repo, revision, commit, file, onProgress);
+  } catch (error) {
+    const system = describeSystemError(error);
+    if (!system || system.category === 'network') throw error;
+    throw new HubError('CACHE_WRITE_FAILED', `Could not write ${file.path} of ${repo} into the Hugging Face cache: ${system.message}.`, {
+      category: system.category,
+      cause: error,
+      hint: `Free space or fix ${config.cacheDir} (or point HF_HUB_CACHE elsewhere); a partial download resumes next time.`,
+      details: { repo, path: file.path, cacheDir: config.cacheDir, systemCode: system.code },
+    });
+  }
+}
+
+async function cacheFile(
   config: HubConfig,
   repo: string,
   revision: string,

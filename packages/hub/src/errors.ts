@@ -29,6 +29,8 @@ export type HubErrorCode =
   | 'BAD_RESPONSE'
   /** The connection failed or dropped. */
   | 'NETWORK'
+  /** The cache folder cannot be written (full disk, permissions); the category is the system error's. */
+  | 'CACHE_WRITE_FAILED'
   /** Offline mode, and the cache does not hold what was asked for. */
   | 'NOT_IN_CACHE'
   /** The caller's signal aborted the work. */

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { describeSystemError } from '@alki/errors';
 import { HubError } from './errors.js';
 import { hubErrorFromStatus, toHubError, type RequestContext } from './hub-errors.js';
 
@@ -100,6 +101,8 @@ export async function transferBlob(options: TransferOptions): Promise<void> {
       if (offset < expected.size) hashes = await receive(options, partial, offset, hashes);
       break;
     } catch (error) {
+      // A full disk or a bad cache folder is not the network's fault: no retry.
+      if (describeSystemError(error) && describeSystemError(error)?.category !== 'network') throw error;
       const wrapped = toHubError(error, options.ctx, undefined, options.signal);
       if (wrapped.code === 'INTEGRITY_MISMATCH') fs.rmSync(partial, { force: true });
       if (wrapped.code !== 'NETWORK' || resumes >= maxResumes) throw wrapped;
