@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { startFakeHub, type FakeHub } from '@alki/testkit';
 import { downloadFile, type DownloadOptions } from './download-file.js';
 import { HubError } from './errors.js';
+import { snapshotDownload } from './snapshot-download.js';
 
 const TOKEN = 'hf_reader';
 const OTHER_TOKEN = 'hf_stranger';
@@ -36,6 +37,8 @@ beforeAll(async () => {
     tokens: [TOKEN, OTHER_TOKEN],
     repos: [
       { id: 'acme/tiny-GGUF', files: { 'tiny-Q8_0.gguf': WEIGHTS, 'README.md': README, 'nested/dir/notes.txt': 'hello' }, revisions: { v2: { files: { 'tiny-Q8_0.gguf': 'v2 weights' } } } },
+      { id: 'acme/odd-names', files: { 'dir with space/odd #1?%.txt': 'odd', 'ünïcödé.json': '{}' } },
+      { id: 'acme/hostile', files: { '../escape.txt': 'out', 'ok.txt': 'in' } },
       { id: 'acme/private', private: true, files: { 'model.gguf': 'secret weights' } },
       { id: 'acme/gated', gated: 'manual', access: [TOKEN], files: { 'model.gguf': 'gated weights' } },
     ],
@@ -357,6 +360,31 @@ describe('downloadFile access errors', () => {
     await expect(downloadFile('acme/tiny-GGUF', '../../etc/passwd', options(freshCache()))).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
     await expect(downloadFile('acme/tiny-GGUF', '/etc/passwd', options(freshCache()))).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
     expect(hub.requests).toEqual([]);
+  });
+});
+
+describe('downloadFile with unusual names', () => {
+  it('downloads files whose names need URL encoding', async () => {
+    const cacheDir = freshCache();
+    const odd = await downloadFile('acme/odd-names', 'dir with space/odd #1?%.txt', options(cacheDir));
+    expect(fs.readFileSync(odd.localPath, 'utf8')).toBe('odd');
+    expect(odd.localPath.endsWith(path.join('dir with space', 'odd #1?%.txt'))).toBe(true);
+    const unicode = await downloadFile('acme/odd-names', 'ünïcödé.json', options(cacheDir));
+    expect(fs.readFileSync(unicode.localPath, 'utf8')).toBe('{}');
+  });
+
+  it('refuses a repo file name that would leave the cache, writing nothing outside it', async () => {
+    const cacheDir = freshCache();
+    const storage = path.join(cacheDir, 'models--acme--hostile');
+    await expect(snapshotDownload('acme/hostile', options(cacheDir))).rejects.toMatchObject({ code: 'UNSAFE_PATH', category: 'input' });
+    expect(fs.existsSync(path.join(storage, 'snapshots', 'escape.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(cacheDir, 'escape.txt'))).toBe(false);
+    expect(fs.readdirSync(cacheDir).filter((f) => f !== '.locks')).toEqual(fs.existsSync(storage) ? ['models--acme--hostile'] : []);
+  });
+
+  it('refuses a revision that would leave the refs folder', async () => {
+    await expect(downloadFile('acme/tiny-GGUF', 'README.md', options(freshCache(), { revision: '../../x', offline: true }))).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
+    await expect(downloadFile('acme/tiny-GGUF', 'README.md', options(freshCache(), { revision: '../../x' }))).rejects.toMatchObject({ code: 'REVISION_NOT_FOUND' });
   });
 });
 
