@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createGgufWriter, ggufEntry, GgmlType, GgufValueType, type GgufMetadataEntry, type GgufTensorSpec } from '@alki/gguf-reader';
 import { fixtureCacheDir } from './cache.js';
+import { seededRandom } from './fixtures/random.js';
 
 export interface TinyLlamaOptions {
   /** Seed of the random weights; the same seed gives the same bytes. Default 1. */
@@ -97,18 +98,6 @@ function describeTinyLlama(options: TinyLlamaOptions): Omit<TinyLlamaGguf, 'path
   const { tokens } = tinyVocabulary();
   const kvDim = HEAD_DIM * (options.headCountKv ?? HEADS);
   return { tokens, bosTokenId: 0, eosTokenId: 1, tensors: tinyTensors(tokens.length, kvDim, options.feedForwardLength ?? FEED_FORWARD) };
-}
-
-/** mulberry32: a tiny seeded PRNG, so fixtures are reproducible byte for byte. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
