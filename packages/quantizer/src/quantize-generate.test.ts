@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { getLlama, LlamaCompletion, LlamaLogLevel, readGgufFileInfo, type Llama } from 'node-llama-cpp';
+import { writeSizedLlamaGguf } from '@alki/testkit';
 import { quantizeGguf } from './quantize-gguf.js';
-import { writeLlamaFixture } from './test-support/llama-fixture.js';
 
 let dir: string;
 let input: string;
@@ -13,7 +13,7 @@ let llama: Llama;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-quantizer-generate-'));
   input = path.join(dir, 'f32.gguf');
-  await writeLlamaFixture(input, { embedding: 256, feedForward: 512, layers: 2, seed: 9 });
+  await writeSizedLlamaGguf(input, { embedding: 256, feedForward: 512, layers: 2, seed: 9 });
   // The CPU prebuilt, at most 2 threads: more makes generation hundreds of times slower on 2 cores.
   llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: 2 });
 });

@@ -4,12 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { fileSource, GgmlType, readGguf, readTensorData, type GgufFile } from '@alki/gguf-reader';
-import { nativeTools } from '@alki/testkit';
+import { fileSource, readGguf, readTensorData, type GgufFile } from '@alki/gguf-reader';
+import { nativeTools, writeSizedLlamaGguf, type SizedLlamaOptions } from '@alki/testkit';
 import { BLOCK_FORMATS, type QuantType } from './blocks/block-types.js';
 import { QuantizerError } from './errors.js';
 import { quantizeGguf } from './quantize-gguf.js';
-import { writeLlamaFixture, type LlamaFixtureOptions } from './test-support/llama-fixture.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -23,10 +22,17 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const fixtures = new Map<string, Promise<string>>();
-function fixture(name: string, options: LlamaFixtureOptions): Promise<string> {
+function fixture(name: string, options: SizedLlamaOptions & { f16?: boolean }): Promise<string> {
   if (!fixtures.has(name)) {
     const file = path.join(dir, `${name}.gguf`);
-    fixtures.set(name, writeLlamaFixture(file, options).then(() => file));
+    const written = writeSizedLlamaGguf(file, options).then(async () => {
+      if (!options.f16) return file;
+      // llama-quantize's F16 "mix" turns the 2-D weights to F16 and keeps norms F32, like a converter's F16 output.
+      const f16 = path.join(dir, `${name}-f16.gguf`);
+      await run(llamaQuantize, [file, f16, 'F16', '2']);
+      return f16;
+    });
+    fixtures.set(name, written);
   }
   return fixtures.get(name)!;
 }
@@ -36,7 +42,7 @@ const aligned = () => fixture('aligned', { embedding: 256, feedForward: 512, lay
 // Hidden 96 and feed-forward 80: k-quants fall back to 32-blocks, and ffn_down (rows of 80) to F16; tied embeddings.
 const unaligned = () => fixture('unaligned', { embedding: 96, feedForward: 80, layers: 3, output: false, seed: 4 });
 // Edge-case rows in every weight, in F16 (huge = 2e3, which stays finite in half precision) and in F32 (huge = 1e8).
-const edgesF16 = () => fixture('edges-f16', { embedding: 256, feedForward: 256, layers: 2, weightType: GgmlType.F16, edgeCases: { huge: 2e3 }, seed: 5 });
+const edgesF16 = () => fixture('edges-f16', { embedding: 256, feedForward: 256, layers: 2, f16: true, edgeCases: { huge: 2e3 }, seed: 5 });
 const edgesF32 = () => fixture('edges-f32', { embedding: 256, feedForward: 256, layers: 1, edgeCases: { huge: 1e4 }, seed: 6 });
 
 async function reference(input: string, mix: string, flags: string[] = []): Promise<Buffer> {

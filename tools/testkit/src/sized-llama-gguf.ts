@@ -1,11 +1,11 @@
-// Llama GGUFs of chosen sizes for the quantizer's tests. The tokenizer comes
-// from @alki/testkit's tiny llama, so the files load and generate in
-// llama.cpp; the weights are seeded, with optional edge cases.
-import { cachedTinyLlamaGguf } from '@alki/testkit';
+// F32 llama GGUFs of chosen sizes (quantizer tests and benchmarks). The
+// tokenizer is the tiny llama's, so the files load and generate in llama.cpp;
+// the weights are seeded, with optional edge cases. For F16 input, convert
+// the result with `llama-quantize in out F16`.
 import { createGgufWriter, fileSource, ggufEntry, GgmlType, readGguf, type GgufMetadataEntry, type GgufTensorSpec } from '@alki/gguf-reader';
-import { fp32ToFp16Row } from '../float/fp16.js';
+import { cachedTinyLlamaGguf } from './tiny-gguf.js';
 
-export interface LlamaFixtureOptions {
+export interface SizedLlamaOptions {
   embedding: number;
   feedForward: number;
   layers: number;
@@ -13,8 +13,6 @@ export interface LlamaFixtureOptions {
   headsKv?: number;
   /** Write output.weight (untied) or not (tied embeddings). Default true. */
   output?: boolean;
-  /** F32 (default) or F16 weights; norms stay F32. */
-  weightType?: GgmlType.F32 | GgmlType.F16;
   seed?: number;
   /** Fill weights with edge cases (zeros, constant rows, huge and tiny magnitudes, outliers); `huge` is the big rows' scale. */
   edgeCases?: { huge: number };
@@ -45,7 +43,13 @@ function edgeCaseRow(row: number, values: Float32Array, random: () => number, hu
   }
 }
 
-export async function writeLlamaFixture(file: string, options: LlamaFixtureOptions): Promise<void> {
+/**
+ * Writes an F32 llama GGUF with the given sizes and the tiny llama's tokenizer.
+ *
+ * @example
+ * await writeSizedLlamaGguf('model.gguf', { embedding: 256, feedForward: 512, layers: 8 });
+ */
+export async function writeSizedLlamaGguf(file: string, options: SizedLlamaOptions): Promise<void> {
   const tiny = await cachedTinyLlamaGguf();
   const source = await fileSource(tiny.path);
   let tokenizer: GgufMetadataEntry[];
@@ -59,8 +63,7 @@ export async function writeLlamaFixture(file: string, options: LlamaFixtureOptio
   const heads = options.heads ?? 4;
   const headsKv = options.headsKv ?? heads;
   const kv = (n / heads) * headsKv;
-  const weightType = options.weightType ?? GgmlType.F32;
-  const w = (name: string, dims: number[]): GgufTensorSpec => ({ name, type: weightType, dims });
+  const w = (name: string, dims: number[]): GgufTensorSpec => ({ name, type: GgmlType.F32, dims });
   const norm = (name: string): GgufTensorSpec => ({ name, type: GgmlType.F32, dims: [n] });
   const tensors: GgufTensorSpec[] = [w('token_embd.weight', [n, vocab])];
   for (let l = 0; l < layers; l++) {
@@ -82,7 +85,8 @@ export async function writeLlamaFixture(file: string, options: LlamaFixtureOptio
   const metadata = [
     ggufEntry.string('general.architecture', 'llama'),
     ggufEntry.string('general.name', 'alki-quantizer-fixture'),
-    ggufEntry.uint32('general.file_type', weightType === GgmlType.F16 ? 1 : 0),
+    // LLAMA_FTYPE_ALL_F32 (include/llama.h).
+    ggufEntry.uint32('general.file_type', 0),
     ggufEntry.uint32('llama.context_length', 128),
     ggufEntry.uint32('llama.embedding_length', n),
     ggufEntry.uint32('llama.block_count', layers),
@@ -108,13 +112,7 @@ export async function writeLlamaFixture(file: string, options: LlamaFixtureOptio
         else for (let i = 0; i < rowLength; i++) row[i] = (random() - 0.5) * 0.2;
       }
       if (options.poison?.tensor === tensor.name) values[5] = options.poison.value;
-      if (tensor.type === GgmlType.F16) {
-        const bytes = new Uint8Array(values.length * 2);
-        fp32ToFp16Row(values, bytes);
-        await writer.writeTensorData(bytes);
-      } else {
-        await writer.writeTensorData(new Uint8Array(values.buffer));
-      }
+      await writer.writeTensorData(new Uint8Array(values.buffer));
     }
     await writer.finish();
   } catch (error) {
