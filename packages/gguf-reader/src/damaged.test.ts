@@ -97,7 +97,7 @@ async function expectCode(bytes: Uint8Array, code: GgufErrorCode | GgufErrorCode
   );
   expect(error).toBeInstanceOf(GgufError);
   expect([code].flat()).toContain((error as GgufError).code);
-  expect(typeof (error as GgufError).details.offset === 'number' || code === 'BAD_ALIGNMENT').toBe(true);
+  expect(typeof (error as GgufError).details.offset).toBe('number');
   if (offset !== undefined) expect((error as GgufError).details.offset).toBe(offset);
   // Never asks for more bytes than the file has, whatever the counts say.
   expect(source.largestRead).toBeLessThanOrEqual(bytes.length);
@@ -192,7 +192,7 @@ describe('readGguf on damaged files', () => {
     tensorInfo(b, 'same', [1], 0, 32);
     await expectCode(b.padTo(32).raw(data).build(), 'DUPLICATE_TENSOR');
     const alignment = header(0, 1).str('general.alignment').u32(GgufValueType.UINT32).u32(48).build();
-    await expectCode(alignment, 'BAD_ALIGNMENT');
+    await expectCode(alignment, 'BAD_ALIGNMENT', 24);
     const alignmentType = header(0, 1).str('general.alignment').u32(GgufValueType.UINT64).u64(32).build();
     await expectCode(alignmentType, 'BAD_ALIGNMENT');
   });

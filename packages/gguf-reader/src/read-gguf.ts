@@ -1,4 +1,4 @@
-import { alignmentFromMetadata, alignUp } from './alignment.js';
+import { ALIGNMENT_KEY, alignmentFromMetadata, alignUp } from './alignment.js';
 import { Cursor } from './cursor.js';
 import { structuralError } from './errors.js';
 import { ggmlTypeInfo, isKnownGgmlType } from './ggml-types.js';
@@ -33,9 +33,9 @@ export async function readGguf(source: ByteSource, options: ReadGgufOptions = {}
   const cursor = new Cursor(source, source.size);
   const { version, tensorCount, kvCount } = await readHeader(cursor);
   options.signal?.throwIfAborted();
-  const metadata = await readMetadata(cursor, kvCount);
+  const { metadata, offsets } = await readMetadata(cursor, kvCount);
   options.signal?.throwIfAborted();
-  const alignment = alignmentFromMetadata(metadata);
+  const alignment = alignmentAt(metadata, offsets);
   const tensors = await readTensorInfos(cursor, tensorCount);
   // gguf.cpp (gguf_init_from_file_impl) pads to the alignment only when
   // there are tensors; an empty model's data section starts right here.
@@ -77,8 +77,19 @@ async function readHeader(cursor: Cursor): Promise<{ version: 2 | 3; tensorCount
   return { version, tensorCount, kvCount };
 }
 
-async function readMetadata(cursor: Cursor, kvCount: number): Promise<GgufMetadataEntry[]> {
+/** The file's alignment; a bad general.alignment is reported at its entry's offset. */
+function alignmentAt(metadata: GgufMetadataEntry[], offsets: number[]): number {
+  try {
+    return alignmentFromMetadata(metadata);
+  } catch (error) {
+    const at = offsets[metadata.findIndex((e) => e.key === ALIGNMENT_KEY)];
+    throw structuralError('BAD_ALIGNMENT', at, (error as Error).message.replace(/\.$/, ''));
+  }
+}
+
+async function readMetadata(cursor: Cursor, kvCount: number): Promise<{ metadata: GgufMetadataEntry[]; offsets: number[] }> {
   const metadata: GgufMetadataEntry[] = [];
+  const offsets: number[] = [];
   const seen = new Set<string>();
   for (let i = 0; i < kvCount; i++) {
     const at = cursor.offset;
@@ -91,8 +102,9 @@ async function readMetadata(cursor: Cursor, kvCount: number): Promise<GgufMetada
     if (!isValueType(type)) throw structuralError('UNKNOWN_VALUE_TYPE', typeAt, `"${key}" has unknown value type ${type}`, { key, type });
     const value = await readValue(cursor, type, key, 0);
     metadata.push({ key, type, value });
+    offsets.push(at);
   }
-  return metadata;
+  return { metadata, offsets };
 }
 
 async function readValue(cursor: Cursor, type: GgufValueType, key: string, depth: number): Promise<GgufValue> {
