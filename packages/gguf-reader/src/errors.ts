@@ -49,6 +49,8 @@ export type GgufErrorCode =
   | 'RANGE_NOT_SUPPORTED'
   /** Writer misuse: bad arguments, more or less data than the tensors need. */
   | 'INVALID_INPUT'
+  /** Reading the input failed (permission denied, I/O error). */
+  | 'READ_FAILED'
   /** Writing the output failed (disk full, permission denied). */
   | 'WRITE_FAILED';
 

@@ -7,10 +7,11 @@ import type { ByteSource } from '../types.js';
 export function fileSystemError(error: unknown, path: string, doing: string): GgufError {
   const system = describeSystemError(error);
   if (system) {
-    const code = system.code === 'ENOENT' ? 'NOT_FOUND' : system.category === 'input' ? 'INVALID_INPUT' : 'WRITE_FAILED';
+    const failed = doing === 'open' || doing === 'read' ? 'READ_FAILED' : 'WRITE_FAILED';
+    const code = system.code === 'ENOENT' ? 'NOT_FOUND' : system.category === 'input' ? 'INVALID_INPUT' : failed;
     return new GgufError(code, `Cannot ${doing} ${path}: ${system.message}.`, system.category, { cause: error, details: { path } });
   }
-  return new GgufError('WRITE_FAILED', `Cannot ${doing} ${path}: ${(error as Error)?.message ?? String(error)}.`, 'environment', {
+  return new GgufError(doing === 'open' || doing === 'read' ? 'READ_FAILED' : 'WRITE_FAILED', `Cannot ${doing} ${path}: ${(error as Error)?.message ?? String(error)}.`, 'environment', {
     cause: error,
     details: { path },
   });
