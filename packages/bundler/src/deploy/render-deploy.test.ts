@@ -26,7 +26,8 @@ function content(name: string): BundleContent {
     created: '2025-01-01T00:00:00Z',
     artifacts: [{ quant: 'Q8_0', uri: './models/evil-q8_0.gguf', sha256: 'a'.repeat(64), size: 300 * 1024 * 1024 }],
     defaults: { ctx: 4096, threads: 2, ngl: 0 },
-    facts: { architecture: 'llama', parameterCount: 1000, contextLength: 4096, blockCount: 16, embeddingLength: 2048, headCount: 32, headCountKv: 8 },
+    // KV cache of 16 layers, 8 of 32 heads of a 2048 embedding: 2 x 16 x (2048 x 8 / 32) x 2 bytes per position.
+    facts: { architecture: 'llama', parameterCount: 1000, contextLength: 4096, weightsBytes: 300 * 1024 * 1024, kvCacheBytesPerToken: 2 * 16 * 512 * 2 },
     source: { kind: 'hub', repo: 'acme/evil', revision: 'abc', files: [] },
     license: 'mit',
     alkiVersion: '0.1.0',

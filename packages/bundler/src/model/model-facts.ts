@@ -1,5 +1,5 @@
-import { getMetadata, openGguf, type GgufFile, type GgufValue } from '@alki/gguf-reader';
-import { fileTypeName } from './file-type.js';
+import { getMetadata, openGguf, summarizeGguf, type GgufFile } from '@alki/gguf-reader';
+import { BundlerError } from '../errors.js';
 
 /** What the bundle needs to know about a GGUF, read from its header only. */
 export interface ModelFacts {
@@ -16,54 +16,53 @@ export interface ModelFacts {
   license?: string;
   /** `general.name`. */
   name?: string;
-  /** Shape numbers for the KV-cache estimate; 0 when absent. */
-  blockCount: number;
-  embeddingLength: number;
-  headCount: number;
-  headCountKv: number;
+  /** Bytes of tensor data. */
+  weightsBytes: number;
+  /** F16 KV-cache bytes per context position (the cache grows linearly with the context). */
+  kvCacheBytesPerToken: number;
 }
 
-function numberOf(value: GgufValue | undefined): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  return 0;
-}
-
-function stringOf(value: GgufValue | undefined): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-/** The facts of a parsed GGUF header. Pure: no I/O. */
+/** The facts of a parsed GGUF header, through gguf-reader's summary. Pure. */
 export function factsFromGguf(file: GgufFile): ModelFacts {
-  const architecture = stringOf(getMetadata(file, 'general.architecture')) ?? 'unknown';
-  const key = (suffix: string) => getMetadata(file, `${architecture}.${suffix}`);
-  const headCount = numberOf(key('attention.head_count'));
-  const fileTypeValue = getMetadata(file, 'general.file_type');
+  // A context of one position gives the per-token KV-cache size.
+  const summary = summarizeGguf(file, { contextSize: 1 });
+  const chatTemplate = getMetadata(file, 'tokenizer.chat_template');
   return {
-    architecture,
-    parameterCount: file.tensors.reduce((sum, tensor) => sum + tensor.dims.reduce((product, dim) => product * dim, 1), 0),
-    contextLength: numberOf(key('context_length')),
-    fileType: fileTypeName(fileTypeValue === undefined ? undefined : numberOf(fileTypeValue)),
-    chatTemplate: stringOf(getMetadata(file, 'tokenizer.chat_template')),
-    license: stringOf(getMetadata(file, 'general.license')),
-    name: stringOf(getMetadata(file, 'general.name')),
-    blockCount: numberOf(key('block_count')),
-    embeddingLength: numberOf(key('embedding_length')),
-    headCount,
-    // llama.cpp defaults head_count_kv to head_count when the key is absent (llama-model.cpp, load_hparams).
-    headCountKv: numberOf(key('attention.head_count_kv')) || headCount,
+    architecture: summary.architecture ?? 'unknown',
+    parameterCount: summary.parameterCount,
+    contextLength: summary.contextLength ?? 0,
+    ...(summary.fileType?.name ? { fileType: summary.fileType.name } : {}),
+    ...(typeof chatTemplate === 'string' && chatTemplate ? { chatTemplate } : {}),
+    ...(summary.license ? { license: summary.license } : {}),
+    ...(summary.name ? { name: summary.name } : {}),
+    weightsBytes: summary.memory.weightsBytes,
+    kvCacheBytesPerToken: summary.memory.kvCacheBytes,
   };
 }
 
 /**
  * Reads the facts of a GGUF file from its header (tensor data is not read).
+ * Split models are refused: a bundle artifact is one file.
  *
  * @example
  * const facts = await inspectGguf('model.gguf');
  * console.log(facts.architecture, facts.parameterCount);
  */
 export async function inspectGguf(path: string): Promise<ModelFacts> {
-  return factsFromGguf(await openGguf(path));
+  const file = await openGguf(path);
+  const shards = getMetadata(file, 'split.count');
+  if (typeof shards === 'number' && shards > 1) {
+    throw new BundlerError('SOURCE_UNSUPPORTED', `${path} is one shard of a ${shards}-file split GGUF; a bundle holds whole model files.`, 'input', {
+      hint: 'Merge the shards first: llama-gguf-split --merge <first-shard> merged.gguf',
+      details: { file: path, shards },
+    });
+  }
+  return factsFromGguf(file);
+}
+
+/** The quant label of a llama_ftype name: `MOSTLY_Q4_K_M` gives `Q4_K_M`, `ALL_F32` gives `F32`. */
+export function quantLabel(fileType: string): string {
+  return fileType.replace(/^(MOSTLY|ALL)_/, '');
 }
 
 /**

@@ -9,6 +9,7 @@ import { MANIFEST_PATH } from '../format/layout.js';
 // tell a crashed run's leftovers from a running one's.
 const TEMP_MARK = '.alki-tmp-';
 const OLD_MARK = '.alki-old-';
+const SCRATCH_PREFIX = '.alki-pack-tmp-';
 
 function hiddenSibling(destination: string, mark: string, pid = process.pid): string {
   return path.join(path.dirname(destination), `.${path.basename(destination)}${mark}${pid}-${randomBytes(4).toString('hex')}`);
@@ -34,12 +35,13 @@ async function exists(target: string): Promise<boolean> {
 }
 
 /**
- * Removes temp and retired directories that an earlier, killed pack of the
- * same destination left behind. Directories of live processes are kept.
+ * Removes temp and retired directories that an earlier, killed pack left
+ * beside `destination` (its own staging and retired bundles, and scratch
+ * directories of conversions). Directories of live processes are kept.
  */
 export async function removeStaleSiblings(destination: string): Promise<string[]> {
   const parent = path.dirname(destination);
-  const prefix = `.${path.basename(destination)}`;
+  const own = `.${path.basename(destination)}`;
   let names: string[];
   try {
     names = await readdir(parent);
@@ -49,16 +51,32 @@ export async function removeStaleSiblings(destination: string): Promise<string[]
   }
   const removed: string[] = [];
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const rest = name.slice(prefix.length);
-    const mark = [TEMP_MARK, OLD_MARK].find((m) => rest.startsWith(m));
-    if (!mark) continue;
-    const pid = Number(rest.slice(mark.length).split('-')[0]);
+    const rest = name.startsWith(SCRATCH_PREFIX) ? name.slice(SCRATCH_PREFIX.length) : ownLeftover(name, own);
+    if (rest === undefined) continue;
+    const pid = Number(rest.split('-')[0]);
     if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
     await rm(path.join(parent, name), { recursive: true, force: true });
     removed.push(name);
   }
   return removed;
+}
+
+function ownLeftover(name: string, own: string): string | undefined {
+  if (!name.startsWith(own)) return undefined;
+  const rest = name.slice(own.length);
+  const mark = [TEMP_MARK, OLD_MARK].find((m) => rest.startsWith(m));
+  return mark ? rest.slice(mark.length) : undefined;
+}
+
+/**
+ * A scratch directory for conversion and quantization outputs, in `parent`
+ * (the destination's parent, so finished models are renamed, not copied).
+ */
+export async function createScratchDir(parent: string): Promise<string> {
+  await mkdir(parent, { recursive: true });
+  const scratch = path.join(parent, `${SCRATCH_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(scratch);
+  return scratch;
 }
 
 /** Fails with DESTINATION_EXISTS unless the destination is free or `force` is set. */

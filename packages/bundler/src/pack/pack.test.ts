@@ -115,6 +115,17 @@ describe('pack from a local GGUF', () => {
     expect(result.runtime.args.ctx).toBe(128);
   });
 
+  it('quantizes an F32 GGUF into each requested quant, one model file each', async () => {
+    const result = await pack(options(path.join(work, 'quants'), { quantize: ['f32', 'Q8_0'] }));
+    expect(result.manifest.artifacts.map((a) => [a.quant, a.uri, a.file_type])).toEqual([
+      ['F32', './models/tiny-test-f32.gguf', 'ALL_F32'],
+      ['Q8_0', './models/tiny-test-q8_0.gguf', 'MOSTLY_Q8_0'],
+    ]);
+    expect(result.runtime.model).toBe('./models/tiny-test-f32.gguf');
+    expect((await verifyBundle(result.dir)).ok).toBe(true);
+    expect(readdirSync(work).filter((name) => name.startsWith('.'))).toEqual([]);
+  });
+
   it('refuses an existing destination without force, and replaces a bundle with force', async () => {
     const out = path.join(work, 'replace');
     const first = await pack(options(out));
@@ -173,11 +184,12 @@ describe('pack from a local GGUF', () => {
     expect(siblingsOf(out)).toEqual([]);
   });
 
-  it('explains a missing source, an unusable name and an impossible re-quantization', async () => {
+  it('explains a missing source, an unusable name and an impossible quantization', async () => {
     await expect(pack(options(path.join(work, 'x1'), { source: path.join(work, 'nope.gguf') }))).rejects.toMatchObject({ code: 'SOURCE_NOT_FOUND' });
     await expect(pack(options(path.join(work, 'x2'), { name: 'bad\nname' }))).rejects.toMatchObject({ code: 'INVALID_INPUT', category: 'usage' });
     await expect(pack(options(path.join(work, 'x3'), { name: '???' }))).rejects.toThrow(/no letters or digits/);
-    await expect(pack(options(path.join(work, 'x4'), { quantize: ['Q4_K_M'] }))).rejects.toMatchObject({ code: 'SOURCE_UNSUPPORTED' });
+    await expect(pack(options(path.join(work, 'x4'), { quantize: ['Q3_X'] }))).rejects.toThrow(/Alki cannot produce Q3_X/);
+    await expect(pack(options(path.join(work, 'x6'), { quantize: ['F16'] }))).rejects.toThrow(/cannot be turned into F16/);
     await expect(pack(options(path.join(work, 'x5'), { quantize: ['Q4 K M'] }))).rejects.toThrow(/not a quantization name/);
     expect(existsSync(path.join(work, 'x1')) || existsSync(path.join(work, 'x4'))).toBe(false);
   });

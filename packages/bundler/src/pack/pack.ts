@@ -6,7 +6,7 @@ import type { BundleManifest, RuntimeArgs, RuntimeManifest, ThreadSetting } from
 import type { CopyStrategy } from '../io/hash.js';
 import { inspectGguf, type ModelFacts } from '../model/model-facts.js';
 import { checkDestination } from './destination.js';
-import { resolveSource, type PackSteps, type ResolvedSource } from './sources.js';
+import { resolveSource, sourceContext, type PackSteps, type ResolvedSource, type SourceContext } from './sources.js';
 import { writeBundle, type WriteProgress } from './write-bundle.js';
 
 const require = createRequire(import.meta.url);
@@ -15,6 +15,9 @@ export const ALKI_VERSION: string = (require('../../package.json') as { version:
 
 /** The context a bundle serves by default when the model allows it (the original README's default). */
 export const DEFAULT_CONTEXT = 4096;
+
+/** Where bundles go when no --out is given, relative to the working directory. */
+export const DEFAULT_OUT_DIR = 'dist';
 
 /** What `pack` reports while it works. */
 export interface PackProgress {
@@ -29,8 +32,8 @@ export interface PackProgress {
 export interface PackOptions {
   /** A local .gguf file, a local Hugging Face model folder, or `org/name` on the hub. */
   source: string;
-  /** The bundle directory to create. */
-  out: string;
+  /** The bundle directory to create; `dist/<slug>` (under the working directory) by default. */
+  out?: string;
   /** The bundle name; defaults to the model's `general.name`, else the file or repo name. */
   name?: string;
   /** Quantizations to produce, one model file each (`['Q4_K_M', 'Q8_0']`). */
@@ -105,21 +108,30 @@ function defaultArgs(facts: ModelFacts, options: PackOptions): RuntimeArgs {
  * console.log(result.manifest.artifacts[0].sha256);
  */
 export async function pack(options: PackOptions): Promise<PackResult> {
+  return packFrom(options, resolveSource);
+}
+
+/**
+ * The pack pipeline with the source step given: checks up front, resolve
+ * (download, convert, quantize), write the bundle, clean up scratch files.
+ */
+export async function packFrom(options: PackOptions, resolve: (context: SourceContext) => Promise<ResolvedSource>): Promise<PackResult> {
   const steps: PackSteps = { inspect: inspectGguf, ...options.steps };
-  const destination = path.resolve(options.out);
   // Refuse a bad name or a taken destination before any download or conversion.
   if (options.name !== undefined) slugify(checkBundleName(options.name));
-  await checkDestination(destination, Boolean(options.force));
+  if (options.out !== undefined) await checkDestination(path.resolve(options.out), Boolean(options.force));
 
   options.onProgress?.({ phase: 'resolve', message: `Resolving ${options.source}` });
-  const resolved = await resolveSource(options, steps, destination);
+  const scratchParent = options.out !== undefined ? path.dirname(path.resolve(options.out)) : path.resolve(DEFAULT_OUT_DIR);
+  const resolved = await resolve(sourceContext(options, steps, scratchParent));
   try {
     const facts = resolved.models[0].facts;
     const name = checkBundleName(options.name ?? facts.name ?? resolved.defaultName);
+    const slug = slugify(name);
     const written = await writeBundle({
-      out: destination,
+      out: path.resolve(options.out ?? path.join(DEFAULT_OUT_DIR, slug)),
       name,
-      slug: slugify(name),
+      slug,
       models: resolved.models,
       source: resolved.source,
       hubUrl: resolved.hubUrl,

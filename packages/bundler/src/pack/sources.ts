@@ -2,9 +2,11 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BundlerError } from '../errors.js';
 import type { BundleSource } from '../format/types.js';
-import { quantLabel } from '../model/file-type.js';
 import type { ModelFacts } from '../model/model-facts.js';
-import type { PackOptions } from './pack.js';
+import type { PackOptions, PackProgress } from './pack.js';
+import { packCheckpointFolder } from './source-checkpoint.js';
+import { packLocalGguf } from './source-gguf.js';
+import { packHubRepo } from './source-hub.js';
 import type { PreparedModel } from './write-bundle.js';
 
 /** The replaceable steps of the pipeline. */
@@ -18,16 +20,27 @@ export interface ResolvedSource {
   models: PreparedModel[];
   source: BundleSource;
   hubUrl?: string;
-  /** The license the source names (model card, GGUF), if any. */
+  /** The license the source names (model card), if any; the GGUF's general.license is the fallback. */
   license?: string | null;
   licenseText?: string;
-  /** The source's own time: file modification time, or the hub commit date. */
+  /** The source's own time: file modification time, or the newest file of a download. */
   time: Date;
   /** The name used when neither --name nor general.name gives one. */
   defaultName: string;
   notes: string[];
   /** Removes scratch files (downloads stay in the hub cache). */
   cleanup(): Promise<void>;
+}
+
+/** What every source handler gets. */
+export interface SourceContext {
+  options: PackOptions;
+  steps: PackSteps;
+  /** Quant names as given (normalised), or undefined for the source's default. */
+  quants: string[] | undefined;
+  /** Where scratch directories go: the destination's parent, so results are renamed into the bundle. */
+  scratchParent: string;
+  progress: (event: PackProgress) => void;
 }
 
 /** `org/name` as the hub spells repo ids. */
@@ -49,51 +62,33 @@ export function normaliseQuants(quants: readonly string[] | undefined): string[]
   return normalised;
 }
 
-async function localGguf(file: string, options: PackOptions, steps: PackSteps): Promise<ResolvedSource> {
-  const facts = await steps.inspect(file);
-  const info = await stat(file);
-  const quants = normaliseQuants(options.quantize);
-  const own = facts.fileType ? quantLabel(facts.fileType) : undefined;
-  if (quants && !(quants.length === 1 && (quants[0] === own || own === undefined))) {
-    throw new BundlerError('SOURCE_UNSUPPORTED', `Re-quantizing a GGUF (${own ?? 'unknown'} to ${quants.join(', ')}) needs @alki/quantizer, which this build does not have yet.`, 'input', {
-      hint: 'Pack the GGUF as it is (without --quantize), or pack from the safetensors checkpoint.',
-      details: { file, quantize: quants },
-    });
-  }
-  return {
-    models: [{ file, facts, quant: quants?.[0] }],
-    source: { kind: 'local-gguf', repo: path.basename(file), revision: null, files: [path.basename(file)] },
-    time: info.mtime,
-    defaultName: path.basename(file).replace(/\.gguf$/i, ''),
-    notes: [],
-    cleanup: async () => undefined,
-  };
+/** The context source handlers work in. */
+export function sourceContext(options: PackOptions, steps: PackSteps, scratchParent: string): SourceContext {
+  return { options, steps, quants: normaliseQuants(options.quantize), scratchParent, progress: (event) => options.onProgress?.(event) };
 }
 
 /**
- * Turns `options.source` into local GGUF files: a .gguf is used as it is; a
- * model folder is converted and quantized; `org/name` comes from the hub.
+ * Turns `options.source` into local GGUF files: a .gguf is used as it is (or
+ * quantized from F32/F16); a model folder is converted and quantized;
+ * `org/name` comes from the hub (a GGUF picked with --filename, or a
+ * safetensors checkpoint converted and quantized).
  */
-export async function resolveSource(options: PackOptions, steps: PackSteps, _destination: string): Promise<ResolvedSource> {
+export async function resolveSource(context: SourceContext): Promise<ResolvedSource> {
+  const { options } = context;
   let info;
   try {
     info = await stat(options.source);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  if (info?.isFile()) return localGguf(path.resolve(options.source), options, steps);
+  if (options.filename !== undefined && info) {
+    throw new BundlerError('INVALID_INPUT', '--filename only applies to a hub repo (org/name).', 'usage');
+  }
+  if (info?.isFile()) return packLocalGguf(path.resolve(options.source), context);
   if (info?.isDirectory()) {
-    throw new BundlerError('SOURCE_UNSUPPORTED', `Packing a local model folder (${options.source}) needs @alki/converter, which this build does not have yet.`, 'input', {
-      hint: 'Convert the checkpoint to GGUF first, or pack a .gguf file.',
-      details: { source: options.source },
-    });
+    return packCheckpointFolder(path.resolve(options.source), context, { kind: 'local-hf', repo: path.basename(path.resolve(options.source)), revision: null });
   }
-  if (HUB_REPO_ID.test(options.source) && !options.source.startsWith('.')) {
-    throw new BundlerError('SOURCE_UNSUPPORTED', `Packing from the hub (${options.source}) needs @alki/hub, which this build does not have yet.`, 'input', {
-      hint: 'Download the GGUF yourself and pack the local file.',
-      details: { source: options.source },
-    });
-  }
+  if (HUB_REPO_ID.test(options.source)) return packHubRepo(options.source, context);
   throw new BundlerError('SOURCE_NOT_FOUND', `${options.source} is neither a local file or folder nor a hub repo id (org/name).`, 'input', {
     hint: 'Pass a path to a .gguf file or a model folder, or a repo id such as Qwen/Qwen3-0.6B-GGUF.',
     details: { source: options.source },

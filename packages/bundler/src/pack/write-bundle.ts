@@ -13,8 +13,7 @@ import { artifactUri, LICENSE_PATH, MANIFEST_PATH, README_PATH, RUNTIME_PATH, SB
 import type { BundleArtifact, BundleFileEntry, BundleManifest, BundleSource, RuntimeArgs, RuntimeManifest } from '../format/types.js';
 import { artifactPath } from '../format/validate.js';
 import { copyFileHashed, hashFile, throwIfAborted, type CopyStrategy } from '../io/hash.js';
-import { quantLabel } from '../model/file-type.js';
-import type { ModelFacts } from '../model/model-facts.js';
+import { quantLabel, type ModelFacts } from '../model/model-facts.js';
 import { checkDestination, commitStagingDir, createStagingDir, removeStaleSiblings } from './destination.js';
 
 /** One model file ready to go into the bundle. */
@@ -155,6 +154,18 @@ export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundl
   }
 }
 
+// Scratch outputs sit beside the destination, so a rename moves them; across
+// file systems (EXDEV) they are copied like any source.
+async function moved(from: string, to: string): Promise<boolean> {
+  try {
+    await rename(from, to);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EXDEV') return false;
+    throw error;
+  }
+}
+
 async function placeModels(staging: string, input: WriteBundleInput): Promise<BundleArtifact[]> {
   await mkdir(path.join(staging, 'models'));
   const artifacts: BundleArtifact[] = [];
@@ -176,8 +187,7 @@ async function placeModels(staging: string, input: WriteBundleInput): Promise<Bu
     const target = path.join(staging, artifactPath(uri));
     const onBytes = (done: number) => input.onProgress?.({ phase: 'copy', file: artifactPath(uri), done: before + done, total: grandTotal });
     let hashed;
-    if (model.scratch) {
-      await rename(model.file, target);
+    if (model.scratch && (await moved(model.file, target))) {
       hashed = await hashFile(target, { signal: input.signal, onBytes });
     } else {
       hashed = await copyFileHashed(model.file, target, input.strategy, { signal: input.signal, onBytes });

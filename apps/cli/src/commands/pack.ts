@@ -1,0 +1,105 @@
+import { artifactPath, pack, packDemo, type PackProgress, type PackResult } from '@alki/bundler';
+import { RuntimeError, validateGgufModel, type ModelReport } from '@alki/runtime';
+import path from 'node:path';
+import type { Argv } from 'yargs';
+import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import type { ProgressReporter } from '../progress.js';
+
+interface PackArgs extends GlobalOptions {
+  source?: string;
+  name?: string;
+  out?: string;
+  quantize?: string;
+  filename?: string;
+  revision?: string;
+  token?: string;
+  contextSize?: number;
+  force: boolean;
+  link: boolean;
+  demo: boolean;
+}
+
+function render(result: PackResult): string {
+  const { manifest } = result;
+  const lines = [`${result.replaced ? 'replaced' : 'packed'} ${result.dir}`, `  ${manifest.name} ${manifest.version} (${manifest.architecture}, ${manifest.parameter_count} parameters)`];
+  for (const artifact of manifest.artifacts) lines.push(`  ${artifact.quant.padEnd(8)} ${artifact.uri} ${artifact.size} bytes sha256:${artifact.sha256}`);
+  return lines.join('\n');
+}
+
+// The demo proves its models load, tokenize and generate before it says done.
+async function validateArtifacts(result: PackResult, info: (line: string) => void, signal: AbortSignal): Promise<ModelReport[]> {
+  const reports: ModelReport[] = [];
+  for (const artifact of result.manifest.artifacts) {
+    info(`Validating ${artifact.quant}: load, tokenize, chat template, generate...`);
+    const report = await validateGgufModel(path.join(result.dir, artifactPath(artifact.uri)), { maxTokens: 8, contextSize: 128, signal });
+    const failed = report.checks.find((check) => check.status === 'fail');
+    if (failed) {
+      throw new RuntimeError('VALIDATION_FAILED', `The demo's ${artifact.quant} model failed the ${failed.name} check: ${failed.message}`, 'check', { details: { report } });
+    }
+    reports.push(report);
+  }
+  return reports;
+}
+
+export const packCommand: AlkiCommand = {
+  command: 'pack [source]',
+  describe: 'Pack a model (local .gguf, local HF model folder, or org/name on the hub) into a deployment bundle',
+  builder: (y: Argv<GlobalOptions>) =>
+    y
+      .positional('source', { type: 'string', describe: 'A .gguf file, a Hugging Face model folder, or a hub repo id (org/name)' })
+      .option('name', { type: 'string', describe: 'Bundle name (default: the model name)' })
+      .option('out', { alias: 'o', type: 'string', describe: 'Bundle directory (default: ./dist/<name>)' })
+      .option('quantize', { type: 'string', describe: 'Quantizations, comma-separated: Q4_K_M,Q8_0 (one model file each)' })
+      .option('filename', { alias: 'f', type: 'string', describe: 'For GGUF repos on the hub: a glob picking one file, e.g. "*Q8_0.gguf"' })
+      .option('revision', { type: 'string', describe: 'Hub branch, tag or commit (default: main)' })
+      .option('token', { type: 'string', describe: 'Hub token (default: $HF_TOKEN or the huggingface-cli login)' })
+      .option('context-size', { alias: 'c', type: 'number', describe: 'Context size the bundle serves (default: the model context, at most 4096)' })
+      .option('force', { type: 'boolean', default: false, describe: 'Replace an existing bundle (atomically)' })
+      .option('link', { type: 'boolean', default: false, describe: 'Hard-link model files instead of copying them (same file system only)' })
+      .option('demo', { type: 'boolean', default: false, describe: 'Pack the built-in tiny demo model, generated locally and offline' })
+      .check((argv) => {
+        if (!argv.demo && !argv.source) throw new Error('Name a source to pack, or pass --demo.');
+        if (argv.demo && argv.source) throw new Error('--demo packs the built-in model; leave out the source.');
+        return true;
+      })
+      .example('$0 pack --demo', 'Generate, convert, quantize, validate and pack a tiny demo model into ./dist/alki-demo')
+      .example('$0 pack Qwen/Qwen3-0.6B-GGUF --filename "*Q8_0.gguf" --out ./dist/qwen3', 'Pack a GGUF from the hub')
+      .example('$0 pack Qwen/Qwen3-0.6B --quantize Q4_K_M,Q8_0', 'Convert and quantize a safetensors checkpoint from the hub')
+      .example('$0 pack ./model.gguf --name my-model --context-size 2048', 'Pack a local GGUF'),
+  handler: withContext<PackArgs>(async (argv, { out, signal }) => {
+    let bar: ProgressReporter | undefined;
+    let phase: PackProgress['phase'] | undefined;
+    const onProgress = (event: PackProgress) => {
+      if (event.phase !== phase) {
+        bar?.done();
+        bar = undefined;
+        phase = event.phase;
+        if (event.message) out.info(event.message);
+      }
+      if (event.done !== undefined) {
+        bar ??= out.progress(event.phase, event.total);
+        bar.update(event.done, event.total);
+        if (event.file) bar.step(event.file);
+      } else if (event.message && event.phase === phase) out.debug(event.message);
+    };
+    const common = {
+      out: argv.out,
+      name: argv.name,
+      quantize: argv.quantize?.split(',').filter((q) => q.trim() !== ''),
+      contextSize: argv.contextSize,
+      force: argv.force,
+      link: argv.link,
+      signal,
+      onProgress,
+    };
+    if (argv.demo) out.info('Packing the built-in demo: a tiny llama generated from a fixed seed, converted, quantized, validated.');
+    const result = argv.demo
+      ? await packDemo(common)
+      : await pack({ ...common, source: argv.source ?? '', filename: argv.filename, revision: argv.revision, token: argv.token });
+    bar?.done();
+    for (const note of result.notes) out.info(note);
+    const validation = argv.demo ? await validateArtifacts(result, out.info.bind(out), signal) : undefined;
+    out.result(validation ? { ...result, validation } : result, () => render(result));
+    if (argv.demo) out.info(`Next: alki verify ${path.relative(process.cwd(), result.dir) || '.'}`);
+  }),
+};

@@ -1,0 +1,165 @@
+import { writeSafetensors, type SafetensorsEntry } from '@alki/converter';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+// The built-in demo model: a tiny llama checkpoint in the Hugging Face layout
+// (config.json, model.safetensors, tokenizer.json, tokenizer_config.json),
+// generated from a fixed seed, so every machine makes the same bytes.
+//
+// Its tokenizer is a SentencePiece-style BPE (tokenizer.ggml.model = llama)
+// whose every piece is ASCII: random weights then can only ever generate
+// valid UTF-8 (llama-server answers 500 to a generation that is not), and no
+// pre-tokenizer hash is involved (a new byte-level BPE would need one that
+// llama.cpp knows, see convert_hf_to_gguf.py get_vocab_base_pre).
+
+/** Dimensions: rows of 256 (QK_K) so the K-quant mixes quantize every matrix, not a fallback. */
+const HIDDEN = 256;
+const INTERMEDIATE = 512;
+const LAYERS = 2;
+const HEADS = 4;
+const KV_HEADS = 2;
+const CONTEXT = 512;
+const SEED = 0x0a1c1;
+
+const SPACE = '\u2581';
+const SPECIAL = ['<unk>', '<s>', '</s>', '<|im_start|>', '<|im_end|>'];
+// Frequent English pairs, so the merges do something a person can see.
+const MERGES: Array<[string, string]> = [
+  [SPACE, 't'], ['h', 'e'], ['i', 'n'], ['e', 'r'], ['a', 'n'], [SPACE, 'a'], ['o', 'n'], ['r', 'e'], ['a', 't'], ['e', 'n'],
+  [SPACE + 't', 'he'], ['e', 'd'], ['n', 'd'], ['o', 'u'], ['i', 's'], ['o', 'r'], ['i', 't'], ['e', 's'], [SPACE, 's'], [SPACE, 'w'],
+  ['in', 'g'], [SPACE, 'o'], ['a', 'r'], ['l', 'l'], [SPACE, 'i'], [SPACE, 'b'], [SPACE, 'c'], [SPACE, 'f'], ['t', 'h'], [SPACE, 'h'],
+];
+
+export const DEMO_CHAT_TEMPLATE =
+  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/** The vocabulary: special tokens, byte fallbacks for ASCII only, the space mark, printable ASCII, merges. */
+export function demoVocabulary(): { tokens: string[]; merges: string[] } {
+  const tokens = [...SPECIAL];
+  for (let byte = 0; byte < 0x80; byte++) tokens.push(`<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`);
+  tokens.push(SPACE);
+  for (let code = 0x21; code <= 0x7e; code++) tokens.push(String.fromCharCode(code));
+  for (const [left, right] of MERGES) tokens.push(left + right);
+  return { tokens, merges: MERGES.map(([left, right]) => `${left} ${right}`) };
+}
+
+// mulberry32: a small, fast, seedable generator; quality is irrelevant here.
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function tensor(name: string, shape: number[], fill: (random: () => number) => number, random: () => number): SafetensorsEntry {
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < values.length; i++) values[i] = fill(random);
+  return { name, dtype: 'F32', shape, data: new Uint8Array(values.buffer) };
+}
+
+function tokenizerJson(tokens: string[], merges: string[]): unknown {
+  const added = SPECIAL.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: SPACE }, { type: 'Replace', pattern: { String: ' ' }, content: SPACE }] },
+    pre_tokenizer: null,
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
+    },
+    decoder: {
+      type: 'Sequence',
+      decoders: [{ type: 'Replace', pattern: { String: SPACE }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }],
+    },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<unk>',
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      ignore_merges: false,
+      vocab: Object.fromEntries(tokens.map((token, id) => [token, id])),
+      merges,
+    },
+  };
+}
+
+/**
+ * Writes the demo checkpoint into `dir` (which must exist): about 1.4 million
+ * parameters of seeded random F32 weights, with a ChatML chat template.
+ *
+ * @example
+ * await writeDemoCheckpoint('/tmp/alki-demo');
+ */
+export async function writeDemoCheckpoint(dir: string): Promise<void> {
+  const { tokens, merges } = demoVocabulary();
+  const vocab = tokens.length;
+  const headDim = HIDDEN / HEADS;
+  const config = {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_size: HIDDEN,
+    intermediate_size: INTERMEDIATE,
+    num_hidden_layers: LAYERS,
+    num_attention_heads: HEADS,
+    num_key_value_heads: KV_HEADS,
+    max_position_embeddings: CONTEXT,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    vocab_size: vocab,
+    bos_token_id: 1,
+    eos_token_id: 4,
+    tie_word_embeddings: false,
+    hidden_act: 'silu',
+    torch_dtype: 'float32',
+  };
+  const random = seededRandom(SEED);
+  const weight = (r: () => number) => (r() * 2 - 1) * 0.08;
+  const one = () => 1;
+  const entries: SafetensorsEntry[] = [tensor('model.embed_tokens.weight', [vocab, HIDDEN], weight, random)];
+  for (let layer = 0; layer < LAYERS; layer++) {
+    const prefix = `model.layers.${layer}`;
+    entries.push(
+      tensor(`${prefix}.input_layernorm.weight`, [HIDDEN], one, random),
+      tensor(`${prefix}.self_attn.q_proj.weight`, [HIDDEN, HIDDEN], weight, random),
+      tensor(`${prefix}.self_attn.k_proj.weight`, [KV_HEADS * headDim, HIDDEN], weight, random),
+      tensor(`${prefix}.self_attn.v_proj.weight`, [KV_HEADS * headDim, HIDDEN], weight, random),
+      tensor(`${prefix}.self_attn.o_proj.weight`, [HIDDEN, HIDDEN], weight, random),
+      tensor(`${prefix}.post_attention_layernorm.weight`, [HIDDEN], one, random),
+      tensor(`${prefix}.mlp.gate_proj.weight`, [INTERMEDIATE, HIDDEN], weight, random),
+      tensor(`${prefix}.mlp.up_proj.weight`, [INTERMEDIATE, HIDDEN], weight, random),
+      tensor(`${prefix}.mlp.down_proj.weight`, [HIDDEN, INTERMEDIATE], weight, random),
+    );
+  }
+  entries.push(tensor('model.norm.weight', [HIDDEN], one, random), tensor('lm_head.weight', [vocab, HIDDEN], weight, random));
+
+  await writeSafetensors(path.join(dir, 'model.safetensors'), entries, { metadata: { format: 'pt' } });
+  await writeFile(path.join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  await writeFile(path.join(dir, 'tokenizer.json'), `${JSON.stringify(tokenizerJson(tokens, merges), null, 2)}\n`);
+  const tokenizerConfig = {
+    add_bos_token: true,
+    add_eos_token: false,
+    bos_token: '<s>',
+    eos_token: '<|im_end|>',
+    unk_token: '<unk>',
+    pad_token: '</s>',
+    model_max_length: CONTEXT,
+    chat_template: DEMO_CHAT_TEMPLATE,
+    tokenizer_class: 'LlamaTokenizerFast',
+  };
+  await writeFile(path.join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizerConfig, null, 2)}\n`);
+  await writeFile(path.join(dir, 'LICENSE'), 'The Alki demo model is generated from random numbers and is dedicated to the public domain (CC0-1.0).\n');
+  await writeFile(path.join(dir, 'README.md'), '---\nlicense: cc0-1.0\n---\n# alki-demo\n\nA tiny random llama, generated by Alki for `alki pack --demo`.\n');
+}
