@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { getLlama, LlamaChat, LlamaLogLevel, LlamaCompletion, type ChatHistoryItem, type Llama, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, LlamaChat, LlamaLogLevel, LlamaCompletion, resolveChatWrapper, type ChatHistoryItem, type Llama, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
 import { RuntimeError } from '../errors.js';
 import type { ChatMessage, GenerationRequest, GenerationResult } from '../openai/protocol.js';
 import type { Engine } from './engine.js';
@@ -64,6 +64,9 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
   const sequences: LlamaContextSequence[] = [];
   for (let i = 0; i < parallel; i++) sequences.push(context.getSequence());
   const pool = new Pool(sequences);
+  // Resolving the chat wrapper compares the model's Jinja template with every
+  // known format, which takes seconds on a small CPU: do it once, not per request.
+  const chatWrapper = resolveChatWrapper(model);
   const contextSize = context.contextSize;
 
   async function generate(request: GenerationRequest, onText: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
@@ -95,7 +98,7 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
           completion.dispose({ disposeSequence: false });
         }
       }
-      const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+      const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false, chatWrapper });
       try {
         const history = toHistory(request.messages ?? []);
         const promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer).length;

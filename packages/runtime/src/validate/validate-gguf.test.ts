@@ -1,15 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import { TINY_MODEL, BROKEN_MODEL } from '../serve/test-model.js';
+import { abortingModel, tinyModel } from '../test-support/models.js';
 import { validateGgufModel } from './validate-gguf.js';
 
 describe('validateGgufModel', () => {
   it('passes a tiny working model and reports its speed, memory and score', async () => {
-    const report = await validateGgufModel(TINY_MODEL, { maxTokens: 4, contextSize: 64, threads: 2, score: true, execArgv: [] });
+    const report = await validateGgufModel(await tinyModel(), { maxTokens: 4, contextSize: 64, threads: 1, score: true, execArgv: [] });
     expect(report.checks.map((c) => [c.name, c.status])).toEqual([
       ['structure', 'pass'],
       ['load', 'pass'],
       ['tokenizer', 'pass'],
-      ['chat-template', 'skip'],
+      ['chat-template', 'pass'],
       ['generation', 'pass'],
       ['score', 'pass'],
     ]);
@@ -20,7 +20,7 @@ describe('validateGgufModel', () => {
   }, 120_000);
 
   it('reports the load check as failed when llama.cpp aborts the child, and survives', async () => {
-    const report = await validateGgufModel(BROKEN_MODEL, { maxTokens: 4, contextSize: 64, threads: 2, execArgv: [] });
+    const report = await validateGgufModel(await abortingModel(), { maxTokens: 4, contextSize: 64, threads: 1, execArgv: [] });
     expect(report.ok).toBe(false);
     const load = report.checks.find((c) => c.name === 'load');
     expect(load?.status).toBe('fail');

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { nativeTools } from '@alki/testkit';
+import OpenAI from 'openai';
+import { tinyModel } from '../test-support/models.js';
+import { resolveGgufSettings, serveModel, type EngineName } from './serve.js';
+import type { RunningServer } from './openai-server.js';
+
+// The same behaviour, through the official openai client, for both engines.
+const CONTEXT = 256;
+// On a 2-core machine shared with other work, two node-llama-cpp threads spend
+// their time waiting for each other on a model this small; one thread is
+// 20 to 100 times faster here, so these behaviour tests use one.
+
+describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s', (engine) => {
+  let server: RunningServer;
+  let client: OpenAI;
+  let modelId: string;
+
+  beforeAll(async () => {
+    const llamaServerBinary = engine === 'llama-server' ? (await nativeTools()).paths['llama-server'] : undefined;
+    const settings = await resolveGgufSettings(await tinyModel(), { port: 0, ctx: CONTEXT, threads: 1 });
+    modelId = settings.modelId;
+    const serving = await serveModel({ settings, engine, llamaServerBinary, parallel: 4 });
+    expect(serving.engine).toBe(engine);
+    server = serving.server;
+    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('answers a chat completion', async () => {
+    const answer = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 5, temperature: 0 });
+    expect(answer.object).toBe('chat.completion');
+    expect(answer.model).toBe(modelId);
+    expect(answer.choices[0].message.role).toBe('assistant');
+    expect(typeof answer.choices[0].message.content).toBe('string');
+    expect(answer.usage?.prompt_tokens).toBeGreaterThan(3);
+    expect(answer.usage!.completion_tokens).toBeLessThanOrEqual(5);
+    expect(answer.choices[0].finish_reason === 'length').toBe(answer.usage!.completion_tokens === 5);
+  });
+
+  it('streams a chat completion as server-sent events, ending with a finish reason and usage', async () => {
+    const stream = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 6, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    let text = '';
+    let chunks = 0;
+    let finish: string | null = null;
+    let completionTokens: number | undefined;
+    for await (const chunk of stream) {
+      chunks++;
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) completionTokens = chunk.usage.completion_tokens;
+    }
+    expect(chunks).toBeGreaterThan(2);
+    expect(['length', 'stop']).toContain(finish);
+    expect(completionTokens).toBeGreaterThan(0);
+    expect(completionTokens).toBeLessThanOrEqual(6);
+    expect(text.length).toBeGreaterThan(0);
+  });
+
+  it('answers a plain completion, streamed and not', async () => {
+    const answer = await client.completions.create({ model: modelId, prompt: 'Once upon a time', max_tokens: 4, temperature: 0 });
+    expect(answer.object).toBe('text_completion');
+    expect(answer.usage!.completion_tokens).toBeLessThanOrEqual(4);
+    const stream = await client.completions.create({ model: modelId, prompt: 'Once upon a time', max_tokens: 4, temperature: 0, stream: true });
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.text ?? '';
+    // Greedy decoding of the same prompt gives the same text either way.
+    expect(streamed).toBe(answer.choices[0].text);
+  });
+
+  it('lists the one model it serves', async () => {
+    const ids: string[] = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    expect(ids).toEqual([modelId]);
+  });
+
+  it('answers 8 concurrent requests', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: `Request number ${i}` }], max_tokens: 3 })),
+    );
+    expect(answers).toHaveLength(8);
+    for (const answer of answers) {
+      expect(answer.choices).toHaveLength(1);
+      expect(answer.usage!.completion_tokens).toBeGreaterThan(0);
+    }
+  }, 120_000);
+
+  it('refuses malformed JSON with a 400 and an OpenAI error body, and stays up', async () => {
+    const response = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"model": "x", "messages": [' });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { type: string; message: string } };
+    expect(body.error.type).toBe('invalid_request_error');
+    expect(body.error.message).toMatch(/not valid JSON/);
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+  });
+
+  it('refuses an unknown model with a 404 model_not_found', async () => {
+    const failure = await client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((failure as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
+  });
+
+  it('refuses a prompt longer than the context with a 400', async () => {
+    const failure = await client.completions.create({ model: modelId, prompt: 'word '.repeat(CONTEXT * 2), max_tokens: 2 }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((failure as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('context_length_exceeded');
+    const chatFailure = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'word '.repeat(CONTEXT * 2) }], max_tokens: 2 }).catch((e: unknown) => e);
+    expect(chatFailure).toBeInstanceOf(OpenAI.BadRequestError);
+  });
+
+  it('refuses a negative max_tokens with a 400 naming the parameter', async () => {
+    const failure = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'Hi' }], max_tokens: -5 }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((failure as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('max_tokens');
+    const after = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 });
+    expect(after.choices).toHaveLength(1);
+  });
+
+  it('exposes request, token, error and latency metrics in Prometheus text', async () => {
+    const response = await fetch(`${server.url}/metrics`);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    const value = (pattern: RegExp) => Number(text.match(pattern)?.[1] ?? NaN);
+    // Earlier tests in this file made 11 successful chat requests and 3 refused ones.
+    expect(value(/^alki_requests_total\{route="\/v1\/chat\/completions",status="200"\} (\d+)$/m)).toBe(11);
+    expect(value(/^alki_requests_total\{route="\/v1\/chat\/completions",status="400"\} (\d+)$/m)).toBe(3);
+    expect(value(/^alki_request_errors_total\{code="model_not_found",route="\/v1\/chat\/completions"\} (\d+)$/m)).toBe(1);
+    expect(value(/^alki_completion_tokens_total (\d+)$/m)).toBeGreaterThan(20);
+    expect(value(/^alki_request_duration_seconds_count\{route="\/v1\/completions"\} (\d+)$/m)).toBeGreaterThanOrEqual(3);
+    expect(text).toMatch(/^alki_request_duration_seconds_bucket\{route="\/v1\/chat\/completions",le="\+Inf"\} \d+$/m);
+    expect(text).toMatch(/^alki_time_to_first_token_seconds_bucket\{route="\/v1\/chat\/completions",le="0\.5"\} \d+$/m);
+    if (engine === 'llama-server') expect(text).toMatch(/^llamacpp:tokens_predicted_total \d+/m);
+  });
+
+  it('finishes a request in flight when it shuts down, then refuses connections', async () => {
+    const stream = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'Tell a story' }], max_tokens: 24, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    let closing: Promise<void> | undefined;
+    let completionTokens = 0;
+    for await (const chunk of stream) {
+      // Shut down as soon as the first text arrives: the rest must still come.
+      closing ??= server.close();
+      if (chunk.usage) completionTokens = chunk.usage.completion_tokens;
+    }
+    await closing;
+    expect(completionTokens).toBeGreaterThan(1);
+    await expect(fetch(`${server.url}/health`)).rejects.toThrow();
+  }, 60_000);
+});
