@@ -1,6 +1,7 @@
 import type { AlkiCommand } from '../context.js';
 import { imageCommand } from './image.js';
 import { inspectCommand } from './inspect.js';
+import { packCommand } from './pack.js';
 import { quantizeCommand } from './quantize.js';
 import { publishCommand } from './publish.js';
 import { pullCommand } from './pull.js';
@@ -8,13 +9,15 @@ import { serveCommand } from './serve.js';
 import { tagsCommand } from './tags.js';
 import { toolsCommand } from './tools.js';
 import { validateCommand } from './validate.js';
+import { verifyCommand } from './verify.js';
 
 // Every top-level command, in the order `alki --help` lists them. Each
 // command file only parses arguments and calls a library.
-export const commands: AlkiCommand[] = [toolsCommand, inspectCommand, validateCommand, serveCommand, imageCommand, quantizeCommand, publishCommand, pullCommand, tagsCommand];
+export const commands: AlkiCommand[] = [packCommand, verifyCommand, toolsCommand, inspectCommand, validateCommand, serveCommand, imageCommand, quantizeCommand, publishCommand, pullCommand, tagsCommand];
 
 // One example per command group, shown by `alki --help`.
 export const examples: Array<[command: string, description: string]> = [
+  ['$0 pack --demo', 'Pack a tiny demo model, generated offline, into ./dist/alki-demo; then `alki verify ./dist/alki-demo`'],
   ['$0 tools build', 'Build the native llama.cpp tools from the bundled source (once, cached)'],
   ['$0 inspect model.gguf', 'Summarise a GGUF (file, URL or org/name): architecture, parameters, quantization, memory'],
   ['$0 validate model.gguf --score', 'Prove a model loads, tokenizes and generates; report tokens/s and memory'],
