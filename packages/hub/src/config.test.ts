@@ -43,5 +43,8 @@ describe('resolveHubConfig', () => {
     expect(resolveHubConfig({ env: { HF_HOME: '/nonexistent' } })).toMatchObject({ endpoint: DEFAULT_ENDPOINT, offline: false, token: undefined });
     for (const yes of ['1', 'ON', 'yes', 'True']) expect(resolveHubConfig({ env: { HF_HUB_OFFLINE: yes } }).offline).toBe(true);
     for (const no of ['0', 'off', '', 'nope']) expect(resolveHubConfig({ env: { HF_HUB_OFFLINE: no } }).offline).toBe(false);
+    expect(resolveHubConfig({ env: {} }).timeoutMs).toBe(10_000);
+    expect(resolveHubConfig({ env: { HF_HUB_DOWNLOAD_TIMEOUT: '2.5' } }).timeoutMs).toBe(2500);
+    expect(resolveHubConfig({ env: { HF_HUB_DOWNLOAD_TIMEOUT: 'soon' } }).timeoutMs).toBe(10_000);
   });
 });

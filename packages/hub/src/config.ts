@@ -20,6 +20,12 @@ export interface HubOptions {
   /** The environment to read defaults from (defaults to `process.env`). */
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  /**
+   * How long a request may wait for the hub's answer, or a download for its
+   * next bytes, before it counts as dropped (and a download resumes).
+   * Defaults to `HF_HUB_DOWNLOAD_TIMEOUT` seconds, else 10 s, as huggingface_hub.
+   */
+  timeoutMs?: number;
 }
 
 /** HubOptions with every default filled in. */
@@ -30,6 +36,15 @@ export interface HubConfig {
   offline: boolean;
   fetch: typeof fetch;
   signal: AbortSignal | undefined;
+  timeoutMs: number;
+}
+
+// huggingface_hub constants.DEFAULT_DOWNLOAD_TIMEOUT.
+const DEFAULT_TIMEOUT_SECONDS = 10;
+
+function timeoutFrom(env: NodeJS.ProcessEnv): number {
+  const seconds = Number(env.HF_HUB_DOWNLOAD_TIMEOUT);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_TIMEOUT_SECONDS) * 1000;
 }
 
 // huggingface_hub's constants._is_true: these spellings, any case, mean yes.
@@ -85,5 +100,6 @@ export function resolveHubConfig(options: HubOptions = {}): HubConfig {
     offline: options.offline ?? isTrue(env.HF_HUB_OFFLINE),
     fetch: options.fetch ?? globalThis.fetch,
     signal: options.signal,
+    timeoutMs: options.timeoutMs ?? timeoutFrom(env),
   };
 }

@@ -136,6 +136,22 @@ describe('downloadFile over a failing connection', () => {
     expect(contentRequests().map((r) => r.range)).toEqual([undefined, 'bytes=100000-']);
   });
 
+  it('cuts a download whose bytes stop coming, and resumes it with Range', async () => {
+    hub.inject({ kind: 'stall', repo: 'acme/tiny-GGUF', path: 'tiny-Q8_0.gguf', afterBytes: 100_000 });
+    const file = await downloadFile('acme/tiny-GGUF', 'tiny-Q8_0.gguf', options(freshCache(), { timeoutMs: 300 }));
+    expect(fs.readFileSync(file.localPath).equals(WEIGHTS)).toBe(true);
+    expect(contentRequests().map((r) => r.range)).toEqual([undefined, 'bytes=100000-']);
+  });
+
+  it('gives up on a hub that does not answer within the timeout', async () => {
+    const silent: typeof fetch = (_input, init) =>
+      new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
+    const started = Date.now();
+    const error = await downloadFile('acme/tiny-GGUF', 'README.md', options(freshCache(), { fetch: silent, timeoutMs: 200 })).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'NETWORK', details: expect.objectContaining({ reason: 'timeout' }), hint: expect.stringContaining('HF_HUB_DOWNLOAD_TIMEOUT') });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it('keeps the .incomplete file when the connection keeps dropping, and the next run resumes it', async () => {
     const cacheDir = freshCache();
     // The first try and its five resumes all drop after 40 000 bytes.

@@ -114,6 +114,7 @@ async function cacheFile(
         token: config.token,
         ctx: { endpoint: config.endpoint, repo, revision, path: file.path, token: config.token },
         signal: config.signal,
+        stallTimeoutMs: config.timeoutMs,
         onProgress,
       });
       return false;

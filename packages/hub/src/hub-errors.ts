@@ -71,6 +71,13 @@ export function hubErrorFromStatus(status: number, errorCode: string | null | un
 /** Wraps an error from fetch or from @huggingface/hub into a HubError, unless it is one already. */
 export function toHubError(error: unknown, ctx: RequestContext, lastErrorCode?: string | null, signal?: AbortSignal): HubError {
   if (error instanceof HubError) return error;
+  if ((error as Error | undefined)?.name === 'TimeoutError' && !signal?.aborted) {
+    return new HubError('NETWORK', `The hub at ${ctx.endpoint} did not answer in time about ${ctx.repo}.`, {
+      cause: error,
+      hint: 'Check the network, or raise HF_HUB_DOWNLOAD_TIMEOUT (seconds); HF_HUB_OFFLINE=1 works from the cache.',
+      details: { repo: ctx.repo, endpoint: ctx.endpoint, reason: 'timeout' },
+    });
+  }
   if (signal?.aborted || (error as Error | undefined)?.name === 'AbortError') {
     return new HubError('ABORTED', `Stopped talking to the hub about ${ctx.repo}: interrupted.`, { cause: error, details: { repo: ctx.repo } });
   }

@@ -23,6 +23,8 @@ export interface TransferOptions {
   token: string | undefined;
   ctx: RequestContext;
   signal?: AbortSignal;
+  /** A download that receives nothing for this long is cut and resumed. */
+  stallTimeoutMs: number;
   /** Called with the bytes of this file held so far, including resumed ones. */
   onProgress?: (bytes: number, total: number) => void;
   /** Reconnects after a dropped connection, each time resuming with Range (huggingface_hub http_get retries 5 times). */
@@ -126,11 +128,34 @@ export async function transferBlob(options: TransferOptions): Promise<void> {
 }
 
 async function receive(options: TransferOptions, partial: string, offset: number, hashes: Hashes): Promise<Hashes> {
+  // A watchdog that cuts the request when the bytes stop coming; the loop
+  // above then resumes it like any dropped connection.
+  const stall = new AbortController();
+  let timer = setTimeout(() => stall.abort(), options.stallTimeoutMs);
+  const rearm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stall.abort(), options.stallTimeoutMs);
+  };
+  const signal = options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal;
+  try {
+    return await receiveBody(options, partial, offset, hashes, signal, rearm);
+  } catch (error) {
+    if (stall.signal.aborted && !options.signal?.aborted) {
+      throw new TypeError('fetch failed', { cause: { code: 'ETIMEDOUT', message: `no data for ${options.stallTimeoutMs} ms` } });
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function receiveBody(options: TransferOptions, partial: string, offset: number, hashes: Hashes, signal: AbortSignal, rearm: () => void): Promise<Hashes> {
   const { expected, ctx } = options;
   const headers: Record<string, string> = {};
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   if (offset > 0) headers.Range = `bytes=${offset}-`;
-  const response = await options.fetch(options.url, { headers, signal: options.signal });
+  const response = await options.fetch(options.url, { headers, signal });
+  rearm();
   if (!response.ok) {
     const text = await response.text().catch(() => '');
     let serverMessage = text;
@@ -171,6 +196,7 @@ async function receive(options: TransferOptions, partial: string, offset: number
       if (position + chunk.length > expected.size) {
         throw mismatch(`The hub sent more than the ${expected.size} bytes it listed for ${ctx.path}.`, options, {});
       }
+      rearm();
       fs.writeSync(out, chunk);
       hashes.update(chunk);
       position += chunk.length;

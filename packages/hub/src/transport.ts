@@ -16,7 +16,10 @@ export class Transport {
     readonly ctx: RequestContext,
   ) {
     this.fetch = async (input, init) => {
-      const response = await config.fetch(input, { ...init, signal: config.signal });
+      // Each metadata request gets the timeout on top of the caller's signal.
+      const timeout = AbortSignal.timeout(config.timeoutMs);
+      const signal = config.signal ? AbortSignal.any([config.signal, timeout]) : timeout;
+      const response = await config.fetch(input, { ...init, signal });
       if (!response.ok) this.lastErrorCode = response.headers.get('x-error-code');
       return response;
     };

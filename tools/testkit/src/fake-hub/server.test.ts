@@ -139,6 +139,20 @@ describe('startFakeHub faults', () => {
     expect((await retry.arrayBuffer()).byteLength).toBe(WEIGHTS.length);
   });
 
+  it('goes silent after N bytes when told to stall, keeping the connection open', async () => {
+    hub.inject({ kind: 'stall', repo: 'acme/inline', path: 'a.gguf', afterBytes: 500 });
+    const controller = new AbortController();
+    const response = await fetch(`${hub.url}/acme/inline/resolve/main/a.gguf`, { signal: controller.signal });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let received = 0;
+    while (received < 500) received += (await reader.read()).value?.length ?? 0;
+    const next = reader.read();
+    const outcome = await Promise.race([next.then(() => 'data'), new Promise((resolve) => setTimeout(() => resolve('silence'), 300))]);
+    expect([received, outcome]).toEqual([500, 'silence']);
+    controller.abort();
+    await next.catch(() => undefined);
+  });
+
   it('advertises a wrong sha256 everywhere once told to', async () => {
     const wrong = await startFakeHub({ repos: [{ id: 'acme/inline', files: { 'a.gguf': WEIGHTS } }] });
     try {

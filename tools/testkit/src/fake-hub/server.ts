@@ -32,6 +32,8 @@ export interface FakeHubRequest {
 export type FakeHubFault =
   /** Sends `afterBytes` bytes of the file's body, then destroys the socket (`times` times, default once). */
   | { kind: 'drop-connection'; repo: string; path: string; afterBytes: number; times?: number }
+  /** Sends `afterBytes` bytes of the file's body, then sends nothing more and keeps the connection open (`times` times, default once). */
+  | { kind: 'stall'; repo: string; path: string; afterBytes: number; times?: number }
   /** From now on, advertises a sha256/etag for the file (tree, paths-info, resolve headers) that its bytes do not have. */
   | { kind: 'wrong-etag'; repo: string; path: string }
   /** Answers every request whose path starts with `pathPrefix` with this status (`times` times, default once). */
@@ -281,22 +283,26 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       res.end();
       return;
     }
-    const drop = takeFault('drop-connection', (f) => f.repo === repo.spec.id && f.path === filePath);
-    if (!drop) {
+    const matches = (f: { repo: string; path: string }) => f.repo === repo.spec.id && f.path === filePath;
+    const fault = takeFault('drop-connection', matches) ?? takeFault('stall', matches);
+    if (!fault) {
       file.read(start, end).pipe(res);
       return;
     }
-    // Send part of the body, then cut the connection as a flaky network would.
-    const cut = Math.min(drop.afterBytes, length);
-    const partial = cut > 0 ? file.read(start, start + cut - 1) : undefined;
-    const destroy = () => res.socket?.destroy();
-    if (!partial) {
-      res.flushHeaders();
-      setImmediate(destroy);
+    // Send part of the body, then cut the connection as a flaky network
+    // would, or go silent as a stuck one does.
+    const cut = Math.min(fault.afterBytes, length);
+    const after = () => {
+      if (fault.kind === 'drop-connection') res.socket?.destroy();
+    };
+    res.flushHeaders();
+    if (cut === 0) {
+      setImmediate(after);
       return;
     }
+    const partial = file.read(start, start + cut - 1);
     partial.on('data', (chunk) => res.write(chunk));
-    partial.on('end', () => res.write('', destroy));
+    partial.on('end', () => res.write('', after));
   }
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse, pathname: string, query: URLSearchParams): Promise<void> {
