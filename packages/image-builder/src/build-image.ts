@@ -18,6 +18,12 @@ export interface BuildImageOptions {
   tag: string;
   /** Serve this quant instead of runtime.json's model; only that model goes into the image. */
   quant?: string;
+  /**
+   * The bundle layer's compression. Default `none`: quantized GGUF weights
+   * shrink by only a few percent under gzip, which costs most of the build
+   * time (tools/bench/image.ts); `gzip` is there for registries or clients
+   * that want compressed layers.
+   */
   compression?: LayerCompression;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
@@ -58,7 +64,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const time = reproducibleTime(options.env);
   const layer = await writeLayer(options.layoutDir, entries, {
     mtime: time.seconds,
-    compression: options.compression,
+    compression: options.compression ?? 'none',
     signal: options.signal,
     onProgress: (bytes) => options.onProgress?.(Math.min(bytes, total), total),
   });
@@ -72,6 +78,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     layers: [{ layer, createdBy: `alki image build: COPY bundle ${bundleManifest.slug} ${bundleManifest.version} to ${IMAGE_BUNDLE_DIR}`, comment: 'alki' }],
     config: {
       Entrypoint: entrypoint,
+      // Not root: llama-server only reads the bundle (as the bundle's own Dockerfile does).
+      User: '65532:65532',
       Cmd: llamaServerArgs(runtime, imageModelPath(artifact.uri), bundleManifest.slug),
       ExposedPorts: { [`${port}/tcp`]: {} },
       Env: [`ALKI_BUNDLE_DIR=${IMAGE_BUNDLE_DIR}`],

@@ -56,28 +56,30 @@ export async function writeLayer(layoutDir: string, entries: TarEntry[], options
   const blobHash = createHash('sha256');
   const temp = tempPathBeside(blobPath(layoutDir, `sha256:${'0'.repeat(64)}`));
   let size = 0;
-  const countSize = async function* (chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of chunks) {
-      size += chunk.length;
-      blobHash.update(chunk);
-      yield chunk;
-    }
-  };
+  // Counts the blob's bytes, and hashes them when they differ from the tar's.
+  const counting = (hash?: ReturnType<typeof createHash>) =>
+    async function* (chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+      for await (const chunk of chunks) {
+        size += chunk.length;
+        hash?.update(chunk);
+        yield chunk;
+      }
+    };
   try {
     const tar = Readable.from(writeTar(entries, { mtime: options.mtime, signal: options.signal }));
+    const blobFile = fs.createWriteStream(temp, { highWaterMark: 4 << 20 });
     if (compression === 'gzip') {
       // Level 1: model weights hardly compress, and speed matters more here
       // than the last percent. zlib's gzip header has mtime 0, so output is stable.
-      await pipeline(tar, hashing(diffHash, options.onProgress), zlib.createGzip({ level: 1 }), countSize, fs.createWriteStream(temp), { signal: options.signal });
+      await pipeline(tar, hashing(diffHash, options.onProgress), zlib.createGzip({ level: 1 }), counting(blobHash), blobFile, { signal: options.signal });
     } else {
-      await pipeline(tar, hashing(diffHash, options.onProgress), countSize, fs.createWriteStream(temp), { signal: options.signal });
+      // Uncompressed, the blob is the tar itself: one hash is both digest and diff id.
+      await pipeline(tar, hashing(diffHash, options.onProgress), counting(), blobFile, { signal: options.signal });
     }
-    const digest = `sha256:${blobHash.digest('hex')}`;
+    const diffId = `sha256:${diffHash.digest('hex')}`;
+    const digest = compression === 'gzip' ? `sha256:${blobHash.digest('hex')}` : diffId;
     await fs.promises.rename(temp, blobPath(layoutDir, digest));
-    return {
-      descriptor: { mediaType: compression === 'gzip' ? MEDIA_TYPES.ociLayerGzip : MEDIA_TYPES.ociLayer, digest, size },
-      diffId: `sha256:${diffHash.digest('hex')}`,
-    };
+    return { descriptor: { mediaType: compression === 'gzip' ? MEDIA_TYPES.ociLayerGzip : MEDIA_TYPES.ociLayer, digest, size }, diffId };
   } catch (error) {
     await fs.promises.rm(temp, { force: true });
     throw error;

@@ -111,6 +111,7 @@ describe('the alki-runtime image', () => {
     expect(config.Entrypoint).toEqual(['/opt/alki/node/bin/node', '/opt/alki/runtime/node_modules/@alki/image-builder/dist/runtime/entrypoint.js']);
     expect(config.Env).toEqual(expect.arrayContaining(['ALKI_BUNDLE_DIR=/var/lib/alki/bundle', 'ALKI_LLAMA_SERVER=/app/llama-server']));
     expect(config.Volumes).toEqual({ '/var/lib/alki': {} });
+    expect(config.User).toBe('65532:65532');
     expect(config.Labels?.['io.alki.image']).toBe('runtime');
     expect(built.config.history).toHaveLength(2);
   });

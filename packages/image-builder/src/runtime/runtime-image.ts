@@ -69,7 +69,9 @@ export async function buildRuntimeImage(options: BuildRuntimeImageOptions): Prom
     entries.push({ type: 'file', path: library.slice(1), mode: 0o755, size: fs.statSync(file).size, content: { kind: 'file', path: file } });
   }
   entries.push(...closureEntries(packageClosure(packageDir), RUNTIME_ROOT));
-  entries.push({ type: 'directory', path: RUNTIME_BUNDLE_DIR.slice(1), mode: 0o755 });
+  // Sticky and world-writable like /tmp: the runtime runs as a non-root user
+  // and must create the bundle there, while every tar entry stays owned by 0:0.
+  entries.push({ type: 'directory', path: path.posix.dirname(RUNTIME_BUNDLE_DIR).slice(1), mode: 0o1777 });
   const time = reproducibleTime(options.env);
   const layer = await writeLayer(options.layoutDir, entries, { mtime: time.seconds, signal: options.signal });
   const port = options.port ?? 8080;
@@ -81,6 +83,7 @@ export async function buildRuntimeImage(options: BuildRuntimeImageOptions): Prom
     layers: [{ layer, createdBy: `alki image runtime: node ${process.version} and the alki-runtime entrypoint`, comment: 'alki' }],
     config: {
       Entrypoint: [NODE_PATH, ENTRYPOINT],
+      User: '65532:65532',
       Cmd: [],
       Env: [`ALKI_BUNDLE_DIR=${RUNTIME_BUNDLE_DIR}`, `ALKI_LLAMA_SERVER=${server}`],
       ExposedPorts: { [`${port}/tcp`]: {} },

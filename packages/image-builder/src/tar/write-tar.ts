@@ -40,7 +40,7 @@ async function* fileBytes(entry: Extract<TarEntry, { type: 'file' }>, signal?: A
   const expected = entry.content.sha256;
   const hash = expected ? createHash('sha256') : undefined;
   let read = 0;
-  for await (const chunk of fs.createReadStream(entry.content.path, { highWaterMark: 1 << 20, signal })) {
+  for await (const chunk of fs.createReadStream(entry.content.path, { highWaterMark: 4 << 20, signal })) {
     read += (chunk as Buffer).length;
     if (read > entry.size) break;
     hash?.update(chunk as Buffer);
