@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import { describeSystemError } from '@alki/errors';
 import path from 'node:path';
+import { describeSystemError } from '@alki/errors';
 import { pathsInfo, type PathInfo } from '@huggingface/hub';
+import { withBlobLock } from './blob-lock.js';
 import { resolveHubConfig, type HubConfig, type HubOptions } from './config.js';
 import { HubError } from './errors.js';
-import { withBlobLock } from './blob-lock.js';
 import { blobPath, isCommitSha, linkSnapshotFile, repoCacheDir, snapshotFilePath, statSnapshotFile, writeRef } from './cache-layout.js';
 import { assertSafeRelativePath, parseRepoId } from './repo-id.js';
 import { cacheFallback, cachedCommit, fetchModelInfo, type HubFile } from './resolve-model.js';
@@ -91,7 +91,9 @@ async function cacheFile(
   assertSafeRelativePath(file.path, 'file');
   const storage = repoCacheDir(config.cacheDir, repo);
   const existing = fromSnapshot(repo, revision, commit, file.path, storage);
-  if (existing && existing.size === file.size) {
+  // A snapshot entry counts when it is the same blob (or a plain file, as
+  // huggingface_hub writes where symlinks fail, of the right size).
+  if (existing && existing.size === file.size && (!existing.etag || existing.etag === file.etag)) {
     writeRef(storage, revision, commit);
     return existing;
   }
