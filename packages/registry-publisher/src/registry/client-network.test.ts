@@ -2,24 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { startCuttingProxy, startRegistry, startTokenServer, type CuttingProxy, type TestRegistry, type TokenServer } from '@alki/testkit';
+import { collectingSink } from '../__fixtures__/collect.js';
 import { sha256Digest } from '../digest.js';
 import { bytesBlob } from './blob-source.js';
 import { RegistryClient } from './client.js';
-
-function sink(): { sink: Writable; bytes: () => Buffer } {
-  const chunks: Buffer[] = [];
-  return {
-    sink: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        chunks.push(chunk);
-        callback();
-      },
-    }),
-    bytes: () => Buffer.concat(chunks),
-  };
-}
 
 describe('RegistryClient behind a token server (Docker token spec)', () => {
   let tokens: TokenServer;
@@ -40,7 +27,7 @@ describe('RegistryClient behind a token server (Docker token spec)', () => {
     const bytes = randomBytes(10_000);
     const digest = sha256Digest(bytes);
     expect((await client.pushBlob('team/model', bytesBlob(bytes), digest, { chunkSize: 4096 })).outcome).toBe('uploaded');
-    const out = sink();
+    const out = collectingSink();
     await client.fetchBlob('team/model', { digest, size: bytes.length }, out.sink);
     expect(out.bytes().equals(bytes)).toBe(true);
     const asked = tokens.requests.slice(before);
@@ -92,7 +79,7 @@ describe('RegistryClient resuming an upload cut mid-blob', () => {
     expect(events).toContain(`resuming ${digest} at byte ${2 * 1024 * 1024}`);
     // Nothing was sent twice: the body bytes crossed the proxy once, plus headers.
     expect(proxy.bytesUp - start).toBeLessThan(bytes.length + 16 * 1024);
-    const out = sink();
+    const out = collectingSink();
     await new RegistryClient({ registry: registry.host }).fetchBlob('alki/resume', { digest, size: bytes.length }, out.sink);
     expect(out.bytes().equals(bytes)).toBe(true);
   });
@@ -111,7 +98,7 @@ describe('RegistryClient resuming an upload cut mid-blob', () => {
     expect(proxy.cuts - cutsBefore).toBe(1);
     expect(result).toEqual({ outcome: 'uploaded', bytesUploaded: bytes.length, resumes: 0, restarts: 1 });
     expect(events.some((e) => e.includes('upload status: HTTP 404') && e.includes('BLOB_UPLOAD_INVALID'))).toBe(true);
-    const out = sink();
+    const out = collectingSink();
     await new RegistryClient({ registry: registry.host }).fetchBlob('alki/restart', { digest, size: bytes.length }, out.sink);
     expect(out.bytes().equals(bytes)).toBe(true);
   });
@@ -136,6 +123,6 @@ describe('RegistryClient pulling a blob tampered with in storage', () => {
     const stored = fs.readFileSync(data);
     stored[1234] ^= 0xff;
     fs.writeFileSync(data, stored);
-    await expect(client.fetchBlob('alki/tamper', { digest, size: bytes.length }, sink().sink)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', category: 'check' });
+    await expect(client.fetchBlob('alki/tamper', { digest, size: bytes.length }, collectingSink().sink)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', category: 'check' });
   });
 });

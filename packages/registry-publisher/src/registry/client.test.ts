@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { startRegistry, type TestRegistry } from '@alki/testkit';
+import { collectingSink } from '../__fixtures__/collect.js';
 import { sha256Digest } from '../digest.js';
 import { RegistryError } from '../errors.js';
 import { OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from '../media-types.js';
@@ -24,19 +24,6 @@ function emptyManifest(layers: Array<{ digest: string; size: number }>, extra: R
       ...extra,
     }),
   );
-}
-
-function collect(): { sink: Writable; bytes: () => Buffer } {
-  const chunks: Buffer[] = [];
-  return {
-    sink: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        chunks.push(chunk);
-        callback();
-      },
-    }),
-    bytes: () => Buffer.concat(chunks),
-  };
 }
 
 describe('RegistryClient against docker-registry', () => {
@@ -73,7 +60,7 @@ describe('RegistryClient against docker-registry', () => {
     const streamed = await client.pushBlob('alki/streamed', bytesBlob(bytes), digest);
     expect(streamed.outcome).toBe('uploaded');
     for (const repository of ['alki/chunked', 'alki/streamed']) {
-      const out = collect();
+      const out = collectingSink();
       await client.fetchBlob(repository, { digest, size: bytes.length }, out.sink);
       expect(out.bytes().equals(bytes)).toBe(true);
     }
@@ -169,7 +156,7 @@ describe('RegistryClient against docker-registry', () => {
 
   it('reports a clear NOT_FOUND for an unknown repository or blob', async () => {
     await expect(client.listTags('alki/none')).rejects.toMatchObject({ code: 'NOT_FOUND', category: 'network' });
-    const out = collect();
+    const out = collectingSink();
     await expect(client.fetchBlob('alki/none', { digest: sha256Digest('x'), size: 1 }, out.sink)).rejects.toBeInstanceOf(RegistryError);
   });
 });
@@ -189,7 +176,7 @@ describe('RegistryClient with htpasswd basic auth', () => {
     const bytes = randomBytes(2048);
     const digest = sha256Digest(bytes);
     expect((await client.pushBlob('alki/basic', bytesBlob(bytes), digest, { chunkSize: 1000 })).outcome).toBe('uploaded');
-    const out = collect();
+    const out = collectingSink();
     await client.fetchBlob('alki/basic', { digest, size: 2048 }, out.sink);
     expect(out.bytes().equals(bytes)).toBe(true);
   });

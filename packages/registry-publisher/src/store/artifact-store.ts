@@ -1,10 +1,9 @@
+import type { VerifiedTransferOptions } from '../io/verified-write.js';
 import type { BlobSource } from '../registry/blob-source.js';
 import type { Descriptor, FetchedManifest, PushBlobResult } from '../registry/client.js';
 
-export interface TransferOptions {
-  onProgress?: (bytes: number) => void;
-  signal?: AbortSignal;
-}
+/** Progress (bytes of the blob so far) and cancellation for one blob transfer. */
+export type TransferOptions = VerifiedTransferOptions;
 
 /**
  * Where artifacts are pushed to and pulled from: one repository of a

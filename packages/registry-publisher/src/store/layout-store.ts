@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { DigestVerifier, sha256Digest } from '../digest.js';
+import { sha256Digest } from '../digest.js';
 import { RegistryError } from '../errors.js';
+import { writeAtomic, writeVerifiedFile } from '../io/verified-write.js';
 import { ANNOTATION_REF_NAME, OCI_INDEX } from '../media-types.js';
 import { isValidDigest } from '../reference.js';
 import type { BlobSource } from '../registry/blob-source.js';
@@ -20,21 +19,6 @@ interface LayoutIndex {
   schemaVersion: 2;
   mediaType?: string;
   manifests: Descriptor[];
-}
-
-function tempName(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.partial`);
-}
-
-async function writeAtomic(file: string, bytes: Buffer | string): Promise<void> {
-  const temp = tempName(file);
-  try {
-    await fs.promises.writeFile(temp, bytes);
-    await fs.promises.rename(temp, file);
-  } catch (error) {
-    await fs.promises.rm(temp, { force: true });
-    throw error;
-  }
 }
 
 /**
@@ -78,32 +62,6 @@ export async function layoutStore(dir: string, options: { create?: boolean } = {
     }
   };
 
-  const copyVerified = async (source: AsyncIterable<Uint8Array>, descriptor: { digest: string; size?: number }, file: string, transfer: TransferOptions, what: string) => {
-    const verifier = new DigestVerifier(descriptor, what);
-    let done = 0;
-    const temp = tempName(file);
-    try {
-      await pipeline(
-        source,
-        async function* (chunks: AsyncIterable<Uint8Array>) {
-          for await (const chunk of chunks) {
-            verifier.update(chunk);
-            done += chunk.length;
-            transfer.onProgress?.(done);
-            yield chunk;
-          }
-          verifier.finish();
-        },
-        fs.createWriteStream(temp),
-        { signal: transfer.signal },
-      );
-      await fs.promises.rename(temp, file);
-    } catch (error) {
-      await fs.promises.rm(temp, { force: true });
-      throw error;
-    }
-  };
-
   const store: ArtifactStore = {
     description: `oci:${dir}`,
     async pushBlob(source: BlobSource, digest: string, transfer: TransferOptions = {}) {
@@ -113,7 +71,7 @@ export async function layoutStore(dir: string, options: { create?: boolean } = {
         transfer.onProgress?.(source.size);
         return { outcome: 'exists' as const, bytesUploaded: 0 };
       }
-      await copyVerified(source.read(0, source.size), { digest, size: source.size }, file, transfer, `The blob for ${digest}`);
+      await writeVerifiedFile(source.read(0, source.size), { digest, size: source.size }, file, `The blob for ${digest}`, transfer);
       return { outcome: 'uploaded' as const, bytesUploaded: source.size };
     },
     async resolve(reference) {
@@ -152,7 +110,7 @@ export async function layoutStore(dir: string, options: { create?: boolean } = {
     async downloadBlob(descriptor, file, transfer = {}) {
       const source = blobPath(descriptor.digest);
       if (!fs.existsSync(source)) throw new RegistryError('NOT_FOUND', `${dir} has no blob ${descriptor.digest}.`, { category: 'input', details: { dir, digest: descriptor.digest } });
-      await copyVerified(fs.createReadStream(source, { highWaterMark: 1 << 20 }), descriptor, file, transfer, `Blob ${descriptor.digest} in ${dir}`);
+      await writeVerifiedFile(fs.createReadStream(source, { highWaterMark: 1 << 20 }), descriptor, file, `Blob ${descriptor.digest} in ${dir}`, transfer);
     },
     async listTags() {
       return (await readIndex()).manifests.map((entry) => entry.annotations?.[ANNOTATION_REF_NAME]).filter((tag): tag is string => Boolean(tag));
