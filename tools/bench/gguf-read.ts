@@ -24,7 +24,12 @@ interface TokenizerJson {
 
 /** Writes the benchmark GGUF once: a Qwen3-shaped header with the real vocabulary and one small tensor. */
 async function benchmarkFile(): Promise<string> {
-  const dir = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'alki', 'test-fixtures', 'bench');
+  const dir = path.join(
+    process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'),
+    'alki',
+    'test-fixtures',
+    'bench',
+  );
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'qwen3-vocab.gguf');
   if (fs.existsSync(file)) return file;
@@ -77,7 +82,10 @@ const merges = header.metadata.find((e) => e.key === 'tokenizer.ggml.merges')!.v
 const rows = [
   await measure('@alki/gguf-reader openGguf', () => openGguf(file), { runs, warmup: 2 }),
   await measure('@huggingface/gguf gguf()', () => gguf(file, { allowLocalFile: true }), { runs, warmup: 2 }),
-  await measure('node-llama-cpp readGgufFileInfo', () => readGgufFileInfo(file, { logWarnings: false }), { runs, warmup: 2 }),
+  await measure('node-llama-cpp readGgufFileInfo', () => readGgufFileInfo(file, { logWarnings: false }), {
+    runs,
+    warmup: 2,
+  }),
 ];
 const fastestReference = rows.slice(1).reduce((a, b) => (a.medianMs <= b.medianMs ? a : b));
 report('GGUF header + metadata read (local file)', rows, fastestReference.label, {

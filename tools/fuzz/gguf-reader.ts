@@ -37,7 +37,12 @@ function prng(start: number): () => number {
   };
 }
 
-function file(metadata: Parameters<typeof serializeGgufHeader>[0]['metadata'], specs: GgufTensorSpec[], littleEndian = true, version: 2 | 3 = 3): Uint8Array {
+function file(
+  metadata: Parameters<typeof serializeGgufHeader>[0]['metadata'],
+  specs: GgufTensorSpec[],
+  littleEndian = true,
+  version: 2 | 3 = 3,
+): Uint8Array {
   const tensors = layoutTensors(specs);
   const header = serializeGgufHeader({ metadata, tensors, littleEndian, version });
   const last = tensors[tensors.length - 1];
@@ -62,7 +67,10 @@ const everyType = [
   ggufEntry.int64('i', -5n),
   ggufEntry.float64('j', 1.25),
   ggufEntry.array('tokenizer.ggml.tokens', GgufValueType.STRING, ['a', 'Ġb', 'ü', '']),
-  ggufEntry.array('k', GgufValueType.ARRAY, [ggufArray(GgufValueType.INT32, [1, 2]), ggufArray(GgufValueType.STRING, ['x'])]),
+  ggufEntry.array('k', GgufValueType.ARRAY, [
+    ggufArray(GgufValueType.INT32, [1, 2]),
+    ggufArray(GgufValueType.STRING, ['x']),
+  ]),
 ];
 const tensors: GgufTensorSpec[] = [
   { name: 'token_embd.weight', type: GgmlType.Q4_K, dims: [256, 2] },
@@ -150,7 +158,8 @@ while (Date.now() < deadline) {
     await readGguf(bufferSource(input));
     outcomes.set('parsed', (outcomes.get('parsed') ?? 0) + 1);
   } catch (error) {
-    if (!(error instanceof GgufError)) fail(`a ${(error as Error)?.name ?? typeof error} escaped instead of a GgufError`, input, error);
+    if (!(error instanceof GgufError))
+      fail(`a ${(error as Error)?.name ?? typeof error} escaped instead of a GgufError`, input, error);
     outcomes.set(error.code, (outcomes.get(error.code) ?? 0) + 1);
   }
   const elapsed = performance.now() - started;
@@ -158,10 +167,16 @@ while (Date.now() < deadline) {
   if (elapsed > HANG_MS) fail(`one input took ${elapsed.toFixed(0)} ms`, input);
   if (iterations % 1000 === 0) {
     maxRss = Math.max(maxRss, process.memoryUsage().rss);
-    if (maxRss - startRss > MAX_RSS_GROWTH) fail(`memory grew by ${((maxRss - startRss) / 1048576).toFixed(0)} MiB`, input);
+    if (maxRss - startRss > MAX_RSS_GROWTH)
+      fail(`memory grew by ${((maxRss - startRss) / 1048576).toFixed(0)} MiB`, input);
   }
 }
 
-console.log(`gguf-reader fuzz: seed ${seed}, ${seconds} s, ${iterations} inputs (${(iterations / seconds).toFixed(0)}/s), no escapes`);
-console.log(`  slowest input ${slowestMs.toFixed(1)} ms, RSS growth ${((maxRss - startRss) / 1048576).toFixed(1)} MiB`);
-for (const [outcome, count] of [...outcomes].sort((a, b) => b[1] - a[1])) console.log(`  ${outcome.padEnd(22)} ${count}`);
+console.log(
+  `gguf-reader fuzz: seed ${seed}, ${seconds} s, ${iterations} inputs (${(iterations / seconds).toFixed(0)}/s), no escapes`,
+);
+console.log(
+  `  slowest input ${slowestMs.toFixed(1)} ms, RSS growth ${((maxRss - startRss) / 1048576).toFixed(1)} MiB`,
+);
+for (const [outcome, count] of [...outcomes].sort((a, b) => b[1] - a[1]))
+  console.log(`  ${outcome.padEnd(22)} ${count}`);

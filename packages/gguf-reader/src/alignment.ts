@@ -23,9 +23,14 @@ export function alignmentFromMetadata(metadata: readonly GgufMetadataEntry[]): n
   if (!entry) return DEFAULT_ALIGNMENT;
   const value = entry.value;
   if (entry.type !== GgufValueType.UINT32 || typeof value !== 'number' || !isPowerOfTwo(value)) {
-    throw new GgufError('BAD_ALIGNMENT', `general.alignment must be a power-of-two uint32, got ${String(value)}.`, 'input', {
-      details: { alignment: String(value) },
-    });
+    throw new GgufError(
+      'BAD_ALIGNMENT',
+      `general.alignment must be a power-of-two uint32, got ${String(value)}.`,
+      'input',
+      {
+        details: { alignment: String(value) },
+      },
+    );
   }
   return value;
 }

@@ -47,7 +47,8 @@ export class Cursor {
   /** Makes at least `n` bytes available, or throws TRUNCATED naming `what`. */
   async fill(n: number, what: string): Promise<void> {
     if (n <= this.available) return;
-    if (n > this.remaining) throw structuralError('TRUNCATED', this.offset, `The file ends inside ${what}`, { needed: n });
+    if (n > this.remaining)
+      throw structuralError('TRUNCATED', this.offset, `The file ends inside ${what}`, { needed: n });
     const kept = this.bytes.subarray(this.pos);
     const readAt = this.base + this.bytes.length;
     let toRead = Math.max(n - kept.length, this.chunk);
@@ -65,7 +66,10 @@ export class Cursor {
     this.pos = 0;
     this.bytes = combined;
     this.view = new DataView(combined.buffer, combined.byteOffset, combined.byteLength);
-    if (combined.length < n) throw structuralError('TRUNCATED', this.offset + combined.length, `The file ends inside ${what}`, { needed: n });
+    if (combined.length < n)
+      throw structuralError('TRUNCATED', this.offset + combined.length, `The file ends inside ${what}`, {
+        needed: n,
+      });
   }
 
   u8(): number {
@@ -85,7 +89,12 @@ export class Cursor {
     const second = this.view.getUint32(this.pos + 4, this.littleEndian);
     const [low, high] = this.littleEndian ? [first, second] : [second, first];
     this.pos += 8;
-    if (high > MAX_SAFE_HIGH_WORD) throw structuralError('COUNT_TOO_LARGE', at, `${what} is impossibly large (${(BigInt(high) << 32n) | BigInt(low)})`);
+    if (high > MAX_SAFE_HIGH_WORD)
+      throw structuralError(
+        'COUNT_TOO_LARGE',
+        at,
+        `${what} is impossibly large (${(BigInt(high) << 32n) | BigInt(low)})`,
+      );
     return high * TWO_TO_32 + low;
   }
 
@@ -101,9 +110,14 @@ export class Cursor {
 
   checkStringLength(length: number, at: number, what: string): void {
     if (length > this.remaining || length > MAX_STRING_BYTES) {
-      throw structuralError('COUNT_TOO_LARGE', at, `The length of ${what} (${length} bytes) is larger than the rest of the file`, {
-        length,
-      });
+      throw structuralError(
+        'COUNT_TOO_LARGE',
+        at,
+        `The length of ${what} (${length} bytes) is larger than the rest of the file`,
+        {
+          length,
+        },
+      );
     }
   }
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { bufferSource, GgufError, GgufValueType, readGguf, type ByteSource, type GgufErrorCode } from './index.js';
+import {
+  bufferSource,
+  GgufError,
+  GgufValueType,
+  readGguf,
+  type ByteSource,
+  type GgufErrorCode,
+} from './index.js';
 
 // Hand-built GGUF bytes, so each test can put exactly one defect exactly
 // where it wants it. Little-endian, version 3.
@@ -53,8 +60,20 @@ function validFile(): { bytes: Uint8Array; sections: Record<string, [number, num
   const b = header(2, 3);
   const metaStart = b.length;
   b.str('general.architecture').u32(GgufValueType.STRING).str('llama');
-  b.str('tokenizer.ggml.tokens').u32(GgufValueType.ARRAY).u32(GgufValueType.STRING).u64(3).str('a').str('bc').str('Ġd');
-  b.str('nested').u32(GgufValueType.ARRAY).u32(GgufValueType.ARRAY).u64(1).u32(GgufValueType.UINT16).u64(2).raw([1, 0, 2, 0]);
+  b.str('tokenizer.ggml.tokens')
+    .u32(GgufValueType.ARRAY)
+    .u32(GgufValueType.STRING)
+    .u64(3)
+    .str('a')
+    .str('bc')
+    .str('Ġd');
+  b.str('nested')
+    .u32(GgufValueType.ARRAY)
+    .u32(GgufValueType.ARRAY)
+    .u64(1)
+    .u32(GgufValueType.UINT16)
+    .u64(2)
+    .raw([1, 0, 2, 0]);
   const infoStart = b.length;
   tensorInfo(b, 'a.weight', [4, 2], 0, 0);
   tensorInfo(b, 'b.weight', [3], 0, 32);
@@ -89,7 +108,11 @@ function recordingSource(bytes: Uint8Array): ByteSource & { largestRead: number 
   return source;
 }
 
-async function expectCode(bytes: Uint8Array, code: GgufErrorCode | GgufErrorCode[], offset?: number): Promise<GgufError> {
+async function expectCode(
+  bytes: Uint8Array,
+  code: GgufErrorCode | GgufErrorCode[],
+  offset?: number,
+): Promise<GgufError> {
   const source = recordingSource(bytes);
   const error = await readGguf(source).then(
     () => undefined,
@@ -108,7 +131,10 @@ describe('readGguf on damaged files', () => {
   it('reads the undamaged reference file', async () => {
     const file = await readGguf(bufferSource(validFile().bytes));
     expect(file.tensors.map((t) => t.name)).toEqual(['a.weight', 'b.weight']);
-    expect(file.metadata[2].value).toEqual({ itemType: GgufValueType.ARRAY, items: [{ itemType: GgufValueType.UINT16, items: [1, 2] }] });
+    expect(file.metadata[2].value).toEqual({
+      itemType: GgufValueType.ARRAY,
+      items: [{ itemType: GgufValueType.UINT16, items: [1, 2] }],
+    });
   });
 
   it('gives a typed error for a file cut at every byte, inside every section', async () => {
@@ -116,7 +142,10 @@ describe('readGguf on damaged files', () => {
     for (const [section, [start, end]] of Object.entries(sections)) {
       for (let cut = start; cut < end; cut++) {
         // A cut file's counts can also claim more than what is left.
-        await expectCode(bytes.subarray(0, cut), section === 'tensor data' ? 'DATA_PAST_END' : ['TRUNCATED', 'COUNT_TOO_LARGE']);
+        await expectCode(
+          bytes.subarray(0, cut),
+          section === 'tensor data' ? 'DATA_PAST_END' : ['TRUNCATED', 'COUNT_TOO_LARGE'],
+        );
       }
     }
   });
@@ -134,11 +163,26 @@ describe('readGguf on damaged files', () => {
     await expectCode(header(2n ** 63n, 0).build(), 'COUNT_TOO_LARGE', 8);
     await expectCode(header(1_000_000, 0).build(), 'COUNT_TOO_LARGE', 8);
     await expectCode(header(0, 1_000_000_000).build(), 'COUNT_TOO_LARGE', 16);
-    const array = header(0, 1).str('k').u32(GgufValueType.ARRAY).u32(GgufValueType.UINT32).u64(1_000_000_000).build();
+    const array = header(0, 1)
+      .str('k')
+      .u32(GgufValueType.ARRAY)
+      .u32(GgufValueType.UINT32)
+      .u64(1_000_000_000)
+      .build();
     await expectCode(array, 'COUNT_TOO_LARGE', 24 + 9 + 4 + 4);
-    const strings = header(0, 1).str('k').u32(GgufValueType.ARRAY).u32(GgufValueType.STRING).u64(2n ** 40n).build();
+    const strings = header(0, 1)
+      .str('k')
+      .u32(GgufValueType.ARRAY)
+      .u32(GgufValueType.STRING)
+      .u64(2n ** 40n)
+      .build();
     await expectCode(strings, 'COUNT_TOO_LARGE');
-    const longString = header(0, 1).str('k').u32(GgufValueType.STRING).u64(2n ** 50n).raw([1, 2, 3]).build();
+    const longString = header(0, 1)
+      .str('k')
+      .u32(GgufValueType.STRING)
+      .u64(2n ** 50n)
+      .raw([1, 2, 3])
+      .build();
     await expectCode(longString, 'COUNT_TOO_LARGE', 24 + 9 + 4);
     const longKey = header(0, 1).u64(1_000_000).raw(new Uint8Array(20)).build();
     await expectCode(longKey, 'COUNT_TOO_LARGE', 24);
@@ -148,16 +192,26 @@ describe('readGguf on damaged files', () => {
     const overlong = [0xc0, 0xaf];
     const lone = [0xed, 0xa0, 0x80];
     await expectCode(header(0, 1).str(overlong).u32(GgufValueType.UINT8).u8(1).build(), 'INVALID_UTF8', 24);
-    await expectCode(header(0, 1).str('k').u32(GgufValueType.STRING).str(lone).build(), 'INVALID_UTF8', 24 + 9 + 4);
+    await expectCode(
+      header(0, 1).str('k').u32(GgufValueType.STRING).str(lone).build(),
+      'INVALID_UTF8',
+      24 + 9 + 4,
+    );
     const long = [...new TextEncoder().encode('x'.repeat(40)), 0xff];
-    await expectCode(header(0, 1).str('k').u32(GgufValueType.ARRAY).u32(GgufValueType.STRING).u64(1).str(long).build(), 'INVALID_UTF8');
+    await expectCode(
+      header(0, 1).str('k').u32(GgufValueType.ARRAY).u32(GgufValueType.STRING).u64(1).str(long).build(),
+      'INVALID_UTF8',
+    );
     const name = tensorInfo(header(1, 0), [0x61, 0x80], [1], 0, 0).padTo(32).raw(new Uint8Array(32)).build();
     await expectCode(name, 'INVALID_UTF8', 24);
   });
 
   it('rejects unknown value, item and tensor types', async () => {
     await expectCode(header(0, 1).str('k').u32(13).build(), 'UNKNOWN_VALUE_TYPE', 24 + 9);
-    await expectCode(header(0, 1).str('k').u32(GgufValueType.ARRAY).u32(99).u64(0).build(), 'UNKNOWN_VALUE_TYPE');
+    await expectCode(
+      header(0, 1).str('k').u32(GgufValueType.ARRAY).u32(99).u64(0).build(),
+      'UNKNOWN_VALUE_TYPE',
+    );
     for (const type of [4, 5, 31, 36, 43, 1000]) {
       const bytes = tensorInfo(header(1, 0), 't', [32], type, 0).padTo(32).raw(new Uint8Array(64)).build();
       const error = await expectCode(bytes, 'UNKNOWN_TENSOR_TYPE');
@@ -180,13 +234,36 @@ describe('readGguf on damaged files', () => {
 
   it('rejects bad dimensions, names and alignment', async () => {
     const data = new Uint8Array(64);
-    await expectCode(tensorInfo(header(1, 0), 't', [1, 1, 1, 1, 1], 0, 0).padTo(32).raw(data).build(), 'BAD_DIMENSIONS', 24);
-    await expectCode(tensorInfo(header(1, 0), 't', [33], 2, 0).padTo(32).raw(data).build(), 'BAD_DIMENSIONS', 24);
-    const huge = tensorInfo(header(1, 0), 't', [2 ** 30, 2 ** 30, 2 ** 30], 0, 0).padTo(32).raw(data).build();
+    await expectCode(
+      tensorInfo(header(1, 0), 't', [1, 1, 1, 1, 1], 0, 0).padTo(32).raw(data).build(),
+      'BAD_DIMENSIONS',
+      24,
+    );
+    await expectCode(
+      tensorInfo(header(1, 0), 't', [33], 2, 0).padTo(32).raw(data).build(),
+      'BAD_DIMENSIONS',
+      24,
+    );
+    const huge = tensorInfo(header(1, 0), 't', [2 ** 30, 2 ** 30, 2 ** 30], 0, 0)
+      .padTo(32)
+      .raw(data)
+      .build();
     await expectCode(huge, 'BAD_DIMENSIONS', 24);
-    const negative = header(1, 0).str('t').u32(1).u64(-1n & (2n ** 64n - 1n)).u32(0).u64(0).padTo(32).raw(data).build();
+    const negative = header(1, 0)
+      .str('t')
+      .u32(1)
+      .u64(-1n & (2n ** 64n - 1n))
+      .u32(0)
+      .u64(0)
+      .padTo(32)
+      .raw(data)
+      .build();
     await expectCode(negative, 'COUNT_TOO_LARGE');
-    await expectCode(tensorInfo(header(1, 0), 'x'.repeat(64), [1], 0, 0).padTo(32).raw(data).build(), 'NAME_TOO_LONG', 24);
+    await expectCode(
+      tensorInfo(header(1, 0), 'x'.repeat(64), [1], 0, 0).padTo(32).raw(data).build(),
+      'NAME_TOO_LONG',
+      24,
+    );
     const b = header(2, 0);
     tensorInfo(b, 'same', [1], 0, 0);
     tensorInfo(b, 'same', [1], 0, 32);
@@ -198,7 +275,11 @@ describe('readGguf on damaged files', () => {
   });
 
   it('rejects duplicate keys, non-bool bools and absurd nesting', async () => {
-    await expectCode(header(0, 2).str('k').u32(GgufValueType.UINT8).u8(1).str('k').u32(GgufValueType.UINT8).u8(2).build(), 'DUPLICATE_KEY', 24 + 14);
+    await expectCode(
+      header(0, 2).str('k').u32(GgufValueType.UINT8).u8(1).str('k').u32(GgufValueType.UINT8).u8(2).build(),
+      'DUPLICATE_KEY',
+      24 + 14,
+    );
     await expectCode(header(0, 1).str('k').u32(GgufValueType.BOOL).u8(2).build(), 'INVALID_VALUE', 24 + 13);
     const deep = header(0, 1).str('k').u32(GgufValueType.ARRAY);
     for (let i = 0; i < 40; i++) deep.u32(GgufValueType.ARRAY).u64(1);

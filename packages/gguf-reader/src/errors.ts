@@ -56,13 +56,23 @@ export type GgufErrorCode =
 
 /** The one error class of @alki/gguf-reader. */
 export class GgufError extends AlkiError<GgufErrorCode> {
-  constructor(code: GgufErrorCode, message: string, category: ErrorCategory = 'input', options?: AlkiErrorOptions) {
+  constructor(
+    code: GgufErrorCode,
+    message: string,
+    category: ErrorCategory = 'input',
+    options?: AlkiErrorOptions,
+  ) {
     super(code, message, category, options);
   }
 }
 
 /** A structural error at a byte offset, with the offset in the sentence and in details. */
-export function structuralError(code: GgufErrorCode, offset: number, message: string, details: Record<string, unknown> = {}): GgufError {
+export function structuralError(
+  code: GgufErrorCode,
+  offset: number,
+  message: string,
+  details: Record<string, unknown> = {},
+): GgufError {
   return new GgufError(code, `${message} (at byte ${offset})`, 'input', {
     details: { offset, ...details },
     hint: 'The file is not a valid GGUF: it may be truncated or damaged; download or convert it again.',

@@ -74,7 +74,10 @@ export function isKnownGgmlType(type: number): type is GgmlType {
  */
 export function ggmlTypeInfo(type: GgmlType | number): GgmlTypeInfo {
   const info = BY_ID.get(type);
-  if (!info) throw new GgufError('UNKNOWN_TENSOR_TYPE', `Unknown ggml tensor type id ${type}.`, 'input', { details: { type } });
+  if (!info)
+    throw new GgufError('UNKNOWN_TENSOR_TYPE', `Unknown ggml tensor type id ${type}.`, 'input', {
+      details: { type },
+    });
   return info;
 }
 
@@ -106,9 +109,14 @@ export function tensorByteSize(type: GgmlType | number, dims: readonly number[])
   const { blockSize, typeSize, name } = ggmlTypeInfo(type);
   const rowLength = dims.length ? dims[0] : 1;
   if (rowLength % blockSize !== 0) {
-    throw new GgufError('BAD_DIMENSIONS', `A ${name} row must be a multiple of ${blockSize} elements, got ${rowLength}.`, 'input', {
-      details: { type, dims: [...dims] },
-    });
+    throw new GgufError(
+      'BAD_DIMENSIONS',
+      `A ${name} row must be a multiple of ${blockSize} elements, got ${rowLength}.`,
+      'input',
+      {
+        details: { type, dims: [...dims] },
+      },
+    );
   }
   let elements = 1;
   for (const dim of dims) elements *= dim;

@@ -23,6 +23,13 @@ export { openGgufModel, splitShardLocations } from './split.js';
 export type { GgufModel, GgufModelTensor, GgufShard } from './split.js';
 export { readTensorData } from './tensor-data.js';
 export { GgmlType, GgufValueType } from './types.js';
-export type { ByteSource, GgufArray, GgufFile, GgufMetadataEntry, GgufTensorInfo, GgufValue } from './types.js';
+export type {
+  ByteSource,
+  GgufArray,
+  GgufFile,
+  GgufMetadataEntry,
+  GgufTensorInfo,
+  GgufValue,
+} from './types.js';
 export { createGgufWriter } from './writer.js';
 export type { GgufWriter, GgufWriterContent, GgufWriterOptions } from './writer.js';

@@ -1,4 +1,10 @@
-import { GgufValueType, type GgufArray, type GgufFile, type GgufMetadataEntry, type GgufValue } from './types.js';
+import {
+  GgufValueType,
+  type GgufArray,
+  type GgufFile,
+  type GgufMetadataEntry,
+  type GgufValue,
+} from './types.js';
 
 /**
  * The value of a metadata key, or undefined when the file does not have it.
@@ -38,8 +44,16 @@ export const ggufEntry = {
   float64: (key: string, value: number): GgufMetadataEntry => ({ key, type: GgufValueType.FLOAT64, value }),
   bool: (key: string, value: boolean): GgufMetadataEntry => ({ key, type: GgufValueType.BOOL, value }),
   string: (key: string, value: string): GgufMetadataEntry => ({ key, type: GgufValueType.STRING, value }),
-  uint64: (key: string, value: bigint | number): GgufMetadataEntry => ({ key, type: GgufValueType.UINT64, value: BigInt(value) }),
-  int64: (key: string, value: bigint | number): GgufMetadataEntry => ({ key, type: GgufValueType.INT64, value: BigInt(value) }),
+  uint64: (key: string, value: bigint | number): GgufMetadataEntry => ({
+    key,
+    type: GgufValueType.UINT64,
+    value: BigInt(value),
+  }),
+  int64: (key: string, value: bigint | number): GgufMetadataEntry => ({
+    key,
+    type: GgufValueType.INT64,
+    value: BigInt(value),
+  }),
   array: (key: string, itemType: GgufValueType, items: GgufValue[]): GgufMetadataEntry => ({
     key,
     type: GgufValueType.ARRAY,

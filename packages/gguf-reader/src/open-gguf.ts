@@ -17,9 +17,12 @@ export function isUrl(location: string): boolean {
  * @example
  * const source = await openSource('https://example.com/model.gguf', { headers: { authorization: 'Bearer x' } });
  */
-export async function openSource(input: string | Uint8Array, options: OpenGgufOptions = {}): Promise<ByteSource> {
+export async function openSource(
+  input: string | Uint8Array,
+  options: OpenGgufOptions = {},
+): Promise<ByteSource> {
   if (typeof input !== 'string') return bufferSource(input);
-  if (isUrl(input)) return httpSource(input, { headers: options.headers, fetch: options.fetch, signal: options.signal });
+  if (isUrl(input)) return httpSource(input, options);
   return fileSource(input);
 }
 

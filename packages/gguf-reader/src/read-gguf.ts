@@ -2,8 +2,22 @@ import { ALIGNMENT_KEY, alignmentFromMetadata, alignUp } from './alignment.js';
 import { Cursor } from './cursor.js';
 import { structuralError } from './errors.js';
 import { ggmlTypeInfo, isKnownGgmlType } from './ggml-types.js';
-import { MAX_ARRAY_NESTING, MAX_TENSOR_DIMS, MAX_TENSOR_NAME_BYTES, MIN_KV_BYTES, MIN_TENSOR_INFO_BYTES } from './limits.js';
-import { GgufValueType, type ByteSource, type GgufArray, type GgufFile, type GgufMetadataEntry, type GgufTensorInfo, type GgufValue } from './types.js';
+import {
+  MAX_ARRAY_NESTING,
+  MAX_TENSOR_DIMS,
+  MAX_TENSOR_NAME_BYTES,
+  MIN_KV_BYTES,
+  MIN_TENSOR_INFO_BYTES,
+} from './limits.js';
+import {
+  GgufValueType,
+  type ByteSource,
+  type GgufArray,
+  type GgufFile,
+  type GgufMetadataEntry,
+  type GgufTensorInfo,
+  type GgufValue,
+} from './types.js';
 import { decodeUtf8 } from './utf8.js';
 import { isValueType, minValueBytes, SCALAR_SIZES } from './value-types.js';
 
@@ -41,7 +55,15 @@ export async function readGguf(source: ByteSource, options: ReadGgufOptions = {}
   // there are tensors; an empty model's data section starts right here.
   const dataOffset = tensorCount > 0 ? alignUp(cursor.offset, alignment) : cursor.offset;
   checkTensorLayout(tensors, alignment, dataOffset, source.size);
-  return { version, littleEndian: cursor.littleEndian, metadata, tensors, alignment, dataOffset, fileSize: source.size };
+  return {
+    version,
+    littleEndian: cursor.littleEndian,
+    metadata,
+    tensors,
+    alignment,
+    dataOffset,
+    fileSize: source.size,
+  };
 }
 
 async function readHeader(cursor: Cursor): Promise<{ version: 2 | 3; tensorCount: number; kvCount: number }> {
@@ -63,16 +85,31 @@ async function readHeader(cursor: Cursor): Promise<{ version: 2 | 3; tensorCount
   cursor.littleEndian = asLittle <= 0xffff;
   cursor.pos = 8;
   if (version !== 2 && version !== 3) {
-    throw structuralError('UNSUPPORTED_VERSION', 4, `GGUF version ${version} is not supported (only 2 and 3)`, { version });
+    throw structuralError(
+      'UNSUPPORTED_VERSION',
+      4,
+      `GGUF version ${version} is not supported (only 2 and 3)`,
+      { version },
+    );
   }
   await cursor.fill(16, 'the header counts');
   const tensorCount = cursor.count('The tensor count');
   const kvCount = cursor.count('The metadata count');
   if (kvCount * MIN_KV_BYTES > cursor.remaining) {
-    throw structuralError('COUNT_TOO_LARGE', 16, `The metadata count ${kvCount} is larger than the file could hold`, { kvCount });
+    throw structuralError(
+      'COUNT_TOO_LARGE',
+      16,
+      `The metadata count ${kvCount} is larger than the file could hold`,
+      { kvCount },
+    );
   }
   if (tensorCount * MIN_TENSOR_INFO_BYTES > cursor.remaining) {
-    throw structuralError('COUNT_TOO_LARGE', 8, `The tensor count ${tensorCount} is larger than the file could hold`, { tensorCount });
+    throw structuralError(
+      'COUNT_TOO_LARGE',
+      8,
+      `The tensor count ${tensorCount} is larger than the file could hold`,
+      { tensorCount },
+    );
   }
   return { version, tensorCount, kvCount };
 }
@@ -87,19 +124,27 @@ function alignmentAt(metadata: GgufMetadataEntry[], offsets: number[]): number {
   }
 }
 
-async function readMetadata(cursor: Cursor, kvCount: number): Promise<{ metadata: GgufMetadataEntry[]; offsets: number[] }> {
+async function readMetadata(
+  cursor: Cursor,
+  kvCount: number,
+): Promise<{ metadata: GgufMetadataEntry[]; offsets: number[] }> {
   const metadata: GgufMetadataEntry[] = [];
   const offsets: number[] = [];
   const seen = new Set<string>();
   for (let i = 0; i < kvCount; i++) {
     const at = cursor.offset;
     const key = await cursor.string(`metadata key ${i}`);
-    if (seen.has(key)) throw structuralError('DUPLICATE_KEY', at, `The metadata key "${key}" appears twice`, { key });
+    if (seen.has(key))
+      throw structuralError('DUPLICATE_KEY', at, `The metadata key "${key}" appears twice`, { key });
     seen.add(key);
     if (cursor.available < 4) await cursor.fill(4, `the type of "${key}"`);
     const typeAt = cursor.offset;
     const type = cursor.u32();
-    if (!isValueType(type)) throw structuralError('UNKNOWN_VALUE_TYPE', typeAt, `"${key}" has unknown value type ${type}`, { key, type });
+    if (!isValueType(type))
+      throw structuralError('UNKNOWN_VALUE_TYPE', typeAt, `"${key}" has unknown value type ${type}`, {
+        key,
+        type,
+      });
     const value = await readValue(cursor, type, key, 0);
     metadata.push({ key, type, value });
     offsets.push(at);
@@ -107,7 +152,12 @@ async function readMetadata(cursor: Cursor, kvCount: number): Promise<{ metadata
   return { metadata, offsets };
 }
 
-async function readValue(cursor: Cursor, type: GgufValueType, key: string, depth: number): Promise<GgufValue> {
+async function readValue(
+  cursor: Cursor,
+  type: GgufValueType,
+  key: string,
+  depth: number,
+): Promise<GgufValue> {
   if (type === GgufValueType.STRING) return cursor.string(`the value of "${key}"`);
   if (type === GgufValueType.ARRAY) return readArray(cursor, key, depth + 1);
   const size = SCALAR_SIZES[type]!;
@@ -152,24 +202,48 @@ function readScalar(cursor: Cursor, type: GgufValueType, key: string): number | 
       const byte = view.getUint8(pos);
       // gguf.cpp stores bools as one byte; anything but 0 or 1 would not
       // survive a round trip, so it is damage.
-      if (byte > 1) throw structuralError('INVALID_VALUE', cursor.offset, `"${key}" holds ${byte}, which is not a bool (0 or 1)`, { key });
+      if (byte > 1)
+        throw structuralError(
+          'INVALID_VALUE',
+          cursor.offset,
+          `"${key}" holds ${byte}, which is not a bool (0 or 1)`,
+          { key },
+        );
       cursor.pos += 1;
       return byte === 1;
     }
     default:
-      throw structuralError('UNKNOWN_VALUE_TYPE', cursor.offset, `"${key}" has unknown value type ${type}`, { key, type });
+      throw structuralError('UNKNOWN_VALUE_TYPE', cursor.offset, `"${key}" has unknown value type ${type}`, {
+        key,
+        type,
+      });
   }
 }
 
 async function readArray(cursor: Cursor, key: string, depth: number): Promise<GgufArray> {
   const at = cursor.offset;
-  if (depth > MAX_ARRAY_NESTING) throw structuralError('NESTING_TOO_DEEP', at, `"${key}" nests arrays more than ${MAX_ARRAY_NESTING} deep`, { key });
+  if (depth > MAX_ARRAY_NESTING)
+    throw structuralError(
+      'NESTING_TOO_DEEP',
+      at,
+      `"${key}" nests arrays more than ${MAX_ARRAY_NESTING} deep`,
+      { key },
+    );
   if (cursor.available < 12) await cursor.fill(12, `the array header of "${key}"`);
   const itemType = cursor.u32();
-  if (!isValueType(itemType)) throw structuralError('UNKNOWN_VALUE_TYPE', at, `The array "${key}" has unknown item type ${itemType}`, { key, type: itemType });
+  if (!isValueType(itemType))
+    throw structuralError('UNKNOWN_VALUE_TYPE', at, `The array "${key}" has unknown item type ${itemType}`, {
+      key,
+      type: itemType,
+    });
   const count = cursor.count(`The item count of "${key}"`);
   if (count * minValueBytes(itemType) > cursor.remaining) {
-    throw structuralError('COUNT_TOO_LARGE', at + 4, `The array "${key}" claims ${count} items, more than the rest of the file could hold`, { key, count });
+    throw structuralError(
+      'COUNT_TOO_LARGE',
+      at + 4,
+      `The array "${key}" claims ${count} items, more than the rest of the file could hold`,
+      { key, count },
+    );
   }
   const items: GgufValue[] = [];
   if (itemType === GgufValueType.STRING) await readStringItems(cursor, key, count, items);
@@ -183,7 +257,12 @@ async function readArray(cursor: Cursor, key: string, depth: number): Promise<Gg
 // works on local copies of the window and decodes every string already in it
 // without awaiting or touching the cursor; the outer loop refills the window
 // (with all the checks) when the next string is not complete in it.
-async function readStringItems(cursor: Cursor, key: string, count: number, items: GgufValue[]): Promise<void> {
+async function readStringItems(
+  cursor: Cursor,
+  key: string,
+  count: number,
+  items: GgufValue[],
+): Promise<void> {
   const what = `an item of "${key}"`;
   const lengthWhat = `The length of ${what}`;
   let done = 0;
@@ -217,11 +296,18 @@ async function readStringItems(cursor: Cursor, key: string, count: number, items
   }
 }
 
-async function readScalarItems(cursor: Cursor, type: GgufValueType, key: string, count: number, items: GgufValue[]): Promise<void> {
+async function readScalarItems(
+  cursor: Cursor,
+  type: GgufValueType,
+  key: string,
+  count: number,
+  items: GgufValue[],
+): Promise<void> {
   const size = SCALAR_SIZES[type]!;
   let done = 0;
   while (done < count) {
-    if (cursor.available < size) await cursor.fill(Math.min(count - done, 65536) * size, `the items of "${key}"`);
+    if (cursor.available < size)
+      await cursor.fill(Math.min(count - done, 65536) * size, `the items of "${key}"`);
     const batch = Math.min(count - done, Math.floor(cursor.available / size));
     for (let i = 0; i < batch; i++) items.push(readScalar(cursor, type, key));
     done += batch;
@@ -236,15 +322,26 @@ async function readTensorInfos(cursor: Cursor, tensorCount: number): Promise<Ggu
     if (cursor.available < 8) await cursor.fill(8, `the name of tensor ${i}`);
     const nameLength = cursor.count(`The name length of tensor ${i}`);
     if (nameLength > MAX_TENSOR_NAME_BYTES) {
-      throw structuralError('NAME_TOO_LONG', at, `Tensor ${i}'s name is ${nameLength} bytes, over the limit of ${MAX_TENSOR_NAME_BYTES}`, { index: i });
+      throw structuralError(
+        'NAME_TOO_LONG',
+        at,
+        `Tensor ${i}'s name is ${nameLength} bytes, over the limit of ${MAX_TENSOR_NAME_BYTES}`,
+        { index: i },
+      );
     }
     if (cursor.available < nameLength + 4) await cursor.fill(nameLength + 4, `tensor info ${i}`);
     const name = cursor.decode(nameLength, at, `the name of tensor ${i}`);
-    if (names.has(name)) throw structuralError('DUPLICATE_TENSOR', at, `The tensor name "${name}" appears twice`, { name });
+    if (names.has(name))
+      throw structuralError('DUPLICATE_TENSOR', at, `The tensor name "${name}" appears twice`, { name });
     names.add(name);
     const dimCount = cursor.u32();
     if (dimCount > MAX_TENSOR_DIMS) {
-      throw structuralError('BAD_DIMENSIONS', at, `Tensor "${name}" has ${dimCount} dimensions; ggml allows at most ${MAX_TENSOR_DIMS}`, { name });
+      throw structuralError(
+        'BAD_DIMENSIONS',
+        at,
+        `Tensor "${name}" has ${dimCount} dimensions; ggml allows at most ${MAX_TENSOR_DIMS}`,
+        { name },
+      );
     }
     const fixed = dimCount * 8 + 4 + 8;
     if (cursor.available < fixed) await cursor.fill(fixed, `the tensor info of "${name}"`);
@@ -256,18 +353,32 @@ async function readTensorInfos(cursor: Cursor, tensorCount: number): Promise<Ggu
       elements *= dim;
     }
     if (!Number.isSafeInteger(elements)) {
-      throw structuralError('BAD_DIMENSIONS', at, `Tensor "${name}" has ${dims.join('x')} elements, more than any file can hold`, { name, dims });
+      throw structuralError(
+        'BAD_DIMENSIONS',
+        at,
+        `Tensor "${name}" has ${dims.join('x')} elements, more than any file can hold`,
+        { name, dims },
+      );
     }
     const typeAt = cursor.offset;
     const type = cursor.u32();
-    if (!isKnownGgmlType(type)) throw structuralError('UNKNOWN_TENSOR_TYPE', typeAt, `Tensor "${name}" has unknown ggml type ${type}`, { name, type });
+    if (!isKnownGgmlType(type))
+      throw structuralError('UNKNOWN_TENSOR_TYPE', typeAt, `Tensor "${name}" has unknown ggml type ${type}`, {
+        name,
+        type,
+      });
     const { blockSize, typeSize, name: typeName } = ggmlTypeInfo(type);
     const rowLength = dimCount ? dims[0] : 1;
     if (rowLength % blockSize !== 0) {
-      throw structuralError('BAD_DIMENSIONS', at, `Tensor "${name}" has rows of ${rowLength}, not a multiple of ${typeName}'s block size ${blockSize}`, {
-        name,
-        dims,
-      });
+      throw structuralError(
+        'BAD_DIMENSIONS',
+        at,
+        `Tensor "${name}" has rows of ${rowLength}, not a multiple of ${typeName}'s block size ${blockSize}`,
+        {
+          name,
+          dims,
+        },
+      );
     }
     const offset = cursor.count(`The data offset of "${name}"`);
     tensors.push({ name, dims, type, offset, byteSize: (elements / blockSize) * typeSize });
@@ -275,19 +386,34 @@ async function readTensorInfos(cursor: Cursor, tensorCount: number): Promise<Ggu
   return tensors;
 }
 
-function checkTensorLayout(tensors: GgufTensorInfo[], alignment: number, dataOffset: number, fileSize: number | undefined): void {
+function checkTensorLayout(
+  tensors: GgufTensorInfo[],
+  alignment: number,
+  dataOffset: number,
+  fileSize: number | undefined,
+): void {
   for (const tensor of tensors) {
     if (tensor.offset % alignment !== 0) {
-      throw structuralError('MISALIGNED_TENSOR', dataOffset + tensor.offset, `Tensor "${tensor.name}" starts at data offset ${tensor.offset}, not a multiple of the alignment ${alignment}`, {
-        name: tensor.name,
-      });
+      throw structuralError(
+        'MISALIGNED_TENSOR',
+        dataOffset + tensor.offset,
+        `Tensor "${tensor.name}" starts at data offset ${tensor.offset}, not a multiple of the alignment ${alignment}`,
+        {
+          name: tensor.name,
+        },
+      );
     }
     const end = dataOffset + tensor.offset + tensor.byteSize;
     if (fileSize !== undefined && end > fileSize) {
-      throw structuralError('DATA_PAST_END', dataOffset + tensor.offset, `Tensor "${tensor.name}" ends at byte ${end}, past the end of the file (${fileSize} bytes)`, {
-        name: tensor.name,
-        fileSize,
-      });
+      throw structuralError(
+        'DATA_PAST_END',
+        dataOffset + tensor.offset,
+        `Tensor "${tensor.name}" ends at byte ${end}, past the end of the file (${fileSize} bytes)`,
+        {
+          name: tensor.name,
+          fileSize,
+        },
+      );
     }
   }
   const byOffset = [...tensors].sort((a, b) => a.offset - b.offset);
@@ -295,9 +421,14 @@ function checkTensorLayout(tensors: GgufTensorInfo[], alignment: number, dataOff
     const previous = byOffset[i - 1];
     const tensor = byOffset[i];
     if (previous.offset + previous.byteSize > tensor.offset) {
-      throw structuralError('OVERLAPPING_TENSORS', dataOffset + tensor.offset, `The data of tensors "${previous.name}" and "${tensor.name}" overlap`, {
-        names: [previous.name, tensor.name],
-      });
+      throw structuralError(
+        'OVERLAPPING_TENSORS',
+        dataOffset + tensor.offset,
+        `The data of tensors "${previous.name}" and "${tensor.name}" overlap`,
+        {
+          names: [previous.name, tensor.name],
+        },
+      );
     }
   }
 }

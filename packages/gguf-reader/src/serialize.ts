@@ -2,7 +2,14 @@ import { GgufError } from './errors.js';
 import { ggmlTypeInfo, tensorByteSize } from './ggml-types.js';
 import { MAX_ARRAY_NESTING, MAX_TENSOR_DIMS, MAX_TENSOR_NAME_BYTES } from './limits.js';
 import { alignmentFromMetadata, alignUp, DEFAULT_ALIGNMENT, isPowerOfTwo } from './alignment.js';
-import { GgmlType, GgufValueType, type GgufArray, type GgufMetadataEntry, type GgufTensorInfo, type GgufValue } from './types.js';
+import {
+  GgmlType,
+  GgufValueType,
+  type GgufArray,
+  type GgufMetadataEntry,
+  type GgufTensorInfo,
+  type GgufValue,
+} from './types.js';
 import { encodeUtf8 } from './utf8.js';
 import { SCALAR_SIZES } from './value-types.js';
 
@@ -33,7 +40,10 @@ export interface GgufHeaderSpec {
  * @example
  * layoutTensors([{ name: 'a', type: GgmlType.F32, dims: [3] }], 32)[0]; // { ..., offset: 0, byteSize: 12 }
  */
-export function layoutTensors(tensors: readonly GgufTensorSpec[], alignment = DEFAULT_ALIGNMENT): GgufTensorInfo[] {
+export function layoutTensors(
+  tensors: readonly GgufTensorSpec[],
+  alignment = DEFAULT_ALIGNMENT,
+): GgufTensorInfo[] {
   let offset = 0;
   const names = new Set<string>();
   return tensors.map(({ name, type, dims }) => {
@@ -65,7 +75,8 @@ export function serializeGgufHeader(spec: GgufHeaderSpec): Uint8Array {
   out.u64(spec.metadata.length);
   const keys = new Set<string>();
   for (const entry of spec.metadata) {
-    if (keys.has(entry.key)) throw invalid(`The metadata key "${entry.key}" is used twice.`, { key: entry.key });
+    if (keys.has(entry.key))
+      throw invalid(`The metadata key "${entry.key}" is used twice.`, { key: entry.key });
     keys.add(entry.key);
     out.string(entry.key);
     out.u32(entry.type);
@@ -73,7 +84,11 @@ export function serializeGgufHeader(spec: GgufHeaderSpec): Uint8Array {
   }
   for (const tensor of spec.tensors) {
     checkTensorSpec(tensor.name, tensor.type, tensor.dims);
-    if (tensor.offset % alignment !== 0) throw invalid(`Tensor "${tensor.name}" has offset ${tensor.offset}, not a multiple of ${alignment}.`, {});
+    if (tensor.offset % alignment !== 0)
+      throw invalid(
+        `Tensor "${tensor.name}" has offset ${tensor.offset}, not a multiple of ${alignment}.`,
+        {},
+      );
     out.string(tensor.name);
     out.u32(tensor.dims.length);
     for (const dim of tensor.dims) out.u64(dim);
@@ -86,9 +101,17 @@ export function serializeGgufHeader(spec: GgufHeaderSpec): Uint8Array {
 
 function checkTensorSpec(name: string, type: GgmlType, dims: readonly number[]): void {
   const nameBytes = encodeUtf8(name).length;
-  if (nameBytes > MAX_TENSOR_NAME_BYTES) throw invalid(`The tensor name "${name}" is ${nameBytes} bytes; the limit is ${MAX_TENSOR_NAME_BYTES}.`, { name });
-  if (dims.length > MAX_TENSOR_DIMS) throw invalid(`Tensor "${name}" has ${dims.length} dimensions; the limit is ${MAX_TENSOR_DIMS}.`, { name });
-  for (const dim of dims) if (!Number.isSafeInteger(dim) || dim < 0) throw invalid(`Tensor "${name}" has an invalid dimension ${dim}.`, { name });
+  if (nameBytes > MAX_TENSOR_NAME_BYTES)
+    throw invalid(`The tensor name "${name}" is ${nameBytes} bytes; the limit is ${MAX_TENSOR_NAME_BYTES}.`, {
+      name,
+    });
+  if (dims.length > MAX_TENSOR_DIMS)
+    throw invalid(`Tensor "${name}" has ${dims.length} dimensions; the limit is ${MAX_TENSOR_DIMS}.`, {
+      name,
+    });
+  for (const dim of dims)
+    if (!Number.isSafeInteger(dim) || dim < 0)
+      throw invalid(`Tensor "${name}" has an invalid dimension ${dim}.`, { name });
   ggmlTypeInfo(type);
 }
 
@@ -105,11 +128,21 @@ const INTEGER_RANGES: Partial<Record<GgufValueType, [number, number]>> = {
   [GgufValueType.INT32]: [-0x80000000, 0x7fffffff],
 };
 
-function writeValue(out: ByteWriter, type: GgufValueType, value: GgufValue, key: string, depth: number): void {
-  const wrong = () => invalid(`The value of "${key}" does not fit type ${GgufValueType[type] ?? type}: ${String(value)}.`, { key });
+function writeValue(
+  out: ByteWriter,
+  type: GgufValueType,
+  value: GgufValue,
+  key: string,
+  depth: number,
+): void {
+  const wrong = () =>
+    invalid(`The value of "${key}" does not fit type ${GgufValueType[type] ?? type}: ${String(value)}.`, {
+      key,
+    });
   const range = INTEGER_RANGES[type];
   if (range) {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < range[0] || value > range[1]) throw wrong();
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < range[0] || value > range[1])
+      throw wrong();
     out.integer(type, value);
     return;
   }
@@ -130,7 +163,10 @@ function writeValue(out: ByteWriter, type: GgufValueType, value: GgufValue, key:
     case GgufValueType.UINT64:
     case GgufValueType.INT64: {
       if (typeof value !== 'bigint') throw wrong();
-      const fits = type === GgufValueType.UINT64 ? value >= 0n && value < 1n << 64n : value >= -(1n << 63n) && value < 1n << 63n;
+      const fits =
+        type === GgufValueType.UINT64
+          ? value >= 0n && value < 1n << 64n
+          : value >= -(1n << 63n) && value < 1n << 63n;
       if (!fits) throw wrong();
       out.bigint(type, value);
       return;
@@ -138,7 +174,8 @@ function writeValue(out: ByteWriter, type: GgufValueType, value: GgufValue, key:
     case GgufValueType.ARRAY: {
       const array = value as GgufArray;
       if (typeof array !== 'object' || array === null || !Array.isArray(array.items)) throw wrong();
-      if (depth + 1 > MAX_ARRAY_NESTING) throw invalid(`"${key}" nests arrays more than ${MAX_ARRAY_NESTING} deep.`, { key });
+      if (depth + 1 > MAX_ARRAY_NESTING)
+        throw invalid(`"${key}" nests arrays more than ${MAX_ARRAY_NESTING} deep.`, { key });
       out.u32(array.itemType);
       out.u64(array.items.length);
       for (const item of array.items) writeValue(out, array.itemType, item, key, depth + 1);

@@ -2,14 +2,28 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { createGgufWriter, ggufEntry, GgmlType, openGgufModel, splitShardLocations, type GgufMetadataEntry } from './index.js';
+import {
+  createGgufWriter,
+  ggufEntry,
+  GgmlType,
+  openGgufModel,
+  splitShardLocations,
+  type GgufMetadataEntry,
+} from './index.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-split-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 // Shards as gguf-split writes them: split.no (0-based), split.count and
 // split.tensors.count in every shard; full metadata in the first.
-async function writeShard(file: string, no: number, count: number, totalTensors: number, names: string[], extra: GgufMetadataEntry[] = []) {
+async function writeShard(
+  file: string,
+  no: number,
+  count: number,
+  totalTensors: number,
+  names: string[],
+  extra: GgufMetadataEntry[] = [],
+) {
   const metadata = [
     ...(no === 0 ? [ggufEntry.string('general.architecture', 'llama')] : []),
     ggufEntry.uint16('split.no', no),
@@ -17,7 +31,10 @@ async function writeShard(file: string, no: number, count: number, totalTensors:
     ggufEntry.int32('split.tensors.count', totalTensors),
     ...extra,
   ];
-  const writer = await createGgufWriter(file, { metadata, tensors: names.map((name) => ({ name, type: GgmlType.F32, dims: [8] })) });
+  const writer = await createGgufWriter(file, {
+    metadata,
+    tensors: names.map((name) => ({ name, type: GgmlType.F32, dims: [8] })),
+  });
   await writer.writeTensorData(new Uint8Array(32 * names.length));
   await writer.finish();
 }
@@ -29,8 +46,17 @@ describe('openGgufModel', () => {
     await writeShard(`${prefix}-00002-of-00003.gguf`, 1, 3, 4, ['c']);
     await writeShard(`${prefix}-00003-of-00003.gguf`, 2, 3, 4, ['d']);
     const model = await openGgufModel(`${prefix}-00002-of-00003.gguf`);
-    expect(model.shards.map((s) => path.basename(s.location))).toEqual(['model-00001-of-00003.gguf', 'model-00002-of-00003.gguf', 'model-00003-of-00003.gguf']);
-    expect(model.tensors.map((t) => [t.name, t.shard])).toEqual([['a', 0], ['b', 0], ['c', 1], ['d', 2]]);
+    expect(model.shards.map((s) => path.basename(s.location))).toEqual([
+      'model-00001-of-00003.gguf',
+      'model-00002-of-00003.gguf',
+      'model-00003-of-00003.gguf',
+    ]);
+    expect(model.tensors.map((t) => [t.name, t.shard])).toEqual([
+      ['a', 0],
+      ['b', 0],
+      ['c', 1],
+      ['d', 2],
+    ]);
     expect(model.metadata).toBe(model.shards[0].file.metadata);
     const sizes = model.shards.map((s) => fs.statSync(s.location).size);
     expect(model.fileSize).toBe(sizes.reduce((a, b) => a + b, 0));
@@ -54,19 +80,28 @@ describe('openGgufModel', () => {
     const prefix = path.join(dir, 'mixed');
     await writeShard(`${prefix}-00001-of-00002.gguf`, 0, 2, 3, ['a']);
     await writeShard(`${prefix}-00002-of-00002.gguf`, 1, 2, 3, ['b']);
-    await expect(openGgufModel(`${prefix}-00001-of-00002.gguf`)).rejects.toMatchObject({ code: 'SPLIT_MISMATCH' });
+    await expect(openGgufModel(`${prefix}-00001-of-00002.gguf`)).rejects.toMatchObject({
+      code: 'SPLIT_MISMATCH',
+    });
     const swapped = path.join(dir, 'swap');
     await writeShard(`${swapped}-00001-of-00002.gguf`, 1, 2, 2, ['a']);
     await writeShard(`${swapped}-00002-of-00002.gguf`, 0, 2, 2, ['b']);
-    await expect(openGgufModel(`${swapped}-00002-of-00002.gguf`)).rejects.toMatchObject({ code: 'SPLIT_MISMATCH' });
+    await expect(openGgufModel(`${swapped}-00002-of-00002.gguf`)).rejects.toMatchObject({
+      code: 'SPLIT_MISMATCH',
+    });
     const dup = path.join(dir, 'dup');
     await writeShard(`${dup}-00001-of-00002.gguf`, 0, 2, 2, ['a']);
     await writeShard(`${dup}-00002-of-00002.gguf`, 1, 2, 2, ['a']);
-    await expect(openGgufModel(`${dup}-00001-of-00002.gguf`)).rejects.toMatchObject({ code: 'SPLIT_MISMATCH' });
+    await expect(openGgufModel(`${dup}-00001-of-00002.gguf`)).rejects.toMatchObject({
+      code: 'SPLIT_MISMATCH',
+    });
   });
 
   it('names shard locations for paths and URLs', () => {
-    expect(splitShardLocations('https://h/x/m-00002-of-00002.gguf')).toEqual(['https://h/x/m-00001-of-00002.gguf', 'https://h/x/m-00002-of-00002.gguf']);
+    expect(splitShardLocations('https://h/x/m-00002-of-00002.gguf')).toEqual([
+      'https://h/x/m-00001-of-00002.gguf',
+      'https://h/x/m-00002-of-00002.gguf',
+    ]);
     expect(splitShardLocations('model.gguf')).toBeUndefined();
   });
 });

@@ -35,7 +35,10 @@ export function splitShardLocations(location: string): string[] | undefined {
   if (!match) return undefined;
   const count = Number(match[3]);
   if (count < 1) return undefined;
-  return Array.from({ length: count }, (_, i) => `${match[1]}-${String(i + 1).padStart(5, '0')}-of-${match[3]}.gguf`);
+  return Array.from(
+    { length: count },
+    (_, i) => `${match[1]}-${String(i + 1).padStart(5, '0')}-of-${match[3]}.gguf`,
+  );
 }
 
 /**
@@ -58,7 +61,8 @@ export async function openGgufModel(location: string, options: OpenGgufOptions =
   const tensors = shards.flatMap(({ file }, shard) => file.tensors.map((tensor) => ({ ...tensor, shard })));
   const names = new Set<string>();
   for (const tensor of tensors) {
-    if (names.has(tensor.name)) throw mismatch(`The tensor "${tensor.name}" is in more than one shard.`, shards[tensor.shard].location);
+    if (names.has(tensor.name))
+      throw mismatch(`The tensor "${tensor.name}" is in more than one shard.`, shards[tensor.shard].location);
     names.add(tensor.name);
   }
   return {
@@ -77,12 +81,18 @@ function checkShards(shards: GgufShard[]): void {
     const number = getMetadata(file, 'split.no');
     const count = getMetadata(file, 'split.count');
     if (number !== index || count !== shards.length) {
-      throw mismatch(`${location} says it is shard ${String(number)} of ${String(count)}, but its name says shard ${index} of ${shards.length}.`, location);
+      throw mismatch(
+        `${location} says it is shard ${String(number)} of ${String(count)}, but its name says shard ${index} of ${shards.length}.`,
+        location,
+      );
     }
   }
   const found = shards.reduce((sum, { file }) => sum + file.tensors.length, 0);
   if (typeof total === 'number' && total !== found) {
-    throw mismatch(`The shards hold ${found} tensors, but split.tensors.count says ${total}.`, shards[0].location);
+    throw mismatch(
+      `The shards hold ${found} tensors, but split.tensors.count says ${total}.`,
+      shards[0].location,
+    );
   }
 }
 

@@ -84,7 +84,12 @@ describe('summarizeGguf', () => {
     const file = await parse(llamaMetadata, llamaTensors);
     const weights = 4 * 210 + 5 * 144 + 256;
     // 2 layers x (16 + 16) head dims x 2 KV heads x positions x 2 bytes.
-    expect(summarizeGguf(file).memory).toEqual({ contextSize: 256, weightsBytes: weights, kvCacheBytes: 2 * 32 * 2 * 256 * 2, totalBytes: weights + 65536 });
+    expect(summarizeGguf(file).memory).toEqual({
+      contextSize: 256,
+      weightsBytes: weights,
+      kvCacheBytes: 2 * 32 * 2 * 256 * 2,
+      totalBytes: weights + 65536,
+    });
     expect(summarizeGguf(file, { contextSize: 1024 }).memory.kvCacheBytes).toBe(2 * 32 * 2 * 1024 * 2);
   });
 
@@ -98,14 +103,21 @@ describe('summarizeGguf', () => {
       ggufEntry.uint32('x.attention.key_length', 32),
       ggufEntry.uint32('x.attention.value_length', 16),
     ];
-    const summary = summarizeGguf(await parse(metadata, [{ name: 'w', type: GgmlType.F16, dims: [8] }]), { contextSize: 10 });
+    const summary = summarizeGguf(await parse(metadata, [{ name: 'w', type: GgmlType.F16, dims: [8] }]), {
+      contextSize: 10,
+    });
     expect(summary.headCount).toBe(8);
     expect(summary.headCountKv).toBe(2);
     expect(summary.memory.kvCacheBytes).toBe((32 + 16) * (1 + 2 + 0) * 10 * 2);
   });
 
   it('copes with a file that has almost no metadata', async () => {
-    const summary = summarizeGguf(await parse([ggufEntry.array('odd', GgufValueType.ARRAY, [ggufArray(GgufValueType.INT8, [1])])], [{ name: 'w', type: GgmlType.F32, dims: [2] }]));
+    const summary = summarizeGguf(
+      await parse(
+        [ggufEntry.array('odd', GgufValueType.ARRAY, [ggufArray(GgufValueType.INT8, [1])])],
+        [{ name: 'w', type: GgmlType.F32, dims: [2] }],
+      ),
+    );
     expect(summary.architecture).toBeUndefined();
     expect(summary.hasChatTemplate).toBe(false);
     expect(summary.memory).toEqual({ contextSize: 0, weightsBytes: 8, kvCacheBytes: 0, totalBytes: 8 });

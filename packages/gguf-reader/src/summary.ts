@@ -71,7 +71,8 @@ export function summarizeGguf(model: GgufModel | GgufFile, options: SummaryOptio
   const first = shards[0];
   const tensors = shards.flatMap((file) => file.tensors);
   const architecture = text(getMetadata(first, 'general.architecture'));
-  const arch = (suffix: string) => (architecture === undefined ? undefined : getMetadata(first, `${architecture}.${suffix}`));
+  const arch = (suffix: string) =>
+    architecture === undefined ? undefined : getMetadata(first, `${architecture}.${suffix}`);
 
   const shares = new Map<string, TensorTypeShare>();
   let parameterCount = 0;
@@ -98,18 +99,28 @@ export function summarizeGguf(model: GgufModel | GgufFile, options: SummaryOptio
   const kvCacheBytes = kvCacheSize(first, architecture, contextSize);
 
   const general: Record<string, string | number | boolean> = {};
-  const shown = new Set(['general.architecture', 'general.name', 'general.file_type', 'general.license', 'general.alignment']);
+  const shown = new Set([
+    'general.architecture',
+    'general.name',
+    'general.file_type',
+    'general.license',
+    'general.alignment',
+  ]);
   for (const entry of first.metadata) {
-    if (!entry.key.startsWith('general.') || shown.has(entry.key) || entry.type === GgufValueType.ARRAY) continue;
+    if (!entry.key.startsWith('general.') || shown.has(entry.key) || entry.type === GgufValueType.ARRAY)
+      continue;
     const value = entry.value;
-    general[entry.key.slice('general.'.length)] = typeof value === 'bigint' ? Number(value) : (value as string | number | boolean);
+    general[entry.key.slice('general.'.length)] =
+      typeof value === 'bigint' ? Number(value) : (value as string | number | boolean);
   }
 
   return {
     ...(architecture !== undefined ? { architecture } : {}),
     ...optional('name', text(getMetadata(first, 'general.name'))),
     parameterCount,
-    ...(fileTypeId !== undefined ? { fileType: { id: fileTypeId, ...optional('name', llamaFileTypeName(fileTypeId)) } } : {}),
+    ...(fileTypeId !== undefined
+      ? { fileType: { id: fileTypeId, ...optional('name', llamaFileTypeName(fileTypeId)) } }
+      : {}),
     tensorTypes: [...shares.values()].sort((a, b) => b.bytes - a.bytes),
     tensorCount: tensors.length,
     ...optional('contextLength', contextLength),

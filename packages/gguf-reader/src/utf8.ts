@@ -29,7 +29,9 @@ function sequenceLength(bytes: Uint8Array, i: number, end: number): number {
     const second = bytes[i + 1];
     const low = lead === 0xf0 ? 0x90 : 0x80;
     const high = lead === 0xf4 ? 0x8f : 0xbf;
-    return second >= low && second <= high && (bytes[i + 2] & 0xc0) === 0x80 && (bytes[i + 3] & 0xc0) === 0x80 ? 4 : 0;
+    return second >= low && second <= high && (bytes[i + 2] & 0xc0) === 0x80 && (bytes[i + 3] & 0xc0) === 0x80
+      ? 4
+      : 0;
   }
   return 0;
 }

@@ -84,7 +84,11 @@ describe('serializeGgufHeader and readGguf', () => {
 
   it('reads big-endian and version 2 files', async () => {
     const tensors = layoutTensors([{ name: 'w', type: GgmlType.F16, dims: [8] }]);
-    for (const [version, littleEndian] of [[2, true], [3, false], [2, false]] as const) {
+    for (const [version, littleEndian] of [
+      [2, true],
+      [3, false],
+      [2, false],
+    ] as const) {
       const header = serializeGgufHeader({ version, littleEndian, metadata: everyType, tensors });
       const bytes = new Uint8Array(header.length + 16);
       bytes.set(header);
@@ -105,7 +109,14 @@ describe('serializeGgufHeader and readGguf', () => {
     const bytes = new Uint8Array(header.length + 256);
     bytes.set(header);
     const file = await readGguf(bufferSource(bytes));
-    expect(serializeGgufHeader({ version: file.version, littleEndian: file.littleEndian, metadata: file.metadata, tensors: file.tensors })).toEqual(header);
+    expect(
+      serializeGgufHeader({
+        version: file.version,
+        littleEndian: file.littleEndian,
+        metadata: file.metadata,
+        tensors: file.tensors,
+      }),
+    ).toEqual(header);
   });
 
   it('rejects values that do not fit their declared type', () => {
@@ -119,7 +130,9 @@ describe('serializeGgufHeader and readGguf', () => {
     ] as GgufMetadataEntry[]) {
       expect(() => serializeGgufHeader({ metadata: [entry], tensors })).toThrow(GgufError);
     }
-    expect(() => serializeGgufHeader({ metadata: [ggufEntry.uint8('k', 1), ggufEntry.uint8('k', 2)], tensors })).toThrow(/used twice/);
+    expect(() =>
+      serializeGgufHeader({ metadata: [ggufEntry.uint8('k', 1), ggufEntry.uint8('k', 2)], tensors }),
+    ).toThrow(/used twice/);
   });
 });
 
@@ -148,7 +161,8 @@ describe('createGgufWriter', () => {
       expect(file.tensors).toEqual(writer.tensors);
       // gguf.cpp pads after every tensor, the last one included.
       expect(fs.statSync(target).size).toBe(file.dataOffset + 64);
-      for (const [i, tensor] of file.tensors.entries()) expect(await readTensorData(source, file, tensor)).toEqual(data[i]);
+      for (const [i, tensor] of file.tensors.entries())
+        expect(await readTensorData(source, file, tensor)).toEqual(data[i]);
     } finally {
       await source.close?.();
     }
@@ -156,7 +170,11 @@ describe('createGgufWriter', () => {
 
   it('uses general.alignment, or adds it when an alignment option is given', async () => {
     const target = path.join(dir, 'aligned.gguf');
-    const writer = await createGgufWriter(target, { metadata: [ggufEntry.string('general.architecture', 'llama')], tensors: specs }, { alignment: 64 });
+    const writer = await createGgufWriter(
+      target,
+      { metadata: [ggufEntry.string('general.architecture', 'llama')], tensors: specs },
+      { alignment: 64 },
+    );
     expect(writer.tensors.map((t) => t.offset)).toEqual([0, 64, 64]);
     await writer.writeTensorData(data[0]);
     await writer.writeTensorData(data[2]);
@@ -171,13 +189,19 @@ describe('createGgufWriter', () => {
     const target = path.join(dir, 'short.gguf');
     const writer = await createGgufWriter(target, { metadata: [], tensors: specs });
     await writer.writeTensorData(data[0]);
-    await expect(writer.finish()).rejects.toMatchObject({ code: 'INVALID_INPUT', details: { tensor: 'output.weight', missing: 20 } });
+    await expect(writer.finish()).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      details: { tensor: 'output.weight', missing: 20 },
+    });
     expect(fs.readdirSync(dir).filter((name) => name.startsWith('.short'))).toEqual([]);
     expect(fs.existsSync(target)).toBe(false);
   });
 
   it('refuses more data than the tensors hold', async () => {
-    const writer = await createGgufWriter(path.join(dir, 'long.gguf'), { metadata: [], tensors: specs.slice(0, 1) });
+    const writer = await createGgufWriter(path.join(dir, 'long.gguf'), {
+      metadata: [],
+      tensors: specs.slice(0, 1),
+    });
     await expect(writer.writeTensorData(new Uint8Array(25))).rejects.toThrow(/more than the tensors hold/);
     await writer.abort();
   });
@@ -194,18 +218,32 @@ describe('createGgufWriter', () => {
   });
 
   it('reports a missing directory as a typed error', async () => {
-    await expect(createGgufWriter(path.join(dir, 'no', 'such', 'x.gguf'), { metadata: [], tensors: [] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(
+      createGgufWriter(path.join(dir, 'no', 'such', 'x.gguf'), { metadata: [], tensors: [] }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('rejects conflicting alignment and bad tensor specs', async () => {
     await expect(
-      createGgufWriter(path.join(dir, 'x.gguf'), { metadata: [ggufEntry.uint32('general.alignment', 32)], tensors: [] }, { alignment: 64 }),
+      createGgufWriter(
+        path.join(dir, 'x.gguf'),
+        { metadata: [ggufEntry.uint32('general.alignment', 32)], tensors: [] },
+        { alignment: 64 },
+      ),
     ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
-    await expect(createGgufWriter(path.join(dir, 'x.gguf'), { metadata: [], tensors: [{ name: 'q', type: GgmlType.Q4_0, dims: [33] }] })).rejects.toMatchObject({
+    await expect(
+      createGgufWriter(path.join(dir, 'x.gguf'), {
+        metadata: [],
+        tensors: [{ name: 'q', type: GgmlType.Q4_0, dims: [33] }],
+      }),
+    ).rejects.toMatchObject({
       code: 'BAD_DIMENSIONS',
     });
     await expect(
-      createGgufWriter(path.join(dir, 'x.gguf'), { metadata: [], tensors: [{ name: 'x'.repeat(64), type: GgmlType.F32, dims: [1] }] }),
+      createGgufWriter(path.join(dir, 'x.gguf'), {
+        metadata: [],
+        tensors: [{ name: 'x'.repeat(64), type: GgmlType.F32, dims: [1] }],
+      }),
     ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 });

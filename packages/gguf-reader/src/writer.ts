@@ -60,12 +60,25 @@ export interface GgufWriter {
  *   throw error;
  * }
  */
-export async function createGgufWriter(destination: string, content: GgufWriterContent, options: GgufWriterOptions = {}): Promise<GgufWriter> {
+export async function createGgufWriter(
+  destination: string,
+  content: GgufWriterContent,
+  options: GgufWriterOptions = {},
+): Promise<GgufWriter> {
   const metadata = withAlignment(content.metadata, options.alignment);
   const alignment = alignmentFromMetadata(metadata);
   const tensors = layoutTensors(content.tensors, alignment);
-  const header = serializeGgufHeader({ version: options.version, littleEndian: options.littleEndian, metadata, tensors, alignment });
-  const temp = path.join(path.dirname(destination), `.${path.basename(destination)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  const header = serializeGgufHeader({
+    version: options.version,
+    littleEndian: options.littleEndian,
+    metadata,
+    tensors,
+    alignment,
+  });
+  const temp = path.join(
+    path.dirname(destination),
+    `.${path.basename(destination)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`,
+  );
   let handle: fs.promises.FileHandle;
   try {
     handle = await fs.promises.open(temp, 'wx');
@@ -80,11 +93,17 @@ function withAlignment(metadata: GgufMetadataEntry[], alignment: number | undefi
   const present = metadata.some((e) => e.key === ALIGNMENT_KEY);
   if (present) {
     if (alignmentFromMetadata(metadata) !== alignment) {
-      throw new GgufError('INVALID_INPUT', `The alignment option (${alignment}) differs from general.alignment in the metadata.`, 'usage');
+      throw new GgufError(
+        'INVALID_INPUT',
+        `The alignment option (${alignment}) differs from general.alignment in the metadata.`,
+        'usage',
+      );
     }
     return metadata;
   }
-  return alignment === alignmentFromMetadata(metadata) ? metadata : [...metadata, ggufEntry.uint32(ALIGNMENT_KEY, alignment)];
+  return alignment === alignmentFromMetadata(metadata)
+    ? metadata
+    : [...metadata, ggufEntry.uint32(ALIGNMENT_KEY, alignment)];
 }
 
 const ZEROS = new Uint8Array(4096);
@@ -126,7 +145,11 @@ class StreamingWriter implements GgufWriter {
     let at = 0;
     while (at < chunk.length) {
       if (this.tensorIndex >= this.tensors.length) {
-        throw new GgufError('INVALID_INPUT', `Received ${chunk.length - at} bytes of tensor data more than the tensors hold.`, 'internal');
+        throw new GgufError(
+          'INVALID_INPUT',
+          `Received ${chunk.length - at} bytes of tensor data more than the tensors hold.`,
+          'internal',
+        );
       }
       const take = Math.min(this.leftInTensor, chunk.length - at);
       await this.write(chunk.subarray(at, at + take));
@@ -145,9 +168,11 @@ class StreamingWriter implements GgufWriter {
       const padded = this.dataOffset + alignUp(end, this.alignment);
       // A zero-byte tensor right after a padded one needs no padding of its own.
       const padding = padded - this.position;
-      if (padding > 0) await this.write(padding <= ZEROS.length ? ZEROS.subarray(0, padding) : new Uint8Array(padding));
+      if (padding > 0)
+        await this.write(padding <= ZEROS.length ? ZEROS.subarray(0, padding) : new Uint8Array(padding));
       this.tensorIndex++;
-      this.leftInTensor = this.tensorIndex < this.tensors.length ? this.tensors[this.tensorIndex].byteSize : 0;
+      this.leftInTensor =
+        this.tensorIndex < this.tensors.length ? this.tensors[this.tensorIndex].byteSize : 0;
     }
   }
 
@@ -170,9 +195,14 @@ class StreamingWriter implements GgufWriter {
     if (this.tensorIndex < this.tensors.length) {
       const tensor = this.tensors[this.tensorIndex];
       await this.abort();
-      throw new GgufError('INVALID_INPUT', `Tensor data ended early: "${tensor.name}" is missing ${this.leftInTensor} bytes.`, 'internal', {
-        details: { tensor: tensor.name, missing: this.leftInTensor },
-      });
+      throw new GgufError(
+        'INVALID_INPUT',
+        `Tensor data ended early: "${tensor.name}" is missing ${this.leftInTensor} bytes.`,
+        'internal',
+        {
+          details: { tensor: tensor.name, missing: this.leftInTensor },
+        },
+      );
     }
     try {
       await this.handle.sync();
@@ -194,7 +224,8 @@ class StreamingWriter implements GgufWriter {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new GgufError('INVALID_INPUT', 'The GGUF writer is already finished or aborted.', 'internal');
+    if (this.closed)
+      throw new GgufError('INVALID_INPUT', 'The GGUF writer is already finished or aborted.', 'internal');
     if (this.failed) throw fileSystemError(this.failed, this.destination, 'write');
   }
 }

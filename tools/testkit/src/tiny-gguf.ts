@@ -1,7 +1,14 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createGgufWriter, ggufEntry, GgmlType, GgufValueType, type GgufMetadataEntry, type GgufTensorSpec } from '@alki/gguf-reader';
+import {
+  createGgufWriter,
+  ggufEntry,
+  GgmlType,
+  GgufValueType,
+  type GgufMetadataEntry,
+  type GgufTensorSpec,
+} from '@alki/gguf-reader';
 import { fixtureCacheDir } from './cache.js';
 import { seededRandom } from './fixtures/random.js';
 
@@ -54,9 +61,36 @@ export const TINY_CHATML_TEMPLATE =
 const SPACE = '\u0120';
 const NEWLINE = '\u010a';
 const MERGES: Array<[string, string]> = [
-  [SPACE, 't'], ['h', 'e'], ['i', 'n'], ['e', 'r'], ['a', 'n'], [SPACE, 'a'], ['o', 'n'], ['r', 'e'], ['a', 't'], ['e', 'n'],
-  [SPACE + 't', 'he'], ['e', 'd'], ['n', 'd'], ['o', 'u'], ['i', 's'], ['o', 'r'], ['i', 't'], ['e', 's'], [SPACE, 's'], [SPACE, 'w'],
-  ['in', 'g'], [SPACE, 'o'], ['a', 'r'], ['l', 'l'], [SPACE, 'i'], [SPACE, 'b'], [SPACE, 'c'], [SPACE, 'f'], ['t', 'h'], ['th', 'e'],
+  [SPACE, 't'],
+  ['h', 'e'],
+  ['i', 'n'],
+  ['e', 'r'],
+  ['a', 'n'],
+  [SPACE, 'a'],
+  ['o', 'n'],
+  ['r', 'e'],
+  ['a', 't'],
+  ['e', 'n'],
+  [SPACE + 't', 'he'],
+  ['e', 'd'],
+  ['n', 'd'],
+  ['o', 'u'],
+  ['i', 's'],
+  ['o', 'r'],
+  ['i', 't'],
+  ['e', 's'],
+  [SPACE, 's'],
+  [SPACE, 'w'],
+  ['in', 'g'],
+  [SPACE, 'o'],
+  ['a', 'r'],
+  ['l', 'l'],
+  [SPACE, 'i'],
+  [SPACE, 'b'],
+  [SPACE, 'c'],
+  [SPACE, 'f'],
+  ['t', 'h'],
+  ['th', 'e'],
 ];
 const CONTROL_TOKENS = ['<s>', '</s>', '<|im_start|>', '<|im_end|>'];
 // tokenizer.ggml.token_type values (llama_token_type in llama.cpp's llama-vocab.h).
@@ -97,7 +131,12 @@ function tinyTensors(vocabSize: number, kvDim: number, feedForward: number): Ggu
 function describeTinyLlama(options: TinyLlamaOptions): Omit<TinyLlamaGguf, 'path'> {
   const { tokens } = tinyVocabulary();
   const kvDim = HEAD_DIM * (options.headCountKv ?? HEADS);
-  return { tokens, bosTokenId: 0, eosTokenId: 1, tensors: tinyTensors(tokens.length, kvDim, options.feedForwardLength ?? FEED_FORWARD) };
+  return {
+    tokens,
+    bosTokenId: 0,
+    eosTokenId: 1,
+    tensors: tinyTensors(tokens.length, kvDim, options.feedForwardLength ?? FEED_FORWARD),
+  };
 }
 
 /**
@@ -108,7 +147,10 @@ function describeTinyLlama(options: TinyLlamaOptions): Omit<TinyLlamaGguf, 'path
  * @example
  * const model = await writeTinyLlamaGguf(path.join(dir, 'tiny.gguf'), { seed: 7 });
  */
-export async function writeTinyLlamaGguf(file: string, options: TinyLlamaOptions = {}): Promise<TinyLlamaGguf> {
+export async function writeTinyLlamaGguf(
+  file: string,
+  options: TinyLlamaOptions = {},
+): Promise<TinyLlamaGguf> {
   const { tokens, types, merges } = tinyVocabulary();
   const { bosTokenId, eosTokenId, tensors } = describeTinyLlama(options);
   const headCountKv = options.headCountKv ?? HEADS;

@@ -61,7 +61,9 @@ function plain(value: GgufValue): unknown {
 }
 
 function lookup(nested: unknown, key: string): unknown {
-  return key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], nested);
+  return key
+    .split('.')
+    .reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], nested);
 }
 
 describe('GGUFs written by llama-quantize', () => {
@@ -74,10 +76,23 @@ describe('GGUFs written by llama-quantize', () => {
     expect(mine.dataOffset).toBe(theirs.infoEndOffset);
     for (const entry of mine.metadata) {
       const expected = lookup(theirs.metadata, entry.key);
-      expect([entry.key, plain(entry.value)]).toEqual([entry.key, expected instanceof Array ? [...expected].map((v) => (typeof v === 'bigint' ? Number(v) : v)) : typeof expected === 'bigint' ? Number(expected) : expected]);
+      expect([entry.key, plain(entry.value)]).toEqual([
+        entry.key,
+        expected instanceof Array
+          ? [...expected].map((v) => (typeof v === 'bigint' ? Number(v) : v))
+          : typeof expected === 'bigint'
+            ? Number(expected)
+            : expected,
+      ]);
     }
     expect(mine.tensors.map((t) => [t.name, t.dims, t.type, t.offset, mine.dataOffset + t.offset])).toEqual(
-      theirs.tensorInfo!.map((t) => [t.name, t.dimensions.map(Number), t.ggmlType, Number(t.offset), Number(t.fileOffset)]),
+      theirs.tensorInfo!.map((t) => [
+        t.name,
+        t.dimensions.map(Number),
+        t.ggmlType,
+        Number(t.offset),
+        Number(t.fileOffset),
+      ]),
     );
     const summary = summarizeGguf(mine);
     expect(summary.fileType?.id).toBe(fileType);
@@ -92,26 +107,33 @@ describe('GGUFs written by llama-quantize', () => {
     expect(types.some((t) => t === 'Q4_K' || t === 'Q6_K')).toBe(true);
   });
 
-  it.each(QUANT_TYPES.map(([type]) => [type]))('%s: reading and writing back unchanged gives identical bytes', async (type) => {
-    const file = quantized.get(type)!;
-    const input = await fileSource(file);
-    let parsed: GgufFile;
-    const copy = path.join(dir, `copy-${type}.gguf`);
-    try {
-      parsed = await readGguf(input);
-      const writer = await createGgufWriter(
-        copy,
-        { metadata: parsed.metadata, tensors: parsed.tensors.map(({ name, type: t, dims }) => ({ name, type: t, dims })) },
-        { version: parsed.version, littleEndian: parsed.littleEndian },
-      );
-      expect(writer.tensors).toEqual(parsed.tensors);
-      for (const tensor of parsed.tensors) await writer.writeTensorData(await readTensorData(input, parsed, tensor));
-      await writer.finish();
-    } finally {
-      await input.close?.();
-    }
-    expect(fs.readFileSync(copy).equals(fs.readFileSync(file))).toBe(true);
-  });
+  it.each(QUANT_TYPES.map(([type]) => [type]))(
+    '%s: reading and writing back unchanged gives identical bytes',
+    async (type) => {
+      const file = quantized.get(type)!;
+      const input = await fileSource(file);
+      let parsed: GgufFile;
+      const copy = path.join(dir, `copy-${type}.gguf`);
+      try {
+        parsed = await readGguf(input);
+        const writer = await createGgufWriter(
+          copy,
+          {
+            metadata: parsed.metadata,
+            tensors: parsed.tensors.map(({ name, type: t, dims }) => ({ name, type: t, dims })),
+          },
+          { version: parsed.version, littleEndian: parsed.littleEndian },
+        );
+        expect(writer.tensors).toEqual(parsed.tensors);
+        for (const tensor of parsed.tensors)
+          await writer.writeTensorData(await readTensorData(input, parsed, tensor));
+        await writer.finish();
+      } finally {
+        await input.close?.();
+      }
+      expect(fs.readFileSync(copy).equals(fs.readFileSync(file))).toBe(true);
+    },
+  );
 });
 
 describe('alki inspect <file>', () => {
@@ -129,24 +151,49 @@ describe('alki inspect <file>', () => {
 
   it('prints JSON with --json, tensors with --tensors and metadata with long arrays cut short', async () => {
     const file = quantized.get('Q4_K_M')!;
-    const { code, stdout } = await runCli(['inspect', file, '--json', '--tensors', '--metadata', '--max-items', '3', '--ctx-size', '64']);
+    const { code, stdout } = await runCli([
+      'inspect',
+      file,
+      '--json',
+      '--tensors',
+      '--metadata',
+      '--max-items',
+      '3',
+      '--ctx-size',
+      '64',
+    ]);
     expect(code).toBe(0);
     const result = JSON.parse(stdout);
     expect(result.source).toMatchObject({ kind: 'file', location: file });
-    expect(result.summary).toMatchObject({ architecture: 'llama', blockCount: 2, embeddingLength: 64, vocabSize: 130, memory: { contextSize: 64 } });
+    expect(result.summary).toMatchObject({
+      architecture: 'llama',
+      blockCount: 2,
+      embeddingLength: 64,
+      vocabSize: 130,
+      memory: { contextSize: 64 },
+    });
     // 2 layers x (16 + 16) x 4 KV heads x 64 positions x 2 bytes (F16 cache).
     expect(result.summary.memory.kvCacheBytes).toBe(2 * 32 * 4 * 64 * 2);
     expect(result.tensors).toHaveLength(2 + 2 * 9 + 1);
-    expect(result.tensors.find((t: { name: string }) => t.name === 'token_embd.weight')).toMatchObject({ dims: [64, 130], shard: 0 });
+    expect(result.tensors.find((t: { name: string }) => t.name === 'token_embd.weight')).toMatchObject({
+      dims: [64, 130],
+      shard: 0,
+    });
     const tokens = result.metadata.find((m: { key: string }) => m.key === 'tokenizer.ggml.tokens');
-    expect(tokens).toEqual({ key: 'tokenizer.ggml.tokens', type: 'ARRAY[STRING]', value: { count: 130, items: ['<s>', '</s>', '<|im_start|>'], truncated: true } });
+    expect(tokens).toEqual({
+      key: 'tokenizer.ggml.tokens',
+      type: 'ARRAY[STRING]',
+      value: { count: 130, items: ['<s>', '</s>', '<|im_start|>'], truncated: true },
+    });
   });
 
   it('lists tensors and metadata as text', async () => {
     const { code, stdout } = await runCli(['inspect', source, '--tensors', '--metadata']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^blk\.0\.ffn_down\.weight\s+F32\s+\[256, 64\]\s+64\.0 KiB$/m);
-    expect(stdout).toMatch(/^tokenizer\.ggml\.tokens\s+ARRAY\[STRING\]\s+\["<s>", .*\.\.\. 122 more\] \(130\)$/m);
+    expect(stdout).toMatch(
+      /^tokenizer\.ggml\.tokens\s+ARRAY\[STRING\]\s+\["<s>", .*\.\.\. 122 more\] \(130\)$/m,
+    );
     expect(GgufValueType.ARRAY).toBe(9);
   });
 
@@ -183,7 +230,10 @@ describe('alki inspect on the hub and over HTTP', () => {
     hub = await startFakeHub({
       tokens: ['hf_reader'],
       repos: [
-        { id: 'acme/tiny-GGUF', files: { 'tiny-Q8_0.gguf': q8, 'tiny-Q4_K_M.gguf': q4, 'README.md': '# tiny' } },
+        {
+          id: 'acme/tiny-GGUF',
+          files: { 'tiny-Q8_0.gguf': q8, 'tiny-Q4_K_M.gguf': q4, 'README.md': '# tiny' },
+        },
         { id: 'acme/private-GGUF', private: true, files: { 'model.gguf': q8 } },
       ],
     });
@@ -201,10 +251,21 @@ describe('alki inspect on the hub and over HTTP', () => {
 
   it('reads org/name --filename by range requests, without downloading the weights', async () => {
     hub.clearRequests();
-    const { code, stdout } = await runCli(['inspect', 'acme/tiny-GGUF', '--filename', '*Q4_K_M.gguf', '--json']);
+    const { code, stdout } = await runCli([
+      'inspect',
+      'acme/tiny-GGUF',
+      '--filename',
+      '*Q4_K_M.gguf',
+      '--json',
+    ]);
     expect(code).toBe(0);
     const result = JSON.parse(stdout);
-    expect(result.source).toMatchObject({ kind: 'hub', repo: 'acme/tiny-GGUF', file: 'tiny-Q4_K_M.gguf', commit: hub.commitOf('acme/tiny-GGUF') });
+    expect(result.source).toMatchObject({
+      kind: 'hub',
+      repo: 'acme/tiny-GGUF',
+      file: 'tiny-Q4_K_M.gguf',
+      commit: hub.commitOf('acme/tiny-GGUF'),
+    });
     expect(result.summary.fileType).toEqual({ id: 15, name: 'MOSTLY_Q4_K_M' });
     const fileRequests = hub.requests.filter((r) => r.path.includes('/resolve/'));
     expect(fileRequests.length).toBeGreaterThan(0);
@@ -225,7 +286,11 @@ describe('alki inspect on the hub and over HTTP', () => {
       hub.clearRequests();
       const { code } = await runCli(['inspect', 'acme/private-GGUF', '--json']);
       expect(code).toBe(0);
-      expect(hub.requests.filter((r) => r.path.includes('/resolve/')).every((r) => r.authorization === 'Bearer hf_reader')).toBe(true);
+      expect(
+        hub.requests
+          .filter((r) => r.path.includes('/resolve/'))
+          .every((r) => r.authorization === 'Bearer hf_reader'),
+      ).toBe(true);
     } finally {
       delete process.env.HF_TOKEN;
     }

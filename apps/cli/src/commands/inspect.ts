@@ -53,11 +53,16 @@ async function resolveTarget(argv: InspectArgs, signal: AbortSignal): Promise<Ta
     return { kind: 'url', location: argv.model, headers: token ? { authorization: `Bearer ${token}` } : {} };
   }
   if (fs.existsSync(argv.model) || !REPO_ID.test(argv.model)) {
-    if (argv.filename) throw new GgufError('INVALID_INPUT', '--filename only applies to a hub repo (org/name).', 'usage');
+    if (argv.filename)
+      throw new GgufError('INVALID_INPUT', '--filename only applies to a hub repo (org/name).', 'usage');
     return { kind: 'file', location: argv.model, headers: {} };
   }
   const resolved = await resolveModel(argv.model, { revision: argv.revision, signal });
-  const file = pickGguf(resolved.files.map((f) => f.path), argv.filename, resolved.repo);
+  const file = pickGguf(
+    resolved.files.map((f) => f.path),
+    argv.filename,
+    resolved.repo,
+  );
   const config = resolveHubConfig();
   const location = `${resolved.endpoint}/${resolved.repo}/resolve/${resolved.commit}/${file.split('/').map(encodeURIComponent).join('/')}`;
   return {
@@ -78,15 +83,25 @@ function pickGguf(paths: string[], glob: string | undefined, repo: string): stri
   const models = [...new Set(matches.map((p) => splitShardLocations(p)?.[0] ?? p))];
   if (models.length === 1) return models[0];
   if (models.length === 0) {
-    throw new HubError('NO_MATCH', `No .gguf file in ${repo} matches "${glob ?? '*.gguf'}". ${gguf.length ? `Its .gguf files: ${gguf.join(', ')}.` : 'It has no .gguf files.'}`, {
-      hint: gguf.length ? 'Pass a --filename glob that matches one of them.' : 'Inspect a GGUF repo; safetensors repos need `alki convert` first.',
-      details: { repo, candidates: gguf },
-    });
+    throw new HubError(
+      'NO_MATCH',
+      `No .gguf file in ${repo} matches "${glob ?? '*.gguf'}". ${gguf.length ? `Its .gguf files: ${gguf.join(', ')}.` : 'It has no .gguf files.'}`,
+      {
+        hint: gguf.length
+          ? 'Pass a --filename glob that matches one of them.'
+          : 'Inspect a GGUF repo; safetensors repos need `alki convert` first.',
+        details: { repo, candidates: gguf },
+      },
+    );
   }
-  throw new HubError('AMBIGUOUS_MATCH', `${repo} has ${models.length} GGUF models${glob ? ` matching "${glob}"` : ''}: ${models.join(', ')}.`, {
-    hint: 'Pass --filename with a glob that matches exactly one, for example --filename "*Q4_K_M.gguf".',
-    details: { repo, candidates: models },
-  });
+  throw new HubError(
+    'AMBIGUOUS_MATCH',
+    `${repo} has ${models.length} GGUF models${glob ? ` matching "${glob}"` : ''}: ${models.join(', ')}.`,
+    {
+      hint: 'Pass --filename with a glob that matches exactly one, for example --filename "*Q4_K_M.gguf".',
+      details: { repo, candidates: models },
+    },
+  );
 }
 
 // --- rendering ---------------------------------------------------------------
@@ -118,11 +133,14 @@ function typeName(entry: { type: GgufValueType; value: GgufValue }): string {
 
 /** A JSON-safe value with arrays cut to `maxItems` (64-bit integers become numbers when exact, else strings). */
 function jsonValue(value: GgufValue, maxItems: number): unknown {
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === 'bigint')
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (typeof value !== 'object') return value;
   const items = value.items.slice(0, maxItems).map((item) => jsonValue(item, maxItems));
-  return value.items.length > maxItems ? { count: value.items.length, items, truncated: true } : { count: value.items.length, items };
+  return value.items.length > maxItems
+    ? { count: value.items.length, items, truncated: true }
+    : { count: value.items.length, items };
 }
 
 function humanValue(value: GgufValue, maxItems: number, maxChars = 120): string {
@@ -137,32 +155,68 @@ function humanValue(value: GgufValue, maxItems: number, maxChars = 120): string 
 }
 
 function metadataJson(metadata: GgufMetadataEntry[], maxItems: number) {
-  return metadata.map((entry) => ({ key: entry.key, type: typeName(entry), value: jsonValue(entry.value, maxItems) }));
+  return metadata.map((entry) => ({
+    key: entry.key,
+    type: typeName(entry),
+    value: jsonValue(entry.value, maxItems),
+  }));
 }
 
 function renderSummary(target: Target, summary: GgufSummary): string {
   const rows: Array<[string, string | undefined]> = [
-    ['model', target.kind === 'hub' ? `${target.repo}/${target.file} @ ${target.commit?.slice(0, 12)}` : target.location],
+    [
+      'model',
+      target.kind === 'hub'
+        ? `${target.repo}/${target.file} @ ${target.commit?.slice(0, 12)}`
+        : target.location,
+    ],
     ['architecture', summary.architecture],
     ['name', summary.name],
-    ['parameters', `${formatCount(summary.parameterCount)} (${summary.parameterCount.toLocaleString('en-US')})`],
-    ['file type', summary.fileType ? `${summary.fileType.name ?? 'unknown'} (${summary.fileType.id})` : undefined],
+    [
+      'parameters',
+      `${formatCount(summary.parameterCount)} (${summary.parameterCount.toLocaleString('en-US')})`,
+    ],
+    [
+      'file type',
+      summary.fileType ? `${summary.fileType.name ?? 'unknown'} (${summary.fileType.id})` : undefined,
+    ],
     [
       'tensor types',
-      summary.tensorTypes.map((t) => `${t.type} ${t.tensors} (${((100 * t.bytes) / Math.max(1, summary.memory.weightsBytes)).toFixed(1)}%)`).join(', '),
+      summary.tensorTypes
+        .map(
+          (t) =>
+            `${t.type} ${t.tensors} (${((100 * t.bytes) / Math.max(1, summary.memory.weightsBytes)).toFixed(1)}%)`,
+        )
+        .join(', '),
     ],
     ['tensors', String(summary.tensorCount)],
     ['context length', summary.contextLength?.toString()],
     ['embedding', summary.embeddingLength?.toString()],
     ['layers', summary.blockCount?.toString()],
-    ['heads / KV heads', summary.headCount !== undefined ? `${summary.headCount} / ${summary.headCountKv ?? summary.headCount}` : undefined],
+    [
+      'heads / KV heads',
+      summary.headCount !== undefined
+        ? `${summary.headCount} / ${summary.headCountKv ?? summary.headCount}`
+        : undefined,
+    ],
     ['feed-forward', summary.feedForwardLength?.toString()],
-    ['vocabulary', summary.vocabSize !== undefined ? `${summary.vocabSize}${summary.tokenizerModel ? ` (${summary.tokenizerModel})` : ''}` : undefined],
+    [
+      'vocabulary',
+      summary.vocabSize !== undefined
+        ? `${summary.vocabSize}${summary.tokenizerModel ? ` (${summary.tokenizerModel})` : ''}`
+        : undefined,
+    ],
     ['chat template', summary.hasChatTemplate ? 'yes' : 'no'],
     ['license', summary.license],
-    ...Object.entries(summary.general).map(([key, value]): [string, string] => [`general.${key}`, String(value)]),
+    ...Object.entries(summary.general).map(([key, value]): [string, string] => [
+      `general.${key}`,
+      String(value),
+    ]),
     ['GGUF version', String(summary.version)],
-    ['size on disk', `${formatBytes(summary.fileSize)}${summary.shards > 1 ? ` in ${summary.shards} shards` : ''}`],
+    [
+      'size on disk',
+      `${formatBytes(summary.fileSize)}${summary.shards > 1 ? ` in ${summary.shards} shards` : ''}`,
+    ],
     [
       `memory @ ctx ${summary.memory.contextSize}`,
       `${formatBytes(summary.memory.totalBytes)} (weights ${formatBytes(summary.memory.weightsBytes)} + KV cache ${formatBytes(summary.memory.kvCacheBytes)})`,
@@ -179,50 +233,115 @@ function renderTensors(model: GgufModel): string {
     const shape = `[${t.dims.join(', ')}]`;
     return `${t.name.padEnd(40)} ${ggmlTypeInfo(t.type).name.padEnd(8)} ${shape.padEnd(22)} ${formatBytes(t.byteSize).padStart(10)}${shards ? `  shard ${t.shard + 1}` : ''}`;
   });
-  return [`${'name'.padEnd(40)} ${'type'.padEnd(8)} ${'shape'.padEnd(22)} ${'size'.padStart(10)}`, ...lines].join('\n');
+  return [
+    `${'name'.padEnd(40)} ${'type'.padEnd(8)} ${'shape'.padEnd(22)} ${'size'.padStart(10)}`,
+    ...lines,
+  ].join('\n');
 }
 
 function renderMetadata(metadata: GgufMetadataEntry[], maxItems: number): string {
   const width = Math.min(48, Math.max(...metadata.map((e) => e.key.length)));
-  return metadata.map((entry) => `${entry.key.padEnd(width)}  ${typeName(entry).padEnd(14)}  ${humanValue(entry.value, maxItems)}`).join('\n');
+  return metadata
+    .map(
+      (entry) =>
+        `${entry.key.padEnd(width)}  ${typeName(entry).padEnd(14)}  ${humanValue(entry.value, maxItems)}`,
+    )
+    .join('\n');
 }
 
 export const inspectCommand: AlkiCommand = {
   command: 'inspect <model>',
-  describe: 'Summarise a GGUF (local file, URL, or Hugging Face repo) from its header, without reading the weights',
+  describe:
+    'Summarise a GGUF (local file, URL, or Hugging Face repo) from its header, without reading the weights',
   builder: (y: Argv<GlobalOptions>) =>
     y
-      .positional('model', { type: 'string', demandOption: true, describe: 'A .gguf path, an http(s) URL, or org/name on the hub' })
-      .option('filename', { type: 'string', describe: 'For org/name: a glob picking the GGUF in the repo (e.g. "*Q4_K_M.gguf")' })
-      .option('revision', { type: 'string', default: 'main', describe: 'For org/name: branch, tag or commit' })
-      .option('tensors', { type: 'boolean', default: false, describe: 'List every tensor: name, type, shape, size' })
-      .option('metadata', { type: 'boolean', default: false, describe: 'Dump every metadata key, long arrays cut short' })
-      .option('max-items', { type: 'number', default: 8, describe: 'With --metadata: array items shown before cutting' })
-      .option('ctx-size', { type: 'number', describe: 'Context size for the memory estimate (default: the model context length)' })
+      .positional('model', {
+        type: 'string',
+        demandOption: true,
+        describe: 'A .gguf path, an http(s) URL, or org/name on the hub',
+      })
+      .option('filename', {
+        type: 'string',
+        describe: 'For org/name: a glob picking the GGUF in the repo (e.g. "*Q4_K_M.gguf")',
+      })
+      .option('revision', {
+        type: 'string',
+        default: 'main',
+        describe: 'For org/name: branch, tag or commit',
+      })
+      .option('tensors', {
+        type: 'boolean',
+        default: false,
+        describe: 'List every tensor: name, type, shape, size',
+      })
+      .option('metadata', {
+        type: 'boolean',
+        default: false,
+        describe: 'Dump every metadata key, long arrays cut short',
+      })
+      .option('max-items', {
+        type: 'number',
+        default: 8,
+        describe: 'With --metadata: array items shown before cutting',
+      })
+      .option('ctx-size', {
+        type: 'number',
+        describe: 'Context size for the memory estimate (default: the model context length)',
+      })
       .example('$0 inspect model.gguf', 'Architecture, parameters, quantization mix, context, memory needed')
-      .example('$0 inspect Qwen/Qwen2.5-0.5B-Instruct-GGUF --filename "*q4_k_m.gguf"', 'Inspect a hub file by range requests, no download')
+      .example(
+        '$0 inspect Qwen/Qwen2.5-0.5B-Instruct-GGUF --filename "*q4_k_m.gguf"',
+        'Inspect a hub file by range requests, no download',
+      )
       .example('$0 inspect model.gguf --tensors --metadata --json', 'Everything, as JSON'),
   handler: withContext<InspectArgs>(async (argv, { out, signal }) => {
     if (argv.ctxSize !== undefined && (!Number.isInteger(argv.ctxSize) || argv.ctxSize < 0)) {
-      throw new GgufError('INVALID_INPUT', `--ctx-size must be a whole number of tokens, got ${argv.ctxSize}.`, 'usage');
+      throw new GgufError(
+        'INVALID_INPUT',
+        `--ctx-size must be a whole number of tokens, got ${argv.ctxSize}.`,
+        'usage',
+      );
     }
     if (!Number.isInteger(argv.maxItems) || argv.maxItems < 0) {
-      throw new GgufError('INVALID_INPUT', `--max-items must be a whole number, got ${argv.maxItems}.`, 'usage');
+      throw new GgufError(
+        'INVALID_INPUT',
+        `--max-items must be a whole number, got ${argv.maxItems}.`,
+        'usage',
+      );
     }
     const target = await resolveTarget(argv, signal);
     out.debug(`reading ${target.location}`);
     const model = await openGgufModel(target.location, { headers: target.headers, signal });
     const summary = summarizeGguf(model, { contextSize: argv.ctxSize });
     const result = {
-      source: { kind: target.kind, location: target.location, repo: target.repo, commit: target.commit, file: target.file },
+      source: {
+        kind: target.kind,
+        location: target.location,
+        repo: target.repo,
+        commit: target.commit,
+        file: target.file,
+      },
       summary,
       ...(argv.tensors
-        ? { tensors: model.tensors.map((t) => ({ name: t.name, type: ggmlTypeInfo(t.type).name, dims: t.dims, bytes: t.byteSize, offset: t.offset, shard: t.shard })) }
+        ? {
+            tensors: model.tensors.map((t) => ({
+              name: t.name,
+              type: ggmlTypeInfo(t.type).name,
+              dims: t.dims,
+              bytes: t.byteSize,
+              offset: t.offset,
+              shard: t.shard,
+            })),
+          }
         : {}),
       ...(argv.metadata ? { metadata: metadataJson(model.metadata, argv.maxItems) } : {}),
     };
     out.result(result, () =>
-      [renderSummary(target, summary), argv.tensors ? `\n${renderTensors(model)}` : '', argv.metadata ? `\n${renderMetadata(model.metadata, argv.maxItems)}` : '']
+      [
+        renderSummary(target, summary),
+        argv.tensors ? `\n${renderTensors(model)}` : '',
+        argv.metadata ? `\n${renderMetadata(model.metadata, argv.maxItems)}` : '',
+      ]
         .filter(Boolean)
         .join('\n'),
     );

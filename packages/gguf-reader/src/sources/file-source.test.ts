@@ -10,7 +10,10 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe('fileSource', () => {
   it('reads only the bytes asked for, and fewer at the end of the file', async () => {
     const file = path.join(dir, 'bytes.bin');
-    fs.writeFileSync(file, Uint8Array.from({ length: 100 }, (_, i) => i));
+    fs.writeFileSync(
+      file,
+      Uint8Array.from({ length: 100 }, (_, i) => i),
+    );
     const source = await fileSource(file);
     try {
       expect(source.size).toBe(100);
@@ -23,7 +26,11 @@ describe('fileSource', () => {
   });
 
   it('reports a missing file and a directory as typed input errors', async () => {
-    await expect(fileSource(path.join(dir, 'missing.gguf'))).rejects.toMatchObject({ code: 'NOT_FOUND', category: 'input', details: { path: path.join(dir, 'missing.gguf') } });
+    await expect(fileSource(path.join(dir, 'missing.gguf'))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      category: 'input',
+      details: { path: path.join(dir, 'missing.gguf') },
+    });
     await expect(fileSource(dir)).rejects.toMatchObject({ code: 'INVALID_INPUT', category: 'input' });
   });
 });

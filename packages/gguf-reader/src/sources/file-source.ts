@@ -8,13 +8,22 @@ export function fileSystemError(error: unknown, path: string, doing: string): Gg
   const system = describeSystemError(error);
   if (system) {
     const failed = doing === 'open' || doing === 'read' ? 'READ_FAILED' : 'WRITE_FAILED';
-    const code = system.code === 'ENOENT' ? 'NOT_FOUND' : system.category === 'input' ? 'INVALID_INPUT' : failed;
-    return new GgufError(code, `Cannot ${doing} ${path}: ${system.message}.`, system.category, { cause: error, details: { path } });
+    const code =
+      system.code === 'ENOENT' ? 'NOT_FOUND' : system.category === 'input' ? 'INVALID_INPUT' : failed;
+    return new GgufError(code, `Cannot ${doing} ${path}: ${system.message}.`, system.category, {
+      cause: error,
+      details: { path },
+    });
   }
-  return new GgufError(doing === 'open' || doing === 'read' ? 'READ_FAILED' : 'WRITE_FAILED', `Cannot ${doing} ${path}: ${(error as Error)?.message ?? String(error)}.`, 'environment', {
-    cause: error,
-    details: { path },
-  });
+  return new GgufError(
+    doing === 'open' || doing === 'read' ? 'READ_FAILED' : 'WRITE_FAILED',
+    `Cannot ${doing} ${path}: ${(error as Error)?.message ?? String(error)}.`,
+    'environment',
+    {
+      cause: error,
+      details: { path },
+    },
+  );
 }
 
 /**
@@ -35,7 +44,8 @@ export async function fileSource(path: string): Promise<ByteSource> {
   }
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) throw new GgufError('INVALID_INPUT', `${path} is not a regular file.`, 'input', { details: { path } });
+    if (!stat.isFile())
+      throw new GgufError('INVALID_INPUT', `${path} is not a regular file.`, 'input', { details: { path } });
     size = stat.size;
   } catch (error) {
     await handle.close();

@@ -1,7 +1,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ggufEntry, GgmlType, GgufValueType, layoutTensors, openGguf, readGguf, readTensorData, serializeGgufHeader } from '../index.js';
+import {
+  ggufEntry,
+  GgmlType,
+  GgufValueType,
+  layoutTensors,
+  openGguf,
+  readGguf,
+  readTensorData,
+  serializeGgufHeader,
+} from '../index.js';
 import { httpSource } from './http-source.js';
 
 // A real HTTP server on 127.0.0.1 that serves one GGUF with Range support,
@@ -14,7 +23,10 @@ interface Seen {
 const vocabulary = Array.from({ length: 20_000 }, (_, i) => `token-${i}`);
 const tensors = layoutTensors([{ name: 'w', type: GgmlType.F32, dims: [4] }]);
 const header = serializeGgufHeader({
-  metadata: [ggufEntry.string('general.architecture', 'llama'), ggufEntry.array('tokenizer.ggml.tokens', GgufValueType.STRING, vocabulary)],
+  metadata: [
+    ggufEntry.string('general.architecture', 'llama'),
+    ggufEntry.array('tokenizer.ggml.tokens', GgufValueType.STRING, vocabulary),
+  ],
   tensors,
 });
 const gguf = new Uint8Array(header.length + 32);
@@ -24,12 +36,25 @@ gguf.set(new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer), header.length);
 let server: http.Server;
 let base = '';
 const seen: Seen[] = [];
+let failuresLeft = 0;
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     seen.push({ range: req.headers.range, authorization: req.headers.authorization });
     if (req.url === '/private.gguf' && req.headers.authorization !== 'Bearer secret') {
       res.writeHead(401).end('unauthorized');
+      return;
+    }
+    if (req.url === '/flaky.gguf' && failuresLeft > 0) {
+      failuresLeft--;
+      res.writeHead(503).end('busy');
+      return;
+    }
+    if (req.url === '/drop.gguf') {
+      // Promise a full range, send a little, then cut the connection.
+      res.writeHead(206, { 'content-range': `bytes 0-65535/${gguf.length}`, 'content-length': 65536 });
+      res.write(Buffer.from(gguf.subarray(0, 100)));
+      setTimeout(() => res.destroy(), 10);
       return;
     }
     if (req.url === '/missing.gguf') {
@@ -51,7 +76,10 @@ beforeAll(async () => {
       res.writeHead(416, { 'content-range': `bytes */${gguf.length}` }).end();
       return;
     }
-    res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${gguf.length}`, 'content-length': end - start + 1 });
+    res.writeHead(206, {
+      'content-range': `bytes ${start}-${end}/${gguf.length}`,
+      'content-length': end - start + 1,
+    });
     res.end(Buffer.from(gguf.subarray(start, end + 1)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -72,7 +100,9 @@ describe('httpSource', () => {
     expect(seen.length).toBeLessThanOrEqual(4);
     const lastByteAsked = Math.max(...seen.map((r) => Number(/-(\d+)$/.exec(r.range!)![1])));
     expect(lastByteAsked).toBeLessThan(file.dataOffset + 32);
-    expect(await readTensorData(source, file, file.tensors[0])).toEqual(gguf.subarray(file.dataOffset, file.dataOffset + 16));
+    expect(await readTensorData(source, file, file.tensors[0])).toEqual(
+      gguf.subarray(file.dataOffset, file.dataOffset + 16),
+    );
   });
 
   it('passes the authorization header through, and reports a refusal as a network error', async () => {
@@ -80,7 +110,11 @@ describe('httpSource', () => {
     const file = await openGguf(`${base}/private.gguf`, { headers: { authorization: 'Bearer secret' } });
     expect(file.tensors).toHaveLength(1);
     expect(seen.every((r) => r.authorization === 'Bearer secret')).toBe(true);
-    await expect(openGguf(`${base}/private.gguf`)).rejects.toMatchObject({ code: 'HTTP_ERROR', category: 'network', details: { status: 401 } });
+    await expect(openGguf(`${base}/private.gguf`)).rejects.toMatchObject({
+      code: 'HTTP_ERROR',
+      category: 'network',
+      details: { status: 401 },
+    });
   });
 
   it('follows redirects and reports a missing file as NOT_FOUND', async () => {
@@ -98,7 +132,28 @@ describe('httpSource', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    await expect(openGguf(`http://127.0.0.1:${port}/x.gguf`)).rejects.toMatchObject({ code: 'HTTP_ERROR', category: 'network' });
+    await expect(openGguf(`http://127.0.0.1:${port}/x.gguf`)).rejects.toMatchObject({
+      code: 'HTTP_ERROR',
+      category: 'network',
+    });
+  });
+
+  it('retries 5xx answers, then gives up with a network error', async () => {
+    failuresLeft = 2;
+    expect((await openGguf(`${base}/flaky.gguf`, { retryDelayMs: 1 })).tensors).toHaveLength(1);
+    failuresLeft = 5;
+    await expect(httpSource(`${base}/flaky.gguf`, { retryDelayMs: 1 })).rejects.toMatchObject({
+      code: 'HTTP_ERROR',
+      details: { status: 503 },
+    });
+    failuresLeft = 0;
+  });
+
+  it('turns a connection dropped mid-body into a typed network error', async () => {
+    await expect(httpSource(`${base}/drop.gguf`, { retryDelayMs: 1 })).rejects.toMatchObject({
+      code: 'HTTP_ERROR',
+      category: 'network',
+    });
   });
 
   it('uses an injected fetch', async () => {

@@ -7,6 +7,10 @@ export interface HttpSourceOptions {
   /** Injected fetch (proxies, tests). Defaults to the global fetch. */
   fetch?: typeof fetch;
   signal?: AbortSignal;
+  /** Extra attempts after a connection failure or a 5xx/429 answer. Default 2. */
+  retries?: number;
+  /** Wait before retry n is n times this. Default 250 ms. */
+  retryDelayMs?: number;
 }
 
 // The first request asks for this much: enough for the header of most
@@ -56,10 +60,30 @@ interface RangeAnswer {
   whole: boolean;
 }
 
-function rangeRequester(url: string, options: HttpSourceOptions): (offset: number, length: number) => Promise<RangeAnswer> {
+function rangeRequester(
+  url: string,
+  options: HttpSourceOptions,
+): (offset: number, length: number) => Promise<RangeAnswer> {
   const doFetch = options.fetch ?? globalThis.fetch;
   const where = redact(url);
+  const retries = options.retries ?? 2;
+  const delay = options.retryDelayMs ?? 250;
   return async (offset, length) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await requestOnce(offset, length);
+      } catch (error) {
+        const transient =
+          error instanceof GgufError &&
+          error.code === 'HTTP_ERROR' &&
+          (error.details.status === undefined || isTransient(Number(error.details.status)));
+        if (!transient || attempt >= retries || options.signal?.aborted) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay * (attempt + 1)));
+      }
+    }
+  };
+
+  async function requestOnce(offset: number, length: number): Promise<RangeAnswer> {
     let response: Response;
     try {
       response = await doFetch(url, {
@@ -81,21 +105,54 @@ function rangeRequester(url: string, options: HttpSourceOptions): (offset: numbe
       const declared = Number(response.headers.get('content-length') ?? NaN);
       if (declared > MAX_WHOLE_BODY_BYTES) {
         await response.body?.cancel();
-        throw new GgufError('RANGE_NOT_SUPPORTED', `${where} does not support range requests, and the file is too large to download just to inspect.`, 'network', {
-          details: { url: where, size: declared },
-          hint: 'Download the file and inspect the local copy.',
-        });
+        throw new GgufError(
+          'RANGE_NOT_SUPPORTED',
+          `${where} does not support range requests, and the file is too large to download just to inspect.`,
+          'network',
+          {
+            details: { url: where, size: declared },
+            hint: 'Download the file and inspect the local copy.',
+          },
+        );
       }
-      const bytes = new Uint8Array(await response.arrayBuffer());
+      const bytes = await readBody(response, where);
       return { bytes, size: bytes.length, whole: true };
     }
     const size = totalFromContentRange(response.headers.get('content-range'));
     if (size === undefined) {
       await response.body?.cancel();
-      throw new GgufError('HTTP_ERROR', `${where} answered a range request without a usable Content-Range header.`, 'network', { details: { url: where } });
+      throw new GgufError(
+        'HTTP_ERROR',
+        `${where} answered a range request without a usable Content-Range header.`,
+        'network',
+        {
+          details: { url: where, status: response.status },
+        },
+      );
     }
-    return { bytes: new Uint8Array(await response.arrayBuffer()), size, whole: false };
-  };
+    return { bytes: await readBody(response, where), size, whole: false };
+  }
+}
+
+/** The body, or a transient HTTP_ERROR when the connection drops half way. */
+async function readBody(response: Response, where: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    throw new GgufError(
+      'HTTP_ERROR',
+      `The connection to ${where} broke while reading: ${(error as Error).message}.`,
+      'network',
+      {
+        cause: error,
+        details: { url: where },
+      },
+    );
+  }
+}
+
+function isTransient(status: number): boolean {
+  return status === 429 || status >= 500;
 }
 
 function totalFromContentRange(header: string | null): number | undefined {
@@ -112,8 +169,13 @@ async function statusError(response: Response, where: string): Promise<GgufError
       hint: 'The file may be gated or private: set HF_TOKEN to a token that can read it.',
     });
   }
-  if (status === 404) return new GgufError('NOT_FOUND', `${where} does not exist (HTTP 404).`, 'input', { details: { url: where, status } });
-  return new GgufError('HTTP_ERROR', `${where} answered HTTP ${status}.`, 'network', { details: { url: where, status } });
+  if (status === 404)
+    return new GgufError('NOT_FOUND', `${where} does not exist (HTTP 404).`, 'input', {
+      details: { url: where, status },
+    });
+  return new GgufError('HTTP_ERROR', `${where} answered HTTP ${status}.`, 'network', {
+    details: { url: where, status },
+  });
 }
 
 /** The URL without credentials or query (signed CDN URLs carry secrets there). */
