@@ -29,6 +29,7 @@ beforeAll(async () => {
     { id: 'acme/tiny-GGUF', files: GGUF_FILES, cardData: { license: 'apache-2.0' }, revisions: { 'refs/pr/1': { files: { 'tiny-Q2_K.gguf': 'q2' } } } },
     { id: 'acme/tiny', files: { 'config.json': '{}', 'model.safetensors': 'st', 'tokenizer.json': '{}' } },
     { id: 'acme/old-style', files: { 'config.json': '{}', 'pytorch_model.bin': 'pickle' } },
+    { id: 'acme/custom-license', files: { 'm.gguf': 'w' }, cardData: { license: 'other', license_name: 'llama3', license_link: 'LICENSE' } },
     { id: 'acme/private', private: true, files: { 'model.gguf': 'secret' } },
   ];
   hub = await startFakeHub({ tokens: [TOKEN], repos });
@@ -45,6 +46,9 @@ describe('resolveModel online', () => {
   it('resolves main to its commit and lists every file with size and hashes', async () => {
     const model = await resolveModel('acme/tiny-GGUF', options());
     expect(model).toMatchObject({ repo: 'acme/tiny-GGUF', revision: 'main', commit: hub.commitOf('acme/tiny-GGUF'), endpoint: hub.url, kind: 'gguf', license: 'apache-2.0', author: 'acme', gated: false, private: false, fromCache: false });
+    // The fake hub dates every revision 2025-01-01.
+    expect(model.lastModified).toBe('2025-01-01T00:00:00.000Z');
+    expect(model.licenseName).toBeUndefined();
     expect(model.files.map((f) => f.path)).toEqual(Object.keys(GGUF_FILES).sort());
     expect(model.files.find((f) => f.path === 'tiny-Q8_0.gguf')).toEqual({ path: 'tiny-Q8_0.gguf', size: 10, etag: sha256('q8 weights'), sha256: sha256('q8 weights'), lfs: true });
     expect(model.files.find((f) => f.path === 'README.md')).toMatchObject({ lfs: false, size: GGUF_FILES['README.md'].length });
@@ -68,6 +72,10 @@ describe('resolveModel online', () => {
     expect((await resolveModel('acme/tiny', options())).kind).toBe('safetensors');
     expect((await resolveModel('acme/old-style', options())).kind).toBe('pickle');
     expect((await resolveModel('acme/tiny-GGUF', options())).kind).toBe('gguf');
+  });
+
+  it('reports a custom license by name and link', async () => {
+    expect(await resolveModel('acme/custom-license', options())).toMatchObject({ license: 'other', licenseName: 'llama3', licenseLink: 'LICENSE' });
   });
 
   it('takes the endpoint from HF_ENDPOINT and the token from HF_TOKEN', async () => {

@@ -34,8 +34,13 @@ export interface ResolvedModel {
   /** False, 'auto' or 'manual' from the hub; undefined offline. */
   gated?: false | 'auto' | 'manual';
   private?: boolean;
-  /** The model card's `license` field (an SPDX-like id such as `apache-2.0`), when the hub reports one. */
+  /** The model card's `license` field (an SPDX-like id such as `apache-2.0`, or `other`), when the hub reports one. */
   license?: string;
+  /** The card's `license_name` and `license_link`, which name a custom license when `license` is `other`. */
+  licenseName?: string;
+  licenseLink?: string;
+  /** When the revision was last changed on the hub (ISO 8601): a source time for reproducible output. Unknown offline. */
+  lastModified?: string;
   /** The repo's owner, as the hub reports it. */
   author?: string;
   /** True when the answer came from the cache with no request. */
@@ -51,7 +56,7 @@ export interface ResolveOptions extends HubOptions {
 
 interface ModelInfoExtras {
   sha?: string;
-  cardData?: { license?: unknown };
+  cardData?: { license?: unknown; license_name?: unknown; license_link?: unknown };
   author?: string;
 }
 
@@ -119,7 +124,7 @@ export async function fetchModelInfo(
   config: HubConfig,
   repo: string,
   revision: string,
-): Promise<{ commit: string; gated: false | 'auto' | 'manual'; private: boolean; license?: string; author?: string }> {
+): Promise<Pick<ResolvedModel, 'commit' | 'gated' | 'private' | 'license' | 'licenseName' | 'licenseLink' | 'author' | 'lastModified'>> {
   // A 404 here is about the repo or the revision, never a file.
   const info = await transport.call(
     (fetch) => modelInfo({ name: repo, revision, fetch, accessToken: config.token, hubUrl: config.endpoint, additionalFields: ['sha', 'cardData', 'author'] }),
@@ -129,13 +134,20 @@ export async function fetchModelInfo(
   if (!extras.sha || !isCommitSha(extras.sha)) {
     throw new HubError('BAD_RESPONSE', `The hub did not say which commit ${repo}@${revision} is.`, { details: { repo, revision } });
   }
-  const license = typeof extras.cardData?.license === 'string' ? extras.cardData.license : undefined;
+  const card = extras.cardData ?? {};
+  const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
+  const optional = {
+    license: text(card.license),
+    licenseName: text(card.license_name),
+    licenseLink: text(card.license_link),
+    author: text(extras.author),
+    lastModified: Number.isNaN(info.updatedAt?.getTime()) ? undefined : info.updatedAt?.toISOString(),
+  };
   return {
     commit: extras.sha,
     gated: info.gated,
     private: info.private,
-    ...(license ? { license } : {}),
-    ...(extras.author ? { author: extras.author } : {}),
+    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)),
   };
 }
 
