@@ -77,7 +77,7 @@ describe('alki publish', () => {
 });
 
 describe('alki publish with basic auth', () => {
-  it('logs in with ALKI_REGISTRY_USERNAME and ALKI_REGISTRY_PASSWORD, and exits 4 without them', async () => {
+  it('logs in with ALKI_REGISTRY_USERNAME and ALKI_REGISTRY_PASSWORD or a Docker config, and exits 4 without them', async () => {
     const secured = await startRegistry({ basicAuth: { username: 'ci', password: 'pw' } });
     try {
       const denied = await runCli(['publish', bundle, '--registry', secured.host]);
@@ -86,9 +86,20 @@ describe('alki publish with basic auth', () => {
       process.env.ALKI_REGISTRY_USERNAME = 'ci';
       process.env.ALKI_REGISTRY_PASSWORD = 'pw';
       expect((await runCli(['publish', bundle, '--registry', secured.host, '--quiet'])).code).toBe(0);
+      delete process.env.ALKI_REGISTRY_USERNAME;
+      delete process.env.ALKI_REGISTRY_PASSWORD;
+      // The same login from a Docker config's auths, found through DOCKER_CONFIG.
+      const dockerConfig = path.join(work, 'docker');
+      fs.mkdirSync(dockerConfig, { recursive: true });
+      fs.writeFileSync(path.join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [secured.host]: { auth: Buffer.from('ci:pw').toString('base64') } } }));
+      process.env.DOCKER_CONFIG = dockerConfig;
+      const tags = await runCli(['tags', `${secured.host}/cli-tiny`, '--json']);
+      expect(tags.code).toBe(0);
+      expect(JSON.parse(tags.stdout).tags.map((t: { tag: string }) => t.tag)).toContain('latest');
     } finally {
       delete process.env.ALKI_REGISTRY_USERNAME;
       delete process.env.ALKI_REGISTRY_PASSWORD;
+      delete process.env.DOCKER_CONFIG;
       await secured.stop();
     }
   });

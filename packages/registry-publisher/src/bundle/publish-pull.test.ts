@@ -112,6 +112,25 @@ describe('publishBundle and pullBundle against docker-registry', () => {
   });
 });
 
+describe('interrupting a pull', () => {
+  it('stops when the signal fires mid-download and leaves no output or temp directory', async () => {
+    const controller = new AbortController();
+    const out = path.join(work, 'interrupted');
+    const pulling = pullBundle({
+      store: registryStore(client, 'models/tiny'),
+      reference: 'latest',
+      outDir: out,
+      signal: controller.signal,
+      onProgress: (event) => {
+        if (event.file.endsWith('.gguf') && event.done > 0) controller.abort(new Error('interrupted by test'));
+      },
+    });
+    await expect(pulling).rejects.toThrow();
+    expect(fs.existsSync(out)).toBe(false);
+    expect(fs.readdirSync(work).filter((name) => name.startsWith('interrupted'))).toEqual([]);
+  });
+});
+
 describe('pullBundle refusing bad artifacts', () => {
   let store: ReturnType<typeof registryStore>;
   let good: { layers: Descriptor[]; [key: string]: unknown };

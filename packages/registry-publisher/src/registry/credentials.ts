@@ -39,6 +39,9 @@ export const spawnHelper: HelperRunner = (program, args, input, env) =>
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
+    // A helper that exits without reading stdin makes the write fail with
+    // EPIPE; its exit status and output say what happened, so ignore that.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input);
   });
 
