@@ -50,7 +50,14 @@ function contextExceeded(promptTokens: number, contextSize: number): RuntimeErro
 export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Promise<Engine> {
   const parallel = Math.max(1, options.parallel ?? 4);
   const threads = effectiveThreads(options.threads);
-  const llama = options.llama ?? (await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: threads }));
+  const llama =
+    options.llama ??
+    (await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: threads }).catch((error: unknown) => {
+      throw new RuntimeError('ENGINE_UNAVAILABLE', `node-llama-cpp has no working binary for this machine: ${(error as Error).message}`, 'environment', {
+        cause: error,
+        hint: 'Reinstall node-llama-cpp (npm ci), or serve with --engine llama-server.',
+      });
+    }));
   let model: LlamaModel;
   try {
     model = await llama.loadModel({ modelPath: options.modelPath });
