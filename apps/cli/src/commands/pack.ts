@@ -1,4 +1,4 @@
-import { artifactPath, pack, packDemo, type PackProgress, type PackResult } from '@alki/bundler';
+import { artifactPath, BundlerError, pack, packDemo, type PackProgress, type PackResult } from '@alki/bundler';
 import { RuntimeError, validateGgufModel, type ModelReport } from '@alki/runtime';
 import path from 'node:path';
 import type { Argv } from 'yargs';
@@ -57,16 +57,13 @@ export const packCommand: AlkiCommand = {
       .option('force', { type: 'boolean', default: false, describe: 'Replace an existing bundle (atomically)' })
       .option('link', { type: 'boolean', default: false, describe: 'Hard-link model files instead of copying them (same file system only)' })
       .option('demo', { type: 'boolean', default: false, describe: 'Pack the built-in tiny demo model, generated locally and offline' })
-      .check((argv) => {
-        if (!argv.demo && !argv.source) throw new Error('Name a source to pack, or pass --demo.');
-        if (argv.demo && argv.source) throw new Error('--demo packs the built-in model; leave out the source.');
-        return true;
-      })
       .example('$0 pack --demo', 'Generate, convert, quantize, validate and pack a tiny demo model into ./dist/alki-demo')
       .example('$0 pack Qwen/Qwen3-0.6B-GGUF --filename "*Q8_0.gguf" --out ./dist/qwen3', 'Pack a GGUF from the hub')
       .example('$0 pack Qwen/Qwen3-0.6B --quantize Q4_K_M,Q8_0', 'Convert and quantize a safetensors checkpoint from the hub')
       .example('$0 pack ./model.gguf --name my-model --context-size 2048', 'Pack a local GGUF'),
   handler: withContext<PackArgs>(async (argv, { out, signal }) => {
+    if (!argv.demo && !argv.source) throw new BundlerError('INVALID_INPUT', 'Name a source to pack, or pass --demo.', 'usage');
+    if (argv.demo && argv.source) throw new BundlerError('INVALID_INPUT', '--demo packs the built-in model; leave out the source.', 'usage');
     let bar: ProgressReporter | undefined;
     let phase: PackProgress['phase'] | undefined;
     const onProgress = (event: PackProgress) => {
