@@ -56,12 +56,23 @@ const BY_ID = new Map<number, GgmlTypeInfo>(
 );
 const BY_NAME = new Map<string, GgmlTypeInfo>([...BY_ID.values()].map((info) => [info.name, info]));
 
-/** Every ggml type llama.cpp knows, in id order. */
+/**
+ * Every ggml type llama.cpp knows, in id order.
+ *
+ * @example
+ * ggmlTypes().map((t) => t.name); // ['F32', 'F16', 'Q4_0', ...]
+ */
 export function ggmlTypes(): GgmlTypeInfo[] {
   return [...BY_ID.values()];
 }
 
-/** True when `type` is a tensor type id llama.cpp knows. */
+/**
+ * True when `type` is a tensor type id llama.cpp knows.
+ *
+ * @example
+ * isKnownGgmlType(12); // true (Q4_K)
+ * isKnownGgmlType(4); // false (Q4_2, retired)
+ */
 export function isKnownGgmlType(type: number): type is GgmlType {
   return BY_ID.has(type);
 }

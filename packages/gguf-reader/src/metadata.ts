@@ -18,7 +18,12 @@ export function getMetadata(file: Pick<GgufFile, 'metadata'>, key: string): Gguf
   return undefined;
 }
 
-/** A nested array value, for arrays of arrays: `ggufEntry.array(key, GgufValueType.ARRAY, [ggufArray(...)])`. */
+/**
+ * A nested array value, for arrays of arrays.
+ *
+ * @example
+ * ggufEntry.array('k', GgufValueType.ARRAY, [ggufArray(GgufValueType.INT32, [1, 2])]);
+ */
 export function ggufArray(itemType: GgufValueType, items: GgufValue[]): GgufArray {
   return { itemType, items };
 }

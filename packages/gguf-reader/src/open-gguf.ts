@@ -6,7 +6,12 @@ import type { ByteSource, GgufFile } from './types.js';
 
 export interface OpenGgufOptions extends ReadGgufOptions, Omit<HttpSourceOptions, 'signal'> {}
 
-/** True for http:// and https:// locations. */
+/**
+ * True for http:// and https:// locations.
+ *
+ * @example
+ * isUrl('https://huggingface.co/org/repo/resolve/main/model.gguf'); // true
+ */
 export function isUrl(location: string): boolean {
   return /^https?:\/\//i.test(location);
 }

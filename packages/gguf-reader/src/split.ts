@@ -29,7 +29,12 @@ export interface GgufModel {
 // llama.cpp's split naming (llama_split_path in src/llama.cpp): PREFIX-00001-of-00003.gguf.
 const SPLIT_NAME = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/;
 
-/** The locations of every shard when `location` names one shard of a split model, else undefined. */
+/**
+ * The locations of every shard when `location` names one shard of a split model, else undefined.
+ *
+ * @example
+ * splitShardLocations('m-00002-of-00002.gguf'); // ['m-00001-of-00002.gguf', 'm-00002-of-00002.gguf']
+ */
 export function splitShardLocations(location: string): string[] | undefined {
   const match = SPLIT_NAME.exec(location);
   if (!match) return undefined;
