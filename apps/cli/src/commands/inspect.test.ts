@@ -45,7 +45,7 @@ beforeAll(async () => {
   for (const [type] of QUANT_TYPES) {
     const out = path.join(cache, `tiny-${type}.gguf`);
     if (!fs.existsSync(out)) {
-      const partial = `${out}.partial`;
+      const partial = `${out}.${process.pid}.partial`;
       await run(quantize, [source, partial, type, '2']);
       fs.renameSync(partial, out);
     }
