@@ -173,6 +173,33 @@ describe('downloadFile over a failing connection', () => {
     expect(fs.existsSync(partial)).toBe(false);
   });
 
+  it('starts over when the server ignores the Range header', async () => {
+    const cacheDir = freshCache();
+    const partial = path.join(cacheDir, 'models--acme--tiny-GGUF', 'blobs', `${sha256(WEIGHTS)}.incomplete`);
+    fs.mkdirSync(path.dirname(partial), { recursive: true });
+    // A partial with wrong bytes: only a full answer can repair it.
+    fs.writeFileSync(partial, Buffer.alloc(1000, 0xff));
+    const noRanges: typeof fetch = (input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.delete('range');
+      return fetch(input, { ...init, headers });
+    };
+    const file = await downloadFile('acme/tiny-GGUF', 'tiny-Q8_0.gguf', options(cacheDir, { fetch: noRanges }));
+    expect(fs.readFileSync(file.localPath).equals(WEIGHTS)).toBe(true);
+    expect(contentRequests().map((r) => [r.range, r.status])).toEqual([[undefined, 200]]);
+  });
+
+  it('finishes a complete .incomplete file left by a crash before the rename, with no content request', async () => {
+    const cacheDir = freshCache();
+    const partial = path.join(cacheDir, 'models--acme--tiny-GGUF', 'blobs', `${sha256(WEIGHTS)}.incomplete`);
+    fs.mkdirSync(path.dirname(partial), { recursive: true });
+    fs.writeFileSync(partial, WEIGHTS);
+    const file = await downloadFile('acme/tiny-GGUF', 'tiny-Q8_0.gguf', options(cacheDir));
+    expect(fs.readFileSync(file.localPath).equals(WEIGHTS)).toBe(true);
+    expect(contentRequests()).toEqual([]);
+    expect(fs.existsSync(partial)).toBe(false);
+  });
+
   it('rejects content that does not match the advertised sha256, and deletes the partial', async () => {
     const wrong = await startFakeHub({ repos: [{ id: 'acme/tiny-GGUF', files: { 'tiny-Q8_0.gguf': WEIGHTS } }] });
     wrong.inject({ kind: 'wrong-etag', repo: 'acme/tiny-GGUF', path: 'tiny-Q8_0.gguf' });
