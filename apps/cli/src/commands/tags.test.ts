@@ -47,3 +47,18 @@ describe('alki tags', () => {
     expect(run.stderr).toMatch(/has no repository nothing-here/);
   });
 });
+
+describe('registry command help', () => {
+  it('shows an example for publish, pull and tags', async () => {
+    for (const [command, example] of [
+      ['publish', 'alki publish ./dist/qwen3 --local ./oci'],
+      ['pull', 'alki pull registry.example.com/ai/qwen3:v1.0.0'],
+      ['tags', 'alki tags registry.example.com/ai/qwen3'],
+    ]) {
+      const run = await runCli([command, '--help']);
+      expect(run.code).toBe(0);
+      const examples = run.stdout.slice(run.stdout.indexOf('Examples:'));
+      expect(examples).toContain(example);
+    }
+  });
+});
