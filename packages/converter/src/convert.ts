@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describeSystemError } from '@alki/errors';
-import { createGgufWriter, GgmlType, type GgufWriter } from '@alki/gguf-reader';
+import { createGgufWriter, type GgufWriter } from '@alki/gguf-reader';
 import { defaultArchitectures, type ArchitectureRegistry } from './arch/registry.js';
 import { ConverterError } from './errors.js';
 import { openCheckpoint } from './input/checkpoint.js';

@@ -1,4 +1,5 @@
 import type { AlkiCommand } from '../context.js';
+import { convertCommand } from './convert.js';
 import { imageCommand } from './image.js';
 import { inspectCommand } from './inspect.js';
 import { packCommand } from './pack.js';
@@ -13,7 +14,7 @@ import { verifyCommand } from './verify.js';
 
 // Every top-level command, in the order `alki --help` lists them. Each
 // command file only parses arguments and calls a library.
-export const commands: AlkiCommand[] = [packCommand, verifyCommand, toolsCommand, inspectCommand, validateCommand, serveCommand, imageCommand, quantizeCommand, publishCommand, pullCommand, tagsCommand];
+export const commands: AlkiCommand[] = [packCommand, verifyCommand, toolsCommand, inspectCommand, validateCommand, serveCommand, imageCommand, convertCommand, quantizeCommand, publishCommand, pullCommand, tagsCommand];
 
 // One example per command group, shown by `alki --help`.
 export const examples: Array<[command: string, description: string]> = [
@@ -22,6 +23,7 @@ export const examples: Array<[command: string, description: string]> = [
   ['$0 inspect model.gguf', 'Summarise a GGUF (file, URL or org/name): architecture, parameters, quantization, memory'],
   ['$0 validate model.gguf --score', 'Prove a model loads, tokenizes and generates; report tokens/s and memory'],
   ['$0 serve model.gguf --port 8080', 'Serve a model with an OpenAI-compatible API and Prometheus /metrics'],
+  ['$0 convert ./TinyLlama-1.1B-Chat -o tinyllama-f16.gguf', 'Convert a Hugging Face safetensors model to GGUF (f32, f16, bf16 or q8_0)'],
   ['$0 quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M', 'Quantize a GGUF in TypeScript, byte for byte as llama-quantize does'],
   ['$0 image build ./dist/qwen3 --tag acme/qwen3:latest', 'Build a llama-server container image from a bundle, no Docker daemon needed'],
   ['$0 publish ./dist/qwen3 --registry registry.example.com/ai --tag v1.0.0', 'Push a bundle to an OCI registry as a ModelPack artifact; `alki pull` and `alki tags` read it back'],

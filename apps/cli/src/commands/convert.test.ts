@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { fileSource, getMetadata, readGguf } from '@alki/gguf-reader';
+import { generateCheckpoint } from '@alki/testkit';
+import { runCli } from '../test-support.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-convert-cli-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+let checkpoint: string;
+beforeAll(async () => {
+  checkpoint = await generateCheckpoint({ family: 'tinyllama' });
+}, 600_000);
+
+describe('alki convert', () => {
+  it('converts a checkpoint to Q8_0 and reports the result as JSON', async () => {
+    const output = path.join(dir, 'tiny-q8_0.gguf');
+    const result = await runCli(['convert', checkpoint, '--outtype', 'q8_0', '-o', output, '--json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { outtype: string; ggufArchitecture: string; bytes: number; tokenizer: { model: string } };
+    expect(report).toMatchObject({ outtype: 'q8_0', ggufArchitecture: 'llama', bytes: fs.statSync(output).size, tokenizer: { model: 'llama' } });
+    const source = await fileSource(output);
+    try {
+      const gguf = await readGguf(source);
+      expect(getMetadata(gguf, 'general.file_type')).toBe(7);
+      expect(gguf.tensors.find((t) => t.name === 'blk.0.attn_q.weight')?.type).toBe(8);
+    } finally {
+      await source.close?.();
+    }
+  });
+
+  it('exits 2 for an unknown --outtype, and writes nothing', async () => {
+    const output = path.join(dir, 'bad.gguf');
+    const result = await runCli(['convert', checkpoint, '--outtype', 'q4_k_m', '-o', output]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--outtype q4_k_m is not one of f32, f16, bf16, q8_0');
+    expect(fs.existsSync(output)).toBe(false);
+  });
+
+  it('exits 2 instead of overwriting an existing file, and replaces it with --force', async () => {
+    const output = path.join(dir, 'existing.gguf');
+    fs.writeFileSync(output, 'mine');
+    const refused = await runCli(['convert', checkpoint, '-o', output]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('already exists');
+    expect(fs.readFileSync(output, 'utf8')).toBe('mine');
+    expect((await runCli(['convert', checkpoint, '-o', output, '--force', '--quiet'])).code).toBe(0);
+    expect(fs.statSync(output).size).toBeGreaterThan(1000);
+  });
+
+  it('exits 3 with one line naming the problem for a folder with only pickle weights', async () => {
+    const pickled = path.join(dir, 'pickled');
+    fs.mkdirSync(pickled);
+    fs.copyFileSync(path.join(checkpoint, 'config.json'), path.join(pickled, 'config.json'));
+    fs.writeFileSync(path.join(pickled, 'pytorch_model.bin'), 'not really a pickle');
+    const result = await runCli(['convert', pickled, '-o', path.join(dir, 'p.gguf')]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('pickle');
+    expect(result.stderr).not.toContain('    at ');
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('.p.gguf'))).toEqual([]);
+  });
+});
