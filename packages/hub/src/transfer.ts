@@ -104,7 +104,8 @@ export async function transferBlob(options: TransferOptions): Promise<void> {
       break;
     } catch (error) {
       // A full disk or a bad cache folder is not the network's fault: no retry.
-      if (describeSystemError(error) && describeSystemError(error)?.category !== 'network') throw error;
+      const system = describeSystemError(error);
+      if (system && system.category !== 'network') throw error;
       const wrapped = toHubError(error, options.ctx, undefined, options.signal);
       if (wrapped.code === 'INTEGRITY_MISMATCH') fs.rmSync(partial, { force: true });
       if (wrapped.code !== 'NETWORK' || resumes >= maxResumes) throw wrapped;
