@@ -7,7 +7,7 @@ import { startRegistry, type TestRegistry } from '@alki/testkit';
 import { collectingSink } from '../__fixtures__/collect.js';
 import { sha256Digest } from '../digest.js';
 import { RegistryError } from '../errors.js';
-import { OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from '../media-types.js';
+import { DOCKER_MANIFEST, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from '../media-types.js';
 import { bytesBlob, fileBlob } from './blob-source.js';
 import { RegistryClient, referrersTag } from './client.js';
 
@@ -111,6 +111,19 @@ describe('RegistryClient against docker-registry', () => {
     expect(await client.headManifest('alki/manifests', 'v1.0.0')).toEqual({ digest, mediaType: OCI_MANIFEST, size: manifest.length });
     expect(await client.headManifest('alki/manifests', 'nope')).toBeUndefined();
     await expect(client.getManifest('alki/manifests', 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('stores and returns Docker schema 2 manifests and OCI indexes with their own media types', async () => {
+    const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+    await client.pushBlob('alki/types', bytesBlob(config), sha256Digest(config));
+    const docker = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: DOCKER_MANIFEST, config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: sha256Digest(config), size: config.length }, layers: [] }),
+    );
+    const dockerDigest = await client.putManifest('alki/types', 'docker', docker, DOCKER_MANIFEST);
+    expect(await client.getManifest('alki/types', 'docker')).toEqual({ bytes: docker, digest: dockerDigest, mediaType: DOCKER_MANIFEST });
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: DOCKER_MANIFEST, digest: dockerDigest, size: docker.length, platform: { architecture: 'amd64', os: 'linux' } }] }));
+    const indexDigest = await client.putManifest('alki/types', 'index', index, OCI_INDEX);
+    expect(await client.getManifest('alki/types', 'index')).toEqual({ bytes: index, digest: indexDigest, mediaType: OCI_INDEX });
   });
 
   it('lists every tag of the real registry', async () => {
