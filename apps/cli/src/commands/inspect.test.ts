@@ -15,6 +15,7 @@ import {
   type GgufFile,
   type GgufValue,
 } from '@alki/gguf-reader';
+import { downloadFile } from '@alki/hub';
 import { cachedTinyLlamaGguf, fixtureCacheDir, nativeTools, startFakeHub, type FakeHub } from '@alki/testkit';
 import { readGgufFileInfo } from 'node-llama-cpp';
 import { runCli } from '../test-support.js';
@@ -222,7 +223,12 @@ describe('alki inspect <file>', () => {
 
 describe('alki inspect on the hub and over HTTP', () => {
   let hub: FakeHub;
-  const saved = { HF_ENDPOINT: process.env.HF_ENDPOINT, HF_TOKEN: process.env.HF_TOKEN };
+  const saved = {
+    HF_ENDPOINT: process.env.HF_ENDPOINT,
+    HF_TOKEN: process.env.HF_TOKEN,
+    HF_HUB_CACHE: process.env.HF_HUB_CACHE,
+    HF_HUB_OFFLINE: process.env.HF_HUB_OFFLINE,
+  };
 
   beforeAll(async () => {
     const q8 = fs.readFileSync(quantized.get('Q8_0')!);
@@ -238,7 +244,9 @@ describe('alki inspect on the hub and over HTTP', () => {
       ],
     });
     process.env.HF_ENDPOINT = hub.url;
+    process.env.HF_HUB_CACHE = path.join(dir, 'hf-cache');
     delete process.env.HF_TOKEN;
+    delete process.env.HF_HUB_OFFLINE;
   });
 
   afterAll(async () => {
@@ -293,6 +301,22 @@ describe('alki inspect on the hub and over HTTP', () => {
       ).toBe(true);
     } finally {
       delete process.env.HF_TOKEN;
+    }
+  });
+
+  it('reads the Hugging Face cache with HF_HUB_OFFLINE, without any request', async () => {
+    await downloadFile('acme/tiny-GGUF', 'tiny-Q8_0.gguf');
+    process.env.HF_HUB_OFFLINE = '1';
+    try {
+      hub.clearRequests();
+      const { code, stdout } = await runCli(['inspect', 'acme/tiny-GGUF', '--filename', '*Q8_0*', '--json']);
+      expect(code).toBe(0);
+      const result = JSON.parse(stdout);
+      expect(result.source.location).toContain(path.join(dir, 'hf-cache'));
+      expect(result.summary.fileType.name).toBe('MOSTLY_Q8_0');
+      expect(hub.requests).toEqual([]);
+    } finally {
+      delete process.env.HF_HUB_OFFLINE;
     }
   });
 

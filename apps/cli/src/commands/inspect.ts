@@ -12,7 +12,7 @@ import {
   type GgufSummary,
   type GgufValue,
 } from '@alki/gguf-reader';
-import { findToken, globToRegExp, HubError, resolveHubConfig, resolveModel } from '@alki/hub';
+import { downloadFile, findToken, globToRegExp, HubError, resolveHubConfig, resolveModel } from '@alki/hub';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 
@@ -63,6 +63,23 @@ async function resolveTarget(argv: InspectArgs, signal: AbortSignal): Promise<Ta
     argv.filename,
     resolved.repo,
   );
+  if (resolved.fromCache) {
+    // Offline (HF_HUB_OFFLINE): read the snapshot in the Hugging Face cache;
+    // the shards of a split model sit side by side there too.
+    const cached = await downloadFile(resolved.repo, file, {
+      revision: resolved.commit,
+      offline: true,
+      signal,
+    });
+    return {
+      kind: 'hub',
+      location: cached.localPath,
+      headers: {},
+      repo: resolved.repo,
+      commit: resolved.commit,
+      file,
+    };
+  }
   const config = resolveHubConfig();
   const location = `${resolved.endpoint}/${resolved.repo}/resolve/${resolved.commit}/${file.split('/').map(encodeURIComponent).join('/')}`;
   return {
