@@ -1,31 +1,20 @@
 // Q4_K: super-blocks of 256 weights: fp16 d and dmin, 12 bytes of 6-bit
 // scales and mins, 128 bytes of 4-bit quants.
-// Follows quantize_row_q4_K_ref / dequantize_row_q4_K in ggml/src/ggml-quants.c
-// (llama-quantize calls the _ref function when there is no imatrix).
+// Follows quantize_row_q4_K_ref (in assembly/k-quants.ts; llama-quantize calls
+// the _ref function when there is no imatrix) and dequantize_row_q4_K in
+// ggml/src/ggml-quants.c.
 import { fp16BitsToFp32 } from '../float/fp16.js';
-import { createKScratch, QK_K, quantizeScalesAndMinsK, scaleMinK4 } from './k-scales.js';
+import { runKQuantKernel } from './k-quants-kernels.js';
+import { QK_K, scaleMinK4 } from './k-scales.js';
 
 const fround = Math.fround;
 
 /** Bytes per Q4_K super-block: d, dmin, scales[12], qs[128]. */
 export const Q4_K_BLOCK_BYTES = 144;
 
-const scratch = createKScratch();
-
-/** Quantizes `src` (a multiple of 256 weights) to Q4_K blocks in `dst`, as llama.cpp does. */
+/** Quantizes `src` (a multiple of 256 weights) to Q4_K blocks in `dst`, as llama.cpp does (WebAssembly kernel). */
 export function quantizeRowQ4K(src: Float32Array, dst: Uint8Array): void {
-  const blocks = src.length / QK_K;
-  const levels = scratch.levels;
-  for (let i = 0; i < blocks; i++) {
-    const o = i * Q4_K_BLOCK_BYTES;
-    quantizeScalesAndMinsK(src, i * QK_K, dst, o, 15, -1, 20, scratch);
-    // Each 64-weight chunk packs weight l in the low nibble and l+32 in the high one.
-    let q = o + 16;
-    for (let j = 0; j < QK_K; j += 64) {
-      for (let l = 0; l < 32; l++) dst[q + l] = levels[j + l]! | (levels[j + l + 32]! << 4);
-      q += 32;
-    }
-  }
+  runKQuantKernel('quantizeQ4K', src, dst);
 }
 
 /** Expands Q4_K blocks back to float32 weights (`dst.length` weights). */

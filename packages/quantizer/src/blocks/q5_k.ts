@@ -1,47 +1,19 @@
 // Q5_K: super-blocks of 256 weights: fp16 d and dmin, 12 bytes of 6-bit
 // scales and mins, 32 bytes of fifth bits, 128 bytes of low nibbles.
-// Follows quantize_row_q5_K_ref / dequantize_row_q5_K in ggml/src/ggml-quants.c.
+// Follows quantize_row_q5_K_ref (in assembly/k-quants.ts) and
+// dequantize_row_q5_K in ggml/src/ggml-quants.c.
 import { fp16BitsToFp32 } from '../float/fp16.js';
-import { createKScratch, QK_K, quantizeScalesAndMinsK, scaleMinK4 } from './k-scales.js';
+import { runKQuantKernel } from './k-quants-kernels.js';
+import { QK_K, scaleMinK4 } from './k-scales.js';
 
 const fround = Math.fround;
 
 /** Bytes per Q5_K super-block: d, dmin, scales[12], qh[32], qs[128]. */
 export const Q5_K_BLOCK_BYTES = 176;
 
-const scratch = createKScratch();
-
-/** Quantizes `src` (a multiple of 256 weights) to Q5_K blocks in `dst`, as llama.cpp does. */
+/** Quantizes `src` (a multiple of 256 weights) to Q5_K blocks in `dst`, as llama.cpp does (WebAssembly kernel). */
 export function quantizeRowQ5K(src: Float32Array, dst: Uint8Array): void {
-  const blocks = src.length / QK_K;
-  const levels = scratch.levels;
-  for (let i = 0; i < blocks; i++) {
-    const o = i * Q5_K_BLOCK_BYTES;
-    quantizeScalesAndMinsK(src, i * QK_K, dst, o, 31, -0.5, 15, scratch);
-    const qh = o + 16;
-    let ql = o + 48;
-    dst.fill(0, qh, qh + 32);
-    let m1 = 1;
-    let m2 = 2;
-    for (let n = 0; n < QK_K; n += 64) {
-      for (let j = 0; j < 32; j++) {
-        let l1 = levels[n + j]!;
-        if (l1 > 15) {
-          l1 -= 16;
-          dst[qh + j] |= m1;
-        }
-        let l2 = levels[n + j + 32]!;
-        if (l2 > 15) {
-          l2 -= 16;
-          dst[qh + j] |= m2;
-        }
-        dst[ql + j] = l1 | (l2 << 4);
-      }
-      m1 <<= 2;
-      m2 <<= 2;
-      ql += 32;
-    }
-  }
+  runKQuantKernel('quantizeQ5K', src, dst);
 }
 
 /** Expands Q5_K blocks back to float32 weights (`dst.length` weights). */

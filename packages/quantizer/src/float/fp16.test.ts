@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { nearestInt, roundHalfAwayFromZero } from './c-rounding.js';
+import { roundHalfAwayFromZero } from './c-rounding.js';
 import { bf16ToFp32Row, fp16BitsToFp32, fp16ToFp32Row, fp32ToFp16Bits } from './fp16.js';
 
 describe('fp32ToFp16Bits', () => {
@@ -43,10 +43,6 @@ describe('row decoders', () => {
 });
 
 describe('C rounding', () => {
-  it('nearestInt rounds halves to even, like ggml nearest_int', () => {
-    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999998].map(nearestInt)).toEqual([0, 2, 2, 0, -2, -2, 2]);
-  });
-
   it('roundHalfAwayFromZero rounds halves away from zero, like roundf', () => {
     expect([0.5, 1.5, 2.5, -0.5, -2.5, 2.4].map(roundHalfAwayFromZero)).toEqual([1, 2, 3, -1, -3, 2]);
   });

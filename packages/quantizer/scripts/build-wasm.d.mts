@@ -1,0 +1,2 @@
+export function compileKQuants(): Buffer;
+export function moduleSource(bytes: Buffer): string;
