@@ -32,4 +32,10 @@ export type {
   GgufValue,
 } from './types.js';
 export { createGgufWriter } from './writer.js';
-export type { GgufWriter, GgufWriterContent, GgufWriterOptions } from './writer.js';
+export type {
+  GgufWriter,
+  GgufWriterContent,
+  GgufWriterOptions,
+  WriterFileHandle,
+  WriterFileSystem,
+} from './writer.js';

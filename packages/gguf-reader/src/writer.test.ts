@@ -18,6 +18,7 @@ import {
   readTensorData,
   serializeGgufHeader,
   type GgufMetadataEntry,
+  type WriterFileSystem,
 } from './index.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-writer-'));
@@ -215,6 +216,41 @@ describe('createGgufWriter', () => {
     await writer.abort();
     expect(fs.readFileSync(target, 'utf8')).toBe('precious');
     expect(fs.readdirSync(dir).filter((name) => name.includes('existing.gguf.'))).toEqual([]);
+  });
+
+  it('on a full disk, fails with a typed environment error and leaves no file behind', async () => {
+    // The real file system, except that writes fail with ENOSPC after 1000 bytes.
+    let written = 0;
+    const fullDisk: WriterFileSystem = {
+      rename: (from, to) => fs.promises.rename(from, to),
+      rm: (target, options) => fs.promises.rm(target, options),
+      async open(target, flags) {
+        const handle = await fs.promises.open(target, flags);
+        return {
+          sync: () => handle.sync(),
+          close: () => handle.close(),
+          async write(bytes, offset, length) {
+            if (written + length > 1000)
+              throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC', path: target });
+            written += length;
+            return handle.write(bytes, offset, length);
+          },
+        };
+      },
+    };
+    const target = path.join(dir, 'full.gguf');
+    const writer = await createGgufWriter(
+      target,
+      { metadata: [], tensors: [{ name: 'w', type: GgmlType.F32, dims: [1024] }] },
+      { fileSystem: fullDisk },
+    );
+    await expect(writer.writeTensorData(new Uint8Array(4096))).rejects.toMatchObject({
+      code: 'WRITE_FAILED',
+      category: 'environment',
+    });
+    expect(fs.readdirSync(dir).filter((name) => name.includes('full.gguf'))).toEqual([]);
+    await expect(writer.finish()).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    expect(fs.existsSync(target)).toBe(false);
   });
 
   it('reports a missing directory as a typed error', async () => {

@@ -22,6 +22,21 @@ export interface GgufWriterOptions {
   /** 3 unless rewriting an old file byte for byte. */
   version?: 2 | 3;
   littleEndian?: boolean;
+  /** The file system to write through; tests inject failures (a full disk) here. Default: node:fs/promises. */
+  fileSystem?: WriterFileSystem;
+}
+
+/** The few file operations the writer needs. */
+export interface WriterFileSystem {
+  open(path: string, flags: 'wx'): Promise<WriterFileHandle>;
+  rename(from: string, to: string): Promise<void>;
+  rm(path: string, options: { force: true }): Promise<void>;
+}
+
+export interface WriterFileHandle {
+  write(bytes: Uint8Array, offset: number, length: number): Promise<{ bytesWritten: number }>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** A GGUF being written: the header is on disk, tensor data streams in. */
@@ -79,13 +94,14 @@ export async function createGgufWriter(
     path.dirname(destination),
     `.${path.basename(destination)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`,
   );
-  let handle: fs.promises.FileHandle;
+  const fileSystem = options.fileSystem ?? fs.promises;
+  let handle: WriterFileHandle;
   try {
-    handle = await fs.promises.open(temp, 'wx');
+    handle = await fileSystem.open(temp, 'wx');
   } catch (error) {
     throw fileSystemError(error, temp, 'create');
   }
-  return new StreamingWriter(destination, temp, handle, header, tensors, alignment).start();
+  return new StreamingWriter(fileSystem, destination, temp, handle, header, tensors, alignment).start();
 }
 
 function withAlignment(metadata: GgufMetadataEntry[], alignment: number | undefined): GgufMetadataEntry[] {
@@ -118,9 +134,10 @@ class StreamingWriter implements GgufWriter {
   private failed: unknown;
 
   constructor(
+    private readonly fileSystem: WriterFileSystem,
     private readonly destination: string,
     private readonly temp: string,
-    private readonly handle: fs.promises.FileHandle,
+    private readonly handle: WriterFileHandle,
     private readonly header: Uint8Array,
     readonly tensors: GgufTensorInfo[],
     private readonly alignment: number,
@@ -184,7 +201,9 @@ class StreamingWriter implements GgufWriter {
         done += bytesWritten;
       }
     } catch (error) {
+      // A failed write (a full disk) leaves nothing behind: the temp file goes now.
       this.failed = error;
+      await this.abort();
       throw fileSystemError(error, this.destination, 'write');
     }
     this.position += bytes.length;
@@ -208,7 +227,7 @@ class StreamingWriter implements GgufWriter {
       await this.handle.sync();
       await this.handle.close();
       this.closed = true;
-      await fs.promises.rename(this.temp, this.destination);
+      await this.fileSystem.rename(this.temp, this.destination);
     } catch (error) {
       await this.abort();
       throw fileSystemError(error, this.destination, 'write');
@@ -220,12 +239,12 @@ class StreamingWriter implements GgufWriter {
       this.closed = true;
       await this.handle.close().catch(() => undefined);
     }
-    await fs.promises.rm(this.temp, { force: true });
+    await this.fileSystem.rm(this.temp, { force: true });
   }
 
   private checkOpen(): void {
+    if (this.failed) throw fileSystemError(this.failed, this.destination, 'write');
     if (this.closed)
       throw new GgufError('INVALID_INPUT', 'The GGUF writer is already finished or aborted.', 'internal');
-    if (this.failed) throw fileSystemError(this.failed, this.destination, 'write');
   }
 }
