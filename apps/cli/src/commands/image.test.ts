@@ -111,4 +111,13 @@ describe('alki image', () => {
     expect(code).toBe(EXIT_CODES.inputInvalid);
     expect(stderr).toMatch(/cannot be used/);
   });
+
+  it('runtime builds the two-stage image on the air-gapped base when it is in the store', async () => {
+    const { code, stdout } = await runCli(['image', 'runtime', '--json']);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as { tag: string; base: string; digest: string };
+    expect(result).toMatchObject({ tag: 'alki-runtime:latest', base: baseTag });
+    const listed = JSON.parse((await runCli(['image', 'list', '--json'])).stdout) as Array<{ name: string; kind: string; digest: string }>;
+    expect(listed.find((i) => i.name === 'alki-runtime:latest')).toMatchObject({ kind: 'runtime', digest: result.digest });
+  }, 300_000);
 });
