@@ -13,6 +13,7 @@ import { buildImage } from './build-image.js';
 import { exportOciLayout, writeDockerArchive } from './oci/export.js';
 import { readImageFromLayout } from './oci/layout.js';
 import { pushImage } from './oci/registry-transfer.js';
+import { prepareBase } from './base/resolve-base.js';
 import { listEngineImages, loadIntoEngine } from './run/engine.js';
 import { testImage, withPort } from './run/test-image.js';
 
@@ -178,5 +179,35 @@ describe('an image built from a bundle on the air-gapped base', () => {
     const found = listed.find((i) => i.name.includes('acme/tiny-chat:latest'));
     expect(found?.kind).toBe('bundle');
     expect(found?.labels['io.alki.bundle.name']).toBe(bundle.manifest.slug);
+  });
+
+  it('builds the same image on the same base pulled from a registry, in Docker schema 2 form too', async () => {
+    const skopeo = requireCommand('skopeo', 'the registry base test');
+    await pushImage(store, BASE_TAG, `${registry.host}/bases/llama-server:oci`);
+    // skopeo rewrites the manifest and config in Docker's v2s2 media types, as Docker Hub images are.
+    run(skopeo, ['copy', '--format', 'v2s2', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${registry.host}/bases/llama-server:oci`, `docker://${registry.host}/bases/llama-server:docker`]);
+    const fresh = path.join(work, 'fresh-store');
+    const oci = await prepareBase(`${registry.host}/bases/llama-server:oci`, fresh);
+    expect(oci.source).toBe('registry');
+    await buildImage({ bundle, layoutDir: fresh, baseTag: oci.tag, tag: 'from-registry:1' });
+    const ours = await readImageFromLayout(store, TAG);
+    const theirs = await readImageFromLayout(fresh, 'from-registry:1');
+    expect(theirs.manifest.layers).toEqual(ours.manifest.layers);
+    expect(theirs.config.config).toEqual({ ...ours.config.config, Labels: { ...ours.config.config!.Labels, 'org.opencontainers.image.base.name': oci.tag } });
+    const docker = await prepareBase(`${registry.host}/bases/llama-server:docker`, fresh);
+    await buildImage({ bundle, layoutDir: fresh, baseTag: docker.tag, tag: 'from-docker-base:1' });
+    const onDocker = await readImageFromLayout(fresh, 'from-docker-base:1');
+    expect(onDocker.manifest.layers.map((l) => l.digest)).toEqual(ours.manifest.layers.map((l) => l.digest));
+    expect(onDocker.manifest.layers.every((l) => l.mediaType.startsWith('application/vnd.oci.image.layer.v1.tar'))).toBe(true);
+  });
+
+  it('leaves no blob or temp file behind when the build is interrupted', async () => {
+    const blobs = path.join(store, 'blobs/sha256');
+    const before = fs.readdirSync(blobs).sort();
+    const controller = new AbortController();
+    const building = buildImage({ bundle, layoutDir: store, baseTag: BASE_TAG, tag: 'acme/interrupted:1', compression: 'gzip', signal: controller.signal, onProgress: () => controller.abort(new Error('interrupted')) });
+    await expect(building).rejects.toThrow();
+    expect(fs.readdirSync(blobs).sort()).toEqual(before);
+    await expect(readImageFromLayout(store, 'acme/interrupted:1')).rejects.toMatchObject({ code: 'INVALID_BASE' });
   });
 });
