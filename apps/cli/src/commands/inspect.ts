@@ -149,24 +149,36 @@ function typeName(entry: { type: GgufValueType; value: GgufValue }): string {
 }
 
 /** A JSON-safe value with arrays cut to `maxItems` (64-bit integers become numbers when exact, else strings). */
-function jsonValue(value: GgufValue, maxItems: number): unknown {
+/** The shortest decimal that reads back as the same float32 (1e-5, not 0.000009999999747378752). */
+function shortestFloat32(value: number): number {
+  for (let digits = 1; digits < 9; digits++) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) return candidate;
+  }
+  return value;
+}
+
+/** A JSON-safe value with arrays cut to `maxItems` (64-bit integers become numbers when exact, else strings). */
+function jsonValue(value: GgufValue, type: GgufValueType, maxItems: number): unknown {
   if (typeof value === 'bigint')
     return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (typeof value === 'number' && type === GgufValueType.FLOAT32) return shortestFloat32(value);
   if (typeof value !== 'object') return value;
-  const items = value.items.slice(0, maxItems).map((item) => jsonValue(item, maxItems));
+  const items = value.items.slice(0, maxItems).map((item) => jsonValue(item, value.itemType, maxItems));
   return value.items.length > maxItems
     ? { count: value.items.length, items, truncated: true }
     : { count: value.items.length, items };
 }
 
-function humanValue(value: GgufValue, maxItems: number, maxChars = 120): string {
+function humanValue(value: GgufValue, type: GgufValueType, maxItems: number, maxChars = 120): string {
   if (typeof value === 'string') {
     const shown = JSON.stringify(value.length > maxChars ? value.slice(0, maxChars) : value);
     return value.length > maxChars ? `${shown}... (${value.length} chars)` : shown;
   }
+  if (typeof value === 'number' && type === GgufValueType.FLOAT32) return String(shortestFloat32(value));
   if (typeof value !== 'object') return String(value);
-  const shown = value.items.slice(0, maxItems).map((item) => humanValue(item, maxItems, 40));
+  const shown = value.items.slice(0, maxItems).map((item) => humanValue(item, value.itemType, maxItems, 40));
   const more = value.items.length > maxItems ? `, ... ${value.items.length - maxItems} more` : '';
   return `[${shown.join(', ')}${more}] (${value.items.length})`;
 }
@@ -175,7 +187,7 @@ function metadataJson(metadata: GgufMetadataEntry[], maxItems: number) {
   return metadata.map((entry) => ({
     key: entry.key,
     type: typeName(entry),
-    value: jsonValue(entry.value, maxItems),
+    value: jsonValue(entry.value, entry.type, maxItems),
   }));
 }
 
@@ -261,7 +273,7 @@ function renderMetadata(metadata: GgufMetadataEntry[], maxItems: number): string
   return metadata
     .map(
       (entry) =>
-        `${entry.key.padEnd(width)}  ${typeName(entry).padEnd(14)}  ${humanValue(entry.value, maxItems)}`,
+        `${entry.key.padEnd(width)}  ${typeName(entry).padEnd(14)}  ${humanValue(entry.value, entry.type, maxItems)}`,
     )
     .join('\n');
 }
