@@ -154,6 +154,9 @@ describe('an image built from a bundle on the air-gapped base', () => {
       expect(completion.model).toBe(bundle.manifest.slug);
       expect(typeof completion.choices[0].message.content).toBe('string');
       expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
+      // The static probe the HEALTHCHECK runs works inside the image (podman ignores HEALTHCHECK in OCI images, so exec it).
+      const probe = spawnSync('podman', ['exec', name, BASE_HEALTHCHECK_PATH, String(port), bundle.runtime.health.path], { encoding: 'utf8', env: podman.env });
+      expect(probe.status).toBe(0);
     } finally {
       spawnSync('podman', ['rm', '-f', '-t', '1', name], { env: podman.env });
     }
