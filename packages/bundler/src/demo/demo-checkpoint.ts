@@ -1,4 +1,5 @@
 import { writeSafetensors, type SafetensorsEntry } from '@alki/converter';
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -19,7 +20,9 @@ const LAYERS = 2;
 const HEADS = 4;
 const KV_HEADS = 2;
 const CONTEXT = 512;
-const SEED = 0x0a1c1;
+const SEED = 'alki-demo-v1';
+/** Small weights keep activations in range through the layers. */
+const WEIGHT_SCALE = 0.08;
 
 const SPACE = '\u2581';
 const SPECIAL = ['<unk>', '<s>', '</s>', '<|im_start|>', '<|im_end|>'];
@@ -44,21 +47,18 @@ export function demoVocabulary(): { tokens: string[]; merges: string[] } {
   return { tokens, merges: MERGES.map(([left, right]) => `${left} ${right}`) };
 }
 
-// mulberry32: a small, fast, seedable generator; quality is irrelevant here.
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function tensor(name: string, shape: number[], fill: (random: () => number) => number, random: () => number): SafetensorsEntry {
+// Weights come from SHA-256 in counter mode over the tensor name: seeded,
+// the same on every machine and Node version, and each tensor independent of
+// the others. 32 bytes give eight uniform values in [-1, 1).
+function tensor(name: string, shape: number[], kind: 'weight' | 'norm'): SafetensorsEntry {
   const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < values.length; i++) values[i] = fill(random);
+  if (kind === 'norm') values.fill(1);
+  else {
+    for (let block = 0; block * 8 < values.length; block++) {
+      const digest = createHash('sha256').update(`${SEED}:${name}:${block}`).digest();
+      for (let i = 0; i < 8 && block * 8 + i < values.length; i++) values[block * 8 + i] = (digest.readUInt32LE(i * 4) / 2 ** 31 - 1) * WEIGHT_SCALE;
+    }
+  }
   return { name, dtype: 'F32', shape, data: new Uint8Array(values.buffer) };
 }
 
@@ -125,25 +125,22 @@ export async function writeDemoCheckpoint(dir: string): Promise<void> {
     hidden_act: 'silu',
     torch_dtype: 'float32',
   };
-  const random = seededRandom(SEED);
-  const weight = (r: () => number) => (r() * 2 - 1) * 0.08;
-  const one = () => 1;
-  const entries: SafetensorsEntry[] = [tensor('model.embed_tokens.weight', [vocab, HIDDEN], weight, random)];
+  const entries: SafetensorsEntry[] = [tensor('model.embed_tokens.weight', [vocab, HIDDEN], 'weight')];
   for (let layer = 0; layer < LAYERS; layer++) {
     const prefix = `model.layers.${layer}`;
     entries.push(
-      tensor(`${prefix}.input_layernorm.weight`, [HIDDEN], one, random),
-      tensor(`${prefix}.self_attn.q_proj.weight`, [HIDDEN, HIDDEN], weight, random),
-      tensor(`${prefix}.self_attn.k_proj.weight`, [KV_HEADS * headDim, HIDDEN], weight, random),
-      tensor(`${prefix}.self_attn.v_proj.weight`, [KV_HEADS * headDim, HIDDEN], weight, random),
-      tensor(`${prefix}.self_attn.o_proj.weight`, [HIDDEN, HIDDEN], weight, random),
-      tensor(`${prefix}.post_attention_layernorm.weight`, [HIDDEN], one, random),
-      tensor(`${prefix}.mlp.gate_proj.weight`, [INTERMEDIATE, HIDDEN], weight, random),
-      tensor(`${prefix}.mlp.up_proj.weight`, [INTERMEDIATE, HIDDEN], weight, random),
-      tensor(`${prefix}.mlp.down_proj.weight`, [HIDDEN, INTERMEDIATE], weight, random),
+      tensor(`${prefix}.input_layernorm.weight`, [HIDDEN], 'norm'),
+      tensor(`${prefix}.self_attn.q_proj.weight`, [HIDDEN, HIDDEN], 'weight'),
+      tensor(`${prefix}.self_attn.k_proj.weight`, [KV_HEADS * headDim, HIDDEN], 'weight'),
+      tensor(`${prefix}.self_attn.v_proj.weight`, [KV_HEADS * headDim, HIDDEN], 'weight'),
+      tensor(`${prefix}.self_attn.o_proj.weight`, [HIDDEN, HIDDEN], 'weight'),
+      tensor(`${prefix}.post_attention_layernorm.weight`, [HIDDEN], 'norm'),
+      tensor(`${prefix}.mlp.gate_proj.weight`, [INTERMEDIATE, HIDDEN], 'weight'),
+      tensor(`${prefix}.mlp.up_proj.weight`, [INTERMEDIATE, HIDDEN], 'weight'),
+      tensor(`${prefix}.mlp.down_proj.weight`, [HIDDEN, INTERMEDIATE], 'weight'),
     );
   }
-  entries.push(tensor('model.norm.weight', [HIDDEN], one, random), tensor('lm_head.weight', [vocab, HIDDEN], weight, random));
+  entries.push(tensor('model.norm.weight', [HIDDEN], 'norm'), tensor('lm_head.weight', [vocab, HIDDEN], 'weight'));
 
   await writeSafetensors(path.join(dir, 'model.safetensors'), entries, { metadata: { format: 'pt' } });
   await writeFile(path.join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
