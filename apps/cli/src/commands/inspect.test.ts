@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   createGgufWriter,
   fileSource,
+  ggufEntry,
   openGguf,
   readGguf,
   readTensorData,
@@ -212,6 +213,51 @@ describe('alki inspect <file>', () => {
     const missing = await runCli(['inspect', path.join(dir, 'nope.gguf')]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/no such file/);
+  });
+
+  it('reads a split model as one, given any shard', async () => {
+    const parsed = await openGguf(source);
+    const half = Math.ceil(parsed.tensors.length / 2);
+    const input = await fileSource(source);
+    try {
+      const parts = [parsed.tensors.slice(0, half), parsed.tensors.slice(half)];
+      for (const [index, tensors] of parts.entries()) {
+        // gguf-split keeps the full metadata in the first shard and split.* keys in all.
+        const split = [
+          ggufEntry.uint16('split.no', index),
+          ggufEntry.uint16('split.count', 2),
+          ggufEntry.int32('split.tensors.count', parsed.tensors.length),
+        ];
+        const metadata = index === 0 ? [...parsed.metadata, ...split] : split;
+        const shard = path.join(dir, `split-0000${index + 1}-of-00002.gguf`);
+        const writer = await createGgufWriter(shard, {
+          metadata,
+          tensors: tensors.map(({ name, type, dims }) => ({ name, type, dims })),
+        });
+        for (const tensor of tensors)
+          await writer.writeTensorData(await readTensorData(input, parsed, tensor));
+        await writer.finish();
+      }
+    } finally {
+      await input.close?.();
+    }
+    const { code, stdout } = await runCli([
+      'inspect',
+      path.join(dir, 'split-00002-of-00002.gguf'),
+      '--json',
+      '--tensors',
+    ]);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result.summary).toMatchObject({
+      shards: 2,
+      tensorCount: parsed.tensors.length,
+      architecture: 'llama',
+    });
+    expect(result.summary.parameterCount).toBe(summarizeGguf(parsed).parameterCount);
+    expect(result.tensors.map((t: { shard: number }) => t.shard)).toEqual(
+      parsed.tensors.map((_, i) => (i < half ? 0 : 1)),
+    );
   });
 
   it('rejects a bad --ctx-size as a usage error', async () => {
