@@ -57,6 +57,12 @@ beforeAll(async () => {
       setTimeout(() => res.destroy(), 10);
       return;
     }
+    if (req.url === '/changing.gguf' && req.headers.range !== 'bytes=0-65535') {
+      // After the first request, the server has a longer file.
+      res.writeHead(206, { 'content-range': `bytes 65536-65537/${gguf.length + 10}`, 'content-length': 2 });
+      res.end(Buffer.from([0, 0]));
+      return;
+    }
     if (req.url === '/missing.gguf') {
       res.writeHead(404).end();
       return;
@@ -153,6 +159,13 @@ describe('httpSource', () => {
     await expect(httpSource(`${base}/drop.gguf`, { retryDelayMs: 1 })).rejects.toMatchObject({
       code: 'HTTP_ERROR',
       category: 'network',
+    });
+  });
+
+  it('notices a file replaced between two range requests', async () => {
+    await expect(openGguf(`${base}/changing.gguf`)).rejects.toMatchObject({
+      code: 'HTTP_ERROR',
+      message: expect.stringMatching(/changed while/),
     });
   });
 

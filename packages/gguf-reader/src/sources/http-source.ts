@@ -46,8 +46,21 @@ export async function httpSource(url: string, options: HttpSourceOptions = {}): 
       const end = Math.min(offset + length, size);
       if (end <= offset) return new Uint8Array(0);
       if (end <= probe.length) return probe.subarray(offset, end);
-      const { bytes } = await request(offset, end - offset);
-      return bytes.subarray(0, end - offset);
+      const answer = await request(offset, end - offset);
+      // A different total means the file was replaced between requests:
+      // mixing bytes of two files would parse as garbage.
+      if (answer.whole || answer.size !== size) {
+        throw new GgufError(
+          'HTTP_ERROR',
+          `${redact(url)} changed while it was being read (size ${size}, now ${answer.size}).`,
+          'network',
+          {
+            details: { url: redact(url) },
+            hint: 'Run the command again.',
+          },
+        );
+      }
+      return answer.bytes.subarray(0, end - offset);
     },
   };
 }
