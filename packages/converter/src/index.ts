@@ -29,3 +29,4 @@ export { readSafetensorsHeader } from './safetensors/reader.js';
 export { encodeSafetensorsHeader, writeSafetensors } from './safetensors/writer.js';
 export type { SafetensorsEntry, WriteSafetensorsOptions } from './safetensors/writer.js';
 export { fp32ToBf16Row } from './tensor/bf16.js';
+export { encodeFloat32As } from './tensor/encode.js';

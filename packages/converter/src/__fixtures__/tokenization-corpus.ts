@@ -57,6 +57,7 @@ export function tokenizationCorpus(specialTokens: string[]): string[] {
     out.add(`${base[i]} ${base[(i * 7 + 3) % base.length]}`);
     out.add(`${base[i]}\n\n${base[(i * 11 + 5) % base.length]}`);
     out.add(base[i].toUpperCase());
+    out.add(`${base[i]}\n`);
   }
   for (const [i, token] of specialTokens.entries()) {
     out.add(`${token}`);

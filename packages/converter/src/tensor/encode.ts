@@ -38,3 +38,18 @@ export function encodeFromFloat32(values: Float32Array, type: GgmlType, out: Uin
 export function ggmlTypeOfDtype(dtype: SafetensorsDtype): GgmlType | undefined {
   return dtype === 'F32' ? GgmlType.F32 : dtype === 'F16' ? GgmlType.F16 : dtype === 'BF16' ? GgmlType.BF16 : undefined;
 }
+
+/**
+ * Encodes float32 values as safetensors F32, F16 or BF16 bytes (for writers
+ * of checkpoints, such as the test fixture generator).
+ *
+ * @example
+ * const bytes = encodeFloat32As(new Float32Array([1, 2]), 'F16'); // 4 bytes
+ */
+export function encodeFloat32As(values: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): Uint8Array {
+  if (dtype === 'F32') return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  const out = new Uint8Array(values.length * 2);
+  if (dtype === 'F16') fp32ToFp16Row(values, out);
+  else fp32ToBf16Row(values, out);
+  return out;
+}
