@@ -33,9 +33,9 @@ describe('alki convert', () => {
 
   it('exits 2 for an unknown --outtype, and writes nothing', async () => {
     const output = path.join(dir, 'bad.gguf');
-    const result = await runCli(['convert', checkpoint, '--outtype', 'q4_k_m', '-o', output]);
+    const result = await runCli(['convert', checkpoint, '--outtype', 'q3_x', '-o', output]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--outtype q4_k_m is not one of f32, f16, bf16, q8_0');
+    expect(result.stderr).toContain('--outtype q3_x is not one of f32, f16, bf16, q8_0');
     expect(fs.existsSync(output)).toBe(false);
   });
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { cachedTinyLlamaGguf, nativeTools } from '@alki/testkit';
+import { cachedTinyLlamaGguf, generateCheckpoint, nativeTools } from '@alki/testkit';
 import { runCli } from '../test-support.js';
 
 const run = promisify(execFile);
@@ -68,4 +68,23 @@ describe('alki quantize', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('PATTERN=TYPE');
   });
+});
+
+describe('alki convert --outtype with a quantization mix', () => {
+  it('converts to F16 and quantizes in one command, exactly as convert f16 plus llama-quantize, leaving no intermediate file', async () => {
+    const checkpoint = await generateCheckpoint({ family: 'tinyllama', hiddenSize: 256, intermediateSize: 512 });
+    const out = path.join(dir, 'convert-mix');
+    fs.mkdirSync(out);
+    const output = path.join(out, 'tiny-q4_k_m.gguf');
+    const result = await runCli(['convert', checkpoint, '--outtype', 'q4_k_m', '-o', output, '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ outtype: 'q4_k_m', fileType: 15, bytes: fs.statSync(output).size });
+    expect(fs.readdirSync(out)).toEqual(['tiny-q4_k_m.gguf']);
+
+    const f16 = path.join(dir, 'tiny-f16.gguf');
+    expect((await runCli(['convert', checkpoint, '--outtype', 'f16', '-o', f16, '--quiet'])).code).toBe(0);
+    const reference = path.join(dir, 'tiny-ref-q4_k_m.gguf');
+    await run(llamaQuantize, [f16, reference, 'Q4_K_M', '2']);
+    expect(Buffer.compare(fs.readFileSync(output), fs.readFileSync(reference))).toBe(0);
+  }, 600_000);
 });
