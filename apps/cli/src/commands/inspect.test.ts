@@ -213,6 +213,9 @@ describe('alki inspect <file>', () => {
     const missing = await runCli(['inspect', path.join(dir, 'nope.gguf')]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/no such file/);
+    const relative = await runCli(['inspect', 'models/missing.gguf']);
+    expect(relative.code).toBe(3);
+    expect(relative.stderr).toMatch(/no such file/);
   });
 
   it('reads a split model as one, given any shard', async () => {

@@ -36,7 +36,7 @@ interface Target {
   file?: string;
 }
 
-// `org/name` (or a bare name) that is not a local path.
+// `org/name` that is not a local path; `dir/model.gguf` is always a path.
 const REPO_ID = /^[\w.-]+\/[\w.-]+$/;
 
 /**
@@ -52,7 +52,7 @@ async function resolveTarget(argv: InspectArgs, signal: AbortSignal): Promise<Ta
     const token = sameHost ? findToken() : undefined;
     return { kind: 'url', location: argv.model, headers: token ? { authorization: `Bearer ${token}` } : {} };
   }
-  if (fs.existsSync(argv.model) || !REPO_ID.test(argv.model)) {
+  if (fs.existsSync(argv.model) || !REPO_ID.test(argv.model) || /\.gguf$/i.test(argv.model)) {
     if (argv.filename)
       throw new GgufError('INVALID_INPUT', '--filename only applies to a hub repo (org/name).', 'usage');
     return { kind: 'file', location: argv.model, headers: {} };
