@@ -66,18 +66,19 @@ export const packCommand: AlkiCommand = {
     if (argv.demo && argv.source) throw new BundlerError('INVALID_INPUT', '--demo packs the built-in model; leave out the source.', 'usage');
     let bar: ProgressReporter | undefined;
     let phase: PackProgress['phase'] | undefined;
+    // One bar per phase (download, convert, quantize, copy), and each step's sentence as a line.
     const onProgress = (event: PackProgress) => {
-      if (event.phase !== phase) {
+      if (event.phase !== phase || event.message) {
         bar?.done();
         bar = undefined;
         phase = event.phase;
-        if (event.message) out.info(event.message);
       }
+      if (event.message) out.info(event.message);
       if (event.done !== undefined) {
         bar ??= out.progress(event.phase, event.total);
         bar.update(event.done, event.total);
         if (event.file) bar.step(event.file);
-      } else if (event.message && event.phase === phase) out.debug(event.message);
+      }
     };
     const common = {
       out: argv.out,
