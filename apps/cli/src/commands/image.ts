@@ -131,6 +131,7 @@ const base: AlkiCommand = {
 
 interface RuntimeArgs extends OutputArgs {
   base?: string;
+  port: number;
 }
 
 const runtime: AlkiCommand = {
@@ -140,7 +141,8 @@ const runtime: AlkiCommand = {
     outputOptions(
       y
         .option('tag', { alias: 't', type: 'string', default: 'alki-runtime:latest', describe: 'Image name and tag' })
-        .option('base', { type: 'string', describe: 'llama-server base (default: alki/llama-server:<tag> from `alki image base` when present, else the upstream image)' }),
+        .option('base', { type: 'string', describe: 'llama-server base (default: alki/llama-server:<tag> from `alki image base` when present, else the upstream image)' })
+        .option('port', { type: 'number', default: 8080, describe: "The port the bundles' runtime.json serve on, for EXPOSE and the healthcheck" }),
     ).example('$0 image runtime --push registry.local/alki-runtime:latest', 'Build and push the runtime; run it with -e ALKI_BUNDLE_URI=registry.local/models/qwen3:v1'),
   handler: withContext<RuntimeArgs>(async (argv, { out, signal }) => {
     const store = imageStoreDir();
@@ -149,7 +151,7 @@ const runtime: AlkiCommand = {
     const baseSpec = argv.base ?? (stored.includes(local) ? local : DEFAULT_BASE);
     const prepared = await prepareBase(baseSpec, store, { signal });
     out.info(`Building ${argv.tag} on ${prepared.tag}...`);
-    const image = await buildRuntimeImage({ layoutDir: store, baseTag: prepared.tag, tag: argv.tag, signal });
+    const image = await buildRuntimeImage({ layoutDir: store, baseTag: prepared.tag, tag: argv.tag, port: argv.port, signal });
     const delivered = await deliver(argv, store, argv.tag, out, signal);
     out.result({ tag: argv.tag, digest: image.digest, size: image.size, base: prepared.tag, store, ...delivered }, () =>
       [`Built ${argv.tag}`, `digest: ${image.digest}`, `size:   ${mib(image.size)}`, ...describeDelivery(delivered), `Run it: podman run --init -p 8080:8080 -e ALKI_BUNDLE_URI=<registry>/<repo>:<tag> ${argv.tag}`].join('\n'),
