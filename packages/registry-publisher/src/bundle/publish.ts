@@ -1,9 +1,9 @@
-import { MANIFEST_PATH, readBundle, verifyBundle } from '@alki/bundler';
+import { artifactPath, MANIFEST_PATH, readBundle, verifyBundle } from '@alki/bundler';
 import path from 'node:path';
 import { sha256File } from '../digest.js';
 import { RegistryError, throwIfAborted } from '../errors.js';
 import { isValidTag } from '../reference.js';
-import { bytesBlob, fileBlob } from '../registry/blob-source.js';
+import { bytesBlob, fileBlob, type BlobSource } from '../registry/blob-source.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { buildModelPackArtifact, QUANT_ANNOTATION, type BundleFileDigest, type ModelPackArtifact, type ModelPackInfo } from './modelpack.js';
 
@@ -84,16 +84,14 @@ export async function publishBundle(options: PublishOptions): Promise<PublishRes
     });
   }
 
-  const report = await verifyBundle(bundle.dir, { signal, onProgress: (event) => options.onProgress?.({ phase: 'verify', done: event.done, total: event.total, file: event.file }) });
-  if (!report.ok) {
-    throw new RegistryError('INVALID_BUNDLE', `${options.bundleDir} does not match its manifest, so it was not published: ${report.problems.map((p) => p.message).join(' ')}`, {
-      hint: 'Repack the bundle with `alki pack`, or check it with `alki verify`.',
-      details: { problems: report.problems.map(({ path: file, kind }) => ({ path: file, kind })) },
-    });
-  }
-  const files: BundleFileDigest[] = report.checked.map((entry) => ({ path: entry.path, digest: `sha256:${entry.sha256}`, size: entry.size }));
-  const manifestFile = await sha256File(path.join(bundle.dir, MANIFEST_PATH), signal);
-  files.push({ path: MANIFEST_PATH, ...manifestFile });
+  // Layer digests come from manifest.json, and verifyBundle proves them
+  // while the blobs upload: both read the files once, on both cores. No tag
+  // points at anything until the verification has passed.
+  const files: BundleFileDigest[] = [
+    ...manifest.artifacts.map((artifact) => ({ path: artifactPath(artifact.uri), digest: `sha256:${artifact.sha256}`, size: artifact.size })),
+    ...manifest.files.map((file) => ({ path: file.path, digest: `sha256:${file.sha256}`, size: file.size })),
+    { path: MANIFEST_PATH, ...(await sha256File(path.join(bundle.dir, MANIFEST_PATH), signal)) },
+  ];
 
   const info: ModelPackInfo = {
     name: manifest.name,
@@ -140,21 +138,31 @@ export async function publishBundle(options: PublishOptions): Promise<PublishRes
   for (const file of files) blobs.set(file.digest, { source: fileBlob(path.join(bundle.dir, file.path), file.size), file: file.path });
   for (const plan of plans) blobs.set(plan.artifact.config.descriptor.digest, { source: bytesBlob(plan.artifact.config.bytes), file: '(ModelPack config)' });
   const total = [...blobs.values()].reduce((sum, blob) => sum + blob.source.size, 0);
-  let done = 0;
-  let bytesUploaded = 0;
-  const counts = { uploaded: 0, existing: 0 };
-  for (const [digest, blob] of blobs) {
-    throwIfAborted(signal);
-    const before = done;
-    const result = await store.pushBlob(blob.source, digest, {
-      signal,
-      onProgress: (bytes) => options.onProgress?.({ phase: 'upload', done: before + bytes, total, file: blob.file }),
-    });
-    done = before + blob.source.size;
-    bytesUploaded += result.bytesUploaded;
-    if (result.outcome === 'uploaded') counts.uploaded++;
-    else counts.existing++;
-  }
+
+  const uploads = new AbortController();
+  const stopUploads = () => uploads.abort(signal?.reason);
+  signal?.addEventListener('abort', stopUploads, { once: true });
+  const verified = verifyBundle(bundle.dir, { signal, onProgress: (event) => options.onProgress?.({ phase: 'verify', done: event.done, total: event.total, file: event.file }) }).then((report) => {
+    if (!report.ok) {
+      throw new RegistryError('INVALID_BUNDLE', `${options.bundleDir} does not match its manifest, so it was not published: ${report.problems.map((p) => p.message).join(' ')}`, {
+        hint: 'Repack the bundle with `alki pack`, or check it with `alki verify`.',
+        details: { problems: report.problems.map(({ path: file, kind }) => ({ path: file, kind })) },
+      });
+    }
+  });
+  const uploaded = uploadBlobs(store, blobs, total, uploads.signal, options.onProgress);
+  const [verification, upload] = await Promise.allSettled([
+    verified.catch((error: unknown) => {
+      uploads.abort(error);
+      throw error;
+    }),
+    uploaded,
+  ]);
+  signal?.removeEventListener('abort', stopUploads);
+  // A bundle that fails verification explains any upload failure it caused.
+  if (verification.status === 'rejected') throw verification.reason;
+  if (upload.status === 'rejected') throw upload.reason;
+  const { bytesUploaded, counts } = upload.value;
 
   for (const plan of plans) {
     for (const name of plan.tags) {
@@ -173,4 +181,26 @@ export async function publishBundle(options: PublishOptions): Promise<PublishRes
     bytesUploaded,
     totalBytes: total,
   };
+}
+
+async function uploadBlobs(
+  store: ArtifactStore,
+  blobs: Map<string, { source: BlobSource; file: string }>,
+  total: number,
+  signal: AbortSignal,
+  onProgress: PublishOptions['onProgress'],
+): Promise<{ bytesUploaded: number; counts: { uploaded: number; existing: number } }> {
+  let done = 0;
+  let bytesUploaded = 0;
+  const counts = { uploaded: 0, existing: 0 };
+  for (const [digest, blob] of blobs) {
+    throwIfAborted(signal);
+    const before = done;
+    const result = await store.pushBlob(blob.source, digest, { signal, onProgress: (bytes) => onProgress?.({ phase: 'upload', done: before + bytes, total, file: blob.file }) });
+    done = before + blob.source.size;
+    bytesUploaded += result.bytesUploaded;
+    if (result.outcome === 'uploaded') counts.uploaded++;
+    else counts.existing++;
+  }
+  return { bytesUploaded, counts };
 }

@@ -394,7 +394,7 @@ export class RegistryClient {
    */
   async fetchBlob(repository: string, descriptor: Pick<Descriptor, 'digest' | 'size'>, sink: NodeJS.WritableStream, options: VerifiedTransferOptions = {}): Promise<void> {
     const body = await this.openBlob(repository, descriptor.digest, options.signal);
-    await pipeline(body, verifying(descriptor, this.blobName(repository, descriptor.digest), options.onProgress), sink, { signal: options.signal });
+    await pipeline(Readable.fromWeb(body), verifying(descriptor, this.blobName(repository, descriptor.digest), options.onProgress), sink, { signal: options.signal });
   }
 
   /**
@@ -410,14 +410,14 @@ export class RegistryClient {
     return `Blob ${digest} from ${this.registry}/${repository}`;
   }
 
-  private async openBlob(repository: string, digest: string, signal?: AbortSignal): Promise<Readable> {
+  private async openBlob(repository: string, digest: string, signal?: AbortSignal): Promise<import('node:stream/web').ReadableStream<Uint8Array>> {
     const response = await this.send('GET', this.repoUrl(repository, `blobs/${digest}`), { scopes: [repositoryScope(repository, ['pull'])], signal });
     if (response.status === 404) {
       await drain(response);
       throw new RegistryError('NOT_FOUND', `${this.registry}/${repository} has no blob ${digest}.`, { details: { repository, digest } });
     }
     if (!response.ok || !response.body) throw await this.unexpected(response, `send blob ${digest}`);
-    return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    return response.body as import('node:stream/web').ReadableStream<Uint8Array>;
   }
 
   /** A small blob (a config) in memory, verified. */
