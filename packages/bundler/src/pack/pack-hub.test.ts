@@ -29,6 +29,7 @@ beforeAll(async () => {
       { id: 'acme/private-GGUF', files: { 'p-Q8_0.gguf': q8 }, private: true, access: ['hf_good'] },
       { id: 'acme/gated-GGUF', files: { 'g-Q8_0.gguf': q8 }, gated: 'manual', access: ['hf_good'] },
       { id: 'acme/pickle', files: { 'pytorch_model.bin': 'not really', 'config.json': '{}' } },
+      { id: 'acme/etag-GGUF', files: { 'e-Q8_0.gguf': q8 } },
     ],
   });
 });
@@ -108,6 +109,33 @@ describe('pack from a hub GGUF repo', () => {
 
   it('refuses a repo with only pickle weights', async () => {
     await expect(pack(options('acme/pickle'))).rejects.toMatchObject({ code: 'SOURCE_UNSUPPORTED', message: expect.stringContaining('pickle') });
+  });
+
+  it('resumes a download whose connection dropped mid-file with a Range request', async () => {
+    const opts = options('acme/tiny-GGUF', { filename: '*F32.gguf' });
+    hub.clearRequests();
+    hub.inject({ kind: 'drop-connection', repo: 'acme/tiny-GGUF', path: 'tiny-F32.gguf', afterBytes: 300 });
+    const result = await pack(opts);
+    expect(result.manifest.artifacts[0].sha256).toBe(sha256(f32));
+    const ranges = hub.requests.filter((r) => r.path.endsWith('/tiny-F32.gguf')).map((r) => r.range);
+    expect(ranges).toContain('bytes=300-');
+  });
+
+  it('refuses a file whose bytes do not match the hub etag', async () => {
+    const opts = options('acme/etag-GGUF');
+    hub.inject({ kind: 'wrong-etag', repo: 'acme/etag-GGUF', path: 'e-Q8_0.gguf' });
+    const failure = await pack(opts).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ message: expect.stringMatching(/sha256|etag|hash/i) });
+    expect(existsSync(opts.out!)).toBe(false);
+  });
+
+  it('packs from the hub cache alone with HF_HUB_OFFLINE=1', async () => {
+    const online = options('acme/tiny-GGUF', { filename: '*Q8_0.gguf', revision: 'v1.0' });
+    await pack(online);
+    hub.clearRequests();
+    const offline = await pack({ ...online, out: `${online.out}-offline`, hubUrl: 'http://127.0.0.1:9', env: { ...online.env, HF_HUB_OFFLINE: '1' } });
+    expect(hub.requests).toEqual([]);
+    expect(offline.manifest.source.revision).toBe(hub.commitOf('acme/tiny-GGUF', 'v1.0'));
   });
 
   it('reads the bundle it wrote', async () => {

@@ -45,13 +45,15 @@ export async function packHubRepo(repoId: string, context: SourceContext): Promi
   if (model.kind === 'gguf' || context.options.filename !== undefined) {
     const file = selectFile(paths, context.options.filename ?? '*.gguf', model.repo);
     context.progress({ phase: 'download', message: `Downloading ${model.repo}/${file}` });
+    // Download by the revision's name, as huggingface_hub does, so the cache
+    // records refs/<name> and a later offline pack finds it by that name.
     const cached = await downloadFile(model.repo, file, {
       ...options,
-      revision: model.commit,
+      revision: model.revision,
       onProgress: (done, total) => context.progress({ phase: 'download', file, done, total }),
     });
     const resolved = await packLocalGguf(cached.localPath, context, {
-      source: { kind: 'hub', repo: model.repo, revision: model.commit, files: [file] },
+      source: { kind: 'hub', repo: model.repo, revision: cached.commit, files: [file] },
       hubUrl: model.endpoint,
       license: model.license,
       licenseText: await hubLicenseText(model, context),
@@ -64,12 +66,12 @@ export async function packHubRepo(repoId: string, context: SourceContext): Promi
     context.progress({ phase: 'download', message: `Downloading the ${model.repo} checkpoint` });
     const snapshot = await snapshotDownload(model.repo, {
       ...options,
-      revision: model.commit,
+      revision: model.revision,
       include: CHECKPOINT_FILES,
       onProgress: (done, total) => context.progress({ phase: 'download', file: model.repo, done, total }),
     });
     const times = await Promise.all(snapshot.files.map(async (f) => (await stat(f.localPath)).mtimeMs));
-    const resolved = await packCheckpointFolder(snapshot.dir, context, { ...origin, time: new Date(Math.max(0, ...times)) });
+    const resolved = await packCheckpointFolder(snapshot.dir, context, { ...origin, revision: snapshot.commit, time: new Date(Math.max(0, ...times)) });
     return { ...resolved, notes: [...notes, ...resolved.notes] };
   }
   throw new BundlerError(
