@@ -121,7 +121,17 @@ export async function copyFileHashed(
       await copyFile(source, destination, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
       return hashFile(destination, options);
     case 'link':
-      await link(source, destination);
+      try {
+        await link(source, destination);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw error;
+        throw new BundlerError('INVALID_INPUT', `--link cannot hard-link ${source} into the bundle (${code}): ${code === 'EXDEV' ? 'they are on different file systems' : 'the file system refuses'}.`, 'usage', {
+          hint: 'Put --out on the same file system as the model, or leave out --link to copy it.',
+          details: { source, destination, code },
+          cause: error,
+        });
+      }
       return hashFile(destination, options);
   }
 }

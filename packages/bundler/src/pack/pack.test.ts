@@ -194,6 +194,24 @@ describe('pack from a local GGUF', () => {
     expect(existsSync(path.join(work, 'x1')) || existsSync(path.join(work, 'x4'))).toBe(false);
   });
 
+  it('explains that --link needs one file system, and leaves nothing', async () => {
+    // /dev/shm is a tmpfs, a different file system from the temp directory.
+    const shm = mkdtempSync(path.join('/dev/shm', 'alki-link-'));
+    try {
+      const elsewhere = path.join(shm, 'tiny.gguf');
+      await writeTestGguf(elsewhere, { name: 'elsewhere' });
+      const out = path.join(work, 'linked');
+      await expect(pack(options(out, { source: elsewhere, link: true }))).rejects.toMatchObject({
+        code: 'INVALID_INPUT',
+        category: 'usage',
+        message: expect.stringContaining('different file systems'),
+      });
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      rmSync(shm, { recursive: true, force: true });
+    }
+  });
+
   it('fails clearly on a file that is not a GGUF', async () => {
     const bogus = path.join(work, 'bogus.gguf');
     writeFileSync(bogus, 'this is not a gguf file at all, just text');
