@@ -1,4 +1,4 @@
-import { resolveGgufSettings, RuntimeError, serveModel, type EngineName } from '@alki/runtime';
+import { resolveServeSettings, RuntimeError, serveModel, type EngineName } from '@alki/runtime';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 
@@ -10,7 +10,7 @@ interface ServeArgs extends GlobalOptions {
   ctx?: number;
   threads?: number;
   ngl?: number;
-  parallel: number;
+  parallel?: number;
 }
 
 export const serveCommand: AlkiCommand = {
@@ -18,14 +18,15 @@ export const serveCommand: AlkiCommand = {
   describe: 'Serve a model with an OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics)',
   builder: (y: Argv<GlobalOptions>) =>
     y
-      .positional('target', { type: 'string', demandOption: true, describe: 'A .gguf file' })
+      .positional('target', { type: 'string', demandOption: true, describe: 'A bundle directory (served with its metadata/runtime.json) or a .gguf file' })
       .option('engine', { choices: ['auto', 'llama-server', 'node-llama-cpp'] as const, default: 'auto' as const, describe: 'llama-server (native tools or PATH), or the built-in node-llama-cpp server; auto prefers llama-server' })
       .option('host', { type: 'string', describe: 'Address to listen on (default 127.0.0.1)' })
       .option('port', { type: 'number', describe: 'Port to listen on (default 8080)' })
       .option('ctx', { type: 'number', describe: 'Context size in tokens (default: the model\'s, at most 4096)' })
       .option('threads', { type: 'number', describe: 'CPU threads (default: all cores)' })
       .option('ngl', { type: 'number', describe: 'Layers to offload to a GPU (llama-server only; default 0)' })
-      .option('parallel', { type: 'number', default: 4, describe: 'Requests generated at once; more wait in a queue' })
+      .option('parallel', { type: 'number', describe: 'Requests generated at once, more wait in a queue (default 4)' })
+      .example('$0 serve ./dist/tiny', 'Serve a bundle with the host, port, context, threads and GPU layers of its runtime.json')
       .example('$0 serve model.gguf --port 8080', 'Serve on http://127.0.0.1:8080; stop with Ctrl-C or SIGTERM (requests in flight finish first)')
       .example('$0 serve model.gguf --engine node-llama-cpp', 'Serve without llama-server, on the node-llama-cpp prebuilt binary'),
   handler: withContext<ServeArgs>(async (argv, { out, signal }) => {
@@ -35,7 +36,7 @@ export const serveCommand: AlkiCommand = {
       }
     }
     const overrides = Object.fromEntries(Object.entries({ host: argv.host, port: argv.port, ctx: argv.ctx, threads: argv.threads, ngl: argv.ngl }).filter(([, v]) => v !== undefined));
-    const settings = await resolveGgufSettings(argv.target, overrides);
+    const settings = await resolveServeSettings(argv.target, overrides);
     out.info(`Starting ${settings.modelId} (context ${settings.ctx}, threads ${settings.threads}) ...`);
     let engineFailure: ((error: Error) => void) | undefined;
     const engineFailed = new Promise<never>((_resolve, reject) => (engineFailure = reject));

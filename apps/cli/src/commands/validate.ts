@@ -1,4 +1,4 @@
-import { RuntimeError, validateGgufModel, type CheckResult, type ModelReport, type ValidationReport } from '@alki/runtime';
+import { firstFailure, RuntimeError, validate, type CheckResult, type ModelReport, type ValidationReport } from '@alki/runtime';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 
@@ -10,6 +10,9 @@ interface ValidateArgs extends GlobalOptions {
   threads?: number;
   score: boolean;
   timeout: number;
+  filename?: string;
+  revision?: string;
+  cleanup: boolean;
 }
 
 const MARK = { pass: 'ok  ', fail: 'FAIL', skip: 'skip' } as const;
@@ -36,10 +39,13 @@ function render(report: ValidationReport): string {
 
 export const validateCommand: AlkiCommand = {
   command: 'validate <target>',
-  describe: 'Prove a GGUF model loads, tokenizes, renders its chat template and generates (in a child process)',
+  describe: 'Prove a model (GGUF, bundle, or org/name on the hub) loads, tokenizes, renders its chat template and generates',
   builder: (y: Argv<GlobalOptions>) =>
     y
-      .positional('target', { type: 'string', demandOption: true, describe: 'A .gguf file' })
+      .positional('target', { type: 'string', demandOption: true, describe: 'A .gguf file, a bundle directory, or org/name on the Hugging Face hub' })
+      .option('filename', { type: 'string', describe: 'For org/name: a glob that picks one GGUF in the repo (e.g. "*Q8_0.gguf")' })
+      .option('revision', { type: 'string', describe: 'For org/name: branch, tag or commit (default main)' })
+      .option('cleanup', { type: 'boolean', default: true, describe: 'Remove hub downloads afterwards; --no-cleanup keeps them in the Hugging Face cache' })
       .option('prompt', { type: 'string', describe: 'Prompt of the short generation' })
       .option('max-tokens', { type: 'number', default: 16, describe: 'Tokens to generate' })
       .option('context-size', { type: 'number', default: 512, describe: 'Context size for the generation, in tokens' })
@@ -47,31 +53,33 @@ export const validateCommand: AlkiCommand = {
       .option('score', { type: 'boolean', default: false, describe: 'Also measure the mean negative log-likelihood per token of a built-in text' })
       .option('timeout', { type: 'number', default: 600, describe: 'Give up on the model checks after this many seconds' })
       .example('$0 validate model.gguf --max-tokens 8 --score', 'Load, tokenize, generate 8 tokens and score a short text')
-      .example('$0 validate model.gguf --json', 'The report as JSON, with load time, tokens/s and peak memory'),
+      .example('$0 validate model.gguf --json', 'The report as JSON, with load time, tokens/s and peak memory')
+      .example('$0 validate ./dist/tiny', 'Check every file hash of a bundle against its manifest, and validate every model in it')
+      .example('$0 validate Qwen/Qwen2.5-0.5B-Instruct-GGUF --filename "*q8_0.gguf" --no-cleanup', 'Download one GGUF from the hub, validate it and keep the download'),
   handler: withContext<ValidateArgs>(async (argv, { out, signal }) => {
-    const progress = out.progress('validate', 6);
-    let step = 0;
-    const model = await validateGgufModel(argv.target, {
+    const progress = out.progress('validate');
+    const report = await validate(argv.target, {
       prompt: argv.prompt,
       maxTokens: argv.maxTokens,
       contextSize: argv.contextSize,
       threads: argv.threads,
       score: argv.score,
       timeoutMs: argv.timeout * 1000,
+      filename: argv.filename,
+      revision: argv.revision,
+      keepDownloads: !argv.cleanup,
       signal,
-      onCheck: (check) => {
-        progress.update(++step);
-        out.debug(`running the ${check} check`);
-      },
+      onBytes: (done, total) => progress.update(done, total),
+      onCheck: (check) => out.debug(`running the ${check} check`),
     });
     progress.done();
-    const report: ValidationReport = { target: argv.target, kind: 'gguf', ok: model.ok, models: [model], checks: [] };
     if (report.ok) {
       out.result(report, () => render(report));
       return;
     }
     if (!out.json) out.result(report, () => render(report));
-    const failed = model.checks.find((c) => c.status === 'fail')!;
-    throw new RuntimeError('VALIDATION_FAILED', `The ${failed.name} check failed for ${model.file}: ${failed.message}`, 'check', { details: { report } });
+    const failure = firstFailure(report)!;
+    const where = failure.file ? ` for ${failure.file}` : '';
+    throw new RuntimeError('VALIDATION_FAILED', `The ${failure.check.name} check failed${where}: ${failure.check.message}`, 'check', { details: { report } });
   }),
 };

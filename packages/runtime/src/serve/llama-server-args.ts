@@ -14,18 +14,18 @@ export interface ServeSettings {
 }
 
 /**
- * The llama-server command line for a model, in the form the bundle's deploy
- * configs (systemd unit, Dockerfile, k3s deployment) use: model, address,
- * context, threads and GPU layers. Flags are the ones in llama.cpp's
- * common/arg.cpp (`-m`, `--host`, `--port`, `-c`, `-t`, `-ngl`).
+ * The llama-server command line for a model, with the flags the bundle's
+ * deploy configs (systemd unit, Dockerfile, k3s deployment) use, in their
+ * order: @alki/bundler's deploy/render-deploy.ts (serverArgs). Flag names are
+ * llama.cpp's (tools/server/README.md).
  *
  * @example
  * llamaServerArgs({ modelPath: '/models/m.gguf', modelId: 'm', host: '0.0.0.0', port: 8080, ctx: 4096, threads: 'auto', ngl: 0 });
- * // ['-m', '/models/m.gguf', '--host', '0.0.0.0', '--port', '8080', '-c', '4096', '-ngl', '0']
+ * // ['--model', '/models/m.gguf', '--host', '0.0.0.0', '--port', '8080', '--ctx-size', '4096', '--n-gpu-layers', '0', '--alias', 'm']
  */
 export function llamaServerArgs(settings: ServeSettings): string[] {
-  const args = ['-m', settings.modelPath, '--host', settings.host, '--port', String(settings.port), '-c', String(settings.ctx)];
-  if (settings.threads !== 'auto') args.push('-t', String(settings.threads));
-  args.push('-ngl', String(settings.ngl));
+  const args = ['--model', settings.modelPath, '--host', settings.host, '--port', String(settings.port), '--ctx-size', String(settings.ctx), '--n-gpu-layers', String(settings.ngl)];
+  if (settings.threads !== 'auto') args.push('--threads', String(settings.threads));
+  args.push('--alias', settings.modelId);
   return args;
 }

@@ -64,7 +64,9 @@ function upstreamError(status: number, body: { error?: { message?: string; type?
 export async function startLlamaServerEngine(options: LlamaServerEngineOptions): Promise<Engine> {
   const { settings } = options;
   const base = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
-  const args = [...llamaServerArgs(settings), '--alias', settings.modelId, '--metrics', '--no-webui'];
+  // --metrics and --no-webui are the only additions to the deploy command line:
+  // the front merges llama-server's metrics into its own /metrics.
+  const args = [...llamaServerArgs(settings), '--metrics', '--no-webui'];
   if (options.parallel) args.push('-np', String(options.parallel));
   const tail: string[] = [];
   let child: ChildProcess;

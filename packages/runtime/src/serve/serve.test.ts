@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { nativeTools } from '@alki/testkit';
 import OpenAI from 'openai';
 import { tinyModel } from '../test-support/models.js';
-import { resolveGgufSettings, serveModel, type EngineName } from './serve.js';
+import { serveModel, type EngineName } from './serve.js';
+import { resolveGgufSettings } from './settings.js';
 import type { RunningServer } from './openai-server.js';
 
 // The same behaviour, through the official openai client, for both engines.

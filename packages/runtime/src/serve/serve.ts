@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { getMetadata, openGguf } from '@alki/gguf-reader';
 import { requireLlamaTool } from '@alki/llama-tools';
 import { RuntimeError } from '../errors.js';
 import type { Engine } from './engine.js';
@@ -31,31 +28,6 @@ export interface ServingModel {
   server: RunningServer;
   engine: EngineName;
   settings: ServeSettings;
-}
-
-// A default context that fits small machines; the model's own limit caps it.
-const DEFAULT_CONTEXT = 4096;
-
-/**
- * Serve settings for a bare GGUF file: id from the file name, context from
- * the model (at most 4096), 127.0.0.1:8080, automatic threads, no GPU layers.
- */
-export async function resolveGgufSettings(file: string, overrides: Partial<ServeSettings> = {}): Promise<ServeSettings> {
-  if (!fs.existsSync(file)) throw new RuntimeError('NOT_FOUND', `${file} does not exist.`, 'input', { details: { path: file } });
-  const header = await openGguf(file);
-  const architecture = getMetadata(header, 'general.architecture');
-  const trained = getMetadata(header, `${String(architecture)}.context_length`);
-  const modelContext = typeof trained === 'number' ? trained : typeof trained === 'bigint' ? Number(trained) : DEFAULT_CONTEXT;
-  return {
-    modelPath: path.resolve(file),
-    modelId: path.basename(file).replace(/\.gguf$/i, ''),
-    host: '127.0.0.1',
-    port: 8080,
-    ctx: Math.min(modelContext, DEFAULT_CONTEXT),
-    threads: 'auto',
-    ngl: 0,
-    ...overrides,
-  };
 }
 
 function findLlamaServer(explicit?: string): string | undefined {

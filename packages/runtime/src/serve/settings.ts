@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { artifactPath, readBundle, type Bundle } from '@alki/bundler';
+import { getMetadata, openGguf } from '@alki/gguf-reader';
+import { RuntimeError } from '../errors.js';
+import type { ServeSettings } from './llama-server-args.js';
+
+// A default context that fits small machines; the model's own limit caps it.
+const DEFAULT_CONTEXT = 4096;
+
+/**
+ * Serve settings for a bare GGUF file: id from the file name, context from
+ * the model (at most 4096), 127.0.0.1:8080, automatic threads, no GPU layers.
+ */
+export async function resolveGgufSettings(file: string, overrides: Partial<ServeSettings> = {}): Promise<ServeSettings> {
+  if (!fs.existsSync(file)) throw new RuntimeError('NOT_FOUND', `${file} does not exist.`, 'input', { details: { path: file } });
+  const header = await openGguf(file);
+  const architecture = getMetadata(header, 'general.architecture');
+  const trained = getMetadata(header, `${String(architecture)}.context_length`);
+  const modelContext = typeof trained === 'number' ? trained : typeof trained === 'bigint' ? Number(trained) : DEFAULT_CONTEXT;
+  return {
+    modelPath: path.resolve(file),
+    modelId: path.basename(file).replace(/\.gguf$/i, ''),
+    host: '127.0.0.1',
+    port: 8080,
+    ctx: Math.min(modelContext, DEFAULT_CONTEXT),
+    threads: 'auto',
+    ngl: 0,
+    ...overrides,
+  };
+}
+
+/**
+ * Serve settings from a bundle's metadata/runtime.json: the default artifact,
+ * host, port, context, threads and GPU layers; the model id is the bundle
+ * name, as the deploy configs' `--alias`.
+ */
+export function bundleSettings(bundle: Bundle, overrides: Partial<ServeSettings> = {}): ServeSettings {
+  const { runtime, manifest } = bundle;
+  return {
+    modelPath: path.join(bundle.dir, artifactPath(runtime.model)),
+    modelId: manifest.name,
+    host: runtime.server.host,
+    port: runtime.server.port,
+    ctx: runtime.args.ctx,
+    threads: runtime.args.threads,
+    ngl: runtime.args.ngl,
+    ...overrides,
+  };
+}
+
+/**
+ * Settings for what `alki serve` was pointed at: a bundle directory (its
+ * runtime.json) or a .gguf file (defaults), with flags overriding either.
+ *
+ * @example
+ * const settings = await resolveServeSettings('./dist/tiny', { port: 9000 });
+ */
+export async function resolveServeSettings(target: string, overrides: Partial<ServeSettings> = {}): Promise<ServeSettings> {
+  if (!fs.existsSync(target)) throw new RuntimeError('NOT_FOUND', `${target} does not exist.`, 'input', { details: { path: target } });
+  if (fs.statSync(target).isDirectory()) return bundleSettings(await readBundle(target), overrides);
+  return resolveGgufSettings(target, overrides);
+}
