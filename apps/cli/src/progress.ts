@@ -1,3 +1,5 @@
+import { formatBytes } from './format.js';
+
 /** What a library's `onProgress` callback is wired to. */
 export interface ProgressReporter {
   /** Sets the amount done, and the total when it becomes known. */
@@ -11,15 +13,7 @@ const REDRAW_INTERVAL_MS = 100;
 const BAR_WIDTH = 24;
 
 function formatAmount(value: number, bytes: boolean): string {
-  if (!bytes) return String(value);
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let unit = 0;
-  let scaled = value;
-  while (scaled >= 1024 && unit < units.length - 1) {
-    scaled /= 1024;
-    unit++;
-  }
-  return `${scaled.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+  return bytes ? formatBytes(value) : String(value);
 }
 
 /** A one-line progress bar on a TTY; a no-op when `stream` is undefined. */

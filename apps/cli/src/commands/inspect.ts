@@ -15,6 +15,7 @@ import {
 import { downloadFile, findToken, globToRegExp, HubError, resolveHubConfig, resolveModel } from '@alki/hub';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { formatBytes } from '../format.js';
 
 interface InspectArgs extends GlobalOptions {
   model: string;
@@ -122,14 +123,6 @@ function pickGguf(paths: string[], glob: string | undefined, repo: string): stri
 }
 
 // --- rendering ---------------------------------------------------------------
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  for (; value >= 1024 && unit < units.length - 1; unit++) value /= 1024;
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
 
 function formatCount(count: number): string {
   const units: Array<[number, string]> = [
