@@ -1,10 +1,11 @@
 import { checkSbom } from '@alki/sbom';
-import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
+import { lstat, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { MANIFEST_PATH, SBOM_PATH } from './format/layout.js';
 import type { BundleManifest } from './format/types.js';
 import { artifactPath } from './format/validate.js';
 import { hashFile, throwIfAborted, type HashedFile } from './io/hash.js';
+import { walkTree } from './io/walk.js';
 import { readBundle } from './read-bundle.js';
 
 /** What is wrong with one path of a bundle. */
@@ -45,19 +46,6 @@ export interface VerifyOptions {
   signal?: AbortSignal;
   /** Bytes hashed so far across the bundle, and the total. */
   onProgress?: (event: { done: number; total: number; file: string }) => void;
-}
-
-// Lists every non-directory entry under `root`, without following links, so a
-// link planted in the bundle is reported rather than followed out of it.
-async function listEntries(root: string, relative = ''): Promise<string[]> {
-  const entries = await readdir(path.join(root, relative), { withFileTypes: true });
-  const found: string[] = [];
-  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const child = relative ? `${relative}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) found.push(...(await listEntries(root, child)));
-    else found.push(child);
-  }
-  return found;
 }
 
 // The SBOM must agree with the models, not only with its own hash: a bundle
@@ -148,7 +136,7 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
 
   problems.push(...(await sbomProblems(bundle.dir, manifest)));
 
-  for (const relative of await listEntries(bundle.dir)) {
+  for (const { path: relative } of (await walkTree(bundle.dir)).filter((entry) => !entry.directory)) {
     if (relative === MANIFEST_PATH || expected.has(relative)) continue;
     problems.push({ path: relative, kind: 'extra', message: `${relative} is not listed in the manifest.` });
   }

@@ -1,6 +1,6 @@
 import { createSbom, serializeSbom } from '@alki/sbom';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleVersion, isoSeconds, type BundleContent } from '../assemble/content.js';
 import { renderBundleReadme } from '../assemble/bundle-readme.js';
@@ -13,6 +13,7 @@ import { artifactUri, LICENSE_PATH, MANIFEST_PATH, README_PATH, RUNTIME_PATH, SB
 import type { BundleArtifact, BundleFileEntry, BundleManifest, BundleSource, RuntimeArgs, RuntimeManifest } from '../format/types.js';
 import { artifactPath } from '../format/validate.js';
 import { copyFileHashed, hashFile, throwIfAborted, type CopyStrategy } from '../io/hash.js';
+import { walkTree } from '../io/walk.js';
 import { quantLabel, type ModelFacts } from '../model/model-facts.js';
 import { checkDestination, commitStagingDir, createStagingDir, removeStaleSiblings } from './destination.js';
 
@@ -67,17 +68,6 @@ export interface WrittenBundle {
   runtime: RuntimeManifest;
   /** True when an existing bundle was replaced (--force). */
   replaced: boolean;
-}
-
-async function listTree(root: string, relative = ''): Promise<string[]> {
-  const entries = await readdir(path.join(root, relative), { withFileTypes: true });
-  const found: string[] = [];
-  for (const entry of entries) {
-    const child = relative ? `${relative}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) found.push(...(await listTree(root, child)), child);
-    else found.push(child);
-  }
-  return found;
 }
 
 /**
@@ -141,7 +131,7 @@ export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundl
 
     // Every file and directory gets the bundle's date, so an archive of the
     // bundle (tar, OCI layer) is byte-identical across runs.
-    for (const relative of await listTree(staging)) await utimes(path.join(staging, relative), input.created, input.created);
+    for (const entry of await walkTree(staging)) await utimes(path.join(staging, entry.path), input.created, input.created);
     await utimes(staging, input.created, input.created);
 
     throwIfAborted(input.signal);
