@@ -126,6 +126,17 @@ describe('pack from a local GGUF', () => {
     expect(readdirSync(work).filter((name) => name.startsWith('.'))).toEqual([]);
   });
 
+  it('keeps a name with quotes, $, % and braces as data everywhere', async () => {
+    const name = `it's "evil" $HOME %n {{y}} \\ end`;
+    const result = await pack(options(path.join(work, 'hostile'), { name }));
+    expect(result.manifest.name).toBe(name);
+    expect(result.manifest.slug).toBe('it-s-evil-home-n-y-end');
+    expect((await readBundle(result.dir)).manifest.name).toBe(name);
+    expect((await verifyBundle(result.dir)).ok).toBe(true);
+    const runtime = JSON.parse(readFileSync(path.join(result.dir, 'metadata/runtime.json'), 'utf8')) as { model: string };
+    expect(runtime.model).toBe('./models/it-s-evil-home-n-y-end-f32.gguf');
+  });
+
   it('refuses an existing destination without force, and replaces a bundle with force', async () => {
     const out = path.join(work, 'replace');
     const first = await pack(options(out));
