@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BundlerError } from './errors.js';
 import { MANIFEST_PATH, RUNTIME_PATH } from './format/layout.js';
@@ -12,7 +12,14 @@ async function readJson(dir: string, relative: string): Promise<unknown> {
   const file = path.join(dir, relative);
   let text: string;
   try {
-    const info = await stat(file);
+    // lstat: a manifest that is a link could point anywhere, so it is refused, not followed.
+    const info = await lstat(file);
+    if (info.isSymbolicLink()) {
+      throw new BundlerError('PATH_ESCAPE', `${relative} is a symbolic link; a bundle's metadata must be its own files.`, 'input', {
+        hint: 'Repack the bundle with `alki pack`; this one may have been tampered with.',
+        details: { file: relative },
+      });
+    }
     if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
     if (info.size > MAX_METADATA_BYTES) {
       throw new BundlerError('INVALID_MANIFEST', `${relative} is ${info.size} bytes, more than a bundle's metadata can be.`, 'input', {

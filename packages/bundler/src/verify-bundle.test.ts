@@ -104,6 +104,16 @@ describe('readBundle', () => {
     await expect(readBundle(path.join(work, 'does-not-exist'))).rejects.toMatchObject({ code: 'NOT_A_BUNDLE' });
   });
 
+  it('refuses a manifest or runtime that is a link', async () => {
+    const dir = copyOfBundle();
+    const elsewhere = path.join(work, 'elsewhere-manifest.json');
+    cpSync(path.join(dir, 'metadata/manifest.json'), elsewhere);
+    unlinkSync(path.join(dir, 'metadata/manifest.json'));
+    symlinkSync(elsewhere, path.join(dir, 'metadata/manifest.json'));
+    await expect(readBundle(dir)).rejects.toMatchObject({ code: 'PATH_ESCAPE', message: expect.stringContaining('symbolic link') });
+    await expect(verifyBundle(dir)).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
+  });
+
   it('rejects a manifest that is not JSON', async () => {
     const dir = copyOfBundle();
     writeFileSync(path.join(dir, 'metadata/manifest.json'), '{"name": ');
