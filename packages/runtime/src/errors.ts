@@ -22,8 +22,7 @@ export type RuntimeErrorCode =
   | 'METHOD_NOT_ALLOWED'
   | 'BODY_TOO_LARGE'
   | 'SHUTTING_DOWN'
-  | 'UPSTREAM_FAILED'
-  | 'GENERATION_FAILED';
+  | 'UPSTREAM_FAILED';
 
 /** The one error class of @alki/runtime. */
 export class RuntimeError extends AlkiError<RuntimeErrorCode> {

@@ -1,0 +1,98 @@
+import { describe, expect, it } from '@jest/globals';
+import { RuntimeError } from '../errors.js';
+import { httpStatusFor, openAiErrorBody, parseGenerationRequest } from './protocol.js';
+
+function refusal(run: () => unknown): RuntimeError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof RuntimeError) return error;
+    throw error;
+  }
+  throw new Error('expected a RuntimeError');
+}
+
+describe('parseGenerationRequest', () => {
+  it('turns a chat body into the engine request, with developer as system and text parts joined', () => {
+    const request = parseGenerationRequest(
+      'chat',
+      {
+        model: 'tiny',
+        messages: [
+          { role: 'developer', content: 'Be brief.' },
+          { role: 'user', content: [{ type: 'text', text: 'Hello ' }, { type: 'text', text: 'there' }] },
+        ],
+        max_completion_tokens: 7,
+        temperature: 0.5,
+        stop: 'END',
+        stream: true,
+        stream_options: { include_usage: true },
+      },
+      ['tiny'],
+    );
+    expect(request).toEqual({
+      kind: 'chat',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hello there' },
+      ],
+      maxTokens: 7,
+      temperature: 0.5,
+      topP: undefined,
+      seed: undefined,
+      stop: ['END'],
+      stream: true,
+      includeUsage: true,
+    });
+  });
+
+  it('accepts a completion prompt given as a one-element array, and a missing model', () => {
+    expect(parseGenerationRequest('completion', { prompt: ['Once'] }, ['tiny'])).toMatchObject({ kind: 'completion', prompt: 'Once', stream: false, stop: [] });
+  });
+
+  it('refuses an unknown model with MODEL_NOT_FOUND, which is a 404 model_not_found', () => {
+    const error = refusal(() => parseGenerationRequest('chat', { model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] }, ['tiny']));
+    expect(error.code).toBe('MODEL_NOT_FOUND');
+    expect(httpStatusFor(error)).toBe(404);
+    expect(openAiErrorBody(error)).toEqual({ error: { message: error.message, type: 'invalid_request_error', param: 'model', code: 'model_not_found' } });
+  });
+
+  it.each([
+    [{ max_tokens: -1 }, 'max_tokens'],
+    [{ max_tokens: 0 }, 'max_tokens'],
+    [{ max_tokens: 2.5 }, 'max_tokens'],
+    [{ temperature: 3 }, 'temperature'],
+    [{ top_p: 0 }, 'top_p'],
+    [{ n: 2 }, 'n'],
+    [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
+    [{ stream: 'yes' }, 'stream'],
+  ])('refuses %j with a 400 naming %s', (extra, param) => {
+    const error = refusal(() => parseGenerationRequest('chat', { messages: [{ role: 'user', content: 'x' }], ...extra }, ['tiny']));
+    expect(error.code).toBe('REQUEST_INVALID');
+    expect(httpStatusFor(error)).toBe(400);
+    expect(openAiErrorBody(error).error.param).toBe(param);
+  });
+
+  it.each([
+    [[], 'messages'],
+    [[{ role: 'tool', content: 'x' }], 'messages[0].role'],
+    [[{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }], 'messages[0].content'],
+    [[{ role: 'user', content: 42 }], 'messages[0].content'],
+  ])('refuses the messages %j, naming %s', (messages, param) => {
+    const error = refusal(() => parseGenerationRequest('chat', { messages }, ['tiny']));
+    expect(openAiErrorBody(error).error.param).toBe(param);
+  });
+
+  it('refuses a body that is not an object', () => {
+    expect(refusal(() => parseGenerationRequest('completion', [1, 2], ['tiny'])).code).toBe('REQUEST_INVALID');
+  });
+});
+
+describe('openAiErrorBody', () => {
+  it('keeps the message of an unexpected error out of the body, as a 500 server_error', () => {
+    const body = openAiErrorBody(new Error('secret internal detail'));
+    expect(httpStatusFor(new Error('x'))).toBe(500);
+    expect(body.error.type).toBe('server_error');
+    expect(body.error.message).not.toContain('secret');
+  });
+});
