@@ -1,6 +1,6 @@
 // Q4_0: blocks of 32 weights, one fp16 scale and 4-bit quants offset by 8.
 // Follows quantize_row_q4_0_ref / dequantize_row_q4_0 in ggml/src/ggml-quants.c.
-import { fp16BitsToFp32, fp32ToFp16Bits } from '../float/fp16.js';
+import { loadFp16, storeFp16 } from '../float/fp16.js';
 
 const fround = Math.fround;
 
@@ -19,7 +19,7 @@ export function quantizeRowQ4_0(src: Float32Array, dst: Uint8Array): void {
     let amax = 0;
     let max = 0;
     for (let j = 0; j < QK4_0; j++) {
-      const v = src[x + j]!;
+      const v = src[x + j];
       if (amax < Math.abs(v)) {
         amax = Math.abs(v);
         max = v;
@@ -27,13 +27,11 @@ export function quantizeRowQ4_0(src: Float32Array, dst: Uint8Array): void {
     }
     const d = fround(max / -8);
     const id = d !== 0 ? fround(1 / d) : 0;
-    const h = fp32ToFp16Bits(d);
-    dst[o] = h & 0xff;
-    dst[o + 1] = h >>> 8;
+    storeFp16(dst, o, d);
     for (let j = 0; j < 16; j++) {
       // C truncates the float to int8 toward zero, then caps at 15.
-      const q0 = Math.min(15, Math.trunc(fround(fround(src[x + j]! * id) + 8.5)));
-      const q1 = Math.min(15, Math.trunc(fround(fround(src[x + 16 + j]! * id) + 8.5)));
+      const q0 = Math.min(15, Math.trunc(fround(fround(src[x + j] * id) + 8.5)));
+      const q1 = Math.min(15, Math.trunc(fround(fround(src[x + 16 + j] * id) + 8.5)));
       dst[o + 2 + j] = q0 | (q1 << 4);
     }
   }
@@ -44,9 +42,9 @@ export function dequantizeRowQ4_0(src: Uint8Array, dst: Float32Array): void {
   const blocks = dst.length / QK4_0;
   for (let i = 0; i < blocks; i++) {
     const o = i * Q4_0_BLOCK_BYTES;
-    const d = fp16BitsToFp32(src[o]! | (src[o + 1]! << 8));
+    const d = loadFp16(src, o);
     for (let j = 0; j < 16; j++) {
-      const q = src[o + 2 + j]!;
+      const q = src[o + 2 + j];
       dst[i * QK4_0 + j] = fround(((q & 0x0f) - 8) * d);
       dst[i * QK4_0 + 16 + j] = fround(((q >>> 4) - 8) * d);
     }

@@ -1,6 +1,6 @@
 // Q4_1: blocks of 32 weights, fp16 scale and minimum, 4-bit unsigned quants.
 // Follows quantize_row_q4_1_ref / dequantize_row_q4_1 in ggml/src/ggml-quants.c.
-import { fp16BitsToFp32, fp32ToFp16Bits } from '../float/fp16.js';
+import { loadFp16, storeFp16 } from '../float/fp16.js';
 
 const fround = Math.fround;
 
@@ -18,21 +18,17 @@ export function quantizeRowQ4_1(src: Float32Array, dst: Uint8Array): void {
     let min = 3.4028234663852886e38;
     let max = -3.4028234663852886e38;
     for (let j = 0; j < QK4_1; j++) {
-      const v = src[x + j]!;
+      const v = src[x + j];
       if (v < min) min = v;
       if (v > max) max = v;
     }
     const d = fround(fround(max - min) / 15);
     const id = d !== 0 ? fround(1 / d) : 0;
-    const hd = fp32ToFp16Bits(d);
-    const hm = fp32ToFp16Bits(min);
-    dst[o] = hd & 0xff;
-    dst[o + 1] = hd >>> 8;
-    dst[o + 2] = hm & 0xff;
-    dst[o + 3] = hm >>> 8;
+    storeFp16(dst, o, d);
+    storeFp16(dst, o + 2, min);
     for (let j = 0; j < 16; j++) {
-      const q0 = Math.min(15, Math.trunc(fround(fround(fround(src[x + j]! - min) * id) + 0.5)));
-      const q1 = Math.min(15, Math.trunc(fround(fround(fround(src[x + 16 + j]! - min) * id) + 0.5)));
+      const q0 = Math.min(15, Math.trunc(fround(fround(fround(src[x + j] - min) * id) + 0.5)));
+      const q1 = Math.min(15, Math.trunc(fround(fround(fround(src[x + 16 + j] - min) * id) + 0.5)));
       dst[o + 4 + j] = q0 | (q1 << 4);
     }
   }
@@ -43,10 +39,10 @@ export function dequantizeRowQ4_1(src: Uint8Array, dst: Float32Array): void {
   const blocks = dst.length / QK4_1;
   for (let i = 0; i < blocks; i++) {
     const o = i * Q4_1_BLOCK_BYTES;
-    const d = fp16BitsToFp32(src[o]! | (src[o + 1]! << 8));
-    const m = fp16BitsToFp32(src[o + 2]! | (src[o + 3]! << 8));
+    const d = loadFp16(src, o);
+    const m = loadFp16(src, o + 2);
     for (let j = 0; j < 16; j++) {
-      const q = src[o + 4 + j]!;
+      const q = src[o + 4 + j];
       dst[i * QK4_1 + j] = fround(fround((q & 0x0f) * d) + m);
       dst[i * QK4_1 + 16 + j] = fround(fround((q >>> 4) * d) + m);
     }

@@ -3,7 +3,7 @@
 // Follows quantize_row_q4_K_ref (in assembly/k-quants.ts; llama-quantize calls
 // the _ref function when there is no imatrix) and dequantize_row_q4_K in
 // ggml/src/ggml-quants.c.
-import { fp16BitsToFp32 } from '../float/fp16.js';
+import { loadFp16 } from '../float/fp16.js';
 import { runKQuantKernel } from './k-quants-kernels.js';
 import { QK_K, scaleMinK4 } from './k-scales.js';
 
@@ -23,8 +23,8 @@ export function dequantizeRowQ4K(src: Uint8Array, dst: Float32Array): void {
   let y = 0;
   for (let i = 0; i < blocks; i++) {
     const o = i * Q4_K_BLOCK_BYTES;
-    const d = fp16BitsToFp32(src[o]! | (src[o + 1]! << 8));
-    const min = fp16BitsToFp32(src[o + 2]! | (src[o + 3]! << 8));
+    const d = loadFp16(src, o);
+    const min = loadFp16(src, o + 2);
     let q = o + 16;
     for (let is = 0; is < 8; is += 2) {
       const [sc1, m1] = scaleMinK4(is, src, o + 4);
@@ -33,8 +33,8 @@ export function dequantizeRowQ4K(src: Uint8Array, dst: Float32Array): void {
       const dm1 = fround(min * m1);
       const d2 = fround(d * sc2);
       const dm2 = fround(min * m2);
-      for (let l = 0; l < 32; l++) dst[y++] = fround(fround(d1 * (src[q + l]! & 0xf)) - dm1);
-      for (let l = 0; l < 32; l++) dst[y++] = fround(fround(d2 * (src[q + l]! >>> 4)) - dm2);
+      for (let l = 0; l < 32; l++) dst[y++] = fround(fround(d1 * (src[q + l] & 0xf)) - dm1);
+      for (let l = 0; l < 32; l++) dst[y++] = fround(fround(d2 * (src[q + l] >>> 4)) - dm2);
       q += 32;
     }
   }

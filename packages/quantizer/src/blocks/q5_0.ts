@@ -1,7 +1,7 @@
 // Q5_0: blocks of 32 weights, fp16 scale, 5-bit quants offset by 16 (low
 // nibbles in qs, fifth bits in a 32-bit qh).
 // Follows quantize_row_q5_0_ref / dequantize_row_q5_0 in ggml/src/ggml-quants.c.
-import { fp16BitsToFp32, fp32ToFp16Bits } from '../float/fp16.js';
+import { loadFp16, storeFp16 } from '../float/fp16.js';
 
 const fround = Math.fround;
 
@@ -19,7 +19,7 @@ export function quantizeRowQ5_0(src: Float32Array, dst: Uint8Array): void {
     let amax = 0;
     let max = 0;
     for (let j = 0; j < QK5_0; j++) {
-      const v = src[x + j]!;
+      const v = src[x + j];
       if (amax < Math.abs(v)) {
         amax = Math.abs(v);
         max = v;
@@ -27,13 +27,11 @@ export function quantizeRowQ5_0(src: Float32Array, dst: Uint8Array): void {
     }
     const d = fround(max / -16);
     const id = d !== 0 ? fround(1 / d) : 0;
-    const h = fp32ToFp16Bits(d);
-    dst[o] = h & 0xff;
-    dst[o + 1] = h >>> 8;
+    storeFp16(dst, o, d);
     let qh = 0;
     for (let j = 0; j < 16; j++) {
-      const q0 = Math.min(31, Math.trunc(fround(fround(src[x + j]! * id) + 16.5)));
-      const q1 = Math.min(31, Math.trunc(fround(fround(src[x + 16 + j]! * id) + 16.5)));
+      const q0 = Math.min(31, Math.trunc(fround(fround(src[x + j] * id) + 16.5)));
+      const q1 = Math.min(31, Math.trunc(fround(fround(src[x + 16 + j] * id) + 16.5)));
       dst[o + 6 + j] = (q0 & 0x0f) | ((q1 & 0x0f) << 4);
       qh |= ((q0 & 0x10) >>> 4) << j;
       qh |= ((q1 & 0x10) >>> 4) << (j + 16);
@@ -50,10 +48,10 @@ export function dequantizeRowQ5_0(src: Uint8Array, dst: Float32Array): void {
   const blocks = dst.length / QK5_0;
   for (let i = 0; i < blocks; i++) {
     const o = i * Q5_0_BLOCK_BYTES;
-    const d = fp16BitsToFp32(src[o]! | (src[o + 1]! << 8));
-    const qh = src[o + 2]! | (src[o + 3]! << 8) | (src[o + 4]! << 16) | (src[o + 5]! << 24);
+    const d = loadFp16(src, o);
+    const qh = src[o + 2] | (src[o + 3] << 8) | (src[o + 4] << 16) | (src[o + 5] << 24);
     for (let j = 0; j < 16; j++) {
-      const q = src[o + 6 + j]!;
+      const q = src[o + 6 + j];
       const h0 = ((qh >>> j) << 4) & 0x10;
       const h1 = (qh >>> (j + 12)) & 0x10;
       dst[i * QK5_0 + j] = fround((((q & 0x0f) | h0) - 16) * d);

@@ -1,7 +1,7 @@
 // Q5_1: blocks of 32 weights, fp16 scale and minimum, 5-bit unsigned quants
 // (low nibbles in qs, fifth bits in a 32-bit qh).
 // Follows quantize_row_q5_1_ref / dequantize_row_q5_1 in ggml/src/ggml-quants.c.
-import { fp16BitsToFp32, fp32ToFp16Bits } from '../float/fp16.js';
+import { loadFp16, storeFp16 } from '../float/fp16.js';
 
 const fround = Math.fround;
 
@@ -19,23 +19,19 @@ export function quantizeRowQ5_1(src: Float32Array, dst: Uint8Array): void {
     let min = 3.4028234663852886e38;
     let max = -3.4028234663852886e38;
     for (let j = 0; j < QK5_1; j++) {
-      const v = src[x + j]!;
+      const v = src[x + j];
       if (v < min) min = v;
       if (v > max) max = v;
     }
     const d = fround(fround(max - min) / 31);
     const id = d !== 0 ? fround(1 / d) : 0;
-    const hd = fp32ToFp16Bits(d);
-    const hm = fp32ToFp16Bits(min);
-    dst[o] = hd & 0xff;
-    dst[o + 1] = hd >>> 8;
-    dst[o + 2] = hm & 0xff;
-    dst[o + 3] = hm >>> 8;
+    storeFp16(dst, o, d);
+    storeFp16(dst, o + 2, min);
     let qh = 0;
     for (let j = 0; j < 16; j++) {
       // C converts to uint8 without a cap here (the ref function has no MIN).
-      const q0 = Math.trunc(fround(fround(fround(src[x + j]! - min) * id) + 0.5)) & 0xff;
-      const q1 = Math.trunc(fround(fround(fround(src[x + 16 + j]! - min) * id) + 0.5)) & 0xff;
+      const q0 = Math.trunc(fround(fround(fround(src[x + j] - min) * id) + 0.5)) & 0xff;
+      const q1 = Math.trunc(fround(fround(fround(src[x + 16 + j] - min) * id) + 0.5)) & 0xff;
       dst[o + 8 + j] = (q0 & 0x0f) | ((q1 & 0x0f) << 4);
       qh |= ((q0 & 0x10) >>> 4) << j;
       qh |= ((q1 & 0x10) >>> 4) << (j + 16);
@@ -52,11 +48,11 @@ export function dequantizeRowQ5_1(src: Uint8Array, dst: Float32Array): void {
   const blocks = dst.length / QK5_1;
   for (let i = 0; i < blocks; i++) {
     const o = i * Q5_1_BLOCK_BYTES;
-    const d = fp16BitsToFp32(src[o]! | (src[o + 1]! << 8));
-    const m = fp16BitsToFp32(src[o + 2]! | (src[o + 3]! << 8));
-    const qh = src[o + 4]! | (src[o + 5]! << 8) | (src[o + 6]! << 16) | (src[o + 7]! << 24);
+    const d = loadFp16(src, o);
+    const m = loadFp16(src, o + 2);
+    const qh = src[o + 4] | (src[o + 5] << 8) | (src[o + 6] << 16) | (src[o + 7] << 24);
     for (let j = 0; j < 16; j++) {
-      const q = src[o + 8 + j]!;
+      const q = src[o + 8 + j];
       const h0 = ((qh >>> j) << 4) & 0x10;
       const h1 = (qh >>> (j + 12)) & 0x10;
       dst[i * QK5_1 + j] = fround(fround(((q & 0x0f) | h0) * d) + m);

@@ -2,7 +2,7 @@
 // scales and mins, 32 bytes of fifth bits, 128 bytes of low nibbles.
 // Follows quantize_row_q5_K_ref (in assembly/k-quants.ts) and
 // dequantize_row_q5_K in ggml/src/ggml-quants.c.
-import { fp16BitsToFp32 } from '../float/fp16.js';
+import { loadFp16 } from '../float/fp16.js';
 import { runKQuantKernel } from './k-quants-kernels.js';
 import { QK_K, scaleMinK4 } from './k-scales.js';
 
@@ -22,8 +22,8 @@ export function dequantizeRowQ5K(src: Uint8Array, dst: Float32Array): void {
   let y = 0;
   for (let i = 0; i < blocks; i++) {
     const o = i * Q5_K_BLOCK_BYTES;
-    const d = fp16BitsToFp32(src[o]! | (src[o + 1]! << 8));
-    const min = fp16BitsToFp32(src[o + 2]! | (src[o + 3]! << 8));
+    const d = loadFp16(src, o);
+    const min = loadFp16(src, o + 2);
     const qh = o + 16;
     let ql = o + 48;
     let u1 = 1;
@@ -36,10 +36,10 @@ export function dequantizeRowQ5K(src: Uint8Array, dst: Float32Array): void {
       const d2 = fround(d * sc2);
       const dm2 = fround(min * m2);
       for (let l = 0; l < 32; l++) {
-        dst[y++] = fround(fround(d1 * ((src[ql + l]! & 0xf) + (src[qh + l]! & u1 ? 16 : 0))) - dm1);
+        dst[y++] = fround(fround(d1 * ((src[ql + l] & 0xf) + (src[qh + l] & u1 ? 16 : 0))) - dm1);
       }
       for (let l = 0; l < 32; l++) {
-        dst[y++] = fround(fround(d2 * ((src[ql + l]! >>> 4) + (src[qh + l]! & u2 ? 16 : 0))) - dm2);
+        dst[y++] = fround(fround(d2 * ((src[ql + l] >>> 4) + (src[qh + l] & u2 ? 16 : 0))) - dm2);
       }
       ql += 32;
       u1 <<= 2;

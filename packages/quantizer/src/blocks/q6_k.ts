@@ -2,7 +2,7 @@
 // nibbles, 64 bytes of high 2-bit pairs, 16 int8 group scales, fp16 d.
 // Follows quantize_row_q6_K_ref (in assembly/k-quants.ts) and
 // dequantize_row_q6_K in ggml/src/ggml-quants.c.
-import { fp16BitsToFp32 } from '../float/fp16.js';
+import { loadFp16 } from '../float/fp16.js';
 import { runKQuantKernel } from './k-quants-kernels.js';
 import { QK_K } from './k-scales.js';
 
@@ -21,7 +21,7 @@ export function dequantizeRowQ6K(src: Uint8Array, dst: Float32Array): void {
   const blocks = dst.length / QK_K;
   for (let i = 0; i < blocks; i++) {
     const o = i * Q6_K_BLOCK_BYTES;
-    const d = fp16BitsToFp32(src[o + 208]! | (src[o + 209]! << 8));
+    const d = loadFp16(src, o + 208);
     let ql = o;
     let qh = o + 128;
     let sc = o + 192;
@@ -29,15 +29,15 @@ export function dequantizeRowQ6K(src: Uint8Array, dst: Float32Array): void {
     for (let n = 0; n < QK_K; n += 128) {
       for (let l = 0; l < 32; l++) {
         const is = l >> 4;
-        const h = src[qh + l]!;
-        const q1 = ((src[ql + l]! & 0xf) | ((h & 3) << 4)) - 32;
-        const q2 = ((src[ql + l + 32]! & 0xf) | (((h >> 2) & 3) << 4)) - 32;
-        const q3 = ((src[ql + l]! >>> 4) | (((h >> 4) & 3) << 4)) - 32;
-        const q4 = ((src[ql + l + 32]! >>> 4) | (((h >> 6) & 3) << 4)) - 32;
-        dst[y + l] = fround(fround(d * ((src[sc + is]! << 24) >> 24)) * q1);
-        dst[y + l + 32] = fround(fround(d * ((src[sc + is + 2]! << 24) >> 24)) * q2);
-        dst[y + l + 64] = fround(fround(d * ((src[sc + is + 4]! << 24) >> 24)) * q3);
-        dst[y + l + 96] = fround(fround(d * ((src[sc + is + 6]! << 24) >> 24)) * q4);
+        const h = src[qh + l];
+        const q1 = ((src[ql + l] & 0xf) | ((h & 3) << 4)) - 32;
+        const q2 = ((src[ql + l + 32] & 0xf) | (((h >> 2) & 3) << 4)) - 32;
+        const q3 = ((src[ql + l] >>> 4) | (((h >> 4) & 3) << 4)) - 32;
+        const q4 = ((src[ql + l + 32] >>> 4) | (((h >> 6) & 3) << 4)) - 32;
+        dst[y + l] = fround(fround(d * ((src[sc + is] << 24) >> 24)) * q1);
+        dst[y + l + 32] = fround(fround(d * ((src[sc + is + 2] << 24) >> 24)) * q2);
+        dst[y + l + 64] = fround(fround(d * ((src[sc + is + 4] << 24) >> 24)) * q3);
+        dst[y + l + 96] = fround(fround(d * ((src[sc + is + 6] << 24) >> 24)) * q4);
       }
       y += 128;
       ql += 64;

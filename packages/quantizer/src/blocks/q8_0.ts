@@ -1,6 +1,6 @@
 // Q8_0: blocks of 32 weights, one fp16 scale and 32 signed bytes.
 // Follows quantize_row_q8_0_ref / dequantize_row_q8_0 in ggml/src/ggml-quants.c.
-import { fp16BitsToFp32, fp32ToFp16Bits } from '../float/fp16.js';
+import { loadFp16, storeFp16 } from '../float/fp16.js';
 import { roundHalfAwayFromZero } from '../float/c-rounding.js';
 
 const fround = Math.fround;
@@ -25,16 +25,14 @@ export function quantizeRowQ8_0(src: Float32Array, dst: Uint8Array): void {
     const o = i * Q8_0_BLOCK_BYTES;
     let amax = 0;
     for (let j = 0; j < QK8_0; j++) {
-      const a = Math.abs(src[x + j]!);
+      const a = Math.abs(src[x + j]);
       if (a > amax) amax = a;
     }
     const d = fround(amax / 127);
     const id = d !== 0 ? fround(1 / d) : 0;
-    const h = fp32ToFp16Bits(d);
-    dst[o] = h & 0xff;
-    dst[o + 1] = h >>> 8;
+    storeFp16(dst, o, d);
     for (let j = 0; j < QK8_0; j++) {
-      dst[o + 2 + j] = roundHalfAwayFromZero(fround(src[x + j]! * id)) & 0xff;
+      dst[o + 2 + j] = roundHalfAwayFromZero(fround(src[x + j] * id)) & 0xff;
     }
   }
 }
@@ -44,7 +42,7 @@ export function dequantizeRowQ8_0(src: Uint8Array, dst: Float32Array): void {
   const blocks = dst.length / QK8_0;
   for (let i = 0; i < blocks; i++) {
     const o = i * Q8_0_BLOCK_BYTES;
-    const d = fp16BitsToFp32(src[o]! | (src[o + 1]! << 8));
-    for (let j = 0; j < QK8_0; j++) dst[i * QK8_0 + j] = fround(((src[o + 2 + j]! << 24) >> 24) * d);
+    const d = loadFp16(src, o);
+    for (let j = 0; j < QK8_0; j++) dst[i * QK8_0 + j] = fround(((src[o + 2 + j] << 24) >> 24) * d);
   }
 }

@@ -66,6 +66,19 @@ export function fp16BitsToFp32(bits: number): number {
   return FP16_TO_FP32[bits & 0xffff]!;
 }
 
+/** Writes `value` as little-endian fp16 at `dst[offset]` and returns the bits (a block's scale fields). */
+export function storeFp16(dst: Uint8Array, offset: number, value: number): number {
+  const h = fp32ToFp16Bits(value);
+  dst[offset] = h & 0xff;
+  dst[offset + 1] = h >>> 8;
+  return h;
+}
+
+/** The float32 value of the little-endian fp16 at `src[offset]`. */
+export function loadFp16(src: Uint8Array, offset: number): number {
+  return FP16_TO_FP32[src[offset] | (src[offset + 1] << 8)];
+}
+
 /** Decodes `count` little-endian fp16 values from `src` into `dst`. */
 export function fp16ToFp32Row(src: Uint8Array, dst: Float32Array, count = dst.length): void {
   const table = FP16_TO_FP32;
