@@ -11,6 +11,7 @@ interface PublishArgs extends RegistryFlags {
   tag?: string;
   latest: boolean;
   force: boolean;
+  verify: boolean;
 }
 
 export const publishCommand: AlkiCommand = {
@@ -24,6 +25,7 @@ export const publishCommand: AlkiCommand = {
       .option('tag', { alias: 't', type: 'string', describe: 'Version tag, e.g. v1.0.0 (default: the bundle version)' })
       .option('latest', { type: 'boolean', default: true, describe: 'Also move `latest` (use --no-latest to leave it)' })
       .option('force', { type: 'boolean', default: false, describe: 'Move a version tag that already points at other content' })
+      .option('verify', { type: 'boolean', default: true, describe: 'Re-hash every file against the bundle manifest while uploading (--no-verify: trust the registry digest check)' })
       .conflicts('registry', 'local')
       .example('$0 publish ./dist/qwen3 --registry registry.example.com/ai --tag v1.0.0', 'Push, tag v1.0.0 and latest, print the digest')
       .example('$0 publish ./dist/qwen3 --local ./oci --tag v1.0.0', 'Write an OCI image layout (skopeo/podman read it as oci:./oci:v1.0.0)'),
@@ -53,6 +55,7 @@ export const publishCommand: AlkiCommand = {
       tag: argv.tag,
       latest: argv.latest,
       force: argv.force,
+      verify: argv.verify,
       signal,
       onProgress: (event) => {
         if (event.file) progress.step(`${event.phase} ${event.file}`);

@@ -99,6 +99,19 @@ describe('publishBundle and pullBundle against docker-registry', () => {
     await expect(client.listTags('models/tampered')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('without the local re-hash, relies on the registry refusing bytes that do not match their digest', async () => {
+    // A model no registry has seen: distribution links a blob it already
+    // stores without reading the upload, so a known digest would prove nothing.
+    const fresh = await packTinyBundle(work, 'tampered-fresh', { seed: 11 });
+    const model = fs.readdirSync(path.join(fresh, 'models'))[0];
+    const file = path.join(fresh, 'models', model);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 1] ^= 0x01;
+    fs.writeFileSync(file, bytes);
+    await expect(publishBundle({ bundleDir: fresh, store: registryStore(client, 'models/tampered-fresh'), verify: false })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', category: 'check' });
+    await expect(client.listTags('models/tampered-fresh')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('refuses to pull into a non-empty directory unless forced, then replaces it', async () => {
     const out = path.join(work, 'occupied');
     fs.mkdirSync(out);
