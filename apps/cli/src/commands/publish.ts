@@ -57,9 +57,11 @@ export const publishCommand: AlkiCommand = {
       force: argv.force,
       verify: argv.verify,
       signal,
+      // Verification runs alongside the upload; the bar follows the upload.
       onProgress: (event) => {
-        if (event.file) progress.step(`${event.phase} ${event.file}`);
-        if (event.total) progress.update(event.done, event.total);
+        if (event.phase !== 'upload') return;
+        if (event.file) progress.step(event.file);
+        progress.update(event.done, event.total);
       },
     });
     progress.done();
