@@ -12,7 +12,7 @@ export { inspectGguf } from './model/model-facts.js';
 export type { ModelFacts } from './model/model-facts.js';
 export { DEMO_NAME, packDemo } from './demo/pack-demo.js';
 export type { PackDemoOptions } from './demo/pack-demo.js';
-export { ALKI_VERSION, DEFAULT_CONTEXT, DEFAULT_OUT_DIR, pack } from './pack/pack.js';
+export { ALKI_VERSION, DEFAULT_CONTEXT, DEFAULT_COPY_STRATEGY, DEFAULT_OUT_DIR, pack } from './pack/pack.js';
 export type { PackOptions, PackProgress, PackResult } from './pack/pack.js';
 export { SUPPORTED_QUANTS } from './pack/quantize-models.js';
 export type { PackSteps } from './pack/sources.js';

@@ -9,6 +9,8 @@ await pack({
   source,
   out,
   force: true,
+  // Stream copying reports progress while bytes are still being copied.
+  copyStrategy: 'stream',
   sourceDateEpoch: 2,
   onProgress: (event) => {
     if (event.phase !== 'copy' || frozen) return;

@@ -164,6 +164,7 @@ describe('pack from a local GGUF', () => {
       source: bigSource,
       out,
       sourceDateEpoch: EPOCH,
+      copyStrategy: 'stream',
       signal: controller.signal,
       onProgress: (event) => {
         if (event.phase !== 'copy' || event.done === undefined) return;
@@ -177,6 +178,16 @@ describe('pack from a local GGUF', () => {
     expect(siblingsOf(out)).toEqual([]);
   });
 
+  it('leaves nothing when aborted during the hash pass of a cloned copy (the default)', async () => {
+    const out = path.join(work, 'abort-clone');
+    const controller = new AbortController();
+    await expect(
+      pack({ source: bigSource, out, signal: controller.signal, onProgress: (event) => event.phase === 'copy' && controller.abort(new Error('test abort')) }),
+    ).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(existsSync(out)).toBe(false);
+    expect(siblingsOf(out)).toEqual([]);
+  });
+
   it('keeps the old bundle when a forced replacement is aborted mid-copy', async () => {
     const out = path.join(work, 'abort-old');
     const old = await pack(options(out));
@@ -186,6 +197,7 @@ describe('pack from a local GGUF', () => {
         source: bigSource,
         out,
         force: true,
+        copyStrategy: 'stream',
         signal: controller.signal,
         onProgress: (event) => event.phase === 'copy' && controller.abort(new Error('test abort')),
       }),
