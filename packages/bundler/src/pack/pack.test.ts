@@ -113,6 +113,9 @@ describe('pack from a local GGUF', () => {
     expect(result.manifest.slug).toBe('my-model-0-6b');
     expect(result.manifest.artifacts[0].uri).toBe('./models/my-model-0-6b-f32.gguf');
     expect(result.runtime.args.ctx).toBe(128);
+    expect(result.notes).toEqual([]);
+    const beyond = await pack(options(path.join(work, 'beyond'), { contextSize: 1024 }));
+    expect(beyond.notes).toEqual(['The context size 1024 is larger than the 256 tokens the model was trained on; expect worse answers past that.']);
   });
 
   it('quantizes an F32 GGUF into each requested quant, one model file each', async () => {

@@ -136,6 +136,11 @@ export async function packFrom(options: PackOptions, resolve: (context: SourceCo
     const facts = resolved.models[0].facts;
     const name = checkBundleName(options.name ?? facts.name ?? resolved.defaultName);
     const slug = slugify(name);
+    const defaults = defaultArgs(facts, options);
+    const notes = [...resolved.notes];
+    if (facts.contextLength > 0 && defaults.ctx > facts.contextLength) {
+      notes.push(`The context size ${defaults.ctx} is larger than the ${facts.contextLength} tokens the model was trained on; expect worse answers past that.`);
+    }
     const written = await writeBundle({
       out: path.resolve(options.out ?? path.join(DEFAULT_OUT_DIR, slug)),
       name,
@@ -145,7 +150,7 @@ export async function packFrom(options: PackOptions, resolve: (context: SourceCo
       hubUrl: resolved.hubUrl,
       license: resolved.license ?? facts.license ?? null,
       licenseText: resolved.licenseText,
-      defaults: defaultArgs(facts, options),
+      defaults,
       created: sourceDate(options, resolved),
       alkiVersion: ALKI_VERSION,
       force: Boolean(options.force),
@@ -153,7 +158,7 @@ export async function packFrom(options: PackOptions, resolve: (context: SourceCo
       signal: options.signal,
       onProgress: options.onProgress,
     });
-    return { ...written, notes: resolved.notes };
+    return { ...written, notes };
   } finally {
     await resolved.cleanup();
   }
