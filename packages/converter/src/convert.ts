@@ -152,6 +152,9 @@ async function streamTensors(writer: GgufWriter, plan: PlannedTensor[], options:
   const bytesTotal = plan.reduce((sum, t) => sum + (t.source?.byteLength ?? 0), 0);
   let bytesDone = 0;
   const handles = new Map<string, fs.FileHandle>();
+  // One pair of buffers serves every chunk: allocating (and zeroing) 16 MiB
+  // per chunk would cost more than the copy itself.
+  const buffers = [new Uint8Array(0), new Uint8Array(0)];
   try {
     for (const [index, tensor] of plan.entries()) {
       throwIfAborted(options.signal);
@@ -171,10 +174,26 @@ async function streamTensors(writer: GgufWriter, plan: PlannedTensor[], options:
       const group = tensor.transform?.kind === 'permute-heads' ? rows / tensor.transform.heads : 1;
       const chunkRows = Math.max(group, Math.floor(chunkBytes / inRowBytes / group) * group);
       const passThrough = ggmlTypeOfDtype(source.dtype) === tensor.type && tensor.transform?.kind !== 'add';
+      // Reading the next chunk while the current one is converted and
+      // written keeps the disk busy both ways, as two buffers allow.
+      const read = (row: number, slot: number) => {
+        const count = Math.min(chunkRows, rows - row);
+        const length = count * inRowBytes;
+        if (buffers[slot].byteLength < length) buffers[slot] = new Uint8Array(length);
+        const pending = readExactly(handle!, source.offset + row * inRowBytes, length, source.file, buffers[slot].subarray(0, length)).then((bytes) => ({ bytes, count }));
+        // A failure is reported when the chunk is awaited; never as an unhandled rejection.
+        pending.catch(() => undefined);
+        return pending;
+      };
+      let slot = 0;
+      let next = read(0, slot);
       for (let row = 0; row < rows; row += chunkRows) {
         throwIfAborted(options.signal);
-        const count = Math.min(chunkRows, rows - row);
-        const bytes = await readExactly(handle, source.offset + row * inRowBytes, count * inRowBytes, source.file);
+        const { bytes, count } = await next;
+        if (row + chunkRows < rows) {
+          slot ^= 1;
+          next = read(row + chunkRows, slot);
+        }
         if (tensor.transform?.kind === 'permute-heads') permuteHeadRows(bytes, count, inRowBytes, group);
         if (passThrough) {
           await writer.writeTensorData(bytes);
