@@ -31,12 +31,14 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
 export function startEventStream(response: ServerResponse): { send(data: unknown): void; end(): void } {
   response.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
   response.flushHeaders();
+  // A client that hung up gets nothing more; writing to its socket would only raise errors.
+  const open = () => !response.destroyed && !response.writableEnded;
   return {
     send: (data) => {
-      response.write(`data: ${JSON.stringify(data)}\n\n`);
+      if (open()) response.write(`data: ${JSON.stringify(data)}\n\n`);
     },
     end: () => {
-      response.end('data: [DONE]\n\n');
+      if (open()) response.end('data: [DONE]\n\n');
     },
   };
 }

@@ -7,7 +7,7 @@ import { llamaServerArgs, type ServeSettings } from './llama-server-args.js';
 export interface LlamaServerEngineOptions {
   /** Path of the llama-server binary (requireLlamaTool('llama-server') finds one). */
   binary: string;
-  /** The model and runtime settings; host and port are where llama-server itself listens. */
+  /** The model and runtime settings; host and port are where llama-server itself listens (port 0: any free one). */
   settings: ServeSettings;
   /** Requests generated at once (llama-server slots, `-np`). Default: llama-server's own. */
   parallel?: number;
@@ -63,7 +63,8 @@ function upstreamError(status: number, body: { error?: { message?: string; type?
  */
 export async function startLlamaServerEngine(options: LlamaServerEngineOptions): Promise<Engine> {
   const { settings } = options;
-  const base = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
+  // With port 0, llama-server binds a free port and logs it (tools/server/server-http.cpp, bind_to_any_port).
+  let base: string | undefined = settings.port === 0 ? undefined : `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
   // --metrics and --no-webui are the only additions to the deploy command line:
   // the front merges llama-server's metrics into its own /metrics.
   const args = [...llamaServerArgs(settings), '--metrics', '--no-webui'];
@@ -77,6 +78,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
   }
   const keep = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+      base ??= /listening on (http:\/\/\S+)/.exec(line)?.[1];
       tail.push(line);
       options.log?.(line);
     }
@@ -123,6 +125,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
       throw new RuntimeError('SERVER_START_FAILED', `llama-server did not become healthy within ${options.startTimeoutMs ?? 120_000} ms.\n${tail.slice(-8).join('\n')}`, 'environment');
     }
     try {
+      if (!base) throw new Error('not listening yet');
       const response = await fetch(`${base}/health`);
       await response.arrayBuffer();
       if (response.status === 200) break;
@@ -131,7 +134,8 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const props = (await (await fetch(`${base}/props`)).json().catch(() => ({}))) as { default_generation_settings?: { n_ctx?: number } };
+  const upstream = base as string;
+  const props = (await (await fetch(`${upstream}/props`)).json().catch(() => ({}))) as { default_generation_settings?: { n_ctx?: number } };
   const contextSize = props.default_generation_settings?.n_ctx ?? settings.ctx;
 
   async function generate(request: GenerationRequest, onText: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
@@ -150,7 +154,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     else body.prompt = request.prompt;
     let response: Response;
     try {
-      response = await fetch(`${base}${request.kind === 'chat' ? '/v1/chat/completions' : '/v1/completions'}`, {
+      response = await fetch(`${upstream}${request.kind === 'chat' ? '/v1/chat/completions' : '/v1/completions'}`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(body),
@@ -190,8 +194,9 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     modelId: settings.modelId,
     contextSize,
     generate,
+    healthy: () => exitReason === undefined,
     async metricsText() {
-      const response = await fetch(`${base}/metrics`);
+      const response = await fetch(`${upstream}/metrics`);
       return response.status === 200 ? response.text() : '';
     },
     close: stop,

@@ -79,28 +79,38 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
   async function generate(request: GenerationRequest, onText: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
     const sequence = await pool.acquire(signal);
     let completionTokens = 0;
-    const onToken = (tokens: readonly unknown[]) => {
-      completionTokens += tokens.length;
+    // The sampling and streaming options both node-llama-cpp generators take.
+    const options = (promptTokens: number) => {
+      if (promptTokens >= contextSize) throw contextExceeded(promptTokens, contextSize);
+      return {
+        // Never past the context: the answer stops with finish_reason "length" instead of shifting the prompt out.
+        maxTokens: Math.min(request.maxTokens ?? Infinity, contextSize - promptTokens),
+        temperature: request.temperature,
+        topP: request.topP,
+        seed: request.seed,
+        customStopTriggers: request.stop.length ? request.stop : undefined,
+        onTextChunk: onText,
+        onToken: (tokens: readonly unknown[]) => {
+          completionTokens += tokens.length;
+        },
+        signal,
+        stopOnAbortSignal: true,
+      };
     };
+    const result = (text: string, promptTokens: number, stopReason: string): GenerationResult => ({
+      text,
+      promptTokens,
+      completionTokens,
+      finishReason: stopReason === 'maxTokens' ? 'length' : 'stop',
+    });
     try {
       if (request.kind === 'completion') {
-        const promptTokens = model.tokenize(request.prompt ?? '').length;
-        if (promptTokens >= contextSize) throw contextExceeded(promptTokens, contextSize);
+        const prompt = request.prompt ?? '';
+        const promptTokens = model.tokenize(prompt).length;
         const completion = new LlamaCompletion({ contextSequence: sequence });
         try {
-          const { response, metadata } = await completion.generateCompletionWithMeta(request.prompt ?? '', {
-            maxTokens: Math.min(request.maxTokens ?? Infinity, contextSize - promptTokens),
-            temperature: request.temperature,
-            topP: request.topP,
-            seed: request.seed,
-            customStopTriggers: request.stop.length ? request.stop : undefined,
-            onTextChunk: onText,
-            onToken,
-            signal,
-            stopOnAbortSignal: true,
-            disableContextShift: true,
-          });
-          return { text: response, promptTokens, completionTokens, finishReason: metadata.stopReason === 'maxTokens' ? 'length' : 'stop' };
+          const { response, metadata } = await completion.generateCompletionWithMeta(prompt, { ...options(promptTokens), disableContextShift: true });
+          return result(response, promptTokens, metadata.stopReason);
         } finally {
           completion.dispose({ disposeSequence: false });
         }
@@ -109,19 +119,8 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
       try {
         const history = toHistory(request.messages ?? []);
         const promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer).length;
-        if (promptTokens >= contextSize) throw contextExceeded(promptTokens, contextSize);
-        const { response, metadata } = await chat.generateResponse(history, {
-          maxTokens: Math.min(request.maxTokens ?? Infinity, contextSize - promptTokens),
-          temperature: request.temperature,
-          topP: request.topP,
-          seed: request.seed,
-          customStopTriggers: request.stop.length ? request.stop : undefined,
-          onTextChunk: onText,
-          onToken,
-          signal,
-          stopOnAbortSignal: true,
-        });
-        return { text: response, promptTokens, completionTokens, finishReason: metadata.stopReason === 'maxTokens' ? 'length' : 'stop' };
+        const { response, metadata } = await chat.generateResponse(history, options(promptTokens));
+        return result(response, promptTokens, metadata.stopReason);
       } finally {
         chat.dispose({ disposeSequence: false });
       }

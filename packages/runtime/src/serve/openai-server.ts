@@ -133,7 +133,10 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
       return handleGeneration(GENERATION_ROUTES[path as keyof typeof GENERATION_ROUTES], path, request, response, started);
     }
     if (method !== 'GET' && method !== 'HEAD') throw new RuntimeError('METHOD_NOT_ALLOWED', `${path} takes GET.`, 'usage');
-    if (path === '/health') return sendJson(response, 200, { status: 'ok', engine: engine.name, model: engine.modelId });
+    if (path === '/health') {
+      const ok = engine.healthy?.() ?? true;
+      return sendJson(response, ok ? 200 : 503, { status: ok ? 'ok' : 'engine stopped', engine: engine.name, model: engine.modelId });
+    }
     if (path === '/v1/models') return sendJson(response, 200, { object: 'list', data: [modelObject] });
     if (path.startsWith('/v1/models/')) {
       const id = decodeURIComponent(path.slice('/v1/models/'.length));

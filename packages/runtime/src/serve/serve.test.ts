@@ -1,10 +1,13 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { nativeTools } from '@alki/testkit';
 import OpenAI from 'openai';
 import { tinyModel } from '../test-support/models.js';
+import { startLlamaServerEngine } from './llama-server-engine.js';
+import { startOpenAiServer, type RunningServer } from './openai-server.js';
 import { serveModel, type EngineName } from './serve.js';
 import { resolveGgufSettings } from './settings.js';
-import type { RunningServer } from './openai-server.js';
 
 // The same behaviour, through the official openai client, for both engines.
 const CONTEXT = 256;
@@ -136,6 +139,24 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
     if (engine === 'llama-server') expect(text).toMatch(/^llamacpp:tokens_predicted_total \d+/m);
   });
 
+  it('stops a generation whose client hangs up, and keeps serving', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${server.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: modelId, prompt: 'Once', max_tokens: 1000, stream: true }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    // Hang up after the first event; the rest of the context (about 250 tokens) would take seconds.
+    controller.abort();
+    const after = await client.completions.create({ model: modelId, prompt: 'Hi', max_tokens: 2 });
+    expect(after.choices).toHaveLength(1);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^alki_requests_in_flight 0$/m);
+  }, 60_000);
+
   it('finishes a request in flight when it shuts down, then refuses connections', async () => {
     const stream = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'Tell a story' }], max_tokens: 24, temperature: 0, stream: true, stream_options: { include_usage: true } });
     let closing: Promise<void> | undefined;
@@ -149,4 +170,32 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
     expect(completionTokens).toBeGreaterThan(1);
     await expect(fetch(`${server.url}/health`)).rejects.toThrow();
   }, 60_000);
+});
+
+describe('the llama-server engine, when llama-server dies', () => {
+  it('answers /health with 503 and generations with a 502, and reports the exit', async () => {
+    const settings = await resolveGgufSettings(await tinyModel(), { host: '127.0.0.1', port: 0, ctx: CONTEXT, threads: 1 });
+    const exits: string[] = [];
+    let child: ChildProcess | undefined;
+    const engine = await startLlamaServerEngine({
+      binary: (await nativeTools()).paths['llama-server'],
+      settings,
+      onExit: (reason) => exits.push(reason),
+      spawnProcess: ((...args: Parameters<typeof spawn>) => (child = spawn(...args))) as typeof spawn,
+    });
+    const server = await startOpenAiServer({ engine, port: 0 });
+    try {
+      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+      child!.kill('SIGKILL');
+      await once(child!, 'exit');
+      expect(exits).toEqual(['llama-server exited (SIGKILL)']);
+      const health = await fetch(`${server.url}/health`);
+      expect(health.status).toBe(503);
+      const answer = await fetch(`${server.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ prompt: 'Hi', max_tokens: 2 }) });
+      expect(answer.status).toBe(502);
+      expect(((await answer.json()) as { error: { code: string } }).error.code).toBe('upstream_failed');
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
 });

@@ -1,7 +1,6 @@
 import { requireLlamaTool } from '@alki/llama-tools';
 import { RuntimeError } from '../errors.js';
 import type { Engine } from './engine.js';
-import { freeLocalPort } from './free-port.js';
 import type { ServeSettings } from './llama-server-args.js';
 import { startLlamaServerEngine } from './llama-server-engine.js';
 import { createNodeLlamaEngine } from './node-llama-engine.js';
@@ -64,7 +63,7 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
     name = 'llama-server';
     engine = await startLlamaServerEngine({
       binary,
-      settings: { ...settings, host: '127.0.0.1', port: await freeLocalPort() },
+      settings: { ...settings, host: '127.0.0.1', port: 0 },
       parallel: options.parallel,
       log: options.log,
       onExit: options.onEngineExit,
