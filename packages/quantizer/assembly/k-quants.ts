@@ -101,16 +101,24 @@ function makeQkx2Quants(n: i32, nmax: i32, x: usize, weights: usize, levels: usi
   }
   for (let step = 0; step <= nstep; step++) {
     iscale = (rmin + RDELTA * <f32>step + <f32>nmax) / (max - min);
+    // Levels equal to the previous step's give the same sums, scale, min and
+    // error, which cannot beat a best error already at or below it: skip them.
+    let changed = step == 0;
+    for (let i = 0; i < n; i++) {
+      const v = load<f32>(x + (<usize>i << 2));
+      let l = nearestInt(iscale * (v - min));
+      l = l < 0 ? 0 : l > nmax ? nmax : l;
+      if (<u8>l != load<u8>(aux + i)) changed = true;
+      store<u8>(aux + i, <u8>l);
+    }
+    if (!changed) continue;
     let sumL: f32 = 0;
     let sumL2: f32 = 0;
     let sumXL: f32 = 0;
     for (let i = 0; i < n; i++) {
       const v = load<f32>(x + (<usize>i << 2));
-      let l = nearestInt(iscale * (v - min));
-      l = l < 0 ? 0 : l > nmax ? nmax : l;
-      store<u8>(aux + i, <u8>l);
       const w = load<f32>(weights + (<usize>i << 2));
-      const lf = <f32>l;
+      const lf = <f32>load<u8>(aux + i);
       sumL += w * lf;
       sumL2 += w * lf * lf;
       sumXL += w * lf * v;

@@ -22,15 +22,15 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const fixtures = new Map<string, Promise<string>>();
-function fixture(name: string, options: SizedLlamaOptions & { f16?: boolean }): Promise<string> {
+function fixture(name: string, options: SizedLlamaOptions & { as?: 'F16' | 'BF16' }): Promise<string> {
   if (!fixtures.has(name)) {
     const file = path.join(dir, `${name}.gguf`);
     const written = writeSizedLlamaGguf(file, options).then(async () => {
-      if (!options.f16) return file;
-      // llama-quantize's F16 "mix" turns the 2-D weights to F16 and keeps norms F32, like a converter's F16 output.
-      const f16 = path.join(dir, `${name}-f16.gguf`);
-      await run(llamaQuantize, [file, f16, 'F16', '2']);
-      return f16;
+      if (!options.as) return file;
+      // llama-quantize's F16 and BF16 "mixes" turn the 2-D weights to 16 bits and keep norms F32, like a converter's output.
+      const converted = path.join(dir, `${name}-${options.as}.gguf`);
+      await run(llamaQuantize, [file, converted, options.as, '2']);
+      return converted;
     });
     fixtures.set(name, written);
   }
@@ -42,7 +42,7 @@ const aligned = () => fixture('aligned', { embedding: 256, feedForward: 512, lay
 // Hidden 96 and feed-forward 80: k-quants fall back to 32-blocks, and ffn_down (rows of 80) to F16; tied embeddings.
 const unaligned = () => fixture('unaligned', { embedding: 96, feedForward: 80, layers: 3, output: false, seed: 4 });
 // Edge-case rows in every weight, in F16 (huge = 2e3, which stays finite in half precision) and in F32 (huge = 1e8).
-const edgesF16 = () => fixture('edges-f16', { embedding: 256, feedForward: 256, layers: 2, f16: true, edgeCases: { huge: 2e3 }, seed: 5 });
+const edgesF16 = () => fixture('edges-f16', { embedding: 256, feedForward: 256, layers: 2, as: 'F16', edgeCases: { huge: 2e3 }, seed: 5 });
 const edgesF32 = () => fixture('edges-f32', { embedding: 256, feedForward: 256, layers: 1, edgeCases: { huge: 1e4 }, seed: 6 });
 
 async function reference(input: string, mix: string, flags: string[] = []): Promise<Buffer> {
@@ -83,6 +83,11 @@ describe('quantizeGguf against llama-quantize', () => {
       }
     },
   );
+
+  it.each(['Q4_K_M', 'Q5_K_M'])('writes the same file for %s from a BF16 input', async (mix) => {
+    const input = await fixture('aligned-bf16', { embedding: 256, feedForward: 512, layers: 4, seed: 8, as: 'BF16' });
+    expectSameBytes(await ours(input, mix), await reference(input, mix));
+  });
 
   it('applies --tensor-type overrides the way llama-quantize does', async () => {
     const input = await aligned();
