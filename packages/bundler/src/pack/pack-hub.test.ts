@@ -66,6 +66,18 @@ describe('pack from a hub GGUF repo', () => {
     expect((await verifyBundle(dir)).ok).toBe(true);
   });
 
+  it('dates the bundle by the hub revision, so packs on different machines are byte-identical', async () => {
+    const first = options('acme/tiny-GGUF', { filename: '*Q8_0.gguf', sourceDateEpoch: undefined });
+    const a = await pack(first);
+    // A second machine: a fresh cache, downloaded later, so the cached files have other mtimes.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const b = await pack(options('acme/tiny-GGUF', { filename: '*Q8_0.gguf', sourceDateEpoch: undefined }));
+    const files = (dir: string) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+    expect(files(b.dir)).toEqual(files(a.dir));
+    for (const file of files(a.dir)) expect(sha256(readFileSync(path.join(b.dir, file)))).toBe(sha256(readFileSync(path.join(a.dir, file))));
+    expect(JSON.stringify(a.manifest)).toContain('2025-01-01');
+  });
+
   it('packs the revision asked for', async () => {
     const result = await pack(options('acme/tiny-GGUF', { filename: '*Q8_0.gguf', revision: 'v1.0' }));
     expect(result.manifest.source.revision).toBe(hub.commitOf('acme/tiny-GGUF', 'v1.0'));

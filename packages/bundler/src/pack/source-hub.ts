@@ -29,6 +29,13 @@ async function hubLicenseText(model: ResolvedModel, context: SourceContext): Pro
   return readFile(cached.localPath, 'utf8');
 }
 
+// The revision's date from the hub makes a bundle's file times the same on
+// every machine; the cached files' mtimes (the download time) are the
+// fallback when the hub gave no date, as in offline use.
+function revisionTime(model: ResolvedModel): Date | undefined {
+  return model.lastModified ? new Date(model.lastModified) : undefined;
+}
+
 /**
  * `org/name` on the hub: a GGUF repo gives the one file --filename picks
  * (downloaded into the huggingface_hub cache, resumable and checked); a
@@ -57,7 +64,7 @@ export async function packHubRepo(repoId: string, context: SourceContext): Promi
       hubUrl: model.endpoint,
       license: model.license,
       licenseText: await hubLicenseText(model, context),
-      time: (await stat(cached.localPath)).mtime,
+      time: revisionTime(model) ?? (await stat(cached.localPath)).mtime,
       defaultName: file.replace(/^.*\//, '').replace(/\.gguf$/i, ''),
     });
     return { ...resolved, notes: [...notes, ...resolved.notes] };
@@ -71,7 +78,8 @@ export async function packHubRepo(repoId: string, context: SourceContext): Promi
       onProgress: (done, total) => context.progress({ phase: 'download', file: model.repo, done, total }),
     });
     const times = await Promise.all(snapshot.files.map(async (f) => (await stat(f.localPath)).mtimeMs));
-    const resolved = await packCheckpointFolder(snapshot.dir, context, { ...origin, revision: snapshot.commit, time: new Date(Math.max(0, ...times)) });
+    const time = revisionTime(model) ?? new Date(Math.max(0, ...times));
+    const resolved = await packCheckpointFolder(snapshot.dir, context, { ...origin, revision: snapshot.commit, time });
     return { ...resolved, notes: [...notes, ...resolved.notes] };
   }
   throw new BundlerError(
