@@ -90,5 +90,8 @@ export async function validate(target: string, options: ValidateOptions = {}): P
     return reportOf(target, 'gguf', [model], []);
   }
   if (REPO_ID.test(target) && !target.endsWith('.gguf')) return validateHubModel(target, options);
-  throw new RuntimeError('NOT_FOUND', `${target} does not exist, and is not a hub repo id (org/name).`, 'input', { details: { path: target } });
+  throw new RuntimeError('NOT_FOUND', `${target} does not exist.`, 'input', {
+    details: { path: target },
+    hint: 'Give a .gguf file, a bundle directory, or a hub repo as org/name with --filename.',
+  });
 }
