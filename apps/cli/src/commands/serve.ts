@@ -50,6 +50,7 @@ export const serveCommand: AlkiCommand = {
       onEngineExit: (reason) => engineFailure?.(new RuntimeError('UPSTREAM_FAILED', `${reason} while serving.`, 'environment', { hint: 'Run with --verbose to see its output.' })),
     });
     const { server } = serving;
+    if (serving.engine === 'node-llama-cpp' && settings.ngl > 0) out.warn(`The built-in engine runs on the CPU; --ngl ${settings.ngl} is ignored. Use --engine llama-server for GPU offload.`);
     out.result({ url: server.url, engine: serving.engine, model: settings.modelId, settings }, () => `Serving ${settings.modelId} on ${server.url} with ${serving.engine}. Press Ctrl-C to stop.`);
     const stopped = new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
