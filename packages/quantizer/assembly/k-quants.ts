@@ -8,8 +8,12 @@
 // Scratch layout in linear memory: above the module's own static data, below
 // the caller's rows, which start at 64 KiB (DATA_OFFSET in k-quants-kernels.ts).
 const LEVELS: usize = 32768; // u8[256]
-const AUX: usize = LEVELS + 256; // u8[32]
+const AUX: usize = LEVELS + 256; // i32[32]: a search step's levels
+const AUX_F: usize = LEVELS + 384; // f32[32]: the same levels as floats
 const WEIGHTS: usize = LEVELS + 512; // f32[32]
+const WL: usize = LEVELS + 640; // f32[32]: w * l
+const WL2: usize = LEVELS + 768; // f32[32]: w * l * l
+const WLX: usize = LEVELS + 896; // f32[32]: w * l * x
 const SCALES: usize = LEVELS + 1024; // f32[16]
 const MINS: usize = LEVELS + 1088; // f32[8]
 
@@ -67,8 +71,12 @@ function storeHalf(at: usize, value: f32): u32 {
   return h;
 }
 
-// make_qkx2_quants with use_mad = false; the negated min goes to lastMin.
-function makeQkx2Quants(n: i32, nmax: i32, x: usize, weights: usize, levels: usize, aux: usize, rmin: f32, nstep: i32): f32 {
+// make_qkx2_quants with use_mad = false, for n = 32; the negated min goes to
+// lastMin. The search steps use 4-wide SIMD for the element-wise products
+// (each lane is the same IEEE f32 operation as C's), and add the products up
+// one by one in C's order, so the sums are bit-identical.
+function makeQkx2Quants(nmax: i32, x: usize, weights: usize, levels: usize, rmin: f32, nstep: i32): f32 {
+  const n = 32;
   let min = load<f32>(x);
   let max = min;
   let sumW = load<f32>(weights);
@@ -99,29 +107,40 @@ function makeQkx2Quants(n: i32, nmax: i32, x: usize, weights: usize, levels: usi
     diff = diff * diff;
     bestError += load<f32>(weights + (<usize>i << 2)) * diff;
   }
+  const magic = f32x4.splat(12582912.0);
+  const mantissa = i32x4.splat(0x007fffff);
+  const bias = i32x4.splat(0x00400000);
+  const zero = i32x4.splat(0);
+  const top = i32x4.splat(nmax);
   for (let step = 0; step <= nstep; step++) {
     iscale = (rmin + RDELTA * <f32>step + <f32>nmax) / (max - min);
+    const vIscale = f32x4.splat(iscale);
+    const vMin = f32x4.splat(min);
     // Levels equal to the previous step's give the same sums, scale, min and
     // error, which cannot beat a best error already at or below it: skip them.
     let changed = step == 0;
-    for (let i = 0; i < n; i++) {
-      const v = load<f32>(x + (<usize>i << 2));
-      let l = nearestInt(iscale * (v - min));
-      l = l < 0 ? 0 : l > nmax ? nmax : l;
-      if (<u8>l != load<u8>(aux + i)) changed = true;
-      store<u8>(aux + i, <u8>l);
+    for (let i: usize = 0; i < 128; i += 16) {
+      const v = v128.load(x + i);
+      // nearest_int(iscale * (x - min)), clamped to 0..nmax, four at a time.
+      const rounded = f32x4.add(f32x4.mul(vIscale, f32x4.sub(v, vMin)), magic);
+      const l = i32x4.min_s(i32x4.max_s(i32x4.sub(v128.and(rounded, mantissa), bias), zero), top);
+      if (!changed && v128.any_true(i32x4.ne(l, v128.load(AUX + i)))) changed = true;
+      v128.store(AUX + i, l);
+      const lf = f32x4.convert_i32x4_s(l);
+      v128.store(AUX_F + i, lf);
+      const wl = f32x4.mul(v128.load(weights + i), lf);
+      v128.store(WL + i, wl);
+      v128.store(WL2 + i, f32x4.mul(wl, lf));
+      v128.store(WLX + i, f32x4.mul(wl, v));
     }
     if (!changed) continue;
     let sumL: f32 = 0;
     let sumL2: f32 = 0;
     let sumXL: f32 = 0;
-    for (let i = 0; i < n; i++) {
-      const v = load<f32>(x + (<usize>i << 2));
-      const w = load<f32>(weights + (<usize>i << 2));
-      const lf = <f32>load<u8>(aux + i);
-      sumL += w * lf;
-      sumL2 += w * lf * lf;
-      sumXL += w * lf * v;
+    for (let i: usize = 0; i < 128; i += 4) {
+      sumL += load<f32>(WL + i);
+      sumL2 += load<f32>(WL2 + i);
+      sumXL += load<f32>(WLX + i);
     }
     const det: f32 = sumW * sumL2 - sumL * sumL;
     if (det > 0) {
@@ -131,14 +150,17 @@ function makeQkx2Quants(n: i32, nmax: i32, x: usize, weights: usize, levels: usi
         thisMin = 0;
         thisScale = sumXL / sumL2;
       }
-      let error: f32 = 0;
-      for (let i = 0; i < n; i++) {
-        let diff: f32 = thisScale * <f32>load<u8>(aux + i) + thisMin - load<f32>(x + (<usize>i << 2));
-        diff = diff * diff;
-        error += load<f32>(weights + (<usize>i << 2)) * diff;
+      const vScale = f32x4.splat(thisScale);
+      const vThisMin = f32x4.splat(thisMin);
+      // w * (scale * l + min - x)^2 per lane, stored, then added in order.
+      for (let i: usize = 0; i < 128; i += 16) {
+        const diff = f32x4.sub(f32x4.add(f32x4.mul(vScale, v128.load(AUX_F + i)), vThisMin), v128.load(x + i));
+        v128.store(WL + i, f32x4.mul(v128.load(weights + i), f32x4.mul(diff, diff)));
       }
+      let error: f32 = 0;
+      for (let i: usize = 0; i < 128; i += 4) error += load<f32>(WL + i);
       if (error < bestError) {
-        for (let i = 0; i < n; i++) store<u8>(levels + i, load<u8>(aux + i));
+        for (let i = 0; i < n; i++) store<u8>(levels + i, <u8>load<i32>(AUX + (<usize>i << 2)));
         bestError = error;
         scale = thisScale;
         min = thisMin;
@@ -171,7 +193,7 @@ function scalesAndMins(x: usize, y: usize, nmax: i32, rmin: f32, nstep: i32): vo
     }
     const avX: f32 = Mathf.sqrt(sumX2 / 32);
     for (let l = 0; l < 32; l++) store<f32>(WEIGHTS + (<usize>l << 2), avX + Mathf.abs(load<f32>(xb + (<usize>l << 2))));
-    const scale = makeQkx2Quants(32, nmax, xb, WEIGHTS, LEVELS + 32 * j, AUX, rmin, nstep);
+    const scale = makeQkx2Quants(nmax, xb, WEIGHTS, LEVELS + 32 * j, rmin, nstep);
     store<f32>(SCALES + (<usize>j << 2), scale);
     store<f32>(MINS + (<usize>j << 2), lastMin);
     if (scale > maxScale) maxScale = scale;
