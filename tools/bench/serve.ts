@@ -5,6 +5,9 @@
 // Each server sample is one streamed /v1/completions request; its rate is
 // (tokens - 1) / (time of the last token - time of the first), which like
 // llama-bench's tg leaves out prompt processing. Rows are in ms per token.
+// On a shared machine wall times swing widely, so it also prints the CPU time
+// this process (the client, plus Alki's front when it is in the path) spends
+// per token: the front's own cost is the difference to llama-server alone.
 //
 //   npm run build && npx tsx tools/bench/serve.ts [layers of ~50 MiB, default 5] [runs, default 5] [threads, default 2]
 import fs from 'node:fs';
@@ -23,7 +26,8 @@ const CONTEXT = 512;
 const PROMPT = 'The quick brown fox';
 
 /** One streamed completion; returns ms per generated token after the first, and the token count. */
-async function streamedRate(baseUrl: string, model: string): Promise<{ msPerToken: number; tokens: number }> {
+async function streamedRate(baseUrl: string, model: string): Promise<{ msPerToken: number; cpuMsPerToken: number; tokens: number }> {
+  const cpuBefore = process.cpuUsage();
   const response = await fetch(`${baseUrl}/v1/completions`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
@@ -52,7 +56,8 @@ async function streamedRate(baseUrl: string, model: string): Promise<{ msPerToke
     }
   }
   if (tokens < TOKENS / 2) throw new Error(`${baseUrl} generated only ${tokens} tokens; the rate would mean little`);
-  return { msPerToken: (last - first) / (tokens - 1), tokens };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { msPerToken: (last - first) / (tokens - 1), cpuMsPerToken: (cpu.user + cpu.system) / 1000 / tokens, tokens };
 }
 
 /** llama-bench's tg rate for the same model and threads, one repetition per call. */
@@ -83,11 +88,20 @@ try {
   const builtin = await serveModel({ settings, engine: 'node-llama-cpp', parallel: 1 });
   stops.push(() => builtin.server.close());
 
+  const cpu = new Map<string, number[]>();
+  const server = (label: string, url: string) => ({
+    label,
+    sample: async () => {
+      const rate = await streamedRate(url, 'bench');
+      cpu.set(label, [...(cpu.get(label) ?? []), rate.cpuMsPerToken]);
+      return rate.msPerToken;
+    },
+  });
   const paths: Array<{ label: string; sample: () => Promise<number> | number }> = [
     { label: 'llama-bench tg', sample: () => llamaBenchRate(tools.paths['llama-bench'], modelPath) },
-    { label: 'llama-server alone', sample: async () => (await streamedRate(`http://127.0.0.1:${directPort}`, 'bench')).msPerToken },
-    { label: 'alki serve (llama-server)', sample: async () => (await streamedRate(viaFront.server.url, 'bench')).msPerToken },
-    { label: 'alki serve (node-llama-cpp)', sample: async () => (await streamedRate(builtin.server.url, 'bench')).msPerToken },
+    server('llama-server alone', `http://127.0.0.1:${directPort}`),
+    server('alki serve (llama-server)', viaFront.server.url),
+    server('alki serve (node-llama-cpp)', builtin.server.url),
   ];
   // One unmeasured warm-up per path, then the paths interleaved run by run so
   // the machine's load drifts over all of them alike.
@@ -99,6 +113,7 @@ try {
   const rows: Measurement[] = paths.map((p) => ({ label: p.label, samplesMs: samples.get(p.label)!, medianMs: median(samples.get(p.label)!) }));
   report(`Generation, ms per token (lower is faster; ratio > 1 is slower than llama-bench)`, rows, 'llama-bench tg', {
     ...Object.fromEntries(rows.map((r) => [`${r.label} tokens/s`, (1000 / r.medianMs).toFixed(2)])),
+    ...Object.fromEntries([...cpu].map(([label, values]) => [`${label} CPU of this process per token (ms)`, median(values).toFixed(3)])),
   });
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
