@@ -16,6 +16,8 @@ export type BundlerErrorCode =
   | 'NOT_A_BUNDLE'
   /** The destination exists and --force was not given. */
   | 'DESTINATION_EXISTS'
+  /** The bundle could not be written where it was asked for: disk full, read-only, permission denied. */
+  | 'WRITE_FAILED'
   /** verifyBundle found tampered, missing or extra files. */
   | 'VERIFY_FAILED'
   /** The work was aborted through its AbortSignal; nothing was left half-written. */

@@ -2,6 +2,7 @@
 export { BundlerError } from './errors.js';
 export type { BundlerErrorCode } from './errors.js';
 export { artifactUri, DOCKERFILE_PATH, K3S_DEPLOYMENT_PATH, K3S_SERVICE_PATH, LICENSE_PATH, MANIFEST_PATH, MODELS_DIR, README_PATH, RUNTIME_PATH, SBOM_PATH, systemdUnitPath } from './format/layout.js';
+export { shellArgument } from './deploy/escape.js';
 export { slugify } from './format/naming.js';
 export { manifestSchemaV1, runtimeSchemaV1 } from './format/schema.js';
 export type { Bundle, BundleArtifact, BundleFileEntry, BundleManifest, BundleSource, RuntimeArgs, RuntimeManifest, ThreadSetting } from './format/types.js';
@@ -16,6 +17,7 @@ export { ALKI_VERSION, DEFAULT_CONTEXT, DEFAULT_COPY_STRATEGY, DEFAULT_OUT_DIR, 
 export type { PackOptions, PackProgress, PackResult } from './pack/pack.js';
 export { SUPPORTED_QUANTS } from './pack/quantize-models.js';
 export type { PackSteps } from './pack/sources.js';
+export type { StagedBundle } from './pack/write-bundle.js';
 export { readBundle } from './read-bundle.js';
 export { verifyBundle } from './verify-bundle.js';
 export type { VerifyOptions, VerifyProblem, VerifyProblemKind, VerifyReport } from './verify-bundle.js';

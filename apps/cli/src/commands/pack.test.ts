@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateCheckpoint, startFakeHub, type FakeHub } from '@alki/testkit';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { getLlama, LlamaCompletion } from 'node-llama-cpp';
@@ -108,6 +108,36 @@ describe('alki pack --demo', () => {
       expect(report.checks.map((c) => c.name)).toContain('generation');
     }
     expect((await runCli(['verify', out])).code).toBe(0);
+  }, 300_000);
+
+  it('validates before the bundle is renamed into place, so Ctrl-C during validation leaves nothing', async () => {
+    const out = path.join(work, 'demo-interrupted');
+    // The manifest is the last file written into the hidden staging
+    // directory; validation starts right after it and takes seconds (a child
+    // process loads and runs each model), so a second later it is under way.
+    const staged = () => readdirSync(work).some((name) => name.startsWith('.demo-interrupted.alki-tmp-') && existsSync(path.join(work, name, 'metadata', 'manifest.json')));
+    const poll = setInterval(() => {
+      if (!staged()) return;
+      clearInterval(poll);
+      setTimeout(() => process.emit('SIGINT', 'SIGINT'), 1000);
+    }, 10);
+    try {
+      const run = await runCli(['pack', '--demo', '--out', out]);
+      expect(run.code).toBe(EXIT_CODES.interrupted);
+      expect(run.stderr).toContain('Validating Q4_K_M');
+    } finally {
+      clearInterval(poll);
+    }
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(work).filter((name) => name.startsWith('.demo-interrupted.'))).toEqual([]);
+  }, 300_000);
+
+  it('ends with the next commands to run, quoting a path a shell would split', async () => {
+    const out = path.join(work, "it's a demo");
+    const run = await runCli(['pack', '--demo', '--out', out]);
+    expect(run.code).toBe(0);
+    const shown = path.relative(process.cwd(), out).replace(/'/g, `'\\''`);
+    expect(run.stderr.trim().split('\n').at(-1)).toBe(`Next: alki verify '${shown}', then alki serve '${shown}'`);
   }, 300_000);
 });
 

@@ -1,4 +1,4 @@
-import { artifactPath, BundlerError, pack, packDemo, type PackProgress, type PackResult } from '@alki/bundler';
+import { artifactPath, BundlerError, pack, packDemo, shellArgument, type PackProgress, type PackResult, type StagedBundle } from '@alki/bundler';
 import { RuntimeError, validateGgufModel, type ModelReport } from '@alki/runtime';
 import path from 'node:path';
 import type { Argv } from 'yargs';
@@ -26,12 +26,13 @@ function render(result: PackResult): string {
   return lines.join('\n');
 }
 
-// The demo proves its models load, tokenize and generate before it says done.
-async function validateArtifacts(result: PackResult, info: (line: string) => void, signal: AbortSignal): Promise<ModelReport[]> {
+// The demo proves its models load, tokenize and generate before the bundle
+// is renamed into place: a model that fails (or a Ctrl-C) leaves no bundle.
+async function validateArtifacts(staged: StagedBundle, info: (line: string) => void, signal: AbortSignal): Promise<ModelReport[]> {
   const reports: ModelReport[] = [];
-  for (const artifact of result.manifest.artifacts) {
+  for (const artifact of staged.manifest.artifacts) {
     info(`Validating ${artifact.quant}: load, tokenize, chat template, generate...`);
-    const report = await validateGgufModel(path.join(result.dir, artifactPath(artifact.uri)), { maxTokens: 8, contextSize: 128, signal });
+    const report = await validateGgufModel(path.join(staged.dir, artifactPath(artifact.uri)), { maxTokens: 8, contextSize: 128, signal });
     const failed = report.checks.find((check) => check.status === 'fail');
     if (failed) {
       throw new RuntimeError('VALIDATION_FAILED', `The demo's ${artifact.quant} model failed the ${failed.name} check: ${failed.message}`, 'check', { details: { report } });
@@ -90,14 +91,20 @@ export const packCommand: AlkiCommand = {
       signal,
       onProgress,
     };
+    let validation: ModelReport[] | undefined;
+    const check = async (staged: StagedBundle) => {
+      bar?.done();
+      bar = undefined;
+      validation = await validateArtifacts(staged, out.info.bind(out), signal);
+    };
     if (argv.demo) out.info('Packing the built-in demo: a tiny llama generated from a fixed seed, converted, quantized, validated.');
     const result = argv.demo
-      ? await packDemo(common)
+      ? await packDemo({ ...common, check })
       : await pack({ ...common, source: argv.source ?? '', filename: argv.filename, revision: argv.revision, token: argv.token });
     bar?.done();
     for (const note of result.notes) out.info(note);
-    const validation = argv.demo ? await validateArtifacts(result, out.info.bind(out), signal) : undefined;
     out.result(validation ? { ...result, validation } : result, () => render(result));
-    if (argv.demo) out.info(`Next: alki verify ${path.relative(process.cwd(), result.dir) || '.'}`);
+    const shown = shellArgument(path.relative(process.cwd(), result.dir) || '.');
+    out.info(`Next: alki verify ${shown}, then alki serve ${shown}`);
   }),
 };

@@ -94,6 +94,9 @@ export function imageReference(value: string): string {
 /**
  * One POSIX shell word: single-quoted, with `'` closed, escaped and reopened;
  * a value with control characters uses $'...' so it stays on one line.
+ *
+ * @example
+ * shellArgument("dist/it's here"); // 'dist/it'\''s here'
  */
 export function shellArgument(value: string): string {
   if (SAFE_WORD.test(value)) return value;

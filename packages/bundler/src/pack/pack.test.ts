@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeTestGguf } from '../__fixtures__/test-gguf.js';
 import { BundlerError, pack, readBundle, verifyBundle, type PackOptions } from '../index.js';
@@ -157,6 +158,51 @@ describe('pack from a local GGUF', () => {
     writeFileSync(path.join(out, 'precious.txt'), 'keep me');
     await expect(pack(options(out, { force: true }))).rejects.toMatchObject({ code: 'DESTINATION_EXISTS' });
     expect(readFileSync(path.join(out, 'precious.txt'), 'utf8')).toBe('keep me');
+  });
+
+  it('runs the check on the complete bundle before it is renamed into place', async () => {
+    const out = path.join(work, 'checked');
+    const seen: Array<{ dir: string; problems: number; destinationExists: boolean }> = [];
+    const result = await pack(
+      options(out, {
+        check: async (staged) => {
+          const report = await verifyBundle(staged.dir);
+          seen.push({ dir: staged.dir, problems: report.problems.length, destinationExists: existsSync(out) });
+          expect(staged.manifest.artifacts[0].uri).toBe('./models/tiny-test-f32.gguf');
+        },
+      }),
+    );
+    expect(seen).toEqual([{ dir: expect.stringContaining(`.checked.alki-tmp-${process.pid}-`), problems: 0, destinationExists: false }]);
+    expect(result.dir).toBe(out);
+    expect(siblingsOf(out)).toEqual([]);
+  });
+
+  it('leaves nothing, and keeps an old bundle, when the check fails', async () => {
+    const out = path.join(work, 'check-fails');
+    const failing = async () => {
+      throw new BundlerError('INVALID_INPUT', 'the model does not generate', 'check');
+    };
+    await expect(pack(options(out, { check: failing }))).rejects.toMatchObject({ message: 'the model does not generate' });
+    expect(existsSync(out)).toBe(false);
+    const old = await pack(options(out));
+    await expect(pack(options(out, { name: 'newer', force: true, check: failing }))).rejects.toMatchObject({ category: 'check' });
+    expect((await readBundle(out)).manifest).toEqual(old.manifest);
+    expect(siblingsOf(out)).toEqual([]);
+  });
+
+  it('names --out, not a hidden staging path or the source, when the disk is full', async () => {
+    const out = path.join(work, 'disk-full');
+    // Every write to /dev/full fails with a real ENOSPC.
+    const fillDisk = () => writeFile('/dev/full', 'model bytes');
+    const error = await pack(options(out, { check: fillDisk })).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'WRITE_FAILED',
+      category: 'environment',
+      message: `Cannot write the bundle to ${out}: the disk is full.`,
+      details: { path: out, code: 'ENOSPC' },
+    });
+    expect(existsSync(out)).toBe(false);
+    expect(siblingsOf(out)).toEqual([]);
   });
 
   it('leaves nothing when aborted mid-copy into a new destination', async () => {

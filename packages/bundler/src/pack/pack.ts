@@ -7,7 +7,7 @@ import type { CopyStrategy } from '../io/hash.js';
 import { inspectGguf, type ModelFacts } from '../model/model-facts.js';
 import { checkDestination } from './destination.js';
 import { resolveSource, sourceContext, type PackSteps, type ResolvedSource, type SourceContext } from './sources.js';
-import { writeBundle, type WriteProgress } from './write-bundle.js';
+import { writeBundle, type StagedBundle, type WriteProgress } from './write-bundle.js';
 
 const require = createRequire(import.meta.url);
 /** The Alki version written into manifests and SBOMs (this package's version; all packages release together). */
@@ -69,6 +69,12 @@ export interface PackOptions {
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   onProgress?: (event: PackProgress) => void;
+  /**
+   * Runs on the complete bundle in its hidden staging directory before it is
+   * renamed into place (to load and generate with each model, say); throwing
+   * aborts the pack and leaves `out` as it was.
+   */
+  check?: (staged: StagedBundle) => Promise<void>;
   /** Replaces pipeline steps (hub download, conversion, quantization, GGUF inspection). */
   steps?: Partial<PackSteps>;
 }
@@ -157,6 +163,7 @@ export async function packFrom(options: PackOptions, resolve: (context: SourceCo
       strategy: options.link ? 'link' : (options.copyStrategy ?? DEFAULT_COPY_STRATEGY),
       signal: options.signal,
       onProgress: options.onProgress,
+      check: options.check,
     });
     return { ...written, notes };
   } finally {

@@ -1,3 +1,4 @@
+import { describeSystemError } from '@alki/errors';
 import { createSbom, serializeSbom } from '@alki/sbom';
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
@@ -60,6 +61,14 @@ export interface WriteBundleInput {
   onProgress?: (event: WriteProgress) => void;
   /** Called with the staging directory once it exists; a seam for tests and for callers that build scratch files inside it. */
   onStaging?: (staging: string) => void;
+  /** A last check of the complete bundle in its staging directory; throwing leaves `out` as it was. */
+  check?: (staged: StagedBundle) => Promise<void>;
+}
+
+/** A complete bundle still in its hidden staging directory, before it is renamed into place. */
+export interface StagedBundle {
+  dir: string;
+  manifest: BundleManifest;
 }
 
 export interface WrittenBundle {
@@ -79,7 +88,9 @@ export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundl
   const destination = path.resolve(input.out);
   await removeStaleSiblings(destination);
   const replace = await checkDestination(destination, input.force);
-  const staging = await createStagingDir(destination);
+  const staging = await createStagingDir(destination).catch((error: unknown) => {
+    throw writeFailure(error, destination, true);
+  });
   input.onStaging?.(staging);
   try {
     const artifacts = await placeModels(staging, input);
@@ -135,13 +146,30 @@ export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundl
     await utimes(staging, input.created, input.created);
 
     throwIfAborted(input.signal);
+    await input.check?.({ dir: staging, manifest });
+    throwIfAborted(input.signal);
     input.onProgress?.({ phase: 'commit' });
     await commitStagingDir(staging, destination, replace);
     return { dir: destination, manifest, runtime, replaced: replace };
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
-    throw error;
+    throw writeFailure(error, destination, false);
   }
+}
+
+// Node names the file an operation failed on, which for a bundle is a hidden
+// staging path or, for a copy, the source: the user needs to hear about --out.
+// Only failures of the machine (disk full, read-only, permissions) are
+// rephrased, and any failure to create the staging directory.
+function writeFailure(error: unknown, destination: string, creatingStaging: boolean): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const system = typeof code === 'string' ? describeSystemError({ code }) : undefined;
+  if (!system || (system.category !== 'environment' && !creatingStaging)) return error;
+  return new BundlerError('WRITE_FAILED', `Cannot write the bundle to ${destination}: ${system.message}.`, system.category, {
+    cause: error,
+    hint: 'Choose an --out on a writable file system with room for the models, or free some space.',
+    details: { path: destination, code },
+  });
 }
 
 // Scratch outputs sit beside the destination, so a rename moves them; across
