@@ -3,6 +3,8 @@ export { BundlerError } from './errors.js';
 export type { BundlerErrorCode } from './errors.js';
 export { artifactUri, DOCKERFILE_PATH, K3S_DEPLOYMENT_PATH, K3S_SERVICE_PATH, LICENSE_PATH, MANIFEST_PATH, MODELS_DIR, README_PATH, RUNTIME_PATH, SBOM_PATH, systemdUnitPath } from './format/layout.js';
 export { shellArgument } from './deploy/escape.js';
+export { llamaServerArgs } from './deploy/llama-server-args.js';
+export type { LlamaServerRuntime } from './deploy/llama-server-args.js';
 export { slugify } from './format/naming.js';
 export { manifestSchemaV1, runtimeSchemaV1 } from './format/schema.js';
 export type { Bundle, BundleArtifact, BundleFileEntry, BundleManifest, BundleSource, RuntimeArgs, RuntimeManifest, ThreadSetting } from './format/types.js';

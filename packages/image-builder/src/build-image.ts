@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import { MANIFEST_PATH, type Bundle } from '@alki/bundler';
+import { llamaServerArgs, MANIFEST_PATH, type Bundle } from '@alki/bundler';
 import { HEALTHCHECK_LABEL, ALKI_IMAGE_LABEL, type BuiltImage } from './base/air-gapped-base.js';
-import { bundleLayerEntries, chooseArtifact, IMAGE_BUNDLE_DIR, imageModelPath, llamaServerArgs, manifestEntry } from './bundle/bundle-layer.js';
+import { bundleLayerEntries, chooseArtifact, IMAGE_BUNDLE_DIR, imageModelPath, manifestEntry } from './bundle/bundle-layer.js';
 import { writeLayer, type LayerCompression } from './layer/write-layer.js';
 import { assembleImage, reproducibleTime } from './oci/image-config.js';
 import { initOciLayout, ociArchitecture, readImageFromLayout, tagManifest, writeJsonBlob } from './oci/layout.js';

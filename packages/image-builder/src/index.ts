@@ -18,7 +18,7 @@ export type { BuildBaseOptions, BuiltImage } from './base/air-gapped-base.js';
 export type { BaseSpec } from './base/resolve-base.js';
 export { parseLddOutput, programRunner, sharedLibrariesOf } from './base/shared-libraries.js';
 export type { RunProgram } from './base/shared-libraries.js';
-export { IMAGE_BUNDLE_DIR, chooseArtifact, llamaServerArgs } from './bundle/bundle-layer.js';
+export { IMAGE_BUNDLE_DIR, chooseArtifact } from './bundle/bundle-layer.js';
 export { buildImage } from './build-image.js';
 export type { BuildImageOptions } from './build-image.js';
 export { imageStoreDir, listStoreImages } from './store.js';

@@ -7,7 +7,6 @@ export { createNodeLlamaEngine, effectiveThreads } from './serve/node-llama-engi
 export type { NodeLlamaEngineOptions } from './serve/node-llama-engine.js';
 export { startOpenAiServer } from './serve/openai-server.js';
 export type { OpenAiServerOptions, RunningServer } from './serve/openai-server.js';
-export { llamaServerArgs } from './serve/llama-server-args.js';
 export type { ServeSettings } from './serve/llama-server-args.js';
 export { startLlamaServerEngine } from './serve/llama-server-engine.js';
 export type { LlamaServerEngineOptions } from './serve/llama-server-engine.js';

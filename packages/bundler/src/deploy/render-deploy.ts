@@ -2,6 +2,7 @@ import type { BundleContent } from '../assemble/content.js';
 import { DOCKERFILE_PATH, K3S_DEPLOYMENT_PATH, K3S_SERVICE_PATH, systemdUnitPath } from '../format/layout.js';
 import type { RuntimeManifest } from '../format/types.js';
 import { artifactPath } from '../format/validate.js';
+import { llamaServerArgs } from './llama-server-args.js';
 import { loadTemplate } from './render.js';
 import { estimateMemory } from './resources.js';
 
@@ -51,15 +52,6 @@ export interface DeployData {
   kvCacheMiB: number;
 }
 
-// llama-server flags (tools/server/README.md). --alias names the model in
-// the OpenAI API's /v1/models, so clients see the bundle name.
-function serverArgs(modelPath: string, runtime: RuntimeManifest, alias: string): string[] {
-  const args = ['--model', modelPath, '--host', runtime.server.host, '--port', String(runtime.server.port), '--ctx-size', String(runtime.args.ctx), '--n-gpu-layers', String(runtime.args.ngl)];
-  if (runtime.args.threads !== 'auto') args.push('--threads', String(runtime.args.threads));
-  args.push('--alias', alias);
-  return args;
-}
-
 /** The template data for a bundle. Pure. */
 export function deployData(content: BundleContent, runtime: RuntimeManifest, options: DeployOptions = {}): DeployData {
   const installDir = `${options.installRoot ?? DEFAULT_INSTALL_ROOT}/${content.slug}`;
@@ -79,8 +71,8 @@ export function deployData(content: BundleContent, runtime: RuntimeManifest, opt
     installDir,
     hostModelsDir: `${installDir}/models`,
     serverPath: options.serverPath ?? DEFAULT_SERVER_PATH,
-    serverArgs: serverArgs(`${installDir}/${modelRelative}`, runtime, content.name),
-    containerArgs: serverArgs(`/models/${modelFile}`, { ...runtime, server: { ...runtime.server, host: '0.0.0.0' } }, content.name),
+    serverArgs: llamaServerArgs(runtime, `${installDir}/${modelRelative}`, content.name),
+    containerArgs: llamaServerArgs({ ...runtime, server: { ...runtime.server, host: '0.0.0.0' } }, `/models/${modelFile}`, content.name),
     image: options.serverImage ?? DEFAULT_SERVER_IMAGE,
     modelCopy: [modelRelative, `/models/${modelFile}`],
     port: runtime.server.port,

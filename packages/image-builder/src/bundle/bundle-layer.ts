@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { artifactPath, MANIFEST_PATH, type Bundle, type RuntimeManifest } from '@alki/bundler';
+import { artifactPath, MANIFEST_PATH, type Bundle } from '@alki/bundler';
 import { ImageBuilderError } from '../errors.js';
 import type { TarEntry } from '../tar/tar-header.js';
 
@@ -43,19 +43,6 @@ export function chooseArtifact(bundle: Bundle, quant?: string): Bundle['manifest
   const chosen = bundle.manifest.artifacts.find((a) => a.uri === bundle.runtime.model);
   if (!chosen) throw new ImageBuilderError('INVALID_BUNDLE', `runtime.json serves ${bundle.runtime.model}, which the manifest does not list.`, 'input');
   return chosen;
-}
-
-/**
- * llama-server's arguments for a bundle's runtime.json: the model inside the
- * image, host, port, context size, threads (left to llama-server when
- * "auto"), GPU layers, and the bundle slug as the model's API name.
- * Flag names from llama.cpp common/arg.cpp.
- */
-export function llamaServerArgs(runtime: RuntimeManifest, modelPath: string, alias: string): string[] {
-  const args = ['--model', modelPath, '--alias', alias, '--host', runtime.server.host, '--port', String(runtime.server.port), '--ctx-size', String(runtime.args.ctx)];
-  if (runtime.args.threads !== 'auto') args.push('--threads', String(runtime.args.threads));
-  args.push('--n-gpu-layers', String(runtime.args.ngl));
-  return args;
 }
 
 /** The path inside the image of an artifact uri. */

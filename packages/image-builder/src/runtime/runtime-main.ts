@@ -1,8 +1,8 @@
 import { spawn as spawnChild } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Bundle } from '@alki/bundler';
-import { chooseArtifact, llamaServerArgs } from '../bundle/bundle-layer.js';
+import { llamaServerArgs, type Bundle } from '@alki/bundler';
+import { chooseArtifact } from '../bundle/bundle-layer.js';
 import { ImageBuilderError } from '../errors.js';
 import { tempPathBeside, writeFileAtomic } from '../oci/atomic.js';
 

@@ -1,3 +1,5 @@
+import { llamaServerArgs } from '@alki/bundler';
+
 /** The runtime settings a served model needs, from a bundle's runtime.json or flags. */
 export interface ServeSettings {
   modelPath: string;
@@ -14,18 +16,11 @@ export interface ServeSettings {
 }
 
 /**
- * The llama-server command line for a model, with the flags the bundle's
- * deploy configs (systemd unit, Dockerfile, k3s deployment) use, in their
- * order: @alki/bundler's deploy/render-deploy.ts (serverArgs). Flag names are
- * llama.cpp's (tools/server/README.md).
- *
- * @example
- * llamaServerArgs({ modelPath: '/models/m.gguf', modelId: 'm', host: '0.0.0.0', port: 8080, ctx: 4096, threads: 'auto', ngl: 0 });
- * // ['--model', '/models/m.gguf', '--host', '0.0.0.0', '--port', '8080', '--ctx-size', '4096', '--n-gpu-layers', '0', '--alias', 'm']
+ * The llama-server command line for served settings: the same flags, in the
+ * same order, as the bundle's deploy configs, because both come from
+ * @alki/bundler's llamaServerArgs.
  */
-export function llamaServerArgs(settings: ServeSettings): string[] {
-  const args = ['--model', settings.modelPath, '--host', settings.host, '--port', String(settings.port), '--ctx-size', String(settings.ctx), '--n-gpu-layers', String(settings.ngl)];
-  if (settings.threads !== 'auto') args.push('--threads', String(settings.threads));
-  args.push('--alias', settings.modelId);
-  return args;
+export function serveSettingsArgs(settings: ServeSettings): string[] {
+  const runtime = { server: { host: settings.host, port: settings.port }, args: { ctx: settings.ctx, threads: settings.threads, ngl: settings.ngl } };
+  return llamaServerArgs(runtime, settings.modelPath, settings.modelId);
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { RuntimeError } from '../errors.js';
 import type { GenerationRequest, GenerationResult } from '../openai/protocol.js';
 import type { Engine } from './engine.js';
-import { llamaServerArgs, type ServeSettings } from './llama-server-args.js';
+import { serveSettingsArgs, type ServeSettings } from './llama-server-args.js';
 
 export interface LlamaServerEngineOptions {
   /** Path of the llama-server binary (requireLlamaTool('llama-server') finds one). */
@@ -67,7 +67,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
   let base: string | undefined = settings.port === 0 ? undefined : `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
   // --metrics and --no-webui are the only additions to the deploy command line:
   // the front merges llama-server's metrics into its own /metrics.
-  const args = [...llamaServerArgs(settings), '--metrics', '--no-webui'];
+  const args = [...serveSettingsArgs(settings), '--metrics', '--no-webui'];
   if (options.parallel) args.push('-np', String(options.parallel));
   const tail: string[] = [];
   let child: ChildProcess;

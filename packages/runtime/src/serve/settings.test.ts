@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { readBundle, systemdUnitPath } from '@alki/bundler';
 import { tinyBundle, tinyModel } from '../test-support/models.js';
-import { llamaServerArgs } from './llama-server-args.js';
+import { serveSettingsArgs } from './llama-server-args.js';
 import { bundleSettings, resolveServeSettings } from './settings.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-runtime-settings-'));
@@ -27,7 +27,7 @@ describe('serve settings', () => {
     const unit = fs.readFileSync(path.join(dir, systemdUnitPath(bundle.manifest.slug)), 'utf8');
     const execStart = unit.match(/^ExecStart=(\S+) (.*)$/m)![2].split(' ');
     const installed = execStart[execStart.indexOf('--model') + 1];
-    expect(llamaServerArgs(bundleSettings(bundle, { modelPath: installed }))).toEqual(execStart);
+    expect(serveSettingsArgs(bundleSettings(bundle, { modelPath: installed }))).toEqual(execStart);
   }, 60_000);
 
   it('default to the file name, 127.0.0.1:8080 and the model context for a GGUF, with overrides winning', async () => {
