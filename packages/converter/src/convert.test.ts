@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { fileSource, getMetadata, GgmlType, readGguf, readTensorData, type GgufFile } from '@alki/gguf-reader';
+import { fileSource, getMetadata, GgmlType, openGguf, readTensorData, type GgufFile } from '@alki/gguf-reader';
 import { generateCheckpoint, nativeTools } from '@alki/testkit';
 import { llamaArchitecture } from './arch/llama.js';
 import { defaultArchitectures } from './arch/registry.js';
@@ -15,15 +15,20 @@ const run = promisify(execFile);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-convert-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
+// Each read opens and closes its own file source, so no descriptor outlives a test.
 async function readGgufFile(file: string): Promise<{ gguf: GgufFile; tensor: (name: string) => Promise<Uint8Array> }> {
-  const source = await fileSource(file);
-  const gguf = await readGguf(source);
+  const gguf = await openGguf(file);
   return {
     gguf,
     tensor: async (name) => {
       const info = gguf.tensors.find((t) => t.name === name);
       if (!info) throw new Error(`no tensor ${name}`);
-      return readTensorData(source, gguf, info);
+      const source = await fileSource(file);
+      try {
+        return await readTensorData(source, gguf, info);
+      } finally {
+        await source.close?.();
+      }
     },
   };
 }
