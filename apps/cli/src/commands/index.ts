@@ -12,19 +12,58 @@ import { toolsCommand } from './tools.js';
 import { validateCommand } from './validate.js';
 import { verifyCommand } from './verify.js';
 
-// Every top-level command, in the order `alki --help` lists them. Each
+// Every top-level command, in the order `alki --help` lists them: the main
+// job first, then the pipeline's steps in the order a model meets them. Each
 // command file only parses arguments and calls a library.
-export const commands: AlkiCommand[] = [packCommand, verifyCommand, toolsCommand, inspectCommand, validateCommand, serveCommand, imageCommand, convertCommand, quantizeCommand, publishCommand, pullCommand, tagsCommand];
+export const commands: AlkiCommand[] = [
+  packCommand,
+  inspectCommand,
+  convertCommand,
+  quantizeCommand,
+  validateCommand,
+  serveCommand,
+  verifyCommand,
+  publishCommand,
+  pullCommand,
+  tagsCommand,
+  imageCommand,
+  toolsCommand,
+];
 
 // One example per command group, shown by `alki --help`.
 export const examples: Array<[command: string, description: string]> = [
-  ['$0 pack --demo', 'Pack a tiny demo model, generated offline, into ./dist/alki-demo; then `alki verify ./dist/alki-demo`'],
-  ['$0 tools build', 'Build the native llama.cpp tools from the bundled source (once, cached)'],
-  ['$0 inspect model.gguf', 'Summarise a GGUF (file, URL or org/name): architecture, parameters, quantization, memory'],
-  ['$0 validate model.gguf --score', 'Prove a model loads, tokenizes and generates; report tokens/s and memory'],
+  [
+    '$0 pack --demo',
+    'Pack a tiny demo model, generated offline, into ./dist/alki-demo; then `alki verify ./dist/alki-demo`',
+  ],
+  [
+    '$0 inspect model.gguf',
+    'Summarise a GGUF (file, URL or org/name): architecture, parameters, quantization, memory',
+  ],
+  [
+    '$0 convert ./TinyLlama-1.1B-Chat -o tinyllama-f16.gguf',
+    'Convert a Hugging Face safetensors model to GGUF (f32, f16, bf16 or q8_0)',
+  ],
+  [
+    '$0 quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M',
+    'Quantize a GGUF in TypeScript, byte for byte as llama-quantize does',
+  ],
+  [
+    '$0 validate model.gguf --score',
+    'Prove a model loads, tokenizes and generates; report tokens/s and memory',
+  ],
   ['$0 serve model.gguf --port 8080', 'Serve a model with an OpenAI-compatible API and Prometheus /metrics'],
-  ['$0 convert ./TinyLlama-1.1B-Chat -o tinyllama-f16.gguf', 'Convert a Hugging Face safetensors model to GGUF (f32, f16, bf16 or q8_0)'],
-  ['$0 quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M', 'Quantize a GGUF in TypeScript, byte for byte as llama-quantize does'],
-  ['$0 image build ./dist/qwen3 --tag acme/qwen3:latest', 'Build a llama-server container image from a bundle, no Docker daemon needed'],
-  ['$0 publish ./dist/qwen3 --registry registry.example.com/ai --tag v1.0.0', 'Push a bundle to an OCI registry as a ModelPack artifact; `alki pull` and `alki tags` read it back'],
+  [
+    '$0 verify ./dist/alki-demo',
+    'Recompute every hash of a bundle and report tampered, missing and extra files',
+  ],
+  [
+    '$0 image build ./dist/qwen3 --tag acme/qwen3:latest',
+    'Build a llama-server container image from a bundle, no Docker daemon needed',
+  ],
+  [
+    '$0 publish ./dist/qwen3 --registry registry.example.com/ai --tag v1.0.0',
+    'Push a bundle to an OCI registry as a ModelPack artifact; `alki pull` and `alki tags` read it back',
+  ],
+  ['$0 tools build', 'Build the native llama.cpp tools from the bundled source (once, cached)'],
 ];
