@@ -75,12 +75,12 @@ describe('an image built from a bundle on the air-gapped base', () => {
     expect(runtimeConfig.process.args).toEqual([
       '/app/llama-server',
       '--model', `/opt/alki/bundle/${artifactPath(artifact.uri)}`,
-      '--alias', bundle.manifest.slug,
       '--host', bundle.runtime.server.host,
       '--port', String(bundle.runtime.server.port),
       '--ctx-size', String(bundle.runtime.args.ctx),
-      ...(bundle.runtime.args.threads === 'auto' ? [] : ['--threads', String(bundle.runtime.args.threads)]),
       '--n-gpu-layers', String(bundle.runtime.args.ngl),
+      ...(bundle.runtime.args.threads === 'auto' ? [] : ['--threads', String(bundle.runtime.args.threads)]),
+      '--alias', bundle.manifest.slug,
     ]);
     expect(runtimeConfig.process.env).toContain('ALKI_BUNDLE_DIR=/opt/alki/bundle');
   });

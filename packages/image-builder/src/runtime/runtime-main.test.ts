@@ -42,7 +42,8 @@ describe('runRuntime', () => {
     expect(await runRuntime(settings, deps)).toBe(0);
     expect(pulls).toEqual(['r.local/m:v1']);
     expect(servers[0].server).toBe('/bin/llama-server');
-    expect(servers[0].args.slice(0, 4)).toEqual(['--model', path.join(dir, artifactPath(source.manifest.artifacts[0].uri)), '--alias', source.manifest.slug]);
+    expect(servers[0].args.slice(0, 2)).toEqual(['--model', path.join(dir, artifactPath(source.manifest.artifacts[0].uri))]);
+    expect(servers[0].args[servers[0].args.indexOf('--alias') + 1]).toBe(source.manifest.slug);
     expect(servers[0].args.slice(-2)).toEqual(['--port', '9000']);
     expect(fs.readdirSync(path.dirname(dir)).sort()).toEqual(['bundle', 'bundle.source.json']);
   });
