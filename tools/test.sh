@@ -20,4 +20,17 @@ node apps/cli/bin/alki.js tools build --quiet
 npx eslint .
 npx nx run-many -t typecheck --parallel=2 --outputStyle=stream
 export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules"
-npx nx run-many -t test --parallel=1 --outputStyle=stream "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+npx nx run-many -t test --parallel=1 --outputStyle=stream "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run, summed over every package's Jest summary.
+sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+  /Tests: / {
+    if (match($0, /[0-9]+ passed/)) passed += substr($0, RSTART, RLENGTH) + 0
+    if (match($0, /[0-9]+ failed/)) failed += substr($0, RSTART, RLENGTH) + 0
+  }
+  END { printf "tests: %d passed, %d failed\n", passed, failed }'
+exit "$status"
