@@ -84,7 +84,10 @@ describe('alki pack <org/name> --quantize Q4_K_M,Q8_0, then alki verify', () => 
     writeFileSync(model, bytes);
     const bad = await runCli(['verify', bundle]);
     expect(bad.code).toBe(EXIT_CODES.checkFailed);
-    expect(bad.stdout).toContain('tampered     models/tiny-llama-q8_0.gguf');
+    // One line per problem, naming the file once, with what was seen against what the manifest says.
+    expect(bad.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^tampered {5}models\/tiny-llama-q8_0\.gguf has SHA-256 [0-9a-f]{64}, the manifest says [0-9a-f]{64}\.$/),
+    ]);
     expect(bad.stderr).toContain('failed verification: 1 problem (models/tiny-llama-q8_0.gguf)');
 
     const json = await runCli(['verify', bundle, '--json']);

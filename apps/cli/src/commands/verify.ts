@@ -9,7 +9,8 @@ interface VerifyArgs extends GlobalOptions {
 
 function render(report: VerifyReport): string {
   if (report.ok) return `ok ${report.name} ${report.version}: ${report.checked.length} files match the manifest`;
-  return report.problems.map((problem) => `${problem.kind.padEnd(12)} ${problem.path}: ${problem.message}`).join('\n');
+  // Each message already names the path, so the line is the kind, then the message.
+  return report.problems.map((problem) => `${problem.kind.padEnd(12)} ${problem.message}`).join('\n');
 }
 
 export const verifyCommand: AlkiCommand = {
