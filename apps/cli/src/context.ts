@@ -12,13 +12,25 @@ export interface CommandContext {
   out: Output;
   /** Aborted on SIGINT or SIGTERM: pass it to every library call that takes one. */
   signal: AbortSignal;
+  /**
+   * For long-running services (`alki serve`): a SIGINT or SIGTERM is how they
+   * are meant to stop, so a clean shutdown after one exits 0, not 130.
+   */
+  interruptIsNormalStop(): void;
 }
 
 let currentSignal: AbortSignal = new AbortController().signal;
+let interruptStopsNormally = false;
 
 /** main() installs the process-wide signal before yargs runs a handler. */
 export function setCommandSignal(signal: AbortSignal): void {
   currentSignal = signal;
+  interruptStopsNormally = false;
+}
+
+/** Whether the command that ran declared an interrupt its normal way to stop. */
+export function interruptWasNormalStop(): boolean {
+  return interruptStopsNormally;
 }
 
 /**
@@ -33,7 +45,10 @@ export function withContext<T extends GlobalOptions>(
 ): (argv: ArgumentsCamelCase<any>) => Promise<void> {
   return async (argv) => {
     const out = new Output({ json: Boolean(argv.json), quiet: Boolean(argv.quiet), verbose: Boolean(argv.verbose) });
-    await handler(argv as ArgumentsCamelCase<T>, { out, signal: currentSignal });
+    const interruptIsNormalStop = () => {
+      interruptStopsNormally = true;
+    };
+    await handler(argv as ArgumentsCamelCase<T>, { out, signal: currentSignal, interruptIsNormalStop });
   };
 }
 

@@ -1,7 +1,7 @@
 import { describeSystemError, isAlkiError } from '@alki/errors';
 import yargs from 'yargs';
 import { commands, examples } from './commands/index.js';
-import { setCommandSignal } from './context.js';
+import { interruptWasNormalStop, setCommandSignal } from './context.js';
 import { EXIT_CODES, exitCodeForCategory } from './exit-codes.js';
 import { Output } from './output.js';
 import { CLI_VERSION } from './version.js';
@@ -52,7 +52,7 @@ export async function main(args: string[]): Promise<number> {
 
   try {
     await parser.parseAsync();
-    return controller.signal.aborted ? EXIT_CODES.interrupted : Number(process.exitCode ?? 0);
+    return controller.signal.aborted && !interruptWasNormalStop() ? EXIT_CODES.interrupted : Number(process.exitCode ?? 0);
   } catch (error) {
     return reportError(error, out, flags.verbose, controller.signal.aborted);
   } finally {

@@ -29,7 +29,10 @@ export const serveCommand: AlkiCommand = {
       .example('$0 serve ./dist/tiny', 'Serve a bundle with the host, port, context, threads and GPU layers of its runtime.json')
       .example('$0 serve model.gguf --port 8080', 'Serve on http://127.0.0.1:8080; stop with Ctrl-C or SIGTERM (requests in flight finish first)')
       .example('$0 serve model.gguf --engine node-llama-cpp', 'Serve without llama-server, on the node-llama-cpp prebuilt binary'),
-  handler: withContext<ServeArgs>(async (argv, { out, signal }) => {
+  handler: withContext<ServeArgs>(async (argv, { out, signal, interruptIsNormalStop }) => {
+    // Ctrl-C or SIGTERM is how a server is stopped (systemd, Kubernetes): a
+    // clean shutdown after one exits 0.
+    interruptIsNormalStop();
     for (const [flag, value, min] of [['--port', argv.port, 0], ['--ctx', argv.ctx, 16], ['--threads', argv.threads, 1], ['--ngl', argv.ngl, 0], ['--parallel', argv.parallel, 1]] as const) {
       if (value !== undefined && (!Number.isInteger(value) || value < min || (flag === '--port' && value > 65535))) {
         throw new RuntimeError('INVALID_INPUT', `${flag} must be an integer of at least ${min}${flag === '--port' ? ' and at most 65535' : ''}; got ${value}.`, 'usage');
