@@ -159,7 +159,10 @@ describe('alki pack errors', () => {
   it('says what a source that does not exist should be (exit 3)', async () => {
     const run = await runCli(['pack', './no/such/model.gguf', '--out', path.join(work, 'none')]);
     expect(run.code).toBe(EXIT_CODES.inputInvalid);
-    expect(run.stderr).toMatch(/error: \.\/no\/such\/model\.gguf is neither a local file or folder nor a hub repo id/);
+    expect(run.stderr).toContain('error: ./no/such/model.gguf does not exist.');
+    const folder = await runCli(['pack', './no/such/folder', '--out', path.join(work, 'none')]);
+    expect(folder.code).toBe(EXIT_CODES.inputInvalid);
+    expect(folder.stderr).toMatch(/error: \.\/no\/such\/folder is neither a local file or folder nor a hub repo id/);
     expect(existsSync(path.join(work, 'none'))).toBe(false);
   });
 

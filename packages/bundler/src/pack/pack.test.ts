@@ -266,6 +266,12 @@ describe('pack from a local GGUF', () => {
     expect(existsSync(path.join(work, 'x1')) || existsSync(path.join(work, 'x4'))).toBe(false);
   });
 
+  it('takes a missing dir/model.gguf for a local file that is not there, not a hub repo', async () => {
+    // A hub that refuses connections: asking it would be a network failure.
+    const packing = pack(options(path.join(work, 'x7'), { source: 'models/nope.gguf', hubUrl: 'http://127.0.0.1:9' }));
+    await expect(packing).rejects.toMatchObject({ code: 'SOURCE_NOT_FOUND', category: 'input', message: 'models/nope.gguf does not exist.' });
+  });
+
   it('explains that --link needs one file system, and leaves nothing', async () => {
     // /dev/shm is a tmpfs, a different file system from the temp directory.
     const shm = mkdtempSync(path.join('/dev/shm', 'alki-link-'));

@@ -88,6 +88,14 @@ export async function resolveSource(context: SourceContext): Promise<ResolvedSou
   if (info?.isDirectory()) {
     return packCheckpointFolder(path.resolve(options.source), context, { kind: 'local-hf', repo: path.basename(path.resolve(options.source)), revision: null });
   }
+  // `dir/model.gguf` has the shape of a repo id, but no hub repo ends in
+  // .gguf: it is a local file that is not there (as `alki inspect` decides).
+  if (/\.gguf$/i.test(options.source)) {
+    throw new BundlerError('SOURCE_NOT_FOUND', `${options.source} does not exist.`, 'input', {
+      hint: 'Check the path of the .gguf file to pack.',
+      details: { source: options.source },
+    });
+  }
   if (HUB_REPO_ID.test(options.source)) return packHubRepo(options.source, context);
   throw new BundlerError('SOURCE_NOT_FOUND', `${options.source} is neither a local file or folder nor a hub repo id (org/name).`, 'input', {
     hint: 'Pass a path to a .gguf file or a model folder, or a repo id such as Qwen/Qwen3-0.6B-GGUF.',
