@@ -31,7 +31,7 @@ async function readJson(dir: string, relative: string): Promise<unknown> {
     if (error instanceof BundlerError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
-      throw new BundlerError('NOT_A_BUNDLE', `${dir} is not an Alki bundle: ${relative} is missing.`, 'input', {
+      throw new BundlerError('NOT_A_BUNDLE', `${dir} is not an Alki bundle: ${await whyNotABundle(dir, relative)}.`, 'input', {
         hint: 'Point at the directory `alki pack` wrote (it holds models/, metadata/ and deploy/).',
         details: { dir, file: relative },
         cause: error,
@@ -48,6 +48,18 @@ async function readJson(dir: string, relative: string): Promise<unknown> {
       cause: error,
     });
   }
+}
+
+// Says which of the usual mistakes it is: a typo, a model file given where
+// its bundle was meant, or a directory that is not a bundle.
+async function whyNotABundle(dir: string, relative: string): Promise<string> {
+  try {
+    const info = await lstat(dir);
+    if (!info.isDirectory()) return 'it is a file, not a bundle directory (`alki inspect` and `alki validate` take a .gguf)';
+  } catch {
+    return 'it does not exist';
+  }
+  return `${relative} is missing`;
 }
 
 /**

@@ -101,7 +101,15 @@ describe('readBundle', () => {
 
   it('says a directory without a manifest is not a bundle', async () => {
     await expect(readBundle(work)).rejects.toMatchObject({ code: 'NOT_A_BUNDLE', category: 'input' });
-    await expect(readBundle(path.join(work, 'does-not-exist'))).rejects.toMatchObject({ code: 'NOT_A_BUNDLE' });
+    await expect(readBundle(work)).rejects.toThrow(`${work} is not an Alki bundle: metadata/manifest.json is missing.`);
+  });
+
+  it('tells a path that does not exist, and a model file given for its bundle, from a directory without a manifest', async () => {
+    const missing = path.join(work, 'does-not-exist');
+    await expect(readBundle(missing)).rejects.toMatchObject({ code: 'NOT_A_BUNDLE', message: `${missing} is not an Alki bundle: it does not exist.` });
+    const file = path.join(work, 'model.gguf');
+    writeFileSync(file, 'GGUF');
+    await expect(readBundle(file)).rejects.toMatchObject({ code: 'NOT_A_BUNDLE', message: expect.stringContaining('it is a file, not a bundle directory') });
   });
 
   it('refuses a manifest or runtime that is a link', async () => {
