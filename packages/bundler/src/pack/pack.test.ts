@@ -272,6 +272,18 @@ describe('pack from a local GGUF', () => {
     await expect(packing).rejects.toMatchObject({ code: 'SOURCE_NOT_FOUND', category: 'input', message: 'models/nope.gguf does not exist.' });
   });
 
+  it('refuses a context size that is not a positive whole number before resolving the source', async () => {
+    // The source does not exist: had it been resolved first, this would be SOURCE_NOT_FOUND.
+    const missing = path.join(work, 'never-read.gguf');
+    await expect(pack(options(path.join(work, 'x8'), { source: missing, contextSize: Number('abc') }))).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      category: 'usage',
+      message: '--context-size must be a positive whole number.',
+    });
+    await expect(pack(options(path.join(work, 'x8'), { source: missing, contextSize: -5 }))).rejects.toThrow('--context-size must be a positive whole number, not -5.');
+    await expect(pack(options(path.join(work, 'x8'), { source: missing, contextSize: 1.5 }))).rejects.toMatchObject({ category: 'usage' });
+  });
+
   it('explains that --link needs one file system, and leaves nothing', async () => {
     // /dev/shm is a tmpfs, a different file system from the temp directory.
     const shm = mkdtempSync(path.join('/dev/shm', 'alki-link-'));

@@ -105,10 +105,14 @@ function sourceDate(options: PackOptions, resolved: ResolvedSource): Date {
 function defaultArgs(facts: ModelFacts, options: PackOptions): RuntimeArgs {
   const trained = facts.contextLength > 0 ? facts.contextLength : DEFAULT_CONTEXT;
   const ctx = options.contextSize ?? Math.min(trained, DEFAULT_CONTEXT);
-  if (!Number.isSafeInteger(ctx) || ctx < 1) {
-    throw new BundlerError('INVALID_INPUT', `--context-size must be a positive whole number, not ${String(options.contextSize)}.`, 'usage');
-  }
   return { ctx, threads: options.threads ?? 'auto', ngl: 0 };
+}
+
+function checkContextSize(contextSize: number | undefined): void {
+  if (contextSize === undefined || (Number.isSafeInteger(contextSize) && contextSize >= 1)) return;
+  // A command line gives NaN for `--context-size abc`; "not NaN" would tell the user nothing.
+  const given = Number.isNaN(contextSize) ? '' : `, not ${contextSize}`;
+  throw new BundlerError('INVALID_INPUT', `--context-size must be a positive whole number${given}.`, 'usage', { details: { contextSize } });
 }
 
 /**
@@ -133,6 +137,7 @@ export async function packFrom(options: PackOptions, resolve: (context: SourceCo
   const steps: PackSteps = { inspect: inspectGguf, ...options.steps };
   // Refuse a bad name or a taken destination before any download or conversion.
   if (options.name !== undefined) slugify(checkBundleName(options.name));
+  checkContextSize(options.contextSize);
   if (options.out !== undefined) await checkDestination(path.resolve(options.out), Boolean(options.force));
 
   options.onProgress?.({ phase: 'resolve', message: `Resolving ${options.source}` });
