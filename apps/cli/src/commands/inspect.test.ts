@@ -15,6 +15,7 @@ import {
   type GgufFile,
   type GgufValue,
 } from '@alki/gguf-reader';
+import { pack } from '@alki/bundler';
 import { downloadFile } from '@alki/hub';
 import { cachedTinyLlamaGguf, fixtureCacheDir, nativeTools, startFakeHub, type FakeHub } from '@alki/testkit';
 import { readGgufFileInfo } from 'node-llama-cpp';
@@ -148,6 +149,22 @@ describe('alki inspect <file>', () => {
     expect(stdout).toMatch(/^vocabulary\s+130 \(gpt2\)$/m);
     expect(stdout).toMatch(/^chat template\s+yes$/m);
     expect(stdout).toMatch(/^memory @ ctx 256\s+.*KV cache 128\.0 KiB\)$/m);
+  });
+
+  it("reads a bundle directory's served model, or the one --filename picks; a plain directory is exit 3", async () => {
+    const bundle = path.join(dir, 'bundle');
+    await pack({ source: quantized.get('Q8_0')!, out: bundle, name: 'inspected', quantize: ['Q8_0'] });
+    const served = await runCli(['inspect', bundle, '--json']);
+    expect(served.code).toBe(0);
+    const report = JSON.parse(served.stdout) as { source: { location: string }; summary: { fileType: { name: string } } };
+    expect(report.source.location).toBe(path.join(bundle, 'models', 'inspected-q8_0.gguf'));
+    expect(report.summary.fileType.name).toBe('MOSTLY_Q8_0');
+    const picked = await runCli(['inspect', bundle, '--filename', '*q4_k_m.gguf']);
+    expect(picked.code).toBe(3);
+    expect(picked.stderr).toContain('inspected-q8_0.gguf');
+    const plain = await runCli(['inspect', dir]);
+    expect(plain.code).toBe(3);
+    expect(plain.stderr).toContain(`${dir} is not an Alki bundle: metadata/manifest.json is missing.`);
   });
 
   it('prints JSON with --json, tensors with --tensors and metadata with long arrays cut short', async () => {

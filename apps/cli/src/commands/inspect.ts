@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import path from 'node:path';
+import { artifactPath, readBundle } from '@alki/bundler';
 import {
   GgufError,
   GgufValueType,
@@ -53,9 +55,10 @@ async function resolveTarget(argv: InspectArgs, signal: AbortSignal): Promise<Ta
     const token = sameHost ? findToken() : undefined;
     return { kind: 'url', location: argv.model, headers: token ? { authorization: `Bearer ${token}` } : {} };
   }
+  if (fs.statSync(argv.model, { throwIfNoEntry: false })?.isDirectory()) return bundleModel(argv);
   if (fs.existsSync(argv.model) || !REPO_ID.test(argv.model) || /\.gguf$/i.test(argv.model)) {
     if (argv.filename)
-      throw new GgufError('INVALID_INPUT', '--filename only applies to a hub repo (org/name).', 'usage');
+      throw new GgufError('INVALID_INPUT', '--filename only applies to a hub repo (org/name) or a bundle.', 'usage');
     return { kind: 'file', location: argv.model, headers: {} };
   }
   const resolved = await resolveModel(argv.model, { revision: argv.revision, signal });
@@ -91,6 +94,16 @@ async function resolveTarget(argv: InspectArgs, signal: AbortSignal): Promise<Ta
     commit: resolved.commit,
     file,
   };
+}
+
+// A bundle directory (what `alki pack` wrote): the model its runtime.json
+// serves, or the one artifact --filename picks. readBundle refuses a plain
+// directory, and any artifact path that leaves the bundle.
+async function bundleModel(argv: InspectArgs): Promise<Target> {
+  const bundle = await readBundle(argv.model);
+  const artifacts = bundle.manifest.artifacts.map((artifact) => artifactPath(artifact.uri));
+  const file = argv.filename ? pickGguf(artifacts, argv.filename, argv.model) : artifactPath(bundle.runtime.model);
+  return { kind: 'file', location: path.join(argv.model, file), headers: {} };
 }
 
 /** The one GGUF the glob selects; the shards of one split model count as one (their first shard). */
@@ -280,11 +293,11 @@ export const inspectCommand: AlkiCommand = {
       .positional('model', {
         type: 'string',
         demandOption: true,
-        describe: 'A .gguf path, an http(s) URL, or org/name on the hub',
+        describe: 'A .gguf path, a bundle directory, an http(s) URL, or org/name on the hub',
       })
       .option('filename', {
         type: 'string',
-        describe: 'For org/name: a glob picking the GGUF in the repo (e.g. "*Q4_K_M.gguf")',
+        describe: 'For org/name or a bundle: a glob picking the GGUF (e.g. "*Q4_K_M.gguf")',
       })
       .option('revision', {
         type: 'string',
@@ -311,6 +324,7 @@ export const inspectCommand: AlkiCommand = {
         describe: 'Context size for the memory estimate (default: the model context length)',
       })
       .example('$0 inspect model.gguf', 'Architecture, parameters, quantization mix, context, memory needed')
+      .example('$0 inspect ./dist/alki-demo --filename "*q8_0.gguf"', "A bundle's model: the one it serves, or the one --filename picks")
       .example(
         '$0 inspect Qwen/Qwen2.5-0.5B-Instruct-GGUF --filename "*q4_k_m.gguf"',
         'Inspect a hub file by range requests, no download',
