@@ -49,14 +49,16 @@ export class Output {
 
   /**
    * The command's result: `data` as JSON on stdout with --json, otherwise the
-   * human rendering on stdout.
+   * human rendering on stdout. --quiet keeps it: it silences the messages
+   * around a result (docs/cli.md: "print only results and errors").
    */
   result(data: unknown, human: () => string): void {
-    if (this.json) this.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
-    else if (!this.quiet) {
-      const text = human();
-      if (text) this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    if (this.json) {
+      this.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+      return;
     }
+    const text = human();
+    if (text) this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
   /**
