@@ -41,7 +41,7 @@ const DEFAULT_CATEGORY: Record<RegistryErrorCode, ErrorCategory> = {
   AUTH_FAILED: 'network',
   CREDENTIALS_UNAVAILABLE: 'environment',
   REGISTRY_ERROR: 'network',
-  NOT_FOUND: 'network',
+  NOT_FOUND: 'input',
   DIGEST_MISMATCH: 'check',
   SIZE_MISMATCH: 'check',
   INVALID_MANIFEST: 'input',
@@ -54,7 +54,9 @@ const DEFAULT_CATEGORY: Record<RegistryErrorCode, ErrorCategory> = {
 /**
  * The one error class of @alki/registry-publisher. The category follows from
  * the code: transport, auth and 5xx failures are 'network', digest and size
- * mismatches are 'check', bad references and manifests are 'input'.
+ * mismatches are 'check', bad references and manifests are 'input', and so is
+ * a tag, manifest or repository that does not exist (the user named it, as
+ * with a hub repo that does not exist).
  */
 export class RegistryError extends AlkiError<RegistryErrorCode> {
   constructor(code: RegistryErrorCode, message: string, options?: AlkiErrorOptions & { category?: ErrorCategory }) {

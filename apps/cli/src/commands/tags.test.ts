@@ -41,9 +41,9 @@ describe('alki tags', () => {
     expect(human.stdout.split('\n').filter(Boolean)).toEqual([`${'latest'.padEnd(24)} ${digest}`, `${'v1.0.0'.padEnd(24)} ${digest}`, `${'v1.0.1'.padEnd(24)} ${digest}`]);
   });
 
-  it('exits 4 for a repository the registry does not have', async () => {
+  it('exits 3 for a repository the registry does not have, like any other name that does not exist', async () => {
     const run = await runCli(['tags', `${registry.host}/nothing-here`]);
-    expect(run.code).toBe(4);
+    expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/has no repository nothing-here/);
   });
 });

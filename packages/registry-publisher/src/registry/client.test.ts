@@ -168,7 +168,7 @@ describe('RegistryClient against docker-registry', () => {
   });
 
   it('reports a clear NOT_FOUND for an unknown repository or blob', async () => {
-    await expect(client.listTags('alki/none')).rejects.toMatchObject({ code: 'NOT_FOUND', category: 'network' });
+    await expect(client.listTags('alki/none')).rejects.toMatchObject({ code: 'NOT_FOUND', category: 'input' });
     const out = collectingSink();
     await expect(client.fetchBlob('alki/none', { digest: sha256Digest('x'), size: 1 }, out.sink)).rejects.toBeInstanceOf(RegistryError);
   });
