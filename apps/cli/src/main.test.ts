@@ -11,7 +11,9 @@ describe('alki --help', () => {
     expect(stdout).toContain('alki tools <command>');
     expect(stdout).toContain('Examples:');
     expect(stdout).toContain('alki tools build');
-    expect(stdout).toContain('Exit codes: 0 ok, 1 a check failed, 2 usage, 3 input invalid, 4 network or registry');
+    expect(stdout).toContain(
+      'Exit codes: 0 ok, 1 a check failed, 2 usage, 3 input invalid, 4 network or registry',
+    );
   });
 });
 
@@ -63,7 +65,7 @@ describe('exit codes', () => {
   });
 
   it('come from the error category of an AlkiError thrown by a library', () => {
-    const error = new AlkiError('X', 'x', 'network');
+    const error = new AlkiError('X', 'x', { category: 'network' });
     expect(exitCodeForCategory(error.category)).toBe(EXIT_CODES.network);
   });
 });

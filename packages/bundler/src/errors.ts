@@ -23,9 +23,23 @@ export type BundlerErrorCode =
   /** The work was aborted through its AbortSignal; nothing was left half-written. */
   | 'ABORTED';
 
+/** The category each code has unless a call site says otherwise. */
+const CATEGORIES: Record<BundlerErrorCode, ErrorCategory> = {
+  INVALID_INPUT: 'usage',
+  SOURCE_NOT_FOUND: 'input',
+  SOURCE_UNSUPPORTED: 'input',
+  INVALID_MANIFEST: 'input',
+  PATH_ESCAPE: 'input',
+  NOT_A_BUNDLE: 'input',
+  DESTINATION_EXISTS: 'usage',
+  WRITE_FAILED: 'input',
+  VERIFY_FAILED: 'input',
+  ABORTED: 'environment',
+};
+
 /** The one error class of @alki/bundler. */
 export class BundlerError extends AlkiError<BundlerErrorCode> {
-  constructor(code: BundlerErrorCode, message: string, category: ErrorCategory = 'input', options?: AlkiErrorOptions) {
-    super(code, message, category, options);
+  constructor(code: BundlerErrorCode, message: string, options: AlkiErrorOptions = {}) {
+    super(code, message, { ...options, category: options.category ?? CATEGORIES[code] });
   }
 }

@@ -15,38 +15,54 @@ async function readJson(dir: string, relative: string): Promise<unknown> {
     // lstat: a manifest that is a link could point anywhere, so it is refused, not followed.
     const info = await lstat(file);
     if (info.isSymbolicLink()) {
-      throw new BundlerError('PATH_ESCAPE', `${relative} is a symbolic link; a bundle's metadata must be its own files.`, 'input', {
-        hint: 'Repack the bundle with `alki pack`; this one may have been tampered with.',
-        details: { file: relative },
-      });
+      throw new BundlerError(
+        'PATH_ESCAPE',
+        `${relative} is a symbolic link; a bundle's metadata must be its own files.`,
+        {
+          hint: 'Repack the bundle with `alki pack`; this one may have been tampered with.',
+          details: { file: relative },
+        },
+      );
     }
     if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
     if (info.size > MAX_METADATA_BYTES) {
-      throw new BundlerError('INVALID_MANIFEST', `${relative} is ${info.size} bytes, more than a bundle's metadata can be.`, 'input', {
-        details: { file: relative, size: info.size },
-      });
+      throw new BundlerError(
+        'INVALID_MANIFEST',
+        `${relative} is ${info.size} bytes, more than a bundle's metadata can be.`,
+        {
+          details: { file: relative, size: info.size },
+        },
+      );
     }
     text = await readFile(file, 'utf8');
   } catch (error) {
     if (error instanceof BundlerError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
-      throw new BundlerError('NOT_A_BUNDLE', `${dir} is not an Alki bundle: ${await whyNotABundle(dir, relative)}.`, 'input', {
-        hint: 'Point at the directory `alki pack` wrote (it holds models/, metadata/ and deploy/).',
-        details: { dir, file: relative },
-        cause: error,
-      });
+      throw new BundlerError(
+        'NOT_A_BUNDLE',
+        `${dir} is not an Alki bundle: ${await whyNotABundle(dir, relative)}.`,
+        {
+          hint: 'Point at the directory `alki pack` wrote (it holds models/, metadata/ and deploy/).',
+          details: { dir, file: relative },
+          cause: error,
+        },
+      );
     }
     throw error;
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new BundlerError('INVALID_MANIFEST', `${relative} is not valid JSON: ${(error as Error).message}.`, 'input', {
-      hint: 'Repack the bundle with `alki pack`; the file may be truncated or edited by hand.',
-      details: { file: relative },
-      cause: error,
-    });
+    throw new BundlerError(
+      'INVALID_MANIFEST',
+      `${relative} is not valid JSON: ${(error as Error).message}.`,
+      {
+        hint: 'Repack the bundle with `alki pack`; the file may be truncated or edited by hand.',
+        details: { file: relative },
+        cause: error,
+      },
+    );
   }
 }
 
@@ -55,7 +71,8 @@ async function readJson(dir: string, relative: string): Promise<unknown> {
 async function whyNotABundle(dir: string, relative: string): Promise<string> {
   try {
     const info = await lstat(dir);
-    if (!info.isDirectory()) return 'it is a file, not a bundle directory (`alki inspect` and `alki validate` take a .gguf)';
+    if (!info.isDirectory())
+      return 'it is a file, not a bundle directory (`alki inspect` and `alki validate` take a .gguf)';
   } catch {
     return 'it does not exist';
   }
@@ -76,10 +93,14 @@ export async function readBundle(dir: string): Promise<Bundle> {
   const manifest = parseManifest(await readJson(root, MANIFEST_PATH), MANIFEST_PATH);
   const runtime = parseRuntime(await readJson(root, RUNTIME_PATH), RUNTIME_PATH);
   if (!manifest.artifacts.some((artifact) => artifact.uri === runtime.model)) {
-    throw new BundlerError('INVALID_MANIFEST', `${RUNTIME_PATH} serves ${runtime.model}, which the manifest does not list.`, 'input', {
-      hint: 'Repack the bundle with `alki pack`.',
-      details: { file: RUNTIME_PATH, model: runtime.model },
-    });
+    throw new BundlerError(
+      'INVALID_MANIFEST',
+      `${RUNTIME_PATH} serves ${runtime.model}, which the manifest does not list.`,
+      {
+        hint: 'Repack the bundle with `alki pack`.',
+        details: { file: RUNTIME_PATH, model: runtime.model },
+      },
+    );
   }
   return { dir: root, manifest, runtime };
 }

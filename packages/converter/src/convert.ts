@@ -70,11 +70,21 @@ const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const outtype = options.outtype ?? 'f16';
   if (!OUT_TYPES.includes(outtype)) {
-    throw new ConverterError('UNSUPPORTED_OUTTYPE', `Output type ${JSON.stringify(outtype)} is not one of ${OUT_TYPES.join(', ')}.`, 'usage', { details: { outtype } });
+    throw new ConverterError(
+      'UNSUPPORTED_OUTTYPE',
+      `Output type ${JSON.stringify(outtype)} is not one of ${OUT_TYPES.join(', ')}.`,
+      { details: { outtype } },
+    );
   }
   const output = path.resolve(options.output);
-  if (!options.force && (await fs.access(output).then(() => true, () => false))) {
-    throw new ConverterError('OUTPUT_EXISTS', `${options.output} already exists.`, 'usage', {
+  if (
+    !options.force &&
+    (await fs.access(output).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    throw new ConverterError('OUTPUT_EXISTS', `${options.output} already exists.`, {
       details: { output },
       hint: 'Choose another output path, or pass --force to replace it.',
     });
@@ -85,7 +95,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const module = (options.architectures ?? defaultArchitectures()).get(architecture);
   const plan = planTensors(module, checkpoint.config, checkpoint.tensors, outtype);
   const vocabSize = checkpoint.config.vocab_size;
-  if (typeof vocabSize !== 'number') throw new ConverterError('BAD_CONFIG', 'config.json has no vocab_size.', 'input');
+  if (typeof vocabSize !== 'number') throw new ConverterError('BAD_CONFIG', 'config.json has no vocab_size.');
   const tokenizer = await convertTokenizer({
     files: await readTokenizerFiles(checkpoint.dir),
     config: checkpoint.config,
@@ -111,7 +121,10 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   ];
 
   await fs.mkdir(path.dirname(output), { recursive: true }).catch(() => undefined);
-  const writer = await createGgufWriter(output, { metadata, tensors: plan.map((t) => ({ name: t.name, type: t.type, dims: t.dims })) });
+  const writer = await createGgufWriter(output, {
+    metadata,
+    tensors: plan.map((t) => ({ name: t.name, type: t.type, dims: t.dims })),
+  });
   try {
     await streamTensors(writer, plan, options);
     await writer.finish();
@@ -134,20 +147,34 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new ConverterError('ABORTED', 'The conversion was interrupted; nothing was written.', 'internal', { cause: signal.reason });
+  if (signal?.aborted)
+    throw new ConverterError('ABORTED', 'The conversion was interrupted; nothing was written.', {
+      cause: signal.reason,
+    });
 }
 
 function asConverterError(error: unknown, output: string, signal: AbortSignal | undefined): unknown {
-  if (signal?.aborted) return new ConverterError('ABORTED', 'The conversion was interrupted; nothing was written.', 'internal', { cause: error });
+  if (signal?.aborted)
+    return new ConverterError('ABORTED', 'The conversion was interrupted; nothing was written.', {
+      cause: error,
+    });
   if (error instanceof ConverterError) return error;
   const system = describeSystemError(error);
   if (system) {
-    return new ConverterError('WRITE_FAILED', `Cannot write ${output}: ${system.message}.`, system.category, { cause: error, details: { output } });
+    return new ConverterError('WRITE_FAILED', `Cannot write ${output}: ${system.message}.`, {
+      category: system.category,
+      cause: error,
+      details: { output },
+    });
   }
   return error;
 }
 
-async function streamTensors(writer: GgufWriter, plan: PlannedTensor[], options: ConvertOptions): Promise<void> {
+async function streamTensors(
+  writer: GgufWriter,
+  plan: PlannedTensor[],
+  options: ConvertOptions,
+): Promise<void> {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const bytesTotal = plan.reduce((sum, t) => sum + (t.source?.byteLength ?? 0), 0);
   let bytesDone = 0;
@@ -159,7 +186,9 @@ async function streamTensors(writer: GgufWriter, plan: PlannedTensor[], options:
     for (const [index, tensor] of plan.entries()) {
       throwIfAborted(options.signal);
       if (tensor.computed) {
-        await writer.writeTensorData(new Uint8Array(tensor.computed.buffer, tensor.computed.byteOffset, tensor.computed.byteLength));
+        await writer.writeTensorData(
+          new Uint8Array(tensor.computed.buffer, tensor.computed.byteOffset, tensor.computed.byteLength),
+        );
         continue;
       }
       const source = tensor.source!;
@@ -180,7 +209,13 @@ async function streamTensors(writer: GgufWriter, plan: PlannedTensor[], options:
         const count = Math.min(chunkRows, rows - row);
         const length = count * inRowBytes;
         if (buffers[slot].byteLength < length) buffers[slot] = new Uint8Array(length);
-        const pending = readExactly(handle!, source.offset + row * inRowBytes, length, source.file, buffers[slot].subarray(0, length)).then((bytes) => ({ bytes, count }));
+        const pending = readExactly(
+          handle!,
+          source.offset + row * inRowBytes,
+          length,
+          source.file,
+          buffers[slot].subarray(0, length),
+        ).then((bytes) => ({ bytes, count }));
         // A failure is reported when the chunk is awaited; never as an unhandled rejection.
         pending.catch(() => undefined);
         return pending;
@@ -200,13 +235,20 @@ async function streamTensors(writer: GgufWriter, plan: PlannedTensor[], options:
         } else {
           const values = new Float32Array(count * rowLength);
           decodeToFloat32(bytes, source.dtype, values);
-          if (tensor.transform?.kind === 'add') for (let i = 0; i < values.length; i++) values[i] += tensor.transform.value;
+          if (tensor.transform?.kind === 'add')
+            for (let i = 0; i < values.length; i++) values[i] += tensor.transform.value;
           const out = new Uint8Array(encodedByteLength(tensor.type, values.length));
           encodeFromFloat32(values, tensor.type, out);
           await writer.writeTensorData(out);
         }
         bytesDone += count * inRowBytes;
-        options.onProgress?.({ tensor: tensor.name, tensorIndex: index, tensorCount: plan.length, bytesDone, bytesTotal });
+        options.onProgress?.({
+          tensor: tensor.name,
+          tensorIndex: index,
+          tensorCount: plan.length,
+          bytesDone,
+          bytesTotal,
+        });
       }
     }
   } finally {

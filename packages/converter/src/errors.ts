@@ -29,9 +29,26 @@ export type ConverterErrorCode =
   /** The conversion was cancelled through its AbortSignal. */
   | 'ABORTED';
 
+/** The category each code has unless a call site says otherwise. */
+const CATEGORIES: Record<ConverterErrorCode, ErrorCategory> = {
+  INVALID_INPUT: 'input',
+  PICKLE_ONLY: 'input',
+  BAD_SAFETENSORS: 'input',
+  BAD_CONFIG: 'input',
+  UNSUPPORTED_ARCHITECTURE: 'input',
+  TENSOR_MISMATCH: 'input',
+  UNSUPPORTED_DTYPE: 'input',
+  BAD_TOKENIZER: 'input',
+  UNKNOWN_PRE_TOKENIZER: 'input',
+  UNSUPPORTED_OUTTYPE: 'usage',
+  OUTPUT_EXISTS: 'usage',
+  WRITE_FAILED: 'input',
+  ABORTED: 'internal',
+};
+
 /** The one error class of @alki/converter. */
 export class ConverterError extends AlkiError<ConverterErrorCode> {
-  constructor(code: ConverterErrorCode, message: string, category: ErrorCategory = 'input', options?: AlkiErrorOptions) {
-    super(code, message, category, options);
+  constructor(code: ConverterErrorCode, message: string, options: AlkiErrorOptions = {}) {
+    super(code, message, { ...options, category: options.category ?? CATEGORIES[code] });
   }
 }

@@ -39,10 +39,17 @@ export function outputType(name: string, shape: number[], outtype: OutType): Ggm
  * module does not know fails the plan (nothing is dropped silently), and so
  * does a transform that does not fit the tensor's shape.
  */
-export function planTensors(module: ArchitectureModule, config: HfConfig, tensors: Map<string, SourceTensor>, outtype: OutType): PlannedTensor[] {
+export function planTensors(
+  module: ArchitectureModule,
+  config: HfConfig,
+  tensors: Map<string, SourceTensor>,
+  outtype: OutType,
+): PlannedTensor[] {
   const planned: PlannedTensor[] = [];
   const unknown: string[] = [];
-  const sources = [...tensors.values()].sort((a, b) => (a.file === b.file ? a.offset - b.offset : a.file < b.file ? -1 : 1));
+  const sources = [...tensors.values()].sort((a, b) =>
+    a.file === b.file ? a.offset - b.offset : a.file < b.file ? -1 : 1,
+  );
   for (const source of sources) {
     const mapping = module.mapTensor(source.name, config);
     if (mapping === null) continue;
@@ -51,18 +58,26 @@ export function planTensors(module: ArchitectureModule, config: HfConfig, tensor
       continue;
     }
     if (source.dtype !== 'F32' && source.dtype !== 'F16' && source.dtype !== 'BF16') {
-      throw new ConverterError('UNSUPPORTED_DTYPE', `Tensor ${source.name} is ${source.dtype}; the converter reads F32, F16 and BF16.`, 'input', {
-        details: { tensor: source.name, dtype: source.dtype },
-        hint: 'Pre-quantized checkpoints (GPTQ, AWQ, FP8) are not supported; use the original-precision weights.',
-      });
+      throw new ConverterError(
+        'UNSUPPORTED_DTYPE',
+        `Tensor ${source.name} is ${source.dtype}; the converter reads F32, F16 and BF16.`,
+        {
+          details: { tensor: source.name, dtype: source.dtype },
+          hint: 'Pre-quantized checkpoints (GPTQ, AWQ, FP8) are not supported; use the original-precision weights.',
+        },
+      );
     }
     if (mapping.transform?.kind === 'permute-heads') {
       const rows = source.shape[0];
       if (rows % mapping.transform.heads !== 0 || (rows / mapping.transform.heads) % 2 !== 0) {
-        throw new ConverterError('TENSOR_MISMATCH', `Tensor ${source.name} has ${rows} rows, which do not split into ${mapping.transform.heads} heads of even size.`, 'input', {
-          details: { tensor: source.name, shape: source.shape },
-          hint: 'config.json does not match the weights; download both again.',
-        });
+        throw new ConverterError(
+          'TENSOR_MISMATCH',
+          `Tensor ${source.name} has ${rows} rows, which do not split into ${mapping.transform.heads} heads of even size.`,
+          {
+            details: { tensor: source.name, shape: source.shape },
+            hint: 'config.json does not match the weights; download both again.',
+          },
+        );
       }
     }
     planned.push({
@@ -77,17 +92,27 @@ export function planTensors(module: ArchitectureModule, config: HfConfig, tensor
     throw new ConverterError(
       'TENSOR_MISMATCH',
       `${unknown.length} tensor(s) have no GGUF name for ${module.ggufArchitecture}: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}.`,
-      'input',
-      { details: { tensors: unknown }, hint: 'The checkpoint has parts this architecture module does not know; it may be a variant that needs its own module.' },
+      {
+        details: { tensors: unknown },
+        hint: 'The checkpoint has parts this architecture module does not know; it may be a variant that needs its own module.',
+      },
     );
   }
   const names = new Set(planned.map((t) => t.name));
   for (const required of ['token_embd.weight', 'output_norm.weight']) {
     if (!names.has(required)) {
-      throw new ConverterError('TENSOR_MISMATCH', `The checkpoint has no tensor for ${required}.`, 'input', { details: { tensor: required } });
+      throw new ConverterError('TENSOR_MISMATCH', `The checkpoint has no tensor for ${required}.`, {
+        details: { tensor: required },
+      });
     }
   }
   const computed: ComputedTensor[] = module.computedTensors?.(config) ?? [];
-  for (const tensor of computed) planned.push({ name: tensor.name, type: GgmlType.F32, dims: [tensor.data.length], computed: tensor.data });
+  for (const tensor of computed)
+    planned.push({
+      name: tensor.name,
+      type: GgmlType.F32,
+      dims: [tensor.data.length],
+      computed: tensor.data,
+    });
   return planned;
 }

@@ -6,7 +6,8 @@ class DemoError extends AlkiError<'BROKEN' | 'GONE'> {}
 describe('AlkiError', () => {
   it('carries a code, a category, a cause, a hint and data fields', () => {
     const cause = new Error('low level');
-    const error = new DemoError('BROKEN', 'The thing is broken.', 'input', {
+    const error = new DemoError('BROKEN', 'The thing is broken.', {
+      category: 'input',
       cause,
       hint: 'Fix the thing.',
       details: { offset: 12 },
@@ -27,7 +28,7 @@ describe('AlkiError', () => {
   });
 
   it('is recognised by isAlkiError, and plain errors are not', () => {
-    expect(isAlkiError(new DemoError('GONE', 'gone', 'network'))).toBe(true);
+    expect(isAlkiError(new DemoError('GONE', 'gone', { category: 'network' }))).toBe(true);
     expect(isAlkiError(new Error('plain'))).toBe(false);
     expect(isAlkiError('BROKEN')).toBe(false);
   });

@@ -23,17 +23,22 @@ export interface AlkiErrorOptions {
   details?: Record<string, unknown>;
   /** One sentence that tells the user what to do next. */
   hint?: string;
+  /** Overrides the category the subclass gives the code by default. */
+  category?: ErrorCategory;
 }
 
 /**
  * The base of every Alki package's error class. Each package declares one
- * subclass with a string-literal union of codes:
+ * subclass with a string-literal union of codes and the category each code has
+ * by default; a call site passes `category` only to override it. Every error
+ * is built the same way: `new XError(code, message, { category?, hint?, cause?, details? })`.
  *
  * @example
  * type GgufErrorCode = 'BAD_MAGIC' | 'TRUNCATED';
+ * const CATEGORIES: Record<GgufErrorCode, ErrorCategory> = { BAD_MAGIC: 'input', TRUNCATED: 'input' };
  * class GgufError extends AlkiError<GgufErrorCode> {
- *   constructor(code: GgufErrorCode, message: string, options?: AlkiErrorOptions) {
- *     super(code, message, 'input', options);
+ *   constructor(code: GgufErrorCode, message: string, options: AlkiErrorOptions = {}) {
+ *     super(code, message, { ...options, category: options.category ?? CATEGORIES[code] });
  *   }
  * }
  */
@@ -43,11 +48,12 @@ export class AlkiError<Code extends string = string> extends Error {
   readonly details: Record<string, unknown>;
   readonly hint: string | undefined;
 
-  constructor(code: Code, message: string, category: ErrorCategory, options: AlkiErrorOptions = {}) {
+  constructor(code: Code, message: string, options: AlkiErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.category = category;
+    // A subclass always supplies one; a bare AlkiError without one is a bug.
+    this.category = options.category ?? 'internal';
     this.details = options.details ?? {};
     this.hint = options.hint;
   }

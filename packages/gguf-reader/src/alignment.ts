@@ -26,7 +26,6 @@ export function alignmentFromMetadata(metadata: readonly GgufMetadataEntry[]): n
     throw new GgufError(
       'BAD_ALIGNMENT',
       `general.alignment must be a power-of-two uint32, got ${String(value)}.`,
-      'input',
       {
         details: { alignment: String(value) },
       },

@@ -54,15 +54,38 @@ export type GgufErrorCode =
   /** Writing the output failed (disk full, permission denied). */
   | 'WRITE_FAILED';
 
+/** The category each code has unless a call site says otherwise. */
+const CATEGORIES: Record<GgufErrorCode, ErrorCategory> = {
+  BAD_MAGIC: 'input',
+  UNSUPPORTED_VERSION: 'input',
+  TRUNCATED: 'input',
+  COUNT_TOO_LARGE: 'input',
+  INVALID_UTF8: 'input',
+  UNKNOWN_VALUE_TYPE: 'input',
+  UNKNOWN_TENSOR_TYPE: 'input',
+  INVALID_VALUE: 'input',
+  DUPLICATE_KEY: 'input',
+  BAD_ALIGNMENT: 'input',
+  NESTING_TOO_DEEP: 'input',
+  NAME_TOO_LONG: 'input',
+  DUPLICATE_TENSOR: 'input',
+  BAD_DIMENSIONS: 'input',
+  MISALIGNED_TENSOR: 'input',
+  OVERLAPPING_TENSORS: 'input',
+  DATA_PAST_END: 'input',
+  SPLIT_MISMATCH: 'input',
+  NOT_FOUND: 'input',
+  HTTP_ERROR: 'network',
+  RANGE_NOT_SUPPORTED: 'network',
+  INVALID_INPUT: 'usage',
+  READ_FAILED: 'input',
+  WRITE_FAILED: 'input',
+};
+
 /** The one error class of @alki/gguf-reader. */
 export class GgufError extends AlkiError<GgufErrorCode> {
-  constructor(
-    code: GgufErrorCode,
-    message: string,
-    category: ErrorCategory = 'input',
-    options?: AlkiErrorOptions,
-  ) {
-    super(code, message, category, options);
+  constructor(code: GgufErrorCode, message: string, options: AlkiErrorOptions = {}) {
+    super(code, message, { ...options, category: options.category ?? CATEGORIES[code] });
   }
 }
 
@@ -73,7 +96,8 @@ export function structuralError(
   message: string,
   details: Record<string, unknown> = {},
 ): GgufError {
-  return new GgufError(code, `${message} (at byte ${offset})`, 'input', {
+  return new GgufError(code, `${message} (at byte ${offset})`, {
+    category: 'input',
     details: { offset, ...details },
     hint: 'The file is not a valid GGUF: it may be truncated or damaged; download or convert it again.',
   });

@@ -86,7 +86,7 @@ export function isKnownGgmlType(type: number): type is GgmlType {
 export function ggmlTypeInfo(type: GgmlType | number): GgmlTypeInfo {
   const info = BY_ID.get(type);
   if (!info)
-    throw new GgufError('UNKNOWN_TENSOR_TYPE', `Unknown ggml tensor type id ${type}.`, 'input', {
+    throw new GgufError('UNKNOWN_TENSOR_TYPE', `Unknown ggml tensor type id ${type}.`, {
       details: { type },
     });
   return info;
@@ -101,7 +101,8 @@ export function ggmlTypeInfo(type: GgmlType | number): GgmlTypeInfo {
 export function ggmlTypeFromName(name: string): GgmlType {
   const info = BY_NAME.get(name.toUpperCase());
   if (!info) {
-    throw new GgufError('UNKNOWN_TENSOR_TYPE', `Unknown ggml tensor type "${name}".`, 'usage', {
+    throw new GgufError('UNKNOWN_TENSOR_TYPE', `Unknown ggml tensor type "${name}".`, {
+      category: 'usage',
       details: { name },
       hint: `Known types: ${[...BY_NAME.keys()].join(', ')}.`,
     });
@@ -123,7 +124,6 @@ export function tensorByteSize(type: GgmlType | number, dims: readonly number[])
     throw new GgufError(
       'BAD_DIMENSIONS',
       `A ${name} row must be a multiple of ${blockSize} elements, got ${rowLength}.`,
-      'input',
       {
         details: { type, dims: [...dims] },
       },

@@ -116,7 +116,7 @@ function checkTensorSpec(name: string, type: GgmlType, dims: readonly number[]):
 }
 
 function invalid(message: string, details: Record<string, unknown>): GgufError {
-  return new GgufError('INVALID_INPUT', message, 'input', { details });
+  return new GgufError('INVALID_INPUT', message, { category: 'input', details });
 }
 
 const INTEGER_RANGES: Partial<Record<GgufValueType, [number, number]>> = {

@@ -102,7 +102,7 @@ function checkShards(shards: GgufShard[]): void {
 }
 
 function mismatch(message: string, location: string): GgufError {
-  return new GgufError('SPLIT_MISMATCH', message, 'input', {
+  return new GgufError('SPLIT_MISMATCH', message, {
     details: { location },
     hint: 'Make sure every shard of the split model is present and from the same download.',
   });

@@ -112,7 +112,6 @@ function withAlignment(metadata: GgufMetadataEntry[], alignment: number | undefi
       throw new GgufError(
         'INVALID_INPUT',
         `The alignment option (${alignment}) differs from general.alignment in the metadata.`,
-        'usage',
       );
     }
     return metadata;
@@ -165,7 +164,7 @@ class StreamingWriter implements GgufWriter {
         throw new GgufError(
           'INVALID_INPUT',
           `Received ${chunk.length - at} bytes of tensor data more than the tensors hold.`,
-          'internal',
+          { category: 'internal' },
         );
       }
       const take = Math.min(this.leftInTensor, chunk.length - at);
@@ -217,10 +216,7 @@ class StreamingWriter implements GgufWriter {
       throw new GgufError(
         'INVALID_INPUT',
         `Tensor data ended early: "${tensor.name}" is missing ${this.leftInTensor} bytes.`,
-        'internal',
-        {
-          details: { tensor: tensor.name, missing: this.leftInTensor },
-        },
+        { category: 'internal', details: { tensor: tensor.name, missing: this.leftInTensor } },
       );
     }
     try {
@@ -245,6 +241,8 @@ class StreamingWriter implements GgufWriter {
   private checkOpen(): void {
     if (this.failed) throw fileSystemError(this.failed, this.destination, 'write');
     if (this.closed)
-      throw new GgufError('INVALID_INPUT', 'The GGUF writer is already finished or aborted.', 'internal');
+      throw new GgufError('INVALID_INPUT', 'The GGUF writer is already finished or aborted.', {
+        category: 'internal',
+      });
   }
 }

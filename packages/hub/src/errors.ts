@@ -1,4 +1,4 @@
-import { AlkiError, type AlkiErrorOptions, type ErrorCategory } from '@alki/errors';
+import { AlkiError, type AlkiErrorOptions } from '@alki/errors';
 
 /** Every failure of @alki/hub, as a string-literal code. */
 export type HubErrorCode =
@@ -36,14 +36,27 @@ export type HubErrorCode =
   /** The caller's signal aborted the work. */
   | 'ABORTED';
 
-const INPUT_CODES: ReadonlySet<HubErrorCode> = new Set(['INVALID_REPO_ID', 'INVALID_TOKEN', 'UNSAFE_PATH', 'REPO_NOT_FOUND', 'REVISION_NOT_FOUND', 'FILE_NOT_FOUND', 'NO_MATCH', 'AMBIGUOUS_MATCH', 'MISSING_SHARDS']);
+const INPUT_CODES: ReadonlySet<HubErrorCode> = new Set([
+  'INVALID_REPO_ID',
+  'INVALID_TOKEN',
+  'UNSAFE_PATH',
+  'REPO_NOT_FOUND',
+  'REVISION_NOT_FOUND',
+  'FILE_NOT_FOUND',
+  'NO_MATCH',
+  'AMBIGUOUS_MATCH',
+  'MISSING_SHARDS',
+]);
 
 /**
  * The one error class of @alki/hub. The category follows from the code:
  * what the user named wrongly is `input`, what the hub or the wire did is `network`.
  */
 export class HubError extends AlkiError<HubErrorCode> {
-  constructor(code: HubErrorCode, message: string, options?: AlkiErrorOptions & { category?: ErrorCategory }) {
-    super(code, message, options?.category ?? (INPUT_CODES.has(code) ? 'input' : 'network'), options);
+  constructor(code: HubErrorCode, message: string, options: AlkiErrorOptions = {}) {
+    super(code, message, {
+      ...options,
+      category: options.category ?? (INPUT_CODES.has(code) ? 'input' : 'network'),
+    });
   }
 }

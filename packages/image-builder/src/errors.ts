@@ -21,9 +21,22 @@ export type ImageBuilderErrorCode =
   /** The two-stage runtime could not get or verify its bundle. */
   | 'RUNTIME_BUNDLE_FAILED';
 
+/** The category each code has unless a call site says otherwise. */
+const CATEGORIES: Record<ImageBuilderErrorCode, ErrorCategory> = {
+  INVALID_BUNDLE: 'usage',
+  INVALID_BASE: 'input',
+  INVALID_REFERENCE: 'usage',
+  INVALID_LAYER_ENTRY: 'input',
+  CORRUPT_LAYOUT: 'input',
+  DESTINATION_EXISTS: 'usage',
+  TOOL_FAILED: 'environment',
+  IMAGE_TEST_FAILED: 'check',
+  RUNTIME_BUNDLE_FAILED: 'usage',
+};
+
 /** The one error class of @alki/image-builder. */
 export class ImageBuilderError extends AlkiError<ImageBuilderErrorCode> {
-  constructor(code: ImageBuilderErrorCode, message: string, category: ErrorCategory = 'input', options?: AlkiErrorOptions) {
-    super(code, message, category, options);
+  constructor(code: ImageBuilderErrorCode, message: string, options: AlkiErrorOptions = {}) {
+    super(code, message, { ...options, category: options.category ?? CATEGORIES[code] });
   }
 }

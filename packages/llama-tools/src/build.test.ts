@@ -44,17 +44,39 @@ function fakeToolchain(calls: Call[], exitCodes: Record<string, number> = {}): S
 const source = { tag: 'vtest', bundlePath: '/nonexistent/gitRelease.bundle', nodeLlamaCppVersion: '0.0.0' };
 
 describe('buildLlamaTools', () => {
-  it('clones the bundle, configures a portable static CPU build, builds the four tools and reports progress', async () => {
+  it('clones the bundle, configures a portable static CPU build, builds every tool and reports progress', async () => {
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-build-'));
     const calls: Call[] = [];
     const percents: number[] = [];
     try {
-      const tools = await buildLlamaTools({ source, cacheDir, spawn: fakeToolchain(calls), jobs: 2, onProgress: (e) => e.percent !== undefined && percents.push(e.percent) });
+      const tools = await buildLlamaTools({
+        source,
+        cacheDir,
+        spawn: fakeToolchain(calls),
+        jobs: 2,
+        onProgress: (e) => e.percent !== undefined && percents.push(e.percent),
+      });
       expect(calls.map((c) => c.command)).toEqual(['git', 'cmake', 'cmake']);
       expect(calls[0].args.slice(0, 3)).toEqual(['clone', '--quiet', source.bundlePath]);
       const configure = calls[1].args;
-      expect(configure).toEqual(expect.arrayContaining(['-DGGML_NATIVE=OFF', '-DBUILD_SHARED_LIBS=OFF', '-DLLAMA_CURL=OFF', '-DCMAKE_BUILD_TYPE=Release']));
-      expect(calls[2].args).toEqual(['--build', path.join(cacheDir, 'build'), '--config', 'Release', '-j', '2', '--target', ...LLAMA_TOOL_NAMES]);
+      expect(configure).toEqual(
+        expect.arrayContaining([
+          '-DGGML_NATIVE=OFF',
+          '-DBUILD_SHARED_LIBS=OFF',
+          '-DLLAMA_CURL=OFF',
+          '-DCMAKE_BUILD_TYPE=Release',
+        ]),
+      );
+      expect(calls[2].args).toEqual([
+        '--build',
+        path.join(cacheDir, 'build'),
+        '--config',
+        'Release',
+        '-j',
+        '2',
+        '--target',
+        ...LLAMA_TOOL_NAMES,
+      ]);
       expect(percents).toEqual([50, 100]);
       expect(tools.paths['llama-quantize']).toBe(path.join(cacheDir, 'build', 'bin', 'llama-quantize'));
       expect(JSON.parse(fs.readFileSync(path.join(cacheDir, 'alki-build.json'), 'utf8')).tag).toBe('vtest');
@@ -88,7 +110,8 @@ describe('buildLlamaTools', () => {
 
   it('says how to install the build tools when git or cmake is missing', async () => {
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-build-'));
-    const withoutPath: Spawn = (command, args, options) => nodeSpawn(command, args, { ...options, env: { PATH: '/nonexistent' } });
+    const withoutPath: Spawn = (command, args, options) =>
+      nodeSpawn(command, args, { ...options, env: { PATH: '/nonexistent' } });
     try {
       const failing = buildLlamaTools({ source, cacheDir, spawn: withoutPath });
       await expect(failing).rejects.toMatchObject({ code: 'BUILD_TOOL_MISSING', category: 'environment' });

@@ -7,7 +7,11 @@ import { findLlamaTools } from './find.js';
 import { llamaToolsCacheDir, locateLlamaCppSource, type LlamaCppSource } from './source.js';
 import { LLAMA_TOOL_NAMES, type LlamaTools } from './tools.js';
 
-export type Spawn = (command: string, args: string[], options: SpawnOptions) => import('node:child_process').ChildProcess;
+export type Spawn = (
+  command: string,
+  args: string[],
+  options: SpawnOptions,
+) => import('node:child_process').ChildProcess;
 
 export interface BuildLlamaToolsOptions {
   source?: LlamaCppSource;
@@ -29,18 +33,32 @@ export interface BuildLlamaToolsOptions {
 function cmakeConfigureArgs(srcDir: string, buildDir: string, arch: string): string[] {
   const cpu = arch === 'x64' ? ['-DGGML_AVX=ON', '-DGGML_AVX2=ON', '-DGGML_FMA=ON', '-DGGML_F16C=ON'] : [];
   return [
-    '-S', srcDir, '-B', buildDir,
+    '-S',
+    srcDir,
+    '-B',
+    buildDir,
     '-DCMAKE_BUILD_TYPE=Release',
-    '-DGGML_NATIVE=OFF', ...cpu,
-    '-DLLAMA_CURL=OFF', '-DLLAMA_OPENSSL=OFF',
+    '-DGGML_NATIVE=OFF',
+    ...cpu,
+    '-DLLAMA_CURL=OFF',
+    '-DLLAMA_OPENSSL=OFF',
     '-DBUILD_SHARED_LIBS=OFF',
-    '-DLLAMA_BUILD_TESTS=OFF', '-DLLAMA_BUILD_EXAMPLES=OFF',
+    '-DLLAMA_BUILD_TESTS=OFF',
+    '-DLLAMA_BUILD_EXAMPLES=OFF',
   ];
 }
 
-function run(command: string, args: string[], options: { cwd?: string; spawn: Spawn; signal?: AbortSignal; onLine?: (line: string) => void }): Promise<void> {
+function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; spawn: Spawn; signal?: AbortSignal; onLine?: (line: string) => void },
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = options.spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal });
+    const child = options.spawn(command, args, {
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      signal: options.signal,
+    });
     const tail: string[] = [];
     const collect = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) {
@@ -53,21 +71,39 @@ function run(command: string, args: string[], options: { cwd?: string; spawn: Sp
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     child.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.name === 'AbortError') reject(new LlamaToolsError('BUILD_INTERRUPTED', 'The llama.cpp build was interrupted.', { cause: error }));
+      if (error.name === 'AbortError')
+        reject(
+          new LlamaToolsError('BUILD_INTERRUPTED', 'The llama.cpp build was interrupted.', { cause: error }),
+        );
       else if (error.code === 'ENOENT')
-        reject(new LlamaToolsError('BUILD_TOOL_MISSING', `\`${command}\` is not installed; it is needed to build the llama.cpp tools.`, { cause: error, hint: 'Install cmake, git and a C++ compiler (Debian: apt-get install cmake git g++).' }));
+        reject(
+          new LlamaToolsError(
+            'BUILD_TOOL_MISSING',
+            `\`${command}\` is not installed; it is needed to build the llama.cpp tools.`,
+            {
+              cause: error,
+              hint: 'Install cmake, git and a C++ compiler (Debian: apt-get install cmake git g++).',
+            },
+          ),
+        );
       else reject(error);
     });
     child.on('close', (code) => {
       if (code === 0) resolve();
       else if (!options.signal?.aborted)
-        reject(new LlamaToolsError('BUILD_FAILED', `\`${command} ${args.join(' ')}\` failed with exit code ${code}.\n${tail.join('\n')}`, { details: { command, args, exitCode: code } }));
+        reject(
+          new LlamaToolsError(
+            'BUILD_FAILED',
+            `\`${command} ${args.join(' ')}\` failed with exit code ${code}.\n${tail.join('\n')}`,
+            { details: { command, args, exitCode: code } },
+          ),
+        );
     });
   });
 }
 
 /**
- * Builds llama-quantize, llama-server, llama-bench and llama-tokenize from
+ * Builds the native tools (LLAMA_TOOL_NAMES: llama-quantize, llama-server and the rest) from
  * the llama.cpp source bundled in node-llama-cpp, into a versioned cache
  * outside the repository, and returns their paths. A complete cached build is
  * reused. Nothing is downloaded: the source comes from the installed package.
@@ -97,20 +133,39 @@ export async function buildLlamaTools(options: BuildLlamaToolsOptions = {}): Pro
     const partial = `${srcDir}.partial-${process.pid}`;
     fs.rmSync(partial, { recursive: true, force: true });
     try {
-      await run('git', ['clone', '--quiet', source.bundlePath, partial], { spawn, signal: options.signal, onLine });
+      await run('git', ['clone', '--quiet', source.bundlePath, partial], {
+        spawn,
+        signal: options.signal,
+        onLine,
+      });
       fs.rmSync(srcDir, { recursive: true, force: true });
       fs.renameSync(partial, srcDir);
     } finally {
       fs.rmSync(partial, { recursive: true, force: true });
     }
   }
-  await run('cmake', cmakeConfigureArgs(srcDir, buildDir, os.arch()), { spawn, signal: options.signal, onLine });
+  await run('cmake', cmakeConfigureArgs(srcDir, buildDir, os.arch()), {
+    spawn,
+    signal: options.signal,
+    onLine,
+  });
   const jobs = String(options.jobs ?? Math.max(1, os.availableParallelism()));
-  await run('cmake', ['--build', buildDir, '--config', 'Release', '-j', jobs, '--target', ...LLAMA_TOOL_NAMES], { spawn, signal: options.signal, onLine });
+  await run(
+    'cmake',
+    ['--build', buildDir, '--config', 'Release', '-j', jobs, '--target', ...LLAMA_TOOL_NAMES],
+    { spawn, signal: options.signal, onLine },
+  );
   const tools = findLlamaTools({ cacheDir, tag: source.tag, searchPath: false });
   if (!tools) {
-    throw new LlamaToolsError('BUILD_FAILED', `The build finished but the tools are missing from ${path.join(buildDir, 'bin')}.`, { details: { buildDir } });
+    throw new LlamaToolsError(
+      'BUILD_FAILED',
+      `The build finished but the tools are missing from ${path.join(buildDir, 'bin')}.`,
+      { details: { buildDir } },
+    );
   }
-  fs.writeFileSync(path.join(cacheDir, 'alki-build.json'), `${JSON.stringify({ tag: source.tag, nodeLlamaCppVersion: source.nodeLlamaCppVersion, builtAt: new Date().toISOString() }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(cacheDir, 'alki-build.json'),
+    `${JSON.stringify({ tag: source.tag, nodeLlamaCppVersion: source.nodeLlamaCppVersion, builtAt: new Date().toISOString() }, null, 2)}\n`,
+  );
   return tools;
 }

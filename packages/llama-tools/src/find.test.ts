@@ -26,7 +26,7 @@ describe('findLlamaTools', () => {
     expect(tools?.paths['llama-server']).toBe(path.join(cacheDir, 'build', 'bin', 'llama-server'));
   });
 
-  it('ignores a build that lacks one of the four tools', () => {
+  it('ignores a build that lacks one of the tools', () => {
     const cacheDir = path.join(root, 'cache');
     makeTools(path.join(cacheDir, 'build', 'bin'), ['llama-quantize', 'llama-server', 'llama-bench']);
     expect(findLlamaTools({ cacheDir, searchPath: false, env: {} })).toBeUndefined();

@@ -22,14 +22,17 @@ function isExecutable(file: string): boolean {
 }
 
 function completeIn(binDir: string): Record<LlamaToolName, string> | undefined {
-  const paths = Object.fromEntries(LLAMA_TOOL_NAMES.map((name) => [name, path.join(binDir, name)])) as Record<LlamaToolName, string>;
+  const paths = Object.fromEntries(LLAMA_TOOL_NAMES.map((name) => [name, path.join(binDir, name)])) as Record<
+    LlamaToolName,
+    string
+  >;
   return Object.values(paths).every(isExecutable) ? paths : undefined;
 }
 
 /**
  * Finds a complete set of native tools: first `$ALKI_LLAMA_BIN_DIR`, then the
  * versioned cache that `buildLlamaTools` fills, then PATH. Returns undefined
- * when none has all four.
+ * when none has all of them.
  */
 export function findLlamaTools(options: FindLlamaToolsOptions = {}): LlamaTools | undefined {
   const env = options.env ?? process.env;
@@ -47,7 +50,8 @@ export function findLlamaTools(options: FindLlamaToolsOptions = {}): LlamaTools 
   }
   if (cacheDir) candidates.push({ dir: path.join(cacheDir, 'build', 'bin'), tag: tag ?? 'unknown' });
   if (options.searchPath !== false) {
-    for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) candidates.push({ dir, tag: 'path' });
+    for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean))
+      candidates.push({ dir, tag: 'path' });
   }
   for (const candidate of candidates) {
     const paths = completeIn(candidate.dir);

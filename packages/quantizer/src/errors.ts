@@ -19,9 +19,21 @@ export type QuantizerErrorCode =
   /** The output exists and overwriting was not allowed. */
   | 'OUTPUT_EXISTS';
 
+/** The category each code has unless a call site says otherwise. */
+const CATEGORIES: Record<QuantizerErrorCode, ErrorCategory> = {
+  INVALID_INPUT: 'input',
+  UNKNOWN_TYPE: 'usage',
+  REQUANTIZE_REFUSED: 'input',
+  NON_FINITE_WEIGHT: 'input',
+  SCALE_OVERFLOW: 'input',
+  UNSUPPORTED_TYPE: 'input',
+  WORKER_FAILED: 'internal',
+  OUTPUT_EXISTS: 'usage',
+};
+
 /** The one error class of @alki/quantizer. */
 export class QuantizerError extends AlkiError<QuantizerErrorCode> {
-  constructor(code: QuantizerErrorCode, message: string, category: ErrorCategory = 'input', options?: AlkiErrorOptions) {
-    super(code, message, category, options);
+  constructor(code: QuantizerErrorCode, message: string, options: AlkiErrorOptions = {}) {
+    super(code, message, { ...options, category: options.category ?? CATEGORIES[code] });
   }
 }

@@ -6,7 +6,8 @@ import { QuantizerError } from './errors.js';
 import { BLOCK_FORMATS, type QuantType } from './blocks/block-types.js';
 
 /** A file-type mix name, as llama-quantize spells it. */
-export type QuantMix = 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'Q8_0' | 'Q4_K_S' | 'Q4_K_M' | 'Q5_K_S' | 'Q5_K_M' | 'Q6_K';
+export type QuantMix =
+  'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'Q8_0' | 'Q4_K_S' | 'Q4_K_M' | 'Q5_K_S' | 'Q5_K_M' | 'Q6_K';
 
 export interface MixInfo {
   mix: QuantMix;
@@ -40,7 +41,7 @@ export const QUANT_MIXES: readonly QuantMix[] = MIXES.map((m) => m.mix);
 export function mixInfo(name: string): MixInfo {
   const found = MIXES.find((m) => m.mix === name.toUpperCase());
   if (!found) {
-    throw new QuantizerError('UNKNOWN_TYPE', `Unknown quantization mix "${name}".`, 'usage', {
+    throw new QuantizerError('UNKNOWN_TYPE', `Unknown quantization mix "${name}".`, {
       hint: `Use one of ${QUANT_MIXES.join(', ')}.`,
       details: { mix: name },
     });
@@ -54,7 +55,7 @@ export function tensorTypeFromName(name: string): QuantType | GgmlType.F16 | Ggm
   if (upper === 'F16') return GgmlType.F16;
   if (upper === 'F32') return GgmlType.F32;
   for (const format of BLOCK_FORMATS.values()) if (format.name === upper) return format.type;
-  throw new QuantizerError('UNKNOWN_TYPE', `Unknown or unsupported tensor type "${name}".`, 'usage', {
+  throw new QuantizerError('UNKNOWN_TYPE', `Unknown or unsupported tensor type "${name}".`, {
     hint: `Use one of ${[...[...BLOCK_FORMATS.values()].map((f) => f.name), 'F16', 'F32'].join(', ')}.`,
     details: { type: name },
   });

@@ -98,9 +98,23 @@ const NEVER_QUANTIZED = [
   'shortconv.conv.weight',
   'indexer.k_proj.weight',
   'indexer.q_proj.weight',
-  ...['first', 'w0', 'w1', 'w2', 'v0', 'v1', 'v2', 'a0', 'a1', 'a2', 'g1', 'g2', 'decay_w1', 'decay_w2', 'lerp_fused'].map(
-    (s) => `time_mix_${s}.weight`,
-  ),
+  ...[
+    'first',
+    'w0',
+    'w1',
+    'w2',
+    'v0',
+    'v1',
+    'v2',
+    'a0',
+    'a1',
+    'a2',
+    'g1',
+    'g2',
+    'decay_w1',
+    'decay_w2',
+    'lerp_fused',
+  ].map((s) => `time_mix_${s}.weight`),
   'attn_rel_b.weight',
   '.position_embd',
   'sam.pos_embd',
@@ -156,11 +170,16 @@ function modelFacts(file: Pick<GgufFile, 'metadata'>): ModelFacts {
   const get = (key: string) => file.metadata.find((e) => e.key === key)?.value;
   const arch = get('general.architecture');
   if (typeof arch !== 'string') {
-    throw new QuantizerError('INVALID_INPUT', 'The GGUF has no general.architecture, so it is not a model llama.cpp can quantize.');
+    throw new QuantizerError(
+      'INVALID_INPUT',
+      'The GGUF has no general.architecture, so it is not a model llama.cpp can quantize.',
+    );
   }
   const nLayer = Number(get(`${arch}.block_count`) ?? 0);
   if (!Number.isInteger(nLayer) || nLayer <= 0) {
-    throw new QuantizerError('INVALID_INPUT', `The GGUF has no usable ${arch}.block_count.`, 'input', { details: { arch } });
+    throw new QuantizerError('INVALID_INPUT', `The GGUF has no usable ${arch}.block_count.`, {
+      details: { arch },
+    });
   }
   const nExpert = Number(get(`${arch}.expert_count`) ?? 0);
   // LLM_TYPE_70B (llama-model.cpp load_hparams): a llama with 80 layers and grouped-query attention.
@@ -183,14 +202,23 @@ const useMoreBits = (i: number, n: number): boolean =>
   i < Math.trunc(n / 8) || i >= Math.trunc((7 * n) / 8) || (i - Math.trunc(n / 8)) % 3 === 2;
 
 // llama_tensor_get_type_impl, for the mixes Alki writes.
-function ruleType(type: GgmlType, tensor: GgufTensorInfo, mix: QuantMix, category: Category, model: ModelFacts, counters: Counters): GgmlType {
+function ruleType(
+  type: GgmlType,
+  tensor: GgufTensorInfo,
+  mix: QuantMix,
+  category: Category,
+  model: ModelFacts,
+  counters: Counters,
+): GgmlType {
   const falcon = model.arch === 'falcon';
   // With experts the layer comes from the name; otherwise from the running count.
   const layerOf = (counter: number): [number, number] => {
     if (model.nExpert <= 1) return [counter, model.nLayer];
     const layer = blockNumber(tensor.name);
     if (!/^blk\.[+-]?\d+\./.test(tensor.name) || layer < 0 || layer >= model.nLayer) {
-      throw new QuantizerError('INVALID_INPUT', `Cannot tell the layer of tensor "${tensor.name}".`, 'input', { details: { tensor: tensor.name } });
+      throw new QuantizerError('INVALID_INPUT', `Cannot tell the layer of tensor "${tensor.name}".`, {
+        details: { tensor: tensor.name },
+      });
     }
     return [layer, model.nLayer];
   };
@@ -203,7 +231,8 @@ function ruleType(type: GgmlType, tensor: GgufTensorInfo, mix: QuantMix, categor
   if (category === 'token_embd') return type;
   if (isAttnVLike(category)) {
     let t = type;
-    if ((mix === 'Q4_K_M' || mix === 'Q5_K_M') && useMoreBits(counters.iAttentionWv, counters.nAttentionWv)) t = GgmlType.Q6_K;
+    if ((mix === 'Q4_K_M' || mix === 'Q5_K_M') && useMoreBits(counters.iAttentionWv, counters.nAttentionWv))
+      t = GgmlType.Q6_K;
     else if (mix === 'Q4_K_S' && counters.iAttentionWv < 4) t = GgmlType.Q5_K;
     if (model.is70B && t === GgmlType.Q4_K) t = GgmlType.Q5_K;
     if (model.nExpert === 8) t = GgmlType.Q8_0;
@@ -215,7 +244,8 @@ function ruleType(type: GgmlType, tensor: GgufTensorInfo, mix: QuantMix, categor
     const [i, n] = layerOf(counters.iFfnDown);
     let t = type;
     if (mix === 'Q4_K_M') {
-      if (falcon) t = i < Math.trunc(n / 16) ? GgmlType.Q6_K : useMoreBits(i, n) ? GgmlType.Q5_K : GgmlType.Q4_K;
+      if (falcon)
+        t = i < Math.trunc(n / 16) ? GgmlType.Q6_K : useMoreBits(i, n) ? GgmlType.Q5_K : GgmlType.Q4_K;
       else if (useMoreBits(i, n)) t = GgmlType.Q6_K;
     } else if (mix === 'Q5_K_M' && useMoreBits(i, n)) t = GgmlType.Q6_K;
     else if (mix === 'Q4_K_S' && !falcon && i < Math.trunc(n / 8)) t = GgmlType.Q5_K;
@@ -261,7 +291,10 @@ const SPLIT_KEYS = new Set(['split.no', 'split.count', 'split.tensors.count']);
  * const plan = planQuantization(await readGguf(source), { mix: 'Q4_K_M' });
  * plan.tensors.map((t) => [t.source.name, GgmlType[t.targetType]]);
  */
-export function planQuantization(file: Pick<GgufFile, 'metadata' | 'tensors'>, options: PlanOptions): QuantizationPlan {
+export function planQuantization(
+  file: Pick<GgufFile, 'metadata' | 'tensors'>,
+  options: PlanOptions,
+): QuantizationPlan {
   const { mix, fileType, defaultType } = mixInfo(options.mix);
   const model = modelFacts(file);
   const overrides = (options.tensorTypeOverrides ?? []).map(({ pattern, type }) => {
@@ -270,7 +303,11 @@ export function planQuantization(file: Pick<GgufFile, 'metadata' | 'tensors'>, o
       // llama-quantize lowercases the pattern (tools/quantize/quantize.cpp parse_tensor_type).
       regex = new RegExp(pattern.toLowerCase());
     } catch (cause) {
-      throw new QuantizerError('UNKNOWN_TYPE', `The tensor pattern "${pattern}" is not a valid regular expression.`, 'usage', { cause });
+      throw new QuantizerError(
+        'UNKNOWN_TYPE',
+        `The tensor pattern "${pattern}" is not a valid regular expression.`,
+        { cause },
+      );
     }
     return { regex, type: tensorTypeFromName(type) };
   });
@@ -301,25 +338,37 @@ export function planQuantization(file: Pick<GgufFile, 'metadata' | 'tensors'>, o
   for (const planned of tensors) {
     if (!planned.convert) continue;
     const sourceType = planned.source.type;
-    const readable = sourceType === GgmlType.F32 || sourceType === GgmlType.F16 || sourceType === GgmlType.BF16;
+    const readable =
+      sourceType === GgmlType.F32 || sourceType === GgmlType.F16 || sourceType === GgmlType.BF16;
     if (!readable && !isQuantType(sourceType)) {
-      throw new QuantizerError('UNSUPPORTED_TYPE', `Tensor "${planned.source.name}" is ${ggmlTypeInfo(sourceType).name}, which Alki cannot read.`, 'input', {
-        hint: 'Start from an F32, F16 or BF16 GGUF.',
-        details: { tensor: planned.source.name, type: ggmlTypeInfo(sourceType).name },
-      });
+      throw new QuantizerError(
+        'UNSUPPORTED_TYPE',
+        `Tensor "${planned.source.name}" is ${ggmlTypeInfo(sourceType).name}, which Alki cannot read.`,
+        {
+          hint: 'Start from an F32, F16 or BF16 GGUF.',
+          details: { tensor: planned.source.name, type: ggmlTypeInfo(sourceType).name },
+        },
+      );
     }
     if (!readable && !options.allowRequantize) {
-      throw new QuantizerError('REQUANTIZE_REFUSED', `Tensor "${planned.source.name}" is already quantized (${BLOCK_FORMATS.get(sourceType as never)?.name}); requantizing loses quality.`, 'input', {
-        hint: 'Quantize from the F16 or F32 GGUF, or pass --allow-requantize.',
-        details: { tensor: planned.source.name },
-      });
+      throw new QuantizerError(
+        'REQUANTIZE_REFUSED',
+        `Tensor "${planned.source.name}" is already quantized (${BLOCK_FORMATS.get(sourceType as never)?.name}); requantizing loses quality.`,
+        {
+          hint: 'Quantize from the F16 or F32 GGUF, or pass --allow-requantize.',
+          details: { tensor: planned.source.name },
+        },
+      );
     }
   }
 
   const metadata = file.metadata.filter(
-    (e) => !SPLIT_KEYS.has(e.key) && e.key !== 'general.quantization_version' && e.key !== 'general.file_type',
+    (e) =>
+      !SPLIT_KEYS.has(e.key) && e.key !== 'general.quantization_version' && e.key !== 'general.file_type',
   );
-  metadata.push(ggufEntry.uint32('general.quantization_version', QUANTIZATION_VERSION), ggufEntry.uint32('general.file_type', fileType));
+  metadata.push(
+    ggufEntry.uint32('general.quantization_version', QUANTIZATION_VERSION),
+    ggufEntry.uint32('general.file_type', fileType),
+  );
   return { fileType, metadata, tensors };
 }
-

@@ -4,7 +4,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createGgufWriter, fileSource, ggmlTypeInfo, readGguf, type ByteSource, type GgufWriter } from '@alki/gguf-reader';
+import {
+  createGgufWriter,
+  fileSource,
+  ggmlTypeInfo,
+  readGguf,
+  type ByteSource,
+  type GgufWriter,
+} from '@alki/gguf-reader';
 import { QuantizerError } from './errors.js';
 import { planQuantization, type PlannedTensor, type PlanOptions } from './plan.js';
 import { WorkerPool } from './worker/worker-pool.js';
@@ -64,10 +71,15 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
   const input = path.resolve(options.input);
   const output = path.resolve(options.output);
   if (input === output) {
-    throw new QuantizerError('OUTPUT_EXISTS', 'The output path is the input file.', 'usage', { hint: 'Write the quantized model to a new file.' });
+    throw new QuantizerError('OUTPUT_EXISTS', 'The output path is the input file.', {
+      hint: 'Write the quantized model to a new file.',
+    });
   }
   if (!options.overwrite && fs.existsSync(output)) {
-    throw new QuantizerError('OUTPUT_EXISTS', `${output} already exists.`, 'usage', { hint: 'Choose another output path, or pass --force to replace it.', details: { path: output } });
+    throw new QuantizerError('OUTPUT_EXISTS', `${output} already exists.`, {
+      hint: 'Choose another output path, or pass --force to replace it.',
+      details: { path: output },
+    });
   }
   options.signal?.throwIfAborted();
   const source = await fileSource(input);
@@ -90,7 +102,17 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
     };
     for (const planned of plan.tensors) {
       options.signal?.throwIfAborted();
-      if (planned.convert) await convertTensor(planned, source, file.dataOffset, writer, pool, threads, progress, options.signal);
+      if (planned.convert)
+        await convertTensor(
+          planned,
+          source,
+          file.dataOffset,
+          writer,
+          pool,
+          threads,
+          progress,
+          options.signal,
+        );
       else await copyTensor(planned, source, file.dataOffset, writer, progress, options.signal);
     }
     await writer.finish();
@@ -118,10 +140,17 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
   }
 }
 
-async function readExactly(source: ByteSource, offset: number, length: number, tensor: string): Promise<Uint8Array> {
+async function readExactly(
+  source: ByteSource,
+  offset: number,
+  length: number,
+  tensor: string,
+): Promise<Uint8Array> {
   const bytes = await source.read(offset, length);
   if (bytes.length !== length) {
-    throw new QuantizerError('INVALID_INPUT', `The data of tensor "${tensor}" is cut short.`, 'input', { details: { tensor, offset } });
+    throw new QuantizerError('INVALID_INPUT', `The data of tensor "${tensor}" is cut short.`, {
+      details: { tensor, offset },
+    });
   }
   return bytes;
 }
@@ -135,7 +164,7 @@ async function copyTensor(
   signal: AbortSignal | undefined,
 ): Promise<void> {
   const { name, offset, byteSize } = planned.source;
-  for (let done = 0; done < byteSize; ) {
+  for (let done = 0; done < byteSize;) {
     signal?.throwIfAborted();
     const length = Math.min(COPY_SLAB_BYTES, byteSize - done);
     await writer.writeTensorData(await readExactly(source, dataOffset + offset + done, length, name));
@@ -170,15 +199,23 @@ async function convertTensor(
     if (!result.ok) {
       const index = next.firstRow * rowLength + result.index;
       if (result.reason === 'overflow') {
-        throw new QuantizerError('SCALE_OVERFLOW', `Tensor "${name}" has weights too large for ${ggmlTypeInfo(planned.targetType).name}: a half-precision scale overflows near weight ${index}.`, 'input', {
-          hint: 'Choose a type for this tensor with --tensor-type (Q8_0 or F16 keep more range), or check the model for corrupt weights.',
-          details: { tensor: name, index, type: ggmlTypeInfo(planned.targetType).name },
-        });
+        throw new QuantizerError(
+          'SCALE_OVERFLOW',
+          `Tensor "${name}" has weights too large for ${ggmlTypeInfo(planned.targetType).name}: a half-precision scale overflows near weight ${index}.`,
+          {
+            hint: 'Choose a type for this tensor with --tensor-type (Q8_0 or F16 keep more range), or check the model for corrupt weights.',
+            details: { tensor: name, index, type: ggmlTypeInfo(planned.targetType).name },
+          },
+        );
       }
-      throw new QuantizerError('NON_FINITE_WEIGHT', `Tensor "${name}" holds ${result.value} at weight ${index}; a model with NaN or infinite weights cannot be quantized.`, 'input', {
-        hint: 'The input model is damaged: convert it again from the original checkpoint.',
-        details: { tensor: name, index, value: String(result.value) },
-      });
+      throw new QuantizerError(
+        'NON_FINITE_WEIGHT',
+        `Tensor "${name}" holds ${result.value} at weight ${index}; a model with NaN or infinite weights cannot be quantized.`,
+        {
+          hint: 'The input model is damaged: convert it again from the original checkpoint.',
+          details: { tensor: name, index, value: String(result.value) },
+        },
+      );
     }
     await writer.writeTensorData(result.output);
     progress(name, next.bytes);
@@ -190,11 +227,18 @@ async function convertTensor(
       const chunkRows = Math.min(rowsPerChunk, rows - row);
       const length = chunkRows * rowBytes;
       // A copy of our own: file reads may share Node's buffer pool, and the chunk is transferred.
-      const bytes = new Uint8Array(await readExactly(source, dataOffset + offset + row * rowBytes, length, name));
+      const bytes = new Uint8Array(
+        await readExactly(source, dataOffset + offset + row * rowBytes, length, name),
+      );
       inFlight.push({
         firstRow: row,
         bytes: length,
-        result: pool.run({ sourceType: type, targetType: planned.targetType, bytes, count: chunkRows * rowLength }),
+        result: pool.run({
+          sourceType: type,
+          targetType: planned.targetType,
+          bytes,
+          count: chunkRows * rowLength,
+        }),
       });
       if (inFlight.length >= threads * 2) await drainOne();
     }
@@ -204,4 +248,3 @@ async function convertTensor(
     await Promise.allSettled(inFlight.map((c) => c.result));
   }
 }
-

@@ -59,12 +59,13 @@ const DEFAULT_CATEGORY: Record<RegistryErrorCode, ErrorCategory> = {
  * with a hub repo that does not exist).
  */
 export class RegistryError extends AlkiError<RegistryErrorCode> {
-  constructor(code: RegistryErrorCode, message: string, options?: AlkiErrorOptions & { category?: ErrorCategory }) {
-    super(code, message, options?.category ?? DEFAULT_CATEGORY[code], options);
+  constructor(code: RegistryErrorCode, message: string, options: AlkiErrorOptions = {}) {
+    super(code, message, { ...options, category: options.category ?? DEFAULT_CATEGORY[code] });
   }
 }
 
 /** Throws ABORTED when the signal has fired, so long loops stop between steps. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new RegistryError('ABORTED', 'The operation was interrupted.', { cause: signal.reason });
+  if (signal?.aborted)
+    throw new RegistryError('ABORTED', 'The operation was interrupted.', { cause: signal.reason });
 }

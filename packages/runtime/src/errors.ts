@@ -24,9 +24,27 @@ export type RuntimeErrorCode =
   | 'SHUTTING_DOWN'
   | 'UPSTREAM_FAILED';
 
+/** The category each code has unless a call site says otherwise. */
+const CATEGORIES: Record<RuntimeErrorCode, ErrorCategory> = {
+  INVALID_INPUT: 'usage',
+  NOT_FOUND: 'input',
+  VALIDATION_FAILED: 'check',
+  WORKER_FAILED: 'environment',
+  ENGINE_UNAVAILABLE: 'environment',
+  SERVER_START_FAILED: 'environment',
+  REQUEST_INVALID: 'input',
+  MODEL_NOT_FOUND: 'input',
+  CONTEXT_EXCEEDED: 'input',
+  ROUTE_NOT_FOUND: 'usage',
+  METHOD_NOT_ALLOWED: 'usage',
+  BODY_TOO_LARGE: 'input',
+  SHUTTING_DOWN: 'environment',
+  UPSTREAM_FAILED: 'environment',
+};
+
 /** The one error class of @alki/runtime. */
 export class RuntimeError extends AlkiError<RuntimeErrorCode> {
-  constructor(code: RuntimeErrorCode, message: string, category: ErrorCategory = 'input', options?: AlkiErrorOptions) {
-    super(code, message, category, options);
+  constructor(code: RuntimeErrorCode, message: string, options: AlkiErrorOptions = {}) {
+    super(code, message, { ...options, category: options.category ?? CATEGORIES[code] });
   }
 }

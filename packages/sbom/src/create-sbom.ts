@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { SbomError } from './errors.js';
 import { resolveLicense } from './license.js';
-import type { SbomInput, SpdxDocument, SpdxExtractedLicense, SpdxPackage, SpdxRelationship } from './types.js';
+import type {
+  SbomInput,
+  SpdxDocument,
+  SpdxExtractedLicense,
+  SpdxPackage,
+  SpdxRelationship,
+} from './types.js';
 
 /** Where Alki's document namespaces live; a namespace only has to be a unique URI (SPDX 2.3 section 6.5). */
 const NAMESPACE_BASE = 'https://alki.dev/spdx';
@@ -26,16 +32,24 @@ function downloadLocation(source: SbomInput['source']): string {
 }
 
 function validate(input: SbomInput): void {
-  if (input.models.length === 0) throw new SbomError('INVALID_INPUT', 'An SBOM needs at least one model file.');
+  if (input.models.length === 0)
+    throw new SbomError('INVALID_INPUT', 'An SBOM needs at least one model file.');
   for (const model of input.models) {
     if (!/^[0-9a-f]{64}$/.test(model.sha256)) {
-      throw new SbomError('INVALID_INPUT', `${model.uri} has no valid SHA-256 (${JSON.stringify(model.sha256)}).`, 'input', {
-        details: { uri: model.uri },
-      });
+      throw new SbomError(
+        'INVALID_INPUT',
+        `${model.uri} has no valid SHA-256 (${JSON.stringify(model.sha256)}).`,
+        {
+          details: { uri: model.uri },
+        },
+      );
     }
   }
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(input.created)) {
-    throw new SbomError('INVALID_INPUT', `The creation time ${JSON.stringify(input.created)} is not YYYY-MM-DDThh:mm:ssZ (SPDX 2.3 section 6.9).`);
+    throw new SbomError(
+      'INVALID_INPUT',
+      `The creation time ${JSON.stringify(input.created)} is not YYYY-MM-DDThh:mm:ssZ (SPDX 2.3 section 6.9).`,
+    );
   }
 }
 
@@ -70,7 +84,9 @@ export function createSbom(input: SbomInput): SpdxDocument {
     supplier: agent,
     originator: agent,
     downloadLocation: downloadLocation(input.source),
-    ...(input.source.hubUrl ? { homepage: `${input.source.hubUrl.replace(/\/+$/, '')}/${input.source.repo}` } : {}),
+    ...(input.source.hubUrl
+      ? { homepage: `${input.source.hubUrl.replace(/\/+$/, '')}/${input.source.repo}` }
+      : {}),
     filesAnalyzed: false,
     licenseConcluded: license.expression,
     licenseDeclared: license.expression,
@@ -110,8 +126,16 @@ export function createSbom(input: SbomInput): SpdxDocument {
 
   const relationships: SpdxRelationship[] = [
     { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: bundleId },
-    ...modelPackages.map((model): SpdxRelationship => ({ spdxElementId: bundleId, relationshipType: 'CONTAINS', relatedSpdxElement: model.SPDXID })),
-    ...modelPackages.map((model): SpdxRelationship => ({ spdxElementId: model.SPDXID, relationshipType: 'GENERATED_FROM', relatedSpdxElement: sourceId })),
+    ...modelPackages.map((model): SpdxRelationship => ({
+      spdxElementId: bundleId,
+      relationshipType: 'CONTAINS',
+      relatedSpdxElement: model.SPDXID,
+    })),
+    ...modelPackages.map((model): SpdxRelationship => ({
+      spdxElementId: model.SPDXID,
+      relationshipType: 'GENERATED_FROM',
+      relatedSpdxElement: sourceId,
+    })),
   ];
 
   const extracted: SpdxExtractedLicense[] = license.isReference

@@ -7,9 +7,15 @@ export type SbomErrorCode =
   /** A document read back is not the SPDX 2.3 shape Alki writes, or disagrees with the bundle. */
   | 'INVALID_SBOM';
 
+/** The category each code has unless a call site says otherwise. */
+const CATEGORIES: Record<SbomErrorCode, ErrorCategory> = {
+  INVALID_INPUT: 'input',
+  INVALID_SBOM: 'input',
+};
+
 /** The one error class of @alki/sbom. */
 export class SbomError extends AlkiError<SbomErrorCode> {
-  constructor(code: SbomErrorCode, message: string, category: ErrorCategory = 'input', options?: AlkiErrorOptions) {
-    super(code, message, category, options);
+  constructor(code: SbomErrorCode, message: string, options: AlkiErrorOptions = {}) {
+    super(code, message, { ...options, category: options.category ?? CATEGORIES[code] });
   }
 }

@@ -24,30 +24,55 @@ export const convertCommand: AlkiCommand = {
   describe: 'Convert a Hugging Face safetensors model (folder or HF cache entry) to GGUF',
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
-      .positional('input', { type: 'string', demandOption: true, describe: 'Model folder with config.json and *.safetensors, or an HF cache entry (models--org--name)' })
-      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'GGUF to write (a temp file beside it is renamed when complete)' })
+      .positional('input', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Model folder with config.json and *.safetensors, or an HF cache entry (models--org--name)',
+      })
+      .option('output', {
+        alias: 'o',
+        type: 'string',
+        demandOption: true,
+        describe: 'GGUF to write (a temp file beside it is renamed when complete)',
+      })
       .option('outtype', {
         type: 'string',
         default: 'f16',
-        describe: `Tensor type: ${OUT_TYPES.join(', ')} (norms and 1-D tensors stay F32), or a llama.cpp mix (${QUANT_MIXES.filter((m) => m !== 'Q8_0').map((m) => m.toLowerCase()).join(', ')}): converted to F16, then quantized as llama-quantize does`,
+        describe: `Tensor type: ${OUT_TYPES.join(', ')} (norms and 1-D tensors stay F32), or a llama.cpp mix (${QUANT_MIXES.filter(
+          (m) => m !== 'Q8_0',
+        )
+          .map((m) => m.toLowerCase())
+          .join(', ')}): converted to F16, then quantized as llama-quantize does`,
       })
       .option('name', { type: 'string', describe: 'general.name (default: the repository or folder name)' })
       .option('license', { type: 'string', describe: "general.license (default: the model card's license)" })
       .option('force', { type: 'boolean', default: false, describe: 'Replace an existing output file' })
       .example('$0 convert ./TinyLlama-1.1B-Chat -o tinyllama-f16.gguf', 'Convert to F16')
-      .example('$0 convert ~/.cache/huggingface/hub/models--Qwen--Qwen3-0.6B --outtype q8_0 -o qwen3-q8_0.gguf', 'Convert a cached download to Q8_0')
-      .example('$0 convert ./TinyLlama-1.1B-Chat --outtype q4_k_m -o tinyllama-q4_k_m.gguf', 'Convert and quantize to Q4_K_M in one command'),
+      .example(
+        '$0 convert ~/.cache/huggingface/hub/models--Qwen--Qwen3-0.6B --outtype q8_0 -o qwen3-q8_0.gguf',
+        'Convert a cached download to Q8_0',
+      )
+      .example(
+        '$0 convert ./TinyLlama-1.1B-Chat --outtype q4_k_m -o tinyllama-q4_k_m.gguf',
+        'Convert and quantize to Q4_K_M in one command',
+      ),
   handler: withContext<ConvertArgs>(async (argv, { out, signal }) => {
     const outtype = argv.outtype.toLowerCase();
-    const mix = QUANT_MIXES.find((m) => m.toLowerCase() === outtype && !(OUT_TYPES as readonly string[]).includes(outtype));
+    const mix = QUANT_MIXES.find(
+      (m) => m.toLowerCase() === outtype && !(OUT_TYPES as readonly string[]).includes(outtype),
+    );
     if (mix) {
       await convertAndQuantize(argv, mix, out, signal);
       return;
     }
     if (!(OUT_TYPES as readonly string[]).includes(outtype)) {
-      throw new ConverterError('UNSUPPORTED_OUTTYPE', `--outtype ${argv.outtype} is not one of ${OUT_TYPES.join(', ')}.`, 'usage', {
-        hint: `Or a quantization mix: ${QUANT_MIXES.map((m) => m.toLowerCase()).join(', ')}.`,
-      });
+      throw new ConverterError(
+        'UNSUPPORTED_OUTTYPE',
+        `--outtype ${argv.outtype} is not one of ${OUT_TYPES.join(', ')}.`,
+        {
+          hint: `Or a quantization mix: ${QUANT_MIXES.map((m) => m.toLowerCase()).join(', ')}.`,
+        },
+      );
     }
     out.info(`Converting ${argv.input} to ${outtype.toUpperCase()}...`);
     const progress = out.progress('convert', undefined);
@@ -79,11 +104,21 @@ export const convertCommand: AlkiCommand = {
 // A k-quant (or other llama.cpp) mix: convert to F16 beside the output, as the
 // llama.cpp workflow does (convert_hf_to_gguf --outtype f16, then
 // llama-quantize), quantize from it, and remove the intermediate file whatever happens.
-async function convertAndQuantize(argv: ConvertArgs, mix: string, out: Output, signal: AbortSignal): Promise<void> {
+async function convertAndQuantize(
+  argv: ConvertArgs,
+  mix: string,
+  out: Output,
+  signal: AbortSignal,
+): Promise<void> {
   if (!argv.force && fs.existsSync(argv.output)) {
-    throw new ConverterError('OUTPUT_EXISTS', `${argv.output} already exists.`, 'usage', { hint: 'Choose another output path, or pass --force to replace it.' });
+    throw new ConverterError('OUTPUT_EXISTS', `${argv.output} already exists.`, {
+      hint: 'Choose another output path, or pass --force to replace it.',
+    });
   }
-  const intermediate = path.join(path.dirname(path.resolve(argv.output)), `.${path.basename(argv.output)}.${process.pid}.f16.tmp`);
+  const intermediate = path.join(
+    path.dirname(path.resolve(argv.output)),
+    `.${path.basename(argv.output)}.${process.pid}.f16.tmp`,
+  );
   try {
     out.info(`Converting ${argv.input} to F16, then quantizing to ${mix}...`);
     const converting = out.progress('convert', undefined);
@@ -114,7 +149,13 @@ async function convertAndQuantize(argv: ConvertArgs, mix: string, out: Output, s
       },
     });
     quantizing.done();
-    const result = { ...converted, output: quantized.output, outtype: mix.toLowerCase(), bytes: quantized.outputBytes, fileType: quantized.fileType };
+    const result = {
+      ...converted,
+      output: quantized.output,
+      outtype: mix.toLowerCase(),
+      bytes: quantized.outputBytes,
+      fileType: quantized.fileType,
+    };
     out.result(result, () =>
       [
         `Wrote ${result.output}`,

@@ -33,10 +33,20 @@ interface OutputArgs extends GlobalOptions {
 
 function outputOptions<T>(y: Argv<T>) {
   return y
-    .option('oci-layout', { type: 'string', describe: 'Also write an OCI image layout directory with only this image' })
-    .option('docker-archive', { type: 'string', describe: 'Also write a docker-archive tar (docker load / podman load)' })
+    .option('oci-layout', {
+      type: 'string',
+      describe: 'Also write an OCI image layout directory with only this image',
+    })
+    .option('docker-archive', {
+      type: 'string',
+      describe: 'Also write a docker-archive tar (docker load / podman load)',
+    })
     .option('push', { type: 'string', describe: 'Also push to a registry: host[:port]/repo:tag' })
-    .option('force', { type: 'boolean', default: false, describe: 'Replace an existing --oci-layout directory or --docker-archive file' });
+    .option('force', {
+      type: 'boolean',
+      default: false,
+      describe: 'Replace an existing --oci-layout directory or --docker-archive file',
+    });
 }
 
 function describeDelivery(delivered: Delivered): string[] {
@@ -51,10 +61,21 @@ function mib(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
-async function deliver(argv: OutputArgs, store: string, tag: string, out: Output, signal: AbortSignal): Promise<Delivered> {
+async function deliver(
+  argv: OutputArgs,
+  store: string,
+  tag: string,
+  out: Output,
+  signal: AbortSignal,
+): Promise<Delivered> {
   if (!argv.ociLayout && !argv.dockerArchive && !argv.push) return {};
   const progress = out.progress('export', undefined);
-  const delivered = await deliverImage(store, tag, { ociLayout: argv.ociLayout, dockerArchive: argv.dockerArchive, push: argv.push, force: argv.force }, { signal, onProgress: (done, total) => progress.update(done, total) });
+  const delivered = await deliverImage(
+    store,
+    tag,
+    { ociLayout: argv.ociLayout, dockerArchive: argv.dockerArchive, push: argv.push, force: argv.force },
+    { signal, onProgress: (done, total) => progress.update(done, total) },
+  );
   progress.done();
   return delivered;
 }
@@ -68,35 +89,93 @@ interface BuildArgs extends OutputArgs {
 
 const build: AlkiCommand = {
   command: 'build <bundle>',
-  describe: 'Build a llama-server image for a bundle, without a Docker daemon, into the local store (and optionally a layout, an archive or a registry)',
+  describe:
+    'Build a llama-server image for a bundle, without a Docker daemon, into the local store (and optionally a layout, an archive or a registry)',
   builder: (y: Argv<GlobalOptions>) =>
     outputOptions(
       y
-        .positional('bundle', { type: 'string', demandOption: true, describe: 'The bundle directory `alki pack` wrote' })
-        .option('tag', { alias: 't', type: 'string', describe: 'Image name and tag (default: <slug>:<version>)' })
-        .option('base', { type: 'string', default: DEFAULT_BASE, describe: 'Base image: a registry reference, a tag in the local store, or oci:DIR[:TAG]' })
-        .option('quant', { type: 'string', describe: "Serve (and include) only this quant, instead of runtime.json's model" })
-        .option('compression', { choices: ['gzip', 'none'] as const, default: 'none' as const, describe: 'Compression of the bundle layer: quantized weights barely compress, so none (the default) builds several times faster' }),
+        .positional('bundle', {
+          type: 'string',
+          demandOption: true,
+          describe: 'The bundle directory `alki pack` wrote',
+        })
+        .option('tag', {
+          alias: 't',
+          type: 'string',
+          describe: 'Image name and tag (default: <slug>:<version>)',
+        })
+        .option('base', {
+          type: 'string',
+          default: DEFAULT_BASE,
+          describe: 'Base image: a registry reference, a tag in the local store, or oci:DIR[:TAG]',
+        })
+        .option('quant', {
+          type: 'string',
+          describe: "Serve (and include) only this quant, instead of runtime.json's model",
+        })
+        .option('compression', {
+          choices: ['gzip', 'none'] as const,
+          default: 'none' as const,
+          describe:
+            'Compression of the bundle layer: quantized weights barely compress, so none (the default) builds several times faster',
+        }),
     )
-      .example('$0 image build ./dist/qwen3 --tag acme/qwen3:latest', 'On the upstream ghcr.io/ggml-org/llama.cpp:server base (online)')
-      .example('$0 image build ./dist/qwen3 --base alki/llama-server:v0.4.0 --docker-archive qwen3.tar', 'Air-gapped, on the base from `alki image base`'),
+      .example(
+        '$0 image build ./dist/qwen3 --tag acme/qwen3:latest',
+        'On the upstream ghcr.io/ggml-org/llama.cpp:server base (online)',
+      )
+      .example(
+        '$0 image build ./dist/qwen3 --base alki/llama-server:v0.4.0 --docker-archive qwen3.tar',
+        'Air-gapped, on the base from `alki image base`',
+      ),
   handler: withContext<BuildArgs>(async (argv, { out, signal }) => {
     const bundle = await readBundle(argv.bundle);
     const store = imageStoreDir();
     const tag = argv.tag ?? `${bundle.manifest.slug}:${bundle.manifest.version}`;
     out.info(`Preparing the base ${argv.base}...`);
     const pulling = out.progress('base', undefined);
-    const base = await prepareBase(argv.base, store, { signal, onProgress: (done, total) => pulling.update(done, total) });
+    const base = await prepareBase(argv.base, store, {
+      signal,
+      onProgress: (done, total) => pulling.update(done, total),
+    });
     pulling.done();
     out.info(`Building ${tag} from ${bundle.dir}...`);
     const progress = out.progress('layer', undefined);
     const started = Date.now();
-    const image = await buildImage({ bundle, layoutDir: store, baseTag: base.tag, tag, quant: argv.quant, compression: argv.compression, signal, onProgress: (done, total) => progress.update(done, total) });
+    const image = await buildImage({
+      bundle,
+      layoutDir: store,
+      baseTag: base.tag,
+      tag,
+      quant: argv.quant,
+      compression: argv.compression,
+      signal,
+      onProgress: (done, total) => progress.update(done, total),
+    });
     progress.done();
     const delivered = await deliver(argv, store, tag, out, signal);
     const seconds = (Date.now() - started) / 1000;
-    out.result({ tag, digest: image.digest, size: image.size, base: base.tag, model: image.model, store, seconds, ...delivered }, () =>
-      [`Built ${tag}`, `digest:         ${image.digest}`, `size:           ${mib(image.size)}`, `base:           ${base.tag}`, `store:          ${store}`, ...describeDelivery(delivered), `Test it:        alki image test ${tag}`].join('\n'),
+    out.result(
+      {
+        tag,
+        digest: image.digest,
+        size: image.size,
+        base: base.tag,
+        model: image.model,
+        store,
+        seconds,
+        ...delivered,
+      },
+      () =>
+        [
+          `Built ${tag}`,
+          `digest:         ${image.digest}`,
+          `size:           ${mib(image.size)}`,
+          `base:           ${base.tag}`,
+          `store:          ${store}`,
+          ...describeDelivery(delivered),
+          `Test it:        alki image test ${tag}`,
+        ].join('\n'),
     );
   }),
 };
@@ -107,12 +186,20 @@ interface BaseArgs extends OutputArgs {
 
 const base: AlkiCommand = {
   command: 'base',
-  describe: 'Build the air-gapped llama-server base image from the native tools build (llama-server, its shared libraries, a health probe); no registry needed',
+  describe:
+    'Build the air-gapped llama-server base image from the native tools build (llama-server, its shared libraries, a health probe); no registry needed',
   builder: (y: Argv<GlobalOptions>) =>
     outputOptions(
       y
-        .option('tag', { alias: 't', type: 'string', describe: 'Image name and tag (default: alki/llama-server:<llama.cpp tag>)' })
-        .option('llama-server', { type: 'string', describe: 'The llama-server binary (default: the one `alki tools build` made)' }),
+        .option('tag', {
+          alias: 't',
+          type: 'string',
+          describe: 'Image name and tag (default: alki/llama-server:<llama.cpp tag>)',
+        })
+        .option('llama-server', {
+          type: 'string',
+          describe: 'The llama-server binary (default: the one `alki tools build` made)',
+        }),
     ).example('$0 image base', 'Build alki/llama-server:<tag> into the local store, then use it with --base'),
   handler: withContext<BaseArgs>(async (argv, { out, signal }) => {
     const llamaServer = argv.llamaServer ?? requireLlamaTool('llama-server');
@@ -120,11 +207,35 @@ const base: AlkiCommand = {
     const tag = argv.tag ?? `alki/llama-server:${version}`;
     const store = imageStoreDir();
     out.info(`Building ${tag} from ${llamaServer}...`);
-    const image = await buildAirGappedBase({ llamaServer, layoutDir: store, tag, llamaCppVersion: version, signal });
-    if (!image.healthcheck) out.warn('No C compiler (cc) was found, so the base has no static health probe and images built on it have no working HEALTHCHECK.');
+    const image = await buildAirGappedBase({
+      llamaServer,
+      layoutDir: store,
+      tag,
+      llamaCppVersion: version,
+      signal,
+    });
+    if (!image.healthcheck)
+      out.warn(
+        'No C compiler (cc) was found, so the base has no static health probe and images built on it have no working HEALTHCHECK.',
+      );
     const delivered = await deliver(argv, store, tag, out, signal);
-    out.result({ tag, digest: image.manifest.digest, size: image.size, store, healthcheck: image.healthcheck, ...delivered }, () =>
-      [`Built ${tag}`, `digest: ${image.manifest.digest}`, `size:   ${mib(image.size)}`, ...describeDelivery(delivered), `Use it: alki image build ./dist/model --base ${tag}`].join('\n'),
+    out.result(
+      {
+        tag,
+        digest: image.manifest.digest,
+        size: image.size,
+        store,
+        healthcheck: image.healthcheck,
+        ...delivered,
+      },
+      () =>
+        [
+          `Built ${tag}`,
+          `digest: ${image.manifest.digest}`,
+          `size:   ${mib(image.size)}`,
+          ...describeDelivery(delivered),
+          `Use it: alki image build ./dist/model --base ${tag}`,
+        ].join('\n'),
     );
   }),
 };
@@ -136,14 +247,31 @@ interface RuntimeArgs extends OutputArgs {
 
 const runtime: AlkiCommand = {
   command: 'runtime',
-  describe: 'Build the two-stage alki-runtime image: at start it pulls ALKI_BUNDLE_URI, verifies every digest and serves it',
+  describe:
+    'Build the two-stage alki-runtime image: at start it pulls ALKI_BUNDLE_URI, verifies every digest and serves it',
   builder: (y: Argv<GlobalOptions>) =>
     outputOptions(
       y
-        .option('tag', { alias: 't', type: 'string', default: 'alki-runtime:latest', describe: 'Image name and tag' })
-        .option('base', { type: 'string', describe: 'llama-server base (default: alki/llama-server:<tag> from `alki image base` when present, else the upstream image)' })
-        .option('port', { type: 'number', default: 8080, describe: "The port the bundles' runtime.json serve on, for EXPOSE and the healthcheck" }),
-    ).example('$0 image runtime --push registry.local/alki-runtime:latest', 'Build and push the runtime; run it with -e ALKI_BUNDLE_URI=registry.local/models/qwen3:v1'),
+        .option('tag', {
+          alias: 't',
+          type: 'string',
+          default: 'alki-runtime:latest',
+          describe: 'Image name and tag',
+        })
+        .option('base', {
+          type: 'string',
+          describe:
+            'llama-server base (default: alki/llama-server:<tag> from `alki image base` when present, else the upstream image)',
+        })
+        .option('port', {
+          type: 'number',
+          default: 8080,
+          describe: "The port the bundles' runtime.json serve on, for EXPOSE and the healthcheck",
+        }),
+    ).example(
+      '$0 image runtime --push registry.local/alki-runtime:latest',
+      'Build and push the runtime; run it with -e ALKI_BUNDLE_URI=registry.local/models/qwen3:v1',
+    ),
   handler: withContext<RuntimeArgs>(async (argv, { out, signal }) => {
     const store = imageStoreDir();
     const local = `alki/llama-server:${findLlamaTools()?.tag ?? 'custom'}`;
@@ -151,10 +279,24 @@ const runtime: AlkiCommand = {
     const baseSpec = argv.base ?? (stored.includes(local) ? local : DEFAULT_BASE);
     const prepared = await prepareBase(baseSpec, store, { signal });
     out.info(`Building ${argv.tag} on ${prepared.tag}...`);
-    const image = await buildRuntimeImage({ layoutDir: store, baseTag: prepared.tag, tag: argv.tag, port: argv.port, signal });
+    const image = await buildRuntimeImage({
+      layoutDir: store,
+      baseTag: prepared.tag,
+      tag: argv.tag,
+      port: argv.port,
+      signal,
+    });
     const delivered = await deliver(argv, store, argv.tag, out, signal);
-    out.result({ tag: argv.tag, digest: image.digest, size: image.size, base: prepared.tag, store, ...delivered }, () =>
-      [`Built ${argv.tag}`, `digest: ${image.digest}`, `size:   ${mib(image.size)}`, ...describeDelivery(delivered), `Run it: podman run --init -p 8080:8080 -e ALKI_BUNDLE_URI=<registry>/<repo>:<tag> ${argv.tag}`].join('\n'),
+    out.result(
+      { tag: argv.tag, digest: image.digest, size: image.size, base: prepared.tag, store, ...delivered },
+      () =>
+        [
+          `Built ${argv.tag}`,
+          `digest: ${image.digest}`,
+          `size:   ${mib(image.size)}`,
+          ...describeDelivery(delivered),
+          `Run it: podman run --init -p 8080:8080 -e ALKI_BUNDLE_URI=<registry>/<repo>:<tag> ${argv.tag}`,
+        ].join('\n'),
     );
   }),
 };
@@ -183,7 +325,7 @@ function parseEnv(pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf('=');
-    if (at <= 0) throw new ImageBuilderError('INVALID_REFERENCE', `--env ${pair} is not NAME=VALUE.`, 'usage');
+    if (at <= 0) throw new ImageBuilderError('INVALID_REFERENCE', `--env ${pair} is not NAME=VALUE.`);
     env[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return env;
@@ -191,16 +333,33 @@ function parseEnv(pairs: string[]): Record<string, string> {
 
 const test: AlkiCommand = {
   command: 'test <image>',
-  describe: 'Run an image with podman or docker, wait for /health, send a chat completion, report the reply and latency, and clean up',
+  describe:
+    'Run an image with podman or docker, wait for /health, send a chat completion, report the reply and latency, and clean up',
   builder: (y: Argv<GlobalOptions>) =>
     y
-      .positional('image', { type: 'string', demandOption: true, describe: 'An image in the local store (name:tag), or one the engine knows' })
-      .option('engine', { choices: ['podman', 'docker'] as const, describe: 'Container engine (default: podman if it works, else docker)' })
+      .positional('image', {
+        type: 'string',
+        demandOption: true,
+        describe: 'An image in the local store (name:tag), or one the engine knows',
+      })
+      .option('engine', {
+        choices: ['podman', 'docker'] as const,
+        describe: 'Container engine (default: podman if it works, else docker)',
+      })
       .option('port', { type: 'number', describe: 'Host port for llama-server (default: a free one)' })
-      .option('env', { alias: 'e', type: 'string', array: true, default: [] as string[], describe: 'Container environment, NAME=VALUE (repeatable)' })
+      .option('env', {
+        alias: 'e',
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'Container environment, NAME=VALUE (repeatable)',
+      })
       .option('timeout', { type: 'number', default: 180, describe: 'Seconds to wait for /health' })
       .option('prompt', { type: 'string', default: 'Say hello.', describe: 'The chat message to send' })
-      .example('$0 image test acme/qwen3:latest', 'Run it, ask one question, report latency, remove the container'),
+      .example(
+        '$0 image test acme/qwen3:latest',
+        'Run it, ask one question, report latency, remove the container',
+      ),
   handler: withContext<TestArgs>(async (argv, { out, signal }) => {
     const engine = detectEngine(undefined, argv.engine);
     const store = imageStoreDir();
@@ -208,16 +367,32 @@ const test: AlkiCommand = {
     // A store image is loaded into the engine first (a docker-archive works for podman and docker alike).
     const image = inStore ? await loadIntoEngine(engine, store, argv.image, signal) : argv.image;
     const port = argv.port ?? (await freePort());
-    const result = await testImage({ engine, image, port, env: parseEnv(argv.env), healthTimeoutMs: argv.timeout * 1000, prompt: argv.prompt, signal, onStatus: (s) => out.info(s) });
+    const result = await testImage({
+      engine,
+      image,
+      port,
+      env: parseEnv(argv.env),
+      healthTimeoutMs: argv.timeout * 1000,
+      prompt: argv.prompt,
+      signal,
+      onStatus: (s) => out.info(s),
+    });
     out.result({ ...result, image: argv.image }, () =>
-      [`${argv.image} works (${engine.name})`, `ready after:  ${(result.startupMs / 1000).toFixed(1)} s`, `completion:   ${result.completionMs} ms${result.completionTokens ? ` for ${result.completionTokens} tokens` : ''}`, `model:        ${result.model}`, `reply:        ${JSON.stringify(result.reply)}`].join('\n'),
+      [
+        `${argv.image} works (${engine.name})`,
+        `ready after:  ${(result.startupMs / 1000).toFixed(1)} s`,
+        `completion:   ${result.completionMs} ms${result.completionTokens ? ` for ${result.completionTokens} tokens` : ''}`,
+        `model:        ${result.model}`,
+        `reply:        ${JSON.stringify(result.reply)}`,
+      ].join('\n'),
     );
   }),
 };
 
 const list: AlkiCommand = {
   command: 'list',
-  describe: 'List the images Alki built: its local store of OCI layouts, and podman or docker images with Alki labels',
+  describe:
+    'List the images Alki built: its local store of OCI layouts, and podman or docker images with Alki labels',
   builder: (y: Argv<GlobalOptions>) => y.example('$0 image list --json', 'All Alki images as JSON'),
   handler: withContext<GlobalOptions>(async (_argv, { out }) => {
     const images: ListedImage[] = await listStoreImages(imageStoreDir());
@@ -229,7 +404,12 @@ const list: AlkiCommand = {
     out.result(images, () =>
       images.length === 0
         ? 'No images yet. Build one with `alki image build <bundle>`.'
-        : images.map((i) => `${i.where.padEnd(7)} ${(i.kind ?? '-').padEnd(8)} ${i.name.padEnd(40)} ${i.digest.slice(0, 19)}  ${mib(i.size)}`).join('\n'),
+        : images
+            .map(
+              (i) =>
+                `${i.where.padEnd(7)} ${(i.kind ?? '-').padEnd(8)} ${i.name.padEnd(40)} ${i.digest.slice(0, 19)}  ${mib(i.size)}`,
+            )
+            .join('\n'),
     );
   }),
 };
@@ -237,6 +417,10 @@ const list: AlkiCommand = {
 export const imageCommand: AlkiCommand = {
   command: 'image <command>',
   describe: 'Container images without a Docker daemon: build, base, runtime, test, list',
-  builder: (y: Argv<GlobalOptions>) => y.command([build, base, runtime, test, list]).demandCommand(1).example('$0 image build ./dist/qwen3 --tag acme/qwen3:latest', 'Build an image from a bundle'),
+  builder: (y: Argv<GlobalOptions>) =>
+    y
+      .command([build, base, runtime, test, list])
+      .demandCommand(1)
+      .example('$0 image build ./dist/qwen3 --tag acme/qwen3:latest', 'Build an image from a bundle'),
   handler: () => undefined,
 };

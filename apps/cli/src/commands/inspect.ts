@@ -58,7 +58,7 @@ async function resolveTarget(argv: InspectArgs, signal: AbortSignal): Promise<Ta
   if (fs.statSync(argv.model, { throwIfNoEntry: false })?.isDirectory()) return bundleModel(argv);
   if (fs.existsSync(argv.model) || !REPO_ID.test(argv.model) || /\.gguf$/i.test(argv.model)) {
     if (argv.filename)
-      throw new GgufError('INVALID_INPUT', '--filename only applies to a hub repo (org/name) or a bundle.', 'usage');
+      throw new GgufError('INVALID_INPUT', '--filename only applies to a hub repo (org/name) or a bundle.');
     return { kind: 'file', location: argv.model, headers: {} };
   }
   const resolved = await resolveModel(argv.model, { revision: argv.revision, signal });
@@ -102,7 +102,9 @@ async function resolveTarget(argv: InspectArgs, signal: AbortSignal): Promise<Ta
 async function bundleModel(argv: InspectArgs): Promise<Target> {
   const bundle = await readBundle(argv.model);
   const artifacts = bundle.manifest.artifacts.map((artifact) => artifactPath(artifact.uri));
-  const file = argv.filename ? pickGguf(artifacts, argv.filename, argv.model) : artifactPath(bundle.runtime.model);
+  const file = argv.filename
+    ? pickGguf(artifacts, argv.filename, argv.model)
+    : artifactPath(bundle.runtime.model);
   return { kind: 'file', location: path.join(argv.model, file), headers: {} };
 }
 
@@ -324,7 +326,10 @@ export const inspectCommand: AlkiCommand = {
         describe: 'Context size for the memory estimate (default: the model context length)',
       })
       .example('$0 inspect model.gguf', 'Architecture, parameters, quantization mix, context, memory needed')
-      .example('$0 inspect ./dist/alki-demo --filename "*q8_0.gguf"', "A bundle's model: the one it serves, or the one --filename picks")
+      .example(
+        '$0 inspect ./dist/alki-demo --filename "*q8_0.gguf"',
+        "A bundle's model: the one it serves, or the one --filename picks",
+      )
       .example(
         '$0 inspect Qwen/Qwen2.5-0.5B-Instruct-GGUF --filename "*q4_k_m.gguf"',
         'Inspect a hub file by range requests, no download',
@@ -335,15 +340,10 @@ export const inspectCommand: AlkiCommand = {
       throw new GgufError(
         'INVALID_INPUT',
         `--ctx-size must be a whole number of tokens, got ${argv.ctxSize}.`,
-        'usage',
       );
     }
     if (!Number.isInteger(argv.maxItems) || argv.maxItems < 0) {
-      throw new GgufError(
-        'INVALID_INPUT',
-        `--max-items must be a whole number, got ${argv.maxItems}.`,
-        'usage',
-      );
+      throw new GgufError('INVALID_INPUT', `--max-items must be a whole number, got ${argv.maxItems}.`);
     }
     const target = await resolveTarget(argv, signal);
     out.debug(`reading ${target.location}`);

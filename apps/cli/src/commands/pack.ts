@@ -1,4 +1,13 @@
-import { artifactPath, BundlerError, pack, packDemo, shellArgument, type PackProgress, type PackResult, type StagedBundle } from '@alki/bundler';
+import {
+  artifactPath,
+  BundlerError,
+  pack,
+  packDemo,
+  shellArgument,
+  type PackProgress,
+  type PackResult,
+  type StagedBundle,
+} from '@alki/bundler';
 import { RuntimeError, validateGgufModel, type ModelReport } from '@alki/runtime';
 import path from 'node:path';
 import type { Argv } from 'yargs';
@@ -21,23 +30,42 @@ interface PackArgs extends GlobalOptions {
 
 function render(result: PackResult): string {
   const { manifest } = result;
-  const lines = [`${result.replaced ? 'replaced' : 'packed'} ${result.dir}`, `  ${manifest.name} ${manifest.version} (${manifest.architecture}, ${manifest.parameter_count} parameters)`];
-  for (const artifact of manifest.artifacts) lines.push(`  ${artifact.quant.padEnd(8)} ${artifact.uri} ${artifact.size} bytes sha256:${artifact.sha256}`);
+  const lines = [
+    `${result.replaced ? 'replaced' : 'packed'} ${result.dir}`,
+    `  ${manifest.name} ${manifest.version} (${manifest.architecture}, ${manifest.parameter_count} parameters)`,
+  ];
+  for (const artifact of manifest.artifacts)
+    lines.push(
+      `  ${artifact.quant.padEnd(8)} ${artifact.uri} ${artifact.size} bytes sha256:${artifact.sha256}`,
+    );
   return lines.join('\n');
 }
 
 // The demo proves its models load, tokenize and generate before the bundle
 // is renamed into place: a model that fails (or a Ctrl-C) leaves no bundle.
-async function validateArtifacts(staged: StagedBundle, info: (line: string) => void, signal: AbortSignal): Promise<ModelReport[]> {
+async function validateArtifacts(
+  staged: StagedBundle,
+  info: (line: string) => void,
+  signal: AbortSignal,
+): Promise<ModelReport[]> {
   const reports: ModelReport[] = [];
   for (const artifact of staged.manifest.artifacts) {
     info(`Validating ${artifact.quant}: load, tokenize, chat template, generate...`);
     // One thread: the demo model is tiny, and on a busy 2-core machine two
     // threads spin against each other (16 tokens took 0.9 s with 2, 26 ms with 1).
-    const report = await validateGgufModel(path.join(staged.dir, artifactPath(artifact.uri)), { maxTokens: 8, contextSize: 128, threads: 1, signal });
+    const report = await validateGgufModel(path.join(staged.dir, artifactPath(artifact.uri)), {
+      maxTokens: 8,
+      contextSize: 128,
+      threads: 1,
+      signal,
+    });
     const failed = report.checks.find((check) => check.status === 'fail');
     if (failed) {
-      throw new RuntimeError('VALIDATION_FAILED', `The demo's ${artifact.quant} model failed the ${failed.name} check: ${failed.message}`, 'check', { details: { report } });
+      throw new RuntimeError(
+        'VALIDATION_FAILED',
+        `The demo's ${artifact.quant} model failed the ${failed.name} check: ${failed.message}`,
+        { details: { report } },
+      );
     }
     reports.push(report);
   }
@@ -46,27 +74,68 @@ async function validateArtifacts(staged: StagedBundle, info: (line: string) => v
 
 export const packCommand: AlkiCommand = {
   command: 'pack [source]',
-  describe: 'Pack a model (local .gguf, local HF model folder, or org/name on the hub) into a deployment bundle',
+  describe:
+    'Pack a model (local .gguf, local HF model folder, or org/name on the hub) into a deployment bundle',
   builder: (y: Argv<GlobalOptions>) =>
     y
-      .positional('source', { type: 'string', describe: 'A .gguf file, a Hugging Face model folder, or a hub repo id (org/name)' })
+      .positional('source', {
+        type: 'string',
+        describe: 'A .gguf file, a Hugging Face model folder, or a hub repo id (org/name)',
+      })
       .option('name', { type: 'string', describe: 'Bundle name (default: the model name)' })
       .option('out', { alias: 'o', type: 'string', describe: 'Bundle directory (default: ./dist/<name>)' })
-      .option('quantize', { type: 'string', describe: 'Quantizations, comma-separated: Q4_K_M,Q8_0 (one model file each)' })
-      .option('filename', { alias: 'f', type: 'string', describe: 'For GGUF repos on the hub: a glob picking one file, e.g. "*Q8_0.gguf"' })
+      .option('quantize', {
+        type: 'string',
+        describe: 'Quantizations, comma-separated: Q4_K_M,Q8_0 (one model file each)',
+      })
+      .option('filename', {
+        alias: 'f',
+        type: 'string',
+        describe: 'For GGUF repos on the hub: a glob picking one file, e.g. "*Q8_0.gguf"',
+      })
       .option('revision', { type: 'string', describe: 'Hub branch, tag or commit (default: main)' })
-      .option('token', { type: 'string', describe: 'Hub token (default: $HF_TOKEN or the huggingface-cli login)' })
-      .option('context-size', { alias: 'c', type: 'number', describe: 'Context size the bundle serves (default: the model context, at most 4096)' })
-      .option('force', { type: 'boolean', default: false, describe: 'Replace an existing bundle (atomically)' })
-      .option('link', { type: 'boolean', default: false, describe: 'Hard-link model files instead of copying them (same file system only)' })
-      .option('demo', { type: 'boolean', default: false, describe: 'Pack the built-in tiny demo model, generated locally and offline' })
-      .example('$0 pack --demo', 'Generate, convert, quantize, validate and pack a tiny demo model into ./dist/alki-demo')
-      .example('$0 pack Qwen/Qwen3-0.6B-GGUF --filename "*Q8_0.gguf" --out ./dist/qwen3', 'Pack a GGUF from the hub')
-      .example('$0 pack Qwen/Qwen3-0.6B --quantize Q4_K_M,Q8_0', 'Convert and quantize a safetensors checkpoint from the hub')
+      .option('token', {
+        type: 'string',
+        describe: 'Hub token (default: $HF_TOKEN or the huggingface-cli login)',
+      })
+      .option('context-size', {
+        alias: 'c',
+        type: 'number',
+        describe: 'Context size the bundle serves (default: the model context, at most 4096)',
+      })
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: 'Replace an existing bundle (atomically)',
+      })
+      .option('link', {
+        type: 'boolean',
+        default: false,
+        describe: 'Hard-link model files instead of copying them (same file system only)',
+      })
+      .option('demo', {
+        type: 'boolean',
+        default: false,
+        describe: 'Pack the built-in tiny demo model, generated locally and offline',
+      })
+      .example(
+        '$0 pack --demo',
+        'Generate, convert, quantize, validate and pack a tiny demo model into ./dist/alki-demo',
+      )
+      .example(
+        '$0 pack Qwen/Qwen3-0.6B-GGUF --filename "*Q8_0.gguf" --out ./dist/qwen3',
+        'Pack a GGUF from the hub',
+      )
+      .example(
+        '$0 pack Qwen/Qwen3-0.6B --quantize Q4_K_M,Q8_0',
+        'Convert and quantize a safetensors checkpoint from the hub',
+      )
       .example('$0 pack ./model.gguf --name my-model --context-size 2048', 'Pack a local GGUF'),
   handler: withContext<PackArgs>(async (argv, { out, signal }) => {
-    if (!argv.demo && !argv.source) throw new BundlerError('INVALID_INPUT', 'Name a source to pack, or pass --demo.', 'usage');
-    if (argv.demo && argv.source) throw new BundlerError('INVALID_INPUT', '--demo packs the built-in model; leave out the source.', 'usage');
+    if (!argv.demo && !argv.source)
+      throw new BundlerError('INVALID_INPUT', 'Name a source to pack, or pass --demo.');
+    if (argv.demo && argv.source)
+      throw new BundlerError('INVALID_INPUT', '--demo packs the built-in model; leave out the source.');
     let bar: ProgressReporter | undefined;
     let phase: PackProgress['phase'] | undefined;
     // One bar per phase (download, convert, quantize, copy), and each step's sentence as a line.
@@ -99,10 +168,19 @@ export const packCommand: AlkiCommand = {
       bar = undefined;
       validation = await validateArtifacts(staged, out.info.bind(out), signal);
     };
-    if (argv.demo) out.info('Packing the built-in demo: a tiny llama generated from a fixed seed, converted, quantized, validated.');
+    if (argv.demo)
+      out.info(
+        'Packing the built-in demo: a tiny llama generated from a fixed seed, converted, quantized, validated.',
+      );
     const result = argv.demo
       ? await packDemo({ ...common, check })
-      : await pack({ ...common, source: argv.source ?? '', filename: argv.filename, revision: argv.revision, token: argv.token });
+      : await pack({
+          ...common,
+          source: argv.source ?? '',
+          filename: argv.filename,
+          revision: argv.revision,
+          token: argv.token,
+        });
     bar?.done();
     for (const note of result.notes) out.info(note);
     out.result(validation ? { ...result, validation } : result, () => render(result));

@@ -18,7 +18,9 @@ interface QuantizeArgs extends GlobalOptions {
 function parseTensorType(value: string): TensorTypeOverride {
   const at = value.indexOf('=');
   if (at <= 0 || at === value.length - 1) {
-    throw new QuantizerError('UNKNOWN_TYPE', `--tensor-type "${value}" is not PATTERN=TYPE.`, 'usage', { hint: 'For example: --tensor-type attn_v=q8_0' });
+    throw new QuantizerError('UNKNOWN_TYPE', `--tensor-type "${value}" is not PATTERN=TYPE.`, {
+      hint: 'For example: --tensor-type attn_v=q8_0',
+    });
   }
   return { pattern: value.slice(0, at), type: value.slice(at + 1) };
 }
@@ -33,24 +35,44 @@ export const quantizeCommand: AlkiCommand = {
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
       .positional('input', { type: 'string', demandOption: true, describe: 'F32, F16 or BF16 GGUF to read' })
-      .positional('output', { type: 'string', demandOption: true, describe: 'GGUF to write (written to a temp file, then renamed)' })
-      .positional('mix', { type: 'string', demandOption: true, describe: `File-type mix: ${QUANT_MIXES.join(', ')} (any case)` })
+      .positional('output', {
+        type: 'string',
+        demandOption: true,
+        describe: 'GGUF to write (written to a temp file, then renamed)',
+      })
+      .positional('mix', {
+        type: 'string',
+        demandOption: true,
+        describe: `File-type mix: ${QUANT_MIXES.join(', ')} (any case)`,
+      })
       .option('tensor-type', {
         type: 'string',
         array: true,
         default: [] as string[],
-        describe: 'Override the type of tensors whose name matches a regular expression: PATTERN=TYPE (repeatable, first match wins)',
+        describe:
+          'Override the type of tensors whose name matches a regular expression: PATTERN=TYPE (repeatable, first match wins)',
       })
-      .option('allow-requantize', { type: 'boolean', default: false, describe: 'Accept an input that is already quantized (loses quality)' })
-      .option('pure', { type: 'boolean', default: false, describe: "Use the mix's base type for every tensor, without llama.cpp's per-tensor rules" })
+      .option('allow-requantize', {
+        type: 'boolean',
+        default: false,
+        describe: 'Accept an input that is already quantized (loses quality)',
+      })
+      .option('pure', {
+        type: 'boolean',
+        default: false,
+        describe: "Use the mix's base type for every tensor, without llama.cpp's per-tensor rules",
+      })
       .option('threads', { type: 'number', default: os.availableParallelism(), describe: 'Worker threads' })
       .option('force', { type: 'boolean', default: false, describe: 'Replace an existing output file' })
       .example('$0 quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M', 'Quantize to the Q4_K_M mix')
-      .example('$0 quantize model-f16.gguf out.gguf q5_k_m --tensor-type attn_v=q8_0', 'Q5_K_M, with attn_v tensors kept at Q8_0'),
+      .example(
+        '$0 quantize model-f16.gguf out.gguf q5_k_m --tensor-type attn_v=q8_0',
+        'Q5_K_M, with attn_v tensors kept at Q8_0',
+      ),
   handler: withContext<QuantizeArgs>(async (argv, { out, signal }) => {
     const overrides = argv.tensorType.map(parseTensorType);
     if (!Number.isInteger(argv.threads) || argv.threads < 1) {
-      throw new QuantizerError('UNKNOWN_TYPE', `--threads must be a positive integer, not ${argv.threads}.`, 'usage');
+      throw new QuantizerError('UNKNOWN_TYPE', `--threads must be a positive integer, not ${argv.threads}.`);
     }
     out.info(`Quantizing ${argv.input} to ${argv.mix.toUpperCase()} with ${argv.threads} thread(s)...`);
     const progress = out.progress('quantize', undefined);
@@ -70,10 +92,16 @@ export const quantizeCommand: AlkiCommand = {
       },
     });
     progress.done();
-    for (const t of result.tensors) out.debug(`${t.name}: ${t.from} -> ${t.to}${t.fallbackFrom ? ` (fallback from ${t.fallbackFrom})` : ''}`);
+    for (const t of result.tensors)
+      out.debug(
+        `${t.name}: ${t.from} -> ${t.to}${t.fallbackFrom ? ` (fallback from ${t.fallbackFrom})` : ''}`,
+      );
     const fallbacks = result.tensors.filter((t) => t.fallbackFrom).length;
     // llama-quantize warns the same way: such rows cannot hold 256-weight blocks.
-    if (fallbacks) out.warn(`${fallbacks} tensor(s) have rows that do not fit their type's blocks and use a fallback type (see --verbose).`);
+    if (fallbacks)
+      out.warn(
+        `${fallbacks} tensor(s) have rows that do not fit their type's blocks and use a fallback type (see --verbose).`,
+      );
     out.result(result, () =>
       [
         `Wrote ${result.output}`,

@@ -15,30 +15,78 @@ interface ServeArgs extends GlobalOptions {
 
 export const serveCommand: AlkiCommand = {
   command: 'serve <target>',
-  describe: 'Serve a model with an OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics)',
+  describe:
+    'Serve a model with an OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics)',
   builder: (y: Argv<GlobalOptions>) =>
     y
-      .positional('target', { type: 'string', demandOption: true, describe: 'A bundle directory (served with its metadata/runtime.json) or a .gguf file' })
-      .option('engine', { choices: ['auto', 'llama-server', 'node-llama-cpp'] as const, default: 'auto' as const, describe: 'llama-server (native tools or PATH), or the built-in node-llama-cpp server; auto prefers llama-server' })
+      .positional('target', {
+        type: 'string',
+        demandOption: true,
+        describe: 'A bundle directory (served with its metadata/runtime.json) or a .gguf file',
+      })
+      .option('engine', {
+        choices: ['auto', 'llama-server', 'node-llama-cpp'] as const,
+        default: 'auto' as const,
+        describe:
+          'llama-server (native tools or PATH), or the built-in node-llama-cpp server; auto prefers llama-server',
+      })
       .option('host', { type: 'string', describe: 'Address to listen on (default 127.0.0.1)' })
       .option('port', { type: 'number', describe: 'Port to listen on (default 8080)' })
-      .option('ctx', { type: 'number', describe: 'Context size in tokens (default: the model\'s, at most 4096)' })
+      .option('ctx', {
+        type: 'number',
+        describe: "Context size in tokens (default: the model's, at most 4096)",
+      })
       .option('threads', { type: 'number', describe: 'CPU threads (default: all cores)' })
-      .option('ngl', { type: 'number', describe: 'Layers to offload to a GPU (llama-server only; default 0)' })
-      .option('parallel', { type: 'number', describe: 'Requests generated at once, more wait in a queue (default 4)' })
-      .example('$0 serve ./dist/tiny', 'Serve a bundle with the host, port, context, threads and GPU layers of its runtime.json')
-      .example('$0 serve model.gguf --port 8080', 'Serve on http://127.0.0.1:8080; stop with Ctrl-C or SIGTERM (requests in flight finish first)')
-      .example('$0 serve model.gguf --engine node-llama-cpp', 'Serve without llama-server, on the node-llama-cpp prebuilt binary'),
+      .option('ngl', {
+        type: 'number',
+        describe: 'Layers to offload to a GPU (llama-server only; default 0)',
+      })
+      .option('parallel', {
+        type: 'number',
+        describe: 'Requests generated at once, more wait in a queue (default 4)',
+      })
+      .example(
+        '$0 serve ./dist/tiny',
+        'Serve a bundle with the host, port, context, threads and GPU layers of its runtime.json',
+      )
+      .example(
+        '$0 serve model.gguf --port 8080',
+        'Serve on http://127.0.0.1:8080; stop with Ctrl-C or SIGTERM (requests in flight finish first)',
+      )
+      .example(
+        '$0 serve model.gguf --engine node-llama-cpp',
+        'Serve without llama-server, on the node-llama-cpp prebuilt binary',
+      ),
   handler: withContext<ServeArgs>(async (argv, { out, signal, interruptIsNormalStop }) => {
     // Ctrl-C or SIGTERM is how a server is stopped (systemd, Kubernetes): a
     // clean shutdown after one exits 0.
     interruptIsNormalStop();
-    for (const [flag, value, min] of [['--port', argv.port, 0], ['--ctx', argv.ctx, 16], ['--threads', argv.threads, 1], ['--ngl', argv.ngl, 0], ['--parallel', argv.parallel, 1]] as const) {
-      if (value !== undefined && (!Number.isInteger(value) || value < min || (flag === '--port' && value > 65535))) {
-        throw new RuntimeError('INVALID_INPUT', `${flag} must be an integer of at least ${min}${flag === '--port' ? ' and at most 65535' : ''}; got ${value}.`, 'usage');
+    for (const [flag, value, min] of [
+      ['--port', argv.port, 0],
+      ['--ctx', argv.ctx, 16],
+      ['--threads', argv.threads, 1],
+      ['--ngl', argv.ngl, 0],
+      ['--parallel', argv.parallel, 1],
+    ] as const) {
+      if (
+        value !== undefined &&
+        (!Number.isInteger(value) || value < min || (flag === '--port' && value > 65535))
+      ) {
+        throw new RuntimeError(
+          'INVALID_INPUT',
+          `${flag} must be an integer of at least ${min}${flag === '--port' ? ' and at most 65535' : ''}; got ${value}.`,
+        );
       }
     }
-    const overrides = Object.fromEntries(Object.entries({ host: argv.host, port: argv.port, ctx: argv.ctx, threads: argv.threads, ngl: argv.ngl }).filter(([, v]) => v !== undefined));
+    const overrides = Object.fromEntries(
+      Object.entries({
+        host: argv.host,
+        port: argv.port,
+        ctx: argv.ctx,
+        threads: argv.threads,
+        ngl: argv.ngl,
+      }).filter(([, v]) => v !== undefined),
+    );
     const settings = await resolveServeSettings(argv.target, overrides);
     out.info(`Starting ${settings.modelId} (context ${settings.ctx}, threads ${settings.threads}) ...`);
     let engineFailure: ((error: Error) => void) | undefined;
@@ -50,11 +98,22 @@ export const serveCommand: AlkiCommand = {
       parallel: argv.parallel,
       log: (line) => out.debug(line),
       signal,
-      onEngineExit: (reason) => engineFailure?.(new RuntimeError('UPSTREAM_FAILED', `${reason} while serving.`, 'environment', { hint: 'Run with --verbose to see its output.' })),
+      onEngineExit: (reason) =>
+        engineFailure?.(
+          new RuntimeError('UPSTREAM_FAILED', `${reason} while serving.`, {
+            hint: 'Run with --verbose to see its output.',
+          }),
+        ),
     });
     const { server } = serving;
-    if (serving.engine === 'node-llama-cpp' && settings.ngl > 0) out.warn(`The built-in engine runs on the CPU; --ngl ${settings.ngl} is ignored. Use --engine llama-server for GPU offload.`);
-    out.result({ url: server.url, engine: serving.engine, model: settings.modelId, settings }, () => `Serving ${settings.modelId} on ${server.url} with ${serving.engine}. Press Ctrl-C to stop.`);
+    if (serving.engine === 'node-llama-cpp' && settings.ngl > 0)
+      out.warn(
+        `The built-in engine runs on the CPU; --ngl ${settings.ngl} is ignored. Use --engine llama-server for GPU offload.`,
+      );
+    out.result(
+      { url: server.url, engine: serving.engine, model: settings.modelId, settings },
+      () => `Serving ${settings.modelId} on ${server.url} with ${serving.engine}. Press Ctrl-C to stop.`,
+    );
     const stopped = new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener('abort', () => resolve(), { once: true });

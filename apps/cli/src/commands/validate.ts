@@ -1,4 +1,11 @@
-import { firstFailure, RuntimeError, validate, type CheckResult, type ModelReport, type ValidationReport } from '@alki/runtime';
+import {
+  firstFailure,
+  RuntimeError,
+  validate,
+  type CheckResult,
+  type ModelReport,
+  type ValidationReport,
+} from '@alki/runtime';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 
@@ -18,7 +25,10 @@ interface ValidateArgs extends GlobalOptions {
 const MARK = { pass: 'ok  ', fail: 'FAIL', skip: 'skip' } as const;
 
 function renderModel(model: ModelReport): string {
-  const lines = [model.file, ...model.checks.map((c: CheckResult) => `  ${MARK[c.status]} ${c.name.padEnd(14)} ${c.message}`)];
+  const lines = [
+    model.file,
+    ...model.checks.map((c: CheckResult) => `  ${MARK[c.status]} ${c.name.padEnd(14)} ${c.message}`),
+  ];
   const m = model.metrics;
   const figures = [
     m.loadMs !== undefined ? `load ${m.loadMs} ms` : '',
@@ -39,23 +49,59 @@ function render(report: ValidationReport): string {
 
 export const validateCommand: AlkiCommand = {
   command: 'validate <target>',
-  describe: 'Prove a model (GGUF, bundle, or org/name on the hub) loads, tokenizes, renders its chat template and generates',
+  describe:
+    'Prove a model (GGUF, bundle, or org/name on the hub) loads, tokenizes, renders its chat template and generates',
   builder: (y: Argv<GlobalOptions>) =>
     y
-      .positional('target', { type: 'string', demandOption: true, describe: 'A .gguf file, a bundle directory, or org/name on the Hugging Face hub' })
-      .option('filename', { type: 'string', describe: 'For org/name: a glob that picks one GGUF in the repo (e.g. "*Q8_0.gguf")' })
+      .positional('target', {
+        type: 'string',
+        demandOption: true,
+        describe: 'A .gguf file, a bundle directory, or org/name on the Hugging Face hub',
+      })
+      .option('filename', {
+        type: 'string',
+        describe: 'For org/name: a glob that picks one GGUF in the repo (e.g. "*Q8_0.gguf")',
+      })
       .option('revision', { type: 'string', describe: 'For org/name: branch, tag or commit (default main)' })
-      .option('cleanup', { type: 'boolean', default: true, describe: 'Remove hub downloads afterwards; --no-cleanup keeps them in the Hugging Face cache' })
+      .option('cleanup', {
+        type: 'boolean',
+        default: true,
+        describe: 'Remove hub downloads afterwards; --no-cleanup keeps them in the Hugging Face cache',
+      })
       .option('prompt', { type: 'string', describe: 'Prompt of the short generation' })
       .option('max-tokens', { type: 'number', default: 16, describe: 'Tokens to generate' })
-      .option('context-size', { type: 'number', default: 512, describe: 'Context size for the generation, in tokens' })
+      .option('context-size', {
+        type: 'number',
+        default: 512,
+        describe: 'Context size for the generation, in tokens',
+      })
       .option('threads', { type: 'number', describe: 'CPU threads (default and maximum: the core count)' })
-      .option('score', { type: 'boolean', default: false, describe: 'Also measure the mean negative log-likelihood per token of a built-in text' })
-      .option('timeout', { type: 'number', default: 600, describe: 'Give up on the model checks after this many seconds' })
-      .example('$0 validate model.gguf --max-tokens 8 --score', 'Load, tokenize, generate 8 tokens and score a short text')
-      .example('$0 validate model.gguf --json', 'The report as JSON, with load time, tokens/s and peak memory')
-      .example('$0 validate ./dist/tiny', 'Check every file hash of a bundle against its manifest, and validate every model in it')
-      .example('$0 validate Qwen/Qwen2.5-0.5B-Instruct-GGUF --filename "*q8_0.gguf" --no-cleanup', 'Download one GGUF from the hub, validate it and keep the download'),
+      .option('score', {
+        type: 'boolean',
+        default: false,
+        describe: 'Also measure the mean negative log-likelihood per token of a built-in text',
+      })
+      .option('timeout', {
+        type: 'number',
+        default: 600,
+        describe: 'Give up on the model checks after this many seconds',
+      })
+      .example(
+        '$0 validate model.gguf --max-tokens 8 --score',
+        'Load, tokenize, generate 8 tokens and score a short text',
+      )
+      .example(
+        '$0 validate model.gguf --json',
+        'The report as JSON, with load time, tokens/s and peak memory',
+      )
+      .example(
+        '$0 validate ./dist/tiny',
+        'Check every file hash of a bundle against its manifest, and validate every model in it',
+      )
+      .example(
+        '$0 validate Qwen/Qwen2.5-0.5B-Instruct-GGUF --filename "*q8_0.gguf" --no-cleanup',
+        'Download one GGUF from the hub, validate it and keep the download',
+      ),
   handler: withContext<ValidateArgs>(async (argv, { out, signal }) => {
     const progress = out.progress('validate');
     const report = await validate(argv.target, {
@@ -80,6 +126,10 @@ export const validateCommand: AlkiCommand = {
     if (!out.json) out.result(report, () => render(report));
     const failure = firstFailure(report)!;
     const where = failure.file ? ` for ${failure.file}` : '';
-    throw new RuntimeError('VALIDATION_FAILED', `The ${failure.check.name} check failed${where}: ${failure.check.message}`, 'check', { details: { report } });
+    throw new RuntimeError(
+      'VALIDATION_FAILED',
+      `The ${failure.check.name} check failed${where}: ${failure.check.message}`,
+      { details: { report } },
+    );
   }),
 };

@@ -43,7 +43,11 @@ export function systemdText(value: string): string {
 /** An absolute path of safe characters; anything else is refused rather than escaped. */
 export function safeAbsolutePath(value: string): string {
   if (!/^\/[A-Za-z0-9._/-]*$/.test(value) || value.split('/').some((segment) => segment === '..')) {
-    throw new BundlerError('INVALID_INPUT', `Refusing the path ${JSON.stringify(value)} in a deploy file: use letters, digits, ".", "_", "-" and "/".`, 'input');
+    throw new BundlerError(
+      'INVALID_INPUT',
+      `Refusing the path ${JSON.stringify(value)} in a deploy file: use letters, digits, ".", "_", "-" and "/".`,
+      { category: 'input' },
+    );
   }
   return value;
 }
@@ -86,7 +90,11 @@ export function dockerQuoted(value: string): string {
  */
 export function imageReference(value: string): string {
   if (!/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(value) || value.length > 512) {
-    throw new BundlerError('INVALID_INPUT', `Refusing the image reference ${JSON.stringify(value)}: expected registry/name:tag or name@sha256:digest.`, 'input');
+    throw new BundlerError(
+      'INVALID_INPUT',
+      `Refusing the image reference ${JSON.stringify(value)}: expected registry/name:tag or name@sha256:digest.`,
+      { category: 'input' },
+    );
   }
   return value;
 }
@@ -101,7 +109,9 @@ export function imageReference(value: string): string {
 export function shellArgument(value: string): string {
   if (SAFE_WORD.test(value)) return value;
   if (HAS_CONTROL.test(value)) {
-    const body = value.replace(/[\\']/g, (char) => `\\${char}`).replace(CONTROL, (char) => `\\x${hex2(char)}`);
+    const body = value
+      .replace(/[\\']/g, (char) => `\\${char}`)
+      .replace(CONTROL, (char) => `\\x${hex2(char)}`);
     return `$'${body}'`;
   }
   return `'${value.replace(/'/g, `'\\''`)}'`;
@@ -126,6 +136,11 @@ export function markdownCode(value: string): string {
 
 /** A non-negative integer for a template, or an error: numbers are never strings in disguise. */
 export function integer(value: number): string {
-  if (!Number.isSafeInteger(value) || value < 0) throw new BundlerError('INVALID_INPUT', `Expected a non-negative integer in a deploy file, got ${String(value)}.`, 'input');
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new BundlerError(
+      'INVALID_INPUT',
+      `Expected a non-negative integer in a deploy file, got ${String(value)}.`,
+      { category: 'input' },
+    );
   return String(value);
 }

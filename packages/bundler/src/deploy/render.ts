@@ -1,7 +1,20 @@
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { BundlerError } from '../errors.js';
-import { dockerExecForm, dockerQuoted, imageReference, integer, markdownCode, markdownText, safeAbsolutePath, shellArgument, systemdArgument, systemdText, yamlString, yamlStringList } from './escape.js';
+import {
+  dockerExecForm,
+  dockerQuoted,
+  imageReference,
+  integer,
+  markdownCode,
+  markdownText,
+  safeAbsolutePath,
+  shellArgument,
+  systemdArgument,
+  systemdText,
+  yamlString,
+  yamlStringList,
+} from './escape.js';
 
 // Each helper escapes for one target format and checks the kind of value it
 // gets, since Handlebars' strict mode does not cover helper arguments. A
@@ -34,7 +47,11 @@ const environment = Handlebars.create();
 for (const [name, helper] of Object.entries(HELPERS)) {
   environment.registerHelper(name, (value: unknown) => {
     if (!isKind(value, helper.kind)) {
-      throw new BundlerError('INVALID_INPUT', `A deploy template's ${name} helper got ${JSON.stringify(value) ?? 'undefined'}, not a ${helper.kind}.`, 'internal');
+      throw new BundlerError(
+        'INVALID_INPUT',
+        `A deploy template's ${name} helper got ${JSON.stringify(value) ?? 'undefined'}, not a ${helper.kind}.`,
+        { category: 'internal' },
+      );
     }
     return new Handlebars.SafeString(helper.escape(value as never));
   });
@@ -47,12 +64,17 @@ function checkNode(node: Node, template: string): void {
     const mustache = node as unknown as { path: { original?: unknown }; params: unknown[] };
     const helper = String(mustache.path.original);
     if (!(helper in HELPERS) || mustache.params.length === 0) {
-      throw new Error(`${template}: {{${helper}}} prints a value without an escaping helper (${Object.keys(HELPERS).join(', ')}).`);
+      throw new Error(
+        `${template}: {{${helper}}} prints a value without an escaping helper (${Object.keys(HELPERS).join(', ')}).`,
+      );
     }
   }
   for (const value of Object.values(node)) {
-    if (Array.isArray(value)) for (const child of value) if (child && typeof child === 'object' && 'type' in child) checkNode(child as Node, template);
-    if (value && typeof value === 'object' && !Array.isArray(value) && 'type' in value) checkNode(value as Node, template);
+    if (Array.isArray(value))
+      for (const child of value)
+        if (child && typeof child === 'object' && 'type' in child) checkNode(child as Node, template);
+    if (value && typeof value === 'object' && !Array.isArray(value) && 'type' in value)
+      checkNode(value as Node, template);
   }
 }
 

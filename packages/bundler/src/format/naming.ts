@@ -11,10 +11,14 @@ const MAX_SLUG_LENGTH = 63;
  */
 export function checkBundleName(name: string): string {
   if (name.length === 0 || name.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw new BundlerError('INVALID_INPUT', `The bundle name ${JSON.stringify(name)} is not usable: it needs 1 to ${MAX_NAME_LENGTH} printable characters.`, 'usage', {
-      hint: 'Pass --name with a plain name such as "qwen3-0.6b-instruct".',
-      details: { name },
-    });
+    throw new BundlerError(
+      'INVALID_INPUT',
+      `The bundle name ${JSON.stringify(name)} is not usable: it needs 1 to ${MAX_NAME_LENGTH} printable characters.`,
+      {
+        hint: 'Pass --name with a plain name such as "qwen3-0.6b-instruct".',
+        details: { name },
+      },
+    );
   }
   return name;
 }
@@ -34,10 +38,14 @@ export function slugify(name: string): string {
     .slice(0, MAX_SLUG_LENGTH)
     .replace(/-+$/, '');
   if (!slug) {
-    throw new BundlerError('INVALID_INPUT', `The bundle name ${JSON.stringify(name)} has no letters or digits to name files with.`, 'usage', {
-      hint: 'Pass --name with at least one ASCII letter or digit.',
-      details: { name },
-    });
+    throw new BundlerError(
+      'INVALID_INPUT',
+      `The bundle name ${JSON.stringify(name)} has no letters or digits to name files with.`,
+      {
+        hint: 'Pass --name with at least one ASCII letter or digit.',
+        details: { name },
+      },
+    );
   }
   return slug;
 }

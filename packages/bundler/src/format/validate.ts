@@ -31,7 +31,8 @@ export function artifactPath(uri: string): string {
 function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
   return (errors ?? []).map((error) => {
     const where = error.instancePath || '(top level)';
-    const extra = error.keyword === 'additionalProperties' ? ` (${String(error.params.additionalProperty)})` : '';
+    const extra =
+      error.keyword === 'additionalProperties' ? ` (${String(error.params.additionalProperty)})` : '';
     return `${where} ${error.message ?? 'is invalid'}${extra}`;
   });
 }
@@ -39,19 +40,27 @@ function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
 function schemaFailure(file: string, problems: string[]): BundlerError {
   const listed = problems.slice(0, MAX_LISTED_ERRORS).join('; ');
   const more = problems.length > MAX_LISTED_ERRORS ? `; and ${problems.length - MAX_LISTED_ERRORS} more` : '';
-  return new BundlerError('INVALID_MANIFEST', `${file} is not a valid version 1 document: ${listed}${more}.`, 'input', {
-    hint: 'Repack the bundle with `alki pack`, or compare the file with docs/bundle.md.',
-    details: { file, problems },
-  });
+  return new BundlerError(
+    'INVALID_MANIFEST',
+    `${file} is not a valid version 1 document: ${listed}${more}.`,
+    {
+      hint: 'Repack the bundle with `alki pack`, or compare the file with docs/bundle.md.',
+      details: { file, problems },
+    },
+  );
 }
 
 function rejectEscapes(file: string, paths: unknown[]): void {
   for (const candidate of paths) {
     if (typeof candidate === 'string' && !isContainedPath(candidate)) {
-      throw new BundlerError('PATH_ESCAPE', `${file} names a path outside the bundle: ${JSON.stringify(candidate)}.`, 'input', {
-        hint: 'A bundle may only refer to its own files; this one may have been tampered with.',
-        details: { file, path: candidate },
-      });
+      throw new BundlerError(
+        'PATH_ESCAPE',
+        `${file} names a path outside the bundle: ${JSON.stringify(candidate)}.`,
+        {
+          hint: 'A bundle may only refer to its own files; this one may have been tampered with.',
+          details: { file, path: candidate },
+        },
+      );
     }
   }
 }
@@ -77,7 +86,10 @@ export function parseManifest(value: unknown, file = 'metadata/manifest.json'): 
   }
   if (!manifestValidator(value)) throw schemaFailure(file, describeErrors(manifestValidator.errors));
   const seen = new Set<string>();
-  for (const path of [...value.artifacts.map((a) => artifactPath(a.uri)), ...value.files.map((f) => f.path)]) {
+  for (const path of [
+    ...value.artifacts.map((a) => artifactPath(a.uri)),
+    ...value.files.map((f) => f.path),
+  ]) {
     if (seen.has(path)) throw schemaFailure(file, [`${path} is listed twice`]);
     seen.add(path);
   }
@@ -92,7 +104,8 @@ export function parseManifest(value: unknown, file = 'metadata/manifest.json'): 
  * spawn('llama-server', ['--port', String(runtime.server.port)]);
  */
 export function parseRuntime(value: unknown, file = 'metadata/runtime.json'): RuntimeManifest {
-  if (typeof value === 'object' && value !== null) rejectEscapes(file, [(value as { model?: unknown }).model]);
+  if (typeof value === 'object' && value !== null)
+    rejectEscapes(file, [(value as { model?: unknown }).model]);
   if (!runtimeValidator(value)) throw schemaFailure(file, describeErrors(runtimeValidator.errors));
   return value;
 }

@@ -26,7 +26,7 @@ export type CopyStrategy = 'stream' | 'clone' | 'link';
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
-    throw new BundlerError('ABORTED', 'The operation was interrupted; nothing was left half-written.', 'environment', {
+    throw new BundlerError('ABORTED', 'The operation was interrupted; nothing was left half-written.', {
       cause: signal.reason,
     });
   }
@@ -69,7 +69,11 @@ export async function hashFile(path: string, options: HashOptions = {}): Promise
 // One pass over the source: chunk N is hashed on the main thread while chunk
 // N-1 is written by the thread pool, so the copy costs about one read plus
 // one write, and the hash hides behind the write.
-async function streamCopyHashed(source: string, destination: string, options: HashOptions): Promise<HashedFile> {
+async function streamCopyHashed(
+  source: string,
+  destination: string,
+  options: HashOptions,
+): Promise<HashedFile> {
   const input = await open(source, 'r');
   try {
     const output = await open(destination, 'wx');
@@ -126,11 +130,15 @@ export async function copyFileHashed(
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw error;
-        throw new BundlerError('INVALID_INPUT', `--link cannot hard-link ${source} into the bundle (${code}): ${code === 'EXDEV' ? 'they are on different file systems' : 'the file system refuses'}.`, 'usage', {
-          hint: 'Put --out on the same file system as the model, or leave out --link to copy it.',
-          details: { source, destination, code },
-          cause: error,
-        });
+        throw new BundlerError(
+          'INVALID_INPUT',
+          `--link cannot hard-link ${source} into the bundle (${code}): ${code === 'EXDEV' ? 'they are on different file systems' : 'the file system refuses'}.`,
+          {
+            hint: 'Put --out on the same file system as the model, or leave out --link to copy it.',
+            details: { source, destination, code },
+            cause: error,
+          },
+        );
       }
       return hashFile(destination, options);
   }

@@ -52,10 +52,14 @@ export async function inspectGguf(path: string): Promise<ModelFacts> {
   const file = await openGguf(path);
   const shards = getMetadata(file, 'split.count');
   if (typeof shards === 'number' && shards > 1) {
-    throw new BundlerError('SOURCE_UNSUPPORTED', `${path} is one shard of a ${shards}-file split GGUF; a bundle holds whole model files.`, 'input', {
-      hint: 'Merge the shards first: llama-gguf-split --merge <first-shard> merged.gguf',
-      details: { file: path, shards },
-    });
+    throw new BundlerError(
+      'SOURCE_UNSUPPORTED',
+      `${path} is one shard of a ${shards}-file split GGUF; a bundle holds whole model files.`,
+      {
+        hint: 'Merge the shards first: llama-gguf-split --merge <first-shard> merged.gguf',
+        details: { file: path, shards },
+      },
+    );
   }
   return factsFromGguf(file);
 }

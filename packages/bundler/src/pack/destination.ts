@@ -12,7 +12,10 @@ const OLD_MARK = '.alki-old-';
 const SCRATCH_PREFIX = '.alki-pack-tmp-';
 
 function hiddenSibling(destination: string, mark: string, pid = process.pid): string {
-  return path.join(path.dirname(destination), `.${path.basename(destination)}${mark}${pid}-${randomBytes(4).toString('hex')}`);
+  return path.join(
+    path.dirname(destination),
+    `.${path.basename(destination)}${mark}${pid}-${randomBytes(4).toString('hex')}`,
+  );
 }
 
 function isAlive(pid: number): boolean {
@@ -83,16 +86,20 @@ export async function createScratchDir(parent: string): Promise<string> {
 export async function checkDestination(destination: string, force: boolean): Promise<boolean> {
   const present = await exists(destination);
   if (present && !force) {
-    throw new BundlerError('DESTINATION_EXISTS', `${destination} already exists.`, 'usage', {
+    throw new BundlerError('DESTINATION_EXISTS', `${destination} already exists.`, {
       hint: 'Choose another --out, or pass --force to replace it (the old bundle stays until the new one is complete).',
       details: { path: destination },
     });
   }
   if (present && !(await isReplaceable(destination))) {
-    throw new BundlerError('DESTINATION_EXISTS', `${destination} exists and is not an Alki bundle; refusing to replace it, even with --force.`, 'usage', {
-      hint: 'Choose an --out that is new, empty, or a bundle an earlier `alki pack` wrote.',
-      details: { path: destination },
-    });
+    throw new BundlerError(
+      'DESTINATION_EXISTS',
+      `${destination} exists and is not an Alki bundle; refusing to replace it, even with --force.`,
+      {
+        hint: 'Choose an --out that is new, empty, or a bundle an earlier `alki pack` wrote.',
+        details: { path: destination },
+      },
+    );
   }
   return present;
 }
@@ -121,7 +128,11 @@ export async function createStagingDir(destination: string): Promise<string> {
  * holds the old bundle, the new bundle, or (between the two renames) nothing,
  * never a mix.
  */
-export async function commitStagingDir(staging: string, destination: string, replace: boolean): Promise<void> {
+export async function commitStagingDir(
+  staging: string,
+  destination: string,
+  replace: boolean,
+): Promise<void> {
   if (!replace) {
     try {
       await rename(staging, destination);
@@ -129,10 +140,14 @@ export async function commitStagingDir(staging: string, destination: string, rep
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw error;
-      throw new BundlerError('DESTINATION_EXISTS', `${destination} appeared while the bundle was being built.`, 'usage', {
-        hint: 'Another process wrote there; pack again, with --force to replace it.',
-        details: { path: destination },
-      });
+      throw new BundlerError(
+        'DESTINATION_EXISTS',
+        `${destination} appeared while the bundle was being built.`,
+        {
+          hint: 'Another process wrote there; pack again, with --force to replace it.',
+          details: { path: destination },
+        },
+      );
     }
   }
   const retired = hiddenSibling(destination, OLD_MARK);

@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -65,7 +74,15 @@ describe('pack from a local GGUF', () => {
       schema_version: 1,
       name: 'Tiny Test',
       slug: 'tiny-test',
-      artifacts: [{ quant: 'F32', uri: './models/tiny-test-f32.gguf', sha256: sha256(source), size: statSync(source).size, file_type: 'ALL_F32' }],
+      artifacts: [
+        {
+          quant: 'F32',
+          uri: './models/tiny-test-f32.gguf',
+          sha256: sha256(source),
+          size: statSync(source).size,
+          file_type: 'ALL_F32',
+        },
+      ],
       defaults: { ctx: 256, threads: 'auto', ngl: 0 },
       template: null,
       license: 'apache-2.0',
@@ -103,20 +120,30 @@ describe('pack from a local GGUF', () => {
   });
 
   it('dates the bundle from SOURCE_DATE_EPOCH in the environment, else from the source file', async () => {
-    const fromEnv = await pack({ source, out: path.join(work, 'env-date'), env: { SOURCE_DATE_EPOCH: '86400' } });
+    const fromEnv = await pack({
+      source,
+      out: path.join(work, 'env-date'),
+      env: { SOURCE_DATE_EPOCH: '86400' },
+    });
     expect(fromEnv.manifest.created).toBe('1970-01-02T00:00:00Z');
     const fromFile = await pack({ source, out: path.join(work, 'file-date'), env: {} });
-    expect(fromFile.manifest.created).toBe(`${new Date(Math.floor(statSync(source).mtimeMs / 1000) * 1000).toISOString().slice(0, 19)}Z`);
+    expect(fromFile.manifest.created).toBe(
+      `${new Date(Math.floor(statSync(source).mtimeMs / 1000) * 1000).toISOString().slice(0, 19)}Z`,
+    );
   });
 
   it('uses --name, --context-size and --quantize when they agree with the file', async () => {
-    const result = await pack(options(path.join(work, 'named'), { name: 'My Model 0.6B', contextSize: 128, quantize: ['f32'] }));
+    const result = await pack(
+      options(path.join(work, 'named'), { name: 'My Model 0.6B', contextSize: 128, quantize: ['f32'] }),
+    );
     expect(result.manifest.slug).toBe('my-model-0-6b');
     expect(result.manifest.artifacts[0].uri).toBe('./models/my-model-0-6b-f32.gguf');
     expect(result.runtime.args.ctx).toBe(128);
     expect(result.notes).toEqual([]);
     const beyond = await pack(options(path.join(work, 'beyond'), { contextSize: 1024 }));
-    expect(beyond.notes).toEqual(['The context size 1024 is larger than the 256 tokens the model was trained on; expect worse answers past that.']);
+    expect(beyond.notes).toEqual([
+      'The context size 1024 is larger than the 256 tokens the model was trained on; expect worse answers past that.',
+    ]);
   });
 
   it('quantizes an F32 GGUF into each requested quant, one model file each', async () => {
@@ -137,14 +164,19 @@ describe('pack from a local GGUF', () => {
     expect(result.manifest.slug).toBe('it-s-evil-home-n-y-end');
     expect((await readBundle(result.dir)).manifest.name).toBe(name);
     expect((await verifyBundle(result.dir)).ok).toBe(true);
-    const runtime = JSON.parse(readFileSync(path.join(result.dir, 'metadata/runtime.json'), 'utf8')) as { model: string };
+    const runtime = JSON.parse(readFileSync(path.join(result.dir, 'metadata/runtime.json'), 'utf8')) as {
+      model: string;
+    };
     expect(runtime.model).toBe('./models/it-s-evil-home-n-y-end-f32.gguf');
   });
 
   it('refuses an existing destination without force, and replaces a bundle with force', async () => {
     const out = path.join(work, 'replace');
     const first = await pack(options(out));
-    await expect(pack(options(out, { name: 'other' }))).rejects.toMatchObject({ code: 'DESTINATION_EXISTS', category: 'usage' });
+    await expect(pack(options(out, { name: 'other' }))).rejects.toMatchObject({
+      code: 'DESTINATION_EXISTS',
+      category: 'usage',
+    });
     expect((await readBundle(out)).manifest).toEqual(first.manifest);
     const second = await pack(options(out, { name: 'other', force: true }));
     expect(second.replaced).toBe(true);
@@ -167,12 +199,22 @@ describe('pack from a local GGUF', () => {
       options(out, {
         check: async (staged) => {
           const report = await verifyBundle(staged.dir);
-          seen.push({ dir: staged.dir, problems: report.problems.length, destinationExists: existsSync(out) });
+          seen.push({
+            dir: staged.dir,
+            problems: report.problems.length,
+            destinationExists: existsSync(out),
+          });
           expect(staged.manifest.artifacts[0].uri).toBe('./models/tiny-test-f32.gguf');
         },
       }),
     );
-    expect(seen).toEqual([{ dir: expect.stringContaining(`.checked.alki-tmp-${process.pid}-`), problems: 0, destinationExists: false }]);
+    expect(seen).toEqual([
+      {
+        dir: expect.stringContaining(`.checked.alki-tmp-${process.pid}-`),
+        problems: 0,
+        destinationExists: false,
+      },
+    ]);
     expect(result.dir).toBe(out);
     expect(siblingsOf(out)).toEqual([]);
   });
@@ -180,12 +222,16 @@ describe('pack from a local GGUF', () => {
   it('leaves nothing, and keeps an old bundle, when the check fails', async () => {
     const out = path.join(work, 'check-fails');
     const failing = async () => {
-      throw new BundlerError('INVALID_INPUT', 'the model does not generate', 'check');
+      throw new BundlerError('INVALID_INPUT', 'the model does not generate', { category: 'check' });
     };
-    await expect(pack(options(out, { check: failing }))).rejects.toMatchObject({ message: 'the model does not generate' });
+    await expect(pack(options(out, { check: failing }))).rejects.toMatchObject({
+      message: 'the model does not generate',
+    });
     expect(existsSync(out)).toBe(false);
     const old = await pack(options(out));
-    await expect(pack(options(out, { name: 'newer', force: true, check: failing }))).rejects.toMatchObject({ category: 'check' });
+    await expect(pack(options(out, { name: 'newer', force: true, check: failing }))).rejects.toMatchObject({
+      category: 'check',
+    });
     expect((await readBundle(out)).manifest).toEqual(old.manifest);
     expect(siblingsOf(out)).toEqual([]);
   });
@@ -231,7 +277,12 @@ describe('pack from a local GGUF', () => {
     const out = path.join(work, 'abort-clone');
     const controller = new AbortController();
     await expect(
-      pack({ source: bigSource, out, signal: controller.signal, onProgress: (event) => event.phase === 'copy' && controller.abort(new Error('test abort')) }),
+      pack({
+        source: bigSource,
+        out,
+        signal: controller.signal,
+        onProgress: (event) => event.phase === 'copy' && controller.abort(new Error('test abort')),
+      }),
     ).rejects.toMatchObject({ code: 'ABORTED' });
     expect(existsSync(out)).toBe(false);
     expect(siblingsOf(out)).toEqual([]);
@@ -257,31 +308,56 @@ describe('pack from a local GGUF', () => {
   });
 
   it('explains a missing source, an unusable name and an impossible quantization', async () => {
-    await expect(pack(options(path.join(work, 'x1'), { source: path.join(work, 'nope.gguf') }))).rejects.toMatchObject({ code: 'SOURCE_NOT_FOUND' });
-    await expect(pack(options(path.join(work, 'x2'), { name: 'bad\nname' }))).rejects.toMatchObject({ code: 'INVALID_INPUT', category: 'usage' });
-    await expect(pack(options(path.join(work, 'x3'), { name: '???' }))).rejects.toThrow(/no letters or digits/);
-    await expect(pack(options(path.join(work, 'x4'), { quantize: ['Q3_X'] }))).rejects.toThrow(/Alki cannot produce Q3_X/);
-    await expect(pack(options(path.join(work, 'x6'), { quantize: ['F16'] }))).rejects.toThrow(/cannot be turned into F16/);
-    await expect(pack(options(path.join(work, 'x5'), { quantize: ['Q4 K M'] }))).rejects.toThrow(/not a quantization name/);
+    await expect(
+      pack(options(path.join(work, 'x1'), { source: path.join(work, 'nope.gguf') })),
+    ).rejects.toMatchObject({ code: 'SOURCE_NOT_FOUND' });
+    await expect(pack(options(path.join(work, 'x2'), { name: 'bad\nname' }))).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      category: 'usage',
+    });
+    await expect(pack(options(path.join(work, 'x3'), { name: '???' }))).rejects.toThrow(
+      /no letters or digits/,
+    );
+    await expect(pack(options(path.join(work, 'x4'), { quantize: ['Q3_X'] }))).rejects.toThrow(
+      /Alki cannot produce Q3_X/,
+    );
+    await expect(pack(options(path.join(work, 'x6'), { quantize: ['F16'] }))).rejects.toThrow(
+      /cannot be turned into F16/,
+    );
+    await expect(pack(options(path.join(work, 'x5'), { quantize: ['Q4 K M'] }))).rejects.toThrow(
+      /not a quantization name/,
+    );
     expect(existsSync(path.join(work, 'x1')) || existsSync(path.join(work, 'x4'))).toBe(false);
   });
 
   it('takes a missing dir/model.gguf for a local file that is not there, not a hub repo', async () => {
     // A hub that refuses connections: asking it would be a network failure.
-    const packing = pack(options(path.join(work, 'x7'), { source: 'models/nope.gguf', hubUrl: 'http://127.0.0.1:9' }));
-    await expect(packing).rejects.toMatchObject({ code: 'SOURCE_NOT_FOUND', category: 'input', message: 'models/nope.gguf does not exist.' });
+    const packing = pack(
+      options(path.join(work, 'x7'), { source: 'models/nope.gguf', hubUrl: 'http://127.0.0.1:9' }),
+    );
+    await expect(packing).rejects.toMatchObject({
+      code: 'SOURCE_NOT_FOUND',
+      category: 'input',
+      message: 'models/nope.gguf does not exist.',
+    });
   });
 
   it('refuses a context size that is not a positive whole number before resolving the source', async () => {
     // The source does not exist: had it been resolved first, this would be SOURCE_NOT_FOUND.
     const missing = path.join(work, 'never-read.gguf');
-    await expect(pack(options(path.join(work, 'x8'), { source: missing, contextSize: Number('abc') }))).rejects.toMatchObject({
+    await expect(
+      pack(options(path.join(work, 'x8'), { source: missing, contextSize: Number('abc') })),
+    ).rejects.toMatchObject({
       code: 'INVALID_INPUT',
       category: 'usage',
       message: '--context-size must be a positive whole number.',
     });
-    await expect(pack(options(path.join(work, 'x8'), { source: missing, contextSize: -5 }))).rejects.toThrow('--context-size must be a positive whole number, not -5.');
-    await expect(pack(options(path.join(work, 'x8'), { source: missing, contextSize: 1.5 }))).rejects.toMatchObject({ category: 'usage' });
+    await expect(pack(options(path.join(work, 'x8'), { source: missing, contextSize: -5 }))).rejects.toThrow(
+      '--context-size must be a positive whole number, not -5.',
+    );
+    await expect(
+      pack(options(path.join(work, 'x8'), { source: missing, contextSize: 1.5 })),
+    ).rejects.toMatchObject({ category: 'usage' });
   });
 
   it('explains that --link needs one file system, and leaves nothing', async () => {
@@ -305,7 +381,9 @@ describe('pack from a local GGUF', () => {
   it('fails clearly on a file that is not a GGUF', async () => {
     const bogus = path.join(work, 'bogus.gguf');
     writeFileSync(bogus, 'this is not a gguf file at all, just text');
-    const failure = await pack(options(path.join(work, 'bogus-out'), { source: bogus })).catch((error: unknown) => error);
+    const failure = await pack(options(path.join(work, 'bogus-out'), { source: bogus })).catch(
+      (error: unknown) => error,
+    );
     expect(failure).toMatchObject({ category: 'input' });
     expect(existsSync(path.join(work, 'bogus-out'))).toBe(false);
   });

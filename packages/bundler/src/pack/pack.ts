@@ -6,7 +6,13 @@ import type { BundleManifest, RuntimeArgs, RuntimeManifest, ThreadSetting } from
 import type { CopyStrategy } from '../io/hash.js';
 import { inspectGguf, type ModelFacts } from '../model/model-facts.js';
 import { checkDestination } from './destination.js';
-import { resolveSource, sourceContext, type PackSteps, type ResolvedSource, type SourceContext } from './sources.js';
+import {
+  resolveSource,
+  sourceContext,
+  type PackSteps,
+  type ResolvedSource,
+  type SourceContext,
+} from './sources.js';
 import { writeBundle, type StagedBundle, type WriteProgress } from './write-bundle.js';
 
 const require = createRequire(import.meta.url);
@@ -91,10 +97,14 @@ export interface PackResult {
 function sourceDate(options: PackOptions, resolved: ResolvedSource): Date {
   const env = options.env ?? process.env;
   const fromEnv = env.SOURCE_DATE_EPOCH;
-  const epoch = options.sourceDateEpoch ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : undefined);
+  const epoch =
+    options.sourceDateEpoch ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : undefined);
   if (epoch !== undefined) {
     if (!Number.isSafeInteger(epoch) || epoch < 0) {
-      throw new BundlerError('INVALID_INPUT', `SOURCE_DATE_EPOCH must be a whole number of seconds, not ${JSON.stringify(fromEnv ?? epoch)}.`, 'usage');
+      throw new BundlerError(
+        'INVALID_INPUT',
+        `SOURCE_DATE_EPOCH must be a whole number of seconds, not ${JSON.stringify(fromEnv ?? epoch)}.`,
+      );
     }
     return new Date(epoch * 1000);
   }
@@ -112,7 +122,9 @@ function checkContextSize(contextSize: number | undefined): void {
   if (contextSize === undefined || (Number.isSafeInteger(contextSize) && contextSize >= 1)) return;
   // A command line gives NaN for `--context-size abc`; "not NaN" would tell the user nothing.
   const given = Number.isNaN(contextSize) ? '' : `, not ${contextSize}`;
-  throw new BundlerError('INVALID_INPUT', `--context-size must be a positive whole number${given}.`, 'usage', { details: { contextSize } });
+  throw new BundlerError('INVALID_INPUT', `--context-size must be a positive whole number${given}.`, {
+    details: { contextSize },
+  });
 }
 
 /**
@@ -133,7 +145,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
  * The pack pipeline with the source step given: checks up front, resolve
  * (download, convert, quantize), write the bundle, clean up scratch files.
  */
-export async function packFrom(options: PackOptions, resolve: (context: SourceContext) => Promise<ResolvedSource>): Promise<PackResult> {
+export async function packFrom(
+  options: PackOptions,
+  resolve: (context: SourceContext) => Promise<ResolvedSource>,
+): Promise<PackResult> {
   const steps: PackSteps = { inspect: inspectGguf, ...options.steps };
   // Refuse a bad name or a taken destination before any download or conversion.
   if (options.name !== undefined) slugify(checkBundleName(options.name));
@@ -141,7 +156,8 @@ export async function packFrom(options: PackOptions, resolve: (context: SourceCo
   if (options.out !== undefined) await checkDestination(path.resolve(options.out), Boolean(options.force));
 
   options.onProgress?.({ phase: 'resolve', message: `Resolving ${options.source}` });
-  const scratchParent = options.out !== undefined ? path.dirname(path.resolve(options.out)) : path.resolve(DEFAULT_OUT_DIR);
+  const scratchParent =
+    options.out !== undefined ? path.dirname(path.resolve(options.out)) : path.resolve(DEFAULT_OUT_DIR);
   const resolved = await resolve(sourceContext(options, steps, scratchParent));
   try {
     const facts = resolved.models[0].facts;
@@ -150,7 +166,9 @@ export async function packFrom(options: PackOptions, resolve: (context: SourceCo
     const defaults = defaultArgs(facts, options);
     const notes = [...resolved.notes];
     if (facts.contextLength > 0 && defaults.ctx > facts.contextLength) {
-      notes.push(`The context size ${defaults.ctx} is larger than the ${facts.contextLength} tokens the model was trained on; expect worse answers past that.`);
+      notes.push(
+        `The context size ${defaults.ctx} is larger than the ${facts.contextLength} tokens the model was trained on; expect worse answers past that.`,
+      );
     }
     const written = await writeBundle({
       out: path.resolve(options.out ?? path.join(DEFAULT_OUT_DIR, slug)),

@@ -11,7 +11,7 @@ export const SUPPORTED_QUANTS: readonly string[] = [...QUANT_MIXES, 'F16', 'F32'
 export function checkQuants(quants: readonly string[]): void {
   for (const quant of quants) {
     if (!SUPPORTED_QUANTS.includes(quant)) {
-      throw new BundlerError('INVALID_INPUT', `Alki cannot produce ${quant}.`, 'usage', {
+      throw new BundlerError('INVALID_INPUT', `Alki cannot produce ${quant}.`, {
         hint: `Use one of ${SUPPORTED_QUANTS.join(', ')}.`,
         details: { quant },
       });
@@ -25,7 +25,12 @@ export function checkQuants(quants: readonly string[]): void {
  * must hold F32, F16 or BF16 weights for the quantizer (it refuses to
  * requantize, as llama-quantize does without --allow-requantize).
  */
-export async function quantizeModels(base: PreparedModel, quants: readonly string[], scratch: string, context: SourceContext): Promise<PreparedModel[]> {
+export async function quantizeModels(
+  base: PreparedModel,
+  quants: readonly string[],
+  scratch: string,
+  context: SourceContext,
+): Promise<PreparedModel[]> {
   const own = base.facts.fileType ? quantLabel(base.facts.fileType) : undefined;
   checkQuants(quants.filter((q) => q !== own));
   const models: PreparedModel[] = [];
@@ -35,9 +40,13 @@ export async function quantizeModels(base: PreparedModel, quants: readonly strin
       continue;
     }
     if (quant === 'F16' || quant === 'F32') {
-      throw new BundlerError('INVALID_INPUT', `The source is ${own ?? 'of unknown type'}; it cannot be turned into ${quant}.`, 'usage', {
-        hint: `Ask for ${own ?? 'the source type'} or a quantized type such as Q8_0.`,
-      });
+      throw new BundlerError(
+        'INVALID_INPUT',
+        `The source is ${own ?? 'of unknown type'}; it cannot be turned into ${quant}.`,
+        {
+          hint: `Ask for ${own ?? 'the source type'} or a quantized type such as Q8_0.`,
+        },
+      );
     }
     const output = path.join(scratch, `${quant.toLowerCase()}.gguf`);
     context.progress({ phase: 'quantize', message: `Quantizing to ${quant}` });
@@ -46,7 +55,13 @@ export async function quantizeModels(base: PreparedModel, quants: readonly strin
       output,
       mix: quant,
       signal: context.options.signal,
-      onProgress: (p) => context.progress({ phase: 'quantize', file: `${quant} ${p.tensor}`, done: p.bytesDone, total: p.bytesTotal }),
+      onProgress: (p) =>
+        context.progress({
+          phase: 'quantize',
+          file: `${quant} ${p.tensor}`,
+          done: p.bytesDone,
+          total: p.bytesTotal,
+        }),
     });
     models.push({ file: output, quant, facts: await context.steps.inspect(output), scratch: true });
   }

@@ -1,4 +1,11 @@
-import { downloadFile, resolveModel, selectFile, snapshotDownload, type HubOptions, type ResolvedModel } from '@alki/hub';
+import {
+  downloadFile,
+  resolveModel,
+  selectFile,
+  snapshotDownload,
+  type HubOptions,
+  type ResolvedModel,
+} from '@alki/hub';
 import { readFile, stat } from 'node:fs/promises';
 import { BundlerError } from '../errors.js';
 import { packCheckpointFolder } from './source-checkpoint.js';
@@ -6,7 +13,15 @@ import { packLocalGguf } from './source-gguf.js';
 import type { ResolvedSource, SourceContext } from './sources.js';
 
 /** What a safetensors checkpoint needs from its repo: weights, config and tokenizer files, and the license. */
-const CHECKPOINT_FILES = ['*.safetensors', '*.json', 'tokenizer.model', 'LICENSE', 'LICENSE.txt', 'LICENSE.md', 'LICENCE'];
+const CHECKPOINT_FILES = [
+  '*.safetensors',
+  '*.json',
+  'tokenizer.model',
+  'LICENSE',
+  'LICENSE.txt',
+  'LICENSE.md',
+  'LICENCE',
+];
 const LICENSE_NAMES = ['LICENSE', 'LICENSE.txt', 'LICENSE.md', 'LICENCE'];
 /** A license file larger than this is not a license text. */
 const MAX_LICENSE_BYTES = 1024 * 1024;
@@ -25,7 +40,10 @@ function hubOptions(context: SourceContext): HubOptions {
 async function hubLicenseText(model: ResolvedModel, context: SourceContext): Promise<string | undefined> {
   const file = model.files.find((f) => LICENSE_NAMES.includes(f.path) && f.size <= MAX_LICENSE_BYTES);
   if (!file) return undefined;
-  const cached = await downloadFile(model.repo, file.path, { ...hubOptions(context), revision: model.commit });
+  const cached = await downloadFile(model.repo, file.path, {
+    ...hubOptions(context),
+    revision: model.commit,
+  });
   return readFile(cached.localPath, 'utf8');
 }
 
@@ -43,10 +61,22 @@ function revisionTime(model: ResolvedModel): Date | undefined {
  */
 export async function packHubRepo(repoId: string, context: SourceContext): Promise<ResolvedSource> {
   const options = hubOptions(context);
-  context.progress({ phase: 'resolve', message: `Resolving ${repoId}${context.options.revision ? ` at ${context.options.revision}` : ''}` });
+  context.progress({
+    phase: 'resolve',
+    message: `Resolving ${repoId}${context.options.revision ? ` at ${context.options.revision}` : ''}`,
+  });
   const model = await resolveModel(repoId, { ...options, revision: context.options.revision });
-  const notes = model.offlineFallback ? [`The hub could not be reached (${model.offlineFallback}); used the cached copy.`] : [];
-  const origin = { kind: 'hub' as const, repo: model.repo, revision: model.commit, hubUrl: model.endpoint, license: model.license, modelName: model.repo.slice(model.repo.indexOf('/') + 1) };
+  const notes = model.offlineFallback
+    ? [`The hub could not be reached (${model.offlineFallback}); used the cached copy.`]
+    : [];
+  const origin = {
+    kind: 'hub' as const,
+    repo: model.repo,
+    revision: model.commit,
+    hubUrl: model.endpoint,
+    license: model.license,
+    modelName: model.repo.slice(model.repo.indexOf('/') + 1),
+  };
   const paths = model.files.map((f) => f.path);
 
   if (model.kind === 'gguf' || context.options.filename !== undefined) {
@@ -79,7 +109,11 @@ export async function packHubRepo(repoId: string, context: SourceContext): Promi
     });
     const times = await Promise.all(snapshot.files.map(async (f) => (await stat(f.localPath)).mtimeMs));
     const time = revisionTime(model) ?? new Date(Math.max(0, ...times));
-    const resolved = await packCheckpointFolder(snapshot.dir, context, { ...origin, revision: snapshot.commit, time });
+    const resolved = await packCheckpointFolder(snapshot.dir, context, {
+      ...origin,
+      revision: snapshot.commit,
+      time,
+    });
     return { ...resolved, notes: [...notes, ...resolved.notes] };
   }
   throw new BundlerError(
@@ -87,7 +121,9 @@ export async function packHubRepo(repoId: string, context: SourceContext): Promi
     model.kind === 'pickle'
       ? `${model.repo} has only PyTorch pickle weights (.bin/.pt); Alki converts safetensors only, since loading a pickle can run code.`
       : `${model.repo} has no model weights Alki can pack (no .gguf and no .safetensors files).`,
-    'input',
-    { hint: 'Pick a repo with GGUF or safetensors files (many models have a -GGUF twin).', details: { repo: model.repo, kind: model.kind } },
+    {
+      hint: 'Pick a repo with GGUF or safetensors files (many models have a -GGUF twin).',
+      details: { repo: model.repo, kind: model.kind },
+    },
   );
 }

@@ -52,19 +52,25 @@ export function normaliseQuants(quants: readonly string[] | undefined): string[]
   const normalised = quants.map((q) => q.trim().toUpperCase());
   for (const quant of normalised) {
     if (!/^[A-Z0-9_]{1,32}$/.test(quant)) {
-      throw new BundlerError('INVALID_INPUT', `${JSON.stringify(quant)} is not a quantization name.`, 'usage', {
+      throw new BundlerError('INVALID_INPUT', `${JSON.stringify(quant)} is not a quantization name.`, {
         hint: 'Use names such as Q4_K_M, Q5_K_M or Q8_0, separated by commas.',
       });
     }
   }
   const duplicate = normalised.find((q, i) => normalised.indexOf(q) !== i);
-  if (duplicate) throw new BundlerError('INVALID_INPUT', `--quantize names ${duplicate} twice.`, 'usage');
+  if (duplicate) throw new BundlerError('INVALID_INPUT', `--quantize names ${duplicate} twice.`);
   return normalised;
 }
 
 /** The context source handlers work in. */
 export function sourceContext(options: PackOptions, steps: PackSteps, scratchParent: string): SourceContext {
-  return { options, steps, quants: normaliseQuants(options.quantize), scratchParent, progress: (event) => options.onProgress?.(event) };
+  return {
+    options,
+    steps,
+    quants: normaliseQuants(options.quantize),
+    scratchParent,
+    progress: (event) => options.onProgress?.(event),
+  };
 }
 
 /**
@@ -82,23 +88,31 @@ export async function resolveSource(context: SourceContext): Promise<ResolvedSou
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   if (options.filename !== undefined && info) {
-    throw new BundlerError('INVALID_INPUT', '--filename only applies to a hub repo (org/name).', 'usage');
+    throw new BundlerError('INVALID_INPUT', '--filename only applies to a hub repo (org/name).');
   }
   if (info?.isFile()) return packLocalGguf(path.resolve(options.source), context);
   if (info?.isDirectory()) {
-    return packCheckpointFolder(path.resolve(options.source), context, { kind: 'local-hf', repo: path.basename(path.resolve(options.source)), revision: null });
+    return packCheckpointFolder(path.resolve(options.source), context, {
+      kind: 'local-hf',
+      repo: path.basename(path.resolve(options.source)),
+      revision: null,
+    });
   }
   // `dir/model.gguf` has the shape of a repo id, but no hub repo ends in
   // .gguf: it is a local file that is not there (as `alki inspect` decides).
   if (/\.gguf$/i.test(options.source)) {
-    throw new BundlerError('SOURCE_NOT_FOUND', `${options.source} does not exist.`, 'input', {
+    throw new BundlerError('SOURCE_NOT_FOUND', `${options.source} does not exist.`, {
       hint: 'Check the path of the .gguf file to pack.',
       details: { source: options.source },
     });
   }
   if (HUB_REPO_ID.test(options.source)) return packHubRepo(options.source, context);
-  throw new BundlerError('SOURCE_NOT_FOUND', `${options.source} is neither a local file or folder nor a hub repo id (org/name).`, 'input', {
-    hint: 'Pass a path to a .gguf file or a model folder, or a repo id such as Qwen/Qwen3-0.6B-GGUF.',
-    details: { source: options.source },
-  });
+  throw new BundlerError(
+    'SOURCE_NOT_FOUND',
+    `${options.source} is neither a local file or folder nor a hub repo id (org/name).`,
+    {
+      hint: 'Pass a path to a .gguf file or a model folder, or a repo id such as Qwen/Qwen3-0.6B-GGUF.',
+      details: { source: options.source },
+    },
+  );
 }

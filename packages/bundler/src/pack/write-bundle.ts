@@ -10,8 +10,22 @@ import { buildManifest, formatJson } from '../assemble/manifest.js';
 import { buildRuntime } from '../assemble/runtime.js';
 import { renderDeployFiles } from '../deploy/render-deploy.js';
 import { BundlerError } from '../errors.js';
-import { artifactUri, LICENSE_PATH, MANIFEST_PATH, README_PATH, RUNTIME_PATH, SBOM_PATH } from '../format/layout.js';
-import type { BundleArtifact, BundleFileEntry, BundleManifest, BundleSource, RuntimeArgs, RuntimeManifest } from '../format/types.js';
+import {
+  artifactUri,
+  LICENSE_PATH,
+  MANIFEST_PATH,
+  README_PATH,
+  RUNTIME_PATH,
+  SBOM_PATH,
+} from '../format/layout.js';
+import type {
+  BundleArtifact,
+  BundleFileEntry,
+  BundleManifest,
+  BundleSource,
+  RuntimeArgs,
+  RuntimeManifest,
+} from '../format/types.js';
 import { artifactPath } from '../format/validate.js';
 import { copyFileHashed, hashFile, throwIfAborted, type CopyStrategy } from '../io/hash.js';
 import { walkTree } from '../io/walk.js';
@@ -134,7 +148,11 @@ export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundl
       await mkdir(path.dirname(absolute), { recursive: true });
       const bytes = Buffer.from(text, 'utf8');
       await writeFile(absolute, bytes, { flag: 'wx' });
-      files.push({ path: relative, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length });
+      files.push({
+        path: relative,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        size: bytes.length,
+      });
     }
     const manifest = buildManifest(content, files);
     await mkdir(path.join(staging, path.dirname(MANIFEST_PATH)), { recursive: true });
@@ -142,7 +160,8 @@ export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundl
 
     // Every file and directory gets the bundle's date, so an archive of the
     // bundle (tar, OCI layer) is byte-identical across runs.
-    for (const entry of await walkTree(staging)) await utimes(path.join(staging, entry.path), input.created, input.created);
+    for (const entry of await walkTree(staging))
+      await utimes(path.join(staging, entry.path), input.created, input.created);
     await utimes(staging, input.created, input.created);
 
     throwIfAborted(input.signal);
@@ -165,7 +184,8 @@ function writeFailure(error: unknown, destination: string, creatingStaging: bool
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const system = typeof code === 'string' ? describeSystemError({ code }) : undefined;
   if (!system || (system.category !== 'environment' && !creatingStaging)) return error;
-  return new BundlerError('WRITE_FAILED', `Cannot write the bundle to ${destination}: ${system.message}.`, system.category, {
+  return new BundlerError('WRITE_FAILED', `Cannot write the bundle to ${destination}: ${system.message}.`, {
+    category: system.category,
     cause: error,
     hint: 'Choose an --out on a writable file system with room for the models, or free some space.',
     details: { path: destination, code },
@@ -193,17 +213,25 @@ async function placeModels(staging: string, input: WriteBundleInput): Promise<Bu
   for (const [index, model] of input.models.entries()) {
     const quant = model.quant ?? (model.facts.fileType ? quantLabel(model.facts.fileType) : undefined);
     if (!quant) {
-      throw new BundlerError('INVALID_INPUT', `${model.file} does not say its quantization (general.file_type), and none was given.`, 'input', {
-        hint: 'Pass --quantize with the quant the file holds, for example --quantize Q8_0.',
-        details: { file: model.file },
-      });
+      throw new BundlerError(
+        'INVALID_INPUT',
+        `${model.file} does not say its quantization (general.file_type), and none was given.`,
+        {
+          category: 'input',
+          hint: 'Pass --quantize with the quant the file holds, for example --quantize Q8_0.',
+          details: { file: model.file },
+        },
+      );
     }
     const uri = artifactUri(input.slug, quant);
     if (artifacts.some((artifact) => artifact.uri === uri)) {
-      throw new BundlerError('INVALID_INPUT', `Two model files would both be ${quant}.`, 'usage', { details: { quant } });
+      throw new BundlerError('INVALID_INPUT', `Two model files would both be ${quant}.`, {
+        details: { quant },
+      });
     }
     const target = path.join(staging, artifactPath(uri));
-    const onBytes = (done: number) => input.onProgress?.({ phase: 'copy', file: artifactPath(uri), done: before + done, total: grandTotal });
+    const onBytes = (done: number) =>
+      input.onProgress?.({ phase: 'copy', file: artifactPath(uri), done: before + done, total: grandTotal });
     let hashed;
     if (model.scratch && (await moved(model.file, target))) {
       hashed = await hashFile(target, { signal: input.signal, onBytes });
@@ -211,7 +239,13 @@ async function placeModels(staging: string, input: WriteBundleInput): Promise<Bu
       hashed = await copyFileHashed(model.file, target, input.strategy, { signal: input.signal, onBytes });
     }
     before += sizes[index];
-    artifacts.push({ quant, uri, sha256: hashed.sha256, size: hashed.size, ...(model.facts.fileType ? { file_type: model.facts.fileType } : {}) });
+    artifacts.push({
+      quant,
+      uri,
+      sha256: hashed.sha256,
+      size: hashed.size,
+      ...(model.facts.fileType ? { file_type: model.facts.fileType } : {}),
+    });
   }
   return artifacts;
 }

@@ -7,10 +7,14 @@ export function requireNumber(config: HfConfig, keys: string[]): number {
     const value = config[key];
     if (typeof value === 'number' && Number.isFinite(value)) return value;
   }
-  throw new ConverterError('BAD_CONFIG', `config.json has no numeric ${keys.join(' or ')}, which this architecture needs.`, 'input', {
-    details: { keys },
-    hint: 'The config.json is incomplete or from another architecture; download it again.',
-  });
+  throw new ConverterError(
+    'BAD_CONFIG',
+    `config.json has no numeric ${keys.join(' or ')}, which this architecture needs.`,
+    {
+      details: { keys },
+      hint: 'The config.json is incomplete or from another architecture; download it again.',
+    },
+  );
 }
 
 /** An optional number from config.json. */
@@ -26,21 +30,34 @@ export function optionalNumber(config: HfConfig, keys: string[]): number | undef
 export function requireCount(config: HfConfig, keys: string[]): number {
   const value = requireNumber(config, keys);
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new ConverterError('BAD_CONFIG', `config.json's ${keys[0]} is ${value}; it must be a positive integer.`, 'input', { details: { key: keys[0], value } });
+    throw new ConverterError(
+      'BAD_CONFIG',
+      `config.json's ${keys[0]} is ${value}; it must be a positive integer.`,
+      { details: { key: keys[0], value } },
+    );
   }
   return value;
 }
 
 /** The shared attention shape: heads, kv heads and head size. */
-export function attentionShape(config: HfConfig): { heads: number; kvHeads: number; headDim: number; hidden: number } {
+export function attentionShape(config: HfConfig): {
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  hidden: number;
+} {
   const hidden = requireCount(config, ['hidden_size']);
   const heads = requireCount(config, ['num_attention_heads']);
   const kvHeads = optionalNumber(config, ['num_key_value_heads']) ?? heads;
   const headDim = optionalNumber(config, ['head_dim']) ?? hidden / heads;
   if (!Number.isSafeInteger(headDim) || heads % kvHeads !== 0) {
-    throw new ConverterError('BAD_CONFIG', `config.json's attention shape is inconsistent (hidden ${hidden}, heads ${heads}, kv heads ${kvHeads}).`, 'input', {
-      details: { hidden, heads, kvHeads },
-    });
+    throw new ConverterError(
+      'BAD_CONFIG',
+      `config.json's attention shape is inconsistent (hidden ${hidden}, heads ${heads}, kv heads ${kvHeads}).`,
+      {
+        details: { hidden, heads, kvHeads },
+      },
+    );
   }
   return { heads, kvHeads, headDim, hidden };
 }

@@ -19,12 +19,18 @@ function longRope(config: HfConfig): { attnFactor: number; long: number[]; short
   const scaling = ropeScaling(config);
   if (!scaling || !Array.isArray(scaling.long_factor)) return undefined;
   if (scaling.rope_type !== 'longrope' && scaling.rope_type !== 'su') {
-    throw new ConverterError('BAD_CONFIG', `Phi-3 rope_scaling type ${String(scaling.rope_type)} is not supported (only longrope).`, 'input');
+    throw new ConverterError(
+      'BAD_CONFIG',
+      `Phi-3 rope_scaling type ${String(scaling.rope_type)} is not supported (only longrope).`,
+    );
   }
   const long = scaling.long_factor as number[];
   const short = scaling.short_factor as number[];
   if (!Array.isArray(short) || long.length !== short.length || long.length !== ropeDims(config) / 2) {
-    throw new ConverterError('BAD_CONFIG', `Phi-3 rope_scaling needs long_factor and short_factor of length ${ropeDims(config) / 2}.`, 'input');
+    throw new ConverterError(
+      'BAD_CONFIG',
+      `Phi-3 rope_scaling needs long_factor and short_factor of length ${ropeDims(config) / 2}.`,
+    );
   }
   const max = requireCount(config, ['max_position_embeddings']);
   const original = requireCount(config, ['original_max_position_embeddings']);
@@ -42,7 +48,9 @@ export const phi3Architecture: ArchitectureModule = {
     const original = optionalNumber(config, ['original_max_position_embeddings']);
     if (original) entries.push(ggufEntry.uint32('phi3.rope.scaling.original_context_length', original));
     // 0 tells llama.cpp there is no window (Phi-4), as the reference converter does.
-    entries.push(ggufEntry.uint32('phi3.attention.sliding_window', optionalNumber(config, ['sliding_window']) ?? 0));
+    entries.push(
+      ggufEntry.uint32('phi3.attention.sliding_window', optionalNumber(config, ['sliding_window']) ?? 0),
+    );
     const rope = longRope(config);
     if (rope) entries.push(ggufEntry.float32('phi3.rope.scaling.attn_factor', rope.attnFactor));
     return entries;

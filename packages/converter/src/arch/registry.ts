@@ -38,8 +38,10 @@ export class ArchitectureRegistry {
       throw new ConverterError(
         'UNSUPPORTED_ARCHITECTURE',
         `Architecture ${JSON.stringify(name ?? null)} is not supported. Supported: ${this.names().join(', ')}.`,
-        'input',
-        { details: { architecture: name ?? null, supported: this.names() }, hint: 'Register a module for it with ArchitectureRegistry.register, or convert a supported model.' },
+        {
+          details: { architecture: name ?? null, supported: this.names() },
+          hint: 'Register a module for it with ArchitectureRegistry.register, or convert a supported model.',
+        },
       );
     }
     return module;

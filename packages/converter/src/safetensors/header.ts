@@ -29,7 +29,7 @@ export interface SafetensorsHeader {
 }
 
 function bad(message: string, details: Record<string, unknown> = {}): ConverterError {
-  return new ConverterError('BAD_SAFETENSORS', message, 'input', {
+  return new ConverterError('BAD_SAFETENSORS', message, {
     details,
     hint: 'The file is corrupt or not a safetensors file; download it again.',
   });
@@ -40,7 +40,10 @@ export function parseSafetensorsHeaderLength(prefix: Uint8Array): number {
   if (prefix.byteLength < 8) throw bad('The file is shorter than the 8-byte safetensors header length.');
   const length = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (length > BigInt(MAX_SAFETENSORS_HEADER_BYTES)) {
-    throw bad(`The safetensors header claims ${length} bytes, above the ${MAX_SAFETENSORS_HEADER_BYTES}-byte limit.`, { headerLength: length.toString() });
+    throw bad(
+      `The safetensors header claims ${length} bytes, above the ${MAX_SAFETENSORS_HEADER_BYTES}-byte limit.`,
+      { headerLength: length.toString() },
+    );
   }
   return Number(length);
 }
@@ -61,50 +64,84 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize?: number): Saf
   } catch (cause) {
     throw bad(`The safetensors header is not valid UTF-8 JSON: ${(cause as Error).message}`);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad('The safetensors header is not a JSON object.');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw bad('The safetensors header is not a JSON object.');
   const dataOffset = 8 + json.byteLength;
   let metadata: Record<string, string> = {};
   const ranged: Array<SafetensorsTensorInfo & { begin: number }> = [];
   for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (!value || typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string')) {
+      if (
+        !value ||
+        typeof value !== 'object' ||
+        Array.isArray(value) ||
+        Object.values(value).some((v) => typeof v !== 'string')
+      ) {
         throw bad('The safetensors `__metadata__` is not a map of strings.');
       }
       metadata = value as Record<string, string>;
       continue;
     }
     const entry = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (!entry || typeof entry !== 'object') throw bad(`Tensor ${name} has no description.`, { tensor: name });
-    if (!isSafetensorsDtype(entry.dtype)) throw bad(`Tensor ${name} has an unknown dtype ${JSON.stringify(entry.dtype)}.`, { tensor: name });
+    if (!entry || typeof entry !== 'object')
+      throw bad(`Tensor ${name} has no description.`, { tensor: name });
+    if (!isSafetensorsDtype(entry.dtype))
+      throw bad(`Tensor ${name} has an unknown dtype ${JSON.stringify(entry.dtype)}.`, { tensor: name });
     const shape = entry.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw bad(`Tensor ${name} has an invalid shape ${JSON.stringify(shape)}.`, { tensor: name });
     }
     const offsets = entry.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+      offsets[1] < offsets[0]
+    ) {
       throw bad(`Tensor ${name} has invalid data_offsets ${JSON.stringify(offsets)}.`, { tensor: name });
     }
     const elements = (shape as number[]).reduce((a, b) => a * b, 1);
     const byteLength = elements * SAFETENSORS_DTYPE_SIZES[entry.dtype];
     if (!Number.isSafeInteger(byteLength) || byteLength !== offsets[1] - offsets[0]) {
-      throw bad(`Tensor ${name}: shape ${JSON.stringify(shape)} of ${entry.dtype} needs ${byteLength} bytes, but its data_offsets span ${offsets[1] - offsets[0]}.`, {
-        tensor: name,
-      });
+      throw bad(
+        `Tensor ${name}: shape ${JSON.stringify(shape)} of ${entry.dtype} needs ${byteLength} bytes, but its data_offsets span ${offsets[1] - offsets[0]}.`,
+        {
+          tensor: name,
+        },
+      );
     }
-    ranged.push({ name, dtype: entry.dtype, shape: shape as number[], offset: dataOffset + offsets[0], byteLength, begin: offsets[0] });
+    ranged.push({
+      name,
+      dtype: entry.dtype,
+      shape: shape as number[],
+      offset: dataOffset + offsets[0],
+      byteLength,
+      begin: offsets[0],
+    });
   }
   ranged.sort((a, b) => a.begin - b.begin || a.byteLength - b.byteLength);
   let expected = 0;
   for (const tensor of ranged) {
     if (tensor.begin !== expected) {
-      throw bad(`Tensor ${tensor.name} starts at data offset ${tensor.begin}, but the previous tensor ends at ${expected}: the data ranges must be contiguous.`, {
-        tensor: tensor.name,
-      });
+      throw bad(
+        `Tensor ${tensor.name} starts at data offset ${tensor.begin}, but the previous tensor ends at ${expected}: the data ranges must be contiguous.`,
+        {
+          tensor: tensor.name,
+        },
+      );
     }
     expected += tensor.byteLength;
   }
   if (fileSize !== undefined && dataOffset + expected !== fileSize) {
-    throw bad(`The tensors end at byte ${dataOffset + expected}, but the file has ${fileSize} bytes (truncated or padded).`, { fileSize, expectedSize: dataOffset + expected });
+    throw bad(
+      `The tensors end at byte ${dataOffset + expected}, but the file has ${fileSize} bytes (truncated or padded).`,
+      { fileSize, expectedSize: dataOffset + expected },
+    );
   }
-  return { tensors: ranged.map(({ begin: _begin, ...tensor }) => tensor), metadata, dataOffset, dataLength: expected };
+  return {
+    tensors: ranged.map(({ begin: _begin, ...tensor }) => tensor),
+    metadata,
+    dataOffset,
+    dataLength: expected,
+  };
 }

@@ -17,10 +17,14 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
     const prefix = await readExactly(handle, 0, 8, file);
     const length = parseSafetensorsHeaderLength(prefix);
     if (8 + length > size) {
-      throw new ConverterError('BAD_SAFETENSORS', `${file}: the header claims ${length} bytes but the file has only ${size}.`, 'input', {
-        details: { file },
-        hint: 'The file is truncated; download it again.',
-      });
+      throw new ConverterError(
+        'BAD_SAFETENSORS',
+        `${file}: the header claims ${length} bytes but the file has only ${size}.`,
+        {
+          details: { file },
+          hint: 'The file is truncated; download it again.',
+        },
+      );
     }
     const json = await readExactly(handle, 8, length, file);
     try {
@@ -38,21 +42,34 @@ async function openForReading(file: string): Promise<fs.FileHandle> {
   try {
     return await fs.open(file, 'r');
   } catch (cause) {
-    throw new ConverterError('INVALID_INPUT', `Cannot open ${file}: ${(cause as Error).message}`, 'input', { cause, details: { file } });
+    throw new ConverterError('INVALID_INPUT', `Cannot open ${file}: ${(cause as Error).message}`, {
+      cause,
+      details: { file },
+    });
   }
 }
 
 /** Reads exactly `length` bytes at `offset`, or fails naming the file. */
-export async function readExactly(handle: fs.FileHandle, offset: number, length: number, file: string, into?: Uint8Array): Promise<Uint8Array> {
+export async function readExactly(
+  handle: fs.FileHandle,
+  offset: number,
+  length: number,
+  file: string,
+  into?: Uint8Array,
+): Promise<Uint8Array> {
   const buffer = into ?? new Uint8Array(length);
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
     if (bytesRead === 0) {
-      throw new ConverterError('BAD_SAFETENSORS', `${file} ends early: wanted ${length} bytes at offset ${offset}, got ${done}.`, 'input', {
-        details: { file, offset, length },
-        hint: 'The file is truncated; download it again.',
-      });
+      throw new ConverterError(
+        'BAD_SAFETENSORS',
+        `${file} ends early: wanted ${length} bytes at offset ${offset}, got ${done}.`,
+        {
+          details: { file, offset, length },
+          hint: 'The file is truncated; download it again.',
+        },
+      );
     }
     done += bytesRead;
   }

@@ -20,7 +20,10 @@ export interface WriteSafetensorsOptions {
  * The header bytes (length prefix plus JSON, space-padded to a multiple of 8
  * as the safetensors crate does) for tensors laid out in the given order.
  */
-export function encodeSafetensorsHeader(entries: Array<Omit<SafetensorsEntry, 'data'>>, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensorsHeader(
+  entries: Array<Omit<SafetensorsEntry, 'data'>>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
@@ -48,7 +51,11 @@ export function encodeSafetensorsHeader(entries: Array<Omit<SafetensorsEntry, 'd
  *   { name: 'w', dtype: 'F32', shape: [2], data: new Uint8Array(new Float32Array([1, 2]).buffer) },
  * ]);
  */
-export async function writeSafetensors(file: string, entries: SafetensorsEntry[], options: WriteSafetensorsOptions = {}): Promise<void> {
+export async function writeSafetensors(
+  file: string,
+  entries: SafetensorsEntry[],
+  options: WriteSafetensorsOptions = {},
+): Promise<void> {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   const handle = await fs.open(temp, 'wx');
   try {
@@ -57,9 +64,11 @@ export async function writeSafetensors(file: string, entries: SafetensorsEntry[]
       const data = typeof entry.data === 'function' ? await entry.data() : entry.data;
       const expected = entry.shape.reduce((a, b) => a * b, 1) * SAFETENSORS_DTYPE_SIZES[entry.dtype];
       if (data.byteLength !== expected) {
-        throw new ConverterError('INVALID_INPUT', `Tensor ${entry.name} has ${data.byteLength} bytes of data, but its shape and dtype need ${expected}.`, 'internal', {
-          details: { tensor: entry.name },
-        });
+        throw new ConverterError(
+          'INVALID_INPUT',
+          `Tensor ${entry.name} has ${data.byteLength} bytes of data, but its shape and dtype need ${expected}.`,
+          { category: 'internal', details: { tensor: entry.name } },
+        );
       }
       await handle.write(data);
     }

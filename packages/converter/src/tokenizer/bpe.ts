@@ -23,10 +23,14 @@ export function gpt2Vocab(vocab: JsonVocab, vocabSize: number): VocabTables {
   let maxId = -1;
   for (const id of byId.keys()) if (id > maxId) maxId = id;
   if (maxId >= vocabSize) {
-    throw new ConverterError('BAD_TOKENIZER', `The tokenizer has token id ${maxId}, but config.json's vocab_size is ${vocabSize}.`, 'input', {
-      details: { maxId, vocabSize },
-      hint: 'The tokenizer does not belong to this model; download matching files.',
-    });
+    throw new ConverterError(
+      'BAD_TOKENIZER',
+      `The tokenizer has token id ${maxId}, but config.json's vocab_size is ${vocabSize}.`,
+      {
+        details: { maxId, vocabSize },
+        hint: 'The tokenizer does not belong to this model; download matching files.',
+      },
+    );
   }
   const tokens: string[] = [];
   const types: number[] = [];
@@ -57,10 +61,15 @@ export function gpt2Vocab(vocab: JsonVocab, vocabSize: number): VocabTables {
 /** tokenizer.json merges as GGUF wants them ("a b"), from the legacy string or the newer pair format. */
 export function bpeMerges(model: Record<string, unknown>): string[] {
   const merges = model.merges;
-  if (!Array.isArray(merges)) throw new ConverterError('BAD_TOKENIZER', 'tokenizer.json has a BPE model without merges.', 'input');
+  if (!Array.isArray(merges))
+    throw new ConverterError('BAD_TOKENIZER', 'tokenizer.json has a BPE model without merges.');
   return merges.map((merge) => {
     if (typeof merge === 'string') return merge;
-    if (Array.isArray(merge) && merge.length === 2 && merge.every((part) => typeof part === 'string')) return `${merge[0]} ${merge[1]}`;
-    throw new ConverterError('BAD_TOKENIZER', `tokenizer.json has a malformed merge ${JSON.stringify(merge)}.`, 'input');
+    if (Array.isArray(merge) && merge.length === 2 && merge.every((part) => typeof part === 'string'))
+      return `${merge[0]} ${merge[1]}`;
+    throw new ConverterError(
+      'BAD_TOKENIZER',
+      `tokenizer.json has a malformed merge ${JSON.stringify(merge)}.`,
+    );
   });
 }

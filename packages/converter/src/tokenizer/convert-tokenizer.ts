@@ -4,7 +4,11 @@ import { ConverterError } from '../errors.js';
 import { gpt2Vocab, type VocabTables } from './bpe.js';
 import type { TokenizerFiles } from './files.js';
 import { detectPreTokenizer, type TokenEncoder } from './pre-tokenizer.js';
-import { isSentencePieceJson, sentencePieceAddsSpacePrefix, sentencePieceJsonVocab } from './sentencepiece-json.js';
+import {
+  isSentencePieceJson,
+  sentencePieceAddsSpacePrefix,
+  sentencePieceJsonVocab,
+} from './sentencepiece-json.js';
 import { sentencePieceModelVocab } from './sentencepiece-model.js';
 import { specialTokenMetadata } from './special-tokens.js';
 import { readJsonVocab, type JsonVocab } from './vocab.js';
@@ -39,7 +43,9 @@ function unkText(files: TokenizerFiles): string | undefined {
  */
 export async function convertTokenizer(options: TokenizerConversionOptions): Promise<ConvertedTokenizer> {
   const { files, vocabSize } = options;
-  const jsonVocab: JsonVocab | undefined = files.tokenizerJson ? readJsonVocab(files.tokenizerJson) : undefined;
+  const jsonVocab: JsonVocab | undefined = files.tokenizerJson
+    ? readJsonVocab(files.tokenizerJson)
+    : undefined;
   let tables: VocabTables;
   let model: 'gpt2' | 'llama';
   let pre: string | undefined;
@@ -60,9 +66,13 @@ export async function convertTokenizer(options: TokenizerConversionOptions): Pro
     const encoder = options.encoder ?? huggingFaceEncoder(files);
     ({ name: pre, hash: preHash } = await detectPreTokenizer(encoder));
   } else {
-    throw new ConverterError('BAD_TOKENIZER', `tokenizer.json has a ${String((files.tokenizerJson?.model as { type?: string })?.type)} model, which Alki does not convert.`, 'input', {
-      hint: 'Supported tokenizers: byte-level BPE (GPT-2 style) and SentencePiece (tokenizer.model, or BPE with byte fallback / Unigram in tokenizer.json).',
-    });
+    throw new ConverterError(
+      'BAD_TOKENIZER',
+      `tokenizer.json has a ${String((files.tokenizerJson?.model as { type?: string })?.type)} model, which Alki does not convert.`,
+      {
+        hint: 'Supported tokenizers: byte-level BPE (GPT-2 style) and SentencePiece (tokenizer.model, or BPE with byte fallback / Unigram in tokenizer.json).',
+      },
+    );
   }
   if (options.addSpacePrefix !== undefined) addSpacePrefix = options.addSpacePrefix;
 
@@ -71,10 +81,13 @@ export async function convertTokenizer(options: TokenizerConversionOptions): Pro
     ggufEntry.string('tokenizer.ggml.pre', pre ?? 'default'),
     ggufEntry.array('tokenizer.ggml.tokens', GgufValueType.STRING, tables.tokens),
   ];
-  if (tables.scores) metadata.push(ggufEntry.array('tokenizer.ggml.scores', GgufValueType.FLOAT32, tables.scores));
+  if (tables.scores)
+    metadata.push(ggufEntry.array('tokenizer.ggml.scores', GgufValueType.FLOAT32, tables.scores));
   metadata.push(ggufEntry.array('tokenizer.ggml.token_type', GgufValueType.INT32, tables.types));
-  if (tables.merges) metadata.push(ggufEntry.array('tokenizer.ggml.merges', GgufValueType.STRING, tables.merges));
-  if (model === 'llama' && addSpacePrefix !== undefined) metadata.push(ggufEntry.bool('tokenizer.ggml.add_space_prefix', addSpacePrefix));
+  if (tables.merges)
+    metadata.push(ggufEntry.array('tokenizer.ggml.merges', GgufValueType.STRING, tables.merges));
+  if (model === 'llama' && addSpacePrefix !== undefined)
+    metadata.push(ggufEntry.bool('tokenizer.ggml.add_space_prefix', addSpacePrefix));
   metadata.push(
     ...specialTokenMetadata({
       vocab: jsonVocab ?? { model: {}, vocab: new Map(tables.tokens.map((t, i) => [t, i])), added: [] },
@@ -85,10 +98,20 @@ export async function convertTokenizer(options: TokenizerConversionOptions): Pro
       vocabSize,
     }),
   );
-  const [main, ...named] = [...files.chatTemplates].sort((a, b) => (a.name === 'default' ? -1 : b.name === 'default' ? 1 : 0));
+  const [main, ...named] = [...files.chatTemplates].sort((a, b) =>
+    a.name === 'default' ? -1 : b.name === 'default' ? 1 : 0,
+  );
   if (main) metadata.push(ggufEntry.string('tokenizer.chat_template', main.template));
-  for (const template of named) metadata.push(ggufEntry.string(`tokenizer.chat_template.${template.name}`, template.template));
-  if (named.length) metadata.push(ggufEntry.array('tokenizer.chat_templates', GgufValueType.STRING, named.map((t) => t.name)));
+  for (const template of named)
+    metadata.push(ggufEntry.string(`tokenizer.chat_template.${template.name}`, template.template));
+  if (named.length)
+    metadata.push(
+      ggufEntry.array(
+        'tokenizer.chat_templates',
+        GgufValueType.STRING,
+        named.map((t) => t.name),
+      ),
+    );
   return { model, pre, preHash, metadata };
 }
 
@@ -97,7 +120,11 @@ function huggingFaceEncoder(files: TokenizerFiles): TokenEncoder {
   try {
     tokenizer = new Tokenizer(files.tokenizerJson!, files.tokenizerConfig);
   } catch (cause) {
-    throw new ConverterError('BAD_TOKENIZER', `tokenizer.json cannot be loaded: ${(cause as Error).message}`, 'input', { cause });
+    throw new ConverterError(
+      'BAD_TOKENIZER',
+      `tokenizer.json cannot be loaded: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   return (text) => tokenizer.encode(text).ids;
 }

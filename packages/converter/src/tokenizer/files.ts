@@ -30,15 +30,24 @@ export async function readTokenizerFiles(dir: string): Promise<TokenizerFiles> {
     () => undefined,
   );
   if (!tokenizerJson && !sentencePieceModel) {
-    throw new ConverterError('BAD_TOKENIZER', `${dir} has neither tokenizer.json nor tokenizer.model.`, 'input', {
+    throw new ConverterError('BAD_TOKENIZER', `${dir} has neither tokenizer.json nor tokenizer.model.`, {
       details: { dir },
       hint: 'Download the tokenizer files with the model; a GGUF without a tokenizer cannot run.',
     });
   }
-  return { tokenizerJson, tokenizerConfig, specialTokensMap, sentencePieceModel, chatTemplates: await readChatTemplates(dir, tokenizerConfig) };
+  return {
+    tokenizerJson,
+    tokenizerConfig,
+    specialTokensMap,
+    sentencePieceModel,
+    chatTemplates: await readChatTemplates(dir, tokenizerConfig),
+  };
 }
 
-async function readChatTemplates(dir: string, tokenizerConfig: Record<string, unknown>): Promise<Array<{ name: string; template: string }>> {
+async function readChatTemplates(
+  dir: string,
+  tokenizerConfig: Record<string, unknown>,
+): Promise<Array<{ name: string; template: string }>> {
   let raw: unknown = tokenizerConfig.chat_template;
   if (raw === undefined) {
     const jinja = await fs.readFile(path.join(dir, 'chat_template.jinja'), 'utf8').catch(() => undefined);
@@ -47,8 +56,15 @@ async function readChatTemplates(dir: string, tokenizerConfig: Record<string, un
   }
   if (raw === undefined || raw === null) return [];
   if (typeof raw === 'string') return [{ name: 'default', template: raw }];
-  if (Array.isArray(raw) && raw.every((t) => t && typeof t.name === 'string' && typeof t.template === 'string')) {
+  if (
+    Array.isArray(raw) &&
+    raw.every((t) => t && typeof t.name === 'string' && typeof t.template === 'string')
+  ) {
     return raw.map((t) => ({ name: t.name as string, template: t.template as string }));
   }
-  throw new ConverterError('BAD_TOKENIZER', 'The chat_template is neither a string nor a list of {name, template}.', 'input', { details: { dir } });
+  throw new ConverterError(
+    'BAD_TOKENIZER',
+    'The chat_template is neither a string nor a list of {name, template}.',
+    { details: { dir } },
+  );
 }

@@ -12,16 +12,17 @@ export type TokenEncoder = (text: string) => number[] | Promise<number[]>;
  */
 export async function detectPreTokenizer(encode: TokenEncoder): Promise<{ name: string; hash: string }> {
   const ids = await encode(PRE_TOKENIZER_CHECK_TEXT);
-  const hash = createHash('sha256').update(`[${ids.join(', ')}]`).digest('hex');
+  const hash = createHash('sha256')
+    .update(`[${ids.join(', ')}]`)
+    .digest('hex');
   const name = PRE_TOKENIZER_HASHES.get(hash);
   if (!name) {
     throw new ConverterError(
       'UNKNOWN_PRE_TOKENIZER',
       `The BPE pre-tokenizer is not one llama.cpp knows (check-text hash ${hash}). A GGUF with a guessed pre-tokenizer would tokenize differently from the original model.`,
-      'input',
       {
         details: { hash },
-        hint: 'Check that tokenizer.json is the model\'s own; if it is new, llama.cpp must add it to convert_hf_to_gguf_update.py before it can run correctly.',
+        hint: "Check that tokenizer.json is the model's own; if it is new, llama.cpp must add it to convert_hf_to_gguf_update.py before it can run correctly.",
       },
     );
   }

@@ -23,12 +23,17 @@ export function isSentencePieceJson(tokenizerJson: Record<string, unknown>): boo
  * merge that produces it, which orders merges identically. Unigram models
  * carry their scores directly.
  */
-export function sentencePieceJsonVocab(vocab: JsonVocab, vocabSize: number, unkToken: string | undefined): VocabTables {
+export function sentencePieceJsonVocab(
+  vocab: JsonVocab,
+  vocabSize: number,
+  unkToken: string | undefined,
+): VocabTables {
   const model = vocab.model;
   const tokens: string[] = Array.from({ length: vocabSize }, (_, i) => `[PAD${i}]`);
   const scores: number[] = new Array(vocabSize).fill(-1000);
   const types: number[] = new Array(vocabSize).fill(TokenType.UNUSED);
-  const unigramScores = model.type === 'Unigram' ? (model.vocab as Array<[string, number]>).map((p) => p[1]) : undefined;
+  const unigramScores =
+    model.type === 'Unigram' ? (model.vocab as Array<[string, number]>).map((p) => p[1]) : undefined;
   const mergeScore = new Map<string, number>();
   if (!unigramScores) {
     bpeMerges(model).forEach((merge, rank) => {
@@ -40,13 +45,18 @@ export function sentencePieceJsonVocab(vocab: JsonVocab, vocabSize: number, unkT
   const unk = unkToken ?? (typeof model.unk_token === 'string' ? model.unk_token : undefined);
   for (const [token, id] of vocab.vocab) {
     if (id >= vocabSize) {
-      throw new ConverterError('BAD_TOKENIZER', `The tokenizer has token id ${id}, but config.json's vocab_size is ${vocabSize}.`, 'input', { details: { id, vocabSize } });
+      throw new ConverterError(
+        'BAD_TOKENIZER',
+        `The tokenizer has token id ${id}, but config.json's vocab_size is ${vocabSize}.`,
+        { details: { id, vocabSize } },
+      );
     }
     tokens[id] = token;
     // Tokens no merge produces (single characters, bytes) never win a merge;
     // they rank below every merged token, in id order.
     scores[id] = unigramScores ? unigramScores[id] : (mergeScore.get(token) ?? -(mergeScore.size + id));
-    types[id] = token === unk ? TokenType.UNKNOWN : BYTE_TOKEN.test(token) ? TokenType.BYTE : TokenType.NORMAL;
+    types[id] =
+      token === unk ? TokenType.UNKNOWN : BYTE_TOKEN.test(token) ? TokenType.BYTE : TokenType.NORMAL;
   }
   for (const added of vocab.added) {
     if (added.id >= vocabSize) continue;
@@ -68,5 +78,9 @@ export function sentencePieceJsonVocab(vocab: JsonVocab, vocabSize: number, unkT
 /** Whether the SentencePiece normalizer prepends "▁" (llama.cpp's add_space_prefix). */
 export function sentencePieceAddsSpacePrefix(tokenizerJson: Record<string, unknown>): boolean {
   const text = JSON.stringify([tokenizerJson.normalizer ?? null, tokenizerJson.pre_tokenizer ?? null]);
-  return /"type":"Prepend","prepend":"\u2581"/.test(text) || /"prepend_scheme":"(always|first)"/.test(text) || /"add_prefix_space":true/.test(text);
+  return (
+    /"type":"Prepend","prepend":"\u2581"/.test(text) ||
+    /"prepend_scheme":"(always|first)"/.test(text) ||
+    /"add_prefix_space":true/.test(text)
+  );
 }

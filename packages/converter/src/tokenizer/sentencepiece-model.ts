@@ -10,7 +10,9 @@ interface Piece {
 }
 
 function bad(message: string): ConverterError {
-  return new ConverterError('BAD_TOKENIZER', `tokenizer.model: ${message}`, 'input', { hint: 'The SentencePiece model is corrupt; download it again.' });
+  return new ConverterError('BAD_TOKENIZER', `tokenizer.model: ${message}`, {
+    hint: 'The SentencePiece model is corrupt; download it again.',
+  });
 }
 
 /** A minimal protobuf reader: varints, fixed32 and length-delimited fields are all sentencepiece_model.proto uses. */
@@ -100,7 +102,11 @@ export function parseSentencePieceModel(bytes: Uint8Array): { pieces: Piece[]; a
  * convert_hf_to_gguf builds them: pieces with their scores and types, padding
  * up to vocab_size, and tokenizer.json's added tokens on top (score -1000).
  */
-export function sentencePieceModelVocab(bytes: Uint8Array, vocabSize: number, jsonVocab?: JsonVocab): { tables: VocabTables; addDummyPrefix: boolean } {
+export function sentencePieceModelVocab(
+  bytes: Uint8Array,
+  vocabSize: number,
+  jsonVocab?: JsonVocab,
+): { tables: VocabTables; addDummyPrefix: boolean } {
   const { pieces, addDummyPrefix } = parseSentencePieceModel(bytes);
   const tokens = Array.from({ length: vocabSize }, (_, i) => `[PAD${i}]`);
   const scores = new Array<number>(vocabSize).fill(-10000);

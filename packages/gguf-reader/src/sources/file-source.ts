@@ -10,7 +10,8 @@ export function fileSystemError(error: unknown, path: string, doing: string): Gg
     const failed = doing === 'open' || doing === 'read' ? 'READ_FAILED' : 'WRITE_FAILED';
     const code =
       system.code === 'ENOENT' ? 'NOT_FOUND' : system.category === 'input' ? 'INVALID_INPUT' : failed;
-    return new GgufError(code, `Cannot ${doing} ${path}: ${system.message}.`, system.category, {
+    return new GgufError(code, `Cannot ${doing} ${path}: ${system.message}.`, {
+      category: system.category,
       cause: error,
       details: { path },
     });
@@ -18,11 +19,7 @@ export function fileSystemError(error: unknown, path: string, doing: string): Gg
   return new GgufError(
     doing === 'open' || doing === 'read' ? 'READ_FAILED' : 'WRITE_FAILED',
     `Cannot ${doing} ${path}: ${(error as Error)?.message ?? String(error)}.`,
-    'environment',
-    {
-      cause: error,
-      details: { path },
-    },
+    { category: 'environment', cause: error, details: { path } },
   );
 }
 
@@ -45,7 +42,10 @@ export async function fileSource(path: string): Promise<ByteSource> {
   try {
     const stat = await handle.stat();
     if (!stat.isFile())
-      throw new GgufError('INVALID_INPUT', `${path} is not a regular file.`, 'input', { details: { path } });
+      throw new GgufError('INVALID_INPUT', `${path} is not a regular file.`, {
+        category: 'input',
+        details: { path },
+      });
     size = stat.size;
   } catch (error) {
     await handle.close();

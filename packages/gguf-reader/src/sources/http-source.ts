@@ -53,7 +53,6 @@ export async function httpSource(url: string, options: HttpSourceOptions = {}): 
         throw new GgufError(
           'HTTP_ERROR',
           `${redact(url)} changed while it was being read (size ${size}, now ${answer.size}).`,
-          'network',
           {
             details: { url: redact(url) },
             hint: 'Run the command again.',
@@ -106,7 +105,7 @@ function rangeRequester(
       });
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      throw new GgufError('HTTP_ERROR', `Cannot reach ${where}: ${(error as Error).message}.`, 'network', {
+      throw new GgufError('HTTP_ERROR', `Cannot reach ${where}: ${(error as Error).message}.`, {
         cause: error,
         details: { url: where },
         hint: 'Check the network connection and the URL.',
@@ -121,7 +120,6 @@ function rangeRequester(
         throw new GgufError(
           'RANGE_NOT_SUPPORTED',
           `${where} does not support range requests, and the file is too large to download just to inspect.`,
-          'network',
           {
             details: { url: where, size: declared },
             hint: 'Download the file and inspect the local copy.',
@@ -137,7 +135,6 @@ function rangeRequester(
       throw new GgufError(
         'HTTP_ERROR',
         `${where} answered a range request without a usable Content-Range header.`,
-        'network',
         {
           details: { url: where, status: response.status },
         },
@@ -155,7 +152,6 @@ async function readBody(response: Response, where: string): Promise<Uint8Array> 
     throw new GgufError(
       'HTTP_ERROR',
       `The connection to ${where} broke while reading: ${(error as Error).message}.`,
-      'network',
       {
         cause: error,
         details: { url: where },
@@ -177,16 +173,16 @@ async function statusError(response: Response, where: string): Promise<GgufError
   await response.body?.cancel();
   const status = response.status;
   if (status === 401 || status === 403) {
-    return new GgufError('HTTP_ERROR', `${where} refused access (HTTP ${status}).`, 'network', {
+    return new GgufError('HTTP_ERROR', `${where} refused access (HTTP ${status}).`, {
       details: { url: where, status },
       hint: 'The file may be gated or private: set HF_TOKEN to a token that can read it.',
     });
   }
   if (status === 404)
-    return new GgufError('NOT_FOUND', `${where} does not exist (HTTP 404).`, 'input', {
+    return new GgufError('NOT_FOUND', `${where} does not exist (HTTP 404).`, {
       details: { url: where, status },
     });
-  return new GgufError('HTTP_ERROR', `${where} answered HTTP ${status}.`, 'network', {
+  return new GgufError('HTTP_ERROR', `${where} answered HTTP ${status}.`, {
     details: { url: where, status },
   });
 }

@@ -57,13 +57,22 @@ function compileHealthcheck(compiler: string, run: RunProgram, workDir: string):
 function fileEntry(imagePath: string, hostPath: string, mode: number): TarEntry {
   // Follow symlinks: the image gets the real bytes under the name the loader asks for.
   const real = fs.realpathSync(hostPath);
-  return { type: 'file', path: imagePath, mode, size: fs.statSync(real).size, content: { kind: 'file', path: real } };
+  return {
+    type: 'file',
+    path: imagePath,
+    mode,
+    size: fs.statSync(real).size,
+    content: { kind: 'file', path: real },
+  };
 }
 
 /** The minimal /etc a glibc program and a non-root user need. */
 function etcEntries(): TarEntry[] {
   return [
-    bufferEntry('etc/passwd', 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n'),
+    bufferEntry(
+      'etc/passwd',
+      'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n',
+    ),
     bufferEntry('etc/group', 'root:x:0:\nnogroup:x:65534:\n'),
     { type: 'directory', path: 'tmp', mode: 0o1777 },
     { type: 'directory', path: 'root', mode: 0o700 },
@@ -83,7 +92,7 @@ function etcEntries(): TarEntry[] {
 export async function buildAirGappedBase(options: BuildBaseOptions): Promise<BuiltImage> {
   const run = options.run ?? runProgram;
   if (!fs.existsSync(options.llamaServer)) {
-    throw new ImageBuilderError('TOOL_FAILED', `llama-server was not found at ${options.llamaServer}.`, 'environment', {
+    throw new ImageBuilderError('TOOL_FAILED', `llama-server was not found at ${options.llamaServer}.`, {
       hint: 'Build the native tools with `alki tools build`.',
       details: { path: options.llamaServer },
     });
@@ -92,16 +101,28 @@ export async function buildAirGappedBase(options: BuildBaseOptions): Promise<Bui
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-base-'));
   try {
     const probe = compileHealthcheck(options.compiler ?? 'cc', run, workDir);
-    const entries: TarEntry[] = [fileEntry(BASE_SERVER_PATH.slice(1), options.llamaServer, 0o755), ...etcEntries()];
+    const entries: TarEntry[] = [
+      fileEntry(BASE_SERVER_PATH.slice(1), options.llamaServer, 0o755),
+      ...etcEntries(),
+    ];
     for (const library of libraries) entries.push(fileEntry(library.slice(1), library, 0o755));
     if (probe) entries.push(fileEntry(BASE_HEALTHCHECK_PATH.slice(1), probe, 0o755));
     const libraryDirs = [...new Set(libraries.map((l) => path.posix.dirname(l)))].sort();
     await initOciLayout(options.layoutDir);
     const time = reproducibleTime(options.env);
-    const layer = await writeLayer(options.layoutDir, entries, { mtime: time.seconds, signal: options.signal });
+    const layer = await writeLayer(options.layoutDir, entries, {
+      mtime: time.seconds,
+      signal: options.signal,
+    });
     const version = options.llamaCppVersion ?? 'unknown';
     const { config, manifest } = assembleImage({
-      layers: [{ layer, createdBy: `alki image base: llama-server ${version} with ${libraries.length} shared libraries from this host`, comment: 'alki' }],
+      layers: [
+        {
+          layer,
+          createdBy: `alki image base: llama-server ${version} with ${libraries.length} shared libraries from this host`,
+          comment: 'alki',
+        },
+      ],
       config: {
         Entrypoint: [BASE_SERVER_PATH],
         WorkingDir: '/app',
@@ -114,7 +135,8 @@ export async function buildAirGappedBase(options: BuildBaseOptions): Promise<Bui
         StopSignal: 'SIGTERM',
         Labels: {
           'org.opencontainers.image.title': 'alki llama-server base',
-          'org.opencontainers.image.description': 'llama-server and the shared libraries it links, for air-gapped builds',
+          'org.opencontainers.image.description':
+            'llama-server and the shared libraries it links, for air-gapped builds',
           'org.opencontainers.image.version': version,
           'org.opencontainers.image.created': time.iso,
           'org.opencontainers.image.licenses': 'MIT',
@@ -126,9 +148,19 @@ export async function buildAirGappedBase(options: BuildBaseOptions): Promise<Bui
       architecture: ociArchitecture(),
     });
     const configDescriptor = await writeJsonBlob(options.layoutDir, config, MEDIA_TYPES.ociConfig);
-    const manifestDescriptor = await writeJsonBlob(options.layoutDir, manifest(configDescriptor), MEDIA_TYPES.ociManifest);
+    const manifestDescriptor = await writeJsonBlob(
+      options.layoutDir,
+      manifest(configDescriptor),
+      MEDIA_TYPES.ociManifest,
+    );
     await tagManifest(options.layoutDir, manifestDescriptor, options.tag);
-    return { layoutDir: options.layoutDir, tag: options.tag, manifest: manifestDescriptor, size: layer.descriptor.size + configDescriptor.size, healthcheck: Boolean(probe) };
+    return {
+      layoutDir: options.layoutDir,
+      tag: options.tag,
+      manifest: manifestDescriptor,
+      size: layer.descriptor.size + configDescriptor.size,
+      healthcheck: Boolean(probe),
+    };
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
   }

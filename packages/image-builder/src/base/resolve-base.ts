@@ -23,7 +23,8 @@ export function parseBaseSpec(spec: string, storeTags: string[]): BaseSpec {
     const rest = spec.slice(4);
     // The tag follows the last ':' after the last '/', as in skopeo's oci: transport.
     const colon = rest.lastIndexOf(':');
-    if (colon > rest.lastIndexOf('/') && colon > 0) return { kind: 'layout', dir: rest.slice(0, colon), tag: rest.slice(colon + 1) };
+    if (colon > rest.lastIndexOf('/') && colon > 0)
+      return { kind: 'layout', dir: rest.slice(0, colon), tag: rest.slice(colon + 1) };
     return { kind: 'layout', dir: rest };
   }
   if (storeTags.includes(spec)) return { kind: 'store', tag: spec };
@@ -33,7 +34,9 @@ export function parseBaseSpec(spec: string, storeTags: string[]): BaseSpec {
 /** The tags of the images in a layout ([] when it does not exist yet). */
 export async function layoutTags(layoutDir: string): Promise<string[]> {
   try {
-    return (await readIndex(layoutDir)).manifests.map((d) => d.annotations?.[REF_NAME_ANNOTATION]).filter((t): t is string => Boolean(t));
+    return (await readIndex(layoutDir)).manifests
+      .map((d) => d.annotations?.[REF_NAME_ANNOTATION])
+      .filter((t): t is string => Boolean(t));
   } catch {
     return [];
   }
@@ -43,14 +46,23 @@ export async function layoutTags(layoutDir: string): Promise<string[]> {
  * Copies a base image from an OCI layout into the store (hard links where
  * possible) and returns its tag there: `base/<digest prefix>`.
  */
-export async function importLayoutBase(storeDir: string, spec: Extract<BaseSpec, { kind: 'layout' }>): Promise<string> {
+export async function importLayoutBase(
+  storeDir: string,
+  spec: Extract<BaseSpec, { kind: 'layout' }>,
+): Promise<string> {
   await initOciLayout(storeDir);
   const dir = path.resolve(spec.dir);
   const image = await readImageFromLayout(dir, spec.tag).catch((error: unknown) => {
-    if (error instanceof ImageBuilderError) throw new ImageBuilderError('INVALID_BASE', `The base ${dir}${spec.tag ? `:${spec.tag}` : ''} cannot be used: ${error.message}`, 'input', { cause: error, hint: error.hint });
+    if (error instanceof ImageBuilderError)
+      throw new ImageBuilderError(
+        'INVALID_BASE',
+        `The base ${dir}${spec.tag ? `:${spec.tag}` : ''} cannot be used: ${error.message}`,
+        { cause: error, hint: error.hint },
+      );
     throw error;
   });
-  for (const descriptor of [image.manifestDescriptor, image.manifest.config, ...image.manifest.layers]) await copyBlob(dir, storeDir, descriptor);
+  for (const descriptor of [image.manifestDescriptor, image.manifest.config, ...image.manifest.layers])
+    await copyBlob(dir, storeDir, descriptor);
   const tag = `base/${image.manifestDescriptor.digest.slice(7, 19)}`;
   await tagManifest(storeDir, image.manifestDescriptor, tag);
   return tag;
@@ -66,7 +78,10 @@ export async function importLayoutBase(storeDir: string, spec: Extract<BaseSpec,
 export async function prepareBase(
   spec: string,
   storeDir: string,
-  options: RegistryAccess & { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void } = {},
+  options: RegistryAccess & {
+    signal?: AbortSignal;
+    onProgress?: (bytes: number, total: number) => void;
+  } = {},
 ): Promise<{ tag: string; source: BaseSpec['kind'] }> {
   const parsed = parseBaseSpec(spec, await layoutTags(storeDir));
   if (parsed.kind === 'store') return { tag: parsed.tag, source: 'store' };
@@ -76,14 +91,19 @@ export async function prepareBase(
   } catch (error) {
     if (error instanceof ImageBuilderError) throw error;
     const message = (error as Error).message;
-    throw new ImageBuilderError('INVALID_BASE', `The base image ${parsed.reference} could not be pulled: ${message}`, isAlkiError(error) ? error.category : 'network', {
-      cause: error,
-      hint:
-        parsed.reference === DEFAULT_BASE
-          ? 'Offline? Build an air-gapped base with `alki image base` and pass --base alki/llama-server:<tag>.'
-          : 'Check the reference and your registry credentials, or pass --base oci:DIR[:TAG] for a local layout.',
-      details: { base: parsed.reference },
-    });
+    throw new ImageBuilderError(
+      'INVALID_BASE',
+      `The base image ${parsed.reference} could not be pulled: ${message}`,
+      {
+        category: isAlkiError(error) ? error.category : 'network',
+        cause: error,
+        hint:
+          parsed.reference === DEFAULT_BASE
+            ? 'Offline? Build an air-gapped base with `alki image base` and pass --base alki/llama-server:<tag>.'
+            : 'Check the reference and your registry credentials, or pass --base oci:DIR[:TAG] for a local layout.',
+        details: { base: parsed.reference },
+      },
+    );
   }
   return { tag: parsed.reference, source: 'registry' };
 }

@@ -16,7 +16,13 @@ export function bundleLayerEntries(bundle: Bundle, artifacts = bundle.manifest.a
   const root = IMAGE_BUNDLE_DIR.slice(1);
   const entries: TarEntry[] = [];
   const add = (relative: string, size: number, sha256?: string) => {
-    entries.push({ type: 'file', path: `${root}/${relative}`, mode: 0o644, size, content: { kind: 'file', path: path.join(bundle.dir, relative), ...(sha256 ? { sha256 } : {}) } });
+    entries.push({
+      type: 'file',
+      path: `${root}/${relative}`,
+      mode: 0o644,
+      size,
+      content: { kind: 'file', path: path.join(bundle.dir, relative), ...(sha256 ? { sha256 } : {}) },
+    });
   };
   for (const artifact of artifacts) add(artifactPath(artifact.uri), artifact.size, artifact.sha256);
   for (const file of bundle.manifest.files) add(file.path, file.size, file.sha256);
@@ -25,7 +31,13 @@ export function bundleLayerEntries(bundle: Bundle, artifacts = bundle.manifest.a
 
 /** The manifest file's entry; its size comes from disk since the manifest cannot hash itself. */
 export function manifestEntry(bundle: Bundle, size: number): TarEntry {
-  return { type: 'file', path: `${IMAGE_BUNDLE_DIR.slice(1)}/${MANIFEST_PATH}`, mode: 0o644, size, content: { kind: 'file', path: path.join(bundle.dir, MANIFEST_PATH) } };
+  return {
+    type: 'file',
+    path: `${IMAGE_BUNDLE_DIR.slice(1)}/${MANIFEST_PATH}`,
+    mode: 0o644,
+    size,
+    content: { kind: 'file', path: path.join(bundle.dir, MANIFEST_PATH) },
+  };
 }
 
 /** Picks the artifact to serve: the one with `quant`, or runtime.json's model. */
@@ -33,7 +45,7 @@ export function chooseArtifact(bundle: Bundle, quant?: string): Bundle['manifest
   if (quant) {
     const found = bundle.manifest.artifacts.find((a) => a.quant.toLowerCase() === quant.toLowerCase());
     if (!found) {
-      throw new ImageBuilderError('INVALID_BUNDLE', `The bundle has no ${quant} model.`, 'usage', {
+      throw new ImageBuilderError('INVALID_BUNDLE', `The bundle has no ${quant} model.`, {
         details: { quant, available: bundle.manifest.artifacts.map((a) => a.quant) },
         hint: `Choose one of: ${bundle.manifest.artifacts.map((a) => a.quant).join(', ')}.`,
       });
@@ -41,7 +53,12 @@ export function chooseArtifact(bundle: Bundle, quant?: string): Bundle['manifest
     return found;
   }
   const chosen = bundle.manifest.artifacts.find((a) => a.uri === bundle.runtime.model);
-  if (!chosen) throw new ImageBuilderError('INVALID_BUNDLE', `runtime.json serves ${bundle.runtime.model}, which the manifest does not list.`, 'input');
+  if (!chosen)
+    throw new ImageBuilderError(
+      'INVALID_BUNDLE',
+      `runtime.json serves ${bundle.runtime.model}, which the manifest does not list.`,
+      { category: 'input' },
+    );
   return chosen;
 }
 

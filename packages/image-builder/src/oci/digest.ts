@@ -8,7 +8,9 @@ const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
  */
 export function digestHex(digest: string): string {
   if (!DIGEST_PATTERN.test(digest)) {
-    throw new ImageBuilderError('CORRUPT_LAYOUT', `${JSON.stringify(digest)} is not a sha256 digest.`, 'input', { details: { digest } });
+    throw new ImageBuilderError('CORRUPT_LAYOUT', `${JSON.stringify(digest)} is not a sha256 digest.`, {
+      details: { digest },
+    });
   }
   return digest.slice('sha256:'.length);
 }

@@ -11,7 +11,7 @@ import { MEDIA_TYPES, REF_NAME_ANNOTATION, type Descriptor } from './types.js';
 
 function refuseExisting(destination: string, force: boolean): void {
   if (fs.existsSync(destination) && !force) {
-    throw new ImageBuilderError('DESTINATION_EXISTS', `${destination} already exists.`, 'usage', {
+    throw new ImageBuilderError('DESTINATION_EXISTS', `${destination} already exists.`, {
       hint: 'Choose another path, or pass --force to replace it.',
       details: { path: destination },
     });
@@ -45,13 +45,19 @@ export function tagOf(reference: string): string {
  * @example
  * await exportOciLayout(imageStoreDir(), 'acme/tiny:latest', './tiny-oci');
  */
-export async function exportOciLayout(layoutDir: string, tag: string, destination: string, options: { force?: boolean } = {}): Promise<Descriptor> {
+export async function exportOciLayout(
+  layoutDir: string,
+  tag: string,
+  destination: string,
+  options: { force?: boolean } = {},
+): Promise<Descriptor> {
   refuseExisting(destination, Boolean(options.force));
   const image = await readImageFromLayout(layoutDir, tag);
   const temp = tempPathBeside(path.resolve(destination));
   try {
     await initOciLayout(temp);
-    for (const descriptor of [image.manifestDescriptor, image.manifest.config, ...image.manifest.layers]) await copyBlob(layoutDir, temp, descriptor);
+    for (const descriptor of [image.manifestDescriptor, image.manifest.config, ...image.manifest.layers])
+      await copyBlob(layoutDir, temp, descriptor);
     await tagManifest(temp, image.manifestDescriptor, tagOf(tag));
     await replaceWith(temp, destination);
     return image.manifestDescriptor;
@@ -63,7 +69,12 @@ export async function exportOciLayout(layoutDir: string, tag: string, destinatio
 
 function blobEntry(layoutDir: string, descriptor: Descriptor): TarEntry {
   const file = blobPath(layoutDir, descriptor.digest);
-  return { type: 'file', path: `blobs/sha256/${descriptor.digest.slice(7)}`, size: descriptor.size, content: { kind: 'file', path: file, sha256: descriptor.digest.slice(7) } };
+  return {
+    type: 'file',
+    path: `blobs/sha256/${descriptor.digest.slice(7)}`,
+    size: descriptor.size,
+    content: { kind: 'file', path: file, sha256: descriptor.digest.slice(7) },
+  };
 }
 
 /**
@@ -76,14 +87,34 @@ function blobEntry(layoutDir: string, descriptor: Descriptor): TarEntry {
  * @example
  * await writeDockerArchive(imageStoreDir(), 'acme/tiny:latest', './tiny.tar');
  */
-export async function writeDockerArchive(layoutDir: string, tag: string, destination: string, options: { force?: boolean; repoTag?: string; signal?: AbortSignal } = {}): Promise<Descriptor> {
+export async function writeDockerArchive(
+  layoutDir: string,
+  tag: string,
+  destination: string,
+  options: { force?: boolean; repoTag?: string; signal?: AbortSignal } = {},
+): Promise<Descriptor> {
   refuseExisting(destination, Boolean(options.force));
   const image = await readImageFromLayout(layoutDir, tag);
   const repoTag = options.repoTag ?? (tag.includes(':') ? tag : `${tag}:latest`);
   const blobs = [image.manifestDescriptor, image.manifest.config, ...image.manifest.layers];
   const unique = [...new Map(blobs.map((d) => [d.digest, d])).values()];
-  const dockerManifest = [{ Config: `blobs/sha256/${image.manifest.config.digest.slice(7)}`, RepoTags: [repoTag], Layers: image.manifest.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`) }];
-  const index = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [{ ...image.manifestDescriptor, annotations: { [REF_NAME_ANNOTATION]: tagOf(repoTag), 'io.containerd.image.name': repoTag } }] };
+  const dockerManifest = [
+    {
+      Config: `blobs/sha256/${image.manifest.config.digest.slice(7)}`,
+      RepoTags: [repoTag],
+      Layers: image.manifest.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`),
+    },
+  ];
+  const index = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPES.ociIndex,
+    manifests: [
+      {
+        ...image.manifestDescriptor,
+        annotations: { [REF_NAME_ANNOTATION]: tagOf(repoTag), 'io.containerd.image.name': repoTag },
+      },
+    ],
+  };
   const entries: TarEntry[] = [
     bufferEntry('manifest.json', JSON.stringify(dockerManifest)),
     bufferEntry('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' })),
@@ -92,7 +123,11 @@ export async function writeDockerArchive(layoutDir: string, tag: string, destina
   ];
   const temp = tempPathBeside(path.resolve(destination));
   try {
-    await pipeline(Readable.from(writeTar(entries, { mtime: 0, signal: options.signal })), fs.createWriteStream(temp), { signal: options.signal });
+    await pipeline(
+      Readable.from(writeTar(entries, { mtime: 0, signal: options.signal })),
+      fs.createWriteStream(temp),
+      { signal: options.signal },
+    );
     await replaceWith(temp, destination);
     return image.manifestDescriptor;
   } catch (error) {

@@ -1,7 +1,20 @@
 import fs from 'node:fs';
-import { fileBlob, findCredentials, parseReference, RegistryClient, type RegistryClientOptions } from '@alki/registry-publisher';
+import {
+  fileBlob,
+  findCredentials,
+  parseReference,
+  RegistryClient,
+  type RegistryClientOptions,
+} from '@alki/registry-publisher';
 import { ImageBuilderError } from '../errors.js';
-import { blobPath, initOciLayout, ociArchitecture, readImageFromLayout, tagManifest, writeBlob } from './layout.js';
+import {
+  blobPath,
+  initOciLayout,
+  ociArchitecture,
+  readImageFromLayout,
+  tagManifest,
+  writeBlob,
+} from './layout.js';
 import { MEDIA_TYPES, type Descriptor, type ImageIndex, type ImageManifest } from './types.js';
 
 /** How to reach a registry: the client options besides the host (fetch, retries, credentials). */
@@ -25,7 +38,10 @@ export async function pushImage(
   layoutDir: string,
   tag: string,
   reference: string,
-  options: RegistryAccess & { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void } = {},
+  options: RegistryAccess & {
+    signal?: AbortSignal;
+    onProgress?: (bytes: number, total: number) => void;
+  } = {},
 ): Promise<string> {
   const ref = parseReference(reference);
   const image = await readImageFromLayout(layoutDir, tag);
@@ -34,15 +50,26 @@ export async function pushImage(
   const total = blobs.reduce((sum, b) => sum + b.size, 0);
   let done = 0;
   for (const blob of blobs) {
-    await client.pushBlob(ref.repository, fileBlob(blobPath(layoutDir, blob.digest), blob.size), blob.digest, {
-      signal: options.signal,
-      onProgress: (bytes) => options.onProgress?.(done + bytes, total),
-    });
+    await client.pushBlob(
+      ref.repository,
+      fileBlob(blobPath(layoutDir, blob.digest), blob.size),
+      blob.digest,
+      {
+        signal: options.signal,
+        onProgress: (bytes) => options.onProgress?.(done + bytes, total),
+      },
+    );
     done += blob.size;
     options.onProgress?.(done, total);
   }
   const bytes = await fs.promises.readFile(blobPath(layoutDir, image.manifestDescriptor.digest));
-  return client.putManifest(ref.repository, ref.tag ?? ref.digest ?? 'latest', bytes, image.manifestDescriptor.mediaType || MEDIA_TYPES.ociManifest, options.signal);
+  return client.putManifest(
+    ref.repository,
+    ref.tag ?? ref.digest ?? 'latest',
+    bytes,
+    image.manifestDescriptor.mediaType || MEDIA_TYPES.ociManifest,
+    options.signal,
+  );
 }
 
 /**
@@ -53,7 +80,14 @@ export async function pushImage(
  * @example
  * await pullImage('ghcr.io/ggml-org/llama.cpp:server', imageStoreDir());
  */
-export async function pullImage(reference: string, layoutDir: string, options: RegistryAccess & { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void } = {}): Promise<Descriptor> {
+export async function pullImage(
+  reference: string,
+  layoutDir: string,
+  options: RegistryAccess & {
+    signal?: AbortSignal;
+    onProgress?: (bytes: number, total: number) => void;
+  } = {},
+): Promise<Descriptor> {
   const ref = parseReference(reference);
   const client = await clientFor(ref.registry, options);
   await initOciLayout(layoutDir);
@@ -61,18 +95,29 @@ export async function pullImage(reference: string, layoutDir: string, options: R
   if (fetched.mediaType === MEDIA_TYPES.ociIndex || fetched.mediaType === MEDIA_TYPES.dockerManifestList) {
     const index = JSON.parse(fetched.bytes.toString('utf8')) as ImageIndex;
     const arch = ociArchitecture();
-    const chosen = index.manifests.find((d) => d.platform?.os === 'linux' && d.platform.architecture === arch);
-    if (!chosen) throw new ImageBuilderError('INVALID_BASE', `${reference} has no linux/${arch} image.`, 'input', { details: { reference } });
+    const chosen = index.manifests.find(
+      (d) => d.platform?.os === 'linux' && d.platform.architecture === arch,
+    );
+    if (!chosen)
+      throw new ImageBuilderError('INVALID_BASE', `${reference} has no linux/${arch} image.`, {
+        details: { reference },
+      });
     fetched = await client.getManifest(ref.repository, chosen.digest, options.signal);
   }
   const manifest = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest;
-  if (!manifest.config || !Array.isArray(manifest.layers)) throw new ImageBuilderError('INVALID_BASE', `${reference} is not a container image.`, 'input', { details: { reference, mediaType: fetched.mediaType } });
+  if (!manifest.config || !Array.isArray(manifest.layers))
+    throw new ImageBuilderError('INVALID_BASE', `${reference} is not a container image.`, {
+      details: { reference, mediaType: fetched.mediaType },
+    });
   const total = [manifest.config, ...manifest.layers].reduce((sum, d) => sum + d.size, 0);
   let done = 0;
   for (const blob of [manifest.config, ...manifest.layers]) {
     const file = blobPath(layoutDir, blob.digest);
     if (!fs.existsSync(file)) {
-      await client.downloadBlob(ref.repository, blob, file, { signal: options.signal, onProgress: (bytes) => options.onProgress?.(done + bytes, total) });
+      await client.downloadBlob(ref.repository, blob, file, {
+        signal: options.signal,
+        onProgress: (bytes) => options.onProgress?.(done + bytes, total),
+      });
     }
     done += blob.size;
   }

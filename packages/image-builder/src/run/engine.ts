@@ -28,26 +28,40 @@ export function detectEngine(run: RunProgram = runProgram, prefer?: EngineName):
     if (!result.error && result.status === 0) return { name, run };
     problems.push(`${name}: ${result.error ? 'not installed' : result.stderr.trim().split('\n').pop()}`);
   }
-  throw new ImageBuilderError('TOOL_FAILED', `No working container engine was found (${problems.join('; ')}).`, 'environment', {
-    hint: 'Install podman (Debian: apt-get install podman runc), or start the Docker daemon.',
-    details: { tried: order },
-  });
+  throw new ImageBuilderError(
+    'TOOL_FAILED',
+    `No working container engine was found (${problems.join('; ')}).`,
+    {
+      hint: 'Install podman (Debian: apt-get install podman runc), or start the Docker daemon.',
+      details: { tried: order },
+    },
+  );
 }
 
 /** Runs an engine command and throws TOOL_FAILED with its stderr when it fails. */
 export function engineCommand(engine: ContainerEngine, args: string[]): string {
   const result = engine.run(engine.name, args);
   if (result.error || result.status !== 0) {
-    throw new ImageBuilderError('TOOL_FAILED', `${engine.name} ${args[0]} failed: ${(result.error?.message ?? result.stderr).trim().split('\n').slice(-3).join(' ')}`, 'environment', {
-      details: { command: [engine.name, ...args] },
-    });
+    throw new ImageBuilderError(
+      'TOOL_FAILED',
+      `${engine.name} ${args[0]} failed: ${(result.error?.message ?? result.stderr).trim().split('\n').slice(-3).join(' ')}`,
+      {
+        details: { command: [engine.name, ...args] },
+      },
+    );
   }
   return result.stdout;
 }
 
 /** Images in the engine that carry Alki's label. */
 export function listEngineImages(engine: ContainerEngine): ListedImage[] {
-  const out = engineCommand(engine, ['images', '--filter', `label=${ALKI_IMAGE_LABEL}`, '--format', '{{json .}}']);
+  const out = engineCommand(engine, [
+    'images',
+    '--filter',
+    `label=${ALKI_IMAGE_LABEL}`,
+    '--format',
+    '{{json .}}',
+  ]);
   const rows: Array<Record<string, unknown>> = [];
   const text = out.trim();
   if (!text) return [];
@@ -74,7 +88,12 @@ export function listEngineImages(engine: ContainerEngine): ListedImage[] {
  * temp file, removed afterwards) and returns the name to run it by. The
  * archive works for podman and docker alike, where `oci:` paths do not.
  */
-export async function loadIntoEngine(engine: ContainerEngine, storeDir: string, tag: string, signal?: AbortSignal): Promise<string> {
+export async function loadIntoEngine(
+  engine: ContainerEngine,
+  storeDir: string,
+  tag: string,
+  signal?: AbortSignal,
+): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-load-'));
   try {
     const archive = path.join(dir, 'image.tar');
@@ -84,6 +103,7 @@ export async function loadIntoEngine(engine: ContainerEngine, storeDir: string, 
     fs.rmSync(dir, { recursive: true, force: true });
   }
   // podman files unqualified names under localhost/; docker keeps them as given.
-  const qualified = tag.split('/')[0].includes('.') || tag.split('/')[0].includes(':') || tag.startsWith('localhost/');
+  const qualified =
+    tag.split('/')[0].includes('.') || tag.split('/')[0].includes(':') || tag.startsWith('localhost/');
   return engine.name === 'podman' && !qualified ? `localhost/${tag}` : tag;
 }

@@ -38,10 +38,18 @@ export interface ImageTestResult {
   completionTokens?: number;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
-  const timer = setTimeout(resolve, ms);
-  signal?.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason); }, { once: true });
-});
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
 
 /** Replaces (or adds) `--port N` in llama-server's arguments. */
 export function withPort(args: string[], port: number): string[] {
@@ -54,8 +62,17 @@ export function withPort(args: string[], port: number): string[] {
 
 function inspectConfig(engine: ContainerEngine, image: string): ImageConfig {
   const text = engineCommand(engine, ['image', 'inspect', image]);
-  const [info] = JSON.parse(text) as Array<{ Config?: ImageConfig['config']; Architecture?: string; Os?: string }>;
-  return { architecture: info.Architecture ?? 'amd64', os: info.Os ?? 'linux', config: info.Config, rootfs: { type: 'layers', diff_ids: [] } };
+  const [info] = JSON.parse(text) as Array<{
+    Config?: ImageConfig['config'];
+    Architecture?: string;
+    Os?: string;
+  }>;
+  return {
+    architecture: info.Architecture ?? 'amd64',
+    os: info.Os ?? 'linux',
+    config: info.Config,
+    rootfs: { type: 'layers', diff_ids: [] },
+  };
 }
 
 /**
@@ -71,12 +88,25 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRes
   const { engine, port } = options;
   const doFetch = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
-  const config = options.config ?? (options.image.includes(':/') ? undefined : inspectConfig(engine, options.image));
+  const config =
+    options.config ?? (options.image.includes(':/') ? undefined : inspectConfig(engine, options.image));
   const cmd = config?.config?.Cmd;
   const name = `alki-image-test-${randomBytes(4).toString('hex')}`;
   const envFlags = Object.entries(options.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
   // --init: llama-server as PID 1 ignores SIGTERM (../shared/FACTS.md).
-  const runArgs = ['run', '-d', '--init', '--name', name, '-p', `127.0.0.1:${port}:${port}`, ...envFlags, ...(options.runFlags ?? []), options.image, ...(cmd ? withPort(cmd, port) : [])];
+  const runArgs = [
+    'run',
+    '-d',
+    '--init',
+    '--name',
+    name,
+    '-p',
+    `127.0.0.1:${port}:${port}`,
+    ...envFlags,
+    ...(options.runFlags ?? []),
+    options.image,
+    ...(cmd ? withPort(cmd, port) : []),
+  ];
   const base = `http://127.0.0.1:${port}`;
   const started = now();
   options.onStatus?.(`starting ${options.image} with ${engine.name}`);
@@ -86,7 +116,11 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRes
     return `${result.stdout}${result.stderr}`.trim();
   };
   const fail = (message: string, cause?: unknown): never => {
-    throw new ImageBuilderError('IMAGE_TEST_FAILED', message, 'check', { cause, details: { image: options.image, logs: logs() }, hint: `Container log:\n${logs()}` });
+    throw new ImageBuilderError('IMAGE_TEST_FAILED', message, {
+      cause,
+      details: { image: options.image, logs: logs() },
+      hint: `Container log:\n${logs()}`,
+    });
   };
   try {
     options.onStatus?.('waiting for /health');
@@ -101,23 +135,39 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRes
         // not listening yet
       }
       if (healthy) break;
-      const state = engine.run(engine.name, ['inspect', '--format', '{{.State.Running}}', name]).stdout.trim();
+      const state = engine
+        .run(engine.name, ['inspect', '--format', '{{.State.Running}}', name])
+        .stdout.trim();
       if (state === 'false') fail(`The container of ${options.image} exited before /health answered.`);
-      if (now() > deadline) fail(`${options.image} did not answer /health with 200 within ${Math.round((options.healthTimeoutMs ?? 180_000) / 1000)} s.`);
+      if (now() > deadline)
+        fail(
+          `${options.image} did not answer /health with 200 within ${Math.round((options.healthTimeoutMs ?? 180_000) / 1000)} s.`,
+        );
       await sleep(250, options.signal);
     }
     const startupMs = now() - started;
     options.onStatus?.('sending a chat completion');
     const askedAt = now();
-    let body: { model?: string; choices?: Array<{ message?: { content?: string } }>; usage?: { completion_tokens?: number } } = {};
+    let body: {
+      model?: string;
+      choices?: Array<{ message?: { content?: string } }>;
+      usage?: { completion_tokens?: number };
+    } = {};
     try {
       const response = await doFetch(`${base}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ messages: [{ role: 'user', content: options.prompt ?? 'Say hello.' }], max_tokens: options.maxTokens ?? 8, temperature: 0 }),
+        body: JSON.stringify({
+          messages: [{ role: 'user', content: options.prompt ?? 'Say hello.' }],
+          max_tokens: options.maxTokens ?? 8,
+          temperature: 0,
+        }),
         signal: options.signal,
       });
-      if (response.status !== 200) fail(`The chat completion answered HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
+      if (response.status !== 200)
+        fail(
+          `The chat completion answered HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`,
+        );
       body = (await response.json()) as typeof body;
     } catch (error) {
       if (error instanceof ImageBuilderError) throw error;
@@ -126,7 +176,15 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRes
     const completionMs = now() - askedAt;
     const reply = body.choices?.[0]?.message?.content;
     if (typeof reply !== 'string') fail('The chat completion answered without choices[0].message.content.');
-    return { image: options.image, engine: engine.name, startupMs, completionMs, model: body.model ?? '', reply: reply as string, completionTokens: body.usage?.completion_tokens };
+    return {
+      image: options.image,
+      engine: engine.name,
+      startupMs,
+      completionMs,
+      model: body.model ?? '',
+      reply: reply as string,
+      completionTokens: body.usage?.completion_tokens,
+    };
   } finally {
     // podman's -t shortens the stop grace; docker's rm has no such flag.
     engine.run(engine.name, engine.name === 'podman' ? ['rm', '-f', '-t', '2', name] : ['rm', '-f', name]);

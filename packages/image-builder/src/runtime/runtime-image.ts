@@ -6,7 +6,13 @@ import { runProgram, sharedLibrariesOf, type RunProgram } from '../base/shared-l
 import { ImageBuilderError } from '../errors.js';
 import { writeLayer } from '../layer/write-layer.js';
 import { assembleImage, reproducibleTime } from '../oci/image-config.js';
-import { initOciLayout, ociArchitecture, readImageFromLayout, tagManifest, writeJsonBlob } from '../oci/layout.js';
+import {
+  initOciLayout,
+  ociArchitecture,
+  readImageFromLayout,
+  tagManifest,
+  writeJsonBlob,
+} from '../oci/layout.js';
 import { MEDIA_TYPES } from '../oci/types.js';
 import type { TarEntry } from '../tar/tar-header.js';
 import { closureEntries, packageClosure } from './node-closure.js';
@@ -49,24 +55,44 @@ function ownPackageDir(): string {
  * @example
  * await buildRuntimeImage({ layoutDir: imageStoreDir(), baseTag: 'alki/llama-server:v0.4.0', tag: 'alki-runtime:latest' });
  */
-export async function buildRuntimeImage(options: BuildRuntimeImageOptions): Promise<BuiltImage & { digest: string }> {
+export async function buildRuntimeImage(
+  options: BuildRuntimeImageOptions,
+): Promise<BuiltImage & { digest: string }> {
   const run = options.run ?? runProgram;
   const nodeBinary = options.nodeBinary ?? process.execPath;
   const packageDir = options.packageDir ?? ownPackageDir();
   const entrypointSource = path.join(packageDir, 'dist', 'runtime', 'entrypoint.js');
   if (!fs.existsSync(entrypointSource)) {
-    throw new ImageBuilderError('TOOL_FAILED', `The runtime entrypoint is not built (${entrypointSource} is missing).`, 'environment', {
-      hint: 'Run `npm run build` in the Alki checkout first.',
-      details: { path: entrypointSource },
-    });
+    throw new ImageBuilderError(
+      'TOOL_FAILED',
+      `The runtime entrypoint is not built (${entrypointSource} is missing).`,
+      {
+        hint: 'Run `npm run build` in the Alki checkout first.',
+        details: { path: entrypointSource },
+      },
+    );
   }
   await initOciLayout(options.layoutDir);
   const base = await readImageFromLayout(options.layoutDir, options.baseTag);
   const real = fs.realpathSync(nodeBinary);
-  const entries: TarEntry[] = [{ type: 'file', path: NODE_PATH.slice(1), mode: 0o755, size: fs.statSync(real).size, content: { kind: 'file', path: real } }];
+  const entries: TarEntry[] = [
+    {
+      type: 'file',
+      path: NODE_PATH.slice(1),
+      mode: 0o755,
+      size: fs.statSync(real).size,
+      content: { kind: 'file', path: real },
+    },
+  ];
   for (const library of sharedLibrariesOf(real, run)) {
     const file = fs.realpathSync(library);
-    entries.push({ type: 'file', path: library.slice(1), mode: 0o755, size: fs.statSync(file).size, content: { kind: 'file', path: file } });
+    entries.push({
+      type: 'file',
+      path: library.slice(1),
+      mode: 0o755,
+      size: fs.statSync(file).size,
+      content: { kind: 'file', path: file },
+    });
   }
   entries.push(...closureEntries(packageClosure(packageDir), RUNTIME_ROOT));
   // Sticky and world-writable like /tmp: the runtime runs as a non-root user
@@ -80,7 +106,13 @@ export async function buildRuntimeImage(options: BuildRuntimeImageOptions): Prom
   const second = 1_000_000_000;
   const { config, manifest } = assembleImage({
     base,
-    layers: [{ layer, createdBy: `alki image runtime: node ${process.version} and the alki-runtime entrypoint`, comment: 'alki' }],
+    layers: [
+      {
+        layer,
+        createdBy: `alki image runtime: node ${process.version} and the alki-runtime entrypoint`,
+        comment: 'alki',
+      },
+    ],
     config: {
       Entrypoint: [NODE_PATH, ENTRYPOINT],
       User: '65532:65532',
@@ -89,7 +121,9 @@ export async function buildRuntimeImage(options: BuildRuntimeImageOptions): Prom
       ExposedPorts: { [`${port}/tcp`]: {} },
       Volumes: { [path.posix.dirname(RUNTIME_BUNDLE_DIR)]: {} },
       Healthcheck: {
-        Test: probe ? ['CMD', probe, String(port), '/health'] : ['CMD', 'curl', '-f', `http://localhost:${port}/health`],
+        Test: probe
+          ? ['CMD', probe, String(port), '/health']
+          : ['CMD', 'curl', '-f', `http://localhost:${port}/health`],
         Interval: 30 * second,
         Timeout: 5 * second,
         StartPeriod: 300 * second,
@@ -97,7 +131,8 @@ export async function buildRuntimeImage(options: BuildRuntimeImageOptions): Prom
       },
       Labels: {
         'org.opencontainers.image.title': 'alki-runtime',
-        'org.opencontainers.image.description': 'Pulls the Alki bundle named by ALKI_BUNDLE_URI, verifies it, and serves it with llama-server',
+        'org.opencontainers.image.description':
+          'Pulls the Alki bundle named by ALKI_BUNDLE_URI, verifies it, and serves it with llama-server',
         'org.opencontainers.image.created': time.iso,
         'org.opencontainers.image.base.digest': base.manifestDescriptor.digest,
         'org.opencontainers.image.base.name': options.baseTag,
@@ -112,5 +147,11 @@ export async function buildRuntimeImage(options: BuildRuntimeImageOptions): Prom
   const manifestDescriptor = await writeJsonBlob(options.layoutDir, fullManifest, MEDIA_TYPES.ociManifest);
   await tagManifest(options.layoutDir, manifestDescriptor, options.tag);
   const size = configDescriptor.size + fullManifest.layers.reduce((sum, l) => sum + l.size, 0);
-  return { layoutDir: options.layoutDir, tag: options.tag, manifest: manifestDescriptor, digest: manifestDescriptor.digest, size };
+  return {
+    layoutDir: options.layoutDir,
+    tag: options.tag,
+    manifest: manifestDescriptor,
+    digest: manifestDescriptor.digest,
+    size,
+  };
 }

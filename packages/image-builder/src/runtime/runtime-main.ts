@@ -45,9 +45,13 @@ export interface RuntimeSettings {
 export function runtimeSettings(env: NodeJS.ProcessEnv, extraArgs: string[] = []): RuntimeSettings {
   const bundleUri = env.ALKI_BUNDLE_URI?.trim();
   if (!bundleUri) {
-    throw new ImageBuilderError('RUNTIME_BUNDLE_FAILED', 'ALKI_BUNDLE_URI is not set, so the runtime does not know which bundle to serve.', 'usage', {
-      hint: 'Run the image with -e ALKI_BUNDLE_URI=registry.example.com/models/name:tag.',
-    });
+    throw new ImageBuilderError(
+      'RUNTIME_BUNDLE_FAILED',
+      'ALKI_BUNDLE_URI is not set, so the runtime does not know which bundle to serve.',
+      {
+        hint: 'Run the image with -e ALKI_BUNDLE_URI=registry.example.com/models/name:tag.',
+      },
+    );
   }
   return {
     bundleUri,
@@ -64,15 +68,21 @@ async function presentAndIntact(settings: RuntimeSettings, deps: RuntimeDeps): P
   try {
     const source = JSON.parse(await fs.promises.readFile(marker, 'utf8')) as { uri?: string };
     if (source.uri !== settings.bundleUri) {
-      deps.log(`alki-runtime: the bundle on disk came from ${source.uri}; ${settings.bundleUri} is asked for, pulling it`);
+      deps.log(
+        `alki-runtime: the bundle on disk came from ${source.uri}; ${settings.bundleUri} is asked for, pulling it`,
+      );
       return false;
     }
     const report = await deps.verifyBundle(settings.bundleDir);
     if (report.ok) return true;
-    deps.log(`alki-runtime: the bundle on disk is damaged (${report.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}); pulling it again`);
+    deps.log(
+      `alki-runtime: the bundle on disk is damaged (${report.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}); pulling it again`,
+    );
     return false;
   } catch (error) {
-    deps.log(`alki-runtime: the bundle on disk cannot be read (${(error as Error).message}); pulling it again`);
+    deps.log(
+      `alki-runtime: the bundle on disk cannot be read (${(error as Error).message}); pulling it again`,
+    );
     return false;
   }
 }
@@ -86,9 +96,15 @@ async function presentAndIntact(settings: RuntimeSettings, deps: RuntimeDeps): P
  * @example
  * const code = await runRuntime(runtimeSettings(process.env), defaultRuntimeDeps());
  */
-export async function runRuntime(settings: RuntimeSettings, deps: RuntimeDeps, signal?: AbortSignal): Promise<number> {
+export async function runRuntime(
+  settings: RuntimeSettings,
+  deps: RuntimeDeps,
+  signal?: AbortSignal,
+): Promise<number> {
   if (await presentAndIntact(settings, deps)) {
-    deps.log(`alki-runtime: ${settings.bundleUri} is present and intact in ${settings.bundleDir}; skipping the download`);
+    deps.log(
+      `alki-runtime: ${settings.bundleUri} is present and intact in ${settings.bundleDir}; skipping the download`,
+    );
   } else {
     deps.log(`alki-runtime: pulling ${settings.bundleUri}`);
     await fs.promises.mkdir(path.dirname(settings.bundleDir), { recursive: true });
@@ -97,7 +113,11 @@ export async function runRuntime(settings: RuntimeSettings, deps: RuntimeDeps, s
       await deps.pullBundle(settings.bundleUri, temp, signal);
       const report = await deps.verifyBundle(temp);
       if (!report.ok) {
-        throw new ImageBuilderError('RUNTIME_BUNDLE_FAILED', `The bundle pulled from ${settings.bundleUri} does not verify: ${report.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, 'check');
+        throw new ImageBuilderError(
+          'RUNTIME_BUNDLE_FAILED',
+          `The bundle pulled from ${settings.bundleUri} does not verify: ${report.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+          { category: 'check' },
+        );
       }
       // Marker last: a crash anywhere before it leaves no marker, so the next start pulls again.
       await fs.promises.rm(markerPath(settings.bundleDir), { force: true });
@@ -112,7 +132,10 @@ export async function runRuntime(settings: RuntimeSettings, deps: RuntimeDeps, s
   }
   const bundle = await deps.readBundle(settings.bundleDir);
   const artifact = chooseArtifact(bundle, settings.quant);
-  const args = [...llamaServerArgs(bundle.runtime, path.join(bundle.dir, artifact.uri), bundle.manifest.slug), ...settings.extraArgs];
+  const args = [
+    ...llamaServerArgs(bundle.runtime, path.join(bundle.dir, artifact.uri), bundle.manifest.slug),
+    ...settings.extraArgs,
+  ];
   deps.log(`alki-runtime: starting ${settings.llamaServer} ${args.join(' ')}`);
   return deps.runServer(settings.llamaServer, args);
 }

@@ -27,9 +27,13 @@ export function normaliseTarPath(input: string): string {
   const trimmed = input.replace(/^\/+/, '').replace(/\/+$/, '');
   const segments = trimmed.split('/');
   if (!trimmed || input.includes('\0') || segments.some((s) => s === '' || s === '.' || s === '..')) {
-    throw new ImageBuilderError('INVALID_LAYER_ENTRY', `Refusing the layer path ${JSON.stringify(input)}: it is empty, or has '.', '..' or empty segments.`, 'input', {
-      details: { path: input },
-    });
+    throw new ImageBuilderError(
+      'INVALID_LAYER_ENTRY',
+      `Refusing the layer path ${JSON.stringify(input)}: it is empty, or has '.', '..' or empty segments.`,
+      {
+        details: { path: input },
+      },
+    );
   }
   return trimmed;
 }
@@ -47,7 +51,8 @@ function paxRecord(key: string, value: string): string {
   // A record is "LEN key=value\n" where LEN counts the whole record, itself included.
   const body = ` ${key}=${value}\n`;
   let length = Buffer.byteLength(body) + 1;
-  while (String(length).length + Buffer.byteLength(body) !== length) length = String(length).length + Buffer.byteLength(body);
+  while (String(length).length + Buffer.byteLength(body) !== length)
+    length = String(length).length + Buffer.byteLength(body);
   return `${length}${body}`;
 }
 
@@ -57,7 +62,8 @@ function splitUstarName(name: string): { prefix: string; name: string } | undefi
   for (let i = name.lastIndexOf('/'); i > 0; i = name.lastIndexOf('/', i - 1)) {
     const prefix = name.slice(0, i);
     const rest = name.slice(i + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest) return { prefix, name: rest };
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest)
+      return { prefix, name: rest };
   }
   return undefined;
 }
@@ -112,7 +118,8 @@ export function encodeTarHeader(entry: TarEntry, mtime: number): Buffer {
   const name = normaliseTarPath(entry.path) + (entry.type === 'directory' ? '/' : '');
   const size = entry.type === 'file' ? entry.size : 0;
   const linkname = entry.type === 'symlink' ? entry.target : '';
-  const mode = entry.type === 'symlink' ? 0o777 : (entry.mode ?? (entry.type === 'directory' ? 0o755 : 0o644));
+  const mode =
+    entry.type === 'symlink' ? 0o777 : (entry.mode ?? (entry.type === 'directory' ? 0o755 : 0o644));
   const typeflag = entry.type === 'file' ? '0' : entry.type === 'directory' ? '5' : '2';
   const pax: string[] = [];
   if (!splitUstarName(name)) pax.push(paxRecord('path', name));
@@ -122,12 +129,25 @@ export function encodeTarHeader(entry: TarEntry, mtime: number): Buffer {
   if (pax.length === 0) return header;
   const body = Buffer.from(pax.join(''), 'utf8');
   const paxName = `PaxHeaders/${name}`.slice(0, 100);
-  const paxHeader = ustarBlock({ name: paxName, mode: 0o644, size: body.length, mtime, typeflag: 'x', linkname: '' });
+  const paxHeader = ustarBlock({
+    name: paxName,
+    mode: 0o644,
+    size: body.length,
+    mtime,
+    typeflag: 'x',
+    linkname: '',
+  });
   return Buffer.concat([paxHeader, body, tarPadding(body.length), header]);
 }
 
 /** A file entry whose bytes are in memory. */
 export function bufferEntry(entryPath: string, data: Buffer | string, mode = 0o644): TarEntry {
   const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
-  return { type: 'file', path: entryPath, mode, size: bytes.length, content: { kind: 'buffer', data: bytes } };
+  return {
+    type: 'file',
+    path: entryPath,
+    mode,
+    size: bytes.length,
+    content: { kind: 'buffer', data: bytes },
+  };
 }

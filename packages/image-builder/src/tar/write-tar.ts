@@ -13,7 +13,9 @@ export function canonicalTarEntries(entries: TarEntry[]): TarEntry[] {
   for (const entry of entries) {
     const entryPath = normaliseTarPath(entry.path);
     if (byPath.has(entryPath) && byPath.get(entryPath)?.type !== 'directory') {
-      throw new ImageBuilderError('INVALID_LAYER_ENTRY', `The layer has two entries for ${entryPath}.`, 'input', { details: { path: entryPath } });
+      throw new ImageBuilderError('INVALID_LAYER_ENTRY', `The layer has two entries for ${entryPath}.`, {
+        details: { path: entryPath },
+      });
     }
     byPath.set(entryPath, { ...entry, path: entryPath });
     const segments = entryPath.split('/');
@@ -21,7 +23,11 @@ export function canonicalTarEntries(entries: TarEntry[]): TarEntry[] {
       const parent = segments.slice(0, i).join('/');
       const existing = byPath.get(parent);
       if (existing && existing.type !== 'directory') {
-        throw new ImageBuilderError('INVALID_LAYER_ENTRY', `${parent} is both a file and the parent of ${entryPath}.`, 'input', { details: { path: parent } });
+        throw new ImageBuilderError(
+          'INVALID_LAYER_ENTRY',
+          `${parent} is both a file and the parent of ${entryPath}.`,
+          { details: { path: parent } },
+        );
       }
       if (!existing) byPath.set(parent, { type: 'directory', path: parent });
     }
@@ -29,10 +35,17 @@ export function canonicalTarEntries(entries: TarEntry[]): TarEntry[] {
   return [...byPath.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
 }
 
-async function* fileBytes(entry: Extract<TarEntry, { type: 'file' }>, signal?: AbortSignal): AsyncGenerator<Buffer> {
+async function* fileBytes(
+  entry: Extract<TarEntry, { type: 'file' }>,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
   if (entry.content.kind === 'buffer') {
     if (entry.content.data.length !== entry.size) {
-      throw new ImageBuilderError('INVALID_LAYER_ENTRY', `${entry.path}: declared ${entry.size} bytes but has ${entry.content.data.length}.`, 'internal');
+      throw new ImageBuilderError(
+        'INVALID_LAYER_ENTRY',
+        `${entry.path}: declared ${entry.size} bytes but has ${entry.content.data.length}.`,
+        { category: 'internal' },
+      );
     }
     yield entry.content.data;
     return;
@@ -49,17 +62,26 @@ async function* fileBytes(entry: Extract<TarEntry, { type: 'file' }>, signal?: A
   if (read !== entry.size) {
     // A file whose size differs from what the header says (it changed while
     // read, or its manifest is wrong) would give a tar that lies; refuse.
-    throw new ImageBuilderError('INVALID_LAYER_ENTRY', `${entry.content.path} does not have the ${entry.size} bytes expected (it changed, or its manifest is wrong).`, 'input', {
-      details: { path: entry.content.path, expected: entry.size },
-      hint: 'Check the bundle with `alki verify`, and do not modify it while an image is being built.',
-    });
+    throw new ImageBuilderError(
+      'INVALID_LAYER_ENTRY',
+      `${entry.content.path} does not have the ${entry.size} bytes expected (it changed, or its manifest is wrong).`,
+      {
+        details: { path: entry.content.path, expected: entry.size },
+        hint: 'Check the bundle with `alki verify`, and do not modify it while an image is being built.',
+      },
+    );
   }
   const actual = hash?.digest('hex');
   if (expected && actual !== expected) {
-    throw new ImageBuilderError('INVALID_LAYER_ENTRY', `${entry.content.path} does not match the sha256 its manifest records.`, 'check', {
-      details: { path: entry.content.path, expected, actual },
-      hint: 'The bundle was modified or corrupted; check it with `alki verify` and repack it.',
-    });
+    throw new ImageBuilderError(
+      'INVALID_LAYER_ENTRY',
+      `${entry.content.path} does not match the sha256 its manifest records.`,
+      {
+        category: 'check',
+        details: { path: entry.content.path, expected, actual },
+        hint: 'The bundle was modified or corrupted; check it with `alki verify` and repack it.',
+      },
+    );
   }
 }
 
@@ -71,7 +93,10 @@ async function* fileBytes(entry: Extract<TarEntry, { type: 'file' }>, signal?: A
  * const chunks = [];
  * for await (const chunk of writeTar([{ type: 'file', path: 'a.txt', size: 2, content: { kind: 'buffer', data: Buffer.from('hi') } }], { mtime: 0 })) chunks.push(chunk);
  */
-export async function* writeTar(entries: TarEntry[], options: { mtime: number; signal?: AbortSignal }): AsyncGenerator<Buffer> {
+export async function* writeTar(
+  entries: TarEntry[],
+  options: { mtime: number; signal?: AbortSignal },
+): AsyncGenerator<Buffer> {
   for (const entry of canonicalTarEntries(entries)) {
     options.signal?.throwIfAborted();
     yield encodeTarHeader(entry, options.mtime);

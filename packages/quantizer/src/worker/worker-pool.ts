@@ -9,7 +9,8 @@ import type { ChunkJob, ChunkResult } from './convert-chunk.js';
  */
 export function workerEntryUrl(): URL {
   const here = import.meta.url;
-  if (here.endsWith('.ts')) return new URL(here.replace(/\/src\/worker\/[^/]+\.ts$/, '/dist/worker/quantize-worker.js'));
+  if (here.endsWith('.ts'))
+    return new URL(here.replace(/\/src\/worker\/[^/]+\.ts$/, '/dist/worker/quantize-worker.js'));
   return new URL('./quantize-worker.js', here);
 }
 
@@ -38,11 +39,20 @@ export class WorkerPool {
         slot.busy = false;
         const waiter = this.pending.get(message.id);
         this.pending.delete(message.id);
-        if (message.error !== undefined) waiter?.reject(new QuantizerError('WORKER_FAILED', `A quantization worker failed: ${message.error}`, 'internal'));
+        if (message.error !== undefined)
+          waiter?.reject(
+            new QuantizerError('WORKER_FAILED', `A quantization worker failed: ${message.error}`),
+          );
         else waiter?.resolve(message.result!);
         this.dispatch();
       });
-      worker.on('error', (error) => this.fail(new QuantizerError('WORKER_FAILED', `A quantization worker crashed: ${error.message}`, 'internal', { cause: error })));
+      worker.on('error', (error) =>
+        this.fail(
+          new QuantizerError('WORKER_FAILED', `A quantization worker crashed: ${error.message}`, {
+            cause: error,
+          }),
+        ),
+      );
       this.slots.push(slot);
     }
   }

@@ -37,13 +37,19 @@ export interface GenerationResult {
 }
 
 function invalid(message: string, param?: string): RuntimeError {
-  return new RuntimeError('REQUEST_INVALID', message, 'input', { details: param ? { param } : {} });
+  return new RuntimeError('REQUEST_INVALID', message, { details: param ? { param } : {} });
 }
 
-function optionalNumber(body: Record<string, unknown>, key: string, check: (n: number) => boolean, rule: string): number | undefined {
+function optionalNumber(
+  body: Record<string, unknown>,
+  key: string,
+  check: (n: number) => boolean,
+  rule: string,
+): number | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || !check(value)) throw invalid(`'${key}' must be ${rule}; got ${JSON.stringify(value)}.`, key);
+  if (typeof value !== 'number' || !Number.isFinite(value) || !check(value))
+    throw invalid(`'${key}' must be ${rule}; got ${JSON.stringify(value)}.`, key);
   return value;
 }
 
@@ -65,21 +71,32 @@ function messageText(content: unknown, index: number): string {
       .map((part: unknown) => {
         const p = part as { type?: unknown; text?: unknown };
         if (p && p.type === 'text' && typeof p.text === 'string') return p.text;
-        throw invalid(`messages[${index}].content has a part that is not text; this model only reads text.`, `messages[${index}].content`);
+        throw invalid(
+          `messages[${index}].content has a part that is not text; this model only reads text.`,
+          `messages[${index}].content`,
+        );
       })
       .join('');
   }
-  throw invalid(`messages[${index}].content must be a string or an array of text parts.`, `messages[${index}].content`);
+  throw invalid(
+    `messages[${index}].content must be a string or an array of text parts.`,
+    `messages[${index}].content`,
+  );
 }
 
 function parseMessages(value: unknown): ChatMessage[] {
-  if (!Array.isArray(value) || value.length === 0) throw invalid("'messages' must be a non-empty array.", 'messages');
+  if (!Array.isArray(value) || value.length === 0)
+    throw invalid("'messages' must be a non-empty array.", 'messages');
   return value.map((raw: unknown, index) => {
     const message = raw as { role?: unknown; content?: unknown };
-    if (!message || typeof message !== 'object') throw invalid(`messages[${index}] must be an object.`, `messages[${index}]`);
+    if (!message || typeof message !== 'object')
+      throw invalid(`messages[${index}] must be an object.`, `messages[${index}]`);
     const role = message.role === 'developer' ? 'system' : message.role;
     if (role !== 'system' && role !== 'user' && role !== 'assistant') {
-      throw invalid(`messages[${index}].role must be system, developer, user or assistant; got ${JSON.stringify(message.role)}.`, `messages[${index}].role`);
+      throw invalid(
+        `messages[${index}].role must be system, developer, user or assistant; got ${JSON.stringify(message.role)}.`,
+        `messages[${index}].role`,
+      );
     }
     return { role, content: messageText(message.content, index) };
   });
@@ -93,22 +110,40 @@ function parseMessages(value: unknown): ChatMessage[] {
  * @example
  * const request = parseGenerationRequest('chat', { model: 'tiny', messages: [{ role: 'user', content: 'Hi' }] }, ['tiny']);
  */
-export function parseGenerationRequest(kind: 'chat' | 'completion', body: unknown, modelIds: readonly string[]): GenerationRequest {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalid('The request body must be a JSON object.');
+export function parseGenerationRequest(
+  kind: 'chat' | 'completion',
+  body: unknown,
+  modelIds: readonly string[],
+): GenerationRequest {
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw invalid('The request body must be a JSON object.');
   const record = body as Record<string, unknown>;
   if (record.model !== undefined && (typeof record.model !== 'string' || !modelIds.includes(record.model))) {
-    throw new RuntimeError('MODEL_NOT_FOUND', `The model ${JSON.stringify(record.model)} does not exist; this server serves ${modelIds.map((id) => JSON.stringify(id)).join(', ')}.`, 'input', {
-      details: { param: 'model' },
-    });
+    throw new RuntimeError(
+      'MODEL_NOT_FOUND',
+      `The model ${JSON.stringify(record.model)} does not exist; this server serves ${modelIds.map((id) => JSON.stringify(id)).join(', ')}.`,
+      {
+        details: { param: 'model' },
+      },
+    );
   }
   // max_completion_tokens is the newer name of max_tokens in the chat API.
-  const maxKey = record.max_completion_tokens !== undefined && record.max_completion_tokens !== null ? 'max_completion_tokens' : 'max_tokens';
-  const maxTokens = optionalNumber(record, maxKey, (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+  const maxKey =
+    record.max_completion_tokens !== undefined && record.max_completion_tokens !== null
+      ? 'max_completion_tokens'
+      : 'max_tokens';
+  const maxTokens = optionalNumber(
+    record,
+    maxKey,
+    (n) => Number.isInteger(n) && n >= 1,
+    'a positive integer',
+  );
   const temperature = optionalNumber(record, 'temperature', (n) => n >= 0 && n <= 2, 'a number from 0 to 2');
   const topP = optionalNumber(record, 'top_p', (n) => n > 0 && n <= 1, 'a number above 0 and at most 1');
   const seed = optionalNumber(record, 'seed', (n) => Number.isInteger(n), 'an integer');
   optionalNumber(record, 'n', (v) => v === 1, '1 (one choice per request is supported)');
-  if (record.stream !== undefined && record.stream !== null && typeof record.stream !== 'boolean') throw invalid("'stream' must be a boolean.", 'stream');
+  if (record.stream !== undefined && record.stream !== null && typeof record.stream !== 'boolean')
+    throw invalid("'stream' must be a boolean.", 'stream');
   const options = record.stream_options as { include_usage?: unknown } | undefined | null;
   const common = {
     maxTokens,
@@ -122,7 +157,8 @@ export function parseGenerationRequest(kind: 'chat' | 'completion', body: unknow
   if (kind === 'chat') return { kind, messages: parseMessages(record.messages), ...common };
   let prompt = record.prompt;
   if (Array.isArray(prompt) && prompt.length === 1) prompt = prompt[0];
-  if (typeof prompt !== 'string') throw invalid("'prompt' must be a string (one prompt per request is supported).", 'prompt');
+  if (typeof prompt !== 'string')
+    throw invalid("'prompt' must be a string (one prompt per request is supported).", 'prompt');
   return { kind, prompt, ...common };
 }
 
@@ -160,10 +196,25 @@ export interface OpenAiErrorBody {
 export function openAiErrorBody(error: unknown): OpenAiErrorBody {
   const status = httpStatusFor(error);
   if (!(error instanceof RuntimeError) || status >= 500) {
-    const message = error instanceof RuntimeError ? error.message : 'The server failed while generating; see its log.';
-    return { error: { message, type: status === 503 ? 'unavailable_error' : 'server_error', param: null, code: error instanceof RuntimeError ? error.code.toLowerCase() : null } };
+    const message =
+      error instanceof RuntimeError ? error.message : 'The server failed while generating; see its log.';
+    return {
+      error: {
+        message,
+        type: status === 503 ? 'unavailable_error' : 'server_error',
+        param: null,
+        code: error instanceof RuntimeError ? error.code.toLowerCase() : null,
+      },
+    };
   }
-  const type = status === 404 && error.code === 'MODEL_NOT_FOUND' ? 'invalid_request_error' : status === 404 ? 'not_found_error' : 'invalid_request_error';
+  const type =
+    status === 404 && error.code === 'MODEL_NOT_FOUND'
+      ? 'invalid_request_error'
+      : status === 404
+        ? 'not_found_error'
+        : 'invalid_request_error';
   const param = typeof error.details.param === 'string' ? error.details.param : null;
-  return { error: { message: error.message, type, param, code: OPENAI_CODE[error.code] ?? error.code.toLowerCase() } };
+  return {
+    error: { message: error.message, type, param, code: OPENAI_CODE[error.code] ?? error.code.toLowerCase() },
+  };
 }

@@ -10,26 +10,43 @@ export async function readJsonBody(request: IncomingMessage, limit: number): Pro
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new RuntimeError('BODY_TOO_LARGE', `The request body is over ${limit} bytes.`, 'input');
+    if (size > limit) throw new RuntimeError('BODY_TOO_LARGE', `The request body is over ${limit} bytes.`);
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new RuntimeError('REQUEST_INVALID', `The request body is not valid JSON: ${(error as Error).message}`, 'input', { cause: error });
+    throw new RuntimeError(
+      'REQUEST_INVALID',
+      `The request body is not valid JSON: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  response.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
   response.end(text);
 }
 
 /** Starts a server-sent events stream (the format OpenAI streaming uses). */
 export function startEventStream(response: ServerResponse): { send(data: unknown): void; end(): void } {
-  response.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  response.writeHead(200, {
+    'Content-Type': 'text/event-stream',
+    'Cache-Control': 'no-cache',
+    Connection: 'keep-alive',
+  });
   response.flushHeaders();
   // A client that hung up gets nothing more; writing to its socket would only raise errors.
   const open = () => !response.destroyed && !response.writableEnded;

@@ -46,10 +46,12 @@ async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Reco
 // llama-server's error types (tools/server/server-common.cpp, error_type_to_str).
 function upstreamError(status: number, body: { error?: { message?: string; type?: string } }): RuntimeError {
   const message = body.error?.message ?? `llama-server answered ${status}`;
-  if (body.error?.type === 'exceed_context_size_error') return new RuntimeError('CONTEXT_EXCEEDED', message, 'input', { details: { param: 'messages' } });
-  if (status === 404 && body.error?.type === 'not_found_error') return new RuntimeError('MODEL_NOT_FOUND', message, 'input', { details: { param: 'model' } });
-  if (status >= 400 && status < 500) return new RuntimeError('REQUEST_INVALID', message, 'input');
-  return new RuntimeError('UPSTREAM_FAILED', `llama-server failed: ${message}`, 'environment', { details: { status } });
+  if (body.error?.type === 'exceed_context_size_error')
+    return new RuntimeError('CONTEXT_EXCEEDED', message, { details: { param: 'messages' } });
+  if (status === 404 && body.error?.type === 'not_found_error')
+    return new RuntimeError('MODEL_NOT_FOUND', message, { details: { param: 'model' } });
+  if (status >= 400 && status < 500) return new RuntimeError('REQUEST_INVALID', message);
+  return new RuntimeError('UPSTREAM_FAILED', `llama-server failed: ${message}`, { details: { status } });
 }
 
 /**
@@ -64,7 +66,10 @@ function upstreamError(status: number, body: { error?: { message?: string; type?
 export async function startLlamaServerEngine(options: LlamaServerEngineOptions): Promise<Engine> {
   const { settings } = options;
   // With port 0, llama-server binds a free port and logs it (tools/server/server-http.cpp, bind_to_any_port).
-  let base: string | undefined = settings.port === 0 ? undefined : `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
+  let base: string | undefined =
+    settings.port === 0
+      ? undefined
+      : `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
   // --metrics and --no-webui are the only additions to the deploy command line:
   // the front merges llama-server's metrics into its own /metrics.
   const args = [...serveSettingsArgs(settings), '--metrics', '--no-webui'];
@@ -74,7 +79,11 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
   try {
     child = (options.spawnProcess ?? spawn)(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
-    throw new RuntimeError('ENGINE_UNAVAILABLE', `llama-server could not be started: ${(error as Error).message}`, 'environment', { cause: error });
+    throw new RuntimeError(
+      'ENGINE_UNAVAILABLE',
+      `llama-server could not be started: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   const keep = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
@@ -114,7 +123,11 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
   const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
   for (;;) {
     if (exitReason) {
-      throw new RuntimeError('SERVER_START_FAILED', `${exitReason} before it was ready.\n${tail.slice(-8).join('\n')}`, 'environment', { details: { args } });
+      throw new RuntimeError(
+        'SERVER_START_FAILED',
+        `${exitReason} before it was ready.\n${tail.slice(-8).join('\n')}`,
+        { details: { args } },
+      );
     }
     if (options.signal?.aborted) {
       await stop();
@@ -122,7 +135,10 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new RuntimeError('SERVER_START_FAILED', `llama-server did not become healthy within ${options.startTimeoutMs ?? 120_000} ms.\n${tail.slice(-8).join('\n')}`, 'environment');
+      throw new RuntimeError(
+        'SERVER_START_FAILED',
+        `llama-server did not become healthy within ${options.startTimeoutMs ?? 120_000} ms.\n${tail.slice(-8).join('\n')}`,
+      );
     }
     try {
       if (!base) throw new Error('not listening yet');
@@ -135,11 +151,17 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const upstream = base as string;
-  const props = (await (await fetch(`${upstream}/props`)).json().catch(() => ({}))) as { default_generation_settings?: { n_ctx?: number } };
+  const props = (await (await fetch(`${upstream}/props`)).json().catch(() => ({}))) as {
+    default_generation_settings?: { n_ctx?: number };
+  };
   const contextSize = props.default_generation_settings?.n_ctx ?? settings.ctx;
 
-  async function generate(request: GenerationRequest, onText: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
-    if (exitReason) throw new RuntimeError('UPSTREAM_FAILED', exitReason, 'environment');
+  async function generate(
+    request: GenerationRequest,
+    onText: (text: string) => void,
+    signal: AbortSignal,
+  ): Promise<GenerationResult> {
+    if (exitReason) throw new RuntimeError('UPSTREAM_FAILED', exitReason);
     const body: Record<string, unknown> = {
       model: settings.modelId,
       stream: true,
@@ -154,18 +176,26 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     else body.prompt = request.prompt;
     let response: Response;
     try {
-      response = await fetch(`${upstream}${request.kind === 'chat' ? '/v1/chat/completions' : '/v1/completions'}`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(body),
-        signal,
-      });
+      response = await fetch(
+        `${upstream}${request.kind === 'chat' ? '/v1/chat/completions' : '/v1/completions'}`,
+        {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+          signal,
+        },
+      );
     } catch (error) {
       if (signal.aborted) throw error;
-      throw new RuntimeError('UPSTREAM_FAILED', `llama-server is unreachable: ${(error as Error).message}`, 'environment', { cause: error });
+      throw new RuntimeError('UPSTREAM_FAILED', `llama-server is unreachable: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     if (response.status !== 200 || !response.body) {
-      throw upstreamError(response.status, (await response.json().catch(() => ({}))) as { error?: { message?: string; type?: string } });
+      throw upstreamError(
+        response.status,
+        (await response.json().catch(() => ({}))) as { error?: { message?: string; type?: string } },
+      );
     }
     let text = '';
     let finishReason: string | undefined;
@@ -173,7 +203,11 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     try {
       for await (const event of sseEvents(response.body)) {
         if (event.error) throw upstreamError(500, event as { error?: { message?: string; type?: string } });
-        const choice = (event.choices as Array<{ delta?: { content?: string | null }; text?: string; finish_reason?: string | null }> | undefined)?.[0];
+        const choice = (
+          event.choices as
+            | Array<{ delta?: { content?: string | null }; text?: string; finish_reason?: string | null }>
+            | undefined
+        )?.[0];
         const piece = choice?.delta?.content ?? choice?.text ?? '';
         if (piece) {
           text += piece;
@@ -184,9 +218,18 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
       }
     } catch (error) {
       if (signal.aborted || error instanceof RuntimeError) throw error;
-      throw new RuntimeError('UPSTREAM_FAILED', `llama-server broke off its answer: ${(error as Error).message}`, 'environment', { cause: error });
+      throw new RuntimeError(
+        'UPSTREAM_FAILED',
+        `llama-server broke off its answer: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
-    return { text, promptTokens: usage?.prompt_tokens ?? 0, completionTokens: usage?.completion_tokens ?? 0, finishReason: finishReason === 'length' ? 'length' : 'stop' };
+    return {
+      text,
+      promptTokens: usage?.prompt_tokens ?? 0,
+      completionTokens: usage?.completion_tokens ?? 0,
+      finishReason: finishReason === 'length' ? 'length' : 'stop',
+    };
   }
 
   return {

@@ -1,5 +1,15 @@
 import os from 'node:os';
-import { getLlama, LlamaChat, LlamaLogLevel, LlamaCompletion, resolveChatWrapper, type ChatHistoryItem, type Llama, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import {
+  getLlama,
+  LlamaChat,
+  LlamaLogLevel,
+  LlamaCompletion,
+  resolveChatWrapper,
+  type ChatHistoryItem,
+  type Llama,
+  type LlamaContextSequence,
+  type LlamaModel,
+} from 'node-llama-cpp';
 import { RuntimeError } from '../errors.js';
 import type { ChatMessage, GenerationRequest, GenerationResult } from '../openai/protocol.js';
 import type { Engine } from './engine.js';
@@ -19,14 +29,19 @@ export interface NodeLlamaEngineOptions {
 }
 
 /** Threads for node-llama-cpp: the request, at most the core count (FACTS: 4 threads on 2 cores is ~100x slower). */
-export function effectiveThreads(requested: number | 'auto' | undefined, cores = os.availableParallelism()): number {
+export function effectiveThreads(
+  requested: number | 'auto' | undefined,
+  cores = os.availableParallelism(),
+): number {
   if (requested === undefined || requested === 'auto') return cores;
   return Math.max(1, Math.min(cores, requested));
 }
 
 function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
   const history: ChatHistoryItem[] = messages.map((message) =>
-    message.role === 'assistant' ? { type: 'model', response: [message.content] } : { type: message.role, text: message.content },
+    message.role === 'assistant'
+      ? { type: 'model', response: [message.content] }
+      : { type: message.role, text: message.content },
   );
   // The answer is generated into a trailing empty model turn.
   history.push({ type: 'model', response: [] });
@@ -34,9 +49,13 @@ function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
 }
 
 function contextExceeded(promptTokens: number, contextSize: number): RuntimeError {
-  return new RuntimeError('CONTEXT_EXCEEDED', `The prompt is ${promptTokens} tokens, and the context holds ${contextSize}; shorten it or serve with a larger context.`, 'input', {
-    details: { param: 'messages', promptTokens, contextSize },
-  });
+  return new RuntimeError(
+    'CONTEXT_EXCEEDED',
+    `The prompt is ${promptTokens} tokens, and the context holds ${contextSize}; shorten it or serve with a larger context.`,
+    {
+      details: { param: 'messages', promptTokens, contextSize },
+    },
+  );
 }
 
 /**
@@ -52,22 +71,33 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
   const threads = effectiveThreads(options.threads);
   const llama =
     options.llama ??
-    (await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: threads }).catch((error: unknown) => {
-      throw new RuntimeError('ENGINE_UNAVAILABLE', `node-llama-cpp has no working binary for this machine: ${(error as Error).message}`, 'environment', {
-        cause: error,
-        hint: 'Reinstall node-llama-cpp (npm ci), or serve with --engine llama-server.',
-      });
-    }));
+    (await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: threads }).catch(
+      (error: unknown) => {
+        throw new RuntimeError(
+          'ENGINE_UNAVAILABLE',
+          `node-llama-cpp has no working binary for this machine: ${(error as Error).message}`,
+          {
+            cause: error,
+            hint: 'Reinstall node-llama-cpp (npm ci), or serve with --engine llama-server.',
+          },
+        );
+      },
+    ));
   let model: LlamaModel;
   try {
     model = await llama.loadModel({ modelPath: options.modelPath });
   } catch (error) {
-    throw new RuntimeError('ENGINE_UNAVAILABLE', `node-llama-cpp could not load ${options.modelPath}: ${(error as Error).message}`, 'input', {
-      cause: error,
-      hint: 'Run `alki validate` on the model for the precise reason.',
-    });
+    throw new RuntimeError(
+      'ENGINE_UNAVAILABLE',
+      `node-llama-cpp could not load ${options.modelPath}: ${(error as Error).message}`,
+      { category: 'input', cause: error, hint: 'Run `alki validate` on the model for the precise reason.' },
+    );
   }
-  const context = await model.createContext({ contextSize: options.contextSize, sequences: parallel, threads });
+  const context = await model.createContext({
+    contextSize: options.contextSize,
+    sequences: parallel,
+    threads,
+  });
   const sequences: LlamaContextSequence[] = [];
   for (let i = 0; i < parallel; i++) sequences.push(context.getSequence());
   const pool = new Pool(sequences);
@@ -76,7 +106,11 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
   const chatWrapper = resolveChatWrapper(model);
   const contextSize = context.contextSize;
 
-  async function generate(request: GenerationRequest, onText: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
+  async function generate(
+    request: GenerationRequest,
+    onText: (text: string) => void,
+    signal: AbortSignal,
+  ): Promise<GenerationResult> {
     const sequence = await pool.acquire(signal);
     let completionTokens = 0;
     // The sampling and streaming options both node-llama-cpp generators take.
@@ -109,7 +143,10 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
         const promptTokens = model.tokenize(prompt).length;
         const completion = new LlamaCompletion({ contextSequence: sequence });
         try {
-          const { response, metadata } = await completion.generateCompletionWithMeta(prompt, { ...options(promptTokens), disableContextShift: true });
+          const { response, metadata } = await completion.generateCompletionWithMeta(prompt, {
+            ...options(promptTokens),
+            disableContextShift: true,
+          });
           return result(response, promptTokens, metadata.stopReason);
         } finally {
           completion.dispose({ disposeSequence: false });
@@ -118,7 +155,9 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
       const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false, chatWrapper });
       try {
         const history = toHistory(request.messages ?? []);
-        const promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer).length;
+        const promptTokens = chat.chatWrapper
+          .generateContextState({ chatHistory: history })
+          .contextText.tokenize(model.tokenizer).length;
         const { response, metadata } = await chat.generateResponse(history, options(promptTokens));
         return result(response, promptTokens, metadata.stopReason);
       } finally {

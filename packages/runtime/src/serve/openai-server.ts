@@ -3,7 +3,13 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RuntimeError } from '../errors.js';
 import { createServerMetrics } from '../metrics/server-metrics.js';
-import { httpStatusFor, openAiErrorBody, parseGenerationRequest, type GenerationRequest, type GenerationResult } from '../openai/protocol.js';
+import {
+  httpStatusFor,
+  openAiErrorBody,
+  parseGenerationRequest,
+  type GenerationRequest,
+  type GenerationResult,
+} from '../openai/protocol.js';
 import type { Engine } from './engine.js';
 import { readJsonBody, sendJson, startEventStream } from './http-io.js';
 
@@ -55,7 +61,13 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
 
   const modelObject = { id: engine.modelId, object: 'model', created, owned_by: 'alki' };
 
-  async function handleGeneration(kind: 'chat' | 'completion', route: string, request: IncomingMessage, response: ServerResponse, started: number): Promise<void> {
+  async function handleGeneration(
+    kind: 'chat' | 'completion',
+    route: string,
+    request: IncomingMessage,
+    response: ServerResponse,
+    started: number,
+  ): Promise<void> {
     const parsed = parseGenerationRequest(kind, await readJsonBody(request, maxBodyBytes), [engine.modelId]);
     const abort = new AbortController();
     // A client that hangs up stops its generation; the sequence is freed for others.
@@ -80,7 +92,8 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
       const open = () => {
         if (!stream) {
           stream = startEventStream(response);
-          if (kind === 'chat') stream.send(chunk(kind, id, createdAt, { role: 'assistant', content: '' }, null));
+          if (kind === 'chat')
+            stream.send(chunk(kind, id, createdAt, { role: 'assistant', content: '' }, null));
         }
         return stream;
       };
@@ -89,7 +102,8 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
           parsed,
           (text) => {
             onFirstText();
-            if (text) open().send(chunk(kind, id, createdAt, kind === 'chat' ? { content: text } : text, null));
+            if (text)
+              open().send(chunk(kind, id, createdAt, kind === 'chat' ? { content: text } : text, null));
           },
           abort.signal,
         );
@@ -101,62 +115,134 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
       }
       const events = open();
       events.send(chunk(kind, id, createdAt, kind === 'chat' ? {} : '', result.finishReason));
-      if (parsed.includeUsage) events.send({ id, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: createdAt, model: engine.modelId, choices: [], usage: usage(result) });
+      if (parsed.includeUsage)
+        events.send({
+          id,
+          object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion',
+          created: createdAt,
+          model: engine.modelId,
+          choices: [],
+          usage: usage(result),
+        });
       events.end();
     }
     metrics.promptTokens.inc({}, result.promptTokens);
     metrics.completionTokens.inc({}, result.completionTokens);
   }
 
-  function chunk(kind: 'chat' | 'completion', id: string, createdAt: number, delta: Record<string, string> | string, finishReason: string | null) {
-    const choice = kind === 'chat' ? { index: 0, delta, logprobs: null, finish_reason: finishReason } : { index: 0, text: delta, logprobs: null, finish_reason: finishReason };
-    return { id, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: createdAt, model: engine.modelId, choices: [choice] };
-  }
-
-  function finalBody(kind: 'chat' | 'completion', id: string, createdAt: number, _request: GenerationRequest, result: GenerationResult) {
+  function chunk(
+    kind: 'chat' | 'completion',
+    id: string,
+    createdAt: number,
+    delta: Record<string, string> | string,
+    finishReason: string | null,
+  ) {
     const choice =
       kind === 'chat'
-        ? { index: 0, message: { role: 'assistant', content: result.text }, logprobs: null, finish_reason: result.finishReason }
+        ? { index: 0, delta, logprobs: null, finish_reason: finishReason }
+        : { index: 0, text: delta, logprobs: null, finish_reason: finishReason };
+    return {
+      id,
+      object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion',
+      created: createdAt,
+      model: engine.modelId,
+      choices: [choice],
+    };
+  }
+
+  function finalBody(
+    kind: 'chat' | 'completion',
+    id: string,
+    createdAt: number,
+    _request: GenerationRequest,
+    result: GenerationResult,
+  ) {
+    const choice =
+      kind === 'chat'
+        ? {
+            index: 0,
+            message: { role: 'assistant', content: result.text },
+            logprobs: null,
+            finish_reason: result.finishReason,
+          }
         : { index: 0, text: result.text, logprobs: null, finish_reason: result.finishReason };
-    return { id, object: kind === 'chat' ? 'chat.completion' : 'text_completion', created: createdAt, model: engine.modelId, choices: [choice], usage: usage(result) };
+    return {
+      id,
+      object: kind === 'chat' ? 'chat.completion' : 'text_completion',
+      created: createdAt,
+      model: engine.modelId,
+      choices: [choice],
+      usage: usage(result),
+    };
   }
 
   function usage(result: GenerationResult) {
-    return { prompt_tokens: result.promptTokens, completion_tokens: result.completionTokens, total_tokens: result.promptTokens + result.completionTokens };
+    return {
+      prompt_tokens: result.promptTokens,
+      completion_tokens: result.completionTokens,
+      total_tokens: result.promptTokens + result.completionTokens,
+    };
   }
 
-  async function route(request: IncomingMessage, response: ServerResponse, path: string, started: number): Promise<void> {
+  async function route(
+    request: IncomingMessage,
+    response: ServerResponse,
+    path: string,
+    started: number,
+  ): Promise<void> {
     const method = request.method ?? 'GET';
-    if (draining) throw new RuntimeError('SHUTTING_DOWN', 'The server is shutting down; retry on another replica.', 'environment');
+    if (draining)
+      throw new RuntimeError('SHUTTING_DOWN', 'The server is shutting down; retry on another replica.');
     if (path in GENERATION_ROUTES) {
-      if (method !== 'POST') throw new RuntimeError('METHOD_NOT_ALLOWED', `${path} takes POST.`, 'usage');
-      return handleGeneration(GENERATION_ROUTES[path as keyof typeof GENERATION_ROUTES], path, request, response, started);
+      if (method !== 'POST') throw new RuntimeError('METHOD_NOT_ALLOWED', `${path} takes POST.`);
+      return handleGeneration(
+        GENERATION_ROUTES[path as keyof typeof GENERATION_ROUTES],
+        path,
+        request,
+        response,
+        started,
+      );
     }
-    if (method !== 'GET' && method !== 'HEAD') throw new RuntimeError('METHOD_NOT_ALLOWED', `${path} takes GET.`, 'usage');
+    if (method !== 'GET' && method !== 'HEAD')
+      throw new RuntimeError('METHOD_NOT_ALLOWED', `${path} takes GET.`);
     if (path === '/health') {
       const ok = engine.healthy?.() ?? true;
-      return sendJson(response, ok ? 200 : 503, { status: ok ? 'ok' : 'engine stopped', engine: engine.name, model: engine.modelId });
+      return sendJson(response, ok ? 200 : 503, {
+        status: ok ? 'ok' : 'engine stopped',
+        engine: engine.name,
+        model: engine.modelId,
+      });
     }
     if (path === '/v1/models') return sendJson(response, 200, { object: 'list', data: [modelObject] });
     if (path.startsWith('/v1/models/')) {
       const id = decodeURIComponent(path.slice('/v1/models/'.length));
-      if (id !== engine.modelId) throw new RuntimeError('MODEL_NOT_FOUND', `The model ${JSON.stringify(id)} does not exist.`, 'input', { details: { param: 'model' } });
+      if (id !== engine.modelId)
+        throw new RuntimeError('MODEL_NOT_FOUND', `The model ${JSON.stringify(id)} does not exist.`, {
+          details: { param: 'model' },
+        });
       return sendJson(response, 200, modelObject);
     }
     if (path === '/metrics') {
       const extra = engine.metricsText ? await engine.metricsText().catch(() => '') : '';
       const text = metrics.registry.render() + extra;
-      response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      response.writeHead(200, {
+        'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+        'Content-Length': Buffer.byteLength(text),
+      });
       response.end(text);
       return;
     }
-    throw new RuntimeError('ROUTE_NOT_FOUND', `There is no route ${method} ${path}.`, 'usage');
+    throw new RuntimeError('ROUTE_NOT_FOUND', `There is no route ${method} ${path}.`);
   }
 
   const server = http.createServer((request, response) => {
     const started = now();
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    const label = KNOWN_ROUTES.has(path) ? path : path.startsWith('/v1/models/') ? '/v1/models/{id}' : 'other';
+    const label = KNOWN_ROUTES.has(path)
+      ? path
+      : path.startsWith('/v1/models/')
+        ? '/v1/models/{id}'
+        : 'other';
     const generation = path in GENERATION_ROUTES;
     if (generation) {
       inFlight++;
@@ -167,7 +253,10 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
         const status = httpStatusFor(error);
         const body = openAiErrorBody(error);
         metrics.errors.inc({ route: label, code: body.error.code ?? 'internal' });
-        if (status >= 500 && status !== 503) log(`${request.method} ${path} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        if (status >= 500 && status !== 503)
+          log(
+            `${request.method} ${path} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+          );
         if (!response.headersSent) sendJson(response, status, body, draining ? { Connection: 'close' } : {});
         else if (!response.writableEnded) response.end();
       })
@@ -190,7 +279,11 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         error.code === 'EADDRINUSE'
-          ? new RuntimeError('SERVER_START_FAILED', `Port ${options.port} on ${options.host} is already in use.`, 'environment', { cause: error, details: { port: options.port }, hint: 'Stop what uses it, or pass --port.' })
+          ? new RuntimeError(
+              'SERVER_START_FAILED',
+              `Port ${options.port} on ${options.host} is already in use.`,
+              { cause: error, details: { port: options.port }, hint: 'Stop what uses it, or pass --port.' },
+            )
           : error,
       ),
     );

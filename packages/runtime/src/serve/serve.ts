@@ -53,7 +53,7 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
   const wanted = options.engine ?? 'auto';
   const binary = wanted === 'node-llama-cpp' ? undefined : findLlamaServer(options.llamaServerBinary);
   if (wanted === 'llama-server' && !binary) {
-    throw new RuntimeError('ENGINE_UNAVAILABLE', 'llama-server was not found in the Alki cache or on PATH.', 'environment', {
+    throw new RuntimeError('ENGINE_UNAVAILABLE', 'llama-server was not found in the Alki cache or on PATH.', {
       hint: 'Build it with `alki tools build`, or serve with `--engine node-llama-cpp`.',
     });
   }
@@ -80,7 +80,12 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
     });
   }
   try {
-    const server = await startOpenAiServer({ engine, host: settings.host, port: settings.port, log: options.log });
+    const server = await startOpenAiServer({
+      engine,
+      host: settings.host,
+      port: settings.port,
+      log: options.log,
+    });
     return { server, engine: name, settings };
   } catch (error) {
     await engine.close();

@@ -12,12 +12,17 @@ const DEFAULT_CONTEXT = 4096;
  * Serve settings for a bare GGUF file: id from the file name, context from
  * the model (at most 4096), 127.0.0.1:8080, automatic threads, no GPU layers.
  */
-export async function resolveGgufSettings(file: string, overrides: Partial<ServeSettings> = {}): Promise<ServeSettings> {
-  if (!fs.existsSync(file)) throw new RuntimeError('NOT_FOUND', `${file} does not exist.`, 'input', { details: { path: file } });
+export async function resolveGgufSettings(
+  file: string,
+  overrides: Partial<ServeSettings> = {},
+): Promise<ServeSettings> {
+  if (!fs.existsSync(file))
+    throw new RuntimeError('NOT_FOUND', `${file} does not exist.`, { details: { path: file } });
   const header = await openGguf(file);
   const architecture = getMetadata(header, 'general.architecture');
   const trained = getMetadata(header, `${String(architecture)}.context_length`);
-  const modelContext = typeof trained === 'number' ? trained : typeof trained === 'bigint' ? Number(trained) : DEFAULT_CONTEXT;
+  const modelContext =
+    typeof trained === 'number' ? trained : typeof trained === 'bigint' ? Number(trained) : DEFAULT_CONTEXT;
   return {
     modelPath: path.resolve(file),
     modelId: path.basename(file).replace(/\.gguf$/i, ''),
@@ -56,8 +61,12 @@ export function bundleSettings(bundle: Bundle, overrides: Partial<ServeSettings>
  * @example
  * const settings = await resolveServeSettings('./dist/tiny', { port: 9000 });
  */
-export async function resolveServeSettings(target: string, overrides: Partial<ServeSettings> = {}): Promise<ServeSettings> {
-  if (!fs.existsSync(target)) throw new RuntimeError('NOT_FOUND', `${target} does not exist.`, 'input', { details: { path: target } });
+export async function resolveServeSettings(
+  target: string,
+  overrides: Partial<ServeSettings> = {},
+): Promise<ServeSettings> {
+  if (!fs.existsSync(target))
+    throw new RuntimeError('NOT_FOUND', `${target} does not exist.`, { details: { path: target } });
   if (fs.statSync(target).isDirectory()) return bundleSettings(await readBundle(target), overrides);
   return resolveGgufSettings(target, overrides);
 }

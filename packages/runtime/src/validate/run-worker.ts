@@ -37,7 +37,10 @@ function workerEntry(): { file: string; execArgv: string[] } {
 // The line llama.cpp prints before it aborts (ggml.c, ggml_abort: "GGML_ASSERT(...) failed"),
 // or a C++ exception's what(); the most precise reason we can give.
 function abortReason(stderr: string): string | undefined {
-  const lines = stderr.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   return lines.find((line) => /GGML_ASSERT|error:|terminate called|what\(\)/.test(line)) ?? lines.at(-1);
 }
 
@@ -49,11 +52,19 @@ function abortReason(stderr: string): string | undefined {
  * @example
  * const outcome = await runModelChecks({ modelPath: 'm.gguf', prompt: 'Hi', maxTokens: 8, contextSize: 256, threads: 2, score: false });
  */
-export function runModelChecks(request: WorkerRequest, options: WorkerRunOptions = {}): Promise<WorkerOutcome> {
+export function runModelChecks(
+  request: WorkerRequest,
+  options: WorkerRunOptions = {},
+): Promise<WorkerOutcome> {
   const entry = workerEntry();
-  const execArgv = [...(options.execArgv ?? process.execArgv.filter((arg) => !arg.startsWith('--experimental-vm-modules'))), ...entry.execArgv];
+  const execArgv = [
+    ...(options.execArgv ?? process.execArgv.filter((arg) => !arg.startsWith('--experimental-vm-modules'))),
+    ...entry.execArgv,
+  ];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...execArgv, entry.file, JSON.stringify(request)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = spawn(process.execPath, [...execArgv, entry.file, JSON.stringify(request)], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
     const checks: CheckResult[] = [];
     let metrics: ModelMetrics = {};
     let sample: string | undefined;
@@ -81,12 +92,19 @@ export function runModelChecks(request: WorkerRequest, options: WorkerRunOptions
       killedFor = reason;
       child.kill('SIGKILL');
     };
-    const timer = setTimeout(() => kill(`it ran past the ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s limit`), options.timeoutMs ?? 600_000);
+    const timer = setTimeout(
+      () => kill(`it ran past the ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s limit`),
+      options.timeoutMs ?? 600_000,
+    );
     const onAbort = () => kill('interrupted');
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.once('error', (error) => {
       clearTimeout(timer);
-      reject(new RuntimeError('WORKER_FAILED', `The validation process could not start: ${error.message}`, 'environment', { cause: error }));
+      reject(
+        new RuntimeError('WORKER_FAILED', `The validation process could not start: ${error.message}`, {
+          cause: error,
+        }),
+      );
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
@@ -96,13 +114,29 @@ export function runModelChecks(request: WorkerRequest, options: WorkerRunOptions
         return;
       }
       if (!done || code !== 0) {
-        const how = killedFor ?? (signal === 'SIGABRT' || code === 134 ? 'llama.cpp aborted the process' : signal ? `the process died of ${signal}` : `the process exited with code ${code}`);
+        const how =
+          killedFor ??
+          (signal === 'SIGABRT' || code === 134
+            ? 'llama.cpp aborted the process'
+            : signal
+              ? `the process died of ${signal}`
+              : `the process exited with code ${code}`);
         const reason = abortReason(stderr);
         const check = running ?? (checks.length === 0 ? 'load' : undefined);
         if (check) {
-          checks.push({ name: check, status: 'fail', message: `${how} during the ${check} check${reason ? `: ${reason}` : '.'}`, details: { exitCode: code, signal, stderr: stderr.slice(-1500) } });
+          checks.push({
+            name: check,
+            status: 'fail',
+            message: `${how} during the ${check} check${reason ? `: ${reason}` : '.'}`,
+            details: { exitCode: code, signal, stderr: stderr.slice(-1500) },
+          });
         } else if (!checks.some((c) => c.status === 'fail')) {
-          checks.push({ name: 'load', status: 'fail', message: `${how} after the checks${reason ? `: ${reason}` : '.'}`, details: { exitCode: code, signal } });
+          checks.push({
+            name: 'load',
+            status: 'fail',
+            message: `${how} after the checks${reason ? `: ${reason}` : '.'}`,
+            details: { exitCode: code, signal },
+          });
         }
       }
       resolve({ checks, metrics, sample });

@@ -29,23 +29,47 @@ export interface ValidateModelOptions extends WorkerRunOptions {
  * const report = await validateGgufModel('model.gguf', { maxTokens: 8 });
  * if (!report.ok) console.error(report.checks.find((c) => c.status === 'fail')?.message);
  */
-export async function validateGgufModel(file: string, options: ValidateModelOptions = {}): Promise<ModelReport> {
-  if (!fs.existsSync(file)) throw new RuntimeError('NOT_FOUND', `${file} does not exist.`, 'input', { details: { path: file } });
+export async function validateGgufModel(
+  file: string,
+  options: ValidateModelOptions = {},
+): Promise<ModelReport> {
+  if (!fs.existsSync(file))
+    throw new RuntimeError('NOT_FOUND', `${file} does not exist.`, { details: { path: file } });
   const maxTokens = options.maxTokens ?? 16;
   const contextSize = options.contextSize ?? 512;
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RuntimeError('INVALID_INPUT', `--max-tokens must be a positive integer; got ${maxTokens}.`, 'usage');
-  if (!Number.isInteger(contextSize) || contextSize < 16) throw new RuntimeError('INVALID_INPUT', `--context-size must be an integer of at least 16; got ${contextSize}.`, 'usage');
+  if (!Number.isInteger(maxTokens) || maxTokens < 1)
+    throw new RuntimeError('INVALID_INPUT', `--max-tokens must be a positive integer; got ${maxTokens}.`);
+  if (!Number.isInteger(contextSize) || contextSize < 16)
+    throw new RuntimeError(
+      'INVALID_INPUT',
+      `--context-size must be an integer of at least 16; got ${contextSize}.`,
+    );
   options.onCheck?.('structure');
   const structure = await checkGgufFile(file);
   if (structure.status === 'fail') return { file, ok: false, checks: [structure], metrics: {} };
   const outcome = await runModelChecks(
-    { modelPath: file, prompt: options.prompt ?? DEFAULT_PROMPT, maxTokens, contextSize, threads: effectiveThreads(options.threads), score: options.score ?? false },
+    {
+      modelPath: file,
+      prompt: options.prompt ?? DEFAULT_PROMPT,
+      maxTokens,
+      contextSize,
+      threads: effectiveThreads(options.threads),
+      score: options.score ?? false,
+    },
     options,
   );
   const missing = structure.details?.missingHyperparameters as string[] | undefined;
   // When llama.cpp aborts on load, name the missing keys the header check saw.
   const checks = [structure, ...outcome.checks].map((check) =>
-    check.name === 'load' && check.status === 'fail' && missing ? { ...check, message: `${check.message} (the header lacks ${missing.join(', ')})` } : check,
+    check.name === 'load' && check.status === 'fail' && missing
+      ? { ...check, message: `${check.message} (the header lacks ${missing.join(', ')})` }
+      : check,
   );
-  return { file, ok: checks.every((c) => c.status !== 'fail'), checks, metrics: outcome.metrics, sample: outcome.sample };
+  return {
+    file,
+    ok: checks.every((c) => c.status !== 'fail'),
+    checks,
+    metrics: outcome.metrics,
+    sample: outcome.sample,
+  };
 }

@@ -25,17 +25,36 @@ export interface ValidateOptions extends ValidateModelOptions {
 
 const REPO_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-function reportOf(target: string, kind: ValidationReport['kind'], models: ValidationReport['models'], checks: CheckResult[]): ValidationReport {
-  return { target, kind, ok: checks.every((c) => c.status !== 'fail') && models.every((m) => m.ok), models, checks };
+function reportOf(
+  target: string,
+  kind: ValidationReport['kind'],
+  models: ValidationReport['models'],
+  checks: CheckResult[],
+): ValidationReport {
+  return {
+    target,
+    kind,
+    ok: checks.every((c) => c.status !== 'fail') && models.every((m) => m.ok),
+    models,
+    checks,
+  };
 }
 
 async function validateBundle(dir: string, options: ValidateOptions): Promise<ValidationReport> {
   const bundle = await readBundle(dir);
   options.onCheck?.('hash');
   const started = performance.now();
-  const verified = await verifyBundle(dir, { signal: options.signal, onProgress: (event) => options.onBytes?.(event.done, event.total) });
+  const verified = await verifyBundle(dir, {
+    signal: options.signal,
+    onProgress: (event) => options.onBytes?.(event.done, event.total),
+  });
   const hash: CheckResult = verified.ok
-    ? { name: 'hash', status: 'pass', message: `${verified.checked.length} files match the manifest's SHA-256 and sizes.`, durationMs: Math.round(performance.now() - started) }
+    ? {
+        name: 'hash',
+        status: 'pass',
+        message: `${verified.checked.length} files match the manifest's SHA-256 and sizes.`,
+        durationMs: Math.round(performance.now() - started),
+      }
     : {
         name: 'hash',
         status: 'fail',
@@ -52,17 +71,27 @@ async function validateBundle(dir: string, options: ValidateOptions): Promise<Va
 }
 
 async function validateHubModel(repo: string, options: ValidateOptions): Promise<ValidationReport> {
-  const cacheDir = options.keepDownloads ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'alki-validate-'));
+  const cacheDir = options.keepDownloads
+    ? undefined
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'alki-validate-'));
   try {
     const hub = { ...options.hub, signal: options.signal, ...(cacheDir ? { cacheDir } : {}) };
     const model = await resolveModel(repo, { ...hub, revision: options.revision });
-    const selection = selectGguf(model.files.map((f) => f.path), options.filename, repo);
+    const selection = selectGguf(
+      model.files.map((f) => f.path),
+      options.filename,
+      repo,
+    );
     const sizes = new Map(model.files.map((f) => [f.path, f.size]));
     const total = selection.shards.reduce((sum, shard) => sum + (sizes.get(shard) ?? 0), 0);
     let before = 0;
     let first: string | undefined;
     for (const shard of selection.shards) {
-      const file = await downloadFile(repo, shard, { ...hub, revision: model.commit, onProgress: (bytes) => options.onBytes?.(before + bytes, total) });
+      const file = await downloadFile(repo, shard, {
+        ...hub,
+        revision: model.commit,
+        onProgress: (bytes) => options.onBytes?.(before + bytes, total),
+      });
       before += sizes.get(shard) ?? 0;
       first ??= file.localPath;
     }
@@ -90,7 +119,7 @@ export async function validate(target: string, options: ValidateOptions = {}): P
     return reportOf(target, 'gguf', [model], []);
   }
   if (REPO_ID.test(target) && !target.endsWith('.gguf')) return validateHubModel(target, options);
-  throw new RuntimeError('NOT_FOUND', `${target} does not exist.`, 'input', {
+  throw new RuntimeError('NOT_FOUND', `${target} does not exist.`, {
     details: { path: target },
     hint: 'Give a .gguf file, a bundle directory, or a hub repo as org/name with --filename.',
   });
