@@ -8,7 +8,14 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../../packages/*', '../../../packages/*', '../../apps/*'], message: 'Depend on another package through its @alki/ name.' }] },
+        {
+          patterns: [
+            {
+              group: ['../../packages/*', '../../../packages/*', '../../apps/*'],
+              message: 'Depend on another package through its @alki/ name.',
+            },
+          ],
+        },
       ],
     },
   },

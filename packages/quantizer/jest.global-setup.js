@@ -6,7 +6,11 @@ import { fileURLToPath } from 'node:url';
 
 export default function buildForWorkers() {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  execFileSync(process.execPath, [path.join(here, '../../node_modules/typescript/bin/tsc'), '-b', path.join(here, 'tsconfig.build.json')], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [path.join(here, '../../node_modules/typescript/bin/tsc'), '-b', path.join(here, 'tsconfig.build.json')],
+    {
+      stdio: 'inherit',
+    },
+  );
 }

@@ -18,7 +18,15 @@ const runs = Number(process.argv[2] ?? 3);
 const layers = Number(process.argv[3] ?? 8);
 
 console.log('generating the benchmark checkpoint (once, cached)...');
-const checkpoint = await generateCheckpoint({ family: 'tinyllama', hiddenSize: 2048, intermediateSize: 5632, heads: 32, kvHeads: 4, layers, seed: 3 });
+const checkpoint = await generateCheckpoint({
+  family: 'tinyllama',
+  hiddenSize: 2048,
+  intermediateSize: 5632,
+  heads: 32,
+  kvHeads: 4,
+  layers,
+  seed: 3,
+});
 const weights = path.join(checkpoint, 'model.safetensors');
 const bytes = fs.statSync(weights).size;
 const out = fixtureCacheDir('bench', 'convert');
@@ -27,13 +35,22 @@ const gguf = path.join(out, 'model-f16.gguf');
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'convert-child.ts');
 
 const cp = await measure('cp', () => runCommand('cp', [weights, copy]), { runs, warmup: 1 });
-const cpSync = await measure('cp + sync', () => runCommand('sh', ['-c', `cp "${weights}" "${copy}" && sync "${copy}"`]), { runs, warmup: 0 });
+const cpSync = await measure(
+  'cp + sync',
+  () => runCommand('sh', ['-c', `cp "${weights}" "${copy}" && sync "${copy}"`]),
+  { runs, warmup: 0 },
+);
 const rss: number[] = [];
 const convertMs: number[] = [];
 for (let i = 0; i < runs + 1; i++) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', child, checkpoint, gguf, 'f16'], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', child, checkpoint, gguf, 'f16'], {
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`conversion failed: ${result.stderr}`);
-  const { ms, maxRssBytes } = JSON.parse(result.stdout.trim().split('\n').pop()!) as { ms: number; maxRssBytes: number };
+  const { ms, maxRssBytes } = JSON.parse(result.stdout.trim().split('\n').pop()!) as {
+    ms: number;
+    maxRssBytes: number;
+  };
   // The first run warms the page cache, as cp's warm-up does.
   if (i === 0) continue;
   convertMs.push(ms);
@@ -41,11 +58,16 @@ for (let i = 0; i < runs + 1; i++) {
 }
 const alki = { label: 'alki convert (f16 -> f16)', samplesMs: convertMs, medianMs: median(convertMs) };
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
-report(`F16 checkpoint of ${mib(bytes)} -> F16 GGUF of ${mib(fs.statSync(gguf).size)}`, [cp, cpSync, alki], cp.label, {
-  'throughput ratio vs cp (cp time / convert time; goal >= 0.8)': (cp.medianMs / alki.medianMs).toFixed(3),
-  'throughput ratio vs cp + sync': (cpSync.medianMs / alki.medianMs).toFixed(3),
-  'convert MB/s': (bytes / 1e6 / (alki.medianMs / 1000)).toFixed(0),
-  'peak RSS of the converting process (median; goal < 300 MB)': `${(median(rss) / 1e6).toFixed(0)} MB (runs: ${rss.map((r) => (r / 1e6).toFixed(0)).join(', ')})`,
-});
+report(
+  `F16 checkpoint of ${mib(bytes)} -> F16 GGUF of ${mib(fs.statSync(gguf).size)}`,
+  [cp, cpSync, alki],
+  cp.label,
+  {
+    'throughput ratio vs cp (cp time / convert time; goal >= 0.8)': (cp.medianMs / alki.medianMs).toFixed(3),
+    'throughput ratio vs cp + sync': (cpSync.medianMs / alki.medianMs).toFixed(3),
+    'convert MB/s': (bytes / 1e6 / (alki.medianMs / 1000)).toFixed(0),
+    'peak RSS of the converting process (median; goal < 300 MB)': `${(median(rss) / 1e6).toFixed(0)} MB (runs: ${rss.map((r) => (r / 1e6).toFixed(0)).join(', ')})`,
+  },
+);
 fs.rmSync(copy, { force: true });
 fs.rmSync(gguf, { force: true });

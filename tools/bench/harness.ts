@@ -16,7 +16,11 @@ export function median(values: number[]): number {
 }
 
 /** Runs `fn` `runs` times (after `warmup` unmeasured runs) and returns the median wall time. */
-export async function measure(label: string, fn: () => Promise<unknown> | unknown, { runs = 5, warmup = 1 } = {}): Promise<Measurement> {
+export async function measure(
+  label: string,
+  fn: () => Promise<unknown> | unknown,
+  { runs = 5, warmup = 1 } = {},
+): Promise<Measurement> {
   for (let i = 0; i < warmup; i++) await fn();
   const samplesMs: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -29,21 +33,34 @@ export async function measure(label: string, fn: () => Promise<unknown> | unknow
 
 /** Runs a command to completion, failing loudly if it fails; for reference tools. */
 export function runCommand(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): void {
-  const result = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: options.env ?? process.env });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr?.toString().slice(-2000)}`);
+  const result = spawnSync(command, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: options.env ?? process.env,
+  });
+  if (result.status !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${result.status}): ${result.stderr?.toString().slice(-2000)}`,
+    );
 }
 
 /**
  * Prints a table of medians, with each row's ratio to `reference` (the row
  * whose label equals it): ratio < 1 means faster than the reference.
  */
-export function report(title: string, rows: Measurement[], reference: string, extra: Record<string, string | number> = {}): void {
+export function report(
+  title: string,
+  rows: Measurement[],
+  reference: string,
+  extra: Record<string, string | number> = {},
+): void {
   const base = rows.find((r) => r.label === reference);
   if (!base) throw new Error(`no reference row ${reference}`);
   console.log(`\n${title}`);
   for (const row of rows) {
     const ratio = row.medianMs / base.medianMs;
-    console.log(`  ${row.label.padEnd(32)} median ${row.medianMs.toFixed(1).padStart(10)} ms   ratio ${ratio.toFixed(3)}   (${row.samplesMs.length} runs: ${row.samplesMs.map((s) => s.toFixed(0)).join(', ')})`);
+    console.log(
+      `  ${row.label.padEnd(32)} median ${row.medianMs.toFixed(1).padStart(10)} ms   ratio ${ratio.toFixed(3)}   (${row.samplesMs.length} runs: ${row.samplesMs.map((s) => s.toFixed(0)).join(', ')})`,
+    );
   }
   for (const [key, value] of Object.entries(extra)) console.log(`  ${key}: ${value}`);
 }

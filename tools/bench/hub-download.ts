@@ -40,7 +40,11 @@ if (process.argv[2] === 'serve') {
   }
   fs.closeSync(out);
 
-  const server = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'serve', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), 'serve', source],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   try {
     const url = await new Promise<string>((resolve, reject) => {
       readline.createInterface({ input: server.stdout }).once('line', resolve);
@@ -50,16 +54,31 @@ if (process.argv[2] === 'serve') {
     const curlOut = path.join(work, 'curl.out');
     const commit = await downloadFile(REPO, FILE, { endpoint: url, cacheDir, env: {} }).then((f) => f.commit);
     const rows = [
-      await measure('curl -o + sha256sum', () => {
-        fs.rmSync(curlOut, { force: true });
-        runCommand('bash', ['-c', `curl -sSf -o '${curlOut}' '${url}/${REPO}/resolve/${commit}/${FILE}' && sha256sum '${curlOut}'`]);
-      }, { runs: 3 }),
-      await measure('alki downloadFile', async () => {
-        fs.rmSync(cacheDir, { recursive: true, force: true });
-        await downloadFile(REPO, FILE, { endpoint: url, cacheDir, env: {}, revision: commit });
-      }, { runs: 3 }),
+      await measure(
+        'curl -o + sha256sum',
+        () => {
+          fs.rmSync(curlOut, { force: true });
+          runCommand('bash', [
+            '-c',
+            `curl -sSf -o '${curlOut}' '${url}/${REPO}/resolve/${commit}/${FILE}' && sha256sum '${curlOut}'`,
+          ]);
+        },
+        { runs: 3 },
+      ),
+      await measure(
+        'alki downloadFile',
+        async () => {
+          fs.rmSync(cacheDir, { recursive: true, force: true });
+          await downloadFile(REPO, FILE, { endpoint: url, cacheDir, env: {}, revision: commit });
+        },
+        { runs: 3 },
+      ),
     ];
-    report(`Download ${mib} MiB from the fake hub into the cache, with sha256 check`, rows, 'curl -o + sha256sum');
+    report(
+      `Download ${mib} MiB from the fake hub into the cache, with sha256 check`,
+      rows,
+      'curl -o + sha256sum',
+    );
   } finally {
     server.kill();
     fs.rmSync(work, { recursive: true, force: true });

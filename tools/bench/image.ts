@@ -32,11 +32,20 @@ function output(command: string, args: string[]): string {
 try {
   const tools = await nativeTools();
   const store = path.join(work, 'store');
-  await buildAirGappedBase({ llamaServer: tools.paths['llama-server'], layoutDir: store, tag: 'base', llamaCppVersion: tools.tag });
+  await buildAirGappedBase({
+    llamaServer: tools.paths['llama-server'],
+    layoutDir: store,
+    tag: 'base',
+    llamaCppVersion: tools.tag,
+  });
   // buildah needs the same base in its containers-storage; importing it is not timed.
   const baseLayout = path.join(work, 'base-oci');
   await exportOciLayout(store, 'base', baseLayout);
-  runCommand(skopeo, ['copy', `oci:${baseLayout}:latest`, 'containers-storage:localhost/alki-bench-base:latest'], { env });
+  runCommand(
+    skopeo,
+    ['copy', `oci:${baseLayout}:latest`, 'containers-storage:localhost/alki-bench-base:latest'],
+    { env },
+  );
 
   // A real llama model (it loads in llama-server), ~50 MiB of F32 weights per layer.
   const gguf = path.join(work, 'bench.gguf');
@@ -49,28 +58,68 @@ try {
 
   let gzipSize = 0;
   let plainSize = 0;
-  const alkiPlain = await measure('alki buildImage (default)', async () => {
-    plainSize = (await buildImage({ bundle, layoutDir: store, baseTag: 'base', tag: 'bench:plain' })).size;
-  }, { runs, warmup: 0 });
-  const alkiGzip = await measure('alki buildImage (--compression gzip)', async () => {
-    gzipSize = (await buildImage({ bundle, layoutDir: store, baseTag: 'base', tag: 'bench:gzip', compression: 'gzip' })).size;
-  }, { runs, warmup: 0 });
+  const alkiPlain = await measure(
+    'alki buildImage (default)',
+    async () => {
+      plainSize = (await buildImage({ bundle, layoutDir: store, baseTag: 'base', tag: 'bench:plain' })).size;
+    },
+    { runs, warmup: 0 },
+  );
+  const alkiGzip = await measure(
+    'alki buildImage (--compression gzip)',
+    async () => {
+      gzipSize = (
+        await buildImage({
+          bundle,
+          layoutDir: store,
+          baseTag: 'base',
+          tag: 'bench:gzip',
+          compression: 'gzip',
+        })
+      ).size;
+    },
+    { runs, warmup: 0 },
+  );
   let n = 0;
   let buildahSize = 0;
-  const reference = await measure('buildah bud', () => {
-    const tag = `localhost/alki-bench-bud:${n++}`;
-    runCommand(buildah, ['bud', '--quiet', '--layers=false', '--from', 'localhost/alki-bench-base:latest', '-f', path.join(bundleDir, 'deploy/docker/Dockerfile'), '-t', tag, bundleDir], { env });
-    buildahSize = Number(output('podman', ['image', 'inspect', '--format', '{{.Size}}', tag]));
-    runCommand(buildah, ['rmi', tag], { env });
-  }, { runs, warmup: 0 });
+  const reference = await measure(
+    'buildah bud',
+    () => {
+      const tag = `localhost/alki-bench-bud:${n++}`;
+      runCommand(
+        buildah,
+        [
+          'bud',
+          '--quiet',
+          '--layers=false',
+          '--from',
+          'localhost/alki-bench-base:latest',
+          '-f',
+          path.join(bundleDir, 'deploy/docker/Dockerfile'),
+          '-t',
+          tag,
+          bundleDir,
+        ],
+        { env },
+      );
+      buildahSize = Number(output('podman', ['image', 'inspect', '--format', '{{.Size}}', tag]));
+      runCommand(buildah, ['rmi', tag], { env });
+    },
+    { runs, warmup: 0 },
+  );
 
-  report(`Image build from a bundle with a ${(modelBytes / 2 ** 20).toFixed(0)} MiB model, on the same ${tools.tag} air-gapped base`, [reference, alkiPlain, alkiGzip], 'buildah bud', {
-    'speed-up vs buildah bud (default, uncompressed bundle layer)': `${(reference.medianMs / alkiPlain.medianMs).toFixed(2)}x`,
-    'speed-up vs buildah bud (gzip)': `${(reference.medianMs / alkiGzip.medianMs).toFixed(2)}x`,
-    'image size, alki default (blobs as stored and pulled)': `${(plainSize / 2 ** 20).toFixed(1)} MiB`,
-    'image size, alki gzip': `${(gzipSize / 2 ** 20).toFixed(1)} MiB`,
-    'image size, buildah (uncompressed, in containers-storage)': `${(buildahSize / 2 ** 20).toFixed(1)} MiB`,
-  });
+  report(
+    `Image build from a bundle with a ${(modelBytes / 2 ** 20).toFixed(0)} MiB model, on the same ${tools.tag} air-gapped base`,
+    [reference, alkiPlain, alkiGzip],
+    'buildah bud',
+    {
+      'speed-up vs buildah bud (default, uncompressed bundle layer)': `${(reference.medianMs / alkiPlain.medianMs).toFixed(2)}x`,
+      'speed-up vs buildah bud (gzip)': `${(reference.medianMs / alkiGzip.medianMs).toFixed(2)}x`,
+      'image size, alki default (blobs as stored and pulled)': `${(plainSize / 2 ** 20).toFixed(1)} MiB`,
+      'image size, alki gzip': `${(gzipSize / 2 ** 20).toFixed(1)} MiB`,
+      'image size, buildah (uncompressed, in containers-storage)': `${(buildahSize / 2 ** 20).toFixed(1)} MiB`,
+    },
+  );
 } finally {
   podman.cleanup();
   fs.rmSync(work, { recursive: true, force: true });

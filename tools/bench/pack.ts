@@ -65,15 +65,27 @@ try {
         `alki pack (${strategy})`,
         async () => {
           fs.rmSync(out, { recursive: true, force: true });
-          await pack({ source, out, name: 'bench', copyStrategy: strategy, link: strategy === 'link', sourceDateEpoch: 1 });
+          await pack({
+            source,
+            out,
+            name: 'bench',
+            copyStrategy: strategy,
+            link: strategy === 'link',
+            sourceDateEpoch: 1,
+          });
         },
         { runs },
       ),
     );
   }
-  report(`pack a ${(size / 1024 / 1024).toFixed(0)} MiB GGUF (${os.cpus().length} cores, ${runs} runs each, file in the page cache)`, rows, 'sha256sum + cp', {
-    filesystem: fs.statfsSync ? `type 0x${fs.statfsSync(work).type.toString(16)}` : 'unknown',
-  });
+  report(
+    `pack a ${(size / 1024 / 1024).toFixed(0)} MiB GGUF (${os.cpus().length} cores, ${runs} runs each, file in the page cache)`,
+    rows,
+    'sha256sum + cp',
+    {
+      filesystem: fs.statfsSync ? `type 0x${fs.statfsSync(work).type.toString(16)}` : 'unknown',
+    },
+  );
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
 }

@@ -34,17 +34,45 @@ const weights = fs.statSync(f16).size / 2;
 const alkiSamples: number[] = [];
 const llamaSamples: number[] = [];
 for (let run = 0; run < runs; run++) {
-  alkiSamples.push(...(await measure('alki', () => quantizeGguf({ input: f16, output: alkiOut, mix: 'Q4_K_M', threads, overwrite: true }), { runs: 1, warmup: 0 })).samplesMs);
-  llamaSamples.push(...(await measure('llama', () => runCommand(llamaQuantize, [f16, llamaOut, 'Q4_K_M', String(threads)]), { runs: 1, warmup: 0 })).samplesMs);
+  alkiSamples.push(
+    ...(
+      await measure(
+        'alki',
+        () => quantizeGguf({ input: f16, output: alkiOut, mix: 'Q4_K_M', threads, overwrite: true }),
+        { runs: 1, warmup: 0 },
+      )
+    ).samplesMs,
+  );
+  llamaSamples.push(
+    ...(
+      await measure('llama', () => runCommand(llamaQuantize, [f16, llamaOut, 'Q4_K_M', String(threads)]), {
+        runs: 1,
+        warmup: 0,
+      })
+    ).samplesMs,
+  );
 }
-const alki: Measurement = { label: `alki quantizeGguf (${threads} threads)`, samplesMs: alkiSamples, medianMs: median(alkiSamples) };
-const llama: Measurement = { label: `llama-quantize (${threads} threads)`, samplesMs: llamaSamples, medianMs: median(llamaSamples) };
+const alki: Measurement = {
+  label: `alki quantizeGguf (${threads} threads)`,
+  samplesMs: alkiSamples,
+  medianMs: median(alkiSamples),
+};
+const llama: Measurement = {
+  label: `llama-quantize (${threads} threads)`,
+  samplesMs: llamaSamples,
+  medianMs: median(llamaSamples),
+};
 const identical = Buffer.compare(fs.readFileSync(alkiOut), fs.readFileSync(llamaOut)) === 0;
-report(`Q4_K_M of ${(fs.statSync(f16).size / 2 ** 30).toFixed(2)} GiB F16 (${layers} layers)`, [llama, alki], llama.label, {
-  'outputs identical': String(identical),
-  'alki Mweights/s': (weights / alki.medianMs / 1000).toFixed(2),
-  'llama-quantize Mweights/s': (weights / llama.medianMs / 1000).toFixed(2),
-});
+report(
+  `Q4_K_M of ${(fs.statSync(f16).size / 2 ** 30).toFixed(2)} GiB F16 (${layers} layers)`,
+  [llama, alki],
+  llama.label,
+  {
+    'outputs identical': String(identical),
+    'alki Mweights/s': (weights / alki.medianMs / 1000).toFixed(2),
+    'llama-quantize Mweights/s': (weights / llama.medianMs / 1000).toFixed(2),
+  },
+);
 fs.rmSync(alkiOut, { force: true });
 fs.rmSync(llamaOut, { force: true });
 
@@ -59,5 +87,7 @@ console.log('\nrow quantizers, 1 thread, 1M weights:');
 for (const format of BLOCK_FORMATS.values()) {
   const out = new Uint8Array((sample.length / format.blockWeights) * format.blockBytes);
   const m = await measure(format.name, () => format.quantize(sample, out), { runs, warmup: 1 });
-  console.log(`  ${format.name.padEnd(6)} median ${m.medianMs.toFixed(1).padStart(8)} ms   ${(sample.length / m.medianMs / 1000).toFixed(2)} Mweights/s`);
+  console.log(
+    `  ${format.name.padEnd(6)} median ${m.medianMs.toFixed(1).padStart(8)} ms   ${(sample.length / m.medianMs / 1000).toFixed(2)} Mweights/s`,
+  );
 }

@@ -12,7 +12,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { pack } from '@alki/bundler';
 import { createGgufWriter, GgmlType, GgufValueType, ggufEntry } from '@alki/gguf-reader';
-import { layoutStore, publishBundle, pullBundle, RegistryClient, registryStore } from '@alki/registry-publisher';
+import {
+  layoutStore,
+  publishBundle,
+  pullBundle,
+  RegistryClient,
+  registryStore,
+} from '@alki/registry-publisher';
 import { requireCommand, startRegistry } from '@alki/testkit';
 import { median, report, runCommand, type Measurement } from './harness.js';
 
@@ -59,14 +65,25 @@ try {
   await pack({ source: gguf, out: bundle, sourceDateEpoch: 1_700_000_000 });
   fs.rmSync(gguf);
   const layout = path.join(work, 'layout');
-  const local = await publishBundle({ bundleDir: bundle, store: await layoutStore(layout, { create: true }), tag: 'v1' });
+  const local = await publishBundle({
+    bundleDir: bundle,
+    store: await layoutStore(layout, { create: true }),
+    tag: 'v1',
+  });
   const bytes = local.totalBytes;
 
   // Each run pushes into registries that have never seen the blobs: skopeo
   // remembers where it pushed blobs before (its blob-info cache) and would
   // otherwise mount them instead of uploading. alki and skopeo alternate, so
   // both see the same machine load.
-  const samples = { alkiPush: [] as number[], alkiPushNoVerify: [] as number[], skopeoPush: [] as number[], alkiPull: [] as number[], skopeoPull: [] as number[], rePush: [] as number[] };
+  const samples = {
+    alkiPush: [] as number[],
+    alkiPushNoVerify: [] as number[],
+    skopeoPush: [] as number[],
+    alkiPull: [] as number[],
+    skopeoPull: [] as number[],
+    rePush: [] as number[],
+  };
   const time = async (into: number[], fn: () => unknown) => {
     const start = process.hrtime.bigint();
     await fn();
@@ -80,13 +97,36 @@ try {
     const client = new RegistryClient({ registry: forAlki.host });
     const store = registryStore(client, 'bench/model');
     await time(samples.alkiPush, () => publishBundle({ bundleDir: bundle, store, tag: 'v1' }));
-    await time(samples.alkiPushNoVerify, () => publishBundle({ bundleDir: bundle, store: registryStore(new RegistryClient({ registry: forNoVerify.host }), 'bench/model'), tag: 'v1', verify: false }));
-    await time(samples.skopeoPush, () => runCommand(skopeo, ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${forSkopeo.host}/bench/model:v1`]));
+    await time(samples.alkiPushNoVerify, () =>
+      publishBundle({
+        bundleDir: bundle,
+        store: registryStore(new RegistryClient({ registry: forNoVerify.host }), 'bench/model'),
+        tag: 'v1',
+        verify: false,
+      }),
+    );
+    await time(samples.skopeoPush, () =>
+      runCommand(skopeo, [
+        'copy',
+        '--quiet',
+        '--dest-tls-verify=false',
+        `oci:${layout}:v1`,
+        `docker://${forSkopeo.host}/bench/model:v1`,
+      ]),
+    );
     const alkiOut = path.join(work, `alki-pull-${run}`);
     await time(samples.alkiPull, () => pullBundle({ store, reference: 'v1', outDir: alkiOut }));
     fs.rmSync(alkiOut, { recursive: true });
     const skopeoOut = path.join(work, `skopeo-pull-${run}`);
-    await time(samples.skopeoPull, () => runCommand(skopeo, ['copy', '--quiet', '--src-tls-verify=false', `docker://${forSkopeo.host}/bench/model:v1`, `oci:${skopeoOut}:v1`]));
+    await time(samples.skopeoPull, () =>
+      runCommand(skopeo, [
+        'copy',
+        '--quiet',
+        '--src-tls-verify=false',
+        `docker://${forSkopeo.host}/bench/model:v1`,
+        `oci:${skopeoOut}:v1`,
+      ]),
+    );
     fs.rmSync(skopeoOut, { recursive: true });
     await time(samples.rePush, async () => {
       reUploaded = (await publishBundle({ bundleDir: bundle, store, tag: 'v1' })).bytesUploaded;
@@ -94,26 +134,44 @@ try {
     for (const registry of registries.splice(0)) await registry.stop();
   }
 
-  const row = (label: string, samplesMs: number[]): Measurement => ({ label, samplesMs, medianMs: median(samplesMs) });
+  const row = (label: string, samplesMs: number[]): Measurement => ({
+    label,
+    samplesMs,
+    medianMs: median(samplesMs),
+  });
   const mbps = (ms: number) => `${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`;
   const alkiPush = row('alki publish', samples.alkiPush);
   const alkiPushNoVerify = row('alki publish --no-verify', samples.alkiPushNoVerify);
   const skopeoPush = row('skopeo copy oci: -> docker://', samples.skopeoPush);
   const alkiPull = row('alki pull', samples.alkiPull);
   const skopeoPull = row('skopeo copy docker:// -> oci:', samples.skopeoPull);
-  report(`push ${(bytes / 1e6).toFixed(0)} MB bundle`, [skopeoPush, alkiPush, alkiPushNoVerify], skopeoPush.label, {
-    'skopeo throughput': mbps(skopeoPush.medianMs),
-    'alki throughput (re-hashes every file against the bundle manifest while uploading)': mbps(alkiPush.medianMs),
-    'alki --no-verify throughput (the registry checks digests)': mbps(alkiPushNoVerify.medianMs),
-    'throughput ratio alki/skopeo': (skopeoPush.medianMs / alkiPush.medianMs).toFixed(2),
-    'throughput ratio alki --no-verify/skopeo': (skopeoPush.medianMs / alkiPushNoVerify.medianMs).toFixed(2),
-  });
+  report(
+    `push ${(bytes / 1e6).toFixed(0)} MB bundle`,
+    [skopeoPush, alkiPush, alkiPushNoVerify],
+    skopeoPush.label,
+    {
+      'skopeo throughput': mbps(skopeoPush.medianMs),
+      'alki throughput (re-hashes every file against the bundle manifest while uploading)': mbps(
+        alkiPush.medianMs,
+      ),
+      'alki --no-verify throughput (the registry checks digests)': mbps(alkiPushNoVerify.medianMs),
+      'throughput ratio alki/skopeo': (skopeoPush.medianMs / alkiPush.medianMs).toFixed(2),
+      'throughput ratio alki --no-verify/skopeo': (skopeoPush.medianMs / alkiPushNoVerify.medianMs).toFixed(
+        2,
+      ),
+    },
+  );
   report(`pull ${(bytes / 1e6).toFixed(0)} MB bundle`, [skopeoPull, alkiPull], skopeoPull.label, {
     'skopeo throughput': mbps(skopeoPull.medianMs),
     'alki throughput (includes the manifest.json cross-check)': mbps(alkiPull.medianMs),
     'throughput ratio alki/skopeo': (skopeoPull.medianMs / alkiPull.medianMs).toFixed(2),
   });
-  report('re-publish of an unchanged bundle', [row('alki publish (unchanged)', samples.rePush)], 'alki publish (unchanged)', { 'blob bytes uploaded': reUploaded });
+  report(
+    're-publish of an unchanged bundle',
+    [row('alki publish (unchanged)', samples.rePush)],
+    'alki publish (unchanged)',
+    { 'blob bytes uploaded': reUploaded },
+  );
   if (reUploaded !== 0) throw new Error(`re-publish uploaded ${reUploaded} bytes, expected 0`);
 } finally {
   for (const registry of registries) await registry.stop();

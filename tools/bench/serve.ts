@@ -26,14 +26,25 @@ const CONTEXT = 512;
 const PROMPT = 'The quick brown fox';
 
 /** One streamed completion; returns ms per generated token after the first, and the token count. */
-async function streamedRate(baseUrl: string, model: string): Promise<{ msPerToken: number; cpuMsPerToken: number; tokens: number }> {
+async function streamedRate(
+  baseUrl: string,
+  model: string,
+): Promise<{ msPerToken: number; cpuMsPerToken: number; tokens: number }> {
   const cpuBefore = process.cpuUsage();
   const response = await fetch(`${baseUrl}/v1/completions`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ model, prompt: PROMPT, max_tokens: TOKENS, temperature: 0, stream: true, stream_options: { include_usage: true } }),
+    body: JSON.stringify({
+      model,
+      prompt: PROMPT,
+      max_tokens: TOKENS,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    }),
   });
-  if (response.status !== 200 || !response.body) throw new Error(`${baseUrl} answered ${response.status}: ${await response.text()}`);
+  if (response.status !== 200 || !response.body)
+    throw new Error(`${baseUrl} answered ${response.status}: ${await response.text()}`);
   const decoder = new TextDecoder();
   let first = 0;
   let last = 0;
@@ -47,7 +58,10 @@ async function streamedRate(baseUrl: string, model: string): Promise<{ msPerToke
       const data = buffer.slice(0, end).replace(/^data: /, '');
       buffer = buffer.slice(end + 2);
       if (data === '[DONE]') continue;
-      const event = JSON.parse(data) as { choices?: Array<{ text?: string }>; usage?: { completion_tokens: number } };
+      const event = JSON.parse(data) as {
+        choices?: Array<{ text?: string }>;
+        usage?: { completion_tokens: number };
+      };
       if (event.choices?.[0]?.text) {
         if (!first) first = now;
         last = now;
@@ -55,14 +69,23 @@ async function streamedRate(baseUrl: string, model: string): Promise<{ msPerToke
       if (event.usage) tokens = event.usage.completion_tokens;
     }
   }
-  if (tokens < TOKENS / 2) throw new Error(`${baseUrl} generated only ${tokens} tokens; the rate would mean little`);
+  if (tokens < TOKENS / 2)
+    throw new Error(`${baseUrl} generated only ${tokens} tokens; the rate would mean little`);
   const cpu = process.cpuUsage(cpuBefore);
-  return { msPerToken: (last - first) / (tokens - 1), cpuMsPerToken: (cpu.user + cpu.system) / 1000 / tokens, tokens };
+  return {
+    msPerToken: (last - first) / (tokens - 1),
+    cpuMsPerToken: (cpu.user + cpu.system) / 1000 / tokens,
+    tokens,
+  };
 }
 
 /** llama-bench's tg rate for the same model and threads, one repetition per call. */
 function llamaBenchRate(binary: string, model: string): number {
-  const result = spawnSync(binary, ['-m', model, '-p', '0', '-n', String(TOKENS), '-t', String(threads), '-r', '1', '-o', 'json'], { encoding: 'utf8' });
+  const result = spawnSync(
+    binary,
+    ['-m', model, '-p', '0', '-n', String(TOKENS), '-t', String(threads), '-r', '1', '-o', 'json'],
+    { encoding: 'utf8' },
+  );
   if (result.status !== 0) throw new Error(`llama-bench failed: ${result.stderr.slice(-2000)}`);
   const [row] = JSON.parse(result.stdout) as Array<{ avg_ts: number }>;
   return 1000 / row.avg_ts;
@@ -74,16 +97,34 @@ try {
   const tools = await nativeTools();
   const modelPath = path.join(work, 'bench.gguf');
   await writeSizedLlamaGguf(modelPath, { embedding: 1024, feedForward: 2816, layers });
-  const settings: ServeSettings = { modelPath, modelId: 'bench', host: '127.0.0.1', port: 0, ctx: CONTEXT, threads, ngl: 0 };
-  console.log(`model ${(fs.statSync(modelPath).size / 2 ** 20).toFixed(0)} MiB F32, ${layers} layers, ${threads} threads, ${TOKENS} tokens per sample, ${runs} runs, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`);
+  const settings: ServeSettings = {
+    modelPath,
+    modelId: 'bench',
+    host: '127.0.0.1',
+    port: 0,
+    ctx: CONTEXT,
+    threads,
+    ngl: 0,
+  };
+  console.log(
+    `model ${(fs.statSync(modelPath).size / 2 ** 20).toFixed(0)} MiB F32, ${layers} layers, ${threads} threads, ${TOKENS} tokens per sample, ${runs} runs, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`,
+  );
 
   // llama-server alone, started with the deploy configs' arguments.
   const directPort = await freePort();
-  const direct = startProcess(tools.paths['llama-server'], llamaServerArgs({ ...settings, port: directPort }));
+  const direct = startProcess(
+    tools.paths['llama-server'],
+    llamaServerArgs({ ...settings, port: directPort }),
+  );
   stops.push(() => direct.stop());
   await waitForHttp(`http://127.0.0.1:${directPort}/health`, { timeoutMs: 120_000 });
 
-  const viaFront = await serveModel({ settings, engine: 'llama-server', llamaServerBinary: tools.paths['llama-server'], parallel: 1 });
+  const viaFront = await serveModel({
+    settings,
+    engine: 'llama-server',
+    llamaServerBinary: tools.paths['llama-server'],
+    parallel: 1,
+  });
   stops.push(() => viaFront.server.close());
   const builtin = await serveModel({ settings, engine: 'node-llama-cpp', parallel: 1 });
   stops.push(() => builtin.server.close());
@@ -110,11 +151,25 @@ try {
   for (let run = 0; run < runs; run++) {
     for (const p of paths) samples.get(p.label)!.push(await p.sample());
   }
-  const rows: Measurement[] = paths.map((p) => ({ label: p.label, samplesMs: samples.get(p.label)!, medianMs: median(samples.get(p.label)!) }));
-  report(`Generation, ms per token (lower is faster; ratio > 1 is slower than llama-bench)`, rows, 'llama-bench tg', {
-    ...Object.fromEntries(rows.map((r) => [`${r.label} tokens/s`, (1000 / r.medianMs).toFixed(2)])),
-    ...Object.fromEntries([...cpu].map(([label, values]) => [`${label} CPU of this process per token (ms)`, median(values).toFixed(3)])),
-  });
+  const rows: Measurement[] = paths.map((p) => ({
+    label: p.label,
+    samplesMs: samples.get(p.label)!,
+    medianMs: median(samples.get(p.label)!),
+  }));
+  report(
+    `Generation, ms per token (lower is faster; ratio > 1 is slower than llama-bench)`,
+    rows,
+    'llama-bench tg',
+    {
+      ...Object.fromEntries(rows.map((r) => [`${r.label} tokens/s`, (1000 / r.medianMs).toFixed(2)])),
+      ...Object.fromEntries(
+        [...cpu].map(([label, values]) => [
+          `${label} CPU of this process per token (ms)`,
+          median(values).toFixed(3),
+        ]),
+      ),
+    },
+  );
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
   fs.rmSync(work, { recursive: true, force: true });

@@ -44,7 +44,11 @@ export function withContext<T extends GlobalOptions>(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): (argv: ArgumentsCamelCase<any>) => Promise<void> {
   return async (argv) => {
-    const out = new Output({ json: Boolean(argv.json), quiet: Boolean(argv.quiet), verbose: Boolean(argv.verbose) });
+    const out = new Output({
+      json: Boolean(argv.json),
+      quiet: Boolean(argv.quiet),
+      verbose: Boolean(argv.verbose),
+    });
     const interruptIsNormalStop = () => {
       interruptStopsNormally = true;
     };

@@ -14,7 +14,11 @@ class UsageFailure extends Error {}
  * error object on stdout with --json), with the stack only under --verbose.
  */
 export async function main(args: string[]): Promise<number> {
-  const flags = { json: args.includes('--json'), quiet: args.includes('--quiet') || args.includes('-q'), verbose: args.includes('--verbose') || args.includes('-v') };
+  const flags = {
+    json: args.includes('--json'),
+    quiet: args.includes('--quiet') || args.includes('-q'),
+    verbose: args.includes('--verbose') || args.includes('-v'),
+  };
   const out = new Output(flags);
   const controller = new AbortController();
   setCommandSignal(controller.signal);
@@ -33,8 +37,18 @@ export async function main(args: string[]): Promise<number> {
     .exitProcess(false)
     .usage('$0 <command> [options]\n\nHugging Face models to production llama.cpp deployment bundles.')
     .option('json', { type: 'boolean', default: false, describe: 'Print machine-readable JSON on stdout' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only results and errors' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print details, and stacks on errors' })
+    .option('quiet', {
+      alias: 'q',
+      type: 'boolean',
+      default: false,
+      describe: 'Print only results and errors',
+    })
+    .option('verbose', {
+      alias: 'v',
+      type: 'boolean',
+      default: false,
+      describe: 'Print details, and stacks on errors',
+    })
     .command(commands)
     .example(examples)
     .demandCommand(1, 'Name a command; `alki --help` lists them.')
@@ -44,7 +58,9 @@ export async function main(args: string[]): Promise<number> {
     .version(CLI_VERSION)
     .alias('help', 'h')
     .wrap(Math.min(110, process.stdout.columns ?? 110))
-    .epilogue('Exit codes: 0 ok, 1 a check failed, 2 usage, 3 input invalid, 4 network or registry, 5 local environment, 130 interrupted. Docs: docs/cli.md')
+    .epilogue(
+      'Exit codes: 0 ok, 1 a check failed, 2 usage, 3 input invalid, 4 network or registry, 5 local environment, 130 interrupted. Docs: docs/cli.md',
+    )
     .fail((message, error) => {
       if (error) throw error;
       throw new UsageFailure(message);
@@ -52,7 +68,9 @@ export async function main(args: string[]): Promise<number> {
 
   try {
     await parser.parseAsync();
-    return controller.signal.aborted && !interruptWasNormalStop() ? EXIT_CODES.interrupted : Number(process.exitCode ?? 0);
+    return controller.signal.aborted && !interruptWasNormalStop()
+      ? EXIT_CODES.interrupted
+      : Number(process.exitCode ?? 0);
   } catch (error) {
     return reportError(error, out, flags.verbose, controller.signal.aborted);
   } finally {
@@ -88,7 +106,8 @@ function reportError(error: unknown, out: Output, verbose: boolean, aborted: boo
     } else {
       const message = error instanceof Error ? error.message : String(error);
       out.error(`internal error: ${message}`);
-      if (!verbose) out.error('This is a bug in alki. Run again with --verbose for the stack, and report it.');
+      if (!verbose)
+        out.error('This is a bug in alki. Run again with --verbose for the stack, and report it.');
       code = EXIT_CODES.internal;
       payload = { code: 'INTERNAL', category: 'internal', message };
     }

@@ -71,6 +71,10 @@ export class ProgressBar implements ProgressReporter {
     if (!force && now - this.lastDraw < REDRAW_INTERVAL_MS) return;
     this.lastDraw = now;
     const width = this.stream.columns ?? 100;
-    this.stream.write(`\r${this.render().slice(0, width - 1).padEnd(width - 1)}`);
+    this.stream.write(
+      `\r${this.render()
+        .slice(0, width - 1)
+        .padEnd(width - 1)}`,
+    );
   }
 }

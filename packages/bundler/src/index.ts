@@ -1,13 +1,34 @@
 // The public API of @alki/bundler. Everything else is private.
 export { BundlerError } from './errors.js';
 export type { BundlerErrorCode } from './errors.js';
-export { artifactUri, DOCKERFILE_PATH, K3S_DEPLOYMENT_PATH, K3S_SERVICE_PATH, LICENSE_PATH, MANIFEST_PATH, MODELS_DIR, README_PATH, RUNTIME_PATH, SBOM_PATH, systemdUnitPath } from './format/layout.js';
+export {
+  artifactUri,
+  DOCKERFILE_PATH,
+  K3S_DEPLOYMENT_PATH,
+  K3S_SERVICE_PATH,
+  LICENSE_PATH,
+  MANIFEST_PATH,
+  MODELS_DIR,
+  README_PATH,
+  RUNTIME_PATH,
+  SBOM_PATH,
+  systemdUnitPath,
+} from './format/layout.js';
 export { shellArgument } from './deploy/escape.js';
 export { llamaServerArgs } from './deploy/llama-server-args.js';
 export type { LlamaServerRuntime } from './deploy/llama-server-args.js';
 export { slugify } from './format/naming.js';
 export { manifestSchemaV1, runtimeSchemaV1 } from './format/schema.js';
-export type { Bundle, BundleArtifact, BundleFileEntry, BundleManifest, BundleSource, RuntimeArgs, RuntimeManifest, ThreadSetting } from './format/types.js';
+export type {
+  Bundle,
+  BundleArtifact,
+  BundleFileEntry,
+  BundleManifest,
+  BundleSource,
+  RuntimeArgs,
+  RuntimeManifest,
+  ThreadSetting,
+} from './format/types.js';
 export { artifactPath, isContainedPath, parseManifest, parseRuntime } from './format/validate.js';
 export { copyFileHashed, hashFile } from './io/hash.js';
 export type { CopyStrategy, HashedFile, HashOptions } from './io/hash.js';

@@ -37,7 +37,9 @@ describe('verifyBundle', () => {
     const report = await verifyBundle(pristine);
     expect(report.ok).toBe(true);
     expect(report.problems).toEqual([]);
-    expect(report.checked.map((c) => c.path).sort()).toEqual([modelPath, ...manifest.files.map((f) => f.path)].sort());
+    expect(report.checked.map((c) => c.path).sort()).toEqual(
+      [modelPath, ...manifest.files.map((f) => f.path)].sort(),
+    );
   });
 
   it('names a model file with one flipped byte as tampered', async () => {
@@ -49,7 +51,11 @@ describe('verifyBundle', () => {
     const report = await verifyBundle(dir);
     expect(report.ok).toBe(false);
     expect(report.problems).toEqual([
-      expect.objectContaining({ path: modelPath, kind: 'tampered', expected: { sha256: manifest.artifacts[0].sha256, size: manifest.artifacts[0].size } }),
+      expect.objectContaining({
+        path: modelPath,
+        kind: 'tampered',
+        expected: { sha256: manifest.artifacts[0].sha256, size: manifest.artifacts[0].size },
+      }),
     ]);
     expect(report.problems[0].message).toContain(modelPath);
   });
@@ -81,7 +87,10 @@ describe('verifyBundle', () => {
   it('reports the SBOM when its hash disagrees with the manifest', async () => {
     const dir = copyOfBundle();
     const sbomFile = path.join(dir, 'metadata/sbom.spdx.json');
-    writeFileSync(sbomFile, readFileSync(sbomFile, 'utf8').replace(manifest.artifacts[0].sha256, '0'.repeat(64)));
+    writeFileSync(
+      sbomFile,
+      readFileSync(sbomFile, 'utf8').replace(manifest.artifacts[0].sha256, '0'.repeat(64)),
+    );
     const report = await verifyBundle(dir);
     expect(report.problems.map((p) => [p.kind, p.path])).toEqual([
       ['tampered', 'metadata/sbom.spdx.json'],
@@ -101,15 +110,23 @@ describe('readBundle', () => {
 
   it('says a directory without a manifest is not a bundle', async () => {
     await expect(readBundle(work)).rejects.toMatchObject({ code: 'NOT_A_BUNDLE', category: 'input' });
-    await expect(readBundle(work)).rejects.toThrow(`${work} is not an Alki bundle: metadata/manifest.json is missing.`);
+    await expect(readBundle(work)).rejects.toThrow(
+      `${work} is not an Alki bundle: metadata/manifest.json is missing.`,
+    );
   });
 
   it('tells a path that does not exist, and a model file given for its bundle, from a directory without a manifest', async () => {
     const missing = path.join(work, 'does-not-exist');
-    await expect(readBundle(missing)).rejects.toMatchObject({ code: 'NOT_A_BUNDLE', message: `${missing} is not an Alki bundle: it does not exist.` });
+    await expect(readBundle(missing)).rejects.toMatchObject({
+      code: 'NOT_A_BUNDLE',
+      message: `${missing} is not an Alki bundle: it does not exist.`,
+    });
     const file = path.join(work, 'model.gguf');
     writeFileSync(file, 'GGUF');
-    await expect(readBundle(file)).rejects.toMatchObject({ code: 'NOT_A_BUNDLE', message: expect.stringContaining('it is a file, not a bundle directory') });
+    await expect(readBundle(file)).rejects.toMatchObject({
+      code: 'NOT_A_BUNDLE',
+      message: expect.stringContaining('it is a file, not a bundle directory'),
+    });
   });
 
   it('refuses a manifest or runtime that is a link', async () => {
@@ -118,14 +135,20 @@ describe('readBundle', () => {
     cpSync(path.join(dir, 'metadata/manifest.json'), elsewhere);
     unlinkSync(path.join(dir, 'metadata/manifest.json'));
     symlinkSync(elsewhere, path.join(dir, 'metadata/manifest.json'));
-    await expect(readBundle(dir)).rejects.toMatchObject({ code: 'PATH_ESCAPE', message: expect.stringContaining('symbolic link') });
+    await expect(readBundle(dir)).rejects.toMatchObject({
+      code: 'PATH_ESCAPE',
+      message: expect.stringContaining('symbolic link'),
+    });
     await expect(verifyBundle(dir)).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
   });
 
   it('rejects a manifest that is not JSON', async () => {
     const dir = copyOfBundle();
     writeFileSync(path.join(dir, 'metadata/manifest.json'), '{"name": ');
-    await expect(readBundle(dir)).rejects.toMatchObject({ code: 'INVALID_MANIFEST', message: expect.stringContaining('not valid JSON') });
+    await expect(readBundle(dir)).rejects.toMatchObject({
+      code: 'INVALID_MANIFEST',
+      message: expect.stringContaining('not valid JSON'),
+    });
   });
 
   it('rejects artifact uris and file paths that climb out of the bundle', async () => {
@@ -151,7 +174,11 @@ describe('readBundle', () => {
       (value.artifacts as Array<{ sha256: string }>)[0].sha256 = 'xyz';
       value.surprise = true;
     });
-    const failure = (await readBundle(dir).catch((error: unknown) => error)) as { code: string; message: string; details: { problems: string[] } };
+    const failure = (await readBundle(dir).catch((error: unknown) => error)) as {
+      code: string;
+      message: string;
+      details: { problems: string[] };
+    };
     expect(failure.code).toBe('INVALID_MANIFEST');
     expect(failure.details.problems).toEqual(
       expect.arrayContaining([
@@ -167,6 +194,9 @@ describe('readBundle', () => {
     const dir = copyOfBundle();
     const file = path.join(dir, 'metadata/runtime.json');
     writeFileSync(file, readFileSync(file, 'utf8').replace(modelPath, 'models/other.gguf'));
-    await expect(readBundle(dir)).rejects.toMatchObject({ code: 'INVALID_MANIFEST', message: expect.stringContaining('./models/other.gguf') });
+    await expect(readBundle(dir)).rejects.toMatchObject({
+      code: 'INVALID_MANIFEST',
+      message: expect.stringContaining('./models/other.gguf'),
+    });
   });
 });

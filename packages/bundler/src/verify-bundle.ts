@@ -63,7 +63,11 @@ async function sbomProblems(dir: string, manifest: BundleManifest): Promise<Veri
   } catch {
     return [{ path: SBOM_PATH, kind: 'invalid-sbom', message: `${SBOM_PATH} is not valid JSON.` }];
   }
-  return checkSbom(document, manifest.artifacts).map((problem) => ({ path: SBOM_PATH, kind: 'invalid-sbom' as const, message: `${SBOM_PATH}: ${problem}.` }));
+  return checkSbom(document, manifest.artifacts).map((problem) => ({
+    path: SBOM_PATH,
+    kind: 'invalid-sbom' as const,
+    message: `${SBOM_PATH}: ${problem}.`,
+  }));
 }
 
 function describeSize(bytes: number): string {
@@ -83,7 +87,8 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
   const bundle = await readBundle(dir);
   const { manifest } = bundle;
   const expected = new Map<string, HashedFile>();
-  for (const artifact of manifest.artifacts) expected.set(artifactPath(artifact.uri), { sha256: artifact.sha256, size: artifact.size });
+  for (const artifact of manifest.artifacts)
+    expected.set(artifactPath(artifact.uri), { sha256: artifact.sha256, size: artifact.size });
   for (const file of manifest.files) expected.set(file.path, { sha256: file.sha256, size: file.size });
 
   const problems: VerifyProblem[] = [];
@@ -99,13 +104,22 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
     try {
       info = await lstat(absolute);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && (error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
+      if (
+        (error as NodeJS.ErrnoException).code !== 'ENOENT' &&
+        (error as NodeJS.ErrnoException).code !== 'ENOTDIR'
+      )
+        throw error;
       problems.push({ path: relative, kind: 'missing', message: `${relative} is missing.`, expected: want });
       doneBefore += want.size;
       continue;
     }
     if (!info.isFile() || !(await realpath(absolute)).startsWith(realRoot + path.sep)) {
-      problems.push({ path: relative, kind: 'not-a-file', message: `${relative} is not a regular file inside the bundle (a link, directory or device).`, expected: want });
+      problems.push({
+        path: relative,
+        kind: 'not-a-file',
+        message: `${relative} is not a regular file inside the bundle (a link, directory or device).`,
+        expected: want,
+      });
       doneBefore += want.size;
       continue;
     }
@@ -142,5 +156,12 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
   }
 
   problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { dir: bundle.dir, name: manifest.name, version: manifest.version, ok: problems.length === 0, checked, problems };
+  return {
+    dir: bundle.dir,
+    name: manifest.name,
+    version: manifest.version,
+    ok: problems.length === 0,
+    checked,
+    problems,
+  };
 }

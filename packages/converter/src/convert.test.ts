@@ -4,7 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { fileSource, getMetadata, GgmlType, openGguf, readTensorData, type GgufFile } from '@alki/gguf-reader';
+import {
+  fileSource,
+  getMetadata,
+  GgmlType,
+  openGguf,
+  readTensorData,
+  type GgufFile,
+} from '@alki/gguf-reader';
 import { generateCheckpoint, nativeTools } from '@alki/testkit';
 import { llamaArchitecture } from './arch/llama.js';
 import { defaultArchitectures } from './arch/registry.js';
@@ -16,7 +23,9 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-convert-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 // Each read opens and closes its own file source, so no descriptor outlives a test.
-async function readGgufFile(file: string): Promise<{ gguf: GgufFile; tensor: (name: string) => Promise<Uint8Array> }> {
+async function readGgufFile(
+  file: string,
+): Promise<{ gguf: GgufFile; tensor: (name: string) => Promise<Uint8Array> }> {
   const gguf = await openGguf(file);
   return {
     gguf,
@@ -57,23 +66,44 @@ describe('convert', () => {
   it('copies F16 weights into an F32 GGUF exactly, permuting only q and k rows per head', async () => {
     const output = path.join(work, 'tiny-f32.gguf');
     const result = await convert({ input: tiny, output, outtype: 'f32' });
-    expect(result).toMatchObject({ architecture: 'LlamaForCausalLM', ggufArchitecture: 'llama', outtype: 'f32', tokenizer: { model: 'llama' }, chatTemplate: true });
+    expect(result).toMatchObject({
+      architecture: 'LlamaForCausalLM',
+      ggufArchitecture: 'llama',
+      outtype: 'f32',
+      tokenizer: { model: 'llama' },
+      chatTemplate: true,
+    });
     const { gguf, tensor } = await readGgufFile(output);
     const header = await readSafetensorsHeader(path.join(tiny, 'model.safetensors'));
     const bytes = fs.readFileSync(path.join(tiny, 'model.safetensors'));
     const hf = (name: string) => {
       const t = header.tensors.find((x) => x.name === name)!;
-      return { shape: t.shape, values: Array.from({ length: t.byteLength / 2 }, (_, i) => halfToFloat(bytes.readUInt16LE(t.offset + i * 2))) };
+      return {
+        shape: t.shape,
+        values: Array.from({ length: t.byteLength / 2 }, (_, i) =>
+          halfToFloat(bytes.readUInt16LE(t.offset + i * 2)),
+        ),
+      };
     };
-    const asFloats = (data: Uint8Array) => Array.from(new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)));
+    const asFloats = (data: Uint8Array) =>
+      Array.from(new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)));
     // Not permuted: v and the embeddings are the same values in the same order.
-    expect(asFloats(await tensor('blk.0.attn_v.weight'))).toEqual(hf('model.layers.0.self_attn.v_proj.weight').values);
+    expect(asFloats(await tensor('blk.0.attn_v.weight'))).toEqual(
+      hf('model.layers.0.self_attn.v_proj.weight').values,
+    );
     expect(gguf.tensors.find((t) => t.name === 'token_embd.weight')?.dims).toEqual([64, 32000]);
     // q: in each head of 16 rows, GGUF row 2i+j is HF row j*8+i.
     const q = hf('model.layers.1.self_attn.q_proj.weight');
     const ggufQ = asFloats(await tensor('blk.1.attn_q.weight'));
     const row = (values: number[], r: number) => values.slice(r * 64, (r + 1) * 64);
-    for (const [ggufRow, hfRow] of [[0, 0], [1, 8], [2, 1], [15, 15], [16 + 3, 16 + 9]]) expect(row(ggufQ, ggufRow)).toEqual(row(q.values, hfRow));
+    for (const [ggufRow, hfRow] of [
+      [0, 0],
+      [1, 8],
+      [2, 1],
+      [15, 15],
+      [16 + 3, 16 + 9],
+    ])
+      expect(row(ggufQ, ggufRow)).toEqual(row(q.values, hfRow));
     // k uses the key-value head count (2 heads of 16 rows here).
     const k = hf('model.layers.0.self_attn.k_proj.weight');
     expect(row(asFloats(await tensor('blk.0.attn_k.weight')), 17)).toEqual(row(k.values, 24));
@@ -96,7 +126,9 @@ describe('convert', () => {
       const other = b.gguf.tensors.find((t) => t.name === info.name)!;
       if (info.name.endsWith('_norm.weight')) expect(info.type).toBe(GgmlType.F32);
       if (info.type !== GgmlType.Q8_0 || other.type !== GgmlType.Q8_0) continue;
-      expect(Buffer.compare(Buffer.from(await a.tensor(info.name)), Buffer.from(await b.tensor(info.name)))).toBe(0);
+      expect(
+        Buffer.compare(Buffer.from(await a.tensor(info.name)), Buffer.from(await b.tensor(info.name))),
+      ).toBe(0);
       compared++;
     }
     expect(compared).toBeGreaterThanOrEqual(14);
@@ -126,14 +158,18 @@ describe('convert', () => {
 
   it('writes llama3 RoPE scaling as rope_freqs, and the model card license', async () => {
     const llama3 = await generateCheckpoint({ family: 'llama' });
-    const dir = copyCheckpoint(llama3, 'llama3-card', (d) => fs.writeFileSync(path.join(d, 'README.md'), '---\nlicense: llama3.2\n---\n# Tiny\n'));
+    const dir = copyCheckpoint(llama3, 'llama3-card', (d) =>
+      fs.writeFileSync(path.join(d, 'README.md'), '---\nlicense: llama3.2\n---\n# Tiny\n'),
+    );
     const output = path.join(work, 'llama3.gguf');
     await convert({ input: dir, output, outtype: 'f16', name: 'Tiny Llama 3' });
     const { gguf, tensor } = await readGgufFile(output);
     expect(getMetadata(gguf, 'general.license')).toBe('llama3.2');
     expect(getMetadata(gguf, 'general.name')).toBe('Tiny Llama 3');
     const data = await tensor('rope_freqs.weight');
-    const freqs = Array.from(new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)));
+    const freqs = Array.from(
+      new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
+    );
     // head_dim 16, theta 500000, factor 32 over an 8192 context: high frequencies unscaled, low ones divided by 32.
     expect(freqs.length).toBe(8);
     expect(freqs[0]).toBe(1);
@@ -155,19 +191,32 @@ describe('convert', () => {
   it('names the supported architectures when config.json names another', async () => {
     const dir = copyCheckpoint(tiny, 'unknown-arch', (d) => {
       const config = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
-      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ ...config, architectures: ['FalconForCausalLM'] }));
+      fs.writeFileSync(
+        path.join(d, 'config.json'),
+        JSON.stringify({ ...config, architectures: ['FalconForCausalLM'] }),
+      );
     });
-    const error = await convert({ input: dir, output: path.join(work, 'falcon.gguf') }).catch((e: unknown) => e);
+    const error = await convert({ input: dir, output: path.join(work, 'falcon.gguf') }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: 'UNSUPPORTED_ARCHITECTURE', category: 'input' });
-    expect((error as Error).message).toContain('"FalconForCausalLM" is not supported. Supported: Gemma2ForCausalLM, GemmaForCausalLM, LlamaForCausalLM');
+    expect((error as Error).message).toContain(
+      '"FalconForCausalLM" is not supported. Supported: Gemma2ForCausalLM, GemmaForCausalLM, LlamaForCausalLM',
+    );
   });
 
   it('converts an architecture a user registers', async () => {
     const dir = copyCheckpoint(tiny, 'custom-arch', (d) => {
       const config = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
-      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ ...config, architectures: ['MyLlamaForCausalLM'] }));
+      fs.writeFileSync(
+        path.join(d, 'config.json'),
+        JSON.stringify({ ...config, architectures: ['MyLlamaForCausalLM'] }),
+      );
     });
-    const architectures = defaultArchitectures().register({ ...llamaArchitecture, hfArchitectures: ['MyLlamaForCausalLM'] });
+    const architectures = defaultArchitectures().register({
+      ...llamaArchitecture,
+      hfArchitectures: ['MyLlamaForCausalLM'],
+    });
     const result = await convert({ input: dir, output: path.join(work, 'custom.gguf'), architectures });
     expect(result.ggufArchitecture).toBe('llama');
   });
@@ -178,9 +227,14 @@ describe('convert', () => {
     const header = await readSafetensorsHeader(path.join(dir, 'model.safetensors'));
     for (const t of header.tensors) index.weight_map[t.name] = 'model.safetensors';
     const { writeSafetensors } = await import('./safetensors/writer.js');
-    await writeSafetensors(path.join(dir, 'extra.safetensors'), [{ name: 'model.extra.weight', dtype: 'F32', shape: [2], data: new Uint8Array(8) }]);
+    await writeSafetensors(path.join(dir, 'extra.safetensors'), [
+      { name: 'model.extra.weight', dtype: 'F32', shape: [2], data: new Uint8Array(8) },
+    ]);
     fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify(index));
-    await expect(convert({ input: dir, output: path.join(work, 'extra.gguf') })).rejects.toMatchObject({ code: 'TENSOR_MISMATCH', message: expect.stringContaining('model.extra.weight') });
+    await expect(convert({ input: dir, output: path.join(work, 'extra.gguf') })).rejects.toMatchObject({
+      code: 'TENSOR_MISMATCH',
+      message: expect.stringContaining('model.extra.weight'),
+    });
   });
 
   it('takes the chat template from chat_template.jinja, then chat_template.json, when tokenizer_config.json has none', async () => {
@@ -195,10 +249,17 @@ describe('convert', () => {
     });
     const json = copyCheckpoint(tiny, 'template-json', (d) => {
       strip(d);
-      fs.writeFileSync(path.join(d, 'chat_template.json'), JSON.stringify({ chat_template: '{{ bos_token }}' }));
+      fs.writeFileSync(
+        path.join(d, 'chat_template.json'),
+        JSON.stringify({ chat_template: '{{ bos_token }}' }),
+      );
     });
     const none = copyCheckpoint(tiny, 'template-none', strip);
-    for (const [dir, expected] of [[jinja, '{{ messages[0].content }}'], [json, '{{ bos_token }}'], [none, undefined]] as const) {
+    for (const [dir, expected] of [
+      [jinja, '{{ messages[0].content }}'],
+      [json, '{{ bos_token }}'],
+      [none, undefined],
+    ] as const) {
       const output = path.join(work, `${path.basename(dir)}.gguf`);
       const result = await convert({ input: dir, output });
       const { gguf } = await readGgufFile(output);
@@ -210,7 +271,10 @@ describe('convert', () => {
   it('never replaces an existing file without force', async () => {
     const output = path.join(work, 'mine.gguf');
     fs.writeFileSync(output, 'mine');
-    await expect(convert({ input: tiny, output })).rejects.toMatchObject({ code: 'OUTPUT_EXISTS', category: 'usage' });
+    await expect(convert({ input: tiny, output })).rejects.toMatchObject({
+      code: 'OUTPUT_EXISTS',
+      category: 'usage',
+    });
     expect(fs.readFileSync(output, 'utf8')).toBe('mine');
     await convert({ input: tiny, output, force: true });
     expect(fs.statSync(output).size).toBeGreaterThan(1_000_000);
@@ -234,7 +298,9 @@ describe('convert', () => {
       const file = path.join(d, 'model.safetensors');
       fs.truncateSync(file, fs.statSync(file).size - 100);
     });
-    await expect(convert({ input: truncated, output: path.join(out, 'truncated.gguf') })).rejects.toMatchObject({ code: 'BAD_SAFETENSORS' });
+    await expect(
+      convert({ input: truncated, output: path.join(out, 'truncated.gguf') }),
+    ).rejects.toMatchObject({ code: 'BAD_SAFETENSORS' });
     expect(fs.readdirSync(out)).toEqual([]);
   });
 
@@ -253,6 +319,9 @@ describe('convert', () => {
     expect(seen.length).toBeGreaterThan(20);
     expect(seen.every((v, i) => i === 0 || v >= seen[i - 1])).toBe(true);
     expect(seen[seen.length - 1]).toBe(total);
-    expect(total).toBe(fs.statSync(path.join(tiny, 'model.safetensors')).size - (await readSafetensorsHeader(path.join(tiny, 'model.safetensors'))).dataOffset);
+    expect(total).toBe(
+      fs.statSync(path.join(tiny, 'model.safetensors')).size -
+        (await readSafetensorsHeader(path.join(tiny, 'model.safetensors'))).dataOffset,
+    );
   });
 });

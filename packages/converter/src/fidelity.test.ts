@@ -15,7 +15,12 @@ import { loadReferenceModel } from './__fixtures__/reference-model.js';
 import { tokenizationCorpus } from './__fixtures__/tokenization-corpus.js';
 import { convert } from './convert.js';
 
-const PROMPTS = ['Hello world', 'The quick brown fox jumps over', '你好，世界！🙂 1234', 'def f(x):\n    return x * 2\n'];
+const PROMPTS = [
+  'Hello world',
+  'The quick brown fox jumps over',
+  '你好，世界！🙂 1234',
+  'def f(x):\n    return x * 2\n',
+];
 // Below this the two implementations agree; a wrong permutation, norm or
 // rope shows up as differences of 1e-2 and more.
 const MAX_PROBABILITY_DIFFERENCE = 1e-4;
@@ -54,7 +59,7 @@ describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
     await model?.dispose();
   });
 
-  it('loads in node-llama-cpp with the checkpoint\'s vocabulary', async () => {
+  it("loads in node-llama-cpp with the checkpoint's vocabulary", async () => {
     const config = await readJson(path.join(dir, 'config.json'));
     expect(model.fileInfo.metadata.general.architecture).toBeTruthy();
     expect(model.tokens.bos === null || model.tokens.bos < config.vocab_size).toBe(true);
@@ -65,19 +70,25 @@ describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
     const tokenizerJson = await readJson(path.join(dir, 'tokenizer.json'));
     const tokenizerConfig = await readJson(path.join(dir, 'tokenizer_config.json'));
     const hf = new Tokenizer(tokenizerJson, tokenizerConfig);
-    const specials = (tokenizerJson.added_tokens as Array<{ content: string; special: boolean }>).filter((t) => t.special).map((t) => t.content).slice(0, 12);
+    const specials = (tokenizerJson.added_tokens as Array<{ content: string; special: boolean }>)
+      .filter((t) => t.special)
+      .map((t) => t.content)
+      .slice(0, 12);
     const corpus = tokenizationCorpus(specials);
     expect(corpus.length).toBeGreaterThanOrEqual(200);
     const mismatches: string[] = [];
     for (const text of corpus) {
       const expected = hf.encode(text, { add_special_tokens: false }).ids;
       const actual = model.tokenize(text, true).map(Number);
-      if (JSON.stringify(actual) !== JSON.stringify(expected)) mismatches.push(`${JSON.stringify(text)}: llama.cpp ${JSON.stringify(actual)} vs HF ${JSON.stringify(expected)}`);
+      if (JSON.stringify(actual) !== JSON.stringify(expected))
+        mismatches.push(
+          `${JSON.stringify(text)}: llama.cpp ${JSON.stringify(actual)} vs HF ${JSON.stringify(expected)}`,
+        );
     }
     expect(mismatches.slice(0, 5)).toEqual([]);
   });
 
-  it('predicts the reference forward pass\'s next-token probabilities (max |dp| < 1e-4)', async () => {
+  it("predicts the reference forward pass's next-token probabilities (max |dp| < 1e-4)", async () => {
     const reference = loadReferenceModel(dir);
     const context = await model.createContext({
       contextSize: 256,
@@ -92,8 +103,32 @@ describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
       for (const prompt of PROMPTS) {
         const tokens = model.tokenize(prompt, false);
         const results = await sequence.controlledEvaluate(
-          tokens.map((token, i): Token | [Token, { generateNext: { probabilities: true; options: { temperature: 1; topK: 0; topP: 1; minP: 0 } } }] =>
-            i === tokens.length - 1 ? [token, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }] : token,
+          tokens.map(
+            (
+              token,
+              i,
+            ):
+              | Token
+              | [
+                  Token,
+                  {
+                    generateNext: {
+                      probabilities: true;
+                      options: { temperature: 1; topK: 0; topP: 1; minP: 0 };
+                    };
+                  },
+                ] =>
+              i === tokens.length - 1
+                ? [
+                    token,
+                    {
+                      generateNext: {
+                        probabilities: true,
+                        options: { temperature: 1, topK: 0, topP: 1, minP: 0 },
+                      },
+                    },
+                  ]
+                : token,
           ),
         );
         const probabilities = results[tokens.length - 1]!.next!.probabilities!;
@@ -107,12 +142,18 @@ describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
         let maxDifference = 0;
         let top = 0;
         for (let id = 0; id < expected.length; id++) {
-          maxDifference = Math.max(maxDifference, Math.abs((probabilities.get(id as Token) ?? 0) / total - expected[id]));
+          maxDifference = Math.max(
+            maxDifference,
+            Math.abs((probabilities.get(id as Token) ?? 0) / total - expected[id]),
+          );
           if (expected[id] > expected[top]) top = id;
         }
         // The fixture's distribution must be peaked for the comparison to mean anything.
         expect(expected[top]).toBeGreaterThan(0.02);
-        expect({ prompt, maxDifference: maxDifference < MAX_PROBABILITY_DIFFERENCE ? 'ok' : maxDifference }).toEqual({ prompt, maxDifference: 'ok' });
+        expect({
+          prompt,
+          maxDifference: maxDifference < MAX_PROBABILITY_DIFFERENCE ? 'ok' : maxDifference,
+        }).toEqual({ prompt, maxDifference: 'ok' });
         await sequence.clearHistory();
       }
     } finally {

@@ -5,7 +5,14 @@ export type { ConvertOptions, ConvertProgress, ConvertResult } from './convert.j
 export { FILE_TYPE, OUT_TYPES, outputType } from './plan.js';
 export type { OutType } from './plan.js';
 export { ArchitectureRegistry, defaultArchitectures } from './arch/registry.js';
-export type { ArchitectureModule, ArchitectureTokenizerHints, ComputedTensor, HfConfig, TensorMapping, TensorTransform } from './arch/types.js';
+export type {
+  ArchitectureModule,
+  ArchitectureTokenizerHints,
+  ComputedTensor,
+  HfConfig,
+  TensorMapping,
+  TensorTransform,
+} from './arch/types.js';
 export { mapStandardTensor } from './arch/layers.js';
 export { decoderMetadata } from './arch/common-metadata.js';
 export { llamaArchitecture } from './arch/llama.js';

@@ -20,7 +20,9 @@ const SYSTEM_ERRORS: Record<string, { category: ErrorCategory; sentence: string 
 };
 
 /** Describes a Node system error (ENOSPC, EACCES, ...) in the words a user needs, or undefined. */
-export function describeSystemError(error: unknown): { code: string; category: ErrorCategory; message: string } | undefined {
+export function describeSystemError(
+  error: unknown,
+): { code: string; category: ErrorCategory; message: string } | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code !== 'string' || !(code in SYSTEM_ERRORS)) return undefined;
   const { category, sentence } = SYSTEM_ERRORS[code];

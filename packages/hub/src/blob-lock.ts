@@ -29,7 +29,13 @@ function ownerIsAlive(lock: string): boolean {
  * name of ours: its locks are flock()s Node cannot take, and a leftover
  * Python lock file must not block us. A lock whose process died is taken over.
  */
-export async function withBlobLock<T>(cacheDir: string, repoFolder: string, etag: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+export async function withBlobLock<T>(
+  cacheDir: string,
+  repoFolder: string,
+  etag: string,
+  signal: AbortSignal | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
   const lock = path.join(cacheDir, '.locks', repoFolder, `${etag}.alki.lock`);
   fs.mkdirSync(path.dirname(lock), { recursive: true });
   for (;;) {
@@ -45,7 +51,10 @@ export async function withBlobLock<T>(cacheDir: string, repoFolder: string, etag
       fs.rmSync(lock, { force: true });
       continue;
     }
-    if (signal?.aborted) throw new HubError('ABORTED', 'Interrupted while waiting for another download of the same file.', { cause: signal.reason });
+    if (signal?.aborted)
+      throw new HubError('ABORTED', 'Interrupted while waiting for another download of the same file.', {
+        cause: signal.reason,
+      });
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   try {

@@ -20,7 +20,9 @@ describe('findToken', () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-hf-token-'));
     try {
       fs.writeFileSync(path.join(home, 'token'), 'hf_from_file\n');
-      expect(findToken({ HF_TOKEN: 'hf_env', HUGGING_FACE_HUB_TOKEN: 'hf_legacy', HF_HOME: home })).toBe('hf_env');
+      expect(findToken({ HF_TOKEN: 'hf_env', HUGGING_FACE_HUB_TOKEN: 'hf_legacy', HF_HOME: home })).toBe(
+        'hf_env',
+      );
       expect(findToken({ HUGGING_FACE_HUB_TOKEN: 'hf_legacy', HF_HOME: home })).toBe('hf_legacy');
       expect(findToken({ HF_HOME: home })).toBe('hf_from_file');
       fs.writeFileSync(path.join(home, 'elsewhere'), 'hf_elsewhere');
@@ -34,15 +36,28 @@ describe('findToken', () => {
 
 describe('resolveHubConfig', () => {
   it('lets options win over the environment', () => {
-    const config = resolveHubConfig({ token: 'hf_opt', endpoint: 'http://127.0.0.1:1/', offline: false, env: { HF_TOKEN: 'hf_env', HF_ENDPOINT: 'http://127.0.0.1:2', HF_HUB_OFFLINE: '1' } });
+    const config = resolveHubConfig({
+      token: 'hf_opt',
+      endpoint: 'http://127.0.0.1:1/',
+      offline: false,
+      env: { HF_TOKEN: 'hf_env', HF_ENDPOINT: 'http://127.0.0.1:2', HF_HUB_OFFLINE: '1' },
+    });
     expect(config).toMatchObject({ token: 'hf_opt', endpoint: 'http://127.0.0.1:1', offline: false });
   });
 
   it('reads HF_ENDPOINT and HF_HUB_OFFLINE the way huggingface_hub does', () => {
-    expect(resolveHubConfig({ env: { HF_ENDPOINT: 'http://127.0.0.1:2/' } }).endpoint).toBe('http://127.0.0.1:2');
-    expect(resolveHubConfig({ env: { HF_HOME: '/nonexistent' } })).toMatchObject({ endpoint: DEFAULT_ENDPOINT, offline: false, token: undefined });
-    for (const yes of ['1', 'ON', 'yes', 'True']) expect(resolveHubConfig({ env: { HF_HUB_OFFLINE: yes } }).offline).toBe(true);
-    for (const no of ['0', 'off', '', 'nope']) expect(resolveHubConfig({ env: { HF_HUB_OFFLINE: no } }).offline).toBe(false);
+    expect(resolveHubConfig({ env: { HF_ENDPOINT: 'http://127.0.0.1:2/' } }).endpoint).toBe(
+      'http://127.0.0.1:2',
+    );
+    expect(resolveHubConfig({ env: { HF_HOME: '/nonexistent' } })).toMatchObject({
+      endpoint: DEFAULT_ENDPOINT,
+      offline: false,
+      token: undefined,
+    });
+    for (const yes of ['1', 'ON', 'yes', 'True'])
+      expect(resolveHubConfig({ env: { HF_HUB_OFFLINE: yes } }).offline).toBe(true);
+    for (const no of ['0', 'off', '', 'nope'])
+      expect(resolveHubConfig({ env: { HF_HUB_OFFLINE: no } }).offline).toBe(false);
     expect(resolveHubConfig({ env: {} }).timeoutMs).toBe(10_000);
     expect(resolveHubConfig({ env: { HF_HUB_DOWNLOAD_TIMEOUT: '2.5' } }).timeoutMs).toBe(2500);
     expect(resolveHubConfig({ env: { HF_HUB_DOWNLOAD_TIMEOUT: 'soon' } }).timeoutMs).toBe(10_000);

@@ -55,7 +55,10 @@ function isTrue(value: string | undefined): boolean {
 /** `HF_HOME`, else `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface` (huggingface_hub constants.py). */
 export function hfHome(env: NodeJS.ProcessEnv = process.env): string {
   if (env.HF_HOME) return expandHome(env.HF_HOME);
-  return path.join(env.XDG_CACHE_HOME ? expandHome(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache'), 'huggingface');
+  return path.join(
+    env.XDG_CACHE_HOME ? expandHome(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache'),
+    'huggingface',
+  );
 }
 
 function expandHome(p: string): string {

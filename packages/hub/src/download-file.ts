@@ -5,7 +5,15 @@ import { pathsInfo, type PathInfo } from '@huggingface/hub';
 import { withBlobLock } from './blob-lock.js';
 import { resolveHubConfig, type HubConfig, type HubOptions } from './config.js';
 import { HubError } from './errors.js';
-import { blobPath, isCommitSha, linkSnapshotFile, repoCacheDir, snapshotFilePath, statSnapshotFile, writeRef } from './cache-layout.js';
+import {
+  blobPath,
+  isCommitSha,
+  linkSnapshotFile,
+  repoCacheDir,
+  snapshotFilePath,
+  statSnapshotFile,
+  writeRef,
+} from './cache-layout.js';
 import { assertSafeRelativePath, parseRepoId } from './repo-id.js';
 import { cacheFallback, cachedCommit, fetchModelInfo, type HubFile } from './resolve-model.js';
 import { transferBlob } from './transfer.js';
@@ -45,12 +53,28 @@ function encodePath(file: string): string {
 }
 
 /** The cached file of a snapshot, or undefined when the snapshot lacks it. */
-export function fromSnapshot(repo: string, revision: string, commit: string, file: string, storage: string): CachedFile | undefined {
+export function fromSnapshot(
+  repo: string,
+  revision: string,
+  commit: string,
+  file: string,
+  storage: string,
+): CachedFile | undefined {
   const localPath = snapshotFilePath(storage, commit, file);
   const stat = statSnapshotFile(localPath);
   if (!stat) return undefined;
   const sha256 = stat.etag && /^[0-9a-f]{64}$/.test(stat.etag) ? stat.etag : undefined;
-  return { repo, revision, commit, path: file, localPath, size: stat.size, etag: stat.etag, ...(sha256 ? { sha256 } : {}), fromCache: true };
+  return {
+    repo,
+    revision,
+    commit,
+    path: file,
+    localPath,
+    size: stat.size,
+    etag: stat.etag,
+    ...(sha256 ? { sha256 } : {}),
+    fromCache: true,
+  };
 }
 
 /**
@@ -71,12 +95,16 @@ export async function ensureCached(
   } catch (error) {
     const system = describeSystemError(error);
     if (!system || system.category === 'network') throw error;
-    throw new HubError('CACHE_WRITE_FAILED', `Could not write ${file.path} of ${repo} into the Hugging Face cache: ${system.message}.`, {
-      category: system.category,
-      cause: error,
-      hint: `Free space or fix ${config.cacheDir} (or point HF_HUB_CACHE elsewhere); a partial download resumes next time.`,
-      details: { repo, path: file.path, cacheDir: config.cacheDir, systemCode: system.code },
-    });
+    throw new HubError(
+      'CACHE_WRITE_FAILED',
+      `Could not write ${file.path} of ${repo} into the Hugging Face cache: ${system.message}.`,
+      {
+        category: system.category,
+        cause: error,
+        hint: `Free space or fix ${config.cacheDir} (or point HF_HUB_CACHE elsewhere); a partial download resumes next time.`,
+        details: { repo, path: file.path, cacheDir: config.cacheDir, systemCode: system.code },
+      },
+    );
   }
 }
 
@@ -98,7 +126,11 @@ async function cacheFile(
     return existing;
   }
   if (!file.etag || !ETAG.test(file.etag)) {
-    throw new HubError('BAD_RESPONSE', `The hub gave ${file.path} of ${repo} an unusable id "${file.etag}".`, { details: { repo, path: file.path, etag: file.etag } });
+    throw new HubError(
+      'BAD_RESPONSE',
+      `The hub gave ${file.path} of ${repo} an unusable id "${file.etag}".`,
+      { details: { repo, path: file.path, etag: file.etag } },
+    );
   }
   const etag = file.etag;
   const blob = blobPath(storage, etag);
@@ -125,7 +157,17 @@ async function cacheFile(
   if (fromCache) onProgress?.(file.size, file.size);
   const localPath = linkSnapshotFile(storage, commit, file.path, etag);
   writeRef(storage, revision, commit);
-  return { repo, revision, commit, path: file.path, localPath, size: file.size, etag: file.etag, ...(file.sha256 ? { sha256: file.sha256 } : {}), fromCache };
+  return {
+    repo,
+    revision,
+    commit,
+    path: file.path,
+    localPath,
+    size: file.size,
+    etag: file.etag,
+    ...(file.sha256 ? { sha256: file.sha256 } : {}),
+    fromCache,
+  };
 }
 
 /**
@@ -142,7 +184,11 @@ async function cacheFile(
  * });
  * console.log(file.localPath, file.sha256);
  */
-export async function downloadFile(repoId: string, filePath: string, options: DownloadOptions = {}): Promise<CachedFile> {
+export async function downloadFile(
+  repoId: string,
+  filePath: string,
+  options: DownloadOptions = {},
+): Promise<CachedFile> {
   const repo = parseRepoId(repoId);
   assertSafeRelativePath(filePath, 'file');
   const config = resolveHubConfig(options);
@@ -151,10 +197,14 @@ export async function downloadFile(repoId: string, filePath: string, options: Do
   const fromCache = () => {
     const cached = fromSnapshot(repo, revision, cachedCommit(storage, repo, revision), filePath, storage);
     if (!cached) {
-      throw new HubError('NOT_IN_CACHE', `Offline mode: ${filePath} of ${repo}@${revision} is not in the Hugging Face cache.`, {
-        hint: 'Run once with network access to download it, or unset HF_HUB_OFFLINE.',
-        details: { repo, revision, path: filePath, cacheDir: config.cacheDir },
-      });
+      throw new HubError(
+        'NOT_IN_CACHE',
+        `Offline mode: ${filePath} of ${repo}@${revision} is not in the Hugging Face cache.`,
+        {
+          hint: 'Run once with network access to download it, or unset HF_HUB_OFFLINE.',
+          details: { repo, revision, path: filePath, cacheDir: config.cacheDir },
+        },
+      );
     }
     return cached;
   };
@@ -165,13 +215,28 @@ export async function downloadFile(repoId: string, filePath: string, options: Do
     if (cached) return cached;
   }
   checkToken(config.token);
-  const transport = new Transport(config, { endpoint: config.endpoint, repo, revision, path: filePath, token: config.token });
+  const transport = new Transport(config, {
+    endpoint: config.endpoint,
+    repo,
+    revision,
+    path: filePath,
+    token: config.token,
+  });
   let commit: string;
   let info: PathInfo | undefined;
   try {
-    commit = isCommitSha(revision) ? revision : (await fetchModelInfo(transport, config, repo, revision)).commit;
+    commit = isCommitSha(revision)
+      ? revision
+      : (await fetchModelInfo(transport, config, repo, revision)).commit;
     [info] = await transport.call((fetch) =>
-      pathsInfo({ repo, paths: [filePath], revision: commit, fetch, accessToken: config.token, hubUrl: config.endpoint }),
+      pathsInfo({
+        repo,
+        paths: [filePath],
+        revision: commit,
+        fetch,
+        accessToken: config.token,
+        hubUrl: config.endpoint,
+      }),
     );
   } catch (error) {
     const fallback = cacheFallback(error, fromCache);

@@ -11,7 +11,11 @@ import { snapshotDownload } from './snapshot-download.js';
 // (its downloadFileToCacheDir, snapshotDownload and scanCacheDir follow
 // file_download.py), so it is an independent writer and reader to check ours
 // against. Python itself is not installed here.
-const FILES = { 'config.json': '{"model_type":"llama"}', 'model.safetensors': 'x'.repeat(4096), 'tokenizer/tokenizer.json': '{}' };
+const FILES = {
+  'config.json': '{"model_type":"llama"}',
+  'model.safetensors': 'x'.repeat(4096),
+  'tokenizer/tokenizer.json': '{}',
+};
 
 let hub: FakeHub;
 const dirs: string[] = [];
@@ -38,10 +42,16 @@ describe('the cache shared with huggingface.js', () => {
 
     const offline = await snapshotDownload('acme/tiny', { cacheDir, offline: true, env: {} });
     expect(offline.dir).toBe(folder);
-    expect(Object.fromEntries(offline.files.map((f) => [f.path, fs.readFileSync(f.localPath, 'utf8')]))).toEqual(FILES);
+    expect(
+      Object.fromEntries(offline.files.map((f) => [f.path, fs.readFileSync(f.localPath, 'utf8')])),
+    ).toEqual(FILES);
 
     hub.clearRequests();
-    const online = await downloadFile('acme/tiny', 'model.safetensors', { endpoint: hub.url, cacheDir, env: {} });
+    const online = await downloadFile('acme/tiny', 'model.safetensors', {
+      endpoint: hub.url,
+      cacheDir,
+      env: {},
+    });
     expect(online.fromCache).toBe(true);
     expect(hub.requests.filter((r) => r.path.includes('/resolve/'))).toEqual([]);
   });
@@ -58,12 +68,21 @@ describe('the cache shared with huggingface.js', () => {
     // huggingface.js's scanSnapshotDir looks at the top folder only (Python's
     // scan_cache_dir recurses), so tokenizer/tokenizer.json is not listed.
     const topLevel = Object.entries(FILES).filter(([p]) => !p.includes('/'));
-    expect(repo.revisions[0].files.map((f) => f.path).sort()).toEqual(topLevel.map(([p]) => path.join(ours.dir, p)).sort());
-    for (const file of repo.revisions[0].files) expect(path.dirname(file.blob.path)).toBe(path.join(cacheDir, 'models--acme--tiny', 'blobs'));
+    expect(repo.revisions[0].files.map((f) => f.path).sort()).toEqual(
+      topLevel.map(([p]) => path.join(ours.dir, p)).sort(),
+    );
+    for (const file of repo.revisions[0].files)
+      expect(path.dirname(file.blob.path)).toBe(path.join(cacheDir, 'models--acme--tiny', 'blobs'));
     expect(repo.size).toBe(topLevel.reduce((sum, [, text]) => sum + text.length, 0));
 
     hub.clearRequests();
-    const pointer = await hfjs.downloadFileToCacheDir({ repo: 'acme/tiny', path: 'model.safetensors', revision: ours.commit, hubUrl: hub.url, cacheDir });
+    const pointer = await hfjs.downloadFileToCacheDir({
+      repo: 'acme/tiny',
+      path: 'model.safetensors',
+      revision: ours.commit,
+      hubUrl: hub.url,
+      cacheDir,
+    });
     expect(pointer).toBe(path.join(ours.dir, 'model.safetensors'));
     expect(hub.requests).toEqual([]);
   });

@@ -12,7 +12,9 @@ describe('parseRepoId', () => {
     expect(() => parseRepoId('acme/x--y')).toThrow('may not contain "--" or ".."');
     expect(() => parseRepoId('acme/-x')).toThrow('may not start or end');
     expect(() => parseRepoId(`acme/${'x'.repeat(100)}`)).toThrow('longer than 96');
-    expect(() => parseRepoId('acme/x"\n')).toThrow(expect.objectContaining({ code: 'INVALID_REPO_ID', category: 'input' }));
+    expect(() => parseRepoId('acme/x"\n')).toThrow(
+      expect.objectContaining({ code: 'INVALID_REPO_ID', category: 'input' }),
+    );
   });
 });
 
@@ -21,7 +23,9 @@ describe('assertSafeRelativePath', () => {
     expect(() => assertSafeRelativePath('a/b/c.gguf', 'file')).not.toThrow();
     expect(() => assertSafeRelativePath('refs/pr/1', 'revision')).not.toThrow();
     for (const bad of ['', '/etc/passwd', '../x', 'a/../../x', 'a\\..\\x', 'C:\\x', 'a//b', './a', 'a\0b']) {
-      expect(() => assertSafeRelativePath(bad, 'file')).toThrow(expect.objectContaining({ code: 'UNSAFE_PATH' }));
+      expect(() => assertSafeRelativePath(bad, 'file')).toThrow(
+        expect.objectContaining({ code: 'UNSAFE_PATH' }),
+      );
     }
   });
 });

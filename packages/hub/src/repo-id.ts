@@ -13,13 +13,17 @@ const MAX_REPO_ID_LENGTH = 96;
  */
 export function parseRepoId(input: string): string {
   const id = input.trim();
-  const problem =
-    !id ? 'it is empty'
-    : id.length > MAX_REPO_ID_LENGTH ? `it is longer than ${MAX_REPO_ID_LENGTH} characters`
-    : !REPO_ID.test(id) ? 'use the form org/name with letters, digits, "-", "_" and "."'
-    : id.includes('--') || id.includes('..') ? 'it may not contain "--" or ".."'
-    : /^[.-]|[.-]$|\/[.-]|[.-]\//.test(id) ? 'a part may not start or end with "-" or "."'
-    : undefined;
+  const problem = !id
+    ? 'it is empty'
+    : id.length > MAX_REPO_ID_LENGTH
+      ? `it is longer than ${MAX_REPO_ID_LENGTH} characters`
+      : !REPO_ID.test(id)
+        ? 'use the form org/name with letters, digits, "-", "_" and "."'
+        : id.includes('--') || id.includes('..')
+          ? 'it may not contain "--" or ".."'
+          : /^[.-]|[.-]$|\/[.-]|[.-]\//.test(id)
+            ? 'a part may not start or end with "-" or "."'
+            : undefined;
   if (problem) {
     throw new HubError('INVALID_REPO_ID', `"${input}" is not a valid Hugging Face model id: ${problem}.`, {
       hint: 'Pass the id as it appears in the model page URL, for example Qwen/Qwen2.5-0.5B-Instruct-GGUF.',

@@ -3,7 +3,14 @@ import path from 'node:path';
 import { listFiles, modelInfo } from '@huggingface/hub';
 import { resolveHubConfig, type HubConfig, type HubOptions } from './config.js';
 import { HubError } from './errors.js';
-import { isCommitSha, listSnapshotFiles, readRef, repoCacheDir, snapshotDir, statSnapshotFile } from './cache-layout.js';
+import {
+  isCommitSha,
+  listSnapshotFiles,
+  readRef,
+  repoCacheDir,
+  snapshotDir,
+  statSnapshotFile,
+} from './cache-layout.js';
 import { parseRepoId } from './repo-id.js';
 import { classifyRepo, type RepoKind } from './select-file.js';
 import { checkToken, Transport } from './transport.js';
@@ -87,8 +94,13 @@ export async function resolveModel(repoId: string, options: ResolveOptions = {})
  * the cache if it can, as huggingface_hub's hf_hub_download does after a
  * failed metadata request. Undefined when the cache cannot answer either.
  */
-export function cacheFallback<T>(error: unknown, fromCache: () => T): { value: T; reason: string } | undefined {
-  const unreachable = error instanceof HubError && (error.code === 'NETWORK' || (error.code === 'BAD_RESPONSE' && Number(error.details.status) >= 500));
+export function cacheFallback<T>(
+  error: unknown,
+  fromCache: () => T,
+): { value: T; reason: string } | undefined {
+  const unreachable =
+    error instanceof HubError &&
+    (error.code === 'NETWORK' || (error.code === 'BAD_RESPONSE' && Number(error.details.status) >= 500));
   if (!unreachable) return undefined;
   try {
     return { value: fromCache(), reason: error.message };
@@ -115,7 +127,16 @@ async function resolveOnline(repo: string, revision: string, config: HubConfig):
     }
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   });
-  return { repo, revision, commit, endpoint: config.endpoint, files, kind: classifyRepo(files.map((f) => f.path)).kind, ...about, fromCache: false };
+  return {
+    repo,
+    revision,
+    commit,
+    endpoint: config.endpoint,
+    files,
+    kind: classifyRepo(files.map((f) => f.path)).kind,
+    ...about,
+    fromCache: false,
+  };
 }
 
 /** Asks the hub which commit a revision is, with the card data and owner. */
@@ -124,15 +145,30 @@ export async function fetchModelInfo(
   config: HubConfig,
   repo: string,
   revision: string,
-): Promise<Pick<ResolvedModel, 'commit' | 'gated' | 'private' | 'license' | 'licenseName' | 'licenseLink' | 'author' | 'lastModified'>> {
+): Promise<
+  Pick<
+    ResolvedModel,
+    'commit' | 'gated' | 'private' | 'license' | 'licenseName' | 'licenseLink' | 'author' | 'lastModified'
+  >
+> {
   // A 404 here is about the repo or the revision, never a file.
   const info = await transport.call(
-    (fetch) => modelInfo({ name: repo, revision, fetch, accessToken: config.token, hubUrl: config.endpoint, additionalFields: ['sha', 'cardData', 'author'] }),
+    (fetch) =>
+      modelInfo({
+        name: repo,
+        revision,
+        fetch,
+        accessToken: config.token,
+        hubUrl: config.endpoint,
+        additionalFields: ['sha', 'cardData', 'author'],
+      }),
     { path: undefined },
   );
   const extras = info as unknown as ModelInfoExtras;
   if (!extras.sha || !isCommitSha(extras.sha)) {
-    throw new HubError('BAD_RESPONSE', `The hub did not say which commit ${repo}@${revision} is.`, { details: { repo, revision } });
+    throw new HubError('BAD_RESPONSE', `The hub did not say which commit ${repo}@${revision} is.`, {
+      details: { repo, revision },
+    });
   }
   const card = extras.cardData ?? {};
   const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
@@ -155,10 +191,14 @@ export async function fetchModelInfo(
 export function cachedCommit(storage: string, repo: string, revision: string): string {
   const commit = isCommitSha(revision) ? revision : readRef(storage, revision);
   if (!commit || !fs.existsSync(snapshotDir(storage, commit))) {
-    throw new HubError('NOT_IN_CACHE', `Offline mode: ${repo}@${revision} is not in the Hugging Face cache (${path.dirname(storage)}).`, {
-      hint: 'Run once with network access to download it, or unset HF_HUB_OFFLINE.',
-      details: { repo, revision, cacheDir: path.dirname(storage) },
-    });
+    throw new HubError(
+      'NOT_IN_CACHE',
+      `Offline mode: ${repo}@${revision} is not in the Hugging Face cache (${path.dirname(storage)}).`,
+      {
+        hint: 'Run once with network access to download it, or unset HF_HUB_OFFLINE.',
+        details: { repo, revision, cacheDir: path.dirname(storage) },
+      },
+    );
   }
   return commit;
 }
@@ -173,7 +213,21 @@ function resolveFromCache(repo: string, revision: string, config: HubConfig): Re
     // A link whose blob is gone is not a usable file.
     if (!stat) continue;
     const sha256 = stat.etag && /^[0-9a-f]{64}$/.test(stat.etag) ? stat.etag : undefined;
-    files.push({ path: file, size: stat.size, ...(stat.etag ? { etag: stat.etag } : {}), ...(sha256 ? { sha256 } : {}), lfs: Boolean(sha256) });
+    files.push({
+      path: file,
+      size: stat.size,
+      ...(stat.etag ? { etag: stat.etag } : {}),
+      ...(sha256 ? { sha256 } : {}),
+      lfs: Boolean(sha256),
+    });
   }
-  return { repo, revision, commit, endpoint: config.endpoint, files, kind: classifyRepo(files.map((f) => f.path)).kind, fromCache: true };
+  return {
+    repo,
+    revision,
+    commit,
+    endpoint: config.endpoint,
+    files,
+    kind: classifyRepo(files.map((f) => f.path)).kind,
+    fromCache: true,
+  };
 }

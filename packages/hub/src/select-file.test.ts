@@ -28,20 +28,36 @@ describe('selectFile', () => {
   });
 
   it('lists the candidates when several match', () => {
-    expect(() => selectFile(files, 'm-*', 'acme/m')).toThrow('"m-*" matches 2 files in acme/m: m-Q4_K_M.gguf, m-Q8_0.gguf.');
+    expect(() => selectFile(files, 'm-*', 'acme/m')).toThrow(
+      '"m-*" matches 2 files in acme/m: m-Q4_K_M.gguf, m-Q8_0.gguf.',
+    );
   });
 
   it('lists the .gguf files, or says there are none, when nothing matches', () => {
-    expect(() => selectFile(files, '*f16*', 'acme/m')).toThrow('No file in acme/m matches "*f16*". Its .gguf files are: m-Q4_K_M.gguf, m-Q8_0.gguf.');
-    expect(() => selectFile(['config.json'], '*.gguf', 'acme/st')).toThrow(expect.objectContaining({ code: 'NO_MATCH', message: 'No file in acme/st matches "*.gguf". It has no .gguf files.' }));
+    expect(() => selectFile(files, '*f16*', 'acme/m')).toThrow(
+      'No file in acme/m matches "*f16*". Its .gguf files are: m-Q4_K_M.gguf, m-Q8_0.gguf.',
+    );
+    expect(() => selectFile(['config.json'], '*.gguf', 'acme/st')).toThrow(
+      expect.objectContaining({
+        code: 'NO_MATCH',
+        message: 'No file in acme/st matches "*.gguf". It has no .gguf files.',
+      }),
+    );
   });
 });
 
 describe('classifyRepo', () => {
   it('prefers GGUF, then safetensors, then pickle weights', () => {
-    expect(classifyRepo(['a.gguf', 'model.safetensors'])).toEqual({ kind: 'gguf', gguf: ['a.gguf'], safetensors: ['model.safetensors'], pickle: [] });
+    expect(classifyRepo(['a.gguf', 'model.safetensors'])).toEqual({
+      kind: 'gguf',
+      gguf: ['a.gguf'],
+      safetensors: ['model.safetensors'],
+      pickle: [],
+    });
     expect(classifyRepo(['config.json', 'model.safetensors', 'pytorch_model.bin']).kind).toBe('safetensors');
-    expect(classifyRepo(['config.json', 'pytorch_model-00001-of-00002.bin', 'training_args.bin']).pickle).toEqual(['pytorch_model-00001-of-00002.bin']);
+    expect(
+      classifyRepo(['config.json', 'pytorch_model-00001-of-00002.bin', 'training_args.bin']).pickle,
+    ).toEqual(['pytorch_model-00001-of-00002.bin']);
     expect(classifyRepo(['original/consolidated.00.pth']).kind).toBe('pickle');
     expect(classifyRepo(['README.md']).kind).toBe('unknown');
   });
@@ -64,18 +80,29 @@ describe('selectGguf', () => {
     });
     // A glob that names a later shard still means the whole model.
     expect(selectGguf(files, '*-00002-of-*', 'acme/m').file).toBe('m-Q8_0-00001-of-00003.gguf');
-    expect(selectGguf(files, '*Q4_K_M.gguf', 'acme/m')).toEqual({ file: 'm-Q4_K_M.gguf', shards: ['m-Q4_K_M.gguf'] });
+    expect(selectGguf(files, '*Q4_K_M.gguf', 'acme/m')).toEqual({
+      file: 'm-Q4_K_M.gguf',
+      shards: ['m-Q4_K_M.gguf'],
+    });
   });
 
   it('lists models, not shards, when the glob matches several or none', () => {
-    expect(() => selectGguf(files, undefined, 'acme/m')).toThrow('"*.gguf" matches 3 GGUF models in acme/m: m-Q4_K_M.gguf, m-Q8_0-00001-of-00003.gguf, m-f16.gguf.');
-    expect(() => selectGguf(files, '*Q2_K*', 'acme/m')).toThrow('Its .gguf files are: m-Q4_K_M.gguf, m-Q8_0-00001-of-00003.gguf, m-f16.gguf.');
+    expect(() => selectGguf(files, undefined, 'acme/m')).toThrow(
+      '"*.gguf" matches 3 GGUF models in acme/m: m-Q4_K_M.gguf, m-Q8_0-00001-of-00003.gguf, m-f16.gguf.',
+    );
+    expect(() => selectGguf(files, '*Q2_K*', 'acme/m')).toThrow(
+      'Its .gguf files are: m-Q4_K_M.gguf, m-Q8_0-00001-of-00003.gguf, m-f16.gguf.',
+    );
   });
 
   it('refuses a split model with a shard missing', () => {
     const partial = files.filter((f) => f !== 'm-Q8_0-00003-of-00003.gguf');
     expect(() => selectGguf(partial, '*Q8_0*', 'acme/m')).toThrow(
-      expect.objectContaining({ code: 'MISSING_SHARDS', category: 'input', details: expect.objectContaining({ missing: ['m-Q8_0-00003-of-00003.gguf'] }) }),
+      expect.objectContaining({
+        code: 'MISSING_SHARDS',
+        category: 'input',
+        details: expect.objectContaining({ missing: ['m-Q8_0-00003-of-00003.gguf'] }),
+      }),
     );
   });
 });

@@ -25,7 +25,13 @@ export function classifyRepo(paths: readonly string[]): RepoClassification {
   const gguf = paths.filter((p) => /\.gguf$/i.test(p));
   const safetensors = paths.filter((p) => /\.safetensors$/i.test(p));
   const pickle = paths.filter((p) => PICKLE.test(p));
-  const kind: RepoKind = gguf.length ? 'gguf' : safetensors.length ? 'safetensors' : pickle.length ? 'pickle' : 'unknown';
+  const kind: RepoKind = gguf.length
+    ? 'gguf'
+    : safetensors.length
+      ? 'safetensors'
+      : pickle.length
+        ? 'pickle'
+        : 'unknown';
   return { kind, gguf, safetensors, pickle };
 }
 
@@ -57,10 +63,14 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 function ambiguous(glob: string, repo: string, candidates: string[], what: string): HubError {
-  return new HubError('AMBIGUOUS_MATCH', `"${glob}" matches ${candidates.length} ${what} in ${repo}: ${candidates.join(', ')}.`, {
-    hint: 'Pass a --filename that matches exactly one of them.',
-    details: { repo, glob, candidates },
-  });
+  return new HubError(
+    'AMBIGUOUS_MATCH',
+    `"${glob}" matches ${candidates.length} ${what} in ${repo}: ${candidates.join(', ')}.`,
+    {
+      hint: 'Pass a --filename that matches exactly one of them.',
+      details: { repo, glob, candidates },
+    },
+  );
 }
 
 function noMatch(glob: string, repo: string, ggufModels: string[]): HubError {
@@ -68,7 +78,9 @@ function noMatch(glob: string, repo: string, ggufModels: string[]): HubError {
     'NO_MATCH',
     `No file in ${repo} matches "${glob}". ${ggufModels.length ? `Its .gguf files are: ${ggufModels.join(', ')}.` : 'It has no .gguf files.'}`,
     {
-      hint: ggufModels.length ? 'Pass a --filename glob that matches one of those.' : 'Pick a GGUF repo, or leave out --filename to convert the safetensors weights.',
+      hint: ggufModels.length
+        ? 'Pass a --filename glob that matches one of those.'
+        : 'Pick a GGUF repo, or leave out --filename to convert the safetensors weights.',
       details: { repo, glob, candidates: ggufModels },
     },
   );
@@ -120,10 +132,14 @@ export function selectGguf(paths: readonly string[], glob: string | undefined, r
   const shards = splitShardLocations(file) ?? [file];
   const missing = shards.filter((shard) => !paths.includes(shard));
   if (missing.length) {
-    throw new HubError('MISSING_SHARDS', `${repo} has only part of the split model ${file}: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing.`, {
-      hint: 'Pick another model, or another revision where every shard was uploaded.',
-      details: { repo, file, missing },
-    });
+    throw new HubError(
+      'MISSING_SHARDS',
+      `${repo} has only part of the split model ${file}: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing.`,
+      {
+        hint: 'Pick another model, or another revision where every shard was uploaded.',
+        details: { repo, file, missing },
+      },
+    );
   }
   return { file, shards };
 }

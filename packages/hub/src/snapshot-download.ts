@@ -41,10 +41,14 @@ export async function snapshotDownload(repoId: string, options: SnapshotOptions 
   const patterns = (options.include ?? ['*']).map(globToRegExp);
   const wanted = (file: string) => patterns.some((pattern) => pattern.test(file));
   const noMatch = (available: string[]) =>
-    new HubError('NO_MATCH', `No file in ${repo}@${revision} matches ${options.include?.map((g) => `"${g}"`).join(', ')}.`, {
-      hint: `Its files are: ${available.slice(0, 20).join(', ')}${available.length > 20 ? ', ...' : ''}.`,
-      details: { repo, revision, include: options.include, candidates: available },
-    });
+    new HubError(
+      'NO_MATCH',
+      `No file in ${repo}@${revision} matches ${options.include?.map((g) => `"${g}"`).join(', ')}.`,
+      {
+        hint: `Its files are: ${available.slice(0, 20).join(', ')}${available.length > 20 ? ', ...' : ''}.`,
+        details: { repo, revision, include: options.include, candidates: available },
+      },
+    );
 
   const model = await resolveModel(repo, { ...options, revision });
   const files = model.files.filter((f) => wanted(f.path));
@@ -54,14 +58,25 @@ export async function snapshotDownload(repoId: string, options: SnapshotOptions 
   if (model.fromCache) {
     // Offline, or the hub was unreachable: the snapshot as the cache holds it.
     const cached = files.flatMap((f) => fromSnapshot(repo, revision, model.commit, f.path, storage) ?? []);
-    return { repo, revision, commit: model.commit, dir, files: cached, ...(model.offlineFallback ? { offlineFallback: model.offlineFallback } : {}) };
+    return {
+      repo,
+      revision,
+      commit: model.commit,
+      dir,
+      files: cached,
+      ...(model.offlineFallback ? { offlineFallback: model.offlineFallback } : {}),
+    };
   }
   const total = files.reduce((sum, f) => sum + f.size, 0);
   let done = 0;
   const out: CachedFile[] = [];
   for (const file of files) {
     const before = done;
-    out.push(await ensureCached(config, repo, revision, model.commit, file, (bytes) => options.onProgress?.(before + bytes, total)));
+    out.push(
+      await ensureCached(config, repo, revision, model.commit, file, (bytes) =>
+        options.onProgress?.(before + bytes, total),
+      ),
+    );
     done += file.size;
   }
   return { repo, revision, commit: model.commit, dir, files: out };

@@ -47,7 +47,9 @@ interface Hashes {
 }
 
 function startHashes(expected: ExpectedBlob): Hashes {
-  const hash: Hash = expected.sha256 ? createHash('sha256') : createHash('sha1').update(`blob ${expected.size}\0`);
+  const hash: Hash = expected.sha256
+    ? createHash('sha256')
+    : createHash('sha1').update(`blob ${expected.size}\0`);
   return {
     update: (chunk) => void hash.update(chunk),
     verify() {
@@ -73,7 +75,13 @@ function sizeOf(file: string): number {
 function mismatch(message: string, options: TransferOptions, details: Record<string, unknown>): HubError {
   return new HubError('INTEGRITY_MISMATCH', message, {
     hint: 'The partial download was deleted; run the command again. If it fails again, the file on the hub does not match its published hash.',
-    details: { repo: options.ctx.repo, path: options.ctx.path, expectedEtag: options.expected.etag, expectedSize: options.expected.size, ...details },
+    details: {
+      repo: options.ctx.repo,
+      path: options.ctx.path,
+      expectedEtag: options.expected.etag,
+      expectedSize: options.expected.size,
+      ...details,
+    },
   });
 }
 
@@ -114,7 +122,11 @@ export async function transferBlob(options: TransferOptions): Promise<void> {
   const received = sizeOf(partial);
   if (received !== expected.size) {
     fs.rmSync(partial, { force: true });
-    throw mismatch(`${options.ctx.path} from ${options.ctx.repo} is ${received} bytes, but the hub said ${expected.size}.`, options, { receivedSize: received });
+    throw mismatch(
+      `${options.ctx.path} from ${options.ctx.repo} is ${received} bytes, but the hub said ${expected.size}.`,
+      options,
+      { receivedSize: received },
+    );
   }
   const actual = hashes.verify();
   if (actual) {
@@ -128,7 +140,12 @@ export async function transferBlob(options: TransferOptions): Promise<void> {
   fs.renameSync(partial, blob);
 }
 
-async function receive(options: TransferOptions, partial: string, offset: number, hashes: Hashes): Promise<Hashes> {
+async function receive(
+  options: TransferOptions,
+  partial: string,
+  offset: number,
+  hashes: Hashes,
+): Promise<Hashes> {
   // A watchdog that cuts the request when the bytes stop coming; the loop
   // above then resumes it like any dropped connection.
   const stall = new AbortController();
@@ -142,7 +159,9 @@ async function receive(options: TransferOptions, partial: string, offset: number
     return await receiveBody(options, partial, offset, hashes, signal, rearm);
   } catch (error) {
     if (stall.signal.aborted && !options.signal?.aborted) {
-      throw new TypeError('fetch failed', { cause: { code: 'ETIMEDOUT', message: `no data for ${options.stallTimeoutMs} ms` } });
+      throw new TypeError('fetch failed', {
+        cause: { code: 'ETIMEDOUT', message: `no data for ${options.stallTimeoutMs} ms` },
+      });
     }
     throw error;
   } finally {
@@ -150,7 +169,14 @@ async function receive(options: TransferOptions, partial: string, offset: number
   }
 }
 
-async function receiveBody(options: TransferOptions, partial: string, offset: number, hashes: Hashes, signal: AbortSignal, rearm: () => void): Promise<Hashes> {
+async function receiveBody(
+  options: TransferOptions,
+  partial: string,
+  offset: number,
+  hashes: Hashes,
+  signal: AbortSignal,
+  rearm: () => void,
+): Promise<Hashes> {
   const { expected, ctx } = options;
   const headers: Record<string, string> = {};
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
@@ -165,24 +191,39 @@ async function receiveBody(options: TransferOptions, partial: string, offset: nu
     } catch {
       // Not JSON: keep the text.
     }
-    throw hubErrorFromStatus(response.status, response.headers.get('x-error-code'), serverMessage.slice(0, 200), ctx);
+    throw hubErrorFromStatus(
+      response.status,
+      response.headers.get('x-error-code'),
+      serverMessage.slice(0, 200),
+      ctx,
+    );
   }
   // The hub names LFS content by X-Linked-Etag; a redirect to a CDN brings
   // another ETag, so a plain ETag is only compared when no redirect happened.
   const sameOrigin = !response.redirected;
-  const advertised = normalizeEtag(response.headers.get('x-linked-etag')) ?? (sameOrigin ? normalizeEtag(response.headers.get('etag')) : undefined);
+  const advertised =
+    normalizeEtag(response.headers.get('x-linked-etag')) ??
+    (sameOrigin ? normalizeEtag(response.headers.get('etag')) : undefined);
   if (advertised && advertised !== expected.etag) {
     await response.body?.cancel();
-    throw mismatch(`The hub serves ${ctx.path} of ${ctx.repo} with etag ${advertised}, but listed it as ${expected.etag}.`, options, { advertised });
+    throw mismatch(
+      `The hub serves ${ctx.path} of ${ctx.repo} with etag ${advertised}, but listed it as ${expected.etag}.`,
+      options,
+      { advertised },
+    );
   }
   let position = offset;
   if (response.status === 206) {
     const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
     if (!range || Number(range[1]) !== offset) {
       await response.body?.cancel();
-      throw new HubError('BAD_RESPONSE', `The hub answered a resume request for ${ctx.path} with the wrong range (${response.headers.get('content-range')}).`, {
-        details: { repo: ctx.repo, path: ctx.path, offset },
-      });
+      throw new HubError(
+        'BAD_RESPONSE',
+        `The hub answered a resume request for ${ctx.path} with the wrong range (${response.headers.get('content-range')}).`,
+        {
+          details: { repo: ctx.repo, path: ctx.path, offset },
+        },
+      );
     }
   } else if (offset > 0) {
     // The server ignored Range and sends everything: start over.
@@ -190,12 +231,19 @@ async function receiveBody(options: TransferOptions, partial: string, offset: nu
     position = 0;
     hashes = startHashes(expected);
   }
-  if (!response.body) throw new HubError('BAD_RESPONSE', `The hub sent no body for ${ctx.path}.`, { details: { repo: ctx.repo, path: ctx.path } });
+  if (!response.body)
+    throw new HubError('BAD_RESPONSE', `The hub sent no body for ${ctx.path}.`, {
+      details: { repo: ctx.repo, path: ctx.path },
+    });
   const out = fs.openSync(partial, position === 0 ? 'w' : 'a');
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       if (position + chunk.length > expected.size) {
-        throw mismatch(`The hub sent more than the ${expected.size} bytes it listed for ${ctx.path}.`, options, {});
+        throw mismatch(
+          `The hub sent more than the ${expected.size} bytes it listed for ${ctx.path}.`,
+          options,
+          {},
+        );
       }
       rearm();
       fs.writeSync(out, chunk);
@@ -209,7 +257,9 @@ async function receiveBody(options: TransferOptions, partial: string, offset: nu
   }
   if (position < expected.size) {
     // The body ended early without an error: treat it as a dropped connection.
-    throw new TypeError('fetch failed', { cause: { code: 'ECONNRESET', message: `body ended after ${position} of ${expected.size} bytes` } });
+    throw new TypeError('fetch failed', {
+      cause: { code: 'ECONNRESET', message: `body ended after ${position} of ${expected.size} bytes` },
+    });
   }
   return hashes;
 }

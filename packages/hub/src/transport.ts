@@ -26,7 +26,10 @@ export class Transport {
   }
 
   /** Runs a library call, turning whatever it throws into a HubError. */
-  async call<T>(run: (fetch: typeof globalThis.fetch) => Promise<T>, ctx: Partial<RequestContext> = {}): Promise<T> {
+  async call<T>(
+    run: (fetch: typeof globalThis.fetch) => Promise<T>,
+    ctx: Partial<RequestContext> = {},
+  ): Promise<T> {
     this.lastErrorCode = null;
     try {
       return await run(this.fetch);

@@ -1,10 +1,22 @@
 import fs from 'node:fs';
 import { llamaServerArgs, MANIFEST_PATH, type Bundle } from '@alki/bundler';
 import { HEALTHCHECK_LABEL, ALKI_IMAGE_LABEL, type BuiltImage } from './base/air-gapped-base.js';
-import { bundleLayerEntries, chooseArtifact, IMAGE_BUNDLE_DIR, imageModelPath, manifestEntry } from './bundle/bundle-layer.js';
+import {
+  bundleLayerEntries,
+  chooseArtifact,
+  IMAGE_BUNDLE_DIR,
+  imageModelPath,
+  manifestEntry,
+} from './bundle/bundle-layer.js';
 import { writeLayer, type LayerCompression } from './layer/write-layer.js';
 import { assembleImage, reproducibleTime } from './oci/image-config.js';
-import { initOciLayout, ociArchitecture, readImageFromLayout, tagManifest, writeJsonBlob } from './oci/layout.js';
+import {
+  initOciLayout,
+  ociArchitecture,
+  readImageFromLayout,
+  tagManifest,
+  writeJsonBlob,
+} from './oci/layout.js';
 import { MEDIA_TYPES, type HealthConfig } from './oci/types.js';
 import path from 'node:path';
 
@@ -34,11 +46,24 @@ export interface BuildImageOptions {
 /** nanoseconds, as Docker's HealthConfig wants them. */
 const SECOND_NS = 1_000_000_000;
 
-function healthcheck(probe: string | undefined, port: number, healthPath: string, timeoutS: number): HealthConfig {
+function healthcheck(
+  probe: string | undefined,
+  port: number,
+  healthPath: string,
+  timeoutS: number,
+): HealthConfig {
   // The upstream llama.cpp server image ships curl and uses it the same way
   // (.devops/cpu.Dockerfile, HEALTHCHECK); the air-gapped base has its own static probe.
-  const test = probe ? ['CMD', probe, String(port), healthPath] : ['CMD', 'curl', '-f', `http://localhost:${port}${healthPath}`];
-  return { Test: test, Interval: 30 * SECOND_NS, Timeout: Math.max(1, timeoutS) * SECOND_NS, StartPeriod: 60 * SECOND_NS, Retries: 3 };
+  const test = probe
+    ? ['CMD', probe, String(port), healthPath]
+    : ['CMD', 'curl', '-f', `http://localhost:${port}${healthPath}`];
+  return {
+    Test: test,
+    Interval: 30 * SECOND_NS,
+    Timeout: Math.max(1, timeoutS) * SECOND_NS,
+    StartPeriod: 60 * SECOND_NS,
+    Retries: 3,
+  };
 }
 
 /**
@@ -52,7 +77,9 @@ function healthcheck(probe: string | undefined, port: number, healthPath: string
  * const bundle = await readBundle('./dist/tiny');
  * const image = await buildImage({ bundle, layoutDir: imageStoreDir(), baseTag: 'alki/llama-server:v0.4.0', tag: 'acme/tiny:latest' });
  */
-export async function buildImage(options: BuildImageOptions): Promise<BuiltImage & { digest: string; model: string }> {
+export async function buildImage(
+  options: BuildImageOptions,
+): Promise<BuiltImage & { digest: string; model: string }> {
   const { bundle } = options;
   await initOciLayout(options.layoutDir);
   const base = await readImageFromLayout(options.layoutDir, options.baseTag);
@@ -70,12 +97,21 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   });
   const { runtime, manifest: bundleManifest } = bundle;
   const port = runtime.server.port;
-  const entrypoint = base.config.config?.Entrypoint?.length ? base.config.config.Entrypoint : ['/app/llama-server'];
+  const entrypoint = base.config.config?.Entrypoint?.length
+    ? base.config.config.Entrypoint
+    : ['/app/llama-server'];
   const probe = base.config.config?.Labels?.[HEALTHCHECK_LABEL];
-  const source = bundleManifest.source.kind === 'hub' ? `https://huggingface.co/${bundleManifest.source.repo}` : undefined;
+  const source =
+    bundleManifest.source.kind === 'hub' ? `https://huggingface.co/${bundleManifest.source.repo}` : undefined;
   const { config, manifest } = assembleImage({
     base,
-    layers: [{ layer, createdBy: `alki image build: COPY bundle ${bundleManifest.slug} ${bundleManifest.version} to ${IMAGE_BUNDLE_DIR}`, comment: 'alki' }],
+    layers: [
+      {
+        layer,
+        createdBy: `alki image build: COPY bundle ${bundleManifest.slug} ${bundleManifest.version} to ${IMAGE_BUNDLE_DIR}`,
+        comment: 'alki',
+      },
+    ],
     config: {
       Entrypoint: entrypoint,
       // Not root: llama-server only reads the bundle (as the bundle's own Dockerfile does).
@@ -110,8 +146,19 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     },
   });
   const configDescriptor = await writeJsonBlob(options.layoutDir, config, MEDIA_TYPES.ociConfig);
-  const manifestDescriptor = await writeJsonBlob(options.layoutDir, manifest(configDescriptor), MEDIA_TYPES.ociManifest);
+  const manifestDescriptor = await writeJsonBlob(
+    options.layoutDir,
+    manifest(configDescriptor),
+    MEDIA_TYPES.ociManifest,
+  );
   await tagManifest(options.layoutDir, manifestDescriptor, options.tag);
   const size = configDescriptor.size + manifest(configDescriptor).layers.reduce((sum, l) => sum + l.size, 0);
-  return { layoutDir: options.layoutDir, tag: options.tag, manifest: manifestDescriptor, digest: manifestDescriptor.digest, size, model: imageModelPath(artifact.uri) };
+  return {
+    layoutDir: options.layoutDir,
+    tag: options.tag,
+    manifest: manifestDescriptor,
+    digest: manifestDescriptor.digest,
+    size,
+    model: imageModelPath(artifact.uri),
+  };
 }

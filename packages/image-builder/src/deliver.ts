@@ -31,7 +31,10 @@ export async function deliverImage(
   storeDir: string,
   tag: string,
   targets: DeliveryTargets,
-  options: RegistryAccess & { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void } = {},
+  options: RegistryAccess & {
+    signal?: AbortSignal;
+    onProgress?: (bytes: number, total: number) => void;
+  } = {},
 ): Promise<Delivered> {
   const delivered: Delivered = {};
   if (targets.ociLayout) {
@@ -39,7 +42,10 @@ export async function deliverImage(
     delivered.ociLayout = path.resolve(targets.ociLayout);
   }
   if (targets.dockerArchive) {
-    await writeDockerArchive(storeDir, tag, targets.dockerArchive, { force: targets.force, signal: options.signal });
+    await writeDockerArchive(storeDir, tag, targets.dockerArchive, {
+      force: targets.force,
+      signal: options.signal,
+    });
     delivered.dockerArchive = path.resolve(targets.dockerArchive);
   }
   if (targets.push) {

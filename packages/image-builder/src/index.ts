@@ -9,11 +9,24 @@ export { assembleImage, reproducibleTime } from './oci/image-config.js';
 export type { AssembleImageInput, NewLayer } from './oci/image-config.js';
 export { blobPath, initOciLayout, readImageFromLayout, readIndex, tagManifest } from './oci/layout.js';
 export { MEDIA_TYPES, REF_NAME_ANNOTATION } from './oci/types.js';
-export type { ContainerConfig, Descriptor, HealthConfig, ImageConfig, ImageManifest, ImageRecord } from './oci/types.js';
+export type {
+  ContainerConfig,
+  Descriptor,
+  HealthConfig,
+  ImageConfig,
+  ImageManifest,
+  ImageRecord,
+} from './oci/types.js';
 export { exportOciLayout, writeDockerArchive } from './oci/export.js';
 export { pullImage, pushImage } from './oci/registry-transfer.js';
 export type { RegistryAccess } from './oci/registry-transfer.js';
-export { ALKI_IMAGE_LABEL, BASE_HEALTHCHECK_PATH, BASE_SERVER_PATH, HEALTHCHECK_LABEL, buildAirGappedBase } from './base/air-gapped-base.js';
+export {
+  ALKI_IMAGE_LABEL,
+  BASE_HEALTHCHECK_PATH,
+  BASE_SERVER_PATH,
+  HEALTHCHECK_LABEL,
+  buildAirGappedBase,
+} from './base/air-gapped-base.js';
 export type { BuildBaseOptions, BuiltImage } from './base/air-gapped-base.js';
 export type { BaseSpec } from './base/resolve-base.js';
 export { parseLddOutput, programRunner, sharedLibrariesOf } from './base/shared-libraries.js';

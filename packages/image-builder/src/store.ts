@@ -32,7 +32,9 @@ export interface ListedImage {
 export async function listStoreImages(storeDir: string): Promise<ListedImage[]> {
   let tags: string[];
   try {
-    tags = (await readIndex(storeDir)).manifests.map((d) => d.annotations?.[REF_NAME_ANNOTATION]).filter((t): t is string => Boolean(t));
+    tags = (await readIndex(storeDir)).manifests
+      .map((d) => d.annotations?.[REF_NAME_ANNOTATION])
+      .filter((t): t is string => Boolean(t));
   } catch {
     return [];
   }

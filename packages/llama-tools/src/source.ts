@@ -24,21 +24,33 @@ export function locateLlamaCppSource(resolve: (id: string) => string = require.r
     // point and walk up to the package root.
     packageDir = packageRootOf(resolve('node-llama-cpp'));
   } catch (cause) {
-    throw new LlamaToolsError('SOURCE_BUNDLE_MISSING', 'node-llama-cpp is not installed, so the llama.cpp source is not available.', {
-      cause,
-      hint: 'Run `npm ci` in the Alki checkout.',
-    });
+    throw new LlamaToolsError(
+      'SOURCE_BUNDLE_MISSING',
+      'node-llama-cpp is not installed, so the llama.cpp source is not available.',
+      {
+        cause,
+        hint: 'Run `npm ci` in the Alki checkout.',
+      },
+    );
   }
   const llamaDir = path.join(packageDir, 'llama');
   const bundlePath = path.join(llamaDir, 'gitRelease.bundle');
   if (!fs.existsSync(bundlePath)) {
-    throw new LlamaToolsError('SOURCE_BUNDLE_MISSING', `node-llama-cpp has no llama.cpp source bundle at ${bundlePath}.`, {
-      details: { bundlePath },
-      hint: 'Reinstall node-llama-cpp (`npm ci`); its package ships llama/gitRelease.bundle.',
-    });
+    throw new LlamaToolsError(
+      'SOURCE_BUNDLE_MISSING',
+      `node-llama-cpp has no llama.cpp source bundle at ${bundlePath}.`,
+      {
+        details: { bundlePath },
+        hint: 'Reinstall node-llama-cpp (`npm ci`); its package ships llama/gitRelease.bundle.',
+      },
+    );
   }
-  const info = JSON.parse(fs.readFileSync(path.join(llamaDir, 'llama.cpp.info.json'), 'utf8')) as { tag: string };
-  const pkg = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version: string };
+  const info = JSON.parse(fs.readFileSync(path.join(llamaDir, 'llama.cpp.info.json'), 'utf8')) as {
+    tag: string;
+  };
+  const pkg = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as {
+    version: string;
+  };
   return { tag: info.tag, bundlePath, nodeLlamaCppVersion: pkg.version };
 }
 

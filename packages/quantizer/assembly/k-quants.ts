@@ -48,7 +48,7 @@ function fp32ToFp16(f: f32): u32 {
     return sign | result;
   }
   const rest = mantissa & 0x1fff;
-  let result = (<u32>halfExponent << 10) | (mantissa >> 13);
+  let result = ((<u32>halfExponent) << 10) | (mantissa >> 13);
   if (rest > 0x1000 || (rest == 0x1000 && (result & 1) != 0)) result += 1;
   return sign | result;
 }
@@ -82,10 +82,10 @@ function makeQkx2Quants(nmax: i32, x: usize, weights: usize, levels: usize, rmin
   let sumW = load<f32>(weights);
   let sumX: f32 = sumW * min;
   for (let i = 1; i < n; i++) {
-    const v = load<f32>(x + (<usize>i << 2));
+    const v = load<f32>(x + ((<usize>i) << 2));
     if (v < min) min = v;
     if (v > max) max = v;
-    const w = load<f32>(weights + (<usize>i << 2));
+    const w = load<f32>(weights + ((<usize>i) << 2));
     sumW += w;
     sumX += w * v;
   }
@@ -99,13 +99,13 @@ function makeQkx2Quants(nmax: i32, x: usize, weights: usize, levels: usize, rmin
   let scale: f32 = 1 / iscale;
   let bestError: f32 = 0;
   for (let i = 0; i < n; i++) {
-    const v = load<f32>(x + (<usize>i << 2));
+    const v = load<f32>(x + ((<usize>i) << 2));
     let l = nearestInt(iscale * (v - min));
     l = l < 0 ? 0 : l > nmax ? nmax : l;
     store<u8>(levels + i, <u8>l);
     let diff: f32 = scale * <f32>l + min - v;
     diff = diff * diff;
-    bestError += load<f32>(weights + (<usize>i << 2)) * diff;
+    bestError += load<f32>(weights + ((<usize>i) << 2)) * diff;
   }
   const magic = f32x4.splat(12582912.0);
   const mantissa = i32x4.splat(0x007fffff);
@@ -154,13 +154,16 @@ function makeQkx2Quants(nmax: i32, x: usize, weights: usize, levels: usize, rmin
       const vThisMin = f32x4.splat(thisMin);
       // w * (scale * l + min - x)^2 per lane, stored, then added in order.
       for (let i: usize = 0; i < 128; i += 16) {
-        const diff = f32x4.sub(f32x4.add(f32x4.mul(vScale, v128.load(AUX_F + i)), vThisMin), v128.load(x + i));
+        const diff = f32x4.sub(
+          f32x4.add(f32x4.mul(vScale, v128.load(AUX_F + i)), vThisMin),
+          v128.load(x + i),
+        );
         v128.store(WL + i, f32x4.mul(v128.load(weights + i), f32x4.mul(diff, diff)));
       }
       let error: f32 = 0;
       for (let i: usize = 0; i < 128; i += 4) error += load<f32>(WL + i);
       if (error < bestError) {
-        for (let i = 0; i < n; i++) store<u8>(levels + i, <u8>load<i32>(AUX + (<usize>i << 2)));
+        for (let i = 0; i < n; i++) store<u8>(levels + i, <u8>load<i32>(AUX + ((<usize>i) << 2)));
         bestError = error;
         scale = thisScale;
         min = thisMin;
@@ -173,9 +176,9 @@ function makeQkx2Quants(nmax: i32, x: usize, weights: usize, levels: usize, rmin
 
 // get_scale_min_k4, packed: scale in the low byte, min in the next.
 function scaleMinK4(j: i32, q: usize): u32 {
-  if (j < 4) return (<u32>load<u8>(q + j) & 63) | ((<u32>load<u8>(q + j + 4) & 63) << 8);
-  const sc = (<u32>load<u8>(q + j + 4) & 0xf) | ((<u32>load<u8>(q + j - 4) >> 6) << 4);
-  const m = (<u32>load<u8>(q + j + 4) >> 4) | ((<u32>load<u8>(q + j) >> 6) << 4);
+  if (j < 4) return ((<u32>load<u8>(q + j)) & 63) | (((<u32>load<u8>(q + j + 4)) & 63) << 8);
+  const sc = ((<u32>load<u8>(q + j + 4)) & 0xf) | (((<u32>load<u8>(q + j - 4)) >> 6) << 4);
+  const m = ((<u32>load<u8>(q + j + 4)) >> 4) | (((<u32>load<u8>(q + j)) >> 6) << 4);
   return sc | (m << 8);
 }
 
@@ -185,17 +188,18 @@ function scalesAndMins(x: usize, y: usize, nmax: i32, rmin: f32, nstep: i32): vo
   let maxScale: f32 = 0;
   let maxMin: f32 = 0;
   for (let j = 0; j < 8; j++) {
-    const xb = x + (<usize>(32 * j) << 2);
+    const xb = x + ((<usize>(32 * j)) << 2);
     let sumX2: f32 = 0;
     for (let l = 0; l < 32; l++) {
-      const v = load<f32>(xb + (<usize>l << 2));
+      const v = load<f32>(xb + ((<usize>l) << 2));
       sumX2 += v * v;
     }
     const avX: f32 = Mathf.sqrt(sumX2 / 32);
-    for (let l = 0; l < 32; l++) store<f32>(WEIGHTS + (<usize>l << 2), avX + Mathf.abs(load<f32>(xb + (<usize>l << 2))));
+    for (let l = 0; l < 32; l++)
+      store<f32>(WEIGHTS + ((<usize>l) << 2), avX + Mathf.abs(load<f32>(xb + ((<usize>l) << 2))));
     const scale = makeQkx2Quants(nmax, xb, WEIGHTS, LEVELS + 32 * j, rmin, nstep);
-    store<f32>(SCALES + (<usize>j << 2), scale);
-    store<f32>(MINS + (<usize>j << 2), lastMin);
+    store<f32>(SCALES + ((<usize>j) << 2), scale);
+    store<f32>(MINS + ((<usize>j) << 2), lastMin);
     if (scale > maxScale) maxScale = scale;
     if (lastMin > maxMin) maxMin = lastMin;
   }
@@ -203,8 +207,8 @@ function scalesAndMins(x: usize, y: usize, nmax: i32, rmin: f32, nstep: i32): vo
   const invMin: f32 = maxMin > 0 ? 63 / maxMin : 0;
   const s = y + 4;
   for (let j = 0; j < 8; j++) {
-    let ls = <u32>(<u8>nearestInt(invScale * load<f32>(SCALES + (<usize>j << 2))));
-    let lm = <u32>(<u8>nearestInt(invMin * load<f32>(MINS + (<usize>j << 2))));
+    let ls = <u32>(<u8>nearestInt(invScale * load<f32>(SCALES + ((<usize>j) << 2))));
+    let lm = <u32>(<u8>nearestInt(invMin * load<f32>(MINS + ((<usize>j) << 2))));
     if (ls > 63) ls = 63;
     if (lm > 63) lm = 63;
     if (j < 4) {
@@ -212,8 +216,8 @@ function scalesAndMins(x: usize, y: usize, nmax: i32, rmin: f32, nstep: i32): vo
       store<u8>(s + j + 4, <u8>lm);
     } else {
       store<u8>(s + j + 4, <u8>((ls & 0xf) | ((lm & 0xf) << 4)));
-      store<u8>(s + j - 4, load<u8>(s + j - 4) | <u8>((ls >> 4) << 6));
-      store<u8>(s + j, load<u8>(s + j) | <u8>((lm >> 4) << 6));
+      store<u8>(s + j - 4, load<u8>(s + j - 4) | (<u8>((ls >> 4) << 6)));
+      store<u8>(s + j, load<u8>(s + j) | (<u8>((lm >> 4) << 6)));
     }
   }
   const d16 = fp16ToFp32(storeHalf(y, maxScale / 63));
@@ -223,9 +227,9 @@ function scalesAndMins(x: usize, y: usize, nmax: i32, rmin: f32, nstep: i32): vo
     const d: f32 = d16 * <f32>(packed & 0xff);
     if (d == 0) continue;
     const dm: f32 = m16 * <f32>(packed >> 8);
-    const xb = x + (<usize>(32 * j) << 2);
+    const xb = x + ((<usize>(32 * j)) << 2);
     for (let i = 0; i < 32; i++) {
-      let l = nearestInt((load<f32>(xb + (<usize>i << 2)) + dm) / d);
+      let l = nearestInt((load<f32>(xb + ((<usize>i) << 2)) + dm) / d);
       l = l < 0 ? 0 : l > nmax ? nmax : l;
       store<u8>(LEVELS + 32 * j + i, <u8>l);
     }
@@ -235,12 +239,13 @@ function scalesAndMins(x: usize, y: usize, nmax: i32, rmin: f32, nstep: i32): vo
 /** quantize_row_q4_K_ref over `blocks` super-blocks: floats at x, 144-byte blocks at y. */
 export function quantizeQ4K(x: usize, y: usize, blocks: i32): void {
   for (let i = 0; i < blocks; i++) {
-    const xb = x + (<usize>(256 * i) << 2);
+    const xb = x + ((<usize>(256 * i)) << 2);
     const yb = y + <usize>(144 * i);
     scalesAndMins(xb, yb, 15, -1, 20);
     let q = yb + 16;
     for (let j = 0; j < 256; j += 64) {
-      for (let l = 0; l < 32; l++) store<u8>(q + l, load<u8>(LEVELS + j + l) | (load<u8>(LEVELS + j + l + 32) << 4));
+      for (let l = 0; l < 32; l++)
+        store<u8>(q + l, load<u8>(LEVELS + j + l) | (load<u8>(LEVELS + j + l + 32) << 4));
       q += 32;
     }
   }
@@ -249,7 +254,7 @@ export function quantizeQ4K(x: usize, y: usize, blocks: i32): void {
 /** quantize_row_q5_K_ref over `blocks` super-blocks: floats at x, 176-byte blocks at y. */
 export function quantizeQ5K(x: usize, y: usize, blocks: i32): void {
   for (let i = 0; i < blocks; i++) {
-    const xb = x + (<usize>(256 * i) << 2);
+    const xb = x + ((<usize>(256 * i)) << 2);
     const yb = y + <usize>(176 * i);
     scalesAndMins(xb, yb, 31, -0.5, 15);
     const qh = yb + 16;
@@ -283,7 +288,7 @@ function makeQxQuantsRmse1(n: i32, nmax: i32, x: usize, levels: usize): f32 {
   let max: f32 = 0;
   let amax: f32 = 0;
   for (let i = 0; i < n; i++) {
-    const v = load<f32>(x + (<usize>i << 2));
+    const v = load<f32>(x + ((<usize>i) << 2));
     const a = Mathf.abs(v);
     if (a > amax) {
       amax = a;
@@ -294,11 +299,11 @@ function makeQxQuantsRmse1(n: i32, nmax: i32, x: usize, levels: usize): f32 {
     for (let i = 0; i < n; i++) store<u8>(levels + i, 0);
     return 0;
   }
-  let iscale: f32 = <f32>(-nmax) / max;
+  let iscale: f32 = <f32>-nmax / max;
   let sumLX: f32 = 0;
   let sumL2: f32 = 0;
   for (let i = 0; i < n; i++) {
-    const v = load<f32>(x + (<usize>i << 2));
+    const v = load<f32>(x + ((<usize>i) << 2));
     let l = nearestInt(iscale * v);
     l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
     store<u8>(levels + i, <u8>(l + nmax));
@@ -315,7 +320,7 @@ function makeQxQuantsRmse1(n: i32, nmax: i32, x: usize, levels: usize): f32 {
     sumLX = 0;
     sumL2 = 0;
     for (let i = 0; i < n; i++) {
-      const v = load<f32>(x + (<usize>i << 2));
+      const v = load<f32>(x + ((<usize>i) << 2));
       let l = nearestInt(iscale * v);
       l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
       const w: f32 = v * v;
@@ -325,7 +330,7 @@ function makeQxQuantsRmse1(n: i32, nmax: i32, x: usize, levels: usize): f32 {
     }
     if (sumL2 > 0 && sumLX * sumLX > best * sumL2) {
       for (let i = 0; i < n; i++) {
-        let l = nearestInt(iscale * load<f32>(x + (<usize>i << 2)));
+        let l = nearestInt(iscale * load<f32>(x + ((<usize>i) << 2)));
         l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
         store<u8>(levels + i, <u8>(l + nmax));
       }
@@ -339,13 +344,13 @@ function makeQxQuantsRmse1(n: i32, nmax: i32, x: usize, levels: usize): f32 {
 /** quantize_row_q6_K_ref over `blocks` super-blocks: floats at x, 210-byte blocks at y. */
 export function quantizeQ6K(x: usize, y: usize, blocks: i32): void {
   for (let i = 0; i < blocks; i++) {
-    const xb = x + (<usize>(256 * i) << 2);
+    const xb = x + ((<usize>(256 * i)) << 2);
     const yb = y + <usize>(210 * i);
     let maxScale: f32 = 0;
     let maxAbsScale: f32 = 0;
     for (let ib = 0; ib < 16; ib++) {
-      const scale = makeQxQuantsRmse1(16, 32, xb + (<usize>(16 * ib) << 2), LEVELS + 16 * ib);
-      store<f32>(SCALES + (<usize>ib << 2), scale);
+      const scale = makeQxQuantsRmse1(16, 32, xb + ((<usize>(16 * ib)) << 2), LEVELS + 16 * ib);
+      store<f32>(SCALES + ((<usize>ib) << 2), scale);
       const abs = Mathf.abs(scale);
       if (abs > maxAbsScale) {
         maxAbsScale = abs;
@@ -359,16 +364,16 @@ export function quantizeQ6K(x: usize, y: usize, blocks: i32): void {
     const iscale: f32 = -128 / maxScale;
     const d16 = fp16ToFp32(storeHalf(yb + 208, 1 / iscale));
     for (let ib = 0; ib < 16; ib++) {
-      let q = nearestInt(iscale * load<f32>(SCALES + (<usize>ib << 2)));
+      let q = nearestInt(iscale * load<f32>(SCALES + ((<usize>ib) << 2)));
       if (q > 127) q = 127;
       store<i8>(yb + 192 + ib, <i8>q);
     }
     for (let j = 0; j < 16; j++) {
       const d: f32 = d16 * <f32>load<i8>(yb + 192 + j);
       if (d == 0) continue;
-      const xg = xb + (<usize>(16 * j) << 2);
+      const xg = xb + ((<usize>(16 * j)) << 2);
       for (let ii = 0; ii < 16; ii++) {
-        let l = nearestInt(load<f32>(xg + (<usize>ii << 2)) / d);
+        let l = nearestInt(load<f32>(xg + ((<usize>ii) << 2)) / d);
         l = l < -32 ? -32 : l > 31 ? 31 : l;
         store<u8>(LEVELS + 16 * j + ii, <u8>(l + 32));
       }

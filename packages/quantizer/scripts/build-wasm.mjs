@@ -18,7 +18,24 @@ export function compileKQuants() {
     const out = path.join(dir, 'k-quants.wasm');
     const asc = path.join(root, '../../node_modules/assemblyscript/bin/asc.js');
     // No fast-math: binaryen keeps IEEE f32 semantics, which bit-exactness needs.
-    execFileSync(process.execPath, [asc, path.join(root, 'assembly/k-quants.ts'), '-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd', '--initialMemory', '2', '-o', out], { stdio: 'inherit' });
+    execFileSync(
+      process.execPath,
+      [
+        asc,
+        path.join(root, 'assembly/k-quants.ts'),
+        '-O3',
+        '--runtime',
+        'stub',
+        '--noAssert',
+        '--enable',
+        'simd',
+        '--initialMemory',
+        '2',
+        '-o',
+        out,
+      ],
+      { stdio: 'inherit' },
+    );
     return fs.readFileSync(out);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,12 @@ export { QuantizerError } from './errors.js';
 export type { QuantizerErrorCode } from './errors.js';
 
 export { quantizeGguf } from './quantize-gguf.js';
-export type { QuantizedTensorSummary, QuantizeGgufOptions, QuantizeProgress, QuantizeResult } from './quantize-gguf.js';
+export type {
+  QuantizedTensorSummary,
+  QuantizeGgufOptions,
+  QuantizeProgress,
+  QuantizeResult,
+} from './quantize-gguf.js';
 export { allowsQuantization, compareTensorNames, planQuantization, QUANTIZATION_VERSION } from './plan.js';
 export type { PlannedTensor, PlanOptions, QuantizationPlan, TensorTypeOverride } from './plan.js';
 export { mixInfo, QUANT_MIXES, tensorTypeFromName } from './mixes.js';

@@ -4,7 +4,8 @@ import { allowsQuantization, compareTensorNames, planQuantization } from './plan
 
 function model(layers: number, embedding: number, options: { output?: boolean; ff?: number } = {}) {
   const tensors: GgufTensorInfo[] = [];
-  const add = (name: string, dims: number[]) => tensors.push({ name, dims, type: GgmlType.F16, offset: 0, byteSize: 0 });
+  const add = (name: string, dims: number[]) =>
+    tensors.push({ name, dims, type: GgmlType.F16, offset: 0, byteSize: 0 });
   add('token_embd.weight', [embedding, 100]);
   for (let l = 0; l < layers; l++) {
     add(`blk.${l}.attn_norm.weight`, [embedding]);
@@ -22,7 +23,8 @@ function model(layers: number, embedding: number, options: { output?: boolean; f
   return { metadata, tensors };
 }
 
-const typeOf = (plan: ReturnType<typeof planQuantization>, name: string) => ggmlTypeInfo(plan.tensors.find((t) => t.source.name === name)!.targetType).name;
+const typeOf = (plan: ReturnType<typeof planQuantization>, name: string) =>
+  ggmlTypeInfo(plan.tensors.find((t) => t.source.name === name)!.targetType).name;
 
 describe('planQuantization', () => {
   it('orders tensors as llama.cpp does: non-block tensors first, then by block number, then by name', () => {
@@ -38,7 +40,9 @@ describe('planQuantization', () => {
     // n = 8: i < 1, i >= 7, or (i - 1) % 3 == 2, so layers 0, 3, 6 and 7.
     const q6 = [0, 1, 2, 3, 4, 5, 6, 7].filter((l) => typeOf(plan, `blk.${l}.ffn_down.weight`) === 'Q6_K');
     expect(q6).toEqual([0, 3, 6, 7]);
-    expect([0, 1, 2, 3, 4, 5, 6, 7].filter((l) => typeOf(plan, `blk.${l}.attn_v.weight`) === 'Q6_K')).toEqual([0, 3, 6, 7]);
+    expect([0, 1, 2, 3, 4, 5, 6, 7].filter((l) => typeOf(plan, `blk.${l}.attn_v.weight`) === 'Q6_K')).toEqual(
+      [0, 3, 6, 7],
+    );
     expect(typeOf(plan, 'blk.1.attn_q.weight')).toBe('Q4_K');
   });
 
@@ -58,7 +62,9 @@ describe('planQuantization', () => {
     const plan = planQuantization(model(2, 96, { ff: 80 }), { mix: 'Q4_K_S' });
     expect(typeOf(plan, 'blk.1.attn_q.weight')).toBe('Q5_0');
     expect(typeOf(plan, 'blk.1.ffn_down.weight')).toBe('F16');
-    expect(plan.tensors.find((t) => t.source.name === 'blk.1.attn_q.weight')!.fallbackFrom).toBe(GgmlType.Q4_K);
+    expect(plan.tensors.find((t) => t.source.name === 'blk.1.attn_q.weight')!.fallbackFrom).toBe(
+      GgmlType.Q4_K,
+    );
     // The output tensor takes Q8_0 directly when rows are not a multiple of 256.
     expect(typeOf(plan, 'output.weight')).toBe('Q8_0');
   });
@@ -77,16 +83,26 @@ describe('planQuantization', () => {
 
   it('moves general.quantization_version and general.file_type to the end of the metadata', () => {
     const plan = planQuantization(model(1, 256), { mix: 'Q4_K_M' });
-    expect(plan.metadata.slice(-2)).toEqual([ggufEntry.uint32('general.quantization_version', 2), ggufEntry.uint32('general.file_type', 15)]);
+    expect(plan.metadata.slice(-2)).toEqual([
+      ggufEntry.uint32('general.quantization_version', 2),
+      ggufEntry.uint32('general.file_type', 15),
+    ]);
     expect(plan.metadata.filter((e) => e.key === 'general.file_type')).toHaveLength(1);
   });
 
   it('refuses unknown mixes and types, and models without an architecture', () => {
-    expect(() => planQuantization(model(1, 256), { mix: 'Q2_K' })).toThrow(expect.objectContaining({ code: 'UNKNOWN_TYPE' }));
-    expect(() => planQuantization(model(1, 256), { mix: 'Q8_0', tensorTypeOverrides: [{ pattern: 'x', type: 'iq2_xs' }] })).toThrow(
+    expect(() => planQuantization(model(1, 256), { mix: 'Q2_K' })).toThrow(
       expect.objectContaining({ code: 'UNKNOWN_TYPE' }),
     );
-    expect(() => planQuantization({ metadata: [], tensors: [] }, { mix: 'Q8_0' })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    expect(() =>
+      planQuantization(model(1, 256), {
+        mix: 'Q8_0',
+        tensorTypeOverrides: [{ pattern: 'x', type: 'iq2_xs' }],
+      }),
+    ).toThrow(expect.objectContaining({ code: 'UNKNOWN_TYPE' }));
+    expect(() => planQuantization({ metadata: [], tensors: [] }, { mix: 'Q8_0' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT' }),
+    );
   });
 });
 

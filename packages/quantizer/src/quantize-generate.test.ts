@@ -46,7 +46,10 @@ describe('quantized models in node-llama-cpp', () => {
         const prompt = model.tokenize('the cat');
         expect(prompt.length).toBeGreaterThan(0);
         let generated = 0;
-        await completion.generateCompletion('the cat', { maxTokens: 4, onToken: (tokens) => (generated += tokens.length) });
+        await completion.generateCompletion('the cat', {
+          maxTokens: 4,
+          onToken: (tokens) => (generated += tokens.length),
+        });
         expect(generated).toBeGreaterThan(0);
       } finally {
         await context.dispose();

@@ -38,28 +38,52 @@ function fixture(name: string, options: SizedLlamaOptions & { as?: 'F16' | 'BF16
 }
 
 // Hidden 256 (every block type fits) with 8 layers, so the layer rules pick different types per layer.
-const aligned = () => fixture('aligned', { embedding: 256, feedForward: 512, layers: 8, headsKv: 2, seed: 3 });
+const aligned = () =>
+  fixture('aligned', { embedding: 256, feedForward: 512, layers: 8, headsKv: 2, seed: 3 });
 // Hidden 96 and feed-forward 80: k-quants fall back to 32-blocks, and ffn_down (rows of 80) to F16; tied embeddings.
-const unaligned = () => fixture('unaligned', { embedding: 96, feedForward: 80, layers: 3, output: false, seed: 4 });
+const unaligned = () =>
+  fixture('unaligned', { embedding: 96, feedForward: 80, layers: 3, output: false, seed: 4 });
 // Edge-case rows in every weight, in F16 (huge = 2e3, which stays finite in half precision) and in F32 (huge = 1e8).
-const edgesF16 = () => fixture('edges-f16', { embedding: 256, feedForward: 256, layers: 2, as: 'F16', edgeCases: { huge: 2e3 }, seed: 5 });
-const edgesF32 = () => fixture('edges-f32', { embedding: 256, feedForward: 256, layers: 1, edgeCases: { huge: 1e4 }, seed: 6 });
+const edgesF16 = () =>
+  fixture('edges-f16', {
+    embedding: 256,
+    feedForward: 256,
+    layers: 2,
+    as: 'F16',
+    edgeCases: { huge: 2e3 },
+    seed: 5,
+  });
+const edgesF32 = () =>
+  fixture('edges-f32', { embedding: 256, feedForward: 256, layers: 1, edgeCases: { huge: 1e4 }, seed: 6 });
 
 async function reference(input: string, mix: string, flags: string[] = []): Promise<Buffer> {
-  const out = path.join(dir, `ref-${path.basename(input)}-${mix}-${flags.join('_').replace(/[^\w]/g, '')}.gguf`);
+  const out = path.join(
+    dir,
+    `ref-${path.basename(input)}-${mix}-${flags.join('_').replace(/[^\w]/g, '')}.gguf`,
+  );
   await run(llamaQuantize, [...flags, input, out, mix, '2'], { maxBuffer: 64 << 20 });
   return fs.readFileSync(out);
 }
 
-async function ours(input: string, mix: string, options: Partial<Parameters<typeof quantizeGguf>[0]> = {}): Promise<Buffer> {
-  const out = path.join(dir, `alki-${path.basename(input)}-${mix}-${Math.random().toString(36).slice(2)}.gguf`);
+async function ours(
+  input: string,
+  mix: string,
+  options: Partial<Parameters<typeof quantizeGguf>[0]> = {},
+): Promise<Buffer> {
+  const out = path.join(
+    dir,
+    `alki-${path.basename(input)}-${mix}-${Math.random().toString(36).slice(2)}.gguf`,
+  );
   await quantizeGguf({ input, output: out, mix, threads: 2, ...options });
   return fs.readFileSync(out);
 }
 
 function expectSameBytes(actual: Buffer, expected: Buffer): void {
   const firstDifference = actual.findIndex((byte, i) => byte !== expected[i]);
-  expect({ length: actual.length, firstDifference }).toEqual({ length: expected.length, firstDifference: -1 });
+  expect({ length: actual.length, firstDifference }).toEqual({
+    length: expected.length,
+    firstDifference: -1,
+  });
 }
 
 const MIXES = ['Q4_K_M', 'Q4_K_S', 'Q5_K_M', 'Q5_K_S', 'Q6_K', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1'];
@@ -70,10 +94,13 @@ describe('quantizeGguf against llama-quantize', () => {
     expectSameBytes(await ours(input, mix), await reference(input, mix));
   });
 
-  it.each(['Q4_K_M', 'Q5_K_S', 'Q6_K', 'Q8_0'])('writes the same file for %s when rows are not multiples of 256 or 32', async (mix) => {
-    const input = await unaligned();
-    expectSameBytes(await ours(input, mix), await reference(input, mix));
-  });
+  it.each(['Q4_K_M', 'Q5_K_S', 'Q6_K', 'Q8_0'])(
+    'writes the same file for %s when rows are not multiples of 256 or 32',
+    async (mix) => {
+      const input = await unaligned();
+      expectSameBytes(await ours(input, mix), await reference(input, mix));
+    },
+  );
 
   it.each(['Q4_K_S', 'Q5_K_S', 'Q6_K', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1'])(
     'quantizes edge cases (zeros, constants, huge and 1e-6 magnitudes, outliers) to pure %s exactly, from F16 and F32',
@@ -85,7 +112,13 @@ describe('quantizeGguf against llama-quantize', () => {
   );
 
   it.each(['Q4_K_M', 'Q5_K_M'])('writes the same file for %s from a BF16 input', async (mix) => {
-    const input = await fixture('aligned-bf16', { embedding: 256, feedForward: 512, layers: 4, seed: 8, as: 'BF16' });
+    const input = await fixture('aligned-bf16', {
+      embedding: 256,
+      feedForward: 512,
+      layers: 4,
+      seed: 8,
+      as: 'BF16',
+    });
     expectSameBytes(await ours(input, mix), await reference(input, mix));
   });
 
@@ -96,16 +129,24 @@ describe('quantizeGguf against llama-quantize', () => {
       { pattern: 'blk\\.[0-3]\\.ffn_down', type: 'Q5_0' },
     ];
     const flags = overrides.flatMap((o) => ['--tensor-type', `${o.pattern}=${o.type}`]);
-    expectSameBytes(await ours(input, 'Q4_K_M', { tensorTypeOverrides: overrides }), await reference(input, 'Q4_K_M', flags));
+    expectSameBytes(
+      await ours(input, 'Q4_K_M', { tensorTypeOverrides: overrides }),
+      await reference(input, 'Q4_K_M', flags),
+    );
   });
 
   it('requantizes a quantized file only when allowed, then matches llama-quantize --allow-requantize', async () => {
     const q8 = path.join(dir, 'aligned-q8.gguf');
     await quantizeGguf({ input: await aligned(), output: q8, mix: 'Q8_0', threads: 1 });
     const refused = path.join(dir, 'refused.gguf');
-    await expect(quantizeGguf({ input: q8, output: refused, mix: 'Q4_K_M' })).rejects.toMatchObject({ code: 'REQUANTIZE_REFUSED' });
+    await expect(quantizeGguf({ input: q8, output: refused, mix: 'Q4_K_M' })).rejects.toMatchObject({
+      code: 'REQUANTIZE_REFUSED',
+    });
     expect(fs.existsSync(refused)).toBe(false);
-    expectSameBytes(await ours(q8, 'Q4_K_M', { allowRequantize: true }), await reference(q8, 'Q4_K_M', ['--allow-requantize']));
+    expectSameBytes(
+      await ours(q8, 'Q4_K_M', { allowRequantize: true }),
+      await reference(q8, 'Q4_K_M', ['--allow-requantize']),
+    );
   });
 });
 
@@ -138,7 +179,9 @@ describe('dequantizers against llama.cpp', () => {
         if (!format) continue;
         const weights = new Float32Array(tensor.dims.reduce((a, b) => a * b, 1));
         format.dequantize(ours.data.get(tensor.name)!, weights);
-        expect(Buffer.compare(Buffer.from(weights.buffer), Buffer.from(reference.data.get(tensor.name)!))).toBe(0);
+        expect(
+          Buffer.compare(Buffer.from(weights.buffer), Buffer.from(reference.data.get(tensor.name)!)),
+        ).toBe(0);
         compared++;
       }
       expect(compared).toBeGreaterThan(0);
@@ -148,26 +191,51 @@ describe('dequantizers against llama.cpp', () => {
 
 describe('quantizeGguf failures', () => {
   it('rejects a NaN weight, naming the tensor, and leaves no output behind', async () => {
-    const input = await fixture('nan', { embedding: 64, feedForward: 128, layers: 1, poison: { tensor: 'blk.0.ffn_up.weight', value: Number.NaN } });
+    const input = await fixture('nan', {
+      embedding: 64,
+      feedForward: 128,
+      layers: 1,
+      poison: { tensor: 'blk.0.ffn_up.weight', value: Number.NaN },
+    });
     const output = path.join(dir, 'nan-out.gguf');
     const error = await quantizeGguf({ input, output, mix: 'Q8_0', threads: 2 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QuantizerError);
-    expect(error).toMatchObject({ code: 'NON_FINITE_WEIGHT', details: { tensor: 'blk.0.ffn_up.weight', index: 5 } });
+    expect(error).toMatchObject({
+      code: 'NON_FINITE_WEIGHT',
+      details: { tensor: 'blk.0.ffn_up.weight', index: 5 },
+    });
     expect(fs.readdirSync(dir).filter((f) => f.includes('nan-out'))).toEqual([]);
   });
 
   it('fails like llama-quantize when a block scale overflows half precision, and names the tensor', async () => {
-    const input = await fixture('huge', { embedding: 256, feedForward: 256, layers: 1, edgeCases: { huge: 1e8 }, seed: 6 });
-    await expect(run(llamaQuantize, [input, path.join(dir, 'huge-ref.gguf'), 'Q5_1', '1'])).rejects.toThrow('validation failed');
-    await expect(quantizeGguf({ input, output: path.join(dir, 'huge-out.gguf'), mix: 'Q5_1' })).rejects.toMatchObject({
+    const input = await fixture('huge', {
+      embedding: 256,
+      feedForward: 256,
+      layers: 1,
+      edgeCases: { huge: 1e8 },
+      seed: 6,
+    });
+    await expect(run(llamaQuantize, [input, path.join(dir, 'huge-ref.gguf'), 'Q5_1', '1'])).rejects.toThrow(
+      'validation failed',
+    );
+    await expect(
+      quantizeGguf({ input, output: path.join(dir, 'huge-out.gguf'), mix: 'Q5_1' }),
+    ).rejects.toMatchObject({
       code: 'SCALE_OVERFLOW',
       details: { tensor: 'output.weight' },
     });
   });
 
   it('rejects infinity the same way', async () => {
-    const input = await fixture('inf', { embedding: 64, feedForward: 128, layers: 1, poison: { tensor: 'output.weight', value: -Infinity } });
-    await expect(quantizeGguf({ input, output: path.join(dir, 'inf-out.gguf'), mix: 'Q4_K_M' })).rejects.toMatchObject({
+    const input = await fixture('inf', {
+      embedding: 64,
+      feedForward: 128,
+      layers: 1,
+      poison: { tensor: 'output.weight', value: -Infinity },
+    });
+    await expect(
+      quantizeGguf({ input, output: path.join(dir, 'inf-out.gguf'), mix: 'Q4_K_M' }),
+    ).rejects.toMatchObject({
       code: 'NON_FINITE_WEIGHT',
       details: { tensor: 'output.weight' },
     });
@@ -177,7 +245,9 @@ describe('quantizeGguf failures', () => {
     const input = await fixture('small', { embedding: 64, feedForward: 128, layers: 1 });
     const output = path.join(dir, 'exists.gguf');
     fs.writeFileSync(output, 'keep me');
-    await expect(quantizeGguf({ input, output, mix: 'Q8_0' })).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    await expect(quantizeGguf({ input, output, mix: 'Q8_0' })).rejects.toMatchObject({
+      code: 'OUTPUT_EXISTS',
+    });
     expect(fs.readFileSync(output, 'utf8')).toBe('keep me');
     await quantizeGguf({ input, output, mix: 'Q8_0', overwrite: true, threads: 1 });
     expect(fs.readFileSync(output).subarray(0, 4).toString('latin1')).toBe('GGUF');
@@ -200,6 +270,8 @@ describe('quantizeGguf failures', () => {
 
   it('rejects an unknown mix before touching the output', async () => {
     const input = await fixture('small', { embedding: 64, feedForward: 128, layers: 1 });
-    await expect(quantizeGguf({ input, output: path.join(dir, 'x.gguf'), mix: 'Q3_XL' })).rejects.toMatchObject({ code: 'UNKNOWN_TYPE', category: 'usage' });
+    await expect(
+      quantizeGguf({ input, output: path.join(dir, 'x.gguf'), mix: 'Q3_XL' }),
+    ).rejects.toMatchObject({ code: 'UNKNOWN_TYPE', category: 'usage' });
   });
 });

@@ -8,11 +8,17 @@ export function sha256Digest(bytes: Uint8Array | string): string {
 }
 
 /** Streams a file through sha256 and returns `sha256:<hex>` and its size. */
-export async function sha256File(file: string, signal?: AbortSignal): Promise<{ digest: string; size: number }> {
+export async function sha256File(
+  file: string,
+  signal?: AbortSignal,
+): Promise<{ digest: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
   // 4 MiB reads: large enough that hashing, not syscalls, bounds a 1 GB file.
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 4 << 20, signal }) as AsyncIterable<Buffer>) {
+  for await (const chunk of fs.createReadStream(file, {
+    highWaterMark: 4 << 20,
+    signal,
+  }) as AsyncIterable<Buffer>) {
     hash.update(chunk);
     size += chunk.length;
   }
@@ -36,9 +42,13 @@ export class DigestVerifier {
   update(chunk: Uint8Array): void {
     this.received += chunk.length;
     if (this.expected.size !== undefined && this.received > this.expected.size) {
-      throw new RegistryError('SIZE_MISMATCH', `${this.what} is longer than its descriptor says (${this.expected.size} bytes).`, {
-        details: { digest: this.expected.digest, expectedSize: this.expected.size },
-      });
+      throw new RegistryError(
+        'SIZE_MISMATCH',
+        `${this.what} is longer than its descriptor says (${this.expected.size} bytes).`,
+        {
+          details: { digest: this.expected.digest, expectedSize: this.expected.size },
+        },
+      );
     }
     this.hash.update(chunk);
   }
@@ -46,16 +56,28 @@ export class DigestVerifier {
   /** Throws SIZE_MISMATCH or DIGEST_MISMATCH; returns the byte count otherwise. */
   finish(): number {
     if (this.expected.size !== undefined && this.received !== this.expected.size) {
-      throw new RegistryError('SIZE_MISMATCH', `${this.what} has ${this.received} bytes, but its descriptor says ${this.expected.size}.`, {
-        details: { digest: this.expected.digest, expectedSize: this.expected.size, actualSize: this.received },
-      });
+      throw new RegistryError(
+        'SIZE_MISMATCH',
+        `${this.what} has ${this.received} bytes, but its descriptor says ${this.expected.size}.`,
+        {
+          details: {
+            digest: this.expected.digest,
+            expectedSize: this.expected.size,
+            actualSize: this.received,
+          },
+        },
+      );
     }
     const actual = `sha256:${this.hash.digest('hex')}`;
     if (actual !== this.expected.digest) {
-      throw new RegistryError('DIGEST_MISMATCH', `${this.what} does not match its digest: expected ${this.expected.digest}, got ${actual}.`, {
-        hint: 'The registry storage or the network corrupted it; nothing was written. Push it again from a good copy.',
-        details: { expected: this.expected.digest, actual },
-      });
+      throw new RegistryError(
+        'DIGEST_MISMATCH',
+        `${this.what} does not match its digest: expected ${this.expected.digest}, got ${actual}.`,
+        {
+          hint: 'The registry storage or the network corrupted it; nothing was written. Push it again from a good copy.',
+          details: { expected: this.expected.digest, actual },
+        },
+      );
     }
     return this.received;
   }

@@ -18,7 +18,13 @@ export {
   MODELPACK_FILEPATH_ANNOTATION,
 } from './media-types.js';
 export { RegistryClient, referrersTag } from './registry/client.js';
-export type { Descriptor, FetchedManifest, PushBlobOptions, PushBlobResult, RegistryClientOptions } from './registry/client.js';
+export type {
+  Descriptor,
+  FetchedManifest,
+  PushBlobOptions,
+  PushBlobResult,
+  RegistryClientOptions,
+} from './registry/client.js';
 export { fileBlob, bytesBlob } from './registry/blob-source.js';
 export type { BlobSource } from './registry/blob-source.js';
 export { findCredentials } from './registry/credentials.js';

@@ -15,7 +15,8 @@ export interface ImageReference {
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?$/;
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?$/;
 // The spec caps a repository name at 255 characters in total.
 const MAX_REPOSITORY_LENGTH = 255;
 const DOCKER_HUB = 'registry-1.docker.io';
@@ -39,9 +40,14 @@ export function isValidDigest(digest: string): boolean {
 
 /** Throws INVALID_REFERENCE unless `repository` is a valid repository path. */
 export function assertRepository(repository: string, reference = repository): void {
-  if (repository.length === 0 || repository.length > MAX_REPOSITORY_LENGTH) throw invalid(reference, `the repository must be 1 to ${MAX_REPOSITORY_LENGTH} characters`);
+  if (repository.length === 0 || repository.length > MAX_REPOSITORY_LENGTH)
+    throw invalid(reference, `the repository must be 1 to ${MAX_REPOSITORY_LENGTH} characters`);
   for (const component of repository.split('/')) {
-    if (!COMPONENT.test(component)) throw invalid(reference, `"${component}" is not a valid path component (lower-case letters, digits and single . _ - separators)`);
+    if (!COMPONENT.test(component))
+      throw invalid(
+        reference,
+        `"${component}" is not a valid path component (lower-case letters, digits and single . _ - separators)`,
+      );
   }
 }
 
@@ -55,19 +61,24 @@ export function assertRepository(repository: string, reference = repository): vo
  * // { registry: '127.0.0.1:5000', repository: 'models/qwen3', tag: 'v1.0.0' }
  */
 export function parseReference(reference: string): ImageReference {
-  if (reference.length === 0 || reference.length > 4096 || /[\s\0]/.test(reference)) throw invalid(reference, 'it is empty, too long, or contains spaces');
+  if (reference.length === 0 || reference.length > 4096 || /[\s\0]/.test(reference))
+    throw invalid(reference, 'it is empty, too long, or contains spaces');
   let rest = reference;
   let digest: string | undefined;
   const at = rest.indexOf('@');
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) throw invalid(reference, 'the digest must be sha256: followed by 64 lower-case hex digits');
+    if (!DIGEST.test(digest))
+      throw invalid(reference, 'the digest must be sha256: followed by 64 lower-case hex digits');
   }
   const slash = rest.indexOf('/');
   let registry = DOCKER_HUB;
   const first = slash >= 0 ? rest.slice(0, slash) : '';
-  if (slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['))) {
+  if (
+    slash >= 0 &&
+    (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['))
+  ) {
     registry = first;
     rest = rest.slice(slash + 1);
     if (!HOST.test(registry)) throw invalid(reference, `"${registry}" is not a valid registry host`);
@@ -77,11 +88,20 @@ export function parseReference(reference: string): ImageReference {
   if (colon >= 0) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) throw invalid(reference, `"${tag}" is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)`);
+    if (!TAG.test(tag))
+      throw invalid(
+        reference,
+        `"${tag}" is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)`,
+      );
   }
   if (registry === DOCKER_HUB && !rest.includes('/')) rest = `library/${rest}`;
   assertRepository(rest, reference);
-  return { registry, repository: rest, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+  return {
+    registry,
+    repository: rest,
+    ...(tag !== undefined ? { tag } : {}),
+    ...(digest !== undefined ? { digest } : {}),
+  };
 }
 
 /** Formats a reference back to `registry/repository[:tag][@digest]`. */

@@ -1,7 +1,13 @@
 export { RuntimeError } from './errors.js';
 export type { RuntimeErrorCode } from './errors.js';
 export { httpStatusFor, openAiErrorBody, parseGenerationRequest } from './openai/protocol.js';
-export type { ChatMessage, FinishReason, GenerationRequest, GenerationResult, OpenAiErrorBody } from './openai/protocol.js';
+export type {
+  ChatMessage,
+  FinishReason,
+  GenerationRequest,
+  GenerationResult,
+  OpenAiErrorBody,
+} from './openai/protocol.js';
 export type { Engine } from './serve/engine.js';
 export { createNodeLlamaEngine, effectiveThreads } from './serve/node-llama-engine.js';
 export type { NodeLlamaEngineOptions } from './serve/node-llama-engine.js';
@@ -15,7 +21,13 @@ export { bundleSettings, resolveGgufSettings, resolveServeSettings } from './ser
 export type { EngineName, ServeOptions, ServingModel } from './serve/serve.js';
 export { DEFAULT_PROMPT, SCORE_TEXT } from './validate/builtin-text.js';
 export { firstFailure } from './validate/report.js';
-export type { CheckName, CheckResult, ModelMetrics, ModelReport, ValidationReport } from './validate/report.js';
+export type {
+  CheckName,
+  CheckResult,
+  ModelMetrics,
+  ModelReport,
+  ValidationReport,
+} from './validate/report.js';
 export { runModelChecks } from './validate/run-worker.js';
 export type { WorkerOutcome, WorkerRunOptions } from './validate/run-worker.js';
 export { checkGgufStructure } from './validate/structure.js';

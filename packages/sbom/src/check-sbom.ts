@@ -22,11 +22,16 @@ export function checkSbom(document: unknown, models: readonly SbomModelFile[]): 
     relationships?: unknown;
   };
   const problems: string[] = [];
-  if (doc.spdxVersion !== 'SPDX-2.3') problems.push(`spdxVersion is ${JSON.stringify(doc.spdxVersion)}, not "SPDX-2.3"`);
+  if (doc.spdxVersion !== 'SPDX-2.3')
+    problems.push(`spdxVersion is ${JSON.stringify(doc.spdxVersion)}, not "SPDX-2.3"`);
   if (doc.SPDXID !== 'SPDXRef-DOCUMENT') problems.push('SPDXID is not SPDXRef-DOCUMENT');
   const packages = Array.isArray(doc.packages) ? (doc.packages as Array<Record<string, unknown>>) : [];
-  const relationships = Array.isArray(doc.relationships) ? (doc.relationships as Array<Record<string, unknown>>) : [];
-  if (!relationships.some((r) => r.spdxElementId === 'SPDXRef-DOCUMENT' && r.relationshipType === 'DESCRIBES')) {
+  const relationships = Array.isArray(doc.relationships)
+    ? (doc.relationships as Array<Record<string, unknown>>)
+    : [];
+  if (
+    !relationships.some((r) => r.spdxElementId === 'SPDXRef-DOCUMENT' && r.relationshipType === 'DESCRIBES')
+  ) {
     problems.push('no DESCRIBES relationship from the document');
   }
   for (const model of models) {
@@ -35,10 +40,15 @@ export function checkSbom(document: unknown, models: readonly SbomModelFile[]): 
       problems.push(`no package for ${model.uri}`);
       continue;
     }
-    const checksums = Array.isArray(entry.checksums) ? (entry.checksums as Array<Record<string, unknown>>) : [];
+    const checksums = Array.isArray(entry.checksums)
+      ? (entry.checksums as Array<Record<string, unknown>>)
+      : [];
     const sha = checksums.find((c) => c.algorithm === 'SHA256')?.checksumValue;
-    if (sha !== model.sha256) problems.push(`the package for ${model.uri} has SHA256 ${String(sha)}, the model has ${model.sha256}`);
-    if (!relationships.some((r) => r.spdxElementId === entry.SPDXID && r.relationshipType === 'GENERATED_FROM')) {
+    if (sha !== model.sha256)
+      problems.push(`the package for ${model.uri} has SHA256 ${String(sha)}, the model has ${model.sha256}`);
+    if (
+      !relationships.some((r) => r.spdxElementId === entry.SPDXID && r.relationshipType === 'GENERATED_FROM')
+    ) {
       problems.push(`${model.uri} has no GENERATED_FROM relationship`);
     }
   }

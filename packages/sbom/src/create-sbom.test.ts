@@ -7,7 +7,10 @@ import { checkSbom, createSbom, serializeSbom, type SbomInput } from './index.js
 
 // The official SPDX 2.3 JSON schema is kept outside the repo (no npm package
 // ships it); read it at test time, never copy it in.
-const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/schemas/spdx-2.3.schema.json');
+const schemaPath = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../../shared/schemas/spdx-2.3.schema.json',
+);
 
 function spdxValidator() {
   const ajv = new Ajv({ strict: true, allErrors: true, validateFormats: false });
@@ -24,7 +27,11 @@ function hubInput(overrides: Partial<SbomInput> = {}): SbomInput {
       { uri: './models/tiny-llama-q4_k_m.gguf', quant: 'Q4_K_M', sha256: SHA_A },
       { uri: './models/tiny-llama-q8_0.gguf', quant: 'Q8_0', sha256: SHA_B },
     ],
-    source: { repo: 'acme/tiny-llama', revision: '0123456789abcdef0123456789abcdef01234567', hubUrl: 'https://huggingface.co' },
+    source: {
+      repo: 'acme/tiny-llama',
+      revision: '0123456789abcdef0123456789abcdef01234567',
+      hubUrl: 'https://huggingface.co',
+    },
     license: 'apache-2.0',
     created: '2025-01-02T03:04:05Z',
     toolVersion: '0.1.0',
@@ -71,17 +78,31 @@ describe('createSbom', () => {
     const models = document.packages.filter((p) => p.primaryPackagePurpose === 'FILE');
     expect(document.relationships).toEqual([
       { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: bundle.SPDXID },
-      ...models.map((m) => ({ spdxElementId: bundle.SPDXID, relationshipType: 'CONTAINS', relatedSpdxElement: m.SPDXID })),
-      ...models.map((m) => ({ spdxElementId: m.SPDXID, relationshipType: 'GENERATED_FROM', relatedSpdxElement: source.SPDXID })),
+      ...models.map((m) => ({
+        spdxElementId: bundle.SPDXID,
+        relationshipType: 'CONTAINS',
+        relatedSpdxElement: m.SPDXID,
+      })),
+      ...models.map((m) => ({
+        spdxElementId: m.SPDXID,
+        relationshipType: 'GENERATED_FROM',
+        relatedSpdxElement: source.SPDXID,
+      })),
     ]);
   });
 
   it('uses the SPDX id for a known license and a LicenseRef with extracted text for others', () => {
     expect(createSbom(hubInput()).packages[0].licenseDeclared).toBe('Apache-2.0');
-    const custom = createSbom(hubInput({ license: 'llama3.1', licenseText: 'LLAMA 3.1 COMMUNITY LICENSE AGREEMENT ...' }));
+    const custom = createSbom(
+      hubInput({ license: 'llama3.1', licenseText: 'LLAMA 3.1 COMMUNITY LICENSE AGREEMENT ...' }),
+    );
     expect(custom.packages[0].licenseDeclared).toBe('LicenseRef-llama3.1');
     expect(custom.hasExtractedLicensingInfos).toEqual([
-      { licenseId: 'LicenseRef-llama3.1', name: 'llama3.1', extractedText: 'LLAMA 3.1 COMMUNITY LICENSE AGREEMENT ...' },
+      {
+        licenseId: 'LicenseRef-llama3.1',
+        name: 'llama3.1',
+        extractedText: 'LLAMA 3.1 COMMUNITY LICENSE AGREEMENT ...',
+      },
     ]);
     expect(validate(custom)).toBe(true);
   });
@@ -90,26 +111,41 @@ describe('createSbom', () => {
     const local = createSbom(hubInput({ source: { repo: 'model.gguf', revision: null }, license: null }));
     expect(validate(local)).toBe(true);
     const source = local.packages.find((p) => p.primaryPackagePurpose === 'SOURCE');
-    expect(source).toMatchObject({ downloadLocation: 'NOASSERTION', supplier: 'NOASSERTION', licenseDeclared: 'NOASSERTION' });
+    expect(source).toMatchObject({
+      downloadLocation: 'NOASSERTION',
+      supplier: 'NOASSERTION',
+      licenseDeclared: 'NOASSERTION',
+    });
     expect(source?.versionInfo).toBeUndefined();
   });
 
   it('is deterministic, and the namespace changes when the content does', () => {
     expect(serializeSbom(createSbom(hubInput()))).toBe(serializeSbom(createSbom(hubInput())));
-    const other = createSbom(hubInput({ models: [{ uri: './models/tiny-llama-q8_0.gguf', quant: 'Q8_0', sha256: SHA_A }] }));
+    const other = createSbom(
+      hubInput({ models: [{ uri: './models/tiny-llama-q8_0.gguf', quant: 'Q8_0', sha256: SHA_A }] }),
+    );
     expect(other.documentNamespace).not.toBe(createSbom(hubInput()).documentNamespace);
   });
 
   it('keeps hostile names valid: quotes, newlines and odd characters in ids are sanitised', () => {
-    const hostile = createSbom(hubInput({ bundle: { name: 'evil "name"\n$HOME %s {{x}}', slug: 'evil-name', version: '1' }, license: 'My "Custom" License\n' }));
+    const hostile = createSbom(
+      hubInput({
+        bundle: { name: 'evil "name"\n$HOME %s {{x}}', slug: 'evil-name', version: '1' },
+        license: 'My "Custom" License\n',
+      }),
+    );
     expect(validate(hostile)).toBe(true);
     expect(hostile.packages[0].name).toBe('evil "name"\n$HOME %s {{x}}');
     expect(hostile.packages[0].licenseDeclared).toBe('LicenseRef-my-custom-license');
   });
 
   it('refuses an input without models or with a bad hash or time', () => {
-    expect(() => createSbom(hubInput({ models: [] }))).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
-    expect(() => createSbom(hubInput({ models: [{ uri: './models/x.gguf', quant: 'Q8_0', sha256: 'xyz' }] }))).toThrow(/SHA-256/);
+    expect(() => createSbom(hubInput({ models: [] }))).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT' }),
+    );
+    expect(() =>
+      createSbom(hubInput({ models: [{ uri: './models/x.gguf', quant: 'Q8_0', sha256: 'xyz' }] })),
+    ).toThrow(/SHA-256/);
     expect(() => createSbom(hubInput({ created: '2025-01-02 03:04' }))).toThrow(/creation time/);
   });
 });
@@ -122,7 +158,10 @@ describe('checkSbom', () => {
   });
 
   it('names a model whose hash disagrees or that has no package', () => {
-    const changed = [{ ...input.models[0], sha256: 'c'.repeat(64) }, { ...input.models[1], uri: './models/other.gguf' }];
+    const changed = [
+      { ...input.models[0], sha256: 'c'.repeat(64) },
+      { ...input.models[1], uri: './models/other.gguf' },
+    ];
     expect(checkSbom(createSbom(input), changed)).toEqual([
       `the package for ./models/tiny-llama-q4_k_m.gguf has SHA256 ${SHA_A}, the model has ${'c'.repeat(64)}`,
       'no package for ./models/other.gguf',

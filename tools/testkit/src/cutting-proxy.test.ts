@@ -33,7 +33,9 @@ describe('startCuttingProxy', () => {
 
   it('cuts a request body after the armed number of bytes, once, and the client sees a broken connection', async () => {
     proxy.cutAfter(50_000);
-    await expect(fetch(`http://${proxy.host}/v2/x`, { method: 'PATCH', body: Buffer.alloc(200_000) })).rejects.toThrow();
+    await expect(
+      fetch(`http://${proxy.host}/v2/x`, { method: 'PATCH', body: Buffer.alloc(200_000) }),
+    ).rejects.toThrow();
     expect(proxy.cuts).toBe(1);
     const response = await fetch(`http://${proxy.host}/v2/`, { method: 'POST', body: Buffer.alloc(200_000) });
     expect(await response.text()).toBe('got 200000');

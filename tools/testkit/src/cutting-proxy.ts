@@ -27,7 +27,10 @@ export interface CuttingProxy {
  * a connection in the middle of a request body, for tests of resumed uploads.
  */
 export async function startCuttingProxy(target: string): Promise<CuttingProxy> {
-  const [targetHost, targetPort] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+  const [targetHost, targetPort] = [
+    target.slice(0, target.lastIndexOf(':')),
+    Number(target.slice(target.lastIndexOf(':') + 1)),
+  ];
   let bytesUp = 0;
   let cuts = 0;
   // Bytes still allowed through before the armed cut; undefined when disarmed.

@@ -30,7 +30,9 @@ describe('native llama.cpp tools', () => {
     const tools = await nativeTools();
     const tiny = await cachedTinyLlamaGguf();
     const output = path.join(workDir, 'tiny-q8_0.gguf');
-    const result = spawnSync(tools.paths['llama-quantize'], [tiny.path, output, 'Q8_0', '1'], { encoding: 'utf8' });
+    const result = spawnSync(tools.paths['llama-quantize'], [tiny.path, output, 'Q8_0', '1'], {
+      encoding: 'utf8',
+    });
     expect(result.status).toBe(0);
     const quantized = await openGguf(output);
     const types = new Set(quantized.tensors.filter((t) => t.dims.length === 2).map((t) => t.type));
@@ -42,7 +44,19 @@ describe('native llama.cpp tools', () => {
     const tools = await nativeTools();
     const tiny = await cachedTinyLlamaGguf();
     const port = await freePort();
-    server = startProcess(tools.paths['llama-server'], ['-m', tiny.path, '--host', '127.0.0.1', '--port', String(port), '-c', '256', '-t', '1', '--no-webui']);
+    server = startProcess(tools.paths['llama-server'], [
+      '-m',
+      tiny.path,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '-c',
+      '256',
+      '-t',
+      '1',
+      '--no-webui',
+    ]);
     try {
       await waitForHttp(`http://127.0.0.1:${port}/health`, { timeoutMs: 60_000 });
     } catch (error) {

@@ -36,7 +36,13 @@ export function podmanEnvironment(): PodmanEnvironment {
   );
   fs.writeFileSync(
     storageConf,
-    ['[storage]', 'driver = "vfs"', `graphroot = "${path.join(dir, 'graph')}"`, `runroot = "${path.join(dir, 'run')}"`, ''].join('\n'),
+    [
+      '[storage]',
+      'driver = "vfs"',
+      `graphroot = "${path.join(dir, 'graph')}"`,
+      `runroot = "${path.join(dir, 'run')}"`,
+      '',
+    ].join('\n'),
   );
   return {
     env: { ...process.env, CONTAINERS_CONF: containersConf, CONTAINERS_STORAGE_CONF: storageConf },

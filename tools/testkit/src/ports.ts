@@ -14,7 +14,10 @@ export function freePort(): Promise<number> {
 }
 
 /** Polls `url` until it answers with one of `statuses`, or fails after `timeoutMs`. */
-export async function waitForHttp(url: string, { timeoutMs = 15_000, statuses = [200] }: { timeoutMs?: number; statuses?: number[] } = {}): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  { timeoutMs = 15_000, statuses = [200] }: { timeoutMs?: number; statuses?: number[] } = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {

@@ -53,7 +53,10 @@ describe('README examples', () => {
       const problems = ts
         .getPreEmitDiagnostics(program)
         .filter((d) => d.file === undefined || files.includes(d.file.fileName))
-        .map((d) => `${d.file ? path.basename(d.file.fileName) : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+        .map(
+          (d) =>
+            `${d.file ? path.basename(d.file.fileName) : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+        );
       expect(problems).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

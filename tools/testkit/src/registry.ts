@@ -50,7 +50,14 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     auth.push('auth:', '  htpasswd:', '    realm: alki-test', `    path: ${file}`);
   } else if (options.tokenAuth) {
     const t = options.tokenAuth;
-    auth.push('auth:', '  token:', `    realm: ${t.realm}`, `    service: ${t.service}`, `    issuer: ${t.issuer}`, `    rootcertbundle: ${t.rootCertBundle}`);
+    auth.push(
+      'auth:',
+      '  token:',
+      `    realm: ${t.realm}`,
+      `    service: ${t.service}`,
+      `    issuer: ${t.issuer}`,
+      `    rootcertbundle: ${t.rootCertBundle}`,
+    );
   }
   const config = [
     'version: 0.1',

@@ -2,7 +2,15 @@
 // tokenizer is the tiny llama's, so the files load and generate in llama.cpp;
 // the weights are seeded, with optional edge cases. For F16 input, convert
 // the result with `llama-quantize in out F16`.
-import { createGgufWriter, fileSource, ggufEntry, GgmlType, readGguf, type GgufMetadataEntry, type GgufTensorSpec } from '@alki/gguf-reader';
+import {
+  createGgufWriter,
+  fileSource,
+  ggufEntry,
+  GgmlType,
+  readGguf,
+  type GgufMetadataEntry,
+  type GgufTensorSpec,
+} from '@alki/gguf-reader';
 import { cachedTinyLlamaGguf } from './tiny-gguf.js';
 
 export interface SizedLlamaOptions {

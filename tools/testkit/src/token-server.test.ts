@@ -12,10 +12,15 @@ describe('startTokenServer', () => {
     await server?.stop();
   });
 
-  const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+  const basic = (user: string, password: string) => ({
+    authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+  });
 
   it('issues an RS256 JWT with the asked scopes, signed by the certificate in rootCertBundle', async () => {
-    const response = await fetch(`${server.realm}?service=${server.service}&scope=repository:a/b:pull,push&scope=repository:c:pull`, { headers: basic('bob', 'pw') });
+    const response = await fetch(
+      `${server.realm}?service=${server.service}&scope=repository:a/b:pull,push&scope=repository:c:pull`,
+      { headers: basic('bob', 'pw') },
+    );
     expect(response.status).toBe(200);
     const body = (await response.json()) as { token: string; expires_in: number };
     expect(body.expires_in).toBe(120);
@@ -34,8 +39,13 @@ describe('startTokenServer', () => {
     const verifier = createVerify('RSA-SHA256');
     verifier.update(`${header}.${payload}`);
     expect(verifier.verify(certificate.publicKey, Buffer.from(signature, 'base64url'))).toBe(true);
-    expect(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')).x5c[0]).toBe(certificate.raw.toString('base64'));
-    expect(server.requests.at(-1)).toEqual({ username: 'bob', scopes: ['repository:a/b:pull,push', 'repository:c:pull'] });
+    expect(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')).x5c[0]).toBe(
+      certificate.raw.toString('base64'),
+    );
+    expect(server.requests.at(-1)).toEqual({
+      username: 'bob',
+      scopes: ['repository:a/b:pull,push', 'repository:c:pull'],
+    });
   });
 
   it('answers 401 to a wrong password and to anonymous requests when users are set', async () => {

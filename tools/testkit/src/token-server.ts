@@ -48,8 +48,27 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-token-'));
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
-  const made = spawnSync(openssl, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=alki-test-token-issuer'], { encoding: 'utf8' });
-  if (made.status !== 0) throw new Error(`openssl could not make the token signing certificate: ${made.stderr}`);
+  const made = spawnSync(
+    openssl,
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=alki-test-token-issuer',
+    ],
+    { encoding: 'utf8' },
+  );
+  if (made.status !== 0)
+    throw new Error(`openssl could not make the token signing certificate: ${made.stderr}`);
   const key = fs.readFileSync(keyFile, 'utf8');
   const certificate = new X509Certificate(fs.readFileSync(certFile));
   const service = options.service ?? 'alki-test-registry';
@@ -58,7 +77,9 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
   const requests: TokenRequestRecord[] = [];
 
   const sign = (claims: object): string => {
-    const header = base64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c: [certificate.raw.toString('base64')] }));
+    const header = base64url(
+      JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c: [certificate.raw.toString('base64')] }),
+    );
     const payload = base64url(JSON.stringify(claims));
     const signer = createSign('RSA-SHA256');
     signer.update(`${header}.${payload}`);
@@ -74,24 +95,51 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
       const colon = decoded.indexOf(':');
       username = decoded.slice(0, colon);
       if (options.users?.[username] !== decoded.slice(colon + 1)) {
-        response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ details: 'wrong user name or password' }));
+        response
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ details: 'wrong user name or password' }));
         return;
       }
     } else if (options.users && Object.keys(options.users).length > 0) {
-      response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ details: 'credentials required' }));
+      response
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ details: 'credentials required' }));
       return;
     }
-    const scopes = url.searchParams.getAll('scope').flatMap((scope) => scope.split(' ')).filter(Boolean);
+    const scopes = url.searchParams
+      .getAll('scope')
+      .flatMap((scope) => scope.split(' '))
+      .filter(Boolean);
     requests.push({ username, scopes });
     // Scope grammar: type:name:actions, where the name may hold a port colon.
     const access = scopes.map((scope) => {
       const first = scope.indexOf(':');
       const last = scope.lastIndexOf(':');
-      return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions: scope.slice(last + 1).split(',') };
+      return {
+        type: scope.slice(0, first),
+        name: scope.slice(first + 1, last),
+        actions: scope.slice(last + 1).split(','),
+      };
     });
     const now = Math.floor(Date.now() / 1000);
-    const token = sign({ iss: issuer, sub: username ?? '', aud: service, exp: now + lifetime, nbf: now - 10, iat: now, jti: randomUUID(), access });
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: lifetime, issued_at: new Date(now * 1000).toISOString() }));
+    const token = sign({
+      iss: issuer,
+      sub: username ?? '',
+      aud: service,
+      exp: now + lifetime,
+      nbf: now - 10,
+      iat: now,
+      jti: randomUUID(),
+      access,
+    });
+    response.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        token,
+        access_token: token,
+        expires_in: lifetime,
+        issued_at: new Date(now * 1000).toISOString(),
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as import('node:net').AddressInfo;

@@ -24,7 +24,10 @@ function workspaces(): Workspace[] {
     ...fs.readdirSync(path.join(root, 'apps')).map((d) => path.join(root, 'apps', d)),
     path.join(root, 'tools', 'testkit'),
   ].filter((dir) => fs.existsSync(path.join(dir, 'package.json')));
-  return dirs.map((dir) => ({ dir, pkg: JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) }));
+  return dirs.map((dir) => ({
+    dir,
+    pkg: JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')),
+  }));
 }
 
 const all = workspaces();
@@ -36,8 +39,12 @@ describe.each(all.map((w) => [w.pkg.name, w] as const))('%s', (_name, workspace)
   const internalDeps = Object.keys({ ...workspace.pkg.dependencies }).filter((d) => byName.has(d));
 
   it('lists its tsconfig project references exactly as its @alki runtime dependencies', () => {
-    const tsconfig = JSON.parse(fs.readFileSync(path.join(workspace.dir, 'tsconfig.build.json'), 'utf8')) as { references?: Array<{ path: string }> };
-    const referenced = (tsconfig.references ?? []).map((r) => path.resolve(workspace.dir, path.dirname(r.path))).sort();
+    const tsconfig = JSON.parse(fs.readFileSync(path.join(workspace.dir, 'tsconfig.build.json'), 'utf8')) as {
+      references?: Array<{ path: string }>;
+    };
+    const referenced = (tsconfig.references ?? [])
+      .map((r) => path.resolve(workspace.dir, path.dirname(r.path)))
+      .sort();
     const expected = internalDeps.map((d) => byName.get(d)!.dir).sort();
     expect(referenced).toEqual(expected);
   });
@@ -59,9 +66,12 @@ describe.each(all.map((w) => [w.pkg.name, w] as const))('%s', (_name, workspace)
         const file = path.join(dir, entry.name);
         if (entry.isDirectory()) walk(file);
         else if (file.endsWith('.ts')) {
-          for (const match of fs.readFileSync(file, 'utf8').matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']*)'/g)) {
+          for (const match of fs
+            .readFileSync(file, 'utf8')
+            .matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']*)'/g)) {
             const target = path.resolve(path.dirname(file), match[1]);
-            if (!target.startsWith(workspace.dir + path.sep)) offenders.push(`${path.relative(root, file)} imports ${match[1]}`);
+            if (!target.startsWith(workspace.dir + path.sep))
+              offenders.push(`${path.relative(root, file)} imports ${match[1]}`);
           }
         }
       }
@@ -79,7 +89,9 @@ describe.each(all.map((w) => [w.pkg.name, w] as const))('%s', (_name, workspace)
 
 describe('libraries', () => {
   it('never depend on the CLI', () => {
-    const dependents = all.filter((w) => w.pkg.name !== '@alki/cli' && Object.keys({ ...w.pkg.dependencies }).includes('@alki/cli'));
+    const dependents = all.filter(
+      (w) => w.pkg.name !== '@alki/cli' && Object.keys({ ...w.pkg.dependencies }).includes('@alki/cli'),
+    );
     expect(dependents.map((w) => w.pkg.name)).toEqual([]);
   });
 });

@@ -19,8 +19,18 @@ describe('alki convert', () => {
     const output = path.join(dir, 'tiny-q8_0.gguf');
     const result = await runCli(['convert', checkpoint, '--outtype', 'q8_0', '-o', output, '--json']);
     expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as { outtype: string; ggufArchitecture: string; bytes: number; tokenizer: { model: string } };
-    expect(report).toMatchObject({ outtype: 'q8_0', ggufArchitecture: 'llama', bytes: fs.statSync(output).size, tokenizer: { model: 'llama' } });
+    const report = JSON.parse(result.stdout) as {
+      outtype: string;
+      ggufArchitecture: string;
+      bytes: number;
+      tokenizer: { model: string };
+    };
+    expect(report).toMatchObject({
+      outtype: 'q8_0',
+      ggufArchitecture: 'llama',
+      bytes: fs.statSync(output).size,
+      tokenizer: { model: 'llama' },
+    });
     const source = await fileSource(output);
     try {
       const gguf = await readGguf(source);

@@ -26,7 +26,12 @@ beforeAll(async () => {
   process.env.CONTAINERS_STORAGE_CONF = podman.env.CONTAINERS_STORAGE_CONF;
   const gguf = await cachedTinyLlamaGguf({ name: 'cli-chat' });
   bundleDir = path.join(work, 'bundle');
-  await pack({ source: gguf.path, out: bundleDir, name: 'cli-chat', env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } });
+  await pack({
+    source: gguf.path,
+    out: bundleDir,
+    name: 'cli-chat',
+    env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
+  });
 }, 600_000);
 
 afterAll(() => {
@@ -53,21 +58,70 @@ describe('alki image', () => {
   it('build writes the image to the store, an OCI layout and a docker archive, and reports them', async () => {
     const layout = path.join(work, 'out-oci');
     const archive = path.join(work, 'out.tar');
-    const { code, stdout } = await runCli(['image', 'build', bundleDir, '--base', baseTag, '--tag', 'acme/cli-chat:1', '--oci-layout', layout, '--docker-archive', archive, '--json']);
+    const { code, stdout } = await runCli([
+      'image',
+      'build',
+      bundleDir,
+      '--base',
+      baseTag,
+      '--tag',
+      'acme/cli-chat:1',
+      '--oci-layout',
+      layout,
+      '--docker-archive',
+      archive,
+      '--json',
+    ]);
     expect(code).toBe(0);
-    const result = JSON.parse(stdout) as { tag: string; digest: string; base: string; ociLayout: string; dockerArchive: string; size: number };
-    expect(result).toMatchObject({ tag: 'acme/cli-chat:1', base: baseTag, ociLayout: layout, dockerArchive: archive });
-    expect(JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')).manifests[0].digest).toBe(result.digest);
+    const result = JSON.parse(stdout) as {
+      tag: string;
+      digest: string;
+      base: string;
+      ociLayout: string;
+      dockerArchive: string;
+      size: number;
+    };
+    expect(result).toMatchObject({
+      tag: 'acme/cli-chat:1',
+      base: baseTag,
+      ociLayout: layout,
+      dockerArchive: archive,
+    });
+    expect(JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')).manifests[0].digest).toBe(
+      result.digest,
+    );
     expect(fs.statSync(archive).size).toBeGreaterThan(result.size);
   }, 120_000);
 
   it('build refuses to overwrite an existing archive without --force (exit 2), and replaces it with --force', async () => {
     const archive = path.join(work, 'out.tar');
-    const refused = await runCli(['image', 'build', bundleDir, '--base', baseTag, '--tag', 'acme/cli-chat:1', '--docker-archive', archive]);
+    const refused = await runCli([
+      'image',
+      'build',
+      bundleDir,
+      '--base',
+      baseTag,
+      '--tag',
+      'acme/cli-chat:1',
+      '--docker-archive',
+      archive,
+    ]);
     expect(refused.code).toBe(EXIT_CODES.usage);
     expect(refused.stderr).toMatch(/already exists/);
     expect(refused.stderr).toMatch(/--force/);
-    const forced = await runCli(['image', 'build', bundleDir, '--base', baseTag, '--tag', 'acme/cli-chat:1', '--docker-archive', archive, '--force', '--quiet']);
+    const forced = await runCli([
+      'image',
+      'build',
+      bundleDir,
+      '--base',
+      baseTag,
+      '--tag',
+      'acme/cli-chat:1',
+      '--docker-archive',
+      archive,
+      '--force',
+      '--quiet',
+    ]);
     expect(forced.code).toBe(0);
   }, 120_000);
 
@@ -85,7 +139,13 @@ describe('alki image', () => {
     const { code, stdout, stderr } = await runCli(['image', 'test', 'acme/cli-chat:1', '--json']);
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    const result = JSON.parse(stdout) as { engine: string; model: string; reply: string; startupMs: number; completionMs: number };
+    const result = JSON.parse(stdout) as {
+      engine: string;
+      model: string;
+      reply: string;
+      startupMs: number;
+      completionMs: number;
+    };
     expect(result.engine).toBe('podman');
     expect(result.model).toBe('cli-chat');
     expect(typeof result.reply).toBe('string');
@@ -100,14 +160,28 @@ describe('alki image', () => {
   });
 
   it('build explains an unreachable base registry as a network failure (exit 4) with a hint', async () => {
-    const { code, stderr } = await runCli(['image', 'build', bundleDir, '--base', '127.0.0.1:9/nothing/here:latest']);
+    const { code, stderr } = await runCli([
+      'image',
+      'build',
+      bundleDir,
+      '--base',
+      '127.0.0.1:9/nothing/here:latest',
+    ]);
     expect(code).toBe(EXIT_CODES.network);
-    expect(stderr).toMatch(/^error: The base image 127\.0\.0\.1:9\/nothing\/here:latest could not be pulled/m);
+    expect(stderr).toMatch(
+      /^error: The base image 127\.0\.0\.1:9\/nothing\/here:latest could not be pulled/m,
+    );
     expect(stderr).toMatch(/^hint: /m);
   }, 120_000);
 
   it('build says an OCI layout base that does not exist is invalid input (exit 3)', async () => {
-    const { code, stderr } = await runCli(['image', 'build', bundleDir, '--base', `oci:${path.join(work, 'no-layout')}:latest`]);
+    const { code, stderr } = await runCli([
+      'image',
+      'build',
+      bundleDir,
+      '--base',
+      `oci:${path.join(work, 'no-layout')}:latest`,
+    ]);
     expect(code).toBe(EXIT_CODES.inputInvalid);
     expect(stderr).toMatch(/cannot be used/);
   });
@@ -117,7 +191,14 @@ describe('alki image', () => {
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as { tag: string; base: string; digest: string };
     expect(result).toMatchObject({ tag: 'alki-runtime:latest', base: baseTag });
-    const listed = JSON.parse((await runCli(['image', 'list', '--json'])).stdout) as Array<{ name: string; kind: string; digest: string }>;
-    expect(listed.find((i) => i.name === 'alki-runtime:latest')).toMatchObject({ kind: 'runtime', digest: result.digest });
+    const listed = JSON.parse((await runCli(['image', 'list', '--json'])).stdout) as Array<{
+      name: string;
+      kind: string;
+      digest: string;
+    }>;
+    expect(listed.find((i) => i.name === 'alki-runtime:latest')).toMatchObject({
+      kind: 'runtime',
+      digest: result.digest,
+    });
   }, 300_000);
 });

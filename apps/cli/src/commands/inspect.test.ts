@@ -156,7 +156,10 @@ describe('alki inspect <file>', () => {
     await pack({ source: quantized.get('Q8_0')!, out: bundle, name: 'inspected', quantize: ['Q8_0'] });
     const served = await runCli(['inspect', bundle, '--json']);
     expect(served.code).toBe(0);
-    const report = JSON.parse(served.stdout) as { source: { location: string }; summary: { fileType: { name: string } } };
+    const report = JSON.parse(served.stdout) as {
+      source: { location: string };
+      summary: { fileType: { name: string } };
+    };
     expect(report.source.location).toBe(path.join(bundle, 'models', 'inspected-q8_0.gguf'));
     expect(report.summary.fileType.name).toBe('MOSTLY_Q8_0');
     const picked = await runCli(['inspect', bundle, '--filename', '*q4_k_m.gguf']);

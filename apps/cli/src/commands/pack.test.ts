@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateCheckpoint, startFakeHub, type FakeHub } from '@alki/testkit';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { getLlama, LlamaCompletion } from 'node-llama-cpp';
@@ -18,7 +26,9 @@ const saved = { ...process.env };
 beforeAll(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'alki-cli-pack-'));
   const checkpoint = await generateCheckpoint({ family: 'llama' });
-  hub = await startFakeHub({ repos: [{ id: 'acme/tiny-llama', dir: checkpoint, cardData: { license: 'mit' } }] });
+  hub = await startFakeHub({
+    repos: [{ id: 'acme/tiny-llama', dir: checkpoint, cardData: { license: 'mit' } }],
+  });
   process.env.HF_ENDPOINT = hub.url;
   process.env.HF_HUB_CACHE = path.join(work, 'hub-cache');
   process.env.SOURCE_DATE_EPOCH = '1700000000';
@@ -36,7 +46,10 @@ afterAll(async () => {
 
 interface PackJson {
   dir: string;
-  manifest: { artifacts: Array<{ quant: string; uri: string }>; source: { kind: string; repo: string; revision: string } };
+  manifest: {
+    artifacts: Array<{ quant: string; uri: string }>;
+    source: { kind: string; repo: string; revision: string };
+  };
 }
 
 describe('alki pack <org/name> --quantize Q4_K_M,Q8_0, then alki verify', () => {
@@ -45,7 +58,17 @@ describe('alki pack <org/name> --quantize Q4_K_M,Q8_0, then alki verify', () => 
 
   beforeAll(async () => {
     bundle = path.join(work, 'tiny-llama');
-    const run = await runCli(['pack', 'acme/tiny-llama', '--quantize', 'Q4_K_M,Q8_0', '--out', bundle, '--context-size', '256', '--json']);
+    const run = await runCli([
+      'pack',
+      'acme/tiny-llama',
+      '--quantize',
+      'Q4_K_M,Q8_0',
+      '--out',
+      bundle,
+      '--context-size',
+      '256',
+      '--json',
+    ]);
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     packed = JSON.parse(run.stdout) as PackJson;
   }, 600_000);
@@ -53,7 +76,13 @@ describe('alki pack <org/name> --quantize Q4_K_M,Q8_0, then alki verify', () => 
   it('writes one model per quant, from the hub commit', () => {
     expect(packed.dir).toBe(bundle);
     expect(packed.manifest.artifacts.map((a) => a.quant)).toEqual(['Q4_K_M', 'Q8_0']);
-    expect(packed.manifest.source).toEqual(expect.objectContaining({ kind: 'hub', repo: 'acme/tiny-llama', revision: hub.commitOf('acme/tiny-llama') }));
+    expect(packed.manifest.source).toEqual(
+      expect.objectContaining({
+        kind: 'hub',
+        repo: 'acme/tiny-llama',
+        revision: hub.commitOf('acme/tiny-llama'),
+      }),
+    );
   });
 
   it('gives models that both load and generate in node-llama-cpp', async () => {
@@ -64,7 +93,10 @@ describe('alki pack <org/name> --quantize Q4_K_M,Q8_0, then alki verify', () => 
       try {
         const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
         const tokens: number[] = [];
-        await completion.generateCompletion('The capital of France is', { maxTokens: 4, onToken: (chunk) => tokens.push(...chunk) });
+        await completion.generateCompletion('The capital of France is', {
+          maxTokens: 4,
+          onToken: (chunk) => tokens.push(...chunk),
+        });
         expect(tokens.length).toBeGreaterThan(0);
       } finally {
         await context.dispose();
@@ -86,15 +118,17 @@ describe('alki pack <org/name> --quantize Q4_K_M,Q8_0, then alki verify', () => 
     expect(bad.code).toBe(EXIT_CODES.checkFailed);
     // One line per problem, naming the file once, with what was seen against what the manifest says.
     expect(bad.stdout.trim().split('\n')).toEqual([
-      expect.stringMatching(/^tampered {5}models\/tiny-llama-q8_0\.gguf has SHA-256 [0-9a-f]{64}, the manifest says [0-9a-f]{64}\.$/),
+      expect.stringMatching(
+        /^tampered {5}models\/tiny-llama-q8_0\.gguf has SHA-256 [0-9a-f]{64}, the manifest says [0-9a-f]{64}\.$/,
+      ),
     ]);
     expect(bad.stderr).toContain('failed verification: 1 problem (models/tiny-llama-q8_0.gguf)');
 
     const json = await runCli(['verify', bundle, '--json']);
     expect(json.code).toBe(1);
-    expect((JSON.parse(json.stdout) as { ok: boolean; problems: Array<{ path: string; kind: string }> }).problems).toEqual([
-      expect.objectContaining({ path: 'models/tiny-llama-q8_0.gguf', kind: 'tampered' }),
-    ]);
+    expect(
+      (JSON.parse(json.stdout) as { ok: boolean; problems: Array<{ path: string; kind: string }> }).problems,
+    ).toEqual([expect.objectContaining({ path: 'models/tiny-llama-q8_0.gguf', kind: 'tampered' })]);
   });
 });
 
@@ -103,7 +137,9 @@ describe('alki pack --demo', () => {
     const out = path.join(work, 'demo');
     const run = await runCli(['pack', '--demo', '--out', out, '--json']);
     expect(run.code).toBe(0);
-    const result = JSON.parse(run.stdout) as PackJson & { validation: Array<{ checks: Array<{ name: string; status: string }> }> };
+    const result = JSON.parse(run.stdout) as PackJson & {
+      validation: Array<{ checks: Array<{ name: string; status: string }> }>;
+    };
     expect(result.manifest.source.kind).toBe('demo');
     expect(result.validation).toHaveLength(2);
     for (const report of result.validation) {
@@ -118,7 +154,12 @@ describe('alki pack --demo', () => {
     // The manifest is the last file written into the hidden staging
     // directory; validation starts right after it and takes seconds (a child
     // process loads and runs each model), so a second later it is under way.
-    const staged = () => readdirSync(work).some((name) => name.startsWith('.demo-interrupted.alki-tmp-') && existsSync(path.join(work, name, 'metadata', 'manifest.json')));
+    const staged = () =>
+      readdirSync(work).some(
+        (name) =>
+          name.startsWith('.demo-interrupted.alki-tmp-') &&
+          existsSync(path.join(work, name, 'metadata', 'manifest.json')),
+      );
     const poll = setInterval(() => {
       if (!staged()) return;
       clearInterval(poll);
@@ -140,7 +181,9 @@ describe('alki pack --demo', () => {
     const run = await runCli(['pack', '--demo', '--out', out]);
     expect(run.code).toBe(0);
     const shown = path.relative(process.cwd(), out).replace(/'/g, `'\\''`);
-    expect(run.stderr.trim().split('\n').at(-1)).toBe(`Next: alki verify '${shown}', then alki serve '${shown}'`);
+    expect(run.stderr.trim().split('\n').at(-1)).toBe(
+      `Next: alki verify '${shown}', then alki serve '${shown}'`,
+    );
   }, 300_000);
 });
 
@@ -162,14 +205,18 @@ describe('alki pack errors', () => {
     expect(run.stderr).toContain('error: ./no/such/model.gguf does not exist.');
     const folder = await runCli(['pack', './no/such/folder', '--out', path.join(work, 'none')]);
     expect(folder.code).toBe(EXIT_CODES.inputInvalid);
-    expect(folder.stderr).toMatch(/error: \.\/no\/such\/folder is neither a local file or folder nor a hub repo id/);
+    expect(folder.stderr).toMatch(
+      /error: \.\/no\/such\/folder is neither a local file or folder nor a hub repo id/,
+    );
     expect(existsSync(path.join(work, 'none'))).toBe(false);
   });
 
   it('explains a hub repo that does not exist (exit 3), and a hub that is down (exit 4)', async () => {
     const run = await runCli(['pack', 'acme/missing', '--out', path.join(work, 'missing'), '--json']);
     expect(run.code).toBe(EXIT_CODES.inputInvalid);
-    expect(JSON.parse(run.stdout)).toMatchObject({ error: { category: 'input', message: expect.stringContaining('acme/missing') } });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      error: { category: 'input', message: expect.stringContaining('acme/missing') },
+    });
     hub.inject({ kind: 'status', status: 503, times: 50 });
     const down = await runCli(['pack', 'acme/other', '--out', path.join(work, 'down'), '--json']);
     expect(down.code).toBe(EXIT_CODES.network);
@@ -177,7 +224,10 @@ describe('alki pack errors', () => {
 
   it('needs a source or --demo, not both (exit 2)', async () => {
     const none = await runCli(['pack']);
-    expect({ code: none.code, stderr: none.stderr }).toEqual({ code: EXIT_CODES.usage, stderr: expect.stringContaining('Name a source to pack, or pass --demo.') });
+    expect({ code: none.code, stderr: none.stderr }).toEqual({
+      code: EXIT_CODES.usage,
+      stderr: expect.stringContaining('Name a source to pack, or pass --demo.'),
+    });
     expect((await runCli(['pack', 'x.gguf', '--demo'])).code).toBe(EXIT_CODES.usage);
   });
 

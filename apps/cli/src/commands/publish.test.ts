@@ -25,7 +25,15 @@ afterAll(async () => {
 
 describe('alki publish', () => {
   it('pushes to <registry>/<slug>, tags the version and latest, and prints the digest as JSON', async () => {
-    const run = await runCli(['publish', bundle, '--registry', `${registry.host}/ai`, '--tag', 'v1.0.0', '--json']);
+    const run = await runCli([
+      'publish',
+      bundle,
+      '--registry',
+      `${registry.host}/ai`,
+      '--tag',
+      'v1.0.0',
+      '--json',
+    ]);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result.reference).toMatch(new RegExp(`^${registry.host}/ai/cli-tiny@sha256:[a-f0-9]{64}$`));
@@ -34,7 +42,15 @@ describe('alki publish', () => {
   });
 
   it('uploads 0 bytes on a re-push and prints the same digest for people', async () => {
-    const first = await runCli(['publish', bundle, '--registry', `${registry.host}/ai`, '--tag', 'v1.0.0', '--json']);
+    const first = await runCli([
+      'publish',
+      bundle,
+      '--registry',
+      `${registry.host}/ai`,
+      '--tag',
+      'v1.0.0',
+      '--json',
+    ]);
     const again = await runCli(['publish', bundle, '--registry', `${registry.host}/ai`, '--tag', 'v1.0.0']);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(JSON.parse(first.stdout).digest);
@@ -50,7 +66,20 @@ describe('alki publish', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/already points at other content/);
     expect(refused.stderr).toMatch(/--force/);
-    expect((await runCli(['publish', other, '--registry', `${registry.host}/ai`, '--tag', 'v1.0.0', '--force', '--quiet'])).code).toBe(0);
+    expect(
+      (
+        await runCli([
+          'publish',
+          other,
+          '--registry',
+          `${registry.host}/ai`,
+          '--tag',
+          'v1.0.0',
+          '--force',
+          '--quiet',
+        ])
+      ).code,
+    ).toBe(0);
   });
 
   it('writes an OCI image layout with --local', async () => {
@@ -91,7 +120,10 @@ describe('alki publish with basic auth', () => {
       // The same login from a Docker config's auths, found through DOCKER_CONFIG.
       const dockerConfig = path.join(work, 'docker');
       fs.mkdirSync(dockerConfig, { recursive: true });
-      fs.writeFileSync(path.join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [secured.host]: { auth: Buffer.from('ci:pw').toString('base64') } } }));
+      fs.writeFileSync(
+        path.join(dockerConfig, 'config.json'),
+        JSON.stringify({ auths: { [secured.host]: { auth: Buffer.from('ci:pw').toString('base64') } } }),
+      );
       process.env.DOCKER_CONFIG = dockerConfig;
       const tags = await runCli(['tags', `${secured.host}/cli-tiny`, '--json']);
       expect(tags.code).toBe(0);

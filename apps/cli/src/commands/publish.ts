@@ -1,5 +1,13 @@
 import { readBundle } from '@alki/bundler';
-import { connectRegistry, layoutStore, parseReference, publishBundle, publishRepository, RegistryError, registryStore } from '@alki/registry-publisher';
+import {
+  connectRegistry,
+  layoutStore,
+  parseReference,
+  publishBundle,
+  publishRepository,
+  RegistryError,
+  registryStore,
+} from '@alki/registry-publisher';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 import { connectOptions, withRegistryFlags, type RegistryFlags } from './registry-options.js';
@@ -19,20 +27,58 @@ export const publishCommand: AlkiCommand = {
   describe: 'Push a bundle to an OCI registry (or an OCI layout dir) as a CNCF ModelPack artifact',
   builder: (y: Argv<GlobalOptions>) =>
     withRegistryFlags(y)
-      .positional('bundle', { type: 'string', demandOption: true, describe: 'The bundle directory `alki pack` wrote' })
-      .option('registry', { alias: 'r', type: 'string', describe: 'host[:port][/namespace]; the bundle goes to <registry>/<bundle slug>' })
-      .option('local', { type: 'string', describe: 'Write an OCI image layout to this directory instead of pushing' })
-      .option('tag', { alias: 't', type: 'string', describe: 'Version tag, e.g. v1.0.0 (default: the bundle version)' })
-      .option('latest', { type: 'boolean', default: true, describe: 'Also move `latest` (use --no-latest to leave it)' })
-      .option('force', { type: 'boolean', default: false, describe: 'Move a version tag that already points at other content' })
-      .option('verify', { type: 'boolean', default: true, describe: 'Re-hash every file against the bundle manifest while uploading (--no-verify: trust the registry digest check)' })
+      .positional('bundle', {
+        type: 'string',
+        demandOption: true,
+        describe: 'The bundle directory `alki pack` wrote',
+      })
+      .option('registry', {
+        alias: 'r',
+        type: 'string',
+        describe: 'host[:port][/namespace]; the bundle goes to <registry>/<bundle slug>',
+      })
+      .option('local', {
+        type: 'string',
+        describe: 'Write an OCI image layout to this directory instead of pushing',
+      })
+      .option('tag', {
+        alias: 't',
+        type: 'string',
+        describe: 'Version tag, e.g. v1.0.0 (default: the bundle version)',
+      })
+      .option('latest', {
+        type: 'boolean',
+        default: true,
+        describe: 'Also move `latest` (use --no-latest to leave it)',
+      })
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: 'Move a version tag that already points at other content',
+      })
+      .option('verify', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'Re-hash every file against the bundle manifest while uploading (--no-verify: trust the registry digest check)',
+      })
       .conflicts('registry', 'local')
-      .example('$0 publish ./dist/qwen3 --registry registry.example.com/ai --tag v1.0.0', 'Push, tag v1.0.0 and latest, print the digest')
-      .example('$0 publish ./dist/qwen3 --local ./oci --tag v1.0.0', 'Write an OCI image layout (skopeo/podman read it as oci:./oci:v1.0.0)'),
+      .example(
+        '$0 publish ./dist/qwen3 --registry registry.example.com/ai --tag v1.0.0',
+        'Push, tag v1.0.0 and latest, print the digest',
+      )
+      .example(
+        '$0 publish ./dist/qwen3 --local ./oci --tag v1.0.0',
+        'Write an OCI image layout (skopeo/podman read it as oci:./oci:v1.0.0)',
+      ),
   handler: withContext<PublishArgs>(async (argv, { out, signal }) => {
     // A yargs .check() failure reaches main() as an Error, not as a usage failure; say it here.
     if (!argv.registry && !argv.local) {
-      throw new RegistryError('INVALID_REFERENCE', 'Name where to publish: --registry host[/namespace] or --local DIR.', { category: 'usage' });
+      throw new RegistryError(
+        'INVALID_REFERENCE',
+        'Name where to publish: --registry host[/namespace] or --local DIR.',
+        { category: 'usage' },
+      );
     }
     const bundle = await readBundle(argv.bundle);
     let store;

@@ -18,7 +18,15 @@ beforeAll(async () => {
   await writeTinyLlamaGguf(gguf, { name: 'pull-tiny' });
   bundle = path.join(work, 'bundle');
   await pack({ source: gguf, out: bundle, sourceDateEpoch: 1_700_000_000 });
-  const published = await runCli(['publish', bundle, '--registry', registry.host, '--tag', 'v1.0.0', '--json']);
+  const published = await runCli([
+    'publish',
+    bundle,
+    '--registry',
+    registry.host,
+    '--tag',
+    'v1.0.0',
+    '--json',
+  ]);
   digest = JSON.parse(published.stdout).digest;
 });
 afterAll(async () => {
@@ -27,9 +35,15 @@ afterAll(async () => {
 });
 
 function sameFiles(a: string, b: string): void {
-  const list = (dir: string): string[] => fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+  const list = (dir: string): string[] =>
+    fs
+      .readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+      .sort();
   expect(list(a)).toEqual(list(b));
-  for (const file of list(a)) expect(fs.readFileSync(path.join(a, file)).equals(fs.readFileSync(path.join(b, file)))).toBe(true);
+  for (const file of list(a))
+    expect(fs.readFileSync(path.join(a, file)).equals(fs.readFileSync(path.join(b, file)))).toBe(true);
 }
 
 describe('alki pull', () => {
@@ -37,7 +51,10 @@ describe('alki pull', () => {
     const out = path.join(work, 'pulled');
     const run = await runCli(['pull', `${registry.host}/pull-tiny:v1.0.0`, '-o', out, '--json']);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ digest, reference: `${registry.host}/pull-tiny@${digest}` });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      digest,
+      reference: `${registry.host}/pull-tiny@${digest}`,
+    });
     sameFiles(out, bundle);
     const latest = path.join(work, 'latest');
     const human = await runCli(['pull', `${registry.host}/pull-tiny`, '-o', latest]);
@@ -47,7 +64,9 @@ describe('alki pull', () => {
 
   it('pulls by digest and from an OCI layout', async () => {
     const byDigest = path.join(work, 'by-digest');
-    expect((await runCli(['pull', `${registry.host}/pull-tiny@${digest}`, '-o', byDigest, '--quiet'])).code).toBe(0);
+    expect(
+      (await runCli(['pull', `${registry.host}/pull-tiny@${digest}`, '-o', byDigest, '--quiet'])).code,
+    ).toBe(0);
     sameFiles(byDigest, bundle);
     const layout = path.join(work, 'layout');
     await runCli(['publish', bundle, '--local', layout, '--tag', 'v1', '--quiet']);

@@ -11,14 +11,27 @@ interface PullArgs extends RegistryFlags {
 
 export const pullCommand: AlkiCommand = {
   command: 'pull <ref>',
-  describe: 'Pull a published bundle and restore it byte for byte, every file checked against its digest and the bundle manifest',
+  describe:
+    'Pull a published bundle and restore it byte for byte, every file checked against its digest and the bundle manifest',
   builder: (y: Argv<GlobalOptions>) =>
     withRegistryFlags(y)
-      .positional('ref', { type: 'string', demandOption: true, describe: 'host/repo[:tag|@sha256:...] or oci:DIR[:tag] (default tag: latest)' })
-      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'The bundle directory to create' })
+      .positional('ref', {
+        type: 'string',
+        demandOption: true,
+        describe: 'host/repo[:tag|@sha256:...] or oci:DIR[:tag] (default tag: latest)',
+      })
+      .option('output', {
+        alias: 'o',
+        type: 'string',
+        demandOption: true,
+        describe: 'The bundle directory to create',
+      })
       .option('force', { type: 'boolean', default: false, describe: 'Replace a non-empty output directory' })
       .example('$0 pull registry.example.com/ai/qwen3:v1.0.0 -o ./qwen3', 'Restore the bundle into ./qwen3')
-      .example('$0 pull registry.example.com/ai/qwen3:v1.0.0-q4_k_m -o ./q4', 'Only the Q4_K_M model of a multi-quant bundle'),
+      .example(
+        '$0 pull registry.example.com/ai/qwen3:v1.0.0-q4_k_m -o ./q4',
+        'Only the Q4_K_M model of a multi-quant bundle',
+      ),
   handler: withContext<PullArgs>(async (argv, { out, signal }) => {
     const { store, reference } = await openArtifactStore(argv.ref, await connectOptions(argv, out));
     const tagOrDigest = reference ?? 'latest';
@@ -37,7 +50,11 @@ export const pullCommand: AlkiCommand = {
     });
     progress.done();
     out.result({ reference: `${store.description}@${result.digest}`, ...result }, () =>
-      [`${result.name} ${result.version}${result.quant ? ` (${result.quant} only)` : ''} -> ${result.dir}`, `${store.description}@${result.digest}`, `${result.files.length} files, ${result.bytes} bytes, all verified`].join('\n'),
+      [
+        `${result.name} ${result.version}${result.quant ? ` (${result.quant} only)` : ''} -> ${result.dir}`,
+        `${store.description}@${result.digest}`,
+        `${result.files.length} files, ${result.bytes} bytes, all verified`,
+      ].join('\n'),
     );
   }),
 };

@@ -23,7 +23,12 @@ describe('alki quantize', () => {
     const output = path.join(dir, 'q4km.gguf');
     const result = await runCli(['quantize', input, output, 'q4_k_m', '--threads', '2', '--json']);
     expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as { mix: string; fileType: number; outputBytes: number; tensors: Array<{ name: string; to: string }> };
+    const report = JSON.parse(result.stdout) as {
+      mix: string;
+      fileType: number;
+      outputBytes: number;
+      tensors: Array<{ name: string; to: string }>;
+    };
     expect(report).toMatchObject({ mix: 'Q4_K_M', fileType: 15, outputBytes: fs.statSync(output).size });
     const reference = path.join(dir, 'ref.gguf');
     await run(llamaQuantize, [input, reference, 'Q4_K_M', '2']);
@@ -32,7 +37,15 @@ describe('alki quantize', () => {
 
   it('passes --tensor-type overrides through', async () => {
     const output = path.join(dir, 'override.gguf');
-    const result = await runCli(['quantize', input, output, 'Q8_0', '--tensor-type', 'ffn_down=q6_k', '--json']);
+    const result = await runCli([
+      'quantize',
+      input,
+      output,
+      'Q8_0',
+      '--tensor-type',
+      'ffn_down=q6_k',
+      '--json',
+    ]);
     expect(result.code).toBe(0);
     const tensors = (JSON.parse(result.stdout) as { tensors: Array<{ name: string; to: string }> }).tensors;
     expect(tensors.filter((t) => t.name.includes('ffn_down')).map((t) => t.to)).toEqual(['Q6_K', 'Q6_K']);
@@ -60,11 +73,29 @@ describe('alki quantize', () => {
     const refused = await runCli(['quantize', q8, path.join(dir, 'again.gguf'), 'Q4_K_M']);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('already quantized');
-    expect((await runCli(['quantize', q8, path.join(dir, 'again.gguf'), 'Q4_K_M', '--allow-requantize', '--quiet'])).code).toBe(0);
+    expect(
+      (
+        await runCli([
+          'quantize',
+          q8,
+          path.join(dir, 'again.gguf'),
+          'Q4_K_M',
+          '--allow-requantize',
+          '--quiet',
+        ])
+      ).code,
+    ).toBe(0);
   });
 
   it('exits 2 for a malformed --tensor-type', async () => {
-    const result = await runCli(['quantize', input, path.join(dir, 'bad.gguf'), 'Q8_0', '--tensor-type', 'attn_v']);
+    const result = await runCli([
+      'quantize',
+      input,
+      path.join(dir, 'bad.gguf'),
+      'Q8_0',
+      '--tensor-type',
+      'attn_v',
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('PATTERN=TYPE');
   });
@@ -72,13 +103,21 @@ describe('alki quantize', () => {
 
 describe('alki convert --outtype with a quantization mix', () => {
   it('converts to F16 and quantizes in one command, exactly as convert f16 plus llama-quantize, leaving no intermediate file', async () => {
-    const checkpoint = await generateCheckpoint({ family: 'tinyllama', hiddenSize: 256, intermediateSize: 512 });
+    const checkpoint = await generateCheckpoint({
+      family: 'tinyllama',
+      hiddenSize: 256,
+      intermediateSize: 512,
+    });
     const out = path.join(dir, 'convert-mix');
     fs.mkdirSync(out);
     const output = path.join(out, 'tiny-q4_k_m.gguf');
     const result = await runCli(['convert', checkpoint, '--outtype', 'q4_k_m', '-o', output, '--json']);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ outtype: 'q4_k_m', fileType: 15, bytes: fs.statSync(output).size });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      outtype: 'q4_k_m',
+      fileType: 15,
+      bytes: fs.statSync(output).size,
+    });
     expect(fs.readdirSync(out)).toEqual(['tiny-q4_k_m.gguf']);
 
     const f16 = path.join(dir, 'tiny-f16.gguf');

@@ -12,15 +12,28 @@ export interface RegistryFlags extends GlobalOptions {
 
 export function withRegistryFlags<T extends GlobalOptions>(y: Argv<T>): Argv<T & RegistryFlags> {
   return y
-    .option('plain-http', { type: 'boolean', describe: 'Talk http:// instead of https:// (default for localhost and 127.0.0.1)' })
-    .option('username', { alias: 'u', type: 'string', describe: 'Registry user name (else ALKI_REGISTRY_USERNAME, else ~/.docker/config.json)' })
-    .option('password-stdin', { type: 'boolean', default: false, describe: 'Read the password or token for --username from stdin' }) as unknown as Argv<T & RegistryFlags>;
+    .option('plain-http', {
+      type: 'boolean',
+      describe: 'Talk http:// instead of https:// (default for localhost and 127.0.0.1)',
+    })
+    .option('username', {
+      alias: 'u',
+      type: 'string',
+      describe: 'Registry user name (else ALKI_REGISTRY_USERNAME, else ~/.docker/config.json)',
+    })
+    .option('password-stdin', {
+      type: 'boolean',
+      default: false,
+      describe: 'Read the password or token for --username from stdin',
+    }) as unknown as Argv<T & RegistryFlags>;
 }
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** Connect options from the flags: explicit credentials win; otherwise the library searches env and Docker config. */

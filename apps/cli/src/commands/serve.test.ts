@@ -14,7 +14,10 @@ const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 /** A launcher script for the CLI sources; node-llama-cpp forks helpers with our execArgv, so no `-e`. */
 function cliLauncher(): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'alki-serve-test-')), 'alki.mjs');
-  fs.writeFileSync(file, `import { main } from ${JSON.stringify(new URL('../main.ts', import.meta.url).href)};\nprocess.exitCode = await main(process.argv.slice(2));\n`);
+  fs.writeFileSync(
+    file,
+    `import { main } from ${JSON.stringify(new URL('../main.ts', import.meta.url).href)};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
+  );
   return file;
 }
 
@@ -28,7 +31,22 @@ describe('alki serve', () => {
     const launcher = cliLauncher();
     const cli = startProcess(
       process.execPath,
-      ['--import', 'tsx', launcher, 'serve', model, '--engine', 'node-llama-cpp', '--port', String(port), '--ctx', '128', '--threads', '1', '--json'],
+      [
+        '--import',
+        'tsx',
+        launcher,
+        'serve',
+        model,
+        '--engine',
+        'node-llama-cpp',
+        '--port',
+        String(port),
+        '--ctx',
+        '128',
+        '--threads',
+        '1',
+        '--json',
+      ],
       { cwd: repoRoot },
     );
     try {
@@ -38,7 +56,14 @@ describe('alki serve', () => {
       });
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
       const modelId = (await client.models.list()).data[0].id;
-      const stream = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'Go on' }], max_tokens: 16, temperature: 0, stream: true, stream_options: { include_usage: true } });
+      const stream = await client.chat.completions.create({
+        model: modelId,
+        messages: [{ role: 'user', content: 'Go on' }],
+        max_tokens: 16,
+        temperature: 0,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
       const exited = once(cli.child, 'exit');
       let completionTokens = 0;
       for await (const chunk of stream) {

@@ -17,7 +17,9 @@ beforeAll(async () => {
   await writeTinyLlamaGguf(gguf, { name: 'tags-tiny' });
   const bundle = path.join(work, 'bundle');
   await pack({ source: gguf, out: bundle, sourceDateEpoch: 1_700_000_000 });
-  digest = JSON.parse((await runCli(['publish', bundle, '--registry', registry.host, '--tag', 'v1.0.0', '--json'])).stdout).digest;
+  digest = JSON.parse(
+    (await runCli(['publish', bundle, '--registry', registry.host, '--tag', 'v1.0.0', '--json'])).stdout,
+  ).digest;
   await runCli(['publish', bundle, '--registry', registry.host, '--tag', 'v1.0.1', '--quiet']);
 });
 afterAll(async () => {
@@ -38,7 +40,11 @@ describe('alki tags', () => {
       ],
     });
     const human = await runCli(['tags', `${registry.host}/tags-tiny`]);
-    expect(human.stdout.split('\n').filter(Boolean)).toEqual([`${'latest'.padEnd(24)} ${digest}`, `${'v1.0.0'.padEnd(24)} ${digest}`, `${'v1.0.1'.padEnd(24)} ${digest}`]);
+    expect(human.stdout.split('\n').filter(Boolean)).toEqual([
+      `${'latest'.padEnd(24)} ${digest}`,
+      `${'v1.0.0'.padEnd(24)} ${digest}`,
+      `${'v1.0.1'.padEnd(24)} ${digest}`,
+    ]);
   });
 
   it('exits 3 for a repository the registry does not have, like any other name that does not exist', async () => {

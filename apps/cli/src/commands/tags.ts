@@ -19,6 +19,10 @@ export const tagsCommand: AlkiCommand = {
     const names = (await store.listTags(signal)).sort();
     const tags: Array<{ tag: string; digest: string | null }> = [];
     for (const tag of names) tags.push({ tag, digest: (await store.resolve(tag, signal))?.digest ?? null });
-    out.result({ repository: store.description, tags }, () => (tags.length ? tags.map((t) => `${t.tag.padEnd(24)} ${t.digest ?? '(missing)'}`).join('\n') : `${store.description} has no tags.`));
+    out.result({ repository: store.description, tags }, () =>
+      tags.length
+        ? tags.map((t) => `${t.tag.padEnd(24)} ${t.digest ?? '(missing)'}`).join('\n')
+        : `${store.description} has no tags.`,
+    );
   }),
 };

@@ -9,12 +9,20 @@ interface BuildArgs extends GlobalOptions {
 
 const build: AlkiCommand = {
   command: 'build',
-  describe: 'Build llama-quantize, llama-server, llama-bench and llama-tokenize from the llama.cpp source that node-llama-cpp ships',
+  describe:
+    'Build llama-quantize, llama-server, llama-bench and llama-tokenize from the llama.cpp source that node-llama-cpp ships',
   builder: (y: Argv<GlobalOptions>) =>
     y
-      .option('force', { type: 'boolean', default: false, describe: 'Rebuild even if the cache has a complete build' })
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: 'Rebuild even if the cache has a complete build',
+      })
       .option('jobs', { alias: 'j', type: 'number', describe: 'Parallel compile jobs (default: CPU count)' })
-      .example('$0 tools build', 'Build once into ~/.cache/alki/llama.cpp/<tag> (about 7 minutes on 2 cores)'),
+      .example(
+        '$0 tools build',
+        'Build once into ~/.cache/alki/llama.cpp/<tag> (about 7 minutes on 2 cores)',
+      ),
   handler: withContext<BuildArgs>(async (argv, { out, signal }) => {
     const source = locateLlamaCppSource();
     out.info(`Building llama.cpp ${source.tag} tools (cached after the first build)...`);
@@ -30,14 +38,19 @@ const build: AlkiCommand = {
       },
     });
     progress.done();
-    out.result(tools, () => Object.entries(tools.paths).map(([name, file]) => `${name.padEnd(15)} ${file}`).join('\n'));
+    out.result(tools, () =>
+      Object.entries(tools.paths)
+        .map(([name, file]) => `${name.padEnd(15)} ${file}`)
+        .join('\n'),
+    );
   }),
 };
 
 const where: AlkiCommand = {
   command: 'path',
   describe: 'Print where the native tools are, or fail if they are not built',
-  builder: (y: Argv<GlobalOptions>) => y.example('$0 tools path --json', 'Show the cached tool paths as JSON'),
+  builder: (y: Argv<GlobalOptions>) =>
+    y.example('$0 tools path --json', 'Show the cached tool paths as JSON'),
   handler: withContext<GlobalOptions>((_argv, { out }) => {
     const tools = findLlamaTools();
     if (!tools) {
@@ -46,13 +59,18 @@ const where: AlkiCommand = {
       out.result({ found: false }, () => '');
       return;
     }
-    out.result({ found: true, ...tools }, () => Object.entries(tools.paths).map(([name, file]) => `${name.padEnd(15)} ${file}`).join('\n'));
+    out.result({ found: true, ...tools }, () =>
+      Object.entries(tools.paths)
+        .map(([name, file]) => `${name.padEnd(15)} ${file}`)
+        .join('\n'),
+    );
   }),
 };
 
 export const toolsCommand: AlkiCommand = {
   command: 'tools <command>',
   describe: 'Native llama.cpp tools: build them from the bundled source, or show where they are',
-  builder: (y: Argv<GlobalOptions>) => y.command([build, where]).demandCommand(1).example('$0 tools build', 'Build the native tools once'),
+  builder: (y: Argv<GlobalOptions>) =>
+    y.command([build, where]).demandCommand(1).example('$0 tools build', 'Build the native tools once'),
   handler: () => undefined,
 };

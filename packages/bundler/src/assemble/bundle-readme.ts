@@ -24,13 +24,22 @@ const renderReadme = loadTemplate<ReadmeData>('README.md.hbs');
 
 /** "1.2B", "350M", "12K": parameter counts as model cards write them. */
 function humanCount(count: number): string {
-  const units: Array<[number, string]> = [[1e9, 'B'], [1e6, 'M'], [1e3, 'K']];
-  for (const [scale, unit] of units) if (count >= scale) return `${(count / scale).toFixed(count >= scale * 10 ? 0 : 1)}${unit}`;
+  const units: Array<[number, string]> = [
+    [1e9, 'B'],
+    [1e6, 'M'],
+    [1e3, 'K'],
+  ];
+  for (const [scale, unit] of units)
+    if (count >= scale) return `${(count / scale).toFixed(count >= scale * 10 ? 0 : 1)}${unit}`;
   return String(count);
 }
 
 /** metadata/README.md: what the bundle holds and how to run and deploy it. */
-export function renderBundleReadme(content: BundleContent, runtime: RuntimeManifest, options: DeployOptions = {}): string {
+export function renderBundleReadme(
+  content: BundleContent,
+  runtime: RuntimeManifest,
+  options: DeployOptions = {},
+): string {
   const deploy = deployData(content, runtime, options);
   const modelRelative = artifactPath(runtime.model);
   return renderReadme({
@@ -41,9 +50,19 @@ export function renderBundleReadme(content: BundleContent, runtime: RuntimeManif
     parameters: humanCount(content.facts.parameterCount),
     sourceLine: `${content.source.repo}${content.source.revision ? ` at ${content.source.revision}` : ''}`,
     license: resolveLicense(content.license).expression,
-    artifacts: content.artifacts.map((a) => ({ file: artifactPath(a.uri), quant: a.quant, size: a.size, sha256: a.sha256 })),
+    artifacts: content.artifacts.map((a) => ({
+      file: artifactPath(a.uri),
+      quant: a.quant,
+      size: a.size,
+      sha256: a.sha256,
+    })),
     // The local command line is the systemd one with the bundle-relative model path.
-    command: ['llama-server', ...deploy.serverArgs.map((arg) => (arg === `${deploy.installDir}/${modelRelative}` ? `./${modelRelative}` : arg))],
+    command: [
+      'llama-server',
+      ...deploy.serverArgs.map((arg) =>
+        arg === `${deploy.installDir}/${modelRelative}` ? `./${modelRelative}` : arg,
+      ),
+    ],
     port: runtime.server.port,
     installDir: deploy.installDir,
     dockerBuild: `docker build -f deploy/docker/Dockerfile -t ${content.slug} .`,

@@ -10,15 +10,22 @@ export function renderLicenseText(content: BundleContent): string {
     return content.licenseText.endsWith('\n') ? content.licenseText : `${content.licenseText}\n`;
   }
   const resolved = resolveLicense(content.license);
-  const lines = [`Model: ${content.name}`, `Source: ${content.source.repo}${content.source.revision ? ` @ ${content.source.revision}` : ''}`];
+  const lines = [
+    `Model: ${content.name}`,
+    `Source: ${content.source.repo}${content.source.revision ? ` @ ${content.source.revision}` : ''}`,
+  ];
   if (resolved.expression === 'NOASSERTION') {
-    lines.push('License: unknown. The source names no license; check with its publisher before you deploy it.');
+    lines.push(
+      'License: unknown. The source names no license; check with its publisher before you deploy it.',
+    );
   } else if (resolved.isReference) {
     lines.push(`License: ${content.license} (not an SPDX license; SBOM id ${resolved.expression}).`);
     lines.push('The source shipped no license text; read the terms on the model card before you deploy it.');
   } else {
     lines.push(`License: ${resolved.expression} (SPDX).`);
-    lines.push(`The source shipped no license text; the license is at https://spdx.org/licenses/${resolved.expression}.html`);
+    lines.push(
+      `The source shipped no license text; the license is at https://spdx.org/licenses/${resolved.expression}.html`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -28,9 +28,36 @@ const SPACE = '\u2581';
 const SPECIAL = ['<unk>', '<s>', '</s>', '<|im_start|>', '<|im_end|>'];
 // Frequent English pairs, so the merges do something a person can see.
 const MERGES: Array<[string, string]> = [
-  [SPACE, 't'], ['h', 'e'], ['i', 'n'], ['e', 'r'], ['a', 'n'], [SPACE, 'a'], ['o', 'n'], ['r', 'e'], ['a', 't'], ['e', 'n'],
-  [SPACE + 't', 'he'], ['e', 'd'], ['n', 'd'], ['o', 'u'], ['i', 's'], ['o', 'r'], ['i', 't'], ['e', 's'], [SPACE, 's'], [SPACE, 'w'],
-  ['in', 'g'], [SPACE, 'o'], ['a', 'r'], ['l', 'l'], [SPACE, 'i'], [SPACE, 'b'], [SPACE, 'c'], [SPACE, 'f'], ['t', 'h'], [SPACE, 'h'],
+  [SPACE, 't'],
+  ['h', 'e'],
+  ['i', 'n'],
+  ['e', 'r'],
+  ['a', 'n'],
+  [SPACE, 'a'],
+  ['o', 'n'],
+  ['r', 'e'],
+  ['a', 't'],
+  ['e', 'n'],
+  [SPACE + 't', 'he'],
+  ['e', 'd'],
+  ['n', 'd'],
+  ['o', 'u'],
+  ['i', 's'],
+  ['o', 'r'],
+  ['i', 't'],
+  ['e', 's'],
+  [SPACE, 's'],
+  [SPACE, 'w'],
+  ['in', 'g'],
+  [SPACE, 'o'],
+  ['a', 'r'],
+  ['l', 'l'],
+  [SPACE, 'i'],
+  [SPACE, 'b'],
+  [SPACE, 'c'],
+  [SPACE, 'f'],
+  ['t', 'h'],
+  [SPACE, 'h'],
 ];
 
 export const DEMO_CHAT_TEMPLATE =
@@ -40,7 +67,8 @@ export const DEMO_CHAT_TEMPLATE =
 /** The vocabulary: special tokens, byte fallbacks for ASCII only, the space mark, printable ASCII, merges. */
 export function demoVocabulary(): { tokens: string[]; merges: string[] } {
   const tokens = [...SPECIAL];
-  for (let byte = 0; byte < 0x80; byte++) tokens.push(`<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`);
+  for (let byte = 0; byte < 0x80; byte++)
+    tokens.push(`<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`);
   tokens.push(SPACE);
   for (let code = 0x21; code <= 0x7e; code++) tokens.push(String.fromCharCode(code));
   for (const [left, right] of MERGES) tokens.push(left + right);
@@ -56,30 +84,54 @@ function tensor(name: string, shape: number[], kind: 'weight' | 'norm'): Safeten
   else {
     for (let block = 0; block * 8 < values.length; block++) {
       const digest = createHash('sha256').update(`${SEED}:${name}:${block}`).digest();
-      for (let i = 0; i < 8 && block * 8 + i < values.length; i++) values[block * 8 + i] = (digest.readUInt32LE(i * 4) / 2 ** 31 - 1) * WEIGHT_SCALE;
+      for (let i = 0; i < 8 && block * 8 + i < values.length; i++)
+        values[block * 8 + i] = (digest.readUInt32LE(i * 4) / 2 ** 31 - 1) * WEIGHT_SCALE;
     }
   }
   return { name, dtype: 'F32', shape, data: new Uint8Array(values.buffer) };
 }
 
 function tokenizerJson(tokens: string[], merges: string[]): unknown {
-  const added = SPECIAL.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+  const added = SPECIAL.map((content, id) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
   return {
     version: '1.0',
     truncation: null,
     padding: null,
     added_tokens: added,
-    normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: SPACE }, { type: 'Replace', pattern: { String: ' ' }, content: SPACE }] },
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'Prepend', prepend: SPACE },
+        { type: 'Replace', pattern: { String: ' ' }, content: SPACE },
+      ],
+    },
     pre_tokenizer: null,
     post_processor: {
       type: 'TemplateProcessing',
       single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      pair: [
+        { SpecialToken: { id: '<s>', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { Sequence: { id: 'B', type_id: 1 } },
+      ],
       special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
     },
     decoder: {
       type: 'Sequence',
-      decoders: [{ type: 'Replace', pattern: { String: SPACE }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }],
+      decoders: [
+        { type: 'Replace', pattern: { String: SPACE }, content: ' ' },
+        { type: 'ByteFallback' },
+        { type: 'Fuse' },
+        { type: 'Strip', content: ' ', start: 1, stop: 0 },
+      ],
     },
     model: {
       type: 'BPE',
@@ -140,11 +192,17 @@ export async function writeDemoCheckpoint(dir: string): Promise<void> {
       tensor(`${prefix}.mlp.down_proj.weight`, [HIDDEN, INTERMEDIATE], 'weight'),
     );
   }
-  entries.push(tensor('model.norm.weight', [HIDDEN], 'norm'), tensor('lm_head.weight', [vocab, HIDDEN], 'weight'));
+  entries.push(
+    tensor('model.norm.weight', [HIDDEN], 'norm'),
+    tensor('lm_head.weight', [vocab, HIDDEN], 'weight'),
+  );
 
   await writeSafetensors(path.join(dir, 'model.safetensors'), entries, { metadata: { format: 'pt' } });
   await writeFile(path.join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  await writeFile(path.join(dir, 'tokenizer.json'), `${JSON.stringify(tokenizerJson(tokens, merges), null, 2)}\n`);
+  await writeFile(
+    path.join(dir, 'tokenizer.json'),
+    `${JSON.stringify(tokenizerJson(tokens, merges), null, 2)}\n`,
+  );
   const tokenizerConfig = {
     add_bos_token: true,
     add_eos_token: false,
@@ -157,6 +215,12 @@ export async function writeDemoCheckpoint(dir: string): Promise<void> {
     tokenizer_class: 'LlamaTokenizerFast',
   };
   await writeFile(path.join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizerConfig, null, 2)}\n`);
-  await writeFile(path.join(dir, 'LICENSE'), 'The Alki demo model is generated from random numbers and is dedicated to the public domain (CC0-1.0).\n');
-  await writeFile(path.join(dir, 'README.md'), '---\nlicense: cc0-1.0\n---\n# alki-demo\n\nA tiny random llama, generated by Alki for `alki pack --demo`.\n');
+  await writeFile(
+    path.join(dir, 'LICENSE'),
+    'The Alki demo model is generated from random numbers and is dedicated to the public domain (CC0-1.0).\n',
+  );
+  await writeFile(
+    path.join(dir, 'README.md'),
+    '---\nlicense: cc0-1.0\n---\n# alki-demo\n\nA tiny random llama, generated by Alki for `alki pack --demo`.\n',
+  );
 }

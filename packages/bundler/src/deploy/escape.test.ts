@@ -1,5 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import { dockerExecForm, dockerQuoted, imageReference, markdownCode, safeAbsolutePath, shellArgument, systemdArgument, systemdText, yamlString } from './escape.js';
+import {
+  dockerExecForm,
+  dockerQuoted,
+  imageReference,
+  markdownCode,
+  safeAbsolutePath,
+  shellArgument,
+  systemdArgument,
+  systemdText,
+  yamlString,
+} from './escape.js';
 
 describe('escapers', () => {
   it('quote systemd arguments with C escapes and doubled % and $', () => {

@@ -18,7 +18,18 @@ export interface LlamaServerRuntime {
  * // ['--model', '/models/m.gguf', '--host', '0.0.0.0', '--port', '8080', '--ctx-size', '4096', '--n-gpu-layers', '0', '--alias', 'm']
  */
 export function llamaServerArgs(runtime: LlamaServerRuntime, modelPath: string, alias: string): string[] {
-  const args = ['--model', modelPath, '--host', runtime.server.host, '--port', String(runtime.server.port), '--ctx-size', String(runtime.args.ctx), '--n-gpu-layers', String(runtime.args.ngl)];
+  const args = [
+    '--model',
+    modelPath,
+    '--host',
+    runtime.server.host,
+    '--port',
+    String(runtime.server.port),
+    '--ctx-size',
+    String(runtime.args.ctx),
+    '--n-gpu-layers',
+    String(runtime.args.ngl),
+  ];
   if (runtime.args.threads !== 'auto') args.push('--threads', String(runtime.args.threads));
   args.push('--alias', alias);
   return args;

@@ -24,10 +24,18 @@ function content(name: string): BundleContent {
     slug: 'evil',
     version: '2025-01-01.abcdef12',
     created: '2025-01-01T00:00:00Z',
-    artifacts: [{ quant: 'Q8_0', uri: './models/evil-q8_0.gguf', sha256: 'a'.repeat(64), size: 300 * 1024 * 1024 }],
+    artifacts: [
+      { quant: 'Q8_0', uri: './models/evil-q8_0.gguf', sha256: 'a'.repeat(64), size: 300 * 1024 * 1024 },
+    ],
     defaults: { ctx: 4096, threads: 2, ngl: 0 },
     // KV cache of 16 layers, 8 of 32 heads of a 2048 embedding: 2 x 16 x (2048 x 8 / 32) x 2 bytes per position.
-    facts: { architecture: 'llama', parameterCount: 1000, contextLength: 4096, weightsBytes: 300 * 1024 * 1024, kvCacheBytesPerToken: 2 * 16 * 512 * 2 },
+    facts: {
+      architecture: 'llama',
+      parameterCount: 1000,
+      contextLength: 4096,
+      weightsBytes: 300 * 1024 * 1024,
+      kvCacheBytesPerToken: 2 * 16 * 512 * 2,
+    },
     source: { kind: 'hub', repo: 'acme/evil', revision: 'abc', files: [] },
     license: 'mit',
     alkiVersion: '0.1.0',
@@ -44,7 +52,22 @@ function files(name: string, serverPath?: string): Record<string, string> {
 }
 
 function expectedArgs(modelPath: string, name: string): string[] {
-  return ['--model', modelPath, '--host', '0.0.0.0', '--port', '8080', '--ctx-size', '4096', '--n-gpu-layers', '0', '--threads', '2', '--alias', name];
+  return [
+    '--model',
+    modelPath,
+    '--host',
+    '0.0.0.0',
+    '--port',
+    '8080',
+    '--ctx-size',
+    '4096',
+    '--n-gpu-layers',
+    '0',
+    '--threads',
+    '2',
+    '--alias',
+    name,
+  ];
 }
 
 // Decodes an ExecStart= value as systemd.service(5) "Command lines" and
@@ -127,10 +150,20 @@ describe('the systemd unit', () => {
 
   it('is hardened and bounded', () => {
     const text = files('tiny', serverPath)['deploy/systemd/alki-evil.service'];
-    for (const setting of ['DynamicUser=yes', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'Restart=on-failure', 'PrivateDevices=yes', 'CapabilityBoundingSet=']) {
+    for (const setting of [
+      'DynamicUser=yes',
+      'ProtectSystem=strict',
+      'NoNewPrivileges=yes',
+      'Restart=on-failure',
+      'PrivateDevices=yes',
+      'CapabilityBoundingSet=',
+    ]) {
       expect(text.split('\n')).toContain(setting);
     }
-    const { memoryLimitMiB, memoryRequestMiB } = deployData(content('tiny'), buildRuntime(content('tiny').artifacts[0], content('tiny').defaults));
+    const { memoryLimitMiB, memoryRequestMiB } = deployData(
+      content('tiny'),
+      buildRuntime(content('tiny').artifacts[0], content('tiny').defaults),
+    );
     // 300 MiB model + 2 x 16 layers x 4096 x (2048 x 8 / 32) x 2 bytes = 128 MiB KV cache + 256 MiB overhead.
     expect(memoryRequestMiB).toBe(300 + 128 + 256);
     expect(text).toContain(`MemoryMax=${memoryLimitMiB}M`);
@@ -142,7 +175,10 @@ describe('the systemd unit', () => {
     expect(exec).toHaveLength(1);
     expect(text).not.toMatch(/^ExecStartPre/m);
     expect(text.split('\n').filter((line) => line === '[Service]')).toHaveLength(1);
-    expect(decodeExecStart(exec[0].slice('ExecStart='.length))).toEqual([serverPath, ...expectedArgs('/opt/alki/evil/models/evil-q8_0.gguf', HOSTILE)]);
+    expect(decodeExecStart(exec[0].slice('ExecStart='.length))).toEqual([
+      serverPath,
+      ...expectedArgs('/opt/alki/evil/models/evil-q8_0.gguf', HOSTILE),
+    ]);
   });
 
   it('fails systemd-analyze when a specifier is left unescaped, so the check has teeth', () => {
@@ -172,21 +208,33 @@ describe('the k3s manifests', () => {
   });
 
   it('carry a hostile name as data: one annotation, one argument', () => {
-    const deployment = new Deployment(parseAllDocuments(files(HOSTILE)['deploy/k3s/deployment.yaml'])[0].toJS());
-    expect(deployment.metadata?.annotations).toEqual({ 'alki.dev/model-name': HOSTILE, 'alki.dev/bundle-version': '2025-01-01.abcdef12' });
+    const deployment = new Deployment(
+      parseAllDocuments(files(HOSTILE)['deploy/k3s/deployment.yaml'])[0].toJS(),
+    );
+    expect(deployment.metadata?.annotations).toEqual({
+      'alki.dev/model-name': HOSTILE,
+      'alki.dev/bundle-version': '2025-01-01.abcdef12',
+    });
     const container = deployment.spec!.template.spec!.containers[0];
     expect(container.args).toEqual(expectedArgs('/models/evil-q8_0.gguf', HOSTILE));
   });
 
   it('probe /health, request memory for the model and its KV cache, and mount the models read-only', () => {
-    const deployment = new Deployment(parseAllDocuments(files('tiny')['deploy/k3s/deployment.yaml'])[0].toJS());
+    const deployment = new Deployment(
+      parseAllDocuments(files('tiny')['deploy/k3s/deployment.yaml'])[0].toJS(),
+    );
     const pod = deployment.spec!.template.spec!;
     const container = pod.containers[0];
     expect(container.readinessProbe?.httpGet).toEqual({ path: '/health', port: 'http' });
     expect(container.livenessProbe?.httpGet).toEqual({ path: '/health', port: 'http' });
-    expect(container.resources).toEqual({ requests: { cpu: '2', memory: '684Mi' }, limits: { memory: '855Mi' } });
+    expect(container.resources).toEqual({
+      requests: { cpu: '2', memory: '684Mi' },
+      limits: { memory: '855Mi' },
+    });
     expect(container.volumeMounts).toEqual([{ name: 'models', mountPath: '/models', readOnly: true }]);
-    expect(pod.volumes).toEqual([{ name: 'models', hostPath: { path: '/opt/alki/evil/models', type: 'Directory' } }]);
+    expect(pod.volumes).toEqual([
+      { name: 'models', hostPath: { path: '/opt/alki/evil/models', type: 'Directory' } },
+    ]);
   });
 });
 
@@ -199,7 +247,11 @@ describe('the Dockerfile', () => {
     // (no registry is reachable): buildah --from replaces the FROM line.
     const container = spawnSync('buildah', ['from', 'scratch'], { env: podman.env, encoding: 'utf8' });
     expect(container.status).toBe(0);
-    const commit = spawnSync('buildah', ['commit', '-q', container.stdout.trim(), 'localhost/alki-empty-base:1'], { env: podman.env, encoding: 'utf8' });
+    const commit = spawnSync(
+      'buildah',
+      ['commit', '-q', container.stdout.trim(), 'localhost/alki-empty-base:1'],
+      { env: podman.env, encoding: 'utf8' },
+    );
     expect(commit.stderr).toBe('');
   });
   afterAll(() => podman?.cleanup());
@@ -215,18 +267,39 @@ describe('the Dockerfile', () => {
     writeFileSync(path.join(context, 'deploy/docker/Dockerfile'), rendered['deploy/docker/Dockerfile']);
     const build = spawnSync(
       'buildah',
-      ['build', '-q', '--format', 'docker', '--from', 'localhost/alki-empty-base:1', '-f', 'deploy/docker/Dockerfile', '-t', 'localhost/alki-evil:1', '.'],
+      [
+        'build',
+        '-q',
+        '--format',
+        'docker',
+        '--from',
+        'localhost/alki-empty-base:1',
+        '-f',
+        'deploy/docker/Dockerfile',
+        '-t',
+        'localhost/alki-evil:1',
+        '.',
+      ],
       { cwd: context, env: podman.env, encoding: 'utf8' },
     );
     expect(build.status).toBe(0);
-    const inspect = spawnSync('buildah', ['inspect', '--type', 'image', 'localhost/alki-evil:1'], { env: podman.env, encoding: 'utf8' });
-    const config = (JSON.parse(inspect.stdout) as { Docker: { config: Record<string, unknown> } }).Docker.config;
+    const inspect = spawnSync('buildah', ['inspect', '--type', 'image', 'localhost/alki-evil:1'], {
+      env: podman.env,
+      encoding: 'utf8',
+    });
+    const config = (JSON.parse(inspect.stdout) as { Docker: { config: Record<string, unknown> } }).Docker
+      .config;
     expect(config.Cmd).toEqual(expectedArgs('/models/evil-q8_0.gguf', HOSTILE));
     // A newline cannot be part of a LABEL value, so it becomes a space; nothing else changes.
     const flat = HOSTILE.replace(/\n/g, ' ');
-    expect(config.Labels).toMatchObject({ 'org.opencontainers.image.title': flat, 'dev.alki.bundle.slug': 'evil' });
+    expect(config.Labels).toMatchObject({
+      'org.opencontainers.image.title': flat,
+      'dev.alki.bundle.slug': 'evil',
+    });
     expect(config.User).toBe('65532:65532');
-    expect(config.Healthcheck).toEqual(expect.objectContaining({ Test: ['CMD', 'curl', '-f', 'http://localhost:8080/health'] }));
+    expect(config.Healthcheck).toEqual(
+      expect.objectContaining({ Test: ['CMD', 'curl', '-f', 'http://localhost:8080/health'] }),
+    );
     expect(Object.keys(config.ExposedPorts as object)).toEqual(['8080/tcp']);
   });
 });

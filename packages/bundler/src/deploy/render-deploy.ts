@@ -53,7 +53,11 @@ export interface DeployData {
 }
 
 /** The template data for a bundle. Pure. */
-export function deployData(content: BundleContent, runtime: RuntimeManifest, options: DeployOptions = {}): DeployData {
+export function deployData(
+  content: BundleContent,
+  runtime: RuntimeManifest,
+  options: DeployOptions = {},
+): DeployData {
   const installDir = `${options.installRoot ?? DEFAULT_INSTALL_ROOT}/${content.slug}`;
   const modelRelative = artifactPath(runtime.model);
   const modelFile = modelRelative.slice(modelRelative.lastIndexOf('/') + 1);
@@ -67,12 +71,19 @@ export function deployData(content: BundleContent, runtime: RuntimeManifest, opt
     description: `${content.name} (${artifact.quant}) served by llama.cpp`,
     objectName,
     // Label values: 63 characters of [A-Za-z0-9._-] (Kubernetes "Labels and Selectors").
-    labelVersion: content.version.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63).replace(/[^A-Za-z0-9]+$/, ''),
+    labelVersion: content.version
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 63)
+      .replace(/[^A-Za-z0-9]+$/, ''),
     installDir,
     hostModelsDir: `${installDir}/models`,
     serverPath: options.serverPath ?? DEFAULT_SERVER_PATH,
     serverArgs: llamaServerArgs(runtime, `${installDir}/${modelRelative}`, content.name),
-    containerArgs: llamaServerArgs({ ...runtime, server: { ...runtime.server, host: '0.0.0.0' } }, `/models/${modelFile}`, content.name),
+    containerArgs: llamaServerArgs(
+      { ...runtime, server: { ...runtime.server, host: '0.0.0.0' } },
+      `/models/${modelFile}`,
+      content.name,
+    ),
     image: options.serverImage ?? DEFAULT_SERVER_IMAGE,
     modelCopy: [modelRelative, `/models/${modelFile}`],
     port: runtime.server.port,
@@ -110,6 +121,10 @@ export function renderDeployTemplates(data: DeployData): Array<{ path: string; t
  * The deploy/ files of a bundle: a hardened systemd unit, a k3s Deployment
  * and Service, and a Dockerfile FROM the llama.cpp server image.
  */
-export function renderDeployFiles(content: BundleContent, runtime: RuntimeManifest, options: DeployOptions = {}): Array<{ path: string; text: string }> {
+export function renderDeployFiles(
+  content: BundleContent,
+  runtime: RuntimeManifest,
+  options: DeployOptions = {},
+): Array<{ path: string; text: string }> {
   return renderDeployTemplates(deployData(content, runtime, options));
 }

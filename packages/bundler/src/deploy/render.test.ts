@@ -8,7 +8,9 @@ describe('compileTemplate', () => {
   });
 
   it('refuses a template that prints a raw value', () => {
-    expect(() => compileTemplate('name: {{name}}', 'raw.hbs')).toThrow(/raw\.hbs: \{\{name\}\} prints a value without an escaping helper/);
+    expect(() => compileTemplate('name: {{name}}', 'raw.hbs')).toThrow(
+      /raw\.hbs: \{\{name\}\} prints a value without an escaping helper/,
+    );
     expect(() => compileTemplate('name: {{{name}}}', 'triple.hbs')).toThrow(/triple\.hbs/);
     expect(() => compileTemplate('{{#each items}}{{this}}{{/each}}', 'each.hbs')).toThrow(/each\.hbs/);
   });

@@ -24,10 +24,14 @@ beforeAll(async () => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function killMidCopy(out: string): Promise<{ said: string; signal: NodeJS.Signals | null }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '../__fixtures__/pack-child.ts'), big, out], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(here, '../__fixtures__/pack-child.ts'), big, out],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let said = '';
   let errors = '';
   child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
@@ -37,7 +41,11 @@ function killMidCopy(out: string): Promise<{ said: string; signal: NodeJS.Signal
       if (said.includes('copying')) child.kill('SIGKILL');
     });
     child.on('error', reject);
-    child.on('exit', (_code, signal) => (said.includes('copying') ? resolve({ said, signal }) : reject(new Error(`the child did not reach the copy: ${said}${errors}`))));
+    child.on('exit', (_code, signal) =>
+      said.includes('copying')
+        ? resolve({ said, signal })
+        : reject(new Error(`the child did not reach the copy: ${said}${errors}`)),
+    );
   });
 }
 

@@ -21,13 +21,22 @@ const sha256 = (file: string) => createHash('sha256').update(readFileSync(file))
 describe('pack from a local Hugging Face checkpoint folder', () => {
   it('converts, quantizes into each requested quant, and records the folder as the source', async () => {
     const checkpoint = await generateCheckpoint({ family: 'llama' });
-    const result = await pack({ source: checkpoint, out: path.join(work, 'llama'), quantize: ['Q8_0', 'Q4_K_M'], sourceDateEpoch: 1 });
+    const result = await pack({
+      source: checkpoint,
+      out: path.join(work, 'llama'),
+      quantize: ['Q8_0', 'Q4_K_M'],
+      sourceDateEpoch: 1,
+    });
     expect(result.manifest.artifacts.map((a) => [a.quant, a.file_type])).toEqual([
       ['Q8_0', 'MOSTLY_Q8_0'],
       ['Q4_K_M', 'MOSTLY_Q4_K_M'],
     ]);
     expect(result.manifest.architecture).toBe('llama');
-    expect(result.manifest.source).toMatchObject({ kind: 'local-hf', repo: path.basename(checkpoint), revision: null });
+    expect(result.manifest.source).toMatchObject({
+      kind: 'local-hf',
+      repo: path.basename(checkpoint),
+      revision: null,
+    });
     expect(result.manifest.source.files).toEqual(expect.arrayContaining(['config.json', 'tokenizer.json']));
     expect(result.notes[0]).toMatch(/^Converted LlamaForCausalLM/);
     expect((await verifyBundle(result.dir)).ok).toBe(true);
@@ -50,7 +59,8 @@ describe('packDemo', () => {
     expect(first.manifest.artifacts.map((a) => a.quant)).toEqual(['Q4_K_M', 'Q8_0']);
     const files = tree(first.dir).sort();
     expect(tree(second.dir).sort()).toEqual(files);
-    for (const file of files) expect(sha256(path.join(second.dir, file))).toBe(sha256(path.join(first.dir, file)));
+    for (const file of files)
+      expect(sha256(path.join(second.dir, file))).toBe(sha256(path.join(first.dir, file)));
     expect((await verifyBundle(first.dir)).ok).toBe(true);
   }, 120_000);
 });

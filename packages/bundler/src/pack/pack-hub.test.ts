@@ -22,7 +22,12 @@ beforeAll(async () => {
     repos: [
       {
         id: 'acme/tiny-GGUF',
-        files: { 'tiny-F32.gguf': f32, 'tiny-Q8_0.gguf': q8, LICENSE: 'Acme model license text.\n', 'README.md': '# tiny' },
+        files: {
+          'tiny-F32.gguf': f32,
+          'tiny-Q8_0.gguf': q8,
+          LICENSE: 'Acme model license text.\n',
+          'README.md': '# tiny',
+        },
         cardData: { license: 'apache-2.0' },
         revisions: { 'v1.0': { files: { 'tiny-Q8_0.gguf': f32 } } },
       },
@@ -41,7 +46,14 @@ afterAll(async () => {
 let runs = 0;
 function options(source: string, extra: Partial<PackOptions> = {}): PackOptions {
   const cache = path.join(work, `cache-${runs}`);
-  return { source, out: path.join(work, `out-${runs++}`), sourceDateEpoch: 1, hubUrl: hub.url, env: { HF_HUB_CACHE: cache }, ...extra };
+  return {
+    source,
+    out: path.join(work, `out-${runs++}`),
+    sourceDateEpoch: 1,
+    hubUrl: hub.url,
+    env: { HF_HUB_CACHE: cache },
+    ...extra,
+  };
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -51,13 +63,33 @@ describe('pack from a hub GGUF repo', () => {
     const opts = options('acme/tiny-GGUF', { filename: '*Q8_0.gguf' });
     const result = await pack(opts);
     const commit = hub.commitOf('acme/tiny-GGUF');
-    expect(result.manifest.artifacts).toEqual([expect.objectContaining({ quant: 'Q8_0', sha256: sha256(q8), size: q8.length })]);
-    expect(result.manifest.source).toEqual({ kind: 'hub', repo: 'acme/tiny-GGUF', revision: commit, files: ['tiny-Q8_0.gguf'] });
+    expect(result.manifest.artifacts).toEqual([
+      expect.objectContaining({ quant: 'Q8_0', sha256: sha256(q8), size: q8.length }),
+    ]);
+    expect(result.manifest.source).toEqual({
+      kind: 'hub',
+      repo: 'acme/tiny-GGUF',
+      revision: commit,
+      files: ['tiny-Q8_0.gguf'],
+    });
     expect(result.manifest.license).toBe('apache-2.0');
-    expect(existsSync(path.join(work, `cache-${runs - 1}`, 'models--acme--tiny-GGUF', 'snapshots', commit, 'tiny-Q8_0.gguf'))).toBe(true);
+    expect(
+      existsSync(
+        path.join(
+          work,
+          `cache-${runs - 1}`,
+          'models--acme--tiny-GGUF',
+          'snapshots',
+          commit,
+          'tiny-Q8_0.gguf',
+        ),
+      ),
+    ).toBe(true);
     const dir = result.dir;
     expect(readFileSync(path.join(dir, 'metadata/LICENSE.txt'), 'utf8')).toBe('Acme model license text.\n');
-    const sbom = JSON.parse(readFileSync(path.join(dir, 'metadata/sbom.spdx.json'), 'utf8')) as { packages: Array<Record<string, unknown>> };
+    const sbom = JSON.parse(readFileSync(path.join(dir, 'metadata/sbom.spdx.json'), 'utf8')) as {
+      packages: Array<Record<string, unknown>>;
+    };
     expect(sbom.packages.find((p) => p.primaryPackagePurpose === 'SOURCE')).toMatchObject({
       supplier: 'Organization: acme',
       downloadLocation: `git+${hub.url}/acme/tiny-GGUF@${commit}`,
@@ -72,9 +104,14 @@ describe('pack from a hub GGUF repo', () => {
     // A second machine: a fresh cache, downloaded later, so the cached files have other mtimes.
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const b = await pack(options('acme/tiny-GGUF', { filename: '*Q8_0.gguf', sourceDateEpoch: undefined }));
-    const files = (dir: string) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+    const files = (dir: string) =>
+      readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+        .sort();
     expect(files(b.dir)).toEqual(files(a.dir));
-    for (const file of files(a.dir)) expect(sha256(readFileSync(path.join(b.dir, file)))).toBe(sha256(readFileSync(path.join(a.dir, file))));
+    for (const file of files(a.dir))
+      expect(sha256(readFileSync(path.join(b.dir, file)))).toBe(sha256(readFileSync(path.join(a.dir, file))));
     expect(JSON.stringify(a.manifest)).toContain('2025-01-01');
   });
 
@@ -85,7 +122,10 @@ describe('pack from a hub GGUF repo', () => {
   });
 
   it('explains a glob that matches several files, or none', async () => {
-    await expect(pack(options('acme/tiny-GGUF'))).rejects.toMatchObject({ code: 'AMBIGUOUS_MATCH', message: expect.stringContaining('tiny-F32.gguf, tiny-Q8_0.gguf') });
+    await expect(pack(options('acme/tiny-GGUF'))).rejects.toMatchObject({
+      code: 'AMBIGUOUS_MATCH',
+      message: expect.stringContaining('tiny-F32.gguf, tiny-Q8_0.gguf'),
+    });
     await expect(pack(options('acme/tiny-GGUF', { filename: '*Q4_K_M.gguf' }))).rejects.toMatchObject({
       code: 'NO_MATCH',
       message: expect.stringContaining('Its .gguf files are: tiny-F32.gguf, tiny-Q8_0.gguf'),
@@ -93,7 +133,9 @@ describe('pack from a hub GGUF repo', () => {
   });
 
   it('quantizes an F32 GGUF from the hub into each requested quant', async () => {
-    const result = await pack(options('acme/tiny-GGUF', { filename: '*F32.gguf', quantize: ['F32', 'Q8_0'] }));
+    const result = await pack(
+      options('acme/tiny-GGUF', { filename: '*F32.gguf', quantize: ['F32', 'Q8_0'] }),
+    );
     expect(result.manifest.artifacts.map((a) => [a.quant, a.file_type])).toEqual([
       ['F32', 'ALL_F32'],
       ['Q8_0', 'MOSTLY_Q8_0'],
@@ -115,12 +157,18 @@ describe('pack from a hub GGUF repo', () => {
   it('refuses a gated model without access, with a hint, and leaves nothing behind', async () => {
     const opts = options('acme/gated-GGUF', { token: 'hf_other' });
     const failure = await pack(opts).catch((error: unknown) => error);
-    expect(failure).toMatchObject({ category: 'network', hint: expect.stringContaining('Accept the license at') });
+    expect(failure).toMatchObject({
+      category: 'network',
+      hint: expect.stringContaining('Accept the license at'),
+    });
     expect(existsSync(opts.out!)).toBe(false);
   });
 
   it('refuses a repo with only pickle weights', async () => {
-    await expect(pack(options('acme/pickle'))).rejects.toMatchObject({ code: 'SOURCE_UNSUPPORTED', message: expect.stringContaining('pickle') });
+    await expect(pack(options('acme/pickle'))).rejects.toMatchObject({
+      code: 'SOURCE_UNSUPPORTED',
+      message: expect.stringContaining('pickle'),
+    });
   });
 
   it('resumes a download whose connection dropped mid-file with a Range request', async () => {
@@ -145,7 +193,12 @@ describe('pack from a hub GGUF repo', () => {
     const online = options('acme/tiny-GGUF', { filename: '*Q8_0.gguf', revision: 'v1.0' });
     await pack(online);
     hub.clearRequests();
-    const offline = await pack({ ...online, out: `${online.out}-offline`, hubUrl: 'http://127.0.0.1:9', env: { ...online.env, HF_HUB_OFFLINE: '1' } });
+    const offline = await pack({
+      ...online,
+      out: `${online.out}-offline`,
+      hubUrl: 'http://127.0.0.1:9',
+      env: { ...online.env, HF_HUB_OFFLINE: '1' },
+    });
     expect(hub.requests).toEqual([]);
     expect(offline.manifest.source.revision).toBe(hub.commitOf('acme/tiny-GGUF', 'v1.0'));
   });

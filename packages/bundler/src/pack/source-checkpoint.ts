@@ -67,7 +67,10 @@ export async function packCheckpointFolder(
     // do; an F32 bundle is converted at F32 directly.
     const outtype: OutType = quants.includes('F32') && quants.length === 1 ? 'f32' : 'f16';
     const base = path.join(scratch, `base-${outtype}.gguf`);
-    context.progress({ phase: 'convert', message: `Converting ${origin.repo} to GGUF (${outtype.toUpperCase()})` });
+    context.progress({
+      phase: 'convert',
+      message: `Converting ${origin.repo} to GGUF (${outtype.toUpperCase()})`,
+    });
     const converted = await convert({
       input: dir,
       output: base,
@@ -75,7 +78,8 @@ export async function packCheckpointFolder(
       ...(origin.license ? { license: origin.license } : {}),
       ...(origin.modelName ? { name: origin.modelName } : {}),
       signal: context.options.signal,
-      onProgress: (p) => context.progress({ phase: 'convert', file: p.tensor, done: p.bytesDone, total: p.bytesTotal }),
+      onProgress: (p) =>
+        context.progress({ phase: 'convert', file: p.tensor, done: p.bytesDone, total: p.bytesTotal }),
     });
     const facts = await context.steps.inspect(base);
     const models = await quantizeModels({ file: base, facts, scratch: true }, quants, scratch, context);
@@ -88,7 +92,9 @@ export async function packCheckpointFolder(
       licenseText: await readLicenseText(dir),
       time: origin.time ?? (await newestTime(dir)),
       defaultName: origin.modelName ?? path.basename(dir),
-      notes: [`Converted ${converted.architecture} (${converted.parameterCount} parameters) with the ${converted.tokenizer.model} tokenizer.`],
+      notes: [
+        `Converted ${converted.architecture} (${converted.parameterCount} parameters) with the ${converted.tokenizer.model} tokenizer.`,
+      ],
       cleanup,
     };
   } catch (error) {

@@ -19,7 +19,11 @@ export interface GgufOrigin {
  * A GGUF file: packed as it is, or quantized into each requested quant
  * (from F32, F16 or BF16 weights).
  */
-export async function packLocalGguf(file: string, context: SourceContext, origin?: GgufOrigin): Promise<ResolvedSource> {
+export async function packLocalGguf(
+  file: string,
+  context: SourceContext,
+  origin?: GgufOrigin,
+): Promise<ResolvedSource> {
   const facts = await context.steps.inspect(file);
   const info = await stat(file);
   const base = { file, facts };
@@ -35,7 +39,12 @@ export async function packLocalGguf(file: string, context: SourceContext, origin
     }
     return {
       models,
-      source: origin?.source ?? { kind: 'local-gguf', repo: path.basename(file), revision: null, files: [path.basename(file)] },
+      source: origin?.source ?? {
+        kind: 'local-gguf',
+        repo: path.basename(file),
+        revision: null,
+        files: [path.basename(file)],
+      },
       hubUrl: origin?.hubUrl,
       license: origin?.license,
       licenseText: origin?.licenseText,

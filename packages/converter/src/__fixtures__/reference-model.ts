@@ -24,14 +24,25 @@ function halfToNumber(h: number): number {
 /** Every tensor of the checkpoint as float64, by its HF name, with its HF shape. */
 function loadWeights(dir: string): Map<string, { shape: number[]; data: Float64Array }> {
   const files = fs.existsSync(path.join(dir, 'model.safetensors.index.json'))
-    ? [...new Set(Object.values(JSON.parse(fs.readFileSync(path.join(dir, 'model.safetensors.index.json'), 'utf8')).weight_map as Record<string, string>))]
+    ? [
+        ...new Set(
+          Object.values(
+            JSON.parse(fs.readFileSync(path.join(dir, 'model.safetensors.index.json'), 'utf8'))
+              .weight_map as Record<string, string>,
+          ),
+        ),
+      ]
     : ['model.safetensors'];
   const out = new Map<string, { shape: number[]; data: Float64Array }>();
   for (const file of files) {
     const bytes = fs.readFileSync(path.join(dir, file));
     const headerLength = Number(bytes.readBigUInt64LE(0));
     const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
-    for (const [name, info] of Object.entries<{ dtype: string; shape: number[]; data_offsets: [number, number] }>(header)) {
+    for (const [name, info] of Object.entries<{
+      dtype: string;
+      shape: number[];
+      data_offsets: [number, number];
+    }>(header)) {
       if (name === '__metadata__') continue;
       const [begin, end] = info.data_offsets;
       const raw = bytes.subarray(8 + headerLength + begin, 8 + headerLength + end);
@@ -40,7 +51,8 @@ function loadWeights(dir: string): Map<string, { shape: number[]; data: Float64A
       for (let i = 0; i < count; i++) {
         if (info.dtype === 'F32') data[i] = raw.readFloatLE(i * 4);
         else if (info.dtype === 'F16') data[i] = halfToNumber(raw.readUInt16LE(i * 2));
-        else if (info.dtype === 'BF16') data[i] = new Float32Array(new Uint32Array([raw.readUInt16LE(i * 2) << 16]).buffer)[0];
+        else if (info.dtype === 'BF16')
+          data[i] = new Float32Array(new Uint32Array([raw.readUInt16LE(i * 2) << 16]).buffer)[0];
         else throw new Error(`reference: dtype ${info.dtype}`);
       }
       out.set(name, { shape: info.shape, data });
@@ -50,7 +62,11 @@ function loadWeights(dir: string): Map<string, { shape: number[]; data: Float64A
 }
 
 /** y = W x (+ b) for W of shape [out, in] (nn.Linear). */
-function linear(x: Float64Array, w: { shape: number[]; data: Float64Array }, b?: { data: Float64Array }): Float64Array {
+function linear(
+  x: Float64Array,
+  w: { shape: number[]; data: Float64Array },
+  b?: { data: Float64Array },
+): Float64Array {
   const [rows, cols] = w.shape;
   const y = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
@@ -88,7 +104,12 @@ function rope(config: Config, rotaryDims: number): { invFreq: Float64Array; scal
   const type = scaling?.rope_type ?? scaling?.type;
   if (type === 'llama3') {
     // _compute_llama3_parameters
-    const { factor, low_freq_factor: low, high_freq_factor: high, original_max_position_embeddings: old } = scaling;
+    const {
+      factor,
+      low_freq_factor: low,
+      high_freq_factor: high,
+      original_max_position_embeddings: old,
+    } = scaling;
     const lowWavelen = old / low;
     const highWavelen = old / high;
     for (let i = 0; i < invFreq.length; i++) {
@@ -113,7 +134,14 @@ function rope(config: Config, rotaryDims: number): { invFreq: Float64Array; scal
 }
 
 /** apply_rotary_pos_emb with rotate_half on the first `rotaryDims` of a head. */
-function applyRope(v: Float64Array, offset: number, rotaryDims: number, position: number, invFreq: Float64Array, scale: number): void {
+function applyRope(
+  v: Float64Array,
+  offset: number,
+  rotaryDims: number,
+  position: number,
+  invFreq: Float64Array,
+  scale: number,
+): void {
   const half = rotaryDims / 2;
   for (let i = 0; i < half; i++) {
     const angle = position * invFreq[i];
@@ -147,11 +175,14 @@ export function loadReferenceModel(dir: string): ReferenceModel {
   const heads = config.num_attention_heads;
   const kvHeads = config.num_key_value_heads ?? heads;
   const headDim = config.head_dim ?? hidden / heads;
-  const rotaryDims = type === 'stablelm' ? Math.floor(headDim * (config.partial_rotary_factor ?? 0.25)) : headDim;
+  const rotaryDims =
+    type === 'stablelm' ? Math.floor(headDim * (config.partial_rotary_factor ?? 0.25)) : headDim;
   const { invFreq, scale } = rope(config, rotaryDims);
   const eps = config.rms_norm_eps ?? config.layer_norm_eps;
   const norm = (x: Float64Array, prefix: string) =>
-    type === 'stablelm' ? layerNorm(x, get(`${prefix}.weight`).data, get(`${prefix}.bias`).data, eps) : rmsNorm(x, get(`${prefix}.weight`).data, eps, isGemma);
+    type === 'stablelm'
+      ? layerNorm(x, get(`${prefix}.weight`).data, get(`${prefix}.bias`).data, eps)
+      : rmsNorm(x, get(`${prefix}.weight`).data, eps, isGemma);
   const attnScale = type === 'gemma2' ? config.query_pre_attn_scalar ** -0.5 : 1 / Math.sqrt(headDim);
   const act = isGemma ? geluTanh : silu;
   const embed = get('model.embed_tokens.weight');
@@ -184,8 +215,26 @@ export function loadReferenceModel(dir: string): ReferenceModel {
         }
         if (type === 'qwen3') {
           // Qwen3Attention: RMSNorm over each head of q and k before RoPE.
-          for (let hh = 0; hh < heads; hh++) q.set(rmsNorm(q.slice(hh * headDim, (hh + 1) * headDim), get(`${p}.self_attn.q_norm.weight`).data, eps, false), hh * headDim);
-          for (let hh = 0; hh < kvHeads; hh++) k.set(rmsNorm(k.slice(hh * headDim, (hh + 1) * headDim), get(`${p}.self_attn.k_norm.weight`).data, eps, false), hh * headDim);
+          for (let hh = 0; hh < heads; hh++)
+            q.set(
+              rmsNorm(
+                q.slice(hh * headDim, (hh + 1) * headDim),
+                get(`${p}.self_attn.q_norm.weight`).data,
+                eps,
+                false,
+              ),
+              hh * headDim,
+            );
+          for (let hh = 0; hh < kvHeads; hh++)
+            k.set(
+              rmsNorm(
+                k.slice(hh * headDim, (hh + 1) * headDim),
+                get(`${p}.self_attn.k_norm.weight`).data,
+                eps,
+                false,
+              ),
+              hh * headDim,
+            );
         }
         for (let hh = 0; hh < heads; hh++) applyRope(q, hh * headDim, rotaryDims, pos, invFreq, scale);
         for (let hh = 0; hh < kvHeads; hh++) applyRope(k, hh * headDim, rotaryDims, pos, invFreq, scale);
@@ -202,18 +251,24 @@ export function loadReferenceModel(dir: string): ReferenceModel {
             let s = 0;
             for (let d = 0; d < headDim; d++) s += qs[pos][hh * headDim + d] * ks[j][kvh * headDim + d];
             s *= attnScale;
-            if (type === 'gemma2' && config.attn_logit_softcapping) s = Math.tanh(s / config.attn_logit_softcapping) * config.attn_logit_softcapping;
+            if (type === 'gemma2' && config.attn_logit_softcapping)
+              s = Math.tanh(s / config.attn_logit_softcapping) * config.attn_logit_softcapping;
             scores[j] = s;
           }
           const max = Math.max(...scores);
           let sum = 0;
           for (let j = 0; j <= pos; j++) sum += scores[j] = Math.exp(scores[j] - max);
-          for (let j = 0; j <= pos; j++) for (let d = 0; d < headDim; d++) attn[hh * headDim + d] += (scores[j] / sum) * vs[j][kvh * headDim + d];
+          for (let j = 0; j <= pos; j++)
+            for (let d = 0; d < headDim; d++)
+              attn[hh * headDim + d] += (scores[j] / sum) * vs[j][kvh * headDim + d];
         }
         let o = linear(attn, get(`${p}.self_attn.o_proj.weight`));
         if (type === 'gemma2') o = norm(o, `${p}.post_attention_layernorm`);
         const mid = x.map((v, i) => v + o[i]);
-        const h2 = norm(mid, type === 'gemma2' ? `${p}.pre_feedforward_layernorm` : `${p}.post_attention_layernorm`);
+        const h2 = norm(
+          mid,
+          type === 'gemma2' ? `${p}.pre_feedforward_layernorm` : `${p}.post_attention_layernorm`,
+        );
         let gate: Float64Array, up: Float64Array;
         if (type === 'phi3') {
           const both = linear(h2, get(`${p}.mlp.gate_up_proj.weight`));
@@ -223,7 +278,10 @@ export function loadReferenceModel(dir: string): ReferenceModel {
           gate = linear(h2, get(`${p}.mlp.gate_proj.weight`));
           up = linear(h2, get(`${p}.mlp.up_proj.weight`));
         }
-        let mlp = linear(gate.map((g, i) => act(g) * up[i]), get(`${p}.mlp.down_proj.weight`));
+        let mlp = linear(
+          gate.map((g, i) => act(g) * up[i]),
+          get(`${p}.mlp.down_proj.weight`),
+        );
         if (type === 'gemma2') mlp = norm(mlp, `${p}.post_feedforward_layernorm`);
         return mid.map((v, i) => v + mlp[i]);
       });
@@ -231,7 +289,8 @@ export function loadReferenceModel(dir: string): ReferenceModel {
     const last = norm(xs[xs.length - 1], 'model.norm');
     const logits = linear(last, head, bias('lm_head.bias'));
     if (type === 'gemma2' && config.final_logit_softcapping) {
-      for (let i = 0; i < logits.length; i++) logits[i] = Math.tanh(logits[i] / config.final_logit_softcapping) * config.final_logit_softcapping;
+      for (let i = 0; i < logits.length; i++)
+        logits[i] = Math.tanh(logits[i] / config.final_logit_softcapping) * config.final_logit_softcapping;
     }
     let max = -Infinity;
     for (const v of logits) if (v > max) max = v;

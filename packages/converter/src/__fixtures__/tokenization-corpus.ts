@@ -44,7 +44,21 @@ const CODE = [
   '$ git commit -m "fix: handle \\"quotes\\"" && echo ok',
 ];
 
-const WHITESPACE = ['\n', ' ', '  ', '   ', '\t', '\n\n', '\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n', ' leading', 'trailing ', '  both  ', 'a  b   c    d', 'line1\nline2\r\nline3\rline4', '\n\n\nparagraph\n\n'];
+const WHITESPACE = [
+  '\n',
+  ' ',
+  '  ',
+  '   ',
+  '\t',
+  '\n\n',
+  '\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n',
+  ' leading',
+  'trailing ',
+  '  both  ',
+  'a  b   c    d',
+  'line1\nline2\r\nline3\rline4',
+  '\n\n\nparagraph\n\n',
+];
 
 /**
  * At least 200 strings: the fragments alone, in pairs, with whitespace

@@ -14,8 +14,13 @@ export const gemma2Architecture: ArchitectureModule = {
   ggufArchitecture: 'gemma2',
   metadata: (config) => {
     const { headDim } = attentionShape(config);
-    const entries = decoderMetadata('gemma2', config).filter((e) => !e.key.endsWith('.key_length') && !e.key.endsWith('.value_length'));
-    entries.push(ggufEntry.uint32('gemma2.attention.key_length', headDim), ggufEntry.uint32('gemma2.attention.value_length', headDim));
+    const entries = decoderMetadata('gemma2', config).filter(
+      (e) => !e.key.endsWith('.key_length') && !e.key.endsWith('.value_length'),
+    );
+    entries.push(
+      ggufEntry.uint32('gemma2.attention.key_length', headDim),
+      ggufEntry.uint32('gemma2.attention.value_length', headDim),
+    );
     const attnCap = optionalNumber(config, ['attn_logit_softcapping']);
     const finalCap = optionalNumber(config, ['final_logit_softcapping']);
     if (attnCap) entries.push(ggufEntry.float32('gemma2.attn_logit_softcapping', attnCap));

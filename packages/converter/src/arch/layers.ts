@@ -3,7 +3,7 @@ import type { TensorMapping, TensorTransform } from './types.js';
 // Hugging Face per-layer tensor names and their llama.cpp names
 // (gguf-py/gguf/tensor_mapping.py lists the same correspondences).
 const DEFAULT_LAYER_NAMES: Record<string, string> = {
-  'input_layernorm': 'attn_norm',
+  input_layernorm: 'attn_norm',
   'self_attn.q_proj': 'attn_q',
   'self_attn.k_proj': 'attn_k',
   'self_attn.v_proj': 'attn_v',
@@ -11,7 +11,7 @@ const DEFAULT_LAYER_NAMES: Record<string, string> = {
   'self_attn.qkv_proj': 'attn_qkv',
   'self_attn.q_norm': 'attn_q_norm',
   'self_attn.k_norm': 'attn_k_norm',
-  'post_attention_layernorm': 'ffn_norm',
+  post_attention_layernorm: 'ffn_norm',
   'mlp.gate_proj': 'ffn_gate',
   'mlp.up_proj': 'ffn_up',
   'mlp.down_proj': 'ffn_down',
@@ -21,7 +21,7 @@ const DEFAULT_LAYER_NAMES: Record<string, string> = {
 const GLOBAL_NAMES: Record<string, string> = {
   'model.embed_tokens': 'token_embd',
   'model.norm': 'output_norm',
-  'lm_head': 'output',
+  lm_head: 'output',
 };
 
 const LAYER = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/;
@@ -38,7 +38,10 @@ export interface LayerNameOptions {
  * Maps the standard decoder layout (model.embed_tokens, model.layers.N.*,
  * model.norm, lm_head) to GGUF names; undefined for anything else.
  */
-export function mapStandardTensor(name: string, options: LayerNameOptions = {}): TensorMapping | null | undefined {
+export function mapStandardTensor(
+  name: string,
+  options: LayerNameOptions = {},
+): TensorMapping | null | undefined {
   // Rotary caches some checkpoints carry; llama.cpp recomputes them.
   if (name.endsWith('.rotary_emb.inv_freq')) return null;
   const table = options.layerNames ? { ...DEFAULT_LAYER_NAMES, ...options.layerNames } : DEFAULT_LAYER_NAMES;

@@ -10,7 +10,12 @@ import type { ArchitectureModule, ComputedTensor, HfConfig, TensorMapping } from
 export function mapLlamaTensor(name: string, config: HfConfig): TensorMapping | null | undefined {
   const { heads, kvHeads } = attentionShape(config);
   return mapStandardTensor(name, {
-    transform: (base) => (base === 'attn_q' ? { kind: 'permute-heads', heads } : base === 'attn_k' ? { kind: 'permute-heads', heads: kvHeads } : undefined),
+    transform: (base) =>
+      base === 'attn_q'
+        ? { kind: 'permute-heads', heads }
+        : base === 'attn_k'
+          ? { kind: 'permute-heads', heads: kvHeads }
+          : undefined,
   });
 }
 

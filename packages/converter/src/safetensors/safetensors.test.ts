@@ -37,26 +37,52 @@ describe('safetensors', () => {
     const header = await readSafetensorsHeader(file);
     expect(header.metadata).toEqual({ format: 'pt' });
     expect(header.dataOffset % 8).toBe(0);
-    expect(header.tensors.map((t) => [t.name, t.dtype, t.shape, t.offset - header.dataOffset, t.byteLength])).toEqual([
+    expect(
+      header.tensors.map((t) => [t.name, t.dtype, t.shape, t.offset - header.dataOffset, t.byteLength]),
+    ).toEqual([
       ['a', 'F32', [2, 3], 0, 24],
       ['b', 'BF16', [3], 24, 6],
     ]);
     const bytes = fs.readFileSync(file);
-    expect(new Float32Array(bytes.buffer.slice(bytes.byteOffset + header.dataOffset, bytes.byteOffset + header.dataOffset + 24))).toEqual(a);
+    expect(
+      new Float32Array(
+        bytes.buffer.slice(bytes.byteOffset + header.dataOffset, bytes.byteOffset + header.dataOffset + 24),
+      ),
+    ).toEqual(a);
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('leaves no file behind when a tensor has the wrong number of bytes', async () => {
     const file = path.join(dir, 'wrong.safetensors');
-    await expect(writeSafetensors(file, [{ name: 'a', dtype: 'F16', shape: [4], data: new Uint8Array(6) }])).rejects.toThrow('need 8');
+    await expect(
+      writeSafetensors(file, [{ name: 'a', dtype: 'F16', shape: [4], data: new Uint8Array(6) }]),
+    ).rejects.toThrow('need 8');
     expect(fs.existsSync(file)).toBe(false);
     expect(fs.readdirSync(dir).filter((f) => f.includes('wrong'))).toEqual([]);
   });
 
   it.each([
-    ['a gap between tensors', { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, 'contiguous'],
-    ['overlapping tensors', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 'contiguous'],
-    ['a shape that disagrees with the byte range', { a: { dtype: 'F16', shape: [3], data_offsets: [0, 8] } }, 'needs 6 bytes'],
+    [
+      'a gap between tensors',
+      {
+        a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+        b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
+      },
+      'contiguous',
+    ],
+    [
+      'overlapping tensors',
+      {
+        a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+        b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+      },
+      'contiguous',
+    ],
+    [
+      'a shape that disagrees with the byte range',
+      { a: { dtype: 'F16', shape: [3], data_offsets: [0, 8] } },
+      'needs 6 bytes',
+    ],
     ['an unknown dtype', { a: { dtype: 'Q4', shape: [1], data_offsets: [0, 1] } }, 'unknown dtype'],
     ['a negative dimension', { a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 'invalid shape'],
     ['reversed offsets', { a: { dtype: 'F32', shape: [0], data_offsets: [4, 0] } }, 'invalid data_offsets'],
@@ -72,8 +98,12 @@ describe('safetensors', () => {
 
   it('refuses a truncated file, a padded file and a header length beyond the limit', async () => {
     const header = { a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } };
-    await expect(readSafetensorsHeader(fileWith('short.safetensors', header, 12))).rejects.toMatchObject({ code: 'BAD_SAFETENSORS' });
-    await expect(readSafetensorsHeader(fileWith('long.safetensors', header, 20))).rejects.toThrow('truncated or padded');
+    await expect(readSafetensorsHeader(fileWith('short.safetensors', header, 12))).rejects.toMatchObject({
+      code: 'BAD_SAFETENSORS',
+    });
+    await expect(readSafetensorsHeader(fileWith('long.safetensors', header, 20))).rejects.toThrow(
+      'truncated or padded',
+    );
     const huge = path.join(dir, 'huge.safetensors');
     const prefix = Buffer.alloc(16);
     prefix.writeBigUInt64LE(BigInt(MAX_SAFETENSORS_HEADER_BYTES + 1));

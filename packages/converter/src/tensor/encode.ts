@@ -1,5 +1,12 @@
 import { GgmlType } from '@alki/gguf-reader';
-import { bf16ToFp32Row, fp16ToFp32Row, fp32ToFp16Row, Q8_0_BLOCK_BYTES, QK8_0, quantizeRowQ8_0 } from '@alki/quantizer';
+import {
+  bf16ToFp32Row,
+  fp16ToFp32Row,
+  fp32ToFp16Row,
+  Q8_0_BLOCK_BYTES,
+  QK8_0,
+  quantizeRowQ8_0,
+} from '@alki/quantizer';
 import type { SafetensorsDtype } from '../safetensors/dtypes.js';
 import { fp32ToBf16Row } from './bf16.js';
 
@@ -36,7 +43,13 @@ export function encodeFromFloat32(values: Float32Array, type: GgmlType, out: Uin
 
 /** The ggml type whose bytes equal a safetensors dtype's, for a pass-through copy. */
 export function ggmlTypeOfDtype(dtype: SafetensorsDtype): GgmlType | undefined {
-  return dtype === 'F32' ? GgmlType.F32 : dtype === 'F16' ? GgmlType.F16 : dtype === 'BF16' ? GgmlType.BF16 : undefined;
+  return dtype === 'F32'
+    ? GgmlType.F32
+    : dtype === 'F16'
+      ? GgmlType.F16
+      : dtype === 'BF16'
+        ? GgmlType.BF16
+        : undefined;
 }
 
 /**
@@ -47,7 +60,8 @@ export function ggmlTypeOfDtype(dtype: SafetensorsDtype): GgmlType | undefined {
  * const bytes = encodeFloat32As(new Float32Array([1, 2]), 'F16'); // 4 bytes
  */
 export function encodeFloat32As(values: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): Uint8Array {
-  if (dtype === 'F32') return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  if (dtype === 'F32')
+    return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
   const out = new Uint8Array(values.length * 2);
   if (dtype === 'F16') fp32ToFp16Row(values, out);
   else fp32ToBf16Row(values, out);

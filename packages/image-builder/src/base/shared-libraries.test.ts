@@ -10,7 +10,11 @@ describe('parseLddOutput', () => {
       '\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f0e49e1e000)',
       '\t/lib64/ld-linux-x86-64.so.2 (0x00007f0e4a3c4000)',
     ].join('\n');
-    expect(parseLddOutput(text)).toEqual(['/lib/x86_64-linux-gnu/libc.so.6', '/lib/x86_64-linux-gnu/libstdc++.so.6', '/lib64/ld-linux-x86-64.so.2']);
+    expect(parseLddOutput(text)).toEqual([
+      '/lib/x86_64-linux-gnu/libc.so.6',
+      '/lib/x86_64-linux-gnu/libstdc++.so.6',
+      '/lib64/ld-linux-x86-64.so.2',
+    ]);
   });
 
   it('fails when a library is not found, since the image would not start', () => {

@@ -50,7 +50,11 @@ function hashing(hash: ReturnType<typeof createHash>, onBytes?: (total: number) 
  * @example
  * const layer = await writeLayer('/tmp/layout', [{ type: 'file', path: 'etc/motd', size: 3, content: { kind: 'buffer', data: Buffer.from('hi\n') } }], { mtime: 0 });
  */
-export async function writeLayer(layoutDir: string, entries: TarEntry[], options: WriteLayerOptions): Promise<WrittenLayer> {
+export async function writeLayer(
+  layoutDir: string,
+  entries: TarEntry[],
+  options: WriteLayerOptions,
+): Promise<WrittenLayer> {
   const compression = options.compression ?? 'gzip';
   const diffHash = createHash('sha256');
   const blobHash = createHash('sha256');
@@ -71,15 +75,31 @@ export async function writeLayer(layoutDir: string, entries: TarEntry[], options
     if (compression === 'gzip') {
       // Level 1: model weights hardly compress, and speed matters more here
       // than the last percent. zlib's gzip header has mtime 0, so output is stable.
-      await pipeline(tar, hashing(diffHash, options.onProgress), zlib.createGzip({ level: 1 }), counting(blobHash), blobFile, { signal: options.signal });
+      await pipeline(
+        tar,
+        hashing(diffHash, options.onProgress),
+        zlib.createGzip({ level: 1 }),
+        counting(blobHash),
+        blobFile,
+        { signal: options.signal },
+      );
     } else {
       // Uncompressed, the blob is the tar itself: one hash is both digest and diff id.
-      await pipeline(tar, hashing(diffHash, options.onProgress), counting(), blobFile, { signal: options.signal });
+      await pipeline(tar, hashing(diffHash, options.onProgress), counting(), blobFile, {
+        signal: options.signal,
+      });
     }
     const diffId = `sha256:${diffHash.digest('hex')}`;
     const digest = compression === 'gzip' ? `sha256:${blobHash.digest('hex')}` : diffId;
     await fs.promises.rename(temp, blobPath(layoutDir, digest));
-    return { descriptor: { mediaType: compression === 'gzip' ? MEDIA_TYPES.ociLayerGzip : MEDIA_TYPES.ociLayer, digest, size }, diffId };
+    return {
+      descriptor: {
+        mediaType: compression === 'gzip' ? MEDIA_TYPES.ociLayerGzip : MEDIA_TYPES.ociLayer,
+        digest,
+        size,
+      },
+      diffId,
+    };
   } catch (error) {
     await fs.promises.rm(temp, { force: true });
     throw error;

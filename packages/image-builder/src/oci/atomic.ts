@@ -4,7 +4,10 @@ import path from 'node:path';
 
 /** A temp path beside `destination`, so the final rename stays on one file system and is atomic. */
 export function tempPathBeside(destination: string): string {
-  return path.join(path.dirname(destination), `.${path.basename(destination)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  return path.join(
+    path.dirname(destination),
+    `.${path.basename(destination)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
 }
 
 /** Writes a file through a temp file and a rename: readers see the old bytes or the new ones, never half. */

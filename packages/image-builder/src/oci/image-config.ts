@@ -1,5 +1,12 @@
 import type { WrittenLayer } from '../layer/write-layer.js';
-import { MEDIA_TYPES, type ContainerConfig, type Descriptor, type ImageConfig, type ImageManifest, type ImageRecord } from './types.js';
+import {
+  MEDIA_TYPES,
+  type ContainerConfig,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+  type ImageRecord,
+} from './types.js';
 
 export interface NewLayer {
   layer: WrittenLayer;
@@ -24,8 +31,14 @@ export interface AssembleImageInput {
 // they keep their digests under the OCI media type (image-spec media-types.md,
 // "Compatibility Matrix").
 function asOciLayer(descriptor: Descriptor): Descriptor {
-  const mediaType = descriptor.mediaType === MEDIA_TYPES.dockerLayerGzip ? MEDIA_TYPES.ociLayerGzip : descriptor.mediaType;
-  return { mediaType, digest: descriptor.digest, size: descriptor.size, ...(descriptor.annotations ? { annotations: descriptor.annotations } : {}) };
+  const mediaType =
+    descriptor.mediaType === MEDIA_TYPES.dockerLayerGzip ? MEDIA_TYPES.ociLayerGzip : descriptor.mediaType;
+  return {
+    mediaType,
+    digest: descriptor.digest,
+    size: descriptor.size,
+    ...(descriptor.annotations ? { annotations: descriptor.annotations } : {}),
+  };
 }
 
 function mergeEnv(base: string[] = [], ours: string[] = []): string[] {
@@ -42,7 +55,10 @@ function mergeEnv(base: string[] = [], ours: string[] = []): string[] {
  * @example
  * const { config, manifest } = assembleImage({ layers: [{ layer, createdBy: 'alki: bundle' }], config: { Cmd: ['/app/llama-server'] }, created: '1970-01-01T00:00:00Z', architecture: 'amd64' });
  */
-export function assembleImage(input: AssembleImageInput): { config: ImageConfig; manifest: (configDescriptor: Descriptor) => ImageManifest } {
+export function assembleImage(input: AssembleImageInput): {
+  config: ImageConfig;
+  manifest: (configDescriptor: Descriptor) => ImageManifest;
+} {
   const base = input.base;
   const baseContainer = base?.config.config ?? {};
   const container: ContainerConfig = { ...baseContainer, ...input.config };
@@ -56,10 +72,17 @@ export function assembleImage(input: AssembleImageInput): { config: ImageConfig;
     os: base?.config.os ?? 'linux',
     ...(base?.config.variant ? { variant: base.config.variant } : {}),
     config: container,
-    rootfs: { type: 'layers', diff_ids: [...(base?.config.rootfs.diff_ids ?? []), ...input.layers.map((l) => l.layer.diffId)] },
+    rootfs: {
+      type: 'layers',
+      diff_ids: [...(base?.config.rootfs.diff_ids ?? []), ...input.layers.map((l) => l.layer.diffId)],
+    },
     history: [
       ...baseHistory,
-      ...input.layers.map((l) => ({ created: input.created, created_by: l.createdBy, ...(l.comment ? { comment: l.comment } : {}) })),
+      ...input.layers.map((l) => ({
+        created: input.created,
+        created_by: l.createdBy,
+        ...(l.comment ? { comment: l.comment } : {}),
+      })),
     ],
   };
   return {
@@ -68,7 +91,10 @@ export function assembleImage(input: AssembleImageInput): { config: ImageConfig;
       schemaVersion: 2,
       mediaType: MEDIA_TYPES.ociManifest,
       config: configDescriptor,
-      layers: [...(base?.manifest.layers ?? []).map(asOciLayer), ...input.layers.map((l) => l.layer.descriptor)],
+      layers: [
+        ...(base?.manifest.layers ?? []).map(asOciLayer),
+        ...input.layers.map((l) => l.layer.descriptor),
+      ],
       ...(input.annotations ? { annotations: input.annotations } : {}),
     }),
   };

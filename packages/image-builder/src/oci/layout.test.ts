@@ -8,7 +8,14 @@ import { writeLayer } from '../layer/write-layer.js';
 import { bufferEntry } from '../tar/tar-header.js';
 import { exportOciLayout, tagOf, writeDockerArchive } from './export.js';
 import { assembleImage } from './image-config.js';
-import { blobPath, initOciLayout, readImageFromLayout, readIndex, tagManifest, writeJsonBlob } from './layout.js';
+import {
+  blobPath,
+  initOciLayout,
+  readImageFromLayout,
+  readIndex,
+  tagManifest,
+  writeJsonBlob,
+} from './layout.js';
 import { MEDIA_TYPES, REF_NAME_ANNOTATION } from './types.js';
 
 function tempDir(): string {
@@ -18,7 +25,12 @@ function tempDir(): string {
 async function tinyImage(layout: string, tag: string, text = 'hello\n') {
   await initOciLayout(layout);
   const layer = await writeLayer(layout, [bufferEntry('etc/motd', text)], { mtime: 0 });
-  const { config, manifest } = assembleImage({ layers: [{ layer, createdBy: 'test' }], config: { Cmd: ['/bin/true'] }, created: '1970-01-01T00:00:00Z', architecture: 'amd64' });
+  const { config, manifest } = assembleImage({
+    layers: [{ layer, createdBy: 'test' }],
+    config: { Cmd: ['/bin/true'] },
+    created: '1970-01-01T00:00:00Z',
+    architecture: 'amd64',
+  });
   const configDescriptor = await writeJsonBlob(layout, config, MEDIA_TYPES.ociConfig);
   const manifestDescriptor = await writeJsonBlob(layout, manifest(configDescriptor), MEDIA_TYPES.ociManifest);
   await tagManifest(layout, manifestDescriptor, tag);
@@ -29,7 +41,9 @@ describe('OCI layout', () => {
   it('writes a layout whose tagged image reads back with its layers and history', async () => {
     const layout = tempDir();
     const { layer, manifestDescriptor } = await tinyImage(layout, 'acme/tiny:latest');
-    expect(JSON.parse(fs.readFileSync(path.join(layout, 'oci-layout'), 'utf8'))).toEqual({ imageLayoutVersion: '1.0.0' });
+    expect(JSON.parse(fs.readFileSync(path.join(layout, 'oci-layout'), 'utf8'))).toEqual({
+      imageLayoutVersion: '1.0.0',
+    });
     const image = await readImageFromLayout(layout, 'acme/tiny:latest');
     expect(image.manifestDescriptor.digest).toBe(manifestDescriptor.digest);
     expect(image.manifest.layers).toEqual([layer.descriptor]);
@@ -53,14 +67,19 @@ describe('OCI layout', () => {
     const second = await tinyImage(layout, 'a:1', 'three');
     const index = await readIndex(layout);
     expect(index.manifests.map((d) => d.annotations?.[REF_NAME_ANNOTATION])).toEqual(['a:1', 'b:1']);
-    expect((await readImageFromLayout(layout, 'a:1')).manifestDescriptor.digest).toBe(second.manifestDescriptor.digest);
+    expect((await readImageFromLayout(layout, 'a:1')).manifestDescriptor.digest).toBe(
+      second.manifestDescriptor.digest,
+    );
     fs.rmSync(layout, { recursive: true, force: true });
   });
 
   it('names the tags it has when asked for one it does not', async () => {
     const layout = tempDir();
     await tinyImage(layout, 'a:1');
-    await expect(readImageFromLayout(layout, 'zzz')).rejects.toMatchObject({ code: 'INVALID_BASE', hint: 'Tags there: a:1.' });
+    await expect(readImageFromLayout(layout, 'zzz')).rejects.toMatchObject({
+      code: 'INVALID_BASE',
+      hint: 'Tags there: a:1.',
+    });
     fs.rmSync(layout, { recursive: true, force: true });
   });
 
@@ -70,7 +89,10 @@ describe('OCI layout', () => {
     const file = blobPath(layout, manifestDescriptor.digest);
     fs.chmodSync(file, 0o644);
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"schemaVersion":2', '"schemaVersion":2 '));
-    await expect(readImageFromLayout(layout, 'a:1')).rejects.toMatchObject({ code: 'CORRUPT_LAYOUT', category: 'check' });
+    await expect(readImageFromLayout(layout, 'a:1')).rejects.toMatchObject({
+      code: 'CORRUPT_LAYOUT',
+      category: 'check',
+    });
     fs.rmSync(layout, { recursive: true, force: true });
   });
 
@@ -93,10 +115,16 @@ describe('exports', () => {
     const index = await readIndex(destination);
     expect(index.manifests).toHaveLength(1);
     expect(index.manifests[0].annotations?.[REF_NAME_ANNOTATION]).toBe('v1');
-    expect((await readImageFromLayout(destination, 'v1')).manifestDescriptor.digest).toBe(manifestDescriptor.digest);
-    await expect(exportOciLayout(layout, 'acme/tiny:v1', destination)).rejects.toMatchObject({ code: 'DESTINATION_EXISTS' });
+    expect((await readImageFromLayout(destination, 'v1')).manifestDescriptor.digest).toBe(
+      manifestDescriptor.digest,
+    );
+    await expect(exportOciLayout(layout, 'acme/tiny:v1', destination)).rejects.toMatchObject({
+      code: 'DESTINATION_EXISTS',
+    });
     await exportOciLayout(layout, 'other:1', destination, { force: true });
-    expect((await readImageFromLayout(destination, '1')).manifestDescriptor.digest).not.toBe(manifestDescriptor.digest);
+    expect((await readImageFromLayout(destination, '1')).manifestDescriptor.digest).not.toBe(
+      manifestDescriptor.digest,
+    );
     expect(fs.readdirSync(path.dirname(destination))).toEqual(['out']);
   });
 
@@ -106,14 +134,24 @@ describe('exports', () => {
     const archive = path.join(tempDir(), 'tiny.tar');
     await writeDockerArchive(layout, 'acme/tiny:v1', archive);
     const unpacked = tempDir();
-    const tar = spawnSync(requireCommand('tar', 'the docker-archive test'), ['-xf', archive, '-C', unpacked], { encoding: 'utf8' });
+    const tar = spawnSync(
+      requireCommand('tar', 'the docker-archive test'),
+      ['-xf', archive, '-C', unpacked],
+      { encoding: 'utf8' },
+    );
     expect(tar.status).toBe(0);
-    const manifest = JSON.parse(fs.readFileSync(path.join(unpacked, 'manifest.json'), 'utf8')) as Array<{ Config: string; RepoTags: string[]; Layers: string[] }>;
+    const manifest = JSON.parse(fs.readFileSync(path.join(unpacked, 'manifest.json'), 'utf8')) as Array<{
+      Config: string;
+      RepoTags: string[];
+      Layers: string[];
+    }>;
     expect(fs.existsSync(path.join(unpacked, manifest[0].Config))).toBe(true);
     expect(fs.statSync(path.join(unpacked, manifest[0].Layers[0])).size).toBe(layer.descriptor.size);
     expect(manifest[0].RepoTags).toEqual(['acme/tiny:v1']);
     expect(manifest[0].Layers).toEqual([`blobs/sha256/${layer.descriptor.digest.slice(7)}`]);
-    await expect(writeDockerArchive(layout, 'acme/tiny:v1', archive)).rejects.toMatchObject({ code: 'DESTINATION_EXISTS' });
+    await expect(writeDockerArchive(layout, 'acme/tiny:v1', archive)).rejects.toMatchObject({
+      code: 'DESTINATION_EXISTS',
+    });
   });
 
   it.each([

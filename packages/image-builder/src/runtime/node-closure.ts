@@ -25,13 +25,17 @@ export function packageClosure(packageDir: string): ClosurePackage[] {
   const seen = new Map<string, ClosurePackage>();
   const queue: ClosurePackage[] = [];
   const root = fs.realpathSync(packageDir);
-  const rootName = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string }).name;
+  const rootName = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string })
+    .name;
   queue.push({ name: rootName, dir: root });
   while (queue.length) {
     const current = queue.shift() as ClosurePackage;
     if (seen.has(current.name)) continue;
     seen.set(current.name, current);
-    const manifest = JSON.parse(fs.readFileSync(path.join(current.dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+    const manifest = JSON.parse(fs.readFileSync(path.join(current.dir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
     for (const name of Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies })) {
       const dir = findPackageDir(name, current.dir);
       if (dir) queue.push({ name, dir });
@@ -57,11 +61,15 @@ function walk(dir: string, relative: string, keep: (relative: string) => boolean
 // lists as packages of their own.
 function keepFile(pkg: ClosurePackage): (relative: string) => boolean {
   if (!pkg.name.startsWith('@alki/')) return () => true;
-  const manifest = JSON.parse(fs.readFileSync(path.join(pkg.dir, 'package.json'), 'utf8')) as { files?: string[] };
+  const manifest = JSON.parse(fs.readFileSync(path.join(pkg.dir, 'package.json'), 'utf8')) as {
+    files?: string[];
+  };
   const roots = (manifest.files ?? ['dist']).map((f) => f.replace(/\/+$/, ''));
   return (relative) =>
     relative === 'package.json' ||
-    (roots.some((root) => relative === root || relative.startsWith(`${root}/`)) && !/\.(test\.js|map|d\.ts|tsbuildinfo)$/.test(relative) && relative !== 'README.md');
+    (roots.some((root) => relative === root || relative.startsWith(`${root}/`)) &&
+      !/\.(test\.js|map|d\.ts|tsbuildinfo)$/.test(relative) &&
+      relative !== 'README.md');
 }
 
 /** Tar entries that place the packages under `<root>/node_modules/<name>`. */
@@ -73,7 +81,13 @@ export function closureEntries(packages: ClosurePackage[], root: string): TarEnt
     for (const file of files) {
       const source = path.join(pkg.dir, file);
       const stat = fs.statSync(source);
-      entries.push({ type: 'file', path: `${root}/node_modules/${pkg.name}/${file}`, mode: stat.mode & 0o111 ? 0o755 : 0o644, size: stat.size, content: { kind: 'file', path: source } });
+      entries.push({
+        type: 'file',
+        path: `${root}/node_modules/${pkg.name}/${file}`,
+        mode: stat.mode & 0o111 ? 0o755 : 0o644,
+        size: stat.size,
+        content: { kind: 'file', path: source },
+      });
     }
   }
   return entries;

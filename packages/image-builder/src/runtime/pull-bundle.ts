@@ -1,4 +1,10 @@
-import { findCredentials, parseReference, pullBundle, RegistryClient, registryStore } from '@alki/registry-publisher';
+import {
+  findCredentials,
+  parseReference,
+  pullBundle,
+  RegistryClient,
+  registryStore,
+} from '@alki/registry-publisher';
 
 /**
  * Pulls the bundle that ALKI_BUNDLE_URI names (`host/repo:tag` or
@@ -10,10 +16,23 @@ import { findCredentials, parseReference, pullBundle, RegistryClient, registrySt
  * @example
  * await pullBundleFromUri('registry.local/models/qwen3:v1', '/var/lib/alki/bundle');
  */
-export async function pullBundleFromUri(uri: string, dir: string, options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; fetch?: typeof fetch } = {}): Promise<{ digest: string }> {
+export async function pullBundleFromUri(
+  uri: string,
+  dir: string,
+  options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; fetch?: typeof fetch } = {},
+): Promise<{ digest: string }> {
   const reference = parseReference(uri.replace(/^(oci|docker):\/\//, ''));
   const credentials = await findCredentials(reference.registry, { env: options.env });
-  const client = new RegistryClient({ registry: reference.registry, ...(credentials ? { credentials } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) });
-  const result = await pullBundle({ store: registryStore(client, reference.repository), reference: reference.digest ?? reference.tag ?? 'latest', outDir: dir, signal: options.signal });
+  const client = new RegistryClient({
+    registry: reference.registry,
+    ...(credentials ? { credentials } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  const result = await pullBundle({
+    store: registryStore(client, reference.repository),
+    reference: reference.digest ?? reference.tag ?? 'latest',
+    outDir: dir,
+    signal: options.signal,
+  });
   return { digest: result.digest };
 }

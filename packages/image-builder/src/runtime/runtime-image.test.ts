@@ -6,7 +6,14 @@ import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import type { Bundle } from '@alki/bundler';
 import { publishBundle, RegistryClient, registryStore } from '@alki/registry-publisher';
-import { freePort, nativeTools, podmanEnvironment, startRegistry, type PodmanEnvironment, type TestRegistry } from '@alki/testkit';
+import {
+  freePort,
+  nativeTools,
+  podmanEnvironment,
+  startRegistry,
+  type PodmanEnvironment,
+  type TestRegistry,
+} from '@alki/testkit';
 import { packFixtureBundle, tempDir } from '../__fixtures__/fixture-bundle.js';
 import { buildAirGappedBase } from '../base/air-gapped-base.js';
 import { programRunner } from '../base/shared-libraries.js';
@@ -45,22 +52,32 @@ function assertBuilt(): void {
       if (entry.isDirectory()) {
         if (entry.name !== '__fixtures__') walk(file);
       } else if (file.endsWith('.ts') && !file.endsWith('.test.ts')) {
-        const built = file.replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`).replace(/\.ts$/, '.js');
-        if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(file).mtimeMs) stale.push(path.relative(packageDir, file));
+        const built = file
+          .replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`)
+          .replace(/\.ts$/, '.js');
+        if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(file).mtimeMs)
+          stale.push(path.relative(packageDir, file));
       }
     }
   };
   walk(path.join(packageDir, 'src'));
-  if (stale.length) throw new Error(`The runtime image ships compiled code, and dist/ is older than ${stale.join(', ')}. Run \`npm run build\` at the repository root first.`);
+  if (stale.length)
+    throw new Error(
+      `The runtime image ships compiled code, and dist/ is older than ${stale.join(', ')}. Run \`npm run build\` at the repository root first.`,
+    );
 }
 
 async function waitForHealth(port: number, name: string, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => 0);
+    const status = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
     const running = podmanRun(['inspect', '--format', '{{.State.Running}}', name]).stdout.trim();
-    if (running === 'false' || Date.now() > deadline) throw new Error(`${name} did not become healthy:\n${logs(name)}`);
+    if (running === 'false' || Date.now() > deadline)
+      throw new Error(`${name} did not become healthy:\n${logs(name)}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -68,7 +85,9 @@ async function waitForHealth(port: number, name: string, timeoutMs = 180_000): P
 async function waitForExit(name: string, timeoutMs = 120_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const state = podmanRun(['inspect', '--format', '{{.State.Running}} {{.State.ExitCode}}', name]).stdout.trim().split(' ');
+    const state = podmanRun(['inspect', '--format', '{{.State.Running}} {{.State.ExitCode}}', name])
+      .stdout.trim()
+      .split(' ');
     if (state[0] === 'false') return Number(state[1]);
     if (Date.now() > deadline) throw new Error(`${name} did not stop:\n${logs(name)}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -78,7 +97,18 @@ async function waitForExit(name: string, timeoutMs = 120_000): Promise<number> {
 function startRuntime(name: string, uri: string, port: number) {
   containers.push(name);
   // Extra arguments go to llama-server: a free port, since tests share the host network.
-  const result = podmanRun(['run', '-d', '--init', '--name', name, '-e', `ALKI_BUNDLE_URI=${uri}`, image, '--port', String(port)]);
+  const result = podmanRun([
+    'run',
+    '-d',
+    '--init',
+    '--name',
+    name,
+    '-e',
+    `ALKI_BUNDLE_URI=${uri}`,
+    image,
+    '--port',
+    String(port),
+  ]);
   if (result.status !== 0) throw new Error(`podman run failed: ${result.stderr}`);
 }
 
@@ -90,11 +120,29 @@ beforeAll(async () => {
   work = tempDir();
   store = path.join(work, 'store');
   bundle = await packFixtureBundle(work, 'runtime-chat');
-  await buildAirGappedBase({ llamaServer: tools.paths['llama-server'], layoutDir: store, tag: 'alki/llama-server:test', llamaCppVersion: tools.tag });
-  await buildRuntimeImage({ layoutDir: store, baseTag: 'alki/llama-server:test', tag: 'alki-runtime:test', packageDir });
-  image = await loadIntoEngine({ name: 'podman', run: programRunner(podman.env) }, store, 'alki-runtime:test');
+  await buildAirGappedBase({
+    llamaServer: tools.paths['llama-server'],
+    layoutDir: store,
+    tag: 'alki/llama-server:test',
+    llamaCppVersion: tools.tag,
+  });
+  await buildRuntimeImage({
+    layoutDir: store,
+    baseTag: 'alki/llama-server:test',
+    tag: 'alki-runtime:test',
+    packageDir,
+  });
+  image = await loadIntoEngine(
+    { name: 'podman', run: programRunner(podman.env) },
+    store,
+    'alki-runtime:test',
+  );
   const client = new RegistryClient({ registry: registry.host });
-  await publishBundle({ bundleDir: bundle.dir, store: registryStore(client, 'models/runtime-chat'), tag: 'v1' });
+  await publishBundle({
+    bundleDir: bundle.dir,
+    store: registryStore(client, 'models/runtime-chat'),
+    tag: 'v1',
+  });
 }, 600_000);
 
 afterAll(async () => {
@@ -108,8 +156,13 @@ describe('the alki-runtime image', () => {
   it('has node and the entrypoint on top of the llama-server base, and a volume for the bundle', async () => {
     const built = await readImageFromLayout(store, 'alki-runtime:test');
     const config = built.config.config!;
-    expect(config.Entrypoint).toEqual(['/opt/alki/node/bin/node', '/opt/alki/runtime/node_modules/@alki/image-builder/dist/runtime/entrypoint.js']);
-    expect(config.Env).toEqual(expect.arrayContaining(['ALKI_BUNDLE_DIR=/var/lib/alki/bundle', 'ALKI_LLAMA_SERVER=/app/llama-server']));
+    expect(config.Entrypoint).toEqual([
+      '/opt/alki/node/bin/node',
+      '/opt/alki/runtime/node_modules/@alki/image-builder/dist/runtime/entrypoint.js',
+    ]);
+    expect(config.Env).toEqual(
+      expect.arrayContaining(['ALKI_BUNDLE_DIR=/var/lib/alki/bundle', 'ALKI_LLAMA_SERVER=/app/llama-server']),
+    );
     expect(config.Volumes).toEqual({ '/var/lib/alki': {} });
     expect(config.User).toBe('65532:65532');
     expect(config.Labels?.['io.alki.image']).toBe('runtime');
@@ -123,7 +176,12 @@ describe('the alki-runtime image', () => {
     await waitForHealth(port, name);
     expect(logs(name)).toMatch(/pulled and verified/);
     const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'not-needed' });
-    const first = await client.chat.completions.create({ model: 'runtime-chat', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4, temperature: 0 });
+    const first = await client.chat.completions.create({
+      model: 'runtime-chat',
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 4,
+      temperature: 0,
+    });
     expect(first.model).toBe(bundle.manifest.slug);
     expect(first.usage?.completion_tokens).toBeGreaterThan(0);
 
@@ -132,13 +190,24 @@ describe('the alki-runtime image', () => {
     expect(podmanRun(['restart', '-t', '2', name]).status).toBe(0);
     await waitForHealth(port, name);
     expect(logs(name)).toMatch(/present and intact in \/var\/lib\/alki\/bundle; skipping the download/);
-    const second = await client.chat.completions.create({ model: 'runtime-chat', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4, temperature: 0 });
+    const second = await client.chat.completions.create({
+      model: 'runtime-chat',
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 4,
+      temperature: 0,
+    });
     expect(second.choices[0].message.content).toBe(first.choices[0].message.content);
   }, 300_000);
 
   it('refuses to start, and says why, when a blob in the registry was tampered with', async () => {
     const model = bundle.manifest.artifacts[0];
-    const blob = path.join(registry.storageDir, 'docker/registry/v2/blobs/sha256', model.sha256.slice(0, 2), model.sha256, 'data');
+    const blob = path.join(
+      registry.storageDir,
+      'docker/registry/v2/blobs/sha256',
+      model.sha256.slice(0, 2),
+      model.sha256,
+      'data',
+    );
     const bytes = fs.readFileSync(blob);
     bytes[Math.floor(bytes.length / 2)] ^= 0x01;
     fs.writeFileSync(blob, bytes);
@@ -158,6 +227,8 @@ describe('the alki-runtime image', () => {
     containers.push(name);
     const result = podmanRun(['run', '--init', '--name', name, image]);
     expect(result.status).toBe(1);
-    expect(`${result.stdout}${result.stderr}`).toMatch(/ALKI_BUNDLE_URI is not set.*\n.*hint: Run the image with -e ALKI_BUNDLE_URI=/);
+    expect(`${result.stdout}${result.stderr}`).toMatch(
+      /ALKI_BUNDLE_URI is not set.*\n.*hint: Run the image with -e ALKI_BUNDLE_URI=/,
+    );
   }, 120_000);
 });

@@ -38,11 +38,17 @@ describe('runRuntime', () => {
   it('pulls on first start, then starts llama-server with the runtime.json arguments and the extra ones', async () => {
     const dir = path.join(tempDir(), 'bundle');
     const { deps, pulls, servers } = harness();
-    const settings = runtimeSettings({ ALKI_BUNDLE_URI: 'r.local/m:v1', ALKI_BUNDLE_DIR: dir, ALKI_LLAMA_SERVER: '/bin/llama-server' }, ['--port', '9000']);
+    const settings = runtimeSettings(
+      { ALKI_BUNDLE_URI: 'r.local/m:v1', ALKI_BUNDLE_DIR: dir, ALKI_LLAMA_SERVER: '/bin/llama-server' },
+      ['--port', '9000'],
+    );
     expect(await runRuntime(settings, deps)).toBe(0);
     expect(pulls).toEqual(['r.local/m:v1']);
     expect(servers[0].server).toBe('/bin/llama-server');
-    expect(servers[0].args.slice(0, 2)).toEqual(['--model', path.join(dir, artifactPath(source.manifest.artifacts[0].uri))]);
+    expect(servers[0].args.slice(0, 2)).toEqual([
+      '--model',
+      path.join(dir, artifactPath(source.manifest.artifacts[0].uri)),
+    ]);
     expect(servers[0].args[servers[0].args.indexOf('--alias') + 1]).toBe(source.manifest.slug);
     expect(servers[0].args.slice(-2)).toEqual(['--port', '9000']);
     expect(fs.readdirSync(path.dirname(dir)).sort()).toEqual(['bundle', 'bundle.source.json']);
@@ -75,8 +81,13 @@ describe('runRuntime', () => {
     const dir = path.join(tempDir(), 'bundle');
     const { deps, servers } = harness();
     await runRuntime(runtimeSettings({ ALKI_BUNDLE_URI: 'r.local/m:v1', ALKI_BUNDLE_DIR: dir }), deps);
-    const failing: RuntimeDeps = { ...deps, pullBundle: async () => Promise.reject(new Error('Blob sha256:abc does not match its digest')) };
-    await expect(runRuntime(runtimeSettings({ ALKI_BUNDLE_URI: 'r.local/m:v2', ALKI_BUNDLE_DIR: dir }), failing)).rejects.toThrow(/does not match its digest/);
+    const failing: RuntimeDeps = {
+      ...deps,
+      pullBundle: async () => Promise.reject(new Error('Blob sha256:abc does not match its digest')),
+    };
+    await expect(
+      runRuntime(runtimeSettings({ ALKI_BUNDLE_URI: 'r.local/m:v2', ALKI_BUNDLE_DIR: dir }), failing),
+    ).rejects.toThrow(/does not match its digest/);
     expect(servers).toHaveLength(1);
     expect((await verifyBundle(dir)).ok).toBe(true);
     expect(fs.readdirSync(path.dirname(dir)).sort()).toEqual(['bundle', 'bundle.source.json']);

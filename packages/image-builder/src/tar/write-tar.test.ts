@@ -29,7 +29,13 @@ describe('writeTar', () => {
     fs.writeFileSync(source, Buffer.alloc(1000, 7));
     const archive = await tarBytes([
       bufferEntry('etc/motd', 'hello\n'),
-      { type: 'file', path: `${longDir}/weights.bin`, mode: 0o600, size: 1000, content: { kind: 'file', path: source } },
+      {
+        type: 'file',
+        path: `${longDir}/weights.bin`,
+        mode: 0o600,
+        size: 1000,
+        content: { kind: 'file', path: source },
+      },
       bufferEntry(veryLong, 'pax path\n'),
       { type: 'symlink', path: 'bin/server', target: '/app/llama-server' },
       bufferEntry('app/run', '#!/bin/true\n', 0o755),
@@ -45,7 +51,10 @@ describe('writeTar', () => {
     expect(fs.readFileSync(path.join(root, veryLong), 'utf8')).toBe('pax path\n');
     expect(fs.readlinkSync(path.join(root, 'bin/server'))).toBe('/app/llama-server');
     expect(fs.statSync(path.join(root, 'app/run')).mode & 0o777).toBe(0o755);
-    const listing = spawnSync(tar, ['--numeric-owner', '--full-time', '-tvf', path.join(dir, 'out.tar')], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+    const listing = spawnSync(tar, ['--numeric-owner', '--full-time', '-tvf', path.join(dir, 'out.tar')], {
+      encoding: 'utf8',
+      env: { ...process.env, TZ: 'UTC' },
+    });
     const lines = listing.stdout.trim().split('\n');
     expect(lines.every((line) => line.includes(' 0/0 '))).toBe(true);
     expect(lines.every((line) => line.includes('2023-11-14 22:13:20'))).toBe(true);
@@ -60,7 +69,10 @@ describe('writeTar', () => {
   });
 
   it('adds every parent directory and sorts entries by path', () => {
-    const paths = canonicalTarEntries([bufferEntry('opt/alki/bundle/models/m.gguf', 'x'), bufferEntry('app/llama-server', 'y')]).map((e) => `${e.type}:${e.path}`);
+    const paths = canonicalTarEntries([
+      bufferEntry('opt/alki/bundle/models/m.gguf', 'x'),
+      bufferEntry('app/llama-server', 'y'),
+    ]).map((e) => `${e.type}:${e.path}`);
     expect(paths).toEqual([
       'directory:app',
       'file:app/llama-server',
@@ -72,19 +84,29 @@ describe('writeTar', () => {
     ]);
   });
 
-  it.each(['../etc/passwd', 'models/../../x', 'a//b', './a', ''])('refuses the hostile or empty path %j', (bad) => {
-    expect(() => canonicalTarEntries([bufferEntry(bad, 'x')])).toThrow(ImageBuilderError);
-  });
+  it.each(['../etc/passwd', 'models/../../x', 'a//b', './a', ''])(
+    'refuses the hostile or empty path %j',
+    (bad) => {
+      expect(() => canonicalTarEntries([bufferEntry(bad, 'x')])).toThrow(ImageBuilderError);
+    },
+  );
 
   it('refuses a file that is also the parent of another entry', () => {
-    expect(() => canonicalTarEntries([bufferEntry('a', 'x'), bufferEntry('a/b', 'y')])).toThrow(/both a file and the parent/);
+    expect(() => canonicalTarEntries([bufferEntry('a', 'x'), bufferEntry('a/b', 'y')])).toThrow(
+      /both a file and the parent/,
+    );
   });
 
   it('fails when a file does not match the sha256 it is expected to have', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'model.gguf');
     fs.writeFileSync(file, 'tampered');
-    const entry: TarEntry = { type: 'file', path: 'm.gguf', size: 8, content: { kind: 'file', path: file, sha256: 'a'.repeat(64) } };
+    const entry: TarEntry = {
+      type: 'file',
+      path: 'm.gguf',
+      size: 8,
+      content: { kind: 'file', path: file, sha256: 'a'.repeat(64) },
+    };
     await expect(tarBytes([entry])).rejects.toMatchObject({ code: 'INVALID_LAYER_ENTRY', category: 'check' });
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -93,7 +115,9 @@ describe('writeTar', () => {
     const dir = tempDir();
     const file = path.join(dir, 'model.gguf');
     fs.writeFileSync(file, 'short');
-    await expect(tarBytes([{ type: 'file', path: 'm.gguf', size: 100, content: { kind: 'file', path: file } }])).rejects.toThrow(/does not have the 100 bytes/);
+    await expect(
+      tarBytes([{ type: 'file', path: 'm.gguf', size: 100, content: { kind: 'file', path: file } }]),
+    ).rejects.toThrow(/does not have the 100 bytes/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

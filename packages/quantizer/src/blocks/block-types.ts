@@ -35,14 +35,38 @@ export type QuantType =
   | GgmlType.Q6_K;
 
 export const BLOCK_FORMATS: ReadonlyMap<QuantType, BlockFormat> = new Map<QuantType, BlockFormat>([
-  [GgmlType.Q4_0, format(GgmlType.Q4_0, 'Q4_0', 32, Q4_0_BLOCK_BYTES, quantizeRowQ4_0, dequantizeRowQ4_0, [0])],
-  [GgmlType.Q4_1, format(GgmlType.Q4_1, 'Q4_1', 32, Q4_1_BLOCK_BYTES, quantizeRowQ4_1, dequantizeRowQ4_1, [0, 2])],
-  [GgmlType.Q5_0, format(GgmlType.Q5_0, 'Q5_0', 32, Q5_0_BLOCK_BYTES, quantizeRowQ5_0, dequantizeRowQ5_0, [0])],
-  [GgmlType.Q5_1, format(GgmlType.Q5_1, 'Q5_1', 32, Q5_1_BLOCK_BYTES, quantizeRowQ5_1, dequantizeRowQ5_1, [0, 2])],
-  [GgmlType.Q8_0, format(GgmlType.Q8_0, 'Q8_0', 32, Q8_0_BLOCK_BYTES, quantizeRowQ8_0, dequantizeRowQ8_0, [0])],
-  [GgmlType.Q4_K, format(GgmlType.Q4_K, 'Q4_K', 256, Q4_K_BLOCK_BYTES, quantizeRowQ4K, dequantizeRowQ4K, [0, 2])],
-  [GgmlType.Q5_K, format(GgmlType.Q5_K, 'Q5_K', 256, Q5_K_BLOCK_BYTES, quantizeRowQ5K, dequantizeRowQ5K, [0, 2])],
-  [GgmlType.Q6_K, format(GgmlType.Q6_K, 'Q6_K', 256, Q6_K_BLOCK_BYTES, quantizeRowQ6K, dequantizeRowQ6K, [208])],
+  [
+    GgmlType.Q4_0,
+    format(GgmlType.Q4_0, 'Q4_0', 32, Q4_0_BLOCK_BYTES, quantizeRowQ4_0, dequantizeRowQ4_0, [0]),
+  ],
+  [
+    GgmlType.Q4_1,
+    format(GgmlType.Q4_1, 'Q4_1', 32, Q4_1_BLOCK_BYTES, quantizeRowQ4_1, dequantizeRowQ4_1, [0, 2]),
+  ],
+  [
+    GgmlType.Q5_0,
+    format(GgmlType.Q5_0, 'Q5_0', 32, Q5_0_BLOCK_BYTES, quantizeRowQ5_0, dequantizeRowQ5_0, [0]),
+  ],
+  [
+    GgmlType.Q5_1,
+    format(GgmlType.Q5_1, 'Q5_1', 32, Q5_1_BLOCK_BYTES, quantizeRowQ5_1, dequantizeRowQ5_1, [0, 2]),
+  ],
+  [
+    GgmlType.Q8_0,
+    format(GgmlType.Q8_0, 'Q8_0', 32, Q8_0_BLOCK_BYTES, quantizeRowQ8_0, dequantizeRowQ8_0, [0]),
+  ],
+  [
+    GgmlType.Q4_K,
+    format(GgmlType.Q4_K, 'Q4_K', 256, Q4_K_BLOCK_BYTES, quantizeRowQ4K, dequantizeRowQ4K, [0, 2]),
+  ],
+  [
+    GgmlType.Q5_K,
+    format(GgmlType.Q5_K, 'Q5_K', 256, Q5_K_BLOCK_BYTES, quantizeRowQ5K, dequantizeRowQ5K, [0, 2]),
+  ],
+  [
+    GgmlType.Q6_K,
+    format(GgmlType.Q6_K, 'Q6_K', 256, Q6_K_BLOCK_BYTES, quantizeRowQ6K, dequantizeRowQ6K, [208]),
+  ],
 ]);
 
 function format(

@@ -26,16 +26,22 @@ let kernels: KQuantExports | undefined;
 
 // Instantiated on first use, synchronously: the module is a few KiB.
 function instance(): KQuantExports {
-  kernels ??= new wasm.Instance(new wasm.Module(Buffer.from(K_QUANTS_WASM_BASE64, 'base64')), {}).exports as KQuantExports;
+  kernels ??= new wasm.Instance(new wasm.Module(Buffer.from(K_QUANTS_WASM_BASE64, 'base64')), {})
+    .exports as KQuantExports;
   return kernels;
 }
 
 /** Runs one kernel over `src` (a multiple of 256 weights) into `dst`. */
-export function runKQuantKernel(kernel: 'quantizeQ4K' | 'quantizeQ5K' | 'quantizeQ6K', src: Float32Array, dst: Uint8Array): void {
+export function runKQuantKernel(
+  kernel: 'quantizeQ4K' | 'quantizeQ5K' | 'quantizeQ6K',
+  src: Float32Array,
+  dst: Uint8Array,
+): void {
   const k = instance();
   const inputBytes = src.length * 4;
   const needed = DATA_OFFSET + inputBytes + dst.length;
-  if (k.memory.buffer.byteLength < needed) k.memory.grow(Math.ceil((needed - k.memory.buffer.byteLength) / PAGE));
+  if (k.memory.buffer.byteLength < needed)
+    k.memory.grow(Math.ceil((needed - k.memory.buffer.byteLength) / PAGE));
   new Float32Array(k.memory.buffer, DATA_OFFSET, src.length).set(src);
   k[kernel](DATA_OFFSET, DATA_OFFSET + inputBytes, src.length / 256);
   dst.set(new Uint8Array(k.memory.buffer, DATA_OFFSET + inputBytes, dst.length));

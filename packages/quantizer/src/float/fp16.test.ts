@@ -4,7 +4,9 @@ import { bf16ToFp32Row, fp16BitsToFp32, fp16ToFp32Row, fp32ToFp16Bits } from './
 
 describe('fp32ToFp16Bits', () => {
   it('encodes exact values', () => {
-    expect([1, -2, 0.5, 65504, 2 ** -14, 2 ** -24].map(fp32ToFp16Bits)).toEqual([0x3c00, 0xc000, 0x3800, 0x7bff, 0x0400, 0x0001]);
+    expect([1, -2, 0.5, 65504, 2 ** -14, 2 ** -24].map(fp32ToFp16Bits)).toEqual([
+      0x3c00, 0xc000, 0x3800, 0x7bff, 0x0400, 0x0001,
+    ]);
   });
 
   it('rounds halfway cases to even mantissas', () => {

@@ -43,14 +43,17 @@ function firstOverflow(output: Uint8Array, targetType: GgmlType): number {
   const format = BLOCK_FORMATS.get(targetType as QuantType);
   if (!format) return -1;
   for (let block = 0, at = 0; at < output.length; block++, at += format.blockBytes) {
-    for (const offset of format.halfOffsets) if (isHalfNonFinite(output, at + offset)) return block * format.blockWeights;
+    for (const offset of format.halfOffsets)
+      if (isHalfNonFinite(output, at + offset)) return block * format.blockWeights;
   }
   return -1;
 }
 
 function decode({ sourceType, bytes, count }: ChunkJob): Float32Array {
   if (sourceType === GgmlType.F32) {
-    return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, count) : new Float32Array(bytes.slice().buffer, 0, count);
+    return bytes.byteOffset % 4 === 0
+      ? new Float32Array(bytes.buffer, bytes.byteOffset, count)
+      : new Float32Array(bytes.slice().buffer, 0, count);
   }
   const weights = new Float32Array(count);
   if (sourceType === GgmlType.F16) fp16ToFp32Row(bytes, weights, count);

@@ -8,7 +8,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export async function packTinyBundle(work: string, name: string, options: { seed?: number; epoch?: number } = {}): Promise<string> {
+export async function packTinyBundle(
+  work: string,
+  name: string,
+  options: { seed?: number; epoch?: number } = {},
+): Promise<string> {
   const gguf = path.join(work, `${name}-source.gguf`);
   await writeTinyLlamaGguf(gguf, { seed: options.seed ?? 1, name });
   const out = path.join(work, name);
@@ -33,17 +37,30 @@ export async function addQ8Quant(dir: string): Promise<void> {
   const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as BundleManifest;
   const first = manifest.artifacts[0];
   const uri = `./models/${manifest.slug}-q8_0.gguf`;
-  execFileSync(tools.paths['llama-quantize'], [path.join(dir, first.uri), path.join(dir, uri), 'Q8_0', '1'], { stdio: 'ignore' });
+  execFileSync(tools.paths['llama-quantize'], [path.join(dir, first.uri), path.join(dir, uri), 'Q8_0', '1'], {
+    stdio: 'ignore',
+  });
   manifest.artifacts.push({ quant: 'Q8_0', uri, ...sha256(path.join(dir, uri)) });
 
   const sbomFile = path.join(dir, 'metadata/sbom.spdx.json');
-  const sbom = JSON.parse(fs.readFileSync(sbomFile, 'utf8')) as { packages: Array<Record<string, unknown>>; relationships: Array<Record<string, unknown>> };
+  const sbom = JSON.parse(fs.readFileSync(sbomFile, 'utf8')) as {
+    packages: Array<Record<string, unknown>>;
+    relationships: Array<Record<string, unknown>>;
+  };
   const model = sbom.packages.find((entry) => entry.packageFileName === first.uri)!;
   const id = `${String(model.SPDXID)}-q8`;
-  sbom.packages.push({ ...model, SPDXID: id, packageFileName: uri, checksums: [{ algorithm: 'SHA256', checksumValue: manifest.artifacts[1].sha256 }] });
-  for (const relation of sbom.relationships.filter((r) => r.spdxElementId === model.SPDXID)) sbom.relationships.push({ ...relation, spdxElementId: id });
+  sbom.packages.push({
+    ...model,
+    SPDXID: id,
+    packageFileName: uri,
+    checksums: [{ algorithm: 'SHA256', checksumValue: manifest.artifacts[1].sha256 }],
+  });
+  for (const relation of sbom.relationships.filter((r) => r.spdxElementId === model.SPDXID))
+    sbom.relationships.push({ ...relation, spdxElementId: id });
   fs.writeFileSync(sbomFile, JSON.stringify(sbom, null, 2));
-  manifest.files = manifest.files.map((file) => (file.path === 'metadata/sbom.spdx.json' ? { path: file.path, ...sha256(sbomFile) } : file));
+  manifest.files = manifest.files.map((file) =>
+    file.path === 'metadata/sbom.spdx.json' ? { path: file.path, ...sha256(sbomFile) } : file,
+  );
   fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
 }
 
@@ -57,7 +74,13 @@ export function readTree(dir: string): Map<string, string> {
     for (const entry of fs.readdirSync(path.join(dir, relative), { withFileTypes: true })) {
       const child = relative ? `${relative}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(child);
-      else found.set(child, createHash('sha256').update(fs.readFileSync(path.join(dir, child))).digest('hex'));
+      else
+        found.set(
+          child,
+          createHash('sha256')
+            .update(fs.readFileSync(path.join(dir, child)))
+            .digest('hex'),
+        );
     }
   };
   walk('');

@@ -1,9 +1,23 @@
 import { describe, expect, it } from '@jest/globals';
 import { sha256Digest } from '../digest.js';
-import { MODELPACK_ARTIFACT, MODELPACK_CONFIG, MODELPACK_DOC_RAW, MODELPACK_WEIGHT_CONFIG_RAW, MODELPACK_WEIGHT_RAW } from '../media-types.js';
+import {
+  MODELPACK_ARTIFACT,
+  MODELPACK_CONFIG,
+  MODELPACK_DOC_RAW,
+  MODELPACK_WEIGHT_CONFIG_RAW,
+  MODELPACK_WEIGHT_RAW,
+} from '../media-types.js';
 import { buildModelPackArtifact, formatParamSize, layerMediaType, type ModelPackInfo } from './modelpack.js';
 
-const info: ModelPackInfo = { name: 'Tiny', version: '2024-01-01.1', created: '2024-01-01T00:00:00Z', license: 'apache-2.0', family: 'llama', parameterCount: 135_000_000, quantizations: ['Q4_K_M'] };
+const info: ModelPackInfo = {
+  name: 'Tiny',
+  version: '2024-01-01.1',
+  created: '2024-01-01T00:00:00Z',
+  license: 'apache-2.0',
+  family: 'llama',
+  parameterCount: 135_000_000,
+  quantizations: ['Q4_K_M'],
+};
 const files = [
   { path: 'metadata/README.md', digest: sha256Digest('readme'), size: 6 },
   { path: 'models/tiny-q4_k_m.gguf', digest: sha256Digest('weights'), size: 7 },
@@ -26,18 +40,30 @@ describe('buildModelPackArtifact', () => {
     const artifact = buildModelPackArtifact(info, files);
     const config = JSON.parse(artifact.config.bytes.toString('utf8'));
     expect(config).toEqual({
-      descriptor: { createdAt: info.created, family: 'llama', name: 'Tiny', version: info.version, licenses: ['apache-2.0'] },
+      descriptor: {
+        createdAt: info.created,
+        family: 'llama',
+        name: 'Tiny',
+        version: info.version,
+        licenses: ['apache-2.0'],
+      },
       config: { architecture: 'transformer', format: 'gguf', paramSize: '135M', quantization: 'Q4_K_M' },
       modelfs: { type: 'layers', diff_ids: artifact.layers.map((layer) => layer.digest) },
     });
     const manifest = JSON.parse(artifact.manifest.bytes.toString('utf8'));
     expect(manifest.artifactType).toBe(MODELPACK_ARTIFACT);
-    expect(manifest.config).toEqual({ mediaType: MODELPACK_CONFIG, digest: sha256Digest(artifact.config.bytes), size: artifact.config.bytes.length });
+    expect(manifest.config).toEqual({
+      mediaType: MODELPACK_CONFIG,
+      digest: sha256Digest(artifact.config.bytes),
+      size: artifact.config.bytes.length,
+    });
     expect(artifact.manifest.digest).toBe(sha256Digest(artifact.manifest.bytes));
   });
 
   it('is deterministic: the same bundle gives the same digest whatever the file order', () => {
-    expect(buildModelPackArtifact(info, files).manifest.digest).toBe(buildModelPackArtifact(info, [...files].reverse()).manifest.digest);
+    expect(buildModelPackArtifact(info, files).manifest.digest).toBe(
+      buildModelPackArtifact(info, [...files].reverse()).manifest.digest,
+    );
   });
 });
 

@@ -64,7 +64,8 @@ export function formatParamSize(count: number): string {
     [1e6, 'M'],
     [1e3, 'K'],
   ];
-  for (const [scale, letter] of scales) if (count >= scale) return `${Math.round((count / scale) * 10) / 10}${letter}`;
+  for (const [scale, letter] of scales)
+    if (count >= scale) return `${Math.round((count / scale) * 10) / 10}${letter}`;
   return String(count);
 }
 
@@ -88,7 +89,11 @@ function layerOrder(a: BundleFileDigest, b: BundleFileDigest): number {
  * const artifact = buildModelPackArtifact(info, files);
  * // push artifact.config.bytes, every file, then artifact.manifest.bytes
  */
-export function buildModelPackArtifact(info: ModelPackInfo, files: BundleFileDigest[], extraAnnotations: Record<string, string> = {}): ModelPackArtifact {
+export function buildModelPackArtifact(
+  info: ModelPackInfo,
+  files: BundleFileDigest[],
+  extraAnnotations: Record<string, string> = {},
+): ModelPackArtifact {
   const ordered = [...files].sort(layerOrder);
   const layers: Descriptor[] = ordered.map((file) => ({
     mediaType: layerMediaType(file.path),
@@ -117,7 +122,11 @@ export function buildModelPackArtifact(info: ModelPackInfo, files: BundleFileDig
     modelfs: { type: 'layers', diff_ids: layers.map((layer) => layer.digest) },
   };
   const configBytes = Buffer.from(JSON.stringify(config));
-  const configDescriptor: Descriptor = { mediaType: MODELPACK_CONFIG, digest: sha256Digest(configBytes), size: configBytes.length };
+  const configDescriptor: Descriptor = {
+    mediaType: MODELPACK_CONFIG,
+    digest: sha256Digest(configBytes),
+    size: configBytes.length,
+  };
   const manifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,

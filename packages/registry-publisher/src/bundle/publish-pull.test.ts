@@ -5,7 +5,15 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MODELPACK_ARTIFACT, MODELPACK_CONFIG, MODELPACK_DOC_RAW, MODELPACK_FILEPATH_ANNOTATION, MODELPACK_WEIGHT_CONFIG_RAW, MODELPACK_WEIGHT_RAW, OCI_MANIFEST } from '../media-types.js';
+import {
+  MODELPACK_ARTIFACT,
+  MODELPACK_CONFIG,
+  MODELPACK_DOC_RAW,
+  MODELPACK_FILEPATH_ANNOTATION,
+  MODELPACK_WEIGHT_CONFIG_RAW,
+  MODELPACK_WEIGHT_RAW,
+  OCI_MANIFEST,
+} from '../media-types.js';
 import { sha256Digest } from '../digest.js';
 import { bytesBlob } from '../registry/blob-source.js';
 import { RegistryClient, type Descriptor } from '../registry/client.js';
@@ -32,32 +40,63 @@ afterAll(async () => {
 });
 
 function skopeo(...args: string[]): string {
-  return execFileSync(requireCommand('skopeo', 'the skopeo interoperability checks'), args, { encoding: 'utf8' });
+  return execFileSync(requireCommand('skopeo', 'the skopeo interoperability checks'), args, {
+    encoding: 'utf8',
+  });
 }
 
 describe('publishBundle and pullBundle against docker-registry', () => {
   let digest: string;
 
   it('pushes a CNCF ModelPack artifact that skopeo reads back unchanged', async () => {
-    const result = await publishBundle({ bundleDir: bundle, store: registryStore(client, 'models/tiny'), tag: 'v1.0.0' });
+    const result = await publishBundle({
+      bundleDir: bundle,
+      store: registryStore(client, 'models/tiny'),
+      tag: 'v1.0.0',
+    });
     digest = result.digest;
     expect(result.tags).toEqual(['v1.0.0', 'latest']);
     expect(result.quants).toEqual([]);
     expect(result.bytesUploaded).toBe(result.totalBytes);
-    const raw = skopeo('inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/models/tiny:v1.0.0`);
+    const raw = skopeo(
+      'inspect',
+      '--raw',
+      '--tls-verify=false',
+      `docker://${registry.host}/models/tiny:v1.0.0`,
+    );
     expect(sha256Digest(raw)).toBe(digest);
-    const manifest = JSON.parse(raw) as { mediaType: string; artifactType: string; config: Descriptor; layers: Descriptor[] };
+    const manifest = JSON.parse(raw) as {
+      mediaType: string;
+      artifactType: string;
+      config: Descriptor;
+      layers: Descriptor[];
+    };
     expect(manifest.mediaType).toBe(OCI_MANIFEST);
     expect(manifest.artifactType).toBe(MODELPACK_ARTIFACT);
     expect(manifest.config.mediaType).toBe(MODELPACK_CONFIG);
-    const byPath = new Map(manifest.layers.map((layer) => [layer.annotations?.[MODELPACK_FILEPATH_ANNOTATION], layer]));
+    const byPath = new Map(
+      manifest.layers.map((layer) => [layer.annotations?.[MODELPACK_FILEPATH_ANNOTATION], layer]),
+    );
     const report = await verifyBundle(bundle);
-    expect([...byPath.keys()].sort()).toEqual([...report.checked.map((entry) => entry.path), 'metadata/manifest.json'].sort());
-    for (const entry of report.checked) expect(byPath.get(entry.path)).toMatchObject({ digest: `sha256:${entry.sha256}`, size: entry.size });
+    expect([...byPath.keys()].sort()).toEqual(
+      [...report.checked.map((entry) => entry.path), 'metadata/manifest.json'].sort(),
+    );
+    for (const entry of report.checked)
+      expect(byPath.get(entry.path)).toMatchObject({ digest: `sha256:${entry.sha256}`, size: entry.size });
     expect(manifest.layers[0].mediaType).toBe(MODELPACK_WEIGHT_RAW);
     expect(byPath.get('metadata/manifest.json')?.mediaType).toBe(MODELPACK_WEIGHT_CONFIG_RAW);
-    expect(byPath.get('metadata/LICENSE.txt')?.mediaType ?? byPath.get('metadata/README.md')?.mediaType).toBe(MODELPACK_DOC_RAW);
-    const config = JSON.parse(skopeo('inspect', '--raw', '--config', '--tls-verify=false', `docker://${registry.host}/models/tiny:v1.0.0`)) as { config: { format: string }; modelfs: { diff_ids: string[] } };
+    expect(byPath.get('metadata/LICENSE.txt')?.mediaType ?? byPath.get('metadata/README.md')?.mediaType).toBe(
+      MODELPACK_DOC_RAW,
+    );
+    const config = JSON.parse(
+      skopeo(
+        'inspect',
+        '--raw',
+        '--config',
+        '--tls-verify=false',
+        `docker://${registry.host}/models/tiny:v1.0.0`,
+      ),
+    ) as { config: { format: string }; modelfs: { diff_ids: string[] } };
     expect(config.config.format).toBe('gguf');
     expect(config.modelfs.diff_ids).toEqual(manifest.layers.map((layer) => layer.digest));
     expect(await client.headManifest('models/tiny', 'latest')).toMatchObject({ digest });
@@ -65,7 +104,11 @@ describe('publishBundle and pullBundle against docker-registry', () => {
 
   it('pulls the bundle back byte for byte, and it verifies', async () => {
     const out = path.join(work, 'pulled');
-    const result = await pullBundle({ store: registryStore(client, 'models/tiny'), reference: 'v1.0.0', outDir: out });
+    const result = await pullBundle({
+      store: registryStore(client, 'models/tiny'),
+      reference: 'v1.0.0',
+      outDir: out,
+    });
     expect(result.digest).toBe(digest);
     expect(readTree(out)).toEqual(readTree(bundle));
     expect((await verifyBundle(out)).ok).toBe(true);
@@ -76,14 +119,21 @@ describe('publishBundle and pullBundle against docker-registry', () => {
   });
 
   it('uploads 0 blob bytes when an unchanged bundle is published again, and keeps its digest', async () => {
-    const again = await publishBundle({ bundleDir: bundle, store: registryStore(client, 'models/tiny'), tag: 'v1.0.0' });
+    const again = await publishBundle({
+      bundleDir: bundle,
+      store: registryStore(client, 'models/tiny'),
+      tag: 'v1.0.0',
+    });
     expect(again).toMatchObject({ digest, bytesUploaded: 0, blobs: { uploaded: 0 } });
   });
 
   it('refuses to move an existing version tag to other content without force', async () => {
     const other = await packTinyBundle(work, 'tiny-other', { seed: 7 });
     const store = registryStore(client, 'models/tiny');
-    await expect(publishBundle({ bundleDir: other, store, tag: 'v1.0.0' })).rejects.toMatchObject({ code: 'TAG_EXISTS', category: 'usage' });
+    await expect(publishBundle({ bundleDir: other, store, tag: 'v1.0.0' })).rejects.toMatchObject({
+      code: 'TAG_EXISTS',
+      category: 'usage',
+    });
     expect((await client.headManifest('models/tiny', 'v1.0.0'))?.digest).toBe(digest);
     const forced = await publishBundle({ bundleDir: other, store, tag: 'v1.0.0', force: true });
     expect(forced.digest).not.toBe(digest);
@@ -95,7 +145,9 @@ describe('publishBundle and pullBundle against docker-registry', () => {
     fs.cpSync(bundle, tampered, { recursive: true });
     const readme = path.join(tampered, 'metadata/README.md');
     fs.appendFileSync(readme, 'edited\n');
-    await expect(publishBundle({ bundleDir: tampered, store: registryStore(client, 'models/tampered') })).rejects.toMatchObject({ code: 'INVALID_BUNDLE', category: 'input' });
+    await expect(
+      publishBundle({ bundleDir: tampered, store: registryStore(client, 'models/tampered') }),
+    ).rejects.toMatchObject({ code: 'INVALID_BUNDLE', category: 'input' });
     await expect(client.listTags('models/tampered')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
@@ -108,7 +160,13 @@ describe('publishBundle and pullBundle against docker-registry', () => {
     const bytes = fs.readFileSync(file);
     bytes[bytes.length - 1] ^= 0x01;
     fs.writeFileSync(file, bytes);
-    await expect(publishBundle({ bundleDir: fresh, store: registryStore(client, 'models/tampered-fresh'), verify: false })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', category: 'check' });
+    await expect(
+      publishBundle({
+        bundleDir: fresh,
+        store: registryStore(client, 'models/tampered-fresh'),
+        verify: false,
+      }),
+    ).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', category: 'check' });
     await expect(client.listTags('models/tampered-fresh')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
@@ -117,11 +175,15 @@ describe('publishBundle and pullBundle against docker-registry', () => {
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, 'keep.txt'), 'mine');
     const store = registryStore(client, 'models/tiny');
-    await expect(pullBundle({ store, reference: 'latest', outDir: out })).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    await expect(pullBundle({ store, reference: 'latest', outDir: out })).rejects.toMatchObject({
+      code: 'OUTPUT_EXISTS',
+    });
     expect(fs.readFileSync(path.join(out, 'keep.txt'), 'utf8')).toBe('mine');
     await pullBundle({ store, reference: 'latest', outDir: out, force: true });
     expect(fs.existsSync(path.join(out, 'keep.txt'))).toBe(false);
-    expect(fs.readdirSync(work).filter((name) => name.includes('alki-partial') || name.includes('alki-old'))).toEqual([]);
+    expect(
+      fs.readdirSync(work).filter((name) => name.includes('alki-partial') || name.includes('alki-old')),
+    ).toEqual([]);
   });
 });
 
@@ -135,7 +197,8 @@ describe('interrupting a pull', () => {
       outDir: out,
       signal: controller.signal,
       onProgress: (event) => {
-        if (event.file.endsWith('.gguf') && event.done > 0) controller.abort(new Error('interrupted by test'));
+        if (event.file.endsWith('.gguf') && event.done > 0)
+          controller.abort(new Error('interrupted by test'));
       },
     });
     await expect(pulling).rejects.toThrow();
@@ -154,19 +217,32 @@ describe('pullBundle refusing bad artifacts', () => {
   });
 
   async function pushVariant(tag: string, layers: Descriptor[]): Promise<void> {
-    await client.putManifest('models/bad', tag, Buffer.from(JSON.stringify({ ...good, layers })), OCI_MANIFEST);
+    await client.putManifest(
+      'models/bad',
+      tag,
+      Buffer.from(JSON.stringify({ ...good, layers })),
+      OCI_MANIFEST,
+    );
   }
 
   it('detects a blob tampered with in the registry storage and leaves no output', async () => {
     await publishBundle({ bundleDir: bundle, store: registryStore(client, 'models/tamper'), tag: 'v1' });
     const weight = good.layers[0];
     const hex = weight.digest.slice('sha256:'.length);
-    const data = path.join(registry.storageDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+    const data = path.join(
+      registry.storageDir,
+      'docker/registry/v2/blobs/sha256',
+      hex.slice(0, 2),
+      hex,
+      'data',
+    );
     const bytes = fs.readFileSync(data);
     bytes[bytes.length - 100] ^= 0x40;
     fs.writeFileSync(data, bytes);
     const out = path.join(work, 'from-tampered');
-    await expect(pullBundle({ store: registryStore(client, 'models/tamper'), reference: 'v1', outDir: out })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', category: 'check' });
+    await expect(
+      pullBundle({ store: registryStore(client, 'models/tamper'), reference: 'v1', outDir: out }),
+    ).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', category: 'check' });
     expect(fs.existsSync(out)).toBe(false);
     expect(fs.readdirSync(work).filter((name) => name.startsWith('from-tampered'))).toEqual([]);
     // Put the byte back for the other tests, which share the blob.
@@ -178,9 +254,13 @@ describe('pullBundle refusing bad artifacts', () => {
     const impostor = Buffer.from('not the model the manifest describes');
     const impostorDigest = sha256Digest(impostor);
     await client.pushBlob('models/bad', bytesBlob(impostor), impostorDigest);
-    const layers = good.layers.map((layer, i) => (i === 0 ? { ...layer, digest: impostorDigest, size: impostor.length } : layer));
+    const layers = good.layers.map((layer, i) =>
+      i === 0 ? { ...layer, digest: impostorDigest, size: impostor.length } : layer,
+    );
     await pushVariant('impostor', layers);
-    await expect(pullBundle({ store, reference: 'impostor', outDir: path.join(work, 'impostor') })).rejects.toMatchObject({
+    await expect(
+      pullBundle({ store, reference: 'impostor', outDir: path.join(work, 'impostor') }),
+    ).rejects.toMatchObject({
       code: 'DIGEST_MISMATCH',
       message: expect.stringContaining('manifest.json says'),
     });
@@ -188,36 +268,78 @@ describe('pullBundle refusing bad artifacts', () => {
 
   it('refuses layer paths that climb out of the output directory or repeat', async () => {
     for (const hostile of ['../escaped.gguf', '/etc/escaped', 'models/../../escaped', 'a\\b']) {
-      const layers = good.layers.map((layer, i) => (i === 0 ? { ...layer, annotations: { [MODELPACK_FILEPATH_ANNOTATION]: hostile } } : layer));
+      const layers = good.layers.map((layer, i) =>
+        i === 0 ? { ...layer, annotations: { [MODELPACK_FILEPATH_ANNOTATION]: hostile } } : layer,
+      );
       await pushVariant('hostile', layers);
-      await expect(pullBundle({ store, reference: 'hostile', outDir: path.join(work, 'hostile', 'out') })).rejects.toMatchObject({ code: 'INVALID_MANIFEST' });
+      await expect(
+        pullBundle({ store, reference: 'hostile', outDir: path.join(work, 'hostile', 'out') }),
+      ).rejects.toMatchObject({ code: 'INVALID_MANIFEST' });
     }
     await pushVariant('twice', [...good.layers, good.layers[1]]);
-    await expect(pullBundle({ store, reference: 'twice', outDir: path.join(work, 'twice') })).rejects.toMatchObject({ code: 'INVALID_MANIFEST' });
+    await expect(
+      pullBundle({ store, reference: 'twice', outDir: path.join(work, 'twice') }),
+    ).rejects.toMatchObject({ code: 'INVALID_MANIFEST' });
     expect(fs.existsSync(path.join(work, 'escaped.gguf'))).toBe(false);
     expect(fs.existsSync(path.join(work, 'hostile', 'out'))).toBe(false);
   });
 
   it('refuses an artifact that is not a model bundle', async () => {
-    await client.putManifest('models/bad', 'image', Buffer.from(JSON.stringify({ ...good, artifactType: 'application/vnd.example', config: { ...(good.config as object), mediaType: 'application/vnd.oci.image.config.v1+json' } })), OCI_MANIFEST);
-    await expect(pullBundle({ store, reference: 'image', outDir: path.join(work, 'image') })).rejects.toMatchObject({ code: 'INVALID_MANIFEST', message: expect.stringContaining('not a model bundle') });
+    await client.putManifest(
+      'models/bad',
+      'image',
+      Buffer.from(
+        JSON.stringify({
+          ...good,
+          artifactType: 'application/vnd.example',
+          config: { ...(good.config as object), mediaType: 'application/vnd.oci.image.config.v1+json' },
+        }),
+      ),
+      OCI_MANIFEST,
+    );
+    await expect(
+      pullBundle({ store, reference: 'image', outDir: path.join(work, 'image') }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_MANIFEST',
+      message: expect.stringContaining('not a model bundle'),
+    });
   });
 });
 
 describe('OCI image layouts (--local)', () => {
   it('writes a layout that skopeo copies to the registry, and pulls back byte for byte through skopeo and the registry', async () => {
     const layout = path.join(work, 'layout');
-    const result = await publishBundle({ bundleDir: bundle, store: await layoutStore(layout, { create: true }), tag: 'v2.0.0' });
-    expect(JSON.parse(fs.readFileSync(path.join(layout, 'oci-layout'), 'utf8'))).toEqual({ imageLayoutVersion: '1.0.0' });
+    const result = await publishBundle({
+      bundleDir: bundle,
+      store: await layoutStore(layout, { create: true }),
+      tag: 'v2.0.0',
+    });
+    expect(JSON.parse(fs.readFileSync(path.join(layout, 'oci-layout'), 'utf8'))).toEqual({
+      imageLayoutVersion: '1.0.0',
+    });
     expect(sha256Digest(skopeo('inspect', '--raw', `oci:${layout}:v2.0.0`))).toBe(result.digest);
     // skopeo copies our layout into the registry; alki pulls it from there.
-    skopeo('copy', '--dest-tls-verify=false', `oci:${layout}:v2.0.0`, `docker://${registry.host}/models/from-layout:v2.0.0`);
+    skopeo(
+      'copy',
+      '--dest-tls-verify=false',
+      `oci:${layout}:v2.0.0`,
+      `docker://${registry.host}/models/from-layout:v2.0.0`,
+    );
     const viaRegistry = path.join(work, 'via-registry');
-    await pullBundle({ store: registryStore(client, 'models/from-layout'), reference: 'v2.0.0', outDir: viaRegistry });
+    await pullBundle({
+      store: registryStore(client, 'models/from-layout'),
+      reference: 'v2.0.0',
+      outDir: viaRegistry,
+    });
     expect(readTree(viaRegistry)).toEqual(readTree(bundle));
     // skopeo copies what alki pushed into a second layout; alki pulls from that layout.
     const copied = path.join(work, 'skopeo-layout');
-    skopeo('copy', '--src-tls-verify=false', `docker://${registry.host}/models/from-layout:v2.0.0`, `oci:${copied}:v2.0.0`);
+    skopeo(
+      'copy',
+      '--src-tls-verify=false',
+      `docker://${registry.host}/models/from-layout:v2.0.0`,
+      `oci:${copied}:v2.0.0`,
+    );
     const viaLayout = path.join(work, 'via-layout');
     await pullBundle({ store: await layoutStore(copied), reference: 'v2.0.0', outDir: viaLayout });
     expect(readTree(viaLayout)).toEqual(readTree(bundle));
@@ -242,7 +364,14 @@ describe('multi-quant bundles', () => {
       ['F32', ['v1.0.0-f32', 'latest-f32']],
       ['Q8_0', ['v1.0.0-q8_0', 'latest-q8_0']],
     ]);
-    expect((await client.listTags('models/multi')).sort()).toEqual(['latest', 'latest-f32', 'latest-q8_0', 'v1.0.0', 'v1.0.0-f32', 'v1.0.0-q8_0']);
+    expect((await client.listTags('models/multi')).sort()).toEqual([
+      'latest',
+      'latest-f32',
+      'latest-q8_0',
+      'v1.0.0',
+      'v1.0.0-f32',
+      'v1.0.0-q8_0',
+    ]);
     const whole = path.join(work, 'multi-whole');
     await pullBundle({ store, reference: 'v1.0.0', outDir: whole });
     expect(readTree(whole)).toEqual(readTree(multi));
@@ -250,7 +379,8 @@ describe('multi-quant bundles', () => {
     const pulled = await pullBundle({ store, reference: 'v1.0.0-q8_0', outDir: q8 });
     expect(pulled.quant).toBe('Q8_0');
     const expected = readTree(multi);
-    for (const file of [...expected.keys()]) if (file.endsWith('.gguf') && !file.endsWith('-q8_0.gguf')) expected.delete(file);
+    for (const file of [...expected.keys()])
+      if (file.endsWith('.gguf') && !file.endsWith('-q8_0.gguf')) expected.delete(file);
     expect(readTree(q8)).toEqual(expected);
   });
 });

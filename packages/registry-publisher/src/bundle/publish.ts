@@ -5,7 +5,13 @@ import { RegistryError, throwIfAborted } from '../errors.js';
 import { isValidTag } from '../reference.js';
 import { bytesBlob, fileBlob, type BlobSource } from '../registry/blob-source.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
-import { buildModelPackArtifact, QUANT_ANNOTATION, type BundleFileDigest, type ModelPackArtifact, type ModelPackInfo } from './modelpack.js';
+import {
+  buildModelPackArtifact,
+  QUANT_ANNOTATION,
+  type BundleFileDigest,
+  type ModelPackArtifact,
+  type ModelPackInfo,
+} from './modelpack.js';
 
 export interface PublishProgress {
   phase: 'verify' | 'upload' | 'tag';
@@ -94,7 +100,11 @@ export async function publishBundle(options: PublishOptions): Promise<PublishRes
   // while the blobs upload: both read the files once, on both cores. No tag
   // points at anything until the verification has passed.
   const files: BundleFileDigest[] = [
-    ...manifest.artifacts.map((artifact) => ({ path: artifactPath(artifact.uri), digest: `sha256:${artifact.sha256}`, size: artifact.size })),
+    ...manifest.artifacts.map((artifact) => ({
+      path: artifactPath(artifact.uri),
+      digest: `sha256:${artifact.sha256}`,
+      size: artifact.size,
+    })),
     ...manifest.files.map((file) => ({ path: file.path, digest: `sha256:${file.sha256}`, size: file.size })),
     { path: MANIFEST_PATH, ...(await sha256File(path.join(bundle.dir, MANIFEST_PATH), signal)) },
   ];
@@ -116,39 +126,64 @@ export async function publishBundle(options: PublishOptions): Promise<PublishRes
       const own = files.filter((file) => !file.path.endsWith('.gguf') || file.path === weight);
       const suffix = artifact.quant.toLowerCase();
       const versionTag = `${tag}-${suffix}`;
-      if (!isValidTag(versionTag)) throw new RegistryError('INVALID_REFERENCE', `The quant tag "${versionTag}" is not a valid tag.`, { category: 'usage', details: { tag: versionTag } });
+      if (!isValidTag(versionTag))
+        throw new RegistryError('INVALID_REFERENCE', `The quant tag "${versionTag}" is not a valid tag.`, {
+          category: 'usage',
+          details: { tag: versionTag },
+        });
       plans.push({
-        artifact: buildModelPackArtifact({ ...info, quantizations: [artifact.quant] }, own, { [QUANT_ANNOTATION]: artifact.quant }),
+        artifact: buildModelPackArtifact({ ...info, quantizations: [artifact.quant] }, own, {
+          [QUANT_ANNOTATION]: artifact.quant,
+        }),
         tags: [versionTag, ...(latest ? [`latest-${suffix}`] : [])],
         versionTags: [versionTag],
         quant: artifact.quant,
       });
     }
   }
-  plans.push({ artifact: buildModelPackArtifact(info, files), tags: [tag, ...(latest ? ['latest'] : [])], versionTags: [tag] });
+  plans.push({
+    artifact: buildModelPackArtifact(info, files),
+    tags: [tag, ...(latest ? ['latest'] : [])],
+    versionTags: [tag],
+  });
 
   // Refuse before uploading anything, so a refused publish costs nothing.
   for (const plan of plans) {
     for (const versionTag of plan.versionTags) {
       const existing = await store.resolve(versionTag, signal);
       if (existing && existing.digest !== plan.artifact.manifest.digest && !options.force) {
-        throw new RegistryError('TAG_EXISTS', `${store.description}:${versionTag} already points at other content (${existing.digest}).`, {
-          hint: 'Publish under a new version tag, or pass --force to move the tag.',
-          details: { tag: versionTag, existing: existing.digest, new: plan.artifact.manifest.digest },
-        });
+        throw new RegistryError(
+          'TAG_EXISTS',
+          `${store.description}:${versionTag} already points at other content (${existing.digest}).`,
+          {
+            hint: 'Publish under a new version tag, or pass --force to move the tag.',
+            details: { tag: versionTag, existing: existing.digest, new: plan.artifact.manifest.digest },
+          },
+        );
       }
     }
   }
 
   const blobs = new Map<string, { source: ReturnType<typeof fileBlob>; file: string }>();
-  for (const file of files) blobs.set(file.digest, { source: fileBlob(path.join(bundle.dir, file.path), file.size), file: file.path });
-  for (const plan of plans) blobs.set(plan.artifact.config.descriptor.digest, { source: bytesBlob(plan.artifact.config.bytes), file: '(ModelPack config)' });
+  for (const file of files)
+    blobs.set(file.digest, {
+      source: fileBlob(path.join(bundle.dir, file.path), file.size),
+      file: file.path,
+    });
+  for (const plan of plans)
+    blobs.set(plan.artifact.config.descriptor.digest, {
+      source: bytesBlob(plan.artifact.config.bytes),
+      file: '(ModelPack config)',
+    });
   const total = [...blobs.values()].reduce((sum, blob) => sum + blob.source.size, 0);
 
   const uploads = new AbortController();
   const stopUploads = () => uploads.abort(signal?.reason);
   signal?.addEventListener('abort', stopUploads, { once: true });
-  const verified = options.verify === false ? Promise.resolve() : verifyForPublish(options.bundleDir, bundle.dir, signal, options.onProgress);
+  const verified =
+    options.verify === false
+      ? Promise.resolve()
+      : verifyForPublish(options.bundleDir, bundle.dir, signal, options.onProgress);
   const uploaded = uploadBlobs(store, blobs, total, uploads.signal, options.onProgress);
   const [verification, upload] = await Promise.allSettled([
     verified.catch((error: unknown) => {
@@ -175,7 +210,9 @@ export async function publishBundle(options: PublishOptions): Promise<PublishRes
     target: store.description,
     digest: main.artifact.manifest.digest,
     tags: main.tags,
-    quants: plans.filter((plan) => plan.quant).map((plan) => ({ quant: plan.quant!, tags: plan.tags, digest: plan.artifact.manifest.digest })),
+    quants: plans
+      .filter((plan) => plan.quant)
+      .map((plan) => ({ quant: plan.quant!, tags: plan.tags, digest: plan.artifact.manifest.digest })),
     blobs: counts,
     bytesUploaded,
     totalBytes: total,
@@ -195,7 +232,10 @@ async function uploadBlobs(
   for (const [digest, blob] of blobs) {
     throwIfAborted(signal);
     const before = done;
-    const result = await store.pushBlob(blob.source, digest, { signal, onProgress: (bytes) => onProgress?.({ phase: 'upload', done: before + bytes, total, file: blob.file }) });
+    const result = await store.pushBlob(blob.source, digest, {
+      signal,
+      onProgress: (bytes) => onProgress?.({ phase: 'upload', done: before + bytes, total, file: blob.file }),
+    });
     done = before + blob.source.size;
     bytesUploaded += result.bytesUploaded;
     if (result.outcome === 'uploaded') counts.uploaded++;
@@ -204,12 +244,25 @@ async function uploadBlobs(
   return { bytesUploaded, counts };
 }
 
-async function verifyForPublish(bundleDir: string, dir: string, signal: AbortSignal | undefined, onProgress: PublishOptions['onProgress']): Promise<void> {
-  const report = await verifyBundle(dir, { signal, onProgress: (event) => onProgress?.({ phase: 'verify', done: event.done, total: event.total, file: event.file }) });
+async function verifyForPublish(
+  bundleDir: string,
+  dir: string,
+  signal: AbortSignal | undefined,
+  onProgress: PublishOptions['onProgress'],
+): Promise<void> {
+  const report = await verifyBundle(dir, {
+    signal,
+    onProgress: (event) =>
+      onProgress?.({ phase: 'verify', done: event.done, total: event.total, file: event.file }),
+  });
   if (!report.ok) {
-    throw new RegistryError('INVALID_BUNDLE', `${bundleDir} does not match its manifest, so it was not published: ${report.problems.map((p) => p.message).join(' ')}`, {
-      hint: 'Repack the bundle with `alki pack`, or check it with `alki verify`.',
-      details: { problems: report.problems.map(({ path: file, kind }) => ({ path: file, kind })) },
-    });
+    throw new RegistryError(
+      'INVALID_BUNDLE',
+      `${bundleDir} does not match its manifest, so it was not published: ${report.problems.map((p) => p.message).join(' ')}`,
+      {
+        hint: 'Repack the bundle with `alki pack`, or check it with `alki verify`.',
+        details: { problems: report.problems.map(({ path: file, kind }) => ({ path: file, kind })) },
+      },
+    );
   }
 }

@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RegistryError, throwIfAborted } from '../errors.js';
-import { DOCKER_MANIFEST_LIST, MODELPACK_ARTIFACT, MODELPACK_CONFIG, MODELPACK_FILEPATH_ANNOTATION, OCI_INDEX } from '../media-types.js';
+import {
+  DOCKER_MANIFEST_LIST,
+  MODELPACK_ARTIFACT,
+  MODELPACK_CONFIG,
+  MODELPACK_FILEPATH_ANNOTATION,
+  OCI_INDEX,
+} from '../media-types.js';
 import { isValidDigest } from '../reference.js';
 import type { Descriptor } from '../registry/client.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
@@ -53,16 +59,24 @@ function invalid(message: string, details: Record<string, unknown> = {}): Regist
 
 // Every layer must name a distinct, contained path: a hostile manifest must
 // not write outside the output directory or overwrite one file with another.
-function plannedFiles(manifest: ArtifactManifest, reference: string): Array<{ path: string; layer: Descriptor }> {
-  if (!Array.isArray(manifest.layers) || manifest.layers.length === 0) throw invalid(`${reference} has no layers.`, { reference });
+function plannedFiles(
+  manifest: ArtifactManifest,
+  reference: string,
+): Array<{ path: string; layer: Descriptor }> {
+  if (!Array.isArray(manifest.layers) || manifest.layers.length === 0)
+    throw invalid(`${reference} has no layers.`, { reference });
   const seen = new Set<string>();
   return manifest.layers.map((layer) => {
     const file = layer.annotations?.[MODELPACK_FILEPATH_ANNOTATION];
     if (typeof file !== 'string' || !isContainedPath(file) || file.startsWith('./')) {
-      throw invalid(`A layer of ${reference} has no safe ${MODELPACK_FILEPATH_ANNOTATION} path: ${JSON.stringify(file)}.`, { reference, path: file });
+      throw invalid(
+        `A layer of ${reference} has no safe ${MODELPACK_FILEPATH_ANNOTATION} path: ${JSON.stringify(file)}.`,
+        { reference, path: file },
+      );
     }
     if (seen.has(file)) throw invalid(`Two layers of ${reference} write ${file}.`, { reference, path: file });
-    if (!isValidDigest(layer.digest) || !Number.isSafeInteger(layer.size) || layer.size < 0) throw invalid(`The layer for ${file} has a bad digest or size.`, { reference, path: file });
+    if (!isValidDigest(layer.digest) || !Number.isSafeInteger(layer.size) || layer.size < 0)
+      throw invalid(`The layer for ${file} has a bad digest or size.`, { reference, path: file });
     seen.add(file);
     return { path: file, layer };
   });
@@ -97,26 +111,38 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
   const outDir = path.resolve(options.outDir);
   const existing = await fs.promises.readdir(outDir).catch(() => undefined);
   if (existing && existing.length > 0 && !options.force) {
-    throw new RegistryError('OUTPUT_EXISTS', `${options.outDir} exists and is not empty.`, { hint: 'Name a new directory, or pass --force to replace it.', details: { dir: options.outDir } });
+    throw new RegistryError('OUTPUT_EXISTS', `${options.outDir} exists and is not empty.`, {
+      hint: 'Name a new directory, or pass --force to replace it.',
+      details: { dir: options.outDir },
+    });
   }
   const fetched = await store.getManifest(reference, signal);
   if (fetched.mediaType === OCI_INDEX || fetched.mediaType === DOCKER_MANIFEST_LIST) {
-    throw invalid(`${store.description}:${reference} is an image index, not a bundle artifact.`, { reference });
+    throw invalid(`${store.description}:${reference} is an image index, not a bundle artifact.`, {
+      reference,
+    });
   }
   let manifest: ArtifactManifest;
   try {
     manifest = JSON.parse(fetched.bytes.toString('utf8')) as ArtifactManifest;
   } catch (error) {
-    throw new RegistryError('INVALID_MANIFEST', `The manifest of ${reference} is not JSON.`, { cause: error, details: { reference } });
-  }
-  if (manifest.artifactType !== MODELPACK_ARTIFACT && manifest.config?.mediaType !== MODELPACK_CONFIG) {
-    throw invalid(`${store.description}:${reference} is not a model bundle (artifactType ${manifest.artifactType ?? 'none'}, config ${manifest.config?.mediaType ?? 'none'}).`, {
-      reference,
-      artifactType: manifest.artifactType,
+    throw new RegistryError('INVALID_MANIFEST', `The manifest of ${reference} is not JSON.`, {
+      cause: error,
+      details: { reference },
     });
   }
+  if (manifest.artifactType !== MODELPACK_ARTIFACT && manifest.config?.mediaType !== MODELPACK_CONFIG) {
+    throw invalid(
+      `${store.description}:${reference} is not a model bundle (artifactType ${manifest.artifactType ?? 'none'}, config ${manifest.config?.mediaType ?? 'none'}).`,
+      {
+        reference,
+        artifactType: manifest.artifactType,
+      },
+    );
+  }
   const planned = plannedFiles(manifest, reference);
-  if (!planned.some((entry) => entry.path === MANIFEST_PATH)) throw invalid(`${reference} has no ${MANIFEST_PATH} layer.`, { reference });
+  if (!planned.some((entry) => entry.path === MANIFEST_PATH))
+    throw invalid(`${reference} has no ${MANIFEST_PATH} layer.`, { reference });
   const quant = manifest.annotations?.[QUANT_ANNOTATION];
 
   await fs.promises.mkdir(path.dirname(outDir), { recursive: true });
@@ -126,24 +152,41 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
     const total = planned.reduce((sum, entry) => sum + entry.layer.size, 0);
     let done = 0;
     // metadata/manifest.json first: a layer list that disagrees with it fails before the big downloads.
-    const ordered = [...planned].sort((a, b) => Number(b.path === MANIFEST_PATH) - Number(a.path === MANIFEST_PATH));
+    const ordered = [...planned].sort(
+      (a, b) => Number(b.path === MANIFEST_PATH) - Number(a.path === MANIFEST_PATH),
+    );
     let expected: Awaited<ReturnType<typeof expectedHashes>> | undefined;
     for (const entry of ordered) {
       throwIfAborted(signal);
       const file = path.join(temp, entry.path);
       await fs.promises.mkdir(path.dirname(file), { recursive: true });
       const before = done;
-      await store.downloadBlob(entry.layer, file, { signal, onProgress: (bytes) => options.onProgress?.({ done: before + bytes, total, file: entry.path }) });
+      await store.downloadBlob(entry.layer, file, {
+        signal,
+        onProgress: (bytes) => options.onProgress?.({ done: before + bytes, total, file: entry.path }),
+      });
       done = before + entry.layer.size;
       if (entry.path === MANIFEST_PATH) {
         expected = await expectedHashes(temp, planned, quant);
       } else {
         const want = expected?.expected.get(entry.path);
-        if (!want) throw invalid(`${reference} carries ${entry.path}, which ${MANIFEST_PATH} does not list.`, { reference, path: entry.path });
-        if (`sha256:${want.sha256}` !== entry.layer.digest || want.size !== entry.layer.size) {
-          throw new RegistryError('DIGEST_MISMATCH', `${entry.path} is ${entry.layer.digest} (${entry.layer.size} bytes) in the registry, but ${MANIFEST_PATH} says sha256:${want.sha256} (${want.size} bytes).`, {
-            details: { path: entry.path, descriptor: entry.layer.digest, manifest: `sha256:${want.sha256}` },
+        if (!want)
+          throw invalid(`${reference} carries ${entry.path}, which ${MANIFEST_PATH} does not list.`, {
+            reference,
+            path: entry.path,
           });
+        if (`sha256:${want.sha256}` !== entry.layer.digest || want.size !== entry.layer.size) {
+          throw new RegistryError(
+            'DIGEST_MISMATCH',
+            `${entry.path} is ${entry.layer.digest} (${entry.layer.size} bytes) in the registry, but ${MANIFEST_PATH} says sha256:${want.sha256} (${want.size} bytes).`,
+            {
+              details: {
+                path: entry.path,
+                descriptor: entry.layer.digest,
+                manifest: `sha256:${want.sha256}`,
+              },
+            },
+          );
         }
       }
     }
@@ -156,7 +199,11 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
       digest: fetched.digest,
       name: expected.name,
       version: expected.version,
-      files: planned.map((entry) => ({ path: entry.path, digest: entry.layer.digest, size: entry.layer.size })),
+      files: planned.map((entry) => ({
+        path: entry.path,
+        digest: entry.layer.digest,
+        size: entry.layer.size,
+      })),
       ...(quant ? { quant } : {}),
       bytes: total,
     };
@@ -186,7 +233,8 @@ async function expectedHashes(dir: string, planned: Array<{ path: string }>, qua
   for (const file of manifest.files) expected.set(file.path, { sha256: file.sha256, size: file.size });
   const present = new Set(planned.map((entry) => entry.path));
   for (const listed of expected.keys()) {
-    if (!present.has(listed)) throw invalid(`The artifact lacks ${listed}, which ${MANIFEST_PATH} lists.`, { path: listed });
+    if (!present.has(listed))
+      throw invalid(`The artifact lacks ${listed}, which ${MANIFEST_PATH} lists.`, { path: listed });
   }
   return { expected, name: manifest.name, version: manifest.version };
 }

@@ -3,14 +3,25 @@ import { Authenticator, parseChallenge, repositoryScope } from './auth.js';
 
 describe('parseChallenge', () => {
   it('reads a bearer challenge with quoted realm, service and scope', () => {
-    expect(parseChallenge('Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push"')).toEqual({
+    expect(
+      parseChallenge(
+        'Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push"',
+      ),
+    ).toEqual({
       scheme: 'bearer',
-      params: { realm: 'https://auth.example.com/token', service: 'registry.example.com', scope: 'repository:a/b:pull,push' },
+      params: {
+        realm: 'https://auth.example.com/token',
+        service: 'registry.example.com',
+        scope: 'repository:a/b:pull,push',
+      },
     });
   });
 
   it('reads a basic challenge and escaped quotes', () => {
-    expect(parseChallenge('Basic realm="my \\"registry\\""')).toEqual({ scheme: 'basic', params: { realm: 'my "registry"' } });
+    expect(parseChallenge('Basic realm="my \\"registry\\""')).toEqual({
+      scheme: 'basic',
+      params: { realm: 'my "registry"' },
+    });
   });
 });
 
@@ -22,11 +33,17 @@ describe('Authenticator', () => {
       fetch: async (input) => {
         const url = new URL(String(input));
         requests.push(url);
-        return new Response(JSON.stringify({ token: `t${requests.length}`, expires_in: 300 }), { status: 200 });
+        return new Response(JSON.stringify({ token: `t${requests.length}`, expires_in: 300 }), {
+          status: 200,
+        });
       },
     };
   }
-  const challenge = () => new Response(null, { status: 401, headers: { 'www-authenticate': 'Bearer realm="http://127.0.0.1:9/token",service="reg"' } });
+  const challenge = () =>
+    new Response(null, {
+      status: 401,
+      headers: { 'www-authenticate': 'Bearer realm="http://127.0.0.1:9/token",service="reg"' },
+    });
 
   it('asks for a token with service and scopes, then reuses it until it expires', async () => {
     let now = 0;
@@ -51,9 +68,21 @@ describe('Authenticator', () => {
       seen.push(init ?? {});
       return new Response(JSON.stringify({ access_token: 'x' }), { status: 200 });
     };
-    await new Authenticator({ fetch: fetchSpy, now: () => 0, registry: 'reg', credentials: { username: 'u', password: 'p' } }).authorize([], challenge());
-    expect((seen[0].headers as Record<string, string>).authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
-    await new Authenticator({ fetch: fetchSpy, now: () => 0, registry: 'reg', credentials: { identityToken: 'refresh-me' } }).authorize(['repository:a:pull'], challenge());
+    await new Authenticator({
+      fetch: fetchSpy,
+      now: () => 0,
+      registry: 'reg',
+      credentials: { username: 'u', password: 'p' },
+    }).authorize([], challenge());
+    expect((seen[0].headers as Record<string, string>).authorization).toBe(
+      `Basic ${Buffer.from('u:p').toString('base64')}`,
+    );
+    await new Authenticator({
+      fetch: fetchSpy,
+      now: () => 0,
+      registry: 'reg',
+      credentials: { identityToken: 'refresh-me' },
+    }).authorize(['repository:a:pull'], challenge());
     expect(seen[1].method).toBe('POST');
     expect(String(seen[1].body)).toContain('grant_type=refresh_token');
     expect(String(seen[1].body)).toContain('refresh_token=refresh-me');
@@ -61,6 +90,13 @@ describe('Authenticator', () => {
 
   it('reports a refused token request as AUTH_FAILED', async () => {
     const refusing: typeof fetch = async () => new Response('no', { status: 401 });
-    await expect(new Authenticator({ fetch: refusing, now: () => 0, registry: 'reg', credentials: { username: 'u', password: 'bad' } }).authorize([], challenge())).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    await expect(
+      new Authenticator({
+        fetch: refusing,
+        now: () => 0,
+        registry: 'reg',
+        credentials: { username: 'u', password: 'bad' },
+      }).authorize([], challenge()),
+    ).rejects.toMatchObject({ code: 'AUTH_FAILED' });
   });
 });

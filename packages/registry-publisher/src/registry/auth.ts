@@ -68,7 +68,9 @@ export class Authenticator {
     if (!this.challenge) return undefined;
     if (this.challenge.scheme === 'basic') return this.basicHeader();
     const now = this.options.now();
-    const hit = this.tokens.find((token) => token.expiresAt > now && scopes.every((scope) => token.scopes.has(scope)));
+    const hit = this.tokens.find(
+      (token) => token.expiresAt > now && scopes.every((scope) => token.scopes.has(scope)),
+    );
     return hit?.header;
   }
 
@@ -86,13 +88,19 @@ export class Authenticator {
       const header = response.headers.get('www-authenticate');
       const challenge = header ? parseChallenge(header) : undefined;
       if (!challenge || (challenge.scheme !== 'basic' && challenge.scheme !== 'bearer')) {
-        throw new RegistryError('AUTH_FAILED', `${this.options.registry} refused the request with 401 and an unsupported challenge: ${header ?? '(none)'}.`, {
-          details: { registry: this.options.registry, challenge: header },
-        });
+        throw new RegistryError(
+          'AUTH_FAILED',
+          `${this.options.registry} refused the request with 401 and an unsupported challenge: ${header ?? '(none)'}.`,
+          {
+            details: { registry: this.options.registry, challenge: header },
+          },
+        );
       }
       this.challenge = challenge;
       // The registry may name a scope we did not think of (a mount source, say).
-      if (challenge.params.scope) for (const scope of challenge.params.scope.split(' ')) if (!scopes.includes(scope)) scopes = [...scopes, scope];
+      if (challenge.params.scope)
+        for (const scope of challenge.params.scope.split(' '))
+          if (!scopes.includes(scope)) scopes = [...scopes, scope];
     }
     const cached = this.cachedHeader(scopes);
     if (cached) return cached;
@@ -118,7 +126,12 @@ export class Authenticator {
 
   private async fetchToken(scopes: string[]): Promise<string> {
     const { realm, service } = this.challenge!.params;
-    if (!realm) throw new RegistryError('AUTH_FAILED', `${this.options.registry} asked for a bearer token but named no realm.`, { details: { registry: this.options.registry } });
+    if (!realm)
+      throw new RegistryError(
+        'AUTH_FAILED',
+        `${this.options.registry} asked for a bearer token but named no realm.`,
+        { details: { registry: this.options.registry } },
+      );
     const credentials = this.options.credentials;
     const url = new URL(realm);
     let response: Response;
@@ -126,41 +139,81 @@ export class Authenticator {
     try {
       if (credentials && 'identityToken' in credentials) {
         // OAuth2 refresh-token grant (docs/spec/auth/oauth.md), how Docker uses identity tokens.
-        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'alki', scope: scopes.join(' ') });
+        const form = new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: credentials.identityToken,
+          client_id: 'alki',
+          scope: scopes.join(' '),
+        });
         if (service) form.set('service', service);
-        response = await this.options.fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+        response = await this.options.fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: form,
+        });
       } else {
         if (service) url.searchParams.set('service', service);
         for (const scope of scopes) url.searchParams.append('scope', scope);
         const headers: Record<string, string> = {};
-        if (credentials) headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')}`;
+        if (credentials)
+          headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')}`;
         response = await this.options.fetch(url, { headers });
       }
     } catch (error) {
-      throw new RegistryError('UNREACHABLE', `Could not reach the token server ${url.origin} of ${this.options.registry}.`, { cause: error, details: { realm } });
+      throw new RegistryError(
+        'UNREACHABLE',
+        `Could not reach the token server ${url.origin} of ${this.options.registry}.`,
+        { cause: error, details: { realm } },
+      );
     }
     if (response.status === 401 || response.status === 403) {
       await response.arrayBuffer().catch(() => undefined);
-      throw new RegistryError('AUTH_FAILED', `The token server of ${this.options.registry} refused ${credentials ? 'the credentials' : 'anonymous access'} (HTTP ${response.status}).`, {
-        hint: credentials ? 'Check the user name and password.' : 'Log in: pass --username and --password-stdin, or use `docker login`.',
-        details: { realm, status: response.status, scopes },
-      });
+      throw new RegistryError(
+        'AUTH_FAILED',
+        `The token server of ${this.options.registry} refused ${credentials ? 'the credentials' : 'anonymous access'} (HTTP ${response.status}).`,
+        {
+          hint: credentials
+            ? 'Check the user name and password.'
+            : 'Log in: pass --username and --password-stdin, or use `docker login`.',
+          details: { realm, status: response.status, scopes },
+        },
+      );
     }
     if (!response.ok) {
       await response.arrayBuffer().catch(() => undefined);
-      throw new RegistryError('AUTH_FAILED', `The token server of ${this.options.registry} answered HTTP ${response.status}.`, { details: { realm, status: response.status } });
+      throw new RegistryError(
+        'AUTH_FAILED',
+        `The token server of ${this.options.registry} answered HTTP ${response.status}.`,
+        { details: { realm, status: response.status } },
+      );
     }
     let body: { token?: string; access_token?: string; expires_in?: number };
     try {
       body = (await response.json()) as typeof body;
     } catch (error) {
-      throw new RegistryError('AUTH_FAILED', `The token server of ${this.options.registry} did not answer JSON.`, { cause: error, details: { realm } });
+      throw new RegistryError(
+        'AUTH_FAILED',
+        `The token server of ${this.options.registry} did not answer JSON.`,
+        { cause: error, details: { realm } },
+      );
     }
     const token = body.token ?? body.access_token;
-    if (!token) throw new RegistryError('AUTH_FAILED', `The token server of ${this.options.registry} answered without a token.`, { details: { realm } });
-    const lifetime = (typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_LIFETIME_S) * 1000;
+    if (!token)
+      throw new RegistryError(
+        'AUTH_FAILED',
+        `The token server of ${this.options.registry} answered without a token.`,
+        { details: { realm } },
+      );
+    const lifetime =
+      (typeof body.expires_in === 'number' && body.expires_in > 0
+        ? body.expires_in
+        : DEFAULT_TOKEN_LIFETIME_S) * 1000;
     const header = `Bearer ${token}`;
-    this.tokens.push({ scopes: new Set(scopes), header, expiresAt: this.options.now() + lifetime - EXPIRY_MARGIN_MS });
+    this.tokens.push({
+      scopes: new Set(scopes),
+      header,
+      expiresAt: this.options.now() + lifetime - EXPIRY_MARGIN_MS,
+    });
     return header;
   }
 }

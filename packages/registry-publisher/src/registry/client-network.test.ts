@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startCuttingProxy, startRegistry, startTokenServer, type CuttingProxy, type TestRegistry, type TokenServer } from '@alki/testkit';
+import {
+  startCuttingProxy,
+  startRegistry,
+  startTokenServer,
+  type CuttingProxy,
+  type TestRegistry,
+  type TokenServer,
+} from '@alki/testkit';
 import { collectingSink } from '../__fixtures__/collect.js';
 import { sha256Digest } from '../digest.js';
 import { bytesBlob } from './blob-source.js';
@@ -13,7 +20,14 @@ describe('RegistryClient behind a token server (Docker token spec)', () => {
   let registry: TestRegistry;
   beforeAll(async () => {
     tokens = await startTokenServer({ users: { bob: 'hunter2' } });
-    registry = await startRegistry({ tokenAuth: { realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootCertBundle: tokens.rootCertBundle } });
+    registry = await startRegistry({
+      tokenAuth: {
+        realm: tokens.realm,
+        service: tokens.service,
+        issuer: tokens.issuer,
+        rootCertBundle: tokens.rootCertBundle,
+      },
+    });
   });
   afterAll(async () => {
     await registry?.stop();
@@ -21,34 +35,56 @@ describe('RegistryClient behind a token server (Docker token spec)', () => {
   });
 
   it('gets scoped tokens, caches them per scope, and pushes and pulls', async () => {
-    const client = new RegistryClient({ registry: registry.host, credentials: { username: 'bob', password: 'hunter2' } });
+    const client = new RegistryClient({
+      registry: registry.host,
+      credentials: { username: 'bob', password: 'hunter2' },
+    });
     await client.ping();
     const before = tokens.requests.length;
     const bytes = randomBytes(10_000);
     const digest = sha256Digest(bytes);
-    expect((await client.pushBlob('team/model', bytesBlob(bytes), digest, { chunkSize: 4096 })).outcome).toBe('uploaded');
+    expect((await client.pushBlob('team/model', bytesBlob(bytes), digest, { chunkSize: 4096 })).outcome).toBe(
+      'uploaded',
+    );
     const out = collectingSink();
     await client.fetchBlob('team/model', { digest, size: bytes.length }, out.sink);
     expect(out.bytes().equals(bytes)).toBe(true);
     const asked = tokens.requests.slice(before);
     // One token for pull (the first HEAD), one for pull+push; everything else reuses them.
-    expect(asked.map((r) => r.scopes)).toEqual([['repository:team/model:pull'], ['repository:team/model:pull,push']]);
+    expect(asked.map((r) => r.scopes)).toEqual([
+      ['repository:team/model:pull'],
+      ['repository:team/model:pull,push'],
+    ]);
     expect(asked.every((r) => r.username === 'bob')).toBe(true);
   });
 
   it('asks for pull on the source repository when mounting across repositories', async () => {
-    const client = new RegistryClient({ registry: registry.host, credentials: { username: 'bob', password: 'hunter2' } });
+    const client = new RegistryClient({
+      registry: registry.host,
+      credentials: { username: 'bob', password: 'hunter2' },
+    });
     const bytes = randomBytes(512);
     const digest = sha256Digest(bytes);
     await client.pushBlob('team/a', bytesBlob(bytes), digest);
     const before = tokens.requests.length;
-    expect((await client.pushBlob('team/b', bytesBlob(bytes), digest, { mountFrom: 'team/a' })).outcome).toBe('mounted');
-    expect(tokens.requests.slice(before).map((r) => r.scopes)).toContainEqual(['repository:team/b:pull,push', 'repository:team/a:pull']);
+    expect((await client.pushBlob('team/b', bytesBlob(bytes), digest, { mountFrom: 'team/a' })).outcome).toBe(
+      'mounted',
+    );
+    expect(tokens.requests.slice(before).map((r) => r.scopes)).toContainEqual([
+      'repository:team/b:pull,push',
+      'repository:team/a:pull',
+    ]);
   });
 
   it('fails with AUTH_FAILED when the token server refuses the password', async () => {
-    const client = new RegistryClient({ registry: registry.host, credentials: { username: 'bob', password: 'wrong' } });
-    await expect(client.listTags('team/model')).rejects.toMatchObject({ code: 'AUTH_FAILED', category: 'network' });
+    const client = new RegistryClient({
+      registry: registry.host,
+      credentials: { username: 'bob', password: 'wrong' },
+    });
+    await expect(client.listTags('team/model')).rejects.toMatchObject({
+      code: 'AUTH_FAILED',
+      category: 'network',
+    });
   });
 });
 
@@ -80,7 +116,11 @@ describe('RegistryClient resuming an upload cut mid-blob', () => {
     // Nothing was sent twice: the body bytes crossed the proxy once, plus headers.
     expect(proxy.bytesUp - start).toBeLessThan(bytes.length + 16 * 1024);
     const out = collectingSink();
-    await new RegistryClient({ registry: registry.host }).fetchBlob('alki/resume', { digest, size: bytes.length }, out.sink);
+    await new RegistryClient({ registry: registry.host }).fetchBlob(
+      'alki/resume',
+      { digest, size: bytes.length },
+      out.sink,
+    );
     expect(out.bytes().equals(bytes)).toBe(true);
   });
 
@@ -97,9 +137,15 @@ describe('RegistryClient resuming an upload cut mid-blob', () => {
     const result = await client.pushBlob('alki/restart', bytesBlob(bytes), digest);
     expect(proxy.cuts - cutsBefore).toBe(1);
     expect(result).toEqual({ outcome: 'uploaded', bytesUploaded: bytes.length, resumes: 0, restarts: 1 });
-    expect(events.some((e) => e.includes('upload status: HTTP 404') && e.includes('BLOB_UPLOAD_INVALID'))).toBe(true);
+    expect(
+      events.some((e) => e.includes('upload status: HTTP 404') && e.includes('BLOB_UPLOAD_INVALID')),
+    ).toBe(true);
     const out = collectingSink();
-    await new RegistryClient({ registry: registry.host }).fetchBlob('alki/restart', { digest, size: bytes.length }, out.sink);
+    await new RegistryClient({ registry: registry.host }).fetchBlob(
+      'alki/restart',
+      { digest, size: bytes.length },
+      out.sink,
+    );
     expect(out.bytes().equals(bytes)).toBe(true);
   });
 });
@@ -119,10 +165,18 @@ describe('RegistryClient pulling a blob tampered with in storage', () => {
     const digest = sha256Digest(bytes);
     await client.pushBlob('alki/tamper', bytesBlob(bytes), digest);
     const hex = digest.slice('sha256:'.length);
-    const data = path.join(registry.storageDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+    const data = path.join(
+      registry.storageDir,
+      'docker/registry/v2/blobs/sha256',
+      hex.slice(0, 2),
+      hex,
+      'data',
+    );
     const stored = fs.readFileSync(data);
     stored[1234] ^= 0xff;
     fs.writeFileSync(data, stored);
-    await expect(client.fetchBlob('alki/tamper', { digest, size: bytes.length }, collectingSink().sink)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', category: 'check' });
+    await expect(
+      client.fetchBlob('alki/tamper', { digest, size: bytes.length }, collectingSink().sink),
+    ).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', category: 'check' });
   });
 });

@@ -13,7 +13,10 @@ import { RegistryClient, referrersTag } from './client.js';
 
 const noSleep = async () => undefined;
 
-function emptyManifest(layers: Array<{ digest: string; size: number }>, extra: Record<string, unknown> = {}): Buffer {
+function emptyManifest(
+  layers: Array<{ digest: string; size: number }>,
+  extra: Record<string, unknown> = {},
+): Buffer {
   return Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -45,16 +48,29 @@ describe('RegistryClient against docker-registry', () => {
     const bytes = randomBytes(1000);
     const digest = sha256Digest(bytes);
     expect(await client.hasBlob('alki/small', digest)).toBe(false);
-    expect(await client.pushBlob('alki/small', bytesBlob(bytes), digest)).toEqual({ outcome: 'uploaded', bytesUploaded: 1000, resumes: 0, restarts: 0 });
+    expect(await client.pushBlob('alki/small', bytesBlob(bytes), digest)).toEqual({
+      outcome: 'uploaded',
+      bytesUploaded: 1000,
+      resumes: 0,
+      restarts: 0,
+    });
     expect(await client.hasBlob('alki/small', digest)).toBe(true);
-    expect(await client.pushBlob('alki/small', bytesBlob(bytes), digest)).toEqual({ outcome: 'exists', bytesUploaded: 0, resumes: 0, restarts: 0 });
+    expect(await client.pushBlob('alki/small', bytesBlob(bytes), digest)).toEqual({
+      outcome: 'exists',
+      bytesUploaded: 0,
+      resumes: 0,
+      restarts: 0,
+    });
   });
 
   it('uploads in PATCH chunks and as one streamed PATCH, and reads both back byte for byte', async () => {
     const bytes = randomBytes(5 * 1024 * 1024 + 17);
     const digest = sha256Digest(bytes);
     const progress: number[] = [];
-    const chunked = await client.pushBlob('alki/chunked', bytesBlob(bytes), digest, { chunkSize: 1024 * 1024, onProgress: (n) => progress.push(n) });
+    const chunked = await client.pushBlob('alki/chunked', bytesBlob(bytes), digest, {
+      chunkSize: 1024 * 1024,
+      onProgress: (n) => progress.push(n),
+    });
     expect(chunked.outcome).toBe('uploaded');
     expect(progress.at(-1)).toBe(bytes.length);
     const streamed = await client.pushBlob('alki/streamed', bytesBlob(bytes), digest);
@@ -70,14 +86,19 @@ describe('RegistryClient against docker-registry', () => {
     const bytes = randomBytes(4096);
     const digest = sha256Digest(bytes);
     await client.pushBlob('alki/source', bytesBlob(bytes), digest);
-    expect(await client.pushBlob('alki/target', bytesBlob(bytes), digest, { mountFrom: 'alki/source' })).toEqual({ outcome: 'mounted', bytesUploaded: 0, resumes: 0, restarts: 0 });
+    expect(
+      await client.pushBlob('alki/target', bytesBlob(bytes), digest, { mountFrom: 'alki/source' }),
+    ).toEqual({ outcome: 'mounted', bytesUploaded: 0, resumes: 0, restarts: 0 });
     expect(await client.hasBlob('alki/target', digest)).toBe(true);
   });
 
   it('refuses to finish an upload whose bytes do not match the digest', async () => {
     const bytes = randomBytes(100);
     const wrong = sha256Digest('something else');
-    await expect(client.pushBlob('alki/bad', bytesBlob(bytes), wrong)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', category: 'check' });
+    await expect(client.pushBlob('alki/bad', bytesBlob(bytes), wrong)).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+      category: 'check',
+    });
     expect(await client.hasBlob('alki/bad', wrong)).toBe(false);
   });
 
@@ -93,7 +114,9 @@ describe('RegistryClient against docker-registry', () => {
       expect(fs.readFileSync(target).equals(fs.readFileSync(source))).toBe(true);
       // A descriptor with the wrong size fails, and leaves no file behind.
       const wrongSize = path.join(dir, 'wrong.bin');
-      await expect(client.downloadBlob('alki/files', { digest, size: 299_999 }, wrongSize)).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
+      await expect(
+        client.downloadBlob('alki/files', { digest, size: 299_999 }, wrongSize),
+      ).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
       expect(fs.readdirSync(dir).sort()).toEqual(['source.bin', 'target.bin']);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -108,28 +131,65 @@ describe('RegistryClient against docker-registry', () => {
     const byTag = await client.getManifest('alki/manifests', 'v1.0.0');
     expect(byTag).toEqual({ bytes: manifest, digest, mediaType: OCI_MANIFEST });
     expect((await client.getManifest('alki/manifests', digest)).bytes.equals(manifest)).toBe(true);
-    expect(await client.headManifest('alki/manifests', 'v1.0.0')).toEqual({ digest, mediaType: OCI_MANIFEST, size: manifest.length });
+    expect(await client.headManifest('alki/manifests', 'v1.0.0')).toEqual({
+      digest,
+      mediaType: OCI_MANIFEST,
+      size: manifest.length,
+    });
     expect(await client.headManifest('alki/manifests', 'nope')).toBeUndefined();
     await expect(client.getManifest('alki/manifests', 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('stores and returns Docker schema 2 manifests and OCI indexes with their own media types', async () => {
-    const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+    const config = Buffer.from(
+      '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}',
+    );
     await client.pushBlob('alki/types', bytesBlob(config), sha256Digest(config));
     const docker = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: DOCKER_MANIFEST, config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: sha256Digest(config), size: config.length }, layers: [] }),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: DOCKER_MANIFEST,
+        config: {
+          mediaType: 'application/vnd.docker.container.image.v1+json',
+          digest: sha256Digest(config),
+          size: config.length,
+        },
+        layers: [],
+      }),
     );
     const dockerDigest = await client.putManifest('alki/types', 'docker', docker, DOCKER_MANIFEST);
-    expect(await client.getManifest('alki/types', 'docker')).toEqual({ bytes: docker, digest: dockerDigest, mediaType: DOCKER_MANIFEST });
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: DOCKER_MANIFEST, digest: dockerDigest, size: docker.length, platform: { architecture: 'amd64', os: 'linux' } }] }));
+    expect(await client.getManifest('alki/types', 'docker')).toEqual({
+      bytes: docker,
+      digest: dockerDigest,
+      mediaType: DOCKER_MANIFEST,
+    });
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [
+          {
+            mediaType: DOCKER_MANIFEST,
+            digest: dockerDigest,
+            size: docker.length,
+            platform: { architecture: 'amd64', os: 'linux' },
+          },
+        ],
+      }),
+    );
     const indexDigest = await client.putManifest('alki/types', 'index', index, OCI_INDEX);
-    expect(await client.getManifest('alki/types', 'index')).toEqual({ bytes: index, digest: indexDigest, mediaType: OCI_INDEX });
+    expect(await client.getManifest('alki/types', 'index')).toEqual({
+      bytes: index,
+      digest: indexDigest,
+      mediaType: OCI_INDEX,
+    });
   });
 
   it('lists every tag of the real registry', async () => {
     await client.pushBlob('alki/tags', bytesBlob(Buffer.from('{}')), sha256Digest('{}'));
     const manifest = emptyManifest([]);
-    for (const tag of ['v1.0.0', 'v1.1.0', 'latest']) await client.putManifest('alki/tags', tag, manifest, OCI_MANIFEST);
+    for (const tag of ['v1.0.0', 'v1.1.0', 'latest'])
+      await client.putManifest('alki/tags', tag, manifest, OCI_MANIFEST);
     expect((await client.listTags('alki/tags')).sort()).toEqual(['latest', 'v1.0.0', 'v1.1.0']);
   });
 
@@ -146,31 +206,58 @@ describe('RegistryClient against docker-registry', () => {
       const start = last ? all.indexOf(last) + 1 : 0;
       const page = all.slice(start, start + 2);
       const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (start + 2 < all.length) headers.link = `</v2/alki/paged/tags/list?n=2&last=${page.at(-1)}>; rel="next"`;
+      if (start + 2 < all.length)
+        headers.link = `</v2/alki/paged/tags/list?n=2&last=${page.at(-1)}>; rel="next"`;
       return new Response(JSON.stringify({ name: 'alki/paged', tags: page }), { status: 200, headers });
     };
     const pagingClient = new RegistryClient({ registry: registry.host, fetch: paging });
     expect(await pagingClient.listTags('alki/paged')).toEqual(all);
-    expect(requested).toEqual(['/v2/alki/paged/tags/list?n=1000', '/v2/alki/paged/tags/list?n=2&last=b', '/v2/alki/paged/tags/list?n=2&last=d']);
+    expect(requested).toEqual([
+      '/v2/alki/paged/tags/list?n=1000',
+      '/v2/alki/paged/tags/list?n=2&last=b',
+      '/v2/alki/paged/tags/list?n=2&last=d',
+    ]);
   });
 
   it('finds referrers through the sha256-<hex> tag schema, because distribution 2.8 has no referrers API', async () => {
     await client.pushBlob('alki/ref', bytesBlob(Buffer.from('{}')), sha256Digest('{}'));
     const subject = emptyManifest([]);
     const subjectDigest = await client.putManifest('alki/ref', 'subject', subject, OCI_MANIFEST);
-    const referrer = emptyManifest([], { artifactType: 'application/vnd.alki.signature', subject: { mediaType: OCI_MANIFEST, digest: subjectDigest, size: subject.length } });
-    const referrerDigest = await client.putManifest('alki/ref', sha256Digest(referrer), referrer, OCI_MANIFEST);
+    const referrer = emptyManifest([], {
+      artifactType: 'application/vnd.alki.signature',
+      subject: { mediaType: OCI_MANIFEST, digest: subjectDigest, size: subject.length },
+    });
+    const referrerDigest = await client.putManifest(
+      'alki/ref',
+      sha256Digest(referrer),
+      referrer,
+      OCI_MANIFEST,
+    );
     const found = await client.referrers('alki/ref', subjectDigest);
-    expect(found).toEqual([{ mediaType: OCI_MANIFEST, digest: referrerDigest, size: referrer.length, artifactType: 'application/vnd.alki.signature' }]);
-    expect(await client.referrers('alki/ref', subjectDigest, { artifactType: 'application/other' })).toEqual([]);
+    expect(found).toEqual([
+      {
+        mediaType: OCI_MANIFEST,
+        digest: referrerDigest,
+        size: referrer.length,
+        artifactType: 'application/vnd.alki.signature',
+      },
+    ]);
+    expect(await client.referrers('alki/ref', subjectDigest, { artifactType: 'application/other' })).toEqual(
+      [],
+    );
     const index = await client.getManifest('alki/ref', referrersTag(subjectDigest));
     expect(index.mediaType).toBe(OCI_INDEX);
   });
 
   it('reports a clear NOT_FOUND for an unknown repository or blob', async () => {
-    await expect(client.listTags('alki/none')).rejects.toMatchObject({ code: 'NOT_FOUND', category: 'input' });
+    await expect(client.listTags('alki/none')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      category: 'input',
+    });
     const out = collectingSink();
-    await expect(client.fetchBlob('alki/none', { digest: sha256Digest('x'), size: 1 }, out.sink)).rejects.toBeInstanceOf(RegistryError);
+    await expect(
+      client.fetchBlob('alki/none', { digest: sha256Digest('x'), size: 1 }, out.sink),
+    ).rejects.toBeInstanceOf(RegistryError);
   });
 });
 
@@ -184,18 +271,31 @@ describe('RegistryClient with htpasswd basic auth', () => {
   });
 
   it('pushes and pulls with the right password', async () => {
-    const client = new RegistryClient({ registry: registry.host, credentials: { username: 'alice', password: 's3cret' } });
+    const client = new RegistryClient({
+      registry: registry.host,
+      credentials: { username: 'alice', password: 's3cret' },
+    });
     await client.ping();
     const bytes = randomBytes(2048);
     const digest = sha256Digest(bytes);
-    expect((await client.pushBlob('alki/basic', bytesBlob(bytes), digest, { chunkSize: 1000 })).outcome).toBe('uploaded');
+    expect((await client.pushBlob('alki/basic', bytesBlob(bytes), digest, { chunkSize: 1000 })).outcome).toBe(
+      'uploaded',
+    );
     const out = collectingSink();
     await client.fetchBlob('alki/basic', { digest, size: 2048 }, out.sink);
     expect(out.bytes().equals(bytes)).toBe(true);
   });
 
   it('fails with AUTH_REQUIRED without credentials and AUTH_FAILED with a wrong password', async () => {
-    await expect(new RegistryClient({ registry: registry.host }).ping()).rejects.toMatchObject({ code: 'AUTH_REQUIRED', category: 'network' });
-    await expect(new RegistryClient({ registry: registry.host, credentials: { username: 'alice', password: 'wrong' } }).ping()).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    await expect(new RegistryClient({ registry: registry.host }).ping()).rejects.toMatchObject({
+      code: 'AUTH_REQUIRED',
+      category: 'network',
+    });
+    await expect(
+      new RegistryClient({
+        registry: registry.host,
+        credentials: { username: 'alice', password: 'wrong' },
+      }).ping(),
+    ).rejects.toMatchObject({ code: 'AUTH_FAILED' });
   });
 });

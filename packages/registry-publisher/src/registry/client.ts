@@ -8,7 +8,15 @@ import { assertRepository, isValidDigest } from '../reference.js';
 import { Authenticator, repositoryScope } from './auth.js';
 import type { BlobSource } from './blob-source.js';
 import type { Credentials } from './credentials.js';
-import { DEFAULT_RETRY, describeCause, isTransportError, realSleep, withRetry, type RetryPolicy, type Sleep } from './retry.js';
+import {
+  DEFAULT_RETRY,
+  describeCause,
+  isTransportError,
+  realSleep,
+  withRetry,
+  type RetryPolicy,
+  type Sleep,
+} from './retry.js';
 
 /** An OCI content descriptor (image-spec descriptor.md). */
 export interface Descriptor {
@@ -111,7 +119,12 @@ export class RegistryClient {
     this.sleep = options.sleep ?? realSleep;
     this.now = options.now ?? Date.now;
     this.onEvent = options.onEvent ?? (() => undefined);
-    this.auth = new Authenticator({ credentials: options.credentials, fetch: this.fetchImpl, now: this.now, registry: options.registry });
+    this.auth = new Authenticator({
+      credentials: options.credentials,
+      fetch: this.fetchImpl,
+      now: this.now,
+      registry: options.registry,
+    });
   }
 
   /**
@@ -121,11 +134,19 @@ export class RegistryClient {
   private async send(
     method: string,
     url: string,
-    init: { scopes: string[]; headers?: Record<string, string>; body?: () => RequestInit['body'] | AsyncIterable<Uint8Array>; signal?: AbortSignal; redirect?: RequestInit['redirect'] },
+    init: {
+      scopes: string[];
+      headers?: Record<string, string>;
+      body?: () => RequestInit['body'] | AsyncIterable<Uint8Array>;
+      signal?: AbortSignal;
+      redirect?: RequestInit['redirect'];
+    },
   ): Promise<Response> {
     const target = new URL(url, this.baseUrl).toString();
     // Fetch a token before sending a body: a 401 after streaming 1 GB wastes it.
-    let authorization = this.auth.cachedHeader(init.scopes) ?? (this.auth.knowsTokenRealm ? await this.auth.authorize(init.scopes) : undefined);
+    let authorization =
+      this.auth.cachedHeader(init.scopes) ??
+      (this.auth.knowsTokenRealm ? await this.auth.authorize(init.scopes) : undefined);
     const attempt = () => {
       const headers: Record<string, string> = { ...init.headers };
       if (authorization) headers.authorization = authorization;
@@ -139,7 +160,14 @@ export class RegistryClient {
         ...(body !== undefined ? { duplex: 'half' } : {}),
       } as RequestInit);
     };
-    const retry = { policy: this.retry, sleep: this.sleep, now: this.now, signal: init.signal, onRetry: (e: { attempt: number; delayMs: number; reason: string }) => this.onEvent(`retrying ${method} ${target} in ${e.delayMs} ms (${e.reason})`) };
+    const retry = {
+      policy: this.retry,
+      sleep: this.sleep,
+      now: this.now,
+      signal: init.signal,
+      onRetry: (e: { attempt: number; delayMs: number; reason: string }) =>
+        this.onEvent(`retrying ${method} ${target} in ${e.delayMs} ms (${e.reason})`),
+    };
     let response = await withRetry(target, attempt, retry);
     if (response.status === 401) {
       const retried = Boolean(authorization);
@@ -148,18 +176,26 @@ export class RegistryClient {
       response = await withRetry(target, attempt, retry);
       if (response.status === 401) {
         await drain(response);
-        throw new RegistryError('AUTH_FAILED', `${this.registry} refused the credentials for ${method} ${new URL(target).pathname}${retried ? ' after a fresh token' : ''}.`, {
-          hint: 'Check the user name and password, and that the account may access this repository.',
-          details: { url: target, scopes: init.scopes },
-        });
+        throw new RegistryError(
+          'AUTH_FAILED',
+          `${this.registry} refused the credentials for ${method} ${new URL(target).pathname}${retried ? ' after a fresh token' : ''}.`,
+          {
+            hint: 'Check the user name and password, and that the account may access this repository.',
+            details: { url: target, scopes: init.scopes },
+          },
+        );
       }
     }
     if (response.status === 403) {
       await drain(response);
-      throw new RegistryError('AUTH_FAILED', `${this.registry} denied ${method} ${new URL(target).pathname} (HTTP 403).`, {
-        hint: 'The account lacks permission for this repository.',
-        details: { url: target, scopes: init.scopes },
-      });
+      throw new RegistryError(
+        'AUTH_FAILED',
+        `${this.registry} denied ${method} ${new URL(target).pathname} (HTTP 403).`,
+        {
+          hint: 'The account lacks permission for this repository.',
+          details: { url: target, scopes: init.scopes },
+        },
+      );
     }
     return response;
   }
@@ -173,9 +209,13 @@ export class RegistryClient {
     } catch {
       // Not the spec's error JSON: keep the text.
     }
-    return new RegistryError('REGISTRY_ERROR', `${this.registry} failed to ${what}: HTTP ${response.status}${detail ? ` (${detail})` : ''}.`, {
-      details: { status: response.status, url: response.url, body: text },
-    });
+    return new RegistryError(
+      'REGISTRY_ERROR',
+      `${this.registry} failed to ${what}: HTTP ${response.status}${detail ? ` (${detail})` : ''}.`,
+      {
+        details: { status: response.status, url: response.url, body: text },
+      },
+    );
   }
 
   private repoUrl(repository: string, rest: string): string {
@@ -190,7 +230,11 @@ export class RegistryClient {
   async ping(signal?: AbortSignal): Promise<{ apiVersion: string | null }> {
     const response = await this.send('GET', `${this.baseUrl}/v2/`, { scopes: [], signal });
     if (response.status === 404) {
-      throw new RegistryError('UNSUPPORTED_REGISTRY', `${this.registry} does not serve the OCI distribution API (GET /v2/ answered 404).`, { details: { registry: this.registry } });
+      throw new RegistryError(
+        'UNSUPPORTED_REGISTRY',
+        `${this.registry} does not serve the OCI distribution API (GET /v2/ answered 404).`,
+        { details: { registry: this.registry } },
+      );
     }
     if (!response.ok) throw await this.unexpected(response, 'answer GET /v2/');
     await drain(response);
@@ -199,7 +243,10 @@ export class RegistryClient {
 
   /** True when the repository has the blob (HEAD /v2/<name>/blobs/<digest>). */
   async hasBlob(repository: string, digest: string, signal?: AbortSignal): Promise<boolean> {
-    const response = await this.send('HEAD', this.repoUrl(repository, `blobs/${digest}`), { scopes: [repositoryScope(repository, ['pull'])], signal });
+    const response = await this.send('HEAD', this.repoUrl(repository, `blobs/${digest}`), {
+      scopes: [repositoryScope(repository, ['pull'])],
+      signal,
+    });
     await drain(response);
     if (response.status === 200) return true;
     if (response.status === 404) return false;
@@ -212,8 +259,16 @@ export class RegistryClient {
    * (small blobs), one streamed PATCH, or PATCH chunks. A dropped connection
    * mid-upload is resumed from the offset the registry reports.
    */
-  async pushBlob(repository: string, blob: BlobSource, digest: string, options: PushBlobOptions = {}): Promise<PushBlobResult> {
-    if (!isValidDigest(digest)) throw new RegistryError('INVALID_REFERENCE', `"${digest}" is not a sha256 digest.`, { details: { digest } });
+  async pushBlob(
+    repository: string,
+    blob: BlobSource,
+    digest: string,
+    options: PushBlobOptions = {},
+  ): Promise<PushBlobResult> {
+    if (!isValidDigest(digest))
+      throw new RegistryError('INVALID_REFERENCE', `"${digest}" is not a sha256 digest.`, {
+        details: { digest },
+      });
     const { signal } = options;
     const scopes = [repositoryScope(repository, ['pull', 'push'])];
     if (await this.hasBlob(repository, digest, signal)) {
@@ -231,7 +286,11 @@ export class RegistryClient {
     let restarts = 0;
     for (;;) {
       throwIfAborted(signal);
-      const started = await this.send('POST', startUrl, { scopes: startScopes, headers: { 'content-length': '0' }, signal });
+      const started = await this.send('POST', startUrl, {
+        scopes: startScopes,
+        headers: { 'content-length': '0' },
+        signal,
+      });
       await drain(started);
       if (started.status === 201 && options.mountFrom) {
         options.onProgress?.(blob.size);
@@ -255,16 +314,23 @@ export class RegistryClient {
       let restart = false;
       while (offset < blob.size) {
         throwIfAborted(signal);
-        const end = options.chunkSize === undefined ? blob.size : Math.min(blob.size, offset + options.chunkSize);
+        const end =
+          options.chunkSize === undefined ? blob.size : Math.min(blob.size, offset + options.chunkSize);
         try {
           location = await this.patchChunk(location, blob, offset, end, scopes, options);
           offset = end;
         } catch (error) {
           if (!isTransportError(error) || signal?.aborted) throw error;
           if (resumes + restarts >= MAX_RESUMES) {
-            throw new RegistryError('UNREACHABLE', `The upload of ${digest} to ${this.registry} broke ${MAX_RESUMES} times: ${describeCause(error)}.`, { cause: error, details: { digest } });
+            throw new RegistryError(
+              'UNREACHABLE',
+              `The upload of ${digest} to ${this.registry} broke ${MAX_RESUMES} times: ${describeCause(error)}.`,
+              { cause: error, details: { digest } },
+            );
           }
-          this.onEvent(`upload of ${digest} broke at or after byte ${offset} (${describeCause(error)}); asking the registry where to resume`);
+          this.onEvent(
+            `upload of ${digest} broke at or after byte ${offset} (${describeCause(error)}); asking the registry where to resume`,
+          );
           const status = await this.uploadStatus(location, scopes, signal);
           if (!status) {
             restart = true;
@@ -278,10 +344,16 @@ export class RegistryClient {
       }
       if (restart) {
         restarts++;
-        this.onEvent(`the registry cannot resume the upload of ${digest}; starting it again in a new session`);
+        this.onEvent(
+          `the registry cannot resume the upload of ${digest}; starting it again in a new session`,
+        );
         continue;
       }
-      const done = await this.send('PUT', withDigest(location, digest), { scopes, headers: { 'content-length': '0' }, signal });
+      const done = await this.send('PUT', withDigest(location, digest), {
+        scopes,
+        headers: { 'content-length': '0' },
+        signal,
+      });
       await this.finishUpload(done, digest, repository);
       return { outcome: 'uploaded', bytesUploaded: blob.size, resumes, restarts };
     }
@@ -289,14 +361,26 @@ export class RegistryClient {
 
   private location(response: Response): string {
     const location = response.headers.get('location');
-    if (!location) throw new RegistryError('REGISTRY_ERROR', `${this.registry} answered an upload request without a Location.`, { details: { url: response.url } });
+    if (!location)
+      throw new RegistryError(
+        'REGISTRY_ERROR',
+        `${this.registry} answered an upload request without a Location.`,
+        { details: { url: response.url } },
+      );
     return new URL(location, this.baseUrl).toString();
   }
 
   // One PATCH of bytes [start, end). Not retried by withRetry: a broken PATCH
   // is resumed by the caller from the registry's own idea of the offset,
   // because an unknown part of the body may have been stored.
-  private async patchChunk(location: string, blob: BlobSource, start: number, end: number, scopes: string[], options: PushBlobOptions): Promise<string> {
+  private async patchChunk(
+    location: string,
+    blob: BlobSource,
+    start: number,
+    end: number,
+    scopes: string[],
+    options: PushBlobOptions,
+  ): Promise<string> {
     const onProgress = options.onProgress;
     // A web ReadableStream that pulls from the source: measured here, undici
     // sends it about 1.5x faster than a Node stream or an async generator body.
@@ -321,7 +405,9 @@ export class RegistryClient {
       'content-length': String(end - start),
       'content-range': `${start}-${end - 1}`,
     };
-    let authorization = this.auth.cachedHeader(scopes) ?? (this.auth.knowsTokenRealm ? await this.auth.authorize(scopes) : undefined);
+    let authorization =
+      this.auth.cachedHeader(scopes) ??
+      (this.auth.knowsTokenRealm ? await this.auth.authorize(scopes) : undefined);
     for (let attempt = 0; ; attempt++) {
       const response = await this.fetchImpl(location, {
         method: 'PATCH',
@@ -356,7 +442,11 @@ export class RegistryClient {
   // (registry/handlers/blobupload.go, blobUploadDispatcher), so there a PATCH
   // cut after some body bytes arrived cannot be resumed and we start again;
   // a connection lost between requests resumes.
-  private async uploadStatus(location: string, scopes: string[], signal?: AbortSignal): Promise<{ location: string; offset: number } | undefined> {
+  private async uploadStatus(
+    location: string,
+    scopes: string[],
+    signal?: AbortSignal,
+  ): Promise<{ location: string; offset: number } | undefined> {
     const response = await this.send('GET', location, { scopes, signal });
     const text = await drain(response);
     if (response.status === 404 || response.status === 400) {
@@ -377,12 +467,21 @@ export class RegistryClient {
     if (response.status === 201) {
       await drain(response);
       const stored = response.headers.get('docker-content-digest');
-      if (stored && stored !== digest) throw new RegistryError('DIGEST_MISMATCH', `${this.registry} stored the upload as ${stored}, not ${digest}.`, { details: { expected: digest, actual: stored } });
+      if (stored && stored !== digest)
+        throw new RegistryError(
+          'DIGEST_MISMATCH',
+          `${this.registry} stored the upload as ${stored}, not ${digest}.`,
+          { details: { expected: digest, actual: stored } },
+        );
       return;
     }
     const error = await this.unexpected(response, `finish the upload of ${digest} to ${repository}`);
     if (/DIGEST_INVALID/.test(String(error.details.body))) {
-      throw new RegistryError('DIGEST_MISMATCH', `${this.registry} computed another digest than ${digest} for the uploaded bytes: the source changed while uploading.`, { details: { digest } });
+      throw new RegistryError(
+        'DIGEST_MISMATCH',
+        `${this.registry} computed another digest than ${digest} for the uploaded bytes: the source changed while uploading.`,
+        { details: { digest } },
+      );
     }
     throw error;
   }
@@ -392,16 +491,31 @@ export class RegistryClient {
    * SIZE_MISMATCH after the last byte when the content is not what the
    * descriptor names; callers write to a temp file and rename only on success.
    */
-  async fetchBlob(repository: string, descriptor: Pick<Descriptor, 'digest' | 'size'>, sink: NodeJS.WritableStream, options: VerifiedTransferOptions = {}): Promise<void> {
+  async fetchBlob(
+    repository: string,
+    descriptor: Pick<Descriptor, 'digest' | 'size'>,
+    sink: NodeJS.WritableStream,
+    options: VerifiedTransferOptions = {},
+  ): Promise<void> {
     const body = await this.openBlob(repository, descriptor.digest, options.signal);
-    await pipeline(Readable.fromWeb(body), verifying(descriptor, this.blobName(repository, descriptor.digest), options.onProgress), sink, { signal: options.signal });
+    await pipeline(
+      Readable.fromWeb(body),
+      verifying(descriptor, this.blobName(repository, descriptor.digest), options.onProgress),
+      sink,
+      { signal: options.signal },
+    );
   }
 
   /**
    * Downloads a blob to `file` atomically: a temp file beside it, renamed only
    * after the digest and size check pass.
    */
-  async downloadBlob(repository: string, descriptor: Pick<Descriptor, 'digest' | 'size'>, file: string, options: VerifiedTransferOptions = {}): Promise<void> {
+  async downloadBlob(
+    repository: string,
+    descriptor: Pick<Descriptor, 'digest' | 'size'>,
+    file: string,
+    options: VerifiedTransferOptions = {},
+  ): Promise<void> {
     const body = await this.openBlob(repository, descriptor.digest, options.signal);
     await writeVerifiedFile(body, descriptor, file, this.blobName(repository, descriptor.digest), options);
   }
@@ -410,19 +524,37 @@ export class RegistryClient {
     return `Blob ${digest} from ${this.registry}/${repository}`;
   }
 
-  private async openBlob(repository: string, digest: string, signal?: AbortSignal): Promise<import('node:stream/web').ReadableStream<Uint8Array>> {
-    const response = await this.send('GET', this.repoUrl(repository, `blobs/${digest}`), { scopes: [repositoryScope(repository, ['pull'])], signal });
+  private async openBlob(
+    repository: string,
+    digest: string,
+    signal?: AbortSignal,
+  ): Promise<import('node:stream/web').ReadableStream<Uint8Array>> {
+    const response = await this.send('GET', this.repoUrl(repository, `blobs/${digest}`), {
+      scopes: [repositoryScope(repository, ['pull'])],
+      signal,
+    });
     if (response.status === 404) {
       await drain(response);
-      throw new RegistryError('NOT_FOUND', `${this.registry}/${repository} has no blob ${digest}.`, { details: { repository, digest } });
+      throw new RegistryError('NOT_FOUND', `${this.registry}/${repository} has no blob ${digest}.`, {
+        details: { repository, digest },
+      });
     }
     if (!response.ok || !response.body) throw await this.unexpected(response, `send blob ${digest}`);
     return response.body as import('node:stream/web').ReadableStream<Uint8Array>;
   }
 
   /** A small blob (a config) in memory, verified. */
-  async fetchBlobBytes(repository: string, descriptor: Pick<Descriptor, 'digest' | 'size'>, signal?: AbortSignal): Promise<Buffer> {
-    if (descriptor.size > MAX_MANIFEST_BYTES) throw new RegistryError('INVALID_MANIFEST', `Blob ${descriptor.digest} is too large (${descriptor.size} bytes) to read into memory.`, { details: { digest: descriptor.digest } });
+  async fetchBlobBytes(
+    repository: string,
+    descriptor: Pick<Descriptor, 'digest' | 'size'>,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
+    if (descriptor.size > MAX_MANIFEST_BYTES)
+      throw new RegistryError(
+        'INVALID_MANIFEST',
+        `Blob ${descriptor.digest} is too large (${descriptor.size} bytes) to read into memory.`,
+        { details: { digest: descriptor.digest } },
+      );
     const chunks: Buffer[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, callback) {
@@ -447,24 +579,43 @@ export class RegistryClient {
     });
     if (response.status === 404) {
       await drain(response);
-      throw new RegistryError('NOT_FOUND', `${this.registry}/${repository} has no manifest ${reference}.`, { hint: `List the tags with \`alki tags ${this.registry}/${repository}\`.`, details: { repository, reference } });
+      throw new RegistryError('NOT_FOUND', `${this.registry}/${repository} has no manifest ${reference}.`, {
+        hint: `List the tags with \`alki tags ${this.registry}/${repository}\`.`,
+        details: { repository, reference },
+      });
     }
     if (!response.ok) throw await this.unexpected(response, `send manifest ${reference}`);
     const length = Number(response.headers.get('content-length') ?? 0);
-    if (length > MAX_MANIFEST_BYTES) throw new RegistryError('INVALID_MANIFEST', `The manifest ${reference} is ${length} bytes, over the 4 MiB limit.`, { details: { reference } });
+    if (length > MAX_MANIFEST_BYTES)
+      throw new RegistryError(
+        'INVALID_MANIFEST',
+        `The manifest ${reference} is ${length} bytes, over the 4 MiB limit.`,
+        { details: { reference } },
+      );
     const bytes = Buffer.from(await response.arrayBuffer());
-    if (bytes.length > MAX_MANIFEST_BYTES) throw new RegistryError('INVALID_MANIFEST', `The manifest ${reference} is over the 4 MiB limit.`, { details: { reference } });
+    if (bytes.length > MAX_MANIFEST_BYTES)
+      throw new RegistryError('INVALID_MANIFEST', `The manifest ${reference} is over the 4 MiB limit.`, {
+        details: { reference },
+      });
     const digest = sha256Digest(bytes);
     const expected = isValidDigest(reference) ? reference : response.headers.get('docker-content-digest');
     if (expected && expected !== digest) {
-      throw new RegistryError('DIGEST_MISMATCH', `The manifest ${reference} from ${this.registry}/${repository} hashes to ${digest}, not ${expected}.`, { details: { expected, actual: digest } });
+      throw new RegistryError(
+        'DIGEST_MISMATCH',
+        `The manifest ${reference} from ${this.registry}/${repository} hashes to ${digest}, not ${expected}.`,
+        { details: { expected, actual: digest } },
+      );
     }
     const mediaType = (response.headers.get('content-type') ?? '').split(';')[0].trim() || mediaTypeOf(bytes);
     return { bytes, digest, mediaType };
   }
 
   /** The digest and media type of a tag or digest without its body, or undefined when absent. */
-  async headManifest(repository: string, reference: string, signal?: AbortSignal): Promise<Descriptor | undefined> {
+  async headManifest(
+    repository: string,
+    reference: string,
+    signal?: AbortSignal,
+  ): Promise<Descriptor | undefined> {
     const response = await this.send('HEAD', this.repoUrl(repository, `manifests/${reference}`), {
       scopes: [repositoryScope(repository, ['pull'])],
       headers: { accept: MANIFEST_MEDIA_TYPES.join(', ') },
@@ -475,7 +626,11 @@ export class RegistryClient {
     if (!response.ok) throw await this.unexpected(response, `check manifest ${reference}`);
     const digest = response.headers.get('docker-content-digest');
     if (!digest) return this.describe(await this.getManifest(repository, reference, signal));
-    return { digest, mediaType: (response.headers.get('content-type') ?? '').split(';')[0], size: Number(response.headers.get('content-length') ?? 0) };
+    return {
+      digest,
+      mediaType: (response.headers.get('content-type') ?? '').split(';')[0],
+      size: Number(response.headers.get('content-length') ?? 0),
+    };
   }
 
   private describe(manifest: FetchedManifest): Descriptor {
@@ -489,7 +644,13 @@ export class RegistryClient {
    * the referrers tag-schema index `sha256-<hex>` is updated as the
    * distribution spec asks of clients.
    */
-  async putManifest(repository: string, reference: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
+  async putManifest(
+    repository: string,
+    reference: string,
+    bytes: Buffer,
+    mediaType: string,
+    signal?: AbortSignal,
+  ): Promise<string> {
     const digest = sha256Digest(bytes);
     const response = await this.send('PUT', this.repoUrl(repository, `manifests/${reference}`), {
       scopes: [repositoryScope(repository, ['pull', 'push'])],
@@ -497,24 +658,47 @@ export class RegistryClient {
       body: () => bytes,
       signal,
     });
-    if (response.status !== 201) throw await this.unexpected(response, `store manifest ${reference} in ${repository}`);
+    if (response.status !== 201)
+      throw await this.unexpected(response, `store manifest ${reference} in ${repository}`);
     await drain(response);
     const stored = response.headers.get('docker-content-digest');
-    if (stored && stored !== digest) throw new RegistryError('DIGEST_MISMATCH', `${this.registry} stored the manifest as ${stored}, not ${digest}.`, { details: { expected: digest, actual: stored } });
-    const parsed = JSON.parse(bytes.toString('utf8')) as { subject?: Descriptor; artifactType?: string; config?: Descriptor; annotations?: Record<string, string> };
+    if (stored && stored !== digest)
+      throw new RegistryError(
+        'DIGEST_MISMATCH',
+        `${this.registry} stored the manifest as ${stored}, not ${digest}.`,
+        { details: { expected: digest, actual: stored } },
+      );
+    const parsed = JSON.parse(bytes.toString('utf8')) as {
+      subject?: Descriptor;
+      artifactType?: string;
+      config?: Descriptor;
+      annotations?: Record<string, string>;
+    };
     if (parsed.subject && !response.headers.get('oci-subject')) {
-      await this.addToReferrersFallback(repository, parsed.subject.digest, {
-        mediaType,
-        digest,
-        size: bytes.length,
-        ...(parsed.artifactType ?? parsed.config?.mediaType ? { artifactType: parsed.artifactType ?? parsed.config?.mediaType } : {}),
-        ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
-      }, signal);
+      await this.addToReferrersFallback(
+        repository,
+        parsed.subject.digest,
+        {
+          mediaType,
+          digest,
+          size: bytes.length,
+          ...((parsed.artifactType ?? parsed.config?.mediaType)
+            ? { artifactType: parsed.artifactType ?? parsed.config?.mediaType }
+            : {}),
+          ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
+        },
+        signal,
+      );
     }
     return digest;
   }
 
-  private async addToReferrersFallback(repository: string, subject: string, descriptor: Descriptor, signal?: AbortSignal): Promise<void> {
+  private async addToReferrersFallback(
+    repository: string,
+    subject: string,
+    descriptor: Descriptor,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const tag = referrersTag(subject);
     const existing = await this.readReferrersIndex(repository, tag, signal);
     const manifests = existing.filter((entry) => entry.digest !== descriptor.digest);
@@ -523,7 +707,11 @@ export class RegistryClient {
     await this.putManifest(repository, tag, index, OCI_INDEX, signal);
   }
 
-  private async readReferrersIndex(repository: string, tag: string, signal?: AbortSignal): Promise<Descriptor[]> {
+  private async readReferrersIndex(
+    repository: string,
+    tag: string,
+    signal?: AbortSignal,
+  ): Promise<Descriptor[]> {
     try {
       const manifest = await this.getManifest(repository, tag, signal);
       return (JSON.parse(manifest.bytes.toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
@@ -538,7 +726,11 @@ export class RegistryClient {
    * (GET /v2/<name>/referrers/<digest>) when the registry has it, otherwise
    * the tag-schema fallback `sha256-<hex>` (distribution 2.8 has no API).
    */
-  async referrers(repository: string, digest: string, options: { artifactType?: string; signal?: AbortSignal } = {}): Promise<Descriptor[]> {
+  async referrers(
+    repository: string,
+    digest: string,
+    options: { artifactType?: string; signal?: AbortSignal } = {},
+  ): Promise<Descriptor[]> {
     const query = options.artifactType ? `?artifactType=${encodeURIComponent(options.artifactType)}` : '';
     const response = await this.send('GET', this.repoUrl(repository, `referrers/${digest}${query}`), {
       scopes: [repositoryScope(repository, ['pull'])],
@@ -554,7 +746,9 @@ export class RegistryClient {
     } else {
       throw await this.unexpected(response, `list referrers of ${digest}`);
     }
-    return options.artifactType ? found.filter((entry) => entry.artifactType === options.artifactType) : found;
+    return options.artifactType
+      ? found.filter((entry) => entry.artifactType === options.artifactType)
+      : found;
   }
 
   /** Every tag of a repository, following `Link: <...>; rel="next"` pages. */
@@ -564,10 +758,15 @@ export class RegistryClient {
     const seen = new Set<string>();
     while (url && !seen.has(url)) {
       seen.add(url);
-      const response = await this.send('GET', url, { scopes: [repositoryScope(repository, ['pull'])], signal });
+      const response = await this.send('GET', url, {
+        scopes: [repositoryScope(repository, ['pull'])],
+        signal,
+      });
       if (response.status === 404) {
         await drain(response);
-        throw new RegistryError('NOT_FOUND', `${this.registry} has no repository ${repository}.`, { details: { repository } });
+        throw new RegistryError('NOT_FOUND', `${this.registry} has no repository ${repository}.`, {
+          details: { repository },
+        });
       }
       if (!response.ok) throw await this.unexpected(response, `list the tags of ${repository}`);
       const page = (await response.json()) as { tags?: string[] | null };

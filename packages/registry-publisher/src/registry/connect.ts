@@ -1,7 +1,8 @@
 import { findCredentials, type CredentialLookupOptions, type Credentials } from './credentials.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 
-export interface ConnectOptions extends Omit<RegistryClientOptions, 'registry' | 'credentials'>, Omit<CredentialLookupOptions, 'explicit'> {
+export interface ConnectOptions
+  extends Omit<RegistryClientOptions, 'registry' | 'credentials'>, Omit<CredentialLookupOptions, 'explicit'> {
   /** Credentials from flags; otherwise the environment and the Docker config are searched. */
   credentials?: Credentials;
 }
@@ -15,7 +16,15 @@ export interface ConnectOptions extends Omit<RegistryClientOptions, 'registry' |
  * const client = await connectRegistry('ghcr.io', { env: process.env });
  * await client.ping();
  */
-export async function connectRegistry(registry: string, options: ConnectOptions = {}): Promise<RegistryClient> {
-  const credentials = await findCredentials(registry, { explicit: options.credentials, env: options.env, dockerConfigPath: options.dockerConfigPath, runHelper: options.runHelper });
+export async function connectRegistry(
+  registry: string,
+  options: ConnectOptions = {},
+): Promise<RegistryClient> {
+  const credentials = await findCredentials(registry, {
+    explicit: options.credentials,
+    env: options.env,
+    dockerConfigPath: options.dockerConfigPath,
+    runHelper: options.runHelper,
+  });
   return new RegistryClient({ ...options, registry, credentials });
 }

@@ -24,7 +24,11 @@ describe('findCredentials', () => {
       'esac',
     ].join('\n');
     fs.writeFileSync(path.join(binDir, 'docker-credential-fake'), `${helper}\n`, { mode: 0o755 });
-    fs.writeFileSync(path.join(binDir, 'docker-credential-broken'), '#!/bin/sh\necho "keychain locked" >&2\nexit 3\n', { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(binDir, 'docker-credential-broken'),
+      '#!/bin/sh\necho "keychain locked" >&2\nexit 3\n',
+      { mode: 0o755 },
+    );
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -35,10 +39,26 @@ describe('findCredentials', () => {
   }
 
   it('prefers explicit credentials, then the environment', async () => {
-    const dockerConfigPath = config({ auths: { 'r.example.com': { auth: Buffer.from('cfg:cfg').toString('base64') } } });
-    expect(await findCredentials('r.example.com', { explicit: { username: 'flag', password: 'f' }, dockerConfigPath, env: {} })).toEqual({ username: 'flag', password: 'f' });
-    expect(await findCredentials('r.example.com', { dockerConfigPath, env: { ALKI_REGISTRY_USERNAME: 'env', ALKI_REGISTRY_PASSWORD: 'e' } })).toEqual({ username: 'env', password: 'e' });
-    expect(await findCredentials('r.example.com', { dockerConfigPath, env: {} })).toEqual({ username: 'cfg', password: 'cfg' });
+    const dockerConfigPath = config({
+      auths: { 'r.example.com': { auth: Buffer.from('cfg:cfg').toString('base64') } },
+    });
+    expect(
+      await findCredentials('r.example.com', {
+        explicit: { username: 'flag', password: 'f' },
+        dockerConfigPath,
+        env: {},
+      }),
+    ).toEqual({ username: 'flag', password: 'f' });
+    expect(
+      await findCredentials('r.example.com', {
+        dockerConfigPath,
+        env: { ALKI_REGISTRY_USERNAME: 'env', ALKI_REGISTRY_PASSWORD: 'e' },
+      }),
+    ).toEqual({ username: 'env', password: 'e' });
+    expect(await findCredentials('r.example.com', { dockerConfigPath, env: {} })).toEqual({
+      username: 'cfg',
+      password: 'cfg',
+    });
   });
 
   it('reads auths keyed by host or URL, with auth, username/password or identitytoken', async () => {
@@ -50,36 +70,68 @@ describe('findCredentials', () => {
         'https://index.docker.io/v1/': { auth: Buffer.from('hub:h').toString('base64') },
       },
     });
-    expect(await findCredentials('a.example.com', { dockerConfigPath, env: {} })).toEqual({ username: 'alice', password: 'pa:ss' });
-    expect(await findCredentials('b.example.com:5000', { dockerConfigPath, env: {} })).toEqual({ username: 'bob', password: 'pw' });
-    expect(await findCredentials('c.example.com', { dockerConfigPath, env: {} })).toEqual({ identityToken: 'tok' });
-    expect(await findCredentials('registry-1.docker.io', { dockerConfigPath, env: {} })).toEqual({ username: 'hub', password: 'h' });
+    expect(await findCredentials('a.example.com', { dockerConfigPath, env: {} })).toEqual({
+      username: 'alice',
+      password: 'pa:ss',
+    });
+    expect(await findCredentials('b.example.com:5000', { dockerConfigPath, env: {} })).toEqual({
+      username: 'bob',
+      password: 'pw',
+    });
+    expect(await findCredentials('c.example.com', { dockerConfigPath, env: {} })).toEqual({
+      identityToken: 'tok',
+    });
+    expect(await findCredentials('registry-1.docker.io', { dockerConfigPath, env: {} })).toEqual({
+      username: 'hub',
+      password: 'h',
+    });
     expect(await findCredentials('unknown.example.com', { dockerConfigPath, env: {} })).toBeUndefined();
   });
 
   it('asks a credHelpers program for its host and the credsStore program for the rest', async () => {
     const dockerConfigPath = config({ credHelpers: { 'helper.example.com': 'fake' }, credsStore: 'fake' });
-    expect(await findCredentials('helper.example.com', { dockerConfigPath, env: helperEnv() })).toEqual({ username: 'helper-user', password: 'helper-pass' });
-    expect(await findCredentials('token.example.com', { dockerConfigPath, env: helperEnv() })).toEqual({ identityToken: 'idtoken' });
+    expect(await findCredentials('helper.example.com', { dockerConfigPath, env: helperEnv() })).toEqual({
+      username: 'helper-user',
+      password: 'helper-pass',
+    });
+    expect(await findCredentials('token.example.com', { dockerConfigPath, env: helperEnv() })).toEqual({
+      identityToken: 'idtoken',
+    });
     // The store says "not found": anonymous, not an error.
-    expect(await findCredentials('other.example.com', { dockerConfigPath, env: helperEnv() })).toBeUndefined();
+    expect(
+      await findCredentials('other.example.com', { dockerConfigPath, env: helperEnv() }),
+    ).toBeUndefined();
   });
 
   it('reports a failing or missing helper as CREDENTIALS_UNAVAILABLE', async () => {
-    await expect(findCredentials('x.example.com', { dockerConfigPath: config({ credsStore: 'broken' }), env: helperEnv() })).rejects.toMatchObject({
+    await expect(
+      findCredentials('x.example.com', {
+        dockerConfigPath: config({ credsStore: 'broken' }),
+        env: helperEnv(),
+      }),
+    ).rejects.toMatchObject({
       code: 'CREDENTIALS_UNAVAILABLE',
       message: expect.stringContaining('keychain locked'),
     });
-    await expect(findCredentials('x.example.com', { dockerConfigPath: config({ credsStore: 'absent-helper' }), env: helperEnv() })).rejects.toMatchObject({
+    await expect(
+      findCredentials('x.example.com', {
+        dockerConfigPath: config({ credsStore: 'absent-helper' }),
+        env: helperEnv(),
+      }),
+    ).rejects.toMatchObject({
       code: 'CREDENTIALS_UNAVAILABLE',
       hint: expect.stringContaining('docker-credential-absent-helper'),
     });
   });
 
   it('treats a missing config as anonymous and a corrupt one as an error', async () => {
-    expect(await findCredentials('x.example.com', { dockerConfigPath: path.join(dir, 'none.json'), env: {} })).toBeUndefined();
+    expect(
+      await findCredentials('x.example.com', { dockerConfigPath: path.join(dir, 'none.json'), env: {} }),
+    ).toBeUndefined();
     const corrupt = path.join(dir, 'corrupt.json');
     fs.writeFileSync(corrupt, '{nope');
-    await expect(findCredentials('x.example.com', { dockerConfigPath: corrupt, env: {} })).rejects.toMatchObject({ code: 'CREDENTIALS_UNAVAILABLE' });
+    await expect(
+      findCredentials('x.example.com', { dockerConfigPath: corrupt, env: {} }),
+    ).rejects.toMatchObject({ code: 'CREDENTIALS_UNAVAILABLE' });
   });
 });

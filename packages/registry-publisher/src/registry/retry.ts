@@ -68,10 +68,15 @@ export interface RetryContext {
  * run out they become UNREACHABLE, and a last 5xx or 429 response is returned
  * for the caller to report.
  */
-export async function withRetry(url: string, attempt: () => Promise<Response>, context: RetryContext): Promise<Response> {
+export async function withRetry(
+  url: string,
+  attempt: () => Promise<Response>,
+  context: RetryContext,
+): Promise<Response> {
   const { policy } = context;
   for (let n = 1; ; n++) {
-    if (context.signal?.aborted) throw new RegistryError('ABORTED', 'The operation was interrupted.', { cause: context.signal.reason });
+    if (context.signal?.aborted)
+      throw new RegistryError('ABORTED', 'The operation was interrupted.', { cause: context.signal.reason });
     let reason: string;
     let retryAfter: number | undefined;
     try {
@@ -83,13 +88,20 @@ export async function withRetry(url: string, attempt: () => Promise<Response>, c
       await response.arrayBuffer().catch(() => undefined);
     } catch (error) {
       if (error instanceof RegistryError) throw error;
-      if (context.signal?.aborted) throw new RegistryError('ABORTED', 'The operation was interrupted.', { cause: context.signal.reason });
-      if (!isTransportError(error) || n >= policy.attempts) {
-        throw new RegistryError('UNREACHABLE', `Could not reach ${new URL(url).host}: ${describeCause(error)}.`, {
-          cause: error,
-          hint: 'Check the registry address, that it is running, and whether it needs --plain-http.',
-          details: { url, attempts: n },
+      if (context.signal?.aborted)
+        throw new RegistryError('ABORTED', 'The operation was interrupted.', {
+          cause: context.signal.reason,
         });
+      if (!isTransportError(error) || n >= policy.attempts) {
+        throw new RegistryError(
+          'UNREACHABLE',
+          `Could not reach ${new URL(url).host}: ${describeCause(error)}.`,
+          {
+            cause: error,
+            hint: 'Check the registry address, that it is running, and whether it needs --plain-http.',
+            details: { url, attempts: n },
+          },
+        );
       }
       reason = describeCause(error);
     }

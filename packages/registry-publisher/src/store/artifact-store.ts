@@ -13,12 +13,20 @@ export type TransferOptions = VerifiedTransferOptions;
 export interface ArtifactStore {
   /** `host/repository` or `oci:DIR`, for messages and results. */
   readonly description: string;
-  pushBlob(source: BlobSource, digest: string, options?: TransferOptions): Promise<Pick<PushBlobResult, 'outcome' | 'bytesUploaded'>>;
+  pushBlob(
+    source: BlobSource,
+    digest: string,
+    options?: TransferOptions,
+  ): Promise<Pick<PushBlobResult, 'outcome' | 'bytesUploaded'>>;
   /** The descriptor a tag or digest points at, or undefined. */
   resolve(reference: string, signal?: AbortSignal): Promise<Descriptor | undefined>;
   putManifest(tag: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<void>;
   getManifest(reference: string, signal?: AbortSignal): Promise<FetchedManifest>;
   /** Writes a blob to `file` atomically after checking its digest and size. */
-  downloadBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>, file: string, options?: TransferOptions): Promise<void>;
+  downloadBlob(
+    descriptor: Pick<Descriptor, 'digest' | 'size'>,
+    file: string,
+    options?: TransferOptions,
+  ): Promise<void>;
   listTags(signal?: AbortSignal): Promise<string[]>;
 }

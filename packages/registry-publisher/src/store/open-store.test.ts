@@ -10,27 +10,40 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe('openArtifactStore', () => {
   it('opens oci:DIR:tag and oci:DIR@digest as layouts', async () => {
     const layout = path.join(dir, 'layout');
-    expect(await openArtifactStore(`oci:${layout}:v1.0.0`, { create: true })).toMatchObject({ reference: 'v1.0.0', store: { description: `oci:${layout}` } });
+    expect(await openArtifactStore(`oci:${layout}:v1.0.0`, { create: true })).toMatchObject({
+      reference: 'v1.0.0',
+      store: { description: `oci:${layout}` },
+    });
     const digest = `sha256:${'a'.repeat(64)}`;
     expect((await openArtifactStore(`oci:${layout}@${digest}`)).reference).toBe(digest);
     expect((await openArtifactStore(`oci:${layout}`)).reference).toBeUndefined();
   });
 
   it('opens host/repo:tag as a registry repository without contacting it', async () => {
-    const opened = await openArtifactStore('127.0.0.1:1/models/tiny:v1', { env: {}, dockerConfigPath: path.join(dir, 'none.json') });
+    const opened = await openArtifactStore('127.0.0.1:1/models/tiny:v1', {
+      env: {},
+      dockerConfigPath: path.join(dir, 'none.json'),
+    });
     expect(opened.reference).toBe('v1');
     expect(opened.store.description).toBe('127.0.0.1:1/models/tiny');
   });
 
   it('reports a layout that does not exist', async () => {
-    await expect(openArtifactStore(`oci:${path.join(dir, 'missing')}:v1`)).rejects.toMatchObject({ code: 'NOT_FOUND', category: 'input' });
+    await expect(openArtifactStore(`oci:${path.join(dir, 'missing')}:v1`)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      category: 'input',
+    });
   });
 });
 
 describe('publishRepository', () => {
   it('appends the bundle slug to host/namespace and refuses a tag there', () => {
-    expect(publishRepository('registry.example.com/ai/', 'qwen3-0-6b')).toBe('registry.example.com/ai/qwen3-0-6b');
+    expect(publishRepository('registry.example.com/ai/', 'qwen3-0-6b')).toBe(
+      'registry.example.com/ai/qwen3-0-6b',
+    );
     expect(publishRepository('127.0.0.1:5000', 'tiny')).toBe('127.0.0.1:5000/tiny');
-    expect(() => publishRepository('registry.example.com/ai:v1', 'tiny')).toThrow(expect.objectContaining({ code: 'INVALID_REFERENCE' }) as unknown as Error);
+    expect(() => publishRepository('registry.example.com/ai:v1', 'tiny')).toThrow(
+      expect.objectContaining({ code: 'INVALID_REFERENCE' }) as unknown as Error,
+    );
   });
 });

@@ -21,7 +21,10 @@ export interface OpenedStore {
  * @example
  * const { store, reference } = await openArtifactStore('127.0.0.1:5000/models/tiny:v1.0.0');
  */
-export async function openArtifactStore(text: string, options: ConnectOptions & { create?: boolean } = {}): Promise<OpenedStore> {
+export async function openArtifactStore(
+  text: string,
+  options: ConnectOptions & { create?: boolean } = {},
+): Promise<OpenedStore> {
   if (text.startsWith(LAYOUT_PREFIX)) {
     let dir = text.slice(LAYOUT_PREFIX.length);
     let reference: string | undefined;
@@ -37,7 +40,11 @@ export async function openArtifactStore(text: string, options: ConnectOptions & 
         dir = dir.slice(0, colon);
       }
     }
-    if (!dir) throw new RegistryError('INVALID_REFERENCE', `"${text}" names no directory.`, { hint: 'Write oci:DIR[:tag].', details: { reference: text } });
+    if (!dir)
+      throw new RegistryError('INVALID_REFERENCE', `"${text}" names no directory.`, {
+        hint: 'Write oci:DIR[:tag].',
+        details: { reference: text },
+      });
     return { store: await layoutStore(dir, { create: options.create }), ...(reference ? { reference } : {}) };
   }
   const parsed = parseReference(text);
@@ -54,7 +61,11 @@ export async function openArtifactStore(text: string, options: ConnectOptions & 
 export function publishRepository(registryArg: string, slug: string): string {
   const parsed = parseReference(`${registryArg.replace(/\/+$/, '')}/${slug}`);
   if (parsed.tag || parsed.digest) {
-    throw new RegistryError('INVALID_REFERENCE', `--registry takes host[/namespace], not a tag or digest: "${registryArg}".`, { category: 'usage', hint: 'Pass the tag with --tag.', details: { registry: registryArg } });
+    throw new RegistryError(
+      'INVALID_REFERENCE',
+      `--registry takes host[/namespace], not a tag or digest: "${registryArg}".`,
+      { category: 'usage', hint: 'Pass the tag with --tag.', details: { registry: registryArg } },
+    );
   }
   return formatReference(parsed);
 }

@@ -29,7 +29,10 @@ interface Metric {
 
 export class Counter implements Metric {
   private readonly values = new Map<string, { labels: Labels; value: number }>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
 
   inc(labels: Labels = {}, by = 1): void {
     const key = labelKey(labels);
@@ -43,13 +46,18 @@ export class Counter implements Metric {
   }
 
   render(): string[] {
-    return [...this.values.values()].map(({ labels, value }) => `${this.name}${renderLabels(labels)} ${renderNumber(value)}`);
+    return [...this.values.values()].map(
+      ({ labels, value }) => `${this.name}${renderLabels(labels)} ${renderNumber(value)}`,
+    );
   }
 }
 
 export class Gauge implements Metric {
   private value = 0;
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
 
   add(by: number): void {
     this.value += by;
@@ -65,8 +73,15 @@ export class Gauge implements Metric {
 }
 
 export class Histogram implements Metric {
-  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
-  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {}
+  private readonly series = new Map<
+    string,
+    { labels: Labels; counts: number[]; sum: number; count: number }
+  >();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {}
 
   observe(value: number, labels: Labels = {}): void {
     const key = labelKey(labels);
@@ -82,7 +97,9 @@ export class Histogram implements Metric {
   render(): string[] {
     const lines: string[] = [];
     for (const { labels, counts, sum, count } of this.series.values()) {
-      this.buckets.forEach((bound, i) => lines.push(`${this.name}_bucket${renderLabels(labels, ['le', renderNumber(bound)])} ${counts[i]}`));
+      this.buckets.forEach((bound, i) =>
+        lines.push(`${this.name}_bucket${renderLabels(labels, ['le', renderNumber(bound)])} ${counts[i]}`),
+      );
       lines.push(`${this.name}_bucket${renderLabels(labels, ['le', '+Inf'])} ${count}`);
       lines.push(`${this.name}_sum${renderLabels(labels)} ${renderNumber(sum)}`);
       lines.push(`${this.name}_count${renderLabels(labels)} ${count}`);

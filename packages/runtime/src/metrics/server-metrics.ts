@@ -11,12 +11,23 @@ export function createServerMetrics() {
   return {
     registry,
     requests: registry.counter('alki_requests_total', 'HTTP requests answered, by route and status code.'),
-    errors: registry.counter('alki_request_errors_total', 'Requests answered with an error, by route and error code.'),
+    errors: registry.counter(
+      'alki_request_errors_total',
+      'Requests answered with an error, by route and error code.',
+    ),
     promptTokens: registry.counter('alki_prompt_tokens_total', 'Prompt tokens evaluated.'),
     completionTokens: registry.counter('alki_completion_tokens_total', 'Tokens generated.'),
     inFlight: registry.gauge('alki_requests_in_flight', 'Generation requests being answered now.'),
-    duration: registry.histogram('alki_request_duration_seconds', 'Time from request to the last byte of the answer, by route.', DURATION_BUCKETS),
-    firstToken: registry.histogram('alki_time_to_first_token_seconds', 'Time from request to the first generated text, by route.', FIRST_TOKEN_BUCKETS),
+    duration: registry.histogram(
+      'alki_request_duration_seconds',
+      'Time from request to the last byte of the answer, by route.',
+      DURATION_BUCKETS,
+    ),
+    firstToken: registry.histogram(
+      'alki_time_to_first_token_seconds',
+      'Time from request to the first generated text, by route.',
+      FIRST_TOKEN_BUCKETS,
+    ),
   };
 }
 

@@ -20,7 +20,13 @@ describe('parseGenerationRequest', () => {
         model: 'tiny',
         messages: [
           { role: 'developer', content: 'Be brief.' },
-          { role: 'user', content: [{ type: 'text', text: 'Hello ' }, { type: 'text', text: 'there' }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Hello ' },
+              { type: 'text', text: 'there' },
+            ],
+          },
         ],
         max_completion_tokens: 7,
         temperature: 0.5,
@@ -47,14 +53,30 @@ describe('parseGenerationRequest', () => {
   });
 
   it('accepts a completion prompt given as a one-element array, and a missing model', () => {
-    expect(parseGenerationRequest('completion', { prompt: ['Once'] }, ['tiny'])).toMatchObject({ kind: 'completion', prompt: 'Once', stream: false, stop: [] });
+    expect(parseGenerationRequest('completion', { prompt: ['Once'] }, ['tiny'])).toMatchObject({
+      kind: 'completion',
+      prompt: 'Once',
+      stream: false,
+      stop: [],
+    });
   });
 
   it('refuses an unknown model with MODEL_NOT_FOUND, which is a 404 model_not_found', () => {
-    const error = refusal(() => parseGenerationRequest('chat', { model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] }, ['tiny']));
+    const error = refusal(() =>
+      parseGenerationRequest('chat', { model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] }, [
+        'tiny',
+      ]),
+    );
     expect(error.code).toBe('MODEL_NOT_FOUND');
     expect(httpStatusFor(error)).toBe(404);
-    expect(openAiErrorBody(error)).toEqual({ error: { message: error.message, type: 'invalid_request_error', param: 'model', code: 'model_not_found' } });
+    expect(openAiErrorBody(error)).toEqual({
+      error: {
+        message: error.message,
+        type: 'invalid_request_error',
+        param: 'model',
+        code: 'model_not_found',
+      },
+    });
   });
 
   it.each([
@@ -67,7 +89,9 @@ describe('parseGenerationRequest', () => {
     [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
     [{ stream: 'yes' }, 'stream'],
   ])('refuses %j with a 400 naming %s', (extra, param) => {
-    const error = refusal(() => parseGenerationRequest('chat', { messages: [{ role: 'user', content: 'x' }], ...extra }, ['tiny']));
+    const error = refusal(() =>
+      parseGenerationRequest('chat', { messages: [{ role: 'user', content: 'x' }], ...extra }, ['tiny']),
+    );
     expect(error.code).toBe('REQUEST_INVALID');
     expect(httpStatusFor(error)).toBe(400);
     expect(openAiErrorBody(error).error.param).toBe(param);
@@ -84,7 +108,9 @@ describe('parseGenerationRequest', () => {
   });
 
   it('refuses a body that is not an object', () => {
-    expect(refusal(() => parseGenerationRequest('completion', [1, 2], ['tiny'])).code).toBe('REQUEST_INVALID');
+    expect(refusal(() => parseGenerationRequest('completion', [1, 2], ['tiny'])).code).toBe(
+      'REQUEST_INVALID',
+    );
   });
 });
 

@@ -15,7 +15,11 @@ export interface Engine {
    * Generates an answer, calling `onText` with each piece as it is decoded.
    * Throws a RuntimeError with code CONTEXT_EXCEEDED when the prompt does not fit.
    */
-  generate(request: GenerationRequest, onText: (text: string) => void, signal: AbortSignal): Promise<GenerationResult>;
+  generate(
+    request: GenerationRequest,
+    onText: (text: string) => void,
+    signal: AbortSignal,
+  ): Promise<GenerationResult>;
   /** False once the engine can no longer answer (llama-server exited); /health then answers 503. */
   healthy?(): boolean;
   /** Extra Prometheus text appended to /metrics (llama-server's own metrics). */

@@ -21,6 +21,9 @@ export interface ServeSettings {
  * @alki/bundler's llamaServerArgs.
  */
 export function serveSettingsArgs(settings: ServeSettings): string[] {
-  const runtime = { server: { host: settings.host, port: settings.port }, args: { ctx: settings.ctx, threads: settings.threads, ngl: settings.ngl } };
+  const runtime = {
+    server: { host: settings.host, port: settings.port },
+    args: { ctx: settings.ctx, threads: settings.threads, ngl: settings.ngl },
+  };
   return llamaServerArgs(runtime, settings.modelPath, settings.modelId);
 }

@@ -4,7 +4,12 @@
  */
 export class Pool<T> {
   private readonly free: T[];
-  private readonly waiting: Array<{ resolve: (item: T) => void; reject: (error: unknown) => void; signal?: AbortSignal; onAbort?: () => void }> = [];
+  private readonly waiting: Array<{
+    resolve: (item: T) => void;
+    reject: (error: unknown) => void;
+    signal?: AbortSignal;
+    onAbort?: () => void;
+  }> = [];
 
   constructor(items: readonly T[]) {
     this.free = [...items];

@@ -21,7 +21,8 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
   let modelId: string;
 
   beforeAll(async () => {
-    const llamaServerBinary = engine === 'llama-server' ? (await nativeTools()).paths['llama-server'] : undefined;
+    const llamaServerBinary =
+      engine === 'llama-server' ? (await nativeTools()).paths['llama-server'] : undefined;
     const settings = await resolveGgufSettings(await tinyModel(), { port: 0, ctx: CONTEXT, threads: 1 });
     modelId = settings.modelId;
     const serving = await serveModel({ settings, engine, llamaServerBinary, parallel: 4 });
@@ -35,7 +36,12 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
   });
 
   it('answers a chat completion', async () => {
-    const answer = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 5, temperature: 0 });
+    const answer = await client.chat.completions.create({
+      model: modelId,
+      messages: [{ role: 'user', content: 'Hello there' }],
+      max_tokens: 5,
+      temperature: 0,
+    });
     expect(answer.object).toBe('chat.completion');
     expect(answer.model).toBe(modelId);
     expect(answer.choices[0].message.role).toBe('assistant');
@@ -46,7 +52,14 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
   });
 
   it('streams a chat completion as server-sent events, ending with a finish reason and usage', async () => {
-    const stream = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 6, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: modelId,
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 6,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = '';
     let chunks = 0;
     let finish: string | null = null;
@@ -65,10 +78,21 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
   });
 
   it('answers a plain completion, streamed and not', async () => {
-    const answer = await client.completions.create({ model: modelId, prompt: 'Once upon a time', max_tokens: 4, temperature: 0 });
+    const answer = await client.completions.create({
+      model: modelId,
+      prompt: 'Once upon a time',
+      max_tokens: 4,
+      temperature: 0,
+    });
     expect(answer.object).toBe('text_completion');
     expect(answer.usage!.completion_tokens).toBeLessThanOrEqual(4);
-    const stream = await client.completions.create({ model: modelId, prompt: 'Once upon a time', max_tokens: 4, temperature: 0, stream: true });
+    const stream = await client.completions.create({
+      model: modelId,
+      prompt: 'Once upon a time',
+      max_tokens: 4,
+      temperature: 0,
+      stream: true,
+    });
     let streamed = '';
     for await (const chunk of stream) streamed += chunk.choices[0]?.text ?? '';
     // Greedy decoding of the same prompt gives the same text either way.
@@ -83,7 +107,13 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
 
   it('answers 8 concurrent requests', async () => {
     const answers = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: `Request number ${i}` }], max_tokens: 3 })),
+      Array.from({ length: 8 }, (_, i) =>
+        client.chat.completions.create({
+          model: modelId,
+          messages: [{ role: 'user', content: `Request number ${i}` }],
+          max_tokens: 3,
+        }),
+      ),
     );
     expect(answers).toHaveLength(8);
     for (const answer of answers) {
@@ -93,7 +123,11 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
   }, 120_000);
 
   it('refuses malformed JSON with a 400 and an OpenAI error body, and stays up', async () => {
-    const response = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"model": "x", "messages": [' });
+    const response = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"model": "x", "messages": [',
+    });
     expect(response.status).toBe(400);
     const body = (await response.json()) as { error: { type: string; message: string } };
     expect(body.error.type).toBe('invalid_request_error');
@@ -102,24 +136,40 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
   });
 
   it('refuses an unknown model with a 404 model_not_found', async () => {
-    const failure = await client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 }).catch((e: unknown) => e);
+    const failure = await client.chat.completions
+      .create({ model: 'no-such-model', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 })
+      .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(OpenAI.NotFoundError);
     expect((failure as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
   });
 
   it('refuses a prompt longer than the context with a 400', async () => {
-    const failure = await client.completions.create({ model: modelId, prompt: 'word '.repeat(CONTEXT * 2), max_tokens: 2 }).catch((e: unknown) => e);
+    const failure = await client.completions
+      .create({ model: modelId, prompt: 'word '.repeat(CONTEXT * 2), max_tokens: 2 })
+      .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
     expect((failure as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('context_length_exceeded');
-    const chatFailure = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'word '.repeat(CONTEXT * 2) }], max_tokens: 2 }).catch((e: unknown) => e);
+    const chatFailure = await client.chat.completions
+      .create({
+        model: modelId,
+        messages: [{ role: 'user', content: 'word '.repeat(CONTEXT * 2) }],
+        max_tokens: 2,
+      })
+      .catch((e: unknown) => e);
     expect(chatFailure).toBeInstanceOf(OpenAI.BadRequestError);
   });
 
   it('refuses a negative max_tokens with a 400 naming the parameter', async () => {
-    const failure = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'Hi' }], max_tokens: -5 }).catch((e: unknown) => e);
+    const failure = await client.chat.completions
+      .create({ model: modelId, messages: [{ role: 'user', content: 'Hi' }], max_tokens: -5 })
+      .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
     expect((failure as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('max_tokens');
-    const after = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 });
+    const after = await client.chat.completions.create({
+      model: modelId,
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 1,
+    });
     expect(after.choices).toHaveLength(1);
   });
 
@@ -131,11 +181,19 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
     // Earlier tests in this file made 11 successful chat requests and 3 refused ones.
     expect(value(/^alki_requests_total\{route="\/v1\/chat\/completions",status="200"\} (\d+)$/m)).toBe(11);
     expect(value(/^alki_requests_total\{route="\/v1\/chat\/completions",status="400"\} (\d+)$/m)).toBe(3);
-    expect(value(/^alki_request_errors_total\{code="model_not_found",route="\/v1\/chat\/completions"\} (\d+)$/m)).toBe(1);
+    expect(
+      value(/^alki_request_errors_total\{code="model_not_found",route="\/v1\/chat\/completions"\} (\d+)$/m),
+    ).toBe(1);
     expect(value(/^alki_completion_tokens_total (\d+)$/m)).toBeGreaterThan(20);
-    expect(value(/^alki_request_duration_seconds_count\{route="\/v1\/completions"\} (\d+)$/m)).toBeGreaterThanOrEqual(3);
-    expect(text).toMatch(/^alki_request_duration_seconds_bucket\{route="\/v1\/chat\/completions",le="\+Inf"\} \d+$/m);
-    expect(text).toMatch(/^alki_time_to_first_token_seconds_bucket\{route="\/v1\/chat\/completions",le="0\.5"\} \d+$/m);
+    expect(
+      value(/^alki_request_duration_seconds_count\{route="\/v1\/completions"\} (\d+)$/m),
+    ).toBeGreaterThanOrEqual(3);
+    expect(text).toMatch(
+      /^alki_request_duration_seconds_bucket\{route="\/v1\/chat\/completions",le="\+Inf"\} \d+$/m,
+    );
+    expect(text).toMatch(
+      /^alki_time_to_first_token_seconds_bucket\{route="\/v1\/chat\/completions",le="0\.5"\} \d+$/m,
+    );
     if (engine === 'llama-server') expect(text).toMatch(/^llamacpp:tokens_predicted_total \d+/m);
   });
 
@@ -158,7 +216,14 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
   }, 60_000);
 
   it('finishes a request in flight when it shuts down, then refuses connections', async () => {
-    const stream = await client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'Tell a story' }], max_tokens: 24, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: modelId,
+      messages: [{ role: 'user', content: 'Tell a story' }],
+      max_tokens: 24,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let closing: Promise<void> | undefined;
     let completionTokens = 0;
     for await (const chunk of stream) {
@@ -174,7 +239,12 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
 
 describe('the llama-server engine, when llama-server dies', () => {
   it('answers /health with 503 and generations with a 502, and reports the exit', async () => {
-    const settings = await resolveGgufSettings(await tinyModel(), { host: '127.0.0.1', port: 0, ctx: CONTEXT, threads: 1 });
+    const settings = await resolveGgufSettings(await tinyModel(), {
+      host: '127.0.0.1',
+      port: 0,
+      ctx: CONTEXT,
+      threads: 1,
+    });
     const exits: string[] = [];
     let child: ChildProcess | undefined;
     const engine = await startLlamaServerEngine({
@@ -191,7 +261,10 @@ describe('the llama-server engine, when llama-server dies', () => {
       expect(exits).toEqual(['llama-server exited (SIGKILL)']);
       const health = await fetch(`${server.url}/health`);
       expect(health.status).toBe(503);
-      const answer = await fetch(`${server.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ prompt: 'Hi', max_tokens: 2 }) });
+      const answer = await fetch(`${server.url}/v1/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ prompt: 'Hi', max_tokens: 2 }),
+      });
       expect(answer.status).toBe(502);
       expect(((await answer.json()) as { error: { code: string } }).error.code).toBe('upstream_failed');
     } finally {

@@ -44,6 +44,9 @@ describe('serve settings', () => {
   });
 
   it('refuse a target that does not exist', async () => {
-    await expect(resolveServeSettings(path.join(work, 'missing.gguf'))).rejects.toMatchObject({ code: 'NOT_FOUND', category: 'input' });
+    await expect(resolveServeSettings(path.join(work, 'missing.gguf'))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      category: 'input',
+    });
   });
 });

@@ -13,12 +13,19 @@ export async function tinyModel(): Promise<string> {
 export async function abortingModel(): Promise<string> {
   const source = await tinyModel();
   const file = path.join(fixtureCacheDir('runtime'), `no-feed-forward-${path.basename(source)}`);
-  if (!fs.existsSync(file)) await rewriteGgufMetadata(source, file, (entries) => entries.filter((e) => e.key !== 'llama.feed_forward_length'));
+  if (!fs.existsSync(file))
+    await rewriteGgufMetadata(source, file, (entries) =>
+      entries.filter((e) => e.key !== 'llama.feed_forward_length'),
+    );
   return file;
 }
 
 /** A bundle of the tiny model (Q8_0 and F32 artifacts by default), packed by @alki/bundler into a fresh directory. */
-export async function tinyBundle(parent: string, name = 'bundle', quantize = ['Q8_0', 'F32']): Promise<string> {
+export async function tinyBundle(
+  parent: string,
+  name = 'bundle',
+  quantize = ['Q8_0', 'F32'],
+): Promise<string> {
   const out = path.join(parent, name);
   await pack({ source: await tinyModel(), out, quantize });
   return out;

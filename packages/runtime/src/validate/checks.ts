@@ -12,7 +12,12 @@ const ROUND_TRIP_TEXT = 'Hello world! 42 apples, 7 pears; the end.';
 export function checkTokenizer(model: LlamaModel): CheckResult {
   const tokens = model.tokenize(ROUND_TRIP_TEXT);
   const back = model.detokenize(tokens);
-  if (tokens.length === 0) return { name: 'tokenizer', status: 'fail', message: 'The tokenizer produced no tokens for a plain English sentence.' };
+  if (tokens.length === 0)
+    return {
+      name: 'tokenizer',
+      status: 'fail',
+      message: 'The tokenizer produced no tokens for a plain English sentence.',
+    };
   // SentencePiece models may add one leading space on decode (llama.cpp's
   // add_space_prefix); that is not a loss.
   if (back !== ROUND_TRIP_TEXT && back !== ` ${ROUND_TRIP_TEXT}`) {
@@ -25,36 +30,78 @@ export function checkTokenizer(model: LlamaModel): CheckResult {
       details: { tokens: tokens.length, decoded: back },
     };
   }
-  return { name: 'tokenizer', status: 'pass', message: `${tokens.length} tokens, decoded back exactly.`, details: { tokens: tokens.length } };
+  return {
+    name: 'tokenizer',
+    status: 'pass',
+    message: `${tokens.length} tokens, decoded back exactly.`,
+    details: { tokens: tokens.length },
+  };
 }
 
 /** Renders the model's tokenizer.chat_template (a Jinja template) for a two-turn chat. */
-export function checkChatTemplate(template: string | undefined, specialTokens: { bos?: string; eos?: string }): CheckResult {
-  if (!template) return { name: 'chat-template', status: 'skip', message: 'The model has no tokenizer.chat_template; chat requests use a generic format.' };
+export function checkChatTemplate(
+  template: string | undefined,
+  specialTokens: { bos?: string; eos?: string },
+): CheckResult {
+  if (!template)
+    return {
+      name: 'chat-template',
+      status: 'skip',
+      message: 'The model has no tokenizer.chat_template; chat requests use a generic format.',
+    };
   const messages = [
     { role: 'system', content: 'You are terse.' },
     { role: 'user', content: 'Say hi.' },
   ];
   let rendered: string;
   try {
-    rendered = new Template(template).render({ messages, add_generation_prompt: true, bos_token: specialTokens.bos ?? '', eos_token: specialTokens.eos ?? '' });
+    rendered = new Template(template).render({
+      messages,
+      add_generation_prompt: true,
+      bos_token: specialTokens.bos ?? '',
+      eos_token: specialTokens.eos ?? '',
+    });
   } catch (error) {
-    return { name: 'chat-template', status: 'fail', message: `The chat template does not render: ${(error as Error).message}` };
+    return {
+      name: 'chat-template',
+      status: 'fail',
+      message: `The chat template does not render: ${(error as Error).message}`,
+    };
   }
   if (!rendered.includes('Say hi.')) {
-    return { name: 'chat-template', status: 'fail', message: 'The rendered chat template does not contain the user message.', details: { rendered: rendered.slice(0, 500) } };
+    return {
+      name: 'chat-template',
+      status: 'fail',
+      message: 'The rendered chat template does not contain the user message.',
+      details: { rendered: rendered.slice(0, 500) },
+    };
   }
-  return { name: 'chat-template', status: 'pass', message: `Renders a system and user turn to ${rendered.length} characters.`, details: { rendered: rendered.slice(0, 500) } };
+  return {
+    name: 'chat-template',
+    status: 'pass',
+    message: `Renders a system and user turn to ${rendered.length} characters.`,
+    details: { rendered: rendered.slice(0, 500) },
+  };
 }
 
 /** A short greedy generation, timed: prompt speed from the first token, generation speed after it. */
-export async function checkGeneration(model: LlamaModel, request: WorkerRequest, metrics: ModelMetrics): Promise<{ result: CheckResult; sample?: string }> {
+export async function checkGeneration(
+  model: LlamaModel,
+  request: WorkerRequest,
+  metrics: ModelMetrics,
+): Promise<{ result: CheckResult; sample?: string }> {
   const context = await model.createContext({ contextSize: request.contextSize, threads: request.threads });
   try {
     const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
     const promptTokens = model.tokenize(request.prompt).length;
     if (promptTokens >= context.contextSize) {
-      return { result: { name: 'generation', status: 'fail', message: `The prompt is ${promptTokens} tokens, which does not fit a context of ${context.contextSize}.` } };
+      return {
+        result: {
+          name: 'generation',
+          status: 'fail',
+          message: `The prompt is ${promptTokens} tokens, which does not fit a context of ${context.contextSize}.`,
+        },
+      };
     }
     let generated = 0;
     let firstAt = 0;
@@ -70,12 +117,26 @@ export async function checkGeneration(model: LlamaModel, request: WorkerRequest,
     const ended = performance.now();
     metrics.promptTokens = promptTokens;
     metrics.generatedTokens = generated;
-    if (generated === 0) return { result: { name: 'generation', status: 'fail', message: 'The model generated no tokens: it ended its answer at once.' }, sample: text };
+    if (generated === 0)
+      return {
+        result: {
+          name: 'generation',
+          status: 'fail',
+          message: 'The model generated no tokens: it ended its answer at once.',
+        },
+        sample: text,
+      };
     // The first token's time covers evaluating the prompt and sampling once.
     metrics.promptTokensPerSecond = round(promptTokens / ((firstAt - started) / 1000));
-    if (generated > 1) metrics.generationTokensPerSecond = round((generated - 1) / ((ended - firstAt) / 1000));
+    if (generated > 1)
+      metrics.generationTokensPerSecond = round((generated - 1) / ((ended - firstAt) / 1000));
     return {
-      result: { name: 'generation', status: 'pass', message: `Generated ${generated} tokens in ${Math.round(ended - started)} ms.`, durationMs: Math.round(ended - started) },
+      result: {
+        name: 'generation',
+        status: 'pass',
+        message: `Generated ${generated} tokens in ${Math.round(ended - started)} ms.`,
+        durationMs: Math.round(ended - started),
+      },
       sample: text,
     };
   } finally {
@@ -88,7 +149,11 @@ export async function checkGeneration(model: LlamaModel, request: WorkerRequest,
  * probability given the tokens before it, from the full next-token
  * distribution (temperature 1, no top-k or top-p truncation).
  */
-export async function checkScore(model: LlamaModel, request: WorkerRequest, metrics: ModelMetrics): Promise<CheckResult> {
+export async function checkScore(
+  model: LlamaModel,
+  request: WorkerRequest,
+  metrics: ModelMetrics,
+): Promise<CheckResult> {
   const tokens = model.tokenize(SCORE_TEXT, false);
   const bos = model.tokens.bos;
   const input: Token[] = bos === null ? tokens : [bos, ...tokens];
@@ -98,7 +163,17 @@ export async function checkScore(model: LlamaModel, request: WorkerRequest, metr
     const sequence = context.getSequence();
     const outputs = await sequence.controlledEvaluate(
       input.slice(0, limit).map((token, i) =>
-        i < limit - 1 ? [token, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }] : token,
+        i < limit - 1
+          ? [
+              token,
+              {
+                generateNext: {
+                  probabilities: true,
+                  options: { temperature: 1, topK: 0, topP: 1, minP: 0 },
+                },
+              },
+            ]
+          : token,
       ),
     );
     let total = 0;
@@ -113,8 +188,14 @@ export async function checkScore(model: LlamaModel, request: WorkerRequest, metr
     const meanNll = total / counted;
     metrics.meanNll = round(meanNll, 4);
     metrics.perplexity = round(Math.exp(meanNll), 2);
-    if (!Number.isFinite(meanNll)) return { name: 'score', status: 'fail', message: 'The per-token loss is not a finite number.' };
-    return { name: 'score', status: 'pass', message: `Mean negative log-likelihood ${metrics.meanNll} nats per token over ${counted} tokens (perplexity ${metrics.perplexity}).`, details: { tokens: counted } };
+    if (!Number.isFinite(meanNll))
+      return { name: 'score', status: 'fail', message: 'The per-token loss is not a finite number.' };
+    return {
+      name: 'score',
+      status: 'pass',
+      message: `Mean negative log-likelihood ${metrics.meanNll} nats per token over ${counted} tokens (perplexity ${metrics.perplexity}).`,
+      details: { tokens: counted },
+    };
   } finally {
     await context.dispose();
   }

@@ -1,5 +1,6 @@
 /** The checks `alki validate` runs on a model, in order. */
-export type CheckName = 'structure' | 'load' | 'tokenizer' | 'chat-template' | 'generation' | 'score' | 'hash';
+export type CheckName =
+  'structure' | 'load' | 'tokenizer' | 'chat-template' | 'generation' | 'score' | 'hash';
 
 export interface CheckResult {
   name: CheckName;

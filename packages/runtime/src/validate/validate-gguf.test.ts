@@ -4,7 +4,13 @@ import { validateGgufModel } from './validate-gguf.js';
 
 describe('validateGgufModel', () => {
   it('passes a tiny working model and reports its speed, memory and score', async () => {
-    const report = await validateGgufModel(await tinyModel(), { maxTokens: 4, contextSize: 64, threads: 1, score: true, execArgv: [] });
+    const report = await validateGgufModel(await tinyModel(), {
+      maxTokens: 4,
+      contextSize: 64,
+      threads: 1,
+      score: true,
+      execArgv: [],
+    });
     expect(report.checks.map((c) => [c.name, c.status])).toEqual([
       ['structure', 'pass'],
       ['load', 'pass'],
@@ -20,11 +26,18 @@ describe('validateGgufModel', () => {
   }, 120_000);
 
   it('reports the load check as failed when llama.cpp aborts the child, and survives', async () => {
-    const report = await validateGgufModel(await abortingModel(), { maxTokens: 4, contextSize: 64, threads: 1, execArgv: [] });
+    const report = await validateGgufModel(await abortingModel(), {
+      maxTokens: 4,
+      contextSize: 64,
+      threads: 1,
+      execArgv: [],
+    });
     expect(report.ok).toBe(false);
     const load = report.checks.find((c) => c.name === 'load');
     expect(load?.status).toBe('fail');
-    expect(load?.message).toMatch(/^llama\.cpp aborted the process during the load check: .*GGML_ASSERT.* \(the header lacks llama\.feed_forward_length\)$/);
+    expect(load?.message).toMatch(
+      /^llama\.cpp aborted the process during the load check: .*GGML_ASSERT.* \(the header lacks llama\.feed_forward_length\)$/,
+    );
     expect(load?.details).toMatchObject({ signal: 'SIGABRT' });
   }, 120_000);
 });

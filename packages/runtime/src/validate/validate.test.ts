@@ -24,7 +24,10 @@ describe('validate on a bundle', () => {
     const report = await validate(dir, FAST);
     expect(report.kind).toBe('bundle');
     expect(report.checks).toEqual([expect.objectContaining({ name: 'hash', status: 'pass' })]);
-    expect(report.models.map((m) => path.basename(m.file))).toEqual(['alki-tiny-llama-q8_0.gguf', 'alki-tiny-llama-f32.gguf']);
+    expect(report.models.map((m) => path.basename(m.file))).toEqual([
+      'alki-tiny-llama-q8_0.gguf',
+      'alki-tiny-llama-f32.gguf',
+    ]);
     expect(report.models.every((m) => m.ok)).toBe(true);
     expect(report.ok).toBe(true);
   }, 180_000);
@@ -50,7 +53,9 @@ describe('validate on a hub repo', () => {
 
   beforeAll(async () => {
     const weights = fs.readFileSync(await tinyModel());
-    hub = await startFakeHub({ repos: [{ id: 'acme/tiny-GGUF', files: { 'tiny-F32.gguf': weights, 'README.md': '# tiny' } }] });
+    hub = await startFakeHub({
+      repos: [{ id: 'acme/tiny-GGUF', files: { 'tiny-F32.gguf': weights, 'README.md': '# tiny' } }],
+    });
   });
 
   afterAll(async () => {
@@ -59,7 +64,11 @@ describe('validate on a hub repo', () => {
 
   it('downloads the GGUF the glob picks into a temporary cache, validates it and removes the download', async () => {
     const cache = fs.mkdtempSync(path.join(work, 'hf-'));
-    const report = await validate('acme/tiny-GGUF', { ...FAST, filename: '*F32.gguf', hub: { endpoint: hub.url, env: { HF_HUB_CACHE: cache } } });
+    const report = await validate('acme/tiny-GGUF', {
+      ...FAST,
+      filename: '*F32.gguf',
+      hub: { endpoint: hub.url, env: { HF_HUB_CACHE: cache } },
+    });
     expect(report).toMatchObject({ kind: 'hub', ok: true, target: 'acme/tiny-GGUF/tiny-F32.gguf' });
     expect(fs.existsSync(report.models[0].file)).toBe(false);
     expect(fs.readdirSync(cache)).toEqual([]);
@@ -67,7 +76,12 @@ describe('validate on a hub repo', () => {
 
   it('keeps the download in the Hugging Face cache with keepDownloads (--no-cleanup)', async () => {
     const cache = fs.mkdtempSync(path.join(work, 'hf-'));
-    const report = await validate('acme/tiny-GGUF', { ...FAST, filename: '*F32.gguf', keepDownloads: true, hub: { endpoint: hub.url, env: { HF_HUB_CACHE: cache } } });
+    const report = await validate('acme/tiny-GGUF', {
+      ...FAST,
+      filename: '*F32.gguf',
+      keepDownloads: true,
+      hub: { endpoint: hub.url, env: { HF_HUB_CACHE: cache } },
+    });
     expect(report.ok).toBe(true);
     expect(report.models[0].file.startsWith(cache)).toBe(true);
     expect(fs.existsSync(report.models[0].file)).toBe(true);
@@ -76,6 +90,9 @@ describe('validate on a hub repo', () => {
 
 describe('validate on a bad target', () => {
   it('throws NOT_FOUND for a path that does not exist and is not a repo id', async () => {
-    await expect(validate(path.join(work, 'nothing.gguf'))).rejects.toMatchObject({ code: 'NOT_FOUND', category: 'input' });
+    await expect(validate(path.join(work, 'nothing.gguf'))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      category: 'input',
+    });
   });
 });

@@ -21,10 +21,19 @@ async function main(): Promise<void> {
   const report = (result: CheckResult) => send({ type: 'result', result });
   const loadStarted = performance.now();
   const model = await timed('load', async () => {
-    const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: request.threads });
+    const llama = await getLlama({
+      gpu: false,
+      build: 'never',
+      logLevel: LlamaLogLevel.error,
+      maxThreads: request.threads,
+    });
     return llama.loadModel({ modelPath: request.modelPath });
   }).catch(async (error: unknown) => {
-    await report({ name: 'load', status: 'fail', message: `node-llama-cpp could not load the model: ${(error as Error).message}` });
+    await report({
+      name: 'load',
+      status: 'fail',
+      message: `node-llama-cpp could not load the model: ${(error as Error).message}`,
+    });
     return undefined;
   });
   if (!model) {
@@ -32,11 +41,23 @@ async function main(): Promise<void> {
     return;
   }
   metrics.loadMs = Math.round(performance.now() - loadStarted);
-  await report({ name: 'load', status: 'pass', message: `Loaded in ${metrics.loadMs} ms (${model.fileInfo.metadata.general.architecture}, ${model.trainContextSize} context).`, durationMs: metrics.loadMs });
+  await report({
+    name: 'load',
+    status: 'pass',
+    message: `Loaded in ${metrics.loadMs} ms (${model.fileInfo.metadata.general.architecture}, ${model.trainContextSize} context).`,
+    durationMs: metrics.loadMs,
+  });
   await report(await timed('tokenizer', () => checkTokenizer(model)));
   const tokenizerMeta = model.fileInfo.metadata.tokenizer as { chat_template?: string } | undefined;
   const special = (id: Token | null) => (id === null ? undefined : model.detokenize([id], true));
-  await report(await timed('chat-template', () => checkChatTemplate(tokenizerMeta?.chat_template, { bos: special(model.tokens.bos), eos: special(model.tokens.eos) })));
+  await report(
+    await timed('chat-template', () =>
+      checkChatTemplate(tokenizerMeta?.chat_template, {
+        bos: special(model.tokens.bos),
+        eos: special(model.tokens.eos),
+      }),
+    ),
+  );
   const generation = await timed('generation', () => checkGeneration(model, request, metrics));
   await report(generation.result);
   if (request.score) await report(await timed('score', () => checkScore(model, request, metrics)));

@@ -54,7 +54,23 @@ export interface FakeRepo {
 
 // The hub stores these in LFS through the default .gitattributes of new repos,
 // and anything over 10 MB whatever its name (huggingface_hub's upload rules).
-const LFS_EXTENSIONS = new Set(['.gguf', '.safetensors', '.bin', '.pt', '.pth', '.ckpt', '.onnx', '.h5', '.msgpack', '.model', '.pkl', '.npy', '.zip', '.tar', '.gz']);
+const LFS_EXTENSIONS = new Set([
+  '.gguf',
+  '.safetensors',
+  '.bin',
+  '.pt',
+  '.pth',
+  '.ckpt',
+  '.onnx',
+  '.h5',
+  '.msgpack',
+  '.model',
+  '.pkl',
+  '.npy',
+  '.zip',
+  '.tar',
+  '.gz',
+]);
 const LFS_MIN_SIZE = 10 * 1024 * 1024;
 
 function isLfs(filePath: string, size: number): boolean {
@@ -81,10 +97,22 @@ async function hashFile(file: string): Promise<{ sha256: string; sha1: string; s
   return { sha256: sha256.digest('hex'), sha1: sha1.digest('hex'), size };
 }
 
-function describe(filePath: string, size: number, sha256: string, gitOid: string, read: FakeFile['read']): FakeFile {
+function describe(
+  filePath: string,
+  size: number,
+  sha256: string,
+  gitOid: string,
+  read: FakeFile['read'],
+): FakeFile {
   if (!isLfs(filePath, size)) return { path: filePath, size, oid: gitOid, read };
   const pointer = lfsPointer(sha256, size);
-  return { path: filePath, size, oid: gitBlobOid(Buffer.from(pointer)), lfs: { oid: sha256, size, pointerSize: Buffer.byteLength(pointer) }, read };
+  return {
+    path: filePath,
+    size,
+    oid: gitBlobOid(Buffer.from(pointer)),
+    lfs: { oid: sha256, size, pointerSize: Buffer.byteLength(pointer) },
+    read,
+  };
 }
 
 function listDir(root: string, relative = ''): string[] {
@@ -103,17 +131,29 @@ async function loadRevision(repoId: string, name: string, spec: FakeRevisionSpec
     for (const relative of listDir(spec.dir)) {
       const absolute = path.join(spec.dir, relative);
       const { sha256, sha1, size } = await hashFile(absolute);
-      files.set(relative, describe(relative, size, sha256, sha1, (start, end) => fs.createReadStream(absolute, { start, end })));
+      files.set(
+        relative,
+        describe(relative, size, sha256, sha1, (start, end) => fs.createReadStream(absolute, { start, end })),
+      );
     }
   }
   for (const [filePath, content] of Object.entries(spec.files ?? {})) {
-    const bytes = typeof content === 'string' ? Buffer.from(content) : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+    const bytes =
+      typeof content === 'string'
+        ? Buffer.from(content)
+        : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    files.set(filePath, describe(filePath, bytes.length, sha256, gitBlobOid(bytes), (start, end) => Readable.from([bytes.subarray(start, end + 1)])));
+    files.set(
+      filePath,
+      describe(filePath, bytes.length, sha256, gitBlobOid(bytes), (start, end) =>
+        Readable.from([bytes.subarray(start, end + 1)]),
+      ),
+    );
   }
   // A commit id that changes whenever the content does, like a real one.
   const commit = createHash('sha1').update(`${repoId}\0${name}\0`);
-  for (const file of [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) commit.update(`${file.path}\0${file.oid}\0`);
+  for (const file of [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)))
+    commit.update(`${file.path}\0${file.oid}\0`);
   return { name, sha: commit.digest('hex'), files };
 }
 
@@ -121,7 +161,8 @@ async function loadRevision(repoId: string, name: string, spec: FakeRevisionSpec
 export async function loadRepo(spec: FakeRepoSpec): Promise<FakeRepo> {
   const revisions = new Map<string, FakeRevision>();
   revisions.set('main', await loadRevision(spec.id, 'main', spec));
-  for (const [name, revision] of Object.entries(spec.revisions ?? {})) revisions.set(name, await loadRevision(spec.id, name, revision));
+  for (const [name, revision] of Object.entries(spec.revisions ?? {}))
+    revisions.set(name, await loadRevision(spec.id, name, revision));
   return { spec, revisions };
 }
 

@@ -7,7 +7,11 @@ import { startFakeHub, type FakeHub } from './server.js';
 
 const WEIGHTS = Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 256));
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
-const gitOid = (data: Uint8Array | string) => createHash('sha1').update(`blob ${Buffer.byteLength(data)}\0`).update(data).digest('hex');
+const gitOid = (data: Uint8Array | string) =>
+  createHash('sha1')
+    .update(`blob ${Buffer.byteLength(data)}\0`)
+    .update(data)
+    .digest('hex');
 
 let hub: FakeHub;
 let dir: string;
@@ -37,7 +41,14 @@ describe('startFakeHub metadata endpoints', () => {
     const response = await fetch(`${hub.url}/api/models/acme/inline/revision/main`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ id: 'acme/inline', sha: hub.commitOf('acme/inline'), private: false, gated: false, cardData: { license: 'mit' }, siblings: [{ rfilename: 'a.gguf' }, { rfilename: 'notes.txt' }] });
+    expect(body).toMatchObject({
+      id: 'acme/inline',
+      sha: hub.commitOf('acme/inline'),
+      private: false,
+      gated: false,
+      cardData: { license: 'mit' },
+      siblings: [{ rfilename: 'a.gguf' }, { rfilename: 'notes.txt' }],
+    });
     expect(hub.commitOf('acme/inline')).toMatch(/^[0-9a-f]{40}$/);
   });
 
@@ -55,17 +66,30 @@ describe('startFakeHub metadata endpoints', () => {
         lfs: { oid: sha256(WEIGHTS), size: WEIGHTS.length, pointerSize: expect.any(Number) },
       },
     ]);
-    const top = (await (await fetch(`${hub.url}/api/models/acme/from-dir/tree/main`)).json()) as Array<{ path: string }>;
+    const top = (await (await fetch(`${hub.url}/api/models/acme/from-dir/tree/main`)).json()) as Array<{
+      path: string;
+    }>;
     expect(top.map((e) => e.path)).toEqual(['config.json', 'sub']);
   });
 
   it('answers paths-info for existing paths only', async () => {
-    const response = await fetch(`${hub.url}/api/models/acme/inline/paths-info/${hub.commitOf('acme/inline')}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ paths: ['notes.txt', 'missing'], expand: true }),
-    });
-    expect(await response.json()).toEqual([{ type: 'file', oid: gitOid('hi'), size: 2, path: 'notes.txt', lastCommit: expect.objectContaining({ id: hub.commitOf('acme/inline') }) }]);
+    const response = await fetch(
+      `${hub.url}/api/models/acme/inline/paths-info/${hub.commitOf('acme/inline')}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ paths: ['notes.txt', 'missing'], expand: true }),
+      },
+    );
+    expect(await response.json()).toEqual([
+      {
+        type: 'file',
+        oid: gitOid('hi'),
+        size: 2,
+        path: 'notes.txt',
+        lastCommit: expect.objectContaining({ id: hub.commitOf('acme/inline') }),
+      },
+    ]);
   });
 });
 
@@ -101,7 +125,11 @@ describe('startFakeHub file endpoint', () => {
 
   it('answers 404 with the hub error codes for a missing repo, revision or file', async () => {
     const codes = [];
-    for (const url of ['/acme/none/resolve/main/a.gguf', '/acme/inline/resolve/v9/a.gguf', '/acme/inline/resolve/main/b.gguf']) {
+    for (const url of [
+      '/acme/none/resolve/main/a.gguf',
+      '/acme/inline/resolve/v9/a.gguf',
+      '/acme/inline/resolve/main/b.gguf',
+    ]) {
       const response = await fetch(`${hub.url}${url}`);
       codes.push([response.status, response.headers.get('x-error-code')]);
     }
@@ -116,7 +144,9 @@ describe('startFakeHub file endpoint', () => {
     expect((await fetch(fileUrl(), { headers: { authorization: 'Bearer hf_bad' } })).status).toBe(401);
     const anonymous = await fetch(`${hub.url}/acme/gated/resolve/main/a.gguf`);
     expect([anonymous.status, anonymous.headers.get('x-error-code')]).toEqual([401, 'GatedRepo']);
-    const stranger = await fetch(`${hub.url}/acme/gated/resolve/main/a.gguf`, { headers: { authorization: 'Bearer hf_good' } });
+    const stranger = await fetch(`${hub.url}/acme/gated/resolve/main/a.gguf`, {
+      headers: { authorization: 'Bearer hf_good' },
+    });
     expect([stranger.status, stranger.headers.get('x-error-code')]).toEqual([403, 'GatedRepo']);
     // Gated repos still show their listing, as on the real hub.
     expect((await fetch(`${hub.url}/api/models/acme/gated/tree/main`)).status).toBe(200);
@@ -130,7 +160,8 @@ describe('startFakeHub faults', () => {
     expect(response.headers.get('content-length')).toBe(String(WEIGHTS.length));
     const received: number[] = [];
     const failure = await (async () => {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) received.push(chunk.length);
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>)
+        received.push(chunk.length);
     })().catch((error: unknown) => error);
     // undici reports a body cut short as TypeError('terminated').
     expect(failure).toMatchObject({ name: 'TypeError', message: 'terminated' });
@@ -147,7 +178,10 @@ describe('startFakeHub faults', () => {
     let received = 0;
     while (received < 500) received += (await reader.read()).value?.length ?? 0;
     const next = reader.read();
-    const outcome = await Promise.race([next.then(() => 'data'), new Promise((resolve) => setTimeout(() => resolve('silence'), 300))]);
+    const outcome = await Promise.race([
+      next.then(() => 'data'),
+      new Promise((resolve) => setTimeout(() => resolve('silence'), 300)),
+    ]);
     expect([received, outcome]).toEqual([500, 'silence']);
     controller.abort();
     await next.catch(() => undefined);
@@ -157,7 +191,9 @@ describe('startFakeHub faults', () => {
     const wrong = await startFakeHub({ repos: [{ id: 'acme/inline', files: { 'a.gguf': WEIGHTS } }] });
     try {
       wrong.inject({ kind: 'wrong-etag', repo: 'acme/inline', path: 'a.gguf' });
-      const [entry] = (await (await fetch(`${wrong.url}/api/models/acme/inline/tree/main`)).json()) as Array<{ lfs: { oid: string } }>;
+      const [entry] = (await (await fetch(`${wrong.url}/api/models/acme/inline/tree/main`)).json()) as Array<{
+        lfs: { oid: string };
+      }>;
       expect(entry.lfs.oid).not.toBe(sha256(WEIGHTS));
       const response = await fetch(`${wrong.url}/acme/inline/resolve/main/a.gguf`);
       expect(response.headers.get('x-linked-etag')).toBe(`"${entry.lfs.oid}"`);

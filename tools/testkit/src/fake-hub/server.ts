@@ -1,6 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { findRevision, loadRepo, type FakeFile, type FakeRepo, type FakeRepoSpec, type FakeRevision } from './repo.js';
+import {
+  findRevision,
+  loadRepo,
+  type FakeFile,
+  type FakeRepo,
+  type FakeRepoSpec,
+  type FakeRevision,
+} from './repo.js';
 
 export interface FakeHubOptions {
   repos: FakeRepoSpec[];
@@ -83,8 +90,13 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
   const faults: FakeHubFault[] = [];
   let url = '';
 
-  const takeFault = <K extends FakeHubFault['kind']>(kind: K, matches: (fault: Extract<FakeHubFault, { kind: K }>) => boolean) => {
-    const index = faults.findIndex((fault) => fault.kind === kind && matches(fault as Extract<FakeHubFault, { kind: K }>));
+  const takeFault = <K extends FakeHubFault['kind']>(
+    kind: K,
+    matches: (fault: Extract<FakeHubFault, { kind: K }>) => boolean,
+  ) => {
+    const index = faults.findIndex(
+      (fault) => fault.kind === kind && matches(fault as Extract<FakeHubFault, { kind: K }>),
+    );
     if (index < 0) return undefined;
     const fault = faults[index] as Extract<FakeHubFault, { kind: K }>;
     if (kind !== 'wrong-etag') {
@@ -94,8 +106,10 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     }
     return fault;
   };
-  const hasWrongEtag = (repo: string, filePath: string) => faults.some((f) => f.kind === 'wrong-etag' && f.repo === repo && f.path === filePath);
-  const advertisedSha256 = (repo: FakeRepo, file: FakeFile) => (hasWrongEtag(repo.spec.id, file.path) ? WRONG_SHA256 : file.lfs?.oid);
+  const hasWrongEtag = (repo: string, filePath: string) =>
+    faults.some((f) => f.kind === 'wrong-etag' && f.repo === repo && f.path === filePath);
+  const advertisedSha256 = (repo: FakeRepo, file: FakeFile) =>
+    hasWrongEtag(repo.spec.id, file.path) ? WRONG_SHA256 : file.lfs?.oid;
 
   function tokenOf(req: http.IncomingMessage): string | undefined {
     const header = req.headers.authorization;
@@ -111,7 +125,11 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       const repo = repos.get(segments.slice(0, length).join('/'));
       if (repo) return { repo, rest: segments.slice(length) };
     }
-    throw new HubReply(404, 'RepoNotFound', `Repository Not Found for url: ${url}/${segments.slice(0, 2).join('/')}.`);
+    throw new HubReply(
+      404,
+      'RepoNotFound',
+      `Repository Not Found for url: ${url}/${segments.slice(0, 2).join('/')}.`,
+    );
   }
 
   function checkAccess(repo: FakeRepo, token: string | undefined, forContent: boolean): void {
@@ -124,9 +142,17 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     }
     if (spec.gated && forContent && !allowed) {
       if (token === undefined) {
-        throw new HubReply(401, 'GatedRepo', `Access to model ${spec.id} is restricted. You must have access to it and be authenticated to access it. Please log in.`);
+        throw new HubReply(
+          401,
+          'GatedRepo',
+          `Access to model ${spec.id} is restricted. You must have access to it and be authenticated to access it. Please log in.`,
+        );
       }
-      throw new HubReply(403, 'GatedRepo', `Access to model ${spec.id} is restricted and you are not in the authorized list. Visit ${url}/${spec.id} to ask for access.`);
+      throw new HubReply(
+        403,
+        'GatedRepo',
+        `Access to model ${spec.id} is restricted and you are not in the authorized list. Visit ${url}/${spec.id} to ask for access.`,
+      );
     }
   }
 
@@ -144,7 +170,9 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       size: file.size,
       path: file.path,
       ...(file.lfs ? { lfs: { ...file.lfs, oid: sha256 } } : {}),
-      ...(expand ? { lastCommit: { id: revision.sha, title: 'Upload', date: '2025-01-01T00:00:00.000Z' } } : {}),
+      ...(expand
+        ? { lastCommit: { id: revision.sha, title: 'Upload', date: '2025-01-01T00:00:00.000Z' } }
+        : {}),
     };
   }
 
@@ -161,16 +189,28 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     return { type: 'directory', oid: '0'.repeat(40), size: 0, path: dir };
   }
 
-  function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  function sendJson(
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   }
 
   function modelInfo(repo: FakeRepo, revision: FakeRevision) {
     const { spec } = repo;
     return {
-      _id: spec.id.replace(/[^a-z0-9]/gi, '').padEnd(24, '0').slice(0, 24),
+      _id: spec.id
+        .replace(/[^a-z0-9]/gi, '')
+        .padEnd(24, '0')
+        .slice(0, 24),
       id: spec.id,
       modelId: spec.id,
       author: spec.id.includes('/') ? spec.id.split('/')[0] : undefined,
@@ -189,15 +229,26 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     };
   }
 
-  function tree(req: http.IncomingMessage, res: http.ServerResponse, repo: FakeRepo, revision: FakeRevision, under: string, query: URLSearchParams): void {
+  function tree(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    repo: FakeRepo,
+    revision: FakeRevision,
+    under: string,
+    query: URLSearchParams,
+  ): void {
     const recursive = query.get('recursive') === 'true' || query.get('recursive') === '1';
     const expand = query.get('expand') === 'true';
     const prefix = under ? `${under}/` : '';
-    if (under && !directoriesOf(revision).includes(under)) throw new HubReply(404, 'EntryNotFound', `${under} does not exist on "${revision.name}"`);
-    const inScope = (p: string) => p.startsWith(prefix) && (recursive || !p.slice(prefix.length).includes('/'));
+    if (under && !directoriesOf(revision).includes(under))
+      throw new HubReply(404, 'EntryNotFound', `${under} does not exist on "${revision.name}"`);
+    const inScope = (p: string) =>
+      p.startsWith(prefix) && (recursive || !p.slice(prefix.length).includes('/'));
     const entries = [
       ...directoriesOf(revision).filter(inScope).map(directoryEntry),
-      ...[...revision.files.values()].filter((f) => inScope(f.path)).map((f) => fileEntry(repo, revision, f, expand)),
+      ...[...revision.files.values()]
+        .filter((f) => inScope(f.path))
+        .map((f) => fileEntry(repo, revision, f, expand)),
     ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const pageSize = options.treePageSize ?? entries.length;
     const cursor = Number(query.get('cursor') ?? 0);
@@ -211,7 +262,12 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     sendJson(res, 200, page, headers);
   }
 
-  async function pathsInfo(req: http.IncomingMessage, res: http.ServerResponse, repo: FakeRepo, revision: FakeRevision): Promise<void> {
+  async function pathsInfo(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    repo: FakeRepo,
+    revision: FakeRevision,
+  ): Promise<void> {
     let text = '';
     for await (const chunk of req) text += chunk;
     let body: { paths?: unknown; expand?: unknown };
@@ -231,7 +287,10 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     sendJson(res, 200, out);
   }
 
-  function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  function parseRange(
+    header: string | undefined,
+    size: number,
+  ): { start: number; end: number } | 'unsatisfiable' | undefined {
     if (!header) return undefined;
     const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
     if (!match || (match[1] === '' && match[2] === '')) return 'unsatisfiable';
@@ -246,7 +305,14 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     return { start, end };
   }
 
-  function resolve(req: http.IncomingMessage, res: http.ServerResponse, repo: FakeRepo, revision: FakeRevision, filePath: string, viaCdn = false): void {
+  function resolve(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    repo: FakeRepo,
+    revision: FakeRevision,
+    filePath: string,
+    viaCdn = false,
+  ): void {
     const file = revision.files.get(filePath);
     if (!file) throw new HubReply(404, 'EntryNotFound', `Entry not found: ${filePath} on "${revision.name}"`);
     const sha256 = advertisedSha256(repo, file);
@@ -264,7 +330,9 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       'Accept-Ranges': 'bytes',
       'Content-Type': 'application/octet-stream',
       // A CDN names content its own way; the hub by sha256 or git oid.
-      ...(viaCdn ? { ETag: `"cdn-${file.oid.slice(0, 16)}"` } : { ...hubHeaders, ETag: `"${sha256 ?? file.oid}"` }),
+      ...(viaCdn
+        ? { ETag: `"cdn-${file.oid.slice(0, 16)}"` }
+        : { ...hubHeaders, ETag: `"${sha256 ?? file.oid}"` }),
     };
     const range = parseRange(req.headers.range, file.size);
     if (range === 'unsatisfiable') {
@@ -305,7 +373,12 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     partial.on('end', () => res.write('', after));
   }
 
-  async function route(req: http.IncomingMessage, res: http.ServerResponse, pathname: string, query: URLSearchParams): Promise<void> {
+  async function route(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    pathname: string,
+    query: URLSearchParams,
+  ): Promise<void> {
     const segments = pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const token = tokenOf(req);
     const status = takeFault('status', (f) => !f.pathPrefix || pathname.startsWith(f.pathPrefix));
@@ -318,7 +391,8 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       if (revisionName === undefined) throw new HubReply(404, undefined, 'Not Found');
       const revision = revisionOf(repo, revisionName);
       if (action === 'revision' && req.method === 'GET') return sendJson(res, 200, modelInfo(repo, revision));
-      if (action === 'tree' && req.method === 'GET') return tree(req, res, repo, revision, under.join('/'), query);
+      if (action === 'tree' && req.method === 'GET')
+        return tree(req, res, repo, revision, under.join('/'), query);
       if (action === 'paths-info' && req.method === 'POST') return pathsInfo(req, res, repo, revision);
       throw new HubReply(404, undefined, 'Not Found');
     }
@@ -331,7 +405,8 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     }
     const { repo, rest } = findRepo(segments);
     const [action, revisionName, ...filePath] = rest;
-    if (action !== 'resolve' || revisionName === undefined || !['GET', 'HEAD'].includes(req.method ?? '')) throw new HubReply(404, undefined, 'Not Found');
+    if (action !== 'resolve' || revisionName === undefined || !['GET', 'HEAD'].includes(req.method ?? ''))
+      throw new HubReply(404, undefined, 'Not Found');
     checkAccess(repo, token, true);
     resolve(req, res, repo, revisionOf(repo, revisionName), filePath.join('/'));
   }
@@ -355,7 +430,12 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
         return;
       }
       if (error instanceof HubReply) {
-        sendJson(res, error.status, { error: error.message }, error.errorCode ? { 'X-Error-Code': error.errorCode, 'X-Error-Message': error.message } : {});
+        sendJson(
+          res,
+          error.status,
+          { error: error.message },
+          error.errorCode ? { 'X-Error-Code': error.errorCode, 'X-Error-Message': error.message } : {},
+        );
       } else {
         sendJson(res, 500, { error: String(error) });
       }
