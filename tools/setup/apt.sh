@@ -8,7 +8,12 @@ packages=(
   docker-registry apache2-utils # the CNCF distribution registry, and htpasswd for its auth tests
   skopeo umoci                  # independent OCI checks
   podman buildah runc           # running images (runc: crun fails on this VM's hybrid cgroups)
+  catatonit                     # podman --init; a Recommends of podman, so --no-install-recommends drops it
+  uidmap                        # podman: newuidmap for user namespaces (also a Recommends)
   systemd                       # systemd-analyze verify for generated units
+  prometheus                    # Prometheus and promtool: scrape, rules and query tests
+  chromium                      # headless page tests (reports, dashboard)
+  file                          # identifying built binaries' architectures
 )
 
 missing=()

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkSbom, createSbom, serializeSbom, type SbomInput } from './index.js';
 
-// The official SPDX 2.3 JSON schema is kept outside the repo (no npm package
-// ships it); read it at test time, never copy it in.
+// The official SPDX 2.3 JSON schema, vendored unchanged (no npm package ships
+// it); see vendor/spdx/README.md for its source and license.
 const schemaPath = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
-  '../../../../shared/schemas/spdx-2.3.schema.json',
+  '../../../vendor/spdx/spdx-2.3.schema.json',
 );
 
 function spdxValidator() {

@@ -12,7 +12,8 @@ export interface PodmanEnvironment {
 
 /**
  * Writes the containers.conf and storage.conf this VM needs (runc, host
- * network, cgroupfs, vfs storage in a temp dir; see ../shared/FACTS.md) and
+ * network, cgroupfs, vfs storage in a temp dir: crun and the default
+ * netavark/overlay setup fail in small VMs with hybrid cgroups) and
  * returns the environment that makes podman use them.
  */
 export function podmanEnvironment(): PodmanEnvironment {

@@ -50,7 +50,7 @@ function mergeEnv(base: string[] = [], ours: string[] = []): string[] {
 /**
  * Assembles an image config and manifest from a base and new layers: pure
  * data in, pure data out. Every layer gets a history entry, which podman
- * needs to use the image as a base (../shared/FACTS.md).
+ * needs to use the image as a base: it refuses a base whose history does not cover its layers.
  *
  * @example
  * const { config, manifest } = assembleImage({ layers: [{ layer, createdBy: 'alki: bundle' }], config: { Cmd: ['/app/llama-server'] }, created: '1970-01-01T00:00:00Z', architecture: 'amd64' });

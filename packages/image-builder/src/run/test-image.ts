@@ -93,7 +93,7 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRes
   const cmd = config?.config?.Cmd;
   const name = `alki-image-test-${randomBytes(4).toString('hex')}`;
   const envFlags = Object.entries(options.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
-  // --init: llama-server as PID 1 ignores SIGTERM (../shared/FACTS.md).
+  // --init: llama-server as PID 1 ignores SIGTERM (so the server inside stops on SIGTERM).
   const runArgs = [
     'run',
     '-d',
