@@ -1,4 +1,5 @@
 import type { AlkiCommand } from '../context.js';
+import { calibrateCommand } from './calibrate.js';
 import { convertCommand } from './convert.js';
 import { imageCommand } from './image.js';
 import { inspectCommand } from './inspect.js';
@@ -21,6 +22,7 @@ export const commands: AlkiCommand[] = [
   convertCommand,
   quantizeCommand,
   validateCommand,
+  calibrateCommand,
   serveCommand,
   verifyCommand,
   publishCommand,
@@ -51,6 +53,10 @@ export const examples: Array<[command: string, description: string]> = [
   [
     '$0 validate model.gguf --score',
     'Prove a model loads, tokenizes and generates; report tokens/s and memory',
+  ],
+  [
+    '$0 calibrate --probe-only',
+    'Probe this machine: CPU, SIMD features, memory, cgroup limits, GPUs, bandwidth',
   ],
   ['$0 serve model.gguf --port 8080', 'Serve a model with an OpenAI-compatible API and Prometheus /metrics'],
   [

@@ -1,0 +1,98 @@
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { CalibrateError } from '../errors.js';
+import { measureMemoryBandwidth, type BandwidthMeasurement } from './bandwidth.js';
+import { readCgroupLimits, type CgroupLimits, type ReadText } from './cgroup.js';
+import { parseCpuInfo, type CpuInfo } from './cpuinfo.js';
+import { probeGpus, type GpuProbe, type LoadLlama } from './gpu.js';
+import { parseMemInfo, type MemInfo } from './meminfo.js';
+
+/** Everything the probe found about one machine. */
+export interface HardwareProbe {
+  hostname: string;
+  /** `linux`, with the kernel release. */
+  os: { platform: string; release: string };
+  cpu: CpuInfo;
+  memory: MemInfo;
+  cgroup: CgroupLimits;
+  /** What a model server on this machine can use: the hardware, narrowed by the cgroup limits. */
+  usable: {
+    /** Whole cores: logical cores, at most the cpuset, at most the CPU quota rounded down (at least 1). */
+    cores: number;
+    /** Available memory, at most the cgroup's memory limit. */
+    memoryBytes: number;
+  };
+  gpu: GpuProbe;
+  /** Absent when the probe was asked not to measure it. */
+  bandwidth?: BandwidthMeasurement;
+}
+
+export interface ProbeOptions {
+  /** Reads /proc and /sys files; the real file system by default. */
+  read?: ReadText;
+  /** Measure memory bandwidth (about half a second). Default true. */
+  bandwidth?: boolean;
+  /** Look for GPUs through node-llama-cpp (a second or two). Default true. */
+  gpu?: boolean;
+  /** Loads node-llama-cpp for the GPU probe; a seam for tests. */
+  loadLlama?: LoadLlama;
+  hostname?: string;
+  signal?: AbortSignal;
+}
+
+const readReal: ReadText = (file) => readFile(file, 'utf8').catch(() => undefined);
+
+const NO_GPU: GpuProbe = { backend: null, devices: [], vramTotalBytes: 0, vramFreeBytes: 0, unifiedBytes: 0 };
+
+/**
+ * Probes the machine: CPU model, cores and SIMD features from /proc/cpuinfo,
+ * memory from /proc/meminfo, cgroup CPU and memory limits, GPUs through
+ * node-llama-cpp, and a measured memory bandwidth.
+ *
+ * @example
+ * const probe = await probeHardware();
+ * console.log(probe.cpu.model, probe.usable.cores, probe.bandwidth?.copyGBps);
+ */
+export async function probeHardware(options: ProbeOptions = {}): Promise<HardwareProbe> {
+  const read = options.read ?? readReal;
+  const cpuText = await read('/proc/cpuinfo');
+  const memText = await read('/proc/meminfo');
+  if (cpuText === undefined || memText === undefined) {
+    throw new CalibrateError(
+      'UNSUPPORTED_ENVIRONMENT',
+      'The hardware probe needs /proc/cpuinfo and /proc/meminfo, which this system does not have.',
+      {
+        hint: 'Run calibrate on Linux, or pass --emulate with a device from the catalogue.',
+      },
+    );
+  }
+  const cpu = parseCpuInfo(cpuText);
+  const memory = parseMemInfo(memText);
+  const cgroup = await readCgroupLimits(read);
+  const cores = Math.max(
+    1,
+    Math.min(
+      cpu.logicalCores,
+      cgroup.cpusetCores ?? Infinity,
+      cgroup.cpuLimitCores !== undefined ? Math.floor(cgroup.cpuLimitCores) : Infinity,
+    ),
+  );
+  const memoryBytes = Math.min(memory.availableBytes, cgroup.memoryLimitBytes ?? Infinity);
+  options.signal?.throwIfAborted();
+  const gpu = options.gpu === false ? NO_GPU : await probeGpus(options.loadLlama);
+  options.signal?.throwIfAborted();
+  const bandwidth =
+    options.bandwidth === false
+      ? undefined
+      : await measureMemoryBandwidth({ threads: cores, signal: options.signal });
+  return {
+    hostname: options.hostname ?? os.hostname(),
+    os: { platform: process.platform, release: os.release() },
+    cpu,
+    memory,
+    cgroup,
+    usable: { cores, memoryBytes },
+    gpu,
+    ...(bandwidth ? { bandwidth } : {}),
+  };
+}
