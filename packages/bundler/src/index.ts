@@ -4,6 +4,7 @@ export type { BundlerErrorCode } from './errors.js';
 export {
   artifactUri,
   DOCKERFILE_PATH,
+  isSignatureFile,
   K3S_DEPLOYMENT_PATH,
   K3S_SERVICE_PATH,
   LICENSE_PATH,
@@ -12,6 +13,7 @@ export {
   README_PATH,
   RUNTIME_PATH,
   SBOM_PATH,
+  SIGNATURES_DIR,
   systemdUnitPath,
 } from './format/layout.js';
 export { shellArgument } from './deploy/escape.js';

@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeTestGguf } from './__fixtures__/test-gguf.js';
@@ -72,6 +81,17 @@ describe('verifyBundle', () => {
       ['extra', 'models/extra.gguf'],
     ]);
     expect(report.problems[1].message).toMatch(/has 5 bytes, the manifest says \d+ bytes/);
+  });
+
+  it('leaves signature files under metadata/signatures to the signer, and reports other files there as extra', async () => {
+    const dir = copyOfBundle();
+    mkdirSync(path.join(dir, 'metadata/signatures'));
+    writeFileSync(path.join(dir, 'metadata/signatures/manifest-0123abcd.sigstore.json'), '{}');
+    writeFileSync(path.join(dir, 'metadata/signatures/notes.txt'), 'not a signature');
+    const report = await verifyBundle(dir);
+    expect(report.problems.map((p) => [p.kind, p.path])).toEqual([
+      ['extra', 'metadata/signatures/notes.txt'],
+    ]);
   });
 
   it('does not follow a link planted in place of a model file', async () => {

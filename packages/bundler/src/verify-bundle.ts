@@ -1,7 +1,7 @@
 import { checkSbom } from '@alki/sbom';
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { MANIFEST_PATH, SBOM_PATH } from './format/layout.js';
+import { isSignatureFile, MANIFEST_PATH, SBOM_PATH } from './format/layout.js';
 import type { BundleManifest } from './format/types.js';
 import { artifactPath } from './format/validate.js';
 import { hashFile, throwIfAborted, type HashedFile } from './io/hash.js';
@@ -151,7 +151,9 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
   problems.push(...(await sbomProblems(bundle.dir, manifest)));
 
   for (const { path: relative } of (await walkTree(bundle.dir)).filter((entry) => !entry.directory)) {
-    if (relative === MANIFEST_PATH || expected.has(relative)) continue;
+    // Signatures sign the manifest's digest, so the manifest cannot list them;
+    // @alki/signer verifies them.
+    if (relative === MANIFEST_PATH || expected.has(relative) || isSignatureFile(relative)) continue;
     problems.push({ path: relative, kind: 'extra', message: `${relative} is not listed in the manifest.` });
   }
 

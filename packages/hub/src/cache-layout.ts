@@ -70,6 +70,17 @@ export function linkSnapshotFile(storage: string, commit: string, file: string, 
   return pointer;
 }
 
+/**
+ * Where the cache keeps a repo's files at a commit (`<cache>/models--org--name/snapshots/<sha>`),
+ * whether or not they are there.
+ *
+ * @example
+ * const dir = cachedSnapshotDir(hubCacheDir(), 'acme/tiny', manifest.source.revision);
+ */
+export function cachedSnapshotDir(cacheDir: string, repo: string, commit: string): string {
+  return snapshotDir(repoCacheDir(cacheDir, repo), commit);
+}
+
 /** What the cache holds for a snapshot file: its size and, when it is a blob link, the blob's etag. */
 export function statSnapshotFile(pointer: string): { size: number; etag: string | undefined } | undefined {
   try {

@@ -1,3 +1,4 @@
+export { cachedSnapshotDir } from './cache-layout.js';
 export { DEFAULT_ENDPOINT, findToken, hfHome, hubCacheDir, resolveHubConfig } from './config.js';
 export type { HubConfig, HubOptions } from './config.js';
 export { downloadFile } from './download-file.js';

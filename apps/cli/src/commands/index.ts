@@ -3,11 +3,13 @@ import { calibrateCommand } from './calibrate.js';
 import { convertCommand } from './convert.js';
 import { imageCommand } from './image.js';
 import { inspectCommand } from './inspect.js';
+import { keygenCommand } from './keygen.js';
 import { packCommand } from './pack.js';
 import { quantizeCommand } from './quantize.js';
 import { publishCommand } from './publish.js';
 import { pullCommand } from './pull.js';
 import { serveCommand } from './serve.js';
+import { signCommand } from './sign.js';
 import { tagsCommand } from './tags.js';
 import { toolsCommand } from './tools.js';
 import { validateCommand } from './validate.js';
@@ -25,6 +27,8 @@ export const commands: AlkiCommand[] = [
   calibrateCommand,
   serveCommand,
   verifyCommand,
+  keygenCommand,
+  signCommand,
   publishCommand,
   pullCommand,
   tagsCommand,
@@ -62,6 +66,10 @@ export const examples: Array<[command: string, description: string]> = [
   [
     '$0 verify ./dist/alki-demo',
     'Recompute every hash of a bundle and report tampered, missing and extra files',
+  ],
+  [
+    '$0 sign ./dist/alki-demo --key alki.key',
+    'Sign a bundle offline (after `alki keygen`); `alki verify --key alki.pub` checks it',
   ],
   [
     '$0 image build ./dist/qwen3 --tag acme/qwen3:latest',

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { artifactPath, readBundle } from '@alki/bundler';
+import { describeSignatures, type SignatureClaim } from '@alki/signer';
 import {
   GgufError,
   GgufValueType,
@@ -37,6 +38,8 @@ interface Target {
   repo?: string;
   commit?: string;
   file?: string;
+  /** Set when the target is a bundle directory: its signatures are shown too. */
+  bundleDir?: string;
 }
 
 // `org/name` that is not a local path; `dir/model.gguf` is always a path.
@@ -105,7 +108,7 @@ async function bundleModel(argv: InspectArgs): Promise<Target> {
   const file = argv.filename
     ? pickGguf(artifacts, argv.filename, argv.model)
     : artifactPath(bundle.runtime.model);
-  return { kind: 'file', location: path.join(argv.model, file), headers: {} };
+  return { kind: 'file', location: path.join(argv.model, file), headers: {}, bundleDir: bundle.dir };
 }
 
 /** The one GGUF the glob selects; the shards of one split model count as one (their first shard). */
@@ -197,6 +200,36 @@ function metadataJson(metadata: GgufMetadataEntry[], maxItems: number) {
     type: typeName(entry),
     value: jsonValue(entry.value, entry.type, maxItems),
   }));
+}
+
+// Claims as the files state them; `alki verify --policy` decides whether to trust them.
+function renderSignatures(claims: SignatureClaim[]): string {
+  if (claims.length === 0) return 'signatures   none (sign with `alki sign`)';
+  const lines = ['signatures   (unverified; check with `alki verify --key` or `--policy`)'];
+  for (const claim of claims) {
+    lines.push(
+      `  ${claim.kind.padEnd(11)} ${claim.claimedSigner}${claim.problem ? `: ${claim.problem}` : ''}`,
+    );
+    const statement = claim.statement;
+    if (!statement) continue;
+    const source = statement.predicate.buildDefinition.externalParameters.source as {
+      kind?: string;
+      repo?: string;
+      revision?: string | null;
+    };
+    lines.push(
+      `    built from  ${source.kind ?? '?'} ${source.repo ?? '?'}${source.revision ? `@${source.revision}` : ''}`,
+    );
+    for (const dependency of statement.predicate.buildDefinition.resolvedDependencies)
+      lines.push(
+        `    input       ${dependency.name ?? dependency.uri}${dependency.digest?.sha256 ? ` sha256:${dependency.digest.sha256}` : ''}`,
+      );
+    const versions = Object.entries(statement.predicate.runDetails.builder.version).map(
+      ([k, v]) => `${k} ${v}`,
+    );
+    lines.push(`    built by    ${versions.join(', ')}`);
+  }
+  return lines.join('\n');
 }
 
 function renderSummary(target: Target, summary: GgufSummary): string {
@@ -371,10 +404,12 @@ export const inspectCommand: AlkiCommand = {
           }
         : {}),
       ...(argv.metadata ? { metadata: metadataJson(model.metadata, argv.maxItems) } : {}),
+      ...(target.bundleDir ? { signatures: await describeSignatures(target.bundleDir) } : {}),
     };
     out.result(result, () =>
       [
         renderSummary(target, summary),
+        result.signatures ? `\n${renderSignatures(result.signatures)}` : '',
         argv.tensors ? `\n${renderTensors(model)}` : '',
         argv.metadata ? `\n${renderMetadata(model.metadata, argv.maxItems)}` : '',
       ]

@@ -1,9 +1,11 @@
 import { verifyBundle, type VerifyReport } from '@alki/bundler';
+import { describeSigner, verifySignedBundle, type TrustReport } from '@alki/signer';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 import { EXIT_CODES } from '../exit-codes.js';
+import { trustOptions, trustPolicyFromFlags, wantsTrust, type TrustFlags } from './trust-options.js';
 
-interface VerifyArgs extends GlobalOptions {
+interface VerifyArgs extends GlobalOptions, TrustFlags {
   bundle: string;
 }
 
@@ -14,28 +16,64 @@ function render(report: VerifyReport): string {
   return report.problems.map((problem) => `${problem.kind.padEnd(12)} ${problem.message}`).join('\n');
 }
 
+function renderTrust(report: TrustReport): string {
+  if (!report.ok)
+    return report.failures.map((failure) => `${failure.kind.padEnd(18)} ${failure.message}`).join('\n');
+  const lines = [
+    `ok ${report.name} ${report.version}: ${report.files?.checked.length ?? 0} files match the manifest (sha256:${report.manifestSha256})`,
+    ...report.signers.map((signer) => `  signed by   ${describeSigner(signer)}`),
+  ];
+  if (report.signers.length === 0) lines.push('  unsigned    (the policy allows it)');
+  const source = report.provenance?.predicate.buildDefinition.externalParameters.source as
+    { repo?: string; revision?: string | null } | undefined;
+  if (source)
+    lines.push(`  built from  ${source.repo ?? '?'}${source.revision ? `@${source.revision}` : ''}`);
+  return lines.join('\n');
+}
+
 export const verifyCommand: AlkiCommand = {
   command: 'verify <bundle>',
   describe:
-    'Check a bundle: validate its manifest and SBOM, recompute every hash, report tampered, missing and extra files',
+    'Check a bundle: validate its manifest and SBOM, recompute every hash; with --key, --certificate-identity or --policy, also its signatures',
   builder: (y: Argv<GlobalOptions>) =>
-    y
-      .positional('bundle', {
+    trustOptions(
+      y.positional('bundle', {
         type: 'string',
         demandOption: true,
         describe: 'The bundle directory (as written by alki pack)',
-      })
+      }),
+    )
       .example('$0 verify ./dist/qwen3-0-6b', 'Exit 0 when every file matches; exit 1 naming each bad file')
-      .example('$0 verify ./dist/qwen3-0-6b --json', 'The report as JSON: checked files and problems'),
+      .example('$0 verify ./dist/qwen3-0-6b --key alki.pub', 'Also require a signature by that key')
+      .example(
+        '$0 verify ./dist/qwen3-0-6b --certificate-identity ci@acme.com --certificate-oidc-issuer https://accounts.google.com',
+        'Also require a keyless signature by that identity',
+      )
+      .example('$0 verify ./dist/qwen3-0-6b --policy trust.json --json', 'Under a trust policy, as JSON'),
   handler: withContext<VerifyArgs>(async (argv, { out, signal }) => {
     const progress = out.progress('verify');
-    const report = await verifyBundle(argv.bundle, {
-      signal,
-      onProgress: (event) => {
-        progress.update(event.done, event.total);
-        progress.step(event.file);
-      },
-    });
+    const onProgress = (event: { done: number; total: number; file: string }) => {
+      progress.update(event.done, event.total);
+      progress.step(event.file);
+    };
+    if (wantsTrust(argv)) {
+      const policy = await trustPolicyFromFlags(argv);
+      const report = await verifySignedBundle(argv.bundle, policy, { signal, onProgress });
+      progress.done();
+      for (const warning of report.warnings) out.warn(warning);
+      out.result(report, () => renderTrust(report));
+      if (!report.ok) {
+        out.error(
+          `error: ${report.dir} failed verification under the trust policy: ${report.failures
+            .map((f) => f.kind)
+            .filter((k, i, all) => all.indexOf(k) === i)
+            .join(', ')}.`,
+        );
+        process.exitCode = EXIT_CODES.checkFailed;
+      }
+      return;
+    }
+    const report = await verifyBundle(argv.bundle, { signal, onProgress });
     progress.done();
     out.result(report, () => render(report));
     if (!report.ok) {

@@ -10,6 +10,20 @@ export const README_PATH = 'metadata/README.md';
 export const K3S_DEPLOYMENT_PATH = 'deploy/k3s/deployment.yaml';
 export const K3S_SERVICE_PATH = 'deploy/k3s/service.yaml';
 export const DOCKERFILE_PATH = 'deploy/docker/Dockerfile';
+/**
+ * Sigstore bundles (signatures and provenance) of a signed bundle. They are
+ * added after the manifest is written and sign its digest, so the manifest
+ * cannot list them; verifyBundle leaves them to @alki/signer.
+ */
+export const SIGNATURES_DIR = 'metadata/signatures';
+
+/** Signature files: one level under SIGNATURES_DIR, safe names, `.sigstore.json`. */
+const SIGNATURE_FILE = /^metadata\/signatures\/[A-Za-z0-9][A-Za-z0-9._-]*\.sigstore\.json$/;
+
+/** True for a path (relative, forward slashes) that names a signature file of a bundle. */
+export function isSignatureFile(relative: string): boolean {
+  return SIGNATURE_FILE.test(relative);
+}
 
 /** The systemd unit's path for a bundle slug: `deploy/systemd/alki-<slug>.service`. */
 export function systemdUnitPath(slug: string): string {
