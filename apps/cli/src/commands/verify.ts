@@ -25,9 +25,11 @@ function renderTrust(report: TrustReport): string {
   ];
   if (report.signers.length === 0) lines.push('  unsigned    (the policy allows it)');
   const source = report.provenance?.predicate.buildDefinition.externalParameters.source as
-    { repo?: string; revision?: string | null } | undefined;
+    { kind?: string; repo?: string; revision?: string | null } | undefined;
   if (source)
-    lines.push(`  built from  ${source.repo ?? '?'}${source.revision ? `@${source.revision}` : ''}`);
+    lines.push(
+      `  built from  ${source.kind ?? '?'} ${source.repo ?? '?'}${source.revision ? `@${source.revision}` : ''}`,
+    );
   return lines.join('\n');
 }
 
