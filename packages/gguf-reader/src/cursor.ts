@@ -112,14 +112,13 @@ export class Cursor {
 
   checkStringLength(length: number, at: number, what: string): void {
     if (length > this.remaining || length > MAX_STRING_BYTES) {
-      throw structuralError(
-        'COUNT_TOO_LARGE',
-        at,
-        `The length of ${what} (${length} bytes) is larger than the rest of the file`,
-        {
-          length,
-        },
-      );
+      const limit =
+        length > this.remaining
+          ? 'larger than the rest of the file'
+          : `over the limit of ${MAX_STRING_BYTES}`;
+      throw structuralError('COUNT_TOO_LARGE', at, `The length of ${what} (${length} bytes) is ${limit}`, {
+        length,
+      });
     }
   }
 

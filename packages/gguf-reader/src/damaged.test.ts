@@ -7,92 +7,7 @@ import {
   type ByteSource,
   type GgufErrorCode,
 } from './index.js';
-
-// Hand-built GGUF bytes, so each test can put exactly one defect exactly
-// where it wants it. Little-endian, version 3.
-class Bytes {
-  private parts: number[] = [];
-  u8(v: number) {
-    this.parts.push(v & 0xff);
-    return this;
-  }
-  u32(v: number) {
-    for (let i = 0; i < 4; i++) this.parts.push((v >>> (8 * i)) & 0xff);
-    return this;
-  }
-  u64(v: bigint | number) {
-    const big = BigInt(v);
-    for (let i = 0n; i < 8n; i++) this.parts.push(Number((big >> (8n * i)) & 0xffn));
-    return this;
-  }
-  raw(bytes: ArrayLike<number>) {
-    for (let i = 0; i < bytes.length; i++) this.parts.push(bytes[i]);
-    return this;
-  }
-  str(s: string | number[]) {
-    const bytes = typeof s === 'string' ? new TextEncoder().encode(s) : s;
-    return this.u64(bytes.length).raw(bytes);
-  }
-  padTo(alignment: number) {
-    while (this.parts.length % alignment) this.parts.push(0);
-    return this;
-  }
-  get length() {
-    return this.parts.length;
-  }
-  build() {
-    return new Uint8Array(this.parts);
-  }
-}
-
-function header(tensors: number | bigint, kvs: number | bigint, version = 3) {
-  return new Bytes().raw([0x47, 0x47, 0x55, 0x46]).u32(version).u64(tensors).u64(kvs);
-}
-
-function tensorInfo(b: Bytes, name: string | number[], dims: number[], type: number, offset: number) {
-  b.str(name).u32(dims.length);
-  for (const d of dims) b.u64(d);
-  return b.u32(type).u64(offset);
-}
-
-/** A valid file: 3 metadata entries (string, string array, nested array), 2 F32 tensors. */
-function validFile(): { bytes: Uint8Array; sections: Record<string, [number, number]> } {
-  const b = header(2, 3);
-  const metaStart = b.length;
-  b.str('general.architecture').u32(GgufValueType.STRING).str('llama');
-  b.str('tokenizer.ggml.tokens')
-    .u32(GgufValueType.ARRAY)
-    .u32(GgufValueType.STRING)
-    .u64(3)
-    .str('a')
-    .str('bc')
-    .str('Ġd');
-  b.str('nested')
-    .u32(GgufValueType.ARRAY)
-    .u32(GgufValueType.ARRAY)
-    .u64(1)
-    .u32(GgufValueType.UINT16)
-    .u64(2)
-    .raw([1, 0, 2, 0]);
-  const infoStart = b.length;
-  tensorInfo(b, 'a.weight', [4, 2], 0, 0);
-  tensorInfo(b, 'b.weight', [3], 0, 32);
-  const padStart = b.length;
-  b.padTo(32);
-  const dataStart = b.length;
-  b.raw(new Uint8Array(32 + 12));
-  return {
-    bytes: b.build(),
-    sections: {
-      magic: [0, 4],
-      version: [4, 8],
-      counts: [8, 24],
-      metadata: [metaStart, infoStart],
-      'tensor infos': [infoStart, padStart],
-      'tensor data': [dataStart, b.length],
-    },
-  };
-}
+import { header, negativeDimensionFile, tensorInfo, validFile } from './__fixtures__/gguf-bytes.js';
 
 /** A source that records the largest read it was asked for. */
 function recordingSource(bytes: Uint8Array): ByteSource & { largestRead: number } {
@@ -207,7 +122,7 @@ describe('readGguf on damaged files', () => {
   });
 
   it('rejects unknown value, item and tensor types', async () => {
-    await expectCode(header(0, 1).str('k').u32(13).build(), 'UNKNOWN_VALUE_TYPE', 24 + 9);
+    await expectCode(header(0, 1).str('k').u32(13).u8(0).build(), 'UNKNOWN_VALUE_TYPE', 24 + 9);
     await expectCode(
       header(0, 1).str('k').u32(GgufValueType.ARRAY).u32(99).u64(0).build(),
       'UNKNOWN_VALUE_TYPE',
@@ -249,15 +164,7 @@ describe('readGguf on damaged files', () => {
       .raw(data)
       .build();
     await expectCode(huge, 'BAD_DIMENSIONS', 24);
-    const negative = header(1, 0)
-      .str('t')
-      .u32(1)
-      .u64(-1n & (2n ** 64n - 1n))
-      .u32(0)
-      .u64(0)
-      .padTo(32)
-      .raw(data)
-      .build();
+    const negative = negativeDimensionFile();
     await expectCode(negative, 'COUNT_TOO_LARGE');
     await expectCode(
       tensorInfo(header(1, 0), 'x'.repeat(64), [1], 0, 0).padTo(32).raw(data).build(),
@@ -285,6 +192,82 @@ describe('readGguf on damaged files', () => {
     for (let i = 0; i < 40; i++) deep.u32(GgufValueType.ARRAY).u64(1);
     deep.u32(GgufValueType.UINT8).u64(0);
     await expectCode(deep.build(), 'NESTING_TOO_DEEP');
+  });
+
+  it('rejects an empty metadata key, as gguf.cpp does', async () => {
+    const error = await expectCode(
+      header(0, 2)
+        .str('a')
+        .u32(GgufValueType.UINT8)
+        .u8(1)
+        .str('')
+        .u32(GgufValueType.UINT8)
+        .u8(2)
+        .raw(new Uint8Array(8))
+        .build(),
+      'EMPTY_KEY',
+      24 + 14,
+    );
+    expect(error.details.index).toBe(1);
+  });
+
+  it('rejects an empty tensor name and a name with a NUL byte', async () => {
+    const data = new Uint8Array(32);
+    await expectCode(
+      tensorInfo(header(1, 0), '', [1], 0, 0).padTo(32).raw(data).build(),
+      'BAD_TENSOR_NAME',
+      24,
+    );
+    // ggml_set_name would cut "a\0b" to "a", and then two names collide.
+    const b = header(2, 0);
+    tensorInfo(b, 'a', [1], 0, 0);
+    tensorInfo(b, [0x61, 0x00, 0x62], [1], 0, 32);
+    await expectCode(b.padTo(32).raw(new Uint8Array(64)).build(), 'BAD_TENSOR_NAME', 24 + 33);
+  });
+
+  it('rejects a tensor with a zero-sized dimension, wherever the zero is', async () => {
+    for (const dims of [[0], [32, 0], [32, 1, 0], [32, 2, 3, 0]]) {
+      const bytes = tensorInfo(header(1, 0), 't', dims, 0, 0).padTo(32).raw(new Uint8Array(32)).build();
+      const error = await expectCode(bytes, 'ZERO_DIMENSION', 24);
+      expect(error.details.dims).toEqual(dims);
+    }
+  });
+
+  it('rejects tensor data that is not packed in the order of the tensor infos', async () => {
+    // a: 16 F32 = 64 bytes at 0; b must then start at 64.
+    const gap = header(2, 0);
+    tensorInfo(gap, 'a', [16], 0, 0);
+    tensorInfo(gap, 'b', [16], 0, 96);
+    const gapError = await expectCode(gap.padTo(32).raw(new Uint8Array(192)).build(), 'TENSOR_DATA_GAP');
+    expect(gapError.details).toMatchObject({ name: 'b', expected: 64 });
+    // Swapped offsets: the data is all there, but not where gguf.cpp looks.
+    const swapped = header(2, 0);
+    tensorInfo(swapped, 'a', [16], 0, 64);
+    tensorInfo(swapped, 'b', [16], 0, 0);
+    await expectCode(swapped.padTo(32).raw(new Uint8Array(128)).build(), 'TENSOR_DATA_GAP');
+    // The first tensor must start at data offset 0.
+    const late = tensorInfo(header(1, 0), 'a', [8], 0, 32).padTo(32).raw(new Uint8Array(64)).build();
+    await expectCode(late, 'TENSOR_DATA_GAP');
+  });
+
+  it('rejects a file that ends before the padding in front of the tensor data', async () => {
+    const bytes = tensorInfo(header(1, 0), 't', [1], 0, 0).build();
+    expect(bytes.length % 32).not.toBe(0);
+    await expectCode(bytes, 'TRUNCATED', bytes.length);
+  });
+
+  it("rejects an array over gguf.cpp's item limit even when the source size is unknown", async () => {
+    const bytes = header(0, 1)
+      .str('k')
+      .u32(GgufValueType.ARRAY)
+      .u32(GgufValueType.UINT8)
+      .u64(2 ** 30 + 1)
+      .build();
+    const inner = bufferSource(bytes);
+    await expect(readGguf({ read: inner.read })).rejects.toMatchObject({
+      code: 'COUNT_TOO_LARGE',
+      details: { offset: 24 + 9 + 4 + 4, count: 2 ** 30 + 1 },
+    });
   });
 
   it('reads a file with unknown size (no size on the source) and still stops at the end', async () => {

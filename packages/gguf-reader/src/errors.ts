@@ -23,20 +23,28 @@ export type GgufErrorCode =
   | 'INVALID_VALUE'
   /** The same metadata key twice. */
   | 'DUPLICATE_KEY'
+  /** A metadata key of zero bytes (gguf.cpp refuses it). */
+  | 'EMPTY_KEY'
   /** `general.alignment` is not a power-of-two uint32. */
   | 'BAD_ALIGNMENT'
   /** Arrays nested deeper than MAX_ARRAY_NESTING. */
   | 'NESTING_TOO_DEEP'
-  /** A tensor name over MAX_TENSOR_NAME_BYTES, or empty. */
+  /** A tensor name over MAX_TENSOR_NAME_BYTES. */
   | 'NAME_TOO_LONG'
+  /** An empty tensor name, or one with a NUL byte (ggml would cut the name there). */
+  | 'BAD_TENSOR_NAME'
   /** Two tensors with the same name. */
   | 'DUPLICATE_TENSOR'
   /** Too many dimensions, a negative or huge dimension, or a row length not divisible by the type's block size. */
   | 'BAD_DIMENSIONS'
+  /** A tensor with a dimension of zero: no elements, no data. */
+  | 'ZERO_DIMENSION'
   /** A tensor's data offset is not a multiple of the alignment. */
   | 'MISALIGNED_TENSOR'
   /** Two tensors' data ranges overlap. */
   | 'OVERLAPPING_TENSORS'
+  /** A tensor's data does not start where the previous one ends (padded): gguf.cpp needs them packed in order. */
+  | 'TENSOR_DATA_GAP'
   /** A tensor's data runs past the end of the file. */
   | 'DATA_PAST_END'
   /** The shards of a split model do not fit together. */
@@ -65,13 +73,17 @@ const CATEGORIES: Record<GgufErrorCode, ErrorCategory> = {
   UNKNOWN_TENSOR_TYPE: 'input',
   INVALID_VALUE: 'input',
   DUPLICATE_KEY: 'input',
+  EMPTY_KEY: 'input',
   BAD_ALIGNMENT: 'input',
   NESTING_TOO_DEEP: 'input',
   NAME_TOO_LONG: 'input',
+  BAD_TENSOR_NAME: 'input',
   DUPLICATE_TENSOR: 'input',
   BAD_DIMENSIONS: 'input',
+  ZERO_DIMENSION: 'input',
   MISALIGNED_TENSOR: 'input',
   OVERLAPPING_TENSORS: 'input',
+  TENSOR_DATA_GAP: 'input',
   DATA_PAST_END: 'input',
   SPLIT_MISMATCH: 'input',
   NOT_FOUND: 'input',

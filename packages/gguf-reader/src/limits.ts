@@ -18,24 +18,27 @@ export const MAX_TENSOR_NAME_BYTES = 63;
 export const MAX_ARRAY_NESTING = 16;
 
 /**
- * The longest single string we decode when the source size is unknown. The
- * biggest real strings are chat templates (tens of KiB). With a known size
- * the remaining bytes of the file are the limit.
+ * The longest single string we decode. Stricter than gguf.cpp's
+ * GGUF_MAX_STRING_LENGTH (1 GiB): the biggest real strings are chat templates
+ * (tens of KiB), and every string is held in memory, so a larger one would
+ * let a header alone decide how much memory `inspect` needs. The remaining
+ * bytes of the file are a limit too.
  */
 export const MAX_STRING_BYTES = 64 * 1024 * 1024;
 
 /**
- * Every element count must fit a JS number exactly; larger counts cannot be
- * real because no file holds 2^53 bytes.
+ * The most items one metadata array may hold: gguf.cpp's
+ * GGUF_MAX_ARRAY_ELEMENTS (2^30), checked in gguf_reader::read before it
+ * resizes the vector. Arrays are also bounded by the bytes left in the file.
  */
-export const MAX_SAFE_COUNT = Number.MAX_SAFE_INTEGER;
+export const MAX_ARRAY_ITEMS = 1024 * 1024 * 1024;
 
 /**
  * The smallest encoding of one metadata key-value pair: an 8-byte key length,
- * an empty key, a 4-byte type and a 1-byte value. A kv count larger than
- * remaining bytes / this cannot be honest.
+ * a one-byte key (gguf.cpp refuses empty keys), a 4-byte type and a 1-byte
+ * value. A kv count larger than remaining bytes / this cannot be honest.
  */
-export const MIN_KV_BYTES = 8 + 4 + 1;
+export const MIN_KV_BYTES = 8 + 1 + 4 + 1;
 
-/** The smallest tensor info: name length, empty name, n_dims, type, offset. */
-export const MIN_TENSOR_INFO_BYTES = 8 + 4 + 4 + 8;
+/** The smallest tensor info: name length, a one-byte name, n_dims, type, offset. */
+export const MIN_TENSOR_INFO_BYTES = 8 + 1 + 4 + 4 + 8;

@@ -3,6 +3,7 @@ import { Cursor } from './cursor.js';
 import { structuralError } from './errors.js';
 import { ggmlTypeInfo, isKnownGgmlType } from './ggml-types.js';
 import {
+  MAX_ARRAY_ITEMS,
   MAX_ARRAY_NESTING,
   MAX_TENSOR_DIMS,
   MAX_TENSOR_NAME_BYTES,
@@ -134,6 +135,8 @@ async function readMetadata(
   for (let i = 0; i < kvCount; i++) {
     const at = cursor.offset;
     const key = await cursor.string(`metadata key ${i}`);
+    // gguf.cpp gguf_init_from_reader: "key %d is empty".
+    if (key === '') throw structuralError('EMPTY_KEY', at, `Metadata key ${i} is empty`, { index: i });
     if (seen.has(key))
       throw structuralError('DUPLICATE_KEY', at, `The metadata key "${key}" appears twice`, { key });
     seen.add(key);
@@ -237,6 +240,14 @@ async function readArray(cursor: Cursor, key: string, depth: number): Promise<Gg
       type: itemType,
     });
   const count = cursor.count(`The item count of "${key}"`);
+  if (count > MAX_ARRAY_ITEMS) {
+    throw structuralError(
+      'COUNT_TOO_LARGE',
+      at + 4,
+      `The array "${key}" claims ${count} items, over gguf.cpp's limit of ${MAX_ARRAY_ITEMS}`,
+      { key, count },
+    );
+  }
   if (count * minValueBytes(itemType) > cursor.remaining) {
     throw structuralError(
       'COUNT_TOO_LARGE',
@@ -331,6 +342,19 @@ async function readTensorInfos(cursor: Cursor, tensorCount: number): Promise<Ggu
     }
     if (cursor.available < nameLength + 4) await cursor.fill(nameLength + 4, `tensor info ${i}`);
     const name = cursor.decode(nameLength, at, `the name of tensor ${i}`);
+    // gguf.cpp accepts both, but ggml_set_name copies a name up to its first
+    // NUL, so the tensor would load under another name (or none), and no
+    // model asks for a tensor by an empty name.
+    if (name === '' || name.includes('\0')) {
+      throw structuralError(
+        'BAD_TENSOR_NAME',
+        at,
+        name === ''
+          ? `Tensor ${i} has an empty name`
+          : `Tensor ${i}'s name ${JSON.stringify(name)} holds a NUL byte`,
+        { index: i },
+      );
+    }
     if (names.has(name))
       throw structuralError('DUPLICATE_TENSOR', at, `The tensor name "${name}" appears twice`, { name });
     names.add(name);
@@ -351,6 +375,22 @@ async function readTensorInfos(cursor: Cursor, tensorCount: number): Promise<Ggu
       const dim = cursor.count(`Dimension ${d} of "${name}"`);
       dims.push(dim);
       elements *= dim;
+    }
+    // gguf.cpp loads a zero-sized tensor (test-gguf.cpp HANDCRAFTED_TENSORS_ZERO_DIM),
+    // but it holds no weights, and every tensor llama_model_loader creates is
+    // checked against a shape made of non-zero hyperparameters: in a model
+    // file it is damage. docs/gguf-validation.md lists this as stricter.
+    const zero = dims.indexOf(0);
+    if (zero >= 0) {
+      throw structuralError(
+        'ZERO_DIMENSION',
+        at,
+        `Tensor "${name}" has a dimension of 0 (${dims.join('x')})`,
+        {
+          name,
+          dims,
+        },
+      );
     }
     if (!Number.isSafeInteger(elements)) {
       throw structuralError(
@@ -386,21 +426,49 @@ async function readTensorInfos(cursor: Cursor, tensorCount: number): Promise<Ggu
   return tensors;
 }
 
+/**
+ * gguf.cpp (gguf_init_from_reader) requires each tensor's data to start
+ * exactly where the previous one ends, padded to the alignment, in the order
+ * of the tensor infos ("tensor '%s' has offset %d, expected %zu"); that also
+ * rules out overlaps. llama_model_loader then refuses data past the end of
+ * the file ("data is not within the file bounds").
+ */
 function checkTensorLayout(
   tensors: GgufTensorInfo[],
   alignment: number,
   dataOffset: number,
   fileSize: number | undefined,
 ): void {
+  if (tensors.length > 0 && fileSize !== undefined && dataOffset > fileSize) {
+    throw structuralError('TRUNCATED', fileSize, 'The file ends inside the padding before the tensor data', {
+      needed: dataOffset - fileSize,
+    });
+  }
+  let expected = 0;
+  let previous: GgufTensorInfo | undefined;
   for (const tensor of tensors) {
     if (tensor.offset % alignment !== 0) {
       throw structuralError(
         'MISALIGNED_TENSOR',
         dataOffset + tensor.offset,
         `Tensor "${tensor.name}" starts at data offset ${tensor.offset}, not a multiple of the alignment ${alignment}`,
-        {
-          name: tensor.name,
-        },
+        { name: tensor.name },
+      );
+    }
+    if (tensor.offset < expected) {
+      throw structuralError(
+        'OVERLAPPING_TENSORS',
+        dataOffset + tensor.offset,
+        `The data of tensor "${tensor.name}" (data offset ${tensor.offset}) overlaps "${previous!.name}", which ends at ${expected}`,
+        { names: [previous!.name, tensor.name] },
+      );
+    }
+    if (tensor.offset > expected) {
+      throw structuralError(
+        'TENSOR_DATA_GAP',
+        dataOffset + tensor.offset,
+        `Tensor "${tensor.name}" starts at data offset ${tensor.offset}, but llama.cpp expects ${expected}: tensor data must follow the tensor infos' order, each padded to the alignment ${alignment}`,
+        { name: tensor.name, expected },
       );
     }
     const end = dataOffset + tensor.offset + tensor.byteSize;
@@ -409,26 +477,10 @@ function checkTensorLayout(
         'DATA_PAST_END',
         dataOffset + tensor.offset,
         `Tensor "${tensor.name}" ends at byte ${end}, past the end of the file (${fileSize} bytes)`,
-        {
-          name: tensor.name,
-          fileSize,
-        },
+        { name: tensor.name, fileSize },
       );
     }
-  }
-  const byOffset = [...tensors].sort((a, b) => a.offset - b.offset);
-  for (let i = 1; i < byOffset.length; i++) {
-    const previous = byOffset[i - 1];
-    const tensor = byOffset[i];
-    if (previous.offset + previous.byteSize > tensor.offset) {
-      throw structuralError(
-        'OVERLAPPING_TENSORS',
-        dataOffset + tensor.offset,
-        `The data of tensors "${previous.name}" and "${tensor.name}" overlap`,
-        {
-          names: [previous.name, tensor.name],
-        },
-      );
-    }
+    expected = alignUp(tensor.offset + tensor.byteSize, alignment);
+    previous = tensor;
   }
 }

@@ -75,6 +75,7 @@ export function serializeGgufHeader(spec: GgufHeaderSpec): Uint8Array {
   out.u64(spec.metadata.length);
   const keys = new Set<string>();
   for (const entry of spec.metadata) {
+    if (entry.key === '') throw invalid('A metadata key is empty.', {});
     if (keys.has(entry.key))
       throw invalid(`The metadata key "${entry.key}" is used twice.`, { key: entry.key });
     keys.add(entry.key);
@@ -109,8 +110,10 @@ function checkTensorSpec(name: string, type: GgmlType, dims: readonly number[]):
     throw invalid(`Tensor "${name}" has ${dims.length} dimensions; the limit is ${MAX_TENSOR_DIMS}.`, {
       name,
     });
+  if (name === '' || name.includes('\0'))
+    throw invalid(`The tensor name ${JSON.stringify(name)} is empty or holds a NUL byte.`, { name });
   for (const dim of dims)
-    if (!Number.isSafeInteger(dim) || dim < 0)
+    if (!Number.isSafeInteger(dim) || dim <= 0)
       throw invalid(`Tensor "${name}" has an invalid dimension ${dim}.`, { name });
   ggmlTypeInfo(type);
 }

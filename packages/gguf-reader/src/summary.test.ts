@@ -111,6 +111,56 @@ describe('summarizeGguf', () => {
     expect(summary.memory.kvCacheBytes).toBe((32 + 16) * (1 + 2 + 0) * 10 * 2);
   });
 
+  it('never lets a header count set a loop bound: block_count at its type limits costs nothing', async () => {
+    const tensors = [{ name: 'w', type: GgmlType.F16, dims: [8] }];
+    const withBlocks = (blocks: GgufMetadataEntry) => [
+      ggufEntry.string('general.architecture', 'x'),
+      blocks,
+      ggufEntry.uint32('x.context_length', 0xffffffff),
+      ggufEntry.uint32('x.embedding_length', 0xffffffff),
+      ggufEntry.uint32('x.attention.head_count', 0xffffffff),
+      ggufEntry.array('x.attention.head_count_kv', GgufValueType.UINT32, [1, 2]),
+    ];
+    const started = Date.now();
+    // 2^53 - 1 layers: the two listed in head_count_kv, then one product for the rest.
+    const safe = summarizeGguf(
+      await parse(withBlocks(ggufEntry.uint64('x.block_count', 2n ** 53n - 1n)), tensors),
+    );
+    expect(safe.blockCount).toBe(2 ** 53 - 1);
+    const perHead = 2 * (0xffffffff / 0xffffffff);
+    const layers = 1 * perHead + 2 * perHead + (2 ** 53 - 3) * 0xffffffff * perHead;
+    expect(safe.memory.kvCacheBytes).toBe(layers * 0xffffffff * 2);
+    // Values a JS number cannot hold exactly, or that are not counts, are left out, never guessed.
+    for (const blocks of [
+      ggufEntry.uint64('x.block_count', 2n ** 64n - 1n),
+      ggufEntry.int64('x.block_count', -(2n ** 63n)),
+      ggufEntry.int32('x.block_count', -1),
+      ggufEntry.float64('x.block_count', 1e308),
+      ggufEntry.float32('x.block_count', NaN),
+    ]) {
+      const summary = summarizeGguf(await parse(withBlocks(blocks), tensors));
+      expect(summary.blockCount).toBeUndefined();
+      expect(summary.memory.kvCacheBytes).toBe(0);
+    }
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('summarises a per-layer array of a million heads without spreading it onto the stack', async () => {
+    const heads = Array.from({ length: 1_000_000 }, (_, i) => (i === 777 ? 200 : 1));
+    const metadata = [
+      ggufEntry.string('general.architecture', 'x'),
+      ggufEntry.uint32('x.block_count', 4),
+      ggufEntry.uint32('x.embedding_length', 800),
+      ggufEntry.array('x.attention.head_count', GgufValueType.UINT8, heads),
+    ];
+    const summary = summarizeGguf(await parse(metadata, [{ name: 'w', type: GgmlType.F16, dims: [8] }]), {
+      contextSize: 1,
+    });
+    expect(summary.headCount).toBe(200);
+    // Only the 4 layers block_count names: 4 x (800 + 800) x 1 KV head x 1 position x 2 bytes.
+    expect(summary.memory.kvCacheBytes).toBe(4 * 1600 * 2);
+  });
+
   it('copes with a file that has almost no metadata', async () => {
     const summary = summarizeGguf(
       await parse(

@@ -1,6 +1,5 @@
 import { ggmlTypeInfo } from './ggml-types.js';
 import { llamaFileTypeName } from './file-types.js';
-import { getMetadata } from './metadata.js';
 import type { GgufModel } from './split.js';
 import { GgufValueType, type GgufFile, type GgufValue } from './types.js';
 
@@ -70,9 +69,11 @@ export function summarizeGguf(model: GgufModel | GgufFile, options: SummaryOptio
   const shards = 'shards' in model ? model.shards.map((s) => s.file) : [model];
   const first = shards[0];
   const tensors = shards.flatMap((file) => file.tensors);
-  const architecture = text(getMetadata(first, 'general.architecture'));
+  // One pass over the metadata; every lookup below is then O(1).
+  const metadata = new Map(first.metadata.map((entry) => [entry.key, entry.value]));
+  const architecture = text(metadata.get('general.architecture'));
   const arch = (suffix: string) =>
-    architecture === undefined ? undefined : getMetadata(first, `${architecture}.${suffix}`);
+    architecture === undefined ? undefined : metadata.get(`${architecture}.${suffix}`);
 
   const shares = new Map<string, TensorTypeShare>();
   let parameterCount = 0;
@@ -89,14 +90,14 @@ export function summarizeGguf(model: GgufModel | GgufFile, options: SummaryOptio
     weightsBytes += tensor.byteSize;
   }
 
-  const fileTypeId = integer(getMetadata(first, 'general.file_type'));
+  const fileTypeId = count(metadata.get('general.file_type'));
   const headCount = perLayerMax(arch('attention.head_count'));
   // llama.cpp defaults head_count_kv to head_count (llama-model.cpp load_hparams).
   const headCountKv = perLayerMax(arch('attention.head_count_kv')) ?? headCount;
-  const contextLength = integer(arch('context_length'));
-  const tokens = getMetadata(first, 'tokenizer.ggml.tokens');
+  const contextLength = count(arch('context_length'));
+  const tokens = metadata.get('tokenizer.ggml.tokens');
   const contextSize = options.contextSize ?? contextLength ?? 0;
-  const kvCacheBytes = kvCacheSize(first, architecture, contextSize);
+  const kvCacheBytes = architecture === undefined ? 0 : kvCacheSize(arch, contextSize);
 
   const general: Record<string, string | number | boolean> = {};
   const shown = new Set([
@@ -116,7 +117,7 @@ export function summarizeGguf(model: GgufModel | GgufFile, options: SummaryOptio
 
   return {
     ...(architecture !== undefined ? { architecture } : {}),
-    ...optional('name', text(getMetadata(first, 'general.name'))),
+    ...optional('name', text(metadata.get('general.name'))),
     parameterCount,
     ...(fileTypeId !== undefined
       ? { fileType: { id: fileTypeId, ...optional('name', llamaFileTypeName(fileTypeId)) } }
@@ -124,15 +125,15 @@ export function summarizeGguf(model: GgufModel | GgufFile, options: SummaryOptio
     tensorTypes: [...shares.values()].sort((a, b) => b.bytes - a.bytes),
     tensorCount: tensors.length,
     ...optional('contextLength', contextLength),
-    ...optional('embeddingLength', integer(arch('embedding_length'))),
-    ...optional('blockCount', integer(arch('block_count'))),
+    ...optional('embeddingLength', count(arch('embedding_length'))),
+    ...optional('blockCount', count(arch('block_count'))),
     ...optional('feedForwardLength', perLayerMax(arch('feed_forward_length'))),
     ...optional('headCount', headCount),
     ...optional('headCountKv', headCountKv),
-    ...optional('vocabSize', isArray(tokens) ? tokens.items.length : integer(arch('vocab_size'))),
-    ...optional('tokenizerModel', text(getMetadata(first, 'tokenizer.ggml.model'))),
-    hasChatTemplate: typeof getMetadata(first, 'tokenizer.chat_template') === 'string',
-    ...optional('license', text(getMetadata(first, 'general.license'))),
+    ...optional('vocabSize', isArray(tokens) ? tokens.items.length : count(arch('vocab_size'))),
+    ...optional('tokenizerModel', text(metadata.get('tokenizer.ggml.model'))),
+    hasChatTemplate: typeof metadata.get('tokenizer.chat_template') === 'string',
+    ...optional('license', text(metadata.get('general.license'))),
     general,
     version: first.version,
     fileSize: shards.reduce((sum, file) => sum + (file.fileSize ?? 0), 0),
@@ -147,51 +148,70 @@ export function summarizeGguf(model: GgufModel | GgufFile, options: SummaryOptio
  * each. Follows llama_kv_cache's allocation (src/llama-kv-cache.cpp) and the
  * head-size defaults of llama_hparams (n_embd / n_head). Sliding-window and
  * recurrent layers are counted as full attention, so this is an upper bound.
+ *
+ * block_count comes from the file, so it never sets a loop bound: layers
+ * past the per-layer arrays all look alike and are counted by one product.
  */
-function kvCacheSize(file: GgufFile, architecture: string | undefined, contextSize: number): number {
-  if (architecture === undefined || contextSize <= 0) return 0;
-  const arch = (suffix: string) => getMetadata(file, `${architecture}.${suffix}`);
-  const layers = integer(arch('block_count')) ?? 0;
-  const embedding = integer(arch('embedding_length')) ?? 0;
-  const heads = perLayer(arch('attention.head_count'), layers);
-  const kvHeads = perLayer(arch('attention.head_count_kv'), layers);
+function kvCacheSize(arch: (suffix: string) => GgufValue | undefined, contextSize: number): number {
+  if (contextSize <= 0) return 0;
+  const layers = count(arch('block_count')) ?? 0;
+  const embedding = count(arch('embedding_length')) ?? 0;
+  const keyLength = count(arch('attention.key_length'));
+  const valueLength = count(arch('attention.value_length'));
+  const heads = perLayer(arch('attention.head_count'));
+  const kvHeads = perLayer(arch('attention.head_count_kv'));
+  const layerElements = (layer: number): number => {
+    const headCount = heads.at(layer) ?? 0;
+    if (!headCount) return 0;
+    const kvHeadCount = kvHeads.at(layer) ?? headCount;
+    return ((keyLength ?? embedding / headCount) + (valueLength ?? embedding / headCount)) * kvHeadCount;
+  };
+  const listed = Math.min(layers, Math.max(heads.listed, kvHeads.listed));
   let elements = 0;
-  for (let layer = 0; layer < layers; layer++) {
-    const headCount = heads[layer] ?? 0;
-    const kvHeadCount = kvHeads[layer] ?? headCount;
-    if (!headCount) continue;
-    const keyLength = integer(arch('attention.key_length')) ?? embedding / headCount;
-    const valueLength = integer(arch('attention.value_length')) ?? embedding / headCount;
-    elements += (keyLength + valueLength) * kvHeadCount * contextSize;
-  }
-  return elements * 2;
+  for (let layer = 0; layer < listed; layer++) elements += layerElements(layer);
+  elements += (layers - listed) * layerElements(listed);
+  return elements * contextSize * 2;
 }
 
 function text(value: GgufValue | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function integer(value: GgufValue | undefined): number | undefined {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  return undefined;
+/**
+ * A count from the header: a non-negative integer that a JS number holds
+ * exactly, else undefined. Hostile values (negative, fractional, NaN, 2^64 - 1)
+ * are shown by `alki inspect --metadata`, but never feed arithmetic here.
+ */
+function count(value: GgufValue | undefined): number | undefined {
+  const number = typeof value === 'bigint' ? Number(value) : value;
+  return typeof number === 'number' && Number.isSafeInteger(number) && number >= 0 ? number : undefined;
 }
 
 function isArray(value: GgufValue | undefined): value is { itemType: GgufValueType; items: GgufValue[] } {
   return typeof value === 'object' && value !== null;
 }
 
-// Some architectures store a per-layer array (head counts, feed-forward sizes).
-function perLayer(value: GgufValue | undefined, layers: number): Array<number | undefined> {
-  if (isArray(value)) return value.items.map((item) => integer(item));
-  const single = integer(value);
-  return Array.from({ length: layers }, () => single);
+/**
+ * Some architectures store a per-layer array (head counts, feed-forward
+ * sizes), others one number for every layer. `at(layer)` answers both without
+ * building an array as long as block_count; `listed` is how many layers the
+ * array names (0 for a single number).
+ */
+function perLayer(value: GgufValue | undefined): { at(layer: number): number | undefined; listed: number } {
+  if (isArray(value)) return { at: (layer) => count(value.items[layer]), listed: value.items.length };
+  const single = count(value);
+  return { at: () => single, listed: 0 };
 }
 
+// A loop, not Math.max(...items): spreading a long array overflows the stack.
 function perLayerMax(value: GgufValue | undefined): number | undefined {
-  if (!isArray(value)) return integer(value);
-  const numbers = value.items.map((item) => integer(item)).filter((n): n is number => n !== undefined);
-  return numbers.length ? Math.max(...numbers) : undefined;
+  if (!isArray(value)) return count(value);
+  let max: number | undefined;
+  for (const item of value.items) {
+    const n = count(item);
+    if (n !== undefined && (max === undefined || n > max)) max = n;
+  }
+  return max;
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -140,16 +140,17 @@ describe('serializeGgufHeader and readGguf', () => {
 describe('createGgufWriter', () => {
   const specs = [
     { name: 'token_embd.weight', type: GgmlType.F32, dims: [3, 2] },
-    { name: 'empty', type: GgmlType.F32, dims: [0] },
+    { name: 'output_norm.weight', type: GgmlType.F32, dims: [1] },
     { name: 'output.weight', type: GgmlType.F32, dims: [5] },
   ];
-  const data = [f32Bytes([1, 2, 3, 4, 5, 6]), new Uint8Array(0), f32Bytes([7, 8, 9, 10, 11])];
+  const data = [f32Bytes([1, 2, 3, 4, 5, 6]), f32Bytes([0.5]), f32Bytes([7, 8, 9, 10, 11])];
 
   it('streams tensor data in arbitrary chunks and pads between tensors', async () => {
     const target = path.join(dir, 'chunks.gguf');
     const writer = await createGgufWriter(target, { metadata: everyType, tensors: specs });
-    expect(writer.tensors.map((t) => t.offset)).toEqual([0, 32, 32]);
-    const all = new Uint8Array([...data[0], ...data[2]]);
+    // 24, 4 and 20 bytes, each padded to 32.
+    expect(writer.tensors.map((t) => t.offset)).toEqual([0, 32, 64]);
+    const all = new Uint8Array([...data[0], ...data[1], ...data[2]]);
     for (let i = 0; i < all.length; i += 7) await writer.writeTensorData(all.subarray(i, i + 7));
     expect(fs.existsSync(target)).toBe(false);
     await writer.finish();
@@ -161,7 +162,7 @@ describe('createGgufWriter', () => {
       expect(file.metadata).toEqual(everyType);
       expect(file.tensors).toEqual(writer.tensors);
       // gguf.cpp pads after every tensor, the last one included.
-      expect(fs.statSync(target).size).toBe(file.dataOffset + 64);
+      expect(fs.statSync(target).size).toBe(file.dataOffset + 96);
       for (const [i, tensor] of file.tensors.entries())
         expect(await readTensorData(source, file, tensor)).toEqual(data[i]);
     } finally {
@@ -176,9 +177,8 @@ describe('createGgufWriter', () => {
       { metadata: [ggufEntry.string('general.architecture', 'llama')], tensors: specs },
       { alignment: 64 },
     );
-    expect(writer.tensors.map((t) => t.offset)).toEqual([0, 64, 64]);
-    await writer.writeTensorData(data[0]);
-    await writer.writeTensorData(data[2]);
+    expect(writer.tensors.map((t) => t.offset)).toEqual([0, 64, 128]);
+    for (const bytes of data) await writer.writeTensorData(bytes);
     await writer.finish();
     const file = await openGguf(target);
     expect(file.alignment).toBe(64);
@@ -190,6 +190,7 @@ describe('createGgufWriter', () => {
     const target = path.join(dir, 'short.gguf');
     const writer = await createGgufWriter(target, { metadata: [], tensors: specs });
     await writer.writeTensorData(data[0]);
+    await writer.writeTensorData(data[1]);
     await expect(writer.finish()).rejects.toMatchObject({
       code: 'INVALID_INPUT',
       details: { tensor: 'output.weight', missing: 20 },
@@ -281,5 +282,19 @@ describe('createGgufWriter', () => {
         tensors: [{ name: 'x'.repeat(64), type: GgmlType.F32, dims: [1] }],
       }),
     ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
+  it('never writes what the reader refuses: empty keys, empty or NUL tensor names, zero dimensions', async () => {
+    const target = path.join(dir, 'refused.gguf');
+    const tensor = { name: 'w', type: GgmlType.F32, dims: [1] };
+    for (const content of [
+      { metadata: [ggufEntry.uint8('', 1)], tensors: [tensor] },
+      { metadata: [], tensors: [{ ...tensor, name: '' }] },
+      { metadata: [], tensors: [{ ...tensor, name: 'a\0b' }] },
+      { metadata: [], tensors: [{ ...tensor, dims: [4, 0] }] },
+    ]) {
+      await expect(createGgufWriter(target, content)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    }
+    expect(fs.readdirSync(dir).filter((name) => name.includes('refused.gguf'))).toEqual([]);
   });
 });

@@ -388,6 +388,34 @@ describe('alki inspect on the hub and over HTTP', () => {
     }
   });
 
+  it('resumes a hub read that stalls mid-response, and exits 4 when it never recovers', async () => {
+    process.env.HF_HUB_DOWNLOAD_TIMEOUT = '0.3';
+    try {
+      const url = `${hub.url}/acme/tiny-GGUF/resolve/main/tiny-Q8_0.gguf`;
+      hub.inject({ kind: 'stall', repo: 'acme/tiny-GGUF', path: 'tiny-Q8_0.gguf', afterBytes: 500 });
+      hub.clearRequests();
+      const resumed = await runCli(['inspect', url, '--json']);
+      expect(resumed.code).toBe(0);
+      expect(JSON.parse(resumed.stdout).summary.fileType.name).toBe('MOSTLY_Q8_0');
+      expect(hub.requests.map((r) => r.range).slice(0, 2)).toEqual(['bytes=0-65535', 'bytes=500-65535']);
+
+      hub.inject({
+        kind: 'stall',
+        repo: 'acme/tiny-GGUF',
+        path: 'tiny-Q8_0.gguf',
+        afterBytes: 500,
+        times: 3,
+      });
+      const started = Date.now();
+      const stalled = await runCli(['inspect', url]);
+      expect(stalled.code).toBe(4);
+      expect(stalled.stderr).toMatch(/^error: .*sent nothing for 0.3 s/);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      delete process.env.HF_HUB_DOWNLOAD_TIMEOUT;
+    }
+  });
+
   it('reads a plain URL', async () => {
     const url = `${hub.url}/acme/tiny-GGUF/resolve/main/tiny-Q8_0.gguf`;
     const { code, stdout } = await runCli(['inspect', url, '--json']);

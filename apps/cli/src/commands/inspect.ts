@@ -310,7 +310,9 @@ function renderTensors(model: GgufModel): string {
 }
 
 function renderMetadata(metadata: GgufMetadataEntry[], maxItems: number): string {
-  const width = Math.min(48, Math.max(...metadata.map((e) => e.key.length)));
+  // A loop, not Math.max(...): a file may hold more keys than a call can take arguments.
+  let width = 0;
+  for (const entry of metadata) width = Math.min(48, Math.max(width, entry.key.length));
   return metadata
     .map(
       (entry) =>
@@ -380,7 +382,12 @@ export const inspectCommand: AlkiCommand = {
     }
     const target = await resolveTarget(argv, signal);
     out.debug(`reading ${target.location}`);
-    const model = await openGgufModel(target.location, { headers: target.headers, signal });
+    // A remote read that stalls is cut after HF_HUB_DOWNLOAD_TIMEOUT (10 s) and resumed with Range.
+    const model = await openGgufModel(target.location, {
+      headers: target.headers,
+      signal,
+      idleTimeoutMs: resolveHubConfig().timeoutMs,
+    });
     const summary = summarizeGguf(model, { contextSize: argv.ctxSize });
     const result = {
       source: {

@@ -37,6 +37,7 @@ let server: http.Server;
 let base = '';
 const seen: Seen[] = [];
 let failuresLeft = 0;
+const stalled: http.ServerResponse[] = [];
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -61,6 +62,19 @@ beforeAll(async () => {
       // After the first request, the server has a longer file.
       res.writeHead(206, { 'content-range': `bytes 65536-65537/${gguf.length + 10}`, 'content-length': 2 });
       res.end(Buffer.from([0, 0]));
+      return;
+    }
+    if (req.url === '/stall-body.gguf' && req.headers.range?.startsWith('bytes=0-')) {
+      // Answer the first range with its first 1000 bytes, then go quiet with the connection open.
+      const end = Math.min(Number(/-(\d+)$/.exec(req.headers.range)![1]), gguf.length - 1);
+      res.writeHead(206, { 'content-range': `bytes 0-${end}/${gguf.length}`, 'content-length': end + 1 });
+      res.write(Buffer.from(gguf.subarray(0, 1000)));
+      stalled.push(res);
+      return;
+    }
+    if (req.url === '/stall-always.gguf') {
+      // Never answer at all.
+      stalled.push(res);
       return;
     }
     if (req.url === '/missing.gguf') {
@@ -92,7 +106,13 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(
+  () =>
+    new Promise<void>((resolve) => {
+      for (const res of stalled) res.destroy();
+      server.close(() => resolve());
+    }),
+);
 
 describe('httpSource', () => {
   it('reads a header with range requests, never asking for the tensor data', async () => {
@@ -160,6 +180,42 @@ describe('httpSource', () => {
       code: 'HTTP_ERROR',
       category: 'network',
     });
+  });
+
+  it('cuts a response that stalls mid-body and resumes it with Range from the byte it reached', async () => {
+    seen.length = 0;
+    const started = Date.now();
+    const file = await openGguf(`${base}/stall-body.gguf`, { idleTimeoutMs: 300, retryDelayMs: 1 });
+    expect(file.metadata[1].value).toEqual({ itemType: GgufValueType.STRING, items: vocabulary });
+    // The stalled first request, then the same read again from byte 1000.
+    expect(seen.slice(0, 2).map((r) => r.range)).toEqual(['bytes=0-65535', 'bytes=1000-65535']);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('gives up on a server that never answers after its retries, with a typed network error', async () => {
+    seen.length = 0;
+    const started = Date.now();
+    await expect(
+      openGguf(`${base}/stall-always.gguf`, { idleTimeoutMs: 200, retries: 2, retryDelayMs: 1 }),
+    ).rejects.toMatchObject({
+      code: 'HTTP_ERROR',
+      category: 'network',
+      details: { reason: 'stalled', idleTimeoutMs: 200 },
+      message: expect.stringMatching(/sent nothing for 0.2 s/),
+    });
+    // Three attempts of 200 ms each, not the 300 s a socket timeout would take.
+    expect(seen).toHaveLength(3);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('stops at once when the caller aborts a stalled read', async () => {
+    const controller = new AbortController();
+    const reading = openGguf(`${base}/stall-always.gguf`, {
+      signal: controller.signal,
+      idleTimeoutMs: 60_000,
+    });
+    setTimeout(() => controller.abort(new Error('interrupted')), 100);
+    await expect(reading).rejects.toThrow('interrupted');
   });
 
   it('notices a file replaced between two range requests', async () => {

@@ -7,10 +7,16 @@ export interface HttpSourceOptions {
   /** Injected fetch (proxies, tests). Defaults to the global fetch. */
   fetch?: typeof fetch;
   signal?: AbortSignal;
-  /** Extra attempts after a connection failure or a 5xx/429 answer. Default 2. */
+  /** Extra attempts after a connection failure, a stall or a 5xx/429 answer. Default 2. */
   retries?: number;
   /** Wait before retry n is n times this. Default 250 ms. */
   retryDelayMs?: number;
+  /**
+   * A request that receives nothing (no answer, no body bytes) for this long
+   * counts as dropped: it is cut and retried from the byte it reached, with
+   * Range. Default 10 s, huggingface_hub's default download timeout.
+   */
+  idleTimeoutMs?: number;
 }
 
 // The first request asks for this much: enough for the header of most
@@ -19,6 +25,7 @@ const PROBE_BYTES = 64 * 1024;
 // A server that ignores Range sends the whole file; below this size we keep
 // it in memory rather than refusing.
 const MAX_WHOLE_BODY_BYTES = 64 * 1024 * 1024;
+const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
 
 /**
  * A source over an HTTP(S) URL, read with Range requests so that only the
@@ -72,6 +79,14 @@ interface RangeAnswer {
   whole: boolean;
 }
 
+/** The bytes of one read received so far, kept across its retries. */
+interface ReadProgress {
+  parts: Uint8Array[];
+  received: number;
+  /** The total size the first answer gave. */
+  size?: number;
+}
+
 function rangeRequester(
   url: string,
   options: HttpSourceOptions,
@@ -80,10 +95,14 @@ function rangeRequester(
   const where = redact(url);
   const retries = options.retries ?? 2;
   const delay = options.retryDelayMs ?? 250;
+  const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   return async (offset, length) => {
+    // A read that stalls or drops half way resumes from the byte it reached,
+    // so each retry asks only for the rest.
+    const progress: ReadProgress = { parts: [], received: 0 };
     for (let attempt = 0; ; attempt++) {
       try {
-        return await requestOnce(offset, length);
+        return await requestOnce(offset, length, progress);
       } catch (error) {
         const transient =
           error instanceof GgufError &&
@@ -95,78 +114,169 @@ function rangeRequester(
     }
   };
 
-  async function requestOnce(offset: number, length: number): Promise<RangeAnswer> {
+  async function requestOnce(offset: number, length: number, progress: ReadProgress): Promise<RangeAnswer> {
+    const from = offset + progress.received;
+    // The watchdog runs from the request until the last body byte, re-armed
+    // by every chunk: a server that answers and then goes quiet is cut too.
+    const idle = new AbortController();
+    let timer = setTimeout(() => idle.abort(), idleMs);
+    const rearm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => idle.abort(), idleMs);
+    };
+    const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
+    try {
+      return await exchange(from, offset + length, progress, signal, rearm);
+    } catch (error) {
+      if (idle.signal.aborted && !options.signal?.aborted) {
+        throw new GgufError(
+          'HTTP_ERROR',
+          `${where} sent nothing for ${idleMs / 1000} s (at byte ${offset + progress.received}).`,
+          {
+            cause: error,
+            details: { url: where, reason: 'stalled', idleTimeoutMs: idleMs },
+            hint: 'The server or the network stalled; run the command again.',
+          },
+        );
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function exchange(
+    from: number,
+    end: number,
+    progress: ReadProgress,
+    signal: AbortSignal,
+    rearm: () => void,
+  ): Promise<RangeAnswer> {
     let response: Response;
     try {
       response = await doFetch(url, {
-        headers: { ...options.headers, range: `bytes=${offset}-${offset + length - 1}` },
+        headers: { ...options.headers, range: `bytes=${from}-${end - 1}` },
         redirect: 'follow',
-        signal: options.signal,
+        signal,
       });
     } catch (error) {
-      if (options.signal?.aborted) throw error;
+      if (signal.aborted) throw error;
       throw new GgufError('HTTP_ERROR', `Cannot reach ${where}: ${(error as Error).message}.`, {
         cause: error,
         details: { url: where },
         hint: 'Check the network connection and the URL.',
       });
     }
-    if (response.status === 416) return { bytes: new Uint8Array(0), size: offset, whole: false };
+    rearm();
+    if (response.status === 416) {
+      await response.body?.cancel();
+      return { bytes: concat(progress.parts, progress.received), size: from, whole: false };
+    }
     if (!response.ok) throw await statusError(response, where);
     if (response.status === 200) {
       const declared = Number(response.headers.get('content-length') ?? NaN);
       if (declared > MAX_WHOLE_BODY_BYTES) {
         await response.body?.cancel();
-        throw new GgufError(
-          'RANGE_NOT_SUPPORTED',
-          `${where} does not support range requests, and the file is too large to download just to inspect.`,
-          {
-            details: { url: where, size: declared },
-            hint: 'Download the file and inspect the local copy.',
-          },
-        );
+        throw tooLargeWhole(where, declared);
       }
-      const bytes = await readBody(response, where);
+      // The server ignored Range: the whole file again, from its first byte.
+      const whole: ReadProgress = { parts: [], received: 0 };
+      await readBody(response, where, whole, MAX_WHOLE_BODY_BYTES + 1, rearm, signal);
+      if (whole.received > MAX_WHOLE_BODY_BYTES) throw tooLargeWhole(where, whole.received);
+      const bytes = concat(whole.parts, whole.received);
       return { bytes, size: bytes.length, whole: true };
     }
-    const size = totalFromContentRange(response.headers.get('content-range'));
-    if (size === undefined) {
+    const range = parseContentRange(response.headers.get('content-range'));
+    if (range === undefined || range.start !== from) {
+      await response.body?.cancel();
+      // A different start would splice the wrong bytes into the header.
+      throw new GgufError(
+        'HTTP_ERROR',
+        range === undefined
+          ? `${where} answered a range request without a usable Content-Range header.`
+          : `${where} answered a request for byte ${from} with bytes from ${range.start}.`,
+        { details: { url: where, status: response.status } },
+      );
+    }
+    if (progress.size !== undefined && range.size !== progress.size) {
       await response.body?.cancel();
       throw new GgufError(
         'HTTP_ERROR',
-        `${where} answered a range request without a usable Content-Range header.`,
-        {
-          details: { url: where, status: response.status },
-        },
+        `${where} changed while it was being read (size ${progress.size}, now ${range.size}).`,
+        { details: { url: where }, hint: 'Run the command again.' },
       );
     }
-    return { bytes: await readBody(response, where), size, whole: false };
+    progress.size = range.size;
+    await readBody(response, where, progress, end - (from - progress.received), rearm, signal);
+    return { bytes: concat(progress.parts, progress.received), size: range.size, whole: false };
   }
 }
 
-/** The body, or a transient HTTP_ERROR when the connection drops half way. */
-async function readBody(response: Response, where: string): Promise<Uint8Array> {
+function tooLargeWhole(where: string, size: number): GgufError {
+  return new GgufError(
+    'RANGE_NOT_SUPPORTED',
+    `${where} does not support range requests, and the file is too large to download just to inspect.`,
+    {
+      details: { url: where, size },
+      hint: 'Download the file and inspect the local copy.',
+    },
+  );
+}
+
+/**
+ * Streams the body into `progress` until it holds `limit` bytes (a server
+ * may send more than asked), re-arming the idle watchdog per chunk. A
+ * connection that drops half way is a transient HTTP_ERROR; what arrived
+ * before it stays in `progress` for the retry.
+ */
+async function readBody(
+  response: Response,
+  where: string,
+  progress: ReadProgress,
+  limit: number,
+  rearm: () => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const reader = response.body?.getReader();
+  if (!reader) return;
   try {
-    return new Uint8Array(await response.arrayBuffer());
+    while (progress.received < limit) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      rearm();
+      const chunk = value.subarray(0, limit - progress.received);
+      progress.parts.push(chunk);
+      progress.received += chunk.length;
+    }
+    await reader.cancel();
   } catch (error) {
+    if (signal.aborted) throw error;
     throw new GgufError(
       'HTTP_ERROR',
       `The connection to ${where} broke while reading: ${(error as Error).message}.`,
-      {
-        cause: error,
-        details: { url: where },
-      },
+      { cause: error, details: { url: where } },
     );
   }
+}
+
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
 }
 
 function isTransient(status: number): boolean {
   return status === 429 || status >= 500;
 }
 
-function totalFromContentRange(header: string | null): number | undefined {
+function parseContentRange(header: string | null): { start: number; size: number } | undefined {
   const match = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(header?.trim() ?? '');
-  return match ? Number(match[3]) : undefined;
+  return match ? { start: Number(match[1]), size: Number(match[3]) } : undefined;
 }
 
 async function statusError(response: Response, where: string): Promise<GgufError> {
