@@ -25,3 +25,5 @@ export { startCuttingProxy } from './cutting-proxy.js';
 export type { CuttingProxy } from './cutting-proxy.js';
 export { writeSizedLlamaGguf } from './sized-llama-gguf.js';
 export type { SizedLlamaOptions } from './sized-llama-gguf.js';
+export { startSigstoreStandIns } from './sigstore-stand-ins.js';
+export type { SigstoreStandIns } from './sigstore-stand-ins.js';

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { pack } from '@alki/bundler';
-import { requireCommand, writeTinyLlamaGguf } from '@alki/testkit';
+import { requireCommand, startSigstoreStandIns, writeTinyLlamaGguf } from '@alki/testkit';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -139,6 +139,45 @@ describe('alki keygen, sign and verify', () => {
     expect(run.stdout).toMatch(/signature {3}key [0-9a-f]{16}/);
     expect(run.stdout).toMatch(/input {7}tiny\.gguf sha256:[0-9a-f]{64}/);
     expect(run.stdout).toMatch(/built by {4}alki 0\.1\.0, alki-signer 0\.1\.0/);
+  });
+
+  it('sign --keyless against local Fulcio and Rekor, then verify --certificate-identity with their trusted root', async () => {
+    const sigstore = await startSigstoreStandIns();
+    try {
+      const dir = copyOf(bundle);
+      const token = sigstore.identityToken('ci@alki.test', 'https://issuer.alki.test');
+      process.env.SIGSTORE_ID_TOKEN = token;
+      const signed = await runCli([
+        'sign',
+        dir,
+        '--keyless',
+        '--fulcio-url',
+        sigstore.fulcioUrl,
+        '--rekor-url',
+        sigstore.rekorUrl,
+        '--verbose',
+      ]);
+      delete process.env.SIGSTORE_ID_TOKEN;
+      expect(signed.code).toBe(0);
+      expect(signed.stderr).toContain(
+        'signing as ci@alki.test (issuer https://issuer.alki.test, token from SIGSTORE_ID_TOKEN)',
+      );
+      expect(signed.stdout + signed.stderr).not.toContain(token);
+      const root = path.join(work, 'trusted_root.json');
+      writeFileSync(root, JSON.stringify(sigstore.trustedRoot));
+      const flags = ['--certificate-oidc-issuer', 'https://issuer.alki.test', '--trusted-root', root];
+      const ok = await runCli(['verify', dir, '--certificate-identity', 'ci@alki.test', ...flags]);
+      expect([ok.code, ok.stdout]).toEqual([
+        0,
+        expect.stringContaining('signed by   ci@alki.test (issuer https://issuer.alki.test)'),
+      ]);
+      const other = await runCli(['verify', dir, '--certificate-identity', 'someone@alki.test', ...flags]);
+      expect(other.code).toBe(1);
+      expect(other.stdout).toContain('untrusted-identity');
+    } finally {
+      delete process.env.SIGSTORE_ID_TOKEN;
+      await sigstore.stop();
+    }
   });
 
   it('keygen, sign and verify run with no network at all', () => {
