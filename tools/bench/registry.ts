@@ -12,13 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pack } from '@alki/bundler';
 import { createGgufWriter, GgmlType, GgufValueType, ggufEntry } from '@alki/gguf-reader';
-import {
-  layoutStore,
-  publishBundle,
-  pullBundle,
-  RegistryClient,
-  registryStore,
-} from '@alki/registry-publisher';
+import { layoutStore, RegistryClient, registryStore } from '@alki/oci';
+import { publishBundle, pullBundle } from '@alki/registry-publisher';
 import { requireCommand, startRegistry } from '@alki/testkit';
 import { median, report, runCommand, type Measurement } from './harness.js';
 

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { artifactPath, type Bundle } from '@alki/bundler';
+import { readImageFromLayout } from '@alki/oci';
 import {
   freePort,
   nativeTools,
@@ -18,9 +19,8 @@ import { packFixtureBundle, tempDir } from './__fixtures__/fixture-bundle.js';
 import { BASE_HEALTHCHECK_PATH, buildAirGappedBase } from './base/air-gapped-base.js';
 import { programRunner } from './base/shared-libraries.js';
 import { buildImage } from './build-image.js';
-import { exportOciLayout, writeDockerArchive } from './oci/export.js';
-import { readImageFromLayout } from './oci/layout.js';
-import { pushImage } from './oci/registry-transfer.js';
+import { exportOciLayout, writeDockerArchive } from './image/export.js';
+import { pushImage } from './image/registry-transfer.js';
 import { prepareBase } from './base/resolve-base.js';
 import { listEngineImages, loadIntoEngine } from './run/engine.js';
 import { testImage, withPort } from './run/test-image.js';
@@ -300,7 +300,7 @@ describe('an image built from a bundle on the air-gapped base', () => {
     await expect(building).rejects.toThrow();
     expect(fs.readdirSync(blobs).sort()).toEqual(before);
     await expect(readImageFromLayout(store, 'acme/interrupted:1')).rejects.toMatchObject({
-      code: 'INVALID_BASE',
+      code: 'NOT_FOUND',
     });
   });
 });

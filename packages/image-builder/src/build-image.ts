@@ -1,4 +1,14 @@
 import fs from 'node:fs';
+import {
+  initLayout,
+  OCI_CONFIG,
+  OCI_MANIFEST,
+  ociArchitecture,
+  readImageFromLayout,
+  tagManifest,
+  writeJsonBlob,
+  type HealthConfig,
+} from '@alki/oci';
 import { llamaServerArgs, MANIFEST_PATH, type Bundle } from '@alki/bundler';
 import { HEALTHCHECK_LABEL, ALKI_IMAGE_LABEL, type BuiltImage } from './base/air-gapped-base.js';
 import {
@@ -9,15 +19,7 @@ import {
   manifestEntry,
 } from './bundle/bundle-layer.js';
 import { writeLayer, type LayerCompression } from './layer/write-layer.js';
-import { assembleImage, reproducibleTime } from './oci/image-config.js';
-import {
-  initOciLayout,
-  ociArchitecture,
-  readImageFromLayout,
-  tagManifest,
-  writeJsonBlob,
-} from './oci/layout.js';
-import { MEDIA_TYPES, type HealthConfig } from './oci/types.js';
+import { assembleImage, reproducibleTime } from './image/image-config.js';
 import path from 'node:path';
 
 export interface BuildImageOptions {
@@ -81,7 +83,7 @@ export async function buildImage(
   options: BuildImageOptions,
 ): Promise<BuiltImage & { digest: string; model: string }> {
   const { bundle } = options;
-  await initOciLayout(options.layoutDir);
+  await initLayout(options.layoutDir);
   const base = await readImageFromLayout(options.layoutDir, options.baseTag);
   const artifact = chooseArtifact(bundle, options.quant);
   const artifacts = options.quant ? [artifact] : bundle.manifest.artifacts;
@@ -145,12 +147,8 @@ export async function buildImage(
       'org.opencontainers.image.base.digest': base.manifestDescriptor.digest,
     },
   });
-  const configDescriptor = await writeJsonBlob(options.layoutDir, config, MEDIA_TYPES.ociConfig);
-  const manifestDescriptor = await writeJsonBlob(
-    options.layoutDir,
-    manifest(configDescriptor),
-    MEDIA_TYPES.ociManifest,
-  );
+  const configDescriptor = await writeJsonBlob(options.layoutDir, config, OCI_CONFIG);
+  const manifestDescriptor = await writeJsonBlob(options.layoutDir, manifest(configDescriptor), OCI_MANIFEST);
   await tagManifest(options.layoutDir, manifestDescriptor, options.tag);
   const size = configDescriptor.size + manifest(configDescriptor).layers.reduce((sum, l) => sum + l.size, 0);
   return {

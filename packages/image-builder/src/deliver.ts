@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { exportOciLayout, writeDockerArchive } from './oci/export.js';
-import { pushImage, type RegistryAccess } from './oci/registry-transfer.js';
+import { exportOciLayout, writeDockerArchive } from './image/export.js';
+import { pushImage, type RegistryAccess } from './image/registry-transfer.js';
 
 /** Where a built image goes besides the store. */
 export interface DeliveryTargets {

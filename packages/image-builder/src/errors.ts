@@ -10,8 +10,6 @@ export type ImageBuilderErrorCode =
   | 'INVALID_REFERENCE'
   /** A tar entry that cannot be written (a path escaping the root, a file that changed while read). */
   | 'INVALID_LAYER_ENTRY'
-  /** An OCI layout on disk is corrupt: bad index, missing blob, digest mismatch. */
-  | 'CORRUPT_LAYOUT'
   /** The destination exists and --force was not given. */
   | 'DESTINATION_EXISTS'
   /** A program the builder needs (ldd, cc, podman or docker) is missing or failed. */
@@ -27,7 +25,6 @@ const CATEGORIES: Record<ImageBuilderErrorCode, ErrorCategory> = {
   INVALID_BASE: 'input',
   INVALID_REFERENCE: 'usage',
   INVALID_LAYER_ENTRY: 'input',
-  CORRUPT_LAYOUT: 'input',
   DESTINATION_EXISTS: 'usage',
   TOOL_FAILED: 'environment',
   IMAGE_TEST_FAILED: 'check',

@@ -5,21 +5,11 @@ export { bufferEntry } from './tar/tar-header.js';
 export type { TarEntry, TarFileContent } from './tar/tar-header.js';
 export { writeLayer } from './layer/write-layer.js';
 export type { LayerCompression, WriteLayerOptions, WrittenLayer } from './layer/write-layer.js';
-export { assembleImage, reproducibleTime } from './oci/image-config.js';
-export type { AssembleImageInput, NewLayer } from './oci/image-config.js';
-export { blobPath, initOciLayout, readImageFromLayout, readIndex, tagManifest } from './oci/layout.js';
-export { MEDIA_TYPES, REF_NAME_ANNOTATION } from './oci/types.js';
-export type {
-  ContainerConfig,
-  Descriptor,
-  HealthConfig,
-  ImageConfig,
-  ImageManifest,
-  ImageRecord,
-} from './oci/types.js';
-export { exportOciLayout, writeDockerArchive } from './oci/export.js';
-export { pullImage, pushImage } from './oci/registry-transfer.js';
-export type { RegistryAccess } from './oci/registry-transfer.js';
+export { assembleImage, reproducibleTime } from './image/image-config.js';
+export type { AssembleImageInput, NewLayer } from './image/image-config.js';
+export { exportOciLayout, writeDockerArchive } from './image/export.js';
+export { pullImage, pushImage } from './image/registry-transfer.js';
+export type { RegistryAccess } from './image/registry-transfer.js';
 export {
   ALKI_IMAGE_LABEL,
   BASE_HEALTHCHECK_PATH,

@@ -1,8 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { ALKI_IMAGE_LABEL } from './base/air-gapped-base.js';
-import { readImageFromLayout, readIndex } from './oci/layout.js';
-import { REF_NAME_ANNOTATION } from './oci/types.js';
+import { layoutTags, readImageFromLayout } from '@alki/oci';
 
 /**
  * Alki's local image store: one OCI layout, so base layers are stored once
@@ -32,9 +31,7 @@ export interface ListedImage {
 export async function listStoreImages(storeDir: string): Promise<ListedImage[]> {
   let tags: string[];
   try {
-    tags = (await readIndex(storeDir)).manifests
-      .map((d) => d.annotations?.[REF_NAME_ANNOTATION])
-      .filter((t): t is string => Boolean(t));
+    tags = await layoutTags(storeDir);
   } catch {
     return [];
   }

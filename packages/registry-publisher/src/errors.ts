@@ -1,71 +1,36 @@
 import { AlkiError, type AlkiErrorOptions, type ErrorCategory } from '@alki/errors';
 
-/** Every failure of @alki/registry-publisher, as a string-literal code. */
-export type RegistryErrorCode =
-  /** An image reference or repository name does not parse. */
+/**
+ * Every failure of @alki/registry-publisher itself, as a string-literal code.
+ * Registry, layout and transfer failures underneath come from @alki/oci as
+ * OciError.
+ */
+export type PublishErrorCode =
+  /** A version tag (or a `--registry` value) that cannot be used as given. */
   | 'INVALID_REFERENCE'
-  /** The registry could not be reached, or the connection broke and retries ran out. */
-  | 'UNREACHABLE'
-  /** The endpoint does not speak the OCI distribution API v2. */
-  | 'UNSUPPORTED_REGISTRY'
-  /** The registry asked for credentials and we had none. */
-  | 'AUTH_REQUIRED'
-  /** The registry or token server refused the credentials we sent. */
-  | 'AUTH_FAILED'
-  /** A credential helper (`docker-credential-*`) or the Docker config failed. */
-  | 'CREDENTIALS_UNAVAILABLE'
-  /** The registry answered with an unexpected status (4xx other than auth, 5xx after retries). */
-  | 'REGISTRY_ERROR'
-  /** A manifest, tag or blob does not exist. */
-  | 'NOT_FOUND'
-  /** A blob's or manifest's bytes do not hash to the digest that names them. */
-  | 'DIGEST_MISMATCH'
-  /** A blob's length differs from its descriptor. */
-  | 'SIZE_MISMATCH'
-  /** A manifest or index is not valid JSON of a known media type. */
-  | 'INVALID_MANIFEST'
-  /** A tag already points at other content, and --force was not given. */
+  /** A version tag already points at other content, and force was not given. */
   | 'TAG_EXISTS'
-  /** A bundle directory is not a publishable Alki bundle. */
+  /** A bundle directory is not a publishable Alki bundle, or a pulled one does not parse. */
   | 'INVALID_BUNDLE'
+  /** An artifact is not a model bundle, or names layer paths that are unsafe. */
+  | 'INVALID_MANIFEST'
+  /** A layer's digest or size differs from what the bundle's manifest.json says for its path. */
+  | 'DIGEST_MISMATCH'
   /** The output directory exists and is not empty. */
-  | 'OUTPUT_EXISTS'
-  /** The work was interrupted (AbortSignal). */
-  | 'ABORTED';
+  | 'OUTPUT_EXISTS';
 
-const DEFAULT_CATEGORY: Record<RegistryErrorCode, ErrorCategory> = {
-  INVALID_REFERENCE: 'input',
-  UNREACHABLE: 'network',
-  UNSUPPORTED_REGISTRY: 'network',
-  AUTH_REQUIRED: 'network',
-  AUTH_FAILED: 'network',
-  CREDENTIALS_UNAVAILABLE: 'environment',
-  REGISTRY_ERROR: 'network',
-  NOT_FOUND: 'input',
-  DIGEST_MISMATCH: 'check',
-  SIZE_MISMATCH: 'check',
-  INVALID_MANIFEST: 'input',
+const DEFAULT_CATEGORY: Record<PublishErrorCode, ErrorCategory> = {
+  INVALID_REFERENCE: 'usage',
   TAG_EXISTS: 'usage',
   INVALID_BUNDLE: 'input',
+  INVALID_MANIFEST: 'input',
+  DIGEST_MISMATCH: 'check',
   OUTPUT_EXISTS: 'usage',
-  ABORTED: 'environment',
 };
 
-/**
- * The one error class of @alki/registry-publisher. The category follows from
- * the code: transport, auth and 5xx failures are 'network', digest and size
- * mismatches are 'check', bad references and manifests are 'input', and so is
- * a tag, manifest or repository that does not exist (the user named it, as
- * with a hub repo that does not exist).
- */
-export class RegistryError extends AlkiError<RegistryErrorCode> {
-  constructor(code: RegistryErrorCode, message: string, options: AlkiErrorOptions = {}) {
+/** The one error class of @alki/registry-publisher: publishing and pulling bundles. */
+export class PublishError extends AlkiError<PublishErrorCode> {
+  constructor(code: PublishErrorCode, message: string, options: AlkiErrorOptions = {}) {
     super(code, message, { ...options, category: options.category ?? DEFAULT_CATEGORY[code] });
   }
-}
-
-/** Throws ABORTED when the signal has fired, so long loops stop between steps. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted)
-    throw new RegistryError('ABORTED', 'The operation was interrupted.', { cause: signal.reason });
 }

@@ -23,6 +23,8 @@ export interface TestRegistry {
   url: string;
   /** The registry's storage directory, for tests that tamper with blobs. */
   storageDir: string;
+  /** The file in which the registry stores the blob `sha256:<hex>` (distribution's filesystem driver layout). */
+  blobFile(digest: string): string;
   stop(): Promise<void>;
 }
 
@@ -87,6 +89,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     host: `127.0.0.1:${port}`,
     url,
     storageDir,
+    blobFile(digest) {
+      const hex = digest.replace(/^sha256:/, '');
+      return path.join(storageDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+    },
     async stop() {
       await service.stop();
       fs.rmSync(dir, { recursive: true, force: true });

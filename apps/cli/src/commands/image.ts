@@ -35,7 +35,8 @@ function outputOptions<T>(y: Argv<T>) {
   return y
     .option('oci-layout', {
       type: 'string',
-      describe: 'Also write an OCI image layout directory with only this image',
+      describe:
+        'Also add the image to this OCI image layout directory (created when missing), tagged with its tag part',
     })
     .option('docker-archive', {
       type: 'string',
@@ -45,7 +46,8 @@ function outputOptions<T>(y: Argv<T>) {
     .option('force', {
       type: 'boolean',
       default: false,
-      describe: 'Replace an existing --oci-layout directory or --docker-archive file',
+      describe:
+        'Move a tag that already names other content in --oci-layout; replace an existing --docker-archive file',
     });
 }
 

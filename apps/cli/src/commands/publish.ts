@@ -1,13 +1,6 @@
 import { readBundle } from '@alki/bundler';
-import {
-  connectRegistry,
-  layoutStore,
-  parseReference,
-  publishBundle,
-  publishRepository,
-  RegistryError,
-  registryStore,
-} from '@alki/registry-publisher';
+import { connectRegistry, layoutStore, parseReference, registryStore } from '@alki/oci';
+import { publishBundle, publishRepository, PublishError } from '@alki/registry-publisher';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 import { connectOptions, withRegistryFlags, type RegistryFlags } from './registry-options.js';
@@ -74,7 +67,7 @@ export const publishCommand: AlkiCommand = {
   handler: withContext<PublishArgs>(async (argv, { out, signal }) => {
     // A yargs .check() failure reaches main() as an Error, not as a usage failure; say it here.
     if (!argv.registry && !argv.local) {
-      throw new RegistryError(
+      throw new PublishError(
         'INVALID_REFERENCE',
         'Name where to publish: --registry host[/namespace] or --local DIR.',
         { category: 'usage' },

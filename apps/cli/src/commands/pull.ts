@@ -1,4 +1,5 @@
-import { openArtifactStore, pullBundle } from '@alki/registry-publisher';
+import { openArtifactStore } from '@alki/oci';
+import { pullBundle } from '@alki/registry-publisher';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 import { connectOptions, withRegistryFlags, type RegistryFlags } from './registry-options.js';

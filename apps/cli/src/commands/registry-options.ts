@@ -1,4 +1,4 @@
-import type { ConnectOptions } from '@alki/registry-publisher';
+import type { ConnectOptions } from '@alki/oci';
 import type { Argv } from 'yargs';
 import type { GlobalOptions } from '../context.js';
 import type { Output } from '../output.js';

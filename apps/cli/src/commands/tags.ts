@@ -1,4 +1,4 @@
-import { openArtifactStore } from '@alki/registry-publisher';
+import { openArtifactStore } from '@alki/oci';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 import { connectOptions, withRegistryFlags, type RegistryFlags } from './registry-options.js';

@@ -4,9 +4,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImageBuilderError } from '../errors.js';
 import { writeLayer } from '../layer/write-layer.js';
-import { assembleImage, reproducibleTime } from '../oci/image-config.js';
-import { initOciLayout, ociArchitecture, tagManifest, writeJsonBlob } from '../oci/layout.js';
-import { MEDIA_TYPES, type Descriptor } from '../oci/types.js';
+import {
+  initLayout,
+  OCI_CONFIG,
+  OCI_MANIFEST,
+  ociArchitecture,
+  tagManifest,
+  writeJsonBlob,
+  type Descriptor,
+} from '@alki/oci';
+import { assembleImage, reproducibleTime } from '../image/image-config.js';
 import { bufferEntry, type TarEntry } from '../tar/tar-header.js';
 import { runProgram, sharedLibrariesOf, type RunProgram } from './shared-libraries.js';
 
@@ -108,7 +115,7 @@ export async function buildAirGappedBase(options: BuildBaseOptions): Promise<Bui
     for (const library of libraries) entries.push(fileEntry(library.slice(1), library, 0o755));
     if (probe) entries.push(fileEntry(BASE_HEALTHCHECK_PATH.slice(1), probe, 0o755));
     const libraryDirs = [...new Set(libraries.map((l) => path.posix.dirname(l)))].sort();
-    await initOciLayout(options.layoutDir);
+    await initLayout(options.layoutDir);
     const time = reproducibleTime(options.env);
     const layer = await writeLayer(options.layoutDir, entries, {
       mtime: time.seconds,
@@ -147,11 +154,11 @@ export async function buildAirGappedBase(options: BuildBaseOptions): Promise<Bui
       created: time.iso,
       architecture: ociArchitecture(),
     });
-    const configDescriptor = await writeJsonBlob(options.layoutDir, config, MEDIA_TYPES.ociConfig);
+    const configDescriptor = await writeJsonBlob(options.layoutDir, config, OCI_CONFIG);
     const manifestDescriptor = await writeJsonBlob(
       options.layoutDir,
       manifest(configDescriptor),
-      MEDIA_TYPES.ociManifest,
+      OCI_MANIFEST,
     );
     await tagManifest(options.layoutDir, manifestDescriptor, options.tag);
     return {

@@ -1,9 +1,15 @@
 import path from 'node:path';
 import { isAlkiError } from '@alki/errors';
+import {
+  copyImageToLayout,
+  initLayout,
+  layoutTags,
+  OciError,
+  parseLayoutReference,
+  readImageFromLayout,
+} from '@alki/oci';
 import { ImageBuilderError } from '../errors.js';
-import { copyBlob, initOciLayout, readImageFromLayout, readIndex, tagManifest } from '../oci/layout.js';
-import { pullImage, type RegistryAccess } from '../oci/registry-transfer.js';
-import { REF_NAME_ANNOTATION } from '../oci/types.js';
+import { pullImage, type RegistryAccess } from '../image/registry-transfer.js';
 
 /** The base users get by default: the upstream llama.cpp server image (needs network access to ghcr.io). */
 export const DEFAULT_BASE = 'ghcr.io/ggml-org/llama.cpp:server';
@@ -15,56 +21,49 @@ export type BaseSpec =
   | { kind: 'registry'; reference: string };
 
 /**
- * Parses `--base`: `oci:DIR[:TAG]` is an OCI layout, a name tagged in the
- * local store is that image, and anything else is a registry reference.
+ * Parses `--base`: `oci:DIR[:TAG|@DIGEST]` is an OCI layout (read as
+ * skopeo's oci: transport reads it), a name tagged in the local store is
+ * that image, and anything else is a registry reference.
  */
 export function parseBaseSpec(spec: string, storeTags: string[]): BaseSpec {
-  if (spec.startsWith('oci:')) {
-    const rest = spec.slice(4);
-    // The tag follows the last ':' after the last '/', as in skopeo's oci: transport.
-    const colon = rest.lastIndexOf(':');
-    if (colon > rest.lastIndexOf('/') && colon > 0)
-      return { kind: 'layout', dir: rest.slice(0, colon), tag: rest.slice(colon + 1) };
-    return { kind: 'layout', dir: rest };
-  }
+  const layout = parseLayoutReference(spec);
+  if (layout)
+    return { kind: 'layout', dir: layout.dir, ...(layout.reference ? { tag: layout.reference } : {}) };
   if (storeTags.includes(spec)) return { kind: 'store', tag: spec };
   return { kind: 'registry', reference: spec };
 }
 
 /** The tags of the images in a layout ([] when it does not exist yet). */
-export async function layoutTags(layoutDir: string): Promise<string[]> {
-  try {
-    return (await readIndex(layoutDir)).manifests
-      .map((d) => d.annotations?.[REF_NAME_ANNOTATION])
-      .filter((t): t is string => Boolean(t));
-  } catch {
-    return [];
-  }
+async function storeTags(layoutDir: string): Promise<string[]> {
+  return layoutTags(layoutDir).catch((error: unknown) => {
+    if (error instanceof OciError && error.code === 'NOT_FOUND') return [];
+    throw error;
+  });
 }
 
 /**
  * Copies a base image from an OCI layout into the store (hard links where
- * possible) and returns its tag there: `base/<digest prefix>`.
+ * possible) and returns its tag there: `base/<digest prefix>`. A layout
+ * that is missing, damaged or holds no such image is INVALID_BASE, with the
+ * layout's own error as the cause.
  */
 export async function importLayoutBase(
   storeDir: string,
   spec: Extract<BaseSpec, { kind: 'layout' }>,
 ): Promise<string> {
-  await initOciLayout(storeDir);
+  await initLayout(storeDir);
   const dir = path.resolve(spec.dir);
   const image = await readImageFromLayout(dir, spec.tag).catch((error: unknown) => {
-    if (error instanceof ImageBuilderError)
+    if (error instanceof OciError)
       throw new ImageBuilderError(
         'INVALID_BASE',
-        `The base ${dir}${spec.tag ? `:${spec.tag}` : ''} cannot be used: ${error.message}`,
-        { cause: error, hint: error.hint },
+        `The base oci:${spec.dir}${spec.tag ? `:${spec.tag}` : ''} cannot be used: ${error.message}`,
+        { cause: error, hint: error.hint, category: error.category },
       );
     throw error;
   });
-  for (const descriptor of [image.manifestDescriptor, image.manifest.config, ...image.manifest.layers])
-    await copyBlob(dir, storeDir, descriptor);
   const tag = `base/${image.manifestDescriptor.digest.slice(7, 19)}`;
-  await tagManifest(storeDir, image.manifestDescriptor, tag);
+  await copyImageToLayout(dir, image, storeDir, tag, { force: true });
   return tag;
 }
 
@@ -83,7 +82,7 @@ export async function prepareBase(
     onProgress?: (bytes: number, total: number) => void;
   } = {},
 ): Promise<{ tag: string; source: BaseSpec['kind'] }> {
-  const parsed = parseBaseSpec(spec, await layoutTags(storeDir));
+  const parsed = parseBaseSpec(spec, await storeTags(storeDir));
   if (parsed.kind === 'store') return { tag: parsed.tag, source: 'store' };
   if (parsed.kind === 'layout') return { tag: await importLayoutBase(storeDir, parsed), source: 'layout' };
   try {

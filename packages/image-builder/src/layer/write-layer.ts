@@ -3,9 +3,7 @@ import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import { tempPathBeside } from '../oci/atomic.js';
-import { blobPath } from '../oci/layout.js';
-import { MEDIA_TYPES, type Descriptor } from '../oci/types.js';
+import { blobPath, OCI_LAYER, OCI_LAYER_GZIP, tempPathBeside, type Descriptor } from '@alki/oci';
 import type { TarEntry } from '../tar/tar-header.js';
 import { writeTar } from '../tar/write-tar.js';
 
@@ -94,7 +92,7 @@ export async function writeLayer(
     await fs.promises.rename(temp, blobPath(layoutDir, digest));
     return {
       descriptor: {
-        mediaType: compression === 'gzip' ? MEDIA_TYPES.ociLayerGzip : MEDIA_TYPES.ociLayer,
+        mediaType: compression === 'gzip' ? OCI_LAYER_GZIP : OCI_LAYER,
         digest,
         size,
       },

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ImageBuilderError } from '../errors.js';
-import { writeDockerArchive } from '../oci/export.js';
+import { writeDockerArchive } from '../image/export.js';
 import { runProgram, type RunProgram } from '../base/shared-libraries.js';
 import { ALKI_IMAGE_LABEL } from '../base/air-gapped-base.js';
 import type { ListedImage } from '../store.js';

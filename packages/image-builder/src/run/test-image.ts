@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ImageBuilderError } from '../errors.js';
-import type { ImageConfig } from '../oci/types.js';
+import type { ImageConfig } from '@alki/oci';
 import { engineCommand, type ContainerEngine } from './engine.js';
 
 export interface TestImageOptions {

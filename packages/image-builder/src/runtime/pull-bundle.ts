@@ -1,17 +1,14 @@
-import {
-  findCredentials,
-  parseReference,
-  pullBundle,
-  RegistryClient,
-  registryStore,
-} from '@alki/registry-publisher';
+import { openArtifactStore } from '@alki/oci';
+import { pullBundle } from '@alki/registry-publisher';
 
 /**
- * Pulls the bundle that ALKI_BUNDLE_URI names (`host/repo:tag` or
- * `host/repo@sha256:...`, an optional `oci://` or `docker://` prefix allowed)
- * into `dir` with registry-publisher, which checks every layer against its
- * descriptor and against manifest.json. Credentials come from
- * ALKI_REGISTRY_USERNAME/PASSWORD/TOKEN or a mounted Docker config.
+ * Pulls the bundle that ALKI_BUNDLE_URI names into `dir` with
+ * registry-publisher, which checks every layer against its descriptor and
+ * against manifest.json. The URI is `host/repo:tag` or `host/repo@sha256:...`
+ * (an optional `oci://` or `docker://` prefix allowed), or `oci:DIR[:tag]`
+ * for an OCI image layout mounted into the container, as `alki publish
+ * --local` writes it. Credentials come from ALKI_REGISTRY_USERNAME/PASSWORD/
+ * TOKEN or a mounted Docker config.
  *
  * @example
  * await pullBundleFromUri('registry.local/models/qwen3:v1', '/var/lib/alki/bundle');
@@ -21,16 +18,13 @@ export async function pullBundleFromUri(
   dir: string,
   options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; fetch?: typeof fetch } = {},
 ): Promise<{ digest: string }> {
-  const reference = parseReference(uri.replace(/^(oci|docker):\/\//, ''));
-  const credentials = await findCredentials(reference.registry, { env: options.env });
-  const client = new RegistryClient({
-    registry: reference.registry,
-    ...(credentials ? { credentials } : {}),
+  const { store, reference } = await openArtifactStore(uri.replace(/^(oci|docker):\/\//, ''), {
+    env: options.env,
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const result = await pullBundle({
-    store: registryStore(client, reference.repository),
-    reference: reference.digest ?? reference.tag ?? 'latest',
+    store,
+    reference: reference ?? 'latest',
     outDir: dir,
     signal: options.signal,
   });

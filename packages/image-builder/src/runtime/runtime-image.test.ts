@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import type { Bundle } from '@alki/bundler';
-import { publishBundle, RegistryClient, registryStore } from '@alki/registry-publisher';
+import { readImageFromLayout, RegistryClient, registryStore } from '@alki/oci';
+import { publishBundle } from '@alki/registry-publisher';
 import {
   freePort,
   nativeTools,
@@ -17,7 +18,6 @@ import {
 import { packFixtureBundle, tempDir } from '../__fixtures__/fixture-bundle.js';
 import { buildAirGappedBase } from '../base/air-gapped-base.js';
 import { programRunner } from '../base/shared-libraries.js';
-import { readImageFromLayout } from '../oci/layout.js';
 import { loadIntoEngine } from '../run/engine.js';
 import { buildRuntimeImage } from './runtime-image.js';
 
@@ -201,13 +201,7 @@ describe('the alki-runtime image', () => {
 
   it('refuses to start, and says why, when a blob in the registry was tampered with', async () => {
     const model = bundle.manifest.artifacts[0];
-    const blob = path.join(
-      registry.storageDir,
-      'docker/registry/v2/blobs/sha256',
-      model.sha256.slice(0, 2),
-      model.sha256,
-      'data',
-    );
+    const blob = registry.blobFile(model.sha256);
     const bytes = fs.readFileSync(blob);
     bytes[Math.floor(bytes.length / 2)] ^= 0x01;
     fs.writeFileSync(blob, bytes);

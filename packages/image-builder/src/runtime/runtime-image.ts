@@ -1,19 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ALKI_IMAGE_LABEL, HEALTHCHECK_LABEL, type BuiltImage } from '../base/air-gapped-base.js';
-import { runProgram, sharedLibrariesOf, type RunProgram } from '../base/shared-libraries.js';
-import { ImageBuilderError } from '../errors.js';
-import { writeLayer } from '../layer/write-layer.js';
-import { assembleImage, reproducibleTime } from '../oci/image-config.js';
 import {
-  initOciLayout,
+  initLayout,
+  OCI_CONFIG,
+  OCI_MANIFEST,
   ociArchitecture,
   readImageFromLayout,
   tagManifest,
   writeJsonBlob,
-} from '../oci/layout.js';
-import { MEDIA_TYPES } from '../oci/types.js';
+} from '@alki/oci';
+import { ALKI_IMAGE_LABEL, HEALTHCHECK_LABEL, type BuiltImage } from '../base/air-gapped-base.js';
+import { runProgram, sharedLibrariesOf, type RunProgram } from '../base/shared-libraries.js';
+import { ImageBuilderError } from '../errors.js';
+import { writeLayer } from '../layer/write-layer.js';
+import { assembleImage, reproducibleTime } from '../image/image-config.js';
 import type { TarEntry } from '../tar/tar-header.js';
 import { closureEntries, packageClosure } from './node-closure.js';
 import { RUNTIME_BUNDLE_DIR } from './runtime-main.js';
@@ -72,7 +73,7 @@ export async function buildRuntimeImage(
       },
     );
   }
-  await initOciLayout(options.layoutDir);
+  await initLayout(options.layoutDir);
   const base = await readImageFromLayout(options.layoutDir, options.baseTag);
   const real = fs.realpathSync(nodeBinary);
   const entries: TarEntry[] = [
@@ -142,9 +143,9 @@ export async function buildRuntimeImage(
     created: time.iso,
     architecture: ociArchitecture(),
   });
-  const configDescriptor = await writeJsonBlob(options.layoutDir, config, MEDIA_TYPES.ociConfig);
+  const configDescriptor = await writeJsonBlob(options.layoutDir, config, OCI_CONFIG);
   const fullManifest = manifest(configDescriptor);
-  const manifestDescriptor = await writeJsonBlob(options.layoutDir, fullManifest, MEDIA_TYPES.ociManifest);
+  const manifestDescriptor = await writeJsonBlob(options.layoutDir, fullManifest, OCI_MANIFEST);
   await tagManifest(options.layoutDir, manifestDescriptor, options.tag);
   const size = configDescriptor.size + fullManifest.layers.reduce((sum, l) => sum + l.size, 0);
   return {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { llamaServerArgs, type Bundle } from '@alki/bundler';
 import { chooseArtifact } from '../bundle/bundle-layer.js';
 import { ImageBuilderError } from '../errors.js';
-import { tempPathBeside, writeFileAtomic } from '../oci/atomic.js';
+import { replaceDirectory, tempPathBeside, writeFileAtomic } from '@alki/oci';
 
 /** Where the runtime image keeps the pulled bundle (a declared volume). */
 export const RUNTIME_BUNDLE_DIR = '/var/lib/alki/bundle';
@@ -121,8 +121,7 @@ export async function runRuntime(
       }
       // Marker last: a crash anywhere before it leaves no marker, so the next start pulls again.
       await fs.promises.rm(markerPath(settings.bundleDir), { force: true });
-      await fs.promises.rm(settings.bundleDir, { recursive: true, force: true });
-      await fs.promises.rename(temp, settings.bundleDir);
+      await replaceDirectory(temp, settings.bundleDir);
       await writeFileAtomic(markerPath(settings.bundleDir), JSON.stringify({ uri: settings.bundleUri }));
     } catch (error) {
       await fs.promises.rm(temp, { recursive: true, force: true });

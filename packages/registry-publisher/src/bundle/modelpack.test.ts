@@ -1,12 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { sha256Digest } from '../digest.js';
+import { sha256Digest } from '@alki/oci';
 import {
   MODELPACK_ARTIFACT,
   MODELPACK_CONFIG,
   MODELPACK_DOC_RAW,
   MODELPACK_WEIGHT_CONFIG_RAW,
   MODELPACK_WEIGHT_RAW,
-} from '../media-types.js';
+} from './media-types.js';
 import { buildModelPackArtifact, formatParamSize, layerMediaType, type ModelPackInfo } from './modelpack.js';
 
 const info: ModelPackInfo = {

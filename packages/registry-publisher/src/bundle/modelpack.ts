@@ -1,16 +1,20 @@
-import { sha256Digest } from '../digest.js';
 import {
+  ANNOTATION_CREATED,
+  ANNOTATION_LICENSES,
   ANNOTATION_TITLE,
   ANNOTATION_VERSION,
+  OCI_MANIFEST,
+  sha256Digest,
+  type Descriptor,
+} from '@alki/oci';
+import {
   MODELPACK_ARTIFACT,
   MODELPACK_CONFIG,
   MODELPACK_DOC_RAW,
   MODELPACK_FILEPATH_ANNOTATION,
   MODELPACK_WEIGHT_CONFIG_RAW,
   MODELPACK_WEIGHT_RAW,
-  OCI_MANIFEST,
-} from '../media-types.js';
-import type { Descriptor } from '../registry/client.js';
+} from './media-types.js';
 
 /** One file of a bundle with its content digest. */
 export interface BundleFileDigest {
@@ -134,10 +138,10 @@ export function buildModelPackArtifact(
     config: configDescriptor,
     layers,
     annotations: {
-      'org.opencontainers.image.created': info.created,
+      [ANNOTATION_CREATED]: info.created,
       [ANNOTATION_TITLE]: info.name,
       [ANNOTATION_VERSION]: info.version,
-      ...(info.license ? { 'org.opencontainers.image.licenses': info.license } : {}),
+      ...(info.license ? { [ANNOTATION_LICENSES]: info.license } : {}),
       ...extraAnnotations,
     },
   };

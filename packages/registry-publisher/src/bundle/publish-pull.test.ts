@@ -6,19 +6,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  bytesBlob,
+  layoutStore,
+  OCI_MANIFEST,
+  RegistryClient,
+  registryStore,
+  sha256Digest,
+  type Descriptor,
+} from '@alki/oci';
+import {
   MODELPACK_ARTIFACT,
   MODELPACK_CONFIG,
   MODELPACK_DOC_RAW,
   MODELPACK_FILEPATH_ANNOTATION,
   MODELPACK_WEIGHT_CONFIG_RAW,
   MODELPACK_WEIGHT_RAW,
-  OCI_MANIFEST,
-} from '../media-types.js';
-import { sha256Digest } from '../digest.js';
-import { bytesBlob } from '../registry/blob-source.js';
-import { RegistryClient, type Descriptor } from '../registry/client.js';
-import { layoutStore } from '../store/layout-store.js';
-import { registryStore } from '../store/registry-store.js';
+} from './media-types.js';
 import { publishBundle } from './publish.js';
 import { pullBundle } from './pull.js';
 import { addQ8Quant, packTinyBundle, readTree } from '../__fixtures__/test-bundles.js';
@@ -228,14 +231,7 @@ describe('pullBundle refusing bad artifacts', () => {
   it('detects a blob tampered with in the registry storage and leaves no output', async () => {
     await publishBundle({ bundleDir: bundle, store: registryStore(client, 'models/tamper'), tag: 'v1' });
     const weight = good.layers[0];
-    const hex = weight.digest.slice('sha256:'.length);
-    const data = path.join(
-      registry.storageDir,
-      'docker/registry/v2/blobs/sha256',
-      hex.slice(0, 2),
-      hex,
-      'data',
-    );
+    const data = registry.blobFile(weight.digest);
     const bytes = fs.readFileSync(data);
     bytes[bytes.length - 100] ^= 0x40;
     fs.writeFileSync(data, bytes);

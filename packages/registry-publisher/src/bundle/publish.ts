@@ -1,10 +1,15 @@
 import { artifactPath, MANIFEST_PATH, readBundle, verifyBundle } from '@alki/bundler';
 import path from 'node:path';
-import { sha256File } from '../digest.js';
-import { RegistryError, throwIfAborted } from '../errors.js';
-import { isValidTag } from '../reference.js';
-import { bytesBlob, fileBlob, type BlobSource } from '../registry/blob-source.js';
-import type { ArtifactStore } from '../store/artifact-store.js';
+import {
+  bytesBlob,
+  fileBlob,
+  isValidTag,
+  sha256File,
+  throwIfAborted,
+  type ArtifactStore,
+  type BlobSource,
+} from '@alki/oci';
+import { PublishError } from '../errors.js';
 import {
   buildModelPackArtifact,
   QUANT_ANNOTATION,
@@ -89,8 +94,7 @@ export async function publishBundle(options: PublishOptions): Promise<PublishRes
   const { manifest } = bundle;
   const tag = options.tag ?? manifest.version;
   if (!isValidTag(tag) || tag === 'latest') {
-    throw new RegistryError('INVALID_REFERENCE', `"${tag}" is not a usable version tag.`, {
-      category: 'usage',
+    throw new PublishError('INVALID_REFERENCE', `"${tag}" is not a usable version tag.`, {
       hint: 'Use a semver tag such as v1.0.0 (letters, digits, _ . -, at most 128); `latest` is moved for you.',
       details: { tag },
     });
@@ -127,8 +131,7 @@ export async function publishBundle(options: PublishOptions): Promise<PublishRes
       const suffix = artifact.quant.toLowerCase();
       const versionTag = `${tag}-${suffix}`;
       if (!isValidTag(versionTag))
-        throw new RegistryError('INVALID_REFERENCE', `The quant tag "${versionTag}" is not a valid tag.`, {
-          category: 'usage',
+        throw new PublishError('INVALID_REFERENCE', `The quant tag "${versionTag}" is not a valid tag.`, {
           details: { tag: versionTag },
         });
       plans.push({
@@ -152,7 +155,7 @@ export async function publishBundle(options: PublishOptions): Promise<PublishRes
     for (const versionTag of plan.versionTags) {
       const existing = await store.resolve(versionTag, signal);
       if (existing && existing.digest !== plan.artifact.manifest.digest && !options.force) {
-        throw new RegistryError(
+        throw new PublishError(
           'TAG_EXISTS',
           `${store.description}:${versionTag} already points at other content (${existing.digest}).`,
           {
@@ -256,7 +259,7 @@ async function verifyForPublish(
       onProgress?.({ phase: 'verify', done: event.done, total: event.total, file: event.file }),
   });
   if (!report.ok) {
-    throw new RegistryError(
+    throw new PublishError(
       'INVALID_BUNDLE',
       `${bundleDir} does not match its manifest, so it was not published: ${report.problems.map((p) => p.message).join(' ')}`,
       {

@@ -1,18 +1,17 @@
 import { artifactPath, isContainedPath, MANIFEST_PATH, parseManifest, readBundle } from '@alki/bundler';
+import {
+  isIndexMediaType,
+  isValidDigest,
+  replaceDirectory,
+  throwIfAborted,
+  type ArtifactStore,
+  type Descriptor,
+} from '@alki/oci';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { RegistryError, throwIfAborted } from '../errors.js';
-import {
-  DOCKER_MANIFEST_LIST,
-  MODELPACK_ARTIFACT,
-  MODELPACK_CONFIG,
-  MODELPACK_FILEPATH_ANNOTATION,
-  OCI_INDEX,
-} from '../media-types.js';
-import { isValidDigest } from '../reference.js';
-import type { Descriptor } from '../registry/client.js';
-import type { ArtifactStore } from '../store/artifact-store.js';
+import { PublishError } from '../errors.js';
+import { MODELPACK_ARTIFACT, MODELPACK_CONFIG, MODELPACK_FILEPATH_ANNOTATION } from './media-types.js';
 import { QUANT_ANNOTATION } from './modelpack.js';
 
 export interface PullProgress {
@@ -53,8 +52,8 @@ interface ArtifactManifest {
   annotations?: Record<string, string>;
 }
 
-function invalid(message: string, details: Record<string, unknown> = {}): RegistryError {
-  return new RegistryError('INVALID_MANIFEST', message, { details });
+function invalid(message: string, details: Record<string, unknown> = {}): PublishError {
+  return new PublishError('INVALID_MANIFEST', message, { details });
 }
 
 // Every layer must name a distinct, contained path: a hostile manifest must
@@ -82,20 +81,6 @@ function plannedFiles(
   });
 }
 
-async function replaceDirectory(temp: string, outDir: string): Promise<void> {
-  const existing = await fs.promises.stat(outDir).catch(() => undefined);
-  if (!existing) return fs.promises.rename(temp, outDir);
-  const old = `${outDir}.alki-old-${randomBytes(4).toString('hex')}`;
-  await fs.promises.rename(outDir, old);
-  try {
-    await fs.promises.rename(temp, outDir);
-  } catch (error) {
-    await fs.promises.rename(old, outDir);
-    throw error;
-  }
-  await fs.promises.rm(old, { recursive: true, force: true });
-}
-
 /**
  * Pulls a ModelPack artifact that `publishBundle` pushed and restores the
  * bundle byte for byte: each layer is checked against its descriptor while
@@ -111,13 +96,13 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
   const outDir = path.resolve(options.outDir);
   const existing = await fs.promises.readdir(outDir).catch(() => undefined);
   if (existing && existing.length > 0 && !options.force) {
-    throw new RegistryError('OUTPUT_EXISTS', `${options.outDir} exists and is not empty.`, {
+    throw new PublishError('OUTPUT_EXISTS', `${options.outDir} exists and is not empty.`, {
       hint: 'Name a new directory, or pass --force to replace it.',
       details: { dir: options.outDir },
     });
   }
   const fetched = await store.getManifest(reference, signal);
-  if (fetched.mediaType === OCI_INDEX || fetched.mediaType === DOCKER_MANIFEST_LIST) {
+  if (isIndexMediaType(fetched.mediaType)) {
     throw invalid(`${store.description}:${reference} is an image index, not a bundle artifact.`, {
       reference,
     });
@@ -126,7 +111,7 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
   try {
     manifest = JSON.parse(fetched.bytes.toString('utf8')) as ArtifactManifest;
   } catch (error) {
-    throw new RegistryError('INVALID_MANIFEST', `The manifest of ${reference} is not JSON.`, {
+    throw new PublishError('INVALID_MANIFEST', `The manifest of ${reference} is not JSON.`, {
       cause: error,
       details: { reference },
     });
@@ -176,7 +161,7 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
             path: entry.path,
           });
         if (`sha256:${want.sha256}` !== entry.layer.digest || want.size !== entry.layer.size) {
-          throw new RegistryError(
+          throw new PublishError(
             'DIGEST_MISMATCH',
             `${entry.path} is ${entry.layer.digest} (${entry.layer.size} bytes) in the registry, but ${MANIFEST_PATH} says sha256:${want.sha256} (${want.size} bytes).`,
             {
@@ -222,7 +207,7 @@ async function expectedHashes(dir: string, planned: Array<{ path: string }>, qua
   try {
     json = JSON.parse(await fs.promises.readFile(path.join(dir, MANIFEST_PATH), 'utf8'));
   } catch (error) {
-    throw new RegistryError('INVALID_BUNDLE', `The pulled ${MANIFEST_PATH} is not JSON.`, { cause: error });
+    throw new PublishError('INVALID_BUNDLE', `The pulled ${MANIFEST_PATH} is not JSON.`, { cause: error });
   }
   const manifest = parseManifest(json, MANIFEST_PATH);
   const expected = new Map<string, { sha256: string; size: number }>();
