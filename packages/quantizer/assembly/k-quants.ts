@@ -1,177 +1,253 @@
-// AssemblyScript source of the k-quant block quantizers (Q4_K, Q5_K, Q6_K).
-// WebAssembly's f32 instructions are IEEE single precision, exactly what
-// ggml-base's SSE scalar code computes, so this follows
-// quantize_row_q{4,5,6}_K_ref, make_qkx2_quants and make_qx_quants in
-// ggml/src/ggml-quants.c operation for operation and is bit-exact by
-// construction. Compiled by scripts/build-wasm.mjs into src/blocks/k-quants-wasm.ts.
+// The k-quant block quantizers (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K), without an
+// importance matrix (quantize_row_q{2,3,4,5,6}_K_ref, which llama-quantize
+// calls when it has none) and with one (quantize_row_q{2,3,4,5,6}_K_impl),
+// following ggml/src/ggml-quants.c operation for operation.
+import {
+  f32At,
+  fp16ToFp32,
+  LEVELS,
+  LM,
+  LS,
+  MINS,
+  nearestInt,
+  packTwoBitLevels,
+  SCALES,
+  storeHalf,
+  SUM_WEIGHTS,
+  sumOfSquares,
+  WEIGHTS,
+} from './common';
+import { lastMin, makeQ3Quants, makeQkxQuants, makeQpQuants, makeQxQuants } from './search';
 
-// Scratch layout in linear memory: above the module's own static data, below
-// the caller's rows, which start at 64 KiB (DATA_OFFSET in k-quants-kernels.ts).
-const LEVELS: usize = 32768; // u8[256]
-const AUX: usize = LEVELS + 256; // i32[32]: a search step's levels
-const AUX_F: usize = LEVELS + 384; // f32[32]: the same levels as floats
-const WEIGHTS: usize = LEVELS + 512; // f32[32]
-const WL: usize = LEVELS + 640; // f32[32]: w * l
-const WL2: usize = LEVELS + 768; // f32[32]: w * l * l
-const WLX: usize = LEVELS + 896; // f32[32]: w * l * x
-const SCALES: usize = LEVELS + 1024; // f32[16]
-const MINS: usize = LEVELS + 1088; // f32[8]
+const Q2_K_BYTES = 84;
+const Q3_K_BYTES = 110;
+const Q4_K_BYTES = 144;
+const Q5_K_BYTES = 176;
+const Q6_K_BYTES = 210;
 
-const GROUP_MAX_EPS: f32 = 1e-15;
-const RDELTA: f32 = 0.1;
+// ---------------------------------------------------------------- Q2_K
 
-let lastMin: f32 = 0;
-
-// nearest_int: add 1.5 * 2^23 in float and read the mantissa (rounds halves to even).
-function nearestInt(fval: f32): i32 {
-  const val: f32 = fval + 12582912.0;
-  return (reinterpret<i32>(val) & 0x007fffff) - 0x00400000;
-}
-
-// IEEE binary16 bits nearest to f (ties to even), infinity on overflow, 0x7e00 for NaN.
-function fp32ToFp16(f: f32): u32 {
-  const bits = reinterpret<u32>(f);
-  const sign = (bits >> 16) & 0x8000;
-  const exponent = <i32>((bits >> 23) & 0xff);
-  const mantissa = bits & 0x7fffff;
-  if (exponent == 0xff) return sign | (mantissa == 0 ? 0x7c00 : 0x7e00);
-  const halfExponent = exponent - 112;
-  if (halfExponent >= 0x1f) return sign | 0x7c00;
-  if (halfExponent <= 0) {
-    if (halfExponent < -10) return sign;
-    const full = mantissa | 0x800000;
-    const shift = <u32>(14 - halfExponent);
-    const rest = full & ((1 << shift) - 1);
-    const halfway: u32 = 1 << (shift - 1);
-    let result = full >> shift;
-    if (rest > halfway || (rest == halfway && (result & 1) != 0)) result += 1;
-    return sign | result;
-  }
-  const rest = mantissa & 0x1fff;
-  let result = ((<u32>halfExponent) << 10) | (mantissa >> 13);
-  if (rest > 0x1000 || (rest == 0x1000 && (result & 1) != 0)) result += 1;
-  return sign | result;
-}
-
-function fp16ToFp32(h: u32): f32 {
-  const sign = (h & 0x8000) << 16;
-  const exponent = (h >> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent == 0) {
-    const magnitude: f32 = <f32>mantissa * 5.9604644775390625e-8;
-    return reinterpret<f32>(reinterpret<u32>(magnitude) | sign);
-  }
-  if (exponent == 0x1f) return reinterpret<f32>(sign | 0x7f800000 | (mantissa << 13));
-  return reinterpret<f32>(sign | ((exponent + 112) << 23) | (mantissa << 13));
-}
-
-function storeHalf(at: usize, value: f32): u32 {
-  const h = fp32ToFp16(value);
-  store<u16>(at, <u16>h);
-  return h;
-}
-
-// make_qkx2_quants with use_mad = false, for n = 32; the negated min goes to
-// lastMin. The search steps use 4-wide SIMD for the element-wise products
-// (each lane is the same IEEE f32 operation as C's), and add the products up
-// one by one in C's order, so the sums are bit-identical.
-function makeQkx2Quants(nmax: i32, x: usize, weights: usize, levels: usize, rmin: f32, nstep: i32): f32 {
-  const n = 32;
-  let min = load<f32>(x);
-  let max = min;
-  let sumW = load<f32>(weights);
-  let sumX: f32 = sumW * min;
-  for (let i = 1; i < n; i++) {
-    const v = load<f32>(x + ((<usize>i) << 2));
-    if (v < min) min = v;
-    if (v > max) max = v;
-    const w = load<f32>(weights + ((<usize>i) << 2));
-    sumW += w;
-    sumX += w * v;
-  }
-  if (min > 0) min = 0;
-  if (max == min) {
-    for (let i = 0; i < n; i++) store<u8>(levels + i, 0);
-    lastMin = -min;
-    return 0;
-  }
-  let iscale: f32 = <f32>nmax / (max - min);
-  let scale: f32 = 1 / iscale;
-  let bestError: f32 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = load<f32>(x + ((<usize>i) << 2));
-    let l = nearestInt(iscale * (v - min));
-    l = l < 0 ? 0 : l > nmax ? nmax : l;
-    store<u8>(levels + i, <u8>l);
-    let diff: f32 = scale * <f32>l + min - v;
-    diff = diff * diff;
-    bestError += load<f32>(weights + ((<usize>i) << 2)) * diff;
-  }
-  const magic = f32x4.splat(12582912.0);
-  const mantissa = i32x4.splat(0x007fffff);
-  const bias = i32x4.splat(0x00400000);
-  const zero = i32x4.splat(0);
-  const top = i32x4.splat(nmax);
-  for (let step = 0; step <= nstep; step++) {
-    iscale = (rmin + RDELTA * <f32>step + <f32>nmax) / (max - min);
-    const vIscale = f32x4.splat(iscale);
-    const vMin = f32x4.splat(min);
-    // Levels equal to the previous step's give the same sums, scale, min and
-    // error, which cannot beat a best error already at or below it: skip them.
-    let changed = step == 0;
-    for (let i: usize = 0; i < 128; i += 16) {
-      const v = v128.load(x + i);
-      // nearest_int(iscale * (x - min)), clamped to 0..nmax, four at a time.
-      const rounded = f32x4.add(f32x4.mul(vIscale, f32x4.sub(v, vMin)), magic);
-      const l = i32x4.min_s(i32x4.max_s(i32x4.sub(v128.and(rounded, mantissa), bias), zero), top);
-      if (!changed && v128.any_true(i32x4.ne(l, v128.load(AUX + i)))) changed = true;
-      v128.store(AUX + i, l);
-      const lf = f32x4.convert_i32x4_s(l);
-      v128.store(AUX_F + i, lf);
-      const wl = f32x4.mul(v128.load(weights + i), lf);
-      v128.store(WL + i, wl);
-      v128.store(WL2 + i, f32x4.mul(wl, lf));
-      v128.store(WLX + i, f32x4.mul(wl, v));
+// The tail both Q2_K quantizers share: levels from the packed 4-bit scales and
+// mins, packed four to a byte.
+function finishQ2K(x: usize, y: usize): void {
+  const d16 = fp16ToFp32(load<u16>(y + 80));
+  const m16 = fp16ToFp32(load<u16>(y + 82));
+  for (let j = 0; j < 16; j++) {
+    const sc = <u32>load<u8>(y + j);
+    const d: f32 = d16 * <f32>(sc & 0xf);
+    if (d == 0) continue;
+    const dm: f32 = m16 * <f32>(sc >> 4);
+    const xb = f32At(x, 16 * j);
+    for (let i = 0; i < 16; i++) {
+      let l = nearestInt((load<f32>(f32At(xb, i)) + dm) / d);
+      l = l < 0 ? 0 : l > 3 ? 3 : l;
+      store<u8>(LEVELS + 16 * j + i, <u8>l);
     }
-    if (!changed) continue;
-    let sumL: f32 = 0;
-    let sumL2: f32 = 0;
-    let sumXL: f32 = 0;
-    for (let i: usize = 0; i < 128; i += 4) {
-      sumL += load<f32>(WL + i);
-      sumL2 += load<f32>(WL2 + i);
-      sumXL += load<f32>(WLX + i);
+  }
+  packTwoBitLevels(LEVELS, y + 16);
+}
+
+/** quantize_row_q2_K_ref over `blocks` super-blocks: floats at x, 84-byte blocks at y. */
+export function quantizeQ2K(x: usize, y: usize, blocks: i32): void {
+  const q4scale: f32 = 15;
+  for (let i = 0; i < blocks; i++) {
+    const xb = f32At(x, 256 * i);
+    const yb = y + <usize>(Q2_K_BYTES * i);
+    let maxScale: f32 = 0;
+    let maxMin: f32 = 0;
+    for (let j = 0; j < 16; j++) {
+      const xs = f32At(xb, 16 * j);
+      for (let l = 0; l < 16; l++) store<f32>(f32At(WEIGHTS, l), Mathf.abs(load<f32>(f32At(xs, l))));
+      const scale = makeQkxQuants(16, 3, xs, WEIGHTS, LEVELS + 16 * j, -0.5, 0.1, 15, true);
+      store<f32>(f32At(SCALES, j), scale);
+      store<f32>(f32At(MINS, j), lastMin);
+      if (scale > maxScale) maxScale = scale;
+      if (lastMin > maxMin) maxMin = lastMin;
     }
-    const det: f32 = sumW * sumL2 - sumL * sumL;
-    if (det > 0) {
-      let thisScale: f32 = (sumW * sumXL - sumX * sumL) / det;
-      let thisMin: f32 = (sumL2 * sumX - sumL * sumXL) / det;
-      if (thisMin > 0) {
-        thisMin = 0;
-        thisScale = sumXL / sumL2;
+    if (maxScale > 0) {
+      const iscale: f32 = q4scale / maxScale;
+      for (let j = 0; j < 16; j++) store<u8>(yb + j, <u8>nearestInt(iscale * load<f32>(f32At(SCALES, j))));
+      storeHalf(yb + 80, maxScale / q4scale);
+    } else {
+      for (let j = 0; j < 16; j++) store<u8>(yb + j, 0);
+      storeHalf(yb + 80, 0);
+    }
+    if (maxMin > 0) {
+      const iscale: f32 = q4scale / maxMin;
+      for (let j = 0; j < 16; j++) {
+        const l = nearestInt(iscale * load<f32>(f32At(MINS, j)));
+        store<u8>(yb + j, load<u8>(yb + j) | (<u8>(l << 4)));
       }
-      const vScale = f32x4.splat(thisScale);
-      const vThisMin = f32x4.splat(thisMin);
-      // w * (scale * l + min - x)^2 per lane, stored, then added in order.
-      for (let i: usize = 0; i < 128; i += 16) {
-        const diff = f32x4.sub(
-          f32x4.add(f32x4.mul(vScale, v128.load(AUX_F + i)), vThisMin),
-          v128.load(x + i),
+      storeHalf(yb + 82, maxMin / q4scale);
+    } else {
+      storeHalf(yb + 82, 0);
+    }
+    finishQ2K(xb, yb);
+  }
+}
+
+/** quantize_row_q2_K_impl: `rows` rows of `perRow` floats at x, importance (perRow floats) at qw. */
+export function quantizeQ2KWeighted(x: usize, y: usize, rows: i32, perRow: i32, qw: usize): void {
+  const blocks = perRow / 256;
+  for (let row = 0; row < rows; row++) {
+    for (let i = 0; i < blocks; i++) {
+      const xb = f32At(x, row * perRow + 256 * i);
+      const yb = y + <usize>(Q2_K_BYTES * (row * blocks + i));
+      const sigma2: f32 = sumOfSquares(xb, 256) / 256;
+      for (let j = 0; j < 16; j++) {
+        const xs = f32At(xb, 16 * j);
+        const qs = f32At(qw, 256 * i + 16 * j);
+        let sumW: f32 = 0;
+        for (let l = 0; l < 16; l++) {
+          const v = load<f32>(f32At(xs, l));
+          const w: f32 = load<f32>(f32At(qs, l)) * Mathf.sqrt(sigma2 + v * v);
+          store<f32>(f32At(WEIGHTS, l), w);
+        }
+        for (let l = 0; l < 16; l++) sumW += load<f32>(f32At(WEIGHTS, l));
+        store<f32>(f32At(SUM_WEIGHTS, j), sumW);
+        store<f32>(
+          f32At(SCALES, j),
+          makeQkxQuants(16, 3, xs, WEIGHTS, LEVELS + 16 * j, -0.9, 0.05, 36, false),
         );
-        v128.store(WL + i, f32x4.mul(v128.load(weights + i), f32x4.mul(diff, diff)));
+        store<f32>(f32At(MINS, j), lastMin);
       }
-      let error: f32 = 0;
-      for (let i: usize = 0; i < 128; i += 4) error += load<f32>(WL + i);
-      if (error < bestError) {
-        for (let i = 0; i < n; i++) store<u8>(levels + i, <u8>load<i32>(AUX + ((<usize>i) << 2)));
-        bestError = error;
-        scale = thisScale;
-        min = thisMin;
-      }
+      const dm = makeQpQuants(16, 15, SCALES, LS, SUM_WEIGHTS);
+      const mm = makeQpQuants(16, 15, MINS, LM, SUM_WEIGHTS);
+      storeHalf(yb + 80, dm);
+      storeHalf(yb + 82, mm);
+      for (let j = 0; j < 16; j++) store<u8>(yb + j, load<u8>(LS + j) | (load<u8>(LM + j) << 4));
+      finishQ2K(xb, yb);
     }
   }
-  lastMin = -min;
-  return scale;
+}
+
+// ---------------------------------------------------------------- Q3_K
+
+// Packs the sixteen 6-bit scales (offset by 32, at LS as u8) into the 12 scale bytes at s.
+function packQ3KScales(s: usize): void {
+  memory.fill(s, 0, 12);
+  for (let j = 0; j < 16; j++) {
+    let l = <u32>load<u8>(LS + j);
+    if (j < 8) store<u8>(s + j, <u8>(l & 0xf));
+    else store<u8>(s + j - 8, load<u8>(s + j - 8) | (<u8>((l & 0xf) << 4)));
+    l >>= 4;
+    const at = s + 8 + (j & 3);
+    store<u8>(at, load<u8>(at) | (<u8>(l << (2 * (j >> 2)))));
+  }
+}
+
+// The tail both Q3_K quantizers share: levels from the packed scales, the
+// high bits to hmask and the low two bits to qs.
+function finishQ3K(x: usize, y: usize): void {
+  const s = y + 96;
+  const dAll = fp16ToFp32(load<u16>(y + 108));
+  for (let j = 0; j < 16; j++) {
+    let sc = j < 8 ? <i32>(load<u8>(s + j) & 0xf) : <i32>(load<u8>(s + j - 8) >> 4);
+    sc = <i32>(<i8>((sc | ((((<i32>load<u8>(s + 8 + (j & 3))) >> (2 * (j >> 2))) & 3) << 4)) - 32));
+    const d: f32 = dAll * <f32>sc;
+    if (d == 0) continue;
+    const xb = f32At(x, 16 * j);
+    for (let i = 0; i < 16; i++) {
+      let l = nearestInt(load<f32>(f32At(xb, i)) / d);
+      l = l < -4 ? -4 : l > 3 ? 3 : l;
+      store<i8>(LEVELS + 16 * j + i, <i8>(l + 4));
+    }
+  }
+  memory.fill(y, 0, 32);
+  let m = 0;
+  let hm: u8 = 1;
+  for (let j = 0; j < 256; j++) {
+    const l = load<i8>(LEVELS + j);
+    if (l > 3) {
+      store<u8>(y + m, load<u8>(y + m) | hm);
+      store<i8>(LEVELS + j, l - 4);
+    }
+    if (++m == 32) {
+      m = 0;
+      hm <<= 1;
+    }
+  }
+  packTwoBitLevels(LEVELS, y + 32);
+}
+
+/** quantize_row_q3_K_ref over `blocks` super-blocks: floats at x, 110-byte blocks at y. */
+export function quantizeQ3K(x: usize, y: usize, blocks: i32): void {
+  for (let i = 0; i < blocks; i++) {
+    const xb = f32At(x, 256 * i);
+    const yb = y + <usize>(Q3_K_BYTES * i);
+    let maxScale: f32 = 0;
+    let amax: f32 = 0;
+    for (let j = 0; j < 16; j++) {
+      const scale = makeQ3Quants(16, 4, f32At(xb, 16 * j), LEVELS + 16 * j);
+      store<f32>(f32At(SCALES, j), scale);
+      const a = Mathf.abs(scale);
+      if (a > amax) {
+        amax = a;
+        maxScale = scale;
+      }
+    }
+    if (maxScale != 0) {
+      const iscale: f32 = -32 / maxScale;
+      for (let j = 0; j < 16; j++) {
+        // C stores nearest_int's result in an int8_t before clamping.
+        let l = <i32>(<i8>nearestInt(iscale * load<f32>(f32At(SCALES, j))));
+        l = (l < -32 ? -32 : l > 31 ? 31 : l) + 32;
+        store<u8>(LS + j, <u8>l);
+      }
+      packQ3KScales(yb + 96);
+      storeHalf(yb + 108, 1 / iscale);
+    } else {
+      memory.fill(yb + 96, 0, 12);
+      storeHalf(yb + 108, 0);
+    }
+    finishQ3K(xb, yb);
+  }
+}
+
+/** quantize_row_q3_K_impl: `rows` rows of `perRow` floats at x, importance at qw. */
+export function quantizeQ3KWeighted(x: usize, y: usize, rows: i32, perRow: i32, qw: usize): void {
+  const blocks = perRow / 256;
+  for (let row = 0; row < rows; row++) {
+    for (let i = 0; i < blocks; i++) {
+      const xb = f32At(x, row * perRow + 256 * i);
+      const yb = y + <usize>(Q3_K_BYTES * (row * blocks + i));
+      const sigma2: f32 = (2 * sumOfSquares(xb, 256)) / 256;
+      for (let j = 0; j < 16; j++) {
+        const xs = f32At(xb, 16 * j);
+        const qs = f32At(qw, 256 * i + 16 * j);
+        for (let l = 0; l < 16; l++) {
+          const v = load<f32>(f32At(xs, l));
+          store<f32>(f32At(WEIGHTS, l), load<f32>(f32At(qs, l)) * Mathf.sqrt(sigma2 + v * v));
+        }
+        let sumW: f32 = 0;
+        for (let l = 0; l < 16; l++) sumW += load<f32>(f32At(WEIGHTS, l));
+        store<f32>(f32At(SUM_WEIGHTS, j), sumW);
+        store<f32>(f32At(SCALES, j), makeQxQuants(16, 4, xs, LEVELS + 16 * j, WEIGHTS));
+      }
+      const dBlock = makeQxQuants(16, 32, SCALES, LS, SUM_WEIGHTS);
+      packQ3KScales(yb + 96);
+      storeHalf(yb + 108, dBlock);
+      finishQ3K(xb, yb);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- Q4_K and Q5_K
+
+// Packs eight 6-bit scales and mins (at LS and LM) into the 12 bytes at s.
+function packK4Scales(s: usize): void {
+  for (let j = 0; j < 8; j++) {
+    const ls = load<u8>(LS + j);
+    const lm = load<u8>(LM + j);
+    if (j < 4) {
+      store<u8>(s + j, ls);
+      store<u8>(s + j + 4, lm);
+    } else {
+      store<u8>(s + j + 4, (ls & 0xf) | ((lm & 0xf) << 4));
+      store<u8>(s + j - 4, load<u8>(s + j - 4) | ((ls >> 4) << 6));
+      store<u8>(s + j, load<u8>(s + j) | ((lm >> 4) << 6));
+    }
+  }
 }
 
 // get_scale_min_k4, packed: scale in the low byte, min in the next.
@@ -182,71 +258,139 @@ function scaleMinK4(j: i32, q: usize): u32 {
   return sc | (m << 8);
 }
 
-// The shared front half of quantize_row_q4_K_ref and quantize_row_q5_K_ref:
-// d, dmin and the 12 packed scale bytes at y, final levels at LEVELS.
-function scalesAndMins(x: usize, y: usize, nmax: i32, rmin: f32, nstep: i32): void {
-  let maxScale: f32 = 0;
-  let maxMin: f32 = 0;
+// The final levels of Q4_K and Q5_K from the stored d, dmin and scales.
+function finalLevelsK4(x: usize, y: usize, nmax: i32): void {
+  const d16 = fp16ToFp32(load<u16>(y));
+  const m16 = fp16ToFp32(load<u16>(y + 2));
   for (let j = 0; j < 8; j++) {
-    const xb = x + ((<usize>(32 * j)) << 2);
-    let sumX2: f32 = 0;
-    for (let l = 0; l < 32; l++) {
-      const v = load<f32>(xb + ((<usize>l) << 2));
-      sumX2 += v * v;
-    }
-    const avX: f32 = Mathf.sqrt(sumX2 / 32);
-    for (let l = 0; l < 32; l++)
-      store<f32>(WEIGHTS + ((<usize>l) << 2), avX + Mathf.abs(load<f32>(xb + ((<usize>l) << 2))));
-    const scale = makeQkx2Quants(nmax, xb, WEIGHTS, LEVELS + 32 * j, rmin, nstep);
-    store<f32>(SCALES + ((<usize>j) << 2), scale);
-    store<f32>(MINS + ((<usize>j) << 2), lastMin);
-    if (scale > maxScale) maxScale = scale;
-    if (lastMin > maxMin) maxMin = lastMin;
-  }
-  const invScale: f32 = maxScale > 0 ? 63 / maxScale : 0;
-  const invMin: f32 = maxMin > 0 ? 63 / maxMin : 0;
-  const s = y + 4;
-  for (let j = 0; j < 8; j++) {
-    let ls = <u32>(<u8>nearestInt(invScale * load<f32>(SCALES + ((<usize>j) << 2))));
-    let lm = <u32>(<u8>nearestInt(invMin * load<f32>(MINS + ((<usize>j) << 2))));
-    if (ls > 63) ls = 63;
-    if (lm > 63) lm = 63;
-    if (j < 4) {
-      store<u8>(s + j, <u8>ls);
-      store<u8>(s + j + 4, <u8>lm);
-    } else {
-      store<u8>(s + j + 4, <u8>((ls & 0xf) | ((lm & 0xf) << 4)));
-      store<u8>(s + j - 4, load<u8>(s + j - 4) | (<u8>((ls >> 4) << 6)));
-      store<u8>(s + j, load<u8>(s + j) | (<u8>((lm >> 4) << 6)));
-    }
-  }
-  const d16 = fp16ToFp32(storeHalf(y, maxScale / 63));
-  const m16 = fp16ToFp32(storeHalf(y + 2, maxMin / 63));
-  for (let j = 0; j < 8; j++) {
-    const packed = scaleMinK4(j, s);
+    const packed = scaleMinK4(j, y + 4);
     const d: f32 = d16 * <f32>(packed & 0xff);
     if (d == 0) continue;
     const dm: f32 = m16 * <f32>(packed >> 8);
-    const xb = x + ((<usize>(32 * j)) << 2);
+    const xb = f32At(x, 32 * j);
     for (let i = 0; i < 32; i++) {
-      let l = nearestInt((load<f32>(xb + ((<usize>i) << 2)) + dm) / d);
+      let l = nearestInt((load<f32>(f32At(xb, i)) + dm) / d);
       l = l < 0 ? 0 : l > nmax ? nmax : l;
       store<u8>(LEVELS + 32 * j + i, <u8>l);
     }
   }
 }
 
+// The front half of quantize_row_q4_K_ref and quantize_row_q5_K_ref: d, dmin
+// and the 12 packed scale bytes at y, final levels at LEVELS.
+function scalesAndMinsRef(x: usize, y: usize, nmax: i32, rmin: f32, nstep: i32): void {
+  let maxScale: f32 = 0;
+  let maxMin: f32 = 0;
+  for (let j = 0; j < 8; j++) {
+    const xb = f32At(x, 32 * j);
+    const avX: f32 = Mathf.sqrt(sumOfSquares(xb, 32) / 32);
+    for (let l = 0; l < 32; l++) store<f32>(f32At(WEIGHTS, l), avX + Mathf.abs(load<f32>(f32At(xb, l))));
+    const scale = makeQkxQuants(32, nmax, xb, WEIGHTS, LEVELS + 32 * j, rmin, 0.1, nstep, false);
+    store<f32>(f32At(SCALES, j), scale);
+    store<f32>(f32At(MINS, j), lastMin);
+    if (scale > maxScale) maxScale = scale;
+    if (lastMin > maxMin) maxMin = lastMin;
+  }
+  const invScale: f32 = maxScale > 0 ? 63 / maxScale : 0;
+  const invMin: f32 = maxMin > 0 ? 63 / maxMin : 0;
+  for (let j = 0; j < 8; j++) {
+    const ls = <u8>nearestInt(invScale * load<f32>(f32At(SCALES, j)));
+    const lm = <u8>nearestInt(invMin * load<f32>(f32At(MINS, j)));
+    store<u8>(LS + j, ls > 63 ? 63 : ls);
+    store<u8>(LM + j, lm > 63 ? 63 : lm);
+  }
+  packK4Scales(y + 4);
+  storeHalf(y, maxScale / 63);
+  storeHalf(y + 2, maxMin / 63);
+  finalLevelsK4(x, y, nmax);
+}
+
+// The front half of quantize_row_q4_K_impl and quantize_row_q5_K_impl (Q5_K
+// caps the scale levels at 63, Q4_K does not).
+function scalesAndMinsWeighted(x: usize, y: usize, nmax: i32, qw: usize, capAt63: bool): void {
+  const sigma2: f32 = (2 * sumOfSquares(x, 256)) / 256;
+  for (let j = 0; j < 8; j++) {
+    const xb = f32At(x, 32 * j);
+    const qs = f32At(qw, 32 * j);
+    for (let l = 0; l < 32; l++) {
+      const v = load<f32>(f32At(xb, l));
+      store<f32>(f32At(WEIGHTS, l), load<f32>(f32At(qs, l)) * Mathf.sqrt(sigma2 + v * v));
+    }
+    let sumW: f32 = 0;
+    for (let l = 0; l < 32; l++) sumW += load<f32>(f32At(WEIGHTS, l));
+    store<f32>(f32At(SUM_WEIGHTS, j), sumW);
+    store<f32>(
+      f32At(SCALES, j),
+      makeQkxQuants(32, nmax, xb, WEIGHTS, LEVELS + 32 * j, -0.9, 0.05, 36, false),
+    );
+    store<f32>(f32At(MINS, j), lastMin);
+  }
+  const dBlock = makeQpQuants(8, 63, SCALES, LS, SUM_WEIGHTS);
+  const mBlock = makeQpQuants(8, 63, MINS, LM, SUM_WEIGHTS);
+  if (capAt63) {
+    for (let j = 0; j < 8; j++) {
+      if (load<u8>(LS + j) > 63) store<u8>(LS + j, 63);
+      if (load<u8>(LM + j) > 63) store<u8>(LM + j, 63);
+    }
+  }
+  packK4Scales(y + 4);
+  storeHalf(y, dBlock);
+  storeHalf(y + 2, mBlock);
+  finalLevelsK4(x, y, nmax);
+}
+
+function packQ4K(y: usize): void {
+  let q = y + 16;
+  for (let j = 0; j < 256; j += 64) {
+    for (let l = 0; l < 32; l++)
+      store<u8>(q + l, load<u8>(LEVELS + j + l) | (load<u8>(LEVELS + j + l + 32) << 4));
+    q += 32;
+  }
+}
+
+function packQ5K(y: usize): void {
+  const qh = y + 16;
+  let ql = y + 48;
+  memory.fill(qh, 0, 32);
+  let m1: u8 = 1;
+  let m2: u8 = 2;
+  for (let n = 0; n < 256; n += 64) {
+    for (let j = 0; j < 32; j++) {
+      let l1 = load<u8>(LEVELS + n + j);
+      if (l1 > 15) {
+        l1 -= 16;
+        store<u8>(qh + j, load<u8>(qh + j) | m1);
+      }
+      let l2 = load<u8>(LEVELS + n + j + 32);
+      if (l2 > 15) {
+        l2 -= 16;
+        store<u8>(qh + j, load<u8>(qh + j) | m2);
+      }
+      store<u8>(ql + j, l1 | (l2 << 4));
+    }
+    m1 <<= 2;
+    m2 <<= 2;
+    ql += 32;
+  }
+}
+
 /** quantize_row_q4_K_ref over `blocks` super-blocks: floats at x, 144-byte blocks at y. */
 export function quantizeQ4K(x: usize, y: usize, blocks: i32): void {
   for (let i = 0; i < blocks; i++) {
-    const xb = x + ((<usize>(256 * i)) << 2);
-    const yb = y + <usize>(144 * i);
-    scalesAndMins(xb, yb, 15, -1, 20);
-    let q = yb + 16;
-    for (let j = 0; j < 256; j += 64) {
-      for (let l = 0; l < 32; l++)
-        store<u8>(q + l, load<u8>(LEVELS + j + l) | (load<u8>(LEVELS + j + l + 32) << 4));
-      q += 32;
+    const yb = y + <usize>(Q4_K_BYTES * i);
+    scalesAndMinsRef(f32At(x, 256 * i), yb, 15, -1, 20);
+    packQ4K(yb);
+  }
+}
+
+/** quantize_row_q4_K_impl: `rows` rows of `perRow` floats at x, importance at qw. */
+export function quantizeQ4KWeighted(x: usize, y: usize, rows: i32, perRow: i32, qw: usize): void {
+  const blocks = perRow / 256;
+  for (let row = 0; row < rows; row++) {
+    for (let i = 0; i < blocks; i++) {
+      const yb = y + <usize>(Q4_K_BYTES * (row * blocks + i));
+      scalesAndMinsWeighted(f32At(x, row * perRow + 256 * i), yb, 15, f32At(qw, 256 * i), false);
+      packQ4K(yb);
     }
   }
 }
@@ -254,144 +398,93 @@ export function quantizeQ4K(x: usize, y: usize, blocks: i32): void {
 /** quantize_row_q5_K_ref over `blocks` super-blocks: floats at x, 176-byte blocks at y. */
 export function quantizeQ5K(x: usize, y: usize, blocks: i32): void {
   for (let i = 0; i < blocks; i++) {
-    const xb = x + ((<usize>(256 * i)) << 2);
-    const yb = y + <usize>(176 * i);
-    scalesAndMins(xb, yb, 31, -0.5, 15);
-    const qh = yb + 16;
-    let ql = yb + 48;
-    memory.fill(qh, 0, 32);
-    let m1: u8 = 1;
-    let m2: u8 = 2;
-    for (let n = 0; n < 256; n += 64) {
-      for (let j = 0; j < 32; j++) {
-        let l1 = load<u8>(LEVELS + n + j);
-        if (l1 > 15) {
-          l1 -= 16;
-          store<u8>(qh + j, load<u8>(qh + j) | m1);
-        }
-        let l2 = load<u8>(LEVELS + n + j + 32);
-        if (l2 > 15) {
-          l2 -= 16;
-          store<u8>(qh + j, load<u8>(qh + j) | m2);
-        }
-        store<u8>(ql + j, l1 | (l2 << 4));
-      }
-      m1 <<= 2;
-      m2 <<= 2;
-      ql += 32;
+    const yb = y + <usize>(Q5_K_BYTES * i);
+    scalesAndMinsRef(f32At(x, 256 * i), yb, 31, -0.5, 15);
+    packQ5K(yb);
+  }
+}
+
+/** quantize_row_q5_K_impl: `rows` rows of `perRow` floats at x, importance at qw. */
+export function quantizeQ5KWeighted(x: usize, y: usize, rows: i32, perRow: i32, qw: usize): void {
+  const blocks = perRow / 256;
+  for (let row = 0; row < rows; row++) {
+    for (let i = 0; i < blocks; i++) {
+      const yb = y + <usize>(Q5_K_BYTES * (row * blocks + i));
+      scalesAndMinsWeighted(f32At(x, row * perRow + 256 * i), yb, 31, f32At(qw, 256 * i), true);
+      packQ5K(yb);
     }
   }
 }
 
-// make_qx_quants with rmse_type 1 and no importance weights; levels + nmax at `levels`.
-function makeQxQuantsRmse1(n: i32, nmax: i32, x: usize, levels: usize): f32 {
-  let max: f32 = 0;
-  let amax: f32 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = load<f32>(x + ((<usize>i) << 2));
-    const a = Mathf.abs(v);
-    if (a > amax) {
-      amax = a;
-      max = v;
+// ---------------------------------------------------------------- Q6_K
+
+// One Q6_K super-block; the sub-block search weighs by qw when given
+// (quantize_row_q6_K_impl passes the importance as is), by x^2 otherwise.
+function quantizeQ6KBlock(xb: usize, yb: usize, qw: usize): void {
+  let maxScale: f32 = 0;
+  let maxAbsScale: f32 = 0;
+  for (let ib = 0; ib < 16; ib++) {
+    const scale = makeQxQuants(16, 32, f32At(xb, 16 * ib), LEVELS + 16 * ib, qw ? f32At(qw, 16 * ib) : 0);
+    store<f32>(f32At(SCALES, ib), scale);
+    const abs = Mathf.abs(scale);
+    if (abs > maxAbsScale) {
+      maxAbsScale = abs;
+      maxScale = scale;
     }
   }
-  if (amax < GROUP_MAX_EPS) {
-    for (let i = 0; i < n; i++) store<u8>(levels + i, 0);
-    return 0;
+  if (maxAbsScale < 1e-15) {
+    memory.fill(yb, 0, Q6_K_BYTES);
+    return;
   }
-  let iscale: f32 = <f32>-nmax / max;
-  let sumLX: f32 = 0;
-  let sumL2: f32 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = load<f32>(x + ((<usize>i) << 2));
-    let l = nearestInt(iscale * v);
-    l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
-    store<u8>(levels + i, <u8>(l + nmax));
-    const w: f32 = v * v;
-    const lf = <f32>l;
-    sumLX += w * v * lf;
-    sumL2 += w * lf * lf;
+  const iscale: f32 = -128 / maxScale;
+  const d16 = storeHalf(yb + 208, 1 / iscale);
+  for (let ib = 0; ib < 16; ib++) {
+    let q = nearestInt(iscale * load<f32>(f32At(SCALES, ib)));
+    if (q > 127) q = 127;
+    store<i8>(yb + 192 + ib, <i8>q);
   }
-  let scale: f32 = sumL2 != 0 ? sumLX / sumL2 : 0;
-  let best: f32 = scale * sumLX;
-  for (let step = -9; step <= 9; step++) {
-    if (step == 0) continue;
-    iscale = -(<f32>nmax + RDELTA * <f32>step) / max;
-    sumLX = 0;
-    sumL2 = 0;
-    for (let i = 0; i < n; i++) {
-      const v = load<f32>(x + ((<usize>i) << 2));
-      let l = nearestInt(iscale * v);
-      l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
-      const w: f32 = v * v;
-      const lf = <f32>l;
-      sumLX += w * v * lf;
-      sumL2 += w * lf * lf;
-    }
-    if (sumL2 > 0 && sumLX * sumLX > best * sumL2) {
-      for (let i = 0; i < n; i++) {
-        let l = nearestInt(iscale * load<f32>(x + ((<usize>i) << 2)));
-        l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
-        store<u8>(levels + i, <u8>(l + nmax));
-      }
-      scale = sumLX / sumL2;
-      best = scale * sumLX;
+  for (let j = 0; j < 16; j++) {
+    const d: f32 = d16 * <f32>load<i8>(yb + 192 + j);
+    if (d == 0) continue;
+    const xg = f32At(xb, 16 * j);
+    for (let ii = 0; ii < 16; ii++) {
+      let l = nearestInt(load<f32>(f32At(xg, ii)) / d);
+      l = l < -32 ? -32 : l > 31 ? 31 : l;
+      store<u8>(LEVELS + 16 * j + ii, <u8>(l + 32));
     }
   }
-  return scale;
+  let ql = yb;
+  let qh = yb + 128;
+  for (let j = 0; j < 256; j += 128) {
+    for (let l = 0; l < 32; l++) {
+      const l0 = load<u8>(LEVELS + j + l);
+      const l1 = load<u8>(LEVELS + j + l + 32);
+      const l2 = load<u8>(LEVELS + j + l + 64);
+      const l3 = load<u8>(LEVELS + j + l + 96);
+      store<u8>(ql + l, (l0 & 0xf) | ((l2 & 0xf) << 4));
+      store<u8>(ql + l + 32, (l1 & 0xf) | ((l3 & 0xf) << 4));
+      store<u8>(qh + l, (l0 >> 4) | ((l1 >> 4) << 2) | ((l2 >> 4) << 4) | ((l3 >> 4) << 6));
+    }
+    ql += 64;
+    qh += 32;
+  }
 }
 
 /** quantize_row_q6_K_ref over `blocks` super-blocks: floats at x, 210-byte blocks at y. */
 export function quantizeQ6K(x: usize, y: usize, blocks: i32): void {
-  for (let i = 0; i < blocks; i++) {
-    const xb = x + ((<usize>(256 * i)) << 2);
-    const yb = y + <usize>(210 * i);
-    let maxScale: f32 = 0;
-    let maxAbsScale: f32 = 0;
-    for (let ib = 0; ib < 16; ib++) {
-      const scale = makeQxQuantsRmse1(16, 32, xb + ((<usize>(16 * ib)) << 2), LEVELS + 16 * ib);
-      store<f32>(SCALES + ((<usize>ib) << 2), scale);
-      const abs = Mathf.abs(scale);
-      if (abs > maxAbsScale) {
-        maxAbsScale = abs;
-        maxScale = scale;
-      }
-    }
-    if (maxAbsScale < GROUP_MAX_EPS) {
-      memory.fill(yb, 0, 210);
-      continue;
-    }
-    const iscale: f32 = -128 / maxScale;
-    const d16 = fp16ToFp32(storeHalf(yb + 208, 1 / iscale));
-    for (let ib = 0; ib < 16; ib++) {
-      let q = nearestInt(iscale * load<f32>(SCALES + ((<usize>ib) << 2)));
-      if (q > 127) q = 127;
-      store<i8>(yb + 192 + ib, <i8>q);
-    }
-    for (let j = 0; j < 16; j++) {
-      const d: f32 = d16 * <f32>load<i8>(yb + 192 + j);
-      if (d == 0) continue;
-      const xg = xb + ((<usize>(16 * j)) << 2);
-      for (let ii = 0; ii < 16; ii++) {
-        let l = nearestInt(load<f32>(xg + ((<usize>ii) << 2)) / d);
-        l = l < -32 ? -32 : l > 31 ? 31 : l;
-        store<u8>(LEVELS + 16 * j + ii, <u8>(l + 32));
-      }
-    }
-    let ql = yb;
-    let qh = yb + 128;
-    for (let j = 0; j < 256; j += 128) {
-      for (let l = 0; l < 32; l++) {
-        const l0 = load<u8>(LEVELS + j + l);
-        const l1 = load<u8>(LEVELS + j + l + 32);
-        const l2 = load<u8>(LEVELS + j + l + 64);
-        const l3 = load<u8>(LEVELS + j + l + 96);
-        store<u8>(ql + l, (l0 & 0xf) | ((l2 & 0xf) << 4));
-        store<u8>(ql + l + 32, (l1 & 0xf) | ((l3 & 0xf) << 4));
-        store<u8>(qh + l, (l0 >> 4) | ((l1 >> 4) << 2) | ((l2 >> 4) << 4) | ((l3 >> 4) << 6));
-      }
-      ql += 64;
-      qh += 32;
+  for (let i = 0; i < blocks; i++) quantizeQ6KBlock(f32At(x, 256 * i), y + <usize>(Q6_K_BYTES * i), 0);
+}
+
+/** quantize_row_q6_K_impl: `rows` rows of `perRow` floats at x, importance at qw. */
+export function quantizeQ6KWeighted(x: usize, y: usize, rows: i32, perRow: i32, qw: usize): void {
+  const blocks = perRow / 256;
+  for (let row = 0; row < rows; row++) {
+    for (let i = 0; i < blocks; i++) {
+      quantizeQ6KBlock(
+        f32At(x, row * perRow + 256 * i),
+        y + <usize>(Q6_K_BYTES * (row * blocks + i)),
+        f32At(qw, 256 * i),
+      );
     }
   }
 }

@@ -1,2 +1,2 @@
-export function compileKQuants(): Buffer;
+export function compileKernels(): Buffer;
 export function moduleSource(bytes: Buffer): string;

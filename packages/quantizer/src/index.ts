@@ -2,7 +2,7 @@
 export { QuantizerError } from './errors.js';
 export type { QuantizerErrorCode } from './errors.js';
 
-export { quantizeGguf } from './quantize-gguf.js';
+export { maxQuantizeThreads, quantizeGguf } from './quantize-gguf.js';
 export type {
   QuantizedTensorSummary,
   QuantizeGgufOptions,

@@ -91,13 +91,13 @@ describe('planQuantization', () => {
   });
 
   it('refuses unknown mixes and types, and models without an architecture', () => {
-    expect(() => planQuantization(model(1, 256), { mix: 'Q2_K' })).toThrow(
+    expect(() => planQuantization(model(1, 256), { mix: 'TQ1_0' })).toThrow(
       expect.objectContaining({ code: 'UNKNOWN_TYPE' }),
     );
     expect(() =>
       planQuantization(model(1, 256), {
         mix: 'Q8_0',
-        tensorTypeOverrides: [{ pattern: 'x', type: 'iq2_xs' }],
+        tensorTypeOverrides: [{ pattern: 'x', type: 'tq2_0' }],
       }),
     ).toThrow(expect.objectContaining({ code: 'UNKNOWN_TYPE' }));
     expect(() => planQuantization({ metadata: [], tensors: [] }, { mix: 'Q8_0' })).toThrow(

@@ -30,6 +30,17 @@ export interface PlanOptions {
   tensorTypeOverrides?: TensorTypeOverride[];
   /** Allow input tensors that are already quantized (llama-quantize --allow-requantize). */
   allowRequantize?: boolean;
+  /** The type of output.weight (llama-quantize --output-tensor-type). */
+  outputTensorType?: string;
+  /** The type of the token embeddings (llama-quantize --token-embedding-type). */
+  tokenEmbeddingType?: string;
+  /** Copy output.weight as it is (llama-quantize --leave-output-tensor). */
+  leaveOutputTensor?: boolean;
+  /**
+   * Importance vectors by tensor name (an importance matrix after --include-weights and
+   * --exclude-weights): each is ne[0] values per expert. Given, the imatrix rules apply.
+   */
+  importance?: ReadonlyMap<string, Float32Array>;
 }
 
 /** One output tensor. */
@@ -40,6 +51,8 @@ export interface PlannedTensor {
   convert: boolean;
   /** Set when the row length forced a fallback from the rule's choice. */
   fallbackFrom?: GgmlType;
+  /** The importance vector the quantizer weighs this tensor's rows by (ne[0] values per expert). */
+  importance?: Float32Array;
 }
 
 export interface QuantizationPlan {
@@ -134,11 +147,18 @@ function nDims(dims: readonly number[]): number {
   return n;
 }
 
-/** tensor_allows_quantization for the default parameters (quantize_output_tensor on, only_copy off). */
-export function allowsQuantization(tensor: Pick<GgufTensorInfo, 'name' | 'dims'>): boolean {
+/**
+ * tensor_allows_quantization: whether llama-quantize may change a tensor's
+ * type (not with --leave-output-tensor for output.weight).
+ */
+export function allowsQuantization(
+  tensor: Pick<GgufTensorInfo, 'name' | 'dims'>,
+  options: { leaveOutputTensor?: boolean } = {},
+): boolean {
   const { name } = tensor;
   if (nDims(tensor.dims) < 2) return false;
   if (!name.endsWith('weight')) return false;
+  if (options.leaveOutputTensor && name === 'output.weight') return false;
   if (name === 'position_embd.weight' || name === 'token_types.weight') return false;
   return !NEVER_QUANTIZED.some((needle) => name.includes(needle));
 }
@@ -163,6 +183,8 @@ interface ModelFacts {
   arch: string;
   nLayer: number;
   nExpert: number;
+  /** hparams.n_gqa(): query heads per key/value head in layer 0, 0 without key/value heads. */
+  nGqa: number;
   is70B: boolean;
 }
 
@@ -182,14 +204,24 @@ function modelFacts(file: Pick<GgufFile, 'metadata'>): ModelFacts {
     });
   }
   const nExpert = Number(get(`${arch}.expert_count`) ?? 0);
+  // Head counts may be per-layer arrays; n_gqa() reads layer 0.
+  const first = (value: unknown): number | undefined => {
+    const v =
+      typeof value === 'object' && value !== null && 'items' in value ? (value.items as unknown[])[0] : value;
+    return typeof v === 'number' ? v : undefined;
+  };
+  const heads = first(get(`${arch}.attention.head_count`)) ?? 0;
+  const headsKv = first(get(`${arch}.attention.head_count_kv`)) ?? heads;
+  const nGqa = headsKv === 0 ? 0 : Math.trunc(heads / headsKv);
   // LLM_TYPE_70B (llama-model.cpp load_hparams): a llama with 80 layers and grouped-query attention.
-  const heads = get(`${arch}.attention.head_count`);
-  const headsKv = get(`${arch}.attention.head_count_kv`) ?? heads;
-  const is70B = arch === 'llama' && nLayer === 80 && typeof heads === 'number' && heads !== headsKv;
-  return { arch, nLayer, nExpert, is70B };
+  const is70B = arch === 'llama' && nLayer === 80 && heads !== headsKv;
+  return { arch, nLayer, nExpert, nGqa, is70B };
 }
 
 interface Counters {
+  hasImatrix: boolean;
+  /** --output-tensor-type, which a tied token embedding follows too. */
+  outputType?: GgmlType;
   nAttentionWv: number;
   iAttentionWv: number;
   iFfnDown: number;
@@ -201,7 +233,8 @@ interface Counters {
 const useMoreBits = (i: number, n: number): boolean =>
   i < Math.trunc(n / 8) || i >= Math.trunc((7 * n) / 8) || (i - Math.trunc(n / 8)) % 3 === 2;
 
-// llama_tensor_get_type_impl, for the mixes Alki writes.
+// llama_tensor_get_type_impl, for the mixes Alki writes. Each branch keeps
+// C's order: the first matching condition wins.
 function ruleType(
   type: GgmlType,
   tensor: GgufTensorInfo,
@@ -222,8 +255,11 @@ function ruleType(
     }
     return [layer, model.nLayer];
   };
+  const { nGqa, nExpert } = model;
+  const eighth = (n: number) => Math.trunc(n / 8);
 
   if (category === 'output' || (counters.tiedEmbeddings && category === 'token_embd')) {
+    if (counters.outputType !== undefined) return counters.outputType;
     const blockSize = ggmlTypeInfo(type).blockSize;
     if (falcon || tensor.dims[0] % blockSize !== 0) return GgmlType.Q8_0;
     return type !== GgmlType.Q8_0 ? GgmlType.Q6_K : type;
@@ -231,29 +267,54 @@ function ruleType(
   if (category === 'token_embd') return type;
   if (isAttnVLike(category)) {
     let t = type;
-    if ((mix === 'Q4_K_M' || mix === 'Q5_K_M') && useMoreBits(counters.iAttentionWv, counters.nAttentionWv))
+    const i = counters.iAttentionWv;
+    if (mix === 'Q2_K') t = nGqa >= 4 ? GgmlType.Q4_K : GgmlType.Q3_K;
+    else if (mix === 'Q3_K_M') t = i < 2 ? GgmlType.Q5_K : GgmlType.Q4_K;
+    else if (mix === 'Q3_K_L') t = GgmlType.Q5_K;
+    else if ((mix === 'IQ4_NL' || mix === 'IQ4_XS') && nGqa >= 4) t = GgmlType.Q5_K;
+    else if ((mix === 'Q4_K_M' || mix === 'Q5_K_M') && useMoreBits(i, counters.nAttentionWv))
       t = GgmlType.Q6_K;
-    else if (mix === 'Q4_K_S' && counters.iAttentionWv < 4) t = GgmlType.Q5_K;
-    if (model.is70B && t === GgmlType.Q4_K) t = GgmlType.Q5_K;
-    if (model.nExpert === 8) t = GgmlType.Q8_0;
+    else if (mix === 'Q4_K_S' && i < 4) t = GgmlType.Q5_K;
+    // The 70B's attn_v is 8x smaller than attn_q: more bits cost little.
+    if (model.is70B && (t === GgmlType.Q3_K || t === GgmlType.Q4_K)) t = GgmlType.Q5_K;
+    if (nExpert === 8) t = GgmlType.Q8_0;
     counters.iAttentionWv++;
     return t;
   }
-  if (category === 'attn_k') return model.nExpert === 8 ? GgmlType.Q8_0 : type;
+  if (category === 'attn_k') return nExpert === 8 ? GgmlType.Q8_0 : type;
   if (category === 'ffn_down') {
     const [i, n] = layerOf(counters.iFfnDown);
     let t = type;
-    if (mix === 'Q4_K_M') {
+    if (mix === 'Q2_K') t = GgmlType.Q3_K;
+    else if (mix === 'Q3_K_M') {
+      t =
+        i < Math.trunc(n / 16) ? GgmlType.Q5_K : !falcon || useMoreBits(i, n) ? GgmlType.Q4_K : GgmlType.Q3_K;
+    } else if (mix === 'Q3_K_L') t = falcon ? GgmlType.Q4_K : GgmlType.Q5_K;
+    else if (mix === 'Q4_K_M') {
       if (falcon)
         t = i < Math.trunc(n / 16) ? GgmlType.Q6_K : useMoreBits(i, n) ? GgmlType.Q5_K : GgmlType.Q4_K;
       else if (useMoreBits(i, n)) t = GgmlType.Q6_K;
-    } else if (mix === 'Q5_K_M' && useMoreBits(i, n)) t = GgmlType.Q6_K;
-    else if (mix === 'Q4_K_S' && !falcon && i < Math.trunc(n / 8)) t = GgmlType.Q5_K;
+    } else if (i < eighth(n) && (mix === 'IQ4_NL' || mix === 'IQ4_XS') && !counters.hasImatrix)
+      t = GgmlType.Q5_K;
+    else if (mix === 'Q5_K_M' && useMoreBits(i, n)) t = GgmlType.Q6_K;
+    else if (mix === 'Q4_K_S' && !falcon && i < eighth(n)) t = GgmlType.Q5_K;
+    else if ((mix === 'Q4_0' || mix === 'Q5_0') && counters.hasImatrix && i < eighth(n)) {
+      // llama.cpp guards the first ffn_down layers of Q4_0/Q5_0, only with an imatrix.
+      t = mix === 'Q4_0' ? GgmlType.Q4_1 : GgmlType.Q5_1;
+    }
     counters.iFfnDown++;
     return t;
   }
   if (category === 'attn_output') {
-    return !falcon && model.nExpert === 8 && (mix === 'Q4_K_S' || mix === 'Q4_K_M') ? GgmlType.Q5_K : type;
+    if (falcon) return mix === 'Q3_K_L' ? GgmlType.Q4_K : type;
+    if (nExpert === 8) {
+      const bumped: QuantMix[] = ['Q2_K', 'Q3_K_S', 'Q3_K_M', 'IQ4_NL', 'Q4_K_S', 'Q4_K_M', 'IQ4_XS'];
+      return bumped.includes(mix) ? GgmlType.Q5_K : type;
+    }
+    if (mix === 'Q2_K') return GgmlType.Q3_K;
+    if (mix === 'Q3_K_M') return GgmlType.Q4_K;
+    if (mix === 'Q3_K_L') return GgmlType.Q5_K;
+    return type;
   }
   if (category === 'ffn_gate' || category === 'ffn_up') {
     // Only the IQ3_XS mix changes these, but the layer check (and its error) still runs.
@@ -271,6 +332,9 @@ function fallbackType(tensor: GgufTensorInfo, type: GgmlType): GgmlType {
   const blockSize = ggmlTypeInfo(type).blockSize;
   if (columns % blockSize === 0) return type;
   const demoted: Partial<Record<GgmlType, GgmlType>> = {
+    [GgmlType.IQ4_XS]: GgmlType.IQ4_NL,
+    [GgmlType.Q2_K]: GgmlType.Q4_0,
+    [GgmlType.Q3_K]: GgmlType.Q4_0,
     [GgmlType.Q4_K]: GgmlType.Q5_0,
     [GgmlType.Q5_K]: GgmlType.Q5_1,
     [GgmlType.Q6_K]: GgmlType.Q8_0,
@@ -311,10 +375,17 @@ export function planQuantization(
     }
     return { regex, type: tensorTypeFromName(type) };
   });
+  const outputType =
+    options.outputTensorType === undefined ? undefined : tensorTypeFromName(options.outputTensorType);
+  const embeddingType =
+    options.tokenEmbeddingType === undefined ? undefined : tensorTypeFromName(options.tokenEmbeddingType);
 
   const sorted = [...file.tensors].sort((a, b) => compareTensorNames(a.name, b.name));
   const categories = sorted.map((t) => categoryOf(t.name));
+  const importance = options.importance;
   const counters: Counters = {
+    hasImatrix: importance !== undefined,
+    outputType,
     nAttentionWv: categories.filter(isAttnVLike).length,
     iAttentionWv: 0,
     iFfnDown: 0,
@@ -323,15 +394,32 @@ export function planQuantization(
     tiedEmbeddings: !categories.includes('output'),
   };
 
+  // llama_tensor_get_type: the explicit output and embedding types skip the
+  // rules and the fallbacks; then --tensor-type, the mix's rules, and the
+  // row-length fallback.
   const tensors = sorted.map((source, index): PlannedTensor => {
-    if (!allowsQuantization(source)) return { source, targetType: source.type, convert: false };
+    if (!allowsQuantization(source, options)) return { source, targetType: source.type, convert: false };
+    const category = categories[index];
     let type: GgmlType = defaultType;
+    let fallbackFrom: GgmlType | undefined;
     const override = overrides.find((o) => o.regex.test(source.name));
-    if (override) type = override.type;
-    else if (!options.pure) type = ruleType(type, source, mix, categories[index], model, counters);
-    const targetType = fallbackType(source, type);
-    const planned: PlannedTensor = { source, targetType, convert: targetType !== source.type };
-    if (targetType !== type) planned.fallbackFrom = type;
+    if (
+      embeddingType !== undefined &&
+      category === 'token_embd' &&
+      !(isPerLayerEmbedding(source) && override)
+    )
+      type = embeddingType;
+    else if (outputType !== undefined && category === 'output') type = outputType;
+    else {
+      if (override) type = override.type;
+      else if (!options.pure) type = ruleType(type, source, mix, category, model, counters);
+      const fitted = fallbackType(source, type);
+      if (fitted !== type) fallbackFrom = type;
+      type = fitted;
+    }
+    const planned: PlannedTensor = { source, targetType: type, convert: type !== source.type };
+    if (fallbackFrom !== undefined) planned.fallbackFrom = fallbackFrom;
+    if (planned.convert) attachImportance(planned, importance);
     return planned;
   });
 
@@ -360,6 +448,18 @@ export function planQuantization(
         },
       );
     }
+    const { blockSize, name } = ggmlTypeInfo(planned.targetType);
+    if (planned.source.dims[0] % blockSize !== 0) {
+      // Only an explicit --output-tensor-type or --token-embedding-type skips the fallbacks.
+      throw new QuantizerError(
+        'INVALID_INPUT',
+        `Tensor "${planned.source.name}" has rows of ${planned.source.dims[0]} weights, which ${name} blocks of ${blockSize} cannot hold.`,
+        {
+          hint: 'Choose a type whose block size divides the row length.',
+          details: { tensor: planned.source.name },
+        },
+      );
+    }
   }
 
   const metadata = file.metadata.filter(
@@ -372,3 +472,31 @@ export function planQuantization(
   );
   return { fileType, metadata, tensors };
 }
+
+const isPerLayerEmbedding = (tensor: GgufTensorInfo) => tensor.name === 'per_layer_token_embd.weight';
+
+// The importance vector llama_model_quantize_impl finds for a tensor: by
+// name, and only when its size is ne[0] times the experts (a mismatch stops
+// llama-quantize, except for token_embd, which is quantized without one).
+function attachImportance(
+  planned: PlannedTensor,
+  importance: ReadonlyMap<string, Float32Array> | undefined,
+): void {
+  const { name, dims } = planned.source;
+  const vector = importance?.get(name);
+  const expected = dims[0] * (dims[2] ?? 1);
+  if (vector && vector.length === expected) planned.importance = vector;
+  else if (vector && !isTokenEmbedding(name)) {
+    throw new QuantizerError(
+      'INVALID_INPUT',
+      `The importance matrix has ${vector.length} values for tensor "${name}", which needs ${expected}.`,
+      {
+        hint: 'The imatrix was computed for another model: compute it again for this one.',
+        details: { tensor: name, values: vector.length, expected },
+      },
+    );
+  }
+}
+
+const isTokenEmbedding = (name: string) =>
+  name === 'token_embd.weight' || name === 'per_layer_token_embd.weight';

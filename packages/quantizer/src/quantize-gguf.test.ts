@@ -86,7 +86,27 @@ function expectSameBytes(actual: Buffer, expected: Buffer): void {
   });
 }
 
-const MIXES = ['Q4_K_M', 'Q4_K_S', 'Q5_K_M', 'Q5_K_S', 'Q6_K', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1'];
+const MIXES = [
+  'Q2_K',
+  'Q3_K_S',
+  'Q3_K_M',
+  'Q3_K_L',
+  'IQ4_NL',
+  'IQ4_XS',
+  'Q4_K_M',
+  'Q4_K_S',
+  'Q5_K_M',
+  'Q5_K_S',
+  'Q6_K',
+  'Q8_0',
+  'Q4_0',
+  'Q4_1',
+  'Q5_0',
+  'Q5_1',
+];
+
+// One mix per block type (the _S mixes and the single-type ones); --pure gives every tensor that type.
+const PURE_MIXES = MIXES.filter((mix) => !mix.endsWith('_M') && !mix.endsWith('_L'));
 
 describe('quantizeGguf against llama-quantize', () => {
   it.each(MIXES)('writes the same file as llama-quantize for %s with a hidden size of 256', async (mix) => {
@@ -94,7 +114,7 @@ describe('quantizeGguf against llama-quantize', () => {
     expectSameBytes(await ours(input, mix), await reference(input, mix));
   });
 
-  it.each(['Q4_K_M', 'Q5_K_S', 'Q6_K', 'Q8_0'])(
+  it.each(['Q2_K', 'Q3_K_M', 'IQ4_XS', 'IQ4_NL', 'Q4_K_M', 'Q5_K_S', 'Q6_K', 'Q8_0'])(
     'writes the same file for %s when rows are not multiples of 256 or 32',
     async (mix) => {
       const input = await unaligned();
@@ -102,12 +122,27 @@ describe('quantizeGguf against llama-quantize', () => {
     },
   );
 
-  it.each(['Q4_K_S', 'Q5_K_S', 'Q6_K', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1'])(
+  it.each(PURE_MIXES)(
     'quantizes edge cases (zeros, constants, huge and 1e-6 magnitudes, outliers) to pure %s exactly, from F16 and F32',
     async (mix) => {
       for (const input of [await edgesF16(), await edgesF32()]) {
         expectSameBytes(await ours(input, mix, { pure: true }), await reference(input, mix, ['--pure']));
       }
+    },
+  );
+
+  it.each(['Q2_K', 'Q3_K_M', 'Q3_K_L', 'IQ4_XS', 'IQ4_NL'])(
+    'writes the same file for %s on a model with 4 query heads per key/value head (n_gqa rules)',
+    async (mix) => {
+      const input = await fixture('gqa4', {
+        embedding: 512,
+        feedForward: 256,
+        layers: 4,
+        heads: 8,
+        headsKv: 2,
+        seed: 9,
+      });
+      expectSameBytes(await ours(input, mix), await reference(input, mix));
     },
   );
 
@@ -133,6 +168,30 @@ describe('quantizeGguf against llama-quantize', () => {
       await ours(input, 'Q4_K_M', { tensorTypeOverrides: overrides }),
       await reference(input, 'Q4_K_M', flags),
     );
+  });
+
+  it.each([
+    ['--output-tensor-type q8_0', { outputTensorType: 'q8_0' }, ['--output-tensor-type', 'q8_0']],
+    ['--token-embedding-type q5_0', { tokenEmbeddingType: 'q5_0' }, ['--token-embedding-type', 'q5_0']],
+    ['--leave-output-tensor', { leaveOutputTensor: true }, ['--leave-output-tensor']],
+  ] as const)(
+    'applies %s as llama-quantize does, on tied and untied embeddings',
+    async (_flag, options, flags) => {
+      for (const input of [await aligned(), await unaligned()]) {
+        expectSameBytes(await ours(input, 'Q3_K_M', options), await reference(input, 'Q3_K_M', [...flags]));
+      }
+    },
+  );
+
+  it('refuses an explicit --token-embedding-type whose blocks do not fit the rows, where llama-quantize fails validation', async () => {
+    const input = await unaligned();
+    await expect(reference(input, 'Q3_K_M', ['--token-embedding-type', 'q4_k'])).rejects.toThrow(
+      'validation failed',
+    );
+    await expect(ours(input, 'Q3_K_M', { tokenEmbeddingType: 'q4_k' })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('token_embd.weight'),
+    });
   });
 
   it('requantizes a quantized file only when allowed, then matches llama-quantize --allow-requantize', async () => {
@@ -163,7 +222,7 @@ async function tensorsOf(file: string): Promise<{ header: GgufFile; data: Map<st
 }
 
 describe('dequantizers against llama.cpp', () => {
-  it.each(['Q4_K_S', 'Q5_K_S', 'Q6_K', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1'])(
+  it.each(PURE_MIXES)(
     'expand %s blocks to the float32 values llama-quantize dequantizes them to',
     async (mix) => {
       const quantized = path.join(dir, `deq-${mix}.gguf`);

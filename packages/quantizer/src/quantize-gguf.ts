@@ -13,6 +13,7 @@ import {
   type GgufWriter,
 } from '@alki/gguf-reader';
 import { QuantizerError } from './errors.js';
+import { mixInfo } from './mixes.js';
 import { planQuantization, type PlannedTensor, type PlanOptions } from './plan.js';
 import { WorkerPool } from './worker/worker-pool.js';
 
@@ -20,6 +21,19 @@ import { WorkerPool } from './worker/worker-pool.js';
 const CHUNK_WEIGHTS = 1 << 18;
 /** Bytes per slab when a tensor is copied unchanged. */
 const COPY_SLAB_BYTES = 16 << 20;
+/** Worker threads per core at most: more cannot run at once, and each holds a V8 isolate and chunk buffers. */
+const THREADS_PER_CORE = 4;
+
+/**
+ * The most worker threads quantizeGguf starts: a few per core. Asking for
+ * more gets this many.
+ *
+ * @example
+ * maxQuantizeThreads(2); // 8
+ */
+export function maxQuantizeThreads(cores: number = os.availableParallelism()): number {
+  return Math.max(1, cores) * THREADS_PER_CORE;
+}
 
 export interface QuantizeProgress {
   /** The tensor being written. */
@@ -32,7 +46,7 @@ export interface QuantizeProgress {
 export interface QuantizeGgufOptions extends PlanOptions {
   input: string;
   output: string;
-  /** Worker threads; default: every core. */
+  /** Worker threads; default: every core; capped at maxQuantizeThreads(). */
   threads?: number;
   /** Replace an existing output file. */
   overwrite?: boolean;
@@ -54,6 +68,8 @@ export interface QuantizeResult {
   fileType: number;
   inputBytes: number;
   outputBytes: number;
+  /** Worker threads used (the request, capped at maxQuantizeThreads()). */
+  threads: number;
   seconds: number;
   tensors: QuantizedTensorSummary[];
 }
@@ -92,7 +108,10 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
       metadata: plan.metadata,
       tensors: plan.tensors.map((t) => ({ name: t.source.name, type: t.targetType, dims: t.source.dims })),
     });
-    const threads = Math.max(1, Math.floor(options.threads ?? os.availableParallelism()));
+    const threads = Math.min(
+      maxQuantizeThreads(),
+      Math.max(1, Math.floor(options.threads ?? os.availableParallelism())),
+    );
     pool = new WorkerPool(threads);
     const bytesTotal = plan.tensors.reduce((sum, t) => sum + t.source.byteSize, 0);
     let bytesDone = 0;
@@ -119,10 +138,11 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
     const outputBytes = fs.statSync(output).size;
     return {
       output,
-      mix: options.mix.toUpperCase(),
+      mix: mixInfo(options.mix).mix,
       fileType: plan.fileType,
       inputBytes: source.size ?? 0,
       outputBytes,
+      threads,
       seconds: (Date.now() - started) / 1000,
       tensors: plan.tensors.map((t) => ({
         name: t.source.name,
@@ -191,6 +211,8 @@ async function convertTensor(
   const sourceInfo = ggmlTypeInfo(type);
   const rowBytes = (rowLength / sourceInfo.blockSize) * sourceInfo.typeSize;
   const rowsPerChunk = Math.max(1, Math.floor(CHUNK_WEIGHTS / rowLength));
+  // An importance matrix holds one vector per expert (ne[2]); chunks stop at expert boundaries.
+  const rowsPerExpert = dims[1] ?? 1;
   const inFlight: Array<{ firstRow: number; bytes: number; result: ReturnType<WorkerPool['run']> }> = [];
 
   const drainOne = async () => {
@@ -222,9 +244,10 @@ async function convertTensor(
   };
 
   try {
-    for (let row = 0; row < rows; row += rowsPerChunk) {
+    for (let row = 0; row < rows;) {
       signal?.throwIfAborted();
-      const chunkRows = Math.min(rowsPerChunk, rows - row);
+      const expert = Math.floor(row / rowsPerExpert);
+      const chunkRows = Math.min(rowsPerChunk, rows - row, (expert + 1) * rowsPerExpert - row);
       const length = chunkRows * rowBytes;
       // A copy of our own: file reads may share Node's buffer pool, and the chunk is transferred.
       const bytes = new Uint8Array(
@@ -238,8 +261,11 @@ async function convertTensor(
           targetType: planned.targetType,
           bytes,
           count: chunkRows * rowLength,
+          rowLength,
+          importance: planned.importance?.slice(expert * rowLength, (expert + 1) * rowLength),
         }),
       });
+      row += chunkRows;
       if (inFlight.length >= threads * 2) await drainOne();
     }
     while (inFlight.length) await drainOne();

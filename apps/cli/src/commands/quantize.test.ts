@@ -87,6 +87,23 @@ describe('alki quantize', () => {
     ).toBe(0);
   });
 
+  it('caps --threads 10000 at a few threads per core with a warning, and leaves only the output behind', async () => {
+    const out = path.join(dir, 'threads');
+    fs.mkdirSync(out);
+    const output = path.join(out, 'q8.gguf');
+    const result = await runCli(['quantize', input, output, 'Q8_0', '--threads', '10000', '--json']);
+    expect(result.code).toBe(0);
+    const cap = 4 * os.availableParallelism();
+    expect(result.stderr).toContain(
+      `--threads 10000 is more than this ${os.availableParallelism()}-core machine can use; using ${cap}.`,
+    );
+    expect((JSON.parse(result.stdout) as { threads: number }).threads).toBe(cap);
+    expect(fs.readdirSync(out)).toEqual(['q8.gguf']);
+    const reference = path.join(dir, 'threads-ref.gguf');
+    await run(llamaQuantize, [input, reference, 'Q8_0', '2']);
+    expect(Buffer.compare(fs.readFileSync(output), fs.readFileSync(reference))).toBe(0);
+  });
+
   it('exits 2 for a malformed --tensor-type', async () => {
     const result = await runCli([
       'quantize',

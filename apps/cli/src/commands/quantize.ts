@@ -1,5 +1,11 @@
 import os from 'node:os';
-import { QUANT_MIXES, QuantizerError, quantizeGguf, type TensorTypeOverride } from '@alki/quantizer';
+import {
+  maxQuantizeThreads,
+  QUANT_MIXES,
+  QuantizerError,
+  quantizeGguf,
+  type TensorTypeOverride,
+} from '@alki/quantizer';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 
@@ -10,6 +16,9 @@ interface QuantizeArgs extends GlobalOptions {
   tensorType: string[];
   allowRequantize: boolean;
   pure: boolean;
+  outputTensorType?: string;
+  tokenEmbeddingType?: string;
+  leaveOutputTensor: boolean;
   threads: number;
   force: boolean;
 }
@@ -62,6 +71,20 @@ export const quantizeCommand: AlkiCommand = {
         default: false,
         describe: "Use the mix's base type for every tensor, without llama.cpp's per-tensor rules",
       })
+      .option('output-tensor-type', {
+        type: 'string',
+        describe:
+          'Type of output.weight (and of tied token embeddings), as llama-quantize --output-tensor-type',
+      })
+      .option('token-embedding-type', {
+        type: 'string',
+        describe: 'Type of the token embeddings, as llama-quantize --token-embedding-type',
+      })
+      .option('leave-output-tensor', {
+        type: 'boolean',
+        default: false,
+        describe: 'Copy output.weight unquantized, as llama-quantize --leave-output-tensor',
+      })
       .option('threads', { type: 'number', default: os.availableParallelism(), describe: 'Worker threads' })
       .option('force', { type: 'boolean', default: false, describe: 'Replace an existing output file' })
       .example('$0 quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M', 'Quantize to the Q4_K_M mix')
@@ -74,7 +97,14 @@ export const quantizeCommand: AlkiCommand = {
     if (!Number.isInteger(argv.threads) || argv.threads < 1) {
       throw new QuantizerError('UNKNOWN_TYPE', `--threads must be a positive integer, not ${argv.threads}.`);
     }
-    out.info(`Quantizing ${argv.input} to ${argv.mix.toUpperCase()} with ${argv.threads} thread(s)...`);
+    // More threads than a few per core only cost memory: cap them rather than start thousands of workers.
+    const cores = os.availableParallelism();
+    const threads = Math.min(argv.threads, maxQuantizeThreads(cores));
+    if (threads < argv.threads)
+      out.warn(
+        `--threads ${argv.threads} is more than this ${cores}-core machine can use; using ${threads}.`,
+      );
+    out.info(`Quantizing ${argv.input} to ${argv.mix.toUpperCase()} with ${threads} thread(s)...`);
     const progress = out.progress('quantize', undefined);
     const result = await quantizeGguf({
       input: argv.input,
@@ -83,7 +113,10 @@ export const quantizeCommand: AlkiCommand = {
       tensorTypeOverrides: overrides,
       allowRequantize: argv.allowRequantize,
       pure: argv.pure,
-      threads: argv.threads,
+      outputTensorType: argv.outputTensorType,
+      tokenEmbeddingType: argv.tokenEmbeddingType,
+      leaveOutputTensor: argv.leaveOutputTensor,
+      threads,
       overwrite: argv.force,
       signal,
       onProgress: (p) => {

@@ -13,8 +13,13 @@ function gaussian(count: number, seed: number): Float32Array {
 
 // Upper bounds on the dequantized RMSE of unit-variance Gaussian weights,
 // from the step size of each format (RMSE ~ step / sqrt(12)) with headroom:
-// 8 bits ~ 0.006, 6 bits ~ 0.02, 5 bits ~ 0.04, 4 bits ~ 0.09.
+// 8 bits ~ 0.006, 6 bits ~ 0.02, 5 bits ~ 0.04, 4 bits ~ 0.09, 3 bits ~ 0.2,
+// 2 bits ~ 0.4.
 const RMSE_BOUND: Record<string, number> = {
+  Q2_K: 0.5,
+  Q3_K: 0.25,
+  IQ4_NL: 0.12,
+  IQ4_XS: 0.12,
   Q8_0: 0.01,
   Q6_K: 0.03,
   Q5_K: 0.06,
@@ -61,7 +66,7 @@ describe('block formats', () => {
     },
   );
 
-  it('has all eight types', () => {
+  it('has all twelve types', () => {
     expect([...BLOCK_FORMATS.keys()].sort((a, b) => a - b)).toEqual(
       [
         GgmlType.Q4_0,
@@ -69,6 +74,10 @@ describe('block formats', () => {
         GgmlType.Q5_0,
         GgmlType.Q5_1,
         GgmlType.Q8_0,
+        GgmlType.Q2_K,
+        GgmlType.Q3_K,
+        GgmlType.IQ4_NL,
+        GgmlType.IQ4_XS,
         GgmlType.Q4_K,
         GgmlType.Q5_K,
         GgmlType.Q6_K,

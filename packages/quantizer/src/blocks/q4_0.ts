@@ -1,6 +1,8 @@
 // Q4_0: blocks of 32 weights, one fp16 scale and 4-bit quants offset by 8.
-// Follows quantize_row_q4_0_ref / dequantize_row_q4_0 in ggml/src/ggml-quants.c.
+// Follows quantize_row_q4_0_ref / dequantize_row_q4_0 in ggml/src/ggml-quants.c;
+// with an importance matrix, quantize_row_q4_0_impl (in assembly/legacy-quants.ts).
 import { loadFp16, storeFp16 } from '../float/fp16.js';
+import { runRowKernel } from './kernels.js';
 
 const fround = Math.fround;
 
@@ -35,6 +37,16 @@ export function quantizeRowQ4_0(src: Float32Array, dst: Uint8Array): void {
       dst[o + 2 + j] = q0 | (q1 << 4);
     }
   }
+}
+
+/** Quantizes whole rows of `rowLength` weights with an importance vector (llama-quantize --imatrix; WebAssembly kernel). */
+export function quantizeRowQ4_0Weighted(
+  src: Float32Array,
+  dst: Uint8Array,
+  rowLength: number,
+  importance: Float32Array,
+): void {
+  runRowKernel('quantizeQ4_0Weighted', src, dst, rowLength, importance);
 }
 
 /** Expands Q4_0 blocks back to float32 weights (`dst.length` weights). */

@@ -1,6 +1,8 @@
 // Q4_1: blocks of 32 weights, fp16 scale and minimum, 4-bit unsigned quants.
-// Follows quantize_row_q4_1_ref / dequantize_row_q4_1 in ggml/src/ggml-quants.c.
+// Follows quantize_row_q4_1_ref / dequantize_row_q4_1 in ggml/src/ggml-quants.c;
+// with an importance matrix, quantize_row_q4_1_impl (in assembly/legacy-quants.ts).
 import { loadFp16, storeFp16 } from '../float/fp16.js';
+import { runRowKernel } from './kernels.js';
 
 const fround = Math.fround;
 
@@ -32,6 +34,16 @@ export function quantizeRowQ4_1(src: Float32Array, dst: Uint8Array): void {
       dst[o + 4 + j] = q0 | (q1 << 4);
     }
   }
+}
+
+/** Quantizes whole rows of `rowLength` weights with an importance vector (llama-quantize --imatrix; WebAssembly kernel). */
+export function quantizeRowQ4_1Weighted(
+  src: Float32Array,
+  dst: Uint8Array,
+  rowLength: number,
+  importance: Float32Array,
+): void {
+  runRowKernel('quantizeQ4_1Weighted', src, dst, rowLength, importance);
 }
 
 /** Expands Q4_1 blocks back to float32 weights (`dst.length` weights). */

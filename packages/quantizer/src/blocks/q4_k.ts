@@ -1,10 +1,10 @@
 // Q4_K: super-blocks of 256 weights: fp16 d and dmin, 12 bytes of 6-bit
 // scales and mins, 128 bytes of 4-bit quants.
-// Follows quantize_row_q4_K_ref (in assembly/k-quants.ts; llama-quantize calls
+// Follows quantize_row_q4_K_ref and quantize_row_q4_K_impl (in assembly/k-quants.ts; llama-quantize calls
 // the _ref function when there is no imatrix) and dequantize_row_q4_K in
 // ggml/src/ggml-quants.c.
 import { loadFp16 } from '../float/fp16.js';
-import { runKQuantKernel } from './k-quants-kernels.js';
+import { runBlockKernel, runRowKernel } from './kernels.js';
 import { QK_K, scaleMinK4 } from './k-scales.js';
 
 const fround = Math.fround;
@@ -14,7 +14,17 @@ export const Q4_K_BLOCK_BYTES = 144;
 
 /** Quantizes `src` (a multiple of 256 weights) to Q4_K blocks in `dst`, as llama.cpp does (WebAssembly kernel). */
 export function quantizeRowQ4K(src: Float32Array, dst: Uint8Array): void {
-  runKQuantKernel('quantizeQ4K', src, dst);
+  runBlockKernel('quantizeQ4K', src, dst);
+}
+
+/** Quantizes whole rows of `rowLength` weights with an importance vector (llama-quantize --imatrix). */
+export function quantizeRowQ4KWeighted(
+  src: Float32Array,
+  dst: Uint8Array,
+  rowLength: number,
+  importance: Float32Array,
+): void {
+  runRowKernel('quantizeQ4KWeighted', src, dst, rowLength, importance);
 }
 
 /** Expands Q4_K blocks back to float32 weights (`dst.length` weights). */

@@ -1,7 +1,9 @@
 // Q5_0: blocks of 32 weights, fp16 scale, 5-bit quants offset by 16 (low
 // nibbles in qs, fifth bits in a 32-bit qh).
-// Follows quantize_row_q5_0_ref / dequantize_row_q5_0 in ggml/src/ggml-quants.c.
+// Follows quantize_row_q5_0_ref / dequantize_row_q5_0 in ggml/src/ggml-quants.c;
+// with an importance matrix, quantize_row_q5_0_impl (in assembly/legacy-quants.ts).
 import { loadFp16, storeFp16 } from '../float/fp16.js';
+import { runRowKernel } from './kernels.js';
 
 const fround = Math.fround;
 
@@ -41,6 +43,16 @@ export function quantizeRowQ5_0(src: Float32Array, dst: Uint8Array): void {
     dst[o + 4] = (qh >>> 16) & 0xff;
     dst[o + 5] = (qh >>> 24) & 0xff;
   }
+}
+
+/** Quantizes whole rows of `rowLength` weights with an importance vector (llama-quantize --imatrix; WebAssembly kernel). */
+export function quantizeRowQ5_0Weighted(
+  src: Float32Array,
+  dst: Uint8Array,
+  rowLength: number,
+  importance: Float32Array,
+): void {
+  runRowKernel('quantizeQ5_0Weighted', src, dst, rowLength, importance);
 }
 
 /** Expands Q5_0 blocks back to float32 weights (`dst.length` weights). */

@@ -1,7 +1,9 @@
 // Q5_1: blocks of 32 weights, fp16 scale and minimum, 5-bit unsigned quants
 // (low nibbles in qs, fifth bits in a 32-bit qh).
-// Follows quantize_row_q5_1_ref / dequantize_row_q5_1 in ggml/src/ggml-quants.c.
+// Follows quantize_row_q5_1_ref / dequantize_row_q5_1 in ggml/src/ggml-quants.c;
+// with an importance matrix, quantize_row_q5_1_impl (in assembly/legacy-quants.ts).
 import { loadFp16, storeFp16 } from '../float/fp16.js';
+import { runRowKernel } from './kernels.js';
 
 const fround = Math.fround;
 
@@ -41,6 +43,16 @@ export function quantizeRowQ5_1(src: Float32Array, dst: Uint8Array): void {
     dst[o + 6] = (qh >>> 16) & 0xff;
     dst[o + 7] = (qh >>> 24) & 0xff;
   }
+}
+
+/** Quantizes whole rows of `rowLength` weights with an importance vector (llama-quantize --imatrix; WebAssembly kernel). */
+export function quantizeRowQ5_1Weighted(
+  src: Float32Array,
+  dst: Uint8Array,
+  rowLength: number,
+  importance: Float32Array,
+): void {
+  runRowKernel('quantizeQ5_1Weighted', src, dst, rowLength, importance);
 }
 
 /** Expands Q5_1 blocks back to float32 weights (`dst.length` weights). */

@@ -1,9 +1,9 @@
 // Q5_K: super-blocks of 256 weights: fp16 d and dmin, 12 bytes of 6-bit
 // scales and mins, 32 bytes of fifth bits, 128 bytes of low nibbles.
-// Follows quantize_row_q5_K_ref (in assembly/k-quants.ts) and
+// Follows quantize_row_q5_K_ref and quantize_row_q5_K_impl (in assembly/k-quants.ts) and
 // dequantize_row_q5_K in ggml/src/ggml-quants.c.
 import { loadFp16 } from '../float/fp16.js';
-import { runKQuantKernel } from './k-quants-kernels.js';
+import { runBlockKernel, runRowKernel } from './kernels.js';
 import { QK_K, scaleMinK4 } from './k-scales.js';
 
 const fround = Math.fround;
@@ -13,7 +13,17 @@ export const Q5_K_BLOCK_BYTES = 176;
 
 /** Quantizes `src` (a multiple of 256 weights) to Q5_K blocks in `dst`, as llama.cpp does (WebAssembly kernel). */
 export function quantizeRowQ5K(src: Float32Array, dst: Uint8Array): void {
-  runKQuantKernel('quantizeQ5K', src, dst);
+  runBlockKernel('quantizeQ5K', src, dst);
+}
+
+/** Quantizes whole rows of `rowLength` weights with an importance vector (llama-quantize --imatrix). */
+export function quantizeRowQ5KWeighted(
+  src: Float32Array,
+  dst: Uint8Array,
+  rowLength: number,
+  importance: Float32Array,
+): void {
+  runRowKernel('quantizeQ5KWeighted', src, dst, rowLength, importance);
 }
 
 /** Expands Q5_K blocks back to float32 weights (`dst.length` weights). */

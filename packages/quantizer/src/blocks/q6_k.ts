@@ -1,9 +1,9 @@
 // Q6_K: super-blocks of 256 weights in 16 groups of 16: 128 bytes of low
 // nibbles, 64 bytes of high 2-bit pairs, 16 int8 group scales, fp16 d.
-// Follows quantize_row_q6_K_ref (in assembly/k-quants.ts) and
+// Follows quantize_row_q6_K_ref and quantize_row_q6_K_impl (in assembly/k-quants.ts) and
 // dequantize_row_q6_K in ggml/src/ggml-quants.c.
 import { loadFp16 } from '../float/fp16.js';
-import { runKQuantKernel } from './k-quants-kernels.js';
+import { runBlockKernel, runRowKernel } from './kernels.js';
 import { QK_K } from './k-scales.js';
 
 const fround = Math.fround;
@@ -13,7 +13,17 @@ export const Q6_K_BLOCK_BYTES = 210;
 
 /** Quantizes `src` (a multiple of 256 weights) to Q6_K blocks in `dst`, as llama.cpp does (WebAssembly kernel). */
 export function quantizeRowQ6K(src: Float32Array, dst: Uint8Array): void {
-  runKQuantKernel('quantizeQ6K', src, dst);
+  runBlockKernel('quantizeQ6K', src, dst);
+}
+
+/** Quantizes whole rows of `rowLength` weights with an importance vector (llama-quantize --imatrix). */
+export function quantizeRowQ6KWeighted(
+  src: Float32Array,
+  dst: Uint8Array,
+  rowLength: number,
+  importance: Float32Array,
+): void {
+  runRowKernel('quantizeQ6KWeighted', src, dst, rowLength, importance);
 }
 
 /** Expands Q6_K blocks back to float32 weights (`dst.length` weights). */

@@ -11,6 +11,10 @@ export interface ChunkJob {
   bytes: Uint8Array;
   /** Weights in `bytes`. */
   count: number;
+  /** Weights per row; the chunk holds whole rows. */
+  rowLength: number;
+  /** The importance vector of these rows (one expert's), when quantizing with an importance matrix. */
+  importance?: Float32Array;
 }
 
 export type ChunkResult =
@@ -25,7 +29,7 @@ export function convertChunk(job: ChunkJob): ChunkResult {
     const v = weights[i];
     if (v - v !== 0) return { ok: false, reason: 'non-finite-input', index: i, value: v };
   }
-  const output = encode(weights, job.targetType);
+  const output = encode(weights, job);
   const overflow = firstOverflow(output, job.targetType);
   return overflow < 0 ? { ok: true, output } : { ok: false, reason: 'overflow', index: overflow };
 }
@@ -66,7 +70,7 @@ function decode({ sourceType, bytes, count }: ChunkJob): Float32Array {
   return weights;
 }
 
-function encode(weights: Float32Array, targetType: GgmlType): Uint8Array {
+function encode(weights: Float32Array, { targetType, rowLength, importance }: ChunkJob): Uint8Array {
   if (targetType === GgmlType.F32) return new Uint8Array(weights.slice().buffer);
   if (targetType === GgmlType.F16) {
     const out = new Uint8Array(weights.length * 2);
@@ -76,6 +80,8 @@ function encode(weights: Float32Array, targetType: GgmlType): Uint8Array {
   const format = BLOCK_FORMATS.get(targetType as QuantType);
   if (!format) throw new Error(`cannot encode ggml type ${targetType}`);
   const out = new Uint8Array((weights.length / format.blockWeights) * format.blockBytes);
-  format.quantize(weights, out);
+  // ggml_quantize_chunk hands the importance only to the types that use it (not Q8_0).
+  if (importance && format.quantizeWeighted) format.quantizeWeighted(weights, out, rowLength, importance);
+  else format.quantize(weights, out);
   return out;
 }

@@ -1,0 +1,97 @@
+// Helpers shared by the kernels: the scratch layout, nearest_int and the
+// fp16 conversions of ggml/src/ggml-quants.c and ggml-impl.h.
+
+// Scratch in linear memory: above the module's own static data, below the
+// caller's rows, which start at 64 KiB (DATA_OFFSET in src/blocks/kernels.ts).
+export const LEVELS: usize = 32768; // u8[256]: a super-block's levels (int8 for Q3_K and Q6_K)
+export const AUX: usize = LEVELS + 256; // i32[32]: a search step's levels
+export const AUX_F: usize = LEVELS + 384; // f32[32]: the same levels as floats
+export const WEIGHTS: usize = LEVELS + 512; // f32[32]
+export const WL: usize = LEVELS + 640; // f32[32]: w * l
+export const WL2: usize = LEVELS + 768; // f32[32]: w * l * l
+export const WLX: usize = LEVELS + 896; // f32[32]: w * l * x
+export const SCALES: usize = LEVELS + 1024; // f32[16]
+export const MINS: usize = LEVELS + 1088; // f32[16]
+export const SUM_WEIGHTS: usize = LEVELS + 1152; // f32[16]: a sub-block's summed weights
+export const LS: usize = LEVELS + 1216; // u8[16]: quantized scales
+export const LM: usize = LEVELS + 1232; // u8[16]: quantized mins
+
+export const GROUP_MAX_EPS: f32 = 1e-15;
+
+/** Address of the i-th f32 after `base`. */
+export function f32At(base: usize, i: i32): usize {
+  return base + ((<usize>i) << 2);
+}
+
+// nearest_int: add 1.5 * 2^23 in float and read the mantissa (rounds halves to even).
+export function nearestInt(fval: f32): i32 {
+  const val: f32 = fval + 12582912.0;
+  return (reinterpret<i32>(val) & 0x007fffff) - 0x00400000;
+}
+
+// IEEE binary16 bits nearest to f (ties to even), infinity on overflow, 0x7e00 for NaN.
+export function fp32ToFp16(f: f32): u32 {
+  const bits = reinterpret<u32>(f);
+  const sign = (bits >> 16) & 0x8000;
+  const exponent = <i32>((bits >> 23) & 0xff);
+  const mantissa = bits & 0x7fffff;
+  if (exponent == 0xff) return sign | (mantissa == 0 ? 0x7c00 : 0x7e00);
+  const halfExponent = exponent - 112;
+  if (halfExponent >= 0x1f) return sign | 0x7c00;
+  if (halfExponent <= 0) {
+    if (halfExponent < -10) return sign;
+    const full = mantissa | 0x800000;
+    const shift = <u32>(14 - halfExponent);
+    const rest = full & ((1 << shift) - 1);
+    const halfway: u32 = 1 << (shift - 1);
+    let result = full >> shift;
+    if (rest > halfway || (rest == halfway && (result & 1) != 0)) result += 1;
+    return sign | result;
+  }
+  const rest = mantissa & 0x1fff;
+  let result = ((<u32>halfExponent) << 10) | (mantissa >> 13);
+  if (rest > 0x1000 || (rest == 0x1000 && (result & 1) != 0)) result += 1;
+  return sign | result;
+}
+
+export function fp16ToFp32(h: u32): f32 {
+  const sign = (h & 0x8000) << 16;
+  const exponent = (h >> 10) & 0x1f;
+  const mantissa = h & 0x3ff;
+  if (exponent == 0) {
+    const magnitude: f32 = <f32>mantissa * 5.9604644775390625e-8;
+    return reinterpret<f32>(reinterpret<u32>(magnitude) | sign);
+  }
+  if (exponent == 0x1f) return reinterpret<f32>(sign | 0x7f800000 | (mantissa << 13));
+  return reinterpret<f32>(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+
+/** Stores GGML_FP32_TO_FP16(value) at `at` and returns what GGML_FP16_TO_FP32 reads back. */
+export function storeHalf(at: usize, value: f32): f32 {
+  const h = fp32ToFp16(value);
+  store<u16>(at, <u16>h);
+  return fp16ToFp32(h);
+}
+
+/** The sum of x*x over n floats, added in order. */
+export function sumOfSquares(x: usize, n: i32): f32 {
+  let sum: f32 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(f32At(x, i));
+    sum += v * v;
+  }
+  return sum;
+}
+
+/** Packs 256 two-bit levels four to a byte, as Q2_K and Q3_K store their qs. */
+export function packTwoBitLevels(levels: usize, qs: usize): void {
+  for (let j = 0; j < 256; j += 128) {
+    for (let l = 0; l < 32; l++) {
+      const at = levels + j + l;
+      store<u8>(
+        qs + (j >> 2) + l,
+        load<u8>(at) | (load<u8>(at + 32) << 2) | (load<u8>(at + 64) << 4) | (load<u8>(at + 96) << 6),
+      );
+    }
+  }
+}
