@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_ENDPOINT, findToken, hubCacheDir, resolveHubConfig } from './config.js';
+import { DEFAULT_ENDPOINT, findToken, findTokenSource, hubCacheDir, resolveHubConfig } from './config.js';
 
 describe('hubCacheDir', () => {
   it('follows huggingface_hub: HF_HUB_CACHE, then HUGGINGFACE_HUB_CACHE, then HF_HOME/hub, then XDG_CACHE_HOME, then ~/.cache', () => {
@@ -28,6 +28,22 @@ describe('findToken', () => {
       fs.writeFileSync(path.join(home, 'elsewhere'), 'hf_elsewhere');
       expect(findToken({ HF_HOME: home, HF_TOKEN_PATH: path.join(home, 'elsewhere') })).toBe('hf_elsewhere');
       expect(findToken({ HF_HOME: path.join(home, 'missing') })).toBeUndefined();
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('says where the token comes from, for alki doctor to show instead of the token', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-hf-token-'));
+    try {
+      fs.writeFileSync(path.join(home, 'token'), 'hf_from_file\n');
+      expect(findTokenSource({ HF_TOKEN: ' ', HUGGING_FACE_HUB_TOKEN: 'hf_legacy', HF_HOME: home })).toEqual({
+        token: 'hf_legacy',
+        source: { variable: 'HUGGING_FACE_HUB_TOKEN' },
+      });
+      expect(findTokenSource({ HF_HOME: home })?.source).toEqual({ file: path.join(home, 'token') });
+      fs.writeFileSync(path.join(home, 'token'), '\n');
+      expect(findTokenSource({ HF_HOME: home })).toBeUndefined();
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
     }

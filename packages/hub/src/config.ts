@@ -77,20 +77,43 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return explicit ? expandHome(explicit) : path.join(hfHome(env), 'hub');
 }
 
+/** Where a hub token comes from, never its value: an environment variable, or a token file. */
+export type TokenSource = { variable: 'HF_TOKEN' | 'HUGGING_FACE_HUB_TOKEN' } | { file: string };
+
 /**
- * The token huggingface_hub would use: `HF_TOKEN`, else the legacy
- * `HUGGING_FACE_HUB_TOKEN`, else the file at `HF_TOKEN_PATH` or `$HF_HOME/token`
- * (written by `huggingface-cli login`). Undefined when there is none.
+ * The token huggingface_hub would use and where it comes from: `HF_TOKEN`,
+ * else the legacy `HUGGING_FACE_HUB_TOKEN`, else the file at `HF_TOKEN_PATH`
+ * or `$HF_HOME/token` (written by `huggingface-cli login`). Undefined when
+ * there is none.
+ *
+ * @example
+ * const found = findTokenSource();
+ * if (found) console.log('token from', 'file' in found.source ? found.source.file : found.source.variable);
  */
-export function findToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const fromEnv = (env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || '').trim();
-  if (fromEnv) return fromEnv;
+export function findTokenSource(
+  env: NodeJS.ProcessEnv = process.env,
+): { token: string; source: TokenSource } | undefined {
+  for (const variable of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN'] as const) {
+    const token = (env[variable] ?? '').trim();
+    if (token) return { token, source: { variable } };
+  }
   const file = env.HF_TOKEN_PATH ? expandHome(env.HF_TOKEN_PATH) : path.join(hfHome(env), 'token');
   try {
-    return fs.readFileSync(file, 'utf8').trim() || undefined;
+    const token = fs.readFileSync(file, 'utf8').trim();
+    return token ? { token, source: { file } } : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The token huggingface_hub would use (see `findTokenSource`), or undefined.
+ *
+ * @example
+ * const token = findToken();
+ */
+export function findToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return findTokenSource(env)?.token;
 }
 
 /** Fills every option from the environment the way huggingface_hub does. */

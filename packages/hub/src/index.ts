@@ -1,5 +1,12 @@
 export { cachedSnapshotDir } from './cache-layout.js';
-export { DEFAULT_ENDPOINT, findToken, hfHome, hubCacheDir, resolveHubConfig } from './config.js';
+export {
+  DEFAULT_ENDPOINT,
+  findToken,
+  findTokenSource,
+  hfHome,
+  hubCacheDir,
+  resolveHubConfig,
+} from './config.js';
 export type { HubConfig, HubOptions } from './config.js';
 export { downloadFile } from './download-file.js';
 export type { CachedFile, DownloadOptions } from './download-file.js';

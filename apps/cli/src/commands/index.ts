@@ -1,6 +1,7 @@
 import type { AlkiCommand } from '../context.js';
 import { calibrateCommand } from './calibrate.js';
 import { convertCommand } from './convert.js';
+import { doctorCommand } from './doctor.js';
 import { imageCommand } from './image.js';
 import { inspectCommand } from './inspect.js';
 import { keygenCommand } from './keygen.js';
@@ -34,6 +35,7 @@ export const commands: AlkiCommand[] = [
   tagsCommand,
   imageCommand,
   toolsCommand,
+  doctorCommand,
 ];
 
 // One example per command group, shown by `alki --help`.
@@ -80,4 +82,5 @@ export const examples: Array<[command: string, description: string]> = [
     'Push a bundle to an OCI registry as a ModelPack artifact; `alki pull` and `alki tags` read it back',
   ],
   ['$0 tools build', 'Build the native llama.cpp tools from the bundled source (once, cached)'],
+  ['$0 doctor', 'Check this machine for what each command needs, with the command that fixes each gap'],
 ];
