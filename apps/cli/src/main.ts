@@ -62,7 +62,9 @@ export async function main(args: string[]): Promise<number> {
       'Exit codes: 0 ok, 1 a check failed, 2 usage, 3 input invalid, 4 network or registry, 5 local environment, 130 interrupted. Docs: docs/cli.md',
     )
     .fail((message, error) => {
-      if (error) throw error;
+      // A command's own failure arrives as an Error; a .check() that returns
+      // a sentence arrives as that string, and is a usage failure like yargs' own.
+      if (error instanceof Error) throw error;
       throw new UsageFailure(message);
     });
 

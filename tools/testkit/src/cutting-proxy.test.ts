@@ -13,7 +13,8 @@ describe('startCuttingProxy', () => {
       request.on('data', (chunk: Buffer) => (length += chunk.length));
       request.on('end', () => {
         received.push(length);
-        response.end(`got ${length}`);
+        if (request.url === '/big') response.end(Buffer.alloc(200_000, 7));
+        else response.end(`got ${length}`);
       });
       request.on('error', () => received.push(length));
     });
@@ -47,5 +48,43 @@ describe('startCuttingProxy', () => {
     expect((await fetch(`http://${proxy.host}/v2/a`, { method: 'PATCH', body: 'one' })).status).toBe(200);
     await expect(fetch(`http://${proxy.host}/v2/b`, { method: 'PATCH', body: 'two' })).rejects.toThrow();
     expect(received.slice(before)).toEqual([3]);
+  });
+
+  it('stalls a response after the armed number of bytes, keeping the socket open, once', async () => {
+    proxy.stallAfter(50_000);
+    const response = await fetch(`http://${proxy.host}/big`);
+    const reader = response.body!.getReader();
+    let got = 0;
+    for (;;) {
+      const next = await Promise.race([
+        reader.read(),
+        new Promise<'stalled'>((resolve) => setTimeout(() => resolve('stalled'), 500)),
+      ]);
+      if (next === 'stalled') break;
+      if (next.done) throw new Error('the response ended instead of stalling');
+      got += next.value.length;
+    }
+    await reader.cancel();
+    expect(got).toBeLessThan(50_000);
+    expect(proxy.stalls).toBe(1);
+    const again = await fetch(`http://${proxy.host}/big`);
+    expect((await again.arrayBuffer()).byteLength).toBe(200_000);
+  });
+
+  it('stalls only the answers to the named requests', async () => {
+    const before = proxy.stalls;
+    proxy.stallAfter(10_000, { request: 'GET /big' });
+    expect(
+      await (await fetch(`http://${proxy.host}/v2/`, { method: 'POST', body: Buffer.alloc(20_000) })).text(),
+    ).toBe('got 20000');
+    const response = await fetch(`http://${proxy.host}/big`);
+    await expect(
+      Promise.race([
+        response.arrayBuffer(),
+        new Promise((_resolve, reject) => setTimeout(() => reject(new Error('stalled')), 500)),
+      ]),
+    ).rejects.toThrow('stalled');
+    await response.body?.cancel().catch(() => undefined);
+    expect(proxy.stalls - before).toBe(1);
   });
 });

@@ -82,7 +82,7 @@ export const publishCommand: AlkiCommand = {
     } else {
       target = publishRepository(argv.registry!, bundle.manifest.slug);
       const reference = parseReference(target);
-      const client = await connectRegistry(reference.registry, await connectOptions(argv, out));
+      const client = await connectRegistry(reference.registry, await connectOptions(argv, out, signal));
       await client.ping(signal);
       store = registryStore(client, reference.repository);
     }

@@ -34,7 +34,7 @@ export const pullCommand: AlkiCommand = {
         'Only the Q4_K_M model of a multi-quant bundle',
       ),
   handler: withContext<PullArgs>(async (argv, { out, signal }) => {
-    const { store, reference } = await openArtifactStore(argv.ref, await connectOptions(argv, out));
+    const { store, reference } = await openArtifactStore(argv.ref, await connectOptions(argv, out, signal));
     const tagOrDigest = reference ?? 'latest';
     out.info(`Pulling ${store.description}:${tagOrDigest} into ${argv.output}...`);
     const progress = out.progress('pull');

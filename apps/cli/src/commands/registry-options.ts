@@ -8,6 +8,7 @@ export interface RegistryFlags extends GlobalOptions {
   plainHttp?: boolean;
   username?: string;
   passwordStdin: boolean;
+  stallTimeout: number;
 }
 
 export function withRegistryFlags<T extends GlobalOptions>(y: Argv<T>): Argv<T & RegistryFlags> {
@@ -25,7 +26,16 @@ export function withRegistryFlags<T extends GlobalOptions>(y: Argv<T>): Argv<T &
       type: 'boolean',
       default: false,
       describe: 'Read the password or token for --username from stdin',
-    }) as unknown as Argv<T & RegistryFlags>;
+    })
+    .option('stall-timeout', {
+      type: 'number',
+      default: 30,
+      describe:
+        'Seconds the registry may send nothing before the transfer counts as broken and is retried or resumed',
+    })
+    .check((argv) =>
+      Number(argv['stall-timeout']) > 0 ? true : '--stall-timeout takes a number of seconds above 0.',
+    ) as unknown as Argv<T & RegistryFlags>;
 }
 
 async function readStdin(): Promise<string> {
@@ -36,9 +46,21 @@ async function readStdin(): Promise<string> {
     .replace(/\r?\n$/, '');
 }
 
-/** Connect options from the flags: explicit credentials win; otherwise the library searches env and Docker config. */
-export async function connectOptions(argv: RegistryFlags, out: Output): Promise<ConnectOptions> {
-  const options: ConnectOptions = { onEvent: (message) => out.debug(message) };
+/**
+ * Connect options from the flags: explicit credentials win; otherwise the
+ * library searches env and Docker config. `signal` stops a credential helper
+ * that is still running when the user interrupts.
+ */
+export async function connectOptions(
+  argv: RegistryFlags,
+  out: Output,
+  signal: AbortSignal,
+): Promise<ConnectOptions> {
+  const options: ConnectOptions = {
+    onEvent: (message) => out.debug(message),
+    stallTimeoutMs: argv.stallTimeout * 1000,
+    signal,
+  };
   if (argv.plainHttp !== undefined) options.plainHttp = argv.plainHttp;
   if (argv.username !== undefined) {
     const password = argv.passwordStdin ? await readStdin() : (process.env.ALKI_REGISTRY_PASSWORD ?? '');

@@ -15,7 +15,7 @@ export const tagsCommand: AlkiCommand = {
       .positional('repo', { type: 'string', demandOption: true, describe: 'host/repo, or oci:DIR' })
       .example('$0 tags registry.example.com/ai/qwen3', 'v1.0.0, latest, ... with their sha256 digests'),
   handler: withContext<TagsArgs>(async (argv, { out, signal }) => {
-    const { store } = await openArtifactStore(argv.repo, await connectOptions(argv, out));
+    const { store } = await openArtifactStore(argv.repo, await connectOptions(argv, out, signal));
     const names = (await store.listTags(signal)).sort();
     const tags: Array<{ tag: string; digest: string | null }> = [];
     for (const tag of names) tags.push({ tag, digest: (await store.resolve(tag, signal))?.digest ?? null });

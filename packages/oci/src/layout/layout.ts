@@ -140,11 +140,12 @@ export async function tagManifest(layoutDir: string, manifest: Descriptor, tag: 
   await writeIndex(layoutDir, { ...index, manifests });
 }
 
-/** The tags (ref.name annotations) of a layout, in index order. */
+/** The tags (ref.name annotations) of a layout, each once, in index order. */
 export async function layoutTags(layoutDir: string): Promise<string[]> {
-  return (await readIndex(layoutDir)).manifests
+  const tags = (await readIndex(layoutDir)).manifests
     .map((entry) => entry.annotations?.[ANNOTATION_REF_NAME])
     .filter((tag): tag is string => Boolean(tag));
+  return [...new Set(tags)];
 }
 
 /**

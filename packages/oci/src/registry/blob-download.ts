@@ -2,7 +2,7 @@ import type { Descriptor } from '../descriptor.js';
 import { OciError, throwIfAborted } from '../errors.js';
 import { repositoryScope } from './auth.js';
 import { drain, type RegistryHttp } from './http.js';
-import { describeCause, isTransportError, StallTimeout } from './retry.js';
+import { describeCause, isTransportError } from './retry.js';
 
 // How often one blob's download is resumed after a dropped or stalled
 // connection before giving up: enough for a flaky link, bounded so a dead
@@ -12,32 +12,6 @@ const MAX_RESUMES = 5;
 /** `bytes=<n>-` for a resumed GET (RFC 9110 section 14.1.2). */
 function rangeFrom(offset: number): Record<string, string> {
   return offset > 0 ? { range: `bytes=${offset}-` } : {};
-}
-
-// Reads a body chunk by chunk, and cancels it when no chunk arrives for
-// `idleMs`: a registry (or a proxy before it) that stops sending mid-blob
-// keeps the socket open forever otherwise.
-async function* readWithStallTimeout(
-  body: ReadableStream<Uint8Array>,
-  idleMs: number,
-): AsyncGenerator<Uint8Array> {
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      const next = await Promise.race([
-        reader.read(),
-        new Promise<never>((_resolve, reject) => {
-          timer = setTimeout(() => reject(new StallTimeout(idleMs)), idleMs);
-        }),
-      ]).finally(() => clearTimeout(timer));
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    // Cancelling closes the connection; a read still pending then settles.
-    await reader.cancel().catch(() => undefined);
-  }
 }
 
 /**
@@ -79,10 +53,8 @@ export async function* blobChunks(
     // 200 to a Range request: the whole blob again; skip what was passed on.
     let skip = response.status === 200 ? received : 0;
     try {
-      for await (const chunk of readWithStallTimeout(
-        response.body as ReadableStream<Uint8Array>,
-        http.stallTimeoutMs,
-      )) {
+      // The body is watched for stalls by RegistryHttp (watchBody).
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         if (skip >= chunk.length) {
           skip -= chunk.length;
           continue;

@@ -3,7 +3,8 @@ import { OciError, throwIfAborted } from '../errors.js';
 import { assertRepository } from '../reference.js';
 import { repositoryScope } from './auth.js';
 import type { BlobSource } from './blob-source.js';
-import { drain, type RegistryHttp, type Watchdog } from './http.js';
+import { drain, type RegistryHttp } from './http.js';
+import type { Watchdog } from './watched-fetch.js';
 import { describeCause, isTransportError } from './retry.js';
 
 export interface PushBlobOptions {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import {
   startCuttingProxy,
   startRegistry,
@@ -146,6 +147,65 @@ describe('RegistryClient resuming an upload cut mid-blob', () => {
       out.sink,
     );
     expect(out.bytes().equals(bytes)).toBe(true);
+  });
+});
+
+describe('RegistryClient downloading from a registry that stalls mid-blob', () => {
+  let registry: TestRegistry;
+  let proxy: CuttingProxy;
+  const bytes = randomBytes(4 * 1024 * 1024);
+  const digest = sha256Digest(bytes);
+  beforeAll(async () => {
+    registry = await startRegistry();
+    proxy = await startCuttingProxy(registry.host);
+    await new RegistryClient({ registry: registry.host }).pushBlob('alki/stall', bytesBlob(bytes), digest);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await registry?.stop();
+  });
+
+  it('notices the stall after the stall timeout and resumes with a Range request, byte for byte', async () => {
+    const events: string[] = [];
+    const client = new RegistryClient({
+      registry: proxy.host,
+      stallTimeoutMs: 300,
+      onEvent: (message) => events.push(message),
+    });
+    const stallsBefore = proxy.stalls;
+    proxy.stallAfter(1024 * 1024);
+    const out = collectingSink();
+    const started = Date.now();
+    await client.fetchBlob('alki/stall', { digest, size: bytes.length }, out.sink);
+    expect(out.bytes().equals(bytes)).toBe(true);
+    expect(proxy.stalls - stallsBefore).toBe(1);
+    expect(
+      events.some((e) => /download of sha256:[a-f0-9]+ broke at byte \d+ \(no data for 0.3 s\)/.test(e)),
+    ).toBe(true);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('gives up after a bounded number of resumes with UNREACHABLE, a network failure, and writes no file', async () => {
+    const client = new RegistryClient({
+      registry: proxy.host,
+      stallTimeoutMs: 200,
+      retry: { baseDelayMs: 10 },
+    });
+    proxy.stallAfter(256 * 1024, { times: Infinity });
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/alki-stall-`);
+    try {
+      await expect(
+        client.downloadBlob('alki/stall', { digest, size: bytes.length }, `${dir}/blob`),
+      ).rejects.toMatchObject({
+        code: 'UNREACHABLE',
+        category: 'network',
+        message: expect.stringContaining('broke 6 times'),
+      });
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      proxy.stallAfter(0, { times: 0 });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

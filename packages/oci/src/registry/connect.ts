@@ -25,6 +25,8 @@ export async function connectRegistry(
     env: options.env,
     dockerConfigPath: options.dockerConfigPath,
     runHelper: options.runHelper,
+    helperTimeoutMs: options.helperTimeoutMs,
+    signal: options.signal,
   });
   return new RegistryClient({ ...options, registry, credentials });
 }

@@ -2,7 +2,26 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { OciError } from '../errors.js';
 import { findCredentials } from './credentials.js';
+
+const SECRET = 'hunter2-must-never-be-printed';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(file: string): Promise<number> {
+  for (let i = 0; i < 200 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 40 && fs.readFileSync(file, 'utf8').trim() === ''; i++)
+    await new Promise((r) => setTimeout(r, 25));
+  return Number(fs.readFileSync(file, 'utf8').trim());
+}
 
 describe('findCredentials', () => {
   let dir: string;
@@ -27,6 +46,23 @@ describe('findCredentials', () => {
     fs.writeFileSync(
       path.join(binDir, 'docker-credential-broken'),
       '#!/bin/sh\necho "keychain locked" >&2\nexit 3\n',
+      { mode: 0o755 },
+    );
+    // Prints its whole credential, password included, and then fails (issue 22).
+    fs.writeFileSync(
+      path.join(binDir, 'docker-credential-leaky'),
+      `#!/bin/sh\necho '{"ServerURL":"x","Username":"ci","Secret":"${SECRET}"}'\necho "debug: secret=${SECRET}" >&2\nexit 1\n`,
+      { mode: 0o755 },
+    );
+    fs.writeFileSync(
+      path.join(binDir, 'docker-credential-garbled'),
+      `#!/bin/sh\necho 'password=${SECRET}'\n`,
+      { mode: 0o755 },
+    );
+    // Hangs, and starts a child that hangs too; both write their pids so the test can look for them.
+    fs.writeFileSync(
+      path.join(binDir, 'docker-credential-hang'),
+      '#!/bin/sh\necho $$ > "$HANG_PIDS.helper"\nsleep 300 &\necho $! > "$HANG_PIDS.child"\nwait\n',
       { mode: 0o755 },
     );
   });
@@ -111,7 +147,9 @@ describe('findCredentials', () => {
       }),
     ).rejects.toMatchObject({
       code: 'CREDENTIALS_UNAVAILABLE',
-      message: expect.stringContaining('keychain locked'),
+      category: 'environment',
+      message: expect.stringContaining('docker-credential-broken failed with exit code 3'),
+      details: { helper: 'docker-credential-broken', status: 3 },
     });
     await expect(
       findCredentials('x.example.com', {
@@ -122,6 +160,74 @@ describe('findCredentials', () => {
       code: 'CREDENTIALS_UNAVAILABLE',
       hint: expect.stringContaining('docker-credential-absent-helper'),
     });
+  });
+
+  it('never shows what a failing helper printed, which may be the secret itself', async () => {
+    for (const helper of ['leaky', 'garbled']) {
+      const error = (await findCredentials('x.example.com', {
+        dockerConfigPath: config({ credsStore: helper }),
+        env: helperEnv(),
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as OciError;
+      expect(error).toMatchObject({
+        code: 'CREDENTIALS_UNAVAILABLE',
+        message: expect.stringContaining(`docker-credential-${helper}`),
+      });
+      const everything = JSON.stringify({
+        message: error.message,
+        hint: error.hint,
+        json: error.toJSON(),
+        stack: error.stack,
+        cause: String(error.cause),
+      });
+      expect(everything).not.toContain(SECRET);
+    }
+    await expect(
+      findCredentials('x.example.com', {
+        dockerConfigPath: config({ credsStore: 'leaky' }),
+        env: helperEnv(),
+      }),
+    ).rejects.toMatchObject({ message: expect.stringContaining('failed with exit code 1') });
+  });
+
+  it('stops a helper that hangs after the timeout, with every process it started', async () => {
+    const pids = path.join(dir, 'hang-timeout');
+    const started = Date.now();
+    await expect(
+      findCredentials('x.example.com', {
+        dockerConfigPath: config({ credsStore: 'hang' }),
+        env: { ...helperEnv(), HANG_PIDS: pids, ALKI_CREDENTIAL_HELPER_TIMEOUT: '1' },
+      }),
+    ).rejects.toMatchObject({
+      code: 'CREDENTIALS_UNAVAILABLE',
+      message: expect.stringContaining('did not answer within 1 s'),
+      hint: expect.stringContaining('ALKI_CREDENTIAL_HELPER_TIMEOUT'),
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const helper = await waitFor(`${pids}.helper`);
+    const child = await waitFor(`${pids}.child`);
+    for (let i = 0; i < 40 && (alive(helper) || alive(child)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect([alive(helper), alive(child)]).toEqual([false, false]);
+  });
+
+  it('kills a running helper and its children when the lookup is aborted', async () => {
+    const pids = path.join(dir, 'hang-abort');
+    const controller = new AbortController();
+    const lookup = findCredentials('x.example.com', {
+      dockerConfigPath: config({ credsStore: 'hang' }),
+      env: { ...helperEnv(), HANG_PIDS: pids },
+      signal: controller.signal,
+    });
+    const child = await waitFor(`${pids}.child`);
+    const helper = await waitFor(`${pids}.helper`);
+    controller.abort(new Error('SIGTERM'));
+    await expect(lookup).rejects.toMatchObject({ code: 'ABORTED' });
+    for (let i = 0; i < 40 && (alive(helper) || alive(child)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect([alive(helper), alive(child)]).toEqual([false, false]);
   });
 
   it('treats a missing config as anonymous and a corrupt one as an error', async () => {

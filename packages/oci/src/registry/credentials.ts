@@ -1,28 +1,28 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { OciError } from '../errors.js';
+import { spawnHelper, type HelperRunner } from './credential-helper.js';
 
 /** What a registry or token server accepts: a user and password, or an OAuth2 refresh token. */
 export type Credentials = { username: string; password: string } | { identityToken: string };
 
-/** Runs a credential helper with `input` on stdin. Injected so tests can use a fake helper script or none. */
-export type HelperRunner = (
-  program: string,
-  args: string[],
-  input: string,
-  env: NodeJS.ProcessEnv,
-) => Promise<{ status: number | null; stdout: string; stderr: string }>;
-
 export interface CredentialLookupOptions {
   /** Explicit credentials (from flags) win over everything else. */
   explicit?: Credentials;
-  /** The environment to read ALKI_REGISTRY_USERNAME/PASSWORD/TOKEN and DOCKER_CONFIG from, and to run helpers in (PATH). Default process.env. */
+  /**
+   * The environment to read ALKI_REGISTRY_USERNAME/PASSWORD/TOKEN,
+   * ALKI_CREDENTIAL_HELPER_TIMEOUT and DOCKER_CONFIG from, and to run helpers
+   * in (PATH). Default process.env.
+   */
   env?: NodeJS.ProcessEnv;
   /** The Docker config file. Default $DOCKER_CONFIG/config.json, else ~/.docker/config.json. */
   dockerConfigPath?: string;
   runHelper?: HelperRunner;
+  /** How long a credential helper may take. Default ALKI_CREDENTIAL_HELPER_TIMEOUT (seconds), else 30 s. */
+  helperTimeoutMs?: number;
+  /** Aborting kills a running credential helper and everything it started. */
+  signal?: AbortSignal;
 }
 
 interface DockerConfig {
@@ -31,24 +31,13 @@ interface DockerConfig {
   credsStore?: string;
 }
 
+// Long enough for a keychain that asks its user to unlock it; a helper
+// that takes longer has hung.
+const DEFAULT_HELPER_TIMEOUT_MS = 30_000;
+
 // Docker stores Docker Hub's credentials under its v1 index URL.
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 const DOCKER_HUB_HOSTS = new Set(['registry-1.docker.io', 'docker.io', 'index.docker.io']);
-
-export const spawnHelper: HelperRunner = (program, args, input, env) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    // A helper that exits without reading stdin makes the write fail with
-    // EPIPE; its exit status and output say what happened, so ignore that.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
 
 /** `host[:port]` for a key of `auths` written as a URL (`https://host/v1/`) or a bare host. */
 function hostOfKey(key: string): string {
@@ -82,9 +71,9 @@ async function readDockerConfig(file: string): Promise<DockerConfig | undefined>
   }
   try {
     return JSON.parse(text) as DockerConfig;
-  } catch (error) {
+  } catch {
+    // No cause: V8's JSON.parse message quotes the text, and the text holds passwords.
     throw new OciError('CREDENTIALS_UNAVAILABLE', `The Docker config ${file} is not valid JSON.`, {
-      cause: error,
       details: { file },
     });
   }
@@ -92,50 +81,61 @@ async function readDockerConfig(file: string): Promise<DockerConfig | undefined>
 
 // The docker-credential-helpers protocol: `docker-credential-<name> get`
 // reads the server URL on stdin and prints {ServerURL, Username, Secret};
-// Username "<token>" means Secret is an identity token.
+// Username "<token>" means Secret is an identity token. What a helper prints
+// may hold the secret even when it fails (issue 22: one printed its JSON and
+// exited 1), so no error here ever carries its output: only the helper's
+// name, its exit status, and what we make of them.
 async function fromHelper(
   helper: string,
   serverUrl: string,
-  runHelper: HelperRunner,
-  env: NodeJS.ProcessEnv,
+  options: { runHelper: HelperRunner; env: NodeJS.ProcessEnv; timeoutMs: number; signal?: AbortSignal },
 ): Promise<Credentials | undefined> {
   const program = `docker-credential-${helper}`;
-  let result: Awaited<ReturnType<HelperRunner>>;
-  try {
-    result = await runHelper(program, ['get'], serverUrl, env);
-  } catch (error) {
-    throw new OciError(
-      'CREDENTIALS_UNAVAILABLE',
+  const outcome = await options.runHelper(program, ['get'], serverUrl, options.env, {
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+  });
+  const unavailable = (message: string, hint: string, details: Record<string, unknown> = {}) =>
+    new OciError('CREDENTIALS_UNAVAILABLE', message, { hint, details: { helper: program, ...details } });
+  if (outcome.kind === 'not-runnable')
+    throw unavailable(
       `The Docker credential helper ${program} could not be run.`,
-      {
-        cause: error,
-        hint: `Install ${program}, or remove it from credHelpers/credsStore in your Docker config.`,
-        details: { helper: program },
-      },
+      `Install ${program}, or remove it from credHelpers/credsStore in your Docker config.`,
+    );
+  if (outcome.kind === 'timed-out')
+    throw unavailable(
+      `The Docker credential helper ${program} did not answer within ${options.timeoutMs / 1000} s, so it was stopped.`,
+      `Check that ${program} works (\`echo ${serverUrl} | ${program} get\`), or raise ALKI_CREDENTIAL_HELPER_TIMEOUT (seconds).`,
+      { timeoutMs: options.timeoutMs },
+    );
+  if (outcome.status !== 0) {
+    // Helpers say "credentials not found" for a server they do not know: that means anonymous, not a failure.
+    if (/not found/i.test(outcome.stdout + outcome.stderr)) return undefined;
+    throw unavailable(
+      `The Docker credential helper ${program} failed with exit code ${outcome.status ?? 'none (killed by a signal)'}; its output is not shown, since it may contain a secret.`,
+      `Run \`echo ${serverUrl} | ${program} get\` yourself to see what it says.`,
+      { status: outcome.status },
     );
   }
-  if (result.status !== 0) {
-    // Helpers print "credentials not found" for a server they do not know: that means anonymous, not a failure.
-    if (/not found/i.test(result.stdout + result.stderr)) return undefined;
-    throw new OciError(
-      'CREDENTIALS_UNAVAILABLE',
-      `The Docker credential helper ${program} failed: ${(result.stderr || result.stdout).trim()}`,
-      { details: { helper: program, status: result.status } },
-    );
-  }
-  let parsed: { Username?: string; Secret?: string };
+  let parsed: { Username?: unknown; Secret?: unknown };
   try {
-    parsed = JSON.parse(result.stdout) as typeof parsed;
-  } catch (error) {
-    throw new OciError(
-      'CREDENTIALS_UNAVAILABLE',
-      `The Docker credential helper ${program} printed something that is not JSON.`,
-      { cause: error, details: { helper: program } },
+    parsed = JSON.parse(outcome.stdout) as typeof parsed;
+  } catch {
+    // No cause: V8's JSON.parse message quotes the output, which may be the secret.
+    throw unavailable(
+      `The Docker credential helper ${program} answered with something that is not JSON (not shown, since it may contain a secret).`,
+      `Run \`echo ${serverUrl} | ${program} get\` yourself to see what it says.`,
     );
   }
-  if (!parsed.Secret) return undefined;
+  if (typeof parsed.Secret !== 'string' || !parsed.Secret) return undefined;
   if (parsed.Username === '<token>') return { identityToken: parsed.Secret };
-  return { username: parsed.Username ?? '', password: parsed.Secret };
+  return { username: typeof parsed.Username === 'string' ? parsed.Username : '', password: parsed.Secret };
+}
+
+function helperTimeout(options: CredentialLookupOptions, env: NodeJS.ProcessEnv): number {
+  if (options.helperTimeoutMs !== undefined) return options.helperTimeoutMs;
+  const seconds = Number(env.ALKI_CREDENTIAL_HELPER_TIMEOUT);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_HELPER_TIMEOUT_MS;
 }
 
 /**
@@ -163,11 +163,16 @@ export async function findCredentials(
   if (!config) return undefined;
   const host = registry.toLowerCase();
   const isHub = DOCKER_HUB_HOSTS.has(host);
-  const runHelper = options.runHelper ?? spawnHelper;
+  const helperOptions = {
+    runHelper: options.runHelper ?? spawnHelper,
+    env,
+    timeoutMs: helperTimeout(options, env),
+    signal: options.signal,
+  };
   const helper = Object.entries(config.credHelpers ?? {}).find(
     ([key]) => hostOfKey(key) === host || (isHub && DOCKER_HUB_HOSTS.has(hostOfKey(key))),
   )?.[1];
-  if (helper) return fromHelper(helper, isHub ? DOCKER_HUB_KEY : host, runHelper, env);
+  if (helper) return fromHelper(helper, isHub ? DOCKER_HUB_KEY : host, helperOptions);
   for (const [key, entry] of Object.entries(config.auths ?? {})) {
     const keyHost = hostOfKey(key);
     if (keyHost === host || (isHub && DOCKER_HUB_HOSTS.has(keyHost))) {
@@ -175,6 +180,6 @@ export async function findCredentials(
       if (found) return found;
     }
   }
-  if (config.credsStore) return fromHelper(config.credsStore, isHub ? DOCKER_HUB_KEY : host, runHelper, env);
+  if (config.credsStore) return fromHelper(config.credsStore, isHub ? DOCKER_HUB_KEY : host, helperOptions);
   return undefined;
 }

@@ -1,7 +1,17 @@
-import { OciError } from '../errors.js';
+import { MAX_MANIFEST_BYTES } from '../descriptor.js';
+import { OciError, throwIfAborted } from '../errors.js';
 import { Authenticator } from './auth.js';
 import type { Credentials } from './credentials.js';
-import { DEFAULT_RETRY, realSleep, StallTimeout, withRetry, type RetryPolicy, type Sleep } from './retry.js';
+import {
+  DEFAULT_RETRY,
+  describeCause,
+  isTransportError,
+  realSleep,
+  withRetry,
+  type RetryPolicy,
+  type Sleep,
+} from './retry.js';
+import { watchedFetch, type RequestBody, type Watchdog } from './watched-fetch.js';
 
 export interface RegistryHttpOptions {
   /** `host[:port]`. */
@@ -23,9 +33,6 @@ export interface RegistryHttpOptions {
   onEvent?: (message: string) => void;
 }
 
-/** A request body: bytes, or chunks pulled as the socket drains. Built fresh for each attempt. */
-export type RequestBody = Buffer | string | ReadableStream<Uint8Array>;
-
 export interface SendInit {
   /** The token scopes the request needs (`repository:<name>:pull`...). */
   scopes: string[];
@@ -37,11 +44,6 @@ export interface SendInit {
   attempts?: number;
 }
 
-/** Resets a request's stall timer; a streamed body calls it for each chunk the socket takes. */
-export interface Watchdog {
-  touch(): void;
-}
-
 // The stall timeout when none is given: long enough for a registry busy
 // hashing a large upload before it answers, short enough that a dead peer is
 // noticed long before undici's own 300 s.
@@ -50,6 +52,23 @@ const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 function isLocalHost(registry: string): boolean {
   const host = registry.replace(/:\d+$/, '');
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+}
+
+// The whole body, refused once it passes `limit` (by Content-Length before
+// reading, or while reading when that is absent or wrong).
+async function readLimited(response: Response, limit: number, tooLarge: () => Error): Promise<Buffer> {
+  if (Number(response.headers.get('content-length') ?? 0) > limit) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** Reads and discards a response body so its connection can be reused; never throws. */
@@ -87,7 +106,8 @@ export class RegistryHttp {
     this.onEvent = options.onEvent ?? (() => undefined);
     this.auth = new Authenticator({
       credentials: options.credentials,
-      fetch: this.fetchImpl,
+      // The token server gets the same stall guard as the registry.
+      fetch: (input, init) => watchedFetch(this.fetchImpl, String(input), init ?? {}, this.stallTimeoutMs),
       now: this.now,
       registry: options.registry,
     });
@@ -155,46 +175,74 @@ export class RegistryHttp {
     return response;
   }
 
-  // One fetch, aborted with a StallTimeout when the registry sends no
-  // headers (or takes no body bytes) for the stall timeout. The timer stops
-  // at the headers: the body's reader watches its own stalls (blob-download).
-  private async attempt(
+  /**
+   * Sends a request whose answer is small (a manifest, a tag list, a
+   * referrers index) and reads all of it. A body that breaks off or stalls
+   * is asked for again, up to the retry policy's attempts and with its
+   * back-off, then UNREACHABLE; one over `limit` bytes is refused unread
+   * (INVALID_MANIFEST). An answer that is not 2xx comes back unread, for the
+   * caller to judge.
+   */
+  async sendAndRead(
+    method: string,
+    url: string,
+    init: SendInit,
+    limit = MAX_MANIFEST_BYTES,
+  ): Promise<{ response: Response; bytes?: Buffer }> {
+    for (let attempt = 1; ; attempt++) {
+      const response = await this.send(method, url, init);
+      if (!response.ok || !response.body) return { response };
+      try {
+        return {
+          response,
+          bytes: await readLimited(response, limit, () => this.tooLarge(method, url, limit)),
+        };
+      } catch (error) {
+        throwIfAborted(init.signal);
+        if (!isTransportError(error)) throw error;
+        const path = new URL(this.resolve(url)).pathname;
+        if (attempt >= this.retry.attempts)
+          throw new OciError(
+            'UNREACHABLE',
+            `The answer of ${this.registry} to ${method} ${path} broke off ${attempt} times: ${describeCause(error)}.`,
+            {
+              cause: error,
+              hint: 'Check the network and the registry; the stall timeout is --stall-timeout (seconds).',
+              details: { url: this.resolve(url), attempts: attempt },
+            },
+          );
+        const delayMs = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+        this.onEvent(
+          `the answer to ${method} ${path} broke off (${describeCause(error)}); asking again in ${delayMs} ms`,
+        );
+        await this.sleep(delayMs, init.signal).catch(() => throwIfAborted(init.signal));
+      }
+    }
+  }
+
+  private tooLarge(method: string, url: string, limit: number): OciError {
+    return new OciError(
+      'INVALID_MANIFEST',
+      `${this.registry} answered ${method} ${new URL(this.resolve(url)).pathname} with more than ${limit} bytes, which is not read into memory.`,
+      { details: { url: this.resolve(url), limit } },
+    );
+  }
+
+  private attempt(
     method: string,
     target: string,
     init: SendInit,
     authorization: string | undefined,
   ): Promise<Response> {
-    const stall = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    // A body stream may still pull a chunk after the response came; then there is nothing left to watch.
-    let settled = false;
-    const watchdog: Watchdog = {
-      touch: () => {
-        if (settled) return;
-        clearTimeout(timer);
-        timer = setTimeout(() => stall.abort(new StallTimeout(this.stallTimeoutMs)), this.stallTimeoutMs);
-      },
-    };
-    watchdog.touch();
     const headers: Record<string, string> = { ...init.headers };
     if (authorization) headers.authorization = authorization;
-    const body = init.body?.(watchdog);
-    try {
-      return await this.fetchImpl(target, {
-        method,
-        headers,
-        body,
-        signal: init.signal ? AbortSignal.any([init.signal, stall.signal]) : stall.signal,
-        ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
-      } as RequestInit);
-    } catch (error) {
-      // fetch rejects with the abort reason: our StallTimeout, or the caller's.
-      if (stall.signal.aborted && !init.signal?.aborted) throw stall.signal.reason as Error;
-      throw error;
-    } finally {
-      settled = true;
-      clearTimeout(timer);
-    }
+    return watchedFetch(
+      this.fetchImpl,
+      target,
+      { method, headers, signal: init.signal },
+      this.stallTimeoutMs,
+      init.body,
+    );
   }
 
   /** REGISTRY_ERROR for a status the caller did not expect, with the registry's own error text. */

@@ -62,11 +62,15 @@ export async function getManifest(
   signal?: AbortSignal,
 ): Promise<FetchedManifest> {
   checkReference(repository, reference);
-  const response = await http.send('GET', http.repoUrl(repository, `manifests/${reference}`), {
-    scopes: [repositoryScope(repository, ['pull'])],
-    headers: { accept: MANIFEST_MEDIA_TYPES.join(', ') },
-    signal,
-  });
+  const { response, bytes } = await http.sendAndRead(
+    'GET',
+    http.repoUrl(repository, `manifests/${reference}`),
+    {
+      scopes: [repositoryScope(repository, ['pull'])],
+      headers: { accept: MANIFEST_MEDIA_TYPES.join(', ') },
+      signal,
+    },
+  );
   if (response.status === 404) {
     await drain(response);
     throw new OciError('NOT_FOUND', `${http.registry}/${repository} has no manifest ${reference}.`, {
@@ -74,23 +78,7 @@ export async function getManifest(
       details: { repository, reference },
     });
   }
-  if (!response.ok) throw await http.unexpected(response, `send manifest ${reference}`);
-  const length = Number(response.headers.get('content-length') ?? 0);
-  if (length > MAX_MANIFEST_BYTES) {
-    await response.body?.cancel();
-    throw new OciError(
-      'INVALID_MANIFEST',
-      `The manifest ${reference} is ${length} bytes, over the 4 MiB limit.`,
-      {
-        details: { reference },
-      },
-    );
-  }
-  const bytes = Buffer.from(await response.arrayBuffer());
-  if (bytes.length > MAX_MANIFEST_BYTES)
-    throw new OciError('INVALID_MANIFEST', `The manifest ${reference} is over the 4 MiB limit.`, {
-      details: { reference },
-    });
+  if (!bytes) throw await http.unexpected(response, `send manifest ${reference}`);
   const digest = sha256Digest(bytes);
   const expected = isValidDigest(reference) ? reference : response.headers.get('docker-content-digest');
   if (expected && expected !== digest) {

@@ -76,14 +76,22 @@ export async function referrers(
   assertRepository(repository);
   const tag = referrersTag(digest);
   const query = options.artifactType ? `?artifactType=${encodeURIComponent(options.artifactType)}` : '';
-  const response = await http.send('GET', http.repoUrl(repository, `referrers/${digest}${query}`), {
-    scopes: [repositoryScope(repository, ['pull'])],
-    headers: { accept: OCI_INDEX },
-    signal: options.signal,
-  });
+  const { response, bytes } = await http.sendAndRead(
+    'GET',
+    http.repoUrl(repository, `referrers/${digest}${query}`),
+    {
+      scopes: [repositoryScope(repository, ['pull'])],
+      headers: { accept: OCI_INDEX },
+      signal: options.signal,
+    },
+  );
   let found: Descriptor[];
-  if (response.status === 200 && (response.headers.get('content-type') ?? '').startsWith(OCI_INDEX)) {
-    found = descriptorsOf(parseJson(Buffer.from(await response.arrayBuffer()), `The referrers of ${digest}`));
+  if (
+    bytes &&
+    response.status === 200 &&
+    (response.headers.get('content-type') ?? '').startsWith(OCI_INDEX)
+  ) {
+    found = descriptorsOf(parseJson(bytes, `The referrers of ${digest}`));
   } else if (response.status === 404 || response.status === 200) {
     // 404: no referrers API. 200 but not an index: something else answers
     // that path (a UI, a proxy); the tag schema is the spec's fallback for both.

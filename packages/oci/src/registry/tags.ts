@@ -35,17 +35,20 @@ export async function listTags(
   let url: string | undefined = http.repoUrl(repository, `tags/list?n=${TAGS_PAGE_SIZE}`);
   while (url && !seen.has(url) && seen.size < MAX_TAG_PAGES) {
     seen.add(url);
-    const response = await http.send('GET', url, { scopes: [repositoryScope(repository, ['pull'])], signal });
+    const { response, bytes } = await http.sendAndRead('GET', url, {
+      scopes: [repositoryScope(repository, ['pull'])],
+      signal,
+    });
     if (response.status === 404) {
       await drain(response);
       throw new OciError('NOT_FOUND', `${http.registry} has no repository ${repository}.`, {
         details: { repository },
       });
     }
-    if (!response.ok) throw await http.unexpected(response, `list the tags of ${repository}`);
+    if (!bytes) throw await http.unexpected(response, `list the tags of ${repository}`);
     let page: { tags?: unknown };
     try {
-      page = (await response.json()) as typeof page;
+      page = JSON.parse(bytes.toString('utf8')) as typeof page;
     } catch (error) {
       throw new OciError(
         'REGISTRY_ERROR',
