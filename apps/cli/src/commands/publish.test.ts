@@ -90,6 +90,25 @@ describe('alki publish', () => {
     expect(fs.existsSync(path.join(layout, 'oci-layout'))).toBe(true);
   });
 
+  it('writes to ./oci with --local and no directory, as the seed README command does', async () => {
+    const cwd = process.cwd();
+    const dir = fs.mkdtempSync(path.join(work, 'cwd-'));
+    process.chdir(dir);
+    try {
+      const run = await runCli(['publish', bundle, '--local', '--tag', 'v4.0.0', '--json']);
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout).reference).toMatch(/^oci:\.\/oci@sha256:[a-f0-9]{64}$/);
+      expect(fs.existsSync(path.join(dir, 'oci', 'oci-layout'))).toBe(true);
+      const tags = await runCli(['tags', 'oci:./oci', '--json']);
+      expect((JSON.parse(tags.stdout) as { tags: Array<{ tag: string }> }).tags.map((t) => t.tag)).toEqual([
+        'latest',
+        'v4.0.0',
+      ]);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('exits 2 without --registry or --local, and 3 for a directory that is not a bundle', async () => {
     const none = await runCli(['publish', bundle]);
     expect(none.code).toBe(2);

@@ -5,6 +5,9 @@ import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 import { connectOptions, withRegistryFlags, type RegistryFlags } from './registry-options.js';
 
+/** Where `--local` without a directory writes: `oci:./oci`, as the examples in the docs name it. */
+const DEFAULT_LOCAL_DIR = './oci';
+
 interface PublishArgs extends RegistryFlags {
   bundle: string;
   registry?: string;
@@ -32,7 +35,7 @@ export const publishCommand: AlkiCommand = {
       })
       .option('local', {
         type: 'string',
-        describe: 'Write an OCI image layout to this directory instead of pushing',
+        describe: `Write an OCI image layout to this directory instead of pushing (alone: ${DEFAULT_LOCAL_DIR})`,
       })
       .option('tag', {
         alias: 't',
@@ -66,7 +69,7 @@ export const publishCommand: AlkiCommand = {
       ),
   handler: withContext<PublishArgs>(async (argv, { out, signal }) => {
     // A yargs .check() failure reaches main() as an Error, not as a usage failure; say it here.
-    if (!argv.registry && !argv.local) {
+    if (!argv.registry && argv.local === undefined) {
       throw new PublishError(
         'INVALID_REFERENCE',
         'Name where to publish: --registry host[/namespace] or --local DIR.',
@@ -76,9 +79,11 @@ export const publishCommand: AlkiCommand = {
     const bundle = await readBundle(argv.bundle);
     let store;
     let target: string;
-    if (argv.local) {
-      store = await layoutStore(argv.local, { create: true });
-      target = `oci:${argv.local}`;
+    if (argv.local !== undefined) {
+      // `--local` alone (yargs gives '') writes the documented default.
+      const dir = argv.local || DEFAULT_LOCAL_DIR;
+      store = await layoutStore(dir, { create: true });
+      target = `oci:${dir}`;
     } else {
       target = publishRepository(argv.registry!, bundle.manifest.slug);
       const reference = parseReference(target);

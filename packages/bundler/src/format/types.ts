@@ -57,7 +57,7 @@ export interface BundleManifest {
   name: string;
   /** DNS-1123 form of the name, used in file names, unit names and Kubernetes objects. */
   slug: string;
-  /** `YYYY-MM-DD.N`, dated from the source (or SOURCE_DATE_EPOCH). */
+  /** `<created date>.<first 8 hex digits of the first artifact's sha256>`, e.g. `2025-09-06.3f2a9c1e`. */
   version: string;
   artifacts: BundleArtifact[];
   defaults: RuntimeArgs;

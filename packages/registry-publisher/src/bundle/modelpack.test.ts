@@ -7,6 +7,7 @@ import {
   MODELPACK_WEIGHT_CONFIG_RAW,
   MODELPACK_WEIGHT_RAW,
 } from './media-types.js';
+import { modelSpecValidator } from '../__fixtures__/model-spec.js';
 import { buildModelPackArtifact, formatParamSize, layerMediaType, type ModelPackInfo } from './modelpack.js';
 
 const info: ModelPackInfo = {
@@ -36,21 +37,22 @@ describe('buildModelPackArtifact', () => {
     ]);
   });
 
-  it('writes a ModelPack config whose diff_ids are the layer digests, and a manifest with the artifact type', () => {
+  it('writes a ModelPack config whose diffIds are the layer digests, and a manifest with the artifact type', () => {
     const artifact = buildModelPackArtifact(info, files);
-    const config = JSON.parse(artifact.config.bytes.toString('utf8'));
+    const config = JSON.parse(artifact.config.bytes.toString('utf8')) as unknown;
     expect(config).toEqual({
       descriptor: {
         createdAt: info.created,
         family: 'llama',
         name: 'Tiny',
         version: info.version,
+        title: 'Tiny',
         licenses: ['apache-2.0'],
       },
       config: { architecture: 'transformer', format: 'gguf', paramSize: '135M', quantization: 'Q4_K_M' },
-      modelfs: { type: 'layers', diff_ids: artifact.layers.map((layer) => layer.digest) },
+      modelfs: { type: 'layers', diffIds: artifact.layers.map((layer) => layer.digest) },
     });
-    const manifest = JSON.parse(artifact.manifest.bytes.toString('utf8'));
+    const manifest = JSON.parse(artifact.manifest.bytes.toString('utf8')) as Record<string, unknown>;
     expect(manifest.artifactType).toBe(MODELPACK_ARTIFACT);
     expect(manifest.config).toEqual({
       mediaType: MODELPACK_CONFIG,
@@ -58,6 +60,47 @@ describe('buildModelPackArtifact', () => {
       size: artifact.config.bytes.length,
     });
     expect(artifact.manifest.digest).toBe(sha256Digest(artifact.manifest.bytes));
+  });
+
+  it('validates against the CNCF model-spec config schema, with every descriptor field Alki knows', () => {
+    const validate = modelSpecValidator();
+    const full = buildModelPackArtifact(
+      {
+        ...info,
+        quantizations: ['F32', 'Q4_K_M', 'Q8_0', 'BF16'],
+        authors: ['acme'],
+        sourceUrl: 'https://huggingface.co/acme/tiny',
+        revision: '0123456789abcdef0123456789abcdef01234567',
+      },
+      files,
+    );
+    const config = JSON.parse(full.config.bytes.toString('utf8')) as { descriptor: unknown; config: unknown };
+    expect(validate(config)).toBe(true);
+    expect(validate.errors ?? null).toBeNull();
+    expect(config.descriptor).toMatchObject({
+      authors: ['acme'],
+      sourceURL: 'https://huggingface.co/acme/tiny',
+      revision: '0123456789abcdef0123456789abcdef01234567',
+    });
+    expect(config.config).toEqual({
+      architecture: 'transformer',
+      format: 'gguf',
+      paramSize: '135M',
+      precision: 'float32,bfloat16',
+      quantization: 'Q4_K_M,Q8_0',
+    });
+    expect(
+      validate(JSON.parse(buildModelPackArtifact({ ...info, license: null }, files).config.bytes.toString())),
+    ).toBe(true);
+  });
+
+  it('is what the schema requires: the config of earlier versions (modelfs.diff_ids) does not validate', () => {
+    const validate = modelSpecValidator();
+    const current = JSON.parse(buildModelPackArtifact(info, files).config.bytes.toString('utf8')) as {
+      modelfs: { diffIds: string[] };
+    };
+    const earlier = { ...current, modelfs: { type: 'layers', diff_ids: current.modelfs.diffIds } };
+    expect(validate(earlier)).toBe(false);
   });
 
   it('is deterministic: the same bundle gives the same digest whatever the file order', () => {

@@ -34,8 +34,42 @@ export interface ModelPackInfo {
   /** `general.architecture`: llama, qwen2... */
   family: string;
   parameterCount: number;
-  /** Quant labels of the weights in this artifact, in order. */
+  /** Quant labels of the weights in this artifact, in order: `Q4_K_M`, `F16`... */
   quantizations: string[];
+  /** Who is responsible for the model: for a hub model, its organisation. */
+  authors?: string[];
+  /** Where the model comes from: its hub page. */
+  sourceUrl?: string;
+  /** The source revision: the hub commit the weights were taken from. */
+  revision?: string;
+}
+
+/**
+ * The ModelPack config (model-spec docs/config.md, media type
+ * application/vnd.cncf.model.config.v1+json), as the spec's JSON schema
+ * (schema/config-schema.json, vendored in vendor/modelpack) allows it: no
+ * field outside the spec, because the schema allows no other keys.
+ */
+export interface ModelPackConfig {
+  descriptor: {
+    createdAt?: string;
+    authors?: string[];
+    family?: string;
+    name?: string;
+    version?: string;
+    title?: string;
+    sourceURL?: string;
+    revision?: string;
+    licenses?: string[];
+  };
+  config: {
+    architecture?: string;
+    format?: string;
+    paramSize?: string;
+    precision?: string;
+    quantization?: string;
+  };
+  modelfs: { type: 'layers'; diffIds: string[] };
 }
 
 /** A manifest ready to push: its config blob and the manifest bytes. */
@@ -71,6 +105,32 @@ export function formatParamSize(count: number): string {
   for (const [scale, letter] of scales)
     if (count >= scale) return `${Math.round((count / scale) * 10) / 10}${letter}`;
   return String(count);
+}
+
+// GGUF's unquantized tensor types, named as ModelPack's precision table
+// (docs/config.md, "precision") names them; every other GGUF type is a
+// quantization, which the spec leaves free-form (its examples are awq, gptq).
+const GGUF_PRECISIONS: Record<string, string> = {
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F64: 'float64',
+};
+
+/** The `config` part of a ModelPack config: float types as precision, the rest as quantization, comma-separated. */
+export function modelPackTechnical(
+  info: Pick<ModelPackInfo, 'parameterCount' | 'quantizations'>,
+): ModelPackConfig['config'] {
+  const labels = [...new Set(info.quantizations.map((quant) => quant.toUpperCase()))];
+  const precisions = labels.filter((label) => GGUF_PRECISIONS[label]).map((label) => GGUF_PRECISIONS[label]);
+  const quantizations = labels.filter((label) => !GGUF_PRECISIONS[label]);
+  return {
+    architecture: 'transformer',
+    format: 'gguf',
+    paramSize: formatParamSize(info.parameterCount),
+    ...(precisions.length ? { precision: precisions.join(',') } : {}),
+    ...(quantizations.length ? { quantization: quantizations.join(',') } : {}),
+  };
 }
 
 function layerOrder(a: BundleFileDigest, b: BundleFileDigest): number {
@@ -109,21 +169,21 @@ export function buildModelPackArtifact(
       [ANNOTATION_TITLE]: file.path,
     },
   }));
-  const config = {
+  // Raw layers are not tars: the DiffID of each is the digest of its own bytes.
+  const config: ModelPackConfig = {
     descriptor: {
       createdAt: info.created,
+      ...(info.authors?.length ? { authors: info.authors } : {}),
       family: info.family,
       name: info.name,
       version: info.version,
+      title: info.name,
+      ...(info.sourceUrl ? { sourceURL: info.sourceUrl } : {}),
+      ...(info.revision ? { revision: info.revision } : {}),
       ...(info.license ? { licenses: [info.license] } : {}),
     },
-    config: {
-      architecture: 'transformer',
-      format: 'gguf',
-      paramSize: formatParamSize(info.parameterCount),
-      ...(info.quantizations.length ? { quantization: info.quantizations.join(',') } : {}),
-    },
-    modelfs: { type: 'layers', diff_ids: layers.map((layer) => layer.digest) },
+    config: modelPackTechnical(info),
+    modelfs: { type: 'layers', diffIds: layers.map((layer) => layer.digest) },
   };
   const configBytes = Buffer.from(JSON.stringify(config));
   const configDescriptor: Descriptor = {

@@ -24,6 +24,7 @@ import {
 } from './media-types.js';
 import { publishBundle } from './publish.js';
 import { pullBundle } from './pull.js';
+import { modelSpecValidator } from '../__fixtures__/model-spec.js';
 import { addQ8Quant, packTinyBundle, readTree } from '../__fixtures__/test-bundles.js';
 
 let registry: TestRegistry;
@@ -99,9 +100,11 @@ describe('publishBundle and pullBundle against docker-registry', () => {
         '--tls-verify=false',
         `docker://${registry.host}/models/tiny:v1.0.0`,
       ),
-    ) as { config: { format: string }; modelfs: { diff_ids: string[] } };
+    ) as { config: { format: string }; modelfs: { diffIds: string[] } };
     expect(config.config.format).toBe('gguf');
-    expect(config.modelfs.diff_ids).toEqual(manifest.layers.map((layer) => layer.digest));
+    expect(config.modelfs.diffIds).toEqual(manifest.layers.map((layer) => layer.digest));
+    const validate = modelSpecValidator();
+    expect(validate(config)).toBe(true);
     expect(await client.headManifest('models/tiny', 'latest')).toMatchObject({ digest });
   });
 
@@ -187,6 +190,58 @@ describe('publishBundle and pullBundle against docker-registry', () => {
     expect(
       fs.readdirSync(work).filter((name) => name.includes('alki-partial') || name.includes('alki-old')),
     ).toEqual([]);
+  });
+});
+
+describe('artifacts published by earlier Alki versions', () => {
+  // Before the config followed model-spec's schema, Alki wrote
+  // `modelfs.diff_ids` and put float types under `quantization`. Such an
+  // artifact is rebuilt here from a current one (same layers, the earlier
+  // config) and must still pull byte for byte.
+  it('pulls an artifact whose ModelPack config has the earlier modelfs.diff_ids', async () => {
+    const store = registryStore(client, 'models/earlier');
+    await publishBundle({ bundleDir: bundle, store, tag: 'current' });
+    const current = JSON.parse(
+      (await client.getManifest('models/earlier', 'current')).bytes.toString('utf8'),
+    ) as {
+      config: Descriptor;
+      layers: Descriptor[];
+      [key: string]: unknown;
+    };
+    const currentConfig = JSON.parse(
+      (await client.fetchBlobBytes('models/earlier', current.config)).toString('utf8'),
+    ) as { descriptor: Record<string, unknown>; config: Record<string, string> };
+    const earlierConfig = Buffer.from(
+      JSON.stringify({
+        descriptor: {
+          createdAt: currentConfig.descriptor.createdAt,
+          family: currentConfig.descriptor.family,
+          name: currentConfig.descriptor.name,
+          version: currentConfig.descriptor.version,
+        },
+        config: {
+          architecture: 'transformer',
+          format: 'gguf',
+          paramSize: currentConfig.config.paramSize,
+          quantization: 'F32',
+        },
+        modelfs: { type: 'layers', diff_ids: current.layers.map((layer) => layer.digest) },
+      }),
+    );
+    const configDigest = sha256Digest(earlierConfig);
+    await client.pushBlob('models/earlier', bytesBlob(earlierConfig), configDigest);
+    const earlier = Buffer.from(
+      JSON.stringify({
+        ...current,
+        config: { ...current.config, digest: configDigest, size: earlierConfig.length },
+      }),
+    );
+    await client.putManifest('models/earlier', 'v0.1', earlier, OCI_MANIFEST);
+    expect(modelSpecValidator()(JSON.parse(earlierConfig.toString('utf8')))).toBe(false);
+    const out = path.join(work, 'from-earlier');
+    const pulled = await pullBundle({ store, reference: 'v0.1', outDir: out });
+    expect(pulled.digest).toBe(sha256Digest(earlier));
+    expect(readTree(out)).toEqual(readTree(bundle));
   });
 });
 

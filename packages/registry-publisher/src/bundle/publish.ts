@@ -29,7 +29,7 @@ export interface PublishOptions {
   /** The bundle directory `alki pack` wrote. */
   bundleDir: string;
   store: ArtifactStore;
-  /** The version tag; default the bundle's version (`YYYY-MM-DD.N`). */
+  /** The version tag; default the bundle's version (`<created date>.<8 hex digits>`, e.g. `2025-09-06.3f2a9c1e`). */
   tag?: string;
   /** Also move `latest` (and `latest-<quant>`) to this content. Default true. */
   latest?: boolean;
@@ -113,6 +113,7 @@ export async function publishBundle(options: PublishOptions): Promise<PublishRes
     { path: MANIFEST_PATH, ...(await sha256File(path.join(bundle.dir, MANIFEST_PATH), signal)) },
   ];
 
+  const hub = manifest.source.kind === 'hub';
   const info: ModelPackInfo = {
     name: manifest.name,
     version: manifest.version,
@@ -121,6 +122,14 @@ export async function publishBundle(options: PublishOptions): Promise<PublishRes
     family: manifest.architecture,
     parameterCount: manifest.parameter_count,
     quantizations: manifest.artifacts.map((artifact) => artifact.quant),
+    // A hub repository is `org/name`: the organisation is who answers for the model.
+    ...(hub
+      ? {
+          authors: [manifest.source.repo.split('/')[0]],
+          sourceUrl: `https://huggingface.co/${manifest.source.repo}`,
+        }
+      : {}),
+    ...(hub && manifest.source.revision ? { revision: manifest.source.revision } : {}),
   };
   const latest = options.latest ?? true;
   const plans: PlannedArtifact[] = [];
