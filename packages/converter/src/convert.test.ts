@@ -14,7 +14,8 @@ import {
 } from '@alki/gguf-reader';
 import { generateCheckpoint, nativeTools } from '@alki/testkit';
 import { llamaArchitecture } from './arch/llama.js';
-import { defaultArchitectures } from './arch/registry.js';
+import { ArchitectureRegistry, defaultArchitectures } from './arch/registry.js';
+import { qwen3Architecture } from './arch/qwen3.js';
 import { convert } from './convert.js';
 import { readSafetensorsHeader } from './safetensors/reader.js';
 
@@ -188,7 +189,7 @@ describe('convert', () => {
     });
   });
 
-  it('names the supported architectures when config.json names another', async () => {
+  it('names the closest supported architecture when config.json names another', async () => {
     const dir = copyCheckpoint(tiny, 'unknown-arch', (d) => {
       const config = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
       fs.writeFileSync(
@@ -200,8 +201,23 @@ describe('convert', () => {
       (e: unknown) => e,
     );
     expect(error).toMatchObject({ code: 'UNSUPPORTED_ARCHITECTURE', category: 'input' });
+    expect((error as Error).message).toMatch(
+      /^Architecture "FalconForCausalLM" is not supported\. Closest supported: LlamaForCausalLM \(llama\), which maps (\d+) of \1 tensors; it knows every tensor/,
+    );
+    expect((error as { hint: string }).hint).toContain('Supported: Gemma2ForCausalLM, Gemma3ForCausalLM');
+  });
+
+  it('says which tensors the closest architecture does not know', async () => {
+    const moe = await generateCheckpoint({ family: 'qwen3moe' });
+    // Without the MoE module, dense Qwen3 maps the attention (8 tensors a layer, 2 layers) and
+    // the embedding, final norm and head; it lacks the router and 4 experts × 3 projections a layer.
+    const architectures = new ArchitectureRegistry().register(qwen3Architecture);
+    const error = await convert({ input: moe, output: path.join(work, 'moe.gguf'), architectures }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'UNSUPPORTED_ARCHITECTURE' });
     expect((error as Error).message).toContain(
-      '"FalconForCausalLM" is not supported. Supported: Gemma2ForCausalLM, GemmaForCausalLM, LlamaForCausalLM',
+      'Closest supported: Qwen3ForCausalLM (qwen3), which maps 19 of 45 tensors; it does not know model.layers.N.mlp.experts.N.gate_proj.weight (8), model.layers.N.mlp.experts.N.up_proj.weight (8), model.layers.N.mlp.experts.N.down_proj.weight (8), model.layers.N.mlp.gate.weight (2).',
     );
   });
 

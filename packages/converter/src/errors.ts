@@ -24,6 +24,8 @@ export type ConverterErrorCode =
   | 'UNSUPPORTED_OUTTYPE'
   /** The output file exists and `force` was not given. */
   | 'OUTPUT_EXISTS'
+  /** No output path was given (and it is not a dry run). */
+  | 'NO_OUTPUT'
   /** Writing the output failed (disk full, permission denied). */
   | 'WRITE_FAILED'
   /** The conversion was cancelled through its AbortSignal. */
@@ -42,6 +44,7 @@ const CATEGORIES: Record<ConverterErrorCode, ErrorCategory> = {
   UNKNOWN_PRE_TOKENIZER: 'input',
   UNSUPPORTED_OUTTYPE: 'usage',
   OUTPUT_EXISTS: 'usage',
+  NO_OUTPUT: 'usage',
   WRITE_FAILED: 'input',
   ABORTED: 'internal',
 };

@@ -60,7 +60,9 @@ describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
   });
 
   it("loads in node-llama-cpp with the checkpoint's vocabulary", async () => {
-    const config = await readJson(path.join(dir, 'config.json'));
+    const raw = await readJson(path.join(dir, 'config.json'));
+    // A vision-language checkpoint keeps the text model's settings under text_config.
+    const config = { ...raw, ...raw.text_config };
     expect(model.fileInfo.metadata.general.architecture).toBeTruthy();
     expect(model.tokens.bos === null || model.tokens.bos < config.vocab_size).toBe(true);
     expect(model.fileInsights.totalLayers).toBeGreaterThanOrEqual(config.num_hidden_layers);
@@ -98,6 +100,7 @@ describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
       experimentalKvCacheKeyType: 'F32',
       experimentalKvCacheValueType: 'F32',
     });
+    let familyMax = 0;
     try {
       const sequence = context.getSequence();
       for (const prompt of PROMPTS) {
@@ -148,6 +151,7 @@ describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
           );
           if (expected[id] > expected[top]) top = id;
         }
+        familyMax = Math.max(familyMax, maxDifference);
         // The fixture's distribution must be peaked for the comparison to mean anything.
         expect(expected[top]).toBeGreaterThan(0.02);
         expect({
@@ -156,6 +160,8 @@ describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
         }).toEqual({ prompt, maxDifference: 'ok' });
         await sequence.clearHistory();
       }
+      // The measured figure, for the conversion matrix in docs/conversion.md.
+      process.stdout.write(`fidelity ${family}: max |dp| ${familyMax.toExponential(2)}\n`);
     } finally {
       await context.dispose();
     }

@@ -1,7 +1,14 @@
 export { ConverterError } from './errors.js';
 export type { ConverterErrorCode } from './errors.js';
-export { convert } from './convert.js';
-export type { ConvertOptions, ConvertProgress, ConvertResult } from './convert.js';
+export { convert, planConversion } from './convert.js';
+export type {
+  ConversionPlan,
+  ConversionPlanTensor,
+  ConvertOptions,
+  ConvertProgress,
+  ConvertResult,
+  PlanConversionOptions,
+} from './convert.js';
 export { FILE_TYPE, OUT_TYPES, outputType } from './plan.js';
 export type { OutType } from './plan.js';
 export { ArchitectureRegistry, defaultArchitectures } from './arch/registry.js';
@@ -23,6 +30,13 @@ export { phi3Architecture } from './arch/phi3.js';
 export { gemmaArchitecture } from './arch/gemma.js';
 export { gemma2Architecture } from './arch/gemma2.js';
 export { stablelmArchitecture } from './arch/stablelm.js';
+export { gemma3Architecture } from './arch/gemma3.js';
+export { smollm3Architecture } from './arch/smollm3.js';
+export { graniteArchitecture } from './arch/granite.js';
+export { olmo2Architecture } from './arch/olmo2.js';
+export { qwen2moeArchitecture } from './arch/qwen2moe.js';
+export { qwen3moeArchitecture } from './arch/qwen3moe.js';
+export { LLAMA_MAX_EXPERTS, LLAMA_MAX_LAYERS } from './check/limits.js';
 export { openCheckpoint, resolveCheckpointDir } from './input/checkpoint.js';
 export type { Checkpoint, SourceTensor } from './input/checkpoint.js';
 export { detectPreTokenizer } from './tokenizer/pre-tokenizer.js';

@@ -17,18 +17,32 @@ export interface PlannedTensor {
   type: GgmlType;
   /** ggml order: dims[0] is the row length. */
   dims: number[];
-  source?: SourceTensor;
+  /**
+   * The checkpoint tensors whose bytes make it, written one after another:
+   * one, or a layer's experts stacked in expert order. Empty for computed tensors.
+   */
+  sources: SourceTensor[];
   transform?: TensorTransform;
   computed?: Float32Array;
 }
 
+// Tensors ModelBase.prepare_tensors always keeps in F32 (convert_hf_to_gguf's
+// base.py), among those Alki writes: expert routers.
+const ALWAYS_F32 = ['.ffn_gate_inp.weight', '.ffn_gate_inp_shexp.weight'];
+
 /**
- * Which ggml type a tensor gets: 1-D tensors and norms stay F32 (llama.cpp
- * reads them as F32 and they are tiny), Q8_0 needs rows of whole 32-value
- * blocks and falls back to F16 otherwise, as gguf-py does.
+ * Which ggml type a tensor gets: 1-D tensors, norms and routers stay F32
+ * (llama.cpp reads them as F32 and they are tiny), Q8_0 needs rows of whole
+ * 32-value blocks and falls back to F16 otherwise, as gguf-py does.
  */
 export function outputType(name: string, shape: number[], outtype: OutType): GgmlType {
-  if (shape.length <= 1 || name.endsWith('_norm.weight') || outtype === 'f32') return GgmlType.F32;
+  if (
+    shape.length <= 1 ||
+    name.endsWith('_norm.weight') ||
+    ALWAYS_F32.some((suffix) => name.endsWith(suffix)) ||
+    outtype === 'f32'
+  )
+    return GgmlType.F32;
   if (outtype === 'f16') return GgmlType.F16;
   if (outtype === 'bf16') return GgmlType.BF16;
   return shape[shape.length - 1] % 32 === 0 ? GgmlType.Q8_0 : GgmlType.F16;
@@ -37,7 +51,8 @@ export function outputType(name: string, shape: number[], outtype: OutType): Ggm
 /**
  * Maps every checkpoint tensor through the architecture module. A tensor the
  * module does not know fails the plan (nothing is dropped silently), and so
- * does a transform that does not fit the tensor's shape.
+ * does a transform that does not fit the tensor's shape, or a stack of
+ * experts with one missing or of another shape.
  */
 export function planTensors(
   module: ArchitectureModule,
@@ -46,6 +61,7 @@ export function planTensors(
   outtype: OutType,
 ): PlannedTensor[] {
   const planned: PlannedTensor[] = [];
+  const stacks = new Map<string, Stack>();
   const unknown: string[] = [];
   const sources = [...tensors.values()].sort((a, b) =>
     a.file === b.file ? a.offset - b.offset : a.file < b.file ? -1 : 1,
@@ -80,11 +96,15 @@ export function planTensors(
         );
       }
     }
+    if (mapping.stack) {
+      addToStack(stacks, planned, mapping.name, mapping.stack, source, outtype);
+      continue;
+    }
     planned.push({
       name: mapping.name,
       type: outputType(mapping.name, source.shape, outtype),
       dims: [...source.shape].reverse(),
-      source,
+      sources: [source],
       ...(mapping.transform ? { transform: mapping.transform } : {}),
     });
   }
@@ -97,6 +117,20 @@ export function planTensors(
         hint: 'The checkpoint has parts this architecture module does not know; it may be a variant that needs its own module.',
       },
     );
+  }
+  for (const [name, stack] of stacks) {
+    const missing = stack.slices.findIndex((slice) => slice === undefined);
+    if (missing >= 0) {
+      throw new ConverterError(
+        'TENSOR_MISMATCH',
+        `${name} stacks ${stack.slices.length} experts, but the checkpoint has no tensor for expert ${missing}.`,
+        {
+          details: { tensor: name, expert: missing, experts: stack.slices.length },
+          hint: 'A shard is missing, or config.json names more experts than the weights hold.',
+        },
+      );
+    }
+    stack.planned.sources = stack.slices as SourceTensor[];
   }
   const names = new Set(planned.map((t) => t.name));
   for (const required of ['token_embd.weight', 'output_norm.weight']) {
@@ -112,7 +146,61 @@ export function planTensors(
       name: tensor.name,
       type: GgmlType.F32,
       dims: [tensor.data.length],
+      sources: [],
       computed: tensor.data,
     });
   return planned;
+}
+
+interface Stack {
+  planned: PlannedTensor;
+  slices: (SourceTensor | undefined)[];
+}
+
+// A stacked tensor takes the place of its first slice in the plan, so the
+// output still follows the checkpoint's order.
+function addToStack(
+  stacks: Map<string, Stack>,
+  planned: PlannedTensor[],
+  name: string,
+  { index, count }: { index: number; count: number },
+  source: SourceTensor,
+  outtype: OutType,
+): void {
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count) {
+    throw new ConverterError(
+      'TENSOR_MISMATCH',
+      `Tensor ${source.name} is expert ${index}, but config.json says there are ${count} experts.`,
+      {
+        details: { tensor: source.name, expert: index, experts: count },
+        hint: 'config.json does not match the weights; download both again.',
+      },
+    );
+  }
+  let stack = stacks.get(name);
+  if (!stack) {
+    const entry: PlannedTensor = {
+      name,
+      type: outputType(name, [count, ...source.shape], outtype),
+      dims: [...source.shape].reverse().concat(count),
+      sources: [],
+    };
+    stack = { planned: entry, slices: new Array<SourceTensor | undefined>(count).fill(undefined) };
+    stacks.set(name, stack);
+    planned.push(entry);
+  }
+  const first = stack.slices.find((slice) => slice !== undefined);
+  if (first && (first.dtype !== source.dtype || first.shape.join() !== source.shape.join())) {
+    throw new ConverterError(
+      'TENSOR_MISMATCH',
+      `Tensor ${source.name} is ${source.dtype} [${source.shape.join(', ')}], but ${first.name} is ${first.dtype} [${first.shape.join(', ')}]; the experts stacked into ${name} must match.`,
+      { details: { tensor: source.name, shape: source.shape, expected: first.shape } },
+    );
+  }
+  if (stack.slices[index]) {
+    throw new ConverterError('TENSOR_MISMATCH', `Two checkpoint tensors are expert ${index} of ${name}.`, {
+      details: { tensor: name, expert: index },
+    });
+  }
+  stack.slices[index] = source;
 }

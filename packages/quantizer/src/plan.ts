@@ -141,7 +141,7 @@ const NEVER_QUANTIZED = [
 ];
 
 /** ggml_n_dims: trailing dimensions of 1 do not count. */
-function nDims(dims: readonly number[]): number {
+export function nDims(dims: readonly number[]): number {
   let n = dims.length;
   while (n > 1 && dims[n - 1] === 1) n--;
   return n;

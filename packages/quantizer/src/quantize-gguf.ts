@@ -14,7 +14,7 @@ import {
 } from '@alki/gguf-reader';
 import { QuantizerError } from './errors.js';
 import { mixInfo } from './mixes.js';
-import { planQuantization, type PlannedTensor, type PlanOptions } from './plan.js';
+import { nDims, planQuantization, type PlannedTensor, type PlanOptions } from './plan.js';
 import { WorkerPool } from './worker/worker-pool.js';
 
 /** Weights per chunk sent to a worker: large enough to amortise messaging, small enough to keep memory flat. */
@@ -106,7 +106,12 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
     const plan = planQuantization(file, options);
     writer = await createGgufWriter(output, {
       metadata: plan.metadata,
-      tensors: plan.tensors.map((t) => ({ name: t.source.name, type: t.targetType, dims: t.source.dims })),
+      // gguf.cpp writes ggml_n_dims dimensions: a [n, 1] tensor (Qwen2-MoE's shared-expert gate) becomes [n].
+      tensors: plan.tensors.map((t) => ({
+        name: t.source.name,
+        type: t.targetType,
+        dims: t.source.dims.slice(0, nDims(t.source.dims)),
+      })),
     });
     const threads = Math.min(
       maxQuantizeThreads(),

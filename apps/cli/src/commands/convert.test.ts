@@ -71,4 +71,49 @@ describe('alki convert', () => {
     expect(result.stderr).not.toContain('    at ');
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('.p.gguf'))).toEqual([]);
   });
+
+  it('prints the detected family, tokenizer and every planned tensor with --dry-run, and writes nothing', async () => {
+    const moe = await generateCheckpoint({ family: 'qwen3moe' });
+    const before = fs.readdirSync(dir);
+    const result = await runCli(['convert', moe, '--dry-run']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('architecture: Qwen3MoeForCausalLM -> qwen3moe');
+    expect(result.stdout).toContain('tokenizer:    gpt2, pre-tokenizer qwen2, chat template kept');
+    expect(result.stdout).toMatch(
+      /blk\.0\.ffn_gate_exps\.weight +F16 +\[64, 64, 4\] +<- model\.layers\.0\.mlp\.experts\.0\.gate_proj\.weight … model\.layers\.0\.mlp\.experts\.3\.gate_proj\.weight \(4 stacked\)/,
+    );
+    expect(result.stdout).toMatch(/blk\.0\.ffn_gate_inp\.weight +F32 +\[64, 4\]/);
+    expect(fs.readdirSync(dir)).toEqual(before);
+
+    const json = await runCli(['convert', moe, '--dry-run', '--outtype', 'q8_0', '--json']);
+    const plan = JSON.parse(json.stdout) as {
+      metadata: Record<string, unknown>;
+      tensors: Array<{ name: string; type: string }>;
+    };
+    expect(plan.metadata['qwen3moe.expert_count']).toBe(4);
+    expect(plan.tensors.find((t) => t.name === 'blk.1.attn_q.weight')?.type).toBe('Q8_0');
+  });
+
+  it('names the closest supported architecture for an unsupported one (exit 3)', async () => {
+    const renamed = path.join(dir, 'renamed');
+    fs.mkdirSync(renamed);
+    for (const file of fs.readdirSync(checkpoint))
+      if (file !== 'config.json') fs.symlinkSync(path.join(checkpoint, file), path.join(renamed, file));
+    const config = JSON.parse(fs.readFileSync(path.join(checkpoint, 'config.json'), 'utf8'));
+    fs.writeFileSync(
+      path.join(renamed, 'config.json'),
+      JSON.stringify({ ...config, architectures: ['ExaoneForCausalLM'] }),
+    );
+    const result = await runCli(['convert', renamed, '--dry-run']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(
+      'Architecture "ExaoneForCausalLM" is not supported. Closest supported: LlamaForCausalLM (llama)',
+    );
+  });
+
+  it('exits 2 without -o unless it is a dry run', async () => {
+    const result = await runCli(['convert', checkpoint]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Name the GGUF to write with -o FILE, or pass --dry-run.');
+  });
 });

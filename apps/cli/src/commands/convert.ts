@@ -1,14 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { convert, ConverterError, OUT_TYPES, type OutType } from '@alki/converter';
+import { convert, ConverterError, OUT_TYPES, planConversion, type OutType } from '@alki/converter';
 import { QUANT_MIXES, quantizeGguf } from '@alki/quantizer';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 import type { Output } from '../output.js';
+import { renderConversionPlan } from './conversion-plan.js';
 
 interface ConvertArgs extends GlobalOptions {
   input: string;
-  output: string;
+  output?: string;
+  dryRun: boolean;
   outtype: string;
   name?: string;
   license?: string;
@@ -32,8 +34,13 @@ export const convertCommand: AlkiCommand = {
       .option('output', {
         alias: 'o',
         type: 'string',
-        demandOption: true,
-        describe: 'GGUF to write (a temp file beside it is renamed when complete)',
+        describe: 'GGUF to write (a temp file beside it is renamed when complete); required unless --dry-run',
+      })
+      .option('dry-run', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Write nothing: print the detected family, tokenizer and pre-tokenizer, metadata and every tensor planned (GGUF name, type, shape, source)',
       })
       .option('outtype', {
         type: 'string',
@@ -55,17 +62,14 @@ export const convertCommand: AlkiCommand = {
       .example(
         '$0 convert ./TinyLlama-1.1B-Chat --outtype q4_k_m -o tinyllama-q4_k_m.gguf',
         'Convert and quantize to Q4_K_M in one command',
-      ),
+      )
+      .example('$0 convert ./SmolLM3-3B --dry-run', 'What would be written, without writing it'),
   handler: withContext<ConvertArgs>(async (argv, { out, signal }) => {
     const outtype = argv.outtype.toLowerCase();
     const mix = QUANT_MIXES.find(
       (m) => m.toLowerCase() === outtype && !(OUT_TYPES as readonly string[]).includes(outtype),
     );
-    if (mix) {
-      await convertAndQuantize(argv, mix, out, signal);
-      return;
-    }
-    if (!(OUT_TYPES as readonly string[]).includes(outtype)) {
+    if (!mix && !(OUT_TYPES as readonly string[]).includes(outtype)) {
       throw new ConverterError(
         'UNSUPPORTED_OUTTYPE',
         `--outtype ${argv.outtype} is not one of ${OUT_TYPES.join(', ')}.`,
@@ -74,11 +78,30 @@ export const convertCommand: AlkiCommand = {
         },
       );
     }
+    if (argv.dryRun) {
+      // A mix is planned as its F16 intermediate, which is what the converter itself writes.
+      const plan = await planConversion({
+        input: argv.input,
+        outtype: mix ? 'f16' : (outtype as OutType),
+        name: argv.name,
+        license: argv.license,
+      });
+      out.result(plan, () => renderConversionPlan(plan, { tensors: true }));
+      return;
+    }
+    if (!argv.output) {
+      throw new ConverterError('NO_OUTPUT', 'Name the GGUF to write with -o FILE, or pass --dry-run.');
+    }
+    const output = argv.output;
+    if (mix) {
+      await convertAndQuantize({ ...argv, output }, mix, out, signal);
+      return;
+    }
     out.info(`Converting ${argv.input} to ${outtype.toUpperCase()}...`);
     const progress = out.progress('convert', undefined);
     const result = await convert({
       input: argv.input,
-      output: argv.output,
+      output,
       outtype: outtype as OutType,
       name: argv.name,
       license: argv.license,
@@ -105,7 +128,7 @@ export const convertCommand: AlkiCommand = {
 // llama.cpp workflow does (convert_hf_to_gguf --outtype f16, then
 // llama-quantize), quantize from it, and remove the intermediate file whatever happens.
 async function convertAndQuantize(
-  argv: ConvertArgs,
+  argv: ConvertArgs & { output: string },
   mix: string,
   out: Output,
   signal: AbortSignal,

@@ -15,10 +15,12 @@ import {
   type GgufSummary,
   type GgufValue,
 } from '@alki/gguf-reader';
+import { planConversion } from '@alki/converter';
 import { downloadFile, findToken, globToRegExp, HubError, resolveHubConfig, resolveModel } from '@alki/hub';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 import { formatBytes } from '../format.js';
+import { renderConversionPlan } from './conversion-plan.js';
 
 interface InspectArgs extends GlobalOptions {
   model: string;
@@ -109,6 +111,16 @@ async function bundleModel(argv: InspectArgs): Promise<Target> {
     ? pickGguf(artifacts, argv.filename, argv.model)
     : artifactPath(bundle.runtime.model);
   return { kind: 'file', location: path.join(argv.model, file), headers: {}, bundleDir: bundle.dir };
+}
+
+/** A Hugging Face model folder (config.json, no bundle manifest) or cache entry. */
+function isCheckpointDir(location: string): boolean {
+  if (!fs.statSync(location, { throwIfNoEntry: false })?.isDirectory()) return false;
+  if (fs.existsSync(path.join(location, 'manifest.json'))) return false;
+  return (
+    fs.existsSync(path.join(location, 'config.json')) ||
+    path.basename(path.resolve(location)).startsWith('models--')
+  );
 }
 
 /** The one GGUF the glob selects; the shards of one split model count as one (their first shard). */
@@ -369,7 +381,11 @@ export const inspectCommand: AlkiCommand = {
         '$0 inspect Qwen/Qwen2.5-0.5B-Instruct-GGUF --filename "*q4_k_m.gguf"',
         'Inspect a hub file by range requests, no download',
       )
-      .example('$0 inspect model.gguf --tensors --metadata --json', 'Everything, as JSON'),
+      .example('$0 inspect model.gguf --tensors --metadata --json', 'Everything, as JSON')
+      .example(
+        '$0 inspect ./SmolLM3-3B --tensors',
+        'A safetensors checkpoint: the family detected and the GGUF `alki convert` would write',
+      ),
   handler: withContext<InspectArgs>(async (argv, { out, signal }) => {
     if (argv.ctxSize !== undefined && (!Number.isInteger(argv.ctxSize) || argv.ctxSize < 0)) {
       throw new GgufError(
@@ -379,6 +395,29 @@ export const inspectCommand: AlkiCommand = {
     }
     if (!Number.isInteger(argv.maxItems) || argv.maxItems < 0) {
       throw new GgufError('INVALID_INPUT', `--max-items must be a whole number, got ${argv.maxItems}.`);
+    }
+    if (isCheckpointDir(argv.model)) {
+      // A Hugging Face checkpoint: what `alki convert` would write from it.
+      const plan = await planConversion({ input: argv.model });
+      const { metadata, tensors, ...rest } = plan;
+      out.result(
+        {
+          source: { kind: 'checkpoint', location: argv.model },
+          plan: { ...rest, ...(argv.metadata ? { metadata } : {}), ...(argv.tensors ? { tensors } : {}) },
+        },
+        () =>
+          [
+            renderConversionPlan(plan, { tensors: argv.tensors }),
+            argv.metadata
+              ? `\nmetadata:\n${Object.entries(metadata)
+                  .map(([key, value]) => `  ${key} = ${JSON.stringify(value)}`)
+                  .join('\n')}`
+              : '',
+          ]
+            .filter(Boolean)
+            .join('\n'),
+      );
+      return;
     }
     const target = await resolveTarget(argv, signal);
     out.debug(`reading ${target.location}`);

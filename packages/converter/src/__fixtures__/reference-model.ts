@@ -1,10 +1,14 @@
 // A reference forward pass for the fidelity tests, written from the Hugging
 // Face modeling files (modeling_llama.py, modeling_mistral.py,
 // modeling_qwen2.py, modeling_qwen3.py, modeling_phi3.py, modeling_gemma.py,
-// modeling_gemma2.py, modeling_stablelm.py). It reads the checkpoint itself,
-// keeps the HF tensor layout and names, uses rotate_half RoPE, and computes in
-// float64. It shares no code with the converter on purpose: the converter's
-// mistakes must not be repeated here.
+// modeling_gemma2.py, modeling_stablelm.py). The newer families (Gemma 3,
+// SmolLM3, Granite, OLMo 2, Qwen2-MoE, Qwen3-MoE) are written from our
+// understanding of those architectures, checked against llama.cpp's graphs
+// (src/models/gemma3.cpp, smollm3.cpp, granite.cpp, olmo2.cpp, qwen2moe.cpp,
+// qwen3moe.cpp), as their modeling files were not at hand. It reads the
+// checkpoint itself, keeps the HF tensor layout and names, uses rotate_half
+// RoPE, and computes in float64. It shares no code with the converter on
+// purpose: the converter's mistakes must not be repeated here.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -97,11 +101,19 @@ const silu = (v: number) => v / (1 + Math.exp(-v));
 const geluTanh = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
 
 /** inv_freq and the cos/sin scale, as the transformers RoPE init functions compute them. */
-function rope(config: Config, rotaryDims: number): { invFreq: Float64Array; scale: number } {
-  const theta = config.rope_theta ?? 10000;
+function rope(
+  config: Config,
+  rotaryDims: number,
+  theta: number = config.rope_theta ?? 10000,
+  scaling: Config | null | undefined = config.rope_scaling,
+): { invFreq: Float64Array; scale: number } {
   const invFreq = new Float64Array(rotaryDims / 2).map((_, i) => 1 / theta ** ((2 * i) / rotaryDims));
-  const scaling = config.rope_scaling;
   const type = scaling?.rope_type ?? scaling?.type;
+  if (type === 'linear') {
+    // _compute_linear_scaling_rope_parameters: positions divided by the factor.
+    for (let i = 0; i < invFreq.length; i++) invFreq[i] /= scaling!.factor;
+    return { invFreq, scale: 1 };
+  }
   if (type === 'llama3') {
     // _compute_llama3_parameters
     const {
@@ -109,7 +121,7 @@ function rope(config: Config, rotaryDims: number): { invFreq: Float64Array; scal
       low_freq_factor: low,
       high_freq_factor: high,
       original_max_position_embeddings: old,
-    } = scaling;
+    } = scaling!;
     const lowWavelen = old / low;
     const highWavelen = old / high;
     for (let i = 0; i < invFreq.length; i++) {
@@ -127,7 +139,7 @@ function rope(config: Config, rotaryDims: number): { invFreq: Float64Array; scal
     const original = config.original_max_position_embeddings;
     const factor = config.max_position_embeddings / original;
     const scale = factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original));
-    for (let i = 0; i < invFreq.length; i++) invFreq[i] /= scaling.short_factor[i];
+    for (let i = 0; i < invFreq.length; i++) invFreq[i] /= scaling!.short_factor[i];
     return { invFreq, scale };
   }
   return { invFreq, scale: 1 };
@@ -160,40 +172,116 @@ export interface ReferenceModel {
   nextTokenProbabilities(tokens: number[]): Float64Array;
 }
 
+/** softmax in place. */
+function softmax(v: Float64Array): Float64Array {
+  let max = -Infinity;
+  for (const x of v) if (x > max) max = x;
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i] = Math.exp(v[i] - max);
+  for (let i = 0; i < v.length; i++) v[i] /= sum;
+  return v;
+}
+
 /** Loads a checkpoint for the reference forward pass. */
 export function loadReferenceModel(dir: string): ReferenceModel {
-  const config: Config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  const raw: Config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  // Gemma3ForConditionalGeneration: the text model's settings are under text_config.
+  const config: Config = raw.text_config ? { ...raw, ...raw.text_config } : raw;
   const W = loadWeights(dir);
+  // ... and its tensors under language_model.
+  const prefix = W.has('language_model.model.embed_tokens.weight') ? 'language_model.' : '';
   const get = (name: string) => {
-    const t = W.get(name);
-    if (!t) throw new Error(`reference: missing ${name}`);
+    const t = W.get(prefix + name);
+    if (!t) throw new Error(`reference: missing ${prefix + name}`);
     return t;
   };
-  const type = config.model_type as string;
-  const isGemma = type === 'gemma' || type === 'gemma2';
+  const bias = (name: string) => W.get(prefix + name);
+  const type = (config.model_type as string).replace(/_text$/, '');
+  const isGemma = type === 'gemma' || type === 'gemma2' || type === 'gemma3';
+  const sandwich = type === 'gemma2' || type === 'gemma3';
+  const moe = type === 'qwen2_moe' || type === 'qwen3_moe';
+  const headNorms = type === 'qwen3' || type === 'qwen3_moe' || type === 'gemma3';
   const hidden = config.hidden_size;
   const heads = config.num_attention_heads;
   const kvHeads = config.num_key_value_heads ?? heads;
-  const headDim = config.head_dim ?? hidden / heads;
+  const headDim = type === 'granite' ? hidden / heads : (config.head_dim ?? hidden / heads);
   const rotaryDims =
     type === 'stablelm' ? Math.floor(headDim * (config.partial_rotary_factor ?? 0.25)) : headDim;
-  const { invFreq, scale } = rope(config, rotaryDims);
+  // Per layer: RoPE frequencies (none for SmolLM3's NoPE layers) and the attention window.
+  const layerRope = Array.from({ length: config.num_hidden_layers }, (_, l) => {
+    if (type === 'smollm3' && config.no_rope_layers?.[l] === 0) return undefined;
+    if (type === 'gemma3' && config.layer_types[l] === 'sliding_attention')
+      return rope(config, rotaryDims, config.rope_local_base_freq, null);
+    return rope(config, rotaryDims);
+  });
+  const window = (l: number) =>
+    type === 'gemma3' && config.layer_types[l] === 'sliding_attention' ? config.sliding_window : Infinity;
   const eps = config.rms_norm_eps ?? config.layer_norm_eps;
-  const norm = (x: Float64Array, prefix: string) =>
+  const norm = (x: Float64Array, name: string) =>
     type === 'stablelm'
-      ? layerNorm(x, get(`${prefix}.weight`).data, get(`${prefix}.bias`).data, eps)
-      : rmsNorm(x, get(`${prefix}.weight`).data, eps, isGemma);
-  const attnScale = type === 'gemma2' ? config.query_pre_attn_scalar ** -0.5 : 1 / Math.sqrt(headDim);
+      ? layerNorm(x, get(`${name}.weight`).data, get(`${name}.bias`).data, eps)
+      : rmsNorm(x, get(`${name}.weight`).data, eps, isGemma);
+  const attnScale = sandwich
+    ? config.query_pre_attn_scalar ** -0.5
+    : type === 'granite'
+      ? config.attention_multiplier
+      : 1 / Math.sqrt(headDim);
+  const residualScale = type === 'granite' ? config.residual_multiplier : 1;
   const act = isGemma ? geluTanh : silu;
   const embed = get('model.embed_tokens.weight');
-  const head = W.get('lm_head.weight') ?? embed;
-  const bias = (name: string) => W.get(name);
+  const head = W.get(`${prefix}lm_head.weight`) ?? embed;
+
+  const mlp = (x: Float64Array, p: string): Float64Array => {
+    let gate: Float64Array, up: Float64Array;
+    if (type === 'phi3') {
+      const both = linear(x, get(`${p}.gate_up_proj.weight`));
+      gate = both.slice(0, both.length / 2);
+      up = both.slice(both.length / 2);
+    } else {
+      gate = linear(x, get(`${p}.gate_proj.weight`));
+      up = linear(x, get(`${p}.up_proj.weight`));
+    }
+    return linear(
+      gate.map((g, i) => act(g) * up[i]),
+      get(`${p}.down_proj.weight`),
+    );
+  };
+
+  // Qwen2MoeSparseMoeBlock / Qwen3MoeSparseMoeBlock: softmax over the
+  // router's logits, the top-k experts weighted by their probabilities
+  // (renormalised to sum to 1 when norm_topk_prob), plus Qwen2-MoE's shared
+  // expert scaled by sigmoid(shared_expert_gate).
+  const experts = (x: Float64Array, p: string): Float64Array => {
+    const probabilities = softmax(linear(x, get(`${p}.mlp.gate.weight`)));
+    const order = [...probabilities.keys()].sort((a, b) => probabilities[b] - probabilities[a]);
+    const chosen = order.slice(0, config.num_experts_per_tok);
+    const total = chosen.reduce((sum, e) => sum + probabilities[e], 0);
+    const out = new Float64Array(hidden);
+    for (const e of chosen) {
+      const weight = config.norm_topk_prob ? probabilities[e] / total : probabilities[e];
+      const y = mlp(x, `${p}.mlp.experts.${e}`);
+      for (let i = 0; i < hidden; i++) out[i] += weight * y[i];
+    }
+    if (W.has(`${prefix}${p}.mlp.shared_expert_gate.weight`)) {
+      const gate = 1 / (1 + Math.exp(-linear(x, get(`${p}.mlp.shared_expert_gate.weight`))[0]));
+      const y = mlp(x, `${p}.mlp.shared_expert`);
+      for (let i = 0; i < hidden; i++) out[i] += gate * y[i];
+    }
+    return out;
+  };
+
+  const perHeadNorm = (v: Float64Array, count: number, weight: string) => {
+    for (let hh = 0; hh < count; hh++)
+      v.set(rmsNorm(v.slice(hh * headDim, (hh + 1) * headDim), get(weight).data, eps, isGemma), hh * headDim);
+  };
 
   function nextTokenProbabilities(tokens: number[]): Float64Array {
     let xs = tokens.map((t) => {
       const x = embed.data.slice(t * hidden, (t + 1) * hidden);
-      // GemmaModel scales embeddings by sqrt(hidden_size).
-      return isGemma ? x.map((v) => v * Math.sqrt(hidden)) : x;
+      // GemmaModel scales embeddings by sqrt(hidden_size); Granite by embedding_multiplier.
+      if (isGemma) return x.map((v) => v * Math.sqrt(hidden));
+      if (type === 'granite') return x.map((v) => v * config.embedding_multiplier);
+      return x;
     });
     for (let l = 0; l < config.num_hidden_layers; l++) {
       const p = `model.layers.${l}`;
@@ -201,7 +289,8 @@ export function loadReferenceModel(dir: string): ReferenceModel {
       const ks: Float64Array[] = [];
       const vs: Float64Array[] = [];
       xs.forEach((x, pos) => {
-        const h = norm(x, `${p}.input_layernorm`);
+        // OLMo 2 has no norm before attention.
+        const h = type === 'olmo2' ? x : norm(x, `${p}.input_layernorm`);
         let q: Float64Array, k: Float64Array, v: Float64Array;
         if (type === 'phi3') {
           const qkv = linear(h, get(`${p}.self_attn.qkv_proj.weight`));
@@ -213,91 +302,66 @@ export function loadReferenceModel(dir: string): ReferenceModel {
           k = linear(h, get(`${p}.self_attn.k_proj.weight`), bias(`${p}.self_attn.k_proj.bias`));
           v = linear(h, get(`${p}.self_attn.v_proj.weight`), bias(`${p}.self_attn.v_proj.bias`));
         }
-        if (type === 'qwen3') {
-          // Qwen3Attention: RMSNorm over each head of q and k before RoPE.
-          for (let hh = 0; hh < heads; hh++)
-            q.set(
-              rmsNorm(
-                q.slice(hh * headDim, (hh + 1) * headDim),
-                get(`${p}.self_attn.q_norm.weight`).data,
-                eps,
-                false,
-              ),
-              hh * headDim,
-            );
-          for (let hh = 0; hh < kvHeads; hh++)
-            k.set(
-              rmsNorm(
-                k.slice(hh * headDim, (hh + 1) * headDim),
-                get(`${p}.self_attn.k_norm.weight`).data,
-                eps,
-                false,
-              ),
-              hh * headDim,
-            );
+        if (headNorms) {
+          // Qwen3Attention, Gemma3Attention: RMSNorm over each head of q and k before RoPE.
+          perHeadNorm(q, heads, `${p}.self_attn.q_norm.weight`);
+          perHeadNorm(k, kvHeads, `${p}.self_attn.k_norm.weight`);
         }
-        for (let hh = 0; hh < heads; hh++) applyRope(q, hh * headDim, rotaryDims, pos, invFreq, scale);
-        for (let hh = 0; hh < kvHeads; hh++) applyRope(k, hh * headDim, rotaryDims, pos, invFreq, scale);
+        if (type === 'olmo2') {
+          // Olmo2Attention: RMSNorm over the whole q and k projections.
+          q = rmsNorm(q, get(`${p}.self_attn.q_norm.weight`).data, eps, false);
+          k = rmsNorm(k, get(`${p}.self_attn.k_norm.weight`).data, eps, false);
+        }
+        const r = layerRope[l];
+        if (r) {
+          for (let hh = 0; hh < heads; hh++) applyRope(q, hh * headDim, rotaryDims, pos, r.invFreq, r.scale);
+          for (let hh = 0; hh < kvHeads; hh++)
+            applyRope(k, hh * headDim, rotaryDims, pos, r.invFreq, r.scale);
+        }
         qs.push(q);
         ks.push(k);
         vs.push(v);
       });
       xs = xs.map((x, pos) => {
         const attn = new Float64Array(heads * headDim);
+        // Sliding-window layers see the last `window` positions, this one included.
+        const first = Math.max(0, pos - window(l) + 1);
         for (let hh = 0; hh < heads; hh++) {
           const kvh = Math.floor(hh / (heads / kvHeads));
-          const scores = new Float64Array(pos + 1);
-          for (let j = 0; j <= pos; j++) {
+          const scores = new Float64Array(pos + 1 - first);
+          for (let j = first; j <= pos; j++) {
             let s = 0;
             for (let d = 0; d < headDim; d++) s += qs[pos][hh * headDim + d] * ks[j][kvh * headDim + d];
             s *= attnScale;
             if (type === 'gemma2' && config.attn_logit_softcapping)
               s = Math.tanh(s / config.attn_logit_softcapping) * config.attn_logit_softcapping;
-            scores[j] = s;
+            scores[j - first] = s;
           }
-          const max = Math.max(...scores);
-          let sum = 0;
-          for (let j = 0; j <= pos; j++) sum += scores[j] = Math.exp(scores[j] - max);
-          for (let j = 0; j <= pos; j++)
+          softmax(scores);
+          for (let j = first; j <= pos; j++)
             for (let d = 0; d < headDim; d++)
-              attn[hh * headDim + d] += (scores[j] / sum) * vs[j][kvh * headDim + d];
+              attn[hh * headDim + d] += scores[j - first] * vs[j][kvh * headDim + d];
         }
         let o = linear(attn, get(`${p}.self_attn.o_proj.weight`));
-        if (type === 'gemma2') o = norm(o, `${p}.post_attention_layernorm`);
-        const mid = x.map((v, i) => v + o[i]);
-        const h2 = norm(
-          mid,
-          type === 'gemma2' ? `${p}.pre_feedforward_layernorm` : `${p}.post_attention_layernorm`,
-        );
-        let gate: Float64Array, up: Float64Array;
-        if (type === 'phi3') {
-          const both = linear(h2, get(`${p}.mlp.gate_up_proj.weight`));
-          gate = both.slice(0, both.length / 2);
-          up = both.slice(both.length / 2);
-        } else {
-          gate = linear(h2, get(`${p}.mlp.gate_proj.weight`));
-          up = linear(h2, get(`${p}.mlp.up_proj.weight`));
-        }
-        let mlp = linear(
-          gate.map((g, i) => act(g) * up[i]),
-          get(`${p}.mlp.down_proj.weight`),
-        );
-        if (type === 'gemma2') mlp = norm(mlp, `${p}.post_feedforward_layernorm`);
-        return mid.map((v, i) => v + mlp[i]);
+        if (sandwich || type === 'olmo2') o = norm(o, `${p}.post_attention_layernorm`);
+        const mid = x.map((v, i) => v + residualScale * o[i]);
+        const h2 =
+          type === 'olmo2'
+            ? mid
+            : norm(mid, sandwich ? `${p}.pre_feedforward_layernorm` : `${p}.post_attention_layernorm`);
+        let out = moe ? experts(h2, p) : mlp(h2, `${p}.mlp`);
+        if (sandwich || type === 'olmo2') out = norm(out, `${p}.post_feedforward_layernorm`);
+        return mid.map((v, i) => v + residualScale * out[i]);
       });
     }
     const last = norm(xs[xs.length - 1], 'model.norm');
     const logits = linear(last, head, bias('lm_head.bias'));
-    if (type === 'gemma2' && config.final_logit_softcapping) {
+    if (type === 'granite') for (let i = 0; i < logits.length; i++) logits[i] /= config.logits_scaling;
+    if (sandwich && config.final_logit_softcapping) {
       for (let i = 0; i < logits.length; i++)
         logits[i] = Math.tanh(logits[i] / config.final_logit_softcapping) * config.final_logit_softcapping;
     }
-    let max = -Infinity;
-    for (const v of logits) if (v > max) max = v;
-    let sum = 0;
-    for (let i = 0; i < logits.length; i++) sum += logits[i] = Math.exp(logits[i] - max);
-    for (let i = 0; i < logits.length; i++) logits[i] /= sum;
-    return logits;
+    return softmax(logits);
   }
   return { config, nextTokenProbabilities };
 }

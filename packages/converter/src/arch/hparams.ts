@@ -1,4 +1,5 @@
 import { ConverterError } from '../errors.js';
+import { UINT32_MAX } from '../check/limits.js';
 import type { HfConfig } from './types.js';
 
 /** A required number from config.json, trying each key in turn. */
@@ -29,17 +30,18 @@ export function optionalNumber(config: HfConfig, keys: string[]): number | undef
 /** A positive integer hyperparameter (layer and head counts, sizes). */
 export function requireCount(config: HfConfig, keys: string[]): number {
   const value = requireNumber(config, keys);
-  if (!Number.isSafeInteger(value) || value <= 0) {
+  if (!Number.isSafeInteger(value) || value <= 0 || value > UINT32_MAX) {
+    const key = keys.find((k) => config[k] === value) ?? keys[0];
     throw new ConverterError(
       'BAD_CONFIG',
-      `config.json's ${keys[0]} is ${value}; it must be a positive integer.`,
-      { details: { key: keys[0], value } },
+      `config.json's ${key} is ${value}; it must be a positive integer below 2^32.`,
+      { details: { key, value } },
     );
   }
   return value;
 }
 
-/** The shared attention shape: heads, kv heads and head size. */
+/** The shared attention shape: heads, kv heads and head size, each checked against the others. */
 export function attentionShape(config: HfConfig): {
   heads: number;
   kvHeads: number;
@@ -48,15 +50,24 @@ export function attentionShape(config: HfConfig): {
 } {
   const hidden = requireCount(config, ['hidden_size']);
   const heads = requireCount(config, ['num_attention_heads']);
-  const kvHeads = optionalNumber(config, ['num_key_value_heads']) ?? heads;
-  const headDim = optionalNumber(config, ['head_dim']) ?? hidden / heads;
-  if (!Number.isSafeInteger(headDim) || heads % kvHeads !== 0) {
+  const kvHeads =
+    optionalNumber(config, ['num_key_value_heads']) === undefined
+      ? heads
+      : requireCount(config, ['num_key_value_heads']);
+  const headDim =
+    optionalNumber(config, ['head_dim']) === undefined ? hidden / heads : requireCount(config, ['head_dim']);
+  if (!Number.isSafeInteger(headDim)) {
     throw new ConverterError(
       'BAD_CONFIG',
-      `config.json's attention shape is inconsistent (hidden ${hidden}, heads ${heads}, kv heads ${kvHeads}).`,
-      {
-        details: { hidden, heads, kvHeads },
-      },
+      `config.json's hidden_size (${hidden}) is not a multiple of num_attention_heads (${heads}), and there is no head_dim.`,
+      { details: { key: 'num_attention_heads', hidden, heads } },
+    );
+  }
+  if (heads % kvHeads !== 0) {
+    throw new ConverterError(
+      'BAD_CONFIG',
+      `config.json's num_attention_heads (${heads}) is not a multiple of num_key_value_heads (${kvHeads}).`,
+      { details: { key: 'num_key_value_heads', heads, kvHeads } },
     );
   }
   return { heads, kvHeads, headDim, hidden };

@@ -1,11 +1,17 @@
 import { ConverterError } from '../errors.js';
 import { gemmaArchitecture } from './gemma.js';
 import { gemma2Architecture } from './gemma2.js';
+import { gemma3Architecture } from './gemma3.js';
+import { graniteArchitecture } from './granite.js';
 import { llamaArchitecture } from './llama.js';
 import { mistralArchitecture } from './mistral.js';
+import { olmo2Architecture } from './olmo2.js';
 import { phi3Architecture } from './phi3.js';
 import { qwen2Architecture } from './qwen2.js';
+import { qwen2moeArchitecture } from './qwen2moe.js';
 import { qwen3Architecture } from './qwen3.js';
+import { qwen3moeArchitecture } from './qwen3moe.js';
+import { smollm3Architecture } from './smollm3.js';
 import { stablelmArchitecture } from './stablelm.js';
 import type { ArchitectureModule } from './types.js';
 
@@ -18,22 +24,27 @@ import type { ArchitectureModule } from './types.js';
  * await convert({ input: dir, output: 'out.gguf', architectures: registry });
  */
 export class ArchitectureRegistry {
-  private readonly modules = new Map<string, ArchitectureModule>();
+  private readonly byName = new Map<string, ArchitectureModule>();
 
   /** Adds (or replaces) the module for each of its `hfArchitectures`. */
   register(module: ArchitectureModule): this {
-    for (const name of module.hfArchitectures) this.modules.set(name, module);
+    for (const name of module.hfArchitectures) this.byName.set(name, module);
     return this;
   }
 
   /** The registered `architectures[0]` names, sorted. */
   names(): string[] {
-    return [...this.modules.keys()].sort();
+    return [...this.byName.keys()].sort();
+  }
+
+  /** Each registered module once, in registration order. */
+  modules(): ArchitectureModule[] {
+    return [...new Set(this.byName.values())];
   }
 
   /** The module for a name, or an error that lists the supported ones. */
   get(name: unknown): ArchitectureModule {
-    const module = typeof name === 'string' ? this.modules.get(name) : undefined;
+    const module = typeof name === 'string' ? this.byName.get(name) : undefined;
     if (!module) {
       throw new ConverterError(
         'UNSUPPORTED_ARCHITECTURE',
@@ -58,5 +69,11 @@ export function defaultArchitectures(): ArchitectureRegistry {
     .register(phi3Architecture)
     .register(gemmaArchitecture)
     .register(gemma2Architecture)
-    .register(stablelmArchitecture);
+    .register(stablelmArchitecture)
+    .register(gemma3Architecture)
+    .register(smollm3Architecture)
+    .register(graniteArchitecture)
+    .register(olmo2Architecture)
+    .register(qwen2moeArchitecture)
+    .register(qwen3moeArchitecture);
 }

@@ -24,6 +24,12 @@ export interface TensorMapping {
   /** The Hugging Face tensor name it comes from. */
   source: string;
   transform?: TensorTransform;
+  /**
+   * This tensor is one slice of a stacked output tensor: expert `index` of
+   * `count` (Qwen2MoeModel.modify_tensors in convert_hf_to_gguf stacks each
+   * layer's experts into one 3-D `ffn_*_exps` tensor, expert 0 first).
+   */
+  stack?: { index: number; count: number };
 }
 
 /** A tensor computed from the config rather than read (rope frequency factors). Always F32. */
@@ -48,6 +54,12 @@ export interface ArchitectureModule {
   hfArchitectures: string[];
   /** `general.architecture` in the GGUF (llama.cpp's LLM_ARCH name). */
   ggufArchitecture: string;
+  /**
+   * The config the other hooks read, when it is not config.json as is: a
+   * vision-language checkpoint's `text_config` lifted to the top level, as
+   * convert_hf_to_gguf's TextModel does.
+   */
+  textConfig?(config: HfConfig): HfConfig;
   /** Architecture hyperparameters, keys prefixed with `ggufArchitecture`. */
   metadata(config: HfConfig): GgufMetadataEntry[];
   /**
@@ -59,4 +71,10 @@ export interface ArchitectureModule {
   /** Tensors computed from the config, added after the mapped ones. */
   computedTensors?(config: HfConfig): ComputedTensor[];
   tokenizer?: ArchitectureTokenizerHints;
+  /**
+   * Checks config.json values llama.cpp hard-codes or cannot express for
+   * this architecture (a fixed NoPE period, a router normalisation), before
+   * anything is written. Throws a ConverterError naming the key.
+   */
+  checkConfig?(config: HfConfig): void;
 }
