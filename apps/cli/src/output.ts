@@ -1,4 +1,4 @@
-import { ProgressBar, type ProgressReporter } from './progress.js';
+import { ProgressBar, type ProgressReporter, type ProgressUnits } from './progress.js';
 
 export interface OutputOptions {
   json: boolean;
@@ -65,8 +65,8 @@ export class Output {
    * A progress reporter for long work. It draws a bar only when stderr is a
    * terminal and neither --json nor --quiet is set; otherwise it is silent.
    */
-  progress(label: string, total?: number): ProgressReporter {
+  progress(label: string, total?: number, units: ProgressUnits = 'bytes'): ProgressReporter {
     const enabled = Boolean(this.stderr.isTTY) && !this.json && !this.quiet;
-    return new ProgressBar(label, total, enabled ? this.stderr : undefined);
+    return new ProgressBar(label, total, enabled ? this.stderr : undefined, units);
   }
 }

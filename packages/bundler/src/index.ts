@@ -34,7 +34,9 @@ export type {
 export { artifactPath, isContainedPath, parseManifest, parseRuntime } from './format/validate.js';
 export { copyFileHashed, hashFile } from './io/hash.js';
 export type { CopyStrategy, HashedFile, HashOptions } from './io/hash.js';
-export { inspectGguf } from './model/model-facts.js';
+export { inspectGguf, quantLabel } from './model/model-facts.js';
+export { estimateMemory } from './deploy/resources.js';
+export type { MemoryEstimate } from './deploy/resources.js';
 export type { ModelFacts } from './model/model-facts.js';
 export { DEMO_NAME, packDemo } from './demo/pack-demo.js';
 export type { PackDemoOptions } from './demo/pack-demo.js';
@@ -42,6 +44,8 @@ export { ALKI_VERSION, DEFAULT_CONTEXT, DEFAULT_COPY_STRATEGY, DEFAULT_OUT_DIR, 
 export type { PackOptions, PackProgress, PackResult } from './pack/pack.js';
 export { SUPPORTED_QUANTS } from './pack/quantize-models.js';
 export type { PackSteps } from './pack/sources.js';
+export { updateBundleRuntime } from './pack/update-runtime.js';
+export type { RuntimeUpdate, UpdatedRuntime } from './pack/update-runtime.js';
 export type { StagedBundle } from './pack/write-bundle.js';
 export { readBundle } from './read-bundle.js';
 export { verifyBundle } from './verify-bundle.js';

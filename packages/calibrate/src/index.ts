@@ -22,3 +22,60 @@ export { parseMemInfo } from './probe/meminfo.js';
 export type { MemInfo } from './probe/meminfo.js';
 export { probeHardware } from './probe/probe.js';
 export type { HardwareProbe, ProbeOptions } from './probe/probe.js';
+
+export { calibrate } from './calibrate.js';
+export type {
+  Calibration,
+  CalibrationProgress,
+  CalibrationText,
+  CalibrateOptions,
+  ContextMemory,
+  EngineChoice,
+  ModelCalibration,
+  ModelQuality,
+  QualityEngine,
+} from './calibrate.js';
+export { defaultCacheDir, resolveModels } from './models/resolve-models.js';
+export type { CalibrationModel, ResolvedModels, ResolveModelsOptions } from './models/resolve-models.js';
+export { perplexityChunks } from './quality/chunks.js';
+export type { PerplexityChunks } from './quality/chunks.js';
+export {
+  BASE_LOG_PROB_FLOOR,
+  baseDistribution,
+  perplexityOf,
+  QualityAccumulator,
+  scorePosition,
+} from './quality/kl-divergence.js';
+export type {
+  BaseDistribution,
+  Estimate,
+  PerplexitySummary,
+  PositionScore,
+  Probabilities,
+  QualitySummary,
+} from './quality/kl-divergence.js';
+export { parseKlDivergenceRun, parsePerplexityRun } from './quality/llama-perplexity.js';
+export { BUILT_IN_TEXT, builtInTextFile } from './quality/text.js';
+export { recommend } from './recommend/recommend.js';
+export type {
+  CandidateInput,
+  ConstraintName,
+  Constraints,
+  Recommendation,
+  RecommendInput,
+  RecommendResult,
+  Rejection,
+} from './recommend/recommend.js';
+export { parseLlamaBenchJsonl } from './speed/llama-bench.js';
+export { candidateThreads } from './speed/speed.js';
+export type { SpeedEngine, SpeedMeasurement, SpeedPlan, SpeedSample } from './speed/speed.js';
+export { parseProfile, profileSettings, readProfile, toProfile, writeProfile } from './profile/profile.js';
+export type {
+  CalibrationProfile,
+  ProfileDevice,
+  ProfileHardware,
+  ProfileMeasurement,
+  ProfileSettings,
+} from './profile/profile.js';
+export { profileSchemaV1 } from './profile/schema.js';
+export { parseByteSize } from './units/byte-size.js';

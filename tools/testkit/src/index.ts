@@ -23,7 +23,7 @@ export { startTokenServer } from './token-server.js';
 export type { TokenServer, TokenServerOptions, TokenRequestRecord } from './token-server.js';
 export { startCuttingProxy } from './cutting-proxy.js';
 export type { CuttingProxy } from './cutting-proxy.js';
-export { writeSizedLlamaGguf } from './sized-llama-gguf.js';
+export { cachedSizedLlamaGguf, writeSizedLlamaGguf } from './sized-llama-gguf.js';
 export type { SizedLlamaOptions } from './sized-llama-gguf.js';
 export { startSigstoreStandIns } from './sigstore-stand-ins.js';
 export type { SigstoreStandIns } from './sigstore-stand-ins.js';

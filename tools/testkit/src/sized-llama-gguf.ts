@@ -11,6 +11,10 @@ import {
   type GgufMetadataEntry,
   type GgufTensorSpec,
 } from '@alki/gguf-reader';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fixtureCacheDir } from './cache.js';
 import { cachedTinyLlamaGguf } from './tiny-gguf.js';
 
 export interface SizedLlamaOptions {
@@ -127,4 +131,27 @@ export async function writeSizedLlamaGguf(file: string, options: SizedLlamaOptio
     await writer.abort();
     throw error;
   }
+}
+
+/**
+ * The sized llama GGUF for these options, written once into the fixture cache
+ * (`~/.cache/alki/test-fixtures/sized-gguf`) and reused afterwards.
+ *
+ * @example
+ * const file = await cachedSizedLlamaGguf({ embedding: 256, feedForward: 512, layers: 2 });
+ */
+export async function cachedSizedLlamaGguf(options: SizedLlamaOptions): Promise<string> {
+  const key = crypto
+    .createHash('sha256')
+    .update(JSON.stringify(options))
+    .update(fs.readFileSync(new URL(import.meta.url)))
+    .digest('hex')
+    .slice(0, 16);
+  const file = path.join(fixtureCacheDir('sized-gguf'), `sized-llama-${key}.gguf`);
+  if (fs.existsSync(file)) return file;
+  // Written beside and renamed, so a test killed midway leaves no half file in the cache.
+  const partial = `${file}.${process.pid}.partial`;
+  await writeSizedLlamaGguf(partial, options);
+  fs.renameSync(partial, file);
+  return file;
 }

@@ -1,10 +1,41 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { readBundle, verifyBundle } from '@alki/bundler';
+import { profileSchemaV1 } from '@alki/calibrate';
+import { cachedSizedLlamaGguf } from '@alki/testkit';
+import { Ajv } from 'ajv';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { EXIT_CODES } from '../exit-codes.js';
 import { runCli } from '../test-support.js';
 
-describe('alki calibrate', () => {
-  it('--probe-only --json prints the probe of this machine', async () => {
+const work = mkdtempSync(path.join(os.tmpdir(), 'alki-cli-calibrate-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+// Small measurements: one thread (2 busy cores), short tests, 4 windows of 64 tokens.
+const QUICK = [
+  '--quality-context',
+  '64',
+  '--chunks',
+  '4',
+  '--threads',
+  '1',
+  '--prompt-tokens',
+  '32',
+  '--gen-tokens',
+  '8',
+  '--repetitions',
+  '1',
+];
+
+// The calibration fixture: an F32 llama big enough that Q4_K_M's KL
+// divergence from Q8_0 is about a hundred times Q8_0's from F32.
+function source(): Promise<string> {
+  return cachedSizedLlamaGguf({ embedding: 256, feedForward: 768, layers: 2, seed: 3 });
+}
+
+describe('alki calibrate --probe-only', () => {
+  it('--json prints the probe of this machine', async () => {
     const { code, stdout } = await runCli(['calibrate', '--probe-only', '--no-gpu', '--json']);
     expect(code).toBe(0);
     const probe = JSON.parse(stdout);
@@ -13,17 +44,135 @@ describe('alki calibrate', () => {
     expect(probe.bandwidth.copyGBps).toBeGreaterThan(0);
   }, 60_000);
 
-  it('--probe-only prints one line per part for people', async () => {
+  it('prints one line per part for people', async () => {
     const { code, stdout } = await runCli(['calibrate', '--probe-only', '--no-gpu', '--no-bandwidth']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^cpu {8}.+, (x86_64|aarch64), \d+ cores/m);
     expect(stdout).toMatch(/^usable {5}\d+ cores, [\d.]+ GiB$/m);
     expect(stdout).not.toMatch(/^bandwidth/m);
   });
+});
 
-  it('refuses to run benchmarks this version cannot run yet, as a usage error', async () => {
-    const { code, stderr } = await runCli(['calibrate']);
+describe('alki calibrate', () => {
+  const bundle = path.join(work, 'bundle');
+  const profile = path.join(work, 'host.json');
+
+  it('calibrates a bundle under --max-kl, saves a profile that validates against the shipped schema, and applies the choice to the bundle', async () => {
+    const packed = await runCli([
+      'pack',
+      await source(),
+      '--quantize',
+      'Q4_K_M,Q8_0',
+      '--name',
+      'calib',
+      '--out',
+      bundle,
+    ]);
+    expect(packed.code).toBe(0);
+    expect((await readBundle(bundle)).runtime.model).toBe('./models/calib-q4_k_m.gguf');
+
+    const { code, stdout } = await runCli([
+      'calibrate',
+      bundle,
+      '--max-kl',
+      '0.005',
+      ...QUICK,
+      '--save-profile',
+      profile,
+      '--apply',
+      bundle,
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result.engines).toEqual({ speed: 'llama-bench', quality: 'llama-perplexity' });
+    // Q8_0 is the bundle's highest precision, so it is the reference.
+    expect(result.models.map((m: { quant: string; isBase: boolean }) => [m.quant, m.isBase])).toEqual([
+      ['Q8_0', true],
+      ['Q4_K_M', false],
+    ]);
+    const q4 = result.models[1];
+    expect(q4.quality.summary.kld.value).toBeGreaterThan(0.005);
+    expect(q4.speed.samples.length).toBe(2);
+    expect(result.result.recommendation).toMatchObject({ quant: 'Q8_0', context: 128, threads: 1 });
+    expect(result.result.rejected).toEqual([
+      expect.objectContaining({ option: 'Q4_K_M', constraint: 'max-kl' }),
+    ]);
+
+    const shipped = JSON.parse(
+      readFileSync(new URL('../../../../packages/calibrate/schema/profile.v1.json', import.meta.url), 'utf8'),
+    );
+    const validate = new Ajv({ strict: true, allErrors: true }).compile(shipped);
+    const saved = JSON.parse(readFileSync(profile, 'utf8'));
+    expect(validate(saved) ? [] : validate.errors).toEqual([]);
+    expect(shipped).toEqual(JSON.parse(JSON.stringify(profileSchemaV1)));
+    expect(saved.recommendation.quant).toBe('Q8_0');
+
+    const applied = await readBundle(bundle);
+    expect(applied.runtime.model).toBe('./models/calib-q8_0.gguf');
+    expect(applied.runtime.args).toMatchObject({ ctx: 128, threads: 1 });
+    const unit = readFileSync(path.join(bundle, 'deploy/systemd/alki-calib.service'), 'utf8');
+    expect(unit).toMatch(/calib-q8_0\.gguf.*--ctx-size 128\b.*--threads 1\b/s);
+    expect((await verifyBundle(bundle)).problems).toEqual([]);
+  }, 600_000);
+
+  it("pack --profile serves the profile's quant, context and threads", async () => {
+    const out = path.join(work, 'from-profile');
+    const { code, stderr } = await runCli([
+      'pack',
+      await source(),
+      '--quantize',
+      'Q4_K_M,Q8_0',
+      '--name',
+      'calib',
+      '--out',
+      out,
+      '--profile',
+      profile,
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/Serving Q8_0 at context 128 with 1 threads/);
+    const { runtime } = await readBundle(out);
+    expect(runtime.model).toBe('./models/calib-q8_0.gguf');
+    expect(runtime.args).toMatchObject({ ctx: 128, threads: 1 });
+    expect(readFileSync(path.join(out, 'deploy/k3s/deployment.yaml'), 'utf8')).toMatch(/calib-q8_0\.gguf/);
+    expect((await verifyBundle(out)).problems).toEqual([]);
+  }, 300_000);
+
+  it('exits 1 naming the broken constraint when nothing meets them, and still prints the measurements', async () => {
+    const { code, stdout, stderr } = await runCli([
+      'calibrate',
+      await source(),
+      '--no-quality',
+      '--min-tokens-per-second',
+      '1000000000',
+      ...QUICK,
+    ]);
+    expect(code).toBe(EXIT_CODES.checkFailed);
+    expect(stdout).toMatch(
+      /^F32 .*\n[\s\S]*rejected:\n {2}F32 \(min-tokens-per-second\): generates [\d.]+ tokens\/s at best/m,
+    );
+    expect(stderr).toMatch(/^error: No quant meets every constraint/m);
+  }, 300_000);
+
+  it('refuses a --max-memory it cannot read as a usage error', async () => {
+    const { code, stderr } = await runCli(['calibrate', await source(), '--max-memory', 'lots']);
     expect(code).toBe(EXIT_CODES.usage);
-    expect(stderr).toMatch(/--probe-only/);
+    expect(stderr).toMatch(/--max-memory must be a size such as 2GiB/);
+  });
+
+  it('pack --profile refuses a profile that is not one', async () => {
+    const bad = path.join(work, 'bad.json');
+    writeFileSync(bad, '{"schemaVersion": 2}');
+    const { code, stderr } = await runCli([
+      'pack',
+      await source(),
+      '--out',
+      path.join(work, 'x'),
+      '--profile',
+      bad,
+    ]);
+    expect(code).toBe(EXIT_CODES.inputInvalid);
+    expect(stderr).toMatch(/is not a version 1 calibration profile/);
   });
 });

@@ -1,12 +1,45 @@
-import { CalibrateError, probeHardware, type HardwareProbe } from '@alki/calibrate';
+import { ALKI_VERSION, updateBundleRuntime } from '@alki/bundler';
+import {
+  calibrate,
+  CalibrateError,
+  parseByteSize,
+  probeHardware,
+  toProfile,
+  writeProfile,
+  type Calibration,
+  type Constraints,
+  type EngineChoice,
+  type HardwareProbe,
+  type ModelCalibration,
+} from '@alki/calibrate';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 import { formatBytes } from '../format.js';
 
 interface CalibrateArgs extends GlobalOptions {
+  targets: string[];
   probeOnly: boolean;
   bandwidth: boolean;
   gpu: boolean;
+  quants?: string;
+  engine: EngineChoice;
+  maxMemory?: string;
+  minTokensPerSecond?: number;
+  context?: number;
+  maxKl?: number;
+  quality: boolean;
+  text?: string;
+  qualityContext?: number;
+  chunks?: number;
+  threads?: string;
+  batch?: string;
+  promptTokens: number;
+  genTokens: number;
+  depth: number;
+  repetitions: number;
+  saveProfile?: string;
+  apply?: string;
+  force: boolean;
 }
 
 function renderProbe(probe: HardwareProbe): string {
@@ -42,20 +75,203 @@ function renderProbe(probe: HardwareProbe): string {
   return lines.join('\n');
 }
 
+function fixed(value: number | undefined, digits: number): string {
+  return value === undefined ? '-' : value.toFixed(digits);
+}
+
+function modelRow(model: ModelCalibration): string[] {
+  const generation = model.speed.samples
+    .filter((s) => s.kind === 'generation')
+    .sort((a, b) => b.tokensPerSecond - a.tokensPerSecond)[0];
+  const prompt = model.speed.samples
+    .filter((s) => s.kind === 'prompt')
+    .sort((a, b) => b.tokensPerSecond - a.tokensPerSecond)[0];
+  const quality = model.quality;
+  const compared = quality && !quality.reference ? quality.summary : undefined;
+  return [
+    model.quant,
+    formatBytes(model.sizeBytes),
+    model.bitsPerWeight.toFixed(2),
+    generation ? `${generation.tokensPerSecond.toFixed(1)} (${generation.threads}t)` : '-',
+    prompt ? prompt.tokensPerSecond.toFixed(1) : '-',
+    fixed(model.speed.loadMs, 0),
+    model.speed.peakRssBytes !== undefined ? formatBytes(model.speed.peakRssBytes) : '-',
+    quality?.reference ? 'reference' : fixed(compared?.kld.value, 4),
+    quality?.reference ? '' : compared ? `${(compared.top1Agreement.value * 100).toFixed(1)}%` : '-',
+    quality ? quality.summary.perplexity.value.toFixed(2) : '-',
+  ];
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function renderCalibration(calibration: Calibration): string {
+  const { probe, engines, result } = calibration;
+  const header = [
+    'quant',
+    'size',
+    'bits/w',
+    'gen tok/s',
+    'prompt tok/s',
+    'load ms',
+    'peak RSS',
+    'KL div',
+    'top-1',
+    'PPL',
+  ];
+  const lines = [
+    `${calibration.model.name} on ${probe.hostname} (${probe.cpu.model}, ${probe.usable.cores} cores, ${formatBytes(probe.usable.memoryBytes)} usable)`,
+    `speed by ${engines.speed}, quality by ${engines.quality}${calibration.text.source === 'file' ? ` on ${calibration.text.file}` : ' on the built-in text'}`,
+    '',
+    table([header, ...calibration.models.map(modelRow)]),
+    '',
+  ];
+  const choice = result.recommendation;
+  if (choice) {
+    lines.push(
+      `recommended: ${choice.quant}, context ${choice.context}, ${choice.threads} thread${choice.threads === 1 ? '' : 's'}, batch ${choice.batch}`,
+    );
+    for (const reason of choice.reasons) lines.push(`  ${reason}`);
+  } else {
+    lines.push('recommended: nothing meets every constraint');
+  }
+  if (result.rejected.length) {
+    lines.push('rejected:');
+    for (const rejection of result.rejected)
+      lines.push(`  ${rejection.option} (${rejection.constraint}): ${rejection.reason}`);
+  }
+  return lines.join('\n');
+}
+
+function numberList(text: string | undefined, flag: string): number[] | undefined {
+  if (text === undefined) return undefined;
+  const values = text.split(',').map((part) => Number(part.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isSafeInteger(v) || v < 1)) {
+    throw new CalibrateError(
+      'INVALID_OPTIONS',
+      `${flag} takes positive whole numbers separated by commas, not ${JSON.stringify(text)}.`,
+    );
+  }
+  return values;
+}
+
+function positive(value: number | undefined, flag: string, whole = false): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isFinite(value) || value < 0 || (whole && (!Number.isSafeInteger(value) || value < 1))) {
+    throw new CalibrateError(
+      'INVALID_OPTIONS',
+      `${flag} must be a ${whole ? 'positive whole number' : 'non-negative number'}.`,
+    );
+  }
+  return value;
+}
+
+function constraintsOf(argv: CalibrateArgs): Constraints {
+  return {
+    ...(argv.maxMemory !== undefined
+      ? { maxMemoryBytes: parseByteSize(argv.maxMemory, '--max-memory') }
+      : {}),
+    ...(argv.minTokensPerSecond !== undefined
+      ? { minTokensPerSecond: positive(argv.minTokensPerSecond, '--min-tokens-per-second') }
+      : {}),
+    ...(argv.context !== undefined ? { context: positive(argv.context, '--context', true) } : {}),
+    ...(argv.maxKl !== undefined ? { maxKld: positive(argv.maxKl, '--max-kl') } : {}),
+  };
+}
+
 export const calibrateCommand: AlkiCommand = {
-  command: 'calibrate',
-  describe: 'Probe this machine: CPU, SIMD features, memory, cgroup limits, GPUs and memory bandwidth',
+  command: 'calibrate [targets..]',
+  describe:
+    'Measure which quant, context and threads this machine should run: speed, quality against the reference, memory, a recommendation',
   builder: (y: Argv<GlobalOptions>) =>
     y
+      .positional('targets', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'A bundle directory, or .gguf files (one high-precision file with --quants)',
+      })
       .option('probe-only', {
         type: 'boolean',
         default: false,
         describe: 'Only probe the hardware; run no benchmark',
       })
+      .option('quants', {
+        type: 'string',
+        describe: 'Quants to make from the one source GGUF and compare, comma-separated: Q4_K_M,Q5_K_M,Q8_0',
+      })
+      .option('engine', {
+        choices: ['auto', 'llama-cpp', 'node-llama-cpp'] as const,
+        default: 'auto' as const,
+        describe:
+          'llama-cpp: llama-bench and llama-perplexity; node-llama-cpp: the library; auto: the tools when built',
+      })
+      .option('max-memory', { type: 'string', describe: 'Memory the server may use: 2GiB, 1500MiB' })
+      .option('min-tokens-per-second', { type: 'number', describe: 'Generation speed the device must reach' })
+      .option('context', {
+        type: 'number',
+        describe: 'Context the application needs, in tokens (default: the largest that fits)',
+      })
+      .option('max-kl', {
+        type: 'number',
+        describe: 'Largest mean KL divergence from the reference accepted, in nats',
+      })
+      .option('quality', {
+        type: 'boolean',
+        default: true,
+        describe: 'Measure quality (--no-quality: speed only)',
+      })
+      .option('text', {
+        type: 'string',
+        describe: 'Text for quality and perplexity (default: the built-in text)',
+      })
+      .option('quality-context', {
+        type: 'number',
+        describe: 'Window of the quality measurement (default: min(512, trained))',
+      })
+      .option('chunks', {
+        type: 'number',
+        describe: 'Windows of the text to evaluate at most (default: all)',
+      })
+      .option('threads', {
+        type: 'string',
+        describe: 'Thread counts to try, comma-separated (default: 1, powers of two, cores-1, cores)',
+      })
+      .option('batch', { type: 'string', describe: 'Batch sizes to try, comma-separated (default: 512)' })
+      .option('prompt-tokens', { type: 'number', default: 256, describe: 'Prompt tokens per speed test' })
+      .option('gen-tokens', { type: 'number', default: 64, describe: 'Tokens generated per speed test' })
+      .option('depth', {
+        type: 'number',
+        default: 0,
+        describe: 'Context already filled when speed is measured',
+      })
+      .option('repetitions', { type: 'number', default: 3, describe: 'Repetitions of each speed test' })
+      .option('save-profile', {
+        type: 'string',
+        describe: 'Write the profile (device, measurements, choice) to this JSON file',
+      })
+      .option('apply', {
+        type: 'string',
+        describe: "Set this bundle's runtime.json and deploy configs from the recommendation",
+      })
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: 'Replace an existing --save-profile file',
+      })
       .option('bandwidth', {
         type: 'boolean',
         default: true,
-        describe: 'Measure memory bandwidth with a copy test (--no-bandwidth skips it)',
+        describe: 'Measure memory bandwidth (--no-bandwidth skips it)',
       })
       .option('gpu', {
         type: 'boolean',
@@ -66,19 +282,87 @@ export const calibrateCommand: AlkiCommand = {
         '$0 calibrate --probe-only',
         'Print what this machine has: cores, SIMD, memory, limits, GPUs, bandwidth',
       )
-      .example('$0 calibrate --probe-only --json', 'The same as JSON'),
+      .example(
+        '$0 calibrate model-f16.gguf --quants Q4_K_M,Q8_0 --max-kl 0.05',
+        'Make two quants, measure them against the F16 reference, and recommend one',
+      )
+      .example(
+        '$0 calibrate ./dist/qwen3 --max-memory 2GiB --min-tokens-per-second 5 --save-profile host.json --apply ./dist/qwen3',
+        "Calibrate a bundle's models under constraints, save the profile, and set the bundle's runtime from it",
+      ),
   handler: withContext<CalibrateArgs>(async (argv, { out, signal }) => {
-    if (!argv.probeOnly) {
+    if (argv.probeOnly) {
+      out.info('Probing the hardware');
+      const probe = await probeHardware({ bandwidth: argv.bandwidth, gpu: argv.gpu, signal });
+      out.result(probe, () => renderProbe(probe));
+      return;
+    }
+    const constraints = constraintsOf(argv);
+    const bar = out.progress('calibrate', 1000, 'share');
+    let phase = '';
+    const calibration = await calibrate({
+      targets: argv.targets,
+      quants: argv.quants
+        ?.split(',')
+        .map((q) => q.trim())
+        .filter(Boolean),
+      constraints,
+      engine: argv.engine,
+      quality: argv.quality,
+      textFile: argv.text,
+      qualityContext: positive(argv.qualityContext, '--quality-context', true),
+      qualityChunks: positive(argv.chunks, '--chunks', true),
+      threads: numberList(argv.threads, '--threads'),
+      batches: numberList(argv.batch, '--batch'),
+      promptTokens: positive(argv.promptTokens, '--prompt-tokens', true),
+      generatedTokens: positive(argv.genTokens, '--gen-tokens', true),
+      depth: argv.depth,
+      repetitions: positive(argv.repetitions, '--repetitions', true),
+      probe: await probeHardware({ bandwidth: argv.bandwidth, gpu: argv.gpu, signal }),
+      signal,
+      onProgress: (event) => {
+        if (event.phase !== phase) {
+          phase = event.phase;
+          out.debug(event.message);
+        }
+        bar.update(Math.round(event.fraction * 1000));
+        bar.step(event.message);
+      },
+    });
+    bar.done();
+    const created = new Date().toISOString();
+    if (argv.saveProfile) {
+      await writeProfile(
+        argv.saveProfile,
+        toProfile(calibration, { created, alkiVersion: ALKI_VERSION }),
+        argv.force,
+      );
+      out.info(`Saved the profile to ${argv.saveProfile}`);
+    }
+    if (!calibration.result.recommendation) {
+      out.result(calibration, () => renderCalibration(calibration));
       throw new CalibrateError(
-        'INVALID_OPTIONS',
-        'This version of alki calibrate only probes the hardware.',
+        'NO_CANDIDATE',
+        'No quant meets every constraint; the rejected list says which each broke.',
         {
-          hint: 'Run `alki calibrate --probe-only`.',
+          hint: 'Loosen --max-memory, --min-tokens-per-second, --context or --max-kl.',
         },
       );
     }
-    out.info('Probing the hardware');
-    const probe = await probeHardware({ bandwidth: argv.bandwidth, gpu: argv.gpu, signal });
-    out.result(probe, () => renderProbe(probe));
+    let applied: Awaited<ReturnType<typeof updateBundleRuntime>> | undefined;
+    if (argv.apply) {
+      const choice = calibration.result.recommendation;
+      applied = await updateBundleRuntime(argv.apply, {
+        quant: choice.quant,
+        ctx: choice.context,
+        threads: choice.threads,
+      });
+      out.info(
+        applied.changed.length
+          ? `Applied to ${argv.apply}: ${choice.quant}, context ${choice.context}, ${choice.threads} threads (${applied.changed.join(', ')})`
+          : `${argv.apply} already runs ${choice.quant}, context ${choice.context}, ${choice.threads} threads`,
+      );
+    }
+    out.result(applied ? { ...calibration, applied } : calibration, () => renderCalibration(calibration));
   }),
 };

@@ -3,11 +3,14 @@ import {
   BundlerError,
   pack,
   packDemo,
+  readBundle,
   shellArgument,
+  updateBundleRuntime,
   type PackProgress,
   type PackResult,
   type StagedBundle,
 } from '@alki/bundler';
+import { profileSettings, readProfile, type ProfileSettings } from '@alki/calibrate';
 import { RuntimeError, validateGgufModel, type ModelReport } from '@alki/runtime';
 import path from 'node:path';
 import type { Argv } from 'yargs';
@@ -23,6 +26,7 @@ interface PackArgs extends GlobalOptions {
   revision?: string;
   token?: string;
   contextSize?: number;
+  profile?: string;
   force: boolean;
   link: boolean;
   demo: boolean;
@@ -103,6 +107,11 @@ export const packCommand: AlkiCommand = {
         type: 'number',
         describe: 'Context size the bundle serves (default: the model context, at most 4096)',
       })
+      .option('profile', {
+        type: 'string',
+        describe:
+          'A calibration profile (alki calibrate --save-profile): serve its recommended quant, context and threads',
+      })
       .option('force', {
         type: 'boolean',
         default: false,
@@ -130,12 +139,21 @@ export const packCommand: AlkiCommand = {
         '$0 pack Qwen/Qwen3-0.6B --quantize Q4_K_M,Q8_0',
         'Convert and quantize a safetensors checkpoint from the hub',
       )
-      .example('$0 pack ./model.gguf --name my-model --context-size 2048', 'Pack a local GGUF'),
+      .example('$0 pack ./model.gguf --name my-model --context-size 2048', 'Pack a local GGUF')
+      .example(
+        '$0 pack ./model-f16.gguf --quantize Q4_K_M,Q8_0 --profile host.json',
+        'Pack two quants and serve the one, with the context and threads, that a calibration profile recommends',
+      ),
   handler: withContext<PackArgs>(async (argv, { out, signal }) => {
     if (!argv.demo && !argv.source)
       throw new BundlerError('INVALID_INPUT', 'Name a source to pack, or pass --demo.');
     if (argv.demo && argv.source)
       throw new BundlerError('INVALID_INPUT', '--demo packs the built-in model; leave out the source.');
+    if (argv.profile && argv.contextSize !== undefined)
+      throw new BundlerError('INVALID_INPUT', '--profile sets the context size; leave out --context-size.');
+    const settings: ProfileSettings | undefined = argv.profile
+      ? profileSettings(await readProfile(argv.profile), argv.profile)
+      : undefined;
     let bar: ProgressReporter | undefined;
     let phase: PackProgress['phase'] | undefined;
     // One bar per phase (download, convert, quantize, copy), and each step's sentence as a line.
@@ -156,7 +174,8 @@ export const packCommand: AlkiCommand = {
       out: argv.out,
       name: argv.name,
       quantize: argv.quantize?.split(',').filter((q) => q.trim() !== ''),
-      contextSize: argv.contextSize,
+      contextSize: settings?.ctx ?? argv.contextSize,
+      ...(settings ? { threads: settings.threads } : {}),
       force: argv.force,
       link: argv.link,
       signal,
@@ -183,6 +202,22 @@ export const packCommand: AlkiCommand = {
         });
     bar?.done();
     for (const note of result.notes) out.info(note);
+    if (settings) {
+      // pack serves the first quant; the profile's choice replaces it when the bundle holds it.
+      if (result.manifest.artifacts.some((a) => a.quant === settings.quant)) {
+        await updateBundleRuntime(result.dir, { quant: settings.quant });
+        const updated = await readBundle(result.dir);
+        result.manifest = updated.manifest;
+        result.runtime = updated.runtime;
+        out.info(
+          `Serving ${settings.quant} at context ${settings.ctx} with ${settings.threads} threads, as ${argv.profile} recommends.`,
+        );
+      } else {
+        out.warn(
+          `${argv.profile} recommends ${settings.quant}, which this bundle does not hold; it serves ${result.manifest.artifacts[0].quant}. Add --quantize ${settings.quant}.`,
+        );
+      }
+    }
     out.result(validation ? { ...result, validation } : result, () => render(result));
     const shown = shellArgument(path.relative(process.cwd(), result.dir) || '.');
     out.info(`Next: alki verify ${shown}, then alki serve ${shown}`);

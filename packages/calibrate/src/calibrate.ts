@@ -1,0 +1,429 @@
+// The calibration run: probe, models, quality against the reference, speed
+// per thread count, memory per context size, and the recommendation. The I/O
+// shell around the pure parts (chunks, KL statistics, recommend).
+import { estimateMemory } from '@alki/bundler';
+import { findLlamaTools, type LlamaTools } from '@alki/llama-tools';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CalibrateError } from './errors.js';
+import { resolveModels, type CalibrationModel, type ResolveModelsOptions } from './models/resolve-models.js';
+import type { CommandWrapper } from './process/run-tool.js';
+import { probeHardware, type HardwareProbe } from './probe/probe.js';
+import type { PerplexitySummary, QualitySummary } from './quality/kl-divergence.js';
+import { runKlDivergence, runPerplexityBase } from './quality/llama-perplexity.js';
+import { BUILT_IN_TEXT, builtInTextFile } from './quality/text.js';
+import { recommend, type Constraints, type RecommendResult } from './recommend/recommend.js';
+import { runLlamaBench } from './speed/llama-bench.js';
+import { candidateThreads, type SpeedEngine, type SpeedMeasurement, type SpeedPlan } from './speed/speed.js';
+import { runWorker } from './worker/run-worker.js';
+
+export type QualityEngine = 'llama-perplexity' | 'node-llama-cpp';
+
+/** Quality of one model: perplexity for the reference, the full comparison for the others. */
+export type ModelQuality =
+  | {
+      reference: true;
+      engine: QualityEngine;
+      summary: PerplexitySummary;
+      loadMs?: number;
+      peakRssBytes?: number;
+    }
+  | {
+      reference: false;
+      engine: QualityEngine;
+      summary: QualitySummary;
+      loadMs?: number;
+      peakRssBytes?: number;
+    };
+
+/** Memory a server needs at one context size (bundler's estimate, as the deploy configs size it). */
+export interface ContextMemory {
+  context: number;
+  bytes: number;
+  kvCacheBytes: number;
+}
+
+/** Everything measured about one model. */
+export interface ModelCalibration {
+  quant: string;
+  file: string;
+  sizeBytes: number;
+  bitsPerWeight: number;
+  parameterCount: number;
+  isBase: boolean;
+  speed: SpeedMeasurement;
+  quality?: ModelQuality;
+  memoryByContext: ContextMemory[];
+}
+
+/** The text quality was measured on. */
+export interface CalibrationText {
+  source: 'built-in' | 'file';
+  file: string;
+  license: string;
+  nCtx: number;
+  chunks?: number;
+}
+
+/** The result of a calibration: what the profile and the report are made of. */
+export interface Calibration {
+  model: { name: string; architecture: string; parameterCount: number; contextLength: number };
+  probe: HardwareProbe;
+  engines: { speed: SpeedEngine; quality: QualityEngine | 'none' };
+  plan: SpeedPlan;
+  text: CalibrationText;
+  models: ModelCalibration[];
+  constraints: Constraints;
+  result: RecommendResult;
+  wallMs: number;
+}
+
+export type EngineChoice = 'auto' | 'llama-cpp' | 'node-llama-cpp';
+
+/** What calibrate reports while it works. */
+export interface CalibrationProgress {
+  phase: 'probe' | 'quantize' | 'quality' | 'speed';
+  message: string;
+  /** Share of the whole run done, 0..1. */
+  fraction: number;
+  /** Seconds left, once enough is done to estimate. */
+  etaSeconds?: number;
+}
+
+export interface CalibrateOptions {
+  /** A bundle directory, or GGUF files. */
+  targets: string[];
+  /** Quants to make from a single high-precision source. */
+  quants?: string[];
+  constraints?: Constraints;
+  /** `llama-cpp` uses llama-bench and llama-perplexity; `node-llama-cpp` the library; `auto` the tools when present. */
+  engine?: EngineChoice;
+  /** Skip quality; the recommendation then ignores --max-kl. */
+  quality?: boolean;
+  /** A text for quality; the built-in one by default. */
+  textFile?: string;
+  /** Window of the quality measurement; default min(512, the trained context). */
+  qualityContext?: number;
+  /** Windows of the text to evaluate at most. */
+  qualityChunks?: number;
+  /** Thread counts to try; by default candidateThreads(usable cores). */
+  threads?: number[];
+  batches?: number[];
+  promptTokens?: number;
+  generatedTokens?: number;
+  depth?: number;
+  repetitions?: number;
+  /** A probe already made (or an emulated device's); probed here otherwise. */
+  probe?: HardwareProbe;
+  /** Runs every measurement inside limits (emulation). */
+  wrap?: CommandWrapper;
+  tools?: LlamaTools | null;
+  cacheDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: CalibrationProgress) => void;
+}
+
+const DEFAULT_QUALITY_CONTEXT = 512;
+const DEFAULT_BATCH = 512;
+/** Generating one token costs about this many prompt tokens on a CPU (one weight pass each). */
+const GENERATION_COST = 10;
+
+/** Context sizes whose memory is reported: powers of two up to the trained length, from 256 or an eighth of it. */
+function memoryContexts(trained: number): number[] {
+  const top = Math.min(trained > 0 ? trained : 4096, 131072);
+  const sizes: number[] = [];
+  for (let c = Math.max(1, Math.min(256, Math.floor(top / 8))); c < top; c *= 2) sizes.push(c);
+  sizes.push(top);
+  return sizes;
+}
+
+function resolveEngine(choice: EngineChoice, tools: LlamaTools | null): 'llama-cpp' | 'node-llama-cpp' {
+  if (choice === 'node-llama-cpp') return 'node-llama-cpp';
+  if (tools) return 'llama-cpp';
+  if (choice === 'llama-cpp') {
+    throw new CalibrateError('UNSUPPORTED_ENVIRONMENT', 'llama-bench and llama-perplexity were not found.', {
+      hint: 'Build them with `alki tools build` (about 7 minutes on 2 cores), or use --engine node-llama-cpp.',
+    });
+  }
+  return 'node-llama-cpp';
+}
+
+/** Tracks the share of work done by weight (model bytes times tokens) and estimates the time left. */
+class Progress {
+  private done = 0;
+  private readonly started = performance.now();
+  constructor(
+    private readonly total: number,
+    private readonly emit?: (progress: CalibrationProgress) => void,
+  ) {}
+
+  report(phase: CalibrationProgress['phase'], message: string, partial = 0): void {
+    if (!this.emit) return;
+    const fraction = this.total > 0 ? Math.min(1, (this.done + partial) / this.total) : 0;
+    const elapsed = (performance.now() - this.started) / 1000;
+    const etaSeconds = fraction > 0.02 ? (elapsed * (1 - fraction)) / fraction : undefined;
+    this.emit({ phase, message, fraction, ...(etaSeconds !== undefined ? { etaSeconds } : {}) });
+  }
+
+  add(work: number): void {
+    this.done += work;
+  }
+}
+
+/**
+ * Calibrates models on this machine (or inside an emulated device's
+ * limits): quality of each quant against the highest-precision one, speed
+ * for each thread count, memory per context size, and the recommended
+ * quant, context, threads and batch under the constraints.
+ *
+ * @example
+ * const calibration = await calibrate({ targets: ['model-f16.gguf'], quants: ['Q4_K_M', 'Q8_0'], constraints: { maxKld: 0.05 } });
+ * console.log(calibration.result.recommendation);
+ */
+export async function calibrate(options: CalibrateOptions): Promise<Calibration> {
+  const started = performance.now();
+  const { signal } = options;
+  options.onProgress?.({ phase: 'probe', message: 'Probing the hardware', fraction: 0 });
+  const probe = options.probe ?? (await probeHardware({ signal }));
+  const resolveOptions: ResolveModelsOptions = {
+    quants: options.quants,
+    cacheDir: options.cacheDir,
+    signal,
+    onProgress: (message, done, total) =>
+      options.onProgress?.({
+        phase: 'quantize',
+        message,
+        fraction: done && total ? (0.1 * done) / total : 0,
+      }),
+  };
+  const resolved = await resolveModels(options.targets, resolveOptions);
+  const tools = options.tools === undefined ? (findLlamaTools() ?? null) : options.tools;
+  const engine = resolveEngine(options.engine ?? 'auto', tools);
+  const measureQuality = options.quality !== false && resolved.models.length > 0;
+  const trained = resolved.base.facts.contextLength;
+  const nCtx =
+    options.qualityContext ??
+    Math.min(DEFAULT_QUALITY_CONTEXT, trained > 0 ? trained : DEFAULT_QUALITY_CONTEXT);
+  const plan: SpeedPlan = {
+    threads: options.threads ?? candidateThreads(probe.usable.cores),
+    batches: options.batches ?? [DEFAULT_BATCH],
+    promptTokens: options.promptTokens ?? 256,
+    generatedTokens: options.generatedTokens ?? 64,
+    depth: options.depth ?? 0,
+    repetitions: options.repetitions ?? 3,
+  };
+  const text: CalibrationText = options.textFile
+    ? { source: 'file', file: path.resolve(options.textFile), license: 'given by the user', nCtx }
+    : { source: 'built-in', file: builtInTextFile(), license: BUILT_IN_TEXT.license, nCtx };
+  if (options.qualityChunks !== undefined) text.chunks = options.qualityChunks;
+
+  // Work by model bytes times tokens: quality reads about 2.5 windows' worth
+  // per model on a typical text, speed reads its plan.
+  const speedTokens =
+    plan.threads.length *
+    plan.batches.length *
+    plan.repetitions *
+    (plan.promptTokens + plan.depth * 2 + plan.generatedTokens * GENERATION_COST);
+  const qualityTokens = measureQuality ? nCtx * (options.qualityChunks ?? 4) : 0;
+  const total = resolved.models.reduce((sum, m) => sum + m.sizeBytes * (speedTokens + qualityTokens), 0);
+  const progress = new Progress(total, options.onProgress);
+
+  const workDir = await mkdtemp(path.join(os.tmpdir(), 'alki-calibrate-'));
+  const baseFile = path.join(workDir, 'reference.kld');
+  const threadsForQuality = Math.max(...plan.threads);
+  const models: ModelCalibration[] = [];
+  try {
+    // The reference first: every comparison reads its distributions.
+    for (const model of resolved.models) {
+      signal?.throwIfAborted();
+      const isBase = model === resolved.base;
+      const label = `${model.quant}${isBase ? ' (reference)' : ''}`;
+      let quality: ModelQuality | undefined;
+      if (measureQuality) {
+        const onChunk = (done: number, all: number) =>
+          progress.report(
+            'quality',
+            `Quality of ${label}: window ${done}/${all}`,
+            (model.sizeBytes * qualityTokens * done) / all,
+          );
+        quality = await measureModelQuality(engine, model, isBase, {
+          text,
+          baseFile,
+          threads: threadsForQuality,
+          tools,
+          signal,
+          wrap: options.wrap,
+          onChunk,
+        });
+        progress.add(model.sizeBytes * qualityTokens);
+      }
+      const onTest = (done: number, all: number) =>
+        progress.report(
+          'speed',
+          `Speed of ${label}: test ${done}/${all}`,
+          (model.sizeBytes * speedTokens * done) / all,
+        );
+      progress.report('speed', `Speed of ${label}`);
+      const speed =
+        engine === 'llama-cpp'
+          ? await runLlamaBench({
+              binary: tools!.paths['llama-bench'],
+              model: model.file,
+              plan,
+              signal,
+              wrap: options.wrap,
+              onTest,
+            })
+          : await nodeSpeed(model, plan, text.file, signal, options.wrap, onTest);
+      progress.add(model.sizeBytes * speedTokens);
+      // llama-bench reports no load time; the quality run's is the same load.
+      if (speed.loadMs === undefined && quality?.loadMs !== undefined) speed.loadMs = quality.loadMs;
+      models.push({
+        quant: model.quant,
+        file: model.file,
+        sizeBytes: model.sizeBytes,
+        bitsPerWeight: model.bitsPerWeight,
+        parameterCount: model.facts.parameterCount,
+        isBase,
+        speed,
+        ...(quality ? { quality } : {}),
+        memoryByContext: memoryContexts(trained).map((context) => {
+          const estimate = estimateMemory(model.facts, model.sizeBytes, context);
+          return { context, bytes: estimate.requestMiB * 1024 * 1024, kvCacheBytes: estimate.kvCacheBytes };
+        }),
+      });
+    }
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+
+  const constraints = options.constraints ?? {};
+  const byQuant = new Map(resolved.models.map((m) => [m.quant, m]));
+  const result = recommend({
+    candidates: models.map((m) => ({
+      quant: m.quant,
+      sizeBytes: m.sizeBytes,
+      isBase: m.isBase,
+      ...(m.quality && !m.quality.reference
+        ? { kld: m.quality.summary.kld.value, top1Agreement: m.quality.summary.top1Agreement.value }
+        : {}),
+      samples: m.speed.samples,
+      memoryAt: (context) => {
+        const estimate = estimateMemory(byQuant.get(m.quant)!.facts, m.sizeBytes, context);
+        return estimate.requestMiB * 1024 * 1024;
+      },
+    })),
+    constraints: measureQuality ? constraints : { ...constraints, maxKld: undefined },
+    deviceMemoryBytes: probe.usable.memoryBytes,
+    trainedContext: trained,
+  });
+  return {
+    model: {
+      name: resolved.name,
+      architecture: resolved.base.facts.architecture,
+      parameterCount: resolved.base.facts.parameterCount,
+      contextLength: trained,
+    },
+    probe,
+    engines: {
+      speed: engine === 'llama-cpp' ? 'llama-bench' : 'node-llama-cpp',
+      quality: measureQuality ? (engine === 'llama-cpp' ? 'llama-perplexity' : 'node-llama-cpp') : 'none',
+    },
+    plan,
+    text,
+    models,
+    constraints,
+    result,
+    wallMs: performance.now() - started,
+  };
+}
+
+interface QualityRun {
+  text: CalibrationText;
+  baseFile: string;
+  threads: number;
+  tools: LlamaTools | null;
+  signal?: AbortSignal;
+  wrap?: CommandWrapper;
+  onChunk: (done: number, total: number) => void;
+}
+
+async function measureModelQuality(
+  engine: 'llama-cpp' | 'node-llama-cpp',
+  model: CalibrationModel,
+  isBase: boolean,
+  run: QualityRun,
+): Promise<ModelQuality> {
+  if (engine === 'llama-cpp') {
+    const options = {
+      binary: run.tools!.paths['llama-perplexity'],
+      model: model.file,
+      textFile: run.text.file,
+      nCtx: run.text.nCtx,
+      threads: run.threads,
+      chunks: run.text.chunks,
+      baseFile: run.baseFile,
+      signal: run.signal,
+      wrap: run.wrap,
+      onChunk: run.onChunk,
+    };
+    if (isBase) {
+      const { summary, facts } = await runPerplexityBase(options);
+      return {
+        reference: true,
+        engine: 'llama-perplexity',
+        summary,
+        loadMs: facts.loadMs,
+        peakRssBytes: facts.peakRssBytes,
+      };
+    }
+    const { summary, facts } = await runKlDivergence(options);
+    return {
+      reference: false,
+      engine: 'llama-perplexity',
+      summary,
+      loadMs: facts.loadMs,
+      peakRssBytes: facts.peakRssBytes,
+    };
+  }
+  const common = { signal: run.signal, wrap: run.wrap, onProgress: run.onChunk };
+  if (isBase) {
+    const message = await runWorker(
+      {
+        kind: 'quality-base',
+        model: model.file,
+        textFile: run.text.file,
+        nCtx: run.text.nCtx,
+        threads: run.threads,
+        ...(run.text.chunks !== undefined ? { chunks: run.text.chunks } : {}),
+        baseFile: run.baseFile,
+      },
+      common,
+    );
+    if (message.type !== 'perplexity') throw new Error(`unexpected worker answer ${message.type}`);
+    return { reference: true, engine: 'node-llama-cpp', summary: message.summary, ...message.facts };
+  }
+  const message = await runWorker(
+    { kind: 'quality-compare', model: model.file, threads: run.threads, baseFile: run.baseFile },
+    common,
+  );
+  if (message.type !== 'quality') throw new Error(`unexpected worker answer ${message.type}`);
+  return { reference: false, engine: 'node-llama-cpp', summary: message.summary, ...message.facts };
+}
+
+async function nodeSpeed(
+  model: CalibrationModel,
+  plan: SpeedPlan,
+  textFile: string,
+  signal: AbortSignal | undefined,
+  wrap: CommandWrapper | undefined,
+  onTest: (done: number, total: number) => void,
+): Promise<SpeedMeasurement> {
+  const message = await runWorker(
+    { kind: 'speed', model: model.file, plan, textFile },
+    { signal, wrap, onProgress: onTest },
+  );
+  if (message.type !== 'speed') throw new Error(`unexpected worker answer ${message.type}`);
+  return message.result;
+}

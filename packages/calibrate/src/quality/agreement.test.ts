@@ -1,0 +1,79 @@
+import { describe, expect, it } from '@jest/globals';
+import { nativeTools } from '@alki/testkit';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { calibrationModels } from '../__fixtures__/models.js';
+import { runWorker } from '../worker/run-worker.js';
+import { runKlDivergence, runPerplexityBase } from './llama-perplexity.js';
+import { builtInTextFile } from './text.js';
+
+// How closely the node-llama-cpp engine must agree with llama-perplexity on
+// the same files and text. They are not bit-identical: llama-perplexity keeps
+// the reference's log-probabilities as 16-bit steps of at most 16/65535 nats
+// (perplexity.cpp, log_softmax with log_prob), and the two programs are
+// different builds of llama.cpp (node-llama-cpp's prebuilt binary and the
+// native tools) whose SIMD kernels round the logits differently. Neither
+// moves a mean by more than a fraction of a percent; a near-tie for the top
+// token can flip, which moves top-1 agreement by 1/N per flip.
+const RELATIVE = 0.02;
+const TOP1_POINTS = 0.02;
+
+describe('quality by node-llama-cpp against llama-perplexity --kl-divergence', () => {
+  it('gives the same perplexity, mean KL divergence and top-1 agreement for each quant, within the stated tolerance', async () => {
+    const tools = await nativeTools();
+    const { base, models } = await calibrationModels();
+    const work = mkdtempSync(path.join(os.tmpdir(), 'alki-agreement-'));
+    try {
+      const common = { textFile: builtInTextFile(), nCtx: 64, threads: 1, chunks: 8 };
+      const nodeBase = path.join(work, 'node.kld');
+      const toolBase = path.join(work, 'tool.kld');
+      const ours = await runWorker({ kind: 'quality-base', model: base.file, ...common, baseFile: nodeBase });
+      const theirs = await runPerplexityBase({
+        binary: tools.paths['llama-perplexity'],
+        model: base.file,
+        ...common,
+        baseFile: toolBase,
+      });
+      if (ours.type !== 'perplexity') throw new Error(ours.type);
+      expect(ours.summary.tokens).toBe(theirs.summary.tokens);
+      expect(ours.summary.tokens).toBe(8 * 31);
+      expect(Math.abs(ours.summary.perplexity.value - theirs.summary.perplexity.value)).toBeLessThanOrEqual(
+        RELATIVE * theirs.summary.perplexity.value,
+      );
+      const klds = new Map<string, number>();
+
+      for (const model of models.filter((m) => m !== base)) {
+        const node = await runWorker({
+          kind: 'quality-compare',
+          model: model.file,
+          threads: 1,
+          baseFile: nodeBase,
+        });
+        const tool = await runKlDivergence({
+          binary: tools.paths['llama-perplexity'],
+          model: model.file,
+          ...common,
+          baseFile: toolBase,
+        });
+        if (node.type !== 'quality') throw new Error(node.type);
+        const a = node.summary;
+        const b = tool.summary;
+        expect({ quant: model.quant, tokens: a.tokens }).toEqual({ quant: model.quant, tokens: b.tokens });
+        expect(Math.abs(a.kld.value - b.kld.value)).toBeLessThanOrEqual(RELATIVE * b.kld.value + 1e-5);
+        expect(Math.abs(a.perplexity.value - b.perplexity.value)).toBeLessThanOrEqual(
+          RELATIVE * b.perplexity.value,
+        );
+        expect(Math.abs(a.top1Agreement.value - b.top1Agreement.value)).toBeLessThanOrEqual(TOP1_POINTS);
+        klds.set(model.quant, b.kld.value);
+        process.stderr.write(
+          `${model.quant}: KLD ${a.kld.value.toFixed(6)} vs ${b.kld.value.toFixed(6)}, top-1 ${a.top1Agreement.value.toFixed(4)} vs ${b.top1Agreement.value.toFixed(4)}, PPL ${a.perplexity.value.toFixed(3)} vs ${b.perplexity.value.toFixed(3)}\n`,
+        );
+      }
+      // The fixture is large enough that the quants differ measurably.
+      expect(klds.get('Q4_K_M')!).toBeGreaterThan(10 * klds.get('Q8_0')!);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 600_000);
+});
