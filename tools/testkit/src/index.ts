@@ -21,6 +21,8 @@ export { cachedTinyLlamaGguf, TINY_CHATML_TEMPLATE, writeTinyLlamaGguf } from '.
 export type { TinyLlamaGguf, TinyLlamaOptions } from './tiny-gguf.js';
 export { startTokenServer } from './token-server.js';
 export type { TokenServer, TokenServerOptions, TokenRequestRecord } from './token-server.js';
+export { processAlive, writeHostileCredentialHelpers } from './credential-helpers.js';
+export type { HostileCredentialHelpers } from './credential-helpers.js';
 export { startCuttingProxy } from './cutting-proxy.js';
 export type { CuttingProxy } from './cutting-proxy.js';
 export { cachedSizedLlamaGguf, writeSizedLlamaGguf } from './sized-llama-gguf.js';

@@ -15,7 +15,7 @@ import {
   loadIntoEngine,
   testImage,
   type Delivered,
-  type EngineName,
+  type ContainerEngineName,
   type ListedImage,
 } from '@alki/image-builder';
 import { requireLlamaTool, findLlamaTools } from '@alki/llama-tools';
@@ -305,7 +305,7 @@ const runtime: AlkiCommand = {
 
 interface TestArgs extends GlobalOptions {
   image: string;
-  engine?: EngineName;
+  engine?: ContainerEngineName;
   port?: number;
   env: string[];
   timeout: number;

@@ -2,9 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pack } from '@alki/bundler';
 import {
   startCuttingProxy,
+  processAlive,
   startRegistry,
+  writeHostileCredentialHelpers,
   writeTinyLlamaGguf,
   type CuttingProxy,
+  type HostileCredentialHelpers,
   type TestRegistry,
 } from '@alki/testkit';
 import { spawn } from 'node:child_process';
@@ -22,7 +25,7 @@ import { runCli } from '../test-support.js';
 const bin = fileURLToPath(new URL('../../bin/alki.js', import.meta.url));
 const SECRET = 'hunter2-from-the-helper-must-never-be-printed';
 let work: string;
-let helpers: string;
+let hostile: HostileCredentialHelpers;
 let registry: TestRegistry;
 let proxy: CuttingProxy;
 const saved = { ...process.env };
@@ -34,25 +37,10 @@ function dockerConfig(name: string, helper: string): string {
   return dir;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   return check();
-}
-
-async function helperPids(prefix: string): Promise<number[]> {
-  const files = [`${prefix}.helper`, `${prefix}.child`];
-  await until(() => files.every((f) => fs.existsSync(f) && fs.readFileSync(f, 'utf8').trim() !== ''), 10_000);
-  return files.map((f) => Number(fs.readFileSync(f, 'utf8').trim()));
 }
 
 /** `alki tags` as its own process, with the hanging helper; resolves to its exit code. */
@@ -60,7 +48,7 @@ function startTags(pids: string, timeoutSeconds: number) {
   const child = spawn(process.execPath, [bin, 'tags', `${registry.host}/models/any`], {
     env: {
       ...process.env,
-      PATH: `${helpers}:${process.env.PATH}`,
+      PATH: `${hostile.binDir}:${process.env.PATH}`,
       DOCKER_CONFIG: dockerConfig(path.basename(pids), 'hang'),
       HANG_PIDS: pids,
       ALKI_CREDENTIAL_HELPER_TIMEOUT: String(timeoutSeconds),
@@ -77,20 +65,7 @@ function startTags(pids: string, timeoutSeconds: number) {
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-cli-failures-'));
-  helpers = path.join(work, 'bin');
-  fs.mkdirSync(helpers);
-  // Prints its whole credential, password included, on both streams, and fails.
-  fs.writeFileSync(
-    path.join(helpers, 'docker-credential-leaky'),
-    `#!/bin/sh\necho '{"ServerURL":"x","Username":"ci","Secret":"${SECRET}"}'\necho '{"Secret":"${SECRET}"}' >&2\nexit 1\n`,
-    { mode: 0o755 },
-  );
-  // Hangs, with a child that hangs too; both write their pids.
-  fs.writeFileSync(
-    path.join(helpers, 'docker-credential-hang'),
-    '#!/bin/sh\necho $$ > "$HANG_PIDS.helper"\nsleep 300 &\necho $! > "$HANG_PIDS.child"\nwait\n',
-    { mode: 0o755 },
-  );
+  hostile = writeHostileCredentialHelpers(work, SECRET);
   registry = await startRegistry();
   proxy = await startCuttingProxy(registry.host);
   const gguf = path.join(work, 'tiny.gguf');
@@ -167,7 +142,7 @@ describe('a registry that stalls mid-blob', () => {
 
 describe('credential helpers', () => {
   it('never print what a failing helper printed; the error names the helper and its exit code (exit 5)', async () => {
-    process.env.PATH = `${helpers}:${saved.PATH}`;
+    process.env.PATH = `${hostile.binDir}:${saved.PATH}`;
     process.env.DOCKER_CONFIG = dockerConfig('leaky', 'leaky');
     for (const args of [[], ['--json'], ['--verbose']]) {
       const run = await runCli(['tags', `${registry.host}/models/stall-tiny`, ...args]);
@@ -180,25 +155,25 @@ describe('credential helpers', () => {
   it('stop a hanging helper and its children when alki gets SIGTERM, and exit 130', async () => {
     const pids = path.join(work, 'sigterm');
     const tags = startTags(pids, 120);
-    const [helper, child] = await helperPids(pids);
-    expect([alive(helper), alive(child)]).toEqual([true, true]);
+    const { helper, child } = await hostile.hangPids(pids);
+    expect([processAlive(helper), processAlive(child)]).toEqual([true, true]);
     tags.child.kill('SIGTERM');
     const exit = await Promise.race([
       tags.exited,
       new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000)),
     ]);
     expect(exit).toEqual({ code: EXIT_CODES.interrupted, signal: null });
-    expect(await until(() => !alive(helper) && !alive(child), 5_000)).toBe(true);
+    expect(await until(() => !processAlive(helper) && !processAlive(child), 5_000)).toBe(true);
   }, 60_000);
 
   it('do not outlive a kill -9 of alki by more than their timeout', async () => {
     const pids = path.join(work, 'sigkill');
     const tags = startTags(pids, 2);
-    const [helper, child] = await helperPids(pids);
+    const { helper, child } = await hostile.hangPids(pids);
     tags.child.kill('SIGKILL');
     await tags.exited;
-    expect([alive(helper), alive(child)]).toEqual([true, true]);
+    expect([processAlive(helper), processAlive(child)]).toEqual([true, true]);
     // timeout(1) holds the helper's group and kills it 2 s past the helper timeout.
-    expect(await until(() => !alive(helper) && !alive(child), 10_000)).toBe(true);
+    expect(await until(() => !processAlive(helper) && !processAlive(child), 10_000)).toBe(true);
   }, 60_000);
 });

@@ -7,11 +7,11 @@ import { runProgram, type RunProgram } from '../base/shared-libraries.js';
 import { ALKI_IMAGE_LABEL } from '../base/air-gapped-base.js';
 import type { ListedImage } from '../store.js';
 
-export type EngineName = 'podman' | 'docker';
+export type ContainerEngineName = 'podman' | 'docker';
 
 /** A container engine CLI: which one, and how to run it (with the environment it needs). */
 export interface ContainerEngine {
-  name: EngineName;
+  name: ContainerEngineName;
   run: RunProgram;
 }
 
@@ -20,8 +20,8 @@ export interface ContainerEngine {
  * Alki tests with), then docker. "Working" means `info` succeeds: a docker
  * client with no daemon behind it does not count.
  */
-export function detectEngine(run: RunProgram = runProgram, prefer?: EngineName): ContainerEngine {
-  const order: EngineName[] = prefer ? [prefer] : ['podman', 'docker'];
+export function detectEngine(run: RunProgram = runProgram, prefer?: ContainerEngineName): ContainerEngine {
+  const order: ContainerEngineName[] = prefer ? [prefer] : ['podman', 'docker'];
   const problems: string[] = [];
   for (const name of order) {
     const result = run(name, ['info', '--format', '{{json .}}']);

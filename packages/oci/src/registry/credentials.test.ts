@@ -2,32 +2,23 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { processAlive, writeHostileCredentialHelpers, type HostileCredentialHelpers } from '@alki/testkit';
 import type { OciError } from '../errors.js';
 import { findCredentials } from './credentials.js';
 
 const SECRET = 'hunter2-must-never-be-printed';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(file: string): Promise<number> {
-  for (let i = 0; i < 200 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 25));
-  for (let i = 0; i < 40 && fs.readFileSync(file, 'utf8').trim() === ''; i++)
-    await new Promise((r) => setTimeout(r, 25));
-  return Number(fs.readFileSync(file, 'utf8').trim());
+async function gone(...pids: number[]): Promise<boolean> {
+  for (let i = 0; i < 40 && pids.some(processAlive); i++) await new Promise((r) => setTimeout(r, 50));
+  return !pids.some(processAlive);
 }
 
 describe('findCredentials', () => {
   let dir: string;
   let binDir: string;
+  let hostile: HostileCredentialHelpers;
   // Helpers are real programs found on PATH, speaking the docker-credential-helpers protocol.
-  const helperEnv = () => ({ PATH: `${binDir}:${process.env.PATH}` });
+  const helperEnv = () => ({ PATH: `${binDir}:${hostile.binDir}:${process.env.PATH}` });
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-creds-'));
     binDir = path.join(dir, 'bin');
@@ -48,23 +39,8 @@ describe('findCredentials', () => {
       '#!/bin/sh\necho "keychain locked" >&2\nexit 3\n',
       { mode: 0o755 },
     );
-    // Prints its whole credential, password included, and then fails (issue 22).
-    fs.writeFileSync(
-      path.join(binDir, 'docker-credential-leaky'),
-      `#!/bin/sh\necho '{"ServerURL":"x","Username":"ci","Secret":"${SECRET}"}'\necho "debug: secret=${SECRET}" >&2\nexit 1\n`,
-      { mode: 0o755 },
-    );
-    fs.writeFileSync(
-      path.join(binDir, 'docker-credential-garbled'),
-      `#!/bin/sh\necho 'password=${SECRET}'\n`,
-      { mode: 0o755 },
-    );
-    // Hangs, and starts a child that hangs too; both write their pids so the test can look for them.
-    fs.writeFileSync(
-      path.join(binDir, 'docker-credential-hang'),
-      '#!/bin/sh\necho $$ > "$HANG_PIDS.helper"\nsleep 300 &\necho $! > "$HANG_PIDS.child"\nwait\n',
-      { mode: 0o755 },
-    );
+    // leaky, garbled and hang: helpers that misbehave as issue 22 found them.
+    hostile = writeHostileCredentialHelpers(dir, SECRET);
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -206,11 +182,8 @@ describe('findCredentials', () => {
       hint: expect.stringContaining('ALKI_CREDENTIAL_HELPER_TIMEOUT'),
     });
     expect(Date.now() - started).toBeLessThan(10_000);
-    const helper = await waitFor(`${pids}.helper`);
-    const child = await waitFor(`${pids}.child`);
-    for (let i = 0; i < 40 && (alive(helper) || alive(child)); i++)
-      await new Promise((r) => setTimeout(r, 50));
-    expect([alive(helper), alive(child)]).toEqual([false, false]);
+    const { helper, child } = await hostile.hangPids(pids);
+    expect(await gone(helper, child)).toBe(true);
   });
 
   it('kills a running helper and its children when the lookup is aborted', async () => {
@@ -221,13 +194,11 @@ describe('findCredentials', () => {
       env: { ...helperEnv(), HANG_PIDS: pids },
       signal: controller.signal,
     });
-    const child = await waitFor(`${pids}.child`);
-    const helper = await waitFor(`${pids}.helper`);
+    const { helper, child } = await hostile.hangPids(pids);
+    expect([processAlive(helper), processAlive(child)]).toEqual([true, true]);
     controller.abort(new Error('SIGTERM'));
     await expect(lookup).rejects.toMatchObject({ code: 'ABORTED' });
-    for (let i = 0; i < 40 && (alive(helper) || alive(child)); i++)
-      await new Promise((r) => setTimeout(r, 50));
-    expect([alive(helper), alive(child)]).toEqual([false, false]);
+    expect(await gone(helper, child)).toBe(true);
   });
 
   it('treats a missing config as anonymous and a corrupt one as an error', async () => {
