@@ -75,7 +75,10 @@ export const validateCommand: AlkiCommand = {
         default: 512,
         describe: 'Context size for the generation, in tokens',
       })
-      .option('threads', { type: 'number', describe: 'CPU threads (default and maximum: the core count)' })
+      .option('threads', {
+        type: 'number',
+        describe: 'CPU threads (default: the idle cores, by the load average; at most the core count)',
+      })
       .option('score', {
         type: 'boolean',
         default: false,

@@ -1,6 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 import { abortingModel, tinyModel } from '../test-support/models.js';
-import { validateGgufModel } from './validate-gguf.js';
+import { validateGgufModel, validationThreads } from './validate-gguf.js';
+
+describe('validationThreads', () => {
+  it('uses the idle cores: all of an idle machine, one on a busy one, never none', () => {
+    expect(validationThreads(8, 0.2)).toBe(8);
+    expect(validationThreads(2, 0.1)).toBe(2);
+    expect(validationThreads(4, 1.6)).toBe(2);
+    expect(validationThreads(2, 0.7)).toBe(1);
+    expect(validationThreads(2, 17.5)).toBe(1);
+    expect(validationThreads(1, 0)).toBe(1);
+  });
+});
 
 describe('validateGgufModel', () => {
   it('passes a tiny working model and reports its speed, memory and score', async () => {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { RuntimeError } from '../errors.js';
 import { effectiveThreads } from '../serve/node-llama-engine.js';
 import { DEFAULT_PROMPT } from './builtin-text.js';
@@ -13,10 +14,23 @@ export interface ValidateModelOptions extends WorkerRunOptions {
   maxTokens?: number;
   /** Context for the generation. Default 512. */
   contextSize?: number;
-  /** CPU threads; capped at the core count. */
+  /** CPU threads; capped at the core count. Default: the idle cores (see validationThreads). */
   threads?: number;
   /** Also score the built-in text (mean negative log-likelihood per token). */
   score?: boolean;
+}
+
+/**
+ * The threads a validation uses when none are asked for: the cores that are
+ * not already busy (the core count minus the 1-minute load average, rounded),
+ * at least 1. ggml's threads spin while they wait for each other, so one
+ * thread more than the idle cores costs far more than it brings: on a 2-core
+ * machine at a load average of 17 to 20, one thread generated 30x (1 MiB
+ * model) and 44x (100 MiB Q8_0) faster than two, and four were slower again
+ * (tools/bench/validate-threads.ts). An idle machine gets every core.
+ */
+export function validationThreads(cores = os.availableParallelism(), loadAverage = os.loadavg()[0]): number {
+  return Math.max(1, Math.min(cores, Math.round(cores - loadAverage)));
 }
 
 /**
@@ -53,7 +67,7 @@ export async function validateGgufModel(
       prompt: options.prompt ?? DEFAULT_PROMPT,
       maxTokens,
       contextSize,
-      threads: effectiveThreads(options.threads),
+      threads: options.threads === undefined ? validationThreads() : effectiveThreads(options.threads),
       score: options.score ?? false,
     },
     options,
