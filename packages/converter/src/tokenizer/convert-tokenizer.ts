@@ -64,7 +64,7 @@ export async function convertTokenizer(options: TokenizerConversionOptions): Pro
     tables = gpt2Vocab(jsonVocab!, vocabSize);
     model = 'gpt2';
     const encoder = options.encoder ?? huggingFaceEncoder(files);
-    ({ name: pre, hash: preHash } = await detectPreTokenizer(encoder));
+    ({ name: pre, hash: preHash } = await detectPreTokenizer(encoder, files.tokenizerJson));
   } else {
     throw new ConverterError(
       'BAD_TOKENIZER',

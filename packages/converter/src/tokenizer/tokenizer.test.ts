@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { detectPreTokenizer } from './pre-tokenizer.js';
+import { detectPreTokenizer, matchPreTypeBehaviour } from './pre-tokenizer.js';
 import { PRE_TOKENIZER_CHECK_TEXT } from './pre-tokenizer-table.js';
 import { parseSentencePieceModel, sentencePieceModelVocab } from './sentencepiece-model.js';
 import { bpeMerges, gpt2Vocab } from './bpe.js';
@@ -37,6 +37,35 @@ describe('detectPreTokenizer', () => {
       details: { hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
     });
     expect((error as Error).message).toContain((error as { details: { hash: string } }).details.hash);
+  });
+
+  it('names a Llama 3 tokenizer.json without a BOS post-processor llama-bpe, as its ignore_merges says', async () => {
+    const { json, config } = load('llama3');
+    // The check-text hash alone says smaug-bpe: the same ids as llama-bpe's, less the BOS.
+    const encode = (j: Record<string, unknown>) => (text: string) =>
+      new Tokenizer(j, config).encode(text).ids;
+    expect((await detectPreTokenizer(encode(json))).name).toBe('smaug-bpe');
+    expect(json.post_processor.type).toBe('ByteLevel');
+    expect(await detectPreTokenizer(encode(json), json)).toMatchObject({ name: 'llama-bpe' });
+    const noIgnore = { ...json, model: { ...json.model, ignore_merges: false } };
+    expect(await detectPreTokenizer(encode(noIgnore), noIgnore)).toMatchObject({ name: 'smaug-bpe' });
+  });
+
+  it('decides between llama-bpe and smaug-bpe only for the Llama 3 split, and keeps every other name', () => {
+    const { json } = load('llama3');
+    const ignoring = json;
+    const merging = { ...json, model: { ...json.model, ignore_merges: false } };
+    expect(matchPreTypeBehaviour('llama-bpe', merging)).toBe('smaug-bpe');
+    expect(matchPreTypeBehaviour('dbrx', ignoring)).toBe('llama-bpe');
+    expect(matchPreTypeBehaviour('dbrx', merging)).toBe('dbrx');
+    expect(matchPreTypeBehaviour('qwen2', ignoring)).toBe('qwen2');
+    // Another split regex: the file is not the family the table's name implies, so the table wins.
+    const otherSplit = structuredClone(json);
+    otherSplit.pre_tokenizer.pretokenizers[0].pattern.Regex = '\\p{N}{1,2}|\\s+';
+    expect(matchPreTypeBehaviour('smaug-bpe', otherSplit)).toBe('smaug-bpe');
+    const prefixSpace = structuredClone(json);
+    prefixSpace.pre_tokenizer.pretokenizers[1].add_prefix_space = true;
+    expect(matchPreTypeBehaviour('smaug-bpe', prefixSpace)).toBe('smaug-bpe');
   });
 
   it('keeps the check text llama.cpp hashes, emoji joiners and all', () => {
