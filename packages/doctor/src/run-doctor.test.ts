@@ -132,7 +132,7 @@ describe('runDoctor on this machine', () => {
 /** Probes for a machine that has everything, to change one thing at a time. */
 function healthy(overrides: Partial<DoctorProbes> = {}): DoctorProbes {
   return {
-    env: { PATH: '/bin', HOME: '/home/u', HF_HOME: '/home/u/hf' },
+    env: { PATH: '/bin', HOME: '/home/u', HF_HOME: '/home/u/hf', DOCKER_CONFIG: '/nonexistent/docker' },
     root: '/',
     nodeVersion: '20.19.0',
     isExecutable: async () => true,
@@ -270,5 +270,35 @@ describe('runDoctor checks', () => {
       status: 'fail',
       fix: expect.stringContaining('HF_HOME'),
     });
+  });
+
+  it('names registry logins and helpers without their secrets, and fails a helper that is not on PATH', async () => {
+    const config = path.join(dir, 'docker');
+    fs.mkdirSync(config, { recursive: true });
+    fs.writeFileSync(
+      path.join(config, 'config.json'),
+      JSON.stringify({
+        auths: { 'ghcr.io': { auth: Buffer.from('me:ghp_secretsecret').toString('base64') } },
+        credHelpers: { 'quay.io': 'alki-test-missing' },
+      }),
+    );
+    const env = { ...healthy().env, DOCKER_CONFIG: config, ALKI_REGISTRY_TOKEN: 'tok_secretsecret' };
+    const report = await runDoctor(
+      healthy({ env, isExecutable: async (file) => !file.includes('docker-credential') }),
+    );
+    expect(check(report, 'registry.credentials')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('names docker-credential-alki-test-missing, which is not on PATH'),
+      fix: expect.stringContaining('remove it from credHelpers/credsStore'),
+      neededBy: ['publish', 'pull', 'tags'],
+    });
+    const installed = await runDoctor(healthy({ env }));
+    expect(check(installed, 'registry.credentials')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(
+        /^\$ALKI_REGISTRY_TOKEN; logins for ghcr.io; docker-credential-alki-test-missing for quay.io/,
+      ),
+    });
+    expect(JSON.stringify([report, installed])).not.toMatch(/secretsecret/);
   });
 });

@@ -8,6 +8,7 @@ import { checkLlamaBinding } from './checks/llama-binding.js';
 import { checkLlamaTools } from './checks/llama-tools.js';
 import { checkNode } from './checks/node.js';
 import { checkOciTools } from './checks/oci-tools.js';
+import { checkRegistryCredentials } from './checks/registry.js';
 import { systemProbes, type DoctorProbes } from './probes.js';
 import type { CheckResult, DoctorReport } from './types.js';
 
@@ -32,7 +33,8 @@ function needed(check: CheckResult, commands: string[] | undefined): boolean {
  * Runs every check against the machine the probes describe: Node,
  * node-llama-cpp's binding and the CPU features it uses, the native llama.cpp
  * tools, a container engine with its init and runtime, skopeo and umoci, free
- * disk, and the Hugging Face cache and token source. A missing piece fails
+ * disk, the Hugging Face cache and token source, and where registry
+ * credentials come from. A missing piece fails
  * the report only when a chosen command needs it.
  *
  * @example
@@ -60,6 +62,7 @@ export async function runDoctor(
       { what: 'llama.cpp build', dir: llamaToolsCacheDir(cacheTag, probes.env), neededBy: ['tools build'] },
     ]),
     checkHub(probes),
+    checkRegistryCredentials(probes).then((check) => [check]),
   ]);
   const checks = groups
     .flat()

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { processAlive, writeHostileCredentialHelpers, type HostileCredentialHelpers } from '@alki/testkit';
 import type { OciError } from '../errors.js';
-import { findCredentials } from './credentials.js';
+import { describeCredentialSources, findCredentials } from './credentials.js';
 
 const SECRET = 'hunter2-must-never-be-printed';
 
@@ -210,5 +210,44 @@ describe('findCredentials', () => {
     await expect(
       findCredentials('x.example.com', { dockerConfigPath: corrupt, env: {} }),
     ).rejects.toMatchObject({ code: 'CREDENTIALS_UNAVAILABLE' });
+  });
+});
+
+describe('describeCredentialSources', () => {
+  it('names the variables, logins and helpers that hold credentials, and no credential', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-cred-sources-'));
+    try {
+      fs.writeFileSync(
+        path.join(dir, 'config.json'),
+        JSON.stringify({
+          auths: {
+            'https://index.docker.io/v1/': { auth: Buffer.from(`me:${SECRET}`).toString('base64') },
+            '127.0.0.1:5000': { username: 'ci', password: SECRET },
+            'empty.example.com': {},
+          },
+          credHelpers: { 'quay.io': 'pass' },
+          credsStore: 'desktop',
+        }),
+      );
+      const sources = await describeCredentialSources({
+        env: { DOCKER_CONFIG: dir, ALKI_REGISTRY_TOKEN: SECRET },
+      });
+      expect(sources).toEqual({
+        variables: ['ALKI_REGISTRY_TOKEN'],
+        dockerConfig: { file: path.join(dir, 'config.json'), exists: true },
+        logins: ['index.docker.io', '127.0.0.1:5000'],
+        helpers: [{ registry: 'quay.io', program: 'docker-credential-pass' }],
+        store: 'docker-credential-desktop',
+      });
+      expect(JSON.stringify(sources)).not.toContain(SECRET);
+      expect(await describeCredentialSources({ env: { DOCKER_CONFIG: path.join(dir, 'none') } })).toEqual({
+        variables: [],
+        dockerConfig: { file: path.join(dir, 'none', 'config.json'), exists: false },
+        logins: [],
+        helpers: [],
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

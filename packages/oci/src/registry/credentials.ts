@@ -138,6 +138,64 @@ function helperTimeout(options: CredentialLookupOptions, env: NodeJS.ProcessEnv)
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_HELPER_TIMEOUT_MS;
 }
 
+function dockerConfigFile(
+  options: Pick<CredentialLookupOptions, 'dockerConfigPath'>,
+  env: NodeJS.ProcessEnv,
+) {
+  return (
+    options.dockerConfigPath ??
+    path.join(env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker'), 'config.json')
+  );
+}
+
+/** Where registry credentials are configured, never what they are. */
+export interface CredentialSources {
+  /** The environment variables that set credentials for every registry. */
+  variables: string[];
+  /** The Docker config file looked at, and whether it exists. */
+  dockerConfig: { file: string; exists: boolean };
+  /** Registries with a stored login in `auths`. */
+  logins: string[];
+  /** Registries with their own credential helper (`credHelpers`), with the helper's program. */
+  helpers: Array<{ registry: string; program: string }>;
+  /** The credential helper for every other registry (`credsStore`), as a program name. */
+  store?: string;
+}
+
+/**
+ * Lists where `findCredentials` would look and what it would find there,
+ * without decoding a login or running a helper: for `alki doctor`.
+ *
+ * @example
+ * const sources = await describeCredentialSources();
+ * console.log(sources.logins, sources.helpers.map((h) => h.program));
+ */
+export async function describeCredentialSources(
+  options: Pick<CredentialLookupOptions, 'env' | 'dockerConfigPath'> = {},
+): Promise<CredentialSources> {
+  const env = options.env ?? process.env;
+  const variables = [
+    ...(env.ALKI_REGISTRY_USERNAME && env.ALKI_REGISTRY_PASSWORD !== undefined
+      ? ['ALKI_REGISTRY_USERNAME', 'ALKI_REGISTRY_PASSWORD']
+      : []),
+    ...(env.ALKI_REGISTRY_TOKEN ? ['ALKI_REGISTRY_TOKEN'] : []),
+  ];
+  const file = dockerConfigFile(options, env);
+  const config = await readDockerConfig(file);
+  return {
+    variables,
+    dockerConfig: { file, exists: config !== undefined },
+    logins: Object.entries(config?.auths ?? {})
+      .filter(([, entry]) => credentialsFromAuthEntry(entry) !== undefined)
+      .map(([key]) => hostOfKey(key)),
+    helpers: Object.entries(config?.credHelpers ?? {}).map(([key, helper]) => ({
+      registry: hostOfKey(key),
+      program: `docker-credential-${helper}`,
+    })),
+    ...(config?.credsStore ? { store: `docker-credential-${config.credsStore}` } : {}),
+  };
+}
+
 /**
  * Finds credentials for a registry host, in this order: explicit (flags),
  * the environment (ALKI_REGISTRY_USERNAME + ALKI_REGISTRY_PASSWORD, or
@@ -156,10 +214,7 @@ export async function findCredentials(
   if (env.ALKI_REGISTRY_USERNAME && env.ALKI_REGISTRY_PASSWORD !== undefined)
     return { username: env.ALKI_REGISTRY_USERNAME, password: env.ALKI_REGISTRY_PASSWORD };
   if (env.ALKI_REGISTRY_TOKEN) return { identityToken: env.ALKI_REGISTRY_TOKEN };
-  const file =
-    options.dockerConfigPath ??
-    path.join(env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker'), 'config.json');
-  const config = await readDockerConfig(file);
+  const config = await readDockerConfig(dockerConfigFile(options, env));
   if (!config) return undefined;
   const host = registry.toLowerCase();
   const isHub = DOCKER_HUB_HOSTS.has(host);
