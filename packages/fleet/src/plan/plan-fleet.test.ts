@@ -162,7 +162,7 @@ describe('the schema check', () => {
   it('refuses a manifest with a field of the wrong type, so the checks above can fail', () => {
     const [rollout] = yamlObjects(fileText(plan('canary').files, 'base/workload.yaml'));
     expect(() =>
-      validateObject({ ...rollout, spec: { ...(rollout.spec as object), replicas: 'three' } }),
+      validateObject({ ...rollout, spec: { ...(rollout.spec as object), replicas: 'three' } } as never),
     ).toThrow();
     expect(() =>
       validateObject({ apiVersion: 'v1', kind: 'Service', metadata: { name: 7 } } as never),
