@@ -17,10 +17,11 @@ export {
   systemdUnitPath,
 } from './format/layout.js';
 export { shellArgument } from './deploy/escape.js';
-export { llamaServerArgs } from './deploy/llama-server-args.js';
+export { DEFAULT_PARALLEL, llamaServerArgs, slotCount } from './deploy/llama-server-args.js';
+export { slotsThatFit } from './deploy/resources.js';
 export type { LlamaServerRuntime } from './deploy/llama-server-args.js';
 export { slugify } from './format/naming.js';
-export { manifestSchemaV1, runtimeSchemaV1 } from './format/schema.js';
+export { manifestSchemaV1, MAX_PARALLEL, runtimeSchemaV1 } from './format/schema.js';
 export type {
   Bundle,
   BundleArtifact,

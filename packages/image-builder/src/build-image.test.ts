@@ -99,8 +99,11 @@ describe('an image built from a bundle on the air-gapped base', () => {
       bundle.runtime.server.host,
       '--port',
       String(bundle.runtime.server.port),
+      // Every slot gets the bundle's whole context.
       '--ctx-size',
-      String(bundle.runtime.args.ctx),
+      String(bundle.runtime.args.ctx * bundle.runtime.args.parallel!),
+      '--parallel',
+      String(bundle.runtime.args.parallel),
       '--n-gpu-layers',
       String(bundle.runtime.args.ngl),
       ...(bundle.runtime.args.threads === 'auto' ? [] : ['--threads', String(bundle.runtime.args.threads)]),

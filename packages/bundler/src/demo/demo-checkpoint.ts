@@ -7,11 +7,17 @@ import path from 'node:path';
 // (config.json, model.safetensors, tokenizer.json, tokenizer_config.json),
 // generated from a fixed seed, so every machine makes the same bytes.
 //
-// Its tokenizer is a SentencePiece-style BPE (tokenizer.ggml.model = llama)
-// whose every piece is ASCII: random weights then can only ever generate
-// valid UTF-8 (llama-server answers 500 to a generation that is not), and no
-// pre-tokenizer hash is involved (a new byte-level BPE would need one that
-// llama.cpp knows, see convert_hf_to_gguf.py get_vocab_base_pre).
+// Its tokenizer is a SentencePiece-style BPE (tokenizer.ggml.model = llama),
+// so no pre-tokenizer hash is involved (a new byte-level BPE would need one
+// that llama.cpp knows, see convert_hf_to_gguf.py get_vocab_base_pre). It has
+// a byte-fallback token for each of the 256 bytes: llama.cpp encodes any
+// character without a piece as its UTF-8 bytes and aborts the process
+// (std::out_of_range from llama_vocab::byte_to_token) when one is missing,
+// so text with a single non-ASCII character would kill the server.
+// The output rows of the bytes 0x80-0xFF are zero: their logit is 0 while
+// about half of the ASCII pieces score above it, so sampling (top-k 40 by
+// default in llama-server) and greedy decoding keep to ASCII, and random
+// weights never generate invalid UTF-8 (llama-server answers 500 to that).
 
 /** Dimensions: rows of 256 (QK_K) so the K-quant mixes quantize every matrix, not a fallback. */
 const HIDDEN = 256;
@@ -64,11 +70,15 @@ export const DEMO_CHAT_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-/** The vocabulary: special tokens, byte fallbacks for ASCII only, the space mark, printable ASCII, merges. */
+/** The byte-fallback piece of a byte, as SentencePiece names it: `<0x0A>`. */
+function bytePiece(byte: number): string {
+  return `<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`;
+}
+
+/** The vocabulary: special tokens, a byte fallback for every byte, the space mark, printable ASCII, merges. */
 export function demoVocabulary(): { tokens: string[]; merges: string[] } {
   const tokens = [...SPECIAL];
-  for (let byte = 0; byte < 0x80; byte++)
-    tokens.push(`<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`);
+  for (let byte = 0; byte < 0x100; byte++) tokens.push(bytePiece(byte));
   tokens.push(SPACE);
   for (let code = 0x21; code <= 0x7e; code++) tokens.push(String.fromCharCode(code));
   for (const [left, right] of MERGES) tokens.push(left + right);
@@ -78,7 +88,7 @@ export function demoVocabulary(): { tokens: string[]; merges: string[] } {
 // Weights come from SHA-256 in counter mode over the tensor name: seeded,
 // the same on every machine and Node version, and each tensor independent of
 // the others. 32 bytes give eight uniform values in [-1, 1).
-function tensor(name: string, shape: number[], kind: 'weight' | 'norm'): SafetensorsEntry {
+function seededValues(name: string, shape: number[], kind: 'weight' | 'norm'): Float32Array {
   const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
   if (kind === 'norm') values.fill(1);
   else {
@@ -88,7 +98,16 @@ function tensor(name: string, shape: number[], kind: 'weight' | 'norm'): Safeten
         values[block * 8 + i] = (digest.readUInt32LE(i * 4) / 2 ** 31 - 1) * WEIGHT_SCALE;
     }
   }
-  return { name, dtype: 'F32', shape, data: new Uint8Array(values.buffer) };
+  return values;
+}
+
+function tensor(
+  name: string,
+  shape: number[],
+  kind: 'weight' | 'norm',
+  data = seededValues(name, shape, kind),
+): SafetensorsEntry {
+  return { name, dtype: 'F32', shape, data: new Uint8Array(data.buffer) };
 }
 
 function tokenizerJson(tokens: string[], merges: string[]): unknown {
@@ -192,9 +211,14 @@ export async function writeDemoCheckpoint(dir: string): Promise<void> {
       tensor(`${prefix}.mlp.down_proj.weight`, [HIDDEN, INTERMEDIATE], 'weight'),
     );
   }
+  const output = seededValues('lm_head.weight', [vocab, HIDDEN], 'weight');
+  for (let byte = 0x80; byte < 0x100; byte++) {
+    const id = tokens.indexOf(bytePiece(byte));
+    output.fill(0, id * HIDDEN, (id + 1) * HIDDEN);
+  }
   entries.push(
     tensor('model.norm.weight', [HIDDEN], 'norm'),
-    tensor('lm_head.weight', [vocab, HIDDEN], 'weight'),
+    tensor('lm_head.weight', [vocab, HIDDEN], 'weight', output),
   );
 
   await writeSafetensors(path.join(dir, 'model.safetensors'), entries, { metadata: { format: 'pt' } });

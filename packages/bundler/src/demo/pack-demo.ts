@@ -8,7 +8,7 @@ import { writeDemoCheckpoint } from './demo-checkpoint.js';
 /** The demo bundle's name, and its default directory `dist/alki-demo`. */
 export const DEMO_NAME = 'alki-demo';
 /** Bumped whenever the generated checkpoint changes, so bundles say which demo they hold. */
-export const DEMO_REVISION = 'demo-v1';
+export const DEMO_REVISION = 'demo-v2';
 /** The demo's source date: fixed, since the checkpoint is generated from a fixed seed. */
 const DEMO_TIME = new Date('2025-01-01T00:00:00Z');
 

@@ -1,9 +1,20 @@
 import type { RuntimeManifest } from '../format/types.js';
 
+/**
+ * Slots (requests served at once) when runtime.json names none: llama-server's
+ * own count when `--parallel` is auto (tools/server/server.cpp).
+ */
+export const DEFAULT_PARALLEL = 4;
+
 /** The parts of runtime.json that become llama-server flags. */
 export interface LlamaServerRuntime {
   server: Pick<RuntimeManifest['server'], 'host' | 'port'>;
   args: RuntimeManifest['args'];
+}
+
+/** The slots a runtime.json asks for. */
+export function slotCount(args: RuntimeManifest['args']): number {
+  return args.parallel ?? DEFAULT_PARALLEL;
 }
 
 /**
@@ -13,11 +24,20 @@ export interface LlamaServerRuntime {
  * `alki serve`, so they can never drift apart. Flag names are llama.cpp's
  * (tools/server/README.md); `--alias` names the model in /v1/models.
  *
+ * llama-server divides `--ctx-size` among its `--parallel` slots
+ * (tools/server/server-context.cpp, n_ctx_slot), so it gets `ctx × parallel`
+ * and every request has the whole context the bundle promises. An explicit
+ * `--parallel` also keeps the KV cache split per slot: with the automatic
+ * count llama-server shares one unified cache of `--ctx-size` among all
+ * slots, and concurrent requests then fail with "Context size has been
+ * exceeded".
+ *
  * @example
- * llamaServerArgs({ server: { host: '0.0.0.0', port: 8080 }, args: { ctx: 4096, threads: 'auto', ngl: 0 } }, '/models/m.gguf', 'm');
- * // ['--model', '/models/m.gguf', '--host', '0.0.0.0', '--port', '8080', '--ctx-size', '4096', '--n-gpu-layers', '0', '--alias', 'm']
+ * llamaServerArgs({ server: { host: '0.0.0.0', port: 8080 }, args: { ctx: 4096, threads: 'auto', ngl: 0, parallel: 2 } }, '/models/m.gguf', 'm');
+ * // ['--model', '/models/m.gguf', '--host', '0.0.0.0', '--port', '8080', '--ctx-size', '8192', '--parallel', '2', '--n-gpu-layers', '0', '--alias', 'm']
  */
 export function llamaServerArgs(runtime: LlamaServerRuntime, modelPath: string, alias: string): string[] {
+  const parallel = slotCount(runtime.args);
   const args = [
     '--model',
     modelPath,
@@ -26,7 +46,9 @@ export function llamaServerArgs(runtime: LlamaServerRuntime, modelPath: string, 
     '--port',
     String(runtime.server.port),
     '--ctx-size',
-    String(runtime.args.ctx),
+    String(runtime.args.ctx * parallel),
+    '--parallel',
+    String(parallel),
     '--n-gpu-layers',
     String(runtime.args.ngl),
   ];

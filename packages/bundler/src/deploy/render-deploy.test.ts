@@ -59,8 +59,11 @@ function expectedArgs(modelPath: string, name: string): string[] {
     '0.0.0.0',
     '--port',
     '8080',
+    // Four slots (the default) of the bundle's 4096 tokens each.
     '--ctx-size',
-    '4096',
+    '16384',
+    '--parallel',
+    '4',
     '--n-gpu-layers',
     '0',
     '--threads',
@@ -164,8 +167,8 @@ describe('the systemd unit', () => {
       content('tiny'),
       buildRuntime(content('tiny').artifacts[0], content('tiny').defaults),
     );
-    // 300 MiB model + 2 x 16 layers x 4096 x (2048 x 8 / 32) x 2 bytes = 128 MiB KV cache + 256 MiB overhead.
-    expect(memoryRequestMiB).toBe(300 + 128 + 256);
+    // 300 MiB model + 4 slots x 2 x 16 layers x 4096 x (2048 x 8 / 32) x 2 bytes = 4 x 128 MiB KV cache + 256 MiB overhead.
+    expect(memoryRequestMiB).toBe(300 + 4 * 128 + 256);
     expect(text).toContain(`MemoryMax=${memoryLimitMiB}M`);
   });
 
@@ -228,8 +231,8 @@ describe('the k3s manifests', () => {
     expect(container.readinessProbe?.httpGet).toEqual({ path: '/health', port: 'http' });
     expect(container.livenessProbe?.httpGet).toEqual({ path: '/health', port: 'http' });
     expect(container.resources).toEqual({
-      requests: { cpu: '2', memory: '684Mi' },
-      limits: { memory: '855Mi' },
+      requests: { cpu: '2', memory: '1068Mi' },
+      limits: { memory: '1335Mi' },
     });
     expect(container.volumeMounts).toEqual([{ name: 'models', mountPath: '/models', readOnly: true }]);
     expect(pod.volumes).toEqual([

@@ -2,7 +2,7 @@ import type { BundleContent } from '../assemble/content.js';
 import { DOCKERFILE_PATH, K3S_DEPLOYMENT_PATH, K3S_SERVICE_PATH, systemdUnitPath } from '../format/layout.js';
 import type { RuntimeManifest } from '../format/types.js';
 import { artifactPath } from '../format/validate.js';
-import { llamaServerArgs } from './llama-server-args.js';
+import { llamaServerArgs, slotCount } from './llama-server-args.js';
 import { loadTemplate } from './render.js';
 import { estimateMemory } from './resources.js';
 
@@ -50,6 +50,9 @@ export interface DeployData {
   memoryLimitMiB: number;
   modelMiB: number;
   kvCacheMiB: number;
+  /** Requests served at once, each with `ctx` tokens of its own. */
+  parallel: number;
+  ctx: number;
 }
 
 /** The template data for a bundle. Pure. */
@@ -62,7 +65,8 @@ export function deployData(
   const modelRelative = artifactPath(runtime.model);
   const modelFile = modelRelative.slice(modelRelative.lastIndexOf('/') + 1);
   const artifact = content.artifacts.find((a) => a.uri === runtime.model) ?? content.artifacts[0];
-  const memory = estimateMemory(content.facts, artifact.size, runtime.args.ctx);
+  const parallel = slotCount(runtime.args);
+  const memory = estimateMemory(content.facts, artifact.size, runtime.args.ctx, parallel);
   const objectName = `alki-${content.slug}`.slice(0, 63).replace(/-+$/, '');
   return {
     name: content.name,
@@ -99,6 +103,8 @@ export function deployData(
     memoryLimitMiB: memory.limitMiB,
     modelMiB: Math.ceil(memory.modelBytes / MIB),
     kvCacheMiB: Math.ceil(memory.kvCacheBytes / MIB),
+    parallel,
+    ctx: runtime.args.ctx,
   };
 }
 

@@ -6,6 +6,9 @@
 /** A path segment: no leading dot, so `.` and `..` and hidden files cannot appear. */
 const SEGMENT = '[A-Za-z0-9_][A-Za-z0-9._-]*';
 
+/** Slots beyond this are a typo, not a plan: each holds a whole context of KV cache. */
+export const MAX_PARALLEL = 256;
+
 const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const size = { type: 'integer', minimum: 0 } as const;
 
@@ -17,6 +20,7 @@ const runtimeArgs = {
     ctx: { type: 'integer', minimum: 1 },
     threads: { oneOf: [{ type: 'integer', minimum: 1 }, { const: 'auto' }] },
     ngl: { type: 'integer', minimum: 0 },
+    parallel: { type: 'integer', minimum: 1, maximum: MAX_PARALLEL },
   },
 } as const;
 

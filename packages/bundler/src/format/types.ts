@@ -13,6 +13,11 @@ export interface RuntimeArgs {
   threads: ThreadSetting;
   /** Layers offloaded to a GPU (llama-server --n-gpu-layers); 0 on CPU-only edge devices. */
   ngl: number;
+  /**
+   * Requests served at once (llama-server --parallel), each with its own `ctx`
+   * tokens. Bundles written before this field existed mean DEFAULT_PARALLEL.
+   */
+  parallel?: number;
 }
 
 /** One model file of the bundle. */

@@ -51,7 +51,7 @@ describe('packDemo', () => {
     const second = await packDemo({ out: path.join(work, 'demo-2') });
     expect(first.manifest).toMatchObject({
       name: 'alki-demo',
-      source: { kind: 'demo', repo: 'alki-demo', revision: 'demo-v1' },
+      source: { kind: 'demo', repo: 'alki-demo', revision: 'demo-v2' },
       license: 'cc0-1.0',
       template: 'chatml',
       created: '2025-01-01T00:00:00Z',

@@ -83,7 +83,7 @@ describe('pack from a local GGUF', () => {
           file_type: 'ALL_F32',
         },
       ],
-      defaults: { ctx: 256, threads: 'auto', ngl: 0 },
+      defaults: { ctx: 256, threads: 'auto', ngl: 0, parallel: 4 },
       template: null,
       license: 'apache-2.0',
       architecture: 'llama',
@@ -98,7 +98,7 @@ describe('pack from a local GGUF', () => {
       runtime: 'llama.cpp',
       model: './models/tiny-test-f32.gguf',
       server: { host: '0.0.0.0', port: 8080, api: true },
-      args: { ctx: 256, threads: 'auto', ngl: 0 },
+      args: { ctx: 256, threads: 'auto', ngl: 0, parallel: 4 },
       health: { path: '/health', timeout_s: 5 },
     });
     expect(manifest.files.map((f) => f.path)).toContain('metadata/sbom.spdx.json');
@@ -132,13 +132,19 @@ describe('pack from a local GGUF', () => {
     );
   });
 
-  it('uses --name, --context-size and --quantize when they agree with the file', async () => {
+  it('uses --name, --context-size, --parallel and --quantize when they agree with the file', async () => {
     const result = await pack(
-      options(path.join(work, 'named'), { name: 'My Model 0.6B', contextSize: 128, quantize: ['f32'] }),
+      options(path.join(work, 'named'), {
+        name: 'My Model 0.6B',
+        contextSize: 128,
+        parallel: 2,
+        quantize: ['f32'],
+      }),
     );
     expect(result.manifest.slug).toBe('my-model-0-6b');
     expect(result.manifest.artifacts[0].uri).toBe('./models/my-model-0-6b-f32.gguf');
-    expect(result.runtime.args.ctx).toBe(128);
+    expect(result.runtime.args).toMatchObject({ ctx: 128, parallel: 2 });
+    expect(result.manifest.defaults).toMatchObject({ ctx: 128, parallel: 2 });
     expect(result.notes).toEqual([]);
     const beyond = await pack(options(path.join(work, 'beyond'), { contextSize: 1024 }));
     expect(beyond.notes).toEqual([
@@ -358,6 +364,17 @@ describe('pack from a local GGUF', () => {
     await expect(
       pack(options(path.join(work, 'x8'), { source: missing, contextSize: 1.5 })),
     ).rejects.toMatchObject({ category: 'usage' });
+  });
+
+  it('refuses a slot count below 1 or above 256 before resolving the source', async () => {
+    const missing = path.join(work, 'never-read.gguf');
+    for (const parallel of [0, 257, 2.5])
+      await expect(pack(options(path.join(work, 'x9'), { source: missing, parallel }))).rejects.toMatchObject(
+        {
+          code: 'INVALID_INPUT',
+          message: `--parallel must be a positive whole number from 1 to 256, not ${parallel}.`,
+        },
+      );
   });
 
   it('explains that --link needs one file system, and leaves nothing', async () => {

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { BundlerError } from '../errors.js';
 import { checkBundleName, slugify } from '../format/naming.js';
 import type { BundleManifest, RuntimeArgs, RuntimeManifest, ThreadSetting } from '../format/types.js';
+import { DEFAULT_PARALLEL } from '../deploy/llama-server-args.js';
+import { MAX_PARALLEL } from '../format/schema.js';
 import type { CopyStrategy } from '../io/hash.js';
 import { inspectGguf, type ModelFacts } from '../model/model-facts.js';
 import { checkDestination } from './destination.js';
@@ -63,6 +65,8 @@ export interface PackOptions {
   /** Context size the bundle serves; defaults to min(model context, 4096). */
   contextSize?: number;
   threads?: ThreadSetting;
+  /** Requests the bundle serves at once, each with the whole context; default DEFAULT_PARALLEL. */
+  parallel?: number;
   /** Replace an existing bundle at `out` (atomically). */
   force?: boolean;
   /** Hard-link model files instead of copying (same file system only). */
@@ -115,15 +119,16 @@ function sourceDate(options: PackOptions, resolved: ResolvedSource): Date {
 function defaultArgs(facts: ModelFacts, options: PackOptions): RuntimeArgs {
   const trained = facts.contextLength > 0 ? facts.contextLength : DEFAULT_CONTEXT;
   const ctx = options.contextSize ?? Math.min(trained, DEFAULT_CONTEXT);
-  return { ctx, threads: options.threads ?? 'auto', ngl: 0 };
+  return { ctx, threads: options.threads ?? 'auto', ngl: 0, parallel: options.parallel ?? DEFAULT_PARALLEL };
 }
 
-function checkContextSize(contextSize: number | undefined): void {
-  if (contextSize === undefined || (Number.isSafeInteger(contextSize) && contextSize >= 1)) return;
+function checkWholeNumber(flag: string, value: number | undefined, max = Number.MAX_SAFE_INTEGER): void {
+  if (value === undefined || (Number.isSafeInteger(value) && value >= 1 && value <= max)) return;
   // A command line gives NaN for `--context-size abc`; "not NaN" would tell the user nothing.
-  const given = Number.isNaN(contextSize) ? '' : `, not ${contextSize}`;
-  throw new BundlerError('INVALID_INPUT', `--context-size must be a positive whole number${given}.`, {
-    details: { contextSize },
+  const given = Number.isNaN(value) ? '' : `, not ${value}`;
+  const range = max < Number.MAX_SAFE_INTEGER ? ` from 1 to ${max}` : '';
+  throw new BundlerError('INVALID_INPUT', `${flag} must be a positive whole number${range}${given}.`, {
+    details: { [flag.replace(/^--/, '')]: value },
   });
 }
 
@@ -152,7 +157,8 @@ export async function packFrom(
   const steps: PackSteps = { inspect: inspectGguf, ...options.steps };
   // Refuse a bad name or a taken destination before any download or conversion.
   if (options.name !== undefined) slugify(checkBundleName(options.name));
-  checkContextSize(options.contextSize);
+  checkWholeNumber('--context-size', options.contextSize);
+  checkWholeNumber('--parallel', options.parallel, MAX_PARALLEL);
   if (options.out !== undefined) await checkDestination(path.resolve(options.out), Boolean(options.force));
 
   options.onProgress?.({ phase: 'resolve', message: `Resolving ${options.source}` });
