@@ -21,6 +21,7 @@ export type RuntimeErrorCode =
   | 'ROUTE_NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
   | 'BODY_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'SHUTTING_DOWN'
   | 'UPSTREAM_FAILED';
 
@@ -38,6 +39,7 @@ const CATEGORIES: Record<RuntimeErrorCode, ErrorCategory> = {
   ROUTE_NOT_FOUND: 'usage',
   METHOD_NOT_ALLOWED: 'usage',
   BODY_TOO_LARGE: 'input',
+  UNSUPPORTED_MEDIA_TYPE: 'input',
   SHUTTING_DOWN: 'environment',
   UPSTREAM_FAILED: 'environment',
 };

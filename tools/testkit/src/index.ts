@@ -29,3 +29,5 @@ export { cachedSizedLlamaGguf, writeSizedLlamaGguf } from './sized-llama-gguf.js
 export type { SizedLlamaOptions } from './sized-llama-gguf.js';
 export { startSigstoreStandIns } from './sigstore-stand-ins.js';
 export type { SigstoreStandIns } from './sigstore-stand-ins.js';
+export { percentile, sendChatLoad } from './chat-load.js';
+export type { ChatLoadAnswer, ChatLoadOptions, ChatLoadResult } from './chat-load.js';

@@ -1,11 +1,25 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RuntimeError } from '../errors.js';
 
+// application/json, or a structured +json type (RFC 6839), with parameters.
+const JSON_MEDIA_TYPE = /^application\/([a-z0-9.-]+\+)?json\s*(;.*)?$/i;
+
 /**
- * Reads a JSON request body of at most `limit` bytes. Oversized bodies and
- * malformed JSON become RuntimeErrors that map to 413 and 400.
+ * Reads a JSON request body of at most `limit` bytes. A body that does not
+ * say it is JSON gets 415: a web page can POST text/plain, form data or an
+ * untyped body to any address without a CORS preflight, so accepting those
+ * would let any page a user visits make the device generate. Oversized
+ * bodies and malformed JSON become RuntimeErrors that map to 413 and 400.
  */
 export async function readJsonBody(request: IncomingMessage, limit: number): Promise<unknown> {
+  const type = request.headers['content-type'];
+  if (!type || !JSON_MEDIA_TYPE.test(type)) {
+    throw new RuntimeError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `The request body must be JSON, sent with Content-Type: application/json; got ${type ? JSON.stringify(type) : 'no Content-Type'}.`,
+      { details: { param: 'Content-Type' } },
+    );
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {

@@ -13,6 +13,8 @@ export interface ServeSettings {
   threads: number | 'auto';
   /** Layers offloaded to a GPU (runtime.json `args.ngl`). */
   ngl: number;
+  /** Requests served at once, each with `ctx` tokens (runtime.json `args.parallel`). */
+  parallel: number;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface ServeSettings {
 export function serveSettingsArgs(settings: ServeSettings): string[] {
   const runtime = {
     server: { host: settings.host, port: settings.port },
-    args: { ctx: settings.ctx, threads: settings.threads, ngl: settings.ngl },
+    args: { ctx: settings.ctx, threads: settings.threads, ngl: settings.ngl, parallel: settings.parallel },
   };
   return llamaServerArgs(runtime, settings.modelPath, settings.modelId);
 }

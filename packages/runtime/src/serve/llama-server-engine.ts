@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { RuntimeError } from '../errors.js';
+import { abortReason, isFailureLine } from '../native/abort-reason.js';
 import type { GenerationRequest, GenerationResult } from '../openai/protocol.js';
 import type { Engine } from './engine.js';
 import { serveSettingsArgs, type ServeSettings } from './llama-server-args.js';
@@ -9,8 +10,6 @@ export interface LlamaServerEngineOptions {
   binary: string;
   /** The model and runtime settings; host and port are where llama-server itself listens (port 0: any free one). */
   settings: ServeSettings;
-  /** Requests generated at once (llama-server slots, `-np`). Default: llama-server's own. */
-  parallel?: number;
   /** How long the model may take to load. Default 120 s. */
   startTimeoutMs?: number;
   /** llama-server's own output lines, for --verbose. */
@@ -73,8 +72,10 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
   // --metrics and --no-webui are the only additions to the deploy command line:
   // the front merges llama-server's metrics into its own /metrics.
   const args = [...serveSettingsArgs(settings), '--metrics', '--no-webui'];
-  if (options.parallel) args.push('-np', String(options.parallel));
   const tail: string[] = [];
+  // The first line that says why llama-server failed; a backtrace may follow
+  // it for longer than the tail keeps.
+  let failure: string | undefined;
   let child: ChildProcess;
   try {
     child = (options.spawnProcess ?? spawn)(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,6 +89,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
   const keep = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
       base ??= /listening on (http:\/\/\S+)/.exec(line)?.[1];
+      if (!failure && isFailureLine(line)) failure = line.trim();
       tail.push(line);
       options.log?.(line);
     }
@@ -123,10 +125,16 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
   const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
   for (;;) {
     if (exitReason) {
+      const reason = failure ?? abortReason(tail.join('\n'));
       throw new RuntimeError(
         'SERVER_START_FAILED',
-        `${exitReason} before it was ready.\n${tail.slice(-8).join('\n')}`,
-        { details: { args } },
+        `${exitReason} before it was ready${reason ? `: ${reason}` : '.'}`,
+        {
+          // A stated reason (an assert, a load error) is the model's fault; silence is the machine's.
+          category: failure ? 'input' : 'environment',
+          hint: 'Run `alki validate` on the model, or serve with --verbose for all of its output.',
+          details: { args, output: tail.slice(-12) },
+        },
       );
     }
     if (options.signal?.aborted) {
@@ -137,7 +145,8 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
       await stop();
       throw new RuntimeError(
         'SERVER_START_FAILED',
-        `llama-server did not become healthy within ${options.startTimeoutMs ?? 120_000} ms.\n${tail.slice(-8).join('\n')}`,
+        `llama-server did not become healthy within ${options.startTimeoutMs ?? 120_000} ms; its last line: ${tail.at(-1) ?? '(none)'}`,
+        { details: { args, output: tail.slice(-12) } },
       );
     }
     try {

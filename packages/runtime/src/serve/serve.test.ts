@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import fs from 'node:fs';
+import { openGguf, summarizeGguf } from '@alki/gguf-reader';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { nativeTools } from '@alki/testkit';
 import OpenAI from 'openai';
-import { tinyModel } from '../test-support/models.js';
+import { duplicateTokenModel, missingBytePiecesModel, tinyModel } from '../test-support/models.js';
 import { startLlamaServerEngine } from './llama-server-engine.js';
 import { startOpenAiServer, type RunningServer } from './openai-server.js';
 import { serveModel, type EngineName } from './serve.js';
@@ -11,6 +13,7 @@ import { resolveGgufSettings } from './settings.js';
 
 // The same behaviour, through the official openai client, for both engines.
 const CONTEXT = 256;
+const SLOTS = 4;
 // On a 2-core machine shared with other work, two node-llama-cpp threads spend
 // their time waiting for each other on a model this small; one thread is
 // 20 to 100 times faster here, so these behaviour tests use one.
@@ -23,9 +26,15 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
   beforeAll(async () => {
     const llamaServerBinary =
       engine === 'llama-server' ? (await nativeTools()).paths['llama-server'] : undefined;
-    const settings = await resolveGgufSettings(await tinyModel(), { port: 0, ctx: CONTEXT, threads: 1 });
+    const settings = await resolveGgufSettings(await tinyModel(), {
+      port: 0,
+      ctx: CONTEXT,
+      threads: 1,
+      parallel: SLOTS,
+    });
     modelId = settings.modelId;
-    const serving = await serveModel({ settings, engine, llamaServerBinary, parallel: 4 });
+    const serving = await serveModel({ settings, engine, llamaServerBinary });
+    expect(serving.settings.parallel).toBe(SLOTS);
     expect(serving.engine).toBe(engine);
     server = serving.server;
     client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
@@ -121,6 +130,44 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
       expect(answer.usage!.completion_tokens).toBeGreaterThan(0);
     }
   }, 120_000);
+
+  it('gives each of its slots the whole context: as many long answers as slots at once, none cut short', async () => {
+    // Prompt and answer fill most of one slot's context; with one context
+    // shared among the slots these fail with "Context size has been exceeded".
+    const answers = await Promise.all(
+      Array.from({ length: SLOTS }, (_, i) =>
+        client.completions.create({
+          model: modelId,
+          prompt: `Story ${i}:`,
+          max_tokens: CONTEXT - 16,
+          temperature: 0,
+        }),
+      ),
+    );
+    let total = 0;
+    for (const answer of answers) {
+      const { prompt_tokens: prompt, completion_tokens: completion } = answer.usage!;
+      expect(prompt + completion).toBeLessThanOrEqual(CONTEXT);
+      expect(answer.choices[0].finish_reason === 'length').toBe(completion === CONTEXT - 16);
+      total += prompt + completion;
+    }
+    // Together they held more tokens than one context has.
+    expect(total).toBeGreaterThan(CONTEXT);
+  }, 240_000);
+
+  it('refuses a body that does not say it is JSON with a 415, since any web page can send one', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', undefined]) {
+      const response = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: type ? { 'Content-Type': type } : {},
+        body: new Blob([JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 })]),
+      });
+      expect(response.status).toBe(415);
+      const body = (await response.json()) as { error: { type: string; message: string } };
+      expect(body.error.type).toBe('invalid_request_error');
+      expect(body.error.message).toMatch(/must be JSON, sent with Content-Type: application\/json/);
+    }
+  });
 
   it('refuses malformed JSON with a 400 and an OpenAI error body, and stays up', async () => {
     const response = await fetch(`${server.url}/v1/chat/completions`, {
@@ -263,6 +310,7 @@ describe('the llama-server engine, when llama-server dies', () => {
       expect(health.status).toBe(503);
       const answer = await fetch(`${server.url}/v1/completions`, {
         method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ prompt: 'Hi', max_tokens: 2 }),
       });
       expect(answer.status).toBe(502);
@@ -270,5 +318,58 @@ describe('the llama-server engine, when llama-server dies', () => {
     } finally {
       await server.close();
     }
+  }, 120_000);
+});
+
+describe('slots', () => {
+  it('are fewer than asked for when memory does not hold them all, and the notes say why', async () => {
+    const modelPath = await tinyModel();
+    const settings = await resolveGgufSettings(modelPath, { port: 0, threads: 1, parallel: 4 });
+    const slot = summarizeGguf(await openGguf(modelPath), { contextSize: settings.ctx }).memory.kvCacheBytes;
+    // Room for the model, the 256 MiB overhead and two and a half slots.
+    const availableMemory = fs.statSync(modelPath).size + 256 * 2 ** 20 + 2.5 * slot;
+    const serving = await serveModel({ settings, engine: 'node-llama-cpp', availableMemory });
+    try {
+      expect(serving.settings.parallel).toBe(2);
+      expect(serving.notes).toEqual([
+        expect.stringMatching(
+          /^Serving 2 requests at once instead of 4: each slot holds a .* KV cache for 256 tokens/,
+        ),
+      ]);
+    } finally {
+      await serving.server.close();
+    }
+  }, 60_000);
+});
+
+describe('models llama.cpp aborts on', () => {
+  it('are refused before loading when a SentencePiece vocabulary lacks byte pieces, on both engines', async () => {
+    const settings = await resolveGgufSettings(await missingBytePiecesModel(), { port: 0, threads: 1 });
+    for (const engine of ['node-llama-cpp', 'llama-server'] as const) {
+      await expect(
+        serveModel({ settings, engine, llamaServerBinary: (await nativeTools()).paths['llama-server'] }),
+      ).rejects.toMatchObject({
+        code: 'INVALID_INPUT',
+        category: 'input',
+        message: expect.stringMatching(
+          /cannot be served: The SentencePiece vocabulary has no byte-fallback token for \d+ bytes .*llama\.cpp aborts the process/,
+        ),
+      });
+    }
+  });
+
+  it('name the assert line when llama-server aborts while loading, not the backtrace after it', async () => {
+    const settings = await resolveGgufSettings(await duplicateTokenModel(), { port: 0, threads: 1 });
+    const failure = await serveModel({
+      settings,
+      engine: 'llama-server',
+      llamaServerBinary: (await nativeTools()).paths['llama-server'],
+    }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'SERVER_START_FAILED', category: 'input' });
+    const message = (failure as Error).message;
+    expect(message).toMatch(
+      /^llama-server exited \(SIGABRT\) before it was ready: .*llama-vocab\.cpp:\d+: GGML_ASSERT\(id_to_token\.size\(\) == token_to_id\.size\(\)\) failed$/,
+    );
+    expect(message.split('\n')).toHaveLength(1);
   }, 120_000);
 });

@@ -1,5 +1,11 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { slotsThatFit } from '@alki/bundler';
+import { isAlkiError } from '@alki/errors';
+import { openGguf, summarizeGguf } from '@alki/gguf-reader';
 import { requireLlamaTool } from '@alki/llama-tools';
 import { RuntimeError } from '../errors.js';
+import { checkGgufStructure } from '../validate/structure.js';
 import type { Engine } from './engine.js';
 import type { ServeSettings } from './llama-server-args.js';
 import { startLlamaServerEngine } from './llama-server-engine.js';
@@ -15,8 +21,12 @@ export interface ServeOptions {
   engine?: EngineName | 'auto';
   /** The llama-server binary; by default the native tools build, then PATH. */
   llamaServerBinary?: string;
-  /** Requests generated at once. Default 4. */
-  parallel?: number;
+  /**
+   * Memory the server may use, in bytes; slots that do not fit beside the
+   * model are not started. Default: the memory available now, within the
+   * cgroup's limit.
+   */
+  availableMemory?: number;
   log?: (line: string) => void;
   /** Called when the engine dies under the server (llama-server exited). */
   onEngineExit?: (reason: string) => void;
@@ -26,7 +36,10 @@ export interface ServeOptions {
 export interface ServingModel {
   server: RunningServer;
   engine: EngineName;
+  /** The settings served: `parallel` is lowered when the slots asked for do not fit in memory. */
   settings: ServeSettings;
+  /** What was changed from the settings asked for, and why, in sentences. */
+  notes: string[];
 }
 
 function findLlamaServer(explicit?: string): string | undefined {
@@ -38,18 +51,76 @@ function findLlamaServer(explicit?: string): string | undefined {
   }
 }
 
+/** Memory this process may still take: what the system has available, within a cgroup limit. */
+function availableMemory(): number {
+  const constrained = process.constrainedMemory?.() ?? 0;
+  return constrained > 0 ? Math.min(os.freemem(), constrained) : os.freemem();
+}
+
+/**
+ * Checks the model before any native code loads it, and fits the slots to
+ * memory: each of `parallel` slots holds a KV cache for the whole context.
+ */
+async function prepare(
+  settings: ServeSettings,
+  memory: number,
+): Promise<{ settings: ServeSettings; notes: string[] }> {
+  let file;
+  try {
+    file = await openGguf(settings.modelPath);
+  } catch (error) {
+    if (!isAlkiError(error)) throw error;
+    throw new RuntimeError(
+      'INVALID_INPUT',
+      `${settings.modelPath} is not a readable GGUF: ${error.message}`,
+      {
+        category: 'input',
+        cause: error,
+        details: { path: settings.modelPath },
+      },
+    );
+  }
+  // A model llama.cpp would abort on must not take a server down with the
+  // first unlucky request (or at start, in this process with node-llama-cpp).
+  const structure = checkGgufStructure(file);
+  if (structure.status === 'fail') {
+    throw new RuntimeError('INVALID_INPUT', `${settings.modelPath} cannot be served: ${structure.message}`, {
+      category: 'input',
+      hint: 'Run `alki validate` on it for every check; repack the model with a complete vocabulary.',
+      details: { path: settings.modelPath },
+    });
+  }
+  const kvCacheBytesPerToken = summarizeGguf(file, { contextSize: 1 }).memory.kvCacheBytes;
+  const modelBytes = fs.statSync(settings.modelPath).size;
+  const parallel = slotsThatFit(
+    { kvCacheBytesPerToken },
+    modelBytes,
+    settings.ctx,
+    settings.parallel,
+    memory,
+  );
+  if (parallel === settings.parallel) return { settings, notes: [] };
+  const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
+  return {
+    settings: { ...settings, parallel },
+    notes: [
+      `Serving ${parallel} request${parallel === 1 ? '' : 's'} at once instead of ${settings.parallel}: each slot holds a ${mib(kvCacheBytesPerToken * settings.ctx)} KV cache for ${settings.ctx} tokens, and ${mib(memory)} is available beside the ${mib(modelBytes)} model. More requests wait in the queue.`,
+    ],
+  };
+}
+
 /**
  * Starts a model behind the OpenAI-compatible front on the settings' host
  * and port. With llama-server, llama-server listens on a private 127.0.0.1
  * port with exactly the bundle's arguments, and the front adds /metrics,
- * request checks and graceful shutdown.
+ * request checks and graceful shutdown. Each of `settings.parallel` slots
+ * serves one request with the whole context; more requests wait.
  *
  * @example
  * const { server } = await serveModel({ settings: await resolveGgufSettings('model.gguf', { port: 8080 }) });
  * process.once('SIGTERM', () => void server.close());
  */
 export async function serveModel(options: ServeOptions): Promise<ServingModel> {
-  const { settings } = options;
   const wanted = options.engine ?? 'auto';
   const binary = wanted === 'node-llama-cpp' ? undefined : findLlamaServer(options.llamaServerBinary);
   if (wanted === 'llama-server' && !binary) {
@@ -57,6 +128,7 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
       hint: 'Build it with `alki tools build`, or serve with `--engine node-llama-cpp`.',
     });
   }
+  const { settings, notes } = await prepare(options.settings, options.availableMemory ?? availableMemory());
   let engine: Engine;
   let name: EngineName;
   if (binary) {
@@ -64,7 +136,6 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
     engine = await startLlamaServerEngine({
       binary,
       settings: { ...settings, host: '127.0.0.1', port: 0 },
-      parallel: options.parallel,
       log: options.log,
       onExit: options.onEngineExit,
       signal: options.signal,
@@ -76,17 +147,19 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
       modelId: settings.modelId,
       contextSize: settings.ctx,
       threads: settings.threads === 'auto' ? undefined : settings.threads,
-      parallel: options.parallel,
+      parallel: settings.parallel,
     });
   }
   try {
+    // Loading a model can take a while; a stop asked for meanwhile is honoured before listening.
+    options.signal?.throwIfAborted();
     const server = await startOpenAiServer({
       engine,
       host: settings.host,
       port: settings.port,
       log: options.log,
     });
-    return { server, engine: name, settings };
+    return { server, engine: name, settings, notes };
   } catch (error) {
     await engine.close();
     throw error;

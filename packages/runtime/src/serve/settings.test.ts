@@ -23,6 +23,7 @@ describe('serve settings', () => {
       ctx: bundle.runtime.args.ctx,
       threads: bundle.runtime.args.threads,
       ngl: bundle.runtime.args.ngl,
+      parallel: bundle.runtime.args.parallel,
     });
     const unit = fs.readFileSync(path.join(dir, systemdUnitPath(bundle.manifest.slug)), 'utf8');
     const execStart = unit.match(/^ExecStart=(\S+) (.*)$/m)![2].split(' ');
@@ -40,8 +41,17 @@ describe('serve settings', () => {
       ctx: 256,
       threads: 'auto',
       ngl: 0,
+      parallel: 4,
     });
   });
+
+  it('give a bundle written before runtime.json had `parallel` four slots, as llama-server would', async () => {
+    const dir = await tinyBundle(work, 'old-bundle', ['Q8_0']);
+    const bundle = await readBundle(dir);
+    const oldArgs = { ...bundle.runtime.args };
+    delete oldArgs.parallel;
+    expect(bundleSettings({ ...bundle, runtime: { ...bundle.runtime, args: oldArgs } }).parallel).toBe(4);
+  }, 60_000);
 
   it('refuse a target that does not exist', async () => {
     await expect(resolveServeSettings(path.join(work, 'missing.gguf'))).rejects.toMatchObject({

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { artifactPath, readBundle, type Bundle } from '@alki/bundler';
+import { artifactPath, DEFAULT_PARALLEL, readBundle, slotCount, type Bundle } from '@alki/bundler';
 import { getMetadata, openGguf } from '@alki/gguf-reader';
 import { RuntimeError } from '../errors.js';
 import type { ServeSettings } from './llama-server-args.js';
@@ -10,7 +10,8 @@ const DEFAULT_CONTEXT = 4096;
 
 /**
  * Serve settings for a bare GGUF file: id from the file name, context from
- * the model (at most 4096), 127.0.0.1:8080, automatic threads, no GPU layers.
+ * the model (at most 4096), 127.0.0.1:8080, automatic threads, no GPU layers,
+ * DEFAULT_PARALLEL slots.
  */
 export async function resolveGgufSettings(
   file: string,
@@ -31,13 +32,14 @@ export async function resolveGgufSettings(
     ctx: Math.min(modelContext, DEFAULT_CONTEXT),
     threads: 'auto',
     ngl: 0,
+    parallel: DEFAULT_PARALLEL,
     ...overrides,
   };
 }
 
 /**
  * Serve settings from a bundle's metadata/runtime.json: the default artifact,
- * host, port, context, threads and GPU layers; the model id is the bundle
+ * host, port, context, threads, GPU layers and slots; the model id is the bundle
  * name, as the deploy configs' `--alias`.
  */
 export function bundleSettings(bundle: Bundle, overrides: Partial<ServeSettings> = {}): ServeSettings {
@@ -50,6 +52,7 @@ export function bundleSettings(bundle: Bundle, overrides: Partial<ServeSettings>
     ctx: runtime.args.ctx,
     threads: runtime.args.threads,
     ngl: runtime.args.ngl,
+    parallel: slotCount(runtime.args),
     ...overrides,
   };
 }

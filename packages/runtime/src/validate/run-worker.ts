@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RuntimeError } from '../errors.js';
+import { abortReason } from '../native/abort-reason.js';
 import type { CheckName, CheckResult, ModelMetrics } from './report.js';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
 
@@ -32,16 +33,6 @@ function workerEntry(): { file: string; execArgv: string[] } {
   const compiled = fileURLToPath(new URL('./worker.js', import.meta.url));
   if (fs.existsSync(compiled)) return { file: compiled, execArgv: [] };
   return { file: fileURLToPath(new URL('./worker.ts', import.meta.url)), execArgv: ['--import', 'tsx'] };
-}
-
-// The line llama.cpp prints before it aborts (ggml.c, ggml_abort: "GGML_ASSERT(...) failed"),
-// or a C++ exception's what(); the most precise reason we can give.
-function abortReason(stderr: string): string | undefined {
-  const lines = stderr
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean);
-  return lines.find((line) => /GGML_ASSERT|error:|terminate called|what\(\)/.test(line)) ?? lines.at(-1);
 }
 
 /**

@@ -14,6 +14,46 @@ const REQUIRED_HPARAMS = [
   'attention.head_count',
 ];
 
+/** `<0x0A>`: SentencePiece's byte-fallback piece for a byte. */
+function bytePiece(byte: number): string {
+  return `<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`;
+}
+
+/**
+ * The bytes a SentencePiece vocabulary (tokenizer.ggml.model = llama) cannot
+ * encode. llama.cpp writes a character it has no piece for as byte-fallback
+ * tokens, and aborts the whole process when one is missing
+ * (src/llama-vocab.cpp, llama_vocab::byte_to_token, whose token_to_id.at()
+ * throws std::out_of_range): a server dies on the first request with such a
+ * character. A one-character piece stands in for an ASCII byte, as there.
+ * Empty for other tokenizers, which skip what they cannot encode. Pure.
+ */
+export function missingByteFallbacks(file: Pick<GgufFile, 'metadata'>): number[] {
+  if (getMetadata(file, 'tokenizer.ggml.model') !== 'llama') return [];
+  const tokens = getMetadata(file, 'tokenizer.ggml.tokens');
+  if (!tokens || typeof tokens !== 'object' || !('items' in tokens)) return [];
+  const pieces = new Set(tokens.items.filter((item): item is string => typeof item === 'string'));
+  const missing: number[] = [];
+  for (let byte = 0; byte < 0x100; byte++) {
+    if (pieces.has(bytePiece(byte))) continue;
+    if (byte < 0x80 && pieces.has(String.fromCharCode(byte))) continue;
+    missing.push(byte);
+  }
+  return missing;
+}
+
+/** `<0x80>` to `<0xFF>`, `<0x0A>`, ...: missing bytes as runs, for a message. */
+function describeBytes(bytes: number[]): string {
+  const runs: string[] = [];
+  for (let i = 0; i < bytes.length;) {
+    let end = i;
+    while (end + 1 < bytes.length && bytes[end + 1] === bytes[end] + 1) end++;
+    runs.push(end === i ? bytePiece(bytes[i]) : `${bytePiece(bytes[i])} to ${bytePiece(bytes[end])}`);
+    i = end + 1;
+  }
+  return runs.join(', ');
+}
+
 /**
  * Checks a parsed GGUF header for what a loader needs before any native code
  * touches it. Pure: gets the parsed file, returns the check result.
@@ -42,6 +82,15 @@ export function checkGgufStructure(file: GgufFile): CheckResult {
       status: 'fail',
       message: 'tokenizer.ggml.model is missing: the file has no tokenizer.',
       details,
+    };
+  }
+  const bytes = missingByteFallbacks(file);
+  if (bytes.length) {
+    return {
+      name: 'structure',
+      status: 'fail',
+      message: `The SentencePiece vocabulary has no byte-fallback token for ${bytes.length} byte${bytes.length === 1 ? '' : 's'} (${describeBytes(bytes)}): llama.cpp aborts the process (std::out_of_range) on any text that needs one${bytes.every((b) => b >= 0x80) ? ', such as a non-ASCII character' : ''}.`,
+      details: { ...details, missingByteFallbacks: bytes.length },
     };
   }
   const missing = REQUIRED_HPARAMS.map((key) => `${architecture}.${key}`).filter(
