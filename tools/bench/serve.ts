@@ -13,7 +13,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { llamaServerArgs, serveModel, type ServeSettings } from '@alki/runtime';
+import { llamaServerArgs } from '@alki/bundler';
+import { serveModel, type ServeSettings } from '@alki/runtime';
 import { freePort, nativeTools, startProcess, waitForHttp, writeSizedLlamaGguf } from '@alki/testkit';
 import { median, report, type Measurement } from './harness.js';
 import { spawnSync } from 'node:child_process';
@@ -105,6 +106,7 @@ try {
     ctx: CONTEXT,
     threads,
     ngl: 0,
+    parallel: 1,
   };
   console.log(
     `model ${(fs.statSync(modelPath).size / 2 ** 20).toFixed(0)} MiB F32, ${layers} layers, ${threads} threads, ${TOKENS} tokens per sample, ${runs} runs, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`,
@@ -114,7 +116,14 @@ try {
   const directPort = await freePort();
   const direct = startProcess(
     tools.paths['llama-server'],
-    llamaServerArgs({ ...settings, port: directPort }),
+    llamaServerArgs(
+      {
+        server: { host: '127.0.0.1', port: directPort },
+        args: { ctx: CONTEXT, threads, ngl: 0, parallel: 1 },
+      },
+      modelPath,
+      'bench',
+    ),
   );
   stops.push(() => direct.stop());
   await waitForHttp(`http://127.0.0.1:${directPort}/health`, { timeoutMs: 120_000 });
@@ -123,10 +132,9 @@ try {
     settings,
     engine: 'llama-server',
     llamaServerBinary: tools.paths['llama-server'],
-    parallel: 1,
   });
   stops.push(() => viaFront.server.close());
-  const builtin = await serveModel({ settings, engine: 'node-llama-cpp', parallel: 1 });
+  const builtin = await serveModel({ settings, engine: 'node-llama-cpp' });
   stops.push(() => builtin.server.close());
 
   const cpu = new Map<string, number[]>();

@@ -8,12 +8,24 @@ import { CLI_VERSION } from './version.js';
 
 class UsageFailure extends Error {}
 
+export interface MainOptions {
+  /**
+   * SIGINT and SIGTERM that arrived before main() ran (bin/alki.js catches
+   * them while the CLI loads); they interrupt the command as if they came now.
+   */
+  pendingSignals?: NodeJS.Signals[];
+}
+
+// A wrapper such as npx forwards to its child the signal the child's process
+// group already got: two signals this close together are one interrupt.
+const REPEAT_WINDOW_MS = 1000;
+
 /**
  * Runs the CLI with the given arguments and resolves to the exit code. It
  * never throws: every failure becomes one clear line on stderr (and a JSON
  * error object on stdout with --json), with the stack only under --verbose.
  */
-export async function main(args: string[]): Promise<number> {
+export async function main(args: string[], options: MainOptions = {}): Promise<number> {
   const flags = {
     json: args.includes('--json'),
     quiet: args.includes('--quiet') || args.includes('-q'),
@@ -22,15 +34,19 @@ export async function main(args: string[]): Promise<number> {
   const out = new Output(flags);
   const controller = new AbortController();
   setCommandSignal(controller.signal);
-  let interrupts = 0;
+  let firstInterrupt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT_CODES.interrupted);
+    if (firstInterrupt !== undefined) {
+      if (performance.now() - firstInterrupt > REPEAT_WINDOW_MS) process.exit(EXIT_CODES.interrupted);
+      return;
+    }
+    firstInterrupt = performance.now();
     out.error(`Interrupted (${signal}); cleaning up. Press Ctrl-C again to quit at once.`);
     controller.abort(new Error(`interrupted by ${signal}`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  for (const signal of options.pendingSignals ?? []) onSignal(signal);
 
   const parser = yargs(args)
     .scriptName('alki')
@@ -89,6 +105,8 @@ function reportError(error: unknown, out: Output, verbose: boolean, aborted: boo
     return EXIT_CODES.usage;
   }
   if (aborted) {
+    // A service stopped while it was starting has stopped as it was asked to.
+    if (interruptWasNormalStop()) return EXIT_CODES.ok;
     out.error('Interrupted; nothing was left half-written.');
     return EXIT_CODES.interrupted;
   }

@@ -27,6 +27,7 @@ interface PackArgs extends GlobalOptions {
   token?: string;
   contextSize?: number;
   profile?: string;
+  parallel?: number;
   force: boolean;
   link: boolean;
   demo: boolean;
@@ -105,7 +106,11 @@ export const packCommand: AlkiCommand = {
       .option('context-size', {
         alias: 'c',
         type: 'number',
-        describe: 'Context size the bundle serves (default: the model context, at most 4096)',
+        describe: 'Context size the bundle serves, per request (default: the model context, at most 4096)',
+      })
+      .option('parallel', {
+        type: 'number',
+        describe: 'Requests the bundle serves at once, each with the whole context (default 4)',
       })
       .option('profile', {
         type: 'string',
@@ -176,6 +181,7 @@ export const packCommand: AlkiCommand = {
       quantize: argv.quantize?.split(',').filter((q) => q.trim() !== ''),
       contextSize: settings?.ctx ?? argv.contextSize,
       ...(settings ? { threads: settings.threads } : {}),
+      parallel: argv.parallel,
       force: argv.force,
       link: argv.link,
       signal,

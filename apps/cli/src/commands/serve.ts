@@ -43,7 +43,8 @@ export const serveCommand: AlkiCommand = {
       })
       .option('parallel', {
         type: 'number',
-        describe: 'Requests generated at once, more wait in a queue (default 4)',
+        describe:
+          'Requests generated at once, each with the whole context; more wait in a queue (default: runtime.json, else 4; fewer when memory is short)',
       })
       .example(
         '$0 serve ./dist/tiny',
@@ -85,17 +86,20 @@ export const serveCommand: AlkiCommand = {
         ctx: argv.ctx,
         threads: argv.threads,
         ngl: argv.ngl,
+        parallel: argv.parallel,
       }).filter(([, v]) => v !== undefined),
     );
-    const settings = await resolveServeSettings(argv.target, overrides);
-    out.info(`Starting ${settings.modelId} (context ${settings.ctx}, threads ${settings.threads}) ...`);
+    const requested = await resolveServeSettings(argv.target, overrides);
+    signal.throwIfAborted();
+    out.info(
+      `Starting ${requested.modelId} (context ${requested.ctx} per request, ${requested.parallel} at once, threads ${requested.threads}) ...`,
+    );
     let engineFailure: ((error: Error) => void) | undefined;
     const engineFailed = new Promise<never>((_resolve, reject) => (engineFailure = reject));
     engineFailed.catch(() => undefined);
     const serving = await serveModel({
-      settings,
+      settings: requested,
       engine: argv.engine,
-      parallel: argv.parallel,
       log: (line) => out.debug(line),
       signal,
       onEngineExit: (reason) =>
@@ -105,7 +109,8 @@ export const serveCommand: AlkiCommand = {
           }),
         ),
     });
-    const { server } = serving;
+    const { server, settings } = serving;
+    for (const note of serving.notes) out.warn(note);
     if (serving.engine === 'node-llama-cpp' && settings.ngl > 0)
       out.warn(
         `The built-in engine runs on the CPU; --ngl ${settings.ngl} is ignored. Use --engine llama-server for GPU offload.`,

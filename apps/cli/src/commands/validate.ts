@@ -132,7 +132,12 @@ export const validateCommand: AlkiCommand = {
     throw new RuntimeError(
       'VALIDATION_FAILED',
       `The ${failure.check.name} check failed${where}: ${failure.check.message}`,
-      { details: { report } },
+      {
+        // A file whose header is corrupt or incomplete is an invalid input
+        // (exit 3, docs/cli.md); a model that loads but fails to run is a failed check (1).
+        category: failure.check.name === 'structure' ? 'input' : 'check',
+        details: { report },
+      },
     );
   }),
 };
