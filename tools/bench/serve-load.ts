@@ -13,18 +13,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { llamaServerArgs, packDemo, readBundle } from '@alki/bundler';
-import { resolveServeSettings, serveModel } from '@alki/runtime';
-import {
-  freePort,
-  nativeTools,
-  percentile,
-  sendChatLoad,
-  startProcess,
-  waitForHttp,
-  type ChatLoadResult,
-} from '@alki/testkit';
+import { packDemo } from '@alki/bundler';
+import { resolveServeSettings } from '@alki/runtime';
+import { percentile, sendChatLoad, type ChatLoadResult } from '@alki/testkit';
 import { median, report, type Measurement } from './harness.js';
+import { REFERENCE_PATH, startServingPaths } from './serving-paths.js';
 
 const slots = Number(process.argv[2] ?? 4);
 const runs = Number(process.argv[3] ?? 3);
@@ -35,44 +28,16 @@ const LEVELS = [4, 16, 64];
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-bench-serve-load-'));
 const stops: Array<() => Promise<void>> = [];
 try {
-  const tools = await nativeTools();
   const bundleDir = path.join(work, 'alki-demo');
   await packDemo({ out: bundleDir, parallel: slots });
-  const bundle = await readBundle(bundleDir);
   const settings = await resolveServeSettings(bundleDir, { host: '127.0.0.1', port: 0, threads });
   console.log(
     `demo bundle: context ${settings.ctx} per request, ${slots} slots, max_tokens ${maxTokens}, ${threads} threads, ${runs} runs, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`,
   );
 
-  const directPort = await freePort();
-  const direct = startProcess(
-    tools.paths['llama-server'],
-    llamaServerArgs(
-      {
-        ...bundle.runtime,
-        server: { host: '127.0.0.1', port: directPort },
-        args: { ...bundle.runtime.args, threads },
-      },
-      settings.modelPath,
-      settings.modelId,
-    ),
-  );
-  stops.push(() => direct.stop());
-  await waitForHttp(`http://127.0.0.1:${directPort}/health`, { timeoutMs: 120_000 });
-  const viaFront = await serveModel({
-    settings,
-    engine: 'llama-server',
-    llamaServerBinary: tools.paths['llama-server'],
-  });
-  stops.push(() => viaFront.server.close());
-  const builtin = await serveModel({ settings, engine: 'node-llama-cpp' });
-  stops.push(() => builtin.server.close());
-
-  const paths = [
-    { label: 'llama-server alone', url: `http://127.0.0.1:${directPort}` },
-    { label: 'alki serve (llama-server)', url: viaFront.server.url },
-    { label: 'alki serve (node-llama-cpp)', url: builtin.server.url },
-  ];
+  const started = await startServingPaths(settings);
+  stops.push(started.stop);
+  const { paths } = started;
   const load = (url: string, requests: number) =>
     sendChatLoad({ url, model: settings.modelId, requests, maxTokens, temperature: 0.8 });
 
@@ -116,7 +81,7 @@ try {
     report(
       `${requests} concurrent requests (${times}x ${slots} slots), wall time of a round`,
       rows,
-      'llama-server alone',
+      REFERENCE_PATH,
       extra,
     );
   }

@@ -13,10 +13,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { llamaServerArgs } from '@alki/bundler';
-import { serveModel, type ServeSettings } from '@alki/runtime';
-import { freePort, nativeTools, startProcess, waitForHttp, writeSizedLlamaGguf } from '@alki/testkit';
+import type { ServeSettings } from '@alki/runtime';
+import { nativeTools, writeSizedLlamaGguf } from '@alki/testkit';
 import { median, report, type Measurement } from './harness.js';
+import { startServingPaths } from './serving-paths.js';
 import { spawnSync } from 'node:child_process';
 
 const layers = Number(process.argv[2] ?? 5);
@@ -112,30 +112,9 @@ try {
     `model ${(fs.statSync(modelPath).size / 2 ** 20).toFixed(0)} MiB F32, ${layers} layers, ${threads} threads, ${TOKENS} tokens per sample, ${runs} runs, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`,
   );
 
-  // llama-server alone, started with the deploy configs' arguments.
-  const directPort = await freePort();
-  const direct = startProcess(
-    tools.paths['llama-server'],
-    llamaServerArgs(
-      {
-        server: { host: '127.0.0.1', port: directPort },
-        args: { ctx: CONTEXT, threads, ngl: 0, parallel: 1 },
-      },
-      modelPath,
-      'bench',
-    ),
-  );
-  stops.push(() => direct.stop());
-  await waitForHttp(`http://127.0.0.1:${directPort}/health`, { timeoutMs: 120_000 });
-
-  const viaFront = await serveModel({
-    settings,
-    engine: 'llama-server',
-    llamaServerBinary: tools.paths['llama-server'],
-  });
-  stops.push(() => viaFront.server.close());
-  const builtin = await serveModel({ settings, engine: 'node-llama-cpp' });
-  stops.push(() => builtin.server.close());
+  const started = await startServingPaths(settings);
+  stops.push(started.stop);
+  const [direct, viaFront, builtin] = started.paths;
 
   const cpu = new Map<string, number[]>();
   const server = (label: string, url: string) => ({
@@ -148,9 +127,7 @@ try {
   });
   const paths: Array<{ label: string; sample: () => Promise<number> | number }> = [
     { label: 'llama-bench tg', sample: () => llamaBenchRate(tools.paths['llama-bench'], modelPath) },
-    server('llama-server alone', `http://127.0.0.1:${directPort}`),
-    server('alki serve (llama-server)', viaFront.server.url),
-    server('alki serve (node-llama-cpp)', builtin.server.url),
+    ...[direct, viaFront, builtin].map((p) => server(p.label, p.url)),
   ];
   // One unmeasured warm-up per path, then the paths interleaved run by run so
   // the machine's load drifts over all of them alike.
