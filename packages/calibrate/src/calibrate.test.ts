@@ -40,7 +40,9 @@ describe('calibrate with the node-llama-cpp engine', () => {
     const [, q8, q4] = calibration.models;
     if (q8.quality?.reference !== false || q4.quality?.reference !== false) throw new Error('no comparison');
     expect(q4.quality.summary.kld.value).toBeGreaterThan(q8.quality.summary.kld.value);
-    expect(calibration.result.recommendation?.quant).toBe('Q8_0');
+    // Q4_K_M breaks --max-kl; which of the other two generates faster is up to this machine.
+    expect(['F32', 'Q8_0']).toContain(calibration.result.recommendation?.quant);
+    expect(calibration.result.rejected).toEqual([expect.objectContaining({ option: 'Q4_K_M', constraint: 'max-kl' })]);
     // Progress moves forward to the end, with a time-left estimate along the way.
     const fractions = events.map((e) => e.fraction);
     expect(fractions).toEqual([...fractions].sort((a, b) => a - b));

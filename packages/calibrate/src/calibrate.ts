@@ -6,6 +6,20 @@ import { findLlamaTools, type LlamaTools } from '@alki/llama-tools';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { findDevice, type DeviceProfile } from './devices/catalogue.js';
+import {
+  createLimitedScope,
+  type LimitedScope,
+  type MemoryUsage,
+  type ResourceLimits,
+} from './emulate/limits.js';
+import {
+  deviceMachine,
+  hostMachine,
+  predictSpeed,
+  type MachineModel,
+  type SpeedPrediction,
+} from './emulate/predict.js';
 import { CalibrateError } from './errors.js';
 import { resolveModels, type CalibrationModel, type ResolveModelsOptions } from './models/resolve-models.js';
 import type { CommandWrapper } from './process/run-tool.js';
@@ -15,7 +29,13 @@ import { runKlDivergence, runPerplexityBase } from './quality/llama-perplexity.j
 import { BUILT_IN_TEXT, builtInTextFile } from './quality/text.js';
 import { recommend, type Constraints, type RecommendResult } from './recommend/recommend.js';
 import { runLlamaBench } from './speed/llama-bench.js';
-import { candidateThreads, type SpeedEngine, type SpeedMeasurement, type SpeedPlan } from './speed/speed.js';
+import {
+  candidateThreads,
+  fastest,
+  type SpeedEngine,
+  type SpeedMeasurement,
+  type SpeedPlan,
+} from './speed/speed.js';
 import { runWorker } from './worker/run-worker.js';
 
 export type QualityEngine = 'llama-perplexity' | 'node-llama-cpp';
@@ -55,6 +75,24 @@ export interface ModelCalibration {
   speed: SpeedMeasurement;
   quality?: ModelQuality;
   memoryByContext: ContextMemory[];
+  /**
+   * What the bandwidth model predicts for the calibrated machine (this host,
+   * or the emulated device), beside what was measured; `generationError` is
+   * (predicted - measured) / measured of the best generation speed.
+   */
+  prediction: SpeedPrediction & { machine: string; generationError: number };
+}
+
+/** How a device was emulated. */
+export interface Emulation {
+  device: DeviceProfile;
+  /** The limits the measurements ran under, in this machine's terms. */
+  limits: ResourceLimits;
+  method: LimitedScope['method'];
+  /** The probe of the machine that did the measuring. */
+  host: HardwareProbe;
+  /** Peak memory charged to the cgroup over the whole run, limit hits and OOM kills. */
+  memory: MemoryUsage;
 }
 
 /** The text quality was measured on. */
@@ -76,6 +114,8 @@ export interface Calibration {
   models: ModelCalibration[];
   constraints: Constraints;
   result: RecommendResult;
+  /** Present with --emulate. */
+  emulation?: Emulation;
   wallMs: number;
 }
 
@@ -97,7 +137,11 @@ export interface CalibrateOptions {
   /** Quants to make from a single high-precision source. */
   quants?: string[];
   constraints?: Constraints;
-  /** `llama-cpp` uses llama-bench and llama-perplexity; `node-llama-cpp` the library; `auto` the tools when present. */
+  /**
+   * `llama-cpp`: llama-bench and llama-perplexity; `node-llama-cpp`: the
+   * library for both; `auto` (default): llama-bench when the tools are built,
+   * and node-llama-cpp for quality.
+   */
   engine?: EngineChoice;
   /** Skip quality; the recommendation then ignores --max-kl. */
   quality?: boolean;
@@ -116,8 +160,13 @@ export interface CalibrateOptions {
   repetitions?: number;
   /** A probe already made (or an emulated device's); probed here otherwise. */
   probe?: HardwareProbe;
-  /** Runs every measurement inside limits (emulation). */
-  wrap?: CommandWrapper;
+  /**
+   * A catalogue device (or its id) to emulate: every measurement runs in a
+   * cgroup with the device's share of this machine's CPU and its memory, the
+   * recommendation is for the device's memory and cores, and its speed is
+   * also predicted from its bandwidth and compute.
+   */
+  emulate?: DeviceProfile | string;
   tools?: LlamaTools | null;
   cacheDir?: string;
   signal?: AbortSignal;
@@ -138,15 +187,22 @@ function memoryContexts(trained: number): number[] {
   return sizes;
 }
 
-function resolveEngine(choice: EngineChoice, tools: LlamaTools | null): 'llama-cpp' | 'node-llama-cpp' {
-  if (choice === 'node-llama-cpp') return 'node-llama-cpp';
-  if (tools) return 'llama-cpp';
+type Engine = 'llama-cpp' | 'node-llama-cpp';
+
+// auto: llama-bench for speed when the tools are built, and node-llama-cpp
+// for quality. llama-perplexity computes the same statistics (a test holds
+// them together), but its log is written by a thread that nothing drains at
+// exit (see llama-perplexity.ts), and on a busy or CPU-limited machine its
+// statistics are lost run after run; the library returns them reliably.
+function resolveEngines(choice: EngineChoice, tools: LlamaTools | null): { speed: Engine; quality: Engine } {
+  if (choice === 'node-llama-cpp') return { speed: 'node-llama-cpp', quality: 'node-llama-cpp' };
+  if (tools) return { speed: 'llama-cpp', quality: choice === 'llama-cpp' ? 'llama-cpp' : 'node-llama-cpp' };
   if (choice === 'llama-cpp') {
     throw new CalibrateError('UNSUPPORTED_ENVIRONMENT', 'llama-bench and llama-perplexity were not found.', {
       hint: 'Build them with `alki tools build` (about 7 minutes on 2 cores), or use --engine node-llama-cpp.',
     });
   }
-  return 'node-llama-cpp';
+  return { speed: 'node-llama-cpp', quality: 'node-llama-cpp' };
 }
 
 /** Tracks the share of work done by weight (model bytes times tokens) and estimates the time left. */
@@ -185,7 +241,11 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
   const started = performance.now();
   const { signal } = options;
   options.onProgress?.({ phase: 'probe', message: 'Probing the hardware', fraction: 0 });
-  const probe = options.probe ?? (await probeHardware({ signal }));
+  const hostProbe = options.probe ?? (await probeHardware({ signal }));
+  const device = typeof options.emulate === 'string' ? findDevice(options.emulate) : options.emulate;
+  const probe = device ? emulatedProbe(device, hostProbe) : hostProbe;
+  const host = hostMachine(hostProbe);
+  const limits = device ? emulationLimits(device, hostProbe, host) : undefined;
   const resolveOptions: ResolveModelsOptions = {
     quants: options.quants,
     cacheDir: options.cacheDir,
@@ -199,14 +259,19 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
   };
   const resolved = await resolveModels(options.targets, resolveOptions);
   const tools = options.tools === undefined ? (findLlamaTools() ?? null) : options.tools;
-  const engine = resolveEngine(options.engine ?? 'auto', tools);
+  const engine = resolveEngines(options.engine ?? 'auto', tools);
   const measureQuality = options.quality !== false && resolved.models.length > 0;
   const trained = resolved.base.facts.contextLength;
   const nCtx =
     options.qualityContext ??
     Math.min(DEFAULT_QUALITY_CONTEXT, trained > 0 ? trained : DEFAULT_QUALITY_CONTEXT);
   const plan: SpeedPlan = {
-    threads: options.threads ?? candidateThreads(probe.usable.cores),
+    // Under emulation, never more threads than the CPU share rounds up to (spinning threads on a quota crawl).
+    threads:
+      options.threads ??
+      candidateThreads(
+        limits ? Math.min(probe.usable.cores, Math.ceil(limits.cpuCores)) : probe.usable.cores,
+      ),
     batches: options.batches ?? [DEFAULT_BATCH],
     promptTokens: options.promptTokens ?? 256,
     generatedTokens: options.generatedTokens ?? 64,
@@ -229,9 +294,17 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
   const total = resolved.models.reduce((sum, m) => sum + m.sizeBytes * (speedTokens + qualityTokens), 0);
   const progress = new Progress(total, options.onProgress);
 
+  const scope = limits ? await createLimitedScope(limits) : undefined;
+  const wrap = scope?.wrap;
+  const target: MachineModel = device ? deviceMachine(device) : host;
+  // The machine the measurements ran on: this host, or its share under the limits.
+  const measuring: MachineModel = limits
+    ? { ...host, cores: limits.cpuCores, computeGflops: (host.computeGflops / host.cores) * limits.cpuCores }
+    : host;
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'alki-calibrate-'));
   const baseFile = path.join(workDir, 'reference.kld');
-  const threadsForQuality = Math.max(...plan.threads);
+  // Quality runs on this machine's cores, outside any emulated limits.
+  const threadsForQuality = options.threads ? Math.max(...options.threads) : hostProbe.usable.cores;
   const models: ModelCalibration[] = [];
   try {
     // The reference first: every comparison reads its distributions.
@@ -247,13 +320,13 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
             `Quality of ${label}: window ${done}/${all}`,
             (model.sizeBytes * qualityTokens * done) / all,
           );
-        quality = await measureModelQuality(engine, model, isBase, {
+        // Quality does not depend on the device, so it never runs under emulated limits.
+        quality = await measureModelQuality(engine.quality, model, isBase, {
           text,
           baseFile,
           threads: threadsForQuality,
           tools,
           signal,
-          wrap: options.wrap,
           onChunk,
         });
         progress.add(model.sizeBytes * qualityTokens);
@@ -266,16 +339,16 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
         );
       progress.report('speed', `Speed of ${label}`);
       const speed =
-        engine === 'llama-cpp'
+        engine.speed === 'llama-cpp'
           ? await runLlamaBench({
               binary: tools!.paths['llama-bench'],
               model: model.file,
               plan,
               signal,
-              wrap: options.wrap,
+              wrap,
               onTest,
             })
-          : await nodeSpeed(model, plan, text.file, signal, options.wrap, onTest);
+          : await nodeSpeed(model, plan, text.file, signal, wrap, onTest);
       progress.add(model.sizeBytes * speedTokens);
       // llama-bench reports no load time; the quality run's is the same load.
       if (speed.loadMs === undefined && quality?.loadMs !== undefined) speed.loadMs = quality.loadMs;
@@ -292,11 +365,20 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
           const estimate = estimateMemory(model.facts, model.sizeBytes, context);
           return { context, bytes: estimate.requestMiB * 1024 * 1024, kvCacheBytes: estimate.kvCacheBytes };
         }),
+        prediction: predictionFor(target, model, speed, measuring),
       });
     }
+  } catch (error) {
+    await scope?.close();
+    throw error;
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+  const emulation: Emulation | undefined =
+    scope && device && limits
+      ? { device, limits, method: scope.method, host: hostProbe, memory: await scope.memoryUsage() }
+      : undefined;
+  await scope?.close();
 
   const constraints = options.constraints ?? {};
   const byQuant = new Map(resolved.models.map((m) => [m.quant, m]));
@@ -327,15 +409,102 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
     },
     probe,
     engines: {
-      speed: engine === 'llama-cpp' ? 'llama-bench' : 'node-llama-cpp',
-      quality: measureQuality ? (engine === 'llama-cpp' ? 'llama-perplexity' : 'node-llama-cpp') : 'none',
+      speed: engine.speed === 'llama-cpp' ? 'llama-bench' : 'node-llama-cpp',
+      quality: measureQuality
+        ? engine.quality === 'llama-cpp'
+          ? 'llama-perplexity'
+          : 'node-llama-cpp'
+        : 'none',
     },
     plan,
     text,
     models,
     constraints,
     result,
+    ...(emulation ? { emulation } : {}),
     wallMs: performance.now() - started,
+  };
+}
+
+/** Of all usable memory, what a device leaves a model server after its OS and services. */
+const DEVICE_USABLE_MEMORY_SHARE = 0.85;
+
+/** The probe an emulated device would give: its cores, memory, SIMD and bandwidth, from the catalogue. */
+function emulatedProbe(device: DeviceProfile, host: HardwareProbe): HardwareProbe {
+  const machine = deviceMachine(device);
+  return {
+    hostname: device.id,
+    os: host.os,
+    cpu: {
+      architecture: device.architecture,
+      model: `${device.name}: ${device.cpu}`,
+      logicalCores: device.cores,
+      physicalCores: device.cores,
+      mhz: device.clockGHz * 1000,
+      simd: device.simd as HardwareProbe['cpu']['simd'],
+    },
+    memory: {
+      totalBytes: device.memoryBytes,
+      availableBytes: device.memoryBytes * DEVICE_USABLE_MEMORY_SHARE,
+      swapTotalBytes: 0,
+    },
+    cgroup: { version: 'none' },
+    usable: { cores: device.cores, memoryBytes: Math.floor(device.memoryBytes * DEVICE_USABLE_MEMORY_SHARE) },
+    gpu: {
+      backend: device.gpu?.backend ?? null,
+      devices: device.gpu ? [device.gpu.name] : [],
+      vramTotalBytes: device.gpu?.unifiedMemory ? device.memoryBytes : 0,
+      vramFreeBytes: 0,
+      unifiedBytes: device.gpu?.unifiedMemory ? device.memoryBytes : 0,
+    },
+    bandwidth: {
+      copyGBps: machine.copyBandwidthGBps,
+      singleThreadGBps: machine.copyBandwidthGBps,
+      threads: device.cores,
+      bufferBytes: 0,
+      repetitions: 0,
+    },
+  };
+}
+
+/**
+ * The device's limits in this machine's terms: its compute as a share of
+ * this machine's cores (at most all of them), and its memory (at most what
+ * is available here).
+ */
+export function emulationLimits(
+  device: DeviceProfile,
+  host: HardwareProbe,
+  machine: MachineModel,
+): ResourceLimits {
+  const perCore = machine.computeGflops / machine.cores;
+  const cpuCores = Math.min(host.usable.cores, deviceMachine(device).computeGflops / perCore);
+  return {
+    cpuCores: Math.max(0.05, Math.round(cpuCores * 100) / 100),
+    memoryBytes: Math.min(device.memoryBytes, host.usable.memoryBytes),
+  };
+}
+
+function predictionFor(
+  target: MachineModel,
+  model: CalibrationModel,
+  speed: SpeedMeasurement,
+  measuring: MachineModel,
+): ModelCalibration['prediction'] {
+  const prompt = fastest(speed.samples, 'prompt');
+  const generation = fastest(speed.samples, 'generation');
+  const prediction = predictSpeed(
+    target,
+    { weightsBytes: model.facts.weightsBytes, parameterCount: model.facts.parameterCount },
+    prompt
+      ? { machine: measuring, promptTokensPerSecond: prompt.tokensPerSecond, threads: prompt.threads }
+      : undefined,
+  );
+  const measured = generation?.tokensPerSecond ?? 0;
+  return {
+    ...prediction,
+    machine: target.name,
+    generationError: measured > 0 ? (prediction.generationTokensPerSecond - measured) / measured : 0,
   };
 }
 
@@ -345,7 +514,6 @@ interface QualityRun {
   threads: number;
   tools: LlamaTools | null;
   signal?: AbortSignal;
-  wrap?: CommandWrapper;
   onChunk: (done: number, total: number) => void;
 }
 
@@ -365,7 +533,6 @@ async function measureModelQuality(
       chunks: run.text.chunks,
       baseFile: run.baseFile,
       signal: run.signal,
-      wrap: run.wrap,
       onChunk: run.onChunk,
     };
     if (isBase) {
@@ -387,7 +554,7 @@ async function measureModelQuality(
       peakRssBytes: facts.peakRssBytes,
     };
   }
-  const common = { signal: run.signal, wrap: run.wrap, onProgress: run.onChunk };
+  const common = { signal: run.signal, onProgress: run.onChunk };
   if (isBase) {
     const message = await runWorker(
       {

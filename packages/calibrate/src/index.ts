@@ -79,3 +79,18 @@ export type {
 } from './profile/profile.js';
 export { profileSchemaV1 } from './profile/schema.js';
 export { parseByteSize } from './units/byte-size.js';
+export { deviceCatalogue, deviceCatalogueFile, findDevice } from './devices/catalogue.js';
+export type { DeviceProfile } from './devices/catalogue.js';
+export { createLimitedScope } from './emulate/limits.js';
+export type { CgroupFs, LimitedScope, MemoryUsage, ResourceLimits } from './emulate/limits.js';
+export {
+  deviceMachine,
+  GENERATION_BANDWIDTH_EFFICIENCY,
+  GENERATION_COMPUTE_EFFICIENCY,
+  hostMachine,
+  predictSpeed,
+  SUSTAINED_BANDWIDTH_SHARE,
+} from './emulate/predict.js';
+export type { MachineModel, ModelSize, SpeedPrediction } from './emulate/predict.js';
+export { emulationLimits } from './calibrate.js';
+export type { Emulation } from './calibrate.js';

@@ -85,7 +85,7 @@ describe('alki calibrate', () => {
     ]);
     expect(code).toBe(0);
     const result = JSON.parse(stdout);
-    expect(result.engines).toEqual({ speed: 'llama-bench', quality: 'llama-perplexity' });
+    expect(result.engines).toEqual({ speed: 'llama-bench', quality: 'node-llama-cpp' });
     // Q8_0 is the bundle's highest precision, so it is the reference.
     expect(result.models.map((m: { quant: string; isBase: boolean }) => [m.quant, m.isBase])).toEqual([
       ['Q8_0', true],
@@ -153,6 +153,41 @@ describe('alki calibrate', () => {
       /^F32 .*\n[\s\S]*rejected:\n {2}F32 \(min-tokens-per-second\): generates [\d.]+ tokens\/s at best/m,
     );
     expect(stderr).toMatch(/^error: No quant meets every constraint/m);
+  }, 300_000);
+
+  it("--emulate rpi4 measures in a cgroup with the Pi's share of this CPU and its memory, beside the bandwidth prediction", async () => {
+    const { code, stdout } = await runCli([
+      'calibrate',
+      await source(),
+      '--no-quality',
+      '--emulate',
+      'rpi4',
+      ...QUICK.slice(6),
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result.emulation.method).toBe('cgroup-v1');
+    expect(result.emulation.device.id).toBe('rpi4');
+    // A Pi 4 computes less than one of this machine's cores.
+    expect(result.emulation.limits.cpuCores).toBeLessThan(1);
+    expect(result.emulation.limits.memoryBytes).toBe(4 * 1024 ** 3);
+    expect(result.emulation.memory.peakBytes).toBeLessThanOrEqual(4 * 1024 ** 3);
+    // The recommendation is for the Pi's memory, not this machine's.
+    expect(result.probe.usable.memoryBytes).toBeLessThan(4 * 1024 ** 3);
+    const [model] = result.models;
+    expect(model.prediction).toMatchObject({
+      machine: 'rpi4',
+      bound: expect.stringMatching(/bandwidth|compute/),
+    });
+    expect(model.prediction.generationTokensPerSecond).toBeGreaterThan(0);
+  }, 300_000);
+
+  it("prints the predictor's error against what this machine measured", async () => {
+    const { code, stdout } = await runCli(['calibrate', await source(), '--no-quality', ...QUICK.slice(4)]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^F32 +[\d.]+ +[\d.]+ +(bandwidth|compute) +[+-]\d+%$/m);
+    expect(stdout).toMatch(/^predictor error on this machine: mean \d+% of measured generation speed/m);
   }, 300_000);
 
   it('refuses a --max-memory it cannot read as a usage error', async () => {

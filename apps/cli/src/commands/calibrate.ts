@@ -2,6 +2,7 @@ import { ALKI_VERSION, updateBundleRuntime } from '@alki/bundler';
 import {
   calibrate,
   CalibrateError,
+  deviceCatalogue,
   parseByteSize,
   probeHardware,
   toProfile,
@@ -39,6 +40,8 @@ interface CalibrateArgs extends GlobalOptions {
   repetitions: number;
   saveProfile?: string;
   apply?: string;
+  emulate?: string;
+  listDevices: boolean;
   force: boolean;
 }
 
@@ -114,6 +117,49 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
+function percent(value: number): string {
+  return `${value >= 0 ? '+' : ''}${(value * 100).toFixed(0)}%`;
+}
+
+// Measured beside predicted: this machine's own figures validate the
+// bandwidth model (its error is printed); an emulated device's measurements
+// ran under its limits here, and its prediction uses its own bandwidth.
+function renderPredictions(calibration: Calibration): string[] {
+  const { emulation } = calibration;
+  const rows = [
+    [
+      'quant',
+      emulation ? 'gen tok/s under limits' : 'gen tok/s measured',
+      `gen tok/s predicted${emulation ? ` on ${emulation.device.id}` : ''}`,
+      'bound',
+      emulation ? `prompt tok/s predicted on ${emulation.device.id}` : 'error',
+    ],
+  ];
+  for (const model of calibration.models) {
+    const measured = Math.max(
+      0,
+      ...model.speed.samples.filter((s) => s.kind === 'generation').map((s) => s.tokensPerSecond),
+    );
+    rows.push([
+      model.quant,
+      measured.toFixed(1),
+      model.prediction.generationTokensPerSecond.toFixed(1),
+      model.prediction.bound,
+      emulation
+        ? fixed(model.prediction.promptTokensPerSecond, 1)
+        : percent(model.prediction.generationError),
+    ]);
+  }
+  const lines = ['', table(rows)];
+  if (!emulation) {
+    const errors = calibration.models.map((m) => Math.abs(m.prediction.generationError));
+    lines.push(
+      `predictor error on this machine: mean ${((100 * errors.reduce((a, b) => a + b, 0)) / errors.length).toFixed(0)}% of measured generation speed (bandwidth ${calibration.probe.bandwidth?.copyGBps.toFixed(1) ?? '?'} GB/s)`,
+    );
+  }
+  return lines;
+}
+
 function renderCalibration(calibration: Calibration): string {
   const { probe, engines, result } = calibration;
   const header = [
@@ -128,11 +174,21 @@ function renderCalibration(calibration: Calibration): string {
     'top-1',
     'PPL',
   ];
+  const emulation = calibration.emulation;
   const lines = [
     `${calibration.model.name} on ${probe.hostname} (${probe.cpu.model}, ${probe.usable.cores} cores, ${formatBytes(probe.usable.memoryBytes)} usable)`,
+    ...(emulation
+      ? [
+          `emulated on ${emulation.host.hostname} in a ${emulation.method} cgroup: ${emulation.limits.cpuCores} of its cores, ${formatBytes(emulation.limits.memoryBytes)} of memory` +
+            (emulation.memory.peakBytes !== undefined
+              ? `; peak ${formatBytes(emulation.memory.peakBytes)} charged`
+              : ''),
+        ]
+      : []),
     `speed by ${engines.speed}, quality by ${engines.quality}${calibration.text.source === 'file' ? ` on ${calibration.text.file}` : ' on the built-in text'}`,
     '',
     table([header, ...calibration.models.map(modelRow)]),
+    ...renderPredictions(calibration),
     '',
   ];
   const choice = result.recommendation;
@@ -263,6 +319,16 @@ export const calibrateCommand: AlkiCommand = {
         type: 'string',
         describe: "Set this bundle's runtime.json and deploy configs from the recommendation",
       })
+      .option('emulate', {
+        type: 'string',
+        describe:
+          'A catalogue device (rpi5, rpi4, jetson-orin-nano, intel-n100, ...): measure under its limits here and predict its speed',
+      })
+      .option('list-devices', {
+        type: 'boolean',
+        default: false,
+        describe: 'List the devices --emulate knows',
+      })
       .option('force', {
         type: 'boolean',
         default: false,
@@ -287,10 +353,31 @@ export const calibrateCommand: AlkiCommand = {
         'Make two quants, measure them against the F16 reference, and recommend one',
       )
       .example(
+        '$0 calibrate model-f16.gguf --quants Q4_K_M,Q8_0 --emulate rpi5',
+        "Measure under a Raspberry Pi 5's share of this CPU and its memory, beside a prediction from its bandwidth",
+      )
+      .example(
         '$0 calibrate ./dist/qwen3 --max-memory 2GiB --min-tokens-per-second 5 --save-profile host.json --apply ./dist/qwen3',
         "Calibrate a bundle's models under constraints, save the profile, and set the bundle's runtime from it",
       ),
   handler: withContext<CalibrateArgs>(async (argv, { out, signal }) => {
+    if (argv.listDevices) {
+      const devices = deviceCatalogue();
+      out.result(devices, () =>
+        table([
+          ['id', 'device', 'cores', 'memory', 'bandwidth', 'simd'],
+          ...devices.map((d) => [
+            d.id,
+            d.name,
+            `${d.cores} x ${d.clockGHz} GHz`,
+            formatBytes(d.memoryBytes),
+            `${d.memoryBandwidthGBps} GB/s`,
+            d.simd.join(' '),
+          ]),
+        ]),
+      );
+      return;
+    }
     if (argv.probeOnly) {
       out.info('Probing the hardware');
       const probe = await probeHardware({ bandwidth: argv.bandwidth, gpu: argv.gpu, signal });
@@ -319,6 +406,7 @@ export const calibrateCommand: AlkiCommand = {
       depth: argv.depth,
       repetitions: positive(argv.repetitions, '--repetitions', true),
       probe: await probeHardware({ bandwidth: argv.bandwidth, gpu: argv.gpu, signal }),
+      ...(argv.emulate ? { emulate: argv.emulate } : {}),
       signal,
       onProgress: (event) => {
         if (event.phase !== phase) {

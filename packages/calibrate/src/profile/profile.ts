@@ -87,7 +87,12 @@ export function toProfile(
   meta: { created: string; alkiVersion: string; device?: ProfileDevice },
 ): CalibrationProfile {
   const { probe } = calibration;
-  const device = meta.device ?? { name: probe.hostname, source: 'probe' as const };
+  const emulated = calibration.emulation?.device;
+  const device =
+    meta.device ??
+    (emulated
+      ? { name: emulated.id, source: 'emulated' as const, deviceClass: emulated.id }
+      : { name: probe.hostname, source: 'probe' as const });
   return {
     schemaVersion: 1,
     kind: 'alki-calibration-profile',

@@ -204,7 +204,7 @@ export function recommend(input: RecommendInput): RecommendResult {
     constraints.context !== undefined
       ? `Context ${context} tokens, as required; it needs ${size(candidate.memoryAt(context))} of ${budgetText}.`
       : `Context ${context} tokens: the largest ${input.trainedContext > 0 ? `up to the trained ${input.trainedContext} ` : ''}that fits ${budgetText} (${size(candidate.memoryAt(context))}).`,
-    `${generation.threads} threads: the fastest generation measured${generation.threads > 1 ? '' : ' (more threads were slower here)'}.`,
+    `${generation.threads} thread${generation.threads === 1 ? '' : 's'}: the fastest generation measured${generation.threads > 1 || !candidate.samples.some((s) => s.threads > 1) ? '' : ' (more threads were slower here)'}.`,
     `Batch ${batch}: ${prompt ? `prompt processing at ${rate(prompt.tokensPerSecond)} tokens/s` : 'the one measured'}${batch < (prompt?.batch ?? batch) ? ', capped at the context' : ''}.`,
   ];
   return {
