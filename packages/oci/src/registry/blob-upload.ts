@@ -33,6 +33,11 @@ export interface PushBlobResult {
 const MONOLITHIC_LIMIT = 4 << 20;
 // How often one blob's upload is resumed or restarted before giving up.
 const MAX_RESUMES = 5;
+// The closing PUT of a chunked upload makes the registry check the digest of
+// every byte and commit the blob to its storage (an S3 multipart completion,
+// for one): minutes for a large model are normal there, so that one request
+// may be silent for longer than the stall timeout.
+const COMMIT_WAIT_MS = 5 * 60_000;
 
 /** True when the repository has the blob (HEAD /v2/<name>/blobs/<digest>). */
 export async function hasBlob(
@@ -108,7 +113,7 @@ export async function pushBlob(
         body: (watchdog) => bodyStream(blob, 0, blob.size, watchdog),
         signal,
       });
-      await finishUpload(http, done, digest, repository);
+      await finishUpload(http, done, digest, repository, signal);
       options.onProgress?.(blob.size);
       return { outcome: 'uploaded', bytesUploaded: blob.size, resumes, restarts };
     }
@@ -157,8 +162,9 @@ export async function pushBlob(
       scopes,
       headers: { 'content-length': '0' },
       signal,
+      stallTimeoutMs: Math.max(http.stallTimeoutMs, COMMIT_WAIT_MS),
     });
-    await finishUpload(http, done, digest, repository);
+    await finishUpload(http, done, digest, repository, signal);
     return { outcome: 'uploaded', bytesUploaded: blob.size, resumes, restarts };
   }
 }
@@ -274,6 +280,7 @@ async function finishUpload(
   response: Response,
   digest: string,
   repository: string,
+  signal?: AbortSignal,
 ): Promise<void> {
   if (response.status === 201) {
     await drain(response);
@@ -289,6 +296,15 @@ async function finishUpload(
     return;
   }
   const error = await http.unexpected(response, `finish the upload of ${digest} to ${repository}`);
+  // A closing PUT retried after its first answer was lost finds the session
+  // gone, because the first one completed it: the blob is there.
+  if (
+    /BLOB_UPLOAD_UNKNOWN/.test(String(error.details.body)) &&
+    (await hasBlob(http, repository, digest, signal))
+  ) {
+    http.onEvent(`the upload session of ${digest} was already closed, and the registry has the blob`);
+    return;
+  }
   if (/DIGEST_INVALID/.test(String(error.details.body))) {
     throw new OciError(
       'DIGEST_MISMATCH',

@@ -330,6 +330,40 @@ describe('RegistryClient against docker-registry', () => {
     ).rejects.toMatchObject({ code: 'REGISTRY_ERROR', category: 'network', details: { status: 503 } });
   });
 
+  // The registry committed the blob, but the answer to the closing PUT never
+  // arrived (played by an injected fetch that drops it): the retried PUT finds
+  // no session, and the client checks that the blob is there instead of failing.
+  it('finishes an upload whose closing answer was lost, when the registry has the blob', async () => {
+    const bytes = randomBytes(2 * 1024 * 1024);
+    const digest = sha256Digest(bytes);
+    let dropped = 0;
+    const losing: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (init?.method === 'PUT' && new URL(String(input)).searchParams.has('digest') && dropped++ === 0) {
+        await response.arrayBuffer();
+        throw new TypeError('fetch failed', {
+          cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+        });
+      }
+      return response;
+    };
+    const events: string[] = [];
+    const lossy = new RegistryClient({
+      registry: registry.host,
+      fetch: losing,
+      sleep: noSleep,
+      onEvent: (e) => events.push(e),
+    });
+    const result = await lossy.pushBlob('alki/lost-answer', bytesBlob(bytes), digest, {
+      chunkSize: 1024 * 1024,
+    });
+    expect(result.outcome).toBe('uploaded');
+    expect(events).toContain(
+      `the upload session of ${digest} was already closed, and the registry has the blob`,
+    );
+    expect(await client.hasBlob('alki/lost-answer', digest)).toBe(true);
+  });
+
   it('reports a clear NOT_FOUND for an unknown repository or blob', async () => {
     await expect(client.listTags('alki/none')).rejects.toMatchObject({
       code: 'NOT_FOUND',

@@ -42,6 +42,8 @@ export interface SendInit {
   signal?: AbortSignal;
   /** 1 sends once: for a PATCH, which is resumed from the registry's offset instead. Default: the retry policy. */
   attempts?: number;
+  /** The stall timeout of this request, when it must wait longer than others (a blob commit). */
+  stallTimeoutMs?: number;
 }
 
 // The stall timeout when none is given: long enough for a registry busy
@@ -240,7 +242,7 @@ export class RegistryHttp {
       this.fetchImpl,
       target,
       { method, headers, signal: init.signal },
-      this.stallTimeoutMs,
+      init.stallTimeoutMs ?? this.stallTimeoutMs,
       init.body,
     );
   }

@@ -117,7 +117,11 @@ export async function withRetry(
     const backoff = policy.baseDelayMs * 2 ** (n - 1);
     const delayMs = Math.min(policy.maxDelayMs, retryAfter ?? backoff);
     context.onRetry?.({ attempt: n, delayMs, reason, url });
-    await context.sleep(delayMs, context.signal);
+    // An interrupted wait is ABORTED, like an interrupted request.
+    await context.sleep(delayMs, context.signal).catch((error: unknown) => {
+      throwIfAborted(context.signal);
+      throw error;
+    });
   }
 }
 
