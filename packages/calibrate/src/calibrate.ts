@@ -1,7 +1,7 @@
 // The calibration run: probe, models, quality against the reference, speed
 // per thread count, memory per context size, and the recommendation. The I/O
 // shell around the pure parts (chunks, KL statistics, recommend).
-import { estimateMemory } from '@alki/bundler';
+import { DEFAULT_PARALLEL, estimateMemory } from '@alki/bundler';
 import { findLlamaTools, type LlamaTools } from '@alki/llama-tools';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -57,7 +57,7 @@ export type ModelQuality =
       peakRssBytes?: number;
     };
 
-/** Memory a server needs at one context size (bundler's estimate, as the deploy configs size it). */
+/** Memory a server needs at one context size for all its slots (bundler's estimate, as the deploy configs size it). */
 export interface ContextMemory {
   context: number;
   bytes: number;
@@ -143,6 +143,12 @@ export interface CalibrateOptions {
    * and node-llama-cpp for quality.
    */
   engine?: EngineChoice;
+  /**
+   * Requests the server will handle at once, each with the whole context
+   * (runtime.json `parallel`); memory is sized for all of them. Default:
+   * bundler's DEFAULT_PARALLEL.
+   */
+  parallel?: number;
   /** Skip quality; the recommendation then ignores --max-kl. */
   quality?: boolean;
   /** A text for quality; the built-in one by default. */
@@ -260,6 +266,7 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
   const resolved = await resolveModels(options.targets, resolveOptions);
   const tools = options.tools === undefined ? (findLlamaTools() ?? null) : options.tools;
   const engine = resolveEngines(options.engine ?? 'auto', tools);
+  const slots = options.parallel ?? DEFAULT_PARALLEL;
   const measureQuality = options.quality !== false && resolved.models.length > 0;
   const trained = resolved.base.facts.contextLength;
   const nCtx =
@@ -362,7 +369,7 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
         speed,
         ...(quality ? { quality } : {}),
         memoryByContext: memoryContexts(trained).map((context) => {
-          const estimate = estimateMemory(model.facts, model.sizeBytes, context);
+          const estimate = estimateMemory(model.facts, model.sizeBytes, context, slots);
           return { context, bytes: estimate.requestMiB * 1024 * 1024, kvCacheBytes: estimate.kvCacheBytes };
         }),
         prediction: predictionFor(target, model, speed, measuring),
@@ -392,7 +399,7 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
         : {}),
       samples: m.speed.samples,
       memoryAt: (context) => {
-        const estimate = estimateMemory(byQuant.get(m.quant)!.facts, m.sizeBytes, context);
+        const estimate = estimateMemory(byQuant.get(m.quant)!.facts, m.sizeBytes, context, slots);
         return estimate.requestMiB * 1024 * 1024;
       },
     })),

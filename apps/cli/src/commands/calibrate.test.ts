@@ -112,7 +112,8 @@ describe('alki calibrate', () => {
     expect(applied.runtime.model).toBe('./models/calib-q8_0.gguf');
     expect(applied.runtime.args).toMatchObject({ ctx: 128, threads: 1 });
     const unit = readFileSync(path.join(bundle, 'deploy/systemd/alki-calib.service'), 'utf8');
-    expect(unit).toMatch(/calib-q8_0\.gguf.*--ctx-size 128\b.*--threads 1\b/s);
+    // llama-server gets 128 tokens for each of the bundle's 4 slots.
+    expect(unit).toMatch(/calib-q8_0\.gguf.*--ctx-size 512 --parallel 4\b.*--threads 1\b/s);
     expect((await verifyBundle(bundle)).problems).toEqual([]);
   }, 600_000);
 

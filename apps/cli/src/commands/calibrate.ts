@@ -41,6 +41,7 @@ interface CalibrateArgs extends GlobalOptions {
   saveProfile?: string;
   apply?: string;
   emulate?: string;
+  parallel?: number;
   listDevices: boolean;
   force: boolean;
 }
@@ -324,6 +325,11 @@ export const calibrateCommand: AlkiCommand = {
         describe:
           'A catalogue device (rpi5, rpi4, jetson-orin-nano, intel-n100, ...): measure under its limits here and predict its speed',
       })
+      .option('parallel', {
+        type: 'number',
+        describe:
+          'Requests the server handles at once, each with the whole context; memory is sized for all (default 4, as pack)',
+      })
       .option('list-devices', {
         type: 'boolean',
         default: false,
@@ -407,6 +413,7 @@ export const calibrateCommand: AlkiCommand = {
       repetitions: positive(argv.repetitions, '--repetitions', true),
       probe: await probeHardware({ bandwidth: argv.bandwidth, gpu: argv.gpu, signal }),
       ...(argv.emulate ? { emulate: argv.emulate } : {}),
+      parallel: positive(argv.parallel, '--parallel', true),
       signal,
       onProgress: (event) => {
         if (event.phase !== phase) {

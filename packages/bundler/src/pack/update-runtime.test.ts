@@ -40,7 +40,8 @@ describe('updateBundleRuntime', () => {
     expect(after.runtime).toEqual(runtime);
     const unit = readFileSync(path.join(out, 'deploy/systemd/alki-tiny-test.service'), 'utf8');
     expect(unit).toMatch(/tiny-test-q8_0\.gguf/);
-    expect(unit).toMatch(/--ctx-size 128\b/);
+    // llama-server gets the context of every slot: 128 tokens x the 4 slots pack gives.
+    expect(unit).toMatch(/--ctx-size 512 --parallel 4\b/);
     expect(unit).toMatch(/--threads 3\b/);
     expect(readFileSync(path.join(out, 'deploy/k3s/deployment.yaml'), 'utf8')).toMatch(/cpu: "?3"?/);
     expect((await verifyBundle(out)).problems).toEqual([]);
