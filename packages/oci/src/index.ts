@@ -33,14 +33,7 @@ export type {
   Platform,
 } from './descriptor.js';
 export { DigestVerifier, isValidDigest, sha256Digest, sha256File } from './digest.js';
-export {
-  formatReference,
-  isValidTag,
-  LAYOUT_PREFIX,
-  parseLayoutReference,
-  parseReference,
-  tagOf,
-} from './reference.js';
+export { formatReference, isValidTag, parseLayoutReference, parseReference, tagOf } from './reference.js';
 export type { ImageReference, LayoutReference } from './reference.js';
 export { replaceDirectory, tempPathBeside, writeFileAtomic } from './fs/atomic.js';
 export { writeVerifiedFile } from './fs/verified-write.js';

@@ -106,7 +106,7 @@ export function formatReference(reference: ImageReference): string {
 }
 
 /** The prefix that names an OCI image layout directory, as skopeo and podman write it: `oci:DIR[:tag]`. */
-export const LAYOUT_PREFIX = 'oci:';
+const LAYOUT_PREFIX = 'oci:';
 
 /** `oci:DIR[:tag|@sha256:<hex>]`, parsed. */
 export interface LayoutReference {
