@@ -43,27 +43,26 @@ function logs(name: string): string {
   return `${result.stdout}${result.stderr}`;
 }
 
-// The image ships the compiled entrypoint, so dist/ must be current.
+// The image ships the compiled entrypoint and the dist/ of every @alki
+// package it imports, so they must be current. tsc -b --dry says whether a
+// build would compile anything; file times cannot, since tsc -b does not
+// rewrite an output whose content would not change (and a rebase touches
+// every source it replays).
 function assertBuilt(): void {
-  const stale: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const file = path.join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (entry.name !== '__fixtures__') walk(file);
-      } else if (file.endsWith('.ts') && !file.endsWith('.test.ts')) {
-        const built = file
-          .replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`)
-          .replace(/\.ts$/, '.js');
-        if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(file).mtimeMs)
-          stale.push(path.relative(packageDir, file));
-      }
-    }
-  };
-  walk(path.join(packageDir, 'src'));
-  if (stale.length)
+  const tsc = path.resolve(packageDir, '../../node_modules/typescript/bin/tsc');
+  const dry = spawnSync(
+    process.execPath,
+    [tsc, '-b', '--dry', path.join(packageDir, 'tsconfig.build.json')],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const stale = [...dry.stdout.matchAll(/A non-dry build would build project '([^']+)'/g)].map((m) =>
+    path.relative(path.resolve(packageDir, '../..'), path.dirname(m[1])),
+  );
+  if (dry.status !== 0 || stale.length)
     throw new Error(
-      `The runtime image ships compiled code, and dist/ is older than ${stale.join(', ')}. Run \`npm run build\` at the repository root first.`,
+      `The runtime image ships compiled code, and ${stale.join(', ') || 'the build'} is not up to date. Run \`npm run build\` at the repository root first.`,
     );
 }
 
