@@ -42,7 +42,9 @@ describe('calibrate with the node-llama-cpp engine', () => {
     expect(q4.quality.summary.kld.value).toBeGreaterThan(q8.quality.summary.kld.value);
     // Q4_K_M breaks --max-kl; which of the other two generates faster is up to this machine.
     expect(['F32', 'Q8_0']).toContain(calibration.result.recommendation?.quant);
-    expect(calibration.result.rejected).toEqual([expect.objectContaining({ option: 'Q4_K_M', constraint: 'max-kl' })]);
+    expect(calibration.result.rejected).toEqual([
+      expect.objectContaining({ option: 'Q4_K_M', constraint: 'max-kl' }),
+    ]);
     // Progress moves forward to the end, with a time-left estimate along the way.
     const fractions = events.map((e) => e.fraction);
     expect(fractions).toEqual([...fractions].sort((a, b) => a - b));

@@ -81,6 +81,8 @@ describe('alki calibrate', () => {
       profile,
       '--apply',
       bundle,
+      '--report',
+      path.join(work, 'report.html'),
       '--json',
     ]);
     expect(code).toBe(0);
@@ -107,6 +109,8 @@ describe('alki calibrate', () => {
     expect(validate(saved) ? [] : validate.errors).toEqual([]);
     expect(shipped).toEqual(JSON.parse(JSON.stringify(profileSchemaV1)));
     expect(saved.recommendation.quant).toBe('Q8_0');
+    // The HTML report carries the same measurements (html-report.test.ts opens one in Chromium).
+    expect(readFileSync(path.join(work, 'report.html'), 'utf8')).toMatch(/"quant":"Q4_K_M","kld":0\.0\d+/);
 
     const applied = await readBundle(bundle);
     expect(applied.runtime.model).toBe('./models/calib-q8_0.gguf');

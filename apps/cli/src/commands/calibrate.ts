@@ -7,6 +7,7 @@ import {
   probeHardware,
   toProfile,
   writeProfile,
+  writeReport,
   type Calibration,
   type Constraints,
   type EngineChoice,
@@ -39,6 +40,7 @@ interface CalibrateArgs extends GlobalOptions {
   depth: number;
   repetitions: number;
   saveProfile?: string;
+  report?: string;
   apply?: string;
   emulate?: string;
   parallel?: number;
@@ -325,6 +327,10 @@ export const calibrateCommand: AlkiCommand = {
         describe:
           'A catalogue device (rpi5, rpi4, jetson-orin-nano, intel-n100, ...): measure under its limits here and predict its speed',
       })
+      .option('report', {
+        type: 'string',
+        describe: 'Write a self-contained HTML report (charts, recommendation) to this file',
+      })
       .option('parallel', {
         type: 'number',
         describe:
@@ -338,7 +344,7 @@ export const calibrateCommand: AlkiCommand = {
       .option('force', {
         type: 'boolean',
         default: false,
-        describe: 'Replace an existing --save-profile file',
+        describe: 'Replace an existing --save-profile or --report file',
       })
       .option('bandwidth', {
         type: 'boolean',
@@ -426,6 +432,10 @@ export const calibrateCommand: AlkiCommand = {
     });
     bar.done();
     const created = new Date().toISOString();
+    if (argv.report) {
+      await writeReport(argv.report, calibration, argv.force);
+      out.info(`Wrote the report to ${argv.report}`);
+    }
     if (argv.saveProfile) {
       await writeProfile(
         argv.saveProfile,

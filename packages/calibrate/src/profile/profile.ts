@@ -1,9 +1,8 @@
 import { Ajv, type ValidateFunction } from 'ajv';
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Calibration } from '../calibrate.js';
 import { CalibrateError } from '../errors.js';
+import { writeFileAtomic } from '../io/write-atomic.js';
 import type { Constraints, Recommendation, Rejection } from '../recommend/recommend.js';
 import type { SpeedEngine, SpeedSample } from '../speed/speed.js';
 import type { Estimate } from '../quality/kl-divergence.js';
@@ -212,20 +211,7 @@ export async function readProfile(file: string): Promise<CalibrationProfile> {
  */
 export async function writeProfile(file: string, profile: CalibrationProfile, force = false): Promise<void> {
   parseProfile(profile, file);
-  if (!force && (await stat(file).catch(() => undefined))) {
-    throw new CalibrateError('INVALID_OPTIONS', `${file} already exists.`, {
-      hint: 'Choose another --save-profile path, or pass --force to replace it.',
-      details: { file },
-    });
-  }
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, `${JSON.stringify(profile, null, 2)}\n`, { flag: 'wx' });
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(file, `${JSON.stringify(profile, null, 2)}\n`, force, '--save-profile');
 }
 
 /** The runtime settings a profile sets in a bundle: its recommended quant, context and threads. */
