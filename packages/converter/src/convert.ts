@@ -1,19 +1,21 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describeSystemError } from '@alki/errors';
-import { createGgufWriter, GgmlType, type GgufMetadataEntry, type GgufWriter } from '@alki/gguf-reader';
+import { createGgufWriter, GgmlType, type GgufMetadataEntry } from '@alki/gguf-reader';
 import { defaultArchitectures, type ArchitectureRegistry } from './arch/registry.js';
 import { rankArchitectures } from './arch/closest.js';
+import {
+  gemma3ProjectorMetadata,
+  gemma3ProjectorTensorType,
+  mapGemma3ProjectorTensor,
+} from './arch/gemma3-projector.js';
 import type { ArchitectureModule } from './arch/types.js';
 import { checkConfigBounds, checkPlannedShapes } from './check/hyperparameters.js';
 import { ConverterError } from './errors.js';
-import { openCheckpoint, type Checkpoint } from './input/checkpoint.js';
+import { openCheckpoint, readOptionalJson, type Checkpoint } from './input/checkpoint.js';
 import { generalMetadata, licenseFromModelCard } from './metadata/general.js';
 import { FILE_TYPE, OUT_TYPES, planTensors, type OutType, type PlannedTensor } from './plan.js';
-import { readExactly } from './safetensors/reader.js';
-import { SAFETENSORS_DTYPE_SIZES } from './safetensors/dtypes.js';
-import { decodeToFloat32, encodedByteLength, encodeFromFloat32, ggmlTypeOfDtype } from './tensor/encode.js';
-import { permuteHeadRows } from './tensor/row-transforms.js';
+import { streamTensors } from './stream-tensors.js';
 import { convertTokenizer } from './tokenizer/convert-tokenizer.js';
 import { readTokenizerFiles } from './tokenizer/files.js';
 
@@ -44,7 +46,7 @@ export interface ConvertOptions {
   architectures?: ArchitectureRegistry;
   onProgress?: (progress: ConvertProgress) => void;
   signal?: AbortSignal;
-  /** Bytes of tensor data handled at a time (bounds memory). Default 16 MiB. */
+  /** Bytes of tensor data read at a time (with 16 in flight, this bounds memory). Default 512 KiB. */
   chunkBytes?: number;
 }
 
@@ -60,7 +62,8 @@ export interface ConvertResult {
   chatTemplate: boolean;
 }
 
-const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
+/** A background fdatasync every this many bytes written. */
+const FLUSH_EVERY_BYTES = 128 << 20;
 
 /** What `planConversion` reads and decides, without writing anything. */
 export interface PlanConversionOptions {
@@ -232,6 +235,118 @@ function architectureFor(registry: ArchitectureRegistry, checkpoint: Checkpoint)
  * const result = await convert({ input: './TinyLlama-1.1B', output: 'tinyllama.gguf', outtype: 'q8_0', onProgress: (p) => console.log(p.bytesDone / p.bytesTotal) });
  */
 export async function convert(options: ConvertOptions): Promise<ConvertResult> {
+  const { outtype, output } = await checkOutput(options);
+  const { architecture, module, plan, metadata, tokenizer, chatTemplate, parameterCount } = await prepare(
+    options,
+    outtype,
+  );
+  throwIfAborted(options.signal);
+  const bytes = await writePlanned(output, metadata, plan, options);
+  return {
+    output,
+    architecture,
+    ggufArchitecture: module.ggufArchitecture,
+    outtype,
+    tensorCount: plan.length,
+    parameterCount,
+    bytes,
+    tokenizer,
+    chatTemplate,
+  };
+}
+
+/** What `convertProjector` wrote. */
+export interface ConvertProjectorResult {
+  output: string;
+  architecture: string;
+  projectorType: string;
+  outtype: OutType;
+  tensorCount: number;
+  parameterCount: number;
+  bytes: number;
+}
+
+/**
+ * Writes the vision projector GGUF (an `mmproj` for llama.cpp's mtmd:
+ * llama-server --mmproj, llama-mtmd-cli) of a vision-language checkpoint,
+ * with the tensor names, shapes, types and clip.* metadata that
+ * convert_hf_to_gguf --mmproj writes. Gemma3ForConditionalGeneration (SigLIP
+ * and Gemma 3's projector) is supported; it needs preprocessor_config.json.
+ *
+ * @example
+ * await convertProjector({ input: './gemma-3-4b-it', output: 'mmproj-gemma-3-4b-it-f16.gguf' });
+ */
+export async function convertProjector(options: ConvertOptions): Promise<ConvertProjectorResult> {
+  const { outtype, output } = await checkOutput(options);
+  const checkpoint = await openCheckpoint(options.input);
+  const architecture = (checkpoint.config.architectures as unknown[] | undefined)?.[0];
+  if (architecture !== 'Gemma3ForConditionalGeneration') {
+    throw new ConverterError(
+      'UNSUPPORTED_ARCHITECTURE',
+      `Architecture ${JSON.stringify(architecture ?? null)} has no vision projector Alki converts; it converts Gemma3ForConditionalGeneration's.`,
+      {
+        details: { architecture: architecture ?? null },
+        hint: "Pack the repository's pre-converted mmproj-*.gguf instead, if it ships one.",
+      },
+    );
+  }
+  const preprocessor = await readOptionalJson(checkpoint.dir, 'preprocessor_config.json');
+  if (!preprocessor) {
+    throw new ConverterError(
+      'INVALID_INPUT',
+      `${options.input} has no preprocessor_config.json, which holds the image mean and standard deviation the projector needs.`,
+      { details: { dir: checkpoint.dir }, hint: 'Download the model with its preprocessor_config.json.' },
+    );
+  }
+  const plan = planTensors(gemma3ProjectorModule, checkpoint.config, checkpoint.tensors, outtype);
+  const projectorMetadata = gemma3ProjectorMetadata(checkpoint.config, preprocessor);
+  const blocks = new Set(plan.map((t) => /^v\.blk\.(\d+)\./.exec(t.name)?.[1]).filter(Boolean));
+  const declared = projectorMetadata.find((e) => e.key === 'clip.vision.block_count')!.value as number;
+  if (declared !== blocks.size) {
+    throw new ConverterError(
+      'BAD_CONFIG',
+      `config.json's vision_config.num_hidden_layers is ${declared}, but the vision tower holds ${blocks.size} layers.`,
+      { details: { key: 'vision_config.num_hidden_layers', value: declared, actual: blocks.size } },
+    );
+  }
+  const parameterCount = plan.reduce((sum, t) => sum + t.dims.reduce((a, b) => a * b, 1), 0);
+  const metadata = [
+    ...generalMetadata('clip', {
+      type: 'mmproj',
+      name: options.name,
+      license: options.license,
+      source: checkpoint.source,
+      dir: checkpoint.dir,
+      parameters: parameterCount,
+      fileType: FILE_TYPE[outtype],
+      quantized: outtype === 'q8_0',
+    }),
+    ...projectorMetadata,
+  ];
+  throwIfAborted(options.signal);
+  const bytes = await writePlanned(output, metadata, plan, options);
+  return {
+    output,
+    architecture,
+    projectorType: 'gemma3',
+    outtype,
+    tensorCount: plan.length,
+    parameterCount,
+    bytes,
+  };
+}
+
+const gemma3ProjectorModule: ArchitectureModule = {
+  hfArchitectures: ['Gemma3ForConditionalGeneration'],
+  ggufArchitecture: 'clip',
+  metadata: () => [],
+  mapTensor: mapGemma3ProjectorTensor,
+  requiredTensors: ['v.patch_embd.weight', 'v.position_embd.weight', 'mm.input_projection.weight'],
+  tensorType: gemma3ProjectorTensorType,
+};
+
+// The output type is known and the output free (or --force), before any input is read.
+async function checkOutput(options: ConvertOptions): Promise<{ outtype: OutType; output: string }> {
   const outtype = options.outtype ?? 'f16';
   if (!OUT_TYPES.includes(outtype)) {
     throw new ConverterError(
@@ -254,36 +369,36 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     });
   }
   throwIfAborted(options.signal);
-  const { architecture, module, plan, metadata, tokenizer, chatTemplate, parameterCount } = await prepare(
-    options,
-    outtype,
-  );
-  throwIfAborted(options.signal);
+  return { outtype, output };
+}
 
+// Streams the planned tensors into a temp file renamed to `output` when
+// complete; returns its size.
+async function writePlanned(
+  output: string,
+  metadata: GgufMetadataEntry[],
+  plan: PlannedTensor[],
+  options: ConvertOptions,
+): Promise<number> {
   await fs.mkdir(path.dirname(output), { recursive: true }).catch(() => undefined);
-  const writer = await createGgufWriter(output, {
-    metadata,
-    tensors: plan.map((t) => ({ name: t.name, type: t.type, dims: t.dims })),
-  });
+  const writer = await createGgufWriter(
+    output,
+    { metadata, tensors: plan.map((t) => ({ name: t.name, type: t.type, dims: t.dims })) },
+    // Writing back while converting makes the final fsync short (see tools/bench/convert.ts).
+    { flushEveryBytes: FLUSH_EVERY_BYTES },
+  );
   try {
-    await streamTensors(writer, plan, options);
+    await streamTensors(writer, plan, {
+      chunkBytes: options.chunkBytes,
+      onProgress: options.onProgress,
+      checkAborted: () => throwIfAborted(options.signal),
+    });
     await writer.finish();
   } catch (error) {
     await writer.abort();
     throw asConverterError(error, output, options.signal);
   }
-  const { size } = await fs.stat(output);
-  return {
-    output,
-    architecture,
-    ggufArchitecture: module.ggufArchitecture,
-    outtype,
-    tensorCount: plan.length,
-    parameterCount,
-    bytes: size,
-    tokenizer,
-    chatTemplate,
-  };
+  return (await fs.stat(output)).size;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
@@ -308,91 +423,4 @@ function asConverterError(error: unknown, output: string, signal: AbortSignal | 
     });
   }
   return error;
-}
-
-async function streamTensors(
-  writer: GgufWriter,
-  plan: PlannedTensor[],
-  options: ConvertOptions,
-): Promise<void> {
-  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-  const bytesTotal = plan.reduce((sum, t) => sum + t.sources.reduce((n, s) => n + s.byteLength, 0), 0);
-  let bytesDone = 0;
-  const handles = new Map<string, fs.FileHandle>();
-  // One pair of buffers serves every chunk: allocating (and zeroing) 16 MiB
-  // per chunk would cost more than the copy itself.
-  const buffers = [new Uint8Array(0), new Uint8Array(0)];
-  try {
-    for (const [index, tensor] of plan.entries()) {
-      throwIfAborted(options.signal);
-      if (tensor.computed) {
-        await writer.writeTensorData(
-          new Uint8Array(tensor.computed.buffer, tensor.computed.byteOffset, tensor.computed.byteLength),
-        );
-        continue;
-      }
-      for (const source of tensor.sources) {
-        let handle = handles.get(source.file);
-        if (!handle) {
-          handle = await fs.open(source.file, 'r');
-          handles.set(source.file, handle);
-        }
-        const rowLength = tensor.dims[0];
-        const rows = source.byteLength / SAFETENSORS_DTYPE_SIZES[source.dtype] / rowLength;
-        const inRowBytes = rowLength * SAFETENSORS_DTYPE_SIZES[source.dtype];
-        const group = tensor.transform?.kind === 'permute-heads' ? rows / tensor.transform.heads : 1;
-        const chunkRows = Math.max(group, Math.floor(chunkBytes / inRowBytes / group) * group);
-        const passThrough = ggmlTypeOfDtype(source.dtype) === tensor.type && tensor.transform?.kind !== 'add';
-        // Reading the next chunk while the current one is converted and
-        // written keeps the disk busy both ways, as two buffers allow.
-        const read = (row: number, slot: number) => {
-          const count = Math.min(chunkRows, rows - row);
-          const length = count * inRowBytes;
-          if (buffers[slot].byteLength < length) buffers[slot] = new Uint8Array(length);
-          const pending = readExactly(
-            handle!,
-            source.offset + row * inRowBytes,
-            length,
-            source.file,
-            buffers[slot].subarray(0, length),
-          ).then((bytes) => ({ bytes, count }));
-          // A failure is reported when the chunk is awaited; never as an unhandled rejection.
-          pending.catch(() => undefined);
-          return pending;
-        };
-        let slot = 0;
-        let next = read(0, slot);
-        for (let row = 0; row < rows; row += chunkRows) {
-          throwIfAborted(options.signal);
-          const { bytes, count } = await next;
-          if (row + chunkRows < rows) {
-            slot ^= 1;
-            next = read(row + chunkRows, slot);
-          }
-          if (tensor.transform?.kind === 'permute-heads') permuteHeadRows(bytes, count, inRowBytes, group);
-          if (passThrough) {
-            await writer.writeTensorData(bytes);
-          } else {
-            const values = new Float32Array(count * rowLength);
-            decodeToFloat32(bytes, source.dtype, values);
-            if (tensor.transform?.kind === 'add')
-              for (let i = 0; i < values.length; i++) values[i] += tensor.transform.value;
-            const out = new Uint8Array(encodedByteLength(tensor.type, values.length));
-            encodeFromFloat32(values, tensor.type, out);
-            await writer.writeTensorData(out);
-          }
-          bytesDone += count * inRowBytes;
-          options.onProgress?.({
-            tensor: tensor.name,
-            tensorIndex: index,
-            tensorCount: plan.length,
-            bytesDone,
-            bytesTotal,
-          });
-        }
-      }
-    }
-  } finally {
-    for (const handle of handles.values()) await handle.close();
-  }
 }

@@ -1,10 +1,11 @@
 export { ConverterError } from './errors.js';
 export type { ConverterErrorCode } from './errors.js';
-export { convert, planConversion } from './convert.js';
+export { convert, convertProjector, planConversion } from './convert.js';
 export type {
   ConversionPlan,
   ConversionPlanTensor,
   ConvertOptions,
+  ConvertProjectorResult,
   ConvertProgress,
   ConvertResult,
   PlanConversionOptions,

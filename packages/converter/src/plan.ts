@@ -102,7 +102,7 @@ export function planTensors(
     }
     planned.push({
       name: mapping.name,
-      type: outputType(mapping.name, source.shape, outtype),
+      type: module.tensorType?.(mapping.name) ?? outputType(mapping.name, source.shape, outtype),
       dims: [...source.shape].reverse(),
       sources: [source],
       ...(mapping.transform ? { transform: mapping.transform } : {}),
@@ -133,7 +133,7 @@ export function planTensors(
     stack.planned.sources = stack.slices as SourceTensor[];
   }
   const names = new Set(planned.map((t) => t.name));
-  for (const required of ['token_embd.weight', 'output_norm.weight']) {
+  for (const required of module.requiredTensors ?? ['token_embd.weight', 'output_norm.weight']) {
     if (!names.has(required)) {
       throw new ConverterError('TENSOR_MISMATCH', `The checkpoint has no tensor for ${required}.`, {
         details: { tensor: required },

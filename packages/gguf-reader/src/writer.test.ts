@@ -254,6 +254,61 @@ describe('createGgufWriter', () => {
     expect(fs.existsSync(target)).toBe(false);
   });
 
+  it('flushes in the background every flushEveryBytes, and reports a failed flush at finish', async () => {
+    const flushes: number[] = [];
+    let written = 0;
+    const flushing = (failAt: number): WriterFileSystem => ({
+      rename: (from, to) => fs.promises.rename(from, to),
+      rm: (target, options) => fs.promises.rm(target, options),
+      async open(target, flags) {
+        const handle = await fs.promises.open(target, flags);
+        return {
+          sync: () => handle.sync(),
+          close: () => handle.close(),
+          async datasync() {
+            flushes.push(written);
+            if (flushes.length === failAt)
+              throw Object.assign(new Error('input/output error'), { code: 'EIO', path: target });
+          },
+          async write(bytes, offset, length) {
+            written += length;
+            return handle.write(bytes, offset, length);
+          },
+        };
+      },
+    });
+    const content = { metadata: [], tensors: [{ name: 'w', type: GgmlType.F32, dims: [4096] }] };
+    const target = path.join(dir, 'flushed.gguf');
+    const writer = await createGgufWriter(target, content, {
+      fileSystem: flushing(0),
+      flushEveryBytes: 4096,
+    });
+    for (let i = 0; i < 4; i++) {
+      await writer.writeTensorData(new Uint8Array(4096));
+      // Let the (instant) background flush settle, as a slower stream would.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await writer.finish();
+    expect(flushes.length).toBeGreaterThanOrEqual(3);
+    expect(fs.statSync(target).size).toBeGreaterThan(16384);
+
+    flushes.length = 0;
+    const failing = path.join(dir, 'flush-failed.gguf');
+    const broken = await createGgufWriter(failing, content, {
+      fileSystem: flushing(1),
+      flushEveryBytes: 4096,
+    });
+    await broken.writeTensorData(new Uint8Array(8192));
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(
+      (async () => {
+        await broken.writeTensorData(new Uint8Array(8192));
+        await broken.finish();
+      })(),
+    ).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    expect(fs.readdirSync(dir).filter((name) => name.includes('flush-failed.gguf'))).toEqual([]);
+  });
+
   it('reports a missing directory as a typed error', async () => {
     await expect(
       createGgufWriter(path.join(dir, 'no', 'such', 'x.gguf'), { metadata: [], tensors: [] }),

@@ -24,6 +24,13 @@ export interface GgufWriterOptions {
   littleEndian?: boolean;
   /** The file system to write through; tests inject failures (a full disk) here. Default: node:fs/promises. */
   fileSystem?: WriterFileSystem;
+  /**
+   * Starts a background fdatasync each time this many bytes have been written
+   * since the last one, so the disk writes back while data still streams in
+   * and `finish()` only waits for the tail. Off (0) by default: the one fsync
+   * in `finish()` alone makes the file durable either way.
+   */
+  flushEveryBytes?: number;
 }
 
 /** The few file operations the writer needs. */
@@ -36,6 +43,8 @@ export interface WriterFileSystem {
 export interface WriterFileHandle {
   write(bytes: Uint8Array, offset: number, length: number): Promise<{ bytesWritten: number }>;
   sync(): Promise<void>;
+  /** fdatasync; `sync` stands in where a handle has none. */
+  datasync?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -101,7 +110,16 @@ export async function createGgufWriter(
   } catch (error) {
     throw fileSystemError(error, temp, 'create');
   }
-  return new StreamingWriter(fileSystem, destination, temp, handle, header, tensors, alignment).start();
+  return new StreamingWriter(
+    fileSystem,
+    destination,
+    temp,
+    handle,
+    header,
+    tensors,
+    alignment,
+    options.flushEveryBytes ?? 0,
+  ).start();
 }
 
 function withAlignment(metadata: GgufMetadataEntry[], alignment: number | undefined): GgufMetadataEntry[] {
@@ -131,6 +149,9 @@ class StreamingWriter implements GgufWriter {
   private leftInTensor: number;
   private closed = false;
   private failed: unknown;
+  /** Bytes written since the last background flush started, and that flush while it runs. */
+  private unflushed = 0;
+  private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly fileSystem: WriterFileSystem,
@@ -140,6 +161,7 @@ class StreamingWriter implements GgufWriter {
     private readonly header: Uint8Array,
     readonly tensors: GgufTensorInfo[],
     private readonly alignment: number,
+    private readonly flushEveryBytes: number,
   ) {
     this.dataOffset = header.length;
     this.leftInTensor = tensors.length ? tensors[0].byteSize : 0;
@@ -157,6 +179,7 @@ class StreamingWriter implements GgufWriter {
   }
 
   async writeTensorData(chunk: Uint8Array): Promise<void> {
+    await this.stopIfFlushFailed();
     this.checkOpen();
     let at = 0;
     while (at < chunk.length) {
@@ -206,9 +229,25 @@ class StreamingWriter implements GgufWriter {
       throw fileSystemError(error, this.destination, 'write');
     }
     this.position += bytes.length;
+    this.unflushed += bytes.length;
+    if (this.flushEveryBytes > 0 && this.unflushed >= this.flushEveryBytes && !this.flushing) {
+      this.unflushed = 0;
+      const handle = this.handle;
+      this.flushing = (handle.datasync ? handle.datasync() : handle.sync()).then(
+        () => {
+          this.flushing = undefined;
+        },
+        (error: unknown) => {
+          // Reported by the next write or by finish(), which stop there.
+          this.failed = error;
+          this.flushing = undefined;
+        },
+      );
+    }
   }
 
   async finish(): Promise<void> {
+    await this.stopIfFlushFailed();
     this.checkOpen();
     if (this.tensorIndex < this.tensors.length) {
       const tensor = this.tensors[this.tensorIndex];
@@ -220,6 +259,8 @@ class StreamingWriter implements GgufWriter {
       );
     }
     try {
+      await this.flushing;
+      if (this.failed) throw this.failed;
       await this.handle.sync();
       await this.handle.close();
       this.closed = true;
@@ -231,11 +272,19 @@ class StreamingWriter implements GgufWriter {
   }
 
   async abort(): Promise<void> {
+    // A background flush must end before the handle closes under it.
+    await this.flushing;
     if (!this.closed) {
       this.closed = true;
       await this.handle.close().catch(() => undefined);
     }
     await this.fileSystem.rm(this.temp, { force: true });
+  }
+
+  // A failed background flush leaves nothing behind either: the temp file
+  // goes before the error is reported.
+  private async stopIfFlushFailed(): Promise<void> {
+    if (this.failed && !this.closed) await this.abort();
   }
 
   private checkOpen(): void {

@@ -12,7 +12,7 @@ export { rewriteGgufMetadata } from './gguf-edit.js';
 export { startFakeHub } from './fake-hub/server.js';
 export type { FakeHub, FakeHubFault, FakeHubOptions, FakeHubRequest } from './fake-hub/server.js';
 export type { FakeFileContent, FakeRepoSpec, FakeRevisionSpec } from './fake-hub/repo.js';
-export { CHECKPOINT_FAMILIES, FAMILY_SPECS } from './fixtures/families.js';
+export { CHECKPOINT_FAMILIES, FAMILY_SPECS, SIGLIP } from './fixtures/families.js';
 export type { CheckpointFamily, FixtureTokenizer } from './fixtures/families.js';
 export { checkpointDimensions, generateCheckpoint } from './fixtures/checkpoint.js';
 export type { CheckpointOptions } from './fixtures/checkpoint.js';

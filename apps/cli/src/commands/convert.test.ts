@@ -116,4 +116,24 @@ describe('alki convert', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('Name the GGUF to write with -o FILE, or pass --dry-run.');
   });
+
+  it('also writes the vision projector of a Gemma 3 vision-language checkpoint with --mmproj', async () => {
+    const vlm = await generateCheckpoint({ family: 'gemma3-vlm' });
+    const output = path.join(dir, 'gemma3-text.gguf');
+    const mmproj = path.join(dir, 'mmproj-gemma3.gguf');
+    const result = await runCli(['convert', vlm, '-o', output, '--mmproj', mmproj, '--json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      ggufArchitecture: string;
+      mmproj: { projectorType: string; bytes: number };
+    };
+    expect(report.ggufArchitecture).toBe('gemma3');
+    expect(report.mmproj).toMatchObject({ projectorType: 'gemma3', bytes: fs.statSync(mmproj).size });
+    const source = await fileSource(mmproj);
+    try {
+      expect(getMetadata(await readGguf(source), 'general.architecture')).toBe('clip');
+    } finally {
+      await source.close?.();
+    }
+  });
 });

@@ -1,6 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { convert, ConverterError, OUT_TYPES, planConversion, type OutType } from '@alki/converter';
+import {
+  convert,
+  ConverterError,
+  convertProjector,
+  OUT_TYPES,
+  planConversion,
+  type ConvertProjectorResult,
+  type OutType,
+} from '@alki/converter';
 import { QUANT_MIXES, quantizeGguf } from '@alki/quantizer';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
@@ -10,6 +18,7 @@ import { renderConversionPlan } from './conversion-plan.js';
 interface ConvertArgs extends GlobalOptions {
   input: string;
   output?: string;
+  mmproj?: string;
   dryRun: boolean;
   outtype: string;
   name?: string;
@@ -35,6 +44,11 @@ export const convertCommand: AlkiCommand = {
         alias: 'o',
         type: 'string',
         describe: 'GGUF to write (a temp file beside it is renamed when complete); required unless --dry-run',
+      })
+      .option('mmproj', {
+        type: 'string',
+        describe:
+          "Also write the vision projector GGUF (llama-server's --mmproj) of a vision-language checkpoint (Gemma3ForConditionalGeneration) to this file",
       })
       .option('dry-run', {
         type: 'boolean',
@@ -63,7 +77,11 @@ export const convertCommand: AlkiCommand = {
         '$0 convert ./TinyLlama-1.1B-Chat --outtype q4_k_m -o tinyllama-q4_k_m.gguf',
         'Convert and quantize to Q4_K_M in one command',
       )
-      .example('$0 convert ./SmolLM3-3B --dry-run', 'What would be written, without writing it'),
+      .example('$0 convert ./SmolLM3-3B --dry-run', 'What would be written, without writing it')
+      .example(
+        '$0 convert ./gemma-3-4b-it -o gemma-3-4b-it-f16.gguf --mmproj mmproj-gemma-3-4b-it-f16.gguf',
+        'The text model and its vision projector',
+      ),
   handler: withContext<ConvertArgs>(async (argv, { out, signal }) => {
     const outtype = argv.outtype.toLowerCase();
     const mix = QUANT_MIXES.find(
@@ -113,9 +131,11 @@ export const convertCommand: AlkiCommand = {
       },
     });
     progress.done();
-    out.result(result, () =>
+    const projector = await writeProjector(argv, outtype as OutType, signal);
+    out.result({ ...result, ...(projector ? { mmproj: projector } : {}) }, () =>
       [
         `Wrote ${result.output}`,
+        ...(projector ? [`Wrote ${projector.output} (vision projector, ${projector.projectorType})`] : []),
         `architecture: ${result.architecture} -> ${result.ggufArchitecture}`,
         `outtype:      ${result.outtype}, ${result.tensorCount} tensors, ${result.parameterCount.toLocaleString('en-US')} parameters, ${mib(result.bytes)}`,
         `tokenizer:    ${result.tokenizer.model}${result.tokenizer.pre ? ` (pre-tokenizer ${result.tokenizer.pre})` : ''}, chat template ${result.chatTemplate ? 'kept' : 'absent'}`,
@@ -123,6 +143,24 @@ export const convertCommand: AlkiCommand = {
     );
   }),
 };
+
+// The vision projector, when --mmproj asks for it.
+async function writeProjector(
+  argv: ConvertArgs,
+  outtype: OutType,
+  signal: AbortSignal,
+): Promise<ConvertProjectorResult | undefined> {
+  if (!argv.mmproj) return undefined;
+  return convertProjector({
+    input: argv.input,
+    output: argv.mmproj,
+    outtype,
+    name: argv.name,
+    license: argv.license,
+    force: argv.force,
+    signal,
+  });
+}
 
 // A k-quant (or other llama.cpp) mix: convert to F16 beside the output, as the
 // llama.cpp workflow does (convert_hf_to_gguf --outtype f16, then
@@ -172,8 +210,11 @@ async function convertAndQuantize(
       },
     });
     quantizing.done();
+    // The projector stays F16, as llama.cpp's published mmproj files are.
+    const projector = await writeProjector(argv, 'f16', signal);
     const result = {
       ...converted,
+      ...(projector ? { mmproj: projector } : {}),
       output: quantized.output,
       outtype: mix.toLowerCase(),
       bytes: quantized.outputBytes,
@@ -182,6 +223,7 @@ async function convertAndQuantize(
     out.result(result, () =>
       [
         `Wrote ${result.output}`,
+        ...(projector ? [`Wrote ${projector.output} (vision projector, ${projector.projectorType})`] : []),
         `architecture: ${converted.architecture} -> ${converted.ggufArchitecture}`,
         `outtype:      ${mix} (from F16), ${converted.tensorCount} tensors, ${converted.parameterCount.toLocaleString('en-US')} parameters, ${mib(quantized.outputBytes)}`,
         `tokenizer:    ${converted.tokenizer.model}${converted.tokenizer.pre ? ` (pre-tokenizer ${converted.tokenizer.pre})` : ''}, chat template ${converted.chatTemplate ? 'kept' : 'absent'}`,

@@ -1,4 +1,4 @@
-import type { GgufMetadataEntry } from '@alki/gguf-reader';
+import type { GgmlType, GgufMetadataEntry } from '@alki/gguf-reader';
 
 /** config.json as parsed. */
 export type HfConfig = Record<string, unknown>;
@@ -71,6 +71,10 @@ export interface ArchitectureModule {
   /** Tensors computed from the config, added after the mapped ones. */
   computedTensors?(config: HfConfig): ComputedTensor[];
   tokenizer?: ArchitectureTokenizerHints;
+  /** GGUF tensors the output must have; default token_embd.weight and output_norm.weight. */
+  requiredTensors?: string[];
+  /** A type the reference converter forces on a tensor whatever the output type; undefined for the usual rule. */
+  tensorType?(ggufName: string): GgmlType | undefined;
   /**
    * Checks config.json values llama.cpp hard-codes or cannot express for
    * this architecture (a fixed NoPE period, a router normalisation), before

@@ -22,6 +22,8 @@ export function sizeLabel(parameters: number): string {
 }
 
 export interface GeneralInfo {
+  /** general.type: 'model' (default) or 'mmproj' for a vision projector. */
+  type?: 'model' | 'mmproj';
   name?: string;
   license?: string;
   source?: { repository: string; revision: string };
@@ -43,7 +45,7 @@ export function generalMetadata(arch: string, info: GeneralInfo): GgufMetadataEn
   const basename = info.source ? info.source.repository.split('/').pop()! : path.basename(info.dir);
   const entries = [
     ggufEntry.string('general.architecture', arch),
-    ggufEntry.string('general.type', 'model'),
+    ggufEntry.string('general.type', info.type ?? 'model'),
     ggufEntry.string('general.name', info.name ?? basename),
     ggufEntry.string('general.basename', basename),
     ggufEntry.string('general.size_label', sizeLabel(info.parameters)),
