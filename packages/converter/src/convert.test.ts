@@ -4,44 +4,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  fileSource,
-  getMetadata,
-  GgmlType,
-  openGguf,
-  readTensorData,
-  type GgufFile,
-} from '@alki/gguf-reader';
+import { getMetadata, GgmlType } from '@alki/gguf-reader';
 import { generateCheckpoint, nativeTools } from '@alki/testkit';
 import { llamaArchitecture } from './arch/llama.js';
 import { ArchitectureRegistry, defaultArchitectures } from './arch/registry.js';
 import { qwen3Architecture } from './arch/qwen3.js';
 import { convert } from './convert.js';
 import { readSafetensorsHeader } from './safetensors/reader.js';
+import { readGgufFile } from './__fixtures__/read-gguf-file.js';
 
 const run = promisify(execFile);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-convert-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-// Each read opens and closes its own file source, so no descriptor outlives a test.
-async function readGgufFile(
-  file: string,
-): Promise<{ gguf: GgufFile; tensor: (name: string) => Promise<Uint8Array> }> {
-  const gguf = await openGguf(file);
-  return {
-    gguf,
-    tensor: async (name) => {
-      const info = gguf.tensors.find((t) => t.name === name);
-      if (!info) throw new Error(`no tensor ${name}`);
-      const source = await fileSource(file);
-      try {
-        return await readTensorData(source, gguf, info);
-      } finally {
-        await source.close?.();
-      }
-    },
-  };
-}
 
 function halfToFloat(h: number): number {
   const e = (h >> 10) & 0x1f;

@@ -9,17 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  fileSource,
-  getMetadata,
-  GgmlType,
-  GgufValueType,
-  readGguf,
-  readTensorData,
-  type GgufFile,
-} from '@alki/gguf-reader';
+import { getMetadata, GgmlType, GgufValueType, type GgufFile } from '@alki/gguf-reader';
 import { generateCheckpoint, nativeTools, SIGLIP } from '@alki/testkit';
 import { convert, convertProjector } from './convert.js';
+import { readGgufFile } from './__fixtures__/read-gguf-file.js';
 
 const run = promisify(execFile);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-projector-'));
@@ -29,23 +22,11 @@ let dir: string;
 let mmproj: string;
 let gguf: GgufFile;
 
-async function read(file: string): Promise<{ gguf: GgufFile; data: (name: string) => Promise<Uint8Array> }> {
-  const source = await fileSource(file);
-  const parsed = await readGguf(source);
-  return {
-    gguf: parsed,
-    data: async (name) => {
-      const info = parsed.tensors.find((t) => t.name === name)!;
-      return readTensorData(source, parsed, info);
-    },
-  };
-}
-
 beforeAll(async () => {
   dir = await generateCheckpoint({ family: 'gemma3-vlm' });
   mmproj = path.join(work, 'mmproj-f16.gguf');
   await convertProjector({ input: dir, output: mmproj });
-  gguf = (await read(mmproj)).gguf;
+  gguf = (await readGgufFile(mmproj)).gguf;
 }, 300_000);
 
 describe('convertProjector (Gemma 3)', () => {
@@ -108,7 +89,7 @@ describe('convertProjector (Gemma 3)', () => {
   });
 
   it('adds 1 to the soft-embedding norm (a Gemma RMSNorm) and to nothing else', async () => {
-    const { data } = await read(mmproj);
+    const { tensor: data } = await readGgufFile(mmproj);
     const floats = async (name: string) => new Float32Array(Uint8Array.from(await data(name)).buffer);
     const norm = await floats('mm.soft_emb_norm.weight');
     const ln = await floats('v.post_ln.weight');

@@ -18,11 +18,31 @@ import {
   readTensorData,
   serializeGgufHeader,
   type GgufMetadataEntry,
+  type WriterFileHandle,
   type WriterFileSystem,
 } from './index.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-writer-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** The real file system, with some file-handle methods replaced (faults, counters). */
+function realFileSystem(
+  override: (target: string, handle: fs.promises.FileHandle) => Partial<WriterFileHandle>,
+): WriterFileSystem {
+  return {
+    rename: (from, to) => fs.promises.rename(from, to),
+    rm: (target, options) => fs.promises.rm(target, options),
+    async open(target, flags) {
+      const handle = await fs.promises.open(target, flags);
+      return {
+        sync: () => handle.sync(),
+        close: () => handle.close(),
+        write: (bytes, offset, length) => handle.write(bytes, offset, length),
+        ...override(target, handle),
+      };
+    },
+  };
+}
 
 // One entry of every value type, with edge values, and arrays of every item
 // type including arrays of arrays and empty arrays.
@@ -222,23 +242,14 @@ describe('createGgufWriter', () => {
   it('on a full disk, fails with a typed environment error and leaves no file behind', async () => {
     // The real file system, except that writes fail with ENOSPC after 1000 bytes.
     let written = 0;
-    const fullDisk: WriterFileSystem = {
-      rename: (from, to) => fs.promises.rename(from, to),
-      rm: (target, options) => fs.promises.rm(target, options),
-      async open(target, flags) {
-        const handle = await fs.promises.open(target, flags);
-        return {
-          sync: () => handle.sync(),
-          close: () => handle.close(),
-          async write(bytes, offset, length) {
-            if (written + length > 1000)
-              throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC', path: target });
-            written += length;
-            return handle.write(bytes, offset, length);
-          },
-        };
+    const fullDisk = realFileSystem((target, handle) => ({
+      async write(bytes, offset, length) {
+        if (written + length > 1000)
+          throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC', path: target });
+        written += length;
+        return handle.write(bytes, offset, length);
       },
-    };
+    }));
     const target = path.join(dir, 'full.gguf');
     const writer = await createGgufWriter(
       target,
@@ -257,26 +268,18 @@ describe('createGgufWriter', () => {
   it('flushes in the background every flushEveryBytes, and reports a failed flush at finish', async () => {
     const flushes: number[] = [];
     let written = 0;
-    const flushing = (failAt: number): WriterFileSystem => ({
-      rename: (from, to) => fs.promises.rename(from, to),
-      rm: (target, options) => fs.promises.rm(target, options),
-      async open(target, flags) {
-        const handle = await fs.promises.open(target, flags);
-        return {
-          sync: () => handle.sync(),
-          close: () => handle.close(),
-          async datasync() {
-            flushes.push(written);
-            if (flushes.length === failAt)
-              throw Object.assign(new Error('input/output error'), { code: 'EIO', path: target });
-          },
-          async write(bytes, offset, length) {
-            written += length;
-            return handle.write(bytes, offset, length);
-          },
-        };
-      },
-    });
+    const flushing = (failAt: number) =>
+      realFileSystem((target, handle) => ({
+        async datasync() {
+          flushes.push(written);
+          if (flushes.length === failAt)
+            throw Object.assign(new Error('input/output error'), { code: 'EIO', path: target });
+        },
+        async write(bytes, offset, length) {
+          written += length;
+          return handle.write(bytes, offset, length);
+        },
+      }));
     const content = { metadata: [], tensors: [{ name: 'w', type: GgmlType.F32, dims: [4096] }] };
     const target = path.join(dir, 'flushed.gguf');
     const writer = await createGgufWriter(target, content, {
