@@ -17,7 +17,11 @@ export type QuantizerErrorCode =
   /** A worker thread failed. */
   | 'WORKER_FAILED'
   /** The output exists and overwriting was not allowed. */
-  | 'OUTPUT_EXISTS';
+  | 'OUTPUT_EXISTS'
+  /** The mix needs an importance matrix (--imatrix) for a tensor, and has none for it. */
+  | 'IMATRIX_REQUIRED'
+  /** An importance matrix file is damaged, truncated or not an imatrix. */
+  | 'IMATRIX_INVALID';
 
 /** The category each code has unless a call site says otherwise. */
 const CATEGORIES: Record<QuantizerErrorCode, ErrorCategory> = {
@@ -29,6 +33,8 @@ const CATEGORIES: Record<QuantizerErrorCode, ErrorCategory> = {
   UNSUPPORTED_TYPE: 'input',
   WORKER_FAILED: 'internal',
   OUTPUT_EXISTS: 'usage',
+  IMATRIX_REQUIRED: 'usage',
+  IMATRIX_INVALID: 'input',
 };
 
 /** The one error class of @alki/quantizer. */

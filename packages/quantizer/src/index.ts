@@ -4,13 +4,44 @@ export type { QuantizerErrorCode } from './errors.js';
 
 export { maxQuantizeThreads, quantizeGguf } from './quantize-gguf.js';
 export type {
+  ImatrixOption,
   QuantizedTensorSummary,
   QuantizeGgufOptions,
   QuantizeProgress,
+  QuantizeReportRow,
   QuantizeResult,
 } from './quantize-gguf.js';
-export { allowsQuantization, compareTensorNames, planQuantization, QUANTIZATION_VERSION } from './plan.js';
-export type { PlannedTensor, PlanOptions, QuantizationPlan, TensorTypeOverride } from './plan.js';
+export type { ErrorSummary } from './report.js';
+export {
+  allowsQuantization,
+  compareTensorNames,
+  planQuantization,
+  QUANTIZATION_VERSION,
+  splitMetadata,
+} from './plan.js';
+export type {
+  PlannedTensor,
+  PlanOptions,
+  QuantizationPlan,
+  SourceTensor,
+  TensorTypeOverride,
+} from './plan.js';
+export { parseKvOverride } from './kv-override.js';
+export { convertImatrix, isGgufImatrix, parseImatrix, serializeImatrix } from './imatrix/imatrix.js';
+export type { Imatrix, ImatrixEntry } from './imatrix/imatrix.js';
+export { imatrixMetadata, importanceVectors } from './imatrix/importance.js';
+export {
+  BUILT_IN_CALIBRATION_NAME,
+  BUILT_IN_CALIBRATION_TEXT,
+  computeImatrix,
+} from './imatrix/compute-imatrix.js';
+export type {
+  ComputeImatrixOptions,
+  ComputeImatrixResult,
+  ImatrixProgress,
+  Spawn,
+} from './imatrix/compute-imatrix.js';
+export type { ImportanceOptions } from './imatrix/importance.js';
 export { mixInfo, QUANT_MIXES, tensorTypeFromName } from './mixes.js';
 export type { MixInfo, QuantMix } from './mixes.js';
 export { BLOCK_FORMATS, isQuantType } from './blocks/block-types.js';

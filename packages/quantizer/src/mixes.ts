@@ -13,6 +13,7 @@ export type QuantMix =
   | 'Q5_1'
   | 'Q8_0'
   | 'Q2_K'
+  | 'Q2_K_S'
   | 'Q3_K_S'
   | 'Q3_K_M'
   | 'Q3_K_L'
@@ -38,6 +39,7 @@ const MIXES: MixInfo[] = [
   { mix: 'Q5_0', fileType: 8, defaultType: GgmlType.Q5_0 },
   { mix: 'Q5_1', fileType: 9, defaultType: GgmlType.Q5_1 },
   { mix: 'Q2_K', fileType: 10, defaultType: GgmlType.Q2_K },
+  { mix: 'Q2_K_S', fileType: 21, defaultType: GgmlType.Q2_K },
   { mix: 'Q3_K_S', fileType: 11, defaultType: GgmlType.Q3_K },
   { mix: 'Q3_K_M', fileType: 12, defaultType: GgmlType.Q3_K },
   { mix: 'Q3_K_L', fileType: 13, defaultType: GgmlType.Q3_K },

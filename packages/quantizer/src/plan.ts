@@ -12,6 +12,7 @@ import {
 } from '@alki/gguf-reader';
 import { BLOCK_FORMATS, isQuantType } from './blocks/block-types.js';
 import { QuantizerError } from './errors.js';
+import { setMetadata } from './kv-override.js';
 import { mixInfo, tensorTypeFromName, type QuantMix } from './mixes.js';
 
 /** GGML_QNT_VERSION in ggml/include/ggml.h, written to general.quantization_version. */
@@ -41,11 +42,30 @@ export interface PlanOptions {
    * --exclude-weights): each is ne[0] values per expert. Given, the imatrix rules apply.
    */
   importance?: ReadonlyMap<string, Float32Array>;
+  /**
+   * Metadata entries to set in the output (--override-kv, then the imatrix
+   * keys), in order: each replaces a key of the same name and goes to the end.
+   */
+  metadataOverrides?: readonly GgufMetadataEntry[];
+  /** Block numbers to drop; the blocks after them are renumbered (llama-quantize --prune-layers). */
+  pruneLayers?: readonly number[];
+  /**
+   * Keep the input's shards: tensors in shard and offset order, one output file
+   * per shard (llama-quantize --keep-split). Input tensors carry their `shard`.
+   */
+  keepSplit?: boolean;
 }
+
+/** A tensor of the input, with the shard that holds it when the model is split. */
+export type SourceTensor = GgufTensorInfo & { shard?: number };
 
 /** One output tensor. */
 export interface PlannedTensor {
-  source: GgufTensorInfo;
+  /** Its name in the output (blocks renumbered after --prune-layers). */
+  name: string;
+  source: SourceTensor;
+  /** The output file it goes to (0 unless keeping a split input's shards). */
+  split: number;
   targetType: GgmlType;
   /** True when the bytes change (the types differ); false means a plain copy. */
   convert: boolean;
@@ -57,9 +77,15 @@ export interface PlannedTensor {
 
 export interface QuantizationPlan {
   fileType: number;
+  /** The first output file's metadata; the others have only the split.* keys (splitMetadata). */
   metadata: GgufMetadataEntry[];
-  /** In llama.cpp's order (weight_name_comparer): by block number, then by name. */
+  /**
+   * In llama.cpp's order: weight_name_comparer (by block number, then by
+   * name), or shard and offset with keepSplit.
+   */
   tensors: PlannedTensor[];
+  /** Output files: the input's shard count with keepSplit, else 1. */
+  splitCount: number;
 }
 
 type Category =
@@ -269,6 +295,7 @@ function ruleType(
     let t = type;
     const i = counters.iAttentionWv;
     if (mix === 'Q2_K') t = nGqa >= 4 ? GgmlType.Q4_K : GgmlType.Q3_K;
+    else if (mix === 'Q2_K_S' && nGqa >= 4) t = GgmlType.Q4_K;
     else if (mix === 'Q3_K_M') t = i < 2 ? GgmlType.Q5_K : GgmlType.Q4_K;
     else if (mix === 'Q3_K_L') t = GgmlType.Q5_K;
     else if ((mix === 'IQ4_NL' || mix === 'IQ4_XS') && nGqa >= 4) t = GgmlType.Q5_K;
@@ -286,7 +313,9 @@ function ruleType(
     const [i, n] = layerOf(counters.iFfnDown);
     let t = type;
     if (mix === 'Q2_K') t = GgmlType.Q3_K;
-    else if (mix === 'Q3_K_M') {
+    else if (mix === 'Q2_K_S') {
+      if (i < eighth(n)) t = GgmlType.Q4_K;
+    } else if (mix === 'Q3_K_M') {
       t =
         i < Math.trunc(n / 16) ? GgmlType.Q5_K : !falcon || useMoreBits(i, n) ? GgmlType.Q4_K : GgmlType.Q3_K;
     } else if (mix === 'Q3_K_L') t = falcon ? GgmlType.Q4_K : GgmlType.Q5_K;
@@ -356,7 +385,7 @@ const SPLIT_KEYS = new Set(['split.no', 'split.count', 'split.tensors.count']);
  * plan.tensors.map((t) => [t.source.name, GgmlType[t.targetType]]);
  */
 export function planQuantization(
-  file: Pick<GgufFile, 'metadata' | 'tensors'>,
+  file: { metadata: GgufMetadataEntry[]; tensors: SourceTensor[] },
   options: PlanOptions,
 ): QuantizationPlan {
   const { mix, fileType, defaultType } = mixInfo(options.mix);
@@ -380,8 +409,12 @@ export function planQuantization(
   const embeddingType =
     options.tokenEmbeddingType === undefined ? undefined : tensorTypeFromName(options.tokenEmbeddingType);
 
-  const sorted = [...file.tensors].sort((a, b) => compareTensorNames(a.name, b.name));
-  const categories = sorted.map((t) => categoryOf(t.name));
+  const ordered = options.keepSplit
+    ? [...file.tensors].sort((a, b) => (a.shard ?? 0) - (b.shard ?? 0) || a.offset - b.offset)
+    : [...file.tensors].sort((a, b) => compareTensorNames(a.name, b.name));
+  const pruning = pruneLayers(ordered, options.pruneLayers ?? []);
+  const kept = pruning.tensors;
+  const categories = kept.map(({ name }) => categoryOf(name));
   const importance = options.importance;
   const counters: Counters = {
     hasImatrix: importance !== undefined,
@@ -397,29 +430,29 @@ export function planQuantization(
   // llama_tensor_get_type: the explicit output and embedding types skip the
   // rules and the fallbacks; then --tensor-type, the mix's rules, and the
   // row-length fallback.
-  const tensors = sorted.map((source, index): PlannedTensor => {
-    if (!allowsQuantization(source, options)) return { source, targetType: source.type, convert: false };
+  const tensors = kept.map(({ name, source }, index): PlannedTensor => {
+    const split = options.keepSplit ? (source.shard ?? 0) : 0;
+    const renamed = { ...source, name };
+    if (!allowsQuantization(renamed, options))
+      return { name, source, split, targetType: source.type, convert: false };
     const category = categories[index];
     let type: GgmlType = defaultType;
     let fallbackFrom: GgmlType | undefined;
-    const override = overrides.find((o) => o.regex.test(source.name));
-    if (
-      embeddingType !== undefined &&
-      category === 'token_embd' &&
-      !(isPerLayerEmbedding(source) && override)
-    )
+    const override = overrides.find((o) => o.regex.test(name));
+    if (embeddingType !== undefined && category === 'token_embd' && !(isPerLayerEmbedding(name) && override))
       type = embeddingType;
     else if (outputType !== undefined && category === 'output') type = outputType;
     else {
       if (override) type = override.type;
-      else if (!options.pure) type = ruleType(type, source, mix, category, model, counters);
+      else if (!options.pure) type = ruleType(type, renamed, mix, category, model, counters);
       const fitted = fallbackType(source, type);
       if (fitted !== type) fallbackFrom = type;
       type = fitted;
     }
-    const planned: PlannedTensor = { source, targetType: type, convert: type !== source.type };
+    const planned: PlannedTensor = { name, source, split, targetType: type, convert: type !== source.type };
     if (fallbackFrom !== undefined) planned.fallbackFrom = fallbackFrom;
-    if (planned.convert) attachImportance(planned, importance);
+    // The importance matrix is keyed by the input's names (remap_imatrix undoes the renumbering).
+    if (planned.convert) attachImportance(planned, mix, category, importance);
     return planned;
   });
 
@@ -462,24 +495,93 @@ export function planQuantization(
     }
   }
 
-  const metadata = file.metadata.filter(
-    (e) =>
-      !SPLIT_KEYS.has(e.key) && e.key !== 'general.quantization_version' && e.key !== 'general.file_type',
-  );
-  metadata.push(
+  // llama_model_quantize_impl: the input's keys, then quantization_version and
+  // file_type, then the overrides, then the pruned block count, then the split keys.
+  const metadata = file.metadata.filter((e) => !SPLIT_KEYS.has(e.key));
+  setMetadata(metadata, [
     ggufEntry.uint32('general.quantization_version', QUANTIZATION_VERSION),
     ggufEntry.uint32('general.file_type', fileType),
-  );
-  return { fileType, metadata, tensors };
+    ...(options.metadataOverrides ?? []),
+  ]);
+  if ((options.pruneLayers ?? []).length > 0)
+    setMetadata(metadata, [ggufEntry.uint32(`${model.arch}.block_count`, pruning.blockCount)]);
+  const splitCount = options.keepSplit ? Math.max(1, ...file.tensors.map((t) => (t.shard ?? 0) + 1)) : 1;
+  const plan: QuantizationPlan = { fileType, metadata, tensors, splitCount };
+  if (splitCount > 1) setMetadata(metadata, splitKeys(plan, 0));
+  return plan;
 }
 
-const isPerLayerEmbedding = (tensor: GgufTensorInfo) => tensor.name === 'per_layer_token_embd.weight';
+// The keys every shard of a split output carries.
+function splitKeys(plan: QuantizationPlan, index: number): GgufMetadataEntry[] {
+  return [
+    ggufEntry.uint16('split.no', index),
+    ggufEntry.uint16('split.count', plan.splitCount),
+    ggufEntry.int32('split.tensors.count', plan.tensors.length),
+  ];
+}
+
+/**
+ * The metadata of output file `index`: the plan's for the first, only the
+ * split.* keys for the others (llama-quantize starts them from an empty context).
+ */
+export function splitMetadata(plan: QuantizationPlan, index: number): GgufMetadataEntry[] {
+  return index === 0 ? plan.metadata : splitKeys(plan, index);
+}
+
+// remap_layer in src/llama-quant.cpp: tensors of pruned blocks are dropped,
+// the blocks after the first pruned one are numbered on from it, in the
+// order the tensors come.
+function pruneLayers(
+  tensors: SourceTensor[],
+  prune: readonly number[],
+): { tensors: Array<{ name: string; source: SourceTensor }>; blockCount: number } {
+  const list = [...new Set(prune)].sort((a, b) => a - b);
+  if (list.length === 0)
+    return { tensors: tensors.map((source) => ({ name: source.name, source })), blockCount: 0 };
+  const mapped = new Map<number, string>();
+  let next = 0;
+  const kept: Array<{ name: string; source: SourceTensor }> = [];
+  for (const source of tensors) {
+    const match = /blk\.(\d+)\./.exec(source.name);
+    if (!match) {
+      kept.push({ name: source.name, source });
+      continue;
+    }
+    const block = Number.parseInt(match[1], 10);
+    if (!mapped.has(block)) {
+      if (list.includes(block)) mapped.set(block, '');
+      else if (block < list[0]) {
+        mapped.set(block, String(block));
+        next = block + 1;
+      } else mapped.set(block, String(next++));
+    }
+    const to = mapped.get(block)!;
+    if (to === '') continue;
+    const start = match.index + 4;
+    kept.push({
+      name: source.name.slice(0, start) + to + source.name.slice(start + match[1].length),
+      source,
+    });
+  }
+  return { tensors: kept, blockCount: next };
+}
+
+const isPerLayerEmbedding = (name: string) => name === 'per_layer_token_embd.weight';
+
+// tensor_requires_imatrix: the types that make garbage without an importance
+// matrix, and Q2_K inside a Q2_K_S file; never the embeddings or the output.
+function requiresImatrix(type: GgmlType, mix: QuantMix, category: Category): boolean {
+  if (category === 'token_embd' || category === 'output') return false;
+  return type === GgmlType.Q2_K && mix === 'Q2_K_S';
+}
 
 // The importance vector llama_model_quantize_impl finds for a tensor: by
 // name, and only when its size is ne[0] times the experts (a mismatch stops
 // llama-quantize, except for token_embd, which is quantized without one).
 function attachImportance(
   planned: PlannedTensor,
+  mix: QuantMix,
+  category: Category,
   importance: ReadonlyMap<string, Float32Array> | undefined,
 ): void {
   const { name, dims } = planned.source;
@@ -493,6 +595,21 @@ function attachImportance(
       {
         hint: 'The imatrix was computed for another model: compute it again for this one.',
         details: { tensor: name, values: vector.length, expected },
+      },
+    );
+  }
+  if (!planned.importance && requiresImatrix(planned.targetType, mix, category)) {
+    const type = ggmlTypeInfo(planned.targetType).name;
+    throw new QuantizerError(
+      'IMATRIX_REQUIRED',
+      importance
+        ? `The importance matrix has no entry for tensor "${name}", which ${mix} quantizes to ${type}.`
+        : `${mix} quantizes tensor "${name}" to ${type}, which needs an importance matrix.`,
+      {
+        hint: importance
+          ? 'Use an imatrix computed for this model, and no --include-weights/--exclude-weights that leave this tensor out.'
+          : 'Pass --imatrix FILE (compute one with alki imatrix).',
+        details: { tensor: name, type },
       },
     );
   }

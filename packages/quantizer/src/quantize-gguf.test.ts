@@ -4,19 +4,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { fileSource, readGguf, readTensorData, type GgufFile } from '@alki/gguf-reader';
+import { fileSource, GgmlType, readGguf, readTensorData, type GgufFile } from '@alki/gguf-reader';
 import { nativeTools, writeSizedLlamaGguf, type SizedLlamaOptions } from '@alki/testkit';
 import { BLOCK_FORMATS, type QuantType } from './blocks/block-types.js';
 import { QuantizerError } from './errors.js';
+import { BUILT_IN_CALIBRATION_TEXT } from './imatrix/compute-imatrix.js';
+import { parseKvOverride } from './kv-override.js';
 import { quantizeGguf } from './quantize-gguf.js';
 
 const run = promisify(execFile);
 let dir: string;
 let llamaQuantize: string;
+let llamaImatrix: string;
+let llamaGgufSplit: string;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-quantizer-'));
-  llamaQuantize = (await nativeTools()).paths['llama-quantize'];
+  const { paths } = await nativeTools();
+  llamaQuantize = paths['llama-quantize'];
+  llamaImatrix = paths['llama-imatrix'];
+  llamaGgufSplit = paths['llama-gguf-split'];
 }, 900_000);
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -53,16 +60,23 @@ const edgesF16 = () =>
     edgeCases: { huge: 2e3 },
     seed: 5,
   });
+// Hidden 512 with 8 query heads over 2 key/value heads: n_gqa 4, which several low-bit rules test.
+const gqa4 = () =>
+  fixture('gqa4', { embedding: 512, feedForward: 256, layers: 4, heads: 8, headsKv: 2, seed: 9 });
 const edgesF32 = () =>
   fixture('edges-f32', { embedding: 256, feedForward: 256, layers: 1, edgeCases: { huge: 1e4 }, seed: 6 });
 
-async function reference(input: string, mix: string, flags: string[] = []): Promise<Buffer> {
+async function referenceFile(input: string, mix: string, flags: string[] = []): Promise<string> {
   const out = path.join(
     dir,
     `ref-${path.basename(input)}-${mix}-${flags.join('_').replace(/[^\w]/g, '')}.gguf`,
   );
   await run(llamaQuantize, [...flags, input, out, mix, '2'], { maxBuffer: 64 << 20 });
-  return fs.readFileSync(out);
+  return out;
+}
+
+async function reference(input: string, mix: string, flags: string[] = []): Promise<Buffer> {
+  return fs.readFileSync(await referenceFile(input, mix, flags));
 }
 
 async function ours(
@@ -134,14 +148,7 @@ describe('quantizeGguf against llama-quantize', () => {
   it.each(['Q2_K', 'Q3_K_M', 'Q3_K_L', 'IQ4_XS', 'IQ4_NL'])(
     'writes the same file for %s on a model with 4 query heads per key/value head (n_gqa rules)',
     async (mix) => {
-      const input = await fixture('gqa4', {
-        embedding: 512,
-        feedForward: 256,
-        layers: 4,
-        heads: 8,
-        headsKv: 2,
-        seed: 9,
-      });
+      const input = await gqa4();
       expectSameBytes(await ours(input, mix), await reference(input, mix));
     },
   );
@@ -209,6 +216,152 @@ describe('quantizeGguf against llama-quantize', () => {
   });
 });
 
+describe('quantizeGguf with the metadata and layout flags of llama-quantize', () => {
+  it('applies --override-kv of every type after the file type, as llama-quantize does', async () => {
+    const input = await aligned();
+    const specs = [
+      'general.name=str:renamed',
+      'llama.context_length=int:-4096',
+      'alki.scale=float:1.25',
+      'alki.flag=bool:true',
+    ];
+    expectSameBytes(
+      await ours(input, 'Q4_K_M', { metadataOverrides: specs.map(parseKvOverride) }),
+      await reference(
+        input,
+        'Q4_K_M',
+        specs.flatMap((spec) => ['--override-kv', spec]),
+      ),
+    );
+  });
+
+  it('drops and renumbers blocks with --prune-layers, and records the new block count', async () => {
+    const input = await aligned();
+    expectSameBytes(
+      await ours(input, 'Q3_K_M', { pruneLayers: [5, 1, 2] }),
+      await reference(input, 'Q3_K_M', ['--prune-layers', '1,2,5']),
+    );
+  });
+
+  it('reads a split model whole, and with --keep-split writes the same shards as llama-quantize', async () => {
+    const input = await aligned();
+    const splitDir = fs.mkdtempSync(path.join(dir, 'split-'));
+    await run(llamaGgufSplit, ['--split', '--split-max-tensors', '30', input, path.join(splitDir, 'in')]);
+    const first = path.join(splitDir, 'in-00001-of-00003.gguf');
+    expect(fs.existsSync(first)).toBe(true);
+    // Without --keep-split: one file, in llama.cpp's tensor order.
+    expectSameBytes(await ours(first, 'Q4_K_M'), await reference(first, 'Q4_K_M'));
+    // With it: one shard per input shard, tensors in shard order.
+    await run(llamaQuantize, ['--keep-split', first, path.join(splitDir, 'ref.gguf'), 'Q4_K_M', '2']);
+    const result = await quantizeGguf({
+      input: first,
+      output: path.join(splitDir, 'ours.gguf'),
+      mix: 'Q4_K_M',
+      keepSplit: true,
+      threads: 2,
+    });
+    expect(result.outputs.map((file) => path.basename(file))).toEqual([
+      'ours-00001-of-00003.gguf',
+      'ours-00002-of-00003.gguf',
+      'ours-00003-of-00003.gguf',
+    ]);
+    for (const shard of ['00001', '00002', '00003']) {
+      expectSameBytes(
+        fs.readFileSync(path.join(splitDir, `ours-${shard}-of-00003.gguf`)),
+        fs.readFileSync(path.join(splitDir, `ref-${shard}-of-00003.gguf`)),
+      );
+    }
+  });
+});
+
+// llama-imatrix's matrix of a fixture over a few chunks of the built-in text, in either format.
+const imatrices = new Map<string, Promise<string>>();
+function imatrixOf(input: string, format: 'gguf' | 'dat' = 'gguf'): Promise<string> {
+  const file = path.join(dir, `${path.basename(input, '.gguf')}.imatrix.${format}`);
+  if (!imatrices.has(file)) {
+    const args = ['-m', input, '-f', BUILT_IN_CALIBRATION_TEXT, '-o', file, '-c', '128', '--chunks', '4'];
+    imatrices.set(
+      file,
+      run(llamaImatrix, [...args, '-t', '2', '--output-format', format]).then(() => file),
+    );
+  }
+  return imatrices.get(file)!;
+}
+
+// Every mix whose tensors take the importance matrix (Q8_0 ignores it).
+const IMATRIX_MIXES = MIXES.filter((mix) => mix !== 'Q8_0').concat('Q2_K_S');
+
+describe('quantizeGguf with an importance matrix, against llama-quantize --imatrix', () => {
+  it.each(IMATRIX_MIXES)(
+    'writes the same file for %s with a GGUF imatrix (hidden 256, untied)',
+    async (mix) => {
+      const input = await aligned();
+      const imatrix = await imatrixOf(input);
+      expectSameBytes(
+        await ours(input, mix, { imatrix: { file: imatrix } }),
+        await reference(input, mix, ['--imatrix', imatrix]),
+      );
+    },
+  );
+
+  it.each(['Q2_K_S', 'Q3_K_M', 'IQ4_XS', 'IQ4_NL', 'Q4_K_M', 'Q5_0'])(
+    'writes the same file for %s with a legacy .dat imatrix on tied embeddings and odd rows, and with 4 query heads per key/value head',
+    async (mix) => {
+      for (const input of [await unaligned(), await gqa4()]) {
+        const imatrix = await imatrixOf(input, 'dat');
+        expectSameBytes(
+          await ours(input, mix, { imatrix: { file: imatrix } }),
+          await reference(input, mix, ['--imatrix', imatrix]),
+        );
+      }
+    },
+  );
+
+  it.each([
+    ['--include-weights', ['attn_v', 'ffn_down']],
+    ['--exclude-weights', ['blk.0.', 'ffn_up']],
+  ])('uses the matrix only where %s says, as llama-quantize does', async (flag, names) => {
+    const input = await aligned();
+    const imatrix = await imatrixOf(input);
+    const filter = flag === '--include-weights' ? { includeWeights: names } : { excludeWeights: names };
+    expectSameBytes(
+      await ours(input, 'Q3_K_M', { imatrix: { file: imatrix, ...filter } }),
+      await reference(input, 'Q3_K_M', ['--imatrix', imatrix, ...names.flatMap((name) => [flag, name])]),
+    );
+  });
+
+  it('refuses Q2_K_S without an importance matrix, naming --imatrix, as llama-quantize does', async () => {
+    const input = await aligned();
+    await expect(reference(input, 'Q2_K_S')).rejects.toThrow('requires an imatrix');
+    const output = path.join(dir, 'no-imatrix.gguf');
+    await expect(quantizeGguf({ input, output, mix: 'Q2_K_S' })).rejects.toMatchObject({
+      code: 'IMATRIX_REQUIRED',
+      category: 'usage',
+      hint: expect.stringContaining('--imatrix'),
+    });
+    expect(fs.existsSync(output)).toBe(false);
+  });
+
+  it('refuses Q2_K_S when the filters leave a Q2_K tensor without importance', async () => {
+    const input = await aligned();
+    await expect(
+      ours(input, 'Q2_K_S', { imatrix: { file: await imatrixOf(input), includeWeights: ['attn_v'] } }),
+    ).rejects.toMatchObject({
+      code: 'IMATRIX_REQUIRED',
+      message: expect.stringContaining('blk.0.attn_k.weight'),
+    });
+  });
+
+  it('refuses an imatrix computed for another model shape', async () => {
+    await expect(
+      ours(await aligned(), 'Q4_K_M', { imatrix: { file: await imatrixOf(await gqa4()) } }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('importance matrix has'),
+    });
+  });
+});
+
 async function tensorsOf(file: string): Promise<{ header: GgufFile; data: Map<string, Uint8Array> }> {
   const source = await fileSource(file);
   try {
@@ -220,6 +373,55 @@ async function tensorsOf(file: string): Promise<{ header: GgufFile; data: Map<st
     await source.close?.();
   }
 }
+
+describe('quantizeGguf --report', () => {
+  // The round trip's squared error per output type, from llama.cpp's own dequantization of a file.
+  async function squaredErrorsByType(quantized: string, original: string): Promise<Map<string, number>> {
+    const expanded = path.join(dir, `report-${Math.random().toString(36).slice(2)}.gguf`);
+    await run(llamaQuantize, ['--allow-requantize', quantized, expanded, 'F32', '2']);
+    const [q, e, o] = await Promise.all([tensorsOf(quantized), tensorsOf(expanded), tensorsOf(original)]);
+    const sums = new Map<string, number>();
+    for (const tensor of q.header.tensors) {
+      if (tensor.type === GgmlType.F32) continue;
+      const restored = new Float32Array(e.data.get(tensor.name)!.slice().buffer);
+      const input = new Float32Array(o.data.get(tensor.name)!.slice().buffer);
+      let sum = 0;
+      for (let i = 0; i < input.length; i++) sum += Math.fround(input[i] - restored[i]) ** 2;
+      const type = BLOCK_FORMATS.get(tensor.type as QuantType)!.name;
+      sums.set(type, (sums.get(type) ?? 0) + sum);
+    }
+    return sums;
+  }
+
+  it("reports each type's RMSE as llama.cpp's dequantization of the written file gives it, and the same without the imatrix", async () => {
+    const input = await aligned();
+    const imatrix = await imatrixOf(input);
+    const output = path.join(dir, 'report.gguf');
+    const result = await quantizeGguf({
+      input,
+      output,
+      mix: 'Q3_K_M',
+      imatrix: { file: imatrix },
+      report: true,
+      threads: 2,
+    });
+    const withIt = await squaredErrorsByType(output, input);
+    const without = await squaredErrorsByType(await referenceFile(input, 'Q3_K_M'), input);
+    const rows = result.report!.filter((row) => row.error);
+    expect(rows.map((row) => row.type).sort()).toEqual([...withIt.keys()].sort());
+    for (const row of rows) {
+      expect(row.error!.rmse).toBeCloseTo(Math.sqrt(withIt.get(row.type)! / row.weights), 10);
+      expect(row.withoutImatrix!.rmse).toBeCloseTo(Math.sqrt(without.get(row.type)! / row.weights), 10);
+    }
+    // output.weight (the only Q6_K tensor) has no entry in the matrix: the same both ways, and no weighted figure.
+    const q6 = result.report!.find((row) => row.type === 'Q6_K')!;
+    expect(q6.withoutImatrix).toEqual(q6.error);
+    expect(q6.error!.weightedRmse).toBeUndefined();
+    const bytes = result.report!.reduce((sum, row) => sum + row.bytes, 0);
+    const header = await tensorsOf(output);
+    expect(bytes).toBe(header.header.tensors.reduce((sum, t) => sum + t.byteSize, 0));
+  });
+});
 
 describe('dequantizers against llama.cpp', () => {
   it.each(PURE_MIXES)(

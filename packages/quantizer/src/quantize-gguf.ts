@@ -8,13 +8,26 @@ import {
   createGgufWriter,
   fileSource,
   ggmlTypeInfo,
-  readGguf,
+  openGgufModel,
+  tensorByteSize,
   type ByteSource,
+  type GgmlType,
+  type GgufMetadataEntry,
   type GgufWriter,
 } from '@alki/gguf-reader';
 import { QuantizerError } from './errors.js';
+import { parseImatrix, type Imatrix } from './imatrix/imatrix.js';
+import { imatrixMetadata, importanceVectors, type ImportanceOptions } from './imatrix/importance.js';
 import { mixInfo } from './mixes.js';
-import { nDims, planQuantization, type PlannedTensor, type PlanOptions } from './plan.js';
+import { nDims, planQuantization, splitMetadata, type PlannedTensor, type PlanOptions } from './plan.js';
+import {
+  combineErrorStats,
+  emptyErrorStats,
+  summarizeErrors,
+  type ErrorStats,
+  type ErrorSummary,
+} from './report.js';
+import type { ChunkStats } from './worker/convert-chunk.js';
 import { WorkerPool } from './worker/worker-pool.js';
 
 /** Weights per chunk sent to a worker: large enough to amortise messaging, small enough to keep memory flat. */
@@ -43,15 +56,40 @@ export interface QuantizeProgress {
   bytesTotal: number;
 }
 
-export interface QuantizeGgufOptions extends PlanOptions {
+/** An importance matrix file to quantize with (llama-quantize --imatrix), and which tensors use it. */
+export interface ImatrixOption extends ImportanceOptions {
+  /** The path, GGUF or legacy .dat; recorded in quantize.imatrix.file as given. */
+  file: string;
+}
+
+export interface QuantizeGgufOptions extends Omit<PlanOptions, 'importance'> {
+  /** The GGUF to read; for a split model, any of its shards (-00001-of-00003.gguf). */
   input: string;
+  /** The GGUF to write; with keepSplit, the prefix of the shards (PREFIX-00001-of-00003.gguf). */
   output: string;
+  imatrix?: ImatrixOption;
   /** Worker threads; default: every core; capped at maxQuantizeThreads(). */
   threads?: number;
   /** Replace an existing output file. */
   overwrite?: boolean;
+  /** Measure each output type's quantization error (and with imatrix, the error without it); slower. */
+  report?: boolean;
   onProgress?: (progress: QuantizeProgress) => void;
   signal?: AbortSignal;
+}
+
+/** One output tensor type in a quantization report. */
+export interface QuantizeReportRow {
+  /** The ggml type name: Q4_K, F32... */
+  type: string;
+  tensors: number;
+  weights: number;
+  /** Bytes of tensor data in the output. */
+  bytes: number;
+  /** The round trip's error, as llama.cpp's quantize-stats reports it (converted tensors only). */
+  error?: ErrorSummary;
+  /** With an importance matrix: the error the same tensors get without it, for comparison. */
+  withoutImatrix?: ErrorSummary;
 }
 
 export interface QuantizedTensorSummary {
@@ -63,7 +101,10 @@ export interface QuantizedTensorSummary {
 }
 
 export interface QuantizeResult {
+  /** The (first) file written. */
   output: string;
+  /** Every file written: one, or one per shard with keepSplit. */
+  outputs: string[];
   mix: string;
   fileType: number;
   inputBytes: number;
@@ -72,6 +113,10 @@ export interface QuantizeResult {
   threads: number;
   seconds: number;
   tensors: QuantizedTensorSummary[];
+  /** Per output type, with the report option. */
+  report?: QuantizeReportRow[];
+  /** The importance matrix used, when there was one with entries left after the include/exclude filters. */
+  imatrix?: { file: string; format: Imatrix['format']; entries: number; chunks: number; datasets: string[] };
 }
 
 /**
@@ -84,40 +129,54 @@ export interface QuantizeResult {
  */
 export async function quantizeGguf(options: QuantizeGgufOptions): Promise<QuantizeResult> {
   const started = Date.now();
-  const input = path.resolve(options.input);
-  const output = path.resolve(options.output);
-  if (input === output) {
-    throw new QuantizerError('OUTPUT_EXISTS', 'The output path is the input file.', {
-      hint: 'Write the quantized model to a new file.',
-    });
-  }
-  if (!options.overwrite && fs.existsSync(output)) {
-    throw new QuantizerError('OUTPUT_EXISTS', `${output} already exists.`, {
-      hint: 'Choose another output path, or pass --force to replace it.',
-      details: { path: output },
-    });
-  }
   options.signal?.throwIfAborted();
-  const source = await fileSource(input);
-  let writer: GgufWriter | undefined;
+  const model = await openGgufModel(path.resolve(options.input), { signal: options.signal });
+  const outputs = outputPaths(options, options.keepSplit ? model.shards.length : 1);
+  for (const output of outputs) {
+    if (model.shards.some((shard) => path.resolve(shard.location) === output)) {
+      throw new QuantizerError('OUTPUT_EXISTS', 'The output path is the input file.', {
+        hint: 'Write the quantized model to a new file.',
+      });
+    }
+    if (!options.overwrite && fs.existsSync(output)) {
+      throw new QuantizerError('OUTPUT_EXISTS', `${output} already exists.`, {
+        hint: 'Choose another output path, or pass --force to replace it.',
+        details: { path: output },
+      });
+    }
+  }
+  const imatrix = options.imatrix && (await loadImatrix(options.imatrix));
+  const sources: ByteSource[] = [];
+  const writers: GgufWriter[] = [];
   let pool: WorkerPool | undefined;
   try {
-    const file = await readGguf(source, { signal: options.signal });
-    const plan = planQuantization(file, options);
-    writer = await createGgufWriter(output, {
-      metadata: plan.metadata,
-      // gguf.cpp writes ggml_n_dims dimensions: a [n, 1] tensor (Qwen2-MoE's shared-expert gate) becomes [n].
-      tensors: plan.tensors.map((t) => ({
-        name: t.source.name,
-        type: t.targetType,
-        dims: t.source.dims.slice(0, nDims(t.source.dims)),
-      })),
+    for (const shard of model.shards) sources.push(await fileSource(shard.location));
+    const plan = planQuantization(model, {
+      ...options,
+      importance: imatrix?.vectors,
+      metadataOverrides: [...(options.metadataOverrides ?? []), ...(imatrix?.metadata ?? [])],
     });
+    for (let split = 0; split < plan.splitCount; split++) {
+      writers.push(
+        await createGgufWriter(outputs[split], {
+          metadata: splitMetadata(plan, split),
+          tensors: plan.tensors
+            .filter((t) => t.split === split)
+            // gguf.cpp writes ggml_n_dims dimensions: a [n, 1] tensor (Qwen2-MoE's shared-expert gate) becomes [n].
+            .map((t) => ({
+              name: t.name,
+              type: t.targetType,
+              dims: t.source.dims.slice(0, nDims(t.source.dims)),
+            })),
+        }),
+      );
+    }
     const threads = Math.min(
       maxQuantizeThreads(),
       Math.max(1, Math.floor(options.threads ?? os.availableParallelism())),
     );
     pool = new WorkerPool(threads);
+    const report = options.report ? new ReportAccumulator(imatrix !== undefined) : undefined;
     const bytesTotal = plan.tensors.reduce((sum, t) => sum + t.source.byteSize, 0);
     let bytesDone = 0;
     const progress = (tensor: string, bytes: number) => {
@@ -126,43 +185,110 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
     };
     for (const planned of plan.tensors) {
       options.signal?.throwIfAborted();
+      const shard = planned.source.shard ?? 0;
+      const from = { source: sources[shard], dataOffset: model.shards[shard].file.dataOffset };
+      report?.addTensor(planned);
       if (planned.convert)
         await convertTensor(
           planned,
-          source,
-          file.dataOffset,
-          writer,
+          from,
+          writers[planned.split],
           pool,
           threads,
           progress,
           options.signal,
+          report,
         );
-      else await copyTensor(planned, source, file.dataOffset, writer, progress, options.signal);
+      else await copyTensor(planned, from, writers[planned.split], progress, options.signal);
     }
-    await writer.finish();
-    const outputBytes = fs.statSync(output).size;
+    // Every shard is complete before any is renamed into place.
+    for (const writer of writers) await writer.finish();
     return {
-      output,
+      output: outputs[0],
+      outputs,
       mix: mixInfo(options.mix).mix,
       fileType: plan.fileType,
-      inputBytes: source.size ?? 0,
-      outputBytes,
+      inputBytes: model.fileSize,
+      outputBytes: outputs.reduce((sum, file) => sum + fs.statSync(file).size, 0),
       threads,
       seconds: (Date.now() - started) / 1000,
       tensors: plan.tensors.map((t) => ({
-        name: t.source.name,
+        name: t.name,
         from: ggmlTypeInfo(t.source.type).name,
         to: ggmlTypeInfo(t.targetType).name,
         ...(t.fallbackFrom === undefined ? {} : { fallbackFrom: ggmlTypeInfo(t.fallbackFrom).name }),
       })),
+      ...(report && { report: report.rows() }),
+      ...(imatrix && { imatrix: imatrix.summary }),
     };
   } catch (error) {
-    await writer?.abort();
+    for (const writer of writers) await writer.abort();
     throw error;
   } finally {
     await pool?.close();
-    await source.close?.();
+    for (const source of sources) await source.close?.();
   }
+}
+
+// The output files: one, or with keepSplit one per shard, named as
+// llama_split_path names them (PREFIX-00001-of-00003.gguf, the prefix being
+// the output without .gguf); llama-quantize uses that naming even for one shard.
+function outputPaths(options: QuantizeGgufOptions, splitCount: number): string[] {
+  const output = path.resolve(options.output);
+  if (!options.keepSplit) return [output];
+  const prefix = output.endsWith('.gguf') ? output.slice(0, -'.gguf'.length) : output;
+  const count = String(splitCount).padStart(5, '0');
+  return Array.from(
+    { length: splitCount },
+    (_, i) => `${prefix}-${String(i + 1).padStart(5, '0')}-of-${count}.gguf`,
+  );
+}
+
+// Reads the importance matrix as llama-quantize's prepare_imatrix does: the
+// vectors after --exclude-weights/--include-weights, none at all when the
+// filters leave nothing, and the quantize.imatrix.* keys.
+async function loadImatrix(option: ImatrixOption): Promise<
+  | {
+      vectors: Map<string, Float32Array>;
+      metadata: GgufMetadataEntry[];
+      summary: NonNullable<QuantizeResult['imatrix']>;
+    }
+  | undefined
+> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.promises.readFile(option.file);
+  } catch (cause) {
+    throw new QuantizerError('INVALID_INPUT', `Cannot read the importance matrix ${option.file}.`, {
+      hint: 'Check the --imatrix path.',
+      cause,
+      details: { path: option.file },
+    });
+  }
+  const imatrix = await parseImatrix(bytes);
+  const vectors = importanceVectors(imatrix, option);
+  if (vectors.size === 0) return undefined;
+  // llama_model_quantize_impl refuses non-finite importance values.
+  for (const [name, vector] of vectors) {
+    const bad = vector.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new QuantizerError(
+        'IMATRIX_INVALID',
+        `The importance matrix holds ${vector[bad]} for tensor "${name}".`,
+        { hint: 'Compute the importance matrix again.', details: { tensor: name, index: bad } },
+      );
+  }
+  return {
+    vectors,
+    metadata: imatrixMetadata(option.file, imatrix, vectors.size),
+    summary: {
+      file: option.file,
+      format: imatrix.format,
+      entries: vectors.size,
+      chunks: imatrix.chunkCount,
+      datasets: imatrix.datasets,
+    },
+  };
 }
 
 async function readExactly(
@@ -180,10 +306,15 @@ async function readExactly(
   return bytes;
 }
 
+/** Where a tensor's bytes are: its shard's source and data offset. */
+interface TensorOrigin {
+  source: ByteSource;
+  dataOffset: number;
+}
+
 async function copyTensor(
   planned: PlannedTensor,
-  source: ByteSource,
-  dataOffset: number,
+  { source, dataOffset }: TensorOrigin,
   writer: GgufWriter,
   progress: (tensor: string, bytes: number) => void,
   signal: AbortSignal | undefined,
@@ -202,13 +333,13 @@ async function copyTensor(
 // and results are written in order, so memory stays at a few chunks per thread.
 async function convertTensor(
   planned: PlannedTensor,
-  source: ByteSource,
-  dataOffset: number,
+  { source, dataOffset }: TensorOrigin,
   writer: GgufWriter,
   pool: WorkerPool,
   threads: number,
   progress: (tensor: string, bytes: number) => void,
   signal: AbortSignal | undefined,
+  report: ReportAccumulator | undefined,
 ): Promise<void> {
   const { name, dims, type, offset } = planned.source;
   const rowLength = dims[0];
@@ -245,6 +376,7 @@ async function convertTensor(
       );
     }
     await writer.writeTensorData(result.output);
+    if (result.stats) report?.addStats(planned.targetType, result.stats);
     progress(name, next.bytes);
   };
 
@@ -268,6 +400,7 @@ async function convertTensor(
           count: chunkRows * rowLength,
           rowLength,
           importance: planned.importance?.slice(expert * rowLength, (expert + 1) * rowLength),
+          report: report !== undefined,
         }),
       });
       row += chunkRows;
@@ -278,4 +411,56 @@ async function convertTensor(
     // Settle what is still running so no rejection goes unhandled.
     await Promise.allSettled(inFlight.map((c) => c.result));
   }
+}
+
+// Sums each output type's tensors, sizes and error statistics. With an
+// importance matrix, the comparison without it covers the same tensors: those
+// the matrix does not weigh come out the same either way.
+class ReportAccumulator {
+  constructor(private readonly withImatrix: boolean) {}
+
+  private readonly byType = new Map<
+    GgmlType,
+    { tensors: number; weights: number; bytes: number; error?: ErrorStats; withoutImatrix?: ErrorStats }
+  >();
+
+  private entry(type: GgmlType) {
+    let row = this.byType.get(type);
+    if (!row) this.byType.set(type, (row = { tensors: 0, weights: 0, bytes: 0 }));
+    return row;
+  }
+
+  addTensor(planned: PlannedTensor): void {
+    const row = this.entry(planned.targetType);
+    const weights = planned.source.dims.reduce((a, b) => a * b, 1);
+    row.tensors++;
+    row.weights += weights;
+    row.bytes += tensorByteSize(planned.targetType, planned.source.dims);
+  }
+
+  addStats(type: GgmlType, stats: ChunkStats): void {
+    const row = this.entry(type);
+    row.error = combine(row.error, stats.error);
+    if (this.withImatrix)
+      row.withoutImatrix = combine(row.withoutImatrix, stats.withoutImatrix ?? stats.error);
+  }
+
+  rows(): QuantizeReportRow[] {
+    return [...this.byType.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([type, row]) => ({
+        type: ggmlTypeInfo(type).name,
+        tensors: row.tensors,
+        weights: row.weights,
+        bytes: row.bytes,
+        ...(row.error && { error: summarizeErrors(row.error) }),
+        ...(row.withoutImatrix && { withoutImatrix: summarizeErrors(row.withoutImatrix) }),
+      }));
+  }
+}
+
+function combine(into: ErrorStats | undefined, from: ErrorStats): ErrorStats {
+  const target = into ?? emptyErrorStats();
+  combineErrorStats(target, from);
+  return target;
 }

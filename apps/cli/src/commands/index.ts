@@ -3,6 +3,7 @@ import { calibrateCommand } from './calibrate.js';
 import { convertCommand } from './convert.js';
 import { doctorCommand } from './doctor.js';
 import { imageCommand } from './image.js';
+import { imatrixCommand } from './imatrix.js';
 import { inspectCommand } from './inspect.js';
 import { keygenCommand } from './keygen.js';
 import { packCommand } from './pack.js';
@@ -23,6 +24,7 @@ export const commands: AlkiCommand[] = [
   packCommand,
   inspectCommand,
   convertCommand,
+  imatrixCommand,
   quantizeCommand,
   validateCommand,
   calibrateCommand,
@@ -51,6 +53,10 @@ export const examples: Array<[command: string, description: string]> = [
   [
     '$0 convert ./TinyLlama-1.1B-Chat -o tinyllama-f16.gguf',
     'Convert a Hugging Face safetensors model to GGUF (f32, f16, bf16 or q8_0)',
+  ],
+  [
+    '$0 imatrix model-f16.gguf -o model.imatrix.gguf',
+    'Compute an importance matrix over calibration text, for --imatrix quantization',
   ],
   [
     '$0 quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M',

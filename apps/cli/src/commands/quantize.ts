@@ -1,9 +1,11 @@
 import os from 'node:os';
 import {
   maxQuantizeThreads,
+  parseKvOverride,
   QUANT_MIXES,
   QuantizerError,
   quantizeGguf,
+  type QuantizeReportRow,
   type TensorTypeOverride,
 } from '@alki/quantizer';
 import type { Argv } from 'yargs';
@@ -19,8 +21,26 @@ interface QuantizeArgs extends GlobalOptions {
   outputTensorType?: string;
   tokenEmbeddingType?: string;
   leaveOutputTensor: boolean;
+  imatrix?: string;
+  includeWeights: string[];
+  excludeWeights: string[];
+  overrideKv: string[];
+  pruneLayers?: string;
+  keepSplit: boolean;
+  report: boolean;
   threads: number;
   force: boolean;
+}
+
+/** `1,3,5`, as llama-quantize's --prune-layers takes it. */
+function parsePruneLayers(value: string): number[] {
+  const layers = value.split(',').map((part) => (/^\s*\d+\s*$/.test(part) ? Number(part) : NaN));
+  if (layers.some((layer) => !Number.isSafeInteger(layer))) {
+    throw new QuantizerError('UNKNOWN_TYPE', `--prune-layers "${value}" is not a list of block numbers.`, {
+      hint: 'For example: --prune-layers 20,21',
+    });
+  }
+  return layers;
 }
 
 /** `PATTERN=TYPE`, as llama-quantize's --tensor-type takes it. */
@@ -32,6 +52,43 @@ function parseTensorType(value: string): TensorTypeOverride {
     });
   }
   return { pattern: value.slice(0, at), type: value.slice(at + 1) };
+}
+
+// The report table: one line per output type, the error as quantize-stats prints it.
+function reportLines(rows: QuantizeReportRow[]): string[] {
+  const weighted = rows.some((row) => row.withoutImatrix);
+  const header = ['type', 'tensors', 'size', 'bpw', 'rmse', 'maxerr', '95pct<', 'median<'];
+  if (weighted) header.push('weighted rmse', 'without imatrix');
+  const lines = rows.map((row) => {
+    const cells = [
+      row.type,
+      String(row.tensors),
+      mib(row.bytes),
+      ((row.bytes * 8) / row.weights).toFixed(2),
+      row.error ? row.error.rmse.toFixed(8) : '-',
+      row.error ? row.error.maxError.toFixed(8) : '-',
+      row.error ? row.error.p95.toFixed(4) : '-',
+      row.error ? row.error.median.toFixed(4) : '-',
+    ];
+    if (weighted) {
+      const withIt = row.error?.weightedRmse;
+      const without = row.withoutImatrix?.weightedRmse;
+      cells.push(
+        withIt === undefined ? '-' : withIt.toExponential(4),
+        without === undefined || withIt === undefined
+          ? '-'
+          : `${without.toExponential(4)} (${(((withIt - without) / without) * 100).toFixed(1)}%)`,
+      );
+    }
+    return cells;
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((cells) => cells[i].length)));
+  const format = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return [format(header), ...lines.map(format)];
 }
 
 function mib(bytes: number): string {
@@ -85,15 +142,73 @@ export const quantizeCommand: AlkiCommand = {
         default: false,
         describe: 'Copy output.weight unquantized, as llama-quantize --leave-output-tensor',
       })
+      .option('imatrix', {
+        type: 'string',
+        describe:
+          'Importance matrix (GGUF or legacy .dat, from alki imatrix or llama-imatrix) to weigh the quantization by',
+      })
+      .option('include-weights', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'Use the importance matrix only for tensors whose name contains this (repeatable)',
+      })
+      .option('exclude-weights', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'Do not use the importance matrix for tensors whose name contains this (repeatable)',
+      })
+      .option('override-kv', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe:
+          'Set a metadata key in the output: KEY=TYPE:VALUE, TYPE int, float, bool or str (repeatable)',
+      })
+      .option('prune-layers', {
+        type: 'string',
+        describe: 'Drop these blocks and renumber the rest: comma-separated block numbers',
+      })
+      .option('keep-split', {
+        type: 'boolean',
+        default: false,
+        describe: 'Write one output shard per input shard (OUTPUT-00001-of-0000N.gguf)',
+      })
+      .option('report', {
+        type: 'boolean',
+        default: false,
+        describe:
+          "Print each output type's size and quantization error (rmse, max, 95th percentile, median, as llama.cpp's quantize-stats); with --imatrix, also without it",
+      })
       .option('threads', { type: 'number', default: os.availableParallelism(), describe: 'Worker threads' })
       .option('force', { type: 'boolean', default: false, describe: 'Replace an existing output file' })
       .example('$0 quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M', 'Quantize to the Q4_K_M mix')
       .example(
         '$0 quantize model-f16.gguf out.gguf q5_k_m --tensor-type attn_v=q8_0',
         'Q5_K_M, with attn_v tensors kept at Q8_0',
+      )
+      .example(
+        '$0 quantize model-f16.gguf model-iq4_xs.gguf IQ4_XS --imatrix model.imatrix',
+        'IQ4_XS weighed by an importance matrix (alki imatrix model-f16.gguf -o model.imatrix)',
       ),
   handler: withContext<QuantizeArgs>(async (argv, { out, signal }) => {
     const overrides = argv.tensorType.map(parseTensorType);
+    const metadataOverrides = argv.overrideKv.map(parseKvOverride);
+    if (argv.includeWeights.length > 0 && argv.excludeWeights.length > 0) {
+      throw new QuantizerError(
+        'UNKNOWN_TYPE',
+        '--include-weights and --exclude-weights cannot be used together.',
+        {
+          hint: 'Name the tensors to weigh with one of them, as llama-quantize requires.',
+        },
+      );
+    }
+    if ((argv.includeWeights.length > 0 || argv.excludeWeights.length > 0) && !argv.imatrix) {
+      throw new QuantizerError('UNKNOWN_TYPE', '--include-weights and --exclude-weights need --imatrix.', {
+        hint: 'Pass --imatrix FILE.',
+      });
+    }
     if (!Number.isInteger(argv.threads) || argv.threads < 1) {
       throw new QuantizerError('UNKNOWN_TYPE', `--threads must be a positive integer, not ${argv.threads}.`);
     }
@@ -116,6 +231,13 @@ export const quantizeCommand: AlkiCommand = {
       outputTensorType: argv.outputTensorType,
       tokenEmbeddingType: argv.tokenEmbeddingType,
       leaveOutputTensor: argv.leaveOutputTensor,
+      imatrix: argv.imatrix
+        ? { file: argv.imatrix, includeWeights: argv.includeWeights, excludeWeights: argv.excludeWeights }
+        : undefined,
+      metadataOverrides,
+      pruneLayers: argv.pruneLayers === undefined ? undefined : parsePruneLayers(argv.pruneLayers),
+      keepSplit: argv.keepSplit,
+      report: argv.report,
       threads,
       overwrite: argv.force,
       signal,
@@ -137,10 +259,16 @@ export const quantizeCommand: AlkiCommand = {
       );
     out.result(result, () =>
       [
-        `Wrote ${result.output}`,
+        `Wrote ${result.outputs.join(', ')}`,
         `mix:      ${result.mix} (general.file_type ${result.fileType})`,
+        ...(result.imatrix
+          ? [
+              `imatrix:  ${result.imatrix.file} (${result.imatrix.entries} entries, ${result.imatrix.chunks} chunks)`,
+            ]
+          : []),
         `size:     ${mib(result.inputBytes)} -> ${mib(result.outputBytes)}`,
         `time:     ${result.seconds.toFixed(1)} s`,
+        ...(result.report ? ['', ...reportLines(result.report)] : []),
       ].join('\n'),
     );
   }),

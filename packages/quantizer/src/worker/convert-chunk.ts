@@ -3,6 +3,7 @@
 import { GgmlType } from '@alki/gguf-reader';
 import { BLOCK_FORMATS, type QuantType } from '../blocks/block-types.js';
 import { bf16ToFp32Row, fp16ToFp32Row, fp32ToFp16Row } from '../float/fp16.js';
+import { addErrors, emptyErrorStats, type ErrorStats } from '../report.js';
 
 export interface ChunkJob {
   sourceType: GgmlType;
@@ -15,10 +16,18 @@ export interface ChunkJob {
   rowLength: number;
   /** The importance vector of these rows (one expert's), when quantizing with an importance matrix. */
   importance?: Float32Array;
+  /** Measure the round trip's error (and, with an importance vector, the error without it). */
+  report?: boolean;
+}
+
+/** The error of a chunk's round trip, and with an importance vector the error the unweighted quantizer makes. */
+export interface ChunkStats {
+  error: ErrorStats;
+  withoutImatrix?: ErrorStats;
 }
 
 export type ChunkResult =
-  | { ok: true; output: Uint8Array }
+  | { ok: true; output: Uint8Array; stats?: ChunkStats }
   | { ok: false; reason: 'non-finite-input'; index: number; value: number }
   | { ok: false; reason: 'overflow'; index: number };
 
@@ -31,7 +40,24 @@ export function convertChunk(job: ChunkJob): ChunkResult {
   }
   const output = encode(weights, job);
   const overflow = firstOverflow(output, job.targetType);
-  return overflow < 0 ? { ok: true, output } : { ok: false, reason: 'overflow', index: overflow };
+  if (overflow >= 0) return { ok: false, reason: 'overflow', index: overflow };
+  return job.report ? { ok: true, output, stats: measure(weights, output, job) } : { ok: true, output };
+}
+
+function roundTripErrors(weights: Float32Array, output: Uint8Array, job: ChunkJob): ErrorStats {
+  const restored = decode({ ...job, sourceType: job.targetType, bytes: output });
+  const stats = emptyErrorStats();
+  addErrors(stats, weights, restored, job.rowLength, job.importance);
+  return stats;
+}
+
+function measure(weights: Float32Array, output: Uint8Array, job: ChunkJob): ChunkStats {
+  const error = roundTripErrors(weights, output, job);
+  const weighted = job.importance && BLOCK_FORMATS.get(job.targetType as QuantType)?.quantizeWeighted;
+  if (!weighted) return { error };
+  // The same rows quantized as llama-quantize would without the matrix, measured against the same importance.
+  const plain = encode(weights, { ...job, importance: undefined });
+  return { error, withoutImatrix: roundTripErrors(weights, plain, job) };
 }
 
 const isHalfNonFinite = (bytes: Uint8Array, at: number): boolean => (bytes[at + 1] & 0x7c) === 0x7c;
@@ -53,7 +79,11 @@ function firstOverflow(output: Uint8Array, targetType: GgmlType): number {
   return -1;
 }
 
-function decode({ sourceType, bytes, count }: ChunkJob): Float32Array {
+function decode({
+  sourceType,
+  bytes,
+  count,
+}: Pick<ChunkJob, 'sourceType' | 'bytes' | 'count'>): Float32Array {
   if (sourceType === GgmlType.F32) {
     return bytes.byteOffset % 4 === 0
       ? new Float32Array(bytes.buffer, bytes.byteOffset, count)
@@ -70,7 +100,10 @@ function decode({ sourceType, bytes, count }: ChunkJob): Float32Array {
   return weights;
 }
 
-function encode(weights: Float32Array, { targetType, rowLength, importance }: ChunkJob): Uint8Array {
+function encode(
+  weights: Float32Array,
+  { targetType, rowLength, importance }: Pick<ChunkJob, 'targetType' | 'rowLength' | 'importance'>,
+): Uint8Array {
   if (targetType === GgmlType.F32) return new Uint8Array(weights.slice().buffer);
   if (targetType === GgmlType.F16) {
     const out = new Uint8Array(weights.length * 2);
