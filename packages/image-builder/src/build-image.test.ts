@@ -107,6 +107,7 @@ describe('an image built from a bundle on the air-gapped base', () => {
       '--n-gpu-layers',
       String(bundle.runtime.args.ngl),
       ...(bundle.runtime.args.threads === 'auto' ? [] : ['--threads', String(bundle.runtime.args.threads)]),
+      '--metrics',
       '--alias',
       bundle.manifest.slug,
     ]);

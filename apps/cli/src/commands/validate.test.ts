@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { cachedTinyLlamaGguf, fixtureCacheDir, rewriteGgufMetadata } from '@alki/testkit';
+import os from 'node:os';
+import { cachedTinyLlamaGguf, fixtureCacheDir, rewriteGgufMetadata, startFakeHub } from '@alki/testkit';
 import { EXIT_CODES } from '../exit-codes.js';
 import { runCli } from '../test-support.js';
 
@@ -62,4 +63,51 @@ describe('alki validate', () => {
     expect(code).toBe(EXIT_CODES.usage);
     expect(stderr).toMatch(/--max-tokens must be a positive integer/);
   });
+});
+
+describe('alki validate on the hub', () => {
+  it("runs the seed README's command as written: -f picks the GGUF, --no-cleanup keeps it", async () => {
+    const { path: model } = await cachedTinyLlamaGguf();
+    const hub = await startFakeHub({
+      repos: [
+        {
+          id: 'Qwen/Qwen2-0.5B-Instruct-GGUF',
+          files: { 'qwen2-0_5b-instruct-q8_0.gguf': fs.readFileSync(model) },
+        },
+      ],
+    });
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-validate-hub-'));
+    const saved = { ...process.env };
+    process.env.HF_ENDPOINT = hub.url;
+    process.env.HF_HUB_CACHE = cache;
+    delete process.env.HF_TOKEN;
+    try {
+      // alki validate "Qwen/Qwen2-0.5B-Instruct-GGUF" -f "*q8_0.gguf" --prompt "Explain machine learning" --max-tokens 50 --no-cleanup
+      const { code, stdout } = await runCli([
+        'validate',
+        'Qwen/Qwen2-0.5B-Instruct-GGUF',
+        '-f',
+        '*q8_0.gguf',
+        '--prompt',
+        'Explain machine learning',
+        '--max-tokens',
+        '50',
+        '--no-cleanup',
+        '--threads',
+        '1',
+        '--json',
+      ]);
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({
+        kind: 'hub',
+        ok: true,
+        target: 'Qwen/Qwen2-0.5B-Instruct-GGUF/qwen2-0_5b-instruct-q8_0.gguf',
+      });
+      expect(fs.readdirSync(cache)).toContain('models--Qwen--Qwen2-0.5B-Instruct-GGUF');
+    } finally {
+      process.env = saved;
+      await hub.stop();
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

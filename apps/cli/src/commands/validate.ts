@@ -59,6 +59,7 @@ export const validateCommand: AlkiCommand = {
         describe: 'A .gguf file, a bundle directory, or org/name on the Hugging Face hub',
       })
       .option('filename', {
+        alias: 'f',
         type: 'string',
         describe: 'For org/name: a glob that picks one GGUF in the repo (e.g. "*Q8_0.gguf")',
       })

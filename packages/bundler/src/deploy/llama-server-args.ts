@@ -24,6 +24,9 @@ export function slotCount(args: RuntimeManifest['args']): number {
  * `alki serve`, so they can never drift apart. Flag names are llama.cpp's
  * (tools/server/README.md); `--alias` names the model in /v1/models.
  *
+ * `--metrics` is always on: every deployment exposes llama-server's
+ * Prometheus metrics on /metrics (the k3s manifests carry scrape annotations).
+ *
  * llama-server divides `--ctx-size` among its `--parallel` slots
  * (tools/server/server-context.cpp, n_ctx_slot), so it gets `ctx × parallel`
  * and every request has the whole context the bundle promises. An explicit
@@ -34,7 +37,7 @@ export function slotCount(args: RuntimeManifest['args']): number {
  *
  * @example
  * llamaServerArgs({ server: { host: '0.0.0.0', port: 8080 }, args: { ctx: 4096, threads: 'auto', ngl: 0, parallel: 2 } }, '/models/m.gguf', 'm');
- * // ['--model', '/models/m.gguf', '--host', '0.0.0.0', '--port', '8080', '--ctx-size', '8192', '--parallel', '2', '--n-gpu-layers', '0', '--alias', 'm']
+ * // ['--model', '/models/m.gguf', '--host', '0.0.0.0', '--port', '8080', '--ctx-size', '8192', '--parallel', '2', '--n-gpu-layers', '0', '--metrics', '--alias', 'm']
  */
 export function llamaServerArgs(runtime: LlamaServerRuntime, modelPath: string, alias: string): string[] {
   const parallel = slotCount(runtime.args);
@@ -53,6 +56,6 @@ export function llamaServerArgs(runtime: LlamaServerRuntime, modelPath: string, 
     String(runtime.args.ngl),
   ];
   if (runtime.args.threads !== 'auto') args.push('--threads', String(runtime.args.threads));
-  args.push('--alias', alias);
+  args.push('--metrics', '--alias', alias);
   return args;
 }

@@ -68,6 +68,7 @@ function expectedArgs(modelPath: string, name: string): string[] {
     '0',
     '--threads',
     '2',
+    '--metrics',
     '--alias',
     name,
   ];
@@ -226,6 +227,12 @@ describe('the k3s manifests', () => {
     const deployment = new Deployment(
       parseAllDocuments(files('tiny')['deploy/k3s/deployment.yaml'])[0].toJS(),
     );
+    // llama-server runs with --metrics, and Prometheus is told where to scrape it.
+    expect(deployment.spec!.template.metadata?.annotations).toEqual({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '8080',
+      'prometheus.io/path': '/metrics',
+    });
     const pod = deployment.spec!.template.spec!;
     const container = pod.containers[0];
     expect(container.readinessProbe?.httpGet).toEqual({ path: '/health', port: 'http' });

@@ -39,6 +39,8 @@ export interface DeployData {
   image: string;
   modelCopy: [string, string];
   port: number;
+  /** The port as text, for annotation values (YAML strings). */
+  portText: string;
   healthPath: string;
   healthTimeoutSeconds: number;
   healthCommand: string[];
@@ -91,6 +93,7 @@ export function deployData(
     image: options.serverImage ?? DEFAULT_SERVER_IMAGE,
     modelCopy: [modelRelative, `/models/${modelFile}`],
     port: runtime.server.port,
+    portText: String(runtime.server.port),
     healthPath: runtime.health.path,
     healthTimeoutSeconds: Math.max(1, Math.ceil(runtime.health.timeout_s)),
     healthCommand: ['curl', '-f', `http://localhost:${runtime.server.port}${runtime.health.path}`],

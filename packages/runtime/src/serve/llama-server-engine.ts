@@ -69,9 +69,9 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     settings.port === 0
       ? undefined
       : `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
-  // --metrics and --no-webui are the only additions to the deploy command line:
-  // the front merges llama-server's metrics into its own /metrics.
-  const args = [...serveSettingsArgs(settings), '--metrics', '--no-webui'];
+  // --no-webui is the only addition to the deploy command line (which has
+  // --metrics: the front merges llama-server's metrics into its own /metrics).
+  const args = [...serveSettingsArgs(settings), '--no-webui'];
   const tail: string[] = [];
   // The first line that says why llama-server failed; a backtrace may follow
   // it for longer than the tail keeps.
