@@ -28,6 +28,7 @@ export type {
   BundleFileEntry,
   BundleManifest,
   BundleSource,
+  GpuLayerSetting,
   RuntimeArgs,
   RuntimeManifest,
   ThreadSetting,

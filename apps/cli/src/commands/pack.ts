@@ -28,6 +28,7 @@ interface PackArgs extends GlobalOptions {
   contextSize?: number;
   profile?: string;
   parallel?: number;
+  ngl?: string;
   force: boolean;
   link: boolean;
   demo: boolean;
@@ -77,6 +78,12 @@ async function validateArtifacts(
   return reports;
 }
 
+/** `--ngl auto` or a whole number of layers; anything else is NaN, which pack refuses with a clear message. */
+function gpuLayers(value: string | undefined): number | 'auto' | undefined {
+  if (value === undefined || value === 'auto') return value;
+  return /^\d+$/.test(value) ? Number(value) : NaN;
+}
+
 export const packCommand: AlkiCommand = {
   command: 'pack [source]',
   describe:
@@ -107,6 +114,11 @@ export const packCommand: AlkiCommand = {
         alias: 'c',
         type: 'number',
         describe: 'Context size the bundle serves, per request (default: the model context, at most 4096)',
+      })
+      .option('ngl', {
+        type: 'string',
+        describe:
+          "GPU layers the bundle's configs offload: auto (llama-server's fit to the device, the default) or a number, 0 for the CPU only",
       })
       .option('parallel', {
         type: 'number',
@@ -182,6 +194,7 @@ export const packCommand: AlkiCommand = {
       contextSize: settings?.ctx ?? argv.contextSize,
       ...(settings ? { threads: settings.threads } : {}),
       parallel: argv.parallel,
+      ngl: gpuLayers(argv.ngl),
       force: argv.force,
       link: argv.link,
       signal,

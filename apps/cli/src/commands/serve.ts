@@ -9,8 +9,17 @@ interface ServeArgs extends GlobalOptions {
   port?: number;
   ctx?: number;
   threads?: number;
-  ngl?: number;
+  ngl?: string;
   parallel?: number;
+}
+
+/** `--ngl auto` or a whole number of layers. */
+function parseGpuLayers(value: string | undefined): number | 'auto' | undefined {
+  if (value === undefined || value === 'auto') return value;
+  const layers = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(layers))
+    throw new RuntimeError('INVALID_INPUT', `--ngl must be auto or a whole number of layers; got ${value}.`);
+  return layers;
 }
 
 export const serveCommand: AlkiCommand = {
@@ -38,8 +47,9 @@ export const serveCommand: AlkiCommand = {
       })
       .option('threads', { type: 'number', describe: 'CPU threads (default: all cores)' })
       .option('ngl', {
-        type: 'number',
-        describe: 'Layers to offload to a GPU (llama-server only; default 0)',
+        type: 'string',
+        describe:
+          "GPU layers: auto (llama-server's fit to the device) or a number, 0 for the CPU only (llama-server only; default: runtime.json, else auto)",
       })
       .option('parallel', {
         type: 'number',
@@ -66,7 +76,6 @@ export const serveCommand: AlkiCommand = {
       ['--port', argv.port, 0],
       ['--ctx', argv.ctx, 16],
       ['--threads', argv.threads, 1],
-      ['--ngl', argv.ngl, 0],
       ['--parallel', argv.parallel, 1],
     ] as const) {
       if (
@@ -85,7 +94,7 @@ export const serveCommand: AlkiCommand = {
         port: argv.port,
         ctx: argv.ctx,
         threads: argv.threads,
-        ngl: argv.ngl,
+        ngl: parseGpuLayers(argv.ngl),
         parallel: argv.parallel,
       }).filter(([, v]) => v !== undefined),
     );
@@ -111,7 +120,7 @@ export const serveCommand: AlkiCommand = {
     });
     const { server, settings } = serving;
     for (const note of serving.notes) out.warn(note);
-    if (serving.engine === 'node-llama-cpp' && settings.ngl > 0)
+    if (serving.engine === 'node-llama-cpp' && settings.ngl !== 0 && settings.ngl !== 'auto')
       out.warn(
         `The built-in engine runs on the CPU; --ngl ${settings.ngl} is ignored. Use --engine llama-server for GPU offload.`,
       );

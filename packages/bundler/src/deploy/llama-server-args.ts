@@ -52,9 +52,10 @@ export function llamaServerArgs(runtime: LlamaServerRuntime, modelPath: string, 
     String(runtime.args.ctx * parallel),
     '--parallel',
     String(parallel),
-    '--n-gpu-layers',
-    String(runtime.args.ngl),
   ];
+  // Without --n-gpu-layers llama-server fits the layers to the device it finds
+  // (common/arg.cpp: "auto" is the default), which older builds read as 0.
+  if (runtime.args.ngl !== 'auto') args.push('--n-gpu-layers', String(runtime.args.ngl));
   if (runtime.args.threads !== 'auto') args.push('--threads', String(runtime.args.threads));
   args.push('--metrics', '--alias', alias);
   return args;

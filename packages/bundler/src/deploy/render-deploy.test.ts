@@ -196,6 +196,34 @@ describe('the systemd unit', () => {
   });
 });
 
+describe('GPU layers', () => {
+  function rendered(ngl: number | 'auto') {
+    const c = content('tiny');
+    const runtime = buildRuntime(c.artifacts[0], { ...c.defaults, ngl });
+    return {
+      data: deployData(c, runtime),
+      files: Object.fromEntries(renderDeployFiles(c, runtime).map((f) => [f.path, f.text])),
+    };
+  }
+
+  it('reach every config: auto leaves the fit to llama-server and opens the GPU devices', () => {
+    const auto = rendered('auto');
+    expect(auto.data.serverArgs).not.toContain('--n-gpu-layers');
+    expect(auto.data.containerArgs).not.toContain('--n-gpu-layers');
+    expect(auto.files['deploy/systemd/alki-evil.service']).toContain('PrivateDevices=no');
+    const twelve = rendered(12);
+    for (const args of [twelve.data.serverArgs, twelve.data.containerArgs])
+      expect(args[args.indexOf('--n-gpu-layers') + 1]).toBe('12');
+    const deployment = new Deployment(
+      parseAllDocuments(twelve.files['deploy/k3s/deployment.yaml'])[0].toJS(),
+    );
+    const args = deployment.spec!.template.spec!.containers[0].args!;
+    expect(args[args.indexOf('--n-gpu-layers') + 1]).toBe('12');
+    expect(twelve.files['deploy/docker/Dockerfile']).toContain('"--n-gpu-layers", "12"');
+    expect(rendered(0).files['deploy/systemd/alki-evil.service']).toContain('PrivateDevices=yes');
+  });
+});
+
 describe('the k3s manifests', () => {
   it('parse as single YAML documents and validate as a Deployment and a Service', () => {
     for (const name of ['tiny', HOSTILE]) {

@@ -97,8 +97,8 @@ export function deployData(
     healthPath: runtime.health.path,
     healthTimeoutSeconds: Math.max(1, Math.ceil(runtime.health.timeout_s)),
     healthCommand: ['curl', '-f', `http://localhost:${runtime.server.port}${runtime.health.path}`],
-    // GPU offload needs /dev/nvidia* or /dev/dri; CPU-only servers get no devices at all.
-    privateDevices: runtime.args.ngl > 0 ? 'no' : 'yes',
+    // GPU offload (a layer count, or auto) needs /dev/nvidia* or /dev/dri; a model kept on the CPU (0) gets no devices at all.
+    privateDevices: runtime.args.ngl === 0 ? 'yes' : 'no',
     cpuRequest: runtime.args.threads === 'auto' ? '1' : String(runtime.args.threads),
     memoryRequest: `${memory.requestMiB}Mi`,
     memoryLimit: `${memory.limitMiB}Mi`,

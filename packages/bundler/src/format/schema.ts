@@ -19,7 +19,7 @@ const runtimeArgs = {
   properties: {
     ctx: { type: 'integer', minimum: 1 },
     threads: { oneOf: [{ type: 'integer', minimum: 1 }, { const: 'auto' }] },
-    ngl: { type: 'integer', minimum: 0 },
+    ngl: { oneOf: [{ type: 'integer', minimum: 0 }, { const: 'auto' }] },
     parallel: { type: 'integer', minimum: 1, maximum: MAX_PARALLEL },
   },
 } as const;

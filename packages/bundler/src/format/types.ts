@@ -6,13 +6,16 @@
 /** `"auto"` lets llama-server pick (the number of physical cores). */
 export type ThreadSetting = number | 'auto';
 
+/** `"auto"` lets llama-server fit layers to the GPU it finds (none on a CPU-only device). */
+export type GpuLayerSetting = number | 'auto';
+
 /** Server arguments shared by manifest.defaults and runtime.args. */
 export interface RuntimeArgs {
   /** Context size in tokens (llama-server --ctx-size). */
   ctx: number;
   threads: ThreadSetting;
-  /** Layers offloaded to a GPU (llama-server --n-gpu-layers); 0 on CPU-only edge devices. */
-  ngl: number;
+  /** Layers offloaded to a GPU (llama-server --n-gpu-layers); `auto` (the default) leaves it to llama-server's fit, 0 keeps the model on the CPU. */
+  ngl: GpuLayerSetting;
   /**
    * Requests served at once (llama-server --parallel), each with its own `ctx`
    * tokens. Bundles written before this field existed mean DEFAULT_PARALLEL.

@@ -83,7 +83,7 @@ describe('pack from a local GGUF', () => {
           file_type: 'ALL_F32',
         },
       ],
-      defaults: { ctx: 256, threads: 'auto', ngl: 0, parallel: 4 },
+      defaults: { ctx: 256, threads: 'auto', ngl: 'auto', parallel: 4 },
       template: null,
       license: 'apache-2.0',
       architecture: 'llama',
@@ -98,7 +98,7 @@ describe('pack from a local GGUF', () => {
       runtime: 'llama.cpp',
       model: './models/tiny-test-f32.gguf',
       server: { host: '0.0.0.0', port: 8080, api: true },
-      args: { ctx: 256, threads: 'auto', ngl: 0, parallel: 4 },
+      args: { ctx: 256, threads: 'auto', ngl: 'auto', parallel: 4 },
       health: { path: '/health', timeout_s: 5 },
     });
     expect(manifest.files.map((f) => f.path)).toContain('metadata/sbom.spdx.json');
@@ -364,6 +364,19 @@ describe('pack from a local GGUF', () => {
     await expect(
       pack(options(path.join(work, 'x8'), { source: missing, contextSize: 1.5 })),
     ).rejects.toMatchObject({ category: 'usage' });
+  });
+
+  it('records --ngl, a layer count or auto, and refuses anything else', async () => {
+    const layers = await pack(options(path.join(work, 'ngl-12'), { ngl: 12 }));
+    expect(layers.runtime.args.ngl).toBe(12);
+    await expect(
+      pack(
+        options(path.join(work, 'x10'), { source: path.join(work, 'never-read.gguf'), ngl: Number('all') }),
+      ),
+    ).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: '--ngl must be auto or a whole number of layers.',
+    });
   });
 
   it('refuses a slot count below 1 or above 256 before resolving the source', async () => {

@@ -2,7 +2,13 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { BundlerError } from '../errors.js';
 import { checkBundleName, slugify } from '../format/naming.js';
-import type { BundleManifest, RuntimeArgs, RuntimeManifest, ThreadSetting } from '../format/types.js';
+import type {
+  BundleManifest,
+  GpuLayerSetting,
+  RuntimeArgs,
+  RuntimeManifest,
+  ThreadSetting,
+} from '../format/types.js';
 import { DEFAULT_PARALLEL } from '../deploy/llama-server-args.js';
 import { MAX_PARALLEL } from '../format/schema.js';
 import type { CopyStrategy } from '../io/hash.js';
@@ -67,6 +73,8 @@ export interface PackOptions {
   threads?: ThreadSetting;
   /** Requests the bundle serves at once, each with the whole context; default DEFAULT_PARALLEL. */
   parallel?: number;
+  /** Layers offloaded to a GPU; `auto` (default) leaves it to llama-server's fit to the device. */
+  ngl?: GpuLayerSetting;
   /** Replace an existing bundle at `out` (atomically). */
   force?: boolean;
   /** Hard-link model files instead of copying (same file system only). */
@@ -119,7 +127,12 @@ function sourceDate(options: PackOptions, resolved: ResolvedSource): Date {
 function defaultArgs(facts: ModelFacts, options: PackOptions): RuntimeArgs {
   const trained = facts.contextLength > 0 ? facts.contextLength : DEFAULT_CONTEXT;
   const ctx = options.contextSize ?? Math.min(trained, DEFAULT_CONTEXT);
-  return { ctx, threads: options.threads ?? 'auto', ngl: 0, parallel: options.parallel ?? DEFAULT_PARALLEL };
+  return {
+    ctx,
+    threads: options.threads ?? 'auto',
+    ngl: options.ngl ?? 'auto',
+    parallel: options.parallel ?? DEFAULT_PARALLEL,
+  };
 }
 
 function checkWholeNumber(flag: string, value: number | undefined, max = Number.MAX_SAFE_INTEGER): void {
@@ -159,6 +172,13 @@ export async function packFrom(
   if (options.name !== undefined) slugify(checkBundleName(options.name));
   checkWholeNumber('--context-size', options.contextSize);
   checkWholeNumber('--parallel', options.parallel, MAX_PARALLEL);
+  const ngl = options.ngl;
+  if (ngl !== undefined && ngl !== 'auto' && !(Number.isSafeInteger(ngl) && ngl >= 0)) {
+    const given = Number.isNaN(ngl) ? '' : `, not ${ngl}`;
+    throw new BundlerError('INVALID_INPUT', `--ngl must be auto or a whole number of layers${given}.`, {
+      details: { ngl },
+    });
+  }
   if (options.out !== undefined) await checkDestination(path.resolve(options.out), Boolean(options.force));
 
   options.onProgress?.({ phase: 'resolve', message: `Resolving ${options.source}` });

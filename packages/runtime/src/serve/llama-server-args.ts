@@ -11,8 +11,8 @@ export interface ServeSettings {
   ctx: number;
   /** CPU threads (runtime.json `args.threads`); `auto` lets the engine choose. */
   threads: number | 'auto';
-  /** Layers offloaded to a GPU (runtime.json `args.ngl`). */
-  ngl: number;
+  /** Layers offloaded to a GPU (runtime.json `args.ngl`); `auto` leaves it to llama-server's fit. */
+  ngl: number | 'auto';
   /** Requests served at once, each with `ctx` tokens (runtime.json `args.parallel`). */
   parallel: number;
 }

@@ -40,7 +40,7 @@ describe('serve settings', () => {
       port: 9000,
       ctx: 256,
       threads: 'auto',
-      ngl: 0,
+      ngl: 'auto',
       parallel: 4,
     });
   });

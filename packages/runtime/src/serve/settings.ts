@@ -10,7 +10,7 @@ const DEFAULT_CONTEXT = 4096;
 
 /**
  * Serve settings for a bare GGUF file: id from the file name, context from
- * the model (at most 4096), 127.0.0.1:8080, automatic threads, no GPU layers,
+ * the model (at most 4096), 127.0.0.1:8080, automatic threads and GPU layers,
  * DEFAULT_PARALLEL slots.
  */
 export async function resolveGgufSettings(
@@ -31,7 +31,7 @@ export async function resolveGgufSettings(
     port: 8080,
     ctx: Math.min(modelContext, DEFAULT_CONTEXT),
     threads: 'auto',
-    ngl: 0,
+    ngl: 'auto',
     parallel: DEFAULT_PARALLEL,
     ...overrides,
   };
