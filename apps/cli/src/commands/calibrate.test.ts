@@ -136,7 +136,7 @@ describe('alki calibrate', () => {
       profile,
     ]);
     expect(code).toBe(0);
-    expect(stderr).toMatch(/Serving Q8_0 at context 128 with 1 threads/);
+    expect(stderr).toMatch(/Serving Q8_0 at context 128 with 1 thread,/);
     const { runtime } = await readBundle(out);
     expect(runtime.model).toBe('./models/calib-q8_0.gguf');
     expect(runtime.args).toMatchObject({ ctx: 128, threads: 1 });

@@ -464,8 +464,8 @@ export const calibrateCommand: AlkiCommand = {
       });
       out.info(
         applied.changed.length
-          ? `Applied to ${argv.apply}: ${choice.quant}, context ${choice.context}, ${choice.threads} threads (${applied.changed.join(', ')})`
-          : `${argv.apply} already runs ${choice.quant}, context ${choice.context}, ${choice.threads} threads`,
+          ? `Applied to ${argv.apply}: ${choice.quant}, context ${choice.context}, ${choice.threads} thread${choice.threads === 1 ? '' : 's'} (${applied.changed.join(', ')})`
+          : `${argv.apply} already runs ${choice.quant}, context ${choice.context}, ${choice.threads} thread${choice.threads === 1 ? '' : 's'}`,
       );
     }
     out.result(applied ? { ...calibration, applied } : calibration, () => renderCalibration(calibration));

@@ -229,7 +229,7 @@ export const packCommand: AlkiCommand = {
         result.manifest = updated.manifest;
         result.runtime = updated.runtime;
         out.info(
-          `Serving ${settings.quant} at context ${settings.ctx} with ${settings.threads} threads, as ${argv.profile} recommends.`,
+          `Serving ${settings.quant} at context ${settings.ctx} with ${settings.threads} thread${settings.threads === 1 ? '' : 's'}, as ${argv.profile} recommends.`,
         );
       } else {
         out.warn(
