@@ -29,6 +29,7 @@ export type {
   BundleManifest,
   BundleSource,
   GpuLayerSetting,
+  RuntimeAccelerator,
   RuntimeArgs,
   RuntimeManifest,
   ThreadSetting,

@@ -69,7 +69,14 @@ export type {
 export { parseLlamaBenchJsonl } from './speed/llama-bench.js';
 export { candidateThreads } from './speed/speed.js';
 export type { SpeedEngine, SpeedMeasurement, SpeedPlan, SpeedSample } from './speed/speed.js';
-export { parseProfile, profileSettings, readProfile, toProfile, writeProfile } from './profile/profile.js';
+export {
+  parseProfile,
+  profileAccelerator,
+  profileSettings,
+  readProfile,
+  toProfile,
+  writeProfile,
+} from './profile/profile.js';
 export type {
   CalibrationProfile,
   ProfileDevice,

@@ -118,10 +118,19 @@ describe('alki calibrate', () => {
     const unit = readFileSync(path.join(bundle, 'deploy/systemd/alki-calib.service'), 'utf8');
     // llama-server gets 128 tokens for each of the bundle's 4 slots.
     expect(unit).toMatch(/calib-q8_0\.gguf.*--ctx-size 512 --parallel 4\b.*--threads 1\b/s);
+    // The bundle records the device it was calibrated on: this machine, by its own probe.
+    expect(applied.runtime.accelerator).toEqual({
+      backend: saved.device.hardware.gpu.backend ?? 'cpu',
+      devices: saved.device.hardware.gpu.devices,
+      vram_bytes: saved.device.hardware.gpu.vramTotalBytes,
+      cpu_architecture: process.arch === 'arm64' ? 'aarch64' : 'x86_64',
+      device: os.hostname(),
+      source: 'probe',
+    });
     expect((await verifyBundle(bundle)).problems).toEqual([]);
   }, 600_000);
 
-  it("pack --profile serves the profile's quant, context and threads", async () => {
+  it("pack --profile serves the profile's quant, context and threads, and records its accelerator", async () => {
     const out = path.join(work, 'from-profile');
     const { code, stderr } = await runCli([
       'pack',
@@ -140,7 +149,10 @@ describe('alki calibrate', () => {
     const { runtime } = await readBundle(out);
     expect(runtime.model).toBe('./models/calib-q8_0.gguf');
     expect(runtime.args).toMatchObject({ ctx: 128, threads: 1 });
-    expect(readFileSync(path.join(out, 'deploy/k3s/deployment.yaml'), 'utf8')).toMatch(/calib-q8_0\.gguf/);
+    expect(runtime.accelerator).toMatchObject({ device: os.hostname(), source: 'probe' });
+    const deployment = readFileSync(path.join(out, 'deploy/k3s/deployment.yaml'), 'utf8');
+    expect(deployment).toMatch(/calib-q8_0\.gguf/);
+    expect(deployment).toContain(`alki.dev/accelerator: "${runtime.accelerator!.backend}"`);
     expect((await verifyBundle(out)).problems).toEqual([]);
   }, 300_000);
 

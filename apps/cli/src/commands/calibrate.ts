@@ -5,6 +5,7 @@ import {
   deviceCatalogue,
   parseByteSize,
   probeHardware,
+  profileAccelerator,
   toProfile,
   writeProfile,
   writeReport,
@@ -432,16 +433,13 @@ export const calibrateCommand: AlkiCommand = {
     });
     bar.done();
     const created = new Date().toISOString();
+    const profile = toProfile(calibration, { created, alkiVersion: ALKI_VERSION });
     if (argv.report) {
       await writeReport(argv.report, calibration, argv.force);
       out.info(`Wrote the report to ${argv.report}`);
     }
     if (argv.saveProfile) {
-      await writeProfile(
-        argv.saveProfile,
-        toProfile(calibration, { created, alkiVersion: ALKI_VERSION }),
-        argv.force,
-      );
+      await writeProfile(argv.saveProfile, profile, argv.force);
       out.info(`Saved the profile to ${argv.saveProfile}`);
     }
     if (!calibration.result.recommendation) {
@@ -461,6 +459,7 @@ export const calibrateCommand: AlkiCommand = {
         quant: choice.quant,
         ctx: choice.context,
         threads: choice.threads,
+        accelerator: profileAccelerator(profile),
       });
       out.info(
         applied.changed.length

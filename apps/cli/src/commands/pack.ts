@@ -223,11 +223,16 @@ export const packCommand: AlkiCommand = {
     for (const note of result.notes) out.info(note);
     if (settings) {
       // pack serves the first quant; the profile's choice replaces it when the bundle holds it.
-      if (result.manifest.artifacts.some((a) => a.quant === settings.quant)) {
-        await updateBundleRuntime(result.dir, { quant: settings.quant });
-        const updated = await readBundle(result.dir);
-        result.manifest = updated.manifest;
-        result.runtime = updated.runtime;
+      const holdsQuant = result.manifest.artifacts.some((a) => a.quant === settings.quant);
+      // The accelerator is recorded either way: the bundle was calibrated for that device.
+      await updateBundleRuntime(result.dir, {
+        ...(holdsQuant ? { quant: settings.quant } : {}),
+        accelerator: settings.accelerator,
+      });
+      const updated = await readBundle(result.dir);
+      result.manifest = updated.manifest;
+      result.runtime = updated.runtime;
+      if (holdsQuant) {
         out.info(
           `Serving ${settings.quant} at context ${settings.ctx} with ${settings.threads} thread${settings.threads === 1 ? '' : 's'}, as ${argv.profile} recommends.`,
         );

@@ -8,6 +8,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { Service } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import type { BundleContent } from '../assemble/content.js';
+import type { RuntimeAccelerator } from '../format/types.js';
 import { buildRuntime } from '../assemble/runtime.js';
 import { deployData, renderDeployFiles } from './render-deploy.js';
 
@@ -45,9 +46,20 @@ function content(name: string): BundleContent {
 const work = mkdtempSync(path.join(os.tmpdir(), 'alki-deploy-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function files(name: string, serverPath?: string): Record<string, string> {
+// What `alki pack --profile` records from a calibration on a CUDA machine;
+// the device name is hostile too, since a probe reports what the driver says.
+const CUDA: RuntimeAccelerator = {
+  backend: 'cuda',
+  devices: ['NVIDIA GeForce RTX 4090'],
+  vram_bytes: 24 * 1024 ** 3,
+  cpu_architecture: 'x86_64',
+  device: HOSTILE,
+  source: 'probe',
+};
+
+function files(name: string, serverPath?: string, accelerator?: RuntimeAccelerator): Record<string, string> {
   const c = content(name);
-  const runtime = buildRuntime(c.artifacts[0], c.defaults);
+  const runtime = { ...buildRuntime(c.artifacts[0], c.defaults), ...(accelerator ? { accelerator } : {}) };
   return Object.fromEntries(renderDeployFiles(c, runtime, { serverPath }).map((f) => [f.path, f.text]));
 }
 
@@ -152,6 +164,19 @@ describe('the systemd unit', () => {
     }
   });
 
+  it('names the calibrated accelerator in a comment, and still passes verify with a hostile device name', () => {
+    const text = files('tiny', serverPath, CUDA)['deploy/systemd/alki-evil.service'];
+    const comments = text.split('\n').filter((line) => line.startsWith('# Calibrated for cuda on evil'));
+    expect(comments).toHaveLength(1);
+    expect(comments[0]).toContain('NVIDIA GeForce RTX 4090');
+    const file = unitFile('tiny');
+    writeFileSync(file, text);
+    const result = analyze(file);
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(text.split('\n').filter((line) => line === '[Service]')).toHaveLength(1);
+    expect(text).not.toMatch(/^ExecStartPre/m);
+  });
+
   it('is hardened and bounded', () => {
     const text = files('tiny', serverPath)['deploy/systemd/alki-evil.service'];
     for (const setting of [
@@ -221,6 +246,41 @@ describe('GPU layers', () => {
     expect(args[args.indexOf('--n-gpu-layers') + 1]).toBe('12');
     expect(twelve.files['deploy/docker/Dockerfile']).toContain('"--n-gpu-layers", "12"');
     expect(rendered(0).files['deploy/systemd/alki-evil.service']).toContain('PrivateDevices=yes');
+  });
+});
+
+describe('the calibrated accelerator', () => {
+  it('picks the CUDA server image, asks for one NVIDIA GPU and annotates the Deployment', () => {
+    const rendered = files('tiny', undefined, CUDA);
+    const deployment = new Deployment(parseAllDocuments(rendered['deploy/k3s/deployment.yaml'])[0].toJS());
+    expect(() => deployment.validate()).not.toThrow();
+    expect(deployment.metadata?.annotations).toMatchObject({
+      'alki.dev/accelerator': 'cuda',
+      'alki.dev/calibrated-for': `${HOSTILE}, NVIDIA GeForce RTX 4090`,
+    });
+    const container = deployment.spec!.template.spec!.containers[0];
+    expect(container.image).toBe('ghcr.io/ggml-org/llama.cpp:server-cuda');
+    expect(container.resources?.limits).toEqual({ memory: '1335Mi', 'nvidia.com/gpu': '1' });
+    expect(rendered['deploy/docker/Dockerfile']).toMatch(
+      /^FROM ghcr\.io\/ggml-org\/llama\.cpp:server-cuda$/m,
+    );
+    expect(rendered['deploy/docker/Dockerfile']).toContain('dev.alki.bundle.accelerator="cuda"');
+  });
+
+  it('picks the Vulkan image for a Vulkan device, with no extended resource, and the CPU image without a profile', () => {
+    const vulkan = files('tiny', undefined, { ...CUDA, backend: 'vulkan', device: 'jetson' });
+    const deployment = new Deployment(parseAllDocuments(vulkan['deploy/k3s/deployment.yaml'])[0].toJS());
+    const container = deployment.spec!.template.spec!.containers[0];
+    expect(container.image).toBe('ghcr.io/ggml-org/llama.cpp:server-vulkan');
+    expect(container.resources?.limits).toEqual({ memory: '1335Mi' });
+    const plain = new Deployment(parseAllDocuments(files('tiny')['deploy/k3s/deployment.yaml'])[0].toJS());
+    expect(plain.spec!.template.spec!.containers[0].image).toBe('ghcr.io/ggml-org/llama.cpp:server');
+    expect(Object.keys(plain.metadata?.annotations ?? {})).not.toContain('alki.dev/accelerator');
+  });
+
+  it('keeps a CPU calibration on the CPU image', () => {
+    const cpu = files('tiny', undefined, { ...CUDA, backend: 'cpu', devices: [], vram_bytes: 0 });
+    expect(cpu['deploy/docker/Dockerfile']).toMatch(/^FROM ghcr\.io\/ggml-org\/llama\.cpp:server$/m);
   });
 });
 

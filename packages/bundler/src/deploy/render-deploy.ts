@@ -12,7 +12,7 @@ export interface DeployOptions {
   installRoot?: string;
   /** llama-server on hosts. */
   serverPath?: string;
-  /** The llama.cpp server image the Dockerfile and Deployment use. */
+  /** The llama.cpp server image the Dockerfile and Deployment use; the default follows runtime.json's accelerator. */
   serverImage?: string;
 }
 
@@ -20,6 +20,36 @@ export const DEFAULT_INSTALL_ROOT = '/opt/alki';
 export const DEFAULT_SERVER_PATH = '/usr/local/bin/llama-server';
 /** llama.cpp's published server image (ggml-org/llama.cpp, .devops/cpu.Dockerfile, target "server"). */
 export const DEFAULT_SERVER_IMAGE = 'ghcr.io/ggml-org/llama.cpp:server';
+
+/**
+ * llama.cpp's server images for the GPU backends node-llama-cpp reports
+ * (.devops/cuda.Dockerfile and vulkan.Dockerfile, target "server"); Metal
+ * has no container image.
+ */
+const GPU_SERVER_IMAGES: Readonly<Record<string, string>> = {
+  cuda: 'ghcr.io/ggml-org/llama.cpp:server-cuda',
+  vulkan: 'ghcr.io/ggml-org/llama.cpp:server-vulkan',
+};
+
+/**
+ * The llama.cpp server image for the accelerator a bundle was calibrated for:
+ * the CUDA or Vulkan build for those backends, the CPU build otherwise.
+ *
+ * @example
+ * serverImageFor('cuda'); // 'ghcr.io/ggml-org/llama.cpp:server-cuda'
+ */
+export function serverImageFor(backend: string | undefined): string {
+  return (backend !== undefined && GPU_SERVER_IMAGES[backend]) || DEFAULT_SERVER_IMAGE;
+}
+
+/**
+ * Extended resources a Kubernetes pod asks for to get the accelerator: one
+ * GPU from NVIDIA's device plugin for CUDA. Vulkan devices have no common
+ * resource name (each vendor's plugin has its own), so none is asked for.
+ */
+function gpuResources(backend: string | undefined): Array<{ name: string; count: string }> {
+  return backend === 'cuda' ? [{ name: 'nvidia.com/gpu', count: '1' }] : [];
+}
 
 const MIB = 1024 * 1024;
 
@@ -55,6 +85,12 @@ export interface DeployData {
   /** Requests served at once, each with `ctx` tokens of its own. */
   parallel: number;
   ctx: number;
+  /** The accelerator the bundle was calibrated for (`cuda`, `cpu`...), absent without a profile. */
+  accelerator?: string;
+  /** The calibrated device, for comments and annotations. */
+  acceleratorDevice?: string;
+  /** Extended resources the k3s container's limits ask for (`nvidia.com/gpu`). */
+  gpuResources: Array<{ name: string; count: string }>;
 }
 
 /** The template data for a bundle. Pure. */
@@ -70,6 +106,7 @@ export function deployData(
   const parallel = slotCount(runtime.args);
   const memory = estimateMemory(content.facts, artifact.size, runtime.args.ctx, parallel);
   const objectName = `alki-${content.slug}`.slice(0, 63).replace(/-+$/, '');
+  const { accelerator } = runtime;
   return {
     name: content.name,
     slug: content.slug,
@@ -90,7 +127,7 @@ export function deployData(
       `/models/${modelFile}`,
       content.name,
     ),
-    image: options.serverImage ?? DEFAULT_SERVER_IMAGE,
+    image: options.serverImage ?? serverImageFor(accelerator?.backend),
     modelCopy: [modelRelative, `/models/${modelFile}`],
     port: runtime.server.port,
     portText: String(runtime.server.port),
@@ -108,6 +145,13 @@ export function deployData(
     kvCacheMiB: Math.ceil(memory.kvCacheBytes / MIB),
     parallel,
     ctx: runtime.args.ctx,
+    ...(accelerator
+      ? {
+          accelerator: accelerator.backend,
+          acceleratorDevice: [accelerator.device, ...accelerator.devices].join(', '),
+        }
+      : {}),
+    gpuResources: gpuResources(accelerator?.backend),
   };
 }
 

@@ -137,5 +137,18 @@ export const runtimeSchemaV1 = {
         timeout_s: { type: 'number', exclusiveMinimum: 0 },
       },
     },
+    accelerator: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['backend', 'devices', 'vram_bytes', 'cpu_architecture', 'device', 'source'],
+      properties: {
+        backend: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' },
+        devices: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 256 } },
+        vram_bytes: size,
+        cpu_architecture: { enum: ['x86_64', 'aarch64', 'unknown'] },
+        device: { type: 'string', minLength: 1, maxLength: 256 },
+        source: { enum: ['probe', 'emulated'] },
+      },
+    },
   },
 } as const;

@@ -88,6 +88,25 @@ export interface BundleManifest {
   files: BundleFileEntry[];
 }
 
+/**
+ * The device a bundle was calibrated for (`alki pack --profile`), as the
+ * calibration's hardware probe saw it through node-llama-cpp.
+ */
+export interface RuntimeAccelerator {
+  /** The GPU backend llama.cpp used (`cuda`, `vulkan`, `metal`), or `cpu` when none was found. */
+  backend: string;
+  /** GPU device names as the backend reports them; empty on a CPU. */
+  devices: string[];
+  /** Memory of all GPU devices together, in bytes (0 on a CPU). */
+  vram_bytes: number;
+  /** The device's CPU architecture. */
+  cpu_architecture: 'x86_64' | 'aarch64' | 'unknown';
+  /** The device's name in the profile: the probed host name, or the emulated device class. */
+  device: string;
+  /** `probe` when measured on the device itself, `emulated` when a device class was emulated. */
+  source: 'probe' | 'emulated';
+}
+
 /** metadata/runtime.json: what a server needs to start the bundle. */
 export interface RuntimeManifest {
   schema_version: 1;
@@ -106,6 +125,8 @@ export interface RuntimeManifest {
     path: string;
     timeout_s: number;
   };
+  /** The device the bundle was calibrated for; absent when it was packed without a profile. */
+  accelerator?: RuntimeAccelerator;
 }
 
 /** A bundle as readBundle returns it: validated, with paths resolved. */

@@ -7,7 +7,7 @@ import { formatJson } from '../assemble/manifest.js';
 import { renderDeployFiles } from '../deploy/render-deploy.js';
 import { BundlerError } from '../errors.js';
 import { MANIFEST_PATH, README_PATH, RUNTIME_PATH } from '../format/layout.js';
-import type { BundleFileEntry, RuntimeManifest, ThreadSetting } from '../format/types.js';
+import type { BundleFileEntry, RuntimeAccelerator, RuntimeManifest, ThreadSetting } from '../format/types.js';
 import { artifactPath } from '../format/validate.js';
 import { walkTree } from '../io/walk.js';
 import { inspectGguf } from '../model/model-facts.js';
@@ -20,6 +20,8 @@ export interface RuntimeUpdate {
   quant?: string;
   ctx?: number;
   threads?: ThreadSetting;
+  /** The device the bundle was calibrated for (from a calibration profile). */
+  accelerator?: RuntimeAccelerator;
 }
 
 export interface UpdatedRuntime {
@@ -29,7 +31,8 @@ export interface UpdatedRuntime {
 }
 
 /**
- * Changes what a bundle serves (model, context, threads) and rewrites every
+ * Changes what a bundle serves (model, context, threads, the accelerator it
+ * was calibrated for) and rewrites every
  * file made from those settings: runtime.json, the README's command line,
  * the systemd unit, the k3s Deployment (resources follow the model and
  * context) and the Dockerfile, then the manifest's hashes. The new bundle is
@@ -67,6 +70,7 @@ export async function updateBundleRuntime(dir: string, update: RuntimeUpdate): P
       ...(update.ctx !== undefined ? { ctx: update.ctx } : {}),
       ...(update.threads !== undefined ? { threads: update.threads } : {}),
     },
+    ...(update.accelerator !== undefined ? { accelerator: update.accelerator } : {}),
   };
   // The texts are rendered from the same content pack used: the manifest,
   // plus the facts of the first artifact (the manifest keeps no chat template

@@ -1,3 +1,4 @@
+import type { RuntimeAccelerator } from '@alki/bundler';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { readFile } from 'node:fs/promises';
 import type { Calibration } from '../calibrate.js';
@@ -214,12 +215,33 @@ export async function writeProfile(file: string, profile: CalibrationProfile, fo
   await writeFileAtomic(file, `${JSON.stringify(profile, null, 2)}\n`, force, '--save-profile');
 }
 
-/** The runtime settings a profile sets in a bundle: its recommended quant, context and threads. */
+/** The runtime settings a profile sets in a bundle: its recommended quant, context and threads, and its device. */
 export interface ProfileSettings {
   quant: string;
   ctx: number;
   threads: number;
   batch: number;
+  accelerator: RuntimeAccelerator;
+}
+
+/**
+ * The accelerator a profile was measured on, as runtime.json records it:
+ * the GPU backend node-llama-cpp loaded (`cpu` when it found none), the
+ * devices and their memory, and the CPU architecture.
+ *
+ * @example
+ * const { backend } = profileAccelerator(await readProfile('host.json')); // 'cuda', 'vulkan', 'cpu'...
+ */
+export function profileAccelerator(profile: CalibrationProfile): RuntimeAccelerator {
+  const { hardware } = profile.device;
+  return {
+    backend: hardware.gpu.backend ?? 'cpu',
+    devices: hardware.gpu.devices,
+    vram_bytes: hardware.gpu.vramTotalBytes,
+    cpu_architecture: hardware.architecture,
+    device: profile.device.name,
+    source: profile.device.source,
+  };
 }
 
 /** The settings to apply from a profile; an error when it has no recommendation. */
@@ -236,5 +258,11 @@ export function profileSettings(profile: CalibrationProfile, file = 'the profile
       },
     );
   }
-  return { quant: choice.quant, ctx: choice.context, threads: choice.threads, batch: choice.batch };
+  return {
+    quant: choice.quant,
+    ctx: choice.context,
+    threads: choice.threads,
+    batch: choice.batch,
+    accelerator: profileAccelerator(profile),
+  };
 }
