@@ -16,6 +16,8 @@ export type RuntimeErrorCode =
   | 'SERVER_START_FAILED'
   // HTTP request errors of the OpenAI-compatible servers. httpStatusFor maps them to a status.
   | 'REQUEST_INVALID'
+  /** The request carries no API key, or one the server does not take. */
+  | 'UNAUTHORIZED'
   | 'MODEL_NOT_FOUND'
   | 'CONTEXT_EXCEEDED'
   | 'ROUTE_NOT_FOUND'
@@ -34,6 +36,7 @@ const CATEGORIES: Record<RuntimeErrorCode, ErrorCategory> = {
   ENGINE_UNAVAILABLE: 'environment',
   SERVER_START_FAILED: 'environment',
   REQUEST_INVALID: 'input',
+  UNAUTHORIZED: 'usage',
   MODEL_NOT_FOUND: 'input',
   CONTEXT_EXCEEDED: 'input',
   ROUTE_NOT_FOUND: 'usage',

@@ -8,6 +8,8 @@ export type {
   GenerationResult,
   OpenAiErrorBody,
 } from './openai/protocol.js';
+export { createKeyCheck, loadApiKeys } from './serve/access.js';
+export type { AccessPolicy, ApiKeySources } from './serve/access.js';
 export type { Engine } from './serve/engine.js';
 export { createNodeLlamaEngine, effectiveThreads } from './serve/node-llama-engine.js';
 export type { NodeLlamaEngineOptions } from './serve/node-llama-engine.js';

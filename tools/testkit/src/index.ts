@@ -8,6 +8,8 @@ export type { RunningProcess } from './process.js';
 export { startRegistry } from './registry.js';
 export type { RegistryOptions, TestRegistry } from './registry.js';
 export { requireCommand } from './require-command.js';
+export { selfSignedCertificate } from './certificate.js';
+export type { SelfSignedCertificate } from './certificate.js';
 export { rewriteGgufMetadata } from './gguf-edit.js';
 export { startFakeHub } from './fake-hub/server.js';
 export type { FakeHub, FakeHubFault, FakeHubOptions, FakeHubRequest } from './fake-hub/server.js';

@@ -1,10 +1,9 @@
 import { createSign, randomUUID, X509Certificate } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { requireCommand } from './require-command.js';
+import { selfSignedCertificate } from './certificate.js';
 
 export interface TokenServerOptions {
   /** Users and passwords the server accepts with HTTP Basic. Without any, every request is anonymous and granted. */
@@ -44,33 +43,13 @@ function base64url(data: Buffer | string): string {
  * Pass the result to `startRegistry({ tokenAuth })`.
  */
 export async function startTokenServer(options: TokenServerOptions = {}): Promise<TokenServer> {
-  const openssl = requireCommand('openssl', 'the registry token-auth tests (to make a signing certificate)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-token-'));
-  const keyFile = path.join(dir, 'key.pem');
-  const certFile = path.join(dir, 'cert.pem');
-  const made = spawnSync(
-    openssl,
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=alki-test-token-issuer',
-    ],
-    { encoding: 'utf8' },
-  );
-  if (made.status !== 0)
-    throw new Error(`openssl could not make the token signing certificate: ${made.stderr}`);
-  const key = fs.readFileSync(keyFile, 'utf8');
-  const certificate = new X509Certificate(fs.readFileSync(certFile));
+  const made = selfSignedCertificate(dir, {
+    commonName: 'alki-test-token-issuer',
+    purpose: 'the registry token-auth tests (to make a signing certificate)',
+  });
+  const key = made.key.toString('utf8');
+  const certificate = new X509Certificate(made.cert);
   const service = options.service ?? 'alki-test-registry';
   const issuer = 'alki-test-token-issuer';
   const lifetime = options.lifetimeSeconds ?? 300;
@@ -147,7 +126,7 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     realm: `http://127.0.0.1:${port}/token`,
     service,
     issuer,
-    rootCertBundle: certFile,
+    rootCertBundle: made.certFile,
     requests,
     async stop() {
       server.closeAllConnections();

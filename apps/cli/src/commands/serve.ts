@@ -1,4 +1,5 @@
-import { resolveServeSettings, RuntimeError, serveModel, type EngineName } from '@alki/runtime';
+import { readFile } from 'node:fs/promises';
+import { loadApiKeys, resolveServeSettings, RuntimeError, serveModel, type EngineName } from '@alki/runtime';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
 
@@ -11,6 +12,35 @@ interface ServeArgs extends GlobalOptions {
   threads?: number;
   ngl?: string;
   parallel?: number;
+  apiKey?: string[];
+  apiKeyFile?: string[];
+  protectHealth: boolean;
+  protectMetrics: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** The environment variable that holds API keys, comma-separated. */
+const API_KEY_ENV = 'ALKI_API_KEY';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Reads the PEM files named by --tls-cert and --tls-key; both or neither. */
+async function readTls(cert?: string, key?: string) {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined)
+    throw new RuntimeError('INVALID_INPUT', '--tls-cert and --tls-key go together; got only one of them.', {
+      hint: 'Pass the PEM certificate with --tls-cert and its private key with --tls-key.',
+    });
+  const read = async (file: string, flag: string) =>
+    readFile(file).catch((error: NodeJS.ErrnoException) => {
+      throw new RuntimeError('INVALID_INPUT', `${flag} ${file} cannot be read: ${error.code ?? 'error'}.`, {
+        category: 'input',
+        cause: error,
+        details: { path: file },
+      });
+    });
+  return { cert: await read(cert, '--tls-cert'), key: await read(key, '--tls-key') };
 }
 
 /** `--ngl auto` or a whole number of layers. */
@@ -56,6 +86,28 @@ export const serveCommand: AlkiCommand = {
         describe:
           'Requests generated at once, each with the whole context; more wait in a queue (default: runtime.json, else 4; fewer when memory is short)',
       })
+      .option('api-key', {
+        type: 'string',
+        array: true,
+        describe: `An API key clients must send (Authorization: Bearer); repeat or separate with commas for several. Visible in \`ps\`: prefer --api-key-file or ${API_KEY_ENV}`,
+      })
+      .option('api-key-file', {
+        type: 'string',
+        array: true,
+        describe: 'A file of API keys, one a line (# starts a comment); repeatable',
+      })
+      .option('protect-health', {
+        type: 'boolean',
+        default: false,
+        describe: '/health needs a key too (default: open, for probes)',
+      })
+      .option('protect-metrics', {
+        type: 'boolean',
+        default: true,
+        describe: '/metrics needs a key when keys are set; --no-protect-metrics leaves it open',
+      })
+      .option('tls-cert', { type: 'string', describe: 'Serve HTTPS with this PEM certificate (chain)' })
+      .option('tls-key', { type: 'string', describe: 'The PEM private key of --tls-cert' })
       .example(
         '$0 serve ./dist/tiny',
         'Serve a bundle with the host, port, context, threads and GPU layers of its runtime.json',
@@ -63,6 +115,10 @@ export const serveCommand: AlkiCommand = {
       .example(
         '$0 serve model.gguf --port 8080',
         'Serve on http://127.0.0.1:8080; stop with Ctrl-C or SIGTERM (requests in flight finish first)',
+      )
+      .example(
+        `${API_KEY_ENV}=$(cat key) $0 serve ./dist/tiny --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem`,
+        'Serve HTTPS on every interface; requests without the key get 401, /health stays open',
       )
       .example(
         '$0 serve model.gguf --engine node-llama-cpp',
@@ -99,7 +155,17 @@ export const serveCommand: AlkiCommand = {
       }).filter(([, v]) => v !== undefined),
     );
     const requested = await resolveServeSettings(argv.target, overrides);
+    const apiKeys = await loadApiKeys({
+      keys: argv.apiKey,
+      files: argv.apiKeyFile,
+      env: process.env[API_KEY_ENV],
+    });
+    const tls = await readTls(argv.tlsCert, argv.tlsKey);
     signal.throwIfAborted();
+    if (apiKeys.length === 0 && !LOOPBACK.has(requested.host))
+      out.warn(
+        `Serving on ${requested.host} without an API key: anyone who reaches this port can generate. Set one with --api-key-file or ${API_KEY_ENV}.`,
+      );
     out.info(
       `Starting ${requested.modelId} (context ${requested.ctx} per request, ${requested.parallel} at once, threads ${requested.threads}) ...`,
     );
@@ -109,6 +175,8 @@ export const serveCommand: AlkiCommand = {
     const serving = await serveModel({
       settings: requested,
       engine: argv.engine,
+      access: { apiKeys, openHealth: !argv.protectHealth, openMetrics: !argv.protectMetrics },
+      tls,
       log: (line) => out.debug(line),
       signal,
       onEngineExit: (reason) =>
@@ -125,8 +193,20 @@ export const serveCommand: AlkiCommand = {
         `The built-in engine runs on the CPU; --ngl ${settings.ngl} is ignored. Use --engine llama-server for GPU offload.`,
       );
     out.result(
-      { url: server.url, engine: serving.engine, model: settings.modelId, settings },
-      () => `Serving ${settings.modelId} on ${server.url} with ${serving.engine}. Press Ctrl-C to stop.`,
+      {
+        url: server.url,
+        engine: serving.engine,
+        model: settings.modelId,
+        settings,
+        // How many keys, never the keys.
+        access: {
+          apiKeys: apiKeys.length,
+          openHealth: apiKeys.length === 0 || !argv.protectHealth,
+          openMetrics: apiKeys.length === 0 || !argv.protectMetrics,
+        },
+      },
+      () =>
+        `Serving ${settings.modelId} on ${server.url} with ${serving.engine}${apiKeys.length ? `, ${apiKeys.length} API key${apiKeys.length === 1 ? '' : 's'}` : ''}. Press Ctrl-C to stop.`,
     );
     const stopped = new Promise<void>((resolve) => {
       if (signal.aborted) resolve();

@@ -165,6 +165,7 @@ export function parseGenerationRequest(
 const STATUS: Partial<Record<RuntimeErrorCode, number>> = {
   REQUEST_INVALID: 400,
   CONTEXT_EXCEEDED: 400,
+  UNAUTHORIZED: 401,
   MODEL_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -179,6 +180,7 @@ const OPENAI_CODE: Partial<Record<RuntimeErrorCode, string>> = {
   MODEL_NOT_FOUND: 'model_not_found',
   CONTEXT_EXCEEDED: 'context_length_exceeded',
   BODY_TOO_LARGE: 'request_too_large',
+  UNAUTHORIZED: 'invalid_api_key',
 };
 
 /** The HTTP status for an error thrown while serving a request. */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { RuntimeError } from '../errors.js';
 import { abortReason, isFailureLine } from '../native/abort-reason.js';
 import type { GenerationRequest, GenerationResult } from '../openai/protocol.js';
@@ -72,13 +73,22 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
   // --no-webui is the only addition to the deploy command line (which has
   // --metrics: the front merges llama-server's metrics into its own /metrics).
   const args = [...serveSettingsArgs(settings), '--no-webui'];
+  // llama-server listens on a loopback port any local user could reach
+  // around the front's key check, so it takes a key of its own that only the
+  // front knows. It travels in the environment (llama-server reads
+  // LLAMA_API_KEY, common/arg.cpp), not on the command line, which `ps` shows.
+  const internalKey = randomBytes(32).toString('hex');
+  const auth = { Authorization: `Bearer ${internalKey}` };
   const tail: string[] = [];
   // The first line that says why llama-server failed; a backtrace may follow
   // it for longer than the tail keeps.
   let failure: string | undefined;
   let child: ChildProcess;
   try {
-    child = (options.spawnProcess ?? spawn)(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = (options.spawnProcess ?? spawn)(options.binary, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LLAMA_API_KEY: internalKey },
+    });
   } catch (error) {
     throw new RuntimeError(
       'ENGINE_UNAVAILABLE',
@@ -160,7 +170,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const upstream = base as string;
-  const props = (await (await fetch(`${upstream}/props`)).json().catch(() => ({}))) as {
+  const props = (await (await fetch(`${upstream}/props`, { headers: auth })).json().catch(() => ({}))) as {
     default_generation_settings?: { n_ctx?: number };
   };
   const contextSize = props.default_generation_settings?.n_ctx ?? settings.ctx;
@@ -189,7 +199,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
         `${upstream}${request.kind === 'chat' ? '/v1/chat/completions' : '/v1/completions'}`,
         {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
+          headers: { 'Content-Type': 'application/json', ...auth },
           body: JSON.stringify(body),
           signal,
         },
@@ -248,7 +258,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     generate,
     healthy: () => exitReason === undefined,
     async metricsText() {
-      const response = await fetch(`${upstream}/metrics`);
+      const response = await fetch(`${upstream}/metrics`, { headers: auth });
       return response.status === 200 ? response.text() : '';
     },
     close: stop,

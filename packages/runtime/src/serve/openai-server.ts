@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import { createSecureContext as tlsContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { RuntimeError } from '../errors.js';
 import { createServerMetrics } from '../metrics/server-metrics.js';
@@ -10,6 +12,7 @@ import {
   type GenerationRequest,
   type GenerationResult,
 } from '../openai/protocol.js';
+import { createKeyCheck, pathNeedsKey, type AccessPolicy } from './access.js';
 import type { Engine } from './engine.js';
 import { readJsonBody, sendJson, startEventStream } from './http-io.js';
 
@@ -23,10 +26,14 @@ export interface OpenAiServerOptions {
   /** One line per request and per failure, for the CLI's --verbose. */
   log?: (line: string) => void;
   now?: () => number;
+  /** API keys and open probes; by default no key is needed. */
+  access?: AccessPolicy;
+  /** Serve HTTPS with this PEM certificate (chain) and private key. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface RunningServer {
-  /** `http://host:port`, for clients. */
+  /** `http://host:port` (`https://` with TLS), for clients. */
   url: string;
   port: number;
   /**
@@ -54,6 +61,8 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
   const log = options.log ?? (() => undefined);
   const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
   const metrics = createServerMetrics();
+  const access: AccessPolicy = options.access ?? { apiKeys: [] };
+  const keyAccepted = createKeyCheck(access.apiKeys);
   const created = Math.floor(Date.now() / 1000);
   let draining = false;
   let inFlight = 0;
@@ -191,6 +200,15 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
     started: number,
   ): Promise<void> {
     const method = request.method ?? 'GET';
+    // The key is checked before anything else, so a caller without one learns
+    // nothing, not even which routes exist.
+    if (pathNeedsKey(access, path) && !keyAccepted(request.headers))
+      throw new RuntimeError(
+        'UNAUTHORIZED',
+        request.headers.authorization || request.headers['x-api-key']
+          ? 'The API key is not valid for this server.'
+          : 'This server needs an API key: send it as `Authorization: Bearer <key>`.',
+      );
     if (draining)
       throw new RuntimeError('SHUTTING_DOWN', 'The server is shutting down; retry on another replica.');
     if (path in GENERATION_ROUTES) {
@@ -235,7 +253,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
     throw new RuntimeError('ROUTE_NOT_FOUND', `There is no route ${method} ${path}.`);
   }
 
-  const server = http.createServer((request, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
     const started = now();
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const label = KNOWN_ROUTES.has(path)
@@ -257,7 +275,9 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
           log(
             `${request.method} ${path} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
           );
-        if (!response.headersSent) sendJson(response, status, body, draining ? { Connection: 'close' } : {});
+        const headers: Record<string, string> = draining ? { Connection: 'close' } : {};
+        if (status === 401) headers['WWW-Authenticate'] = 'Bearer';
+        if (!response.headersSent) sendJson(response, status, body, headers);
         else if (!response.writableEnded) response.end();
       })
       .finally(() => {
@@ -271,7 +291,10 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
           if (inFlight === 0) drained?.();
         }
       });
-  });
+  };
+  const server = options.tls
+    ? https.createServer(tlsOptions(options.tls), handle)
+    : http.createServer(handle);
   // Generation can take minutes on a CPU; the default 5-minute request timeout would cut it.
   server.requestTimeout = 0;
 
@@ -294,7 +317,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${address.port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${address.port}`,
     port: address.port,
     close() {
       closing ??= (async () => {
@@ -311,4 +334,22 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
       return closing;
     },
   };
+}
+
+// A certificate or key that is not PEM fails here, before listening, with
+// the file's role named; OpenSSL's message never contains key material.
+function tlsOptions(tls: { cert: string | Buffer; key: string | Buffer }): https.ServerOptions {
+  try {
+    tlsContext(tls);
+  } catch (error) {
+    throw new RuntimeError(
+      'INVALID_INPUT',
+      `The TLS certificate and key cannot be used: ${(error as Error).message}`,
+      {
+        category: 'input',
+        hint: 'Pass a PEM certificate with --tls-cert and its unencrypted PEM private key with --tls-key.',
+      },
+    );
+  }
+  return { cert: tls.cert, key: tls.key };
 }

@@ -8,6 +8,7 @@ import { RuntimeError } from '../errors.js';
 import { checkGgufStructure } from '../validate/structure.js';
 import type { Engine } from './engine.js';
 import type { ServeSettings } from './llama-server-args.js';
+import type { AccessPolicy } from './access.js';
 import { startLlamaServerEngine } from './llama-server-engine.js';
 import { createNodeLlamaEngine } from './node-llama-engine.js';
 import { startOpenAiServer, type RunningServer } from './openai-server.js';
@@ -27,6 +28,10 @@ export interface ServeOptions {
    * cgroup's limit.
    */
   availableMemory?: number;
+  /** API keys and open probes, enforced by the front whichever engine runs; default: no key. */
+  access?: AccessPolicy;
+  /** Serve HTTPS with this PEM certificate and key. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   log?: (line: string) => void;
   /** Called when the engine dies under the server (llama-server exited). */
   onEngineExit?: (reason: string) => void;
@@ -158,6 +163,8 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
       host: settings.host,
       port: settings.port,
       log: options.log,
+      access: options.access,
+      tls: options.tls,
     });
     return { server, engine: name, settings, notes };
   } catch (error) {
