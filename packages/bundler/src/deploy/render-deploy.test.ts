@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { nativeTools, podmanEnvironment, requireCommand, type PodmanEnvironment } from '@alki/testkit';
+import {
+  cachedTinyLlamaGguf,
+  freePort,
+  nativeTools,
+  podmanEnvironment,
+  requireCommand,
+  startProcess,
+  waitForHttp,
+  type PodmanEnvironment,
+} from '@alki/testkit';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -10,6 +19,7 @@ import { parseAllDocuments } from 'yaml';
 import type { BundleContent } from '../assemble/content.js';
 import type { RuntimeAccelerator } from '../format/types.js';
 import { buildRuntime } from '../assemble/runtime.js';
+import { llamaServerArgs } from './llama-server-args.js';
 import { deployData, renderDeployFiles } from './render-deploy.js';
 
 // A name that tries every way into the three formats: quotes, a newline that
@@ -210,6 +220,13 @@ describe('the systemd unit', () => {
     ]);
   });
 
+  it('takes the API keys from a systemd credential, never from the unit itself', () => {
+    const lines = files('tiny', serverPath)['deploy/systemd/alki-evil.service'].split('\n');
+    expect(lines).toContain('LoadCredential=api-key:/etc/credstore/alki-evil.api-key');
+    expect(lines).toContain('Environment=LLAMA_ARG_API_KEY_FILE=%d/api-key');
+    expect(lines.find((line) => line.startsWith('ExecStart='))).not.toContain('--api-key');
+  });
+
   it('fails systemd-analyze when a specifier is left unescaped, so the check has teeth', () => {
     const unit = files('tiny', serverPath)['deploy/systemd/alki-evil.service'];
     const inDescription = unitFile('tiny');
@@ -311,6 +328,20 @@ describe('the k3s manifests', () => {
     expect(container.args).toEqual(expectedArgs('/models/evil-q8_0.gguf', HOSTILE));
   });
 
+  it('take the API keys from a Secret through the environment, never inline', () => {
+    const deployment = new Deployment(
+      parseAllDocuments(files('tiny')['deploy/k3s/deployment.yaml'])[0].toJS(),
+    );
+    const container = deployment.spec!.template.spec!.containers[0];
+    expect(container.env).toEqual([
+      {
+        name: 'LLAMA_API_KEY',
+        valueFrom: { secretKeyRef: { name: 'alki-evil-api-key', key: 'api-key' } },
+      },
+    ]);
+    expect(container.args!.some((arg) => arg.startsWith('--api-key'))).toBe(false);
+  });
+
   it('probe /health, request memory for the model and its KV cache, and mount the models read-only', () => {
     const deployment = new Deployment(
       parseAllDocuments(files('tiny')['deploy/k3s/deployment.yaml'])[0].toJS(),
@@ -395,9 +426,56 @@ describe('the Dockerfile', () => {
       'dev.alki.bundle.slug': 'evil',
     });
     expect(config.User).toBe('65532:65532');
+    // The keys come from a container secret mounted at /run/secrets; none is in the image.
+    expect(config.Env).toContain('LLAMA_ARG_API_KEY_FILE=/run/secrets/alki-api-key');
     expect(config.Healthcheck).toEqual(
       expect.objectContaining({ Test: ['CMD', 'curl', '-f', 'http://localhost:8080/health'] }),
     );
     expect(Object.keys(config.ExposedPorts as object)).toEqual(['8080/tcp']);
   });
+});
+
+// The configs hand keys to llama-server only through its environment
+// (LLAMA_ARG_API_KEY_FILE for the unit's credential and the container
+// secret, LLAMA_API_KEY for the Kubernetes Secret); this runs the real
+// llama-server both ways to show it then refuses requests without a key.
+describe.each([
+  ['a key file in LLAMA_ARG_API_KEY_FILE', 'file'],
+  ['comma-separated keys in LLAMA_API_KEY', 'env'],
+] as const)('llama-server given %s', (_label, mode) => {
+  it('answers /health without a key, 401 to a generation without one, and 200 with either key', async () => {
+    const keys = ['deploy-key-one-3e9d', 'deploy-key-two-a1f0'];
+    const keyFile = path.join(mkdtempSync(path.join(work, 'keys-')), 'api-key');
+    writeFileSync(keyFile, `# keys\n${keys.join('\n')}\n`);
+    const port = await freePort();
+    const { path: model } = await cachedTinyLlamaGguf();
+    const args = llamaServerArgs(
+      { server: { host: '127.0.0.1', port }, args: { ctx: 128, threads: 1, ngl: 0, parallel: 1 } },
+      model,
+      'tiny',
+    );
+    const env = {
+      ...process.env,
+      ...(mode === 'file' ? { LLAMA_ARG_API_KEY_FILE: keyFile } : { LLAMA_API_KEY: keys.join(',') }),
+    };
+    const server = startProcess((await nativeTools()).paths['llama-server'], args, { env });
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await waitForHttp(`${url}/health`, { timeoutMs: 60_000 });
+      const complete = async (headers: Record<string, string>) => {
+        const answer = await fetch(`${url}/v1/completions`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...headers },
+          body: JSON.stringify({ prompt: 'Hi', max_tokens: 1 }),
+        });
+        await answer.arrayBuffer();
+        return answer.status;
+      };
+      expect(await complete({})).toBe(401);
+      expect(await complete({ Authorization: `Bearer ${keys[0]}` })).toBe(200);
+      expect(await complete({ Authorization: `Bearer ${keys[1]}` })).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  }, 120_000);
 });

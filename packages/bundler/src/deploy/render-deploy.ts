@@ -53,6 +53,9 @@ function gpuResources(backend: string | undefined): Array<{ name: string; count:
 
 const MIB = 1024 * 1024;
 
+/** The container secret's name (podman, compose), mounted at /run/secrets/<name>. */
+export const API_KEY_SECRET = 'alki-api-key';
+
 /** The data every deploy template gets; plain values, escaped by the templates' helpers. */
 export interface DeployData {
   name: string;
@@ -84,6 +87,12 @@ export interface DeployData {
   kvCacheMiB: number;
   /** Requests served at once, each with `ctx` tokens of its own. */
   parallel: number;
+  /** The host file the systemd unit loads the API keys from as a credential. */
+  apiKeyCredential: string;
+  /** The Kubernetes Secret (key `api-key`) the Deployment takes the API keys from. */
+  apiKeySecret: string;
+  /** Where a container secret holding the API keys is mounted. */
+  apiKeyFile: string;
   ctx: number;
   /** The accelerator the bundle was calibrated for (`cuda`, `cpu`...), absent without a profile. */
   accelerator?: string;
@@ -152,6 +161,10 @@ export function deployData(
         }
       : {}),
     gpuResources: gpuResources(accelerator?.backend),
+    // Keys never appear in a deploy file: each format names where its platform keeps secrets.
+    apiKeyCredential: `/etc/credstore/${objectName}.api-key`,
+    apiKeySecret: `${objectName}-api-key`,
+    apiKeyFile: `/run/secrets/${API_KEY_SECRET}`,
   };
 }
 
