@@ -17,7 +17,7 @@ export {
   systemdUnitPath,
 } from './format/layout.js';
 export { shellArgument } from './deploy/escape.js';
-export { DEFAULT_PARALLEL, llamaServerArgs, slotCount } from './deploy/llama-server-args.js';
+export { contextArgs, DEFAULT_PARALLEL, llamaServerArgs, slotCount } from './deploy/llama-server-args.js';
 export { slotsThatFit } from './deploy/resources.js';
 export type { LlamaServerRuntime } from './deploy/llama-server-args.js';
 export { slugify } from './format/naming.js';

@@ -101,5 +101,12 @@ export {
 export type { MachineModel, ModelSize, SpeedPrediction } from './emulate/predict.js';
 export { emulationLimits } from './calibrate.js';
 export type { Emulation } from './calibrate.js';
-export { loadChartJs, renderReport, reportSeries, writeReport } from './report/html-report.js';
+export {
+  escapeHtml,
+  loadChartJs,
+  renderReport,
+  reportSeries,
+  scriptJson,
+  writeReport,
+} from './report/html-report.js';
 export type { ReportOptions, ReportSeries } from './report/html-report.js';

@@ -5,6 +5,7 @@ export type { FleetErrorCode } from './errors.js';
 export { fleetSchemaV1 } from './inventory/schema.js';
 export type {
   AnalysisSpec,
+  CanaryCheckName,
   CanaryStepSpec,
   DeviceEntry,
   ExperimentSpec,
@@ -57,3 +58,56 @@ export type {
   Strategy,
 } from './plan/types.js';
 export { PLAN_MARKER, writePlan } from './plan/write-plan.js';
+
+export { calibrateProfiles, groupProfileOf, groupProfileOfDevice } from './inventory/calibrate-profiles.js';
+
+export { parseDuration } from './report/duration.js';
+export { prometheusApi } from './report/prometheus-api.js';
+export type {
+  InstantSample,
+  PrometheusApi,
+  PrometheusApiOptions,
+  RangeSeries,
+} from './report/prometheus-api.js';
+export { histogramQuantile } from './report/histogram.js';
+export type { CumulativeHistogram } from './report/histogram.js';
+export { COHORTS } from './report/collect.js';
+export type { Cohort, CohortData, ReportWindow } from './report/collect.js';
+export { compareCohorts, formatP } from './report/compare.js';
+export type {
+  BucketSeries,
+  CohortSummary,
+  ExperimentReport,
+  LatencySummary,
+  MetricComparison,
+  MetricName,
+} from './report/compare.js';
+export {
+  DEFAULT_ALPHA,
+  DEFAULT_REPORT_STEP_SECONDS,
+  DEFAULT_REPORT_WINDOW_SECONDS,
+  reportExperiment,
+} from './report/report-experiment.js';
+export type { ReportOptions } from './report/report-experiment.js';
+export { renderExperimentHtml } from './report/experiment-html.js';
+export { renderHtmlReport } from './report/html-report.js';
+export type { HtmlChart, HtmlReport, HtmlTable } from './report/html-report.js';
+export { holmAdjust, mannWhitneyBinned, twoProportionTest, welchTTest } from './report/statistics.js';
+export type { MannWhitneyResult, ProportionsResult, WelchResult } from './report/statistics.js';
+
+export {
+  DEFAULT_STATUS_CONCURRENCY,
+  DEFAULT_STATUS_INTERVAL_MS,
+  DEFAULT_STATUS_RETRIES,
+  DEFAULT_STATUS_TIMEOUT_MS,
+  fleetStatus,
+} from './status/fleet-status.js';
+export type {
+  DeviceRates,
+  DeviceState,
+  DeviceStatus,
+  FleetStatus,
+  StatusOptions,
+} from './status/fleet-status.js';
+export { parseMetricsText, sumMetric } from './status/metrics-text.js';
+export type { MetricSample } from './status/metrics-text.js';

@@ -3,6 +3,8 @@ export { nativeTools } from './native-tools.js';
 export { podmanEnvironment } from './podman.js';
 export type { PodmanEnvironment } from './podman.js';
 export { freePort, waitForHttp } from './ports.js';
+export { startPrometheus } from './prometheus.js';
+export type { TestPrometheus } from './prometheus.js';
 export { startProcess } from './process.js';
 export type { RunningProcess } from './process.js';
 export { startRegistry } from './registry.js';

@@ -2,6 +2,7 @@ import type { AlkiCommand } from '../context.js';
 import { calibrateCommand } from './calibrate.js';
 import { convertCommand } from './convert.js';
 import { doctorCommand } from './doctor.js';
+import { fleetCommand } from './fleet.js';
 import { imageCommand } from './image.js';
 import { imatrixCommand } from './imatrix.js';
 import { inspectCommand } from './inspect.js';
@@ -36,6 +37,7 @@ export const commands: AlkiCommand[] = [
   pullCommand,
   tagsCommand,
   imageCommand,
+  fleetCommand,
   toolsCommand,
   doctorCommand,
 ];
@@ -86,6 +88,10 @@ export const examples: Array<[command: string, description: string]> = [
   [
     '$0 publish ./dist/qwen3 --registry registry.example.com/ai --tag v1.0.0',
     'Push a bundle to an OCI registry as a ModelPack artifact; `alki pull` and `alki tags` read it back',
+  ],
+  [
+    '$0 fleet plan fleet.yaml --bundle REF@sha256:... --strategy canary -o gitops',
+    'Plan a rollout to a fleet: kustomize overlays, Argo CD and Argo Rollouts, pinned by digest',
   ],
   ['$0 tools build', 'Build the native llama.cpp tools from the bundled source (once, cached)'],
   ['$0 doctor', 'Check this machine for what each command needs, with the command that fixes each gap'],

@@ -13,8 +13,26 @@ export interface LlamaServerRuntime {
 }
 
 /** The slots a runtime.json asks for. */
-export function slotCount(args: RuntimeManifest['args']): number {
+export function slotCount(args: Pick<RuntimeManifest['args'], 'parallel'>): number {
   return args.parallel ?? DEFAULT_PARALLEL;
+}
+
+/**
+ * `--ctx-size` and `--parallel` for `ctx` tokens per request in each of the
+ * slots: llama-server divides `--ctx-size` among its `--parallel` slots
+ * (tools/server/server-context.cpp, n_ctx_slot), so it gets `ctx × parallel`.
+ * An explicit `--parallel` also keeps the KV cache split per slot: with the
+ * automatic count llama-server shares one unified cache of `--ctx-size`
+ * among all slots, and concurrent requests then fail with "Context size has
+ * been exceeded". Used by llamaServerArgs and by anything that overrides a
+ * bundle's context (the fleet's per-group settings).
+ *
+ * @example
+ * contextArgs({ ctx: 4096, parallel: 2 }); // ['--ctx-size', '8192', '--parallel', '2']
+ */
+export function contextArgs(args: Pick<RuntimeManifest['args'], 'ctx' | 'parallel'>): string[] {
+  const parallel = slotCount(args);
+  return ['--ctx-size', String(args.ctx * parallel), '--parallel', String(parallel)];
 }
 
 /**
@@ -27,20 +45,14 @@ export function slotCount(args: RuntimeManifest['args']): number {
  * `--metrics` is always on: every deployment exposes llama-server's
  * Prometheus metrics on /metrics (the k3s manifests carry scrape annotations).
  *
- * llama-server divides `--ctx-size` among its `--parallel` slots
- * (tools/server/server-context.cpp, n_ctx_slot), so it gets `ctx × parallel`
- * and every request has the whole context the bundle promises. An explicit
- * `--parallel` also keeps the KV cache split per slot: with the automatic
- * count llama-server shares one unified cache of `--ctx-size` among all
- * slots, and concurrent requests then fail with "Context size has been
- * exceeded".
+ * Context and slots come from contextArgs: every request has the whole
+ * context the bundle promises.
  *
  * @example
  * llamaServerArgs({ server: { host: '0.0.0.0', port: 8080 }, args: { ctx: 4096, threads: 'auto', ngl: 0, parallel: 2 } }, '/models/m.gguf', 'm');
  * // ['--model', '/models/m.gguf', '--host', '0.0.0.0', '--port', '8080', '--ctx-size', '8192', '--parallel', '2', '--n-gpu-layers', '0', '--metrics', '--alias', 'm']
  */
 export function llamaServerArgs(runtime: LlamaServerRuntime, modelPath: string, alias: string): string[] {
-  const parallel = slotCount(runtime.args);
   const args = [
     '--model',
     modelPath,
@@ -48,10 +60,7 @@ export function llamaServerArgs(runtime: LlamaServerRuntime, modelPath: string, 
     runtime.server.host,
     '--port',
     String(runtime.server.port),
-    '--ctx-size',
-    String(runtime.args.ctx * parallel),
-    '--parallel',
-    String(parallel),
+    ...contextArgs(runtime.args),
   ];
   // Without --n-gpu-layers llama-server fits the layers to the device it finds
   // (common/arg.cpp: "auto" is the default), which older builds read as 0.

@@ -24,12 +24,13 @@ export interface ReportOptions {
   chartJs?: string;
 }
 
-function escapeHtml(text: string): string {
+/** Text for HTML content or a quoted attribute: the five special characters as character references. */
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-// JSON inside <script>: `<` escaped so that no string in it can close the element.
-function scriptJson(value: unknown): string {
+/** JSON inside <script>: `<` escaped so that no string in it can close the element. */
+export function scriptJson(value: unknown): string {
   return JSON.stringify(value)
     .replace(/</g, '\\u003c')
     .replace(/\u2028/g, '\\u2028')

@@ -36,7 +36,7 @@ groups:
   - name: bergen-n100
     labels: { site: bergen, hardware: n100 }
     hardware: { deviceClass: intel-n100 }
-    server: { ctx: 4096 }
+    server: { ctx: 4096, parallel: 2 }
     reach: { k3s: { cluster: "{device}" } }
     endpoint: http://{device}.bergen.acme.internal:8080
     devices:

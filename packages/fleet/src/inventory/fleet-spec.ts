@@ -9,12 +9,14 @@ export type Labels = Record<string, string>;
 export type LabelSelector = Record<string, string | string[]>;
 
 /** One entry of a group's `devices`: a name, a name with labels, or a numbered range of names. */
-export type DeviceEntry = string | { name: string; labels?: Labels } | { range: string; labels?: Labels };
+export type DeviceEntry =
+  string | { name: string; labels?: Labels; endpoint?: string } | { range: string; labels?: Labels };
 
 /** Server settings a group sets over its profile's recommendation. */
 export interface ServerOverrides {
   quant?: string;
   ctx?: number;
+  parallel?: number;
   threads?: number;
   batch?: number;
 }
@@ -54,7 +56,12 @@ export interface AnalysisSpec {
   maxErrorRateIncrease?: number;
   maxTimeToFirstTokenRatio?: number;
   minTokensPerSecondRatio?: number;
+  checks?: CanaryCheckName[];
 }
+
+/** The checks of the canary analysis. */
+export type CanaryCheckName =
+  'error-rate-increase' | 'time-to-first-token-p95-ratio' | 'tokens-per-second-ratio';
 
 /** A fleet file. */
 export interface FleetSpec {

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { parseReference } from '@alki/oci';
 import { expandDeviceRange } from './device-names.js';
-import type { CanaryStepSpec, ExperimentSpec, Labels, LabelSelector, ServerOverrides } from './fleet-spec.js';
+import type {
+  AnalysisSpec,
+  CanaryStepSpec,
+  ExperimentSpec,
+  Labels,
+  LabelSelector,
+  ServerOverrides,
+} from './fleet-spec.js';
 import type { ParsedFleet } from './parse-fleet.js';
 import { fleetProblemsError, type FleetProblem } from './problems.js';
 import { formatSelector, matchesSelector } from './selector.js';
@@ -24,7 +31,9 @@ export const DEFAULT_ANALYSIS = {
   // Relative to the baseline devices of the same group.
   maxTimeToFirstTokenRatio: 1.25,
   minTokensPerSecondRatio: 0.8,
-} as const;
+  // Error rate and time to first token come from the Alki front (`alki serve`), tokens/s from llama-server.
+  checks: ['error-rate-increase', 'time-to-first-token-p95-ratio', 'tokens-per-second-ratio'],
+} satisfies Required<AnalysisSpec>;
 
 /** How the plan reaches a group: Argo CD clusters (one per device, or a shared one), or systemd hosts. */
 export type Reach = { kind: 'k3s'; cluster: string; perDevice: boolean } | { kind: 'systemd'; unit: string };
@@ -36,6 +45,8 @@ export interface InventoryDevice {
   labels: Labels;
   /** The rollout ring, when the fleet has rings. */
   ring?: string;
+  /** Where it answers HTTP: its own endpoint, or its group's template filled in. */
+  endpoint?: string;
   /** 1-based line of the entry that lists the device. */
   line: number;
 }
@@ -68,7 +79,7 @@ export interface Inventory {
   gitops?: { repo: string; revision: string; path: string; project: string };
   prometheusUrl: string;
   canarySteps: CanaryStepSpec[];
-  analysis: Required<NonNullable<ParsedFleet['spec']['analysis']>>;
+  analysis: Required<AnalysisSpec>;
   groups: InventoryGroup[];
   /** Every device, sorted by name. */
   devices: InventoryDevice[];
@@ -158,6 +169,13 @@ export function resolveInventory(parsed: ParsedFleet): Inventory {
           : 'Keep one of the two.',
       );
     }
+    if (group.server?.parallel !== undefined && group.server.ctx === undefined) {
+      report(
+        at('server', 'parallel'),
+        `server.parallel of group "${group.name}" needs server.ctx: llama-server gives each of its slots an equal share of the context`,
+        'Add `ctx:` (the context of one request) beside `parallel:`.',
+      );
+    }
     const cluster = group.reach.k3s?.cluster;
     if (
       cluster !== undefined &&
@@ -176,11 +194,13 @@ export function resolveInventory(parsed: ParsedFleet): Inventory {
       const line = locate(at('devices', d)).line;
       let entryNames: string[];
       let entryLabels: Labels = {};
+      let ownEndpoint: string | undefined;
       if (typeof entry === 'string') {
         entryNames = [entry];
       } else if ('name' in entry) {
         entryNames = [entry.name];
         entryLabels = entry.labels ?? {};
+        ownEndpoint = entry.endpoint;
       } else {
         const expanded = expandDeviceRange(entry.range);
         if (!Array.isArray(expanded)) {
@@ -201,17 +221,20 @@ export function resolveInventory(parsed: ParsedFleet): Inventory {
           );
           continue;
         }
+        const endpoint = ownEndpoint ?? group.endpoint?.replaceAll('{device}', name);
         devices.set(name, {
           name,
           group: group.name,
           labels: { ...group.labels, ...entryLabels, group: group.name, device: name },
           line,
+          ...(endpoint !== undefined ? { endpoint } : {}),
         });
         names.push(name);
       }
     });
 
-    if (group.endpoint !== undefined && names.length > 1 && !group.endpoint.includes('{device}')) {
+    const templated = group.devices.filter((e) => typeof e === 'string' || !('endpoint' in e) || !e.endpoint);
+    if (group.endpoint !== undefined && templated.length > 1 && !group.endpoint.includes('{device}')) {
       report(
         at('endpoint'),
         `the endpoint of group "${group.name}" has no {device}, so all ${names.length} devices would share one address`,
@@ -269,7 +292,7 @@ export function resolveInventory(parsed: ParsedFleet): Inventory {
       : {}),
     prometheusUrl: spec.prometheus?.url ?? DEFAULT_PROMETHEUS_URL,
     canarySteps: spec.canary?.steps ?? [...DEFAULT_CANARY_STEPS],
-    analysis: { ...DEFAULT_ANALYSIS, ...spec.analysis },
+    analysis: { ...DEFAULT_ANALYSIS, checks: [...DEFAULT_ANALYSIS.checks], ...spec.analysis },
     groups,
     devices: allDevices,
     rings,

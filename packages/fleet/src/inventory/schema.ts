@@ -52,7 +52,12 @@ const device = {
       type: 'object',
       additionalProperties: false,
       required: ['name'],
-      properties: { name: { type: 'string', pattern: DNS_LABEL_PATTERN }, labels },
+      properties: {
+        name: { type: 'string', pattern: DNS_LABEL_PATTERN },
+        labels,
+        /** This device's address, when the group's endpoint template does not fit it. */
+        endpoint: { type: 'string', pattern: '^https?://' },
+      },
     },
     {
       type: 'object',
@@ -86,6 +91,8 @@ const group = {
       properties: {
         quant: { type: 'string', minLength: 1 },
         ctx: { type: 'integer', minimum: 64 },
+        /** Requests served at once, each with the whole `ctx`; needs `ctx`. */
+        parallel: { type: 'integer', minimum: 1, maximum: 256 },
         threads: { type: 'integer', minimum: 1 },
         batch: { type: 'integer', minimum: 1 },
       },
@@ -220,6 +227,15 @@ export const fleetSchemaV1 = {
         maxErrorRateIncrease: { type: 'number', minimum: 0, maximum: 1 },
         maxTimeToFirstTokenRatio: { type: 'number', minimum: 1 },
         minTokensPerSecondRatio: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+        /** Which checks the canary runs; all three by default. */
+        checks: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: {
+            enum: ['error-rate-increase', 'time-to-first-token-p95-ratio', 'tokens-per-second-ratio'],
+          },
+        },
       },
     },
     groups: { type: 'array', minItems: 1, items: group },

@@ -1,3 +1,4 @@
+import type { CanaryCheckName } from '../inventory/fleet-spec.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { GENERATION_ROUTES, METRICS, promSelector, SERIES_LABELS, type Matcher } from '../metrics/series.js';
 
@@ -8,7 +9,7 @@ export const ANALYSIS_ARGS = { group: 'group', digest: 'canary-digest' } as cons
 
 /** One check of the canary analysis: a PromQL query and the condition its result must meet. */
 export interface CanaryCheck {
-  name: string;
+  name: CanaryCheckName;
   query: string;
   successCondition: string;
 }
@@ -82,7 +83,7 @@ export function analysisTemplate(inventory: Inventory): Record<string, unknown> 
     inventory.analysis,
     `{{args.${ANALYSIS_ARGS.group}}}`,
     `{{args.${ANALYSIS_ARGS.digest}}}`,
-  );
+  ).filter((check) => inventory.analysis.checks.includes(check.name));
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'AnalysisTemplate',

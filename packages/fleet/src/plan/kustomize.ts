@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Inventory } from '../inventory/inventory.js';
 import { DIGEST_ANNOTATION, POD_LABELS } from '../metrics/series.js';
 import { ANALYSIS_ARGS, analysisTemplate } from './analysis.js';
-import { overlayNodeLabels, type Overlay } from './overlay.js';
+import { overlayArgs, overlayNodeLabels, type Overlay } from './overlay.js';
 import { podMonitor } from './prometheus.js';
 import type { PlannedFile, Strategy } from './types.js';
 import { baseDeployment, baseRollout, baseService, WORKLOAD_NAME } from './workload.js';
@@ -91,6 +91,7 @@ function workloadPatch(
   const ops: unknown[] = [
     { op: 'replace', path: '/spec/replicas', value: shared ? overlay.devices.length : 1 },
     { op: 'replace', path: `${container}/env`, value: env },
+    { op: 'replace', path: `${container}/args`, value: overlayArgs(overlay) },
     {
       op: 'add',
       path: `/spec/template/metadata/annotations/${pointerKey(DIGEST_ANNOTATION)}`,
@@ -110,7 +111,6 @@ function workloadPatch(
   } else {
     ops.push(
       { op: 'replace', path: `${container}/image`, value: inventory.runtime.image },
-      { op: 'replace', path: `${container}/args`, value: settings.args },
       {
         op: 'replace',
         path: `${container}/resources`,

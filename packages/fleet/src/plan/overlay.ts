@@ -1,3 +1,4 @@
+import { parseReference } from '@alki/oci';
 import type { InventoryGroup } from '../inventory/inventory.js';
 import type { ServerSettings } from './server-settings.js';
 
@@ -34,4 +35,20 @@ export function overlayNodeLabels(overlay: Overlay): Record<string, string> {
     'alki.dev/group': overlay.group.name,
     ...(overlay.groupInExperiment ? { 'alki.dev/variant': overlay.variant ?? NO_VARIANT } : {}),
   };
+}
+
+/**
+ * The model name the overlay's servers announce (`/v1/models`): the bundle
+ * repository's last path segment and the digest, `qwen3@sha256:...`. It is
+ * set in the same pod spec as ALKI_BUNDLE_URI, so a device that answers
+ * says which bundle it runs; `alki fleet status` reads it back.
+ */
+export function modelAlias(bundle: string): string {
+  const reference = parseReference(bundle);
+  return `${reference.repository.split('/').pop() ?? reference.repository}@${reference.digest ?? ''}`;
+}
+
+/** The llama-server arguments of an overlay: its group's settings and the alias naming its bundle. */
+export function overlayArgs(overlay: Overlay): string[] {
+  return [...overlay.settings.args, '--alias', modelAlias(overlay.bundle)];
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { ApplicationSet } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1';
 import { AnalysisTemplate, Rollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1';
 import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { DEFAULT_PARALLEL } from '@alki/bundler';
 import { requireCommand } from '@alki/testkit';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Service } from 'kubernetes-models/v1';
@@ -193,6 +194,20 @@ describe('planFleet', () => {
     ]);
   });
 
+  it('runs only the canary checks the fleet file names', () => {
+    const text = THREE_SITES.replace(
+      'prometheus:\n',
+      'analysis: { checks: [tokens-per-second-ratio], window: 10m }\nprometheus:\n',
+    );
+    const [template] = yamlObjects(
+      fileText(plan('canary', {}, text).files, 'base/analysis-template.yaml'),
+    ) as unknown as Array<{
+      spec: { metrics: Array<{ name: string; provider: { prometheus: { query: string } } }> };
+    }>;
+    expect(template.spec.metrics.map((m) => m.name)).toEqual(['tokens-per-second-ratio']);
+    expect(template.spec.metrics[0].provider.prometheus.query).toContain('[10m]');
+  });
+
   it('syncs the ApplicationSet ring by ring, one Application per single-node cluster', () => {
     const { files } = plan('rolling');
     const [set] = yamlObjects(fileText(files, 'argocd/applicationset.yaml')) as unknown as Array<{
@@ -266,6 +281,9 @@ describe('planFleet', () => {
       '--metrics',
       '--threads',
       '4',
+      // The model name says which bundle runs, for `alki fleet status`.
+      '--alias',
+      `qwen3@${fakeDigest('bundle-a')}`,
     ]);
     // 85% of 8 GiB for the server; the rest for the OS and k3s.
     expect(pi['/spec/template/spec/containers/0/resources']).toEqual({
@@ -274,7 +292,10 @@ describe('planFleet', () => {
     });
     expect(pi['/spec/template/spec/nodeSelector']).toEqual({ 'kubernetes.io/arch': 'arm64' });
     const bergen = ops('groups/bergen-n100/workload.patch.yaml');
-    expect(bergen['/spec/template/spec/containers/0/args']).toContain('4096');
+    // Each of the two slots gets the whole 4096-token context.
+    expect(bergen['/spec/template/spec/containers/0/args']).toEqual(
+      expect.arrayContaining(['--ctx-size', '8192', '--parallel', '2']),
+    );
     const trondheim = ops('groups/trondheim-n100/workload.patch.yaml');
     expect(trondheim['/spec/template/spec/containers/0/args']).toEqual([
       '--host',
@@ -285,9 +306,13 @@ describe('planFleet', () => {
       '--threads',
       '3',
       '--ctx-size',
-      '8192',
+      String(8192 * DEFAULT_PARALLEL),
+      '--parallel',
+      String(DEFAULT_PARALLEL),
       '--batch-size',
       '256',
+      '--alias',
+      `qwen3@${fakeDigest('bundle-a')}`,
     ]);
     expect(trondheim['/spec/template/spec/containers/0/env']).toEqual([
       { name: 'ALKI_BUNDLE_URI', value: BUNDLE_A },

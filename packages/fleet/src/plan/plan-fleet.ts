@@ -263,7 +263,7 @@ export function planFleet(
     }
   }
   files.push(
-    { path: 'prometheus/prometheus.yml', text: prometheusConfig(overlays) },
+    { path: 'prometheus/prometheus.yml', text: prometheusConfig(inventory, overlays) },
     { path: `prometheus/${RULES_FILE}`, text: prometheusRules(inventory) },
     ...fileTargets(inventory, overlays),
   );

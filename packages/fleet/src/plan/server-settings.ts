@@ -1,3 +1,4 @@
+import { contextArgs } from '@alki/bundler';
 import type { ServerOverrides } from '../inventory/fleet-spec.js';
 import type { GroupProfile } from './types.js';
 
@@ -44,7 +45,8 @@ export function serverSettings(
   const quant = overrides.quant ?? recommended?.quant;
   // The runtime listens on every interface inside its pod, on the port the probes use, with /metrics on.
   const args = ['--host', '0.0.0.0', '--port', String(port), '--metrics', '--threads', String(threads)];
-  if (ctx !== undefined) args.push('--ctx-size', String(ctx));
+  // The bundler's own context flags: each of the slots gets the whole ctx, as in every deploy config.
+  if (ctx !== undefined) args.push(...contextArgs({ ctx, parallel: overrides.parallel }));
   if (batch !== undefined) args.push('--batch-size', String(batch));
   const limitMiB = Math.floor((profile.memoryBytes * SERVER_MEMORY_SHARE) / MIB);
   // A measurement only counts when it is for what the group will run.
