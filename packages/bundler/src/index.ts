@@ -26,6 +26,7 @@ export type {
   Bundle,
   BundleArtifact,
   BundleFileEntry,
+  BundleImatrix,
   BundleManifest,
   BundleSource,
   GpuLayerSetting,

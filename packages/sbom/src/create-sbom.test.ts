@@ -91,6 +91,39 @@ describe('createSbom', () => {
     ]);
   });
 
+  it('lists an importance matrix with its SHA256 and texts, and the models quantized with it as GENERATED_FROM it', () => {
+    const imatrix = {
+      name: 'tiny.imatrix',
+      sha256: 'c'.repeat(64),
+      datasets: ['wiki.train.raw'],
+      quants: ['Q4_K_M'],
+    };
+    const document = createSbom(hubInput({ imatrix }));
+    expect(spdxValidator()(document)).toBe(true);
+    const matrix = document.packages.find((p) => p.name === 'tiny.imatrix')!;
+    expect(matrix).toMatchObject({
+      checksums: [{ algorithm: 'SHA256', checksumValue: 'c'.repeat(64) }],
+      primaryPackagePurpose: 'OTHER',
+      comment: 'Importance matrix the Q4_K_M models were quantized with; computed from "wiki.train.raw".',
+    });
+    const q4 = document.packages.find((p) => p.packageFileName === './models/tiny-llama-q4_k_m.gguf')!;
+    const fromMatrix = document.relationships.filter((r) => r.relatedSpdxElement === matrix.SPDXID);
+    expect(fromMatrix).toEqual([
+      { spdxElementId: q4.SPDXID, relationshipType: 'GENERATED_FROM', relatedSpdxElement: matrix.SPDXID },
+    ]);
+    expect(document.documentNamespace).not.toBe(createSbom(hubInput()).documentNamespace);
+  });
+
+  it('refuses an importance matrix with a bad hash or naming a quant the bundle lacks', () => {
+    const imatrix = { name: 'm.imatrix', sha256: 'c'.repeat(64), datasets: [], quants: ['Q4_K_M'] };
+    expect(() => createSbom(hubInput({ imatrix: { ...imatrix, sha256: 'xyz' } }))).toThrow(
+      /importance matrix has no valid SHA-256/,
+    );
+    expect(() => createSbom(hubInput({ imatrix: { ...imatrix, quants: ['Q2_K'] } }))).toThrow(
+      'The importance matrix names Q2_K, which no model file is.',
+    );
+  });
+
   it('uses the SPDX id for a known license and a LicenseRef with extracted text for others', () => {
     expect(createSbom(hubInput()).packages[0].licenseDeclared).toBe('Apache-2.0');
     const custom = createSbom(

@@ -45,6 +45,24 @@ function validate(input: SbomInput): void {
       );
     }
   }
+  if (input.imatrix) {
+    const { sha256, quants } = input.imatrix;
+    if (!/^[0-9a-f]{64}$/.test(sha256))
+      throw new SbomError(
+        'INVALID_INPUT',
+        `The importance matrix has no valid SHA-256 (${JSON.stringify(sha256)}).`,
+      );
+    const unknown = quants.find((quant) => !input.models.some((model) => model.quant === quant));
+    if (unknown !== undefined) {
+      throw new SbomError(
+        'INVALID_INPUT',
+        `The importance matrix names ${unknown}, which no model file is.`,
+        {
+          details: { quant: unknown },
+        },
+      );
+    }
+  }
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(input.created)) {
     throw new SbomError(
       'INVALID_INPUT',
@@ -57,7 +75,10 @@ function validate(input: SbomInput): void {
  * Builds the SPDX 2.3 document of a bundle: the bundle, each model file with
  * its SHA-256, and the source checkpoint. The document DESCRIBES the bundle,
  * the bundle CONTAINS each model, and each model is GENERATED_FROM the
- * source. Same input, same document: nothing depends on the clock.
+ * source. An importance matrix, when given, is a package too (its SHA-256,
+ * and its calibration texts in the comment), and each model quantized with
+ * it is GENERATED_FROM it as well. Same input, same document: nothing
+ * depends on the clock.
  *
  * @example
  * const doc = createSbom({
@@ -124,6 +145,24 @@ export function createSbom(input: SbomInput): SpdxDocument {
     comment: `GGUF model, quantization ${model.quant}.`,
   }));
 
+  const imatrixPackage: SpdxPackage | undefined = input.imatrix && {
+    SPDXID: spdxId('Package', 'imatrix'),
+    name: input.imatrix.name,
+    supplier: 'NOASSERTION',
+    downloadLocation: 'NOASSERTION',
+    filesAnalyzed: false,
+    checksums: [{ algorithm: 'SHA256', checksumValue: input.imatrix.sha256 }],
+    licenseConcluded: 'NOASSERTION',
+    licenseDeclared: 'NOASSERTION',
+    copyrightText: 'NOASSERTION',
+    primaryPackagePurpose: 'OTHER',
+    comment: `Importance matrix the ${input.imatrix.quants.join(', ')} models were quantized with; computed from ${
+      input.imatrix.datasets.length > 0
+        ? input.imatrix.datasets.map((text) => JSON.stringify(text)).join(', ')
+        : 'calibration text the file does not name'
+    }.`,
+  };
+
   const relationships: SpdxRelationship[] = [
     { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: bundleId },
     ...modelPackages.map((model): SpdxRelationship => ({
@@ -136,6 +175,16 @@ export function createSbom(input: SbomInput): SpdxDocument {
       relationshipType: 'GENERATED_FROM',
       relatedSpdxElement: sourceId,
     })),
+    ...(imatrixPackage
+      ? input.models
+          .map((model, i) => ({ model, id: modelPackages[i].SPDXID }))
+          .filter(({ model }) => input.imatrix?.quants.includes(model.quant))
+          .map(({ id }): SpdxRelationship => ({
+            spdxElementId: id,
+            relationshipType: 'GENERATED_FROM',
+            relatedSpdxElement: imatrixPackage.SPDXID,
+          }))
+      : []),
   ];
 
   const extracted: SpdxExtractedLicense[] = license.isReference
@@ -153,7 +202,7 @@ export function createSbom(input: SbomInput): SpdxDocument {
   // The namespace must be unique per document; deriving it from the content
   // keeps it unique without a random UUID that would break reproducibility.
   const contentDigest = createHash('sha256')
-    .update(JSON.stringify([input.bundle, input.models, input.source, input.created]))
+    .update(JSON.stringify([input.bundle, input.models, input.source, input.created, input.imatrix ?? null]))
     .digest('hex')
     .slice(0, 32);
 
@@ -164,7 +213,7 @@ export function createSbom(input: SbomInput): SpdxDocument {
     name: `${input.bundle.slug}-${input.bundle.version}`,
     documentNamespace: `${NAMESPACE_BASE}/${encodeURIComponent(input.bundle.slug)}/${encodeURIComponent(input.bundle.version)}-${contentDigest}`,
     creationInfo: { created: input.created, creators: [`Tool: alki-${input.toolVersion}`] },
-    packages: [bundlePackage, ...modelPackages, sourcePackage],
+    packages: [bundlePackage, ...modelPackages, sourcePackage, ...(imatrixPackage ? [imatrixPackage] : [])],
     relationships,
     ...(extracted.length ? { hasExtractedLicensingInfos: extracted } : {}),
   };

@@ -5,6 +5,7 @@ export type { SbomErrorCode } from './errors.js';
 export { resolveLicense } from './license.js';
 export type { ResolvedLicense } from './license.js';
 export type {
+  SbomImatrix,
   SbomInput,
   SbomModelFile,
   SpdxChecksum,

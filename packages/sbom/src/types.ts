@@ -76,4 +76,17 @@ export interface SbomInput {
   created: string;
   /** The Alki version, for the creator tool. */
   toolVersion: string;
+  /** The importance matrix the quantized models were made with (alki pack --imatrix), if any. */
+  imatrix?: SbomImatrix;
+}
+
+/** An importance matrix (llama-imatrix's GGUF or legacy .dat file) some models were quantized with. */
+export interface SbomImatrix {
+  /** The file name as given to --imatrix, without its directory. */
+  name: string;
+  sha256: string;
+  /** The calibration texts it was computed on, as the file records them. */
+  datasets: string[];
+  /** The quants of `models` quantized with it. */
+  quants: string[];
 }

@@ -22,6 +22,7 @@ interface PackArgs extends GlobalOptions {
   name?: string;
   out?: string;
   quantize?: string;
+  imatrix?: string;
   filename?: string;
   revision?: string;
   token?: string;
@@ -100,6 +101,11 @@ export const packCommand: AlkiCommand = {
         type: 'string',
         describe: 'Quantizations, comma-separated: Q4_K_M,Q8_0 (one model file each)',
       })
+      .option('imatrix', {
+        type: 'string',
+        describe:
+          'An importance matrix (alki imatrix or llama-imatrix) to quantize with; its sha256 and texts go into the manifest and SBOM',
+      })
       .option('filename', {
         alias: 'f',
         type: 'string',
@@ -158,6 +164,10 @@ export const packCommand: AlkiCommand = {
       )
       .example('$0 pack ./model.gguf --name my-model --context-size 2048', 'Pack a local GGUF')
       .example(
+        '$0 pack ./model-f16.gguf --quantize IQ4_XS,Q3_K_M --imatrix model.imatrix',
+        'Quantize with an importance matrix, recorded in the manifest and SBOM',
+      )
+      .example(
         '$0 pack ./model-f16.gguf --quantize Q4_K_M,Q8_0 --profile host.json',
         'Pack two quants and serve the one, with the context and threads, that a calibration profile recommends',
       ),
@@ -191,6 +201,7 @@ export const packCommand: AlkiCommand = {
       out: argv.out,
       name: argv.name,
       quantize: argv.quantize?.split(',').filter((q) => q.trim() !== ''),
+      imatrix: argv.imatrix,
       contextSize: settings?.ctx ?? argv.contextSize,
       ...(settings ? { threads: settings.threads } : {}),
       parallel: argv.parallel,

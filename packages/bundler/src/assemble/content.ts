@@ -1,5 +1,5 @@
 import type { ModelFacts } from '../model/model-facts.js';
-import type { BundleArtifact, BundleSource, RuntimeArgs } from '../format/types.js';
+import type { BundleArtifact, BundleImatrix, BundleSource, RuntimeArgs } from '../format/types.js';
 
 /**
  * Everything a bundle's text files are made from, once the models are in
@@ -21,6 +21,7 @@ export interface BundleContent {
   license: string | null;
   licenseText?: string;
   alkiVersion: string;
+  imatrix?: BundleImatrix;
 }
 
 /** The bundle version: the creation date, then the first 8 hex digits of the first artifact's hash. */

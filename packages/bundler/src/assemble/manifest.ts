@@ -17,6 +17,7 @@ export function buildManifest(content: BundleContent, files: BundleFileEntry[]):
     parameter_count: content.facts.parameterCount,
     context_length: content.facts.contextLength,
     source: content.source,
+    ...(content.imatrix ? { imatrix: content.imatrix } : {}),
     alki_version: content.alkiVersion,
     created: content.created,
     files: [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),

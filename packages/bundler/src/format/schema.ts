@@ -91,6 +91,20 @@ export const manifestSchemaV1 = {
         files: { type: 'array', items: { type: 'string', maxLength: 1024 } },
       },
     },
+    imatrix: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['file', 'sha256', 'size', 'format', 'chunks', 'datasets', 'quants'],
+      properties: {
+        file: { type: 'string', minLength: 1, maxLength: 1024 },
+        sha256,
+        size,
+        format: { enum: ['gguf', 'legacy'] },
+        chunks: { type: 'integer', minimum: 0 },
+        datasets: { type: 'array', items: { type: 'string', maxLength: 1024 } },
+        quants: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' } },
+      },
+    },
     alki_version: { type: 'string', minLength: 1, maxLength: 64 },
     created: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$' },
     files: {

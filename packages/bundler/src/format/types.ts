@@ -57,6 +57,23 @@ export interface BundleSource {
   files: string[];
 }
 
+/** The importance matrix a pack quantized with (alki pack --imatrix). */
+export interface BundleImatrix {
+  /** The file name as given, without its directory. */
+  file: string;
+  /** Lower-case hex SHA-256 of the file. */
+  sha256: string;
+  size: number;
+  /** `gguf` (llama-imatrix's default) or `legacy` (.dat). */
+  format: 'gguf' | 'legacy';
+  /** Chunks of text it was computed on (0 when the file does not say). */
+  chunks: number;
+  /** The calibration texts it was computed on, as the file records them. */
+  datasets: string[];
+  /** The artifacts (by quant) that were quantized with it. */
+  quants: string[];
+}
+
 /** metadata/manifest.json. */
 export interface BundleManifest {
   /** The format version; readers refuse versions they do not know. */
@@ -80,6 +97,8 @@ export interface BundleManifest {
   /** The model's trained context length (`<arch>.context_length`). */
   context_length: number;
   source: BundleSource;
+  /** Present when the models were quantized with an importance matrix. */
+  imatrix?: BundleImatrix;
   /** The Alki version that wrote the bundle. */
   alki_version: string;
   /** ISO 8601 time the bundle is dated with (source time or SOURCE_DATE_EPOCH), never the wall clock. */

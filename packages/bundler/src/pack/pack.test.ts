@@ -13,6 +13,7 @@ import {
 import os from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { serializeImatrix } from '@alki/quantizer';
 import { writeTestGguf } from '../__fixtures__/test-gguf.js';
 import { BundlerError, pack, readBundle, verifyBundle, type PackOptions } from '../index.js';
 
@@ -161,6 +162,76 @@ describe('pack from a local GGUF', () => {
     expect(result.runtime.model).toBe('./models/tiny-test-f32.gguf');
     expect((await verifyBundle(result.dir)).ok).toBe(true);
     expect(readdirSync(work).filter((name) => name.startsWith('.'))).toEqual([]);
+  });
+
+  it('quantizes with --imatrix and records its sha256 and texts in the manifest and the SBOM', async () => {
+    const imatrixFile = path.join(work, 'tiny.imatrix');
+    // An entry for the one matrix the fixture has (token_embd.weight, rows of 8).
+    const bytes = serializeImatrix({
+      format: 'gguf',
+      entries: new Map([
+        [
+          'token_embd.weight',
+          { sums: Float32Array.from({ length: 8 }, (_, i) => i + 1), counts: Float64Array.of(3) },
+        ],
+      ]),
+      datasets: ['calibration.txt'],
+      chunkCount: 3,
+      chunkSize: 512,
+    });
+    writeFileSync(imatrixFile, bytes);
+    const result = await pack(
+      options(path.join(work, 'with-imatrix'), { quantize: ['f32', 'Q8_0'], imatrix: imatrixFile }),
+    );
+    const record = {
+      file: 'tiny.imatrix',
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      size: bytes.length,
+      format: 'gguf',
+      chunks: 3,
+      datasets: ['calibration.txt'],
+      quants: ['Q8_0'],
+    };
+    expect(result.manifest.imatrix).toEqual(record);
+    expect((await readBundle(result.dir)).manifest.imatrix).toEqual(record);
+    const sbom = JSON.parse(readFileSync(path.join(result.dir, 'metadata/sbom.spdx.json'), 'utf8')) as {
+      packages: Array<{ SPDXID: string; name: string; packageFileName?: string; checksums?: unknown[] }>;
+      relationships: Array<{ spdxElementId: string; relationshipType: string; relatedSpdxElement: string }>;
+    };
+    const matrix = sbom.packages.find((p) => p.name === 'tiny.imatrix')!;
+    expect(matrix.checksums).toEqual([{ algorithm: 'SHA256', checksumValue: record.sha256 }]);
+    const q8 = sbom.packages.find((p) => p.packageFileName === './models/tiny-test-q8_0.gguf')!;
+    expect(sbom.relationships.filter((r) => r.relatedSpdxElement === matrix.SPDXID)).toEqual([
+      { spdxElementId: q8.SPDXID, relationshipType: 'GENERATED_FROM', relatedSpdxElement: matrix.SPDXID },
+    ]);
+    expect((await verifyBundle(result.dir)).ok).toBe(true);
+  });
+
+  it('refuses a damaged or missing --imatrix before resolving the source, and one with nothing to quantize', async () => {
+    const damaged = path.join(work, 'damaged.imatrix');
+    writeFileSync(damaged, 'GGUF, but not really');
+    await expect(
+      pack(
+        options(path.join(work, 'bad-imatrix'), {
+          quantize: ['Q8_0'],
+          imatrix: damaged,
+          source: 'nowhere/x',
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'IMATRIX_INVALID' });
+    await expect(
+      pack(
+        options(path.join(work, 'no-imatrix'), { quantize: ['Q8_0'], imatrix: path.join(work, 'absent') }),
+      ),
+    ).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('Cannot read the importance matrix'),
+    });
+    const good = path.join(work, 'tiny.imatrix');
+    await expect(pack(options(path.join(work, 'unused-imatrix'), { imatrix: good }))).rejects.toThrow(
+      '--imatrix was given, but this pack quantized nothing.',
+    );
+    expect(existsSync(path.join(work, 'unused-imatrix'))).toBe(false);
   });
 
   it('keeps a name with quotes, $, % and braces as data everywhere', async () => {

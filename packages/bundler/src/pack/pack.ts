@@ -14,6 +14,7 @@ import { MAX_PARALLEL } from '../format/schema.js';
 import type { CopyStrategy } from '../io/hash.js';
 import { inspectGguf, type ModelFacts } from '../model/model-facts.js';
 import { checkDestination } from './destination.js';
+import { readPackImatrix } from './imatrix-file.js';
 import {
   resolveSource,
   sourceContext,
@@ -60,6 +61,12 @@ export interface PackOptions {
   name?: string;
   /** Quantizations to produce, one model file each (`['Q4_K_M', 'Q8_0']`). */
   quantize?: string[];
+  /**
+   * An importance matrix (llama-imatrix's GGUF or .dat, or alki imatrix's)
+   * every quantization uses, as llama-quantize --imatrix; its SHA-256 and
+   * calibration texts go into the manifest and the SBOM.
+   */
+  imatrix?: string;
   /** For hub GGUF repos: a glob that picks exactly one .gguf (`*Q8_0.gguf`). */
   filename?: string;
   /** Hub revision: a branch, tag or commit. */
@@ -180,12 +187,18 @@ export async function packFrom(
     });
   }
   if (options.out !== undefined) await checkDestination(path.resolve(options.out), Boolean(options.force));
+  const imatrix = options.imatrix !== undefined ? await readPackImatrix(options.imatrix) : undefined;
 
   options.onProgress?.({ phase: 'resolve', message: `Resolving ${options.source}` });
   const scratchParent =
     options.out !== undefined ? path.dirname(path.resolve(options.out)) : path.resolve(DEFAULT_OUT_DIR);
-  const resolved = await resolve(sourceContext(options, steps, scratchParent));
+  const resolved = await resolve(sourceContext(options, steps, scratchParent, imatrix));
   try {
+    if (imatrix && !resolved.models.some((model) => model.imatrix)) {
+      throw new BundlerError('INVALID_INPUT', '--imatrix was given, but this pack quantized nothing.', {
+        hint: 'Add --quantize with the quants to make from the source (for example Q4_K_M), or leave out --imatrix.',
+      });
+    }
     const facts = resolved.models[0].facts;
     const name = checkBundleName(options.name ?? facts.name ?? resolved.defaultName);
     const slug = slugify(name);
@@ -208,6 +221,7 @@ export async function packFrom(
       defaults,
       created: sourceDate(options, resolved),
       alkiVersion: ALKI_VERSION,
+      ...(imatrix ? { imatrix: imatrix.record } : {}),
       force: Boolean(options.force),
       strategy: options.link ? 'link' : (options.copyStrategy ?? DEFAULT_COPY_STRATEGY),
       signal: options.signal,

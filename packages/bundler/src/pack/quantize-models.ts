@@ -23,7 +23,9 @@ export function checkQuants(quants: readonly string[]): void {
  * One model per requested quant from a base GGUF: the base itself when it
  * already is that quant, else a quantization of it into `scratch`. The base
  * must hold F32, F16 or BF16 weights for the quantizer (it refuses to
- * requantize, as llama-quantize does without --allow-requantize).
+ * requantize, as llama-quantize does without --allow-requantize). With an
+ * importance matrix in the context, every quantization uses it, as
+ * llama-quantize --imatrix does.
  */
 export async function quantizeModels(
   base: PreparedModel,
@@ -50,10 +52,11 @@ export async function quantizeModels(
     }
     const output = path.join(scratch, `${quant.toLowerCase()}.gguf`);
     context.progress({ phase: 'quantize', message: `Quantizing to ${quant}` });
-    await quantizeGguf({
+    const result = await quantizeGguf({
       input: base.file,
       output,
       mix: quant,
+      ...(context.imatrix ? { imatrix: { file: context.imatrix.file } } : {}),
       signal: context.options.signal,
       onProgress: (p) =>
         context.progress({
@@ -63,7 +66,13 @@ export async function quantizeModels(
           total: p.bytesTotal,
         }),
     });
-    models.push({ file: output, quant, facts: await context.steps.inspect(output), scratch: true });
+    models.push({
+      file: output,
+      quant,
+      facts: await context.steps.inspect(output),
+      scratch: true,
+      ...(result.imatrix ? { imatrix: true } : {}),
+    });
   }
   return models;
 }

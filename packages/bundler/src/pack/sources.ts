@@ -3,6 +3,7 @@ import path from 'node:path';
 import { BundlerError } from '../errors.js';
 import type { BundleSource } from '../format/types.js';
 import type { ModelFacts } from '../model/model-facts.js';
+import type { PackImatrix } from './imatrix-file.js';
 import type { PackOptions, PackProgress } from './pack.js';
 import { packCheckpointFolder } from './source-checkpoint.js';
 import { packLocalGguf } from './source-gguf.js';
@@ -40,6 +41,8 @@ export interface SourceContext {
   quants: string[] | undefined;
   /** Where scratch directories go: the destination's parent, so results are renamed into the bundle. */
   scratchParent: string;
+  /** The importance matrix every quantization uses (--imatrix), read and checked. */
+  imatrix?: PackImatrix;
   progress: (event: PackProgress) => void;
 }
 
@@ -63,12 +66,18 @@ export function normaliseQuants(quants: readonly string[] | undefined): string[]
 }
 
 /** The context source handlers work in. */
-export function sourceContext(options: PackOptions, steps: PackSteps, scratchParent: string): SourceContext {
+export function sourceContext(
+  options: PackOptions,
+  steps: PackSteps,
+  scratchParent: string,
+  imatrix?: PackImatrix,
+): SourceContext {
   return {
     options,
     steps,
     quants: normaliseQuants(options.quantize),
     scratchParent,
+    ...(imatrix ? { imatrix } : {}),
     progress: (event) => options.onProgress?.(event),
   };
 }

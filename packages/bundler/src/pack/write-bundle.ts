@@ -21,6 +21,7 @@ import {
 import type {
   BundleArtifact,
   BundleFileEntry,
+  BundleImatrix,
   BundleManifest,
   BundleSource,
   RuntimeArgs,
@@ -44,6 +45,8 @@ export interface PreparedModel {
    * quantization output) that may be moved instead of copied.
    */
   scratch?: boolean;
+  /** True when the file was quantized with the pack's importance matrix. */
+  imatrix?: boolean;
 }
 
 /** Progress of writing a bundle. */
@@ -69,6 +72,8 @@ export interface WriteBundleInput {
   /** The time every file and the documents are dated with. */
   created: Date;
   alkiVersion: string;
+  /** The importance matrix models were quantized with (those with `imatrix` set); recorded in the manifest and SBOM. */
+  imatrix?: Omit<BundleImatrix, 'quants'>;
   force: boolean;
   strategy: CopyStrategy;
   signal?: AbortSignal;
@@ -109,6 +114,10 @@ export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundl
   try {
     const artifacts = await placeModels(staging, input);
     const created = isoSeconds(input.created);
+    const imatrix: BundleImatrix | undefined = input.imatrix && {
+      ...input.imatrix,
+      quants: artifacts.filter((_, i) => input.models[i].imatrix).map((a) => a.quant),
+    };
     const content: BundleContent = {
       name: input.name,
       slug: input.slug,
@@ -122,6 +131,7 @@ export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundl
       license: input.license,
       licenseText: input.licenseText,
       alkiVersion: input.alkiVersion,
+      ...(imatrix ? { imatrix } : {}),
     };
     const runtime = buildRuntime(artifacts[0], input.defaults);
     const sbom = createSbom({
@@ -132,6 +142,16 @@ export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundl
       licenseText: content.licenseText,
       created,
       toolVersion: content.alkiVersion,
+      ...(imatrix
+        ? {
+            imatrix: {
+              name: imatrix.file,
+              sha256: imatrix.sha256,
+              datasets: imatrix.datasets,
+              quants: imatrix.quants,
+            },
+          }
+        : {}),
     });
     const texts: Array<{ path: string; text: string }> = [
       { path: RUNTIME_PATH, text: formatJson(runtime) },
