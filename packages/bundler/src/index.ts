@@ -49,6 +49,8 @@ export type { PackOptions, PackProgress, PackResult } from './pack/pack.js';
 export { SUPPORTED_QUANTS } from './pack/quantize-models.js';
 export type { PackSteps } from './pack/sources.js';
 export { updateBundleRuntime } from './pack/update-runtime.js';
+export { writeTwoStageDeploy } from './deploy/write-two-stage.js';
+export type { DeployOptions, TwoStageOptions } from './deploy/render-deploy.js';
 export type { RuntimeUpdate, UpdatedRuntime } from './pack/update-runtime.js';
 export type { StagedBundle } from './pack/write-bundle.js';
 export { readBundle } from './read-bundle.js';

@@ -35,3 +35,8 @@ export { startSigstoreStandIns } from './sigstore-stand-ins.js';
 export type { SigstoreStandIns } from './sigstore-stand-ins.js';
 export { percentile, sendChatLoad } from './chat-load.js';
 export type { ChatLoadAnswer, ChatLoadOptions, ChatLoadResult } from './chat-load.js';
+export { validateCompose } from './compose-schema.js';
+export { checkQuadletContainer } from './quadlet-check.js';
+export type { QuadletCheck } from './quadlet-check.js';
+export { parseUnitFile, splitSystemdCommandLine } from './systemd-syntax.js';
+export type { UnitSections } from './systemd-syntax.js';

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pack } from '@alki/bundler';
-import { startRegistry, writeTinyLlamaGguf, type TestRegistry } from '@alki/testkit';
+import { startRegistry, validateCompose, writeTinyLlamaGguf, type TestRegistry } from '@alki/testkit';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { parseAllDocuments } from 'yaml';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -107,6 +109,70 @@ describe('alki publish', () => {
     } finally {
       process.chdir(cwd);
     }
+  });
+
+  it('--deploy-out writes two-stage configs pinned by the digest it pushed', async () => {
+    const out = path.join(work, 'deploy-two-stage');
+    const runtimeImage = `${registry.host}/alki-runtime:1`;
+    const publishWithDeploy = (...extra: string[]) =>
+      runCli([
+        'publish',
+        bundle,
+        '--registry',
+        `${registry.host}/ai`,
+        '--deploy-out',
+        out,
+        '--runtime-image',
+        runtimeImage,
+        ...extra,
+      ]);
+    const run = await publishWithDeploy('--json');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.deployFiles.sort()).toEqual([
+      'compose/compose.yaml',
+      'k3s/deployment.yaml',
+      'k3s/service.yaml',
+      'podman/alki-cli-tiny.container',
+      'systemd/alki-cli-tiny.service',
+    ]);
+    const read = (file: string) => fs.readFileSync(path.join(out, file), 'utf8');
+    const deployment = new Deployment(parseAllDocuments(read('k3s/deployment.yaml'))[0].toJS());
+    expect(() => deployment.validate()).not.toThrow();
+    expect(deployment.spec!.template.spec!.containers[0]).toMatchObject({
+      image: runtimeImage,
+      env: [{ name: 'ALKI_BUNDLE_URI', value: result.reference }],
+    });
+    for (const file of ['podman/alki-cli-tiny.container', 'systemd/alki-cli-tiny.service'])
+      expect(read(file)).toContain(`Environment=ALKI_BUNDLE_URI=${result.reference}\n`);
+    expect(validateCompose(parseAllDocuments(read('compose/compose.yaml'))[0].toJS())).toEqual([]);
+    expect(fs.readdirSync(work).filter((name) => name.startsWith('.deploy-two-stage'))).toEqual([]);
+
+    // A second run refuses the folder before pushing anything; --force replaces it.
+    fs.writeFileSync(path.join(out, 'k3s/deployment.yaml'), 'edited\n');
+    const again = await publishWithDeploy();
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already holds files[\s\S]*--force/);
+    expect(again.stderr).not.toMatch(/Publishing/);
+    expect((await publishWithDeploy('--force', '--quiet')).code).toBe(0);
+    expect(read('k3s/deployment.yaml')).toContain(result.reference);
+  });
+
+  it('--deploy-out needs --registry and --runtime-image, and says so before pushing', async () => {
+    const local = await runCli(['publish', bundle, '--local', path.join(work, 'oci-d'), '--deploy-out', 'd']);
+    expect(local.code).toBe(2);
+    expect(local.stderr).toMatch(/--deploy-out writes configs that pull from a registry; add --registry/);
+    const noImage = await runCli([
+      'publish',
+      bundle,
+      '--registry',
+      `${registry.host}/ai`,
+      '--deploy-out',
+      'd',
+    ]);
+    expect(noImage.code).toBe(2);
+    expect(noImage.stderr).toMatch(/--deploy-out needs --runtime-image[\s\S]*alki image runtime --push/);
+    expect(fs.existsSync(path.join(work, 'oci-d'))).toBe(false);
   });
 
   it('exits 2 without --registry or --local, and 3 for a directory that is not a bundle', async () => {

@@ -1,4 +1,5 @@
-import { readBundle } from '@alki/bundler';
+import { readBundle, writeTwoStageDeploy } from '@alki/bundler';
+import { readdir } from 'node:fs/promises';
 import { connectRegistry, layoutStore, parseReference, registryStore } from '@alki/oci';
 import { publishBundle, publishRepository, PublishError } from '@alki/registry-publisher';
 import type { Argv } from 'yargs';
@@ -16,6 +17,18 @@ interface PublishArgs extends RegistryFlags {
   latest: boolean;
   force: boolean;
   verify: boolean;
+  deployOut?: string;
+  runtimeImage?: string;
+}
+
+/** True when `dir` exists and holds something. */
+async function holdsFiles(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length > 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
 }
 
 export const publishCommand: AlkiCommand = {
@@ -50,7 +63,8 @@ export const publishCommand: AlkiCommand = {
       .option('force', {
         type: 'boolean',
         default: false,
-        describe: 'Move a version tag that already points at other content',
+        describe:
+          'Move a version tag that already points at other content (and replace a non-empty --deploy-out)',
       })
       .option('verify', {
         type: 'boolean',
@@ -58,10 +72,23 @@ export const publishCommand: AlkiCommand = {
         describe:
           'Re-hash every file against the bundle manifest while uploading (--no-verify: trust the registry digest check)',
       })
+      .option('deploy-out', {
+        type: 'string',
+        describe:
+          'Also write the two-stage deploy configs (systemd, k3s, Podman quadlet, compose) pinned by the pushed digest into this folder',
+      })
+      .option('runtime-image', {
+        type: 'string',
+        describe: 'The alki-runtime image the --deploy-out configs run (alki image runtime --push REF)',
+      })
       .conflicts('registry', 'local')
       .example(
         '$0 publish ./dist/qwen3 --registry registry.example.com/ai --tag v1.0.0',
         'Push, tag v1.0.0 and latest, print the digest',
+      )
+      .example(
+        '$0 publish ./dist/qwen3 --registry registry.example.com/ai --deploy-out ./deploy-qwen3 --runtime-image registry.example.com/alki-runtime:1',
+        'Push, then write systemd, k3s, quadlet and compose configs that pull this exact digest',
       )
       .example(
         '$0 publish ./dist/qwen3 --local ./oci --tag v1.0.0',
@@ -75,6 +102,32 @@ export const publishCommand: AlkiCommand = {
         'Name where to publish: --registry host[/namespace] or --local DIR.',
         { category: 'usage' },
       );
+    }
+    if (argv.deployOut !== undefined) {
+      // Checked before the upload, so a bad flag costs no push.
+      if (!argv.registry)
+        throw new PublishError(
+          'INVALID_REFERENCE',
+          '--deploy-out writes configs that pull from a registry; add --registry.',
+          {
+            category: 'usage',
+            hint: 'An OCI layout (--local) is not reachable from the hosts that run them.',
+          },
+        );
+      if (!argv.runtimeImage)
+        throw new PublishError(
+          'INVALID_REFERENCE',
+          '--deploy-out needs --runtime-image, the image the hosts run.',
+          {
+            category: 'usage',
+            hint: 'Build and push it with `alki image runtime --push <registry>/alki-runtime:<tag>`.',
+          },
+        );
+      if (!argv.force && (await holdsFiles(argv.deployOut)))
+        throw new PublishError('INVALID_REFERENCE', `${argv.deployOut} already holds files.`, {
+          category: 'usage',
+          hint: 'Choose a new or empty --deploy-out folder, or pass --force to replace it.',
+        });
     }
     const bundle = await readBundle(argv.bundle);
     let store;
@@ -109,12 +162,24 @@ export const publishCommand: AlkiCommand = {
       },
     });
     progress.done();
-    out.result({ reference: `${target}@${result.digest}`, ...result }, () =>
+    const reference = `${target}@${result.digest}`;
+    let deployFiles: string[] | undefined;
+    if (argv.deployOut !== undefined) {
+      deployFiles = await writeTwoStageDeploy(
+        bundle.dir,
+        argv.deployOut,
+        { bundleUri: reference, runtimeImage: argv.runtimeImage! },
+        { force: argv.force },
+      );
+      out.info(`Wrote the two-stage deploy configs for ${reference} to ${argv.deployOut}`);
+    }
+    out.result({ reference, ...result, ...(deployFiles ? { deployFiles } : {}) }, () =>
       [
-        `${target}@${result.digest}`,
+        reference,
         `tags: ${result.tags.join(', ')}`,
         ...result.quants.map((q) => `  ${q.quant}: ${q.tags.join(', ')} -> ${q.digest}`),
         `uploaded ${result.bytesUploaded} of ${result.totalBytes} bytes (${result.blobs.uploaded} new blobs, ${result.blobs.existing} already there)`,
+        ...(deployFiles ? deployFiles.map((file) => `deploy: ${argv.deployOut}/${file}`) : []),
       ].join('\n'),
     );
   }),

@@ -18,6 +18,7 @@ interface ReadmeData {
   port: number;
   installDir: string;
   dockerBuild: string;
+  quadletStart: string;
 }
 
 const renderReadme = loadTemplate<ReadmeData>('README.md.hbs');
@@ -66,5 +67,6 @@ export function renderBundleReadme(
     port: runtime.server.port,
     installDir: deploy.installDir,
     dockerBuild: `docker build -f deploy/docker/Dockerfile -t ${content.slug} .`,
+    quadletStart: `systemctl start ${deploy.objectName}`,
   });
 }

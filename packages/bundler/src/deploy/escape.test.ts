@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  composeString,
+  composeStringList,
   dockerExecForm,
   dockerQuoted,
   imageReference,
@@ -29,6 +31,11 @@ describe('escapers', () => {
     expect(shellArgument("it's")).toBe("'it'\\''s'");
     expect(shellArgument('a\nb')).toBe("$'a\\x0ab'");
     expect(markdownCode('a ` b')).toBe('``a ` b``');
+  });
+
+  it('double every $ in compose strings, which compose would interpolate, inside YAML quoting', () => {
+    expect(composeString('a $HOME ${X} $$ "q"\n')).toBe('"a $$HOME $${X} $$$$ \\"q\\"\\n"');
+    expect(composeStringList(['--alias', '$x'])).toBe('["--alias", "$$x"]');
   });
 
   it('refuse paths and image references they cannot make safe', () => {

@@ -61,6 +61,20 @@ export function yamlString(value: string): string {
   return JSON.stringify(value);
 }
 
+/**
+ * A string in a compose file: compose interpolates `${VAR}` and `$VAR` in
+ * every value (Compose Specification, "Interpolation"), and `$$` stands for
+ * one `$`; the result is a YAML double-quoted scalar.
+ */
+export function composeString(value: string): string {
+  return yamlString(value.replace(/\$/g, '$$$$'));
+}
+
+/** A YAML flow sequence of compose strings. */
+export function composeStringList(values: readonly string[]): string {
+  return `[${values.map(composeString).join(', ')}]`;
+}
+
 /** A YAML flow sequence of strings, `["a", "b"]`. */
 export function yamlStringList(values: readonly string[]): string {
   return `[${values.map(yamlString).join(', ')}]`;

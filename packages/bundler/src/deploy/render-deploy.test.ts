@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   cachedTinyLlamaGguf,
+  checkQuadletContainer,
   freePort,
   nativeTools,
   podmanEnvironment,
   requireCommand,
+  splitSystemdCommandLine,
   startProcess,
+  validateCompose,
   waitForHttp,
   type PodmanEnvironment,
 } from '@alki/testkit';
@@ -20,7 +23,7 @@ import type { BundleContent } from '../assemble/content.js';
 import type { RuntimeAccelerator } from '../format/types.js';
 import { buildRuntime } from '../assemble/runtime.js';
 import { llamaServerArgs } from './llama-server-args.js';
-import { deployData, renderDeployFiles } from './render-deploy.js';
+import { deployData, renderDeployFiles, renderTwoStageFiles } from './render-deploy.js';
 
 // A name that tries every way into the three formats: quotes, a newline that
 // opens a new section or key, shell and systemd variables, specifiers
@@ -96,59 +99,6 @@ function expectedArgs(modelPath: string, name: string): string[] {
   ];
 }
 
-// Decodes an ExecStart= value as systemd.service(5) "Command lines" and
-// systemd.unit(5) "Specifiers" describe it. It fails on an unescaped % or $,
-// which systemd would expand.
-function decodeExecStart(value: string): string[] {
-  const words: string[] = [];
-  let i = 0;
-  const expandable = (text: string, at: number) => {
-    const next = text[at + 1];
-    if (next !== text[at]) throw new Error(`unescaped ${text[at]}${next ?? ''} at ${at}`);
-  };
-  while (i < value.length) {
-    while (value[i] === ' ') i++;
-    if (i >= value.length) break;
-    let word = '';
-    if (value[i] === '"') {
-      i++;
-      while (value[i] !== '"') {
-        if (i >= value.length) throw new Error('unbalanced quote');
-        const char = value[i];
-        if (char === '\\') {
-          const code = value[i + 1];
-          const simple: Record<string, string> = { '\\': '\\', '"': '"', n: '\n', r: '\r', t: '\t' };
-          if (code in simple) {
-            word += simple[code];
-            i += 2;
-          } else if (code === 'x') {
-            word += String.fromCharCode(parseInt(value.slice(i + 2, i + 4), 16));
-            i += 4;
-          } else throw new Error(`unknown escape \\${code}`);
-        } else if (char === '%' || char === '$') {
-          expandable(value, i);
-          word += char;
-          i += 2;
-        } else {
-          word += char;
-          i++;
-        }
-      }
-      i++;
-    } else {
-      while (i < value.length && value[i] !== ' ') {
-        if (value[i] === '%' || value[i] === '$') {
-          expandable(value, i);
-          word += value[i];
-          i += 2;
-        } else word += value[i++];
-      }
-    }
-    words.push(word);
-  }
-  return words;
-}
-
 describe('the systemd unit', () => {
   let serverPath: string;
   beforeAll(async () => {
@@ -214,7 +164,7 @@ describe('the systemd unit', () => {
     expect(exec).toHaveLength(1);
     expect(text).not.toMatch(/^ExecStartPre/m);
     expect(text.split('\n').filter((line) => line === '[Service]')).toHaveLength(1);
-    expect(decodeExecStart(exec[0].slice('ExecStart='.length))).toEqual([
+    expect(splitSystemdCommandLine(exec[0].slice('ExecStart='.length))).toEqual([
       serverPath,
       ...expectedArgs('/opt/alki/evil/models/evil-q8_0.gguf', HOSTILE),
     ]);
@@ -478,4 +428,215 @@ describe.each([
       await server.stop();
     }
   }, 120_000);
+});
+
+// systemd-analyze verify checks that every ExecStart= program exists.
+function analyzeUnit(name: string, text: string) {
+  const dir = mkdtempSync(path.join(work, 'unit-'));
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
+}
+
+// Compose interpolates $VAR in every value; `$$` is one literal `$`.
+function uninterpolated(value: string): string {
+  if (/(^|[^$])(\$\$)*\$(?!\$)/.test(value)) throw new Error(`unescaped $ in ${value}`);
+  return value.replace(/\$\$/g, '$');
+}
+
+describe('the Podman quadlet', () => {
+  let podmanPath: string;
+  beforeAll(() => {
+    requireCommand('systemd-analyze', 'the quadlet test');
+    podmanPath = requireCommand('podman', 'the quadlet test');
+  });
+
+  it('uses only documented [Container] keys with well-formed values, for a plain and a hostile name', () => {
+    for (const name of ['tiny', HOSTILE]) {
+      const check = checkQuadletContainer(files(name)['deploy/podman/alki-evil.container'], podmanPath);
+      expect(check.problems).toEqual([]);
+      const settings = Object.fromEntries(check.container);
+      expect(settings).toMatchObject({
+        Image: 'ghcr.io/ggml-org/llama.cpp:server',
+        Volume: '/opt/alki/evil/models:/models:ro',
+        PublishPort: '8080:8080',
+        ReadOnly: 'yes',
+        RunInit: 'yes',
+      });
+      expect(splitSystemdCommandLine(settings.Exec)).toEqual(expectedArgs('/models/evil-q8_0.gguf', name));
+      // Everything quadlet passes on to systemd, with the command it adds, is a valid unit.
+      const result = analyzeUnit('alki-evil.service', check.serviceUnit);
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    }
+  });
+
+  it('fails the check with an undocumented key or a bad port, so the check has teeth', () => {
+    const text = files('tiny')['deploy/podman/alki-evil.container'];
+    expect(checkQuadletContainer(text.replace('RunInit=yes', 'Init=yes')).problems).toEqual([
+      'Init is not a [Container] key',
+    ]);
+    expect(
+      checkQuadletContainer(text.replace('PublishPort=8080:8080', 'PublishPort=80 80')).problems,
+    ).toEqual(['PublishPort=80 80 is not [[ip:]hostPort:]containerPort[/proto]']);
+  });
+
+  it('adds the NVIDIA GPUs by their CDI name for a CUDA calibration', () => {
+    const check = checkQuadletContainer(files('tiny', undefined, CUDA)['deploy/podman/alki-evil.container']);
+    expect(check.problems).toEqual([]);
+    expect(check.container).toContainEqual(['AddDevice', 'nvidia.com/gpu=all']);
+  });
+});
+
+describe('the compose file', () => {
+  it('validates against the Compose Specification schema, for a plain and a hostile name', () => {
+    for (const name of ['tiny', HOSTILE]) {
+      const documents = parseAllDocuments(files(name)['deploy/compose/compose.yaml']);
+      expect(documents).toHaveLength(1);
+      expect(documents[0].errors).toEqual([]);
+      const compose = documents[0].toJS() as {
+        services: Record<string, { command: string[]; volumes: unknown[]; labels: Record<string, string> }>;
+      };
+      expect(validateCompose(compose)).toEqual([]);
+      const service = compose.services['llama-server'];
+      expect(service.command.map(uninterpolated)).toEqual(expectedArgs('/models/evil-q8_0.gguf', name));
+      expect(uninterpolated(service.labels['org.opencontainers.image.title'])).toBe(name);
+      // The models, relative to deploy/compose/, are the bundle's own.
+      expect(service.volumes).toEqual([
+        { type: 'bind', source: '../../models', target: '/models', read_only: true },
+      ]);
+    }
+  });
+
+  it('fails the schema with an unknown service key, so the check has teeth', () => {
+    const compose = parseAllDocuments(files('tiny')['deploy/compose/compose.yaml'])[0].toJS() as {
+      services: Record<string, Record<string, unknown>>;
+    };
+    compose.services['llama-server'].gpus_please = true;
+    expect(validateCompose(compose)).not.toEqual([]);
+  });
+
+  it('reserves an NVIDIA GPU for a CUDA calibration and still validates', () => {
+    const compose = parseAllDocuments(
+      files('tiny', undefined, CUDA)['deploy/compose/compose.yaml'],
+    )[0].toJS() as {
+      services: Record<string, { image: string; deploy: unknown }>;
+    };
+    expect(validateCompose(compose)).toEqual([]);
+    expect(compose.services['llama-server'].image).toBe('ghcr.io/ggml-org/llama.cpp:server-cuda');
+    expect(compose.services['llama-server'].deploy).toEqual({
+      resources: { reservations: { devices: [{ driver: 'nvidia', count: 1, capabilities: ['gpu'] }] } },
+    });
+  });
+});
+
+describe('the two-stage configs', () => {
+  const BUNDLE = `registry.local:5000/models/evil@sha256:${'ab'.repeat(32)}`;
+  const RUNTIME = 'registry.local:5000/alki-runtime:1';
+  let podmanPath: string;
+  beforeAll(() => {
+    requireCommand('systemd-analyze', 'the two-stage unit test');
+    podmanPath = requireCommand('podman', 'the two-stage unit test');
+  });
+
+  function twoStage(name: string): Record<string, string> {
+    const c = content(name);
+    const runtime = buildRuntime(c.artifacts[0], c.defaults);
+    return Object.fromEntries(
+      renderTwoStageFiles(c, runtime, { bundleUri: BUNDLE, runtimeImage: RUNTIME }, { podmanPath }).map(
+        (f) => [f.path, f.text],
+      ),
+    );
+  }
+
+  it('write a systemd unit, k3s manifests, a quadlet and a compose file', () => {
+    expect(Object.keys(twoStage('tiny')).sort()).toEqual([
+      'compose/compose.yaml',
+      'k3s/deployment.yaml',
+      'k3s/service.yaml',
+      'podman/alki-evil.container',
+      'systemd/alki-evil.service',
+    ]);
+  });
+
+  it('run the runtime image with podman from a unit that passes systemd-analyze verify', () => {
+    for (const name of ['tiny', HOSTILE]) {
+      const unit = twoStage(name)['systemd/alki-evil.service'];
+      const result = analyzeUnit('alki-evil.service', unit);
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+      const lines = unit.split('\n');
+      expect(lines).toContain(`Environment=ALKI_BUNDLE_URI=${BUNDLE}`);
+      const exec = splitSystemdCommandLine(
+        lines.find((l) => l.startsWith('ExecStart='))!.slice('ExecStart='.length),
+      );
+      expect(exec.slice(0, 2)).toEqual([podmanPath, 'run']);
+      expect(exec.at(-1)).toBe(RUNTIME);
+      expect(exec.join(' ')).toContain(
+        '--env ALKI_BUNDLE_URI --publish 8080:8080 --volume alki-evil-bundle:/var/lib/alki',
+      );
+      expect(lines.filter((line) => line === '[Service]')).toHaveLength(1);
+    }
+  });
+
+  it('give k3s a valid Deployment that pulls the pinned bundle into an emptyDir, and a valid Service', () => {
+    for (const name of ['tiny', HOSTILE]) {
+      const rendered = twoStage(name);
+      const deployment = new Deployment(parseAllDocuments(rendered['k3s/deployment.yaml'])[0].toJS());
+      expect(() => deployment.validate()).not.toThrow();
+      expect(() =>
+        new Service(parseAllDocuments(rendered['k3s/service.yaml'])[0].toJS()).validate(),
+      ).not.toThrow();
+      const pod = deployment.spec!.template.spec!;
+      const container = pod.containers[0];
+      expect(container.image).toBe(RUNTIME);
+      expect(container.env).toEqual([{ name: 'ALKI_BUNDLE_URI', value: BUNDLE }]);
+      expect(container.args).toBeUndefined();
+      expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
+      expect(container.volumeMounts).toEqual([
+        { name: 'bundle', mountPath: '/var/lib/alki' },
+        { name: 'tmp', mountPath: '/tmp' },
+      ]);
+      expect(pod.volumes).toEqual([
+        { name: 'bundle', emptyDir: {} },
+        { name: 'tmp', emptyDir: {} },
+      ]);
+    }
+  });
+
+  it('give podman a quadlet and compose a file that name the pinned bundle and keep it in a volume', () => {
+    for (const name of ['tiny', HOSTILE]) {
+      const rendered = twoStage(name);
+      const check = checkQuadletContainer(rendered['podman/alki-evil.container'], podmanPath);
+      expect(check.problems).toEqual([]);
+      expect(check.container).toEqual(
+        expect.arrayContaining([
+          ['Image', RUNTIME],
+          ['Environment', `ALKI_BUNDLE_URI=${BUNDLE}`],
+          ['Volume', 'alki-evil-bundle:/var/lib/alki'],
+        ]),
+      );
+      expect(check.container.map(([key]) => key)).not.toContain('Exec');
+      const result = analyzeUnit('alki-evil.service', check.serviceUnit);
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+
+      const compose = parseAllDocuments(rendered['compose/compose.yaml'])[0].toJS() as {
+        services: Record<string, Record<string, unknown>>;
+        volumes: Record<string, unknown>;
+      };
+      expect(validateCompose(compose)).toEqual([]);
+      const service = compose.services['llama-server'];
+      expect(service).toMatchObject({ image: RUNTIME, environment: { ALKI_BUNDLE_URI: BUNDLE } });
+      expect(service.command).toBeUndefined();
+      expect(compose.volumes).toEqual({ bundle: {} });
+    }
+  });
+
+  it('refuse a bundle reference that is not pinned by digest', () => {
+    const c = content('tiny');
+    expect(() =>
+      renderTwoStageFiles(c, buildRuntime(c.artifacts[0], c.defaults), {
+        bundleUri: 'registry.local:5000/models/evil:latest',
+        runtimeImage: RUNTIME,
+      }),
+    ).toThrow(/pinned by digest/);
+  });
 });

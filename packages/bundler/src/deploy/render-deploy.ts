@@ -1,5 +1,13 @@
 import type { BundleContent } from '../assemble/content.js';
-import { DOCKERFILE_PATH, K3S_DEPLOYMENT_PATH, K3S_SERVICE_PATH, systemdUnitPath } from '../format/layout.js';
+import { BundlerError } from '../errors.js';
+import {
+  COMPOSE_PATH,
+  DOCKERFILE_PATH,
+  K3S_DEPLOYMENT_PATH,
+  K3S_SERVICE_PATH,
+  quadletPath,
+  systemdUnitPath,
+} from '../format/layout.js';
 import type { RuntimeManifest } from '../format/types.js';
 import { artifactPath } from '../format/validate.js';
 import { llamaServerArgs, slotCount } from './llama-server-args.js';
@@ -14,10 +22,13 @@ export interface DeployOptions {
   serverPath?: string;
   /** The llama.cpp server image the Dockerfile and Deployment use; the default follows runtime.json's accelerator. */
   serverImage?: string;
+  /** podman on hosts, for the two-stage systemd unit. */
+  podmanPath?: string;
 }
 
 export const DEFAULT_INSTALL_ROOT = '/opt/alki';
 export const DEFAULT_SERVER_PATH = '/usr/local/bin/llama-server';
+export const DEFAULT_PODMAN_PATH = '/usr/bin/podman';
 /** llama.cpp's published server image (ggml-org/llama.cpp, .devops/cpu.Dockerfile, target "server"). */
 export const DEFAULT_SERVER_IMAGE = 'ghcr.io/ggml-org/llama.cpp:server';
 
@@ -50,6 +61,38 @@ export function serverImageFor(backend: string | undefined): string {
 function gpuResources(backend: string | undefined): Array<{ name: string; count: string }> {
   return backend === 'cuda' ? [{ name: 'nvidia.com/gpu', count: '1' }] : [];
 }
+
+/**
+ * The device a container gets for the accelerator: NVIDIA's CDI name for all
+ * its GPUs (podman --device, nvidia-container-toolkit's `nvidia-ctk cdi
+ * generate`), or the DRI render nodes a Vulkan driver opens.
+ */
+function containerDevice(backend: string | undefined): string | undefined {
+  if (backend === 'cuda') return 'nvidia.com/gpu=all';
+  if (backend === 'vulkan') return '/dev/dri';
+  return undefined;
+}
+
+/** Where the two-stage configs get the bundle and the runtime that serves it. */
+export interface TwoStageOptions {
+  /** The published bundle, pinned by digest: `registry/repo@sha256:<hex>`. */
+  bundleUri: string;
+  /** The alki-runtime image (`alki image runtime`). */
+  runtimeImage: string;
+}
+
+/** Template data of the two-stage mode. */
+export interface TwoStageData {
+  bundleUri: string;
+  /** `ALKI_BUNDLE_URI=<uri>`, one environment word. */
+  environment: string[];
+  /** The podman volume that keeps the pulled bundle across restarts. */
+  volume: string;
+  /** `podman run` arguments (after the program) of the systemd unit. */
+  podmanRun: string[];
+}
+
+const PINNED = /@sha256:[0-9a-f]{64}$/;
 
 const MIB = 1024 * 1024;
 
@@ -100,6 +143,17 @@ export interface DeployData {
   acceleratorDevice?: string;
   /** Extended resources the k3s container's limits ask for (`nvidia.com/gpu`). */
   gpuResources: Array<{ name: string; count: string }>;
+  /** The quadlet's AddDevice= for the accelerator (a CDI name or a device path). */
+  gpuDevice?: string;
+  /** A device path the compose service maps (Vulkan's /dev/dri). */
+  hostDevice?: string;
+  /** The compose service reserves an NVIDIA GPU (CUDA). */
+  nvidiaGpu: boolean;
+  /** The health check in exec form with its CMD marker, for compose. */
+  healthCommandForm: string[];
+  podmanPath: string;
+  /** Set in the two-stage mode, where the runtime image pulls the bundle itself. */
+  twoStage?: TwoStageData;
 }
 
 /** The template data for a bundle. Pure. */
@@ -143,6 +197,7 @@ export function deployData(
     healthPath: runtime.health.path,
     healthTimeoutSeconds: Math.max(1, Math.ceil(runtime.health.timeout_s)),
     healthCommand: ['curl', '-f', `http://localhost:${runtime.server.port}${runtime.health.path}`],
+    healthCommandForm: ['CMD', 'curl', '-f', `http://localhost:${runtime.server.port}${runtime.health.path}`],
     // GPU offload (a layer count, or auto) needs /dev/nvidia* or /dev/dri; a model kept on the CPU (0) gets no devices at all.
     privateDevices: runtime.args.ngl === 0 ? 'yes' : 'no',
     cpuRequest: runtime.args.threads === 'auto' ? '1' : String(runtime.args.threads),
@@ -165,6 +220,10 @@ export function deployData(
     apiKeyCredential: `/etc/credstore/${objectName}.api-key`,
     apiKeySecret: `${objectName}-api-key`,
     apiKeyFile: `/run/secrets/${API_KEY_SECRET}`,
+    ...(containerDevice(accelerator?.backend) ? { gpuDevice: containerDevice(accelerator?.backend) } : {}),
+    ...(accelerator?.backend === 'vulkan' ? { hostDevice: '/dev/dri' } : {}),
+    nvidiaGpu: accelerator?.backend === 'cuda',
+    podmanPath: options.podmanPath ?? DEFAULT_PODMAN_PATH,
   };
 }
 
@@ -172,6 +231,9 @@ const renderUnit = loadTemplate<DeployData>('systemd.service.hbs');
 const renderDeployment = loadTemplate<DeployData>('k3s-deployment.yaml.hbs');
 const renderService = loadTemplate<DeployData>('k3s-service.yaml.hbs');
 const renderDockerfile = loadTemplate<DeployData>('Dockerfile.hbs');
+const renderQuadlet = loadTemplate<DeployData>('podman.container.hbs');
+const renderCompose = loadTemplate<DeployData>('compose.yaml.hbs');
+const renderRuntimeUnit = loadTemplate<DeployData>('systemd-runtime.service.hbs');
 
 /** Renders each deploy file from template data. Pure. */
 export function renderDeployTemplates(data: DeployData): Array<{ path: string; text: string }> {
@@ -180,12 +242,17 @@ export function renderDeployTemplates(data: DeployData): Array<{ path: string; t
     { path: K3S_DEPLOYMENT_PATH, text: renderDeployment(data) },
     { path: K3S_SERVICE_PATH, text: renderService(data) },
     { path: DOCKERFILE_PATH, text: renderDockerfile(data) },
+    { path: quadletPath(data.slug), text: renderQuadlet(data) },
+    { path: COMPOSE_PATH, text: renderCompose(data) },
   ];
 }
 
 /**
  * The deploy/ files of a bundle: a hardened systemd unit, a k3s Deployment
- * and Service, and a Dockerfile FROM the llama.cpp server image.
+ * and Service, a Dockerfile FROM the llama.cpp server image, a Podman
+ * quadlet and a compose file. They serve the bundle from where it is
+ * installed (the systemd unit, k3s and the quadlet) or from its own folder
+ * (compose, the Dockerfile).
  */
 export function renderDeployFiles(
   content: BundleContent,
@@ -193,4 +260,73 @@ export function renderDeployFiles(
   options: DeployOptions = {},
 ): Array<{ path: string; text: string }> {
   return renderDeployTemplates(deployData(content, runtime, options));
+}
+
+/**
+ * The deploy files of the two-stage mode, for a bundle published at
+ * `bundleUri` (pinned by digest): the alki-runtime image pulls it, verifies
+ * every digest and serves it, so hosts need no copy of the bundle. A systemd
+ * unit that runs the runtime with podman, a k3s Deployment and Service, a
+ * Podman quadlet and a compose file; paths are relative to the output
+ * folder (`systemd/`, `k3s/`, `podman/`, `compose/`).
+ *
+ * @example
+ * renderTwoStageFiles(content, runtime, {
+ *   bundleUri: 'registry.local/models/qwen3@sha256:' + 'ab'.repeat(32),
+ *   runtimeImage: 'registry.local/alki-runtime:1',
+ * });
+ */
+export function renderTwoStageFiles(
+  content: BundleContent,
+  runtime: RuntimeManifest,
+  twoStage: TwoStageOptions,
+  options: DeployOptions = {},
+): Array<{ path: string; text: string }> {
+  if (!PINNED.test(twoStage.bundleUri)) {
+    throw new BundlerError(
+      'INVALID_INPUT',
+      `The two-stage configs need the bundle pinned by digest, not ${JSON.stringify(twoStage.bundleUri)}.`,
+      { hint: 'Name it as registry/repository@sha256:<digest>, as `alki publish` prints it.' },
+    );
+  }
+  const base = deployData(content, runtime, { ...options, serverImage: twoStage.runtimeImage });
+  const volume = `${base.objectName}-bundle`;
+  const environment = [`ALKI_BUNDLE_URI=${twoStage.bundleUri}`];
+  const data: DeployData = {
+    ...base,
+    twoStage: {
+      bundleUri: twoStage.bundleUri,
+      environment,
+      volume,
+      podmanRun: [
+        'run',
+        '--rm',
+        '--init',
+        '--name',
+        base.objectName,
+        '--env',
+        'ALKI_BUNDLE_URI',
+        '--publish',
+        `${base.port}:${base.port}`,
+        '--volume',
+        `${volume}:/var/lib/alki`,
+        ...(base.gpuDevice ? ['--device', base.gpuDevice] : []),
+        '--read-only',
+        '--security-opt',
+        'no-new-privileges',
+        '--cap-drop',
+        'all',
+        '--memory',
+        `${base.memoryLimitMiB}m`,
+        twoStage.runtimeImage,
+      ],
+    },
+  };
+  return [
+    { path: `systemd/${base.objectName}.service`, text: renderRuntimeUnit(data) },
+    { path: 'k3s/deployment.yaml', text: renderDeployment(data) },
+    { path: 'k3s/service.yaml', text: renderService(data) },
+    { path: `podman/${base.objectName}.container`, text: renderQuadlet(data) },
+    { path: 'compose/compose.yaml', text: renderCompose(data) },
+  ];
 }

@@ -2,6 +2,8 @@ import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { BundlerError } from '../errors.js';
 import {
+  composeString,
+  composeStringList,
   dockerExecForm,
   dockerQuoted,
   imageReference,
@@ -28,6 +30,8 @@ const HELPERS: Record<string, { kind: Kind; escape: (value: never) => string }> 
   path: { kind: 'string', escape: safeAbsolutePath },
   yaml: { kind: 'string', escape: yamlString },
   yamlList: { kind: 'strings', escape: yamlStringList },
+  compose: { kind: 'string', escape: composeString },
+  composeList: { kind: 'strings', escape: composeStringList },
   dockerExec: { kind: 'strings', escape: dockerExecForm },
   dockerQuoted: { kind: 'string', escape: dockerQuoted },
   imageRef: { kind: 'string', escape: imageReference },

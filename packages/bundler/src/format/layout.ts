@@ -10,6 +10,7 @@ export const README_PATH = 'metadata/README.md';
 export const K3S_DEPLOYMENT_PATH = 'deploy/k3s/deployment.yaml';
 export const K3S_SERVICE_PATH = 'deploy/k3s/service.yaml';
 export const DOCKERFILE_PATH = 'deploy/docker/Dockerfile';
+export const COMPOSE_PATH = 'deploy/compose/compose.yaml';
 /**
  * Sigstore bundles (signatures and provenance) of a signed bundle. They are
  * added after the manifest is written and sign its digest, so the manifest
@@ -28,6 +29,11 @@ export function isSignatureFile(relative: string): boolean {
 /** The systemd unit's path for a bundle slug: `deploy/systemd/alki-<slug>.service`. */
 export function systemdUnitPath(slug: string): string {
   return `deploy/systemd/alki-${slug}.service`;
+}
+
+/** The Podman quadlet's path for a bundle slug: `deploy/podman/alki-<slug>.container`. */
+export function quadletPath(slug: string): string {
+  return `deploy/podman/alki-${slug}.container`;
 }
 
 /** A model file's uri for a slug and quant, as the README names them: `./models/<slug>-q4_k_m.gguf`. */

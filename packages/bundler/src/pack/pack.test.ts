@@ -53,9 +53,11 @@ describe('pack from a local GGUF', () => {
     const out = path.join(work, 'layout');
     await pack(options(out));
     expect(tree(out).sort()).toEqual([
+      'deploy/compose/compose.yaml',
       'deploy/docker/Dockerfile',
       'deploy/k3s/deployment.yaml',
       'deploy/k3s/service.yaml',
+      'deploy/podman/alki-tiny-test.container',
       'deploy/systemd/alki-tiny-test.service',
       'metadata/LICENSE.txt',
       'metadata/README.md',

@@ -33,6 +33,8 @@ describe('updateBundleRuntime', () => {
         'deploy/systemd/alki-tiny-test.service',
         'deploy/k3s/deployment.yaml',
         'deploy/docker/Dockerfile',
+        'deploy/podman/alki-tiny-test.container',
+        'deploy/compose/compose.yaml',
         'metadata/manifest.json',
       ]),
     );

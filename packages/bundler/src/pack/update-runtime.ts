@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
 import { link, mkdir, readFile, rm, utimes, writeFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { BundleContent } from '../assemble/content.js';
+import { bundleContent } from '../assemble/bundle-content.js';
 import { renderBundleReadme } from '../assemble/bundle-readme.js';
 import { formatJson } from '../assemble/manifest.js';
 import { renderDeployFiles } from '../deploy/render-deploy.js';
 import { BundlerError } from '../errors.js';
 import { MANIFEST_PATH, README_PATH, RUNTIME_PATH } from '../format/layout.js';
 import type { BundleFileEntry, RuntimeAccelerator, RuntimeManifest, ThreadSetting } from '../format/types.js';
-import { artifactPath } from '../format/validate.js';
 import { walkTree } from '../io/walk.js';
-import { inspectGguf } from '../model/model-facts.js';
 import { readBundle } from '../read-bundle.js';
 import { commitStagingDir, createStagingDir, removeStaleSiblings } from './destination.js';
 
@@ -72,21 +70,7 @@ export async function updateBundleRuntime(dir: string, update: RuntimeUpdate): P
     },
     ...(update.accelerator !== undefined ? { accelerator: update.accelerator } : {}),
   };
-  // The texts are rendered from the same content pack used: the manifest,
-  // plus the facts of the first artifact (the manifest keeps no chat template
-  // or KV-cache size).
-  const content: BundleContent = {
-    name: manifest.name,
-    slug: manifest.slug,
-    version: manifest.version,
-    created: manifest.created,
-    artifacts: manifest.artifacts,
-    defaults: manifest.defaults,
-    facts: await inspectGguf(path.join(bundle.dir, artifactPath(manifest.artifacts[0].uri))),
-    source: manifest.source,
-    license: manifest.license,
-    alkiVersion: manifest.alki_version,
-  };
+  const content = await bundleContent(bundle);
   const texts = new Map<string, string>([
     [RUNTIME_PATH, formatJson(runtime)],
     [README_PATH, renderBundleReadme(content, runtime)],
