@@ -464,6 +464,14 @@ describe('the Podman quadlet', () => {
         RunInit: 'yes',
       });
       expect(splitSystemdCommandLine(settings.Exec)).toEqual(expectedArgs('/models/evil-q8_0.gguf', name));
+      // The key comes from a podman secret, never inline.
+      expect(check.container).toEqual(
+        expect.arrayContaining([
+          ['Secret', 'alki-api-key,type=mount,target=/run/secrets/alki-api-key'],
+          ['Environment', 'LLAMA_ARG_API_KEY_FILE=/run/secrets/alki-api-key'],
+        ]),
+      );
+      expect(settings.Exec).not.toContain('--api-key');
       // Everything quadlet passes on to systemd, with the command it adds, is a valid unit.
       const result = analyzeUnit('alki-evil.service', check.serviceUnit);
       expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
@@ -494,12 +502,27 @@ describe('the compose file', () => {
       expect(documents).toHaveLength(1);
       expect(documents[0].errors).toEqual([]);
       const compose = documents[0].toJS() as {
-        services: Record<string, { command: string[]; volumes: unknown[]; labels: Record<string, string> }>;
+        services: Record<
+          string,
+          {
+            command: string[];
+            volumes: unknown[];
+            labels: Record<string, string>;
+            environment: unknown;
+            secrets: unknown;
+          }
+        >;
+        secrets: unknown;
       };
       expect(validateCompose(compose)).toEqual([]);
       const service = compose.services['llama-server'];
       expect(service.command.map(uninterpolated)).toEqual(expectedArgs('/models/evil-q8_0.gguf', name));
       expect(uninterpolated(service.labels['org.opencontainers.image.title'])).toBe(name);
+      // The key comes from a compose secret made from a host file, never inline.
+      expect(service.environment).toEqual({ LLAMA_ARG_API_KEY_FILE: '/run/secrets/alki-api-key' });
+      expect(service.secrets).toEqual(['alki-api-key']);
+      expect(compose.secrets).toEqual({ 'alki-api-key': { file: '/etc/alki/alki-evil.api-key' } });
+      expect(service.command.some((arg) => arg.startsWith('--api-key'))).toBe(false);
       // The models, relative to deploy/compose/, are the bundle's own.
       expect(service.volumes).toEqual([
         { type: 'bind', source: '../../models', target: '/models', read_only: true },

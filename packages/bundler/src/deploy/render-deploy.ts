@@ -136,6 +136,10 @@ export interface DeployData {
   apiKeySecret: string;
   /** Where a container secret holding the API keys is mounted. */
   apiKeyFile: string;
+  /** The container secret (podman, compose) holding the API keys, mounted at `apiKeyFile`. */
+  apiKeyContainerSecret: string;
+  /** The host file the compose file makes that secret from. */
+  apiKeyComposeFile: string;
   ctx: number;
   /** The accelerator the bundle was calibrated for (`cuda`, `cpu`...), absent without a profile. */
   accelerator?: string;
@@ -220,6 +224,8 @@ export function deployData(
     apiKeyCredential: `/etc/credstore/${objectName}.api-key`,
     apiKeySecret: `${objectName}-api-key`,
     apiKeyFile: `/run/secrets/${API_KEY_SECRET}`,
+    apiKeyContainerSecret: API_KEY_SECRET,
+    apiKeyComposeFile: `/etc/alki/${objectName}.api-key`,
     ...(containerDevice(accelerator?.backend) ? { gpuDevice: containerDevice(accelerator?.backend) } : {}),
     ...(accelerator?.backend === 'vulkan' ? { hostDevice: '/dev/dri' } : {}),
     nvidiaGpu: accelerator?.backend === 'cuda',
