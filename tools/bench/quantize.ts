@@ -1,19 +1,26 @@
 // Benchmark: quantize the same F16 llama GGUF (about 1 GB at the default 10
-// layers of hidden 2048 / feed-forward 5632) to Q4_K_M with @alki/quantizer
-// and with llama.cpp's llama-quantize, at the same thread count, in the same
-// run. Goal: Alki within 1.5x of llama-quantize. Then weights per second of
-// each block type, Alki's row quantizer on one thread.
+// layers of hidden 2048 / feed-forward 5632) to Q4_K_M, Q3_K_M and IQ4_XS with
+// @alki/quantizer and with llama.cpp's llama-quantize, at the same thread
+// count, alternating in the same run. Goal: Alki's wall time at most 1.0x
+// llama-quantize's. Prints, per mix, the median wall time and CPU time
+// (user + system: Alki's process with its worker threads, llama-quantize's
+// child from GNU time) and their ratios, peak RSS, and whether the outputs are
+// identical; then weights per second of each block type's row quantizer on one
+// thread.
 //
-//   npm run build && npx tsx tools/bench/quantize.ts [layers=10] [runs=3] [threads=2]
+//   npm run build && npx tsx tools/bench/quantize.ts [layers=10] [runs=3] [threads=2] [mixes=Q4_K_M,Q3_K_M,IQ4_XS]
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { quantizeGguf, BLOCK_FORMATS } from '@alki/quantizer';
 import { fixtureCacheDir, nativeTools, writeSizedLlamaGguf } from '@alki/testkit';
-import { measure, median, report, runCommand, type Measurement } from './harness.js';
+import { measure, median, runCommand } from './harness.js';
 
 const layers = Number(process.argv[2] ?? 10);
 const runs = Number(process.argv[3] ?? 3);
 const threads = Number(process.argv[4] ?? 2);
+const mixes = (process.argv[5] ?? 'Q4_K_M,Q3_K_M,IQ4_XS').split(',');
 
 const llamaQuantize = (await nativeTools()).paths['llama-quantize'];
 const dir = fixtureCacheDir('bench');
@@ -27,51 +34,75 @@ if (!fs.existsSync(f16)) {
   fs.rmSync(f32);
 }
 
+interface Sample {
+  wallMs: number;
+  cpuMs: number;
+}
+
+// One in-process quantization: wall time and the process's CPU time (every thread).
+async function alkiRun(mix: string, output: string): Promise<Sample> {
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  await quantizeGguf({ input: f16, output, mix, threads, overwrite: true });
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+  const used = process.cpuUsage(cpu);
+  return { wallMs, cpuMs: (used.user + used.system) / 1000 };
+}
+
+// One llama-quantize run under GNU time: wall time, CPU time and peak RSS of the child.
+function llamaRun(mix: string, output: string): Sample & { rssKiB: number } {
+  const start = process.hrtime.bigint();
+  const result = spawnSync(
+    '/usr/bin/time',
+    ['-f', '%U %S %M', llamaQuantize, f16, output, mix, String(threads)],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+  if (result.status !== 0) throw new Error(`llama-quantize failed: ${result.stderr.toString().slice(-2000)}`);
+  const [user, system, rss] = result.stderr.toString().trim().split('\n').at(-1)!.split(' ').map(Number);
+  return { wallMs, cpuMs: (user + system) * 1000, rssKiB: rss };
+}
+
+const load = () =>
+  os
+    .loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ');
+console.log(
+  `quantize benchmark: ${(fs.statSync(f16).size / 2 ** 30).toFixed(2)} GiB F16, ${layers} layers, ${threads} threads, ${runs} runs per tool, ${os.cpus().length} cores, load average before ${load()}`,
+);
+const weights = fs.statSync(f16).size / 2;
 const alkiOut = path.join(dir, 'quantize-alki.gguf');
 const llamaOut = path.join(dir, 'quantize-llama.gguf');
-const weights = fs.statSync(f16).size / 2;
-// Alki and llama-quantize alternate, so both see the same load on a shared machine.
-const alkiSamples: number[] = [];
-const llamaSamples: number[] = [];
-for (let run = 0; run < runs; run++) {
-  alkiSamples.push(
-    ...(
-      await measure(
-        'alki',
-        () => quantizeGguf({ input: f16, output: alkiOut, mix: 'Q4_K_M', threads, overwrite: true }),
-        { runs: 1, warmup: 0 },
-      )
-    ).samplesMs,
+let llamaRss = 0;
+for (const mix of mixes) {
+  const alki: Sample[] = [];
+  const llama: Sample[] = [];
+  // Alternating, so both see the same load on a shared machine.
+  for (let run = 0; run < runs; run++) {
+    alki.push(await alkiRun(mix, alkiOut));
+    const sample = llamaRun(mix, llamaOut);
+    llamaRss = Math.max(llamaRss, sample.rssKiB);
+    llama.push(sample);
+  }
+  const identical = Buffer.compare(fs.readFileSync(alkiOut), fs.readFileSync(llamaOut)) === 0;
+  const wall = [median(alki.map((s) => s.wallMs)), median(llama.map((s) => s.wallMs))];
+  const cpu = [median(alki.map((s) => s.cpuMs)), median(llama.map((s) => s.cpuMs))];
+  console.log(`\n${mix}`);
+  console.log(
+    `  llama-quantize   wall median ${(wall[1] / 1000).toFixed(2).padStart(7)} s   cpu median ${(cpu[1] / 1000).toFixed(2).padStart(7)} s   (wall: ${llama.map((s) => (s.wallMs / 1000).toFixed(1)).join(', ')})`,
   );
-  llamaSamples.push(
-    ...(
-      await measure('llama', () => runCommand(llamaQuantize, [f16, llamaOut, 'Q4_K_M', String(threads)]), {
-        runs: 1,
-        warmup: 0,
-      })
-    ).samplesMs,
+  console.log(
+    `  alki             wall median ${(wall[0] / 1000).toFixed(2).padStart(7)} s   cpu median ${(cpu[0] / 1000).toFixed(2).padStart(7)} s   (wall: ${alki.map((s) => (s.wallMs / 1000).toFixed(1)).join(', ')})`,
+  );
+  console.log(
+    `  ratio alki/llama wall ${(wall[0] / wall[1]).toFixed(3)}   cpu ${(cpu[0] / cpu[1]).toFixed(3)}   outputs identical: ${identical}   alki ${(weights / wall[0] / 1000).toFixed(1)} Mweights/s`,
   );
 }
-const alki: Measurement = {
-  label: `alki quantizeGguf (${threads} threads)`,
-  samplesMs: alkiSamples,
-  medianMs: median(alkiSamples),
-};
-const llama: Measurement = {
-  label: `llama-quantize (${threads} threads)`,
-  samplesMs: llamaSamples,
-  medianMs: median(llamaSamples),
-};
-const identical = Buffer.compare(fs.readFileSync(alkiOut), fs.readFileSync(llamaOut)) === 0;
-report(
-  `Q4_K_M of ${(fs.statSync(f16).size / 2 ** 30).toFixed(2)} GiB F16 (${layers} layers)`,
-  [llama, alki],
-  llama.label,
-  {
-    'outputs identical': String(identical),
-    'alki Mweights/s': (weights / alki.medianMs / 1000).toFixed(2),
-    'llama-quantize Mweights/s': (weights / llama.medianMs / 1000).toFixed(2),
-  },
+console.log(
+  `\npeak RSS: alki process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB, llama-quantize ${(llamaRss / 1024).toFixed(0)} MiB; load average after ${load()}`,
 );
 fs.rmSync(alkiOut, { force: true });
 fs.rmSync(llamaOut, { force: true });

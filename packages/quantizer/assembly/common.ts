@@ -4,17 +4,15 @@
 // Scratch in linear memory: above the module's own static data, below the
 // caller's rows, which start at 64 KiB (DATA_OFFSET in src/blocks/kernels.ts).
 export const LEVELS: usize = 32768; // u8[256]: a super-block's levels (int8 for Q3_K and Q6_K)
-export const AUX: usize = LEVELS + 256; // i32[32]: a search step's levels
-export const AUX_F: usize = LEVELS + 384; // f32[32]: the same levels as floats
 export const WEIGHTS: usize = LEVELS + 512; // f32[32]
-export const WL: usize = LEVELS + 640; // f32[32]: w * l
-export const WL2: usize = LEVELS + 768; // f32[32]: w * l * l
-export const WLX: usize = LEVELS + 896; // f32[32]: w * l * x
 export const SCALES: usize = LEVELS + 1024; // f32[16]
 export const MINS: usize = LEVELS + 1088; // f32[16]
 export const SUM_WEIGHTS: usize = LEVELS + 1152; // f32[16]: a sub-block's summed weights
 export const LS: usize = LEVELS + 1216; // u8[16]: quantized scales
 export const LM: usize = LEVELS + 1232; // u8[16]: quantized mins
+export const LANES: usize = LEVELS + 1280; // f32x4[4]: per-lane results of four search steps
+export const LANE_LEVELS: usize = LEVELS + 1536; // i32x4[32]: four search steps' levels, element by element
+export const LANE_VALUES: usize = LEVELS + 2048; // f32x4[32]: four groups' floats, element by element
 
 export const GROUP_MAX_EPS: f32 = 1e-15;
 

@@ -19,3 +19,4 @@ export {
   quantizeQ5_1Weighted,
 } from './legacy-quants';
 export { quantizeIQ4NL, quantizeIQ4XS } from './iq4';
+export { checkF32, decodeBF16, decodeF16 } from './decode';

@@ -1,7 +1,7 @@
 // The 4-bit non-linear quantizers IQ4_NL and IQ4_XS: quantize_row_iq4_nl_impl
 // as quantize_iq4_nl and quantize_iq4_xs call it (ntry 7, with or without an
 // importance matrix), in ggml/src/ggml-quants.c.
-import { f32At, fp32ToFp16, GROUP_MAX_EPS, LEVELS, nearestInt, SCALES, WEIGHTS } from './common';
+import { f32At, fp32ToFp16, GROUP_MAX_EPS, LANES, LEVELS, nearestInt, SCALES, WEIGHTS } from './common';
 import { signedMax } from './search';
 
 // kvalues_iq4nl (ggml/src/ggml-common.h), as floats: C compares them with floats.
@@ -11,18 +11,45 @@ function value(i: i32): f32 {
   return load<f32>(VALUES + ((<usize>i) << 2));
 }
 
-// best_index_int8: the index of the value nearest x (the lower one on a tie).
-function bestIndex(x: f32): i32 {
-  if (x <= value(0)) return 0;
-  if (x >= value(15)) return 15;
-  let ml = 0;
-  let mu = 15;
-  while (mu - ml > 1) {
-    const mav = (ml + mu) >> 1;
-    if (x < value(mav)) mu = mav;
-    else ml = mav;
+// The values as int8 bytes, for a table lookup with i8x16.swizzle.
+const TABLE = i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+
+// The values at four indices (0..15), as floats.
+function valuesAt(index: v128): v128 {
+  // The upper three bytes of each lane index past the table, which swizzle reads as 0.
+  const bytes = i8x16.swizzle(TABLE, v128.or(index, i32x4.splat(0x80808000)));
+  return f32x4.convert_i32x4_s(i32x4.shr_s(i32x4.shl(bytes, 24), 24));
+}
+
+// best_index_int8 for four floats at once: the index of the nearest value,
+// the lower one when x is not nearer the upper (x - lower < upper - x in
+// float, as C compares). The binary search ends at the last value <= x; here
+// those are counted. A NaN ends the search at the top, as in C.
+function bestIndex4(x: v128): v128 {
+  let below = i32x4.splat(0);
+  for (let k = 1; k < 15; k++) below = i32x4.sub(below, f32x4.le(f32x4.splat(value(k)), x));
+  const upper = i32x4.add(below, i32x4.splat(1));
+  const lower = f32x4.lt(f32x4.sub(x, valuesAt(below)), f32x4.sub(valuesAt(upper), x));
+  let index = v128.bitselect(below, upper, lower);
+  index = v128.bitselect(i32x4.splat(0), index, f32x4.le(x, f32x4.splat(value(0))));
+  const top = v128.or(f32x4.ge(x, f32x4.splat(value(15))), f32x4.ne(x, x));
+  return v128.bitselect(i32x4.splat(15), index, top);
+}
+
+// Levels (u8) at `levels` for n floats at x scaled by id, four at a time.
+function indexAll(x: usize, n: i32, id: f32, levels: usize): void {
+  const vId = f32x4.splat(id);
+  for (let j = 0; j < n; j += 4) {
+    const index = bestIndex4(f32x4.mul(vId, v128.load(f32At(x, j))));
+    // The low byte of each lane, packed into four bytes.
+    store<u32>(
+      levels + j,
+      i32x4.extract_lane(
+        i8x16.swizzle(index, i8x16(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)),
+        0,
+      ),
+    );
   }
-  return x - value(mu - 1) < value(mu) - x ? mu - 1 : mu;
 }
 
 // quantize_row_iq4_nl_impl with ntry = 7 for one super-block of `superSize`
@@ -63,34 +90,42 @@ function quantizeSuperBlock(
       continue;
     }
     let d: f32 = -max / value(0);
-    let id: f32 = 1 / d;
+    indexAll(xb, 32, 1 / d, lb);
     let sumQX: f32 = 0;
     let sumQ2: f32 = 0;
     for (let j = 0; j < 32; j++) {
       const v = load<f32>(f32At(xb, j));
-      const l = bestIndex(id * v);
-      store<u8>(lb + j, <u8>l);
-      const q = value(l);
+      const q = value(load<u8>(lb + j));
       const w = load<f32>(f32At(WEIGHTS, j));
       sumQX += w * q * v;
       sumQ2 += w * q * q;
     }
     d = sumQ2 > 0 ? sumQX / sumQ2 : 0;
     let best: f32 = d * sumQX;
-    for (let attempt = -7; attempt <= 7; attempt++) {
-      id = <f32>(attempt + -127) / max;
-      sumQX = 0;
-      sumQ2 = 0;
-      for (let j = 0; j < 32; j++) {
-        const v = load<f32>(f32At(xb, j));
-        const q = value(bestIndex(id * v));
-        const w = load<f32>(f32At(WEIGHTS, j));
-        sumQX += w * q * v;
-        sumQ2 += w * q * q;
+    // The 15 tries, four at a time, one per SIMD lane; each lane sums in C's
+    // order, and the tries are compared with the best in order.
+    for (let first = 0; first < 15; first += 4) {
+      for (let k = 0; k < 4; k++) store<f32>(f32At(LANES, k), <f32>(first + k - 7 + -127) / max);
+      const vId = v128.load(LANES);
+      let vSumQX = f32x4.splat(0);
+      let vSumQ2 = f32x4.splat(0);
+      for (let j: usize = 0; j < 128; j += 4) {
+        const v = v128.load32_splat(xb + j);
+        const q = valuesAt(bestIndex4(f32x4.mul(vId, v)));
+        const wq = f32x4.mul(v128.load32_splat(WEIGHTS + j), q);
+        vSumQX = f32x4.add(vSumQX, f32x4.mul(wq, v));
+        vSumQ2 = f32x4.add(vSumQ2, f32x4.mul(wq, q));
       }
-      if (sumQ2 > 0 && sumQX * sumQX > best * sumQ2) {
-        d = sumQX / sumQ2;
-        best = d * sumQX;
+      v128.store(LANES, vSumQX);
+      v128.store(LANES + 16, vSumQ2);
+      const tries = 15 - first < 4 ? 15 - first : 4;
+      for (let k = 0; k < tries; k++) {
+        sumQX = load<f32>(f32At(LANES, k));
+        sumQ2 = load<f32>(f32At(LANES + 16, k));
+        if (sumQ2 > 0 && sumQX * sumQX > best * sumQ2) {
+          d = sumQX / sumQ2;
+          best = d * sumQX;
+        }
       }
     }
     store<f32>(f32At(SCALES, ib), d);
@@ -113,7 +148,7 @@ function quantizeSuperBlock(
       const idl: f32 = dl != 0 ? 1 / dl : 0;
       const lb = LEVELS + 32 * ib;
       const xb = f32At(x, 32 * ib);
-      for (let j = 0; j < 32; j++) store<u8>(lb + j, <u8>bestIndex(idl * load<f32>(f32At(xb, j))));
+      indexAll(xb, 32, idl, lb);
       l += 32;
       const low = <u8>(l & 0xf);
       const high = <u32>(l >> 4);
@@ -125,7 +160,7 @@ function quantizeSuperBlock(
     const scale = load<f32>(SCALES);
     store<u16>(dh, <u16>fp32ToFp16(scale));
     const id: f32 = scale != 0 ? 1 / scale : 0;
-    for (let j = 0; j < superSize; j++) store<u8>(LEVELS + j, <u8>bestIndex(id * load<f32>(f32At(x, j))));
+    indexAll(x, superSize, id, LEVELS);
   }
   for (let i = 0; i < superSize >> 5; i++) {
     for (let j = 0; j < 16; j++) {

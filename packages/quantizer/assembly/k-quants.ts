@@ -17,7 +17,7 @@ import {
   sumOfSquares,
   WEIGHTS,
 } from './common';
-import { lastMin, makeQ3Quants, makeQkxQuants, makeQpQuants, makeQxQuants } from './search';
+import { lastMin, makeQ3Quants4, makeQkxQuants, makeQpQuants, makeQxQuants } from './search';
 
 const Q2_K_BYTES = 84;
 const Q3_K_BYTES = 110;
@@ -177,9 +177,9 @@ export function quantizeQ3K(x: usize, y: usize, blocks: i32): void {
     const yb = y + <usize>(Q3_K_BYTES * i);
     let maxScale: f32 = 0;
     let amax: f32 = 0;
+    for (let j = 0; j < 16; j += 4) makeQ3Quants4(f32At(xb, 16 * j), LEVELS + 16 * j, f32At(SCALES, j));
     for (let j = 0; j < 16; j++) {
-      const scale = makeQ3Quants(16, 4, f32At(xb, 16 * j), LEVELS + 16 * j);
-      store<f32>(f32At(SCALES, j), scale);
+      const scale = load<f32>(f32At(SCALES, j));
       const a = Mathf.abs(scale);
       if (a > amax) {
         amax = a;

@@ -487,6 +487,25 @@ describe('quantizeGguf failures', () => {
     });
   });
 
+  it.each([
+    ['F16', 0x7c00, Infinity],
+    ['BF16', 0xffc0, NaN],
+  ] as const)('rejects a non-finite %s weight, naming the tensor and the weight', async (as, bits, value) => {
+    const converted = await fixture(`poison-${as}`, { embedding: 64, feedForward: 128, layers: 1, as });
+    const input = path.join(dir, `poisoned-${as}.gguf`);
+    const bytes = fs.readFileSync(converted);
+    const { header } = await tensorsOf(converted);
+    const tensor = header.tensors.find((t) => t.name === 'blk.0.ffn_down.weight')!;
+    bytes.writeUInt16LE(bits, header.dataOffset + tensor.offset + 2 * 37);
+    fs.writeFileSync(input, bytes);
+    await expect(
+      quantizeGguf({ input, output: path.join(dir, `poisoned-${as}-out.gguf`), mix: 'Q4_K_M' }),
+    ).rejects.toMatchObject({
+      code: 'NON_FINITE_WEIGHT',
+      details: { tensor: 'blk.0.ffn_down.weight', index: 37, value: String(value) },
+    });
+  });
+
   it('rejects infinity the same way', async () => {
     const input = await fixture('inf', {
       embedding: 64,

@@ -36,7 +36,10 @@ type KernelExports = { memory: { buffer: ArrayBuffer; grow(pages: number): numbe
   BlockKernel,
   (x: number, y: number, blocks: number) => void
 > &
-  Record<RowKernel, (x: number, y: number, rows: number, perRow: number, qw: number) => void>;
+  Record<RowKernel, (x: number, y: number, rows: number, perRow: number, qw: number) => void> &
+  Record<'decodeF16' | 'decodeBF16', (src: number, dst: number, count: number) => number> & {
+    checkF32(src: number, count: number): number;
+  };
 
 let kernels: KernelExports | undefined;
 
@@ -47,13 +50,26 @@ function instance(): KernelExports {
   return kernels;
 }
 
+function ensureMemory(k: KernelExports, bytes: number): void {
+  if (k.memory.buffer.byteLength < bytes)
+    k.memory.grow(Math.ceil((bytes - k.memory.buffer.byteLength) / PAGE));
+}
+
+/** Where decodeSource's weights already are: the kernels need not copy them in. */
+const isStaged = (k: KernelExports, src: Float32Array) =>
+  src.buffer === k.memory.buffer && src.byteOffset === DATA_OFFSET;
+
 // Copies src (and the importance vector) into the module's memory, growing it as needed.
 function stage(k: KernelExports, src: Float32Array, dstBytes: number, importance?: Float32Array): number {
   const inputBytes = src.length * 4;
   const needed = DATA_OFFSET + inputBytes + dstBytes + (importance ? importance.length * 4 + 4 : 0);
-  if (k.memory.buffer.byteLength < needed)
-    k.memory.grow(Math.ceil((needed - k.memory.buffer.byteLength) / PAGE));
-  new Float32Array(k.memory.buffer, DATA_OFFSET, src.length).set(src);
+  if (k.memory.buffer.byteLength < needed) {
+    // Growing detaches the old buffer, and with it a staged view.
+    const copy = isStaged(k, src) ? src.slice() : src;
+    ensureMemory(k, needed);
+    src = copy;
+  }
+  if (!isStaged(k, src)) new Float32Array(k.memory.buffer, DATA_OFFSET, src.length).set(src);
   if (!importance) return 0;
   // Aligned to 4 bytes after the output, which is not always a multiple of 4 long.
   const at = (DATA_OFFSET + inputBytes + dstBytes + 3) & ~3;
@@ -86,4 +102,36 @@ export function runRowKernel(
   const output = DATA_OFFSET + src.length * 4;
   k[kernel](DATA_OFFSET, output, src.length / rowLength, rowLength, qw);
   dst.set(new Uint8Array(k.memory.buffer, output, dst.length));
+}
+
+/** Source types decodeSource reads. */
+export type SourceFloatType = 'F32' | 'F16' | 'BF16';
+
+/**
+ * Decodes `count` source weights (F32, F16 or BF16 bytes) into the module's
+ * memory, where the kernels read them without a copy, and checks them for NaN
+ * and infinity. Returns a view of the weights (valid until the next decode),
+ * or the index of the first non-finite weight. Room is kept for the kernels'
+ * output and an importance vector of `rowLength` values.
+ */
+export function decodeSource(
+  type: SourceFloatType,
+  bytes: Uint8Array,
+  count: number,
+  rowLength: number,
+): { weights: Float32Array } | { nonFinite: number } {
+  const k = instance();
+  // Input floats, then room for any output (at most two bytes a weight) and the importance, then the raw bytes.
+  const raw = (DATA_OFFSET + count * 4 + count * 2 + rowLength * 4 + 64 + 15) & ~15;
+  ensureMemory(k, raw + bytes.length);
+  const weights = new Float32Array(k.memory.buffer, DATA_OFFSET, count);
+  let bad: number;
+  if (type === 'F32') {
+    new Uint8Array(k.memory.buffer, DATA_OFFSET, count * 4).set(bytes.subarray(0, count * 4));
+    bad = k.checkF32(DATA_OFFSET, count);
+  } else {
+    new Uint8Array(k.memory.buffer, raw, bytes.length).set(bytes);
+    bad = type === 'F16' ? k.decodeF16(raw, DATA_OFFSET, count) : k.decodeBF16(raw, DATA_OFFSET, count);
+  }
+  return bad < 0 ? { weights } : { nonFinite: bad };
 }

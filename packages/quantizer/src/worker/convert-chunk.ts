@@ -3,7 +3,14 @@
 import { GgmlType } from '@alki/gguf-reader';
 import { BLOCK_FORMATS, type QuantType } from '../blocks/block-types.js';
 import { bf16ToFp32Row, fp16ToFp32Row, fp32ToFp16Row } from '../float/fp16.js';
+import { decodeSource, type SourceFloatType } from '../blocks/kernels.js';
 import { addErrors, emptyErrorStats, type ErrorStats } from '../report.js';
+
+const FLOAT_SOURCES: Partial<Record<GgmlType, SourceFloatType>> = {
+  [GgmlType.F32]: 'F32',
+  [GgmlType.F16]: 'F16',
+  [GgmlType.BF16]: 'BF16',
+};
 
 export interface ChunkJob {
   sourceType: GgmlType;
@@ -33,10 +40,27 @@ export type ChunkResult =
 
 /** Decodes, checks and encodes one chunk; the index of the first NaN or infinity is reported instead of output. */
 export function convertChunk(job: ChunkJob): ChunkResult {
-  const weights = decode(job);
-  for (let i = 0; i < weights.length; i++) {
-    const v = weights[i];
-    if (v - v !== 0) return { ok: false, reason: 'non-finite-input', index: i, value: v };
+  const source = FLOAT_SOURCES[job.sourceType];
+  let weights: Float32Array;
+  if (source) {
+    // Straight into the WebAssembly kernels' memory, checked on the way.
+    const decoded = decodeSource(source, job.bytes, job.count, job.rowLength);
+    if ('nonFinite' in decoded) {
+      const index = decoded.nonFinite;
+      const one = decode({
+        sourceType: job.sourceType,
+        bytes: job.bytes.subarray(index * (source === 'F32' ? 4 : 2)),
+        count: 1,
+      });
+      return { ok: false, reason: 'non-finite-input', index, value: one[0] };
+    }
+    weights = decoded.weights;
+  } else {
+    weights = decode(job);
+    for (let i = 0; i < weights.length; i++) {
+      const v = weights[i];
+      if (v - v !== 0) return { ok: false, reason: 'non-finite-input', index: i, value: v };
+    }
   }
   const output = encode(weights, job);
   const overflow = firstOverflow(output, job.targetType);
@@ -104,7 +128,7 @@ function encode(
   weights: Float32Array,
   { targetType, rowLength, importance }: Pick<ChunkJob, 'targetType' | 'rowLength' | 'importance'>,
 ): Uint8Array {
-  if (targetType === GgmlType.F32) return new Uint8Array(weights.slice().buffer);
+  if (targetType === GgmlType.F32) return new Uint8Array(Float32Array.from(weights).buffer);
   if (targetType === GgmlType.F16) {
     const out = new Uint8Array(weights.length * 2);
     fp32ToFp16Row(weights, out);
