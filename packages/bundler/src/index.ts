@@ -10,6 +10,7 @@ export {
   LICENSE_PATH,
   MANIFEST_PATH,
   MODELS_DIR,
+  projectorUri,
   README_PATH,
   RUNTIME_PATH,
   SBOM_PATH,
@@ -21,8 +22,16 @@ export { contextArgs, DEFAULT_PARALLEL, llamaServerArgs, slotCount } from './dep
 export { slotsThatFit } from './deploy/resources.js';
 export type { LlamaServerRuntime } from './deploy/llama-server-args.js';
 export { slugify } from './format/naming.js';
-export { manifestSchemaV1, MAX_PARALLEL, runtimeSchemaV1 } from './format/schema.js';
+export {
+  manifestSchemaV1,
+  manifestSchemaV2,
+  MAX_PARALLEL,
+  runtimeSchemaV1,
+  runtimeSchemaV2,
+} from './format/schema.js';
+export { isModelArtifact, modelArtifacts, projectorArtifact } from './format/artifacts.js';
 export type {
+  ArtifactRole,
   Bundle,
   BundleArtifact,
   BundleFileEntry,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { BundlerError } from './errors.js';
 import { MANIFEST_PATH, RUNTIME_PATH } from './format/layout.js';
 import type { Bundle } from './format/types.js';
+import { isModelArtifact, projectorArtifact } from './format/artifacts.js';
 import { parseManifest, parseRuntime } from './format/validate.js';
 
 /** Bytes a manifest or runtime file may have; a real one is a few KiB, so this only stops hostile input. */
@@ -92,13 +93,24 @@ export async function readBundle(dir: string): Promise<Bundle> {
   const root = path.resolve(dir);
   const manifest = parseManifest(await readJson(root, MANIFEST_PATH), MANIFEST_PATH);
   const runtime = parseRuntime(await readJson(root, RUNTIME_PATH), RUNTIME_PATH);
-  if (!manifest.artifacts.some((artifact) => artifact.uri === runtime.model)) {
+  const served = manifest.artifacts.find((artifact) => artifact.uri === runtime.model);
+  if (!served || !isModelArtifact(served)) {
     throw new BundlerError(
       'INVALID_MANIFEST',
-      `${RUNTIME_PATH} serves ${runtime.model}, which the manifest does not list.`,
+      `${RUNTIME_PATH} serves ${runtime.model}, which the manifest does not list${served ? ' as a model' : ''}.`,
       {
         hint: 'Repack the bundle with `alki pack`.',
         details: { file: RUNTIME_PATH, model: runtime.model },
+      },
+    );
+  }
+  if (runtime.mmproj !== undefined && runtime.mmproj !== projectorArtifact(manifest)?.uri) {
+    throw new BundlerError(
+      'INVALID_MANIFEST',
+      `${RUNTIME_PATH} loads the vision projector ${runtime.mmproj}, which the manifest does not list as one (role mmproj).`,
+      {
+        hint: 'Repack the bundle with `alki pack`.',
+        details: { file: RUNTIME_PATH, mmproj: runtime.mmproj },
       },
     );
   }

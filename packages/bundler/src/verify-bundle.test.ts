@@ -189,7 +189,7 @@ describe('readBundle', () => {
   it('lists schema violations by field', async () => {
     const dir = copyOfBundle();
     editManifest(dir, (value) => {
-      value.schema_version = 2;
+      value.schema_version = '1';
       delete value.architecture;
       (value.artifacts as Array<{ sha256: string }>)[0].sha256 = 'xyz';
       value.surprise = true;

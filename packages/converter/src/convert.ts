@@ -255,6 +255,20 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   };
 }
 
+/** The Hugging Face architectures whose vision projector `convertProjector` writes. */
+export const PROJECTOR_ARCHITECTURES: readonly string[] = ['Gemma3ForConditionalGeneration'];
+
+/**
+ * True when `convertProjector` converts the vision projector of a checkpoint
+ * with this `architectures[0]`.
+ *
+ * @example
+ * if (hasVisionProjector(config.architectures[0])) await convertProjector({ input, output: 'mmproj-f16.gguf' });
+ */
+export function hasVisionProjector(architecture: unknown): architecture is string {
+  return typeof architecture === 'string' && PROJECTOR_ARCHITECTURES.includes(architecture);
+}
+
 /** What `convertProjector` wrote. */
 export interface ConvertProjectorResult {
   output: string;
@@ -280,10 +294,10 @@ export async function convertProjector(options: ConvertOptions): Promise<Convert
   const { outtype, output } = await checkOutput(options);
   const checkpoint = await openCheckpoint(options.input);
   const architecture = (checkpoint.config.architectures as unknown[] | undefined)?.[0];
-  if (architecture !== 'Gemma3ForConditionalGeneration') {
+  if (!hasVisionProjector(architecture)) {
     throw new ConverterError(
       'UNSUPPORTED_ARCHITECTURE',
-      `Architecture ${JSON.stringify(architecture ?? null)} has no vision projector Alki converts; it converts Gemma3ForConditionalGeneration's.`,
+      `Architecture ${JSON.stringify(architecture ?? null)} has no vision projector Alki converts; it converts ${PROJECTOR_ARCHITECTURES.join(', ')}'s.`,
       {
         details: { architecture: architecture ?? null },
         hint: "Pack the repository's pre-converted mmproj-*.gguf instead, if it ships one.",

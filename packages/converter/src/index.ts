@@ -1,6 +1,12 @@
 export { ConverterError } from './errors.js';
 export type { ConverterErrorCode } from './errors.js';
-export { convert, convertProjector, planConversion } from './convert.js';
+export {
+  convert,
+  convertProjector,
+  hasVisionProjector,
+  planConversion,
+  PROJECTOR_ARCHITECTURES,
+} from './convert.js';
 export type {
   ConversionPlan,
   ConversionPlanTensor,

@@ -15,7 +15,14 @@ export type { HubErrorCode } from './errors.js';
 export { parseRepoId } from './repo-id.js';
 export { resolveModel } from './resolve-model.js';
 export type { HubFile, ResolvedModel, ResolveOptions } from './resolve-model.js';
-export { classifyRepo, globToRegExp, selectFile, selectGguf } from './select-file.js';
+export {
+  classifyRepo,
+  globToRegExp,
+  isProjectorFile,
+  selectFile,
+  selectGguf,
+  selectProjector,
+} from './select-file.js';
 export type { GgufSelection, RepoClassification, RepoKind } from './select-file.js';
 export { snapshotDownload } from './snapshot-download.js';
 export type { Snapshot, SnapshotOptions } from './snapshot-download.js';

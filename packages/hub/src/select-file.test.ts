@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { classifyRepo, globToRegExp, selectFile, selectGguf } from './select-file.js';
+import { classifyRepo, globToRegExp, selectFile, selectGguf, selectProjector } from './select-file.js';
 
 describe('globToRegExp', () => {
   it('reads globs as fnmatch does: * crosses folders, ? is one character, [] a set', () => {
@@ -95,6 +95,15 @@ describe('selectGguf', () => {
     );
   });
 
+  it('never takes a vision projector for the model', () => {
+    expect(selectGguf(['g-Q4_K_M.gguf', 'mmproj-g-f16.gguf'], undefined, 'acme/g').file).toBe(
+      'g-Q4_K_M.gguf',
+    );
+    expect(() => selectGguf(['g-Q4_K_M.gguf', 'mmproj-g-f16.gguf'], '*f16*', 'acme/g')).toThrow(
+      'Its .gguf files are: g-Q4_K_M.gguf.',
+    );
+  });
+
   it('refuses a split model with a shard missing', () => {
     const partial = files.filter((f) => f !== 'm-Q8_0-00003-of-00003.gguf');
     expect(() => selectGguf(partial, '*Q8_0*', 'acme/m')).toThrow(
@@ -103,6 +112,44 @@ describe('selectGguf', () => {
         category: 'input',
         details: expect.objectContaining({ missing: ['m-Q8_0-00003-of-00003.gguf'] }),
       }),
+    );
+  });
+});
+
+describe('selectProjector', () => {
+  it('picks, as llama.cpp does for -hf, the projector closest in quant bits to the model', () => {
+    const repo = ['g-Q4_K_M.gguf', 'g-Q8_0.gguf', 'mmproj-F16.gguf', 'mmproj-F32.gguf', 'mmproj-Q8_0.gguf'];
+    expect(selectProjector(repo, 'g-Q4_K_M.gguf', undefined, 'acme/g')).toBe('mmproj-Q8_0.gguf');
+    expect(
+      selectProjector(
+        repo.filter((f) => f !== 'mmproj-Q8_0.gguf'),
+        'g-Q8_0.gguf',
+        undefined,
+        'a/g',
+      ),
+    ).toBe('mmproj-F16.gguf');
+    expect(
+      selectProjector(['g-Q4_K_M.gguf', 'README.md'], 'g-Q4_K_M.gguf', undefined, 'acme/g'),
+    ).toBeUndefined();
+  });
+
+  it("takes a projector from the model's folder or one above it, the nearest first, never from a sibling folder", () => {
+    const repo = ['mmproj-f16.gguf', 'q4/g-Q4_K_M.gguf', 'q4/mmproj-q4-f16.gguf', 'q8/mmproj-q8-Q8_0.gguf'];
+    expect(selectProjector(repo, 'q4/g-Q4_K_M.gguf', undefined, 'acme/g')).toBe('q4/mmproj-q4-f16.gguf');
+    expect(selectProjector(repo.slice(0, 2), 'q4/g-Q4_K_M.gguf', undefined, 'acme/g')).toBe(
+      'mmproj-f16.gguf',
+    );
+    expect(selectProjector(repo.slice(3), 'q4/g-Q4_K_M.gguf', undefined, 'acme/g')).toBeUndefined();
+  });
+
+  it('takes the one projector a glob matches, and lists the projectors when it matches several or none', () => {
+    const repo = ['g-Q4_K_M.gguf', 'mmproj-F16.gguf', 'mmproj-F32.gguf'];
+    expect(selectProjector(repo, 'g-Q4_K_M.gguf', '*F32*', 'acme/g')).toBe('mmproj-F32.gguf');
+    expect(() => selectProjector(repo, 'g-Q4_K_M.gguf', 'mmproj-*', 'acme/g')).toThrow(
+      '"mmproj-*" matches 2 vision projectors in acme/g: mmproj-F16.gguf, mmproj-F32.gguf.',
+    );
+    expect(() => selectProjector(repo, 'g-Q4_K_M.gguf', '*Q8_0*', 'acme/g')).toThrow(
+      'No vision projector in acme/g matches "*Q8_0*". Its projectors are: mmproj-F16.gguf, mmproj-F32.gguf.',
     );
   });
 });

@@ -122,7 +122,10 @@ export interface GgufSelection {
  */
 export function selectGguf(paths: readonly string[], glob: string | undefined, repo: string): GgufSelection {
   const pattern = globToRegExp(glob ?? '*.gguf');
-  const gguf = classifyRepo(paths).gguf.sort();
+  // A vision projector is loaded beside a model, never as one.
+  const gguf = classifyRepo(paths)
+    .gguf.filter((p) => !isProjectorFile(p))
+    .sort();
   const modelOf = (p: string) => splitShardLocations(p)?.[0] ?? p;
   const models = [...new Set(gguf.map(modelOf))];
   const matches = [...new Set(gguf.filter((p) => pattern.test(p)).map(modelOf))];
@@ -142,4 +145,74 @@ export function selectGguf(paths: readonly string[], glob: string | undefined, r
     );
   }
   return { file, shards };
+}
+
+/**
+ * True for a GGUF that is a vision projector (mmproj), not a language
+ * model: llama.cpp's test, "mmproj" in the file name (common/download.cpp,
+ * gguf_filename_is_model).
+ *
+ * @example
+ * isProjectorFile('mmproj-model-f16.gguf'); // true
+ */
+export function isProjectorFile(filePath: string): boolean {
+  return /\.gguf$/i.test(filePath) && filePath.slice(filePath.lastIndexOf('/') + 1).includes('mmproj');
+}
+
+// The bits of a file's quant tag, the last `-` or `.` part of its name before
+// .gguf and any split suffix: Q4_K_M gives 4, F16 16, BF16 16, none 0
+// (common/download.cpp, get_gguf_split_info and extract_quant_bits).
+function quantBits(filePath: string): number {
+  const prefix = filePath.replace(/\.gguf$/i, '').replace(/-\d{5}-of-\d{5}$/i, '');
+  const tag = /[-.]([A-Z0-9_]+)$/i.exec(prefix)?.[1] ?? '';
+  const digits = /\d+/.exec(tag);
+  return digits ? Number(digits[0]) : 0;
+}
+
+/**
+ * The vision projector to serve beside `modelFile`. With a glob, the one
+ * projector it matches. Without, llama.cpp's own choice for `-hf`
+ * (common/download.cpp, find_best_sibling with "mmproj"): a projector in the
+ * model's folder or one above it, the nearest folder first, then the one
+ * whose quant is closest in bits to the model's. Undefined when the repo has
+ * none.
+ *
+ * @example
+ * selectProjector(['g-Q4_K_M.gguf', 'mmproj-F16.gguf', 'mmproj-Q8_0.gguf'], 'g-Q4_K_M.gguf', undefined, 'acme/g-GGUF');
+ * // 'mmproj-Q8_0.gguf' (8 bits is closer to 4 than 16 is)
+ */
+export function selectProjector(
+  paths: readonly string[],
+  modelFile: string,
+  glob: string | undefined,
+  repo: string,
+): string | undefined {
+  const projectors = paths.filter(isProjectorFile).sort();
+  if (glob !== undefined) {
+    const pattern = globToRegExp(glob);
+    const matches = projectors.filter((p) => pattern.test(p));
+    if (matches.length === 1) return matches[0];
+    if (matches.length > 1) throw ambiguous(glob, repo, matches, 'vision projectors');
+    throw new HubError(
+      'NO_MATCH',
+      `No vision projector in ${repo} matches "${glob}". ${projectors.length ? `Its projectors are: ${projectors.join(', ')}.` : 'It has none (no .gguf file with "mmproj" in its name).'}`,
+      {
+        hint: projectors.length
+          ? 'Pass an --mmproj glob that matches one of those.'
+          : 'Leave out --mmproj to pack the model alone.',
+        details: { repo, glob, candidates: projectors },
+      },
+    );
+  }
+  const modelFolders = modelFile.split('/').slice(0, -1);
+  const modelBits = quantBits(modelFile);
+  let best: { file: string; depth: number; diff: number } | undefined;
+  for (const file of projectors) {
+    const folders = file.split('/').slice(0, -1);
+    if (folders.length > modelFolders.length || folders.some((f, i) => f !== modelFolders[i])) continue;
+    const diff = Math.abs(quantBits(file) - modelBits);
+    if (!best || folders.length > best.depth || (folders.length === best.depth && diff < best.diff))
+      best = { file, depth: folders.length, diff };
+  }
+  return best?.file;
 }

@@ -9,10 +9,11 @@ import {
   writeJsonBlob,
   type HealthConfig,
 } from '@alki/oci';
-import { llamaServerArgs, MANIFEST_PATH, type Bundle } from '@alki/bundler';
+import { MANIFEST_PATH, projectorArtifact, type Bundle } from '@alki/bundler';
 import { HEALTHCHECK_LABEL, ALKI_IMAGE_LABEL, type BuiltImage } from './base/air-gapped-base.js';
 import {
   bundleLayerEntries,
+  bundleServerArgs,
   chooseArtifact,
   IMAGE_BUNDLE_DIR,
   imageModelPath,
@@ -86,7 +87,9 @@ export async function buildImage(
   await initLayout(options.layoutDir);
   const base = await readImageFromLayout(options.layoutDir, options.baseTag);
   const artifact = chooseArtifact(bundle, options.quant);
-  const artifacts = options.quant ? [artifact] : bundle.manifest.artifacts;
+  // One quant still ships the projector, which serves every quant.
+  const projector = projectorArtifact(bundle.manifest);
+  const artifacts = options.quant ? [artifact, ...(projector ? [projector] : [])] : bundle.manifest.artifacts;
   const manifestSize = fs.statSync(path.join(bundle.dir, MANIFEST_PATH)).size;
   const entries = [...bundleLayerEntries(bundle, artifacts), manifestEntry(bundle, manifestSize)];
   const total = entries.reduce((sum, e) => sum + (e.type === 'file' ? e.size : 0), 0);
@@ -118,7 +121,7 @@ export async function buildImage(
       Entrypoint: entrypoint,
       // Not root: llama-server only reads the bundle (as the bundle's own Dockerfile does).
       User: '65532:65532',
-      Cmd: llamaServerArgs(runtime, imageModelPath(artifact.uri), bundleManifest.slug),
+      Cmd: bundleServerArgs(bundle, artifact, imageModelPath),
       ExposedPorts: { [`${port}/tcp`]: {} },
       Env: [`ALKI_BUNDLE_DIR=${IMAGE_BUNDLE_DIR}`],
       Healthcheck: healthcheck(probe, port, runtime.health.path, runtime.health.timeout_s),

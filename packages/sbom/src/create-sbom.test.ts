@@ -58,6 +58,24 @@ describe('createSbom', () => {
     ]);
   });
 
+  it('lists a vision projector of the same quant as a model under its own package id, as a projector', () => {
+    const projector = { uri: './models/mmproj-tiny-llama-f16.gguf', quant: 'F16', sha256: SHA_B };
+    const input = hubInput({
+      models: [
+        { uri: './models/tiny-llama-f16.gguf', quant: 'F16', sha256: SHA_A },
+        { ...projector, role: 'mmproj' },
+      ],
+    });
+    const document = createSbom(input);
+    expect(validate(document)).toBe(true);
+    const files = document.packages.filter((p) => p.packageFileName);
+    expect(files.map((p) => [p.SPDXID, p.comment])).toEqual([
+      ['SPDXRef-Package-model-F16', 'GGUF model, quantization F16.'],
+      ['SPDXRef-Package-mmproj-F16', 'GGUF vision projector (mmproj), F16.'],
+    ]);
+    expect(checkSbom(document, input.models)).toEqual([]);
+  });
+
   it('takes supplier and originator from the hub organisation, and puts the revision in the download location', () => {
     const document = createSbom(hubInput());
     const source = document.packages.find((p) => p.primaryPackagePurpose === 'SOURCE');

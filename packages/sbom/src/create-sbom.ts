@@ -129,7 +129,8 @@ export function createSbom(input: SbomInput): SpdxDocument {
     comment: `Alki deployment bundle ${input.bundle.slug}.`,
   };
   const modelPackages: SpdxPackage[] = input.models.map((model) => ({
-    SPDXID: spdxId('Package', `model-${model.quant}`),
+    // A projector may have the quant of a model (both F16): the role keeps the ids apart.
+    SPDXID: spdxId('Package', `${model.role === 'mmproj' ? 'mmproj' : 'model'}-${model.quant}`),
     name: model.uri.replace(/^.*\//, ''),
     versionInfo: input.bundle.version,
     packageFileName: model.uri,
@@ -142,7 +143,10 @@ export function createSbom(input: SbomInput): SpdxDocument {
     licenseDeclared: license.expression,
     copyrightText: 'NOASSERTION',
     primaryPackagePurpose: 'FILE',
-    comment: `GGUF model, quantization ${model.quant}.`,
+    comment:
+      model.role === 'mmproj'
+        ? `GGUF vision projector (mmproj), ${model.quant}.`
+        : `GGUF model, quantization ${model.quant}.`,
   }));
 
   const imatrixPackage: SpdxPackage | undefined = input.imatrix && {

@@ -54,6 +54,8 @@ export interface SbomModelFile {
   uri: string;
   quant: string;
   sha256: string;
+  /** `mmproj` for a vision projector; a language model otherwise. */
+  role?: 'model' | 'mmproj';
 }
 
 /** Everything createSbom needs; plain data, no I/O. */

@@ -21,6 +21,8 @@ export type { CheckpointFamily, FixtureTokenizer } from './fixtures/families.js'
 export { checkpointDimensions, generateCheckpoint } from './fixtures/checkpoint.js';
 export type { CheckpointOptions } from './fixtures/checkpoint.js';
 export { tokenizerSourceFiles } from './fixtures/tokenizer-files.js';
+export { cachedVisionGgufs } from './vision-gguf.js';
+export type { VisionGgufs } from './vision-gguf.js';
 export { cachedTinyLlamaGguf, TINY_CHATML_TEMPLATE, writeTinyLlamaGguf } from './tiny-gguf.js';
 export type { TinyLlamaGguf, TinyLlamaOptions } from './tiny-gguf.js';
 export { startTokenServer } from './token-server.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateCheckpoint, startFakeHub, type FakeHub } from '@alki/testkit';
+import { cachedVisionGgufs, generateCheckpoint, startFakeHub, type FakeHub } from '@alki/testkit';
 import {
   existsSync,
   mkdirSync,
@@ -236,4 +236,21 @@ describe('alki pack errors', () => {
     expect(run.code).toBe(EXIT_CODES.inputInvalid);
     expect(run.stderr).toContain('is not an Alki bundle: metadata/manifest.json is missing');
   });
+
+  it('packs a vision projector with --mmproj, marks it in the listing, and names it in runtime.json and the unit', async () => {
+    const { model, mmproj } = await cachedVisionGgufs();
+    const out = path.join(work, 'vision');
+    const run = await runCli(['pack', model, '--mmproj', mmproj, '--name', 'vlm', '--out', out]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /\n {2}F16 {6}\.\/models\/mmproj-vlm-f16\.gguf \d+ bytes sha256:[0-9a-f]{64} \(vision projector\)$/m,
+    );
+    expect(readFileSync(path.join(out, 'deploy/systemd/alki-vlm.service'), 'utf8')).toContain(
+      ' --mmproj /opt/alki/vlm/models/mmproj-vlm-f16.gguf ',
+    );
+    const bundle = JSON.parse(readFileSync(path.join(out, 'metadata/runtime.json'), 'utf8')) as {
+      mmproj?: string;
+    };
+    expect(bundle.mmproj).toBe('./models/mmproj-vlm-f16.gguf');
+  }, 300_000);
 });

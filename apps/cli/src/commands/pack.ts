@@ -1,6 +1,7 @@
 import {
   artifactPath,
   BundlerError,
+  modelArtifacts,
   pack,
   packDemo,
   readBundle,
@@ -24,6 +25,7 @@ interface PackArgs extends GlobalOptions {
   quantize?: string;
   imatrix?: string;
   filename?: string;
+  mmproj?: string | false;
   revision?: string;
   token?: string;
   contextSize?: number;
@@ -43,7 +45,7 @@ function render(result: PackResult): string {
   ];
   for (const artifact of manifest.artifacts)
     lines.push(
-      `  ${artifact.quant.padEnd(8)} ${artifact.uri} ${artifact.size} bytes sha256:${artifact.sha256}`,
+      `  ${artifact.quant.padEnd(8)} ${artifact.uri} ${artifact.size} bytes sha256:${artifact.sha256}${artifact.role === 'mmproj' ? ' (vision projector)' : ''}`,
     );
   return lines.join('\n');
 }
@@ -111,6 +113,11 @@ export const packCommand: AlkiCommand = {
         type: 'string',
         describe: 'For GGUF repos on the hub: a glob picking one file, e.g. "*Q8_0.gguf"',
       })
+      .option('mmproj', {
+        type: 'string',
+        describe:
+          "The vision projector served beside the model (llama-server's --mmproj): for a .gguf source, its mmproj-*.gguf file; for a GGUF repo on the hub, a glob picking one (default: the repo's projector nearest the model's quant). A vision checkpoint's projector is converted with it; --no-mmproj packs the model alone",
+      })
       .option('revision', { type: 'string', describe: 'Hub branch, tag or commit (default: main)' })
       .option('token', {
         type: 'string',
@@ -166,6 +173,10 @@ export const packCommand: AlkiCommand = {
       .example(
         '$0 pack ./model-f16.gguf --quantize IQ4_XS,Q3_K_M --imatrix model.imatrix',
         'Quantize with an importance matrix, recorded in the manifest and SBOM',
+      )
+      .example(
+        '$0 pack ./gemma-3-4b-it-Q4_K_M.gguf --mmproj ./mmproj-gemma-3-4b-it-f16.gguf',
+        'Pack a vision-language model with its projector: every deploy config passes --mmproj',
       )
       .example(
         '$0 pack ./model-f16.gguf --quantize Q4_K_M,Q8_0 --profile host.json',
@@ -227,6 +238,7 @@ export const packCommand: AlkiCommand = {
           ...common,
           source: argv.source ?? '',
           filename: argv.filename,
+          ...(argv.mmproj !== undefined ? { mmproj: argv.mmproj } : {}),
           revision: argv.revision,
           token: argv.token,
         });
@@ -234,7 +246,7 @@ export const packCommand: AlkiCommand = {
     for (const note of result.notes) out.info(note);
     if (settings) {
       // pack serves the first quant; the profile's choice replaces it when the bundle holds it.
-      const holdsQuant = result.manifest.artifacts.some((a) => a.quant === settings.quant);
+      const holdsQuant = modelArtifacts(result.manifest).some((a) => a.quant === settings.quant);
       // The accelerator is recorded either way: the bundle was calibrated for that device.
       await updateBundleRuntime(result.dir, {
         ...(holdsQuant ? { quant: settings.quant } : {}),

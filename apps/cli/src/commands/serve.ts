@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { loadApiKeys, resolveServeSettings, RuntimeError, serveModel, type EngineName } from '@alki/runtime';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
@@ -18,6 +19,7 @@ interface ServeArgs extends GlobalOptions {
   protectMetrics: boolean;
   tlsCert?: string;
   tlsKey?: string;
+  mmproj?: string;
 }
 
 /** The environment variable that holds API keys, comma-separated. */
@@ -108,6 +110,11 @@ export const serveCommand: AlkiCommand = {
       })
       .option('tls-cert', { type: 'string', describe: 'Serve HTTPS with this PEM certificate (chain)' })
       .option('tls-key', { type: 'string', describe: 'The PEM private key of --tls-cert' })
+      .option('mmproj', {
+        type: 'string',
+        describe:
+          'A vision projector (mmproj-*.gguf) loaded beside a .gguf model, so requests may carry images (llama-server only; a bundle names its own in runtime.json)',
+      })
       .example(
         '$0 serve ./dist/tiny',
         'Serve a bundle with the host, port, context, threads and GPU layers of its runtime.json',
@@ -119,6 +126,10 @@ export const serveCommand: AlkiCommand = {
       .example(
         `${API_KEY_ENV}=$(cat key) $0 serve ./dist/tiny --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem`,
         'Serve HTTPS on every interface; requests without the key get 401, /health stays open',
+      )
+      .example(
+        '$0 serve gemma-3-4b-it-Q4_K_M.gguf --mmproj mmproj-gemma-3-4b-it-f16.gguf',
+        'Serve a vision-language model: chat messages may carry image_url parts with data URLs',
       )
       .example(
         '$0 serve model.gguf --engine node-llama-cpp',
@@ -152,6 +163,7 @@ export const serveCommand: AlkiCommand = {
         threads: argv.threads,
         ngl: parseGpuLayers(argv.ngl),
         parallel: argv.parallel,
+        projectorPath: argv.mmproj === undefined ? undefined : path.resolve(argv.mmproj),
       }).filter(([, v]) => v !== undefined),
     );
     const requested = await resolveServeSettings(argv.target, overrides);

@@ -1,6 +1,7 @@
 import { resolveLicense } from '@alki/sbom';
 import { loadTemplate } from '../deploy/render.js';
 import { deployData, type DeployOptions } from '../deploy/render-deploy.js';
+import { MODELS_DIR } from '../format/layout.js';
 import type { RuntimeManifest } from '../format/types.js';
 import { artifactPath } from '../format/validate.js';
 import type { BundleContent } from './content.js';
@@ -42,7 +43,6 @@ export function renderBundleReadme(
   options: DeployOptions = {},
 ): string {
   const deploy = deployData(content, runtime, options);
-  const modelRelative = artifactPath(runtime.model);
   return renderReadme({
     name: content.name,
     slug: content.slug,
@@ -53,15 +53,17 @@ export function renderBundleReadme(
     license: resolveLicense(content.license).expression,
     artifacts: content.artifacts.map((a) => ({
       file: artifactPath(a.uri),
-      quant: a.quant,
+      quant: a.role === 'mmproj' ? `${a.quant} (vision projector)` : a.quant,
       size: a.size,
       sha256: a.sha256,
     })),
-    // The local command line is the systemd one with the bundle-relative model path.
+    // The local command line is the systemd one with bundle-relative model paths.
     command: [
       'llama-server',
       ...deploy.serverArgs.map((arg) =>
-        arg === `${deploy.installDir}/${modelRelative}` ? `./${modelRelative}` : arg,
+        arg.startsWith(`${deploy.installDir}/${MODELS_DIR}/`)
+          ? `./${arg.slice(deploy.installDir.length + 1)}`
+          : arg,
       ),
     ],
     port: runtime.server.port,

@@ -1,11 +1,16 @@
+import { projectorArtifact } from '../format/artifacts.js';
 import type { BundleFileEntry, BundleManifest } from '../format/types.js';
 import { templateFamily } from '../model/model-facts.js';
 import type { BundleContent } from './content.js';
 
-/** manifest.json from the content and the hashes of every other file. Keys in a fixed order. */
+/**
+ * manifest.json from the content and the hashes of every other file. Keys in
+ * a fixed order. Format 2 only when the bundle has a vision projector, so a
+ * text-only bundle stays readable by every reader of format 1.
+ */
 export function buildManifest(content: BundleContent, files: BundleFileEntry[]): BundleManifest {
   return {
-    schema_version: 1,
+    schema_version: projectorArtifact(content) ? 2 : 1,
     name: content.name,
     slug: content.slug,
     version: content.version,

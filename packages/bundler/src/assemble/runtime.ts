@@ -7,13 +7,19 @@ export const HEALTH_PATH = '/health';
 
 /**
  * runtime.json for a bundle: llama-server on all interfaces, port 8080, the
- * first artifact, and the bundle's default arguments.
+ * first artifact, and the bundle's default arguments; with a vision
+ * projector, format 2 and the projector beside the model.
  */
-export function buildRuntime(defaultArtifact: BundleArtifact, args: RuntimeArgs): RuntimeManifest {
+export function buildRuntime(
+  defaultArtifact: BundleArtifact,
+  args: RuntimeArgs,
+  projector?: BundleArtifact,
+): RuntimeManifest {
   return {
-    schema_version: 1,
+    schema_version: projector ? 2 : 1,
     runtime: 'llama.cpp',
     model: defaultArtifact.uri,
+    ...(projector ? { mmproj: projector.uri } : {}),
     server: { host: '0.0.0.0', port: DEFAULT_PORT, api: true },
     args: { ...args },
     health: { path: HEALTH_PATH, timeout_s: 5 },

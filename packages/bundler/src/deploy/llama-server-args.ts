@@ -48,14 +48,23 @@ export function contextArgs(args: Pick<RuntimeManifest['args'], 'ctx' | 'paralle
  * Context and slots come from contextArgs: every request has the whole
  * context the bundle promises.
  *
+ * A vision bundle's projector (runtime.json `mmproj`) follows the model as
+ * `--mmproj`, at the path the caller resolves it to, as the model's.
+ *
  * @example
  * llamaServerArgs({ server: { host: '0.0.0.0', port: 8080 }, args: { ctx: 4096, threads: 'auto', ngl: 0, parallel: 2 } }, '/models/m.gguf', 'm');
  * // ['--model', '/models/m.gguf', '--host', '0.0.0.0', '--port', '8080', '--ctx-size', '8192', '--parallel', '2', '--n-gpu-layers', '0', '--metrics', '--alias', 'm']
  */
-export function llamaServerArgs(runtime: LlamaServerRuntime, modelPath: string, alias: string): string[] {
+export function llamaServerArgs(
+  runtime: LlamaServerRuntime,
+  modelPath: string,
+  alias: string,
+  projectorPath?: string,
+): string[] {
   const args = [
     '--model',
     modelPath,
+    ...(projectorPath !== undefined ? ['--mmproj', projectorPath] : []),
     '--host',
     runtime.server.host,
     '--port',

@@ -114,6 +114,8 @@ export interface DeployData {
   containerArgs: string[];
   image: string;
   modelCopy: [string, string];
+  /** The vision projector's COPY into the image, for a bundle that serves one. */
+  projectorCopy?: [string, string];
   port: number;
   /** The port as text, for annotation values (YAML strings). */
   portText: string;
@@ -169,9 +171,18 @@ export function deployData(
   const installDir = `${options.installRoot ?? DEFAULT_INSTALL_ROOT}/${content.slug}`;
   const modelRelative = artifactPath(runtime.model);
   const modelFile = modelRelative.slice(modelRelative.lastIndexOf('/') + 1);
+  const projectorRelative = runtime.mmproj === undefined ? undefined : artifactPath(runtime.mmproj);
+  const projectorFile = projectorRelative?.slice(projectorRelative.lastIndexOf('/') + 1);
   const artifact = content.artifacts.find((a) => a.uri === runtime.model) ?? content.artifacts[0];
+  const projector = content.artifacts.find((a) => a.uri === runtime.mmproj);
   const parallel = slotCount(runtime.args);
-  const memory = estimateMemory(content.facts, artifact.size, runtime.args.ctx, parallel);
+  // The projector's weights are loaded beside the model's.
+  const memory = estimateMemory(
+    content.facts,
+    artifact.size + (projector?.size ?? 0),
+    runtime.args.ctx,
+    parallel,
+  );
   const objectName = `alki-${content.slug}`.slice(0, 63).replace(/-+$/, '');
   const { accelerator } = runtime;
   return {
@@ -188,14 +199,21 @@ export function deployData(
     installDir,
     hostModelsDir: `${installDir}/models`,
     serverPath: options.serverPath ?? DEFAULT_SERVER_PATH,
-    serverArgs: llamaServerArgs(runtime, `${installDir}/${modelRelative}`, content.name),
+    serverArgs: llamaServerArgs(
+      runtime,
+      `${installDir}/${modelRelative}`,
+      content.name,
+      projectorRelative && `${installDir}/${projectorRelative}`,
+    ),
     containerArgs: llamaServerArgs(
       { ...runtime, server: { ...runtime.server, host: '0.0.0.0' } },
       `/models/${modelFile}`,
       content.name,
+      projectorFile && `/models/${projectorFile}`,
     ),
     image: options.serverImage ?? serverImageFor(accelerator?.backend),
     modelCopy: [modelRelative, `/models/${modelFile}`],
+    ...(projectorRelative ? { projectorCopy: [projectorRelative, `/models/${projectorFile}`] } : {}),
     port: runtime.server.port,
     portText: String(runtime.server.port),
     healthPath: runtime.health.path,

@@ -40,3 +40,12 @@ export function quadletPath(slug: string): string {
 export function artifactUri(slug: string, quant: string): string {
   return `./${MODELS_DIR}/${slug}-${quant.toLowerCase()}.gguf`;
 }
+
+/**
+ * The vision projector's uri: `./models/mmproj-<slug>-f16.gguf`. The
+ * `mmproj` in the name is how llama.cpp tells projectors from models in a
+ * folder (common/download.cpp, gguf_filename_is_model).
+ */
+export function projectorUri(slug: string, quant: string): string {
+  return `./${MODELS_DIR}/mmproj-${slug}-${quant.toLowerCase()}.gguf`;
+}

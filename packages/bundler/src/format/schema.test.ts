@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { manifestSchemaV1, runtimeSchemaV1 } from './schema.js';
+import { manifestSchemaV1, manifestSchemaV2, runtimeSchemaV1, runtimeSchemaV2 } from './schema.js';
 
 // The package ships the schemas as files for consumers in other languages.
 // If this fails after a schema change, rewrite the files from the objects:
@@ -14,5 +14,7 @@ describe('the published schema files', () => {
       JSON.parse(readFileSync(new URL(`../../schema/${name}`, import.meta.url), 'utf8'));
     expect(published('manifest.v1.json')).toEqual(manifestSchemaV1);
     expect(published('runtime.v1.json')).toEqual(runtimeSchemaV1);
+    expect(published('manifest.v2.json')).toEqual(manifestSchemaV2);
+    expect(published('runtime.v2.json')).toEqual(runtimeSchemaV2);
   });
 });

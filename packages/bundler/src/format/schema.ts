@@ -1,5 +1,5 @@
-// JSON Schemas (draft-07) of bundle format v1. These objects are the source
-// of truth; schema/manifest.v1.json and schema/runtime.v1.json in the package
+// JSON Schemas (draft-07) of bundle formats 1 and 2. These objects are the source
+// of truth; schema/manifest.v<N>.json and schema/runtime.v<N>.json in the package
 // are the same documents for non-TypeScript consumers, and a test keeps them
 // identical. A breaking change means a new schema_version and new files.
 
@@ -164,5 +164,41 @@ export const runtimeSchemaV1 = {
         source: { enum: ['probe', 'emulated'] },
       },
     },
+  },
+} as const;
+
+// Version 2 is version 1 plus the vision projector: an artifact may have
+// `role` (`model` or `mmproj`), and runtime.json may name the projector in
+// `mmproj`. Everything a version 1 document may hold, a version 2 one may
+// hold too, so readers of 2 read 1 as it is.
+const artifactsV1 = manifestSchemaV1.properties.artifacts;
+
+/** JSON Schema of metadata/manifest.json, format version 2. */
+export const manifestSchemaV2 = {
+  ...manifestSchemaV1,
+  $id: 'https://alki.dev/schemas/bundle/manifest.v2.json',
+  title: 'Alki bundle manifest, version 2',
+  properties: {
+    ...manifestSchemaV1.properties,
+    schema_version: { const: 2 },
+    artifacts: {
+      ...artifactsV1,
+      items: {
+        ...artifactsV1.items,
+        properties: { ...artifactsV1.items.properties, role: { enum: ['model', 'mmproj'] } },
+      },
+    },
+  },
+} as const;
+
+/** JSON Schema of metadata/runtime.json, format version 2. */
+export const runtimeSchemaV2 = {
+  ...runtimeSchemaV1,
+  $id: 'https://alki.dev/schemas/bundle/runtime.v2.json',
+  title: 'Alki bundle runtime manifest, version 2',
+  properties: {
+    ...runtimeSchemaV1.properties,
+    schema_version: { const: 2 },
+    mmproj: { type: 'string', pattern: ARTIFACT_URI_PATTERN },
   },
 } as const;

@@ -1,4 +1,4 @@
-// The bundle format, version 1. docs/bundle.md describes it for people;
+// The bundle format, versions 1 and 2. docs/bundle.md describes it for people;
 // schema.ts holds the JSON Schemas that readBundle enforces. Field names in
 // the JSON files are snake_case, as in the original Alki README's examples
 // (`timeout_s`), so that non-TypeScript consumers see one style.
@@ -23,6 +23,12 @@ export interface RuntimeArgs {
   parallel?: number;
 }
 
+/**
+ * What an artifact is for: a language model llama-server serves (`--model`),
+ * or the vision projector (`--mmproj`) that lets it read images. Format 2.
+ */
+export type ArtifactRole = 'model' | 'mmproj';
+
 /** One model file of the bundle. */
 export interface BundleArtifact {
   /** The quantization label a user asked for: `Q4_K_M`, `Q8_0`, `F16`... */
@@ -35,6 +41,8 @@ export interface BundleArtifact {
   size: number;
   /** The GGUF `general.file_type` name as llama.cpp prints it (`MOSTLY_Q4_K_M`), when the file says. */
   file_type?: string;
+  /** Format 2: `mmproj` for the vision projector; absent (or `model`) for a language model. */
+  role?: ArtifactRole;
 }
 
 /** Every non-model file of the bundle except manifest.json itself, with its hash. */
@@ -76,8 +84,12 @@ export interface BundleImatrix {
 
 /** metadata/manifest.json. */
 export interface BundleManifest {
-  /** The format version; readers refuse versions they do not know. */
-  schema_version: 1;
+  /**
+   * The format version; readers refuse versions they do not know. Alki
+   * writes 1 unless the bundle needs a feature of 2 (a vision projector), so
+   * readers of version 1 still read every text-only bundle.
+   */
+  schema_version: 1 | 2;
   /** The bundle's display name (any printable text; `slug` is the file-safe form). */
   name: string;
   /** DNS-1123 form of the name, used in file names, unit names and Kubernetes objects. */
@@ -128,10 +140,13 @@ export interface RuntimeAccelerator {
 
 /** metadata/runtime.json: what a server needs to start the bundle. */
 export interface RuntimeManifest {
-  schema_version: 1;
+  /** 2 when `mmproj` is set, else 1. */
+  schema_version: 1 | 2;
   runtime: 'llama.cpp';
   /** The artifact to serve by default, as an artifact uri from the manifest. */
   model: string;
+  /** Format 2: the vision projector llama-server loads beside the model (`--mmproj`), an artifact uri with role `mmproj`. */
+  mmproj?: string;
   server: {
     host: string;
     port: number;

@@ -1,13 +1,25 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { BundlerError } from '../errors.js';
-import { manifestSchemaV1, runtimeSchemaV1 } from './schema.js';
+import { manifestSchemaV1, manifestSchemaV2, runtimeSchemaV1, runtimeSchemaV2 } from './schema.js';
+import { isModelArtifact } from './artifacts.js';
 import type { BundleManifest, RuntimeManifest } from './types.js';
 
-// One strict Ajv instance for both schemas: strict mode rejects schema typos
+// One strict Ajv instance for every schema: strict mode rejects schema typos
 // at start-up instead of silently ignoring a keyword.
 const ajv = new Ajv({ strict: true, allErrors: true });
-const manifestValidator = ajv.compile(manifestSchemaV1) as ValidateFunction<BundleManifest>;
-const runtimeValidator = ajv.compile(runtimeSchemaV1) as ValidateFunction<RuntimeManifest>;
+/** The format versions this code reads, each with its validators. */
+const VALIDATORS = {
+  1: {
+    manifest: ajv.compile(manifestSchemaV1) as ValidateFunction<BundleManifest>,
+    runtime: ajv.compile(runtimeSchemaV1) as ValidateFunction<RuntimeManifest>,
+  },
+  2: {
+    manifest: ajv.compile(manifestSchemaV2) as ValidateFunction<BundleManifest>,
+    runtime: ajv.compile(runtimeSchemaV2) as ValidateFunction<RuntimeManifest>,
+  },
+} as const;
+type FormatVersion = keyof typeof VALIDATORS;
+const KNOWN_VERSIONS = Object.keys(VALIDATORS).map(Number);
 
 /** How many schema errors a message lists before "and N more". */
 const MAX_LISTED_ERRORS = 5;
@@ -37,17 +49,37 @@ function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
   });
 }
 
-function schemaFailure(file: string, problems: string[]): BundlerError {
+function schemaFailure(file: string, problems: string[], version: FormatVersion = 1): BundlerError {
   const listed = problems.slice(0, MAX_LISTED_ERRORS).join('; ');
   const more = problems.length > MAX_LISTED_ERRORS ? `; and ${problems.length - MAX_LISTED_ERRORS} more` : '';
   return new BundlerError(
     'INVALID_MANIFEST',
-    `${file} is not a valid version 1 document: ${listed}${more}.`,
+    `${file} is not a valid version ${version} document: ${listed}${more}.`,
     {
       hint: 'Repack the bundle with `alki pack`, or compare the file with docs/bundle.md.',
       details: { file, problems },
     },
   );
+}
+
+// The version a document says it is. A version this code does not know is
+// refused with its own message: the bundle was written by a newer Alki, and
+// reading it as an older format would drop what it added. A missing or
+// malformed version is left to the version 1 schema to report.
+function formatVersion(file: string, value: unknown): FormatVersion {
+  const version = (value as { schema_version?: unknown } | null)?.schema_version;
+  if (version === 2) return 2;
+  if (typeof version === 'number' && !KNOWN_VERSIONS.includes(version)) {
+    throw new BundlerError(
+      'INVALID_MANIFEST',
+      `${file} is bundle format ${version}; this Alki reads formats ${KNOWN_VERSIONS.join(' and ')}.`,
+      {
+        hint: 'Update Alki to read it, or repack the bundle with this one.',
+        details: { file, schemaVersion: version },
+      },
+    );
+  }
+  return 1;
 }
 
 function rejectEscapes(file: string, paths: unknown[]): void {
@@ -66,8 +98,8 @@ function rejectEscapes(file: string, paths: unknown[]): void {
 }
 
 /**
- * Checks a parsed metadata/manifest.json against the version 1 schema and
- * returns it typed. Paths that could leave the bundle fail with PATH_ESCAPE
+ * Checks a parsed metadata/manifest.json against the schema of the format
+ * version it names (1 or 2) and returns it typed. Paths that could leave the bundle fail with PATH_ESCAPE
  * before anything else is looked at.
  *
  * @example
@@ -84,20 +116,29 @@ export function parseManifest(value: unknown, file = 'metadata/manifest.json'): 
       ...files.map((entry) => (entry as { path?: unknown } | null)?.path),
     ]);
   }
-  if (!manifestValidator(value)) throw schemaFailure(file, describeErrors(manifestValidator.errors));
+  const version = formatVersion(file, value);
+  const validator = VALIDATORS[version].manifest;
+  if (!validator(value)) throw schemaFailure(file, describeErrors(validator.errors), version);
+  // The first artifact is the default model and names the version; a
+  // projector is never served alone, and llama-server takes one.
+  if (!isModelArtifact(value.artifacts[0]))
+    throw schemaFailure(file, ['/artifacts/0 must be a model, not the vision projector'], version);
+  if (value.artifacts.filter((a) => !isModelArtifact(a)).length > 1)
+    throw schemaFailure(file, ['/artifacts holds more than one vision projector (role mmproj)'], version);
   const seen = new Set<string>();
   for (const path of [
     ...value.artifacts.map((a) => artifactPath(a.uri)),
     ...value.files.map((f) => f.path),
   ]) {
-    if (seen.has(path)) throw schemaFailure(file, [`${path} is listed twice`]);
+    if (seen.has(path)) throw schemaFailure(file, [`${path} is listed twice`], version);
     seen.add(path);
   }
   return value;
 }
 
 /**
- * Checks a parsed metadata/runtime.json against the version 1 schema.
+ * Checks a parsed metadata/runtime.json against the schema of the format
+ * version it names (1 or 2).
  *
  * @example
  * const runtime = parseRuntime(JSON.parse(text));
@@ -105,7 +146,9 @@ export function parseManifest(value: unknown, file = 'metadata/manifest.json'): 
  */
 export function parseRuntime(value: unknown, file = 'metadata/runtime.json'): RuntimeManifest {
   if (typeof value === 'object' && value !== null)
-    rejectEscapes(file, [(value as { model?: unknown }).model]);
-  if (!runtimeValidator(value)) throw schemaFailure(file, describeErrors(runtimeValidator.errors));
+    rejectEscapes(file, [(value as { model?: unknown }).model, (value as { mmproj?: unknown }).mmproj]);
+  const version = formatVersion(file, value);
+  const validator = VALIDATORS[version].runtime;
+  if (!validator(value)) throw schemaFailure(file, describeErrors(validator.errors), version);
   return value;
 }

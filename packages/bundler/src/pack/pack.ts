@@ -69,6 +69,14 @@ export interface PackOptions {
   imatrix?: string;
   /** For hub GGUF repos: a glob that picks exactly one .gguf (`*Q8_0.gguf`). */
   filename?: string;
+  /**
+   * The vision projector packed beside the model (format 2): for a local
+   * .gguf, the path of its mmproj GGUF; for a hub GGUF repo, a glob picking
+   * one of the repo's (by default llama.cpp's choice, see selectProjector in
+   * @alki/hub). A vision checkpoint's projector is converted with it.
+   * `false` packs the model alone.
+   */
+  mmproj?: string | false;
   /** Hub revision: a branch, tag or commit. */
   revision?: string;
   /** Hub token; defaults to HF_TOKEN. */
@@ -214,6 +222,7 @@ export async function packFrom(
       name,
       slug,
       models: resolved.models,
+      ...(resolved.projector ? { projector: resolved.projector } : {}),
       source: resolved.source,
       hubUrl: resolved.hubUrl,
       license: resolved.license ?? facts.license ?? null,

@@ -1,10 +1,12 @@
-import { convert, type OutType } from '@alki/converter';
+import { convert, convertProjector, hasVisionProjector, type OutType } from '@alki/converter';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BundleSource } from '../format/types.js';
 import { createScratchDir } from './destination.js';
+import { prepareProjector } from './projector.js';
 import { checkQuants, quantizeModels } from './quantize-models.js';
 import type { ResolvedSource, SourceContext } from './sources.js';
+import type { PreparedModel } from './write-bundle.js';
 
 /** The quant a checkpoint is packed as when --quantize is not given: the original README's edge default. */
 export const DEFAULT_CHECKPOINT_QUANT = 'Q4_K_M';
@@ -83,9 +85,28 @@ export async function packCheckpointFolder(
     });
     const facts = await context.steps.inspect(base);
     const models = await quantizeModels({ file: base, facts, scratch: true }, quants, scratch, context);
+    // A vision-language checkpoint's projector is converted too, at F16 as
+    // convert_hf_to_gguf --mmproj writes it by default, whatever the model's quants.
+    let projector: PreparedModel | undefined;
+    if (context.options.mmproj !== false && hasVisionProjector(converted.architecture)) {
+      const output = path.join(scratch, 'mmproj-f16.gguf');
+      context.progress({ phase: 'convert', message: `Converting the ${origin.repo} vision projector (F16)` });
+      await convertProjector({
+        input: dir,
+        output,
+        outtype: 'f16',
+        ...(origin.license ? { license: origin.license } : {}),
+        ...(origin.modelName ? { name: origin.modelName } : {}),
+        signal: context.options.signal,
+        onProgress: (p) =>
+          context.progress({ phase: 'convert', file: p.tensor, done: p.bytesDone, total: p.bytesTotal }),
+      });
+      projector = await prepareProjector(output, context.steps, true);
+    }
     const files = (await readdir(dir)).filter((name) => /\.(safetensors|json|model)$/i.test(name)).sort();
     return {
       models,
+      ...(projector ? { projector } : {}),
       source: { kind: origin.kind, repo: origin.repo, revision: origin.revision, files },
       hubUrl: origin.hubUrl,
       license: origin.license ?? facts.license,
@@ -93,7 +114,7 @@ export async function packCheckpointFolder(
       time: origin.time ?? (await newestTime(dir)),
       defaultName: origin.modelName ?? path.basename(dir),
       notes: [
-        `Converted ${converted.architecture} (${converted.parameterCount} parameters) with the ${converted.tokenizer.model} tokenizer.`,
+        `Converted ${converted.architecture} (${converted.parameterCount} parameters) with the ${converted.tokenizer.model} tokenizer${projector ? ', and its vision projector' : ''}.`,
       ],
       cleanup,
     };

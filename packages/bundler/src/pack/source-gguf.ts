@@ -1,7 +1,9 @@
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { BundlerError } from '../errors.js';
 import type { BundleSource } from '../format/types.js';
 import { createScratchDir } from './destination.js';
+import { prepareProjector } from './projector.js';
 import { quantizeModels } from './quantize-models.js';
 import type { ResolvedSource, SourceContext } from './sources.js';
 
@@ -13,6 +15,22 @@ export interface GgufOrigin {
   licenseText?: string;
   time?: Date;
   defaultName?: string;
+  /** The vision projector (a downloaded mmproj GGUF) to pack beside the model. */
+  projector?: string;
+}
+
+// A local GGUF's projector is the file --mmproj names; nothing is guessed
+// from the folder, which may hold projectors of other models.
+function localProjector(context: SourceContext): string | undefined {
+  const given = context.options.mmproj;
+  if (given === undefined || given === false) return undefined;
+  if (!/\.gguf$/i.test(given)) {
+    throw new BundlerError('INVALID_INPUT', `--mmproj ${given} is not a .gguf file.`, {
+      hint: 'Give the path of the mmproj-*.gguf file that belongs to the model.',
+      details: { mmproj: given },
+    });
+  }
+  return path.resolve(given);
 }
 
 /**
@@ -32,6 +50,8 @@ export async function packLocalGguf(
     if (scratch) await rm(scratch, { recursive: true, force: true });
   };
   try {
+    const projectorFile = origin ? origin.projector : localProjector(context);
+    const projector = projectorFile ? await prepareProjector(projectorFile, context.steps) : undefined;
     let models = [base];
     if (context.quants) {
       scratch = await createScratchDir(context.scratchParent);
@@ -39,11 +59,12 @@ export async function packLocalGguf(
     }
     return {
       models,
+      ...(projector ? { projector } : {}),
       source: origin?.source ?? {
         kind: 'local-gguf',
         repo: path.basename(file),
         revision: null,
-        files: [path.basename(file)],
+        files: [path.basename(file), ...(projector ? [path.basename(projector.file)] : [])],
       },
       hubUrl: origin?.hubUrl,
       license: origin?.license,

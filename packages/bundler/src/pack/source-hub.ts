@@ -1,7 +1,9 @@
 import {
   downloadFile,
+  isProjectorFile,
   resolveModel,
   selectFile,
+  selectProjector,
   snapshotDownload,
   type HubOptions,
   type ResolvedModel,
@@ -80,17 +82,34 @@ export async function packHubRepo(repoId: string, context: SourceContext): Promi
   const paths = model.files.map((f) => f.path);
 
   if (model.kind === 'gguf' || context.options.filename !== undefined) {
-    const file = selectFile(paths, context.options.filename ?? '*.gguf', model.repo);
-    context.progress({ phase: 'download', message: `Downloading ${model.repo}/${file}` });
+    // A vision projector is packed beside the model, never as it.
+    const file = selectFile(
+      paths.filter((p) => !isProjectorFile(p)),
+      context.options.filename ?? '*.gguf',
+      model.repo,
+    );
+    const mmproj = context.options.mmproj;
+    const projectorFile = mmproj === false ? undefined : selectProjector(paths, file, mmproj, model.repo);
     // Download by the revision's name, as huggingface_hub does, so the cache
     // records refs/<name> and a later offline pack finds it by that name.
-    const cached = await downloadFile(model.repo, file, {
-      ...options,
-      revision: model.revision,
-      onProgress: (done, total) => context.progress({ phase: 'download', file, done, total }),
-    });
+    const download = async (name: string) => {
+      context.progress({ phase: 'download', message: `Downloading ${model.repo}/${name}` });
+      return downloadFile(model.repo, name, {
+        ...options,
+        revision: model.revision,
+        onProgress: (done, total) => context.progress({ phase: 'download', file: name, done, total }),
+      });
+    };
+    const cached = await download(file);
+    const projector = projectorFile ? await download(projectorFile) : undefined;
     const resolved = await packLocalGguf(cached.localPath, context, {
-      source: { kind: 'hub', repo: model.repo, revision: cached.commit, files: [file] },
+      source: {
+        kind: 'hub',
+        repo: model.repo,
+        revision: cached.commit,
+        files: [file, ...(projectorFile ? [projectorFile] : [])],
+      },
+      ...(projector ? { projector: projector.localPath } : {}),
       hubUrl: model.endpoint,
       license: model.license,
       licenseText: await hubLicenseText(model, context),

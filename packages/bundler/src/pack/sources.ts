@@ -19,6 +19,8 @@ export interface PackSteps {
 /** A source made concrete: local GGUF files ready to go into the bundle. */
 export interface ResolvedSource {
   models: PreparedModel[];
+  /** The vision projector served beside the models (`--mmproj`), for a vision-language model. */
+  projector?: PreparedModel;
   source: BundleSource;
   hubUrl?: string;
   /** The license the source names (model card), if any; the GGUF's general.license is the fallback. */
@@ -98,6 +100,20 @@ export async function resolveSource(context: SourceContext): Promise<ResolvedSou
   }
   if (options.filename !== undefined && info) {
     throw new BundlerError('INVALID_INPUT', '--filename only applies to a hub repo (org/name).');
+  }
+  if (
+    options.mmproj !== undefined &&
+    options.mmproj !== false &&
+    !info?.isFile() &&
+    !HUB_REPO_ID.test(options.source)
+  ) {
+    throw new BundlerError(
+      'INVALID_INPUT',
+      '--mmproj names a projector file for a .gguf source, or a glob for a hub repo.',
+      {
+        hint: 'A checkpoint folder has its projector converted with it; pass --no-mmproj to leave it out.',
+      },
+    );
   }
   if (info?.isFile()) return packLocalGguf(path.resolve(options.source), context);
   if (info?.isDirectory()) {

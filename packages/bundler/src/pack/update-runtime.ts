@@ -8,6 +8,7 @@ import { renderDeployFiles } from '../deploy/render-deploy.js';
 import { BundlerError } from '../errors.js';
 import { MANIFEST_PATH, README_PATH, RUNTIME_PATH } from '../format/layout.js';
 import type { BundleFileEntry, RuntimeAccelerator, RuntimeManifest, ThreadSetting } from '../format/types.js';
+import { modelArtifacts } from '../format/artifacts.js';
 import { walkTree } from '../io/walk.js';
 import { readBundle } from '../read-bundle.js';
 import { commitStagingDir, createStagingDir, removeStaleSiblings } from './destination.js';
@@ -45,11 +46,13 @@ export async function updateBundleRuntime(dir: string, update: RuntimeUpdate): P
   const { manifest } = bundle;
   let model = bundle.runtime.model;
   if (update.quant !== undefined) {
-    const artifact = manifest.artifacts.find((a) => a.quant === update.quant);
+    // The projector is no model to serve, whatever its quant label.
+    const models = modelArtifacts(manifest);
+    const artifact = models.find((a) => a.quant === update.quant);
     if (!artifact) {
       throw new BundlerError('INVALID_INPUT', `The bundle has no ${update.quant} model.`, {
-        hint: `It holds ${manifest.artifacts.map((a) => a.quant).join(', ')}; pack the quant in (alki pack --quantize) or choose one of those.`,
-        details: { quant: update.quant, available: manifest.artifacts.map((a) => a.quant) },
+        hint: `It holds ${models.map((a) => a.quant).join(', ')}; pack the quant in (alki pack --quantize) or choose one of those.`,
+        details: { quant: update.quant, available: models.map((a) => a.quant) },
       });
     }
     model = artifact.uri;

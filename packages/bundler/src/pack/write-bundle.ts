@@ -10,10 +10,12 @@ import { buildManifest, formatJson } from '../assemble/manifest.js';
 import { buildRuntime } from '../assemble/runtime.js';
 import { renderDeployFiles } from '../deploy/render-deploy.js';
 import { BundlerError } from '../errors.js';
+import { projectorArtifact } from '../format/artifacts.js';
 import {
   artifactUri,
   LICENSE_PATH,
   MANIFEST_PATH,
+  projectorUri,
   README_PATH,
   RUNTIME_PATH,
   SBOM_PATH,
@@ -64,6 +66,8 @@ export interface WriteBundleInput {
   name: string;
   slug: string;
   models: PreparedModel[];
+  /** The vision projector (mmproj) that goes beside the models, for a vision-language model. */
+  projector?: PreparedModel;
   source: BundleSource;
   hubUrl?: string;
   license: string | null;
@@ -133,10 +137,15 @@ export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundl
       alkiVersion: input.alkiVersion,
       ...(imatrix ? { imatrix } : {}),
     };
-    const runtime = buildRuntime(artifacts[0], input.defaults);
+    const runtime = buildRuntime(artifacts[0], input.defaults, projectorArtifact(content));
     const sbom = createSbom({
       bundle: { name: content.name, slug: content.slug, version: content.version },
-      models: artifacts.map((a) => ({ uri: a.uri, quant: a.quant, sha256: a.sha256 })),
+      models: artifacts.map((a) => ({
+        uri: a.uri,
+        quant: a.quant,
+        sha256: a.sha256,
+        ...(a.role ? { role: a.role } : {}),
+      })),
       source: { repo: content.source.repo, revision: content.source.revision, hubUrl: content.hubUrl },
       license: content.license,
       licenseText: content.licenseText,
@@ -227,10 +236,12 @@ async function moved(from: string, to: string): Promise<boolean> {
 async function placeModels(staging: string, input: WriteBundleInput): Promise<BundleArtifact[]> {
   await mkdir(path.join(staging, 'models'));
   const artifacts: BundleArtifact[] = [];
-  const sizes = await Promise.all(input.models.map(async (model) => (await stat(model.file)).size));
+  const files = [...input.models, ...(input.projector ? [input.projector] : [])];
+  const sizes = await Promise.all(files.map(async (model) => (await stat(model.file)).size));
   const grandTotal = sizes.reduce((a, b) => a + b, 0);
   let before = 0;
-  for (const [index, model] of input.models.entries()) {
+  for (const [index, model] of files.entries()) {
+    const projector = model === input.projector;
     const quant = model.quant ?? (model.facts.fileType ? quantLabel(model.facts.fileType) : undefined);
     if (!quant) {
       throw new BundlerError(
@@ -243,7 +254,7 @@ async function placeModels(staging: string, input: WriteBundleInput): Promise<Bu
         },
       );
     }
-    const uri = artifactUri(input.slug, quant);
+    const uri = projector ? projectorUri(input.slug, quant) : artifactUri(input.slug, quant);
     if (artifacts.some((artifact) => artifact.uri === uri)) {
       throw new BundlerError('INVALID_INPUT', `Two model files would both be ${quant}.`, {
         details: { quant },
@@ -265,6 +276,7 @@ async function placeModels(staging: string, input: WriteBundleInput): Promise<Bu
       sha256: hashed.sha256,
       size: hashed.size,
       ...(model.facts.fileType ? { file_type: model.facts.fileType } : {}),
+      ...(projector ? { role: 'mmproj' as const } : {}),
     });
   }
   return artifacts;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { artifactPath, MANIFEST_PATH, type Bundle } from '@alki/bundler';
+import { artifactPath, llamaServerArgs, MANIFEST_PATH, modelArtifacts, type Bundle } from '@alki/bundler';
 import { ImageBuilderError } from '../errors.js';
 import type { TarEntry } from '../tar/tar-header.js';
 
@@ -40,14 +40,16 @@ export function manifestEntry(bundle: Bundle, size: number): TarEntry {
   };
 }
 
-/** Picks the artifact to serve: the one with `quant`, or runtime.json's model. */
+/** Picks the model to serve: the one with `quant`, or runtime.json's model. */
 export function chooseArtifact(bundle: Bundle, quant?: string): Bundle['manifest']['artifacts'][number] {
   if (quant) {
-    const found = bundle.manifest.artifacts.find((a) => a.quant.toLowerCase() === quant.toLowerCase());
+    // The vision projector is no quant to serve, whatever its label.
+    const models = modelArtifacts(bundle.manifest);
+    const found = models.find((a) => a.quant.toLowerCase() === quant.toLowerCase());
     if (!found) {
       throw new ImageBuilderError('INVALID_BUNDLE', `The bundle has no ${quant} model.`, {
-        details: { quant, available: bundle.manifest.artifacts.map((a) => a.quant) },
-        hint: `Choose one of: ${bundle.manifest.artifacts.map((a) => a.quant).join(', ')}.`,
+        details: { quant, available: models.map((a) => a.quant) },
+        hint: `Choose one of: ${models.map((a) => a.quant).join(', ')}.`,
       });
     }
     return found;
@@ -65,4 +67,23 @@ export function chooseArtifact(bundle: Bundle, quant?: string): Bundle['manifest
 /** The path inside the image of an artifact uri. */
 export function imageModelPath(uri: string): string {
   return path.posix.join(IMAGE_BUNDLE_DIR, artifactPath(uri));
+}
+
+/**
+ * The llama-server arguments of a bundle's runtime.json for one of its
+ * models, with paths resolved by `where`: the model, and the vision
+ * projector (runtime.json `mmproj`) when the bundle serves one.
+ */
+export function bundleServerArgs(
+  bundle: Bundle,
+  model: Bundle['manifest']['artifacts'][number],
+  where: (uri: string) => string,
+): string[] {
+  const { runtime, manifest } = bundle;
+  return llamaServerArgs(
+    runtime,
+    where(model.uri),
+    manifest.slug,
+    runtime.mmproj === undefined ? undefined : where(runtime.mmproj),
+  );
 }

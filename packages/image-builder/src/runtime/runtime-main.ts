@@ -1,8 +1,8 @@
 import { spawn as spawnChild } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { llamaServerArgs, type Bundle } from '@alki/bundler';
-import { chooseArtifact } from '../bundle/bundle-layer.js';
+import type { Bundle } from '@alki/bundler';
+import { bundleServerArgs, chooseArtifact } from '../bundle/bundle-layer.js';
 import { ImageBuilderError } from '../errors.js';
 import { replaceDirectory, tempPathBeside, writeFileAtomic } from '@alki/oci';
 
@@ -132,7 +132,7 @@ export async function runRuntime(
   const bundle = await deps.readBundle(settings.bundleDir);
   const artifact = chooseArtifact(bundle, settings.quant);
   const args = [
-    ...llamaServerArgs(bundle.runtime, path.join(bundle.dir, artifact.uri), bundle.manifest.slug),
+    ...bundleServerArgs(bundle, artifact, (uri) => path.join(bundle.dir, uri)),
     ...settings.extraArgs,
   ];
   deps.log(`alki-runtime: starting ${settings.llamaServer} ${args.join(' ')}`);

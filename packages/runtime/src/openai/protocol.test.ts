@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { RuntimeError } from '../errors.js';
-import { httpStatusFor, openAiErrorBody, parseGenerationRequest } from './protocol.js';
+import { gradientPng } from '../vision/generated-image.js';
+import { httpStatusFor, openAiErrorBody, parseGenerationRequest, requestImages } from './protocol.js';
 
 function refusal(run: () => unknown): RuntimeError {
   try {
@@ -100,7 +101,12 @@ describe('parseGenerationRequest', () => {
   it.each([
     [[], 'messages'],
     [[{ role: 'tool', content: 'x' }], 'messages[0].role'],
-    [[{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }], 'messages[0].content'],
+    [[{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }], 'messages[0].content[0]'],
+    [[{ role: 'user', content: ['hello', { type: 'input_audio' }] }], 'messages[0].content[0]'],
+    [
+      [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'input_audio' }] }],
+      'messages[0].content[1]',
+    ],
     [[{ role: 'user', content: 42 }], 'messages[0].content'],
   ])('refuses the messages %j, naming %s', (messages, param) => {
     const error = refusal(() => parseGenerationRequest('chat', { messages }, ['tiny']));
@@ -111,6 +117,47 @@ describe('parseGenerationRequest', () => {
     expect(refusal(() => parseGenerationRequest('completion', [1, 2], ['tiny'])).code).toBe(
       'REQUEST_INVALID',
     );
+  });
+});
+
+describe('image_url parts', () => {
+  const url = `data:image/png;base64,${gradientPng(8).toString('base64')}`;
+
+  it('keeps text and images in the order sent, and the text joined as the content', () => {
+    const request = parseGenerationRequest(
+      'chat',
+      {
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is ' },
+              { type: 'image_url', image_url: { url } },
+              { type: 'text', text: 'this?' },
+            ],
+          },
+        ],
+      },
+      ['tiny'],
+    );
+    expect(request.messages?.[0]).toEqual({ role: 'system', content: 'Be brief.' });
+    expect(request.messages?.[1].content).toBe('What is this?');
+    expect(request.messages?.[1].parts?.map((part) => part.type)).toEqual(['text', 'image', 'text']);
+    expect(requestImages(request)).toEqual([
+      { url, format: 'png', width: 8, height: 8, bytes: expect.any(Number) },
+    ]);
+  });
+
+  it('refuses more images in one request than the server encodes', () => {
+    const image = { type: 'image_url', image_url: { url } };
+    const error = refusal(() =>
+      parseGenerationRequest('chat', { messages: [{ role: 'user', content: Array(9).fill(image) }] }, [
+        'tiny',
+      ]),
+    );
+    expect(error.message).toBe('The messages carry 9 images; a request may carry at most 8.');
+    expect(httpStatusFor(error)).toBe(400);
   });
 });
 

@@ -1,12 +1,19 @@
 import { RuntimeError, type RuntimeErrorCode } from '../errors.js';
+import { MAX_IMAGES_PER_REQUEST, parseImageUrl, type ImageInput } from '../vision/image-input.js';
 
 // The subset of the OpenAI API that both engines serve. Field names follow
 // the OpenAI API reference (chat/completions, completions); anything else in
 // a request body is ignored, as the OpenAI servers do for unknown fields.
 
+/** A piece of a chat message that carries an image: text and images in the order sent. */
+export type ChatPart = { type: 'text'; text: string } | { type: 'image'; image: ImageInput };
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
+  /** The message's text (its text parts joined). */
   content: string;
+  /** Set only when the message carries images: its text and images in order, for a vision engine. */
+  parts?: ChatPart[];
 }
 
 /** A validated generation request, the same for both engines. */
@@ -62,32 +69,45 @@ function parseStop(value: unknown): string[] {
   return list as string[];
 }
 
-// `content` may be a string or an array of parts; only text parts can be
-// served by a text model, so other part types are refused, not dropped.
-function messageText(content: unknown, index: number): string {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) {
-    return content
-      .map((part: unknown) => {
-        const p = part as { type?: unknown; text?: unknown };
-        if (p && p.type === 'text' && typeof p.text === 'string') return p.text;
-        throw invalid(
-          `messages[${index}].content has a part that is not text; this model only reads text.`,
-          `messages[${index}].content`,
-        );
-      })
-      .join('');
+// `content` may be a string or an array of parts: text, and images as
+// OpenAI's `image_url` parts with a data URL (checked by parseImageUrl). Any
+// other part type is refused, not dropped.
+function messageContent(content: unknown, index: number): Pick<ChatMessage, 'content' | 'parts'> {
+  if (typeof content === 'string') return { content };
+  if (!Array.isArray(content)) {
+    throw invalid(
+      `messages[${index}].content must be a string or an array of text and image_url parts.`,
+      `messages[${index}].content`,
+    );
   }
-  throw invalid(
-    `messages[${index}].content must be a string or an array of text parts.`,
-    `messages[${index}].content`,
+  const parts = content.map((part: unknown, at): ChatPart => {
+    const param = `messages[${index}].content[${at}]`;
+    const p = part as { type?: unknown; text?: unknown; image_url?: unknown };
+    if (p && p.type === 'text' && typeof p.text === 'string') return { type: 'text', text: p.text };
+    if (p && p.type === 'image_url') {
+      const imageUrl = p.image_url as { url?: unknown } | undefined;
+      return { type: 'image', image: parseImageUrl(imageUrl?.url, param) };
+    }
+    throw invalid(
+      `${param} has type ${JSON.stringify(p?.type ?? null)}; a part is text or image_url.`,
+      param,
+    );
+  });
+  const text = parts.map((part) => (part.type === 'text' ? part.text : '')).join('');
+  return parts.some((part) => part.type === 'image') ? { content: text, parts } : { content: text };
+}
+
+/** The images of a request's messages, in order. */
+export function requestImages(request: GenerationRequest): ImageInput[] {
+  return (request.messages ?? []).flatMap((message) =>
+    (message.parts ?? []).flatMap((part) => (part.type === 'image' ? [part.image] : [])),
   );
 }
 
 function parseMessages(value: unknown): ChatMessage[] {
   if (!Array.isArray(value) || value.length === 0)
     throw invalid("'messages' must be a non-empty array.", 'messages');
-  return value.map((raw: unknown, index) => {
+  const messages = value.map((raw: unknown, index): ChatMessage => {
     const message = raw as { role?: unknown; content?: unknown };
     if (!message || typeof message !== 'object')
       throw invalid(`messages[${index}] must be an object.`, `messages[${index}]`);
@@ -98,8 +118,19 @@ function parseMessages(value: unknown): ChatMessage[] {
         `messages[${index}].role`,
       );
     }
-    return { role, content: messageText(message.content, index) };
+    return { role, ...messageContent(message.content, index) };
   });
+  const images = messages.reduce(
+    (sum, message) => sum + (message.parts?.filter((p) => p.type === 'image').length ?? 0),
+    0,
+  );
+  if (images > MAX_IMAGES_PER_REQUEST) {
+    throw invalid(
+      `The messages carry ${images} images; a request may carry at most ${MAX_IMAGES_PER_REQUEST}.`,
+      'messages',
+    );
+  }
+  return messages;
 }
 
 /**

@@ -12,6 +12,12 @@ export interface Engine {
   /** Tokens one request may hold, prompt and answer together. */
   readonly contextSize: number;
   /**
+   * `true` when requests may carry images (a vision projector is loaded);
+   * otherwise the sentence a request with images is refused with. Absent
+   * means a text-only model.
+   */
+  readonly images?: true | string;
+  /**
    * Generates an answer, calling `onText` with each piece as it is decoded.
    * Throws a RuntimeError with code CONTEXT_EXCEEDED when the prompt does not fit.
    */

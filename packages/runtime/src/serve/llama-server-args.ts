@@ -3,6 +3,8 @@ import { llamaServerArgs } from '@alki/bundler';
 /** The runtime settings a served model needs, from a bundle's runtime.json or flags. */
 export interface ServeSettings {
   modelPath: string;
+  /** The vision projector llama-server loads beside the model (runtime.json `mmproj`, or --mmproj). */
+  projectorPath?: string;
   /** The id clients send as `model`. */
   modelId: string;
   host: string;
@@ -27,5 +29,5 @@ export function serveSettingsArgs(settings: ServeSettings): string[] {
     server: { host: settings.host, port: settings.port },
     args: { ctx: settings.ctx, threads: settings.threads, ngl: settings.ngl, parallel: settings.parallel },
   };
-  return llamaServerArgs(runtime, settings.modelPath, settings.modelId);
+  return llamaServerArgs(runtime, settings.modelPath, settings.modelId, settings.projectorPath);
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { RuntimeError } from '../errors.js';
 import { abortReason, isFailureLine } from '../native/abort-reason.js';
-import type { GenerationRequest, GenerationResult } from '../openai/protocol.js';
+import type { ChatMessage, GenerationRequest, GenerationResult } from '../openai/protocol.js';
 import type { Engine } from './engine.js';
 import { serveSettingsArgs, type ServeSettings } from './llama-server-args.js';
 
@@ -52,6 +52,22 @@ function upstreamError(status: number, body: { error?: { message?: string; type?
     return new RuntimeError('MODEL_NOT_FOUND', message, { details: { param: 'model' } });
   if (status >= 400 && status < 500) return new RuntimeError('REQUEST_INVALID', message);
   return new RuntimeError('UPSTREAM_FAILED', `llama-server failed: ${message}`, { details: { status } });
+}
+
+// A message as llama-server's OpenAI endpoint takes it: text as a string,
+// and a message with images as text and image_url parts in their order, the
+// data URLs passed on as the client sent them (tools/server/server-common.cpp,
+// oaicompat_chat_params_parse).
+function upstreamMessage(message: ChatMessage): Record<string, unknown> {
+  if (!message.parts) return { role: message.role, content: message.content };
+  return {
+    role: message.role,
+    content: message.parts.map((part) =>
+      part.type === 'text'
+        ? { type: 'text', text: part.text }
+        : { type: 'image_url', image_url: { url: part.image.url } },
+    ),
+  };
 }
 
 /**
@@ -191,7 +207,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
       seed: request.seed,
       stop: request.stop.length ? request.stop : undefined,
     };
-    if (request.kind === 'chat') body.messages = request.messages;
+    if (request.kind === 'chat') body.messages = request.messages?.map(upstreamMessage);
     else body.prompt = request.prompt;
     let response: Response;
     try {
@@ -255,6 +271,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     name: 'llama-server',
     modelId: settings.modelId,
     contextSize,
+    ...(settings.projectorPath !== undefined ? { images: true as const } : {}),
     generate,
     healthy: () => exitReason === undefined,
     async metricsText() {

@@ -26,6 +26,11 @@ export interface NodeLlamaEngineOptions {
   parallel?: number;
   /** An existing node-llama-cpp instance; by default the prebuilt CPU build. */
   llama?: Llama;
+  /**
+   * The model's vision projector, which node-llama-cpp cannot load: set, it
+   * makes requests with images fail with a 400 that names the engine that can.
+   */
+  projectorPath?: string;
 }
 
 /** Threads for node-llama-cpp: the request, at most the core count (FACTS: 4 threads on 2 cores is ~100x slower). */
@@ -172,6 +177,13 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
     name: 'node-llama-cpp',
     modelId: options.modelId,
     contextSize,
+    // node-llama-cpp 3 has no multimodal API: the projector cannot be loaded here.
+    ...(options.projectorPath !== undefined
+      ? {
+          images:
+            'The node-llama-cpp engine does not read images; serve with --engine llama-server (alki tools build), which loads the vision projector.',
+        }
+      : {}),
     generate,
     async close() {
       await context.dispose();

@@ -9,6 +9,7 @@ import {
   httpStatusFor,
   openAiErrorBody,
   parseGenerationRequest,
+  requestImages,
   type GenerationRequest,
   type GenerationResult,
 } from '../openai/protocol.js';
@@ -21,7 +22,7 @@ export interface OpenAiServerOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  /** Largest request body accepted, in bytes. Default 4 MiB. */
+  /** Largest request body accepted, in bytes. Default 4 MiB, or 32 MiB when the engine reads images. */
   maxBodyBytes?: number;
   /** One line per request and per failure, for the CLI's --verbose. */
   log?: (line: string) => void;
@@ -59,7 +60,8 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
   const { engine } = options;
   const now = options.now ?? (() => performance.now());
   const log = options.log ?? (() => undefined);
-  const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+  // Images come inline, base64: a photo is several MiB (OpenAI takes up to 20 MB an image).
+  const maxBodyBytes = options.maxBodyBytes ?? (engine.images === true ? 32 : 4) * 1024 * 1024;
   const metrics = createServerMetrics();
   const access: AccessPolicy = options.access ?? { apiKeys: [] };
   const keyAccepted = createKeyCheck(access.apiKeys);
@@ -78,6 +80,14 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
     started: number,
   ): Promise<void> {
     const parsed = parseGenerationRequest(kind, await readJsonBody(request, maxBodyBytes), [engine.modelId]);
+    if (engine.images !== true && requestImages(parsed).length > 0) {
+      throw new RuntimeError(
+        'REQUEST_INVALID',
+        engine.images ??
+          'This model reads only text: it has no vision projector (mmproj), so it cannot take images.',
+        { details: { param: 'messages' } },
+      );
+    }
     const abort = new AbortController();
     // A client that hangs up stops its generation; the sequence is freed for others.
     response.on('close', () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { slotsThatFit } from '@alki/bundler';
 import { isAlkiError } from '@alki/errors';
-import { openGguf, summarizeGguf } from '@alki/gguf-reader';
+import { getMetadata, openGguf, summarizeGguf } from '@alki/gguf-reader';
 import { requireLlamaTool } from '@alki/llama-tools';
 import { RuntimeError } from '../errors.js';
 import { checkGgufStructure } from '../validate/structure.js';
@@ -62,6 +62,38 @@ function availableMemory(): number {
   return constrained > 0 ? Math.min(os.freemem(), constrained) : os.freemem();
 }
 
+// A projector is a GGUF whose architecture is clip (llama.cpp's mmproj
+// files); anything else given as one fails here with a sentence, not inside
+// llama-server's loader.
+async function checkProjector(file: string): Promise<void> {
+  let architecture: unknown;
+  try {
+    architecture = getMetadata(await openGguf(file), 'general.architecture');
+  } catch (error) {
+    if (!isAlkiError(error)) throw error;
+    throw new RuntimeError(
+      'INVALID_INPUT',
+      `The vision projector ${file} is not a readable GGUF: ${error.message}`,
+      {
+        category: 'input',
+        cause: error,
+        details: { path: file },
+      },
+    );
+  }
+  if (architecture !== 'clip') {
+    throw new RuntimeError(
+      'INVALID_INPUT',
+      `${file} is not a vision projector: its general.architecture is ${JSON.stringify(architecture ?? null)}, not "clip".`,
+      {
+        category: 'input',
+        hint: 'Give the mmproj-*.gguf file that belongs to the model.',
+        details: { path: file },
+      },
+    );
+  }
+}
+
 /**
  * Checks the model before any native code loads it, and fits the slots to
  * memory: each of `parallel` slots holds a KV cache for the whole context.
@@ -95,8 +127,12 @@ async function prepare(
       details: { path: settings.modelPath },
     });
   }
+  if (settings.projectorPath !== undefined) await checkProjector(settings.projectorPath);
   const kvCacheBytesPerToken = summarizeGguf(file, { contextSize: 1 }).memory.kvCacheBytes;
-  const modelBytes = fs.statSync(settings.modelPath).size;
+  // The projector's weights are loaded beside the model's.
+  const modelBytes =
+    fs.statSync(settings.modelPath).size +
+    (settings.projectorPath !== undefined ? fs.statSync(settings.projectorPath).size : 0);
   const parallel = slotsThatFit(
     { kvCacheBytesPerToken },
     modelBytes,
@@ -153,7 +189,14 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
       contextSize: settings.ctx,
       threads: settings.threads === 'auto' ? undefined : settings.threads,
       parallel: settings.parallel,
+      ...(settings.projectorPath !== undefined ? { projectorPath: settings.projectorPath } : {}),
     });
+    if (settings.projectorPath !== undefined)
+      notes.push(
+        wanted === 'auto'
+          ? 'llama-server was not found, so node-llama-cpp serves this vision model, and it reads no images: requests with images get a 400. Build llama-server with `alki tools build` to serve them.'
+          : 'node-llama-cpp reads no images: requests with images get a 400. Serve with --engine llama-server to answer them.',
+      );
   }
   try {
     // Loading a model can take a while; a stop asked for meanwhile is honoured before listening.

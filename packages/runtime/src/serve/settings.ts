@@ -38,14 +38,17 @@ export async function resolveGgufSettings(
 }
 
 /**
- * Serve settings from a bundle's metadata/runtime.json: the default artifact,
- * host, port, context, threads, GPU layers and slots; the model id is the bundle
- * name, as the deploy configs' `--alias`.
+ * Serve settings from a bundle's metadata/runtime.json: the default artifact
+ * and vision projector, host, port, context, threads, GPU layers and slots;
+ * the model id is the bundle name, as the deploy configs' `--alias`.
  */
 export function bundleSettings(bundle: Bundle, overrides: Partial<ServeSettings> = {}): ServeSettings {
   const { runtime, manifest } = bundle;
   return {
     modelPath: path.join(bundle.dir, artifactPath(runtime.model)),
+    ...(runtime.mmproj !== undefined
+      ? { projectorPath: path.join(bundle.dir, artifactPath(runtime.mmproj)) }
+      : {}),
     modelId: manifest.name,
     host: runtime.server.host,
     port: runtime.server.port,

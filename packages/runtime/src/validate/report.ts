@@ -1,6 +1,6 @@
 /** The checks `alki validate` runs on a model, in order. */
 export type CheckName =
-  'structure' | 'load' | 'tokenizer' | 'chat-template' | 'generation' | 'score' | 'hash';
+  'structure' | 'load' | 'tokenizer' | 'chat-template' | 'generation' | 'score' | 'hash' | 'vision';
 
 export interface CheckResult {
   name: CheckName;

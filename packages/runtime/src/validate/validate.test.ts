@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { artifactPath, readBundle } from '@alki/bundler';
-import { startFakeHub, type FakeHub } from '@alki/testkit';
+import { artifactPath, pack, readBundle } from '@alki/bundler';
+import { cachedVisionGgufs, nativeTools, startFakeHub, type FakeHub } from '@alki/testkit';
 import { tinyBundle, tinyModel } from '../test-support/models.js';
 import { validate } from './validate.js';
+import { checkVision } from './vision-check.js';
 
 const FAST = { maxTokens: 2, contextSize: 64, threads: 1 } as const;
 let work: string;
@@ -46,6 +47,31 @@ describe('validate on a bundle', () => {
     expect(hash?.status).toBe('fail');
     expect(hash?.message).toContain(artifactPath(manifest.artifacts[0].uri));
   }, 180_000);
+});
+
+describe('validate on a vision bundle', () => {
+  it('sends a generated image through llama-server with the projector, and fails the check on a damaged projector', async () => {
+    await nativeTools();
+    const { model, mmproj } = await cachedVisionGgufs();
+    const dir = path.join(work, 'vision');
+    await pack({ source: model, mmproj, out: dir, name: 'gemma3-vlm' });
+    const report = await validate(dir, FAST);
+    // The projector is checked with its model, not validated as a language model.
+    expect(report.models.map((m) => path.basename(m.file))).toEqual(['gemma3-vlm-f16.gguf']);
+    const vision = report.checks.find((c) => c.name === 'vision');
+    expect(vision).toMatchObject({ status: 'pass' });
+    expect(vision?.message).toMatch(
+      /^llama-server read a 32×32 PNG through the projector \(a \d+-token prompt\) and answered with \d+ tokens\.$/,
+    );
+    expect(report.ok).toBe(true);
+
+    // A projector cut short no longer loads: the check fails and says why.
+    const cut = path.join(work, 'mmproj-cut.gguf');
+    fs.writeFileSync(cut, fs.readFileSync(mmproj).subarray(0, fs.statSync(mmproj).size - 1024));
+    const failed = await checkVision(model, cut, { maxTokens: 2, contextSize: 256, threads: 1 });
+    expect(failed.status).toBe('fail');
+    expect(failed.message).toMatch(/^llama-server could not load the model with its projector: /);
+  }, 600_000);
 });
 
 describe('validate on a hub repo', () => {

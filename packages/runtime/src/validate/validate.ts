@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { artifactPath, readBundle, verifyBundle } from '@alki/bundler';
+import { artifactPath, modelArtifacts, readBundle, verifyBundle } from '@alki/bundler';
 import { downloadFile, resolveModel, selectGguf, type HubOptions } from '@alki/hub';
 import { RuntimeError } from '../errors.js';
 import type { CheckResult, ValidationReport } from './report.js';
-import { validateGgufModel, type ValidateModelOptions } from './validate-gguf.js';
+import { effectiveThreads } from '../serve/node-llama-engine.js';
+import { validateGgufModel, validationThreads, type ValidateModelOptions } from './validate-gguf.js';
+import { checkVision } from './vision-check.js';
 
 export interface ValidateOptions extends ValidateModelOptions {
   /** For `org/name` targets: a glob that picks one GGUF (`*Q8_0.gguf`). */
@@ -63,11 +65,30 @@ async function validateBundle(dir: string, options: ValidateOptions): Promise<Va
         durationMs: Math.round(performance.now() - started),
       };
   const models = [];
-  // Every artifact, not only the one runtime.json serves: each is shipped.
-  for (const artifact of bundle.manifest.artifacts) {
+  // Every model, not only the one runtime.json serves: each is shipped.
+  for (const artifact of modelArtifacts(bundle.manifest)) {
     models.push(await validateGgufModel(path.join(bundle.dir, artifactPath(artifact.uri)), options));
   }
-  return reportOf(dir, 'bundle', models, [hash]);
+  const checks = [hash];
+  // A vision bundle must answer a request with an image, through the model
+  // and projector runtime.json serves together.
+  const projector = bundle.runtime.mmproj;
+  if (projector !== undefined && hash.status === 'pass') {
+    options.onCheck?.('vision');
+    checks.push(
+      await checkVision(
+        path.join(bundle.dir, artifactPath(bundle.runtime.model)),
+        path.join(bundle.dir, artifactPath(projector)),
+        {
+          maxTokens: Math.min(options.maxTokens ?? 16, 8),
+          contextSize: options.contextSize ?? 512,
+          threads: options.threads === undefined ? validationThreads() : effectiveThreads(options.threads),
+          signal: options.signal,
+        },
+      ),
+    );
+  }
+  return reportOf(dir, 'bundle', models, checks);
 }
 
 async function validateHubModel(repo: string, options: ValidateOptions): Promise<ValidationReport> {
