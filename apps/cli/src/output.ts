@@ -62,6 +62,16 @@ export class Output {
   }
 
   /**
+   * One event of a long-running command (a decision of `alki agent`): a
+   * compact JSON line on stdout with --json, so a log collector reads one
+   * object per line, otherwise the human line on stderr unless --quiet.
+   */
+  event(data: unknown, human: string): void {
+    if (this.json) this.stdout.write(`${JSON.stringify(data)}\n`);
+    else this.info(human);
+  }
+
+  /**
    * A progress reporter for long work. It draws a bar only when stderr is a
    * terminal and neither --json nor --quiet is set; otherwise it is silent.
    */

@@ -36,6 +36,7 @@ export { DigestVerifier, isValidDigest, sha256Digest, sha256File } from './diges
 export { formatReference, isValidTag, parseLayoutReference, parseReference, tagOf } from './reference.js';
 export type { ImageReference, LayoutReference } from './reference.js';
 export { replaceDirectory, tempPathBeside, writeFileAtomic } from './fs/atomic.js';
+export { syncDirectory, writeResumableFile } from './fs/resumable-write.js';
 export { writeVerifiedFile } from './fs/verified-write.js';
 export type { VerifiedTransferOptions } from './fs/verified-write.js';
 export {

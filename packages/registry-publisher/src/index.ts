@@ -9,9 +9,14 @@ export {
   MODELPACK_WEIGHT_RAW,
 } from './bundle/media-types.js';
 export { buildModelPackArtifact, layerMediaType, QUANT_ANNOTATION } from './bundle/modelpack.js';
-export type { BundleFileDigest, ModelPackArtifact, ModelPackConfig, ModelPackInfo } from './bundle/modelpack.js';
+export type {
+  BundleFileDigest,
+  ModelPackArtifact,
+  ModelPackConfig,
+  ModelPackInfo,
+} from './bundle/modelpack.js';
 export { publishBundle } from './bundle/publish.js';
 export type { PublishOptions, PublishProgress, PublishResult, PublishedQuant } from './bundle/publish.js';
-export { pullBundle } from './bundle/pull.js';
+export { pullBundle, stagingPathOf } from './bundle/pull.js';
 export type { PullOptions, PullProgress, PullResult } from './bundle/pull.js';
 export { publishRepository } from './bundle/repository.js';

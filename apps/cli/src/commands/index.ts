@@ -1,4 +1,5 @@
 import type { AlkiCommand } from '../context.js';
+import { agentCommand } from './agent.js';
 import { calibrateCommand } from './calibrate.js';
 import { convertCommand } from './convert.js';
 import { doctorCommand } from './doctor.js';
@@ -36,6 +37,7 @@ export const commands: AlkiCommand[] = [
   publishCommand,
   pullCommand,
   tagsCommand,
+  agentCommand,
   imageCommand,
   fleetCommand,
   toolsCommand,
@@ -92,6 +94,10 @@ export const examples: Array<[command: string, description: string]> = [
   [
     '$0 fleet plan fleet.yaml --bundle REF@sha256:... --strategy canary -o gitops',
     'Plan a rollout to a fleet: kustomize overlays, Argo CD and Argo Rollouts, pinned by digest',
+  ],
+  [
+    '$0 agent registry.example.com/ai/qwen3:stable --dir /var/lib/alki/qwen3 --exec',
+    'Follow a channel on a device: download, switch, health-check, roll back; serve with alki serve',
   ],
   ['$0 tools build', 'Build the native llama.cpp tools from the bundled source (once, cached)'],
   ['$0 doctor', 'Check this machine for what each command needs, with the command that fixes each gap'],

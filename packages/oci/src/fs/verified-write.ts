@@ -6,6 +6,12 @@ import { tempPathBeside } from './atomic.js';
 export interface VerifiedTransferOptions {
   onProgress?: (bytes: number) => void;
   signal?: AbortSignal;
+  /**
+   * Keep the bytes of an interrupted download (even one cut by kill -9 or a
+   * power failure) beside the file, and go on from them at the next call
+   * (writeResumableFile). Downloads to files only.
+   */
+  resume?: boolean;
 }
 
 /**

@@ -21,7 +21,8 @@ function rangeFrom(offset: number): Record<string, string> {
  * MAX_RESUMES times with the retry policy's back-off; a registry that
  * ignores Range (200 instead of 206) is read again from the start and the
  * bytes already passed on are skipped. The caller hashes what it gets
- * (writeVerifiedFile, verifying): this only moves bytes.
+ * (writeVerifiedFile, verifying): this only moves bytes. With `from`, the
+ * stream starts at that byte (a download resumed from a partial file).
  *
  * @example
  * for await (const chunk of blobChunks(http, 'models/tiny', descriptor)) sink.write(chunk);
@@ -31,10 +32,11 @@ export async function* blobChunks(
   repository: string,
   descriptor: Pick<Descriptor, 'digest' | 'size'>,
   signal?: AbortSignal,
+  from = 0,
 ): AsyncGenerator<Uint8Array> {
   const { digest } = descriptor;
   const url = http.repoUrl(repository, `blobs/${digest}`);
-  let received = 0;
+  let received = from;
   for (let resumes = 0; ; resumes++) {
     throwIfAborted(signal);
     const response = await http.send('GET', url, {

@@ -124,6 +124,38 @@ describe('RegistryClient against docker-registry', () => {
     }
   });
 
+  it('resumes an interrupted download from the bytes it kept, asking the registry for the rest with Range', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-client-'));
+    try {
+      const bytes = randomBytes(3 * 1024 * 1024);
+      const digest = sha256Digest(bytes);
+      await client.pushBlob('alki/resume', bytesBlob(bytes), digest);
+      const target = path.join(dir, 'model.gguf');
+      const stop = new AbortController();
+      await expect(
+        client.downloadBlob('alki/resume', { digest, size: bytes.length }, target, {
+          resume: true,
+          signal: stop.signal,
+          onProgress: (done) => {
+            if (done >= 1024 * 1024) stop.abort(new Error('power cut'));
+          },
+        }),
+      ).rejects.toMatchObject({ code: 'ABORTED' });
+      const kept = fs.statSync(path.join(dir, '.model.gguf.partial')).size;
+      expect(kept).toBeGreaterThanOrEqual(1024 * 1024);
+      const progress: number[] = [];
+      await client.downloadBlob('alki/resume', { digest, size: bytes.length }, target, {
+        resume: true,
+        onProgress: (done) => progress.push(done),
+      });
+      expect(progress[0]).toBe(kept);
+      expect(fs.readFileSync(target).equals(bytes)).toBe(true);
+      expect(fs.readdirSync(dir)).toEqual(['model.gguf']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('puts and gets an OCI manifest with its exact media type and digest, by tag and by digest', async () => {
     await client.pushBlob('alki/manifests', bytesBlob(Buffer.from('{}')), sha256Digest('{}'));
     const manifest = emptyManifest([]);

@@ -2,6 +2,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MAX_MANIFEST_BYTES, type Descriptor, type FetchedManifest } from '../descriptor.js';
 import { OciError } from '../errors.js';
+import { writeResumableFile } from '../fs/resumable-write.js';
 import { verifying, writeVerifiedFile, type VerifiedTransferOptions } from '../fs/verified-write.js';
 import type { Authenticator } from './auth.js';
 import { blobChunks } from './blob-download.js';
@@ -108,7 +109,9 @@ export class RegistryClient {
 
   /**
    * Downloads a blob to `file` atomically: a temp file beside it, renamed only
-   * after the digest and size check pass.
+   * after the digest and size check pass. With `resume`, the temp file has a
+   * fixed name and outlives a failure, and the next call asks only for the
+   * bytes it lacks.
    */
   async downloadBlob(
     repository: string,
@@ -116,6 +119,16 @@ export class RegistryClient {
     file: string,
     options: VerifiedTransferOptions = {},
   ): Promise<void> {
+    if (options.resume) {
+      await writeResumableFile(
+        (offset) => blobChunks(this.http, repository, descriptor, options.signal, offset),
+        descriptor,
+        file,
+        this.blobName(repository, descriptor.digest),
+        options,
+      );
+      return;
+    }
     await writeVerifiedFile(
       blobChunks(this.http, repository, descriptor, options.signal),
       descriptor,

@@ -23,7 +23,7 @@ import {
   MODELPACK_WEIGHT_RAW,
 } from './media-types.js';
 import { publishBundle } from './publish.js';
-import { pullBundle } from './pull.js';
+import { pullBundle, stagingPathOf } from './pull.js';
 import { modelSpecValidator } from '../__fixtures__/model-spec.js';
 import { addQ8Quant, packTinyBundle, readTree } from '../__fixtures__/test-bundles.js';
 
@@ -262,6 +262,66 @@ describe('interrupting a pull', () => {
     await expect(pulling).rejects.toThrow();
     expect(fs.existsSync(out)).toBe(false);
     expect(fs.readdirSync(work).filter((name) => name.startsWith('interrupted'))).toEqual([]);
+  });
+});
+
+describe('a resumable pull', () => {
+  it('keeps what it fetched when interrupted, and the next pull fetches only the rest', async () => {
+    const controller = new AbortController();
+    const out = path.join(work, 'resumed');
+    let firstBytes = 0;
+    await expect(
+      pullBundle({
+        store: registryStore(client, 'models/tiny'),
+        reference: 'latest',
+        outDir: out,
+        resumable: true,
+        signal: controller.signal,
+        onProgress: (event) => {
+          firstBytes = event.done;
+          if (event.file.endsWith('.gguf') && event.done > 0) controller.abort(new Error('power cut'));
+        },
+      }),
+    ).rejects.toThrow();
+    expect(fs.existsSync(out)).toBe(false);
+    expect(fs.existsSync(stagingPathOf(out))).toBe(true);
+    const progress: number[] = [];
+    const checked: string[] = [];
+    const result = await pullBundle({
+      store: registryStore(client, 'models/tiny'),
+      reference: 'latest',
+      outDir: out,
+      resumable: true,
+      check: async (staged) => {
+        checked.push(staged);
+        expect((await verifyBundle(staged)).ok).toBe(true);
+      },
+      onProgress: (event) => progress.push(event.done),
+    });
+    // The second pull starts at the bytes the first kept (the manifest and the part of the model).
+    expect(progress[0]).toBeGreaterThan(0);
+    expect(progress[0]).toBeLessThanOrEqual(firstBytes);
+    expect(checked).toEqual([stagingPathOf(out)]);
+    expect((await verifyBundle(out)).ok).toBe(true);
+    expect(result.digest).toBe((await client.headManifest('models/tiny', 'latest'))?.digest);
+    expect(result.bytes).toBe(progress.at(-1));
+    expect(fs.existsSync(stagingPathOf(out))).toBe(false);
+  });
+
+  it('leaves the output directory absent when the last check refuses the staged bundle', async () => {
+    const out = path.join(work, 'refused');
+    await expect(
+      pullBundle({
+        store: registryStore(client, 'models/tiny'),
+        reference: 'latest',
+        outDir: out,
+        resumable: true,
+        check: async () => {
+          throw new Error('untrusted signer');
+        },
+      }),
+    ).rejects.toThrow('untrusted signer');
+    expect(fs.existsSync(out)).toBe(false);
   });
 });
 

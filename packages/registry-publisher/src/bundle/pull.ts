@@ -28,6 +28,19 @@ export interface PullOptions {
   outDir: string;
   /** Replace an existing non-empty outDir (atomically). */
   force?: boolean;
+  /**
+   * Stage into `<outDir>.alki-partial` (a fixed name) and keep it when the
+   * pull fails or the process dies, so the next pull of the same reference
+   * fetches only what is missing: whole files already there are kept, and a
+   * file cut off mid-way goes on from its last byte.
+   */
+  resumable?: boolean;
+  /**
+   * A last check of the staged bundle, after every file matched its digest
+   * and before it is renamed to `outDir`: a throw leaves `outDir` untouched.
+   * A trust policy check (@alki/signer) or a flush to disk goes here.
+   */
+  check?: (stagedDir: string) => Promise<void>;
   signal?: AbortSignal;
   onProgress?: (event: PullProgress) => void;
 }
@@ -131,8 +144,10 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
   const quant = manifest.annotations?.[QUANT_ANNOTATION];
 
   await fs.promises.mkdir(path.dirname(outDir), { recursive: true });
-  const temp = `${outDir}.alki-partial-${randomBytes(4).toString('hex')}`;
-  await fs.promises.mkdir(temp);
+  const temp = options.resumable
+    ? stagingPathOf(outDir)
+    : `${outDir}.alki-partial-${randomBytes(4).toString('hex')}`;
+  await fs.promises.mkdir(temp, { recursive: options.resumable });
   try {
     const total = planned.reduce((sum, entry) => sum + entry.layer.size, 0);
     let done = 0;
@@ -148,6 +163,7 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
       const before = done;
       await store.downloadBlob(entry.layer, file, {
         signal,
+        resume: options.resumable,
         onProgress: (bytes) => options.onProgress?.({ done: before + bytes, total, file: entry.path }),
       });
       done = before + entry.layer.size;
@@ -178,6 +194,7 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
     if (!expected) throw invalid(`${reference} has no ${MANIFEST_PATH} layer.`, { reference });
     // The whole bundle must parse as one, runtime.json included.
     await readBundle(temp);
+    await options.check?.(temp);
     await replaceDirectory(temp, outDir);
     return {
       dir: outDir,
@@ -193,9 +210,14 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
       bytes: total,
     };
   } catch (error) {
-    await fs.promises.rm(temp, { recursive: true, force: true });
+    if (!options.resumable) await fs.promises.rm(temp, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** Where a resumable pull into `outDir` stages its files: beside it, under a fixed name. */
+export function stagingPathOf(outDir: string): string {
+  return `${path.resolve(outDir)}.alki-partial`;
 }
 
 // Every file the bundle manifest lists, with its sha256 and size, read

@@ -1,0 +1,131 @@
+import { readBundle } from '@alki/bundler';
+import { describeSystemError } from '@alki/errors';
+import { registryStore, type RegistryClient } from '@alki/oci';
+import { pullBundle, stagingPathOf } from '@alki/registry-publisher';
+import { verifySignedBundle, type TrustPolicy, type VerifyTrustOptions } from '@alki/signer';
+import fs from 'node:fs';
+import { AgentError } from '../errors.js';
+import type { Channel } from '../channel/channel.js';
+import { slotDir, type AgentPaths } from '../slots/agent-paths.js';
+import type { SlotRecord } from '../state/agent-state.js';
+import { bytesUnder, syncTree, type FreeSpaceProbe } from './disk-space.js';
+
+/** A trust policy every downloaded bundle must pass before it may be served. */
+export interface TrustCheck {
+  policy: TrustPolicy;
+  options?: VerifyTrustOptions;
+}
+
+export interface DownloadSlotOptions {
+  client: RegistryClient;
+  channel: Channel;
+  paths: AgentPaths;
+  digest: string;
+  trust?: TrustCheck;
+  freeSpace: FreeSpaceProbe;
+  /** Bytes that must stay free after the download (logs, the server's own files). */
+  reserveBytes: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+// The layer sizes of a bundle's manifest: what the download will write.
+async function bundleBytes(options: DownloadSlotOptions): Promise<number> {
+  const fetched = await options.client.getManifest(
+    options.channel.repository,
+    options.digest,
+    options.signal,
+  );
+  const manifest = JSON.parse(fetched.bytes.toString('utf8')) as { layers?: Array<{ size?: unknown }> };
+  return (manifest.layers ?? []).reduce(
+    (sum, layer) => sum + (typeof layer.size === 'number' && layer.size > 0 ? layer.size : 0),
+    0,
+  );
+}
+
+/**
+ * Fetches the bundle `digest` names into its slot, beside the slot being
+ * served, which it never touches: every file is checked against its digest
+ * and the bundle's manifest as it arrives (pullBundle), then the trust
+ * policy is applied and everything is flushed to disk before the staging
+ * directory is renamed to the slot. The download resumes after a crash or
+ * power cut. It is refused before the first byte when it would not fit on
+ * the disk with `reserveBytes` to spare; a disk that fills up anyway
+ * (ENOSPC) loses the staged files and gives the same NO_SPACE error.
+ *
+ * @example
+ * const slot = await downloadSlot({ client, channel, paths, digest, freeSpace, reserveBytes: 64 << 20 });
+ */
+export async function downloadSlot(options: DownloadSlotOptions): Promise<SlotRecord> {
+  const { paths, digest, signal } = options;
+  const dir = slotDir(paths, digest);
+  const existing = await readBundle(dir).catch(() => undefined);
+  if (existing) return { digest, name: existing.manifest.name, version: existing.manifest.version };
+
+  const staging = stagingPathOf(dir);
+  await fs.promises.mkdir(paths.slots, { recursive: true });
+  const total = await bundleBytes(options);
+  const staged = await bytesUnder(staging);
+  const free = await options.freeSpace(paths.slots);
+  const needed = Math.max(0, total - staged) + options.reserveBytes;
+  if (needed > free) {
+    throw new AgentError(
+      'NO_SPACE',
+      `The bundle ${digest} needs ${mib(total - staged)} more (and ${mib(options.reserveBytes)} kept free), but ${paths.slots} has ${mib(free)} available; it was not downloaded.`,
+      {
+        hint: 'Free space on that file system, keep fewer slots (--keep), or lower --reserve.',
+        details: { digest, needed, free, total, staged, dir: paths.slots },
+      },
+    );
+  }
+  try {
+    const pulled = await pullBundle({
+      store: registryStore(options.client, options.channel.repository),
+      reference: digest,
+      outDir: dir,
+      resumable: true,
+      signal,
+      onProgress: (event) => options.onProgress?.(event.done, event.total),
+      check: async (stagedDir) => {
+        if (options.trust) await checkTrust(stagedDir, digest, options.trust, signal);
+        await syncTree(stagedDir);
+      },
+    });
+    return { digest, name: pulled.name, version: pulled.version };
+  } catch (error) {
+    const system = describeSystemError(error);
+    if (system?.code === 'ENOSPC' || system?.code === 'EDQUOT') {
+      await fs.promises.rm(staging, { recursive: true, force: true });
+      throw new AgentError(
+        'NO_SPACE',
+        `The disk filled up while the bundle ${digest} was downloading (${system.message}); the partial download was removed.`,
+        {
+          cause: error,
+          hint: 'Free space on that file system, keep fewer slots (--keep), or raise --reserve.',
+          details: { digest, dir: paths.slots },
+        },
+      );
+    }
+    // An untrusted or corrupt bundle must not be resumed from.
+    if (error instanceof AgentError || (error as { category?: string }).category === 'check')
+      await fs.promises.rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function checkTrust(dir: string, digest: string, trust: TrustCheck, signal?: AbortSignal) {
+  const report = await verifySignedBundle(dir, trust.policy, { ...trust.options, signal });
+  if (report.ok) return;
+  throw new AgentError(
+    'UNTRUSTED_BUNDLE',
+    `The bundle ${digest} is refused by the trust policy: ${report.failures.map((f) => f.message).join(' ')}`,
+    {
+      hint: 'Publish a bundle signed by a key or identity the policy trusts (alki sign), or change the policy.',
+      details: { digest, failures: report.failures },
+    },
+  );
+}
