@@ -8,7 +8,7 @@ import { resolveChannel, type Channel } from '../channel/channel.js';
 import { freeSpace as statfsFreeSpace, type FreeSpaceProbe } from '../download/disk-space.js';
 import { downloadSlot, type TrustCheck } from '../download/download-slot.js';
 import { AgentError } from '../errors.js';
-import { checkHealth } from '../health/health-check.js';
+import { checkHealth, type HealthCheckResult } from '../health/health-check.js';
 import type { ServedSlot, ServiceManager } from '../service/service-manager.js';
 import { agentPaths, digestOfSlot, shortDigest, slotDir, type AgentPaths } from '../slots/agent-paths.js';
 import { readCurrentLink, switchCurrentLink } from '../slots/current-link.js';
@@ -461,21 +461,13 @@ export class UpdateAgent {
     const record = this.state.current ?? (await this.record(digest));
     const started = performance.now();
     try {
-      this.exited = undefined;
-      await this.options.service.restart(this.slot(digest), signal);
-      this.event(
-        'restart',
-        `Restarted the server on ${shortDigest(digest)} (${record.version}); checking its health.`,
-        digest,
+      const { health, windowMs } = await this.restartAndCheck(digest, started, signal, () =>
+        this.event(
+          'restart',
+          `Restarted the server on ${shortDigest(digest)} (${record.version}); checking its health.`,
+          digest,
+        ),
       );
-      const health = await checkHealth({
-        url: await this.options.service.url(this.slot(digest)),
-        deadlineMs: this.healthTimeout(),
-        fetch: this.options.fetch,
-        signal,
-        gone: () => this.exited,
-      });
-      const windowMs = Math.round(performance.now() - started - (health.totalMs - health.healthyAfterMs));
       this.serverDown = false;
       const before = previous ?? (from ? await this.record(from).catch(() => undefined) : undefined);
       this.state.current = record;
@@ -506,6 +498,28 @@ export class UpdateAgent {
       await this.rollBack(digest, from, reason, started, signal);
       return 'rolled-back';
     }
+  }
+
+  // Restarts the server on `digest`'s slot and waits for its health check;
+  // the down window counts from `started` up to the moment it answered healthy.
+  private async restartAndCheck(
+    digest: string,
+    started: number,
+    signal?: AbortSignal,
+    restarted?: () => void,
+  ): Promise<{ health: HealthCheckResult; windowMs: number }> {
+    this.exited = undefined;
+    await this.options.service.restart(this.slot(digest), signal);
+    restarted?.();
+    const health = await checkHealth({
+      url: await this.options.service.url(this.slot(digest)),
+      deadlineMs: this.healthTimeout(),
+      fetch: this.options.fetch,
+      signal,
+      gone: () => this.exited,
+    });
+    const windowMs = Math.round(performance.now() - started - (health.totalMs - health.healthyAfterMs));
+    return { health, windowMs };
   }
 
   private deny(digest: string, reason: string): void {
@@ -552,16 +566,7 @@ export class UpdateAgent {
     );
     await this.save();
     try {
-      this.exited = undefined;
-      await this.options.service.restart(this.slot(from), signal);
-      const health = await checkHealth({
-        url: await this.options.service.url(this.slot(from)),
-        deadlineMs: this.healthTimeout(),
-        fetch: this.options.fetch,
-        signal,
-        gone: () => this.exited,
-      });
-      const windowMs = Math.round(performance.now() - started - (health.totalMs - health.healthyAfterMs));
+      const { windowMs } = await this.restartAndCheck(from, started, signal);
       this.serverDown = false;
       this.state.lastSwitch = {
         at: this.now().toISOString(),
