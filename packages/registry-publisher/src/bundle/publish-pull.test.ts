@@ -266,16 +266,21 @@ describe('interrupting a pull', () => {
 });
 
 describe('a resumable pull', () => {
+  const pullTiny = (outDir: string, options: Partial<Parameters<typeof pullBundle>[0]> = {}) =>
+    pullBundle({
+      store: registryStore(client, 'models/tiny'),
+      reference: 'latest',
+      outDir,
+      resumable: true,
+      ...options,
+    });
+
   it('keeps what it fetched when interrupted, and the next pull fetches only the rest', async () => {
     const controller = new AbortController();
     const out = path.join(work, 'resumed');
     let firstBytes = 0;
     await expect(
-      pullBundle({
-        store: registryStore(client, 'models/tiny'),
-        reference: 'latest',
-        outDir: out,
-        resumable: true,
+      pullTiny(out, {
         signal: controller.signal,
         onProgress: (event) => {
           firstBytes = event.done;
@@ -287,11 +292,7 @@ describe('a resumable pull', () => {
     expect(fs.existsSync(stagingPathOf(out))).toBe(true);
     const progress: number[] = [];
     const checked: string[] = [];
-    const result = await pullBundle({
-      store: registryStore(client, 'models/tiny'),
-      reference: 'latest',
-      outDir: out,
-      resumable: true,
+    const result = await pullTiny(out, {
       check: async (staged) => {
         checked.push(staged);
         expect((await verifyBundle(staged)).ok).toBe(true);
@@ -311,11 +312,7 @@ describe('a resumable pull', () => {
   it('leaves the output directory absent when the last check refuses the staged bundle', async () => {
     const out = path.join(work, 'refused');
     await expect(
-      pullBundle({
-        store: registryStore(client, 'models/tiny'),
-        reference: 'latest',
-        outDir: out,
-        resumable: true,
+      pullTiny(out, {
         check: async () => {
           throw new Error('untrusted signer');
         },
