@@ -5,7 +5,7 @@
 #   2. Debian packages (tools/setup/apt.sh)
 #   3. the TypeScript build
 #   4. the native llama.cpp tools, built once into ~/.cache/alki (about 7 minutes)
-#   5. eslint, and a type-check of every package's tests
+#   5. npm run lint (prettier --check and type-aware eslint), and a type-check of every package's tests
 #   6. Jest in every package, one package at a time (2-core machines)
 # Services (registry, fake hub, llama-server) are started and stopped by the tests themselves.
 set -euo pipefail
@@ -17,7 +17,7 @@ fi
 bash tools/setup/apt.sh
 npx tsc -b tsconfig.build.json
 node apps/cli/bin/alki.js tools build --quiet
-npx eslint .
+npm run lint
 npx nx run-many -t typecheck --parallel=2 --outputStyle=stream
 export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules"
 log=$(mktemp)

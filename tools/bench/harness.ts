@@ -18,7 +18,7 @@ export function median(values: number[]): number {
 /** Runs `fn` `runs` times (after `warmup` unmeasured runs) and returns the median wall time. */
 export async function measure(
   label: string,
-  fn: () => Promise<unknown> | unknown,
+  fn: () => unknown,
   { runs = 5, warmup = 1 } = {},
 ): Promise<Measurement> {
   for (let i = 0; i < warmup; i++) await fn();

@@ -16,7 +16,7 @@ export interface CommandContext {
    * For long-running services (`alki serve`): a SIGINT or SIGTERM is how they
    * are meant to stop, so a clean shutdown after one exits 0, not 130.
    */
-  interruptIsNormalStop(): void;
+  interruptIsNormalStop: () => void;
 }
 
 let currentSignal: AbortSignal = new AbortController().signal;

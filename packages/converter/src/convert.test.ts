@@ -165,7 +165,7 @@ describe('convert', () => {
 
   it('names the closest supported architecture when config.json names another', async () => {
     const dir = copyCheckpoint(tiny, 'unknown-arch', (d) => {
-      const config = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+      const config = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8')) as object;
       fs.writeFileSync(
         path.join(d, 'config.json'),
         JSON.stringify({ ...config, architectures: ['FalconForCausalLM'] }),
@@ -197,7 +197,7 @@ describe('convert', () => {
 
   it('converts an architecture a user registers', async () => {
     const dir = copyCheckpoint(tiny, 'custom-arch', (d) => {
-      const config = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+      const config = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8')) as object;
       fs.writeFileSync(
         path.join(d, 'config.json'),
         JSON.stringify({ ...config, architectures: ['MyLlamaForCausalLM'] }),
@@ -229,7 +229,10 @@ describe('convert', () => {
 
   it('takes the chat template from chat_template.jinja, then chat_template.json, when tokenizer_config.json has none', async () => {
     const strip = (d: string) => {
-      const config = JSON.parse(fs.readFileSync(path.join(d, 'tokenizer_config.json'), 'utf8'));
+      const config = JSON.parse(fs.readFileSync(path.join(d, 'tokenizer_config.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
       delete config.chat_template;
       fs.writeFileSync(path.join(d, 'tokenizer_config.json'), JSON.stringify(config));
     };

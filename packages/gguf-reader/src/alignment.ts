@@ -1,5 +1,6 @@
 import { GgufError } from './errors.js';
 import { GgufValueType, type GgufMetadataEntry } from './types.js';
+import { valueText } from './value-types.js';
 
 /** ggml/include/gguf.h GGUF_DEFAULT_ALIGNMENT. */
 export const DEFAULT_ALIGNMENT = 32;
@@ -25,9 +26,9 @@ export function alignmentFromMetadata(metadata: readonly GgufMetadataEntry[]): n
   if (entry.type !== GgufValueType.UINT32 || typeof value !== 'number' || !isPowerOfTwo(value)) {
     throw new GgufError(
       'BAD_ALIGNMENT',
-      `general.alignment must be a power-of-two uint32, got ${String(value)}.`,
+      `general.alignment must be a power-of-two uint32, got ${valueText(value)}.`,
       {
-        details: { alignment: String(value) },
+        details: { alignment: valueText(value) },
       },
     );
   }

@@ -264,7 +264,7 @@ describe('readGguf on damaged files', () => {
       .u64(2 ** 30 + 1)
       .build();
     const inner = bufferSource(bytes);
-    await expect(readGguf({ read: inner.read })).rejects.toMatchObject({
+    await expect(readGguf({ read: (offset, length) => inner.read(offset, length) })).rejects.toMatchObject({
       code: 'COUNT_TOO_LARGE',
       details: { offset: 24 + 9 + 4 + 4, count: 2 ** 30 + 1 },
     });
@@ -273,8 +273,11 @@ describe('readGguf on damaged files', () => {
   it('reads a file with unknown size (no size on the source) and still stops at the end', async () => {
     const { bytes } = validFile();
     const inner = bufferSource(bytes.subarray(0, 60));
-    await expect(readGguf({ read: inner.read })).rejects.toMatchObject({ code: 'TRUNCATED' });
-    const file = await readGguf({ read: bufferSource(bytes).read });
+    await expect(readGguf({ read: (offset, length) => inner.read(offset, length) })).rejects.toMatchObject({
+      code: 'TRUNCATED',
+    });
+    const whole = bufferSource(bytes);
+    const file = await readGguf({ read: (offset, length) => whole.read(offset, length) });
     expect(file.fileSize).toBeUndefined();
     expect(file.tensors).toHaveLength(2);
   });

@@ -11,7 +11,7 @@ import {
   type GgufValue,
 } from './types.js';
 import { encodeUtf8 } from './utf8.js';
-import { SCALAR_SIZES } from './value-types.js';
+import { SCALAR_SIZES, valueText } from './value-types.js';
 
 /** A tensor to be written: its data size and offset are computed by the writer. */
 export interface GgufTensorSpec {
@@ -139,7 +139,7 @@ function writeValue(
   depth: number,
 ): void {
   const wrong = () =>
-    invalid(`The value of "${key}" does not fit type ${GgufValueType[type] ?? type}: ${String(value)}.`, {
+    invalid(`The value of "${key}" does not fit type ${GgufValueType[type] ?? type}: ${valueText(value)}.`, {
       key,
     });
   const range = INTEGER_RANGES[type];

@@ -2,6 +2,7 @@ import { GgufError } from './errors.js';
 import { getMetadata } from './metadata.js';
 import { openGguf, type OpenGgufOptions } from './open-gguf.js';
 import type { GgufFile, GgufMetadataEntry, GgufTensorInfo } from './types.js';
+import { valueText } from './value-types.js';
 
 /** One file of a (possibly split) model. */
 export interface GgufShard {
@@ -87,7 +88,7 @@ function checkShards(shards: GgufShard[]): void {
     const count = getMetadata(file, 'split.count');
     if (number !== index || count !== shards.length) {
       throw mismatch(
-        `${location} says it is shard ${String(number)} of ${String(count)}, but its name says shard ${index} of ${shards.length}.`,
+        `${location} says it is shard ${valueText(number)} of ${valueText(count)}, but its name says shard ${index} of ${shards.length}.`,
         location,
       );
     }

@@ -1,4 +1,4 @@
-import { GgufValueType } from './types.js';
+import { GgufValueType, type GgufValue } from './types.js';
 
 /** Byte size of each fixed-size metadata value type (strings and arrays are variable). */
 export const SCALAR_SIZES: Partial<Record<GgufValueType, number>> = {
@@ -22,6 +22,15 @@ export function minValueBytes(type: GgufValueType): number {
   return SCALAR_SIZES[type] ?? 1;
 }
 
+// The highest type number the spec defines, as a plain number to compare raw file values against.
+const LAST_VALUE_TYPE: number = GgufValueType.FLOAT64;
+
 export function isValueType(type: number): type is GgufValueType {
-  return Number.isInteger(type) && type >= 0 && type <= GgufValueType.FLOAT64;
+  return Number.isInteger(type) && type >= 0 && type <= LAST_VALUE_TYPE;
+}
+
+/** A value as a message shows it: a scalar as written, an array by its length (never "[object Object]"). */
+export function valueText(value: GgufValue | undefined): string {
+  if (value === undefined) return '(none)';
+  return typeof value === 'object' ? `an array of ${value.items.length} items` : String(value);
 }

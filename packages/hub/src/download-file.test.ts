@@ -292,7 +292,7 @@ describe('downloadFile over a failing connection', () => {
     const cacheDir = freshCache();
     const tampering: typeof fetch = async (input, init) => {
       const response = await fetch(input, init);
-      if (!String(input).includes('/resolve/')) return response;
+      if (!new Request(input).url.includes('/resolve/')) return response;
       const headers = new Headers(response.headers);
       headers.set('x-linked-etag', `"${'f'.repeat(64)}"`);
       return new Response(response.body, { status: response.status, headers });

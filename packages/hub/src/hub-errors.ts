@@ -124,7 +124,7 @@ export function toHubError(
   const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
   if (typeof status === 'number') {
     const data = (error as { data?: { error?: unknown; message?: unknown } }).data;
-    const serverMessage = String(data?.error ?? data?.message ?? '');
+    const serverMessage = [data?.error, data?.message].find((m) => typeof m === 'string') ?? '';
     const mapped = hubErrorFromStatus(status, lastErrorCode, serverMessage, ctx);
     return new HubError(mapped.code, mapped.message, {
       cause: error,

@@ -187,7 +187,8 @@ async function receiveBody(
     const text = await response.text().catch(() => '');
     let serverMessage = text;
     try {
-      serverMessage = String(JSON.parse(text).error ?? text);
+      const body = JSON.parse(text) as { error?: unknown } | null;
+      if (typeof body?.error === 'string') serverMessage = body.error;
     } catch {
       // Not JSON: keep the text.
     }

@@ -79,7 +79,10 @@ describe('buildLlamaTools', () => {
       ]);
       expect(percents).toEqual([50, 100]);
       expect(tools.paths['llama-quantize']).toBe(path.join(cacheDir, 'build', 'bin', 'llama-quantize'));
-      expect(JSON.parse(fs.readFileSync(path.join(cacheDir, 'alki-build.json'), 'utf8')).tag).toBe('vtest');
+      const record = JSON.parse(fs.readFileSync(path.join(cacheDir, 'alki-build.json'), 'utf8')) as {
+        tag: string;
+      };
+      expect(record.tag).toBe('vtest');
     } finally {
       fs.rmSync(cacheDir, { recursive: true, force: true });
     }

@@ -119,7 +119,7 @@ export async function buildLlamaTools(options: BuildLlamaToolsOptions = {}): Pro
     const cached = findLlamaTools({ cacheDir, tag: source.tag, searchPath: false });
     if (cached) return cached;
   }
-  const spawn = options.spawn ?? (nodeSpawn as Spawn);
+  const spawn = options.spawn ?? nodeSpawn;
   const srcDir = path.join(cacheDir, 'src');
   const buildDir = path.join(cacheDir, 'build');
   const onLine = (line: string) => {

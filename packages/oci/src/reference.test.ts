@@ -40,7 +40,7 @@ describe('parseReference', () => {
       `ghcr.io/${'a'.repeat(300)}`,
     ]) {
       expect(() => parseReference(bad)).toThrow(
-        expect.objectContaining({ code: 'INVALID_REFERENCE', category: 'input' }) as unknown as Error,
+        expect.objectContaining({ code: 'INVALID_REFERENCE', category: 'input' }),
       );
     }
   });

@@ -25,7 +25,8 @@ export interface TensorTypeOverride {
 }
 
 export interface PlanOptions {
-  mix: QuantMix | string;
+  /** A mix name (a `QuantMix`, in any case, as `mixInfo` reads it); any other name is refused. */
+  mix: string;
   /** Quantize every tensor to the mix's default type, without the per-tensor rules (llama-quantize --pure). */
   pure?: boolean;
   tensorTypeOverrides?: TensorTypeOverride[];
@@ -474,7 +475,7 @@ export function planQuantization(
     if (!readable && !options.allowRequantize) {
       throw new QuantizerError(
         'REQUANTIZE_REFUSED',
-        `Tensor "${planned.source.name}" is already quantized (${BLOCK_FORMATS.get(sourceType as never)?.name}); requantizing loses quality.`,
+        `Tensor "${planned.source.name}" is already quantized (${BLOCK_FORMATS.get(sourceType)?.name}); requantizing loses quality.`,
         {
           hint: 'Quantize from the F16 or F32 GGUF, or pass --allow-requantize.',
           details: { tensor: planned.source.name },

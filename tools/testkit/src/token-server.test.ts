@@ -25,7 +25,7 @@ describe('startTokenServer', () => {
     const body = (await response.json()) as { token: string; expires_in: number };
     expect(body.expires_in).toBe(120);
     const [header, payload, signature] = body.token.split('.');
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     expect(claims).toMatchObject({
       iss: server.issuer,
       sub: 'bob',
@@ -39,9 +39,8 @@ describe('startTokenServer', () => {
     const verifier = createVerify('RSA-SHA256');
     verifier.update(`${header}.${payload}`);
     expect(verifier.verify(certificate.publicKey, Buffer.from(signature, 'base64url'))).toBe(true);
-    expect(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')).x5c[0]).toBe(
-      certificate.raw.toString('base64'),
-    );
+    const jwtHeader = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { x5c: string[] };
+    expect(jwtHeader.x5c[0]).toBe(certificate.raw.toString('base64'));
     expect(server.requests.at(-1)).toEqual({
       username: 'bob',
       scopes: ['repository:a/b:pull,push', 'repository:c:pull'],

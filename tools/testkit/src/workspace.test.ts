@@ -26,7 +26,7 @@ function workspaces(): Workspace[] {
   ].filter((dir) => fs.existsSync(path.join(dir, 'package.json')));
   return dirs.map((dir) => ({
     dir,
-    pkg: JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')),
+    pkg: JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as Workspace['pkg'],
   }));
 }
 

@@ -87,9 +87,10 @@ describe('alki image', () => {
       ociLayout: layout,
       dockerArchive: archive,
     });
-    expect(JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')).manifests[0].digest).toBe(
-      result.digest,
-    );
+    const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')) as {
+      manifests: Array<{ digest: string }>;
+    };
+    expect(index.manifests[0].digest).toBe(result.digest);
     expect(fs.statSync(archive).size).toBeGreaterThan(result.size);
   }, 120_000);
 

@@ -13,6 +13,7 @@ import {
   readTensorData,
   summarizeGguf,
   type GgufFile,
+  type GgufSummary,
   type GgufValue,
 } from '@alki/gguf-reader';
 import { pack } from '@alki/bundler';
@@ -22,6 +23,16 @@ import { readGgufFileInfo } from 'node-llama-cpp';
 import { runCli } from '../test-support.js';
 
 const run = promisify(execFile);
+
+/** What `alki inspect --json` prints. */
+interface InspectJson {
+  source: { kind: string; location: string; repo?: string; commit?: string; file?: string };
+  summary: GgufSummary;
+  tensors: Array<{ name: string; dims: number[]; shard: number }>;
+  metadata: Array<{ key: string; type: string; value: unknown }>;
+}
+
+const inspectJson = (stdout: string) => JSON.parse(stdout) as InspectJson;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-inspect-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -80,8 +91,8 @@ describe('GGUFs written by llama-quantize', () => {
       const expected = lookup(theirs.metadata, entry.key);
       expect([entry.key, plain(entry.value)]).toEqual([
         entry.key,
-        expected instanceof Array
-          ? [...expected].map((v) => (typeof v === 'bigint' ? Number(v) : v))
+        Array.isArray(expected)
+          ? (expected as unknown[]).map((v) => (typeof v === 'bigint' ? Number(v) : v))
           : typeof expected === 'bigint'
             ? Number(expected)
             : expected,
@@ -184,7 +195,7 @@ describe('alki inspect <file>', () => {
       '64',
     ]);
     expect(code).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = inspectJson(stdout);
     expect(result.source).toMatchObject({ kind: 'file', location: file });
     expect(result.summary).toMatchObject({
       architecture: 'llama',
@@ -196,11 +207,11 @@ describe('alki inspect <file>', () => {
     // 2 layers x (16 + 16) x 4 KV heads x 64 positions x 2 bytes (F16 cache).
     expect(result.summary.memory.kvCacheBytes).toBe(2 * 32 * 4 * 64 * 2);
     expect(result.tensors).toHaveLength(2 + 2 * 9 + 1);
-    expect(result.tensors.find((t: { name: string }) => t.name === 'token_embd.weight')).toMatchObject({
+    expect(result.tensors.find((t) => t.name === 'token_embd.weight')).toMatchObject({
       dims: [64, 130],
       shard: 0,
     });
-    const tokens = result.metadata.find((m: { key: string }) => m.key === 'tokenizer.ggml.tokens');
+    const tokens = result.metadata.find((m) => m.key === 'tokenizer.ggml.tokens');
     expect(tokens).toEqual({
       key: 'tokenizer.ggml.tokens',
       type: 'ARRAY[STRING]',
@@ -271,16 +282,14 @@ describe('alki inspect <file>', () => {
       '--tensors',
     ]);
     expect(code).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = inspectJson(stdout);
     expect(result.summary).toMatchObject({
       shards: 2,
       tensorCount: parsed.tensors.length,
       architecture: 'llama',
     });
     expect(result.summary.parameterCount).toBe(summarizeGguf(parsed).parameterCount);
-    expect(result.tensors.map((t: { shard: number }) => t.shard)).toEqual(
-      parsed.tensors.map((_, i) => (i < half ? 0 : 1)),
-    );
+    expect(result.tensors.map((t) => t.shard)).toEqual(parsed.tensors.map((_, i) => (i < half ? 0 : 1)));
   });
 
   it('rejects a bad --ctx-size as a usage error', async () => {
@@ -335,7 +344,7 @@ describe('alki inspect on the hub and over HTTP', () => {
       '--json',
     ]);
     expect(code).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = inspectJson(stdout);
     expect(result.source).toMatchObject({
       kind: 'hub',
       repo: 'acme/tiny-GGUF',
@@ -379,9 +388,9 @@ describe('alki inspect on the hub and over HTTP', () => {
       hub.clearRequests();
       const { code, stdout } = await runCli(['inspect', 'acme/tiny-GGUF', '--filename', '*Q8_0*', '--json']);
       expect(code).toBe(0);
-      const result = JSON.parse(stdout);
+      const result = inspectJson(stdout);
       expect(result.source.location).toContain(path.join(dir, 'hf-cache'));
-      expect(result.summary.fileType.name).toBe('MOSTLY_Q8_0');
+      expect(result.summary.fileType?.name).toBe('MOSTLY_Q8_0');
       expect(hub.requests).toEqual([]);
     } finally {
       delete process.env.HF_HUB_OFFLINE;
@@ -396,7 +405,7 @@ describe('alki inspect on the hub and over HTTP', () => {
       hub.clearRequests();
       const resumed = await runCli(['inspect', url, '--json']);
       expect(resumed.code).toBe(0);
-      expect(JSON.parse(resumed.stdout).summary.fileType.name).toBe('MOSTLY_Q8_0');
+      expect(inspectJson(resumed.stdout).summary.fileType?.name).toBe('MOSTLY_Q8_0');
       expect(hub.requests.map((r) => r.range).slice(0, 2)).toEqual(['bytes=0-65535', 'bytes=500-65535']);
 
       hub.inject({
@@ -420,6 +429,6 @@ describe('alki inspect on the hub and over HTTP', () => {
     const url = `${hub.url}/acme/tiny-GGUF/resolve/main/tiny-Q8_0.gguf`;
     const { code, stdout } = await runCli(['inspect', url, '--json']);
     expect(code).toBe(0);
-    expect(JSON.parse(stdout).summary.fileType.name).toBe('MOSTLY_Q8_0');
+    expect(inspectJson(stdout).summary.fileType?.name).toBe('MOSTLY_Q8_0');
   });
 });

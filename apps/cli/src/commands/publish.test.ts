@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pack } from '@alki/bundler';
+import type { PublishResult } from '@alki/registry-publisher';
 import { startRegistry, validateCompose, writeTinyLlamaGguf, type TestRegistry } from '@alki/testkit';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { parseAllDocuments } from 'yaml';
@@ -7,6 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../test-support.js';
+
+/** What `alki publish --json` prints. */
+const published = (stdout: string) => JSON.parse(stdout) as PublishResult & { reference: string };
 
 let registry: TestRegistry;
 let work: string;
@@ -37,7 +41,7 @@ describe('alki publish', () => {
       '--json',
     ]);
     expect(run.code).toBe(0);
-    const result = JSON.parse(run.stdout);
+    const result = published(run.stdout);
     expect(result.reference).toMatch(new RegExp(`^${registry.host}/ai/cli-tiny@sha256:[a-f0-9]{64}$`));
     expect(result.tags).toEqual(['v1.0.0', 'latest']);
     expect(result.bytesUploaded).toBe(result.totalBytes);
@@ -55,7 +59,7 @@ describe('alki publish', () => {
     ]);
     const again = await runCli(['publish', bundle, '--registry', `${registry.host}/ai`, '--tag', 'v1.0.0']);
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain(JSON.parse(first.stdout).digest);
+    expect(again.stdout).toContain(published(first.stdout).digest);
     expect(again.stdout).toContain('uploaded 0 of');
   });
 
@@ -88,7 +92,7 @@ describe('alki publish', () => {
     const layout = path.join(work, 'oci');
     const run = await runCli(['publish', bundle, '--local', layout, '--tag', 'v3.0.0', '--json']);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout).reference).toMatch(new RegExp(`^oci:${layout}@sha256:`));
+    expect(published(run.stdout).reference).toMatch(new RegExp(`^oci:${layout}@sha256:`));
     expect(fs.existsSync(path.join(layout, 'oci-layout'))).toBe(true);
   });
 
@@ -186,7 +190,7 @@ describe('alki publish', () => {
   it('exits 4 when the registry is unreachable', async () => {
     const run = await runCli(['publish', bundle, '--registry', '127.0.0.1:9/ai', '--json']);
     expect(run.code).toBe(4);
-    expect(JSON.parse(run.stdout).error.code).toBe('UNREACHABLE');
+    expect((JSON.parse(run.stdout) as { error: { code: string } }).error.code).toBe('UNREACHABLE');
   }, 60_000);
 });
 
@@ -212,7 +216,9 @@ describe('alki publish with basic auth', () => {
       process.env.DOCKER_CONFIG = dockerConfig;
       const tags = await runCli(['tags', `${secured.host}/cli-tiny`, '--json']);
       expect(tags.code).toBe(0);
-      expect(JSON.parse(tags.stdout).tags.map((t: { tag: string }) => t.tag)).toContain('latest');
+      expect((JSON.parse(tags.stdout) as { tags: Array<{ tag: string }> }).tags.map((t) => t.tag)).toContain(
+        'latest',
+      );
     } finally {
       delete process.env.ALKI_REGISTRY_USERNAME;
       delete process.env.ALKI_REGISTRY_PASSWORD;

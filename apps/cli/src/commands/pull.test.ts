@@ -27,7 +27,7 @@ beforeAll(async () => {
     'v1.0.0',
     '--json',
   ]);
-  digest = JSON.parse(published.stdout).digest;
+  digest = (JSON.parse(published.stdout) as { digest: string }).digest;
 });
 afterAll(async () => {
   await registry?.stop();

@@ -80,7 +80,7 @@ describe('alki serve', () => {
         if (cli.child.signalCode === null && !cli.child.killed) cli.child.kill('SIGTERM');
         if (chunk.usage) completionTokens = chunk.usage.completion_tokens;
       }
-      const [code] = await exited;
+      const [code] = (await exited) as [number | null];
       expect(completionTokens).toBeGreaterThan(1);
       expect(code).toBe(EXIT_CODES.ok);
       expect(cli.output()).toContain(`"url": "${url}"`);

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { pack } from '@alki/bundler';
+import type { SignBundleResult, TrustReport } from '@alki/signer';
 import { requireCommand, startSigstoreStandIns, writeTinyLlamaGguf } from '@alki/testkit';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -56,7 +57,7 @@ describe('alki keygen, sign and verify', () => {
       '--json',
     ]);
     expect(signed.code).toBe(0);
-    const result = JSON.parse(signed.stdout);
+    const result = JSON.parse(signed.stdout) as SignBundleResult;
     expect(result.files.signature).toMatch(
       /^metadata\/signatures\/manifest\.key-[0-9a-f]{16}\.sigstore\.json$/,
     );
@@ -80,7 +81,7 @@ describe('alki keygen, sign and verify', () => {
     writeFileSync(path.join(dir, 'deploy/k3s/service.yaml'), 'kind: Service # edited\n');
     const tampered = await runCli(['verify', dir, '--key', path.join(work, 'builder.pub'), '--json']);
     expect(tampered.code).toBe(1);
-    expect(JSON.parse(tampered.stdout).failures).toEqual([
+    expect((JSON.parse(tampered.stdout) as TrustReport).failures).toEqual([
       expect.objectContaining({ kind: 'file-changed', path: 'deploy/k3s/service.yaml' }),
     ]);
 

@@ -17,9 +17,16 @@ beforeAll(async () => {
   await writeTinyLlamaGguf(gguf, { name: 'tags-tiny' });
   const bundle = path.join(work, 'bundle');
   await pack({ source: gguf, out: bundle, sourceDateEpoch: 1_700_000_000 });
-  digest = JSON.parse(
-    (await runCli(['publish', bundle, '--registry', registry.host, '--tag', 'v1.0.0', '--json'])).stdout,
-  ).digest;
+  const published = await runCli([
+    'publish',
+    bundle,
+    '--registry',
+    registry.host,
+    '--tag',
+    'v1.0.0',
+    '--json',
+  ]);
+  digest = (JSON.parse(published.stdout) as { digest: string }).digest;
   await runCli(['publish', bundle, '--registry', registry.host, '--tag', 'v1.0.1', '--quiet']);
 });
 afterAll(async () => {

@@ -99,7 +99,7 @@ export async function trustPolicyFromFlags(flags: TrustFlags): Promise<TrustPoli
             flags.certificateIdentity !== undefined
               ? { subject: flags.certificateIdentity, issuer: flags.certificateOidcIssuer }
               : {
-                  subject_regexp: flags.certificateIdentityRegexp as string,
+                  subject_regexp: flags.certificateIdentityRegexp,
                   issuer: flags.certificateOidcIssuer,
                 },
           ],

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import os from 'node:os';
 import { cachedTinyLlamaGguf, fixtureCacheDir, rewriteGgufMetadata, startFakeHub } from '@alki/testkit';
+import type { ValidationReport } from '@alki/runtime';
 import { EXIT_CODES } from '../exit-codes.js';
 import { runCli } from '../test-support.js';
 
@@ -31,9 +32,9 @@ describe('alki validate', () => {
       '--json',
     ]);
     expect(code).toBe(0);
-    const report = JSON.parse(stdout);
+    const report = JSON.parse(stdout) as ValidationReport;
     expect(report).toMatchObject({ kind: 'gguf', ok: true });
-    expect(report.models[0].checks.map((c: { name: string }) => c.name)).toEqual([
+    expect(report.models[0].checks.map((c) => c.name)).toEqual([
       'structure',
       'load',
       'tokenizer',

@@ -188,6 +188,10 @@ describe('the systemd unit', () => {
   });
 });
 
+// A parsed YAML document is untyped: kubernetes-models' validate() is what checks that it is the object it says.
+type DeploymentData = ConstructorParameters<typeof Deployment>[0];
+type ServiceData = ConstructorParameters<typeof Service>[0];
+
 describe('GPU layers', () => {
   function rendered(ngl: number | 'auto') {
     const c = content('tiny');
@@ -207,7 +211,7 @@ describe('GPU layers', () => {
     for (const args of [twelve.data.serverArgs, twelve.data.containerArgs])
       expect(args[args.indexOf('--n-gpu-layers') + 1]).toBe('12');
     const deployment = new Deployment(
-      parseAllDocuments(twelve.files['deploy/k3s/deployment.yaml'])[0].toJS(),
+      parseAllDocuments(twelve.files['deploy/k3s/deployment.yaml'])[0].toJS() as DeploymentData,
     );
     const args = deployment.spec!.template.spec!.containers[0].args!;
     expect(args[args.indexOf('--n-gpu-layers') + 1]).toBe('12');
@@ -259,8 +263,8 @@ describe('the k3s manifests', () => {
       const services = parseAllDocuments(rendered['deploy/k3s/service.yaml']);
       expect([deployments.length, services.length]).toEqual([1, 1]);
       expect(deployments[0].errors).toEqual([]);
-      const deployment = new Deployment(deployments[0].toJS());
-      const service = new Service(services[0].toJS());
+      const deployment = new Deployment(deployments[0].toJS() as DeploymentData);
+      const service = new Service(services[0].toJS() as ServiceData);
       expect(() => deployment.validate()).not.toThrow();
       expect(() => service.validate()).not.toThrow();
     }
@@ -268,7 +272,7 @@ describe('the k3s manifests', () => {
 
   it('carry a hostile name as data: one annotation, one argument', () => {
     const deployment = new Deployment(
-      parseAllDocuments(files(HOSTILE)['deploy/k3s/deployment.yaml'])[0].toJS(),
+      parseAllDocuments(files(HOSTILE)['deploy/k3s/deployment.yaml'])[0].toJS() as DeploymentData,
     );
     expect(deployment.metadata?.annotations).toEqual({
       'alki.dev/model-name': HOSTILE,
@@ -294,7 +298,7 @@ describe('the k3s manifests', () => {
 
   it('probe /health, request memory for the model and its KV cache, and mount the models read-only', () => {
     const deployment = new Deployment(
-      parseAllDocuments(files('tiny')['deploy/k3s/deployment.yaml'])[0].toJS(),
+      parseAllDocuments(files('tiny')['deploy/k3s/deployment.yaml'])[0].toJS() as DeploymentData,
     );
     // llama-server runs with --metrics, and Prometheus is told where to scrape it.
     expect(deployment.spec!.template.metadata?.annotations).toEqual({

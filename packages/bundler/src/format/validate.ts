@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
 import { BundlerError } from '../errors.js';
 import { manifestSchemaV1, manifestSchemaV2, runtimeSchemaV1, runtimeSchemaV2 } from './schema.js';
 import { isModelArtifact } from './artifacts.js';
@@ -10,12 +10,12 @@ const ajv = new Ajv({ strict: true, allErrors: true });
 /** The format versions this code reads, each with its validators. */
 const VALIDATORS = {
   1: {
-    manifest: ajv.compile(manifestSchemaV1) as ValidateFunction<BundleManifest>,
-    runtime: ajv.compile(runtimeSchemaV1) as ValidateFunction<RuntimeManifest>,
+    manifest: ajv.compile<BundleManifest>(manifestSchemaV1),
+    runtime: ajv.compile<RuntimeManifest>(runtimeSchemaV1),
   },
   2: {
-    manifest: ajv.compile(manifestSchemaV2) as ValidateFunction<BundleManifest>,
-    runtime: ajv.compile(runtimeSchemaV2) as ValidateFunction<RuntimeManifest>,
+    manifest: ajv.compile<BundleManifest>(manifestSchemaV2),
+    runtime: ajv.compile<RuntimeManifest>(runtimeSchemaV2),
   },
 } as const;
 type FormatVersion = keyof typeof VALIDATORS;

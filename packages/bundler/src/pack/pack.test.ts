@@ -300,9 +300,8 @@ describe('pack from a local GGUF', () => {
 
   it('leaves nothing, and keeps an old bundle, when the check fails', async () => {
     const out = path.join(work, 'check-fails');
-    const failing = async () => {
-      throw new BundlerError('INVALID_INPUT', 'the model does not generate', { category: 'check' });
-    };
+    const failing = () =>
+      Promise.reject(new BundlerError('INVALID_INPUT', 'the model does not generate', { category: 'check' }));
     await expect(pack(options(out, { check: failing }))).rejects.toMatchObject({
       message: 'the model does not generate',
     });

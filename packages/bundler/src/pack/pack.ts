@@ -13,15 +13,11 @@ import { DEFAULT_PARALLEL } from '../deploy/llama-server-args.js';
 import { MAX_PARALLEL } from '../format/schema.js';
 import type { CopyStrategy } from '../io/hash.js';
 import { inspectGguf, type ModelFacts } from '../model/model-facts.js';
+import type { ResolvedSource, SourceContext, SourceProgress } from './context.js';
 import { checkDestination } from './destination.js';
 import { readPackImatrix } from './imatrix-file.js';
-import {
-  resolveSource,
-  sourceContext,
-  type PackSteps,
-  type ResolvedSource,
-  type SourceContext,
-} from './sources.js';
+import { normaliseQuants } from './quantize-models.js';
+import { resolveSource } from './sources.js';
 import { writeBundle, type StagedBundle, type WriteProgress } from './write-bundle.js';
 
 const require = createRequire(import.meta.url);
@@ -42,14 +38,15 @@ export const DEFAULT_COPY_STRATEGY: CopyStrategy = 'clone';
 /** Where bundles go when no --out is given, relative to the working directory. */
 export const DEFAULT_OUT_DIR = 'dist';
 
-/** What `pack` reports while it works. */
-export interface PackProgress {
-  phase: 'resolve' | 'download' | 'convert' | 'quantize' | WriteProgress['phase'];
-  file?: string;
-  done?: number;
-  total?: number;
-  /** A sentence for people, for phases that are steps rather than byte counts. */
-  message?: string;
+/** What `pack` reports while it works: resolving the source, then writing the bundle. */
+export interface PackProgress extends Omit<SourceProgress, 'phase'> {
+  phase: SourceProgress['phase'] | WriteProgress['phase'];
+}
+
+/** The replaceable steps of the pipeline. */
+export interface PackSteps {
+  /** Reads a GGUF's facts from its header. */
+  inspect: (file: string) => Promise<ModelFacts>;
 }
 
 export interface PackOptions {
@@ -108,7 +105,7 @@ export interface PackOptions {
    * aborts the pack and leaves `out` as it was.
    */
   check?: (staged: StagedBundle) => Promise<void>;
-  /** Replaces pipeline steps (hub download, conversion, quantization, GGUF inspection). */
+  /** Replaces pipeline steps (GGUF inspection). */
   steps?: Partial<PackSteps>;
 }
 
@@ -171,7 +168,7 @@ function checkWholeNumber(flag: string, value: number | undefined, max = Number.
  * console.log(result.manifest.artifacts[0].sha256);
  */
 export async function pack(options: PackOptions): Promise<PackResult> {
-  return packFrom(options, resolveSource);
+  return packFrom(options, (context) => resolveSource(options.source, context));
 }
 
 /**
@@ -182,7 +179,6 @@ export async function packFrom(
   options: PackOptions,
   resolve: (context: SourceContext) => Promise<ResolvedSource>,
 ): Promise<PackResult> {
-  const steps: PackSteps = { inspect: inspectGguf, ...options.steps };
   // Refuse a bad name or a taken destination before any download or conversion.
   if (options.name !== undefined) slugify(checkBundleName(options.name));
   checkWholeNumber('--context-size', options.contextSize);
@@ -200,7 +196,22 @@ export async function packFrom(
   options.onProgress?.({ phase: 'resolve', message: `Resolving ${options.source}` });
   const scratchParent =
     options.out !== undefined ? path.dirname(path.resolve(options.out)) : path.resolve(DEFAULT_OUT_DIR);
-  const resolved = await resolve(sourceContext(options, steps, scratchParent, imatrix));
+  const resolved = await resolve({
+    quants: normaliseQuants(options.quantize),
+    hub: {
+      filename: options.filename,
+      revision: options.revision,
+      token: options.token,
+      hubUrl: options.hubUrl,
+      env: options.env,
+    },
+    scratchParent,
+    inspect: options.steps?.inspect ?? inspectGguf,
+    progress: (event) => options.onProgress?.(event),
+    signal: options.signal,
+    imatrix,
+    ...(options.mmproj !== undefined ? { mmproj: options.mmproj } : {}),
+  });
   try {
     if (imatrix && !resolved.models.some((model) => model.imatrix)) {
       throw new BundlerError('INVALID_INPUT', '--imatrix was given, but this pack quantized nothing.', {

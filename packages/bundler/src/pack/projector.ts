@@ -2,8 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BundlerError } from '../errors.js';
 import { quantLabel } from '../model/model-facts.js';
-import type { PackSteps } from './sources.js';
-import type { PreparedModel } from './write-bundle.js';
+import type { PreparedModel, SourceContext } from './context.js';
 
 /** `general.architecture` of llama.cpp's projector GGUFs (convert_hf_to_gguf --mmproj, gguf-py MODEL_ARCH.MMPROJ). */
 const PROJECTOR_ARCHITECTURE = 'clip';
@@ -22,7 +21,7 @@ function quantFromName(file: string): string | undefined {
  */
 export async function prepareProjector(
   file: string,
-  steps: PackSteps,
+  inspect: SourceContext['inspect'],
   scratch = false,
 ): Promise<PreparedModel> {
   const info = await stat(file).catch(() => undefined);
@@ -32,7 +31,7 @@ export async function prepareProjector(
       details: { file },
     });
   }
-  const facts = await steps.inspect(file);
+  const facts = await inspect(file);
   if (facts.architecture !== PROJECTOR_ARCHITECTURE) {
     throw new BundlerError(
       'INVALID_INPUT',

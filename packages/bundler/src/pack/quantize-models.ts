@@ -2,11 +2,26 @@ import { QUANT_MIXES, quantizeGguf } from '@alki/quantizer';
 import path from 'node:path';
 import { BundlerError } from '../errors.js';
 import { quantLabel } from '../model/model-facts.js';
-import type { SourceContext } from './sources.js';
-import type { PreparedModel } from './write-bundle.js';
+import type { PreparedModel, SourceContext } from './context.js';
 
 /** Quants a bundle can hold: llama.cpp's file-type mixes that @alki/quantizer writes, plus unquantized F16 and F32. */
 export const SUPPORTED_QUANTS: readonly string[] = [...QUANT_MIXES, 'F16', 'F32'];
+
+/** Normalises `q4_k_m` to `Q4_K_M` and rejects what cannot be a quant name. */
+export function normaliseQuants(quants: readonly string[] | undefined): string[] | undefined {
+  if (!quants || quants.length === 0) return undefined;
+  const normalised = quants.map((q) => q.trim().toUpperCase());
+  for (const quant of normalised) {
+    if (!/^[A-Z0-9_]{1,32}$/.test(quant)) {
+      throw new BundlerError('INVALID_INPUT', `${JSON.stringify(quant)} is not a quantization name.`, {
+        hint: 'Use names such as Q4_K_M, Q5_K_M or Q8_0, separated by commas.',
+      });
+    }
+  }
+  const duplicate = normalised.find((q, i) => normalised.indexOf(q) !== i);
+  if (duplicate) throw new BundlerError('INVALID_INPUT', `--quantize names ${duplicate} twice.`);
+  return normalised;
+}
 
 export function checkQuants(quants: readonly string[]): void {
   for (const quant of quants) {
@@ -57,7 +72,7 @@ export async function quantizeModels(
       output,
       mix: quant,
       ...(context.imatrix ? { imatrix: { file: context.imatrix.file } } : {}),
-      signal: context.options.signal,
+      signal: context.signal,
       onProgress: (p) =>
         context.progress({
           phase: 'quantize',
@@ -69,7 +84,7 @@ export async function quantizeModels(
     models.push({
       file: output,
       quant,
-      facts: await context.steps.inspect(output),
+      facts: await context.inspect(output),
       scratch: true,
       ...(result.imatrix ? { imatrix: true } : {}),
     });

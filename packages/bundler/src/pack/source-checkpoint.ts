@@ -2,11 +2,10 @@ import { convert, convertProjector, hasVisionProjector, type OutType } from '@al
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BundleSource } from '../format/types.js';
+import type { PreparedModel, ResolvedSource, SourceContext } from './context.js';
 import { createScratchDir } from './destination.js';
 import { prepareProjector } from './projector.js';
 import { checkQuants, quantizeModels } from './quantize-models.js';
-import type { ResolvedSource, SourceContext } from './sources.js';
-import type { PreparedModel } from './write-bundle.js';
 
 /** The quant a checkpoint is packed as when --quantize is not given: the original README's edge default. */
 export const DEFAULT_CHECKPOINT_QUANT = 'Q4_K_M';
@@ -79,16 +78,16 @@ export async function packCheckpointFolder(
       outtype,
       ...(origin.license ? { license: origin.license } : {}),
       ...(origin.modelName ? { name: origin.modelName } : {}),
-      signal: context.options.signal,
+      signal: context.signal,
       onProgress: (p) =>
         context.progress({ phase: 'convert', file: p.tensor, done: p.bytesDone, total: p.bytesTotal }),
     });
-    const facts = await context.steps.inspect(base);
+    const facts = await context.inspect(base);
     const models = await quantizeModels({ file: base, facts, scratch: true }, quants, scratch, context);
     // A vision-language checkpoint's projector is converted too, at F16 as
     // convert_hf_to_gguf --mmproj writes it by default, whatever the model's quants.
     let projector: PreparedModel | undefined;
-    if (context.options.mmproj !== false && hasVisionProjector(converted.architecture)) {
+    if (context.mmproj !== false && hasVisionProjector(converted.architecture)) {
       const output = path.join(scratch, 'mmproj-f16.gguf');
       context.progress({ phase: 'convert', message: `Converting the ${origin.repo} vision projector (F16)` });
       await convertProjector({
@@ -97,11 +96,11 @@ export async function packCheckpointFolder(
         outtype: 'f16',
         ...(origin.license ? { license: origin.license } : {}),
         ...(origin.modelName ? { name: origin.modelName } : {}),
-        signal: context.options.signal,
+        signal: context.signal,
         onProgress: (p) =>
           context.progress({ phase: 'convert', file: p.tensor, done: p.bytesDone, total: p.bytesTotal }),
       });
-      projector = await prepareProjector(output, context.steps, true);
+      projector = await prepareProjector(output, context.inspect, true);
     }
     const files = (await readdir(dir)).filter((name) => /\.(safetensors|json|model)$/i.test(name)).sort();
     return {

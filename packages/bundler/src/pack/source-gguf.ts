@@ -2,10 +2,10 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BundlerError } from '../errors.js';
 import type { BundleSource } from '../format/types.js';
+import type { ResolvedSource, SourceContext } from './context.js';
 import { createScratchDir } from './destination.js';
 import { prepareProjector } from './projector.js';
 import { quantizeModels } from './quantize-models.js';
-import type { ResolvedSource, SourceContext } from './sources.js';
 
 /** Where a GGUF came from when it is not a plain local file. */
 export interface GgufOrigin {
@@ -22,7 +22,7 @@ export interface GgufOrigin {
 // A local GGUF's projector is the file --mmproj names; nothing is guessed
 // from the folder, which may hold projectors of other models.
 function localProjector(context: SourceContext): string | undefined {
-  const given = context.options.mmproj;
+  const given = context.mmproj;
   if (given === undefined || given === false) return undefined;
   if (!/\.gguf$/i.test(given)) {
     throw new BundlerError('INVALID_INPUT', `--mmproj ${given} is not a .gguf file.`, {
@@ -42,7 +42,7 @@ export async function packLocalGguf(
   context: SourceContext,
   origin?: GgufOrigin,
 ): Promise<ResolvedSource> {
-  const facts = await context.steps.inspect(file);
+  const facts = await context.inspect(file);
   const info = await stat(file);
   const base = { file, facts };
   let scratch: string | undefined;
@@ -51,7 +51,7 @@ export async function packLocalGguf(
   };
   try {
     const projectorFile = origin ? origin.projector : localProjector(context);
-    const projector = projectorFile ? await prepareProjector(projectorFile, context.steps) : undefined;
+    const projector = projectorFile ? await prepareProjector(projectorFile, context.inspect) : undefined;
     let models = [base];
     if (context.quants) {
       scratch = await createScratchDir(context.scratchParent);

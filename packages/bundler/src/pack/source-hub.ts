@@ -10,9 +10,9 @@ import {
 } from '@alki/hub';
 import { readFile, stat } from 'node:fs/promises';
 import { BundlerError } from '../errors.js';
+import type { ResolvedSource, SourceContext } from './context.js';
 import { packCheckpointFolder } from './source-checkpoint.js';
 import { packLocalGguf } from './source-gguf.js';
-import type { ResolvedSource, SourceContext } from './sources.js';
 
 /** What a safetensors checkpoint needs from its repo: weights, config and tokenizer files, and the license. */
 const CHECKPOINT_FILES = [
@@ -29,12 +29,12 @@ const LICENSE_NAMES = ['LICENSE', 'LICENSE.txt', 'LICENSE.md', 'LICENCE'];
 const MAX_LICENSE_BYTES = 1024 * 1024;
 
 function hubOptions(context: SourceContext): HubOptions {
-  const { options } = context;
+  const { hub } = context;
   return {
-    ...(options.token !== undefined ? { token: options.token } : {}),
-    ...(options.hubUrl !== undefined ? { endpoint: options.hubUrl } : {}),
-    ...(options.env !== undefined ? { env: options.env } : {}),
-    signal: options.signal,
+    ...(hub.token !== undefined ? { token: hub.token } : {}),
+    ...(hub.hubUrl !== undefined ? { endpoint: hub.hubUrl } : {}),
+    ...(hub.env !== undefined ? { env: hub.env } : {}),
+    signal: context.signal,
   };
 }
 
@@ -65,9 +65,9 @@ export async function packHubRepo(repoId: string, context: SourceContext): Promi
   const options = hubOptions(context);
   context.progress({
     phase: 'resolve',
-    message: `Resolving ${repoId}${context.options.revision ? ` at ${context.options.revision}` : ''}`,
+    message: `Resolving ${repoId}${context.hub.revision ? ` at ${context.hub.revision}` : ''}`,
   });
-  const model = await resolveModel(repoId, { ...options, revision: context.options.revision });
+  const model = await resolveModel(repoId, { ...options, revision: context.hub.revision });
   const notes = model.offlineFallback
     ? [`The hub could not be reached (${model.offlineFallback}); used the cached copy.`]
     : [];
@@ -81,14 +81,14 @@ export async function packHubRepo(repoId: string, context: SourceContext): Promi
   };
   const paths = model.files.map((f) => f.path);
 
-  if (model.kind === 'gguf' || context.options.filename !== undefined) {
+  if (model.kind === 'gguf' || context.hub.filename !== undefined) {
     // A vision projector is packed beside the model, never as it.
     const file = selectFile(
       paths.filter((p) => !isProjectorFile(p)),
-      context.options.filename ?? '*.gguf',
+      context.hub.filename ?? '*.gguf',
       model.repo,
     );
-    const mmproj = context.options.mmproj;
+    const mmproj = context.mmproj;
     const projectorFile = mmproj === false ? undefined : selectProjector(paths, file, mmproj, model.repo);
     // Download by the revision's name, as huggingface_hub does, so the cache
     // records refs/<name> and a later offline pack finds it by that name.

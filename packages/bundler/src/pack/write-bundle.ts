@@ -32,24 +32,9 @@ import type {
 import { artifactPath } from '../format/validate.js';
 import { copyFileHashed, hashFile, throwIfAborted, type CopyStrategy } from '../io/hash.js';
 import { walkTree } from '../io/walk.js';
-import { quantLabel, type ModelFacts } from '../model/model-facts.js';
+import { quantLabel } from '../model/model-facts.js';
+import type { PreparedModel } from './context.js';
 import { checkDestination, commitStagingDir, createStagingDir, removeStaleSiblings } from './destination.js';
-
-/** One model file ready to go into the bundle. */
-export interface PreparedModel {
-  /** The quant label (`Q4_K_M`); defaults to the one the file's `general.file_type` names. */
-  quant?: string;
-  /** A local GGUF file. */
-  file: string;
-  facts: ModelFacts;
-  /**
-   * True when `file` is a scratch file of this pack (a conversion or
-   * quantization output) that may be moved instead of copied.
-   */
-  scratch?: boolean;
-  /** True when the file was quantized with the pack's importance matrix. */
-  imatrix?: boolean;
-}
 
 /** Progress of writing a bundle. */
 export interface WriteProgress {

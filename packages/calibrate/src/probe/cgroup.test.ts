@@ -14,7 +14,7 @@ import {
 
 /** A file system of a few files, as another machine would have them. */
 function files(entries: Record<string, string>): ReadText {
-  return async (file) => entries[file];
+  return (file) => Promise.resolve(entries[file]);
 }
 
 const V2_MOUNT =

@@ -37,7 +37,7 @@ describe('probeHardware', () => {
       '/sys/fs/cgroup/memory.max': '2147483648\n',
     };
     const probe = await probeHardware({
-      read: async (f) => fake[f],
+      read: (f) => Promise.resolve(fake[f]),
       bandwidth: false,
       gpu: false,
       hostname: 'edge-1',
@@ -49,7 +49,7 @@ describe('probeHardware', () => {
 
   it('refuses a system without /proc with a hint', async () => {
     await expect(
-      probeHardware({ read: async () => undefined, bandwidth: false, gpu: false }),
+      probeHardware({ read: () => Promise.resolve(undefined), bandwidth: false, gpu: false }),
     ).rejects.toMatchObject({
       code: 'UNSUPPORTED_ENVIRONMENT',
     });
@@ -62,13 +62,14 @@ describe('probeGpus', () => {
     let disposed = false;
     const cuda = {
       gpu: 'cuda',
-      getVramState: async () => ({ total: 8e9, used: 1e9, free: 7e9, unifiedSize: 0 }),
-      getGpuDeviceNames: async () => ['NVIDIA Orin'],
-      dispose: async () => {
+      getVramState: () => Promise.resolve({ total: 8e9, used: 1e9, free: 7e9, unifiedSize: 0 }),
+      getGpuDeviceNames: () => Promise.resolve(['NVIDIA Orin']),
+      dispose: () => {
         disposed = true;
+        return Promise.resolve();
       },
     } as unknown as Llama;
-    expect(await probeGpus(async () => cuda)).toEqual({
+    expect(await probeGpus(() => Promise.resolve(cuda))).toEqual({
       backend: 'cuda',
       devices: ['NVIDIA Orin'],
       vramTotalBytes: 8e9,

@@ -85,9 +85,9 @@ async function readJsonFile(file: string, what: string): Promise<Record<string, 
     });
   }
   try {
-    const value = JSON.parse(text);
+    const value: unknown = JSON.parse(text);
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
-    return value;
+    return value as Record<string, unknown>;
   } catch (cause) {
     throw new ConverterError(
       'INVALID_INPUT',

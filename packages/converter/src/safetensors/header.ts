@@ -35,6 +35,13 @@ function bad(message: string, details: Record<string, unknown> = {}): ConverterE
   });
 }
 
+function isNonNegativeIntegers(value: unknown): value is number[] {
+  return (
+    Array.isArray(value) &&
+    value.every((n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)
+  );
+}
+
 /** Reads the little-endian u64 header length from the first 8 bytes. */
 export function parseSafetensorsHeaderLength(prefix: Uint8Array): number {
   if (prefix.byteLength < 8) throw bad('The file is shorter than the 8-byte safetensors header length.');
@@ -88,19 +95,14 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize?: number): Saf
     if (!isSafetensorsDtype(entry.dtype))
       throw bad(`Tensor ${name} has an unknown dtype ${JSON.stringify(entry.dtype)}.`, { tensor: name });
     const shape = entry.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    if (!isNonNegativeIntegers(shape)) {
       throw bad(`Tensor ${name} has an invalid shape ${JSON.stringify(shape)}.`, { tensor: name });
     }
     const offsets = entry.data_offsets;
-    if (
-      !Array.isArray(offsets) ||
-      offsets.length !== 2 ||
-      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
-      offsets[1] < offsets[0]
-    ) {
+    if (!isNonNegativeIntegers(offsets) || offsets.length !== 2 || offsets[1] < offsets[0]) {
       throw bad(`Tensor ${name} has invalid data_offsets ${JSON.stringify(offsets)}.`, { tensor: name });
     }
-    const elements = (shape as number[]).reduce((a, b) => a * b, 1);
+    const elements = shape.reduce((a, b) => a * b, 1);
     const byteLength = elements * SAFETENSORS_DTYPE_SIZES[entry.dtype];
     if (!Number.isSafeInteger(byteLength) || byteLength !== offsets[1] - offsets[0]) {
       throw bad(
@@ -113,7 +115,7 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize?: number): Saf
     ranged.push({
       name,
       dtype: entry.dtype,
-      shape: shape as number[],
+      shape,
       offset: dataOffset + offsets[0],
       byteLength,
       begin: offsets[0],

@@ -1,5 +1,4 @@
 import { ggufEntry, GgufValueType, type GgufMetadataEntry } from '@alki/gguf-reader';
-import { Tokenizer } from '@huggingface/tokenizers';
 import { ConverterError } from '../errors.js';
 import { gpt2Vocab, type VocabTables } from './bpe.js';
 import type { TokenizerFiles } from './files.js';
@@ -12,6 +11,7 @@ import {
 import { sentencePieceModelVocab } from './sentencepiece-model.js';
 import { specialTokenMetadata } from './special-tokens.js';
 import { readJsonVocab, type JsonVocab } from './vocab.js';
+import { HfTokenizer } from './hf-tokenizer.js';
 
 export interface TokenizerConversionOptions {
   files: TokenizerFiles;
@@ -116,9 +116,9 @@ export async function convertTokenizer(options: TokenizerConversionOptions): Pro
 }
 
 function huggingFaceEncoder(files: TokenizerFiles): TokenEncoder {
-  let tokenizer: Tokenizer;
+  let tokenizer: HfTokenizer;
   try {
-    tokenizer = new Tokenizer(files.tokenizerJson!, files.tokenizerConfig);
+    tokenizer = new HfTokenizer(files.tokenizerJson!, files.tokenizerConfig);
   } catch (cause) {
     throw new ConverterError(
       'BAD_TOKENIZER',

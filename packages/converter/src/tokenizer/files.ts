@@ -56,15 +56,17 @@ async function readChatTemplates(
   }
   if (raw === undefined || raw === null) return [];
   if (typeof raw === 'string') return [{ name: 'default', template: raw }];
-  if (
-    Array.isArray(raw) &&
-    raw.every((t) => t && typeof t.name === 'string' && typeof t.template === 'string')
-  ) {
-    return raw.map((t) => ({ name: t.name as string, template: t.template as string }));
+  if (Array.isArray(raw) && raw.every(isNamedTemplate)) {
+    return raw.map((t) => ({ name: t.name, template: t.template }));
   }
   throw new ConverterError(
     'BAD_TOKENIZER',
     'The chat_template is neither a string nor a list of {name, template}.',
     { details: { dir } },
   );
+}
+
+function isNamedTemplate(value: unknown): value is { name: string; template: string } {
+  const entry = value as { name?: unknown; template?: unknown } | null;
+  return typeof entry?.name === 'string' && typeof entry.template === 'string';
 }

@@ -30,8 +30,8 @@ export function sentencePieceJsonVocab(
 ): VocabTables {
   const model = vocab.model;
   const tokens: string[] = Array.from({ length: vocabSize }, (_, i) => `[PAD${i}]`);
-  const scores: number[] = new Array(vocabSize).fill(-1000);
-  const types: number[] = new Array(vocabSize).fill(TokenType.UNUSED);
+  const scores: number[] = new Array<number>(vocabSize).fill(-1000);
+  const types: number[] = new Array<number>(vocabSize).fill(TokenType.UNUSED);
   const unigramScores =
     model.type === 'Unigram' ? (model.vocab as Array<[string, number]>).map((p) => p[1]) : undefined;
   const mergeScore = new Map<string, number>();

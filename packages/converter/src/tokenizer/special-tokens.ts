@@ -84,7 +84,7 @@ export function addSpecialFlags(
     addEos: lastIsSpecial,
   };
   const flag = (key: string, fallback: boolean) =>
-    typeof sources.tokenizerConfig[key] === 'boolean' ? (sources.tokenizerConfig[key] as boolean) : fallback;
+    typeof sources.tokenizerConfig[key] === 'boolean' ? sources.tokenizerConfig[key] : fallback;
   return {
     addBos: flag('add_bos_token', fromTemplate.addBos),
     addEos: flag('add_eos_token', fromTemplate.addEos),

@@ -9,7 +9,9 @@ import type { ByteSource } from '../types.js';
 export function bufferSource(bytes: Uint8Array): ByteSource {
   return {
     size: bytes.length,
-    read: async (offset, length) =>
-      bytes.subarray(Math.min(offset, bytes.length), Math.min(offset + length, bytes.length)),
+    read: (offset, length) =>
+      Promise.resolve(
+        bytes.subarray(Math.min(offset, bytes.length), Math.min(offset + length, bytes.length)),
+      ),
   };
 }

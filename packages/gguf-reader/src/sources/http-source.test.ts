@@ -228,7 +228,7 @@ describe('httpSource', () => {
   it('uses an injected fetch', async () => {
     const urls: string[] = [];
     const fetchSpy: typeof fetch = (input, init) => {
-      urls.push(String(input));
+      urls.push(new Request(input).url);
       return fetch(input, init);
     };
     await openGguf(`${base}/model.gguf`, { fetch: fetchSpy });

@@ -43,7 +43,10 @@ export async function httpSource(url: string, options: HttpSourceOptions = {}): 
   const first = await request(0, PROBE_BYTES);
   if (first.whole) {
     const whole = first.bytes;
-    return { size: whole.length, read: async (offset, length) => whole.subarray(offset, offset + length) };
+    return {
+      size: whole.length,
+      read: (offset, length) => Promise.resolve(whole.subarray(offset, offset + length)),
+    };
   }
   const size = first.size;
   const probe = first.bytes;
@@ -237,7 +240,8 @@ async function readBody(
   rearm: () => void,
   signal: AbortSignal,
 ): Promise<void> {
-  const reader = response.body?.getReader();
+  // Node types a fetch body's chunks loosely; a Response body is bytes.
+  const reader = response.body?.getReader() as ReadableStreamDefaultReader<Uint8Array> | undefined;
   if (!reader) return;
   try {
     while (progress.received < limit) {

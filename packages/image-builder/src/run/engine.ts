@@ -53,6 +53,11 @@ export function engineCommand(engine: ContainerEngine, args: string[]): string {
   return result.stdout;
 }
 
+// A field of an engine's JSON listing as text; a missing or non-scalar field is empty.
+function fieldText(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+}
+
 /** Images in the engine that carry Alki's label. */
 export function listEngineImages(engine: ContainerEngine): ListedImage[] {
   const out = engineCommand(engine, [
@@ -70,11 +75,13 @@ export function listEngineImages(engine: ContainerEngine): ListedImage[] {
   else for (const line of text.split('\n')) rows.push(JSON.parse(line) as Record<string, unknown>);
   return rows.map((row) => {
     const labels = (row.Labels ?? {}) as Record<string, string>;
-    const names = (row.Names as string[] | undefined) ?? [`${row.Repository}:${row.Tag}`];
+    const names = (row.Names as string[] | undefined) ?? [
+      `${fieldText(row.Repository)}:${fieldText(row.Tag)}`,
+    ];
     return {
       where: engine.name,
-      name: names[0] ?? String(row.Id ?? row.ID),
-      digest: String(row.Digest ?? row.ID ?? row.Id ?? ''),
+      name: names[0] ?? fieldText(row.Id ?? row.ID),
+      digest: fieldText(row.Digest ?? row.ID ?? row.Id),
       size: typeof row.Size === 'number' ? row.Size : Number(row.Size) || 0,
       created: typeof row.CreatedAt === 'string' ? row.CreatedAt : undefined,
       kind: labels[ALKI_IMAGE_LABEL],

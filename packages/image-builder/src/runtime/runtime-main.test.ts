@@ -21,13 +21,13 @@ function harness() {
   const deps: RuntimeDeps = {
     pullBundle: async (reference, dir) => {
       pulls.push(reference);
-      fs.cpSync(source.dir, dir, { recursive: true });
+      await fs.promises.cp(source.dir, dir, { recursive: true });
     },
     readBundle,
     verifyBundle,
-    runServer: async (server, args) => {
+    runServer: (server, args) => {
       servers.push({ server, args });
-      return 0;
+      return Promise.resolve(0);
     },
     log: (line) => lines.push(line),
   };

@@ -30,12 +30,12 @@ describe('Authenticator', () => {
     const requests: URL[] = [];
     return {
       requests,
-      fetch: async (input) => {
-        const url = new URL(String(input));
+      fetch: (input) => {
+        const url = new URL(new Request(input).url);
         requests.push(url);
-        return new Response(JSON.stringify({ token: `t${requests.length}`, expires_in: 300 }), {
-          status: 200,
-        });
+        return Promise.resolve(
+          new Response(JSON.stringify({ token: `t${requests.length}`, expires_in: 300 }), { status: 200 }),
+        );
       },
     };
   }
@@ -64,9 +64,9 @@ describe('Authenticator', () => {
 
   it('sends basic credentials to the token server, and an identity token as an OAuth2 refresh grant', async () => {
     const seen: RequestInit[] = [];
-    const fetchSpy: typeof fetch = async (_input, init) => {
+    const fetchSpy: typeof fetch = (_input, init) => {
       seen.push(init ?? {});
-      return new Response(JSON.stringify({ access_token: 'x' }), { status: 200 });
+      return Promise.resolve(new Response(JSON.stringify({ access_token: 'x' }), { status: 200 }));
     };
     await new Authenticator({
       fetch: fetchSpy,
@@ -84,12 +84,13 @@ describe('Authenticator', () => {
       credentials: { identityToken: 'refresh-me' },
     }).authorize(['repository:a:pull'], challenge());
     expect(seen[1].method).toBe('POST');
-    expect(String(seen[1].body)).toContain('grant_type=refresh_token');
-    expect(String(seen[1].body)).toContain('refresh_token=refresh-me');
+    const form = await new Response(seen[1].body).text();
+    expect(form).toContain('grant_type=refresh_token');
+    expect(form).toContain('refresh_token=refresh-me');
   });
 
   it('reports a refused token request as AUTH_FAILED', async () => {
-    const refusing: typeof fetch = async () => new Response('no', { status: 401 });
+    const refusing: typeof fetch = () => Promise.resolve(new Response('no', { status: 401 }));
     await expect(
       new Authenticator({
         fetch: refusing,

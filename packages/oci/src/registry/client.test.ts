@@ -12,7 +12,7 @@ import { bytesBlob, fileBlob } from './blob-source.js';
 import { RegistryClient } from './client.js';
 import { referrersTag } from './referrers.js';
 
-const noSleep = async () => undefined;
+const noSleep = () => Promise.resolve();
 
 function emptyManifest(
   layers: Array<{ digest: string; size: number }>,
@@ -237,8 +237,8 @@ describe('RegistryClient against docker-registry', () => {
   it('follows Link rel="next" pages until the last one', async () => {
     const all = ['a', 'b', 'c', 'd', 'e'];
     const requested: string[] = [];
-    const paging: typeof fetch = async (input) => {
-      const url = new URL(String(input));
+    const paging: typeof fetch = (input) => {
+      const url = new URL(new Request(input).url);
       requested.push(url.pathname + url.search);
       const last = url.searchParams.get('last');
       const start = last ? all.indexOf(last) + 1 : 0;
@@ -246,7 +246,9 @@ describe('RegistryClient against docker-registry', () => {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (start + 2 < all.length)
         headers.link = `</v2/alki/paged/tags/list?n=2&last=${page.at(-1)}>; rel="next"`;
-      return new Response(JSON.stringify({ name: 'alki/paged', tags: page }), { status: 200, headers });
+      return Promise.resolve(
+        new Response(JSON.stringify({ name: 'alki/paged', tags: page }), { status: 200, headers }),
+      );
     };
     const pagingClient = new RegistryClient({ registry: registry.host, fetch: paging });
     expect(await pagingClient.listTags('alki/paged')).toEqual(all);

@@ -22,12 +22,17 @@ describe('RegistryClient.referrers with a registry that has the referrers API', 
 
   it('uses GET /v2/<name>/referrers/<digest> and filters by artifactType', async () => {
     const requested: string[] = [];
-    const registry: typeof fetch = async (input) => {
-      const url = new URL(String(input));
+    const registry: typeof fetch = (input) => {
+      const url = new URL(new Request(input).url);
       requested.push(url.pathname + url.search);
-      return new Response(
-        JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [signature, sbom] }),
-        { status: 200, headers: { 'content-type': OCI_INDEX } },
+      return Promise.resolve(
+        new Response(
+          JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [signature, sbom] }),
+          {
+            status: 200,
+            headers: { 'content-type': OCI_INDEX },
+          },
+        ),
       );
     };
     const client = new RegistryClient({ registry: 'registry.example.com', fetch: registry });

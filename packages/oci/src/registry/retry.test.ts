@@ -10,10 +10,9 @@ function flaky(
 ): { fetch: typeof fetch; calls: () => number } {
   let calls = 0;
   return {
-    fetch: async () => {
+    fetch: () => {
       const next = failures[calls++];
-      if (next instanceof Error) throw next;
-      return next ?? final();
+      return next instanceof Error ? Promise.reject(next) : Promise.resolve(next ?? final());
     },
     calls: () => calls,
   };
@@ -32,7 +31,10 @@ describe('withRetry', () => {
     );
     const response = await withRetry('http://127.0.0.1:1/v2/', () => server.fetch('http://127.0.0.1:1/v2/'), {
       policy: { attempts: 5, baseDelayMs: 100, maxDelayMs: 10_000 },
-      sleep: async (ms) => void waits.push(ms),
+      sleep: (ms) => {
+        waits.push(ms);
+        return Promise.resolve();
+      },
       now: () => 0,
     });
     expect(response.status).toBe(200);
@@ -44,7 +46,10 @@ describe('withRetry', () => {
     const server = flaky([], () => new Response('down', { status: 503, headers: { 'retry-after': '3600' } }));
     const response = await withRetry('http://127.0.0.1:1/v2/', () => server.fetch('x'), {
       policy: { attempts: 3, baseDelayMs: 10, maxDelayMs: 500 },
-      sleep: async (ms) => void waits.push(ms),
+      sleep: (ms) => {
+        waits.push(ms);
+        return Promise.resolve();
+      },
       now: () => 0,
     });
     expect(response.status).toBe(503);
@@ -56,7 +61,7 @@ describe('withRetry', () => {
     const server = flaky([], () => new Response('no', { status: 404 }));
     const response = await withRetry('http://127.0.0.1:1/v2/', () => server.fetch('x'), {
       policy: DEFAULT_RETRY,
-      sleep: async () => undefined,
+      sleep: () => Promise.resolve(),
       now: () => 0,
     });
     expect(response.status).toBe(404);
@@ -72,7 +77,7 @@ describe('withRetry', () => {
     await expect(
       withRetry('http://127.0.0.1:1/v2/', () => server.fetch('x'), {
         policy: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
-        sleep: async () => undefined,
+        sleep: () => Promise.resolve(),
         now: () => 0,
       }),
     ).rejects.toMatchObject({
@@ -107,7 +112,7 @@ describe('RegistryClient retries', () => {
     const client = new RegistryClient({
       registry: '127.0.0.1:1',
       fetch: server.fetch,
-      sleep: async () => undefined,
+      sleep: () => Promise.resolve(),
       retry: { attempts: 3 },
     });
     await expect(client.ping()).rejects.toMatchObject({

@@ -130,7 +130,7 @@ export function describeCause(error: unknown): string {
   let current = error as { message?: string; cause?: unknown; code?: string } | undefined;
   let message = current?.message ?? String(error);
   while (current?.cause && typeof current.cause === 'object') {
-    current = current.cause as typeof current;
+    current = current.cause;
     if (current?.message) message = current.code ? `${current.message} (${current.code})` : current.message;
   }
   return message;

@@ -63,7 +63,7 @@ const FP16_TO_FP32 = buildFp16Table();
  * fp16BitsToFp32(0x3c00); // 1
  */
 export function fp16BitsToFp32(bits: number): number {
-  return FP16_TO_FP32[bits & 0xffff]!;
+  return FP16_TO_FP32[bits & 0xffff];
 }
 
 /** Writes `value` as little-endian fp16 at `dst[offset]` and returns the bits (a block's scale fields). */
@@ -82,13 +82,13 @@ export function loadFp16(src: Uint8Array, offset: number): number {
 /** Decodes `count` little-endian fp16 values from `src` into `dst`. */
 export function fp16ToFp32Row(src: Uint8Array, dst: Float32Array, count = dst.length): void {
   const table = FP16_TO_FP32;
-  for (let i = 0, o = 0; i < count; i++, o += 2) dst[i] = table[src[o]! | (src[o + 1]! << 8)]!;
+  for (let i = 0, o = 0; i < count; i++, o += 2) dst[i] = table[src[o] | (src[o + 1] << 8)]!;
 }
 
 /** Encodes `src` as little-endian fp16 into `dst` (2 bytes per value). */
 export function fp32ToFp16Row(src: Float32Array, dst: Uint8Array): void {
   for (let i = 0, o = 0; i < src.length; i++, o += 2) {
-    const h = fp32ToFp16Bits(src[i]!);
+    const h = fp32ToFp16Bits(src[i]);
     dst[o] = h & 0xff;
     dst[o + 1] = h >>> 8;
   }
@@ -97,5 +97,5 @@ export function fp32ToFp16Row(src: Float32Array, dst: Uint8Array): void {
 /** Decodes `count` little-endian bfloat16 values from `src` into `dst` (exact). */
 export function bf16ToFp32Row(src: Uint8Array, dst: Float32Array, count = dst.length): void {
   const out = new Uint32Array(dst.buffer, dst.byteOffset, count);
-  for (let i = 0, o = 0; i < count; i++, o += 2) out[i] = ((src[o]! | (src[o + 1]! << 8)) << 16) >>> 0;
+  for (let i = 0, o = 0; i < count; i++, o += 2) out[i] = ((src[o] | (src[o + 1] << 8)) << 16) >>> 0;
 }

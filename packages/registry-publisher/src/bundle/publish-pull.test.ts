@@ -328,7 +328,7 @@ describe('pullBundle refusing bad artifacts', () => {
   beforeAll(async () => {
     store = registryStore(client, 'models/bad');
     await publishBundle({ bundleDir: bundle, store, tag: 'good' });
-    good = JSON.parse((await client.getManifest('models/bad', 'good')).bytes.toString('utf8'));
+    good = JSON.parse((await client.getManifest('models/bad', 'good')).bytes.toString('utf8')) as typeof good;
   });
 
   async function pushVariant(tag: string, layers: Descriptor[]): Promise<void> {

@@ -185,7 +185,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const upstream = base as string;
+  const upstream = base;
   const props = (await (await fetch(`${upstream}/props`, { headers: auth })).json().catch(() => ({}))) as {
     default_generation_settings?: { n_ctx?: number };
   };
@@ -237,7 +237,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
     try {
       for await (const event of sseEvents(response.body)) {
-        if (event.error) throw upstreamError(500, event as { error?: { message?: string; type?: string } });
+        if (event.error) throw upstreamError(500, event);
         const choice = (
           event.choices as
             | Array<{ delta?: { content?: string | null }; text?: string; finish_reason?: string | null }>
@@ -249,7 +249,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
           onText(piece);
         }
         if (choice?.finish_reason) finishReason = choice.finish_reason;
-        if (event.usage) usage = event.usage as typeof usage;
+        if (event.usage) usage = event.usage;
       }
     } catch (error) {
       if (signal.aborted || error instanceof RuntimeError) throw error;

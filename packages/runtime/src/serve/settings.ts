@@ -21,7 +21,8 @@ export async function resolveGgufSettings(
     throw new RuntimeError('NOT_FOUND', `${file} does not exist.`, { details: { path: file } });
   const header = await openGguf(file);
   const architecture = getMetadata(header, 'general.architecture');
-  const trained = getMetadata(header, `${String(architecture)}.context_length`);
+  const trained =
+    typeof architecture === 'string' ? getMetadata(header, `${architecture}.context_length`) : undefined;
   const modelContext =
     typeof trained === 'number' ? trained : typeof trained === 'bigint' ? Number(trained) : DEFAULT_CONTEXT;
   return {

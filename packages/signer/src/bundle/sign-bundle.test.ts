@@ -82,14 +82,21 @@ describe('signBundle with a local key', () => {
   });
 
   it('writes Sigstore bundles v0.3: a message signature over the manifest digest, and an in-toto DSSE envelope', () => {
-    const signature = JSON.parse(readFileSync(path.join(signed, result.files.signature), 'utf8'));
+    const signature = JSON.parse(readFileSync(path.join(signed, result.files.signature), 'utf8')) as {
+      mediaType: string;
+      messageSignature: { messageDigest: { digest: string } };
+      verificationMaterial: { publicKey: { hint: string } };
+    };
     expect(signature.mediaType).toBe(SIGSTORE_BUNDLE_MEDIA_TYPE);
     expect(SIGSTORE_BUNDLE_MEDIA_TYPE).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
     expect(Buffer.from(signature.messageSignature.messageDigest.digest, 'base64').toString('hex')).toBe(
       result.manifestSha256,
     );
     expect(signature.verificationMaterial.publicKey.hint).toBe(keyIdOf(builder.publicKey));
-    const attestation = JSON.parse(readFileSync(path.join(signed, result.files.provenance!), 'utf8'));
+    const attestation = JSON.parse(readFileSync(path.join(signed, result.files.provenance!), 'utf8')) as {
+      mediaType: string;
+      dsseEnvelope: { payloadType: string };
+    };
     expect(attestation.mediaType).toBe(SIGSTORE_BUNDLE_MEDIA_TYPE);
     expect(attestation.dsseEnvelope.payloadType).toBe(IN_TOTO_PAYLOAD_TYPE);
   });

@@ -140,7 +140,7 @@ export async function verifySignedBundle(
   const trustedRoot =
     options.trustedRoot ??
     (policy.trustedRoot !== undefined
-      ? async () => parseTrustedRoot(policy.trustedRoot)
+      ? () => Promise.resolve(parseTrustedRoot(policy.trustedRoot))
       : publicGoodTrustedRoot(options.tufCachePath));
 
   const warnings: string[] = [];

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv } from 'ajv';
 import { SignerError } from '../errors.js';
 import { keyIdOf, loadPublicKey } from '../keys/key-pair.js';
 import { trustPolicySchemaV1 } from './schema.js';
@@ -44,7 +44,7 @@ export interface TrustPolicy {
 }
 
 const ajv = new Ajv({ strict: true, allErrors: true });
-const validatePolicy = ajv.compile(trustPolicySchemaV1) as ValidateFunction<TrustPolicyDocument>;
+const validatePolicy = ajv.compile<TrustPolicyDocument>(trustPolicySchemaV1);
 
 function invalid(where: string, problem: string, hint?: string): SignerError {
   return new SignerError('INVALID_POLICY', `The trust policy ${where} ${problem}.`, {

@@ -26,18 +26,17 @@ function pemToDer(pem: string): Buffer {
 // certificate chain); Alki writes the v0.3 form, one leaf certificate, which
 // is what the bundle spec now asks for and cosign's --new-bundle-format reads.
 class MessageSignatureV03Builder extends MessageSignatureBundleBuilder {
-  protected override async package(
-    artifact: Artifact,
-    signature: Signature,
-  ): Promise<BundleWithMessageSignature> {
-    return toMessageSignatureBundle({
-      digest: createHash('sha256').update(artifact.data).digest(),
-      signature: signature.signature,
-      certificate:
-        signature.key.$case === 'x509Certificate' ? pemToDer(signature.key.certificate) : undefined,
-      keyHint: signature.key.$case === 'publicKey' ? signature.key.hint : undefined,
-      certificateChain: false,
-    });
+  protected override package(artifact: Artifact, signature: Signature): Promise<BundleWithMessageSignature> {
+    return Promise.resolve(
+      toMessageSignatureBundle({
+        digest: createHash('sha256').update(artifact.data).digest(),
+        signature: signature.signature,
+        certificate:
+          signature.key.$case === 'x509Certificate' ? pemToDer(signature.key.certificate) : undefined,
+        keyHint: signature.key.$case === 'publicKey' ? signature.key.hint : undefined,
+        certificateChain: false,
+      }),
+    );
   }
 }
 

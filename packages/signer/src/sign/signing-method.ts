@@ -43,11 +43,12 @@ function localKeySigner(privateKey: KeyObject): Signer {
   const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
   const hint = keyIdOf(publicKey);
   return {
-    sign: async (data: Buffer) => ({
-      // ECDSA over SHA-256 of the data, DER-encoded: what Sigstore and cosign expect.
-      signature: signData('sha256', data, privateKey),
-      key: { $case: 'publicKey', publicKey: publicKeyPem, hint },
-    }),
+    sign: (data: Buffer) =>
+      Promise.resolve({
+        // ECDSA over SHA-256 of the data, DER-encoded: what Sigstore and cosign expect.
+        signature: signData('sha256', data, privateKey),
+        key: { $case: 'publicKey', publicKey: publicKeyPem, hint },
+      }),
   };
 }
 
@@ -59,7 +60,7 @@ export function signerFor(method: SigningMethod): { signer: Signer; witnesses: W
   return {
     signer: new FulcioSigner({
       fulcioBaseURL: method.fulcioUrl ?? DEFAULT_FULCIO_URL,
-      identityProvider: { getToken: async () => token },
+      identityProvider: { getToken: () => Promise.resolve(token) },
       timeout,
       retry: SERVICE_RETRIES,
     }),

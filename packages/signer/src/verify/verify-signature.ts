@@ -169,7 +169,7 @@ interface StatementSubjects {
 function parseStatement(payload: Buffer): StatementSubjects | undefined {
   try {
     const value = JSON.parse(payload.toString('utf8')) as unknown;
-    return value !== null && typeof value === 'object' ? (value as StatementSubjects) : undefined;
+    return value !== null && typeof value === 'object' ? value : undefined;
   } catch {
     return undefined;
   }
@@ -230,7 +230,7 @@ export async function verifySignature(
         check.signer,
       ),
       ...(statement ? { payload: statement } : {}),
-    } as SignatureCheck;
+    };
   }
   return { ...check, payload: statement };
 }

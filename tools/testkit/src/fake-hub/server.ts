@@ -272,7 +272,7 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     for await (const chunk of req) text += chunk;
     let body: { paths?: unknown; expand?: unknown };
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(text) as typeof body;
     } catch {
       throw new HubReply(400, undefined, 'Invalid JSON body');
     }
