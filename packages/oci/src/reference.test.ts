@@ -63,7 +63,7 @@ describe('parseLayoutReference', () => {
 
   it('refuses a layout reference without a directory', () => {
     expect(() => parseLayoutReference('oci::v1')).toThrow(
-      expect.objectContaining({ code: 'INVALID_REFERENCE' }) as unknown as Error,
+      expect.objectContaining({ code: 'INVALID_REFERENCE' }),
     );
   });
 });

@@ -144,14 +144,14 @@ export async function startSigstoreStandIns(): Promise<SigstoreStandIns> {
   // the length-prefixed SCT, so the CA's prefix makes a correct list.
   const ca = await initializeCA(ecKeyPair(), {
     ...ctLog,
-    log: async (certificate, issuerId) => {
+    log: (certificate, issuerId) => {
       const sct = signedCertificateTimestamp(
         certificate,
         Buffer.from(issuerId),
         ctLog.logID,
         ctLogKeys.privateKey,
       );
-      return new Uint8Array(Buffer.concat([uint16(sct.length), sct])).buffer;
+      return Promise.resolve(new Uint8Array(Buffer.concat([uint16(sct.length), sct])).buffer);
     },
   });
   const tLog = await initializeTLog(base, tLogKeys);

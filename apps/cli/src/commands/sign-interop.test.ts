@@ -28,7 +28,7 @@ function signatureFiles(dir: string): Record<'manifest' | 'provenance', unknown>
   const found: Record<string, unknown> = {};
   for (const name of readdirSync(path.join(dir, 'metadata/signatures')))
     found[name.split('.')[0]] = JSON.parse(readFileSync(path.join(dir, 'metadata/signatures', name), 'utf8'));
-  return found as Record<'manifest' | 'provenance', unknown>;
+  return found;
 }
 
 beforeAll(async () => {

@@ -268,13 +268,15 @@ describe('RegistryClient against docker-registry', () => {
       d: { tags: ['d', 'e'], next: '/v2/alki/loop/tags/list?last=b&n=2' },
     };
     let requests = 0;
-    const looping: typeof fetch = async (input) => {
+    const looping: typeof fetch = (input) => {
       requests++;
-      const url = new URL(String(input));
+      const url = new URL(new Request(input).url);
       const page = pages[url.searchParams.get('last') ?? ''];
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (page.next) headers.link = `<${page.next.replace('REGISTRY', registry.host)}>; rel="next"`;
-      return new Response(JSON.stringify({ name: 'alki/loop', tags: page.tags }), { status: 200, headers });
+      return Promise.resolve(
+        new Response(JSON.stringify({ name: 'alki/loop', tags: page.tags }), { status: 200, headers }),
+      );
     };
     const loopingClient = new RegistryClient({ registry: registry.host, fetch: looping });
     expect(await loopingClient.listTags('alki/loop')).toEqual(['a', 'b', 'c', 'd', 'e']);

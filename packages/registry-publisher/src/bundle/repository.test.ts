@@ -8,7 +8,7 @@ describe('publishRepository', () => {
     );
     expect(publishRepository('127.0.0.1:5000', 'tiny')).toBe('127.0.0.1:5000/tiny');
     expect(() => publishRepository('registry.example.com/ai:v1', 'tiny')).toThrow(
-      expect.objectContaining({ code: 'INVALID_REFERENCE' }) as unknown as Error,
+      expect.objectContaining({ code: 'INVALID_REFERENCE' }),
     );
   });
 });

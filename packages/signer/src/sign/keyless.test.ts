@@ -51,7 +51,13 @@ describe('keyless signing against local Fulcio and Rekor stand-ins', () => {
   it('gets a certificate and a log entry for both the signature and the provenance', () => {
     expect(sigstore.requests.filter((r) => r === 'POST /api/v2/signingCert')).toHaveLength(2);
     expect(sigstore.requests.filter((r) => r === 'POST /api/v1/log/entries')).toHaveLength(2);
-    const signature = JSON.parse(readFileSync(path.join(signed, result.files.signature), 'utf8'));
+    const signature = JSON.parse(readFileSync(path.join(signed, result.files.signature), 'utf8')) as {
+      mediaType: string;
+      verificationMaterial: {
+        certificate: { rawBytes: string };
+        tlogEntries: Array<{ kindVersion: unknown }>;
+      };
+    };
     expect(signature.mediaType).toBe(SIGSTORE_BUNDLE_MEDIA_TYPE);
     expect(signature.verificationMaterial.certificate.rawBytes).toEqual(expect.any(String));
     expect(signature.verificationMaterial.tlogEntries).toHaveLength(1);
