@@ -4,14 +4,14 @@ import { AlkiError, type AlkiErrorOptions, type ErrorCategory } from '@alki/erro
 export type BundlerErrorCode =
   /** A pack option or source is not usable as given (unknown quant, bad name, bad glob). */
   | 'INVALID_INPUT'
-  /** A source file, folder or repo does not exist. */
-  | 'SOURCE_NOT_FOUND'
   /** A source type needs a package that has not landed or is not installed (converter, quantizer). */
   | 'SOURCE_UNSUPPORTED'
   /** manifest.json or runtime.json is missing, is not JSON, or breaks its schema. */
   | 'INVALID_MANIFEST'
-  /** An artifact or file entry points outside the bundle, or at a link. */
+  /** An artifact or file entry points outside the bundle, at a link, or at something not a regular file. */
   | 'PATH_ESCAPE'
+  /** A file the manifest lists is not in the bundle. */
+  | 'FILE_MISSING'
   /** The directory is not a bundle at all. */
   | 'NOT_A_BUNDLE'
   /** The destination exists and --force was not given. */
@@ -26,10 +26,10 @@ export type BundlerErrorCode =
 /** The category each code has unless a call site says otherwise. */
 const CATEGORIES: Record<BundlerErrorCode, ErrorCategory> = {
   INVALID_INPUT: 'usage',
-  SOURCE_NOT_FOUND: 'input',
   SOURCE_UNSUPPORTED: 'input',
   INVALID_MANIFEST: 'input',
   PATH_ESCAPE: 'input',
+  FILE_MISSING: 'input',
   NOT_A_BUNDLE: 'input',
   DESTINATION_EXISTS: 'usage',
   WRITE_FAILED: 'input',

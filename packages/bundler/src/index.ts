@@ -2,7 +2,6 @@
 export { BundlerError } from './errors.js';
 export type { BundlerErrorCode } from './errors.js';
 export {
-  artifactUri,
   DOCKERFILE_PATH,
   isSignatureFile,
   K3S_DEPLOYMENT_PATH,
@@ -45,8 +44,8 @@ export type {
   ThreadSetting,
 } from './format/types.js';
 export { artifactPath, isContainedPath, parseManifest, parseRuntime } from './format/validate.js';
-export { copyFileHashed, hashFile } from './io/hash.js';
-export type { CopyStrategy, HashedFile, HashOptions } from './io/hash.js';
+export { hashFile } from './io/hash.js';
+export type { CopyStrategy, HashedFile } from './io/hash.js';
 export { inspectGguf, quantLabel } from './model/model-facts.js';
 export { estimateMemory } from './deploy/resources.js';
 export type { MemoryEstimate } from './deploy/resources.js';
@@ -61,6 +60,7 @@ export { writeTwoStageDeploy } from './deploy/write-two-stage.js';
 export type { DeployOptions, TwoStageOptions } from './deploy/render-deploy.js';
 export type { RuntimeUpdate, UpdatedRuntime } from './pack/update-runtime.js';
 export type { StagedBundle } from './pack/write-bundle.js';
+export { bundleFile } from './bundle-file.js';
 export { readBundle } from './read-bundle.js';
 export { verifyBundle } from './verify-bundle.js';
 export type { VerifyOptions, VerifyProblem, VerifyProblemKind, VerifyReport } from './verify-bundle.js';

@@ -1,6 +1,8 @@
 import { checkSbom } from '@alki/sbom';
-import { lstat, readFile, realpath } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { bundleFile } from './bundle-file.js';
+import { BundlerError } from './errors.js';
 import { isSignatureFile, MANIFEST_PATH, SBOM_PATH } from './format/layout.js';
 import type { BundleManifest } from './format/types.js';
 import { artifactPath } from './format/validate.js';
@@ -92,34 +94,22 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
   for (const file of manifest.files) expected.set(file.path, { sha256: file.sha256, size: file.size });
 
   const problems: VerifyProblem[] = [];
-  const realRoot = await realpath(bundle.dir);
   const checked: VerifyReport['checked'] = [];
   const total = [...expected.values()].reduce((sum, entry) => sum + entry.size, 0);
   let doneBefore = 0;
 
   for (const [relative, want] of expected) {
     throwIfAborted(options.signal);
-    const absolute = path.join(bundle.dir, relative);
-    let info;
+    let absolute: string;
     try {
-      info = await lstat(absolute);
+      absolute = await bundleFile(bundle.dir, relative);
     } catch (error) {
-      if (
-        (error as NodeJS.ErrnoException).code !== 'ENOENT' &&
-        (error as NodeJS.ErrnoException).code !== 'ENOTDIR'
-      )
-        throw error;
-      problems.push({ path: relative, kind: 'missing', message: `${relative} is missing.`, expected: want });
-      doneBefore += want.size;
-      continue;
-    }
-    if (!info.isFile() || !(await realpath(absolute)).startsWith(realRoot + path.sep)) {
-      problems.push({
-        path: relative,
-        kind: 'not-a-file',
-        message: `${relative} is not a regular file inside the bundle (a link, directory or device).`,
-        expected: want,
-      });
+      if (!(error instanceof BundlerError)) throw error;
+      problems.push(
+        error.code === 'FILE_MISSING'
+          ? { path: relative, kind: 'missing', message: `${relative} is missing.`, expected: want }
+          : { path: relative, kind: 'not-a-file', message: error.message, expected: want },
+      );
       doneBefore += want.size;
       continue;
     }

@@ -48,7 +48,8 @@ export interface DownloadOptions extends HubOptions {
 
 const ETAG = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
-function encodePath(file: string): string {
+/** A repo path as a URL path: each segment percent-encoded, the slashes kept. */
+export function encodePath(file: string): string {
   return file.split('/').map(encodeURIComponent).join('/');
 }
 

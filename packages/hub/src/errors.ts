@@ -34,7 +34,13 @@ export type HubErrorCode =
   /** Offline mode, and the cache does not hold what was asked for. */
   | 'NOT_IN_CACHE'
   /** The caller's signal aborted the work. */
-  | 'ABORTED';
+  | 'ABORTED'
+  /** A model argument names no local file or directory, and cannot be a repo id. */
+  | 'TARGET_NOT_FOUND'
+  /** A model argument is a FIFO, socket or device: reading one could block forever. */
+  | 'NOT_A_REGULAR_FILE'
+  /** A model argument is of a kind the command does not take (a URL to `pack`, say). */
+  | 'UNSUPPORTED_TARGET';
 
 const INPUT_CODES: ReadonlySet<HubErrorCode> = new Set([
   'INVALID_REPO_ID',
@@ -46,6 +52,9 @@ const INPUT_CODES: ReadonlySet<HubErrorCode> = new Set([
   'NO_MATCH',
   'AMBIGUOUS_MATCH',
   'MISSING_SHARDS',
+  'TARGET_NOT_FOUND',
+  'NOT_A_REGULAR_FILE',
+  'UNSUPPORTED_TARGET',
 ]);
 
 /**

@@ -4,8 +4,6 @@ import { AlkiError, type AlkiErrorOptions, type ErrorCategory } from '@alki/erro
 export type RuntimeErrorCode =
   /** An input (path, bundle, runtime.json, flag value) is invalid. */
   | 'INVALID_INPUT'
-  /** A model, bundle or file does not exist. */
-  | 'NOT_FOUND'
   /** One or more validation checks failed; `details.report` holds the report. */
   | 'VALIDATION_FAILED'
   /** The validation child process could not be started or talked to. */
@@ -30,7 +28,6 @@ export type RuntimeErrorCode =
 /** The category each code has unless a call site says otherwise. */
 const CATEGORIES: Record<RuntimeErrorCode, ErrorCategory> = {
   INVALID_INPUT: 'usage',
-  NOT_FOUND: 'input',
   VALIDATION_FAILED: 'check',
   WORKER_FAILED: 'environment',
   ENGINE_UNAVAILABLE: 'environment',

@@ -19,7 +19,7 @@ export type { ServeSettings } from './serve/llama-server-args.js';
 export { startLlamaServerEngine } from './serve/llama-server-engine.js';
 export type { LlamaServerEngineOptions } from './serve/llama-server-engine.js';
 export { serveModel } from './serve/serve.js';
-export { bundleSettings, resolveGgufSettings, resolveServeSettings } from './serve/settings.js';
+export { resolveGgufSettings, resolveServeSettings } from './serve/settings.js';
 export type { EngineName, ServeOptions, ServingModel } from './serve/serve.js';
 export { DEFAULT_PROMPT, SCORE_TEXT } from './validate/builtin-text.js';
 export { firstFailure } from './validate/report.js';

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -388,7 +389,7 @@ describe('pack from a local GGUF', () => {
   it('explains a missing source, an unusable name and an impossible quantization', async () => {
     await expect(
       pack(options(path.join(work, 'x1'), { source: path.join(work, 'nope.gguf') })),
-    ).rejects.toMatchObject({ code: 'SOURCE_NOT_FOUND' });
+    ).rejects.toMatchObject({ code: 'TARGET_NOT_FOUND' });
     await expect(pack(options(path.join(work, 'x2'), { name: 'bad\nname' }))).rejects.toMatchObject({
       code: 'INVALID_INPUT',
       category: 'usage',
@@ -414,14 +415,26 @@ describe('pack from a local GGUF', () => {
       options(path.join(work, 'x7'), { source: 'models/nope.gguf', hubUrl: 'http://127.0.0.1:9' }),
     );
     await expect(packing).rejects.toMatchObject({
-      code: 'SOURCE_NOT_FOUND',
+      code: 'TARGET_NOT_FOUND',
       category: 'input',
       message: 'models/nope.gguf does not exist.',
     });
   });
 
+  it('refuses a named pipe as the source before opening it, and a URL it cannot pack', async () => {
+    const fifo = path.join(work, 'pipe.gguf');
+    execFileSync('mkfifo', [fifo]);
+    await expect(pack(options(path.join(work, 'x9'), { source: fifo }))).rejects.toMatchObject({
+      code: 'NOT_A_REGULAR_FILE',
+      category: 'input',
+    });
+    await expect(
+      pack(options(path.join(work, 'x9'), { source: 'https://example.com/model.gguf' })),
+    ).rejects.toMatchObject({ code: 'UNSUPPORTED_TARGET', category: 'input' });
+  });
+
   it('refuses a context size that is not a positive whole number before resolving the source', async () => {
-    // The source does not exist: had it been resolved first, this would be SOURCE_NOT_FOUND.
+    // The source does not exist: had it been resolved first, this would be TARGET_NOT_FOUND.
     const missing = path.join(work, 'never-read.gguf');
     await expect(
       pack(options(path.join(work, 'x8'), { source: missing, contextSize: Number('abc') })),

@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { readBundle, systemdUnitPath } from '@alki/bundler';
+import { artifactPath, readBundle, systemdUnitPath } from '@alki/bundler';
 import { tinyBundle, tinyModel } from '../test-support/models.js';
 import { serveSettingsArgs } from './llama-server-args.js';
 import { bundleSettings, resolveServeSettings } from './settings.js';
@@ -55,8 +56,28 @@ describe('serve settings', () => {
 
   it('refuse a target that does not exist', async () => {
     await expect(resolveServeSettings(path.join(work, 'missing.gguf'))).rejects.toMatchObject({
-      code: 'NOT_FOUND',
+      code: 'TARGET_NOT_FOUND',
       category: 'input',
     });
+  });
+
+  it('refuse a bundle whose model is a link out of the bundle, as alki verify does', async () => {
+    const dir = await tinyBundle(work, 'linked', ['Q8_0']);
+    const bundle = await readBundle(dir);
+    const model = path.join(dir, artifactPath(bundle.runtime.model));
+    const outside = path.join(work, 'outside.gguf');
+    fs.renameSync(model, outside);
+    fs.symlinkSync(outside, model);
+    await expect(resolveServeSettings(dir)).rejects.toMatchObject({
+      code: 'PATH_ESCAPE',
+      category: 'input',
+      message: expect.stringContaining('is a symbolic link'),
+    });
+  }, 60_000);
+
+  it('refuse a named pipe given as the model before opening it', async () => {
+    const fifo = path.join(work, 'pipe.gguf');
+    execFileSync('mkfifo', [fifo]);
+    await expect(resolveServeSettings(fifo)).rejects.toMatchObject({ code: 'NOT_A_REGULAR_FILE' });
   });
 });

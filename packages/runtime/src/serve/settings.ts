@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { artifactPath, DEFAULT_PARALLEL, readBundle, slotCount, type Bundle } from '@alki/bundler';
+import { artifactPath, bundleFile, DEFAULT_PARALLEL, readBundle, slotCount, type Bundle } from '@alki/bundler';
 import { getMetadata, openGguf } from '@alki/gguf-reader';
-import { RuntimeError } from '../errors.js';
+import { resolveModelTarget } from '@alki/hub';
 import type { ServeSettings } from './llama-server-args.js';
 
 // A default context that fits small machines; the model's own limit caps it.
@@ -17,8 +16,7 @@ export async function resolveGgufSettings(
   file: string,
   overrides: Partial<ServeSettings> = {},
 ): Promise<ServeSettings> {
-  if (!fs.existsSync(file))
-    throw new RuntimeError('NOT_FOUND', `${file} does not exist.`, { details: { path: file } });
+  await resolveModelTarget(file, { accept: ['file'] });
   const header = await openGguf(file);
   const architecture = getMetadata(header, 'general.architecture');
   const trained =
@@ -63,7 +61,8 @@ export function bundleSettings(bundle: Bundle, overrides: Partial<ServeSettings>
 
 /**
  * Settings for what `alki serve` was pointed at: a bundle directory (its
- * runtime.json) or a .gguf file (defaults), with flags overriding either.
+ * runtime.json, and the model it serves once it passes the bundle's
+ * containment check) or a .gguf file (defaults), with flags overriding either.
  *
  * @example
  * const settings = await resolveServeSettings('./dist/tiny', { port: 9000 });
@@ -72,8 +71,9 @@ export async function resolveServeSettings(
   target: string,
   overrides: Partial<ServeSettings> = {},
 ): Promise<ServeSettings> {
-  if (!fs.existsSync(target))
-    throw new RuntimeError('NOT_FOUND', `${target} does not exist.`, { details: { path: target } });
-  if (fs.statSync(target).isDirectory()) return bundleSettings(await readBundle(target), overrides);
-  return resolveGgufSettings(target, overrides);
+  const resolved = await resolveModelTarget(target, { accept: ['file', 'directory'] });
+  if (resolved.kind === 'file') return resolveGgufSettings(target, overrides);
+  const bundle = await readBundle(target);
+  const modelPath = await bundleFile(bundle.dir, artifactPath(bundle.runtime.model));
+  return bundleSettings(bundle, { modelPath, ...overrides });
 }

@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { resolveModelTarget } from '@alki/hub';
 import os from 'node:os';
 import { RuntimeError } from '../errors.js';
 import { effectiveThreads } from '../serve/node-llama-engine.js';
@@ -47,8 +47,7 @@ export async function validateGgufModel(
   file: string,
   options: ValidateModelOptions = {},
 ): Promise<ModelReport> {
-  if (!fs.existsSync(file))
-    throw new RuntimeError('NOT_FOUND', `${file} does not exist.`, { details: { path: file } });
+  await resolveModelTarget(file, { accept: ['file'] });
   const maxTokens = options.maxTokens ?? 16;
   const contextSize = options.contextSize ?? 512;
   if (!Number.isInteger(maxTokens) || maxTokens < 1)

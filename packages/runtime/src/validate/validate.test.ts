@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +48,26 @@ describe('validate on a bundle', () => {
     expect(hash?.status).toBe('fail');
     expect(hash?.message).toContain(artifactPath(manifest.artifacts[0].uri));
   }, 180_000);
+
+  it('never loads a model that is a link out of the bundle, nor one that is a named pipe', async () => {
+    const dir = await tinyBundle(work, 'escaping', ['Q8_0']);
+    const { manifest } = await readBundle(dir);
+    const relative = artifactPath(manifest.artifacts[0].uri);
+    const outside = path.join(work, 'outside.gguf');
+    fs.renameSync(path.join(dir, relative), outside);
+    fs.symlinkSync(outside, path.join(dir, relative));
+    const linked = await validate(dir, FAST);
+    expect(linked.ok).toBe(false);
+    expect(linked.models).toEqual([]);
+    expect(linked.checks.find((c) => c.name === 'hash')?.message).toContain(`${relative} is a symbolic link`);
+    fs.unlinkSync(path.join(dir, relative));
+    execFileSync('mkfifo', [path.join(dir, relative)]);
+    const piped = await validate(dir, FAST);
+    expect(piped.models).toEqual([]);
+    expect(piped.checks.find((c) => c.name === 'hash')?.message).toContain(
+      `${relative} is not a regular file`,
+    );
+  }, 60_000);
 });
 
 describe('validate on a vision bundle', () => {
@@ -115,10 +136,16 @@ describe('validate on a hub repo', () => {
 });
 
 describe('validate on a bad target', () => {
-  it('throws NOT_FOUND for a path that does not exist and is not a repo id', async () => {
+  it('throws TARGET_NOT_FOUND for a path that does not exist and is not a repo id', async () => {
     await expect(validate(path.join(work, 'nothing.gguf'))).rejects.toMatchObject({
-      code: 'NOT_FOUND',
+      code: 'TARGET_NOT_FOUND',
       category: 'input',
     });
+  });
+
+  it('refuses a named pipe given as the model, before anything opens it', async () => {
+    const fifo = path.join(work, 'pipe.gguf');
+    execFileSync('mkfifo', [fifo]);
+    await expect(validate(fifo)).rejects.toMatchObject({ code: 'NOT_A_REGULAR_FILE', category: 'input' });
   });
 });

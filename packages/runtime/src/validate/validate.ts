@@ -1,9 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { artifactPath, modelArtifacts, readBundle, verifyBundle } from '@alki/bundler';
-import { downloadFile, resolveModel, selectGguf, type HubOptions } from '@alki/hub';
-import { RuntimeError } from '../errors.js';
+import {
+  artifactPath,
+  bundleFile,
+  BundlerError,
+  modelArtifacts,
+  readBundle,
+  verifyBundle,
+} from '@alki/bundler';
+import { downloadFile, resolveModel, resolveModelTarget, selectGguf, type HubOptions } from '@alki/hub';
 import type { CheckResult, ValidationReport } from './report.js';
 import { effectiveThreads } from '../serve/node-llama-engine.js';
 import { validateGgufModel, validationThreads, type ValidateModelOptions } from './validate-gguf.js';
@@ -24,8 +30,6 @@ export interface ValidateOptions extends ValidateModelOptions {
   /** Bytes hashed and downloaded, for progress bars. */
   onBytes?: (done: number, total: number) => void;
 }
-
-const REPO_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 function reportOf(
   target: string,
@@ -65,9 +69,14 @@ async function validateBundle(dir: string, options: ValidateOptions): Promise<Va
         durationMs: Math.round(performance.now() - started),
       };
   const models = [];
-  // Every model, not only the one runtime.json serves: each is shipped.
+  // Every model, not only the one runtime.json serves: each is shipped. One that fails the
+  // bundle's containment check (a link out of it, a pipe) is never opened; the hash check names it.
   for (const artifact of modelArtifacts(bundle.manifest)) {
-    models.push(await validateGgufModel(path.join(bundle.dir, artifactPath(artifact.uri)), options));
+    const file = await bundleFile(bundle.dir, artifactPath(artifact.uri)).catch((error: unknown) => {
+      if (error instanceof BundlerError) return undefined;
+      throw error;
+    });
+    if (file) models.push(await validateGgufModel(file, options));
   }
   const checks = [hash];
   // A vision bundle must answer a request with an image, through the model
@@ -134,14 +143,9 @@ async function validateHubModel(repo: string, options: ValidateOptions): Promise
  * console.log(report.ok, report.models.map((m) => m.metrics.generationTokensPerSecond));
  */
 export async function validate(target: string, options: ValidateOptions = {}): Promise<ValidationReport> {
-  if (fs.existsSync(target)) {
-    if (fs.statSync(target).isDirectory()) return validateBundle(target, options);
-    const model = await validateGgufModel(target, options);
-    return reportOf(target, 'gguf', [model], []);
-  }
-  if (REPO_ID.test(target) && !target.endsWith('.gguf')) return validateHubModel(target, options);
-  throw new RuntimeError('NOT_FOUND', `${target} does not exist.`, {
-    details: { path: target },
-    hint: 'Give a .gguf file, a bundle directory, or a hub repo as org/name with --filename.',
-  });
+  const resolved = await resolveModelTarget(target, { accept: ['file', 'directory', 'hub'] });
+  if (resolved.kind === 'directory') return validateBundle(target, options);
+  if (resolved.kind === 'hub') return validateHubModel(resolved.repo, options);
+  const model = await validateGgufModel(target, options);
+  return reportOf(target, 'gguf', [model], []);
 }
