@@ -1,4 +1,4 @@
-import type { ArgumentsCamelCase } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { Output } from './output.js';
 
 export interface GlobalOptions {
@@ -41,7 +41,7 @@ export function interruptWasNormalStop(): boolean {
 export function withContext<T extends GlobalOptions>(
   handler: (argv: ArgumentsCamelCase<T>, context: CommandContext) => Promise<void> | void,
   // yargs types a module's handler loosely; the builder guarantees T's shape.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 ): (argv: ArgumentsCamelCase<any>) => Promise<void> {
   return async (argv) => {
     const out = new Output({
@@ -57,5 +57,11 @@ export function withContext<T extends GlobalOptions>(
 }
 
 /** A yargs command module whose own arguments extend the global flags. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command narrows its own arguments in withContext
 export type AlkiCommand = import('yargs').CommandModule<GlobalOptions, any>;
+
+/** A top-level command without its name and description, which commands/index.ts holds so help loads nothing. */
+export interface AlkiCommandBody {
+  builder: (y: Argv<GlobalOptions>) => Argv<unknown>;
+  handler: AlkiCommand['handler'];
+}

@@ -40,6 +40,20 @@ describe('usage errors', () => {
     expect(JSON.parse(stdout)).toMatchObject({ error: { code: 'USAGE', category: 'usage' } });
   });
 
+  it("are the CLI's own when a command refuses a flag's value: CliError USAGE, naming the flag", async () => {
+    const { code, stdout } = await runCli(['inspect', 'model.gguf', '--ctx-size', '-4', '--json']);
+    expect(code).toBe(EXIT_CODES.usage);
+    expect(JSON.parse(stdout)).toEqual({
+      error: {
+        name: 'CliError',
+        code: 'USAGE',
+        category: 'usage',
+        message: '--ctx-size must be a whole number of tokens, got -4.',
+        details: { flag: '--ctx-size' },
+      },
+    });
+  });
+
   it('exit with 2 when a command group is given no subcommand', async () => {
     const { code } = await runCli(['tools']);
     expect(code).toBe(2);

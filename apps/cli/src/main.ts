@@ -1,12 +1,12 @@
 import { describeSystemError, isAlkiError } from '@alki/errors';
 import yargs from 'yargs';
-import { commands, examples } from './commands/index.js';
+import { commands, examples, type CommandEntry } from './commands/index.js';
+import type { AlkiCommand } from './context.js';
 import { interruptWasNormalStop, setCommandSignal } from './context.js';
+import { CliError } from './errors.js';
 import { EXIT_CODES, exitCodeForCategory } from './exit-codes.js';
 import { Output } from './output.js';
 import { CLI_VERSION } from './version.js';
-
-class UsageFailure extends Error {}
 
 export interface MainOptions {
   /**
@@ -65,7 +65,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
       default: false,
       describe: 'Print details, and stacks on errors',
     })
-    .command(commands)
+    .command(commands.map(lazyCommand))
     .example(examples)
     .demandCommand(1, 'Name a command; `alki --help` lists them.')
     .strict()
@@ -81,7 +81,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
       // A command's own failure arrives as an Error; a .check() that returns
       // a sentence arrives as that string, and is a usage failure like yargs' own.
       if (error instanceof Error) throw error;
-      throw new UsageFailure(message);
+      throw new CliError('USAGE', message, { hint: 'Run `alki --help` for usage.' });
     });
 
   try {
@@ -97,14 +97,23 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   }
 }
 
+// A command yargs can list, whose options and handler load on first use: yargs runs
+// a builder only for the command being run (or asked for --help), and awaits it.
+function lazyCommand(entry: CommandEntry): AlkiCommand {
+  let body: ReturnType<CommandEntry['load']> | undefined;
+  const load = () => (body ??= entry.load());
+  return {
+    command: entry.command,
+    describe: entry.describe,
+    builder: async (y) => (await load()).builder(y),
+    handler: async (argv) => {
+      await (await load()).handler(argv);
+    },
+  };
+}
+
 function reportError(error: unknown, out: Output, verbose: boolean, aborted: boolean): number {
-  if (error instanceof UsageFailure) {
-    out.error(`error: ${error.message}`);
-    if (!out.json) out.error('Run `alki --help` for usage.');
-    else out.result({ error: { code: 'USAGE', category: 'usage', message: error.message } }, () => '');
-    return EXIT_CODES.usage;
-  }
-  if (aborted) {
+  if (aborted && !(error instanceof CliError)) {
     // A service stopped while it was starting has stopped as it was asked to.
     if (interruptWasNormalStop()) return EXIT_CODES.ok;
     out.error('Interrupted; nothing was left half-written.');

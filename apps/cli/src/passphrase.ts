@@ -1,7 +1,5 @@
 import { SignerError } from '@alki/signer';
-
-/** The variable a private key's passphrase is read from; never a flag, which would land in shell history and `ps`. */
-export const PASSPHRASE_ENV = 'ALKI_KEY_PASSPHRASE';
+import { PASSPHRASE_ENV } from './environment.js';
 
 export interface PassphraseSource {
   env?: NodeJS.ProcessEnv;

@@ -7,7 +7,7 @@ export { ggmlTypeFromName, ggmlTypeInfo, ggmlTypes, isKnownGgmlType, tensorByteS
 export type { GgmlTypeInfo } from './ggml-types.js';
 export { MAX_ARRAY_NESTING, MAX_STRING_BYTES, MAX_TENSOR_DIMS, MAX_TENSOR_NAME_BYTES } from './limits.js';
 export { getMetadata, ggufArray, ggufEntry } from './metadata.js';
-export { isUrl, openGguf, openSource } from './open-gguf.js';
+export { openGguf, openSource } from './open-gguf.js';
 export type { OpenGgufOptions } from './open-gguf.js';
 export { readGguf } from './read-gguf.js';
 export type { ReadGgufOptions } from './read-gguf.js';

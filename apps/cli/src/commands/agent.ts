@@ -12,7 +12,7 @@ import {
 import { connectRegistry } from '@alki/oci';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand } from '../context.js';
+import { withContext, type AlkiCommandBody } from '../context.js';
 import { connectOptions, withRegistryFlags, type RegistryFlags } from './registry-options.js';
 import { trustOptions, trustPolicyFromFlags, wantsTrust, type TrustFlags } from './trust-options.js';
 
@@ -60,10 +60,7 @@ function serviceFor(argv: AgentArgs): ServiceManager {
   });
 }
 
-export const agentCommand: AlkiCommand = {
-  command: 'agent <channel>',
-  describe:
-    'Keep this device serving the bundle a registry channel names: download beside the served one, switch atomically, health-check, roll back',
+export const agentCommand: AlkiCommandBody = {
   builder: (y) =>
     trustOptions(
       withRegistryFlags(y)

@@ -16,8 +16,9 @@ import {
   type ModelCalibration,
 } from '@alki/calibrate';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import { formatBytes } from '../format.js';
+import { CliError } from '../errors.js';
 
 interface CalibrateArgs extends GlobalOptions {
   targets: string[];
@@ -216,9 +217,10 @@ function numberList(text: string | undefined, flag: string): number[] | undefine
   if (text === undefined) return undefined;
   const values = text.split(',').map((part) => Number(part.trim()));
   if (values.length === 0 || values.some((v) => !Number.isSafeInteger(v) || v < 1)) {
-    throw new CalibrateError(
-      'INVALID_OPTIONS',
+    throw new CliError(
+      'USAGE',
       `${flag} takes positive whole numbers separated by commas, not ${JSON.stringify(text)}.`,
+      { details: { flag } },
     );
   }
   return values;
@@ -227,9 +229,12 @@ function numberList(text: string | undefined, flag: string): number[] | undefine
 function positive(value: number | undefined, flag: string, whole = false): number | undefined {
   if (value === undefined) return undefined;
   if (!Number.isFinite(value) || value < 0 || (whole && (!Number.isSafeInteger(value) || value < 1))) {
-    throw new CalibrateError(
-      'INVALID_OPTIONS',
+    throw new CliError(
+      'USAGE',
       `${flag} must be a ${whole ? 'positive whole number' : 'non-negative number'}.`,
+      {
+        details: { flag },
+      },
     );
   }
   return value;
@@ -248,10 +253,7 @@ function constraintsOf(argv: CalibrateArgs): Constraints {
   };
 }
 
-export const calibrateCommand: AlkiCommand = {
-  command: 'calibrate [targets..]',
-  describe:
-    'Measure which quant, context and threads this machine should run: speed, quality against the reference, memory, a recommendation',
+export const calibrateCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     y
       .positional('targets', {

@@ -11,9 +11,10 @@ import {
 } from '@alki/converter';
 import { QUANT_MIXES, quantizeGguf } from '@alki/quantizer';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import type { Output } from '../output.js';
 import { renderConversionPlan } from './conversion-plan.js';
+import { CliError } from '../errors.js';
 
 interface ConvertArgs extends GlobalOptions {
   input: string;
@@ -30,9 +31,7 @@ function mib(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
-export const convertCommand: AlkiCommand = {
-  command: 'convert <input>',
-  describe: 'Convert a Hugging Face safetensors model (folder or HF cache entry) to GGUF',
+export const convertCommand: AlkiCommandBody = {
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
       .positional('input', {
@@ -88,13 +87,10 @@ export const convertCommand: AlkiCommand = {
       (m) => m.toLowerCase() === outtype && !(OUT_TYPES as readonly string[]).includes(outtype),
     );
     if (!mix && !(OUT_TYPES as readonly string[]).includes(outtype)) {
-      throw new ConverterError(
-        'UNSUPPORTED_OUTTYPE',
-        `--outtype ${argv.outtype} is not one of ${OUT_TYPES.join(', ')}.`,
-        {
-          hint: `Or a quantization mix: ${QUANT_MIXES.map((m) => m.toLowerCase()).join(', ')}.`,
-        },
-      );
+      throw new CliError('USAGE', `--outtype ${argv.outtype} is not one of ${OUT_TYPES.join(', ')}.`, {
+        hint: `Or a quantization mix: ${QUANT_MIXES.map((m) => m.toLowerCase()).join(', ')}.`,
+        details: { flag: '--outtype' },
+      });
     }
     if (argv.dryRun) {
       // A mix is planned as its F16 intermediate, which is what the converter itself writes.
@@ -108,7 +104,9 @@ export const convertCommand: AlkiCommand = {
       return;
     }
     if (!argv.output) {
-      throw new ConverterError('NO_OUTPUT', 'Name the GGUF to write with -o FILE, or pass --dry-run.');
+      throw new CliError('USAGE', 'Name the GGUF to write with -o FILE, or pass --dry-run.', {
+        details: { flag: '--output' },
+      });
     }
     const output = argv.output;
     if (mix) {

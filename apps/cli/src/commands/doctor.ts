@@ -1,6 +1,6 @@
 import { runDoctor, systemProbes, type CheckResult, type DoctorReport } from '@alki/doctor';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import { EXIT_CODES } from '../exit-codes.js';
 import { commands } from './index.js';
 
@@ -22,10 +22,7 @@ function render(report: DoctorReport): string {
   return lines.join('\n');
 }
 
-export const doctorCommand: AlkiCommand = {
-  command: 'doctor',
-  describe:
-    'Check this machine for what each command needs, one line per check with the command that fixes it',
+export const doctorCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     y
       .option('for', {

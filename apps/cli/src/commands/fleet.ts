@@ -22,7 +22,7 @@ import {
 } from '@alki/fleet';
 import { writeFileAtomic } from '@alki/oci';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommand, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 
 interface ValidateArgs extends GlobalOptions {
   fleet: string;
@@ -385,10 +385,7 @@ const status: AlkiCommand = {
   }),
 };
 
-export const fleetCommand: AlkiCommand = {
-  command: 'fleet <command>',
-  describe:
-    'Fleets of devices: validate the inventory, plan GitOps rollouts, report A/B tests, scrape status',
+export const fleetCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     y
       .command([validate, plan, report, status])

@@ -8,7 +8,6 @@ import {
   deliverImage,
   detectEngine,
   imageStoreDir,
-  ImageBuilderError,
   listEngineImages,
   listStoreImages,
   prepareBase,
@@ -20,8 +19,9 @@ import {
 } from '@alki/image-builder';
 import { requireLlamaTool, findLlamaTools } from '@alki/llama-tools';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommand, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import type { Output } from '../output.js';
+import { CliError } from '../errors.js';
 
 interface OutputArgs extends GlobalOptions {
   tag: string;
@@ -327,7 +327,8 @@ function parseEnv(pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf('=');
-    if (at <= 0) throw new ImageBuilderError('INVALID_REFERENCE', `--env ${pair} is not NAME=VALUE.`);
+    if (at <= 0)
+      throw new CliError('USAGE', `--env ${pair} is not NAME=VALUE.`, { details: { flag: '--env' } });
     env[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return env;
@@ -416,9 +417,7 @@ const list: AlkiCommand = {
   }),
 };
 
-export const imageCommand: AlkiCommand = {
-  command: 'image <command>',
-  describe: 'Container images without a Docker daemon: build, base, runtime, test, list',
+export const imageCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     y
       .command([build, base, runtime, test, list])

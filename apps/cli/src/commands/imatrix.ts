@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { requireLlamaTool } from '@alki/llama-tools';
-import { computeImatrix, QuantizerError } from '@alki/quantizer';
+import { computeImatrix } from '@alki/quantizer';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
+import { CliError } from '../errors.js';
 
 interface ImatrixArgs extends GlobalOptions {
   model: string;
@@ -17,13 +18,12 @@ interface ImatrixArgs extends GlobalOptions {
 
 function positiveInteger(name: string, value: number | undefined): void {
   if (value !== undefined && (!Number.isInteger(value) || value < 1))
-    throw new QuantizerError('UNKNOWN_TYPE', `--${name} must be a positive integer, not ${value}.`);
+    throw new CliError('USAGE', `--${name} must be a positive integer, not ${value}.`, {
+      details: { flag: `--${name}` },
+    });
 }
 
-export const imatrixCommand: AlkiCommand = {
-  command: 'imatrix <model>',
-  describe:
-    'Compute an importance matrix for --imatrix quantization by running the model over calibration text (llama-imatrix)',
+export const imatrixCommand: AlkiCommandBody = {
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
       .positional('model', {

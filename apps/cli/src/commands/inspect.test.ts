@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -181,6 +181,27 @@ describe('alki inspect <file>', () => {
     expect(plain.stderr).toContain(`${dir} is not an Alki bundle: metadata/manifest.json is missing.`);
   });
 
+  it('refuses a bundle whose model is a link to a file outside it, as alki verify does (exit 3)', async () => {
+    const bundle = path.join(dir, 'linked-bundle');
+    await pack({ source: quantized.get('Q8_0')!, out: bundle, name: 'linked', quantize: ['Q8_0'] });
+    const model = path.join(bundle, 'models', 'linked-q8_0.gguf');
+    const outside = path.join(dir, 'outside-q8_0.gguf');
+    fs.renameSync(model, outside);
+    fs.symlinkSync(outside, model);
+    const { code, stdout, stderr } = await runCli(['inspect', bundle]);
+    expect({ code, stdout }).toEqual({ code: 3, stdout: '' });
+    expect(stderr).toContain('models/linked-q8_0.gguf is a symbolic link');
+    expect((await runCli(['verify', bundle])).code).toBe(1);
+  });
+
+  it('refuses a named pipe at once instead of blocking on it (exit 3)', async () => {
+    const fifo = path.join(dir, 'pipe.gguf');
+    execFileSync('mkfifo', [fifo]);
+    const { code, stderr } = await runCli(['inspect', fifo]);
+    expect(code).toBe(3);
+    expect(stderr).toContain(`error: ${fifo} is a named pipe (FIFO), not a regular file`);
+  });
+
   it('prints JSON with --json, tensors with --tensors and metadata with long arrays cut short', async () => {
     const file = quantized.get('Q4_K_M')!;
     const { code, stdout } = await runCli([
@@ -243,10 +264,10 @@ describe('alki inspect <file>', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'TRUNCATED', category: 'input' } });
     const missing = await runCli(['inspect', path.join(dir, 'nope.gguf')]);
     expect(missing.code).toBe(3);
-    expect(missing.stderr).toMatch(/no such file/);
+    expect(missing.stderr).toContain(`error: ${path.join(dir, 'nope.gguf')} does not exist.`);
     const relative = await runCli(['inspect', 'models/missing.gguf']);
     expect(relative.code).toBe(3);
-    expect(relative.stderr).toMatch(/no such file/);
+    expect(relative.stderr).toContain('error: models/missing.gguf does not exist.');
   });
 
   it('reads a split model as one, given any shard', async () => {
@@ -360,7 +381,7 @@ describe('alki inspect on the hub and over HTTP', () => {
   it('asks for --filename when the repo has several GGUFs', async () => {
     const { code, stderr } = await runCli(['inspect', 'acme/tiny-GGUF']);
     expect(code).not.toBe(0);
-    expect(stderr).toMatch(/2 GGUF models: tiny-Q4_K_M\.gguf, tiny-Q8_0\.gguf/);
+    expect(stderr).toMatch(/2 GGUF models in acme\/tiny-GGUF: tiny-Q4_K_M\.gguf, tiny-Q8_0\.gguf/);
     expect(stderr).toMatch(/--filename/);
   });
 

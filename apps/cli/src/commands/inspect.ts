@@ -1,13 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { artifactPath, readBundle } from '@alki/bundler';
+import { artifactPath, bundleFile, readBundle } from '@alki/bundler';
 import { describeSignatures, type SignatureClaim } from '@alki/signer';
 import {
-  GgufError,
   GgufValueType,
-  isUrl,
   openGgufModel,
-  splitShardLocations,
   summarizeGguf,
   ggmlTypeInfo,
   type GgufMetadataEntry,
@@ -16,9 +13,10 @@ import {
   type GgufValue,
 } from '@alki/gguf-reader';
 import { planConversion } from '@alki/converter';
-import { downloadFile, findToken, globToRegExp, HubError, resolveHubConfig, resolveModel } from '@alki/hub';
+import { hubAuthHeaders, hubGgufLocation, resolveHubConfig, resolveModelTarget, selectGguf } from '@alki/hub';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
+import { CliError } from '../errors.js';
 import { formatBytes } from '../format.js';
 import { renderConversionPlan } from './conversion-plan.js';
 
@@ -44,73 +42,46 @@ interface Target {
   bundleDir?: string;
 }
 
-// `org/name` that is not a local path; `dir/model.gguf` is always a path.
-const REPO_ID = /^[\w.-]+\/[\w.-]+$/;
-
 /**
- * Decides what the argument names: an existing local path, an http(s) URL,
- * or a hub repo whose GGUF (picked with --filename) is read by range
- * requests from `<endpoint>/<repo>/resolve/<commit>/<file>`.
+ * Where the GGUF that the argument names is read from: a local file, a URL
+ * (the hub token only for the hub's own host), a hub repo's file by range
+ * requests (or its cached copy offline), or a bundle's model, which passes the
+ * same containment check as `alki verify` first. @alki/hub's resolveModelTarget
+ * decides which, as for every other command.
  */
 async function resolveTarget(argv: InspectArgs, signal: AbortSignal): Promise<Target> {
-  if (isUrl(argv.model)) {
-    const config = resolveHubConfig();
-    // Only the hub itself gets the token; any other host gets no credentials.
-    const sameHost = new URL(argv.model).host === new URL(config.endpoint).host;
-    const token = sameHost ? findToken() : undefined;
-    return { kind: 'url', location: argv.model, headers: token ? { authorization: `Bearer ${token}` } : {} };
-  }
-  if (fs.statSync(argv.model, { throwIfNoEntry: false })?.isDirectory()) return bundleModel(argv);
-  if (fs.existsSync(argv.model) || !REPO_ID.test(argv.model) || /\.gguf$/i.test(argv.model)) {
-    if (argv.filename)
-      throw new GgufError('INVALID_INPUT', '--filename only applies to a hub repo (org/name) or a bundle.');
-    return { kind: 'file', location: argv.model, headers: {} };
-  }
-  const resolved = await resolveModel(argv.model, { revision: argv.revision, signal });
-  const file = pickGguf(
-    resolved.files.map((f) => f.path),
-    argv.filename,
-    resolved.repo,
-  );
-  if (resolved.fromCache) {
-    // Offline (HF_HUB_OFFLINE): read the snapshot in the Hugging Face cache;
-    // the shards of a split model sit side by side there too.
-    const cached = await downloadFile(resolved.repo, file, {
-      revision: resolved.commit,
-      offline: true,
-      signal,
+  const target = await resolveModelTarget(argv.model);
+  if (argv.filename !== undefined && (target.kind === 'file' || target.kind === 'url')) {
+    throw new CliError('USAGE', '--filename only applies to a hub repo (org/name) or a bundle.', {
+      details: { flag: '--filename' },
     });
-    return {
-      kind: 'hub',
-      location: cached.localPath,
-      headers: {},
-      repo: resolved.repo,
-      commit: resolved.commit,
-      file,
-    };
   }
-  const config = resolveHubConfig();
-  const location = `${resolved.endpoint}/${resolved.repo}/resolve/${resolved.commit}/${file.split('/').map(encodeURIComponent).join('/')}`;
-  return {
-    kind: 'hub',
-    location,
-    headers: config.token ? { authorization: `Bearer ${config.token}` } : {},
-    repo: resolved.repo,
-    commit: resolved.commit,
-    file,
-  };
+  switch (target.kind) {
+    case 'file':
+      return { kind: 'file', location: target.path, headers: {} };
+    case 'url':
+      return { kind: 'url', location: target.url, headers: hubAuthHeaders(target.url) };
+    case 'hub': {
+      const where = await hubGgufLocation(target.repo, {
+        filename: argv.filename,
+        revision: argv.revision,
+        signal,
+      });
+      return { kind: 'hub', ...where };
+    }
+    case 'directory':
+      return bundleModel(target.path, argv.filename);
+  }
 }
 
 // A bundle directory (what `alki pack` wrote): the model its runtime.json
 // serves, or the one artifact --filename picks. readBundle refuses a plain
-// directory, and any artifact path that leaves the bundle.
-async function bundleModel(argv: InspectArgs): Promise<Target> {
-  const bundle = await readBundle(argv.model);
+// directory, and bundleFile a model that is a link, a pipe or outside it.
+async function bundleModel(dir: string, filename: string | undefined): Promise<Target> {
+  const bundle = await readBundle(dir);
   const artifacts = bundle.manifest.artifacts.map((artifact) => artifactPath(artifact.uri));
-  const file = argv.filename
-    ? pickGguf(artifacts, argv.filename, argv.model)
-    : artifactPath(bundle.runtime.model);
-  return { kind: 'file', location: path.join(argv.model, file), headers: {}, bundleDir: bundle.dir };
+  const file = filename ? selectGguf(artifacts, filename, dir).file : artifactPath(bundle.runtime.model);
+  return { kind: 'file', location: await bundleFile(bundle.dir, file), headers: {}, bundleDir: bundle.dir };
 }
 
 /** A Hugging Face model folder (config.json, no bundle manifest) or cache entry. */
@@ -120,35 +91,6 @@ function isCheckpointDir(location: string): boolean {
   return (
     fs.existsSync(path.join(location, 'config.json')) ||
     path.basename(path.resolve(location)).startsWith('models--')
-  );
-}
-
-/** The one GGUF the glob selects; the shards of one split model count as one (their first shard). */
-function pickGguf(paths: string[], glob: string | undefined, repo: string): string {
-  const gguf = paths.filter((p) => /\.gguf$/i.test(p)).sort();
-  const pattern = globToRegExp(glob ?? '*.gguf');
-  const matches = gguf.filter((p) => pattern.test(p));
-  const models = [...new Set(matches.map((p) => splitShardLocations(p)?.[0] ?? p))];
-  if (models.length === 1) return models[0];
-  if (models.length === 0) {
-    throw new HubError(
-      'NO_MATCH',
-      `No .gguf file in ${repo} matches "${glob ?? '*.gguf'}". ${gguf.length ? `Its .gguf files: ${gguf.join(', ')}.` : 'It has no .gguf files.'}`,
-      {
-        hint: gguf.length
-          ? 'Pass a --filename glob that matches one of them.'
-          : 'Inspect a GGUF repo; safetensors repos need `alki convert` first.',
-        details: { repo, candidates: gguf },
-      },
-    );
-  }
-  throw new HubError(
-    'AMBIGUOUS_MATCH',
-    `${repo} has ${models.length} GGUF models${glob ? ` matching "${glob}"` : ''}: ${models.join(', ')}.`,
-    {
-      hint: 'Pass --filename with a glob that matches exactly one, for example --filename "*Q4_K_M.gguf".',
-      details: { repo, candidates: models },
-    },
   );
 }
 
@@ -333,10 +275,7 @@ function renderMetadata(metadata: GgufMetadataEntry[], maxItems: number): string
     .join('\n');
 }
 
-export const inspectCommand: AlkiCommand = {
-  command: 'inspect <model>',
-  describe:
-    'Summarise a GGUF (local file, URL, or Hugging Face repo) from its header, without reading the weights',
+export const inspectCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     y
       .positional('model', {
@@ -388,13 +327,14 @@ export const inspectCommand: AlkiCommand = {
       ),
   handler: withContext<InspectArgs>(async (argv, { out, signal }) => {
     if (argv.ctxSize !== undefined && (!Number.isInteger(argv.ctxSize) || argv.ctxSize < 0)) {
-      throw new GgufError(
-        'INVALID_INPUT',
-        `--ctx-size must be a whole number of tokens, got ${argv.ctxSize}.`,
-      );
+      throw new CliError('USAGE', `--ctx-size must be a whole number of tokens, got ${argv.ctxSize}.`, {
+        details: { flag: '--ctx-size' },
+      });
     }
     if (!Number.isInteger(argv.maxItems) || argv.maxItems < 0) {
-      throw new GgufError('INVALID_INPUT', `--max-items must be a whole number, got ${argv.maxItems}.`);
+      throw new CliError('USAGE', `--max-items must be a whole number, got ${argv.maxItems}.`, {
+        details: { flag: '--max-items' },
+      });
     }
     if (isCheckpointDir(argv.model)) {
       // A Hugging Face checkpoint: what `alki convert` would write from it.

@@ -1,17 +1,16 @@
 import { generateKeyPair, writeKeyPair } from '@alki/signer';
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
-import { PASSPHRASE_ENV, readPassphrase } from '../passphrase.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
+import { PASSPHRASE_ENV } from '../environment.js';
+import { readPassphrase } from '../passphrase.js';
 
 interface KeygenArgs extends GlobalOptions {
   out: string;
   force: boolean;
 }
 
-export const keygenCommand: AlkiCommand = {
-  command: 'keygen',
-  describe: `Make an ECDSA P-256 key pair for \`alki sign --key\`, the private key encrypted with a passphrase (${PASSPHRASE_ENV} or a prompt)`,
+export const keygenCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     y
       .option('out', {

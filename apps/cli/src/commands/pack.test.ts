@@ -205,8 +205,12 @@ describe('alki pack errors', () => {
     expect(run.stderr).toContain('error: ./no/such/model.gguf does not exist.');
     const folder = await runCli(['pack', './no/such/folder', '--out', path.join(work, 'none')]);
     expect(folder.code).toBe(EXIT_CODES.inputInvalid);
-    expect(folder.stderr).toMatch(
-      /error: \.\/no\/such\/folder is neither a local file or folder nor a hub repo id/,
+    // A path that cannot be a repo id (it starts with `.`) is a local path that is not there.
+    expect(folder.stderr).toContain('error: ./no/such/folder does not exist.');
+    const word = await runCli(['pack', 'no-such-model', '--out', path.join(work, 'none')]);
+    expect(word.code).toBe(EXIT_CODES.inputInvalid);
+    expect(word.stderr).toContain(
+      'error: no-such-model is neither an existing file or directory nor a hub repo id (org/name).',
     );
     expect(existsSync(path.join(work, 'none'))).toBe(false);
   });

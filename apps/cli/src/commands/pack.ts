@@ -1,6 +1,5 @@
 import {
   artifactPath,
-  BundlerError,
   modelArtifacts,
   pack,
   packDemo,
@@ -15,8 +14,10 @@ import { profileSettings, readProfile, type ProfileSettings } from '@alki/calibr
 import { RuntimeError, validateGgufModel, type ModelReport } from '@alki/runtime';
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
+import { parseGpuLayers } from '../flags.js';
 import type { ProgressReporter } from '../progress.js';
+import { CliError } from '../errors.js';
 
 interface PackArgs extends GlobalOptions {
   source?: string;
@@ -81,16 +82,7 @@ async function validateArtifacts(
   return reports;
 }
 
-/** `--ngl auto` or a whole number of layers; anything else is NaN, which pack refuses with a clear message. */
-function gpuLayers(value: string | undefined): number | 'auto' | undefined {
-  if (value === undefined || value === 'auto') return value;
-  return /^\d+$/.test(value) ? Number(value) : NaN;
-}
-
-export const packCommand: AlkiCommand = {
-  command: 'pack [source]',
-  describe:
-    'Pack a model (local .gguf, local HF model folder, or org/name on the hub) into a deployment bundle',
+export const packCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     y
       .positional('source', {
@@ -183,12 +175,15 @@ export const packCommand: AlkiCommand = {
         'Pack two quants and serve the one, with the context and threads, that a calibration profile recommends',
       ),
   handler: withContext<PackArgs>(async (argv, { out, signal }) => {
-    if (!argv.demo && !argv.source)
-      throw new BundlerError('INVALID_INPUT', 'Name a source to pack, or pass --demo.');
+    if (!argv.demo && !argv.source) throw new CliError('USAGE', 'Name a source to pack, or pass --demo.');
     if (argv.demo && argv.source)
-      throw new BundlerError('INVALID_INPUT', '--demo packs the built-in model; leave out the source.');
+      throw new CliError('USAGE', '--demo packs the built-in model; leave out the source.', {
+        details: { flag: '--demo' },
+      });
     if (argv.profile && argv.contextSize !== undefined)
-      throw new BundlerError('INVALID_INPUT', '--profile sets the context size; leave out --context-size.');
+      throw new CliError('USAGE', '--profile sets the context size; leave out --context-size.', {
+        details: { flag: '--context-size' },
+      });
     const settings: ProfileSettings | undefined = argv.profile
       ? profileSettings(await readProfile(argv.profile), argv.profile)
       : undefined;
@@ -216,7 +211,7 @@ export const packCommand: AlkiCommand = {
       contextSize: settings?.ctx ?? argv.contextSize,
       ...(settings ? { threads: settings.threads } : {}),
       parallel: argv.parallel,
-      ngl: gpuLayers(argv.ngl),
+      ngl: parseGpuLayers(argv.ngl),
       force: argv.force,
       link: argv.link,
       signal,

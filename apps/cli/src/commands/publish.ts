@@ -1,10 +1,11 @@
 import { readBundle, writeTwoStageDeploy } from '@alki/bundler';
 import { readdir } from 'node:fs/promises';
 import { connectRegistry, layoutStore, parseReference, registryStore } from '@alki/oci';
-import { publishBundle, publishRepository, PublishError } from '@alki/registry-publisher';
+import { publishBundle, publishRepository } from '@alki/registry-publisher';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import { connectOptions, withRegistryFlags, type RegistryFlags } from './registry-options.js';
+import { CliError } from '../errors.js';
 
 /** Where `--local` without a directory writes: `oci:./oci`, as the examples in the docs name it. */
 const DEFAULT_LOCAL_DIR = './oci';
@@ -31,9 +32,7 @@ async function holdsFiles(dir: string): Promise<boolean> {
   }
 }
 
-export const publishCommand: AlkiCommand = {
-  command: 'publish <bundle>',
-  describe: 'Push a bundle to an OCI registry (or an OCI layout dir) as a CNCF ModelPack artifact',
+export const publishCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     withRegistryFlags(y)
       .positional('bundle', {
@@ -97,11 +96,7 @@ export const publishCommand: AlkiCommand = {
   handler: withContext<PublishArgs>(async (argv, { out, signal }) => {
     // A yargs .check() failure reaches main() as an Error, not as a usage failure; say it here.
     if (!argv.registry && argv.local === undefined) {
-      throw new PublishError(
-        'INVALID_REFERENCE',
-        'Name where to publish: --registry host[/namespace] or --local DIR.',
-        { category: 'usage' },
-      );
+      throw new CliError('USAGE', 'Name where to publish: --registry host[/namespace] or --local DIR.');
     }
     if (argv.deployOut !== undefined) {
       // Checked before the upload, so a bad flag costs no push.

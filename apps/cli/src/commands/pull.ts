@@ -1,7 +1,7 @@
 import { openArtifactStore } from '@alki/oci';
 import { pullBundle } from '@alki/registry-publisher';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import { connectOptions, withRegistryFlags, type RegistryFlags } from './registry-options.js';
 
 interface PullArgs extends RegistryFlags {
@@ -10,10 +10,7 @@ interface PullArgs extends RegistryFlags {
   force: boolean;
 }
 
-export const pullCommand: AlkiCommand = {
-  command: 'pull <ref>',
-  describe:
-    'Pull a published bundle and restore it byte for byte, every file checked against its digest and the bundle manifest',
+export const pullCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     withRegistryFlags(y)
       .positional('ref', {

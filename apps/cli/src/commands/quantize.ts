@@ -3,13 +3,13 @@ import {
   maxQuantizeThreads,
   parseKvOverride,
   QUANT_MIXES,
-  QuantizerError,
   quantizeGguf,
   type QuantizeReportRow,
   type TensorTypeOverride,
 } from '@alki/quantizer';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
+import { CliError } from '../errors.js';
 
 interface QuantizeArgs extends GlobalOptions {
   input: string;
@@ -36,8 +36,9 @@ interface QuantizeArgs extends GlobalOptions {
 function parsePruneLayers(value: string): number[] {
   const layers = value.split(',').map((part) => (/^\s*\d+\s*$/.test(part) ? Number(part) : NaN));
   if (layers.some((layer) => !Number.isSafeInteger(layer))) {
-    throw new QuantizerError('UNKNOWN_TYPE', `--prune-layers "${value}" is not a list of block numbers.`, {
+    throw new CliError('USAGE', `--prune-layers "${value}" is not a list of block numbers.`, {
       hint: 'For example: --prune-layers 20,21',
+      details: { flag: '--prune-layers' },
     });
   }
   return layers;
@@ -47,8 +48,9 @@ function parsePruneLayers(value: string): number[] {
 function parseTensorType(value: string): TensorTypeOverride {
   const at = value.indexOf('=');
   if (at <= 0 || at === value.length - 1) {
-    throw new QuantizerError('UNKNOWN_TYPE', `--tensor-type "${value}" is not PATTERN=TYPE.`, {
+    throw new CliError('USAGE', `--tensor-type "${value}" is not PATTERN=TYPE.`, {
       hint: 'For example: --tensor-type attn_v=q8_0',
+      details: { flag: '--tensor-type' },
     });
   }
   return { pattern: value.slice(0, at), type: value.slice(at + 1) };
@@ -95,9 +97,7 @@ function mib(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
-export const quantizeCommand: AlkiCommand = {
-  command: 'quantize <input> <output> <mix>',
-  describe: 'Quantize a GGUF to a llama.cpp mix (Q4_K_M, Q5_K_M, ...), byte for byte as llama-quantize does',
+export const quantizeCommand: AlkiCommandBody = {
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
       .positional('input', { type: 'string', demandOption: true, describe: 'F32, F16 or BF16 GGUF to read' })
@@ -196,21 +196,21 @@ export const quantizeCommand: AlkiCommand = {
     const overrides = argv.tensorType.map(parseTensorType);
     const metadataOverrides = argv.overrideKv.map(parseKvOverride);
     if (argv.includeWeights.length > 0 && argv.excludeWeights.length > 0) {
-      throw new QuantizerError(
-        'UNKNOWN_TYPE',
-        '--include-weights and --exclude-weights cannot be used together.',
-        {
-          hint: 'Name the tensors to weigh with one of them, as llama-quantize requires.',
-        },
-      );
+      throw new CliError('USAGE', '--include-weights and --exclude-weights cannot be used together.', {
+        hint: 'Name the tensors to weigh with one of them, as llama-quantize requires.',
+        details: { flag: '--exclude-weights' },
+      });
     }
     if ((argv.includeWeights.length > 0 || argv.excludeWeights.length > 0) && !argv.imatrix) {
-      throw new QuantizerError('UNKNOWN_TYPE', '--include-weights and --exclude-weights need --imatrix.', {
+      throw new CliError('USAGE', '--include-weights and --exclude-weights need --imatrix.', {
         hint: 'Pass --imatrix FILE.',
+        details: { flag: '--imatrix' },
       });
     }
     if (!Number.isInteger(argv.threads) || argv.threads < 1) {
-      throw new QuantizerError('UNKNOWN_TYPE', `--threads must be a positive integer, not ${argv.threads}.`);
+      throw new CliError('USAGE', `--threads must be a positive integer, not ${argv.threads}.`, {
+        details: { flag: '--threads' },
+      });
     }
     // More threads than a few per core only cost memory: cap them rather than start thousands of workers.
     const cores = os.availableParallelism();

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadApiKeys, resolveServeSettings, RuntimeError, serveModel, type EngineName } from '@alki/runtime';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
+import { parseGpuLayers } from '../flags.js';
+import { CliError } from '../errors.js';
 
 interface ServeArgs extends GlobalOptions {
   target: string;
@@ -45,19 +47,7 @@ async function readTls(cert?: string, key?: string) {
   return { cert: await read(cert, '--tls-cert'), key: await read(key, '--tls-key') };
 }
 
-/** `--ngl auto` or a whole number of layers. */
-function parseGpuLayers(value: string | undefined): number | 'auto' | undefined {
-  if (value === undefined || value === 'auto') return value;
-  const layers = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(layers))
-    throw new RuntimeError('INVALID_INPUT', `--ngl must be auto or a whole number of layers; got ${value}.`);
-  return layers;
-}
-
-export const serveCommand: AlkiCommand = {
-  command: 'serve <target>',
-  describe:
-    'Serve a model with an OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics)',
+export const serveCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     y
       .positional('target', {
@@ -149,9 +139,10 @@ export const serveCommand: AlkiCommand = {
         value !== undefined &&
         (!Number.isInteger(value) || value < min || (flag === '--port' && value > 65535))
       ) {
-        throw new RuntimeError(
-          'INVALID_INPUT',
+        throw new CliError(
+          'USAGE',
           `${flag} must be an integer of at least ${min}${flag === '--port' ? ' and at most 65535' : ''}; got ${value}.`,
+          { details: { flag } },
         );
       }
     }

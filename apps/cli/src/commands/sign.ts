@@ -14,9 +14,10 @@ import {
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import { readPassphrase } from '../passphrase.js';
 import { CLI_VERSION } from '../version.js';
+import { CliError } from '../errors.js';
 
 interface SignArgs extends GlobalOptions {
   target: string;
@@ -38,13 +39,9 @@ export async function signingMethodFromFlags(argv: {
   rekorUrl: string;
 }): Promise<{ method: SigningMethod; describe: string }> {
   if ((argv.key === undefined) === !argv.keyless) {
-    throw new SignerError(
-      'INVALID_INPUT',
-      'Pass exactly one of --key FILE (offline) or --keyless (Fulcio and Rekor).',
-      {
-        hint: 'Make a key with `alki keygen`, or use --keyless with an OIDC identity token.',
-      },
-    );
+    throw new CliError('USAGE', 'Pass exactly one of --key FILE (offline) or --keyless (Fulcio and Rekor).', {
+      hint: 'Make a key with `alki keygen`, or use --keyless with an OIDC identity token.',
+    });
   }
   if (argv.key !== undefined) {
     let pem: string;
@@ -120,10 +117,7 @@ export const signOptions = <T>(y: Argv<T>) =>
       describe: 'With --keyless: the Rekor instance',
     });
 
-export const signCommand: AlkiCommand = {
-  command: 'sign <target>',
-  describe:
-    'Sign a bundle: a Sigstore signature over its manifest, and signed SLSA provenance, in metadata/signatures/',
+export const signCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     signOptions(
       y.positional('target', { type: 'string', demandOption: true, describe: 'The bundle directory' }),

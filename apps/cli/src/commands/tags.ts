@@ -1,15 +1,13 @@
 import { openArtifactStore } from '@alki/oci';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import { connectOptions, withRegistryFlags, type RegistryFlags } from './registry-options.js';
 
 interface TagsArgs extends RegistryFlags {
   repo: string;
 }
 
-export const tagsCommand: AlkiCommand = {
-  command: 'tags <repo>',
-  describe: 'List the tags of a bundle repository, each with the immutable digest it points at',
+export const tagsCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     withRegistryFlags(y)
       .positional('repo', { type: 'string', demandOption: true, describe: 'host/repo, or oci:DIR' })

@@ -1,6 +1,6 @@
 import { buildLlamaTools, findLlamaTools, locateLlamaCppSource } from '@alki/llama-tools';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommand, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 
 interface BuildArgs extends GlobalOptions {
   force: boolean;
@@ -67,9 +67,7 @@ const where: AlkiCommand = {
   }),
 };
 
-export const toolsCommand: AlkiCommand = {
-  command: 'tools <command>',
-  describe: 'Native llama.cpp tools: build them from the bundled source, or show where they are',
+export const toolsCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     y.command([build, where]).demandCommand(1).example('$0 tools build', 'Build the native tools once'),
   handler: () => undefined,

@@ -1,11 +1,11 @@
 import {
   loadTrustPolicy,
   resolveTrustPolicy,
-  SignerError,
   type TrustPolicy,
   type TrustPolicyDocument,
 } from '@alki/signer';
 import type { Argv } from 'yargs';
+import { CliError } from '../errors.js';
 
 /** The flags that say whom to trust, shared by verify and pull. */
 export interface TrustFlags {
@@ -67,10 +67,10 @@ export async function trustPolicyFromFlags(flags: TrustFlags): Promise<TrustPoli
   const identityFlags = flags.certificateIdentity ?? flags.certificateIdentityRegexp;
   if (flags.policy !== undefined) {
     if (flags.key?.length || identityFlags || flags.trustedRoot)
-      throw new SignerError(
-        'INVALID_INPUT',
+      throw new CliError(
+        'USAGE',
         '--policy already says whom to trust; leave out --key, --certificate-* and --trusted-root.',
-        {},
+        { details: { flag: '--policy' } },
       );
     const policy = await loadTrustPolicy(flags.policy);
     return flags.requireProvenance ? { ...policy, requireProvenance: true } : policy;
@@ -79,12 +79,10 @@ export async function trustPolicyFromFlags(flags: TrustFlags): Promise<TrustPoli
     (identityFlags === undefined) !== (flags.certificateOidcIssuer === undefined) ||
     (flags.certificateIdentity && flags.certificateIdentityRegexp)
   ) {
-    throw new SignerError(
-      'INVALID_INPUT',
+    throw new CliError(
+      'USAGE',
       'Keyless verification needs one of --certificate-identity or --certificate-identity-regexp, and --certificate-oidc-issuer.',
-      {
-        hint: 'For GitHub Actions the issuer is https://token.actions.githubusercontent.com.',
-      },
+      { hint: 'For GitHub Actions the issuer is https://token.actions.githubusercontent.com.' },
     );
   }
   const document: TrustPolicyDocument = {

@@ -7,7 +7,7 @@ import {
   type ValidationReport,
 } from '@alki/runtime';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 
 interface ValidateArgs extends GlobalOptions {
   target: string;
@@ -47,10 +47,7 @@ function render(report: ValidationReport): string {
   return [...own, ...report.models.map(renderModel), report.ok ? 'valid' : 'INVALID'].join('\n');
 }
 
-export const validateCommand: AlkiCommand = {
-  command: 'validate <target>',
-  describe:
-    'Prove a model (GGUF, bundle, or org/name on the hub) loads, tokenizes, renders its chat template and generates',
+export const validateCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     y
       .positional('target', {

@@ -1,7 +1,7 @@
 import { verifyBundle, type VerifyReport } from '@alki/bundler';
 import { describeSigner, verifySignedBundle, type TrustReport } from '@alki/signer';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommand, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import { EXIT_CODES } from '../exit-codes.js';
 import { trustOptions, trustPolicyFromFlags, wantsTrust, type TrustFlags } from './trust-options.js';
 
@@ -33,10 +33,7 @@ function renderTrust(report: TrustReport): string {
   return lines.join('\n');
 }
 
-export const verifyCommand: AlkiCommand = {
-  command: 'verify <bundle>',
-  describe:
-    'Check a bundle: validate its manifest and SBOM, recompute every hash; with --key, --certificate-identity or --policy, also its signatures',
+export const verifyCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     trustOptions(
       y.positional('bundle', {

@@ -1,0 +1,18 @@
+import { AlkiError, type AlkiErrorOptions, type ErrorCategory } from '@alki/errors';
+
+/**
+ * The CLI's own failures: a command line that cannot run as written (an unknown command or flag, a missing
+ * argument, a flag value or a combination of flags a command refuses). Libraries' errors pass through as
+ * they are; a command checks its flags with this class, never with a library's.
+ */
+export type CliErrorCode = 'USAGE';
+
+const CATEGORIES: Record<CliErrorCode, ErrorCategory> = {
+  USAGE: 'usage',
+};
+
+export class CliError extends AlkiError<CliErrorCode> {
+  constructor(code: CliErrorCode, message: string, options: AlkiErrorOptions = {}) {
+    super(code, message, { ...options, category: options.category ?? CATEGORIES[code] });
+  }
+}
