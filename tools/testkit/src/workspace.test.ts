@@ -95,3 +95,26 @@ describe('libraries', () => {
     expect(dependents.map((w) => w.pkg.name)).toEqual([]);
   });
 });
+
+describe('public surfaces', () => {
+  it('never export one name from two packages, where it would mean two things', () => {
+    const exporters = new Map<string, string[]>();
+    for (const workspace of all) {
+      const index = fs.readFileSync(path.join(workspace.dir, 'src', 'index.ts'), 'utf8');
+      for (const [, list] of index.matchAll(/export (?:type )?\{([^}]*)\}/g)) {
+        for (const item of list.split(',')) {
+          const name = item
+            .trim()
+            .split(/\s+as\s+/)
+            .pop()!
+            .trim();
+          if (name) exporters.set(name, [...(exporters.get(name) ?? []), workspace.pkg.name]);
+        }
+      }
+    }
+    const shared = [...exporters]
+      .filter(([, names]) => names.length > 1)
+      .map(([name, names]) => `${name}: ${names.join(', ')}`);
+    expect(shared).toEqual([]);
+  });
+});
