@@ -42,6 +42,12 @@ export default tseslint.config(
     },
   },
   {
+    // A test's fake of an injected async dependency (fetch, sleep, a probe) returns a canned value from an
+    // async function: awaiting nothing is what a fake does. require-await keeps watch over the code itself.
+    files: ['**/*.test.ts', '**/__fixtures__/**/*.ts'],
+    rules: { '@typescript-eslint/require-await': 'off' },
+  },
+  {
     // The config itself is plain JavaScript outside every tsconfig, and assembly/ is AssemblyScript, whose
     // types (f32, usize, load<T>) TypeScript does not know: both are linted without type information.
     files: ['eslint.config.js', 'packages/quantizer/assembly/**'],

@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Template } from '@huggingface/jinja';
-import { Tokenizer } from '@huggingface/tokenizers';
 import { CHECKPOINT_FAMILIES, generateCheckpoint, type CheckpointFamily } from '@alki/testkit';
 import { getLlama, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
 import { loadReferenceModel } from './__fixtures__/reference-model.js';
 import { tokenizationCorpus } from './__fixtures__/tokenization-corpus.js';
 import { convert } from './convert.js';
+import { HfTokenizer } from './tokenizer/hf-tokenizer.js';
 
 const PROMPTS = [
   'Hello world',
@@ -38,9 +38,8 @@ afterAll(async () => {
   await fs.rm(workDir, { recursive: true, force: true });
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function readJson(file: string): Promise<Record<string, any>> {
-  return JSON.parse(await fs.readFile(file, 'utf8'));
+async function readJson(file: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
 }
 
 describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
@@ -60,9 +59,10 @@ describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
   });
 
   it("loads in node-llama-cpp with the checkpoint's vocabulary", async () => {
-    const raw = await readJson(path.join(dir, 'config.json'));
+    type TextConfig = { vocab_size: number; num_hidden_layers: number };
+    const raw = (await readJson(path.join(dir, 'config.json'))) as TextConfig & { text_config?: TextConfig };
     // A vision-language checkpoint keeps the text model's settings under text_config.
-    const config = { ...raw, ...raw.text_config };
+    const config: TextConfig = { ...raw, ...raw.text_config };
     expect(model.fileInfo.metadata.general.architecture).toBeTruthy();
     expect(model.tokens.bos === null || model.tokens.bos < config.vocab_size).toBe(true);
     expect(model.fileInsights.totalLayers).toBeGreaterThanOrEqual(config.num_hidden_layers);
@@ -71,7 +71,7 @@ describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
   it('tokenizes at least 200 strings exactly as the Hugging Face tokenizer does', async () => {
     const tokenizerJson = await readJson(path.join(dir, 'tokenizer.json'));
     const tokenizerConfig = await readJson(path.join(dir, 'tokenizer_config.json'));
-    const hf = new Tokenizer(tokenizerJson, tokenizerConfig);
+    const hf = new HfTokenizer(tokenizerJson, tokenizerConfig);
     const specials = (tokenizerJson.added_tokens as Array<{ content: string; special: boolean }>)
       .filter((t) => t.special)
       .map((t) => t.content)
@@ -134,7 +134,7 @@ describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
                 : token,
           ),
         );
-        const probabilities = results[tokens.length - 1]!.next!.probabilities!;
+        const probabilities = results[tokens.length - 1]!.next.probabilities!;
         const expected = reference.nextTokenProbabilities(tokens.map(Number));
         expect(probabilities.size).toBe(expected.length);
         // node-llama-cpp's sampler sums the vocabulary in float32, which
@@ -168,7 +168,7 @@ describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
   }, 120_000);
 
   it('keeps the chat template, which renders with @huggingface/jinja', async () => {
-    const template = model.fileInfo.metadata.tokenizer.chat_template as string | undefined;
+    const template = model.fileInfo.metadata.tokenizer.chat_template;
     const tokenizerConfig = await readJson(path.join(dir, 'tokenizer_config.json'));
     expect(template).toBe(tokenizerConfig.chat_template);
     const rendered = new Template(template!).render({

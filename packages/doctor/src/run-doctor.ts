@@ -47,7 +47,7 @@ export async function runDoctor(
 ): Promise<DoctorReport> {
   const cacheTag = probes.llamaCppTag() ?? 'unknown';
   const groups = await Promise.all([
-    [checkNode(probes)],
+    Promise.resolve([checkNode(probes)]),
     checkLlamaBinding(probes).then((check) => [check]),
     checkLlamaTools(probes).then((check) => [check]),
     checkContainers(probes),

@@ -53,7 +53,7 @@ describe('startCuttingProxy', () => {
   it('stalls a response after the armed number of bytes, keeping the socket open, once', async () => {
     proxy.stallAfter(50_000);
     const response = await fetch(`http://${proxy.host}/big`);
-    const reader = response.body!.getReader();
+    const reader = response.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     let got = 0;
     for (;;) {
       const next = await Promise.race([

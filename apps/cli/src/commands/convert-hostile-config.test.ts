@@ -42,7 +42,10 @@ describe('alki convert with a hostile num_hidden_layers', () => {
       fs.mkdirSync(dir);
       for (const file of fs.readdirSync(source))
         if (file !== 'config.json') fs.symlinkSync(path.join(source, file), path.join(dir, file));
-      const config = JSON.parse(fs.readFileSync(path.join(source, 'config.json'), 'utf8'));
+      type TextConfig = { num_hidden_layers: number };
+      const config = JSON.parse(fs.readFileSync(path.join(source, 'config.json'), 'utf8')) as TextConfig & {
+        text_config?: TextConfig;
+      };
       const text = config.text_config ?? config;
       const layers = text.num_hidden_layers;
       text.num_hidden_layers = 2 ** 32 - 1;

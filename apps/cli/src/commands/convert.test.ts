@@ -99,7 +99,7 @@ describe('alki convert', () => {
     fs.mkdirSync(renamed);
     for (const file of fs.readdirSync(checkpoint))
       if (file !== 'config.json') fs.symlinkSync(path.join(checkpoint, file), path.join(renamed, file));
-    const config = JSON.parse(fs.readFileSync(path.join(checkpoint, 'config.json'), 'utf8'));
+    const config = JSON.parse(fs.readFileSync(path.join(checkpoint, 'config.json'), 'utf8')) as object;
     fs.writeFileSync(
       path.join(renamed, 'config.json'),
       JSON.stringify({ ...config, architectures: ['ExaoneForCausalLM'] }),

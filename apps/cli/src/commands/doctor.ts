@@ -2,7 +2,7 @@ import { runDoctor, systemProbes, type CheckResult, type DoctorReport } from '@a
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import { EXIT_CODES } from '../exit-codes.js';
-import { commands } from './index.js';
+import { commandName, COMMANDS } from './catalog.js';
 
 interface DoctorArgs extends GlobalOptions {
   for?: string[];
@@ -29,7 +29,7 @@ export const doctorCommand: AlkiCommandBody = {
         type: 'string',
         array: true,
         // Top-level command names; `image` covers `image test` and `image base`.
-        choices: commands.map((c) => String(c.command).split(' ')[0]),
+        choices: COMMANDS.map(commandName),
         describe: 'Only what these commands need can fail the check (default: every command)',
       })
       .option('out', {

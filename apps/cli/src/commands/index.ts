@@ -1,130 +1,44 @@
-import { PASSPHRASE_ENV } from '../environment.js';
 import type { AlkiCommandBody } from '../context.js';
+import { commandName, COMMANDS, type CommandSummary } from './catalog.js';
 
-/** A top-level command as `alki --help` lists it; the rest of it is loaded only when it runs or shows its help. */
-export interface CommandEntry {
-  /** The yargs command string, positionals included. */
-  command: string;
-  describe: string;
+/** A listed command, and the rest of it, loaded only when it runs or shows its help. */
+export interface CommandEntry extends CommandSummary {
   /** Its options and handler: the module that imports the libraries the command calls. */
   load: () => Promise<AlkiCommandBody>;
 }
 
-// Every top-level command, in the order `alki --help` lists them: the main
-// job first, then the pipeline's steps in the order a model meets them. Each
-// command file only parses arguments and calls a library, and is imported
+// Each command file only parses arguments and calls a library, and is imported
 // only for the command that runs, so `alki --version` and `alki --help` load
 // no library at all (tools/bench/cli-startup.ts).
-export const commands: CommandEntry[] = [
-  {
-    command: 'pack [source]',
-    describe:
-      'Pack a model (local .gguf, local HF model folder, or org/name on the hub) into a deployment bundle',
-    load: async () => (await import('./pack.js')).packCommand,
-  },
-  {
-    command: 'inspect <model>',
-    describe:
-      'Summarise a GGUF (local file, URL, or Hugging Face repo) from its header, without reading the weights',
-    load: async () => (await import('./inspect.js')).inspectCommand,
-  },
-  {
-    command: 'convert <input>',
-    describe: 'Convert a Hugging Face safetensors model (folder or HF cache entry) to GGUF',
-    load: async () => (await import('./convert.js')).convertCommand,
-  },
-  {
-    command: 'imatrix <model>',
-    describe:
-      'Compute an importance matrix for --imatrix quantization by running the model over calibration text (llama-imatrix)',
-    load: async () => (await import('./imatrix.js')).imatrixCommand,
-  },
-  {
-    command: 'quantize <input> <output> <mix>',
-    describe:
-      'Quantize a GGUF to a llama.cpp mix (Q4_K_M, Q5_K_M, ...), byte for byte as llama-quantize does',
-    load: async () => (await import('./quantize.js')).quantizeCommand,
-  },
-  {
-    command: 'validate <target>',
-    describe:
-      'Prove a model (GGUF, bundle, or org/name on the hub) loads, tokenizes, renders its chat template and generates',
-    load: async () => (await import('./validate.js')).validateCommand,
-  },
-  {
-    command: 'calibrate [targets..]',
-    describe:
-      'Measure which quant, context and threads this machine should run: speed, quality against the reference, memory, a recommendation',
-    load: async () => (await import('./calibrate.js')).calibrateCommand,
-  },
-  {
-    command: 'serve <target>',
-    describe:
-      'Serve a model with an OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics)',
-    load: async () => (await import('./serve.js')).serveCommand,
-  },
-  {
-    command: 'verify <bundle>',
-    describe:
-      'Check a bundle: validate its manifest and SBOM, recompute every hash; with --key, --certificate-identity or --policy, also its signatures',
-    load: async () => (await import('./verify.js')).verifyCommand,
-  },
-  {
-    command: 'keygen',
-    describe: `Make an ECDSA P-256 key pair for \`alki sign --key\`, the private key encrypted with a passphrase (${PASSPHRASE_ENV} or a prompt)`,
-    load: async () => (await import('./keygen.js')).keygenCommand,
-  },
-  {
-    command: 'sign <target>',
-    describe:
-      'Sign a bundle: a Sigstore signature over its manifest, and signed SLSA provenance, in metadata/signatures/',
-    load: async () => (await import('./sign.js')).signCommand,
-  },
-  {
-    command: 'publish <bundle>',
-    describe: 'Push a bundle to an OCI registry (or an OCI layout dir) as a CNCF ModelPack artifact',
-    load: async () => (await import('./publish.js')).publishCommand,
-  },
-  {
-    command: 'pull <ref>',
-    describe:
-      'Pull a published bundle and restore it byte for byte, every file checked against its digest and the bundle manifest',
-    load: async () => (await import('./pull.js')).pullCommand,
-  },
-  {
-    command: 'tags <repo>',
-    describe: 'List the tags of a bundle repository, each with the immutable digest it points at',
-    load: async () => (await import('./tags.js')).tagsCommand,
-  },
-  {
-    command: 'image <command>',
-    describe: 'Container images without a Docker daemon: build, base, runtime, test, list',
-    load: async () => (await import('./image.js')).imageCommand,
-  },
-  {
-    command: 'agent <channel>',
-    describe:
-      'Keep this device serving the bundle a registry channel names: download beside the served one, switch atomically, health-check, roll back',
-    load: async () => (await import('./agent.js')).agentCommand,
-  },
-  {
-    command: 'fleet <command>',
-    describe:
-      'Fleets of devices: validate the inventory, plan GitOps rollouts, report A/B tests, scrape status',
-    load: async () => (await import('./fleet.js')).fleetCommand,
-  },
-  {
-    command: 'tools <command>',
-    describe: 'Native llama.cpp tools: build them from the bundled source, or show where they are',
-    load: async () => (await import('./tools.js')).toolsCommand,
-  },
-  {
-    command: 'doctor',
-    describe:
-      'Check this machine for what each command needs, one line per check with the command that fixes it',
-    load: async () => (await import('./doctor.js')).doctorCommand,
-  },
-];
+const LOADERS: Record<CommandName, () => Promise<AlkiCommandBody>> = {
+  pack: async () => (await import('./pack.js')).packCommand,
+  inspect: async () => (await import('./inspect.js')).inspectCommand,
+  convert: async () => (await import('./convert.js')).convertCommand,
+  imatrix: async () => (await import('./imatrix.js')).imatrixCommand,
+  quantize: async () => (await import('./quantize.js')).quantizeCommand,
+  validate: async () => (await import('./validate.js')).validateCommand,
+  calibrate: async () => (await import('./calibrate.js')).calibrateCommand,
+  serve: async () => (await import('./serve.js')).serveCommand,
+  verify: async () => (await import('./verify.js')).verifyCommand,
+  keygen: async () => (await import('./keygen.js')).keygenCommand,
+  sign: async () => (await import('./sign.js')).signCommand,
+  publish: async () => (await import('./publish.js')).publishCommand,
+  pull: async () => (await import('./pull.js')).pullCommand,
+  tags: async () => (await import('./tags.js')).tagsCommand,
+  image: async () => (await import('./image.js')).imageCommand,
+  agent: async () => (await import('./agent.js')).agentCommand,
+  fleet: async () => (await import('./fleet.js')).fleetCommand,
+  tools: async () => (await import('./tools.js')).toolsCommand,
+  doctor: async () => (await import('./doctor.js')).doctorCommand,
+};
+
+type CommandName = ReturnType<typeof commandName<(typeof COMMANDS)[number]['command']>>;
+
+/** Every top-level command, in the order of the catalog. */
+export const commands: CommandEntry[] = COMMANDS.map((summary) => ({
+  ...summary,
+  load: LOADERS[commandName(summary)],
+}));
 
 // One example per command group, shown by `alki --help`.
 export const examples: Array<[command: string, description: string]> = [

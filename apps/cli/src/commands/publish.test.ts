@@ -103,7 +103,7 @@ describe('alki publish', () => {
     try {
       const run = await runCli(['publish', bundle, '--local', '--tag', 'v4.0.0', '--json']);
       expect(run.code).toBe(0);
-      expect(JSON.parse(run.stdout).reference).toMatch(/^oci:\.\/oci@sha256:[a-f0-9]{64}$/);
+      expect(published(run.stdout).reference).toMatch(/^oci:\.\/oci@sha256:[a-f0-9]{64}$/);
       expect(fs.existsSync(path.join(dir, 'oci', 'oci-layout'))).toBe(true);
       const tags = await runCli(['tags', 'oci:./oci', '--json']);
       expect((JSON.parse(tags.stdout) as { tags: Array<{ tag: string }> }).tags.map((t) => t.tag)).toEqual([

@@ -67,7 +67,7 @@ export interface CalibrationProfile {
 }
 
 const ajv = new Ajv({ strict: true, allErrors: true });
-const validator = ajv.compile(profileSchemaV1) as ValidateFunction<CalibrationProfile>;
+const validator = ajv.compile<CalibrationProfile>(profileSchemaV1);
 
 /** Where the profile's device came from, when it was not this machine's own probe. */
 export interface ProfileDevice {

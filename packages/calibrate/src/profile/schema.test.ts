@@ -7,7 +7,9 @@ import { profileSchemaV1 } from './schema.js';
 // (JSON.stringify(profileSchemaV1, null, 2), then prettier).
 describe('the published profile schema file', () => {
   it('is the exported schema', () => {
-    const file = JSON.parse(readFileSync(new URL('../../schema/profile.v1.json', import.meta.url), 'utf8'));
+    const file: unknown = JSON.parse(
+      readFileSync(new URL('../../schema/profile.v1.json', import.meta.url), 'utf8'),
+    );
     expect(file).toEqual(JSON.parse(JSON.stringify(profileSchemaV1)));
   });
 });

@@ -12,8 +12,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-// config.json is untyped JSON; the reference reads it the way Python does.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// config.json is untyped JSON; the reference reads it the way Python does (a
+// missing key fails where it is used), on purpose sharing no typed config with
+// the converter, whose mistakes it must not repeat.
+/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return -- see above */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 type Config = Record<string, any>;
 
 function halfToNumber(h: number): number {

@@ -16,7 +16,12 @@ async function planWith(family: CheckpointFamily, edit: (config: Record<string, 
   const dir = fs.mkdtempSync(path.join(work, `${family}-`));
   for (const file of fs.readdirSync(source))
     if (file !== 'config.json') fs.symlinkSync(path.join(source, file), path.join(dir, file));
-  const config = JSON.parse(fs.readFileSync(path.join(source, 'config.json'), 'utf8'));
+  const config = JSON.parse(fs.readFileSync(path.join(source, 'config.json'), 'utf8')) as Record<
+    string,
+    unknown
+  > & {
+    text_config?: Record<string, unknown>;
+  };
   edit(config.text_config ?? config);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
   return planConversion({ input: dir });

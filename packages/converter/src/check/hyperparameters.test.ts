@@ -183,22 +183,25 @@ describe.each(CHECKPOINT_FAMILIES)('%s', (family: CheckpointFamily) => {
     original = (raw.text_config as Config | undefined) ?? raw;
   }, 300_000);
 
-  it.each(CASES.map((c) => [c.name, c]))('refuses %s before writing anything', async (name, testCase) => {
-    const { edit, says, only } = testCase as Case;
-    if (only && !only(original)) return;
-    const dir = withConfig(source, `${family}-${String(name).replace(/\W+/g, '-')}`, edit);
-    const output = path.join(work, `${family}-${String(name).replace(/\W+/g, '-')}.gguf`);
-    const started = Date.now();
-    const error = await convert({ input: dir, output }).catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    expect(error).toBeInstanceOf(ConverterError);
-    expect((error as ConverterError).category).toBe('input');
-    const message = (error as Error).message;
-    expect(message).not.toContain('\n');
-    for (const fragment of says(original)) expect(message).toContain(fragment);
-    expect(fs.existsSync(output)).toBe(false);
-    expect(fs.readdirSync(work).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-  });
+  it.each(CASES.map((c) => [c.name, c] as const))(
+    'refuses %s before writing anything',
+    async (name, testCase) => {
+      const { edit, says, only } = testCase;
+      if (only && !only(original)) return;
+      const dir = withConfig(source, `${family}-${name.replace(/\W+/g, '-')}`, edit);
+      const output = path.join(work, `${family}-${name.replace(/\W+/g, '-')}.gguf`);
+      const started = Date.now();
+      const error = await convert({ input: dir, output }).catch((e: unknown) => e);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(error).toBeInstanceOf(ConverterError);
+      expect((error as ConverterError).category).toBe('input');
+      const message = (error as Error).message;
+      expect(message).not.toContain('\n');
+      for (const fragment of says(original)) expect(message).toContain(fragment);
+      expect(fs.existsSync(output)).toBe(false);
+      expect(fs.readdirSync(work).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    },
+  );
 
   it('plans the untouched checkpoint (the cases above change one key each)', async () => {
     const plan = await planConversion({ input: source });

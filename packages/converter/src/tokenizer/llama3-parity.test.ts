@@ -11,7 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { getMetadata, ggufEntry, openGguf } from '@alki/gguf-reader';
-import { Tokenizer } from '@huggingface/tokenizers';
 import { generateCheckpoint, rewriteGgufMetadata } from '@alki/testkit';
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from 'node-llama-cpp';
 import {
@@ -20,12 +19,13 @@ import {
   tokenizationCorpus,
 } from '../__fixtures__/tokenization-corpus.js';
 import { convert } from '../convert.js';
+import { HfTokenizer } from './hf-tokenizer.js';
 
 let llama: Llama;
 let workDir: string;
 let gguf: string;
-let hf: Tokenizer;
-let hfWithMerges: Tokenizer;
+let hf: HfTokenizer;
+let hfWithMerges: HfTokenizer;
 let corpus: string[];
 const models: LlamaModel[] = [];
 
@@ -35,11 +35,14 @@ beforeAll(async () => {
   const dir = await generateCheckpoint({ family: 'llama' });
   gguf = path.join(workDir, 'llama3.gguf');
   await convert({ input: dir, output: gguf, outtype: 'f32' });
-  const json = JSON.parse(await fs.readFile(path.join(dir, 'tokenizer.json'), 'utf8'));
-  const config = JSON.parse(await fs.readFile(path.join(dir, 'tokenizer_config.json'), 'utf8'));
-  hf = new Tokenizer(json, config);
-  hfWithMerges = new Tokenizer({ ...json, model: { ...json.model, ignore_merges: false } }, config);
-  const specials = (json.added_tokens as Array<{ content: string; special: boolean }>)
+  const json = JSON.parse(await fs.readFile(path.join(dir, 'tokenizer.json'), 'utf8')) as {
+    model: Record<string, unknown>;
+    added_tokens: Array<{ content: string; special: boolean }>;
+  };
+  const config = JSON.parse(await fs.readFile(path.join(dir, 'tokenizer_config.json'), 'utf8')) as object;
+  hf = new HfTokenizer(json, config);
+  hfWithMerges = new HfTokenizer({ ...json, model: { ...json.model, ignore_merges: false } }, config);
+  const specials = json.added_tokens
     .filter((t) => t.special)
     .map((t) => t.content)
     .slice(0, 12);

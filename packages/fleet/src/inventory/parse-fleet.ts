@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { FleetSpec } from './fleet-spec.js';
 import { fleetProblemsError, type FleetProblem } from './problems.js';
@@ -12,7 +12,7 @@ export const MAX_FLEET_FILE_BYTES = 16 * 1024 * 1024;
 const MAX_ALIAS_COUNT = 100;
 
 const ajv = new Ajv({ strict: true, allErrors: true });
-const validate = ajv.compile(fleetSchemaV1) as ValidateFunction<FleetSpec>;
+const validate = ajv.compile<FleetSpec>(fleetSchemaV1);
 
 /** Finds where a value of the parsed file is written. */
 export type Locate = (path: ReadonlyArray<string | number>, part?: 'key' | 'value') => Position;
@@ -78,7 +78,7 @@ function describePlace(spec: unknown, path: ReadonlyArray<string | number>): str
   const kinds: Record<string, string> = { groups: 'group', rings: 'ring', experiments: 'experiment' };
   if (!(String(section) in kinds) || typeof index !== 'number') return `"${path.join('.')}"`;
   const list = root[section as string];
-  const item = Array.isArray(list) ? list[index] : undefined;
+  const item: unknown = Array.isArray(list) ? list[index] : undefined;
   const name = item && typeof item === 'object' ? (item as { name?: unknown }).name : undefined;
   let owner =
     typeof name === 'string'

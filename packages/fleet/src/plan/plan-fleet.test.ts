@@ -332,13 +332,13 @@ describe('planFleet', () => {
   it('refuses a bundle without a digest, and A/B options that do not fit the strategy', () => {
     const unpinned = 'registry.acme.internal/models/qwen3:v2';
     expect(() => plan('rolling', { bundle: unpinned })).toThrow(
-      expect.objectContaining({ code: 'UNPINNED_REFERENCE', category: 'input' }) as unknown as Error,
+      expect.objectContaining({ code: 'UNPINNED_REFERENCE', category: 'input' }),
     );
     expect(() => plan('ab', { bundleB: undefined })).toThrow(
       expect.objectContaining({
         code: 'INVALID_OPTIONS',
         hint: 'Pass --bundle-b REF@sha256:<digest>.',
-      }) as unknown as Error,
+      }),
     );
     expect(() => plan('rolling', { bundleB: BUNDLE_B })).toThrow(FleetError);
     expect(() => plan('ab', { bundleB: BUNDLE_A })).toThrow(

@@ -109,7 +109,8 @@ export class RegistryHttp {
     this.auth = new Authenticator({
       credentials: options.credentials,
       // The token server gets the same stall guard as the registry.
-      fetch: (input, init) => watchedFetch(this.fetchImpl, String(input), init ?? {}, this.stallTimeoutMs),
+      fetch: (input, init) =>
+        watchedFetch(this.fetchImpl, new Request(input).url, init ?? {}, this.stallTimeoutMs),
       now: this.now,
       registry: options.registry,
     });

@@ -17,7 +17,8 @@ export interface Watchdog {
  */
 export function watchBody(response: Response, idleMs: number): Response {
   if (!response.body) return response;
-  const reader = response.body.getReader();
+  // Node types a fetch body's chunks loosely; a Response body is bytes.
+  const reader = response.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   let timer: NodeJS.Timeout | undefined;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -84,7 +85,7 @@ export async function watchedFetch(
       body: payload,
       signal,
       ...(payload instanceof ReadableStream ? { duplex: 'half' } : {}),
-    } as RequestInit);
+    });
     return watchBody(response, idleMs);
   } catch (error) {
     // fetch rejects with the abort reason: our StallTimeout, or the caller's.
