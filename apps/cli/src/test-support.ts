@@ -41,3 +41,9 @@ export async function runCli(args: string[]): Promise<CliRun> {
     error.mockRestore();
   }
 }
+
+/** Publishes a bundle with `alki publish --json` and returns the manifest digest it printed. */
+export async function publishedDigest(bundle: string, registry: string, tag: string): Promise<string> {
+  const run = await runCli(['publish', bundle, '--registry', registry, '--tag', tag, '--json']);
+  return (JSON.parse(run.stdout) as { digest: string }).digest;
+}

@@ -4,7 +4,7 @@ import { startRegistry, writeTinyLlamaGguf, type TestRegistry } from '@alki/test
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runCli } from '../test-support.js';
+import { publishedDigest, runCli } from '../test-support.js';
 
 let registry: TestRegistry;
 let work: string;
@@ -17,16 +17,7 @@ beforeAll(async () => {
   await writeTinyLlamaGguf(gguf, { name: 'tags-tiny' });
   const bundle = path.join(work, 'bundle');
   await pack({ source: gguf, out: bundle, sourceDateEpoch: 1_700_000_000 });
-  const published = await runCli([
-    'publish',
-    bundle,
-    '--registry',
-    registry.host,
-    '--tag',
-    'v1.0.0',
-    '--json',
-  ]);
-  digest = (JSON.parse(published.stdout) as { digest: string }).digest;
+  digest = await publishedDigest(bundle, registry.host, 'v1.0.0');
   await runCli(['publish', bundle, '--registry', registry.host, '--tag', 'v1.0.1', '--quiet']);
 });
 afterAll(async () => {
