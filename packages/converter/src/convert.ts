@@ -15,19 +15,9 @@ import { ConverterError } from './errors.js';
 import { openCheckpoint, readOptionalJson, type Checkpoint } from './input/checkpoint.js';
 import { generalMetadata, licenseFromModelCard } from './metadata/general.js';
 import { FILE_TYPE, OUT_TYPES, planTensors, type OutType, type PlannedTensor } from './plan.js';
-import { streamTensors } from './stream-tensors.js';
+import { streamTensors, type ConvertProgress } from './stream-tensors.js';
 import { convertTokenizer } from './tokenizer/convert-tokenizer.js';
 import { readTokenizerFiles } from './tokenizer/files.js';
-
-/** Progress of a conversion, reported after each chunk of tensor data. */
-export interface ConvertProgress {
-  tensor: string;
-  tensorIndex: number;
-  tensorCount: number;
-  /** Bytes of checkpoint tensor data read so far, and in all. */
-  bytesDone: number;
-  bytesTotal: number;
-}
 
 export interface ConvertOptions {
   /** A Hugging Face model folder, or a model in the HF cache (models--org--name or one of its snapshots). */

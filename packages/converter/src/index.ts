@@ -7,12 +7,12 @@ export {
   planConversion,
   PROJECTOR_ARCHITECTURES,
 } from './convert.js';
+export type { ConvertProgress } from './stream-tensors.js';
 export type {
   ConversionPlan,
   ConversionPlanTensor,
   ConvertOptions,
   ConvertProjectorResult,
-  ConvertProgress,
   ConvertResult,
   PlanConversionOptions,
 } from './convert.js';

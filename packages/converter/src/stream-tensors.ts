@@ -1,12 +1,21 @@
 import fs from 'node:fs/promises';
 import type { GgufWriter } from '@alki/gguf-reader';
-import type { ConvertProgress } from './convert.js';
 import type { SourceTensor } from './input/checkpoint.js';
 import type { PlannedTensor } from './plan.js';
 import { SAFETENSORS_DTYPE_SIZES } from './safetensors/dtypes.js';
 import { readExactly } from './safetensors/reader.js';
 import { decodeToFloat32, encodedByteLength, encodeFromFloat32, ggmlTypeOfDtype } from './tensor/encode.js';
 import { permuteHeadRows } from './tensor/row-transforms.js';
+
+/** Progress of a conversion, reported after each chunk of tensor data. */
+export interface ConvertProgress {
+  tensor: string;
+  tensorIndex: number;
+  tensorCount: number;
+  /** Bytes of checkpoint tensor data read so far, and in all. */
+  bytesDone: number;
+  bytesTotal: number;
+}
 
 /**
  * Bytes read at a time. Half a MiB keeps each chunk in the CPU cache

@@ -148,7 +148,7 @@ class StreamingWriter implements GgufWriter {
   private tensorIndex = 0;
   private leftInTensor: number;
   private closed = false;
-  private failed: unknown;
+  private failed: { error: unknown } | undefined;
   /** Bytes written since the last background flush started, and that flush while it runs. */
   private unflushed = 0;
   private flushing: Promise<void> | undefined;
@@ -224,7 +224,7 @@ class StreamingWriter implements GgufWriter {
       }
     } catch (error) {
       // A failed write (a full disk) leaves nothing behind: the temp file goes now.
-      this.failed = error;
+      this.failed = { error };
       await this.abort();
       throw fileSystemError(error, this.destination, 'write');
     }
@@ -239,7 +239,7 @@ class StreamingWriter implements GgufWriter {
         },
         (error: unknown) => {
           // Reported by the next write or by finish(), which stop there.
-          this.failed = error;
+          this.failed = { error };
           this.flushing = undefined;
         },
       );
@@ -260,7 +260,7 @@ class StreamingWriter implements GgufWriter {
     }
     try {
       await this.flushing;
-      if (this.failed) throw this.failed;
+      if (this.failed) throw this.failed.error;
       await this.handle.sync();
       await this.handle.close();
       this.closed = true;
@@ -288,7 +288,7 @@ class StreamingWriter implements GgufWriter {
   }
 
   private checkOpen(): void {
-    if (this.failed) throw fileSystemError(this.failed, this.destination, 'write');
+    if (this.failed) throw fileSystemError(this.failed.error, this.destination, 'write');
     if (this.closed)
       throw new GgufError('INVALID_INPUT', 'The GGUF writer is already finished or aborted.', {
         category: 'internal',

@@ -189,7 +189,7 @@ describe('alki calibrate', () => {
       '--json',
     ]);
     expect(code).toBe(0);
-    const result = JSON.parse(stdout);
+    const result = JSON.parse(stdout) as Calibration;
     expect(result.emulation.method).toBe('cgroup-v1');
     expect(result.emulation.device.id).toBe('rpi4');
     // A Pi 4 computes less than one of this machine's cores.

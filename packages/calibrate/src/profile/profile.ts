@@ -1,5 +1,5 @@
 import type { RuntimeAccelerator } from '@alki/bundler';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv } from 'ajv';
 import { readFile } from 'node:fs/promises';
 import type { Calibration } from '../calibrate.js';
 import { CalibrateError } from '../errors.js';

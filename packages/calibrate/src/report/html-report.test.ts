@@ -208,12 +208,12 @@ describe('the HTML report', () => {
       },
     ]);
     // Each canvas has pixels drawn on it, not only its background.
-    const painted = (await page.evaluate(`[...document.querySelectorAll('canvas')].map((canvas) => {
+    const painted = await page.evaluate<number[]>(`[...document.querySelectorAll('canvas')].map((canvas) => {
       const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
       let opaque = 0;
       for (let i = 3; i < data.length; i += 4) if (data[i] > 0) opaque++;
       return opaque / (canvas.width * canvas.height);
-    })`)) as number[];
+    })`);
     expect(painted).toHaveLength(4);
     for (const share of painted) expect(share).toBeGreaterThan(0.005);
     expect(await page.textContent('.choice')).toBe('Q8_0, context 4096, 3 threads, batch 512');

@@ -72,7 +72,7 @@ function floats(config: HfConfig, key: string, expected: number): number[] {
       { details: { key } },
     );
   }
-  return value as number[];
+  return value;
 }
 
 /**

@@ -133,7 +133,7 @@ export async function computeImatrix(options: ComputeImatrixOptions): Promise<Co
   };
   const work = `${output}.partial`;
   const state = await prepareWorkDir(work, key, options.resume ?? true);
-  const spawn = options.spawn ?? (nodeSpawn as Spawn);
+  const spawn = options.spawn ?? nodeSpawn;
   if (state.totalChunks === undefined && options.llamaTokenize) {
     const tokens = await countTokens(spawn, options.llamaTokenize, options.model, textPath, options.signal);
     if (tokens !== undefined) {

@@ -1,5 +1,12 @@
 import path from 'node:path';
-import { artifactPath, bundleFile, DEFAULT_PARALLEL, readBundle, slotCount, type Bundle } from '@alki/bundler';
+import {
+  artifactPath,
+  bundleFile,
+  DEFAULT_PARALLEL,
+  readBundle,
+  slotCount,
+  type Bundle,
+} from '@alki/bundler';
 import { getMetadata, openGguf } from '@alki/gguf-reader';
 import { resolveModelTarget } from '@alki/hub';
 import type { ServeSettings } from './llama-server-args.js';
