@@ -48,7 +48,7 @@ export { hashFile } from './io/hash.js';
 export type { CopyStrategy, HashedFile } from './io/hash.js';
 export { inspectGguf, quantLabel } from './model/model-facts.js';
 export { estimateMemory } from './deploy/resources.js';
-export type { MemoryEstimate } from './deploy/resources.js';
+export type { ResourceEstimate } from './deploy/resources.js';
 export type { ModelFacts } from './model/model-facts.js';
 export { DEMO_NAME, packDemo } from './demo/pack-demo.js';
 export type { PackDemoOptions } from './demo/pack-demo.js';

@@ -54,7 +54,7 @@ export type {
   FleetPlan,
   GroupProfile,
   PlannedFile,
-  PlanOptions,
+  FleetPlanOptions,
   Strategy,
 } from './plan/types.js';
 export { PLAN_MARKER, writePlan } from './plan/write-plan.js';

@@ -23,7 +23,7 @@ export type {
   PlannedTensor,
   PlanOptions,
   QuantizationPlan,
-  SourceTensor,
+  InputTensor,
   TensorTypeOverride,
 } from './plan.js';
 export { parseKvOverride } from './kv-override.js';
@@ -39,7 +39,7 @@ export type {
   ComputeImatrixOptions,
   ComputeImatrixResult,
   ImatrixProgress,
-  Spawn,
+  ToolSpawn,
 } from './imatrix/compute-imatrix.js';
 export type { ImportanceOptions } from './imatrix/importance.js';
 export { mixInfo, QUANT_MIXES, tensorTypeFromName } from './mixes.js';

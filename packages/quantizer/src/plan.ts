@@ -58,13 +58,13 @@ export interface PlanOptions {
 }
 
 /** A tensor of the input, with the shard that holds it when the model is split. */
-export type SourceTensor = GgufTensorInfo & { shard?: number };
+export type InputTensor = GgufTensorInfo & { shard?: number };
 
 /** One output tensor. */
 export interface PlannedTensor {
   /** Its name in the output (blocks renumbered after --prune-layers). */
   name: string;
-  source: SourceTensor;
+  source: InputTensor;
   /** The output file it goes to (0 unless keeping a split input's shards). */
   split: number;
   targetType: GgmlType;
@@ -386,7 +386,7 @@ const SPLIT_KEYS = new Set(['split.no', 'split.count', 'split.tensors.count']);
  * plan.tensors.map((t) => [t.source.name, GgmlType[t.targetType]]);
  */
 export function planQuantization(
-  file: { metadata: GgufMetadataEntry[]; tensors: SourceTensor[] },
+  file: { metadata: GgufMetadataEntry[]; tensors: InputTensor[] },
   options: PlanOptions,
 ): QuantizationPlan {
   const { mix, fileType, defaultType } = mixInfo(options.mix);
@@ -533,15 +533,15 @@ export function splitMetadata(plan: QuantizationPlan, index: number): GgufMetada
 // the blocks after the first pruned one are numbered on from it, in the
 // order the tensors come.
 function pruneLayers(
-  tensors: SourceTensor[],
+  tensors: InputTensor[],
   prune: readonly number[],
-): { tensors: Array<{ name: string; source: SourceTensor }>; blockCount: number } {
+): { tensors: Array<{ name: string; source: InputTensor }>; blockCount: number } {
   const list = [...new Set(prune)].sort((a, b) => a - b);
   if (list.length === 0)
     return { tensors: tensors.map((source) => ({ name: source.name, source })), blockCount: 0 };
   const mapped = new Map<number, string>();
   let next = 0;
-  const kept: Array<{ name: string; source: SourceTensor }> = [];
+  const kept: Array<{ name: string; source: InputTensor }> = [];
   for (const source of tensors) {
     const match = /blk\.(\d+)\./.exec(source.name);
     if (!match) {

@@ -25,7 +25,7 @@ export { DEFAULT_PROMPT, SCORE_TEXT } from './validate/builtin-text.js';
 export { firstFailure } from './validate/report.js';
 export type {
   CheckName,
-  CheckResult,
+  ValidationCheck,
   ModelMetrics,
   ModelReport,
   ValidationReport,

@@ -190,12 +190,13 @@ describe('alki calibrate', () => {
     ]);
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as Calibration;
-    expect(result.emulation.method).toBe('cgroup-v1');
-    expect(result.emulation.device.id).toBe('rpi4');
+    const emulation = result.emulation!;
+    expect(emulation.method).toBe('cgroup-v1');
+    expect(emulation.device.id).toBe('rpi4');
     // A Pi 4 computes less than one of this machine's cores.
-    expect(result.emulation.limits.cpuCores).toBeLessThan(1);
-    expect(result.emulation.limits.memoryBytes).toBe(4 * 1024 ** 3);
-    expect(result.emulation.memory.peakBytes).toBeLessThanOrEqual(4 * 1024 ** 3);
+    expect(emulation.limits.cpuCores).toBeLessThan(1);
+    expect(emulation.limits.memoryBytes).toBe(4 * 1024 ** 3);
+    expect(emulation.memory.peakBytes).toBeLessThanOrEqual(4 * 1024 ** 3);
     // The recommendation is for the Pi's memory, not this machine's.
     expect(result.probe.usable.memoryBytes).toBeLessThan(4 * 1024 ** 3);
     const [model] = result.models;

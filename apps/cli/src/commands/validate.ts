@@ -2,7 +2,7 @@ import {
   firstFailure,
   RuntimeError,
   validate,
-  type CheckResult,
+  type ValidationCheck,
   type ModelReport,
   type ValidationReport,
 } from '@alki/runtime';
@@ -27,7 +27,7 @@ const MARK = { pass: 'ok  ', fail: 'FAIL', skip: 'skip' } as const;
 function renderModel(model: ModelReport): string {
   const lines = [
     model.file,
-    ...model.checks.map((c: CheckResult) => `  ${MARK[c.status]} ${c.name.padEnd(14)} ${c.message}`),
+    ...model.checks.map((c: ValidationCheck) => `  ${MARK[c.status]} ${c.name.padEnd(14)} ${c.message}`),
   ];
   const m = model.metrics;
   const figures = [

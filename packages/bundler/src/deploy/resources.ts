@@ -6,7 +6,7 @@ const OVERHEAD_BYTES = 256 * MIB;
 /** Headroom of the limit over the request, for prompt-processing peaks. */
 const LIMIT_FACTOR = 1.25;
 
-export interface MemoryEstimate {
+export interface ResourceEstimate {
   modelBytes: number;
   kvCacheBytes: number;
   /** What the server needs: model + KV cache + overhead, in whole MiB. */
@@ -26,7 +26,7 @@ export function estimateMemory(
   modelBytes: number,
   ctx: number,
   slots = 1,
-): MemoryEstimate {
+): ResourceEstimate {
   const kvCacheBytes = facts.kvCacheBytesPerToken * ctx * slots;
   const requestMiB = Math.ceil((modelBytes + kvCacheBytes + OVERHEAD_BYTES) / MIB);
   return { modelBytes, kvCacheBytes, requestMiB, limitMiB: Math.ceil(requestMiB * LIMIT_FACTOR) };

@@ -16,7 +16,7 @@ import { FleetError } from '../errors.js';
 import { resolveInventory, type Inventory } from '../inventory/inventory.js';
 import { parseFleet } from '../inventory/parse-fleet.js';
 import { planFleet } from './plan-fleet.js';
-import type { GroupProfile, PlanOptions, Strategy } from './types.js';
+import type { GroupProfile, FleetPlanOptions, Strategy } from './types.js';
 import { writePlan } from './write-plan.js';
 
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
@@ -48,7 +48,7 @@ function profilesOf(inventory: Inventory): Map<string, GroupProfile> {
   );
 }
 
-function plan(strategy: Strategy, extra: Partial<PlanOptions> = {}, text = THREE_SITES) {
+function plan(strategy: Strategy, extra: Partial<FleetPlanOptions> = {}, text = THREE_SITES) {
   const inventory = inventoryOf(text);
   return planFleet(inventory, profilesOf(inventory), {
     strategy,

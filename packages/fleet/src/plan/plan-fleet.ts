@@ -8,7 +8,7 @@ import type { Overlay } from './overlay.js';
 import { fileTargets, prometheusConfig, prometheusRules, RULES_FILE } from './prometheus.js';
 import { serverSettings } from './server-settings.js';
 import { renderSystemdOverlay } from './systemd.js';
-import type { DevicePlacement, FleetPlan, GroupProfile, PlanOptions, PlannedFile } from './types.js';
+import type { DevicePlacement, FleetPlan, GroupProfile, FleetPlanOptions, PlannedFile } from './types.js';
 import { yamlDocuments } from './yaml-text.js';
 
 /** The digest of a bundle reference, or an error that says how to pin it. */
@@ -72,7 +72,7 @@ function overlaysOf(
   inventory: Inventory,
   group: InventoryGroup,
   profile: GroupProfile,
-  options: PlanOptions,
+  options: FleetPlanOptions,
   experiment: InventoryExperiment | undefined,
 ): Overlay[] {
   const settings = serverSettings(profile, group.server, inventory.runtime.port);
@@ -131,7 +131,7 @@ function overlaysOf(
   return overlays;
 }
 
-function checkOptions(options: PlanOptions): void {
+function checkOptions(options: FleetPlanOptions): void {
   requireDigest(options.bundle, 'The bundle');
   if (options.strategy === 'ab') {
     if (!options.bundleB) {
@@ -159,7 +159,7 @@ function checkOptions(options: PlanOptions): void {
 
 function readme(
   inventory: Inventory,
-  options: PlanOptions,
+  options: FleetPlanOptions,
   overlays: Overlay[],
   experiment?: InventoryExperiment,
 ): string {
@@ -231,7 +231,7 @@ function readme(
 export function planFleet(
   inventory: Inventory,
   profiles: ReadonlyMap<string, GroupProfile>,
-  options: PlanOptions,
+  options: FleetPlanOptions,
 ): FleetPlan {
   checkOptions(options);
   const experiment = options.strategy === 'ab' ? chooseExperiment(inventory, options.experiment) : undefined;

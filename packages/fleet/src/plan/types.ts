@@ -26,7 +26,7 @@ export interface GroupProfile {
   };
 }
 
-export interface PlanOptions {
+export interface FleetPlanOptions {
   strategy: Strategy;
   /** The bundle every device runs (cohort A in an A/B test): `registry/repo@sha256:...`. */
   bundle: string;

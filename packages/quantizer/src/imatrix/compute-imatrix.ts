@@ -23,7 +23,7 @@ export const BUILT_IN_CALIBRATION_TEXT = fileURLToPath(
 /** The dataset name recorded for the built-in text. */
 export const BUILT_IN_CALIBRATION_NAME = 'alki-calibration.txt';
 
-export type Spawn = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
+export type ToolSpawn = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
 
 export interface ComputeImatrixOptions {
   /** The model GGUF (F32/F16/BF16 is best: the matrix measures the activations the quantizer should keep). */
@@ -49,7 +49,7 @@ export interface ComputeImatrixOptions {
   resume?: boolean;
   onProgress?: (progress: ImatrixProgress) => void;
   signal?: AbortSignal;
-  spawn?: Spawn;
+  spawn?: ToolSpawn;
 }
 
 export interface ImatrixProgress {
@@ -306,7 +306,7 @@ async function listSegments(work: string): Promise<Segment[]> {
 // The token count llama-tokenize reports for the text (with the model's BOS),
 // or undefined when it cannot tell.
 async function countTokens(
-  spawn: Spawn,
+  spawn: ToolSpawn,
   tool: string,
   model: string,
   text: string,
@@ -331,7 +331,7 @@ type SegmentOutcome = { kind: 'done'; imatrix: Imatrix } | { kind: 'too-late'; e
 // One llama-imatrix run from a segment (or the start) over at most `limit`
 // chunks, saved to RUNNING when it ends.
 async function runSegment(
-  spawn: Spawn,
+  spawn: ToolSpawn,
   options: ComputeImatrixOptions,
   run: {
     work: string;
@@ -401,7 +401,7 @@ async function runSegment(
 // its exit code, rejects with the signal's reason when aborted (the group is
 // killed first).
 function runTool(
-  spawn: Spawn,
+  spawn: ToolSpawn,
   tool: string,
   args: string[],
   { signal, onLine }: { signal?: AbortSignal; onLine: (line: string) => void },

@@ -1,7 +1,7 @@
 import { Template } from '@huggingface/jinja';
 import { LlamaCompletion, type LlamaModel, type Token } from 'node-llama-cpp';
 import { SCORE_TEXT } from './builtin-text.js';
-import type { CheckResult, ModelMetrics } from './report.js';
+import type { ValidationCheck, ModelMetrics } from './report.js';
 import type { WorkerRequest } from './worker-protocol.js';
 
 // The round-trip text mixes words, digits, punctuation and spacing, the
@@ -9,7 +9,7 @@ import type { WorkerRequest } from './worker-protocol.js';
 const ROUND_TRIP_TEXT = 'Hello world! 42 apples, 7 pears; the end.';
 
 /** Tokenizes and detokenizes a fixed text and compares the result with it. */
-export function checkTokenizer(model: LlamaModel): CheckResult {
+export function checkTokenizer(model: LlamaModel): ValidationCheck {
   const tokens = model.tokenize(ROUND_TRIP_TEXT);
   const back = model.detokenize(tokens);
   if (tokens.length === 0)
@@ -42,7 +42,7 @@ export function checkTokenizer(model: LlamaModel): CheckResult {
 export function checkChatTemplate(
   template: string | undefined,
   specialTokens: { bos?: string; eos?: string },
-): CheckResult {
+): ValidationCheck {
   if (!template)
     return {
       name: 'chat-template',
@@ -89,7 +89,7 @@ export async function checkGeneration(
   model: LlamaModel,
   request: WorkerRequest,
   metrics: ModelMetrics,
-): Promise<{ result: CheckResult; sample?: string }> {
+): Promise<{ result: ValidationCheck; sample?: string }> {
   const context = await model.createContext({ contextSize: request.contextSize, threads: request.threads });
   try {
     const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
@@ -153,7 +153,7 @@ export async function checkScore(
   model: LlamaModel,
   request: WorkerRequest,
   metrics: ModelMetrics,
-): Promise<CheckResult> {
+): Promise<ValidationCheck> {
   const tokens = model.tokenize(SCORE_TEXT, false);
   const bos = model.tokens.bos;
   const input: Token[] = bos === null ? tokens : [bos, ...tokens];

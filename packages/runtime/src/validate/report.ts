@@ -2,7 +2,7 @@
 export type CheckName =
   'structure' | 'load' | 'tokenizer' | 'chat-template' | 'generation' | 'score' | 'hash' | 'vision';
 
-export interface CheckResult {
+export interface ValidationCheck {
   name: CheckName;
   status: 'pass' | 'fail' | 'skip';
   /** What was seen, in one sentence: the reason for a failure or a skip. */
@@ -29,7 +29,7 @@ export interface ModelMetrics {
 export interface ModelReport {
   file: string;
   ok: boolean;
-  checks: CheckResult[];
+  checks: ValidationCheck[];
   metrics: ModelMetrics;
   /** The text the short generation produced. */
   sample?: string;
@@ -42,11 +42,13 @@ export interface ValidationReport {
   ok: boolean;
   models: ModelReport[];
   /** Checks on the bundle itself (artifact hashes against the manifest). */
-  checks: CheckResult[];
+  checks: ValidationCheck[];
 }
 
 /** The first failed check of a report, for the one-line error. */
-export function firstFailure(report: ValidationReport): { file?: string; check: CheckResult } | undefined {
+export function firstFailure(
+  report: ValidationReport,
+): { file?: string; check: ValidationCheck } | undefined {
   const own = report.checks.find((c) => c.status === 'fail');
   if (own) return { check: own };
   for (const model of report.models) {

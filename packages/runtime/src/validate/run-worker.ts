@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RuntimeError } from '../errors.js';
 import { abortReason } from '../native/abort-reason.js';
-import type { CheckName, CheckResult, ModelMetrics } from './report.js';
+import type { CheckName, ValidationCheck, ModelMetrics } from './report.js';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
 
 export interface WorkerRunOptions {
@@ -17,7 +17,7 @@ export interface WorkerRunOptions {
 }
 
 export interface WorkerOutcome {
-  checks: CheckResult[];
+  checks: ValidationCheck[];
   metrics: ModelMetrics;
   sample?: string;
 }
@@ -56,7 +56,7 @@ export function runModelChecks(
     const child = spawn(process.execPath, [...execArgv, entry.file, JSON.stringify(request)], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    const checks: CheckResult[] = [];
+    const checks: ValidationCheck[] = [];
     let metrics: ModelMetrics = {};
     let sample: string | undefined;
     let running: CheckName | undefined;

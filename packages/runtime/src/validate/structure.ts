@@ -1,6 +1,6 @@
 import { getMetadata, openGguf, type GgufFile } from '@alki/gguf-reader';
 import { isAlkiError } from '@alki/errors';
-import type { CheckResult } from './report.js';
+import type { ValidationCheck } from './report.js';
 
 // Hyperparameters llama.cpp reads for every transformer architecture
 // (src/llama-model.cpp, load_hparams: LLM_KV_CONTEXT_LENGTH, EMBEDDING_LENGTH,
@@ -58,7 +58,7 @@ function describeBytes(bytes: number[]): string {
  * Checks a parsed GGUF header for what a loader needs before any native code
  * touches it. Pure: gets the parsed file, returns the check result.
  */
-export function checkGgufStructure(file: GgufFile): CheckResult {
+export function checkGgufStructure(file: GgufFile): ValidationCheck {
   const architecture = getMetadata(file, 'general.architecture');
   const details: Record<string, unknown> = {
     version: file.version,
@@ -116,7 +116,7 @@ export function checkGgufStructure(file: GgufFile): CheckResult {
 }
 
 /** Reads the header of a GGUF path and checks it; a parse error is a failed check, not a throw. */
-export async function checkGgufFile(path: string): Promise<CheckResult> {
+export async function checkGgufFile(path: string): Promise<ValidationCheck> {
   const started = performance.now();
   try {
     const result = checkGgufStructure(await openGguf(path));

@@ -10,7 +10,7 @@ import {
   verifyBundle,
 } from '@alki/bundler';
 import { downloadFile, resolveModel, resolveModelTarget, selectGguf, type HubOptions } from '@alki/hub';
-import type { CheckResult, ValidationReport } from './report.js';
+import type { ValidationCheck, ValidationReport } from './report.js';
 import { effectiveThreads } from '../serve/node-llama-engine.js';
 import { validateGgufModel, validationThreads, type ValidateModelOptions } from './validate-gguf.js';
 import { checkVision } from './vision-check.js';
@@ -35,7 +35,7 @@ function reportOf(
   target: string,
   kind: ValidationReport['kind'],
   models: ValidationReport['models'],
-  checks: CheckResult[],
+  checks: ValidationCheck[],
 ): ValidationReport {
   return {
     target,
@@ -54,7 +54,7 @@ async function validateBundle(dir: string, options: ValidateOptions): Promise<Va
     signal: options.signal,
     onProgress: (event) => options.onBytes?.(event.done, event.total),
   });
-  const hash: CheckResult = verified.ok
+  const hash: ValidationCheck = verified.ok
     ? {
         name: 'hash',
         status: 'pass',

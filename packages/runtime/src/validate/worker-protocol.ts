@@ -1,4 +1,4 @@
-import type { CheckName, CheckResult, ModelMetrics } from './report.js';
+import type { CheckName, ValidationCheck, ModelMetrics } from './report.js';
 
 /** What the parent tells the validation child to do (JSON in argv). */
 export interface WorkerRequest {
@@ -13,5 +13,5 @@ export interface WorkerRequest {
 /** Messages the child sends over IPC, in order. */
 export type WorkerMessage =
   | { type: 'start'; check: CheckName }
-  | { type: 'result'; result: CheckResult }
+  | { type: 'result'; result: ValidationCheck }
   | { type: 'done'; metrics: ModelMetrics; sample?: string };

@@ -3,7 +3,7 @@
 // itself: it runs this file and reads results from IPC messages.
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { checkChatTemplate, checkGeneration, checkScore, checkTokenizer } from './checks.js';
-import type { CheckName, CheckResult, ModelMetrics } from './report.js';
+import type { CheckName, ValidationCheck, ModelMetrics } from './report.js';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
 
 function send(message: WorkerMessage): Promise<void> {
@@ -18,7 +18,7 @@ async function timed<T>(check: CheckName, run: () => Promise<T> | T): Promise<T>
 async function main(): Promise<void> {
   const request = JSON.parse(process.argv[2]) as WorkerRequest;
   const metrics: ModelMetrics = {};
-  const report = (result: CheckResult) => send({ type: 'result', result });
+  const report = (result: ValidationCheck) => send({ type: 'result', result });
   const loadStarted = performance.now();
   const model = await timed('load', async () => {
     const llama = await getLlama({
