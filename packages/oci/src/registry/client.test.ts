@@ -375,7 +375,11 @@ describe('RegistryClient against docker-registry', () => {
     let dropped = 0;
     const losing: typeof fetch = async (input, init) => {
       const response = await fetch(input, init);
-      if (init?.method === 'PUT' && new URL(input instanceof Request ? input.url : input).searchParams.has('digest') && dropped++ === 0) {
+      if (
+        init?.method === 'PUT' &&
+        new URL(input instanceof Request ? input.url : input).searchParams.has('digest') &&
+        dropped++ === 0
+      ) {
         await response.arrayBuffer();
         throw new TypeError('fetch failed', {
           cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
