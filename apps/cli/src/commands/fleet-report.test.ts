@@ -208,7 +208,7 @@ describe('alki fleet report against a real Prometheus scraping alki serve', () =
 
   afterAll(async () => {
     await prometheus?.stop();
-    await Promise.all(devices.map((d) => d.process?.stop()));
+    await Promise.all(devices.flatMap((d) => (d.process ? [d.process.stop()] : [])));
     fs.rmSync(work, { recursive: true, force: true });
   });
 

@@ -128,7 +128,7 @@ const plan: AlkiCommand = {
       })
       .option('strategy', {
         choices: STRATEGIES,
-        default: 'rolling' as Strategy,
+        default: 'rolling',
         describe:
           'rolling: replace devices ring by ring; canary: Argo Rollouts with analysis; ab: two cohorts',
       })

@@ -223,7 +223,9 @@ describe('GPU layers', () => {
 describe('the calibrated accelerator', () => {
   it('picks the CUDA server image, asks for one NVIDIA GPU and annotates the Deployment', () => {
     const rendered = files('tiny', undefined, CUDA);
-    const deployment = new Deployment(parseAllDocuments(rendered['deploy/k3s/deployment.yaml'])[0].toJS());
+    const deployment = new Deployment(
+      parseAllDocuments(rendered['deploy/k3s/deployment.yaml'])[0].toJS() as DeploymentData,
+    );
     expect(() => deployment.validate()).not.toThrow();
     expect(deployment.metadata?.annotations).toMatchObject({
       'alki.dev/accelerator': 'cuda',
@@ -240,11 +242,15 @@ describe('the calibrated accelerator', () => {
 
   it('picks the Vulkan image for a Vulkan device, with no extended resource, and the CPU image without a profile', () => {
     const vulkan = files('tiny', undefined, { ...CUDA, backend: 'vulkan', device: 'jetson' });
-    const deployment = new Deployment(parseAllDocuments(vulkan['deploy/k3s/deployment.yaml'])[0].toJS());
+    const deployment = new Deployment(
+      parseAllDocuments(vulkan['deploy/k3s/deployment.yaml'])[0].toJS() as DeploymentData,
+    );
     const container = deployment.spec!.template.spec!.containers[0];
     expect(container.image).toBe('ghcr.io/ggml-org/llama.cpp:server-vulkan');
     expect(container.resources?.limits).toEqual({ memory: '1335Mi' });
-    const plain = new Deployment(parseAllDocuments(files('tiny')['deploy/k3s/deployment.yaml'])[0].toJS());
+    const plain = new Deployment(
+      parseAllDocuments(files('tiny')['deploy/k3s/deployment.yaml'])[0].toJS() as DeploymentData,
+    );
     expect(plain.spec!.template.spec!.containers[0].image).toBe('ghcr.io/ggml-org/llama.cpp:server');
     expect(Object.keys(plain.metadata?.annotations ?? {})).not.toContain('alki.dev/accelerator');
   });
@@ -284,7 +290,7 @@ describe('the k3s manifests', () => {
 
   it('take the API keys from a Secret through the environment, never inline', () => {
     const deployment = new Deployment(
-      parseAllDocuments(files('tiny')['deploy/k3s/deployment.yaml'])[0].toJS(),
+      parseAllDocuments(files('tiny')['deploy/k3s/deployment.yaml'])[0].toJS() as DeploymentData,
     );
     const container = deployment.spec!.template.spec!.containers[0];
     expect(container.env).toEqual([
