@@ -88,7 +88,7 @@ export {
   DEFAULT_REPORT_WINDOW_SECONDS,
   reportExperiment,
 } from './report/report-experiment.js';
-export type { ReportOptions } from './report/report-experiment.js';
+export type { ExperimentReportOptions } from './report/report-experiment.js';
 export { renderExperimentHtml } from './report/experiment-html.js';
 export { renderHtmlReport } from './report/html-report.js';
 export type { HtmlChart, HtmlReport, HtmlTable } from './report/html-report.js';

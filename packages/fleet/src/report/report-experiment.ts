@@ -8,7 +8,7 @@ export const DEFAULT_REPORT_WINDOW_SECONDS = 3600;
 export const DEFAULT_REPORT_STEP_SECONDS = 60;
 export const DEFAULT_ALPHA = 0.01;
 
-export interface ReportOptions {
+export interface ExperimentReportOptions {
   /** The Prometheus server, `http://prometheus:9090`. */
   prometheus: string;
   experiment: string;
@@ -34,7 +34,7 @@ export interface ReportOptions {
  * const report = await reportExperiment({ prometheus: 'http://prometheus:9090', experiment: 'q8-vs-q4' });
  * console.log(report.verdict);
  */
-export async function reportExperiment(options: ReportOptions): Promise<ExperimentReport> {
+export async function reportExperiment(options: ExperimentReportOptions): Promise<ExperimentReport> {
   const windowSeconds = options.windowSeconds ?? DEFAULT_REPORT_WINDOW_SECONDS;
   const stepSeconds = options.stepSeconds ?? DEFAULT_REPORT_STEP_SECONDS;
   const alpha = options.alpha ?? DEFAULT_ALPHA;
