@@ -132,7 +132,7 @@ describe('alki publish', () => {
       ]);
     const run = await publishWithDeploy('--json');
     expect(run.code).toBe(0);
-    const result = JSON.parse(run.stdout);
+    const result = JSON.parse(run.stdout) as PublishResult & { reference: string; deployFiles: string[] };
     expect(result.deployFiles.sort()).toEqual([
       'compose/compose.yaml',
       'k3s/deployment.yaml',
@@ -141,7 +141,9 @@ describe('alki publish', () => {
       'systemd/alki-cli-tiny.service',
     ]);
     const read = (file: string) => fs.readFileSync(path.join(out, file), 'utf8');
-    const deployment = new Deployment(parseAllDocuments(read('k3s/deployment.yaml'))[0].toJS());
+    const deployment = new Deployment(
+      parseAllDocuments(read('k3s/deployment.yaml'))[0].toJS() as ConstructorParameters<typeof Deployment>[0],
+    );
     expect(() => deployment.validate()).not.toThrow();
     expect(deployment.spec!.template.spec!.containers[0]).toMatchObject({
       image: runtimeImage,

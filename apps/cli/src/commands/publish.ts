@@ -101,27 +101,23 @@ export const publishCommand: AlkiCommandBody = {
     if (argv.deployOut !== undefined) {
       // Checked before the upload, so a bad flag costs no push.
       if (!argv.registry)
-        throw new PublishError(
-          'INVALID_REFERENCE',
+        throw new CliError(
+          'USAGE',
           '--deploy-out writes configs that pull from a registry; add --registry.',
           {
-            category: 'usage',
             hint: 'An OCI layout (--local) is not reachable from the hosts that run them.',
+            details: { flag: '--deploy-out' },
           },
         );
       if (!argv.runtimeImage)
-        throw new PublishError(
-          'INVALID_REFERENCE',
-          '--deploy-out needs --runtime-image, the image the hosts run.',
-          {
-            category: 'usage',
-            hint: 'Build and push it with `alki image runtime --push <registry>/alki-runtime:<tag>`.',
-          },
-        );
+        throw new CliError('USAGE', '--deploy-out needs --runtime-image, the image the hosts run.', {
+          hint: 'Build and push it with `alki image runtime --push <registry>/alki-runtime:<tag>`.',
+          details: { flag: '--deploy-out' },
+        });
       if (!argv.force && (await holdsFiles(argv.deployOut)))
-        throw new PublishError('INVALID_REFERENCE', `${argv.deployOut} already holds files.`, {
-          category: 'usage',
+        throw new CliError('USAGE', `${argv.deployOut} already holds files.`, {
           hint: 'Choose a new or empty --deploy-out folder, or pass --force to replace it.',
+          details: { flag: '--deploy-out' },
         });
     }
     const bundle = await readBundle(argv.bundle);

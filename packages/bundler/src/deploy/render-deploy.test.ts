@@ -613,10 +613,12 @@ describe('the two-stage configs', () => {
   it('give k3s a valid Deployment that pulls the pinned bundle into an emptyDir, and a valid Service', () => {
     for (const name of ['tiny', HOSTILE]) {
       const rendered = twoStage(name);
-      const deployment = new Deployment(parseAllDocuments(rendered['k3s/deployment.yaml'])[0].toJS());
+      const deployment = new Deployment(
+        parseAllDocuments(rendered['k3s/deployment.yaml'])[0].toJS() as DeploymentData,
+      );
       expect(() => deployment.validate()).not.toThrow();
       expect(() =>
-        new Service(parseAllDocuments(rendered['k3s/service.yaml'])[0].toJS()).validate(),
+        new Service(parseAllDocuments(rendered['k3s/service.yaml'])[0].toJS() as ServiceData).validate(),
       ).not.toThrow();
       const pod = deployment.spec!.template.spec!;
       const container = pod.containers[0];
