@@ -133,7 +133,7 @@ describe('pack of a local GGUF with --mmproj', () => {
     });
     await expect(pack(options(vision.model, { mmproj: path.join(work, 'nope.gguf') }))).rejects.toMatchObject(
       {
-        code: 'SOURCE_NOT_FOUND',
+        code: 'TARGET_NOT_FOUND',
       },
     );
     await expect(pack(options(vision.model, { mmproj: vision.checkpoint }))).rejects.toThrow(

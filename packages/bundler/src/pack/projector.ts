@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { resolveModelTarget } from '@alki/hub';
 import path from 'node:path';
 import { BundlerError } from '../errors.js';
 import { quantLabel } from '../model/model-facts.js';
@@ -24,13 +24,8 @@ export async function prepareProjector(
   inspect: SourceContext['inspect'],
   scratch = false,
 ): Promise<PreparedModel> {
-  const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) {
-    throw new BundlerError('SOURCE_NOT_FOUND', `The vision projector ${file} does not exist.`, {
-      hint: 'Check the path given to --mmproj.',
-      details: { file },
-    });
-  }
+  // The one resolver every command uses: a missing file, a pipe or a folder is refused by name.
+  await resolveModelTarget(file, { accept: ['file'] });
   const facts = await inspect(file);
   if (facts.architecture !== PROJECTOR_ARCHITECTURE) {
     throw new BundlerError(

@@ -2,7 +2,7 @@ import { requireLlamaTool } from '@alki/llama-tools';
 import { startLlamaServerEngine } from '../serve/llama-server-engine.js';
 import { gradientPng } from '../vision/generated-image.js';
 import { parseImageUrl } from '../vision/image-input.js';
-import type { CheckResult } from './report.js';
+import type { ValidationCheck } from './report.js';
 
 export interface VisionCheckOptions {
   /** Tokens to generate in answer. */
@@ -31,13 +31,13 @@ export async function checkVision(
   modelPath: string,
   projectorPath: string,
   options: VisionCheckOptions,
-): Promise<CheckResult> {
+): Promise<ValidationCheck> {
   const started = performance.now();
   const result = (
     status: 'pass' | 'fail',
     message: string,
     details?: Record<string, unknown>,
-  ): CheckResult => ({
+  ): ValidationCheck => ({
     name: 'vision',
     status,
     message,
