@@ -11,7 +11,6 @@ import {
 } from '@alki/agent';
 import { connectRegistry } from '@alki/oci';
 import { fileURLToPath } from 'node:url';
-import type { Argv } from 'yargs';
 import { withContext, type AlkiCommandBody } from '../context.js';
 import { connectOptions, withRegistryFlags, type RegistryFlags } from './registry-options.js';
 import { trustOptions, trustPolicyFromFlags, wantsTrust, type TrustFlags } from './trust-options.js';
@@ -170,7 +169,7 @@ export const agentCommand: AlkiCommandBody = {
       .example(
         '$0 agent registry.local:5000/models/qwen3@sha256:4f0c... --dir /var/lib/alki/qwen3 --exec --key release.pub',
         'Pin one digest, and serve it only when signed by that key',
-      ) as unknown as Argv,
+      ),
   handler: withContext<AgentArgs>(async (argv, { out, signal, interruptIsNormalStop }) => {
     // SIGTERM is how systemd stops the agent: a clean stop exits 0.
     interruptIsNormalStop();

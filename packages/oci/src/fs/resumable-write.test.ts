@@ -16,18 +16,17 @@ const expected = { digest: sha256Digest(blob), size: blob.length };
 function source(bytes: Buffer, options: { failAfter?: number } = {}) {
   const offsets: number[] = [];
   let sent = 0;
-  return {
-    offsets,
-    async *open(offset: number) {
-      offsets.push(offset);
-      for (let at = offset; at < bytes.length; at += 16 * 1024) {
-        if (options.failAfter !== undefined && sent >= options.failAfter) throw new Error('connection reset');
-        const chunk = bytes.subarray(at, Math.min(bytes.length, at + 16 * 1024));
-        sent += chunk.length;
-        yield chunk;
-      }
-    },
+  // A function value, not a method, so `open` may be passed on its own.
+  const open = async function* (offset: number) {
+    offsets.push(offset);
+    for (let at = offset; at < bytes.length; at += 16 * 1024) {
+      if (options.failAfter !== undefined && sent >= options.failAfter) throw new Error('connection reset');
+      const chunk = bytes.subarray(at, Math.min(bytes.length, at + 16 * 1024));
+      sent += chunk.length;
+      yield chunk;
+    }
   };
+  return { offsets, open };
 }
 
 describe('writeResumableFile', () => {
