@@ -14,7 +14,11 @@ packages=(
   prometheus                    # Prometheus and promtool: scrape, rules and query tests
   chromium                      # headless page tests (reports, dashboard)
   file                          # identifying built binaries' architectures
+  openssl                       # self-signed certificates for the TLS tests (alki serve --tls-cert)
 )
+
+# kubectl (with kustomize) is not in Debian 12; it comes with the CI machine image, and the fleet
+# plan test names it (requireCommand) when it is missing.
 
 missing=()
 for p in "${packages[@]}"; do

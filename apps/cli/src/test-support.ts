@@ -1,5 +1,20 @@
 import { jest } from '@jest/globals';
+import fs from 'node:fs';
+import path from 'node:path';
 import { main } from './main.js';
+
+/**
+ * Writes `dir/alki.mjs`, a launcher that runs this CLI's sources in a separate Node process
+ * (`node --import tsx <launcher> serve ...`), for tests that need `alki` as a real process.
+ */
+export function cliLauncher(dir: string): string {
+  const file = path.join(dir, 'alki.mjs');
+  fs.writeFileSync(
+    file,
+    `import { main } from ${JSON.stringify(new URL('./main.ts', import.meta.url).href)};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
+  );
+  return file;
+}
 
 export interface CliRun {
   code: number;

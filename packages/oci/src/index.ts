@@ -72,6 +72,7 @@ export { describeCredentialSources, findCredentials } from './registry/credentia
 export type { CredentialLookupOptions, Credentials, CredentialSources } from './registry/credentials.js';
 export { spawnHelper } from './registry/credential-helper.js';
 export type { HelperOutcome, HelperRunner, HelperRunOptions } from './registry/credential-helper.js';
+export { abortableSleep } from './registry/retry.js';
 export type { RetryPolicy, Sleep } from './registry/retry.js';
 export { connectRegistry } from './registry/connect.js';
 export type { ConnectOptions } from './registry/connect.js';

@@ -26,7 +26,7 @@ import {
   type TestPrometheus,
 } from '@alki/testkit';
 import { EXIT_CODES } from '../exit-codes.js';
-import { runCli } from '../test-support.js';
+import { cliLauncher, runCli } from '../test-support.js';
 
 // Real parts: four `alki serve` processes (llama-server engine, the tiny
 // test model), Debian's Prometheus scraping them with the configuration and
@@ -50,15 +50,6 @@ interface Device {
   ctx: number;
   port: number;
   process?: RunningProcess;
-}
-
-function cliLauncher(dir: string): string {
-  const file = path.join(dir, 'alki.mjs');
-  fs.writeFileSync(
-    file,
-    `import { main } from ${JSON.stringify(new URL('../main.ts', import.meta.url).href)};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
-  );
-  return file;
 }
 
 function fleetFile(devices: Device[]): string {

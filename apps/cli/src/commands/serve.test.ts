@@ -7,20 +7,11 @@ import { describe, expect, it } from '@jest/globals';
 import { cachedTinyLlamaGguf, freePort, startProcess, waitForHttp } from '@alki/testkit';
 import OpenAI from 'openai';
 import { EXIT_CODES } from '../exit-codes.js';
-import { runCli } from '../test-support.js';
+import { cliLauncher, runCli } from '../test-support.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** A launcher script for the CLI sources; node-llama-cpp forks helpers with our execArgv, so no `-e`. */
-function cliLauncher(): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'alki-serve-test-')), 'alki.mjs');
-  fs.writeFileSync(
-    file,
-    `import { main } from ${JSON.stringify(new URL('../main.ts', import.meta.url).href)};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
-  );
-  return file;
-}
-
 /** `alki serve` of the tiny model on node-llama-cpp, in a real process; resolves once /health answers. */
 async function startServe(launcher: string, flags: string[], env: NodeJS.ProcessEnv = process.env) {
   const { path: model } = await cachedTinyLlamaGguf();
@@ -61,7 +52,7 @@ describe('alki serve', () => {
   // sources through tsx; the libraries come from their builds (nx builds
   // dependencies before tests).
   it('serves until SIGTERM, lets the request in flight finish, then exits 0', async () => {
-    const launcher = cliLauncher();
+    const launcher = cliLauncher(fs.mkdtempSync(path.join(os.tmpdir(), 'alki-serve-test-')));
     const { cli, url } = await startServe(launcher, []);
     try {
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
@@ -92,7 +83,7 @@ describe('alki serve', () => {
   }, 120_000);
 
   it('takes API keys from a key file and the environment, answers 401 without one, and prints no key', async () => {
-    const launcher = cliLauncher();
+    const launcher = cliLauncher(fs.mkdtempSync(path.join(os.tmpdir(), 'alki-serve-test-')));
     const keyFile = path.join(path.dirname(launcher), 'api-keys');
     fs.writeFileSync(keyFile, '# the fleet key\nkey-from-file-5b1e\n');
     const { cli, url } = await startServe(launcher, ['--api-key-file', keyFile, '--verbose'], {

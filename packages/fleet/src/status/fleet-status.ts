@@ -1,3 +1,4 @@
+import { abortableSleep } from '@alki/oci';
 import type { Inventory } from '../inventory/inventory.js';
 import { GENERATION_ROUTES, METRICS } from '../metrics/series.js';
 import { MAX_METRICS_BYTES, parseMetricsText, sumMetric, type MetricSample } from './metrics-text.js';
@@ -69,19 +70,6 @@ export interface StatusOptions {
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
-
-const abortableSleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 
 /** Runs `work` over `items`, at most `limit` at a time, keeping the order of results. */
 async function mapBounded<T, R>(

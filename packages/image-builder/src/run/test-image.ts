@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ImageBuilderError } from '../errors.js';
-import type { ImageConfig } from '@alki/oci';
+import { abortableSleep, type ImageConfig } from '@alki/oci';
 import { engineCommand, type ContainerEngine } from './engine.js';
 
 export interface TestImageOptions {
@@ -37,19 +37,6 @@ export interface ImageTestResult {
   reply: string;
   completionTokens?: number;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 
 /** Replaces (or adds) `--port N` in llama-server's arguments. */
 export function withPort(args: string[], port: number): string[] {
@@ -143,7 +130,7 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRes
         fail(
           `${options.image} did not answer /health with 200 within ${Math.round((options.healthTimeoutMs ?? 180_000) / 1000)} s.`,
         );
-      await sleep(250, options.signal);
+      await abortableSleep(250, options.signal);
     }
     const startupMs = now() - started;
     options.onStatus?.('sending a chat completion');

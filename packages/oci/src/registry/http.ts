@@ -6,7 +6,7 @@ import {
   DEFAULT_RETRY,
   describeCause,
   isTransportError,
-  realSleep,
+  abortableSleep,
   withRetry,
   type RetryPolicy,
   type Sleep,
@@ -103,7 +103,7 @@ export class RegistryHttp {
     this.fetchImpl = options.fetch ?? fetch;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-    this.sleep = options.sleep ?? realSleep;
+    this.sleep = options.sleep ?? abortableSleep;
     this.now = options.now ?? Date.now;
     this.onEvent = options.onEvent ?? (() => undefined);
     this.auth = new Authenticator({

@@ -15,7 +15,14 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDe
 /** Sleeps `ms`, or rejects when the signal fires. Injected so tests do not wait. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
-export const realSleep: Sleep = (ms, signal) =>
+/**
+ * Waits `ms`, or rejects with the signal's reason as soon as it fires (at once if it
+ * already has). Every package that waits between attempts uses this one.
+ *
+ * @example
+ * await abortableSleep(250, signal);
+ */
+export const abortableSleep: Sleep = (ms, signal) =>
   new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {
