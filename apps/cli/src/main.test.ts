@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { AlkiError } from '@alki/errors';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { exitCodeForCategory, EXIT_CODES } from './exit-codes.js';
 import { runCli } from './test-support.js';
 import { CLI_VERSION } from './version.js';
@@ -23,6 +25,17 @@ describe('alki --version', () => {
     expect(code).toBe(0);
     expect(stdout.trim()).toBe(CLI_VERSION);
     expect(CLI_VERSION).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('answers from bin/alki.js without loading the parser, with the same bytes as the parser', async () => {
+    const bin = fileURLToPath(new URL('../bin/alki.js', import.meta.url));
+    const fast = execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
+    // --quiet keeps the parser's path (the fast path takes `--version` alone).
+    const parsed = execFileSync(process.execPath, [bin, '--version', '--quiet'], { encoding: 'utf8' });
+    const { stdout } = await runCli(['--version']);
+    expect(fast).toBe(`${CLI_VERSION}\n`);
+    expect(parsed).toBe(fast);
+    expect(stdout).toBe(fast);
   });
 });
 
