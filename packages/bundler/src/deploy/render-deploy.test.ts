@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   cachedTinyLlamaGguf,
   checkQuadletContainer,
+  generateQuadletUnit,
   freePort,
   nativeTools,
   podmanEnvironment,
@@ -440,6 +441,26 @@ describe.each([
   }, 120_000);
 });
 
+// Podman's quadlet generator converts the file, and what it generates is a unit
+// systemd-analyze accepts, whose `podman run` line holds each expected option
+// and runs the image. Returns the command's words after the image, decoded as
+// systemd will (quadlet's own options before it hold specifiers such as %t).
+function expectGeneratedUnit(containerText: string, image: string, options: string[]): string[] {
+  const generated = generateQuadletUnit('alki-evil', containerText);
+  expect({ status: generated.status, refused: generated.unit ? '' : generated.stderr }).toEqual({
+    status: 0,
+    refused: '',
+  });
+  const execStart = generated.unit.split('\n').find((line) => line.startsWith('ExecStart=')) ?? '';
+  expect(execStart).toMatch(/^ExecStart=\S+\/podman run /);
+  for (const option of options) expect(execStart).toContain(` ${option}`);
+  const at = execStart.indexOf(` ${image}`);
+  expect(at).toBeGreaterThan(0);
+  const result = analyzeUnit('alki-evil.service', generated.unit);
+  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+  return splitSystemdCommandLine(execStart.slice(at + image.length + 1));
+}
+
 // systemd-analyze verify checks that every ExecStart= program exists.
 function analyzeUnit(name: string, text: string) {
   const dir = mkdtempSync(path.join(work, 'unit-'));
@@ -455,15 +476,15 @@ function uninterpolated(value: string): string {
 }
 
 describe('the Podman quadlet', () => {
-  let podmanPath: string;
   beforeAll(() => {
     requireCommand('systemd-analyze', 'the quadlet test');
-    podmanPath = requireCommand('podman', 'the quadlet test');
+    requireCommand('podman', 'the quadlet test');
   });
 
-  it('uses only documented [Container] keys with well-formed values, for a plain and a hostile name', () => {
+  it("is turned into a valid unit by podman's quadlet generator, with well-formed values, for a plain and a hostile name", () => {
     for (const name of ['tiny', HOSTILE]) {
-      const check = checkQuadletContainer(files(name)['deploy/podman/alki-evil.container'], podmanPath);
+      const text = files(name)['deploy/podman/alki-evil.container'];
+      const check = checkQuadletContainer(text);
       expect(check.problems).toEqual([]);
       const settings = Object.fromEntries(check.container);
       expect(settings).toMatchObject({
@@ -482,17 +503,20 @@ describe('the Podman quadlet', () => {
         ]),
       );
       expect(settings.Exec).not.toContain('--api-key');
-      // Everything quadlet passes on to systemd, with the command it adds, is a valid unit.
-      const result = analyzeUnit('alki-evil.service', check.serviceUnit);
-      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+      // The generator carries Exec= ($$, %%, quotes and all) into ExecStart= word for word.
+      const args = expectGeneratedUnit(text, 'ghcr.io/ggml-org/llama.cpp:server', [
+        '--secret',
+        '--read-only',
+      ]);
+      expect(args).toEqual(expectedArgs('/models/evil-q8_0.gguf', name));
     }
   });
 
-  it('fails the check with an undocumented key or a bad port, so the check has teeth', () => {
+  it('fails with an undocumented key or a bad port, so the checks have teeth', () => {
     const text = files('tiny')['deploy/podman/alki-evil.container'];
-    expect(checkQuadletContainer(text.replace('RunInit=yes', 'Init=yes')).problems).toEqual([
-      'Init is not a [Container] key',
-    ]);
+    const refused = generateQuadletUnit('alki-evil', text.replace('RunInit=yes', 'Init=yes'));
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain("unsupported key 'Init' in group 'Container'");
     expect(
       checkQuadletContainer(text.replace('PublishPort=8080:8080', 'PublishPort=80 80')).problems,
     ).toEqual(['PublishPort=80 80 is not [[ip:]hostPort:]containerPort[/proto]']);
@@ -640,7 +664,7 @@ describe('the two-stage configs', () => {
   it('give podman a quadlet and compose a file that name the pinned bundle and keep it in a volume', () => {
     for (const name of ['tiny', HOSTILE]) {
       const rendered = twoStage(name);
-      const check = checkQuadletContainer(rendered['podman/alki-evil.container'], podmanPath);
+      const check = checkQuadletContainer(rendered['podman/alki-evil.container']);
       expect(check.problems).toEqual([]);
       expect(check.container).toEqual(
         expect.arrayContaining([
@@ -650,8 +674,12 @@ describe('the two-stage configs', () => {
         ]),
       );
       expect(check.container.map(([key]) => key)).not.toContain('Exec');
-      const result = analyzeUnit('alki-evil.service', check.serviceUnit);
-      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(
+        expectGeneratedUnit(rendered['podman/alki-evil.container'], RUNTIME, [
+          `--env ALKI_BUNDLE_URI=${BUNDLE}`,
+          '-v alki-evil-bundle:/var/lib/alki',
+        ]),
+      ).toEqual([]);
 
       const compose = parseAllDocuments(rendered['compose/compose.yaml'])[0].toJS() as {
         services: Record<string, Record<string, unknown>>;
