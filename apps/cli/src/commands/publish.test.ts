@@ -147,7 +147,13 @@ describe('alki publish', () => {
     expect(() => deployment.validate()).not.toThrow();
     expect(deployment.spec!.template.spec!.containers[0]).toMatchObject({
       image: runtimeImage,
-      env: [{ name: 'ALKI_BUNDLE_URI', value: result.reference }],
+      env: [
+        { name: 'ALKI_BUNDLE_URI', value: result.reference },
+        {
+          name: 'LLAMA_API_KEY',
+          valueFrom: { secretKeyRef: { name: 'alki-cli-tiny-api-key', key: 'api-key' } },
+        },
+      ],
     });
     for (const file of ['podman/alki-cli-tiny.container', 'systemd/alki-cli-tiny.service'])
       expect(read(file)).toContain(`Environment=ALKI_BUNDLE_URI=${result.reference}\n`);

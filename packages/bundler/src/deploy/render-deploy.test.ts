@@ -628,8 +628,15 @@ describe('the two-stage configs', () => {
       expect(exec.slice(0, 2)).toEqual([podmanPath, 'run']);
       expect(exec.at(-1)).toBe(RUNTIME);
       expect(exec.join(' ')).toContain(
-        '--env ALKI_BUNDLE_URI --publish 8080:8080 --volume alki-evil-bundle:/var/lib/alki',
+        '--env ALKI_BUNDLE_URI --secret alki-evil-api-key,type=mount,target=/run/secrets/alki-api-key --env LLAMA_ARG_API_KEY_FILE=/run/secrets/alki-api-key --publish 8080:8080 --volume alki-evil-bundle:/var/lib/alki',
       );
+      // The key: a systemd credential, made a podman secret before each start, never in the unit.
+      expect(lines).toContain('LoadCredential=api-key:/etc/credstore/alki-evil.api-key');
+      expect(lines.filter((l) => l.startsWith('ExecStartPre=')).slice(1)).toEqual([
+        `ExecStartPre=-${podmanPath} secret rm alki-evil-api-key`,
+        `ExecStartPre=${podmanPath} secret create alki-evil-api-key %d/api-key`,
+      ]);
+      expect(unit).not.toMatch(/--api-key|LLAMA_API_KEY=/);
       expect(lines.filter((line) => line === '[Service]')).toHaveLength(1);
     }
   });
@@ -647,7 +654,13 @@ describe('the two-stage configs', () => {
       const pod = deployment.spec!.template.spec!;
       const container = pod.containers[0];
       expect(container.image).toBe(RUNTIME);
-      expect(container.env).toEqual([{ name: 'ALKI_BUNDLE_URI', value: BUNDLE }]);
+      expect(container.env).toEqual([
+        { name: 'ALKI_BUNDLE_URI', value: BUNDLE },
+        {
+          name: 'LLAMA_API_KEY',
+          valueFrom: { secretKeyRef: { name: 'alki-evil-api-key', key: 'api-key' } },
+        },
+      ]);
       expect(container.args).toBeUndefined();
       expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
       expect(container.volumeMounts).toEqual([
@@ -671,6 +684,8 @@ describe('the two-stage configs', () => {
           ['Image', RUNTIME],
           ['Environment', `ALKI_BUNDLE_URI=${BUNDLE}`],
           ['Volume', 'alki-evil-bundle:/var/lib/alki'],
+          ['Secret', 'alki-api-key,type=mount,target=/run/secrets/alki-api-key'],
+          ['Environment', 'LLAMA_ARG_API_KEY_FILE=/run/secrets/alki-api-key'],
         ]),
       );
       expect(check.container.map(([key]) => key)).not.toContain('Exec');
@@ -684,12 +699,18 @@ describe('the two-stage configs', () => {
       const compose = parseAllDocuments(rendered['compose/compose.yaml'])[0].toJS() as {
         services: Record<string, Record<string, unknown>>;
         volumes: Record<string, unknown>;
+        secrets: Record<string, unknown>;
       };
       expect(validateCompose(compose)).toEqual([]);
       const service = compose.services['llama-server'];
-      expect(service).toMatchObject({ image: RUNTIME, environment: { ALKI_BUNDLE_URI: BUNDLE } });
+      expect(service).toMatchObject({
+        image: RUNTIME,
+        environment: { ALKI_BUNDLE_URI: BUNDLE, LLAMA_ARG_API_KEY_FILE: '/run/secrets/alki-api-key' },
+        secrets: ['alki-api-key'],
+      });
       expect(service.command).toBeUndefined();
       expect(compose.volumes).toEqual({ bundle: {} });
+      expect(compose.secrets).toEqual({ 'alki-api-key': { file: '/etc/alki/alki-evil.api-key' } });
     }
   });
 

@@ -330,6 +330,11 @@ export function renderTwoStageFiles(
         base.objectName,
         '--env',
         'ALKI_BUNDLE_URI',
+        // The key: the unit's credential, made a podman secret before the start (never on a command line).
+        '--secret',
+        `${base.apiKeySecret},type=mount,target=${base.apiKeyFile}`,
+        '--env',
+        `LLAMA_ARG_API_KEY_FILE=${base.apiKeyFile}`,
         '--publish',
         `${base.port}:${base.port}`,
         '--volume',
