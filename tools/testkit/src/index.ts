@@ -40,7 +40,8 @@ export type { ChatLoadAnswer, ChatLoadOptions, ChatLoadResult } from './chat-loa
 export { validateCompose } from './compose-schema.js';
 export { checkQuadletContainer } from './quadlet-check.js';
 export type { QuadletCheck } from './quadlet-check.js';
-export { generateQuadletUnit, quadletGeneratorPath } from './quadlet-generator.js';
+export { cachedToolPath } from './cached-tool.js';
+export { generateQuadletUnit } from './quadlet-generator.js';
 export type { QuadletGeneration } from './quadlet-generator.js';
 export { parseUnitFile, splitSystemdCommandLine } from './systemd-syntax.js';
 export type { UnitSections } from './systemd-syntax.js';

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { cachedToolPath } from './cached-tool.js';
 
 /** What podman's quadlet generator made of a `.container` file. */
 export interface QuadletGeneration {
@@ -13,19 +14,6 @@ export interface QuadletGeneration {
   stderr: string;
 }
 
-/** The quadlet generator that tools/setup/quadlet.sh fetched, newest version first. */
-export function quadletGeneratorPath(env: NodeJS.ProcessEnv = process.env): string {
-  const cache = path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'alki', 'quadlet');
-  const versions = fs.existsSync(cache) ? fs.readdirSync(cache).sort().reverse() : [];
-  for (const version of versions) {
-    const file = path.join(cache, version, 'quadlet');
-    if (fs.existsSync(file)) return file;
-  }
-  throw new Error(
-    `podman's quadlet generator is not in ${cache}, and the quadlet tests need it. Run \`bash tools/setup/quadlet.sh\`, or \`npm test\`, which does it for you.`,
-  );
-}
-
 /**
  * Runs podman's own quadlet generator (`quadlet -dryrun`) on one `.container`
  * file, as systemd would at boot, and returns the service unit it generates.
@@ -34,7 +22,7 @@ export function generateQuadletUnit(name: string, containerText: string): Quadle
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-quadlet-'));
   try {
     fs.writeFileSync(path.join(dir, `${name}.container`), containerText);
-    const result = spawnSync(quadletGeneratorPath(), ['-dryrun'], {
+    const result = spawnSync(cachedToolPath('quadlet'), ['-dryrun'], {
       encoding: 'utf8',
       env: { ...process.env, QUADLET_UNIT_DIRS: dir },
     });

@@ -1,7 +1,7 @@
 import { resolveLicense } from '@alki/sbom';
 import { loadTemplate } from '../deploy/render.js';
 import { deployData, type DeployOptions } from '../deploy/render-deploy.js';
-import { MODELS_DIR } from '../format/layout.js';
+import { helmChartPath, MODELS_DIR } from '../format/layout.js';
 import type { RuntimeManifest } from '../format/types.js';
 import { artifactPath } from '../format/validate.js';
 import type { BundleContent } from './content.js';
@@ -20,6 +20,7 @@ interface ReadmeData {
   installDir: string;
   dockerBuild: string;
   quadletStart: string;
+  helmInstall: string;
 }
 
 const renderReadme = loadTemplate<ReadmeData>('README.md.hbs');
@@ -70,5 +71,6 @@ export function renderBundleReadme(
     installDir: deploy.installDir,
     dockerBuild: `docker build -f deploy/docker/Dockerfile -t ${content.slug} .`,
     quadletStart: `systemctl start ${deploy.objectName}`,
+    helmInstall: `helm install ${deploy.objectName} ${helmChartPath(deploy.objectName)}`,
   });
 }

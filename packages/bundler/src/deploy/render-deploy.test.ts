@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   cachedTinyLlamaGguf,
+  cachedToolPath,
   checkQuadletContainer,
   generateQuadletUnit,
   freePort,
@@ -722,5 +723,96 @@ describe('the two-stage configs', () => {
         runtimeImage: RUNTIME,
       }),
     ).toThrow(/pinned by digest/);
+  });
+});
+
+describe('the Helm chart', () => {
+  const BUNDLE = `registry.local:5000/models/evil@sha256:${'cd'.repeat(32)}`;
+  const RUNTIME = 'registry.local:5000/alki-runtime:1';
+  const CHART = 'deploy/helm/alki-evil';
+  let helm: string;
+  beforeAll(() => {
+    helm = cachedToolPath('helm');
+  });
+
+  // The chart's files of a bundle, written out as `helm` reads a chart folder.
+  function chartDir(rendered: Record<string, string>): string {
+    const dir = mkdtempSync(path.join(work, 'chart-'));
+    for (const [file, text] of Object.entries(rendered)) {
+      if (!file.startsWith(`${CHART}/`)) continue;
+      const target = path.join(dir, file.slice(CHART.length + 1));
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, text);
+    }
+    return dir;
+  }
+
+  function helmTemplate(dir: string, ...set: string[]) {
+    const result = spawnSync(helm, ['template', 'alki-evil', dir, ...set.flatMap((s) => ['--set', s])], {
+      encoding: 'utf8',
+    });
+    const documents =
+      result.status === 0 ? parseAllDocuments(result.stdout).map((d) => d.toJS() as unknown) : [];
+    return { ...result, documents };
+  }
+
+  function k3sDeployment(text: string): NonNullable<DeploymentData> {
+    return parseAllDocuments(text)[0].toJS() as NonNullable<DeploymentData>;
+  }
+
+  it('passes helm lint, and renders the k3s Deployment and Service of the bundle, for a plain and a hostile name', () => {
+    for (const name of ['tiny', HOSTILE]) {
+      const rendered = files(name);
+      const dir = chartDir(rendered);
+      const lint = spawnSync(helm, ['lint', '--strict', dir], { encoding: 'utf8' });
+      expect({ status: lint.status, out: lint.status === 0 ? '' : lint.stdout + lint.stderr }).toEqual({
+        status: 0,
+        out: '',
+      });
+      const { documents, status, stderr } = helmTemplate(dir);
+      expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+      const [service, deployment] = documents as [NonNullable<ServiceData>, NonNullable<DeploymentData>];
+      expect(() => new Deployment(deployment).validate()).not.toThrow();
+      expect(() => new Service(service).validate()).not.toThrow();
+      // The same pod as deploy/k3s/deployment.yaml: image, arguments, key, probes, resources, volumes.
+      const k3s = k3sDeployment(rendered['deploy/k3s/deployment.yaml']);
+      expect(deployment.spec).toEqual(k3s.spec);
+      expect(deployment.metadata?.annotations).toEqual(k3s.metadata?.annotations);
+      expect(deployment.spec?.template.spec?.containers[0].args).toEqual(
+        expectedArgs('/models/evil-q8_0.gguf', name),
+      );
+      expect(service.spec).toEqual(
+        (parseAllDocuments(rendered['deploy/k3s/service.yaml'])[0].toJS() as NonNullable<ServiceData>).spec,
+      );
+    }
+  });
+
+  it('renders the two-stage Deployment when given the runtime image and a bundle pinned by digest', () => {
+    const c = content(HOSTILE);
+    const twoStage = Object.fromEntries(
+      renderTwoStageFiles(c, buildRuntime(c.artifacts[0], c.defaults), {
+        bundleUri: BUNDLE,
+        runtimeImage: RUNTIME,
+      }).map((f) => [f.path, f.text]),
+    );
+    const { documents, status, stderr } = helmTemplate(
+      chartDir(files(HOSTILE)),
+      `image=${RUNTIME}`,
+      `bundleUri=${BUNDLE}`,
+    );
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+    const deployment = documents[1] as NonNullable<DeploymentData>;
+    expect(() => new Deployment(deployment).validate()).not.toThrow();
+    expect(deployment.spec).toEqual(k3sDeployment(twoStage['k3s/deployment.yaml']).spec);
+  });
+
+  it('refuses a bundle reference that is not pinned by digest, through its values schema', () => {
+    const refused = helmTemplate(
+      chartDir(files('tiny')),
+      `image=${RUNTIME}`,
+      'bundleUri=registry.local:5000/models/evil:latest',
+    );
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/values don't meet the specifications of the schema[\s\S]*bundleUri/);
   });
 });

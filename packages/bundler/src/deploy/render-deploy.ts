@@ -5,13 +5,14 @@ import {
   DOCKERFILE_PATH,
   K3S_DEPLOYMENT_PATH,
   K3S_SERVICE_PATH,
+  helmChartPath,
   quadletPath,
   systemdUnitPath,
 } from '../format/layout.js';
 import type { RuntimeManifest } from '../format/types.js';
 import { artifactPath } from '../format/validate.js';
 import { llamaServerArgs, slotCount } from './llama-server-args.js';
-import { loadTemplate } from './render.js';
+import { loadStaticTemplate, loadTemplate } from './render.js';
 import { estimateMemory } from './resources.js';
 
 /** Where the deploy files expect things; each has a default that suits a plain edge host. */
@@ -107,6 +108,8 @@ export interface DeployData {
   description: string;
   objectName: string;
   labelVersion: string;
+  /** The Helm chart's version: the bundle version when it is SemVer 2, else 0.0.0-bundle-<version>. */
+  chartVersion: string;
   installDir: string;
   hostModelsDir: string;
   serverPath: string;
@@ -196,6 +199,9 @@ export function deployData(
       .replace(/[^A-Za-z0-9._-]/g, '-')
       .slice(0, 63)
       .replace(/[^A-Za-z0-9]+$/, ''),
+    chartVersion: SEMVER.test(content.version)
+      ? content.version
+      : `0.0.0-bundle-${content.version.replace(/[^0-9A-Za-z-]/g, '-')}`,
     installDir,
     hostModelsDir: `${installDir}/models`,
     serverPath: options.serverPath ?? DEFAULT_SERVER_PATH,
@@ -258,6 +264,30 @@ const renderDockerfile = loadTemplate<DeployData>('Dockerfile.hbs');
 const renderQuadlet = loadTemplate<DeployData>('podman.container.hbs');
 const renderCompose = loadTemplate<DeployData>('compose.yaml.hbs');
 const renderRuntimeUnit = loadTemplate<DeployData>('systemd-runtime.service.hbs');
+const renderChart = loadTemplate<DeployData>('helm/Chart.yaml.hbs');
+const renderChartValues = loadTemplate<DeployData>('helm/values.yaml.hbs');
+// The chart's own templates are Helm's (Go templates over values.yaml), shipped as they are.
+const CHART_FILES = [
+  'values.schema.json',
+  'templates/_helpers.tpl',
+  'templates/deployment.yaml',
+  'templates/service.yaml',
+  'templates/NOTES.txt',
+].map((file) => ({ file, text: loadStaticTemplate(`helm/${file}`) }));
+
+/** SemVer 2 (semver.org), which Helm requires of a chart's version. */
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+
+/** A Helm chart of the k3s Deployment and Service, for both modes (values.yaml says how). */
+function renderHelmChart(data: DeployData): Array<{ path: string; text: string }> {
+  const dir = helmChartPath(data.objectName);
+  return [
+    { path: `${dir}/Chart.yaml`, text: renderChart(data) },
+    { path: `${dir}/values.yaml`, text: renderChartValues(data) },
+    ...CHART_FILES.map(({ file, text }) => ({ path: `${dir}/${file}`, text })),
+  ];
+}
 
 /** Renders each deploy file from template data. Pure. */
 export function renderDeployTemplates(data: DeployData): Array<{ path: string; text: string }> {
@@ -268,6 +298,7 @@ export function renderDeployTemplates(data: DeployData): Array<{ path: string; t
     { path: DOCKERFILE_PATH, text: renderDockerfile(data) },
     { path: quadletPath(data.slug), text: renderQuadlet(data) },
     { path: COMPOSE_PATH, text: renderCompose(data) },
+    ...renderHelmChart(data),
   ];
 }
 

@@ -91,9 +91,13 @@ export function compileTemplate<T>(source: string, name: string): (data: T) => s
   return environment.compile<T>(source, { strict: true, noEscape: true });
 }
 
+/** A file of the package's templates/ folder, as it is (no Handlebars). */
+export function loadStaticTemplate(file: string): string {
+  return readFileSync(new URL(`../../templates/${file}`, import.meta.url), 'utf8');
+}
+
 /** Loads a template shipped in the package's templates/ folder. */
 export function loadTemplate<T>(file: string): (data: T) => string {
   // src/deploy and dist/deploy are both two levels below the package root.
-  const source = readFileSync(new URL(`../../templates/${file}`, import.meta.url), 'utf8');
-  return compileTemplate<T>(source, file);
+  return compileTemplate<T>(loadStaticTemplate(file), file);
 }

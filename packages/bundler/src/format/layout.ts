@@ -31,6 +31,11 @@ export function systemdUnitPath(slug: string): string {
   return `deploy/systemd/alki-${slug}.service`;
 }
 
+/** The Helm chart's folder for a deploy object name: `deploy/helm/alki-<slug>`. */
+export function helmChartPath(objectName: string): string {
+  return `deploy/helm/${objectName}`;
+}
+
 /** The Podman quadlet's path for a bundle slug: `deploy/podman/alki-<slug>.container`. */
 export function quadletPath(slug: string): string {
   return `deploy/podman/alki-${slug}.container`;

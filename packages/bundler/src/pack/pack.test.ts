@@ -56,6 +56,13 @@ describe('pack from a local GGUF', () => {
     expect(tree(out).sort()).toEqual([
       'deploy/compose/compose.yaml',
       'deploy/docker/Dockerfile',
+      'deploy/helm/alki-tiny-test/Chart.yaml',
+      'deploy/helm/alki-tiny-test/templates/NOTES.txt',
+      'deploy/helm/alki-tiny-test/templates/_helpers.tpl',
+      'deploy/helm/alki-tiny-test/templates/deployment.yaml',
+      'deploy/helm/alki-tiny-test/templates/service.yaml',
+      'deploy/helm/alki-tiny-test/values.schema.json',
+      'deploy/helm/alki-tiny-test/values.yaml',
       'deploy/k3s/deployment.yaml',
       'deploy/k3s/service.yaml',
       'deploy/podman/alki-tiny-test.container',
@@ -67,6 +74,10 @@ describe('pack from a local GGUF', () => {
       'metadata/sbom.spdx.json',
       'models/tiny-test-f32.gguf',
     ]);
+    // The README's quick start names the chart folder that is there.
+    expect(readFileSync(path.join(out, 'metadata/README.md'), 'utf8')).toContain(
+      '`helm install alki-tiny-test deploy/helm/alki-tiny-test`',
+    );
   });
 
   it('records the model facts, hashes and source in the manifest, and readBundle accepts it', async () => {

@@ -35,6 +35,8 @@ describe('updateBundleRuntime', () => {
         'deploy/docker/Dockerfile',
         'deploy/podman/alki-tiny-test.container',
         'deploy/compose/compose.yaml',
+        // The chart's values carry runtime.json's settings.
+        'deploy/helm/alki-tiny-test/values.yaml',
         'metadata/manifest.json',
       ]),
     );
