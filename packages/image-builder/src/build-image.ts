@@ -11,6 +11,8 @@ import {
 } from '@alki/oci';
 import { MANIFEST_PATH, projectorArtifact, type Bundle } from '@alki/bundler';
 import { HEALTHCHECK_LABEL, ALKI_IMAGE_LABEL, type BuiltImage } from './base/air-gapped-base.js';
+import { isAlkiError } from '@alki/errors';
+import { ImageBuilderError } from './errors.js';
 import {
   bundleLayerEntries,
   bundleServerArgs,
@@ -29,6 +31,12 @@ export interface BuildImageOptions {
   /** The OCI layout that holds the base (tagged `baseTag`) and receives the image. */
   layoutDir: string;
   baseTag: string;
+  /**
+   * The OCI architecture to build for (`arm64`): the base's image for it when
+   * the base is a multi-platform index. Default: this machine's. A base of
+   * another architecture is refused (INVALID_PLATFORM).
+   */
+  architecture?: string;
   /** Tag of the new image inside the layout, e.g. `acme/qwen3:latest`. */
   tag: string;
   /** Serve this quant instead of runtime.json's model; only that model goes into the image. */
@@ -85,7 +93,29 @@ export async function buildImage(
 ): Promise<BuiltImage & { digest: string; model: string }> {
   const { bundle } = options;
   await initLayout(options.layoutDir);
-  const base = await readImageFromLayout(options.layoutDir, options.baseTag);
+  const architecture = options.architecture ?? ociArchitecture();
+  const base = await readImageFromLayout(options.layoutDir, options.baseTag, architecture).catch(
+    (error: unknown) => {
+      // An index without this platform's image.
+      if (isAlkiError(error) && error.code === 'NOT_FOUND' && error.details?.architecture)
+        throw new ImageBuilderError('INVALID_PLATFORM', error.message, {
+          cause: error,
+          hint: 'Build the base for that platform (`alki image base --platform`), or pick the base built for it.',
+          details: { base: options.baseTag, architecture },
+        });
+      throw error;
+    },
+  );
+  const baseArchitecture = base.config.architecture;
+  if (baseArchitecture && baseArchitecture !== architecture)
+    throw new ImageBuilderError(
+      'INVALID_PLATFORM',
+      `The base ${options.baseTag} is a linux/${baseArchitecture} image, not linux/${architecture}.`,
+      {
+        hint: 'Build the base for that platform (`alki image base --platform`), or pick the base built for it.',
+        details: { base: options.baseTag, baseArchitecture, architecture },
+      },
+    );
   const artifact = chooseArtifact(bundle, options.quant);
   // One quant still ships the projector, which serves every quant.
   const projector = projectorArtifact(bundle.manifest);
@@ -142,7 +172,7 @@ export async function buildImage(
       },
     },
     created: time.iso,
-    architecture: ociArchitecture(),
+    architecture,
     annotations: {
       'org.opencontainers.image.title': bundleManifest.name,
       'org.opencontainers.image.version': bundleManifest.version,

@@ -17,7 +17,9 @@ export type ImageBuilderErrorCode =
   /** A container ran but did not become healthy or did not answer a chat completion. */
   | 'IMAGE_TEST_FAILED'
   /** The two-stage runtime could not get or verify its bundle. */
-  | 'RUNTIME_BUNDLE_FAILED';
+  | 'RUNTIME_BUNDLE_FAILED'
+  /** A platform named twice, or one an image cannot be built or delivered for. */
+  | 'INVALID_PLATFORM';
 
 /** The category each code has unless a call site says otherwise. */
 const CATEGORIES: Record<ImageBuilderErrorCode, ErrorCategory> = {
@@ -29,6 +31,7 @@ const CATEGORIES: Record<ImageBuilderErrorCode, ErrorCategory> = {
   TOOL_FAILED: 'environment',
   IMAGE_TEST_FAILED: 'check',
   RUNTIME_BUNDLE_FAILED: 'usage',
+  INVALID_PLATFORM: 'usage',
 };
 
 /** The one error class of @alki/image-builder. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import { buildLlamaTools, type Spawn } from './build.js';
+import { buildCrossLlamaServer, crossTarget } from './cross.js';
 import { LlamaToolsError } from './errors.js';
 import { llamaToolsCacheDir, locateLlamaCppSource } from './source.js';
 import { LLAMA_TOOL_NAMES } from './tools.js';
@@ -146,5 +147,77 @@ describe('locateLlamaCppSource', () => {
 describe('llamaToolsCacheDir', () => {
   it('uses $XDG_CACHE_HOME/alki/llama.cpp/<tag>', () => {
     expect(llamaToolsCacheDir('v1', { XDG_CACHE_HOME: '/c' })).toBe('/c/alki/llama.cpp/v1');
+  });
+});
+
+describe('buildCrossLlamaServer', () => {
+  // A cache home and a PATH whose only compiler is a stand-in for Debian's cross g++.
+  function crossWorld(withCompiler: boolean) {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-cross-'));
+    const bin = path.join(home, 'bin');
+    fs.mkdirSync(bin);
+    if (withCompiler) fs.writeFileSync(path.join(bin, 'aarch64-linux-gnu-g++'), '', { mode: 0o755 });
+    return { home, env: { XDG_CACHE_HOME: home, PATH: bin } };
+  }
+
+  it('cross-compiles llama-server alone for linux/arm64, from the native build source, into its own cache', async () => {
+    const { home, env } = crossWorld(true);
+    const calls: Call[] = [];
+    try {
+      const built = await buildCrossLlamaServer('linux/arm64', { source, env, spawn: fakeToolchain(calls) });
+      const cacheDir = llamaToolsCacheDir('vtest', env);
+      expect(calls.map((c) => c.command)).toEqual(['git', 'cmake', 'cmake']);
+      // The clone is the native build's, shared.
+      expect(calls[0].args[3]).toBe(`${path.join(cacheDir, 'src')}.partial-${process.pid}`);
+      const configure = calls[1].args;
+      expect(configure).toEqual(
+        expect.arrayContaining([
+          '-DCMAKE_SYSTEM_NAME=Linux',
+          '-DCMAKE_SYSTEM_PROCESSOR=aarch64',
+          '-DCMAKE_C_COMPILER=aarch64-linux-gnu-gcc',
+          '-DCMAKE_CXX_COMPILER=aarch64-linux-gnu-g++',
+          '-DGGML_CPU_ARM_ARCH=armv8-a',
+          '-DGGML_NATIVE=OFF',
+          '-DBUILD_SHARED_LIBS=OFF',
+        ]),
+      );
+      expect(configure.filter((arg) => arg.startsWith('-DGGML_AVX'))).toEqual([]);
+      expect(calls[2].args.slice(-2)).toEqual(['--target', 'llama-server']);
+      expect(built).toEqual({
+        platform: 'linux/arm64',
+        llamaServer: path.join(cacheDir, 'cross', 'linux-arm64', 'build', 'bin', 'llama-server'),
+        sysroot: '/usr/aarch64-linux-gnu',
+        compiler: 'aarch64-linux-gnu-gcc',
+      });
+      // Built once: a second call runs nothing.
+      const again: Call[] = [];
+      await buildCrossLlamaServer('linux/arm64', { source, env, spawn: fakeToolchain(again) });
+      expect(again).toEqual([]);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('names the Debian package when the cross compiler is missing, before running anything', async () => {
+    const { home, env } = crossWorld(false);
+    const calls: Call[] = [];
+    try {
+      const failing = buildCrossLlamaServer('linux/arm64', { source, env, spawn: fakeToolchain(calls) });
+      await expect(failing).rejects.toMatchObject({ code: 'BUILD_TOOL_MISSING', category: 'environment' });
+      await expect(failing).rejects.toHaveProperty('hint', 'Debian: apt-get install g++-aarch64-linux-gnu');
+      expect(calls).toEqual([]);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a platform it has no toolchain for, naming the ones it has', () => {
+    expect(() => crossTarget('linux/riscv64')).toThrow(
+      expect.objectContaining({
+        code: 'UNSUPPORTED_PLATFORM',
+        category: 'usage',
+        message: expect.stringContaining('linux/arm64'),
+      }),
+    );
   });
 });

@@ -30,7 +30,7 @@ export interface BuildLlamaToolsOptions {
 // Portable CPU flags: GGML_NATIVE=ON would tie the binaries to the build
 // machine's CPU, and these binaries also go into container images
 // (`alki image base`). On x86-64 we target x86-64-v3 (AVX2, FMA, F16C).
-function cmakeConfigureArgs(srcDir: string, buildDir: string, arch: string): string[] {
+export function cmakeConfigureArgs(srcDir: string, buildDir: string, arch: string): string[] {
   const cpu = arch === 'x64' ? ['-DGGML_AVX=ON', '-DGGML_AVX2=ON', '-DGGML_FMA=ON', '-DGGML_F16C=ON'] : [];
   return [
     '-S',
@@ -48,7 +48,38 @@ function cmakeConfigureArgs(srcDir: string, buildDir: string, arch: string): str
   ];
 }
 
-function run(
+/**
+ * Clones the bundled llama.cpp source into `srcDir` unless it is there:
+ * into a temporary name, renamed when complete, so an interrupted clone
+ * never looks like a source tree.
+ */
+export async function ensureSource(
+  srcDir: string,
+  source: LlamaCppSource,
+  options: { spawn: Spawn; signal?: AbortSignal; onLine?: (line: string) => void },
+): Promise<void> {
+  if (fs.existsSync(path.join(srcDir, 'CMakeLists.txt'))) return;
+  const partial = `${srcDir}.partial-${process.pid}`;
+  fs.rmSync(partial, { recursive: true, force: true });
+  try {
+    await run('git', ['clone', '--quiet', source.bundlePath, partial], options);
+    fs.rmSync(srcDir, { recursive: true, force: true });
+    fs.renameSync(partial, srcDir);
+  } finally {
+    fs.rmSync(partial, { recursive: true, force: true });
+  }
+}
+
+/** Turns cmake's output lines into progress events, with the percentage cmake prints. */
+export function progressLines(onProgress: BuildLlamaToolsOptions['onProgress']): (line: string) => void {
+  return (line) => {
+    const match = /^\[\s*(\d+)%\]/.exec(line);
+    onProgress?.({ line, percent: match ? Number(match[1]) : undefined });
+  };
+}
+
+/** Runs a build step, with its output's last lines in the error when it fails. */
+export function run(
   command: string,
   args: string[],
   options: { cwd?: string; spawn: Spawn; signal?: AbortSignal; onLine?: (line: string) => void },
@@ -122,28 +153,9 @@ export async function buildLlamaTools(options: BuildLlamaToolsOptions = {}): Pro
   const spawn = options.spawn ?? nodeSpawn;
   const srcDir = path.join(cacheDir, 'src');
   const buildDir = path.join(cacheDir, 'build');
-  const onLine = (line: string) => {
-    const match = /^\[\s*(\d+)%\]/.exec(line);
-    options.onProgress?.({ line, percent: match ? Number(match[1]) : undefined });
-  };
+  const onLine = progressLines(options.onProgress);
   fs.mkdirSync(cacheDir, { recursive: true });
-  if (!fs.existsSync(path.join(srcDir, 'CMakeLists.txt'))) {
-    // Clone into a temporary name and rename, so an interrupted clone never
-    // looks like a complete source tree.
-    const partial = `${srcDir}.partial-${process.pid}`;
-    fs.rmSync(partial, { recursive: true, force: true });
-    try {
-      await run('git', ['clone', '--quiet', source.bundlePath, partial], {
-        spawn,
-        signal: options.signal,
-        onLine,
-      });
-      fs.rmSync(srcDir, { recursive: true, force: true });
-      fs.renameSync(partial, srcDir);
-    } finally {
-      fs.rmSync(partial, { recursive: true, force: true });
-    }
-  }
+  await ensureSource(srcDir, source, { spawn, signal: options.signal, onLine });
   await run('cmake', cmakeConfigureArgs(srcDir, buildDir, os.arch()), {
     spawn,
     signal: options.signal,

@@ -1,5 +1,7 @@
 export { buildLlamaTools } from './build.js';
 export type { BuildLlamaToolsOptions, Spawn } from './build.js';
+export { buildCrossLlamaServer, CROSS_TARGETS, crossTarget, findCrossLlamaServer } from './cross.js';
+export type { CrossLlamaServer, CrossTarget } from './cross.js';
 export { findLlamaTools, requireLlamaTool } from './find.js';
 export type { FindLlamaToolsOptions } from './find.js';
 export { llamaToolsCacheDir, locateLlamaCppSource } from './source.js';

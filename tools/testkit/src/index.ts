@@ -1,5 +1,5 @@
 export { fixtureCacheDir } from './cache.js';
-export { nativeTools } from './native-tools.js';
+export { crossLlamaServer, nativeTools } from './native-tools.js';
 export { podmanEnvironment } from './podman.js';
 export type { PodmanEnvironment } from './podman.js';
 export { freePort, waitForHttp } from './ports.js';

@@ -3,7 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pack } from '@alki/bundler';
-import { cachedTinyLlamaGguf, nativeTools, podmanEnvironment, type PodmanEnvironment } from '@alki/testkit';
+import {
+  cachedTinyLlamaGguf,
+  crossLlamaServer,
+  nativeTools,
+  podmanEnvironment,
+  type PodmanEnvironment,
+} from '@alki/testkit';
 import { EXIT_CODES } from '../exit-codes.js';
 import { runCli } from '../test-support.js';
 
@@ -186,6 +192,77 @@ describe('alki image', () => {
     expect(code).toBe(EXIT_CODES.inputInvalid);
     expect(stderr).toMatch(/cannot be used/);
   });
+
+  it('base --platform linux/amd64,linux/arm64 tags an index over both, and build --platform picks its arm64 image', async () => {
+    await crossLlamaServer('linux/arm64');
+    const base = await runCli([
+      'image',
+      'base',
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '--tag',
+      'alki/llama-server:both',
+      '--json',
+    ]);
+    expect(base.stderr).toBe('');
+    expect(base.code).toBe(0);
+    const index = JSON.parse(base.stdout) as {
+      platforms: Array<{ architecture: string }>;
+      healthcheck: boolean;
+    };
+    expect(index.platforms.map((p) => p.architecture)).toEqual(['amd64', 'arm64']);
+    expect(index.healthcheck).toBe(true);
+    const arm = await runCli([
+      'image',
+      'build',
+      bundleDir,
+      '--base',
+      'alki/llama-server:both',
+      '--platform',
+      'linux/arm64',
+      '--tag',
+      'acme/cli-chat:arm64',
+      '--json',
+    ]);
+    expect(arm.code).toBe(0);
+    expect((JSON.parse(arm.stdout) as { base: string }).base).toBe('alki/llama-server:both');
+  }, 300_000);
+
+  it('refuses a --platform it cannot build for, or a base of another architecture (exit 2, naming the flag)', async () => {
+    const malformed = await runCli([
+      'image',
+      'build',
+      bundleDir,
+      '--base',
+      baseTag,
+      '--platform',
+      'arm64',
+      '--json',
+    ]);
+    expect(malformed.code).toBe(EXIT_CODES.usage);
+    expect(JSON.parse(malformed.stdout)).toMatchObject({
+      error: { code: 'USAGE', details: { flag: 'platform' } },
+    });
+    const unknown = await runCli(['image', 'base', '--platform', 'linux/riscv64']);
+    expect(unknown.code).toBe(EXIT_CODES.usage);
+    expect(unknown.stderr).toMatch(/^error: llama-server cannot be cross-built for linux\/riscv64/m);
+    const twice = await runCli(['image', 'base', '--platform', 'linux/arm64,linux/arm64']);
+    expect(twice.code).toBe(EXIT_CODES.usage);
+    expect(twice.stderr).toMatch(/linux\/arm64 is named twice/);
+    const wrongBase = await runCli([
+      'image',
+      'build',
+      bundleDir,
+      '--base',
+      baseTag,
+      '--platform',
+      'linux/arm64',
+    ]);
+    expect(wrongBase.code).toBe(EXIT_CODES.usage);
+    expect(wrongBase.stderr).toMatch(/is a linux\/amd64 image, not linux\/arm64/);
+    const tools = await runCli(['tools', 'build', '--platform', 'linux/riscv64']);
+    expect(tools.code).toBe(EXIT_CODES.usage);
+  }, 120_000);
 
   it('runtime builds the two-stage image on the air-gapped base when it is in the store', async () => {
     const { code, stdout } = await runCli(['image', 'runtime', '--json']);

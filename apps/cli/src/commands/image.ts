@@ -3,6 +3,7 @@ import { readBundle } from '@alki/bundler';
 import {
   buildAirGappedBase,
   buildImage,
+  buildMultiPlatformBase,
   buildRuntimeImage,
   DEFAULT_BASE,
   deliverImage,
@@ -13,11 +14,13 @@ import {
   prepareBase,
   loadIntoEngine,
   testImage,
+  type BasePlatform,
   type Delivered,
   type ContainerEngineName,
   type ListedImage,
 } from '@alki/image-builder';
-import { requireLlamaTool, findLlamaTools } from '@alki/llama-tools';
+import { crossTarget, findCrossLlamaServer, findLlamaTools, requireLlamaTool } from '@alki/llama-tools';
+import { ociArchitecture } from '@alki/oci';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import type { Output } from '../output.js';
@@ -59,6 +62,20 @@ function describeDelivery(delivered: Delivered): string[] {
   ].filter(Boolean);
 }
 
+/** `linux/arm64` -> `arm64`; anything but linux/<architecture> is a usage error naming --platform. */
+function platformArchitecture(platform: string): string {
+  const match = /^linux\/([a-z0-9]+)$/.exec(platform.trim());
+  if (!match)
+    throw new CliError(
+      'USAGE',
+      `--platform ${platform} is not linux/<architecture> (linux/amd64, linux/arm64).`,
+      {
+        details: { flag: 'platform' },
+      },
+    );
+  return match[1];
+}
+
 function mib(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
@@ -85,6 +102,7 @@ async function deliver(
 interface BuildArgs extends OutputArgs {
   bundle: string;
   base: string;
+  platform?: string;
   quant?: string;
   compression: 'gzip' | 'none';
 }
@@ -115,6 +133,11 @@ const build: AlkiCommand = {
           type: 'string',
           describe: "Serve (and include) only this quant, instead of runtime.json's model",
         })
+        .option('platform', {
+          type: 'string',
+          describe:
+            "Build for this platform (linux/amd64, linux/arm64): the base's image for it when the base is multi-platform (default: this machine's)",
+        })
         .option('compression', {
           choices: ['gzip', 'none'] as const,
           default: 'none' as const,
@@ -129,6 +152,10 @@ const build: AlkiCommand = {
       .example(
         '$0 image build ./dist/qwen3 --base alki/llama-server:v0.4.0 --docker-archive qwen3.tar',
         'Air-gapped, on the base from `alki image base`',
+      )
+      .example(
+        '$0 image build ./dist/qwen3 --base alki/llama-server:v0.4.0 --platform linux/arm64 --push 10.0.0.5:5000/qwen3:arm64',
+        'For a Raspberry Pi or Jetson, on a multi-platform base',
       ),
   handler: withContext<BuildArgs>(async (argv, { out, signal }) => {
     const bundle = await readBundle(argv.bundle);
@@ -150,6 +177,7 @@ const build: AlkiCommand = {
       baseTag: base.tag,
       tag,
       quant: argv.quant,
+      architecture: argv.platform === undefined ? undefined : platformArchitecture(argv.platform),
       compression: argv.compression,
       signal,
       onProgress: (done, total) => progress.update(done, total),
@@ -184,6 +212,33 @@ const build: AlkiCommand = {
 
 interface BaseArgs extends OutputArgs {
   llamaServer?: string;
+  platform?: string[];
+}
+
+// One platform of `image base --platform`: this machine's from the native tools build, another
+// from `alki tools build --platform`.
+function basePlatform(platform: string, llamaServer: string | undefined): BasePlatform {
+  const architecture = platformArchitecture(platform);
+  if (architecture === ociArchitecture())
+    return { llamaServer: llamaServer ?? requireLlamaTool('llama-server') };
+  const target = (() => {
+    try {
+      return crossTarget(platform);
+    } catch (error) {
+      throw new CliError('USAGE', (error as Error).message, { details: { flag: 'platform' } });
+    }
+  })();
+  const cross = findCrossLlamaServer(platform);
+  if (!cross)
+    throw new CliError('USAGE', `llama-server for ${platform} is not built.`, {
+      hint: `Run \`alki tools build --platform ${platform}\` first (Debian: apt-get install ${target.debianPackages.join(' ')}).`,
+      details: { flag: 'platform' },
+    });
+  return {
+    llamaServer: cross.llamaServer,
+    compiler: cross.compiler,
+    cross: { architecture, sysroot: cross.sysroot, triplet: target.triplet },
+  };
 }
 
 const base: AlkiCommand = {
@@ -200,25 +255,45 @@ const base: AlkiCommand = {
         })
         .option('llama-server', {
           type: 'string',
-          describe: 'The llama-server binary (default: the one `alki tools build` made)',
+          describe:
+            "The llama-server binary for this machine's platform (default: the one `alki tools build` made)",
+        })
+        .option('platform', {
+          type: 'string',
+          array: true,
+          describe:
+            "Build for these platforms (linux/amd64, linux/arm64; comma-separated or repeated): more than one makes a multi-platform image index. Default: this machine's",
         }),
-    ).example('$0 image base', 'Build alki/llama-server:<tag> into the local store, then use it with --base'),
+    )
+      .example('$0 image base', 'Build alki/llama-server:<tag> into the local store, then use it with --base')
+      .example(
+        '$0 image base --platform linux/amd64,linux/arm64 --push 10.0.0.5:5000/alki/llama-server:v0.4.0',
+        'One name for x86-64 and arm64 devices, after `alki tools build --platform linux/arm64`',
+      ),
   handler: withContext<BaseArgs>(async (argv, { out, signal }) => {
-    const llamaServer = argv.llamaServer ?? requireLlamaTool('llama-server');
+    const platforms = (argv.platform ?? [])
+      .flatMap((p) => p.split(','))
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const chosen = (platforms.length ? platforms : [`linux/${ociArchitecture()}`]).map((p) =>
+      basePlatform(p, argv.llamaServer),
+    );
     const version = argv.llamaServer ? 'custom' : (findLlamaTools()?.tag ?? 'custom');
     const tag = argv.tag ?? `alki/llama-server:${version}`;
     const store = imageStoreDir();
-    out.info(`Building ${tag} from ${llamaServer}...`);
-    const image = await buildAirGappedBase({
-      llamaServer,
-      layoutDir: store,
-      tag,
-      llamaCppVersion: version,
-      signal,
-    });
+    const names = platforms.length ? platforms.join(', ') : chosen[0].llamaServer;
+    out.info(`Building ${tag} for ${names}...`);
+    const multi =
+      chosen.length > 1
+        ? await buildMultiPlatformBase(chosen, { layoutDir: store, tag, llamaCppVersion: version, signal })
+        : undefined;
+    const image =
+      multi ??
+      (await buildAirGappedBase({ ...chosen[0], layoutDir: store, tag, llamaCppVersion: version, signal }));
+    const indexOver = multi?.platforms.map((p) => `linux/${p.architecture}`);
     if (!image.healthcheck)
       out.warn(
-        'No C compiler (cc) was found, so the base has no static health probe and images built on it have no working HEALTHCHECK.',
+        'No C compiler was found for every platform, so a base has no static health probe and images built on it have no working HEALTHCHECK.',
       );
     const delivered = await deliver(argv, store, tag, out, signal);
     out.result(
@@ -228,11 +303,12 @@ const base: AlkiCommand = {
         size: image.size,
         store,
         healthcheck: image.healthcheck,
+        ...(multi ? { platforms: multi.platforms } : {}),
         ...delivered,
       },
       () =>
         [
-          `Built ${tag}`,
+          `Built ${tag}${indexOver ? ` (an index over ${indexOver.join(', ')})` : ''}`,
           `digest: ${image.manifest.digest}`,
           `size:   ${mib(image.size)}`,
           ...describeDelivery(delivered),

@@ -1,10 +1,19 @@
-import { buildLlamaTools, findLlamaTools, locateLlamaCppSource } from '@alki/llama-tools';
+import {
+  buildCrossLlamaServer,
+  buildLlamaTools,
+  crossTarget,
+  findLlamaTools,
+  locateLlamaCppSource,
+} from '@alki/llama-tools';
+import { ociArchitecture } from '@alki/oci';
+import { CliError } from '../errors.js';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommand, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 
 interface BuildArgs extends GlobalOptions {
   force: boolean;
   jobs?: number;
+  platform?: string;
 }
 
 const build: AlkiCommand = {
@@ -19,12 +28,40 @@ const build: AlkiCommand = {
         describe: 'Rebuild even if the cache has a complete build',
       })
       .option('jobs', { alias: 'j', type: 'number', describe: 'Parallel compile jobs (default: CPU count)' })
+      .option('platform', {
+        type: 'string',
+        describe:
+          'Cross-compile llama-server alone for another platform (linux/arm64), for `alki image base --platform`',
+      })
+      .example('$0 tools build', 'Build once into ~/.cache/alki/llama.cpp/<tag> (about 7 minutes on 2 cores)')
       .example(
-        '$0 tools build',
-        'Build once into ~/.cache/alki/llama.cpp/<tag> (about 7 minutes on 2 cores)',
+        '$0 tools build --platform linux/arm64',
+        "Cross-compile llama-server for arm64 devices with Debian's g++-aarch64-linux-gnu",
       ),
   handler: withContext<BuildArgs>(async (argv, { out, signal }) => {
     const source = locateLlamaCppSource();
+    if (argv.platform !== undefined && argv.platform !== `linux/${ociArchitecture()}`) {
+      try {
+        crossTarget(argv.platform);
+      } catch (error) {
+        throw new CliError('USAGE', (error as Error).message, { details: { flag: 'platform' } });
+      }
+      out.info(`Cross-building llama.cpp ${source.tag} llama-server for ${argv.platform} (cached)...`);
+      const progress = out.progress('build', 100);
+      const cross = await buildCrossLlamaServer(argv.platform, {
+        source,
+        force: argv.force,
+        jobs: argv.jobs,
+        signal,
+        onProgress: (event) => {
+          if (event.percent !== undefined) progress.update(event.percent);
+          out.debug(event.line);
+        },
+      });
+      progress.done();
+      out.result(cross, () => `llama-server (${cross.platform}) ${cross.llamaServer}`);
+      return;
+    }
     out.info(`Building llama.cpp ${source.tag} tools (cached after the first build)...`);
     const progress = out.progress('build', 100);
     const tools = await buildLlamaTools({

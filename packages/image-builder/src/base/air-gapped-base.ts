@@ -7,15 +7,23 @@ import { writeLayer } from '../layer/write-layer.js';
 import {
   initLayout,
   OCI_CONFIG,
+  OCI_INDEX,
   OCI_MANIFEST,
   ociArchitecture,
   tagManifest,
   writeJsonBlob,
   type Descriptor,
+  type ImageIndex,
 } from '@alki/oci';
 import { assembleImage, reproducibleTime } from '../image/image-config.js';
 import { bufferEntry, type TarEntry } from '../tar/tar-header.js';
-import { runProgram, sharedLibrariesOf, type RunProgram } from './shared-libraries.js';
+import {
+  crossSharedLibrariesOf,
+  runProgram,
+  sharedLibrariesOf,
+  type ImageFile,
+  type RunProgram,
+} from './shared-libraries.js';
 
 /** Where the base image puts llama-server, as the upstream ghcr.io/ggml-org/llama.cpp:server image does. */
 export const BASE_SERVER_PATH = '/app/llama-server';
@@ -37,6 +45,12 @@ export interface BuildBaseOptions {
   llamaCppVersion?: string;
   /** C compiler for the static health probe; when none is found the base has no HEALTHCHECK. Default `cc`. */
   compiler?: string;
+  /**
+   * Build for another architecture: its OCI name (`arm64`), and the sysroot
+   * and GNU triplet of the cross toolchain that built llama-server (from
+   * `buildCrossLlamaServer`), where its libraries are found. Default: this machine's.
+   */
+  cross?: { architecture: string; sysroot: string; triplet: string };
   run?: RunProgram;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
@@ -104,7 +118,9 @@ export async function buildAirGappedBase(options: BuildBaseOptions): Promise<Bui
       details: { path: options.llamaServer },
     });
   }
-  const libraries = sharedLibrariesOf(options.llamaServer, run);
+  const libraries: ImageFile[] = options.cross
+    ? crossSharedLibrariesOf(options.llamaServer, options.cross.sysroot, options.cross.triplet, run)
+    : sharedLibrariesOf(options.llamaServer, run).map((file) => ({ hostPath: file, imagePath: file }));
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-base-'));
   try {
     const probe = compileHealthcheck(options.compiler ?? 'cc', run, workDir);
@@ -112,9 +128,10 @@ export async function buildAirGappedBase(options: BuildBaseOptions): Promise<Bui
       fileEntry(BASE_SERVER_PATH.slice(1), options.llamaServer, 0o755),
       ...etcEntries(),
     ];
-    for (const library of libraries) entries.push(fileEntry(library.slice(1), library, 0o755));
+    for (const library of libraries)
+      entries.push(fileEntry(library.imagePath.slice(1), library.hostPath, 0o755));
     if (probe) entries.push(fileEntry(BASE_HEALTHCHECK_PATH.slice(1), probe, 0o755));
-    const libraryDirs = [...new Set(libraries.map((l) => path.posix.dirname(l)))].sort();
+    const libraryDirs = [...new Set(libraries.map((l) => path.posix.dirname(l.imagePath)))].sort();
     await initLayout(options.layoutDir);
     const time = reproducibleTime(options.env);
     const layer = await writeLayer(options.layoutDir, entries, {
@@ -126,7 +143,7 @@ export async function buildAirGappedBase(options: BuildBaseOptions): Promise<Bui
       layers: [
         {
           layer,
-          createdBy: `alki image base: llama-server ${version} with ${libraries.length} shared libraries from this host`,
+          createdBy: `alki image base: llama-server ${version} with ${libraries.length} shared libraries from ${options.cross ? options.cross.sysroot : 'this host'}`,
           comment: 'alki',
         },
       ],
@@ -152,7 +169,7 @@ export async function buildAirGappedBase(options: BuildBaseOptions): Promise<Bui
         },
       },
       created: time.iso,
-      architecture: ociArchitecture(),
+      architecture: options.cross?.architecture ?? ociArchitecture(),
     });
     const configDescriptor = await writeJsonBlob(options.layoutDir, config, OCI_CONFIG);
     const manifestDescriptor = await writeJsonBlob(
@@ -171,4 +188,65 @@ export async function buildAirGappedBase(options: BuildBaseOptions): Promise<Bui
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** One platform of a multi-platform base: its llama-server, and the cross toolchain when it is not this machine's. */
+export interface BasePlatform {
+  llamaServer: string;
+  cross?: BuildBaseOptions['cross'];
+  /** The C compiler for this platform's static health probe. */
+  compiler?: string;
+}
+
+/**
+ * Builds the air-gapped base for several platforms (this machine's and the
+ * cross-built ones) and tags an OCI image index over them, so one name
+ * serves every device: `podman pull`, `skopeo copy --override-arch` and
+ * `alki image build --platform` pick the entry for their architecture. Each
+ * platform's image is also tagged `<tag>-<architecture>`.
+ *
+ * @example
+ * const arm = await buildCrossLlamaServer('linux/arm64');
+ * await buildMultiPlatformBase([{ llamaServer: findLlamaTools()!.paths['llama-server'] },
+ *   { llamaServer: arm.llamaServer, compiler: arm.compiler, cross: { architecture: 'arm64', sysroot: arm.sysroot, triplet: 'aarch64-linux-gnu' } }],
+ *   { layoutDir: imageStoreDir(), tag: 'alki/llama-server:v0.4.0' });
+ */
+export async function buildMultiPlatformBase(
+  platforms: BasePlatform[],
+  options: Omit<BuildBaseOptions, 'llamaServer' | 'cross' | 'compiler'>,
+): Promise<BuiltImage & { platforms: Array<{ architecture: string; manifest: Descriptor }> }> {
+  const architectures = platforms.map((platform) => platform.cross?.architecture ?? ociArchitecture());
+  const twice = architectures.find((architecture, i) => architectures.indexOf(architecture) !== i);
+  if (twice)
+    throw new ImageBuilderError('INVALID_PLATFORM', `linux/${twice} is named twice.`, {
+      details: { architecture: twice },
+    });
+  const built: Array<{ architecture: string; manifest: Descriptor; size: number; healthcheck?: boolean }> =
+    [];
+  for (const [i, platform] of platforms.entries()) {
+    const architecture = architectures[i];
+    const image = await buildAirGappedBase({
+      ...options,
+      llamaServer: platform.llamaServer,
+      cross: platform.cross,
+      compiler: platform.compiler,
+      tag: `${options.tag}-${architecture}`,
+    });
+    built.push({ architecture, manifest: image.manifest, size: image.size, healthcheck: image.healthcheck });
+  }
+  const index: ImageIndex = {
+    schemaVersion: 2,
+    mediaType: OCI_INDEX,
+    manifests: built.map((b) => ({ ...b.manifest, platform: { os: 'linux', architecture: b.architecture } })),
+  };
+  const descriptor = await writeJsonBlob(options.layoutDir, index, OCI_INDEX);
+  await tagManifest(options.layoutDir, descriptor, options.tag);
+  return {
+    layoutDir: options.layoutDir,
+    tag: options.tag,
+    manifest: descriptor,
+    size: built.reduce((sum, b) => sum + b.size, 0),
+    healthcheck: built.every((b) => b.healthcheck),
+    platforms: built.map(({ architecture, manifest }) => ({ architecture, manifest })),
+  };
 }

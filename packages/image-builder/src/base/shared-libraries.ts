@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { ImageBuilderError } from '../errors.js';
 
 /** Runs a program to completion and returns its exit status and output; injected so tests and callers can swap it. */
@@ -61,4 +63,76 @@ export function sharedLibrariesOf(binary: string, run: RunProgram = runProgram):
     );
   }
   return parseLddOutput(result.stdout);
+}
+
+/** A file an image needs: where it is on this machine, and where it goes in the image. */
+export interface ImageFile {
+  hostPath: string;
+  imagePath: string;
+}
+
+/** The NEEDED entries of an ELF file's dynamic section, and its program interpreter, read by `readelf`. */
+export function parseReadelf(dynamic: string, headers: string): { needed: string[]; interpreter?: string } {
+  const needed = [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
+  const interpreter = /\[Requesting program interpreter: (\/[^\]]+)\]/.exec(headers)?.[1];
+  return { needed, ...(interpreter ? { interpreter } : {}) };
+}
+
+/**
+ * The shared libraries and loader a binary for another architecture needs,
+ * found in that architecture's sysroot (Debian's cross toolchains install
+ * /usr/<triplet>/lib) by following each library's own NEEDED entries, since
+ * `ldd` cannot run a foreign loader. Libraries go to /lib/<triplet> in the
+ * image, the loader to the path the binary names.
+ */
+export function crossSharedLibrariesOf(
+  binary: string,
+  sysroot: string,
+  triplet: string,
+  run: RunProgram = runProgram,
+): ImageFile[] {
+  const read = (file: string) => {
+    const dynamic = run('readelf', ['-d', '-W', file]);
+    const headers = run('readelf', ['-l', '-W', file]);
+    if (dynamic.error || headers.error || dynamic.status !== 0 || headers.status !== 0)
+      throw new ImageBuilderError(
+        'TOOL_FAILED',
+        `readelf could not read ${file}: ${dynamic.error?.message ?? (dynamic.stderr.trim() || headers.stderr.trim())}`,
+        { hint: 'Install binutils (Debian: apt-get install binutils).', details: { file } },
+      );
+    return parseReadelf(dynamic.stdout, headers.stdout);
+  };
+  const searchDirs = ['lib', 'lib64', 'usr/lib'].map((dir) => path.join(sysroot, dir));
+  const files = new Map<string, ImageFile>();
+  const pending = [binary];
+  let loaderName: string | undefined;
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    const { needed, interpreter } = read(file);
+    if (interpreter && file === binary) {
+      loaderName = path.posix.basename(interpreter);
+      const hostPath = path.join(sysroot, 'lib', path.posix.basename(interpreter));
+      if (!fs.existsSync(hostPath))
+        throw new ImageBuilderError('TOOL_FAILED', `The loader ${interpreter} is not in ${sysroot}/lib.`, {
+          details: { sysroot, interpreter },
+        });
+      files.set(interpreter, { hostPath, imagePath: interpreter });
+    }
+    for (const name of needed) {
+      const imagePath = `/lib/${triplet}/${name}`;
+      // libc names the loader, which is in the image already, where the binary asks for it.
+      if (files.has(imagePath) || name === loaderName) continue;
+      const hostPath = searchDirs
+        .map((dir) => path.join(dir, name))
+        .find((candidate) => fs.existsSync(candidate));
+      if (!hostPath)
+        throw new ImageBuilderError(
+          'TOOL_FAILED',
+          `A library the binary needs is missing from ${sysroot}: ${name}.`,
+          { details: { sysroot, library: name } },
+        );
+      files.set(imagePath, { hostPath, imagePath });
+      pending.push(hostPath);
+    }
+  }
+  return [...files.values()].sort((a, b) => a.imagePath.localeCompare(b.imagePath));
 }

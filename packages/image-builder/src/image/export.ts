@@ -5,12 +5,20 @@ import { Readable } from 'node:stream';
 import {
   ANNOTATION_REF_NAME,
   blobPath,
+  copyBlob,
   copyImageToLayout,
+  findInLayout,
+  initLayout,
+  isIndexMediaType,
   OCI_INDEX,
+  OciError,
   readImageFromLayout,
+  readJsonBlob,
+  tagManifest,
   tagOf,
   tempPathBeside,
   type Descriptor,
+  type ImageIndex,
 } from '@alki/oci';
 import { ImageBuilderError } from '../errors.js';
 import { bufferEntry, type TarEntry } from '../tar/tar-header.js';
@@ -32,8 +40,32 @@ export async function exportOciLayout(
   destination: string,
   options: { force?: boolean } = {},
 ): Promise<Descriptor> {
-  const image = await readImageFromLayout(layoutDir, tag);
-  return copyImageToLayout(layoutDir, image, destination, tagOf(tag), options);
+  const entry = await findInLayout(layoutDir, tag);
+  if (!entry || !isIndexMediaType(entry.mediaType)) {
+    const image = await readImageFromLayout(layoutDir, tag);
+    return copyImageToLayout(layoutDir, image, destination, tagOf(tag), options);
+  }
+  // A multi-platform index: each platform's image under `<tag>-<architecture>`, then the index under the tag.
+  await initLayout(destination);
+  const existing = await findInLayout(destination, tagOf(tag));
+  if (existing && existing.digest !== entry.digest && !options.force)
+    throw new OciError(
+      'TAG_EXISTS',
+      `${destination}:${tagOf(tag)} already names other content (${existing.digest}).`,
+      {
+        hint: 'Choose another tag or directory, or pass --force to move the tag.',
+        details: { layout: destination, tag: tagOf(tag), existing: existing.digest, new: entry.digest },
+      },
+    );
+  const index = await readJsonBlob<ImageIndex>(layoutDir, entry);
+  for (const child of index.manifests) {
+    const image = await readImageFromLayout(layoutDir, child.digest);
+    const architecture = child.platform?.architecture ?? child.digest.slice(7, 19);
+    await copyImageToLayout(layoutDir, image, destination, `${tagOf(tag)}-${architecture}`, options);
+  }
+  await copyBlob(layoutDir, destination, entry);
+  await tagManifest(destination, entry, tagOf(tag));
+  return entry;
 }
 
 function blobEntry(layoutDir: string, descriptor: Descriptor): TarEntry {

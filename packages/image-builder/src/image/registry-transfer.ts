@@ -4,6 +4,7 @@ import {
   blobPath,
   connectRegistry,
   fileBlob,
+  findInLayout,
   hasLayoutBlob,
   initLayout,
   isIndexMediaType,
@@ -11,6 +12,7 @@ import {
   ociArchitecture,
   parseReference,
   readImageFromLayout,
+  readJsonBlob,
   selectPlatform,
   tagManifest,
   writeBlob,
@@ -32,8 +34,9 @@ interface TransferOptions extends RegistryAccess {
 /**
  * Pushes an image from a layout to a registry with @alki/oci's client:
  * layers and config (skipped when the registry has them), then the manifest
- * under the reference's tag (or only by digest). Returns the manifest digest
- * the registry stored.
+ * under the reference's tag (or only by digest). A multi-platform base
+ * (an index) goes with every platform's image, each manifest by digest, then
+ * the index under the tag. Returns the digest the registry stored.
  *
  * @example
  * const digest = await pushImage(imageStoreDir(), 'acme/tiny:latest', '127.0.0.1:5000/acme/tiny:latest');
@@ -45,9 +48,19 @@ export async function pushImage(
   options: TransferOptions = {},
 ): Promise<string> {
   const ref = parseReference(reference);
-  const image = await readImageFromLayout(layoutDir, tag);
   const client = await connectRegistry(ref.registry, options);
-  const blobs = [...image.manifest.layers, image.manifest.config];
+  const entry = await findInLayout(layoutDir, tag);
+  // A multi-platform index: every platform's image by digest, then the index under the tag.
+  const images =
+    entry && isIndexMediaType(entry.mediaType)
+      ? (await readJsonBlob<ImageIndex>(layoutDir, entry)).manifests.map((child) => child.digest)
+      : [tag];
+  const records = await Promise.all(images.map((name) => readImageFromLayout(layoutDir, name)));
+  const blobs = [
+    ...new Map(
+      records.flatMap((r) => [...r.manifest.layers, r.manifest.config]).map((b) => [b.digest, b]),
+    ).values(),
+  ];
   const total = blobs.reduce((sum, b) => sum + b.size, 0);
   let done = 0;
   for (const blob of blobs) {
@@ -63,15 +76,20 @@ export async function pushImage(
     done += blob.size;
     options.onProgress?.(done, total);
   }
-  const bytes = await fs.promises.readFile(blobPath(layoutDir, image.manifestDescriptor.digest));
-  const stored = await client.putManifest(
-    ref.repository,
-    ref.tag ?? ref.digest ?? 'latest',
-    bytes,
-    image.manifestDescriptor.mediaType || OCI_MANIFEST,
-    options.signal,
-  );
-  return stored.digest;
+  const putManifest = async (descriptor: Descriptor, at: string) =>
+    client.putManifest(
+      ref.repository,
+      at,
+      await fs.promises.readFile(blobPath(layoutDir, descriptor.digest)),
+      descriptor.mediaType || OCI_MANIFEST,
+      options.signal,
+    );
+  const target = ref.tag ?? ref.digest ?? 'latest';
+  if (images.length === 1 && images[0] === tag)
+    return (await putManifest(records[0].manifestDescriptor, target)).digest;
+  for (const record of records)
+    await putManifest(record.manifestDescriptor, record.manifestDescriptor.digest);
+  return (await putManifest(entry!, target)).digest;
 }
 
 /**
