@@ -1,19 +1,20 @@
 // Benchmark: quantize the same F16 llama GGUF (about 1 GB at the default 10
 // layers of hidden 2048 / feed-forward 5632) to Q4_K_M, Q3_K_M and IQ4_XS with
-// @alki/quantizer and with llama.cpp's llama-quantize, at the same thread
+// `alki quantize` and with llama.cpp's llama-quantize, at the same thread
 // count, alternating in the same run. Goal: Alki's wall time at most 1.0x
-// llama-quantize's. Prints, per mix, the median wall time and CPU time
-// (user + system: Alki's process with its worker threads, llama-quantize's
-// child from GNU time) and their ratios, peak RSS, and whether the outputs are
-// identical; then weights per second of each block type's row quantizer on one
-// thread.
+// llama-quantize's. Both run as child processes under GNU time, so each is
+// measured alike: wall time, CPU time (user + system, every thread) and peak
+// RSS, Alki's including Node's start and the CLI. Prints, per mix, the medians,
+// their ratios, and whether the outputs are identical (cmp); then weights per
+// second of each block type's row quantizer on one thread.
 //
 //   npm run build && npx tsx tools/bench/quantize.ts [layers=10] [runs=3] [threads=2] [mixes=Q4_K_M,Q3_K_M,IQ4_XS]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { quantizeGguf, BLOCK_FORMATS } from '@alki/quantizer';
+import { fileURLToPath } from 'node:url';
+import { BLOCK_FORMATS } from '@alki/quantizer';
 import { fixtureCacheDir, nativeTools, writeSizedLlamaGguf } from '@alki/testkit';
 import { measure, median, runCommand } from './harness.js';
 
@@ -34,36 +35,41 @@ if (!fs.existsSync(f16)) {
   fs.rmSync(f32);
 }
 
+const alki = fileURLToPath(new URL('../../apps/cli/bin/alki.js', import.meta.url));
+
 interface Sample {
   wallMs: number;
   cpuMs: number;
+  rssKiB: number;
 }
 
-// One in-process quantization: wall time and the process's CPU time (every thread).
-async function alkiRun(mix: string, output: string): Promise<Sample> {
-  const cpu = process.cpuUsage();
+// One run of a command under GNU time: wall time, and the child's CPU time and peak RSS.
+function timedRun(command: string, args: string[]): Sample {
   const start = process.hrtime.bigint();
-  await quantizeGguf({ input: f16, output, mix, threads, overwrite: true });
+  const result = spawnSync('/usr/bin/time', ['-f', '%U %S %M', command, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
-  const used = process.cpuUsage(cpu);
-  return { wallMs, cpuMs: (used.user + used.system) / 1000 };
-}
-
-// One llama-quantize run under GNU time: wall time, CPU time and peak RSS of the child.
-function llamaRun(mix: string, output: string): Sample & { rssKiB: number } {
-  const start = process.hrtime.bigint();
-  const result = spawnSync(
-    '/usr/bin/time',
-    ['-f', '%U %S %M', llamaQuantize, f16, output, mix, String(threads)],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
-  if (result.status !== 0) throw new Error(`llama-quantize failed: ${result.stderr.toString().slice(-2000)}`);
+  if (result.status !== 0)
+    throw new Error(`${path.basename(command)} failed: ${result.stderr.toString().slice(-2000)}`);
   const [user, system, rss] = result.stderr.toString().trim().split('\n').at(-1)!.split(' ').map(Number);
   return { wallMs, cpuMs: (user + system) * 1000, rssKiB: rss };
 }
+
+const alkiRun = (mix: string, output: string) =>
+  timedRun(process.execPath, [
+    alki,
+    'quantize',
+    f16,
+    output,
+    mix,
+    '--threads',
+    String(threads),
+    '--force',
+    '--quiet',
+  ]);
+const llamaRun = (mix: string, output: string) =>
+  timedRun(llamaQuantize, [f16, output, mix, String(threads)]);
 
 const load = () =>
   os
@@ -76,34 +82,32 @@ console.log(
 const weights = fs.statSync(f16).size / 2;
 const alkiOut = path.join(dir, 'quantize-alki.gguf');
 const llamaOut = path.join(dir, 'quantize-llama.gguf');
-let llamaRss = 0;
+const seconds = (ms: number) => (ms / 1000).toFixed(2).padStart(7);
+const line = (label: string, samples: Sample[]) =>
+  `  ${label.padEnd(16)} wall median ${seconds(median(samples.map((s) => s.wallMs)))} s   cpu median ${seconds(median(samples.map((s) => s.cpuMs)))} s   peak RSS ${(Math.max(...samples.map((s) => s.rssKiB)) / 1024).toFixed(0)} MiB   (wall: ${samples.map((s) => (s.wallMs / 1000).toFixed(1)).join(', ')})`;
 for (const mix of mixes) {
-  const alki: Sample[] = [];
-  const llama: Sample[] = [];
-  // Alternating, so both see the same load on a shared machine.
+  const alkiSamples: Sample[] = [];
+  const llamaSamples: Sample[] = [];
+  // Alternating, and each first in turn, so both see the same load and page cache.
   for (let run = 0; run < runs; run++) {
-    alki.push(await alkiRun(mix, alkiOut));
-    const sample = llamaRun(mix, llamaOut);
-    llamaRss = Math.max(llamaRss, sample.rssKiB);
-    llama.push(sample);
+    if (run % 2 === 0) {
+      alkiSamples.push(alkiRun(mix, alkiOut));
+      llamaSamples.push(llamaRun(mix, llamaOut));
+    } else {
+      llamaSamples.push(llamaRun(mix, llamaOut));
+      alkiSamples.push(alkiRun(mix, alkiOut));
+    }
   }
-  const identical = Buffer.compare(fs.readFileSync(alkiOut), fs.readFileSync(llamaOut)) === 0;
-  const wall = [median(alki.map((s) => s.wallMs)), median(llama.map((s) => s.wallMs))];
-  const cpu = [median(alki.map((s) => s.cpuMs)), median(llama.map((s) => s.cpuMs))];
+  const identical = spawnSync('cmp', ['-s', alkiOut, llamaOut]).status === 0;
+  const wall = [median(alkiSamples.map((s) => s.wallMs)), median(llamaSamples.map((s) => s.wallMs))];
+  const cpu = [median(alkiSamples.map((s) => s.cpuMs)), median(llamaSamples.map((s) => s.cpuMs))];
   console.log(`\n${mix}`);
+  console.log(line('llama-quantize', llamaSamples));
+  console.log(line('alki quantize', alkiSamples));
   console.log(
-    `  llama-quantize   wall median ${(wall[1] / 1000).toFixed(2).padStart(7)} s   cpu median ${(cpu[1] / 1000).toFixed(2).padStart(7)} s   (wall: ${llama.map((s) => (s.wallMs / 1000).toFixed(1)).join(', ')})`,
-  );
-  console.log(
-    `  alki             wall median ${(wall[0] / 1000).toFixed(2).padStart(7)} s   cpu median ${(cpu[0] / 1000).toFixed(2).padStart(7)} s   (wall: ${alki.map((s) => (s.wallMs / 1000).toFixed(1)).join(', ')})`,
-  );
-  console.log(
-    `  ratio alki/llama wall ${(wall[0] / wall[1]).toFixed(3)}   cpu ${(cpu[0] / cpu[1]).toFixed(3)}   outputs identical: ${identical}   alki ${(weights / wall[0] / 1000).toFixed(1)} Mweights/s`,
+    `  ratio alki/llama wall ${(wall[0] / wall[1]).toFixed(3)}   cpu ${(cpu[0] / cpu[1]).toFixed(3)}   outputs identical: ${identical}   alki ${(weights / wall[0] / 1000).toFixed(1)} Mweights/s   load average ${load()}`,
   );
 }
-console.log(
-  `\npeak RSS: alki process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB, llama-quantize ${(llamaRss / 1024).toFixed(0)} MiB; load average after ${load()}`,
-);
 fs.rmSync(alkiOut, { force: true });
 fs.rmSync(llamaOut, { force: true });
 

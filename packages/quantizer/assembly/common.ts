@@ -27,6 +27,43 @@ export function nearestInt(fval: f32): i32 {
   return (reinterpret<i32>(val) & 0x007fffff) - 0x00400000;
 }
 
+/**
+ * The final levels of n floats at x (n a multiple of 4), four at a time, as
+ * the quantizers' last loops compute them one by one: nearest_int((x + add) /
+ * d) clamped to lo..hi, plus offset, one byte each at `levels`. Where C
+ * divides x alone, add is 0: that turns only -0 into +0, which rounds to the
+ * same level.
+ */
+export function roundLevels(
+  x: usize,
+  n: i32,
+  add: f32,
+  d: f32,
+  lo: i32,
+  hi: i32,
+  offset: i32,
+  levels: usize,
+): void {
+  const vAdd = f32x4.splat(add);
+  const vD = f32x4.splat(d);
+  const magic = f32x4.splat(12582912.0);
+  const mantissa = i32x4.splat(0x007fffff);
+  const bias = i32x4.splat(0x00400000);
+  const low = i32x4.splat(lo);
+  const high = i32x4.splat(hi);
+  const vOffset = i32x4.splat(offset);
+  for (let i = 0; i < n; i += 4) {
+    const rounded = f32x4.add(f32x4.div(f32x4.add(v128.load(f32At(x, i)), vAdd), vD), magic);
+    const l = i32x4.min_s(i32x4.max_s(i32x4.sub(v128.and(rounded, mantissa), bias), low), high);
+    // The low byte of each lane, packed into four bytes.
+    const bytes = i8x16.swizzle(
+      i32x4.add(l, vOffset),
+      i8x16(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1),
+    );
+    store<u32>(levels + <usize>i, i32x4.extract_lane(bytes, 0));
+  }
+}
+
 // IEEE binary16 bits nearest to f (ties to even), infinity on overflow, 0x7e00 for NaN.
 export function fp32ToFp16(f: f32): u32 {
   const bits = reinterpret<u32>(f);

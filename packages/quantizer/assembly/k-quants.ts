@@ -11,6 +11,7 @@ import {
   MINS,
   nearestInt,
   packTwoBitLevels,
+  roundLevels,
   SCALES,
   storeHalf,
   SUM_WEIGHTS,
@@ -37,12 +38,7 @@ function finishQ2K(x: usize, y: usize): void {
     const d: f32 = d16 * <f32>(sc & 0xf);
     if (d == 0) continue;
     const dm: f32 = m16 * <f32>(sc >> 4);
-    const xb = f32At(x, 16 * j);
-    for (let i = 0; i < 16; i++) {
-      let l = nearestInt((load<f32>(f32At(xb, i)) + dm) / d);
-      l = l < 0 ? 0 : l > 3 ? 3 : l;
-      store<u8>(LEVELS + 16 * j + i, <u8>l);
-    }
+    roundLevels(f32At(x, 16 * j), 16, dm, d, 0, 3, 0, LEVELS + 16 * j);
   }
   packTwoBitLevels(LEVELS, y + 16);
 }
@@ -146,12 +142,7 @@ function finishQ3K(x: usize, y: usize): void {
     sc = <i32>(<i8>((sc | ((((<i32>load<u8>(s + 8 + (j & 3))) >> (2 * (j >> 2))) & 3) << 4)) - 32));
     const d: f32 = dAll * <f32>sc;
     if (d == 0) continue;
-    const xb = f32At(x, 16 * j);
-    for (let i = 0; i < 16; i++) {
-      let l = nearestInt(load<f32>(f32At(xb, i)) / d);
-      l = l < -4 ? -4 : l > 3 ? 3 : l;
-      store<i8>(LEVELS + 16 * j + i, <i8>(l + 4));
-    }
+    roundLevels(f32At(x, 16 * j), 16, 0, d, -4, 3, 4, LEVELS + 16 * j);
   }
   memory.fill(y, 0, 32);
   let m = 0;
@@ -267,12 +258,7 @@ function finalLevelsK4(x: usize, y: usize, nmax: i32): void {
     const d: f32 = d16 * <f32>(packed & 0xff);
     if (d == 0) continue;
     const dm: f32 = m16 * <f32>(packed >> 8);
-    const xb = f32At(x, 32 * j);
-    for (let i = 0; i < 32; i++) {
-      let l = nearestInt((load<f32>(f32At(xb, i)) + dm) / d);
-      l = l < 0 ? 0 : l > nmax ? nmax : l;
-      store<u8>(LEVELS + 32 * j + i, <u8>l);
-    }
+    roundLevels(f32At(x, 32 * j), 32, dm, d, 0, nmax, 0, LEVELS + 32 * j);
   }
 }
 
@@ -446,12 +432,7 @@ function quantizeQ6KBlock(xb: usize, yb: usize, qw: usize): void {
   for (let j = 0; j < 16; j++) {
     const d: f32 = d16 * <f32>load<i8>(yb + 192 + j);
     if (d == 0) continue;
-    const xg = f32At(xb, 16 * j);
-    for (let ii = 0; ii < 16; ii++) {
-      let l = nearestInt(load<f32>(f32At(xg, ii)) / d);
-      l = l < -32 ? -32 : l > 31 ? 31 : l;
-      store<u8>(LEVELS + 16 * j + ii, <u8>(l + 32));
-    }
+    roundLevels(f32At(xb, 16 * j), 16, 0, d, -32, 31, 32, LEVELS + 16 * j);
   }
   let ql = yb;
   let qh = yb + 128;

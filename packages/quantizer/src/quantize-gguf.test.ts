@@ -66,6 +66,60 @@ const gqa4 = () =>
 const edgesF32 = () =>
   fixture('edges-f32', { embedding: 256, feedForward: 256, layers: 1, edgeCases: { huge: 1e4 }, seed: 6 });
 
+// The aligned model's shape (so its imatrix fits), with each row's 16-weight
+// groups cycling through edge cases: Q3_K's search works on four groups side
+// by side, and the k-quants' last rounding on four weights at once, and here
+// one step holds a zero group, a constant one, tiny, huge and ordinary ones.
+function mixedGroups(): Promise<string> {
+  if (!fixtures.has('mixed-groups')) {
+    const file = path.join(dir, 'mixed-groups.gguf');
+    const options = { embedding: 256, feedForward: 512, layers: 8, headsKv: 2, seed: 12 };
+    fixtures.set(
+      'mixed-groups',
+      writeSizedLlamaGguf(file, options).then(async () => {
+        const source = await fileSource(file);
+        const fd = fs.openSync(file, 'r+');
+        try {
+          const gguf = await readGguf(source);
+          let state = 12;
+          const random = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
+          const gauss = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+          const groupValue = (kind: number, i: number): number =>
+            [
+              0,
+              -0.25,
+              0.25,
+              gauss() * 1e-6,
+              gauss() * 1e3,
+              Math.abs(gauss()) * 0.05,
+              gauss() * (i % 16 === 3 ? 50 : 0.05),
+              gauss() * 0.05,
+            ][kind];
+          for (const tensor of gguf.tensors.filter((t) => t.dims.length === 2 && t.type === GgmlType.F32)) {
+            const [rowLength, rows] = tensor.dims;
+            const values = new Float32Array(rowLength * rows);
+            for (let row = 0; row < rows; row++)
+              for (let i = 0; i < rowLength; i++)
+                values[row * rowLength + i] = groupValue((row * 5 + Math.floor(i / 16)) % 8, i);
+            fs.writeSync(
+              fd,
+              new Uint8Array(values.buffer),
+              0,
+              values.byteLength,
+              gguf.dataOffset + tensor.offset,
+            );
+          }
+        } finally {
+          fs.closeSync(fd);
+          await source.close?.();
+        }
+        return file;
+      }),
+    );
+  }
+  return fixtures.get('mixed-groups')!;
+}
+
 async function referenceFile(input: string, mix: string, flags: string[] = []): Promise<string> {
   const out = path.join(
     dir,
@@ -143,6 +197,21 @@ describe('quantizeGguf against llama-quantize', () => {
         expectSameBytes(await ours(input, mix, { pure: true }), await reference(input, mix, ['--pure']));
       }
     },
+  );
+
+  it.each(['Q2_K', 'Q3_K_S', 'Q4_K_S', 'Q5_K_S', 'Q6_K'])(
+    'quantizes rows whose 16-weight groups mix zeros, constants, tiny, huge and ordinary weights to pure %s exactly, with and without an imatrix',
+    async (mix) => {
+      const input = await mixedGroups();
+      const imatrix = await imatrixOf(await aligned());
+      expectSameBytes(await ours(input, mix, { pure: true }), await reference(input, mix, ['--pure']));
+      expectSameBytes(
+        await ours(input, mix, { pure: true, imatrix: { file: imatrix } }),
+        await reference(input, mix, ['--pure', '--imatrix', imatrix]),
+      );
+    },
+    // The first one also writes the model and computes the imatrix.
+    180_000,
   );
 
   it.each(['Q2_K', 'Q3_K_M', 'Q3_K_L', 'IQ4_XS', 'IQ4_NL'])(

@@ -34,6 +34,12 @@ import { WorkerPool } from './worker/worker-pool.js';
 const CHUNK_WEIGHTS = 1 << 18;
 /** Bytes per slab when a tensor is copied unchanged. */
 const COPY_SLAB_BYTES = 16 << 20;
+/**
+ * A background fdatasync every this many bytes written: the disk writes back
+ * while the workers quantize, and the fsync before the rename only waits for
+ * the tail (llama-quantize does not sync at all; see tools/bench/quantize.ts).
+ */
+const FLUSH_EVERY_BYTES = 64 << 20;
 /** Worker threads per core at most: more cannot run at once, and each holds a V8 isolate and chunk buffers. */
 const THREADS_PER_CORE = 4;
 
@@ -158,17 +164,21 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
     });
     for (let split = 0; split < plan.splitCount; split++) {
       writers.push(
-        await createGgufWriter(outputs[split], {
-          metadata: splitMetadata(plan, split),
-          tensors: plan.tensors
-            .filter((t) => t.split === split)
-            // gguf.cpp writes ggml_n_dims dimensions: a [n, 1] tensor (Qwen2-MoE's shared-expert gate) becomes [n].
-            .map((t) => ({
-              name: t.name,
-              type: t.targetType,
-              dims: t.source.dims.slice(0, nDims(t.source.dims)),
-            })),
-        }),
+        await createGgufWriter(
+          outputs[split],
+          {
+            metadata: splitMetadata(plan, split),
+            tensors: plan.tensors
+              .filter((t) => t.split === split)
+              // gguf.cpp writes ggml_n_dims dimensions: a [n, 1] tensor (Qwen2-MoE's shared-expert gate) becomes [n].
+              .map((t) => ({
+                name: t.name,
+                type: t.targetType,
+                dims: t.source.dims.slice(0, nDims(t.source.dims)),
+              })),
+          },
+          { flushEveryBytes: FLUSH_EVERY_BYTES },
+        ),
       );
     }
     const threads = Math.min(

@@ -53,8 +53,11 @@ function buildFp16Table(): Float32Array {
   return table;
 }
 
-// Every half value, decoded once: a table lookup is the fastest exact decoder in JS.
-const FP16_TO_FP32 = buildFp16Table();
+// Every half value, decoded once: a table lookup is the fastest exact decoder
+// in JS. Built on first use: a quantization worker that decodes its input in
+// WebAssembly never needs it, and building it takes a cold worker tens of ms.
+let fp16Table: Float32Array | undefined;
+const fp16ToFp32Table = (): Float32Array => (fp16Table ??= buildFp16Table());
 
 /**
  * The float32 value of binary16 bits (exact).
@@ -63,7 +66,7 @@ const FP16_TO_FP32 = buildFp16Table();
  * fp16BitsToFp32(0x3c00); // 1
  */
 export function fp16BitsToFp32(bits: number): number {
-  return FP16_TO_FP32[bits & 0xffff];
+  return fp16ToFp32Table()[bits & 0xffff];
 }
 
 /** Writes `value` as little-endian fp16 at `dst[offset]` and returns the bits (a block's scale fields). */
@@ -76,12 +79,12 @@ export function storeFp16(dst: Uint8Array, offset: number, value: number): numbe
 
 /** The float32 value of the little-endian fp16 at `src[offset]`. */
 export function loadFp16(src: Uint8Array, offset: number): number {
-  return FP16_TO_FP32[src[offset] | (src[offset + 1] << 8)];
+  return fp16ToFp32Table()[src[offset] | (src[offset + 1] << 8)];
 }
 
 /** Decodes `count` little-endian fp16 values from `src` into `dst`. */
 export function fp16ToFp32Row(src: Uint8Array, dst: Float32Array, count = dst.length): void {
-  const table = FP16_TO_FP32;
+  const table = fp16ToFp32Table();
   for (let i = 0, o = 0; i < count; i++, o += 2) dst[i] = table[src[o] | (src[o + 1] << 8)]!;
 }
 
