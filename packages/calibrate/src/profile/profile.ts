@@ -3,7 +3,7 @@ import { Ajv } from 'ajv';
 import { readFile } from 'node:fs/promises';
 import type { Calibration } from '../calibrate.js';
 import { CalibrateError } from '../errors.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
+import { writeOutputFile } from '../io/write-output.js';
 import type { Constraints, Recommendation, Rejection } from '../recommend/recommend.js';
 import type { SpeedEngine, SpeedSample } from '../speed/speed.js';
 import type { Estimate } from '../quality/kl-divergence.js';
@@ -212,7 +212,7 @@ export async function readProfile(file: string): Promise<CalibrationProfile> {
  */
 export async function writeProfile(file: string, profile: CalibrationProfile, force = false): Promise<void> {
   parseProfile(profile, file);
-  await writeFileAtomic(file, `${JSON.stringify(profile, null, 2)}\n`, force, '--save-profile');
+  await writeOutputFile(file, `${JSON.stringify(profile, null, 2)}\n`, force, '--save-profile');
 }
 
 /** The runtime settings a profile sets in a bundle: its recommended quant, context and threads, and its device. */

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Calibration } from '../calibrate.js';
-import { writeFileAtomic } from '../io/write-atomic.js';
+import { writeOutputFile } from '../io/write-output.js';
 
 const require = createRequire(import.meta.url);
 
@@ -264,7 +264,7 @@ ${models}
  * await writeReport('report.html', calibration);
  */
 export async function writeReport(file: string, calibration: Calibration, force = false): Promise<void> {
-  await writeFileAtomic(
+  await writeOutputFile(
     file,
     renderReport(calibration, { generated: new Date().toISOString() }),
     force,
