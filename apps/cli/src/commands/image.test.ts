@@ -229,16 +229,9 @@ describe('alki image', () => {
   }, 300_000);
 
   it('refuses a --platform it cannot build for, or a base of another architecture (exit 2, naming the flag)', async () => {
-    const malformed = await runCli([
-      'image',
-      'build',
-      bundleDir,
-      '--base',
-      baseTag,
-      '--platform',
-      'arm64',
-      '--json',
-    ]);
+    const buildFor = (platform: string, ...extra: string[]) =>
+      runCli(['image', 'build', bundleDir, '--base', baseTag, '--platform', platform, ...extra]);
+    const malformed = await buildFor('arm64', '--json');
     expect(malformed.code).toBe(EXIT_CODES.usage);
     expect(JSON.parse(malformed.stdout)).toMatchObject({
       error: { code: 'USAGE', details: { flag: 'platform' } },
@@ -249,15 +242,7 @@ describe('alki image', () => {
     const twice = await runCli(['image', 'base', '--platform', 'linux/arm64,linux/arm64']);
     expect(twice.code).toBe(EXIT_CODES.usage);
     expect(twice.stderr).toMatch(/linux\/arm64 is named twice/);
-    const wrongBase = await runCli([
-      'image',
-      'build',
-      bundleDir,
-      '--base',
-      baseTag,
-      '--platform',
-      'linux/arm64',
-    ]);
+    const wrongBase = await buildFor('linux/arm64');
     expect(wrongBase.code).toBe(EXIT_CODES.usage);
     expect(wrongBase.stderr).toMatch(/is a linux\/amd64 image, not linux\/arm64/);
     const tools = await runCli(['tools', 'build', '--platform', 'linux/riscv64']);

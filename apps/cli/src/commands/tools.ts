@@ -40,40 +40,37 @@ const build: AlkiCommand = {
       ),
   handler: withContext<BuildArgs>(async (argv, { out, signal }) => {
     const source = locateLlamaCppSource();
-    if (argv.platform !== undefined && argv.platform !== `linux/${ociArchitecture()}`) {
+    const cross = argv.platform !== undefined && argv.platform !== `linux/${ociArchitecture()}`;
+    if (cross) {
       try {
-        crossTarget(argv.platform);
+        crossTarget(argv.platform!);
       } catch (error) {
         throw new CliError('USAGE', (error as Error).message, { details: { flag: 'platform' } });
       }
-      out.info(`Cross-building llama.cpp ${source.tag} llama-server for ${argv.platform} (cached)...`);
-      const progress = out.progress('build', 100);
-      const cross = await buildCrossLlamaServer(argv.platform, {
-        source,
-        force: argv.force,
-        jobs: argv.jobs,
-        signal,
-        onProgress: (event) => {
-          if (event.percent !== undefined) progress.update(event.percent);
-          out.debug(event.line);
-        },
-      });
-      progress.done();
-      out.result(cross, () => `llama-server (${cross.platform}) ${cross.llamaServer}`);
-      return;
     }
-    out.info(`Building llama.cpp ${source.tag} tools (cached after the first build)...`);
+    out.info(
+      cross
+        ? `Cross-building llama.cpp ${source.tag} llama-server for ${argv.platform} (cached)...`
+        : `Building llama.cpp ${source.tag} tools (cached after the first build)...`,
+    );
     const progress = out.progress('build', 100);
-    const tools = await buildLlamaTools({
+    const options = {
       source,
       force: argv.force,
       jobs: argv.jobs,
       signal,
-      onProgress: (event) => {
+      onProgress: (event: { percent?: number; line: string }) => {
         if (event.percent !== undefined) progress.update(event.percent);
         out.debug(event.line);
       },
-    });
+    };
+    if (cross) {
+      const built = await buildCrossLlamaServer(argv.platform!, options);
+      progress.done();
+      out.result(built, () => `llama-server (${built.platform}) ${built.llamaServer}`);
+      return;
+    }
+    const tools = await buildLlamaTools(options);
     progress.done();
     out.result(tools, () =>
       Object.entries(tools.paths)
