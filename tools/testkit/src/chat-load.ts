@@ -2,6 +2,7 @@
 // completions at once, each timed from the request to its first token (the
 // wait for a free slot plus prompt processing) and to its end. Used by the
 // serving load test and tools/bench/serve-load.ts.
+import http from 'node:http';
 
 export interface ChatLoadOptions {
   /** Base URL of the server, `http://127.0.0.1:8080`. */
@@ -35,6 +36,29 @@ export interface ChatLoadResult {
   wallMs: number;
 }
 
+// A POST with a JSON body, answered by the response stream; no timeout of its own.
+function postJson(
+  url: string,
+  headers: Record<string, string>,
+  body: unknown,
+): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+    });
+    request.once('response', resolve);
+    request.once('error', reject);
+    request.end(JSON.stringify(body));
+  });
+}
+
+async function readAll(stream: AsyncIterable<Uint8Array>): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** One streamed chat completion, timed. Never throws: a failure is data. */
 async function timedChat(options: ChatLoadOptions, i: number, started: number): Promise<ChatLoadAnswer> {
   const answer: ChatLoadAnswer = {
@@ -47,27 +71,25 @@ async function timedChat(options: ChatLoadOptions, i: number, started: number): 
     finishReason: null,
   };
   try {
-    const response = await fetch(`${options.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...options.headers },
-      body: JSON.stringify({
-        model: options.model,
-        messages: [{ role: 'user', content: options.prompt?.(i) ?? `Request ${i}: tell me a story.` }],
-        max_tokens: options.maxTokens,
-        temperature: options.temperature ?? 0,
-        stream: true,
-        stream_options: { include_usage: true },
-      }),
+    // node:http, not fetch: fetch gives up on a response whose headers take over 300 s (undici's
+    // headersTimeout), and a request queued behind 64x the slots can wait that long for its turn.
+    const response = await postJson(`${options.url}/v1/chat/completions`, options.headers ?? {}, {
+      model: options.model,
+      messages: [{ role: 'user', content: options.prompt?.(i) ?? `Request ${i}: tell me a story.` }],
+      max_tokens: options.maxTokens,
+      temperature: options.temperature ?? 0,
+      stream: true,
+      stream_options: { include_usage: true },
     });
-    answer.status = response.status;
-    if (response.status !== 200 || !response.body) {
-      answer.error = await response.text();
+    answer.status = response.statusCode ?? 0;
+    if (answer.status !== 200) {
+      answer.error = await readAll(response);
       return answer;
     }
     const decoder = new TextDecoder();
     let buffer = '';
     let done = false;
-    for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const bytes of response as AsyncIterable<Uint8Array>) {
       buffer += decoder.decode(bytes, { stream: true });
       let end: number;
       while ((end = buffer.indexOf('\n\n')) >= 0) {
