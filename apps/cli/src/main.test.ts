@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { AlkiError } from '@alki/errors';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exitCodeForCategory, EXIT_CODES } from './exit-codes.js';
 import { runCli } from './test-support.js';
@@ -40,6 +43,34 @@ describe('alki --version', () => {
 });
 
 describe('usage errors', () => {
+  it('refuse an argument that is not UTF-8, naming its bytes, before anything reads or writes it', () => {
+    const bin = fileURLToPath(new URL('../bin/alki.js', import.meta.url));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-utf8-'));
+    try {
+      // The shell passes the raw byte 0xff, which Node's argv would turn into U+FFFD.
+      const script = `exec "$0" "$1" quantize in.gguf $'out-\\xff.gguf' Q8_0 --json`;
+      const result = spawnSync('bash', ['-c', script, process.execPath, bin], { cwd: dir, encoding: 'utf8' });
+      expect(result.status).toBe(EXIT_CODES.usage);
+      expect(result.stderr).toMatch(/^error: argument 3 is not valid UTF-8 \(bytes 6f75742dff2e67677566\)/);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'USAGE', category: 'usage' } });
+      expect(fs.readdirSync(dir)).toEqual([]);
+      // A name that is UTF-8 goes on to the command, which says what it found.
+      const cafe = spawnSync(
+        'bash',
+        ['-c', `exec "$0" "$1" inspect $'caf\\xc3\\xa9.gguf'`, process.execPath, bin],
+        {
+          cwd: dir,
+          encoding: 'utf8',
+        },
+      );
+      expect(cafe.status).toBe(EXIT_CODES.inputInvalid);
+      expect(cafe.stderr).toContain('café.gguf does not exist');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exit with 2 and one clear line, without a stack', async () => {
     const { code, stderr } = await runCli(['no-such-command']);
     expect(code).toBe(EXIT_CODES.usage);
