@@ -316,6 +316,15 @@ async function readExactly(
   return bytes;
 }
 
+// The chunk is transferred to a worker, which detaches its buffer: a read
+// that fills a buffer of its own (Node allocates reads over 4 KiB so) goes as
+// it is; one that may share Node's buffer pool, or any other view, is copied.
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : new Uint8Array(bytes);
+}
+
 /** Where a tensor's bytes are: its shard's source and data offset. */
 interface TensorOrigin {
   source: ByteSource;
@@ -396,10 +405,7 @@ async function convertTensor(
       const expert = Math.floor(row / rowsPerExpert);
       const chunkRows = Math.min(rowsPerChunk, rows - row, (expert + 1) * rowsPerExpert - row);
       const length = chunkRows * rowBytes;
-      // A copy of our own: file reads may share Node's buffer pool, and the chunk is transferred.
-      const bytes = new Uint8Array(
-        await readExactly(source, dataOffset + offset + row * rowBytes, length, name),
-      );
+      const bytes = ownBuffer(await readExactly(source, dataOffset + offset + row * rowBytes, length, name));
       inFlight.push({
         firstRow: row,
         bytes: length,
