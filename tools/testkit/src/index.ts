@@ -45,3 +45,4 @@ export { generateQuadletUnit } from './quadlet-generator.js';
 export type { QuadletGeneration } from './quadlet-generator.js';
 export { parseUnitFile, splitSystemdCommandLine } from './systemd-syntax.js';
 export type { UnitSections } from './systemd-syntax.js';
+export { largeFleet } from './fleet-file.js';

@@ -12,6 +12,7 @@ import {
   resolveInventory,
   writePlan,
   type ExperimentReport,
+  type FleetStatus,
   type GroupProfile,
 } from '@alki/fleet';
 import {
@@ -94,6 +95,8 @@ describe('alki fleet report against a real Prometheus scraping alki serve', () =
   ];
   let prometheus: TestPrometheus;
   let modelId = '';
+  let model = '';
+  let launcher = '';
   let loadStarted = 0;
   let loadEnded = 0;
   const failures: Record<string, number> = {};
@@ -101,8 +104,8 @@ describe('alki fleet report against a real Prometheus scraping alki serve', () =
   beforeAll(async () => {
     await nativeTools();
     // A trained context of 2048 tokens, so the servers' --ctx decides what fits.
-    const { path: model } = await cachedTinyLlamaGguf({ contextLength: 2048 });
-    const launcher = cliLauncher(work);
+    model = (await cachedTinyLlamaGguf({ contextLength: 2048 })).path;
+    launcher = cliLauncher(work);
     for (const device of devices) device.port = await freePort();
     for (const device of devices) {
       device.process = startProcess(
@@ -334,6 +337,101 @@ describe('alki fleet report against a real Prometheus scraping alki serve', () =
     expect(second.code).toBe(EXIT_CODES.usage);
     expect(second.stderr).toContain('already exists');
   });
+
+  it('fleet status scrapes the real servers: health, model, rates; a device that does not answer is listed, not fatal', async () => {
+    // A fifth server whose model name carries a bundle digest, as the plan's --alias does.
+    const pinned = path.join(work, `tiny@${digest('d')}.gguf`);
+    fs.linkSync(model, pinned);
+    const port = await freePort();
+    const pinnedServer = startProcess(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        launcher,
+        'serve',
+        pinned,
+        '--engine',
+        'llama-server',
+        '--port',
+        String(port),
+        '--ctx',
+        '256',
+        '--threads',
+        '1',
+        '--parallel',
+        '1',
+      ],
+      { cwd: repoRoot },
+    );
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/health`, { timeoutMs: 120_000 });
+      const dead = await freePort();
+      const endpoints = [
+        ...devices.map((d) => ({ name: d.name, port: d.port })),
+        { name: 'pinned', port },
+        { name: 'dead', port: dead },
+      ];
+      const file = path.join(work, 'status.yaml');
+      fs.writeFileSync(
+        file,
+        `apiVersion: alki.dev/v1
+kind: Fleet
+name: lab
+runtime: { image: "127.0.0.1:5000/alki-runtime@${digest('c')}" }
+groups:
+  - name: lab
+    hardware: { deviceClass: lab }
+    reach: { systemd: {} }
+    devices:
+${endpoints.map((e) => `      - { name: ${e.name}, endpoint: "http://127.0.0.1:${e.port}" }`).join('\n')}
+`,
+      );
+      // Requests throughout the scrapes, so the rates have something to count.
+      let scraping = true;
+      const load = (async () => {
+        while (scraping)
+          await sendChatLoad({
+            url: `http://127.0.0.1:${devices[0].port}`,
+            model: modelId,
+            requests: 2,
+            maxTokens: 8,
+          });
+      })();
+      const run = await runCli([
+        'fleet',
+        'status',
+        file,
+        '--interval',
+        '2s',
+        '--timeout',
+        '2s',
+        '--retries',
+        '1',
+        '--json',
+      ]);
+      scraping = false;
+      await load;
+      expect(run.code).toBe(EXIT_CODES.ok);
+      const status = JSON.parse(run.stdout) as FleetStatus;
+      const byName = new Map(status.devices.map((d) => [d.device, d]));
+      expect(status.counts).toMatchObject({ healthy: 5, unreachable: 1 });
+      for (const device of devices) {
+        expect(byName.get(device.name)).toMatchObject({
+          state: 'healthy',
+          healthStatus: 200,
+          model: modelId,
+        });
+        expect(byName.get(device.name)?.rates?.requestsPerSecond).toBeGreaterThanOrEqual(0);
+      }
+      expect(byName.get(devices[0].name)?.rates?.requestsPerSecond).toBeGreaterThan(0);
+      expect(byName.get('pinned')).toMatchObject({ state: 'healthy', digest: digest('d') });
+      expect(byName.get('dead')).toMatchObject({ state: 'unreachable' });
+      expect(status.digests[digest('d')]).toBe(1);
+    } finally {
+      await pinnedServer.stop();
+    }
+  }, 240_000);
 
   it('says when Prometheus has nothing for an experiment, with exit 3', async () => {
     const run = await runCli([

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { largeFleet, RUNTIME_IMAGE, THREE_SITES } from '../__fixtures__/fleets.js';
+import { largeFleet } from '@alki/testkit';
+import { RUNTIME_IMAGE, THREE_SITES } from '../__fixtures__/fleets.js';
 import { FleetError } from '../errors.js';
 import { expandDeviceRange } from './device-names.js';
 import { hashCohort, resolveInventory } from './inventory.js';
@@ -244,7 +245,7 @@ describe('fleet file problems', () => {
 
 describe('the 500-device fleet file', () => {
   it('is short, because groups and ranges describe the devices', () => {
-    const text = largeFleet(500);
+    const text = largeFleet(500, RUNTIME_IMAGE);
     expect(load(text).devices).toHaveLength(500);
     expect(text.split('\n').length).toBeLessThan(100);
   });

@@ -11,7 +11,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { BUNDLE_A, BUNDLE_B, fakeDigest, largeFleet, PROFILES, THREE_SITES } from '../__fixtures__/fleets.js';
+import { largeFleet } from '@alki/testkit';
+import {
+  BUNDLE_A,
+  BUNDLE_B,
+  fakeDigest,
+  PROFILES,
+  RUNTIME_IMAGE,
+  THREE_SITES,
+} from '../__fixtures__/fleets.js';
 import { FleetError } from '../errors.js';
 import { resolveInventory, type Inventory } from '../inventory/inventory.js';
 import { parseFleet } from '../inventory/parse-fleet.js';
@@ -350,7 +358,7 @@ describe('planFleet', () => {
 
 describe('a 500-device fleet', () => {
   it('plans in under 2 s, and a second plan writes byte-identical files', async () => {
-    const text = largeFleet(500);
+    const text = largeFleet(500, RUNTIME_IMAGE);
     const run = () => {
       const started = performance.now();
       const inventory = inventoryOf(text);
