@@ -75,4 +75,3 @@ export const PROFILES: Record<string, GroupProfile> = {
     memoryBytes: 16 * 1024 ** 3,
   },
 };
-
