@@ -1,0 +1,226 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { agentPaths, readState, type AgentState } from '@alki/agent';
+import { packDemo, readBundle } from '@alki/bundler';
+import { RegistryClient } from '@alki/oci';
+import { freePort, startProcess, startRegistry, type TestRegistry } from '@alki/testkit';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EXIT_CODES } from '../exit-codes.js';
+import { cliLauncher, publishedDigest, runCli } from '../test-support.js';
+
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const PASSPHRASE = 'agent-test-pass-phrase-91c2';
+
+let work: string;
+let registry: TestRegistry;
+let client: RegistryClient;
+/** Where `alki publish --registry <host>/models` puts the demo bundle: models/<its slug>. */
+let REPOSITORY: string;
+/** Two demo bundles (Q8_0 and Q4_K_M), published unsigned. */
+const digests = { v1: '', v2: '' };
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-cli-agent-'));
+  registry = await startRegistry();
+  client = new RegistryClient({ registry: registry.host });
+  process.env.ALKI_KEY_PASSPHRASE = PASSPHRASE;
+  try {
+    expect((await runCli(['keygen', '--out', path.join(work, 'release'), '--quiet'])).code).toBe(0);
+  } finally {
+    delete process.env.ALKI_KEY_PASSPHRASE;
+  }
+  const v1 = path.join(work, 'v1');
+  const v2 = path.join(work, 'v2');
+  await packDemo({ out: v1, quantize: ['Q8_0'] });
+  await packDemo({ out: v2, quantize: ['Q4_K_M'] });
+  REPOSITORY = `models/${(await readBundle(v1)).manifest.slug}`;
+  const models = `${registry.host}/models`;
+  digests.v1 = await publishedDigest(v1, models, 'v1');
+  digests.v2 = await publishedDigest(v2, models, 'v2');
+}, 300_000);
+
+afterAll(async () => {
+  await registry?.stop();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** Points the channel tag `stable` at a digest, as a publisher promoting a release does. */
+async function moveStableTo(digest: string): Promise<void> {
+  const manifest = await client.getManifest(REPOSITORY, digest);
+  await client.putManifest(REPOSITORY, 'stable', manifest.bytes, manifest.mediaType);
+}
+
+/** Polls the agent's state file until `done` holds for it, or fails with the agent's output after `timeoutMs`. */
+async function waitForState(
+  dir: string,
+  done: (state: AgentState) => boolean,
+  output: () => string,
+  timeoutMs = 150_000,
+): Promise<AgentState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await readState(agentPaths(dir));
+    if (state && done(state)) return state;
+    if (Date.now() > deadline)
+      throw new Error(`The agent's state never got there: ${JSON.stringify(state)}\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Waits until the server the agent restarted on its start answers 200. */
+async function waitForHttpOk(url: string, output: () => string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await fetch(url)
+      .then((response) => response.status)
+      .catch(() => 0);
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${url} never answered 200\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function completion(url: string): Promise<{ status: number; object?: string }> {
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 }),
+  });
+  const body = (await response.json()) as { object?: string };
+  return { status: response.status, object: body.object };
+}
+
+describe('alki agent', () => {
+  it('refuses bad flags as usage errors (exit 2) before touching the registry', async () => {
+    const channel = `${registry.host}/${REPOSITORY}:stable`;
+    const dir = path.join(work, 'never-made');
+    const neither = await runCli(['agent', channel, '--dir', dir]);
+    expect(neither.code).toBe(EXIT_CODES.usage);
+    expect(neither.stderr).toContain('--exec');
+    const both = await runCli(['agent', channel, '--dir', dir, '--exec', '--systemd-unit', 'x.service']);
+    expect(both.code).toBe(EXIT_CODES.usage);
+    const keep = await runCli(['agent', channel, '--dir', dir, '--exec', '--keep', '1']);
+    expect([keep.code, keep.stderr]).toEqual([EXIT_CODES.usage, expect.stringContaining('--keep')]);
+    const onceExec = await runCli(['agent', channel, '--dir', dir, '--exec', '--once']);
+    expect([onceExec.code, onceExec.stderr]).toEqual([
+      EXIT_CODES.usage,
+      expect.stringContaining('--once needs --systemd-unit'),
+    ]);
+    const interval = await runCli(['agent', channel, '--dir', dir, '--exec', '--interval', '0']);
+    expect([interval.code, interval.stderr]).toEqual([
+      EXIT_CODES.usage,
+      expect.stringContaining('--interval'),
+    ]);
+    for (const run of [neither, both, keep, onceExec, interval]) expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  /** `alki agent` as on a device: the CLI (sources through tsx) in its own process, supervising `alki serve`. */
+  function startAgent(dir: string, port: number, flags: string[]) {
+    const agent = startProcess(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        cliLauncher(work),
+        'agent',
+        `${registry.host}/${REPOSITORY}:stable`,
+        '--dir',
+        dir,
+        '--exec',
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+        '--engine',
+        'llama-server',
+        '--serve-arg=--threads=1',
+        '--interval',
+        '1',
+        '--retry',
+        '1',
+        '--health-timeout',
+        '90',
+        '--json',
+        ...flags,
+      ],
+      { cwd: repoRoot },
+    );
+    const stdout: string[] = [];
+    agent.child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk.toString('utf8')));
+    return {
+      ...agent,
+      /** Sends SIGTERM and returns the exit code and the decisions it printed, one JSON object per line. */
+      async terminate() {
+        const exited = once(agent.child, 'exit');
+        agent.child.kill('SIGTERM');
+        const [code] = (await exited) as [number | null];
+        const events = stdout
+          .join('')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as { decision: string; digest?: string });
+        return { code, events };
+      },
+    };
+  }
+
+  const dir = () => path.join(work, 'device');
+  let port: number;
+
+  it('installs the bundle the tag names, serves it, logs one JSON line per decision, and exits 0 on SIGTERM', async () => {
+    port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    await moveStableTo(digests.v1);
+    const agent = startAgent(dir(), port, []);
+    try {
+      const state = await waitForState(
+        dir(),
+        (s) => s.current?.digest === digests.v1 && s.lastCheck?.outcome === 'updated',
+        () => agent.output(),
+      );
+      expect(state.lastError).toBeUndefined();
+      expect(state.healthy).toEqual([digests.v1]);
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      expect(await completion(url)).toEqual({ status: 200, object: 'chat.completion' });
+      const { code, events } = await agent.terminate();
+      expect([code, agent.output()]).toEqual([EXIT_CODES.ok, expect.any(String)]);
+      await expect(fetch(`${url}/health`)).rejects.toThrow();
+      expect(events.map((event) => event.decision)).toEqual(
+        expect.arrayContaining(['start', 'download', 'switch', 'restart', 'healthy', 'stop']),
+      );
+      expect(events.filter((e) => e.decision === 'switch').map((e) => e.digest)).toEqual([digests.v1]);
+    } finally {
+      await agent.stop(15_000);
+    }
+  }, 300_000);
+
+  it('under a policy that requires a signature (--key), refuses and denies an unsigned bundle and keeps serving the old one', async () => {
+    const url = `http://127.0.0.1:${port}`;
+    await moveStableTo(digests.v2);
+    const agent = startAgent(dir(), port, ['--key', path.join(work, 'release.pub')]);
+    try {
+      const state = await waitForState(
+        dir(),
+        (s) => s.denied.some((entry) => entry.digest === digests.v2),
+        () => agent.output(),
+      );
+      expect(state.lastError?.code).toBe('UNTRUSTED_BUNDLE');
+      expect(state.denied[0].reason).toContain('the policy requires a signature');
+      expect(state.current?.digest).toBe(digests.v1);
+      // Nothing of v2 stays on the disk: only v1's slot.
+      expect(fs.readdirSync(agentPaths(dir()).slots)).toEqual([expect.stringContaining(digests.v1.slice(7))]);
+      await waitForHttpOk(`${url}/health`, () => agent.output());
+      expect(await completion(url)).toEqual({ status: 200, object: 'chat.completion' });
+      const { code, events } = await agent.terminate();
+      expect(code).toBe(EXIT_CODES.ok);
+      expect(events.map((event) => event.decision)).toEqual(expect.arrayContaining(['deny']));
+      expect(events.filter((e) => e.decision === 'switch')).toEqual([]);
+    } finally {
+      await agent.stop(15_000);
+    }
+  }, 300_000);
+});
