@@ -34,6 +34,8 @@ describe('parseGenerationRequest', () => {
         stop: 'END',
         stream: true,
         stream_options: { include_usage: true },
+        tools: [{ type: 'function', function: { name: 'f' } }],
+        frequency_penalty: 0.5,
       },
       ['tiny'],
     );
@@ -50,7 +52,29 @@ describe('parseGenerationRequest', () => {
       stop: ['END'],
       stream: true,
       includeUsage: true,
+      // What the front does not read travels on to the engine as sent.
+      extra: { tools: [{ type: 'function', function: { name: 'f' } }], frequency_penalty: 0.5 },
     });
+  });
+
+  it('takes the tool messages of a round trip: an assistant message with tool_calls and no content, a tool result', () => {
+    const call = { id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } };
+    const request = parseGenerationRequest(
+      'chat',
+      {
+        messages: [
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: null, tool_calls: [call] },
+          { role: 'tool', tool_call_id: 'call_1', content: 'done' },
+        ],
+      },
+      ['tiny'],
+    );
+    expect(request.messages).toEqual([
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: '', toolCalls: [call] },
+      { role: 'tool', content: 'done', toolCallId: 'call_1' },
+    ]);
   });
 
   it('accepts a completion prompt given as a one-element array, and a missing model', () => {
@@ -100,7 +124,9 @@ describe('parseGenerationRequest', () => {
 
   it.each([
     [[], 'messages'],
-    [[{ role: 'tool', content: 'x' }], 'messages[0].role'],
+    [[{ role: 'tool', content: 'x' }], 'messages[0].tool_call_id'],
+    [[{ role: 'robot', content: 'x' }], 'messages[0].role'],
+    [[{ role: 'assistant', content: null, tool_calls: 'f' }], 'messages[0].tool_calls'],
     [[{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }], 'messages[0].content[0]'],
     [[{ role: 'user', content: ['hello', { type: 'input_audio' }] }], 'messages[0].content[0]'],
     [

@@ -1,20 +1,51 @@
 import { RuntimeError, type RuntimeErrorCode } from '../errors.js';
 import { MAX_IMAGES_PER_REQUEST, parseImageUrl, type ImageInput } from '../vision/image-input.js';
 
-// The subset of the OpenAI API that both engines serve. Field names follow
-// the OpenAI API reference (chat/completions, completions); anything else in
-// a request body is ignored, as the OpenAI servers do for unknown fields.
+// The OpenAI API as both engines serve it. Field names follow the OpenAI API
+// reference (chat/completions, completions). The front checks the fields it
+// acts on itself (model, messages or prompt, max_tokens, temperature, top_p,
+// seed, stop, stream, n); every other field of the body travels on in `extra`:
+// the llama-server engine forwards it (tools, tool_choice, response_format,
+// grammar, logprobs, penalties...), the node-llama-cpp engine takes what
+// node-llama-cpp supports and refuses the rest with a 400 naming the field.
 
 /** A piece of a chat message that carries an image: text and images in the order sent. */
 export type ChatPart = { type: 'text'; text: string } | { type: 'image'; image: ImageInput };
 
+/** A function call the model asked for (OpenAI `tool_calls`). */
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant' | 'tool';
   /** The message's text (its text parts joined). */
   content: string;
   /** Set only when the message carries images: its text and images in order, for a vision engine. */
   parts?: ChatPart[];
+  /** An assistant message's function calls, as the client sent them back. */
+  toolCalls?: unknown[];
+  /** A tool message: the call it answers. */
+  toolCallId?: string;
 }
+
+/** The body fields the front reads itself; every other field is passed on in `extra`. */
+const FRONT_FIELDS = new Set([
+  'model',
+  'messages',
+  'prompt',
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'seed',
+  'stop',
+  'stream',
+  'stream_options',
+  'n',
+]);
 
 /** A validated generation request, the same for both engines. */
 export interface GenerationRequest {
@@ -32,15 +63,21 @@ export interface GenerationRequest {
   stream: boolean;
   /** Send a final usage chunk when streaming (`stream_options.include_usage`). */
   includeUsage: boolean;
+  /** The body's other fields (tools, response_format, logprobs, penalties...), for the engine. */
+  extra: Record<string, unknown>;
 }
 
-export type FinishReason = 'stop' | 'length';
+export type FinishReason = 'stop' | 'length' | 'tool_calls';
 
 export interface GenerationResult {
   text: string;
   promptTokens: number;
   completionTokens: number;
   finishReason: FinishReason;
+  /** The function calls the model made, when it made any. */
+  toolCalls?: ToolCall[];
+  /** Per-token log-probabilities (chat: `logprobs.content`), when the request asked for them. */
+  logprobs?: unknown[];
 }
 
 function invalid(message: string, param?: string): RuntimeError {
@@ -108,15 +145,35 @@ function parseMessages(value: unknown): ChatMessage[] {
   if (!Array.isArray(value) || value.length === 0)
     throw invalid("'messages' must be a non-empty array.", 'messages');
   const messages = value.map((raw: unknown, index): ChatMessage => {
-    const message = raw as { role?: unknown; content?: unknown };
+    const message = raw as {
+      role?: unknown;
+      content?: unknown;
+      tool_calls?: unknown;
+      tool_call_id?: unknown;
+    };
     if (!message || typeof message !== 'object')
       throw invalid(`messages[${index}] must be an object.`, `messages[${index}]`);
     const role = message.role === 'developer' ? 'system' : message.role;
-    if (role !== 'system' && role !== 'user' && role !== 'assistant') {
+    if (role !== 'system' && role !== 'user' && role !== 'assistant' && role !== 'tool') {
       throw invalid(
-        `messages[${index}].role must be system, developer, user or assistant; got ${JSON.stringify(message.role)}.`,
+        `messages[${index}].role must be system, developer, user, assistant or tool; got ${JSON.stringify(message.role)}.`,
         `messages[${index}].role`,
       );
+    }
+    if (role === 'assistant' && message.tool_calls !== undefined && message.tool_calls !== null) {
+      if (!Array.isArray(message.tool_calls))
+        throw invalid(`messages[${index}].tool_calls must be an array.`, `messages[${index}].tool_calls`);
+      // An assistant message that only calls functions has no content.
+      const content = message.content === null || message.content === undefined ? '' : message.content;
+      return { role, ...messageContent(content, index), toolCalls: message.tool_calls as unknown[] };
+    }
+    if (role === 'tool') {
+      if (typeof message.tool_call_id !== 'string' || !message.tool_call_id)
+        throw invalid(
+          `messages[${index}] is a tool message without a tool_call_id.`,
+          `messages[${index}].tool_call_id`,
+        );
+      return { role, ...messageContent(message.content, index), toolCallId: message.tool_call_id };
     }
     return { role, ...messageContent(message.content, index) };
   });
@@ -184,6 +241,7 @@ export function parseGenerationRequest(
     stop: parseStop(record.stop),
     stream: record.stream === true,
     includeUsage: Boolean(options && options.include_usage === true),
+    extra: Object.fromEntries(Object.entries(record).filter(([key]) => !FRONT_FIELDS.has(key))),
   };
   if (kind === 'chat') return { kind, messages: parseMessages(record.messages), ...common };
   let prompt = record.prompt;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { RuntimeError } from '../errors.js';
 import { abortReason, isFailureLine } from '../native/abort-reason.js';
-import type { ChatMessage, GenerationRequest, GenerationResult } from '../openai/protocol.js';
+import type { ChatMessage, GenerationRequest, GenerationResult, ToolCall } from '../openai/protocol.js';
 import type { Engine } from './engine.js';
 import { serveSettingsArgs, type ServeSettings } from './llama-server-args.js';
 
@@ -43,6 +43,30 @@ async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Reco
   }
 }
 
+/** One streamed choice of llama-server's OpenAI endpoints. */
+interface UpstreamChoice {
+  delta?: { content?: string | null; tool_calls?: ToolCallDelta[] };
+  text?: string;
+  logprobs?: { content?: unknown; tokens?: unknown } | null;
+  finish_reason?: string | null;
+}
+
+/** A streamed piece of a function call: the id and name come first, the arguments in pieces. */
+interface ToolCallDelta {
+  index?: number;
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
+
+/** Adds a streamed piece to the calls it belongs to, by index, as OpenAI's clients assemble them. */
+export function mergeToolCall(calls: ToolCall[], delta: ToolCallDelta): void {
+  const index = delta.index ?? calls.length;
+  const call = (calls[index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
+  if (delta.id) call.id = delta.id;
+  if (delta.function?.name) call.function.name += delta.function.name;
+  if (delta.function?.arguments) call.function.arguments += delta.function.arguments;
+}
+
 // llama-server's error types (tools/server/server-common.cpp, error_type_to_str).
 function upstreamError(status: number, body: { error?: { message?: string; type?: string } }): RuntimeError {
   const message = body.error?.message ?? `llama-server answered ${status}`;
@@ -59,6 +83,10 @@ function upstreamError(status: number, body: { error?: { message?: string; type?
 // data URLs passed on as the client sent them (tools/server/server-common.cpp,
 // oaicompat_chat_params_parse).
 function upstreamMessage(message: ChatMessage): Record<string, unknown> {
+  if (message.toolCalls)
+    return { role: message.role, content: message.content, tool_calls: message.toolCalls };
+  if (message.toolCallId !== undefined)
+    return { role: message.role, content: message.content, tool_call_id: message.toolCallId };
   if (!message.parts) return { role: message.role, content: message.content };
   return {
     role: message.role,
@@ -198,6 +226,8 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
   ): Promise<GenerationResult> {
     if (exitReason) throw new RuntimeError('UPSTREAM_FAILED', exitReason);
     const body: Record<string, unknown> = {
+      // Every field the front does not read goes to llama-server as the client sent it.
+      ...request.extra,
       model: settings.modelId,
       stream: true,
       stream_options: { include_usage: true },
@@ -235,19 +265,20 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     let text = '';
     let finishReason: string | undefined;
     let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
+    const toolCalls: ToolCall[] = [];
+    const logprobs: unknown[] = [];
     try {
       for await (const event of sseEvents(response.body)) {
         if (event.error) throw upstreamError(500, event);
-        const choice = (
-          event.choices as
-            | Array<{ delta?: { content?: string | null }; text?: string; finish_reason?: string | null }>
-            | undefined
-        )?.[0];
+        const choice = (event.choices as UpstreamChoice[] | undefined)?.[0];
         const piece = choice?.delta?.content ?? choice?.text ?? '';
         if (piece) {
           text += piece;
           onText(piece);
         }
+        for (const delta of choice?.delta?.tool_calls ?? []) mergeToolCall(toolCalls, delta);
+        const tokens = choice?.logprobs?.content ?? choice?.logprobs?.tokens;
+        if (Array.isArray(tokens)) logprobs.push(...(tokens as unknown[]));
         if (choice?.finish_reason) finishReason = choice.finish_reason;
         if (event.usage) usage = event.usage;
       }
@@ -263,7 +294,14 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
       text,
       promptTokens: usage?.prompt_tokens ?? 0,
       completionTokens: usage?.completion_tokens ?? 0,
-      finishReason: finishReason === 'length' ? 'length' : 'stop',
+      finishReason:
+        finishReason === 'length'
+          ? 'length'
+          : finishReason === 'tool_calls' || toolCalls.length
+            ? 'tool_calls'
+            : 'stop',
+      ...(toolCalls.length ? { toolCalls } : {}),
+      ...(logprobs.length ? { logprobs } : {}),
     };
   }
 

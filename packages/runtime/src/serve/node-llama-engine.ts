@@ -8,6 +8,7 @@ import {
   type ChatHistoryItem,
   type Llama,
   type LlamaContextSequence,
+  type LlamaGrammar,
   type LlamaModel,
 } from 'node-llama-cpp';
 import { RuntimeError } from '../errors.js';
@@ -42,12 +43,53 @@ export function effectiveThreads(
   return Math.max(1, Math.min(cores, requested));
 }
 
-function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = messages.map((message) =>
-    message.role === 'assistant'
-      ? { type: 'model', response: [message.content] }
-      : { type: message.role, text: message.content },
+// The OpenAI fields node-llama-cpp serves beyond what the front reads: JSON output through a grammar.
+const NODE_FIELDS = new Set(['response_format']);
+
+function servedByLlamaServer(field: string): RuntimeError {
+  return new RuntimeError(
+    'REQUEST_INVALID',
+    `'${field}' is not served by the built-in node-llama-cpp engine; serve with --engine llama-server, which takes every field llama-server does.`,
+    { details: { param: field } },
   );
+}
+
+/** The grammar a request's response_format asks for (json_object, or json_schema with its schema); undefined for text. */
+async function responseGrammar(llama: Llama, format: unknown): Promise<LlamaGrammar | undefined> {
+  if (format === undefined || format === null) return undefined;
+  const spec = format as { type?: unknown; json_schema?: { schema?: unknown } };
+  if (spec.type === 'text') return undefined;
+  if (spec.type === 'json_object') return llama.getGrammarFor('json');
+  if (
+    spec.type === 'json_schema' &&
+    spec.json_schema?.schema &&
+    typeof spec.json_schema.schema === 'object'
+  ) {
+    try {
+      return await llama.createGrammarForJsonSchema(spec.json_schema.schema as never);
+    } catch (error) {
+      throw new RuntimeError(
+        'REQUEST_INVALID',
+        `response_format.json_schema.schema cannot be served by node-llama-cpp: ${(error as Error).message}`,
+        { details: { param: 'response_format' } },
+      );
+    }
+  }
+  throw new RuntimeError(
+    'REQUEST_INVALID',
+    "'response_format' must be {type: 'text'}, {type: 'json_object'} or {type: 'json_schema', json_schema: {schema}}.",
+    { details: { param: 'response_format' } },
+  );
+}
+
+function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = messages.map((message, index): ChatHistoryItem => {
+    if (message.role === 'tool' || message.toolCalls)
+      throw servedByLlamaServer(`messages[${index}].tool_calls`);
+    return message.role === 'assistant'
+      ? { type: 'model', response: [message.content] }
+      : { type: message.role, text: message.content };
+  });
   // The answer is generated into a trailing empty model turn.
   history.push({ type: 'model', response: [] });
   return history;
@@ -116,6 +158,11 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
     onText: (text: string) => void,
     signal: AbortSignal,
   ): Promise<GenerationResult> {
+    // Refused before the request takes a sequence: fields this engine cannot honour.
+    const unserved = Object.keys(request.extra).find((field) => !NODE_FIELDS.has(field));
+    if (unserved !== undefined) throw servedByLlamaServer(unserved);
+    const history = request.kind === 'chat' ? toHistory(request.messages ?? []) : undefined;
+    const grammar = await responseGrammar(llama, request.extra.response_format);
     const sequence = await pool.acquire(signal);
     let completionTokens = 0;
     // The sampling and streaming options both node-llama-cpp generators take.
@@ -128,6 +175,7 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
         topP: request.topP,
         seed: request.seed,
         customStopTriggers: request.stop.length ? request.stop : undefined,
+        ...(grammar ? { grammar } : {}),
         onTextChunk: onText,
         onToken: (tokens: readonly unknown[]) => {
           completionTokens += tokens.length;
@@ -159,11 +207,11 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
       }
       const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false, chatWrapper });
       try {
-        const history = toHistory(request.messages ?? []);
+        const chatHistory = history ?? [];
         const promptTokens = chat.chatWrapper
-          .generateContextState({ chatHistory: history })
+          .generateContextState({ chatHistory })
           .contextText.tokenize(model.tokenizer).length;
-        const { response, metadata } = await chat.generateResponse(history, options(promptTokens));
+        const { response, metadata } = await chat.generateResponse(chatHistory, options(promptTokens));
         return result(response, promptTokens, metadata.stopReason);
       } finally {
         chat.dispose({ disposeSequence: false });

@@ -133,7 +133,20 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
         throw error;
       }
       const events = open();
-      events.send(chunk(kind, id, createdAt, kind === 'chat' ? {} : '', result.finishReason));
+      // Function calls arrive whole, in one chunk before the last, each with its index.
+      if (kind === 'chat' && result.toolCalls)
+        events.send(
+          chunk(
+            kind,
+            id,
+            createdAt,
+            { tool_calls: result.toolCalls.map((call, index) => ({ index, ...call })) },
+            null,
+          ),
+        );
+      events.send(
+        chunk(kind, id, createdAt, kind === 'chat' ? {} : '', result.finishReason, result.logprobs),
+      );
       if (parsed.includeUsage)
         events.send({
           id,
@@ -153,13 +166,15 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
     kind: 'chat' | 'completion',
     id: string,
     createdAt: number,
-    delta: Record<string, string> | string,
+    delta: Record<string, unknown> | string,
     finishReason: string | null,
+    logprobs: unknown[] | undefined = undefined,
   ) {
+    const probabilities = logprobs ? { content: logprobs } : null;
     const choice =
       kind === 'chat'
-        ? { index: 0, delta, logprobs: null, finish_reason: finishReason }
-        : { index: 0, text: delta, logprobs: null, finish_reason: finishReason };
+        ? { index: 0, delta, logprobs: probabilities, finish_reason: finishReason }
+        : { index: 0, text: delta, logprobs: probabilities, finish_reason: finishReason };
     return {
       id,
       object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion',
@@ -176,15 +191,21 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
     _request: GenerationRequest,
     result: GenerationResult,
   ) {
+    const logprobs = result.logprobs ? { content: result.logprobs } : null;
     const choice =
       kind === 'chat'
         ? {
             index: 0,
-            message: { role: 'assistant', content: result.text },
-            logprobs: null,
+            message: {
+              role: 'assistant',
+              // A message that only calls functions has no content (OpenAI: null).
+              content: result.toolCalls && !result.text ? null : result.text,
+              ...(result.toolCalls ? { tool_calls: result.toolCalls } : {}),
+            },
+            logprobs,
             finish_reason: result.finishReason,
           }
-        : { index: 0, text: result.text, logprobs: null, finish_reason: result.finishReason };
+        : { index: 0, text: result.text, logprobs, finish_reason: result.finishReason };
     return {
       id,
       object: kind === 'chat' ? 'chat.completion' : 'text_completion',

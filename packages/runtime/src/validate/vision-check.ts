@@ -96,6 +96,7 @@ export async function checkVision(
         stop: [],
         stream: false,
         includeUsage: false,
+        extra: {},
       },
       () => undefined,
       options.signal ?? new AbortController().signal,

@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { cachedTinyLlamaGguf, nativeTools } from '@alki/testkit';
+import { Ajv } from 'ajv';
+import OpenAI, { BadRequestError } from 'openai';
+import { serveModel } from './serve.js';
+import { resolveGgufSettings } from './settings.js';
+import type { RunningServer } from './openai-server.js';
+
+// The fields of the OpenAI API beyond the ones the front reads itself, on the
+// real engines: llama-server gets every field as the client sent it; the
+// built-in engine serves response_format through a grammar and refuses the
+// rest by name. The test model has random weights, so what it says is noise,
+// but a grammar decides its form, and the prompt it is given is measurable.
+
+// A ChatML template that renders tools and the messages of a tool-call round trip.
+const TOOLS_TEMPLATE =
+  '{%- if tools %}<|im_start|>system\nTools: <tools>{% for tool in tools %}{{ tool | tojson }}{% endfor %}</tools> Call one as <tool_call>{"name": "...", "arguments": {...}}</tool_call><|im_end|>\n{% endif %}' +
+  "{%- for message in messages %}{%- if message.role == 'tool' %}<|im_start|>user\n<tool_response>{{ message.content }}</tool_response><|im_end|>\n" +
+  '{% elif message.role == \'assistant\' and message.tool_calls %}<|im_start|>assistant\n{% for call in message.tool_calls %}<tool_call>{"name": "{{ call.function.name }}", "arguments": {{ call.function.arguments | tojson }}}</tool_call>{% endfor %}<|im_end|>\n' +
+  '{% else %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endif %}{%- endfor %}{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}';
+
+const COLOR_SCHEMA = {
+  type: 'object',
+  properties: { color: { enum: ['red', 'blue'] } },
+  required: ['color'],
+  additionalProperties: false,
+};
+const validColor = new Ajv().compile(COLOR_SCHEMA);
+const WEATHER_TOOL = {
+  type: 'function' as const,
+  function: {
+    name: 'get_weather',
+    description: 'The weather in a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+};
+
+/** Serves the tools-template model on `engine` for the enclosing describe block. */
+function serving(engine: 'llama-server' | 'node-llama-cpp') {
+  const state = {} as { server: RunningServer; client: OpenAI; model: string };
+  beforeAll(async () => {
+    const model = await cachedTinyLlamaGguf({ chatTemplate: TOOLS_TEMPLATE, contextLength: 1024 });
+    const settings = await resolveGgufSettings(model.path, { port: 0, ctx: 1024, threads: 1, parallel: 1 });
+    const llamaServerBinary =
+      engine === 'llama-server' ? (await nativeTools()).paths['llama-server'] : undefined;
+    state.server = (await serveModel({ settings, engine, llamaServerBinary })).server;
+    state.model = settings.modelId;
+    state.client = new OpenAI({ baseURL: `${state.server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  }, 120_000);
+  afterAll(async () => {
+    await state.server?.close();
+  });
+  return state;
+}
+
+/** Asks for a color as JSON under COLOR_SCHEMA and checks the answer validates. */
+async function expectSchemaAnswer({ client, model }: { client: OpenAI; model: string }) {
+  const answer = await client.chat.completions.create({
+    model,
+    messages: [{ role: 'user', content: 'Pick a color.' }],
+    max_tokens: 100,
+    temperature: 0,
+    response_format: { type: 'json_schema', json_schema: { name: 'color', schema: COLOR_SCHEMA } },
+  });
+  const parsed: unknown = JSON.parse(answer.choices[0].message.content ?? '');
+  expect(validColor(parsed)).toBe(true);
+  expect(answer.choices[0].finish_reason).toBe('stop');
+}
+
+describe('the llama-server engine forwards the OpenAI fields the front does not read', () => {
+  const served = serving('llama-server');
+
+  it('response_format with a JSON schema: the answer validates against it', async () => {
+    await expectSchemaAnswer(served);
+  });
+
+  it('logprobs and top_logprobs: one entry per generated token, streamed and not', async () => {
+    const answer = await served.client.chat.completions.create({
+      model: served.model,
+      messages: [{ role: 'user', content: 'Hello' }],
+      max_tokens: 4,
+      temperature: 0,
+      logprobs: true,
+      top_logprobs: 2,
+    });
+    const content = answer.choices[0].logprobs?.content ?? [];
+    expect(content).toHaveLength(answer.usage!.completion_tokens);
+    for (const entry of content) {
+      expect(entry.logprob).toBeLessThanOrEqual(0);
+      expect(entry.top_logprobs).toHaveLength(2);
+    }
+    const stream = await served.client.chat.completions.create({
+      model: served.model,
+      messages: [{ role: 'user', content: 'Hello' }],
+      max_tokens: 4,
+      temperature: 0,
+      logprobs: true,
+      stream: true,
+    });
+    const streamed: unknown[] = [];
+    for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+    expect(streamed).toHaveLength(content.length);
+  });
+
+  it('tools reach the chat template, and a tool-call round trip comes back through it', async () => {
+    const question = { role: 'user' as const, content: 'What is the weather in Oslo?' };
+    const plain = await served.client.chat.completions.create({
+      model: served.model,
+      messages: [question],
+      max_tokens: 1,
+    });
+    const withTools = await served.client.chat.completions.create({
+      model: served.model,
+      messages: [question],
+      max_tokens: 1,
+      tools: [WEATHER_TOOL],
+      tool_choice: 'auto',
+    });
+    // The template renders each tool's JSON into the prompt: llama-server got them.
+    expect(withTools.usage!.prompt_tokens).toBeGreaterThan(plain.usage!.prompt_tokens + 40);
+    // The client sends the call and its result back; both are rendered for the next answer.
+    const call = {
+      id: 'call_1',
+      type: 'function' as const,
+      function: { name: 'get_weather', arguments: '{"city":"Oslo"}' },
+    };
+    const roundTrip = await served.client.chat.completions.create({
+      model: served.model,
+      messages: [
+        question,
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'Sunny, 21 degrees' },
+      ],
+      max_tokens: 3,
+      tools: [WEATHER_TOOL],
+    });
+    expect(roundTrip.choices[0].message.role).toBe('assistant');
+    expect(roundTrip.usage!.prompt_tokens).toBeGreaterThan(withTools.usage!.prompt_tokens + 20);
+  });
+
+  it("passes llama-server's own refusal of a field on as a 400 with its reason", async () => {
+    const refused = served.client.chat.completions.create({
+      model: served.model,
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 2,
+      response_format: { type: 'no-such-format' } as never,
+    });
+    await expect(refused).rejects.toBeInstanceOf(BadRequestError);
+  });
+});
+
+describe('the node-llama-cpp engine serves response_format and refuses what it cannot serve', () => {
+  const served = serving('node-llama-cpp');
+
+  it('response_format with a JSON schema, through a grammar: the answer validates', async () => {
+    await expectSchemaAnswer(served);
+  });
+
+  it('tools, a tool message or any other field it cannot serve: a 400 naming the field and the engine that can', async () => {
+    for (const request of [
+      { messages: [{ role: 'user' as const, content: 'Hi' }], tools: [WEATHER_TOOL] },
+      { messages: [{ role: 'user' as const, content: 'Hi' }], logprobs: true },
+      {
+        messages: [
+          { role: 'user' as const, content: 'Hi' },
+          { role: 'tool' as const, tool_call_id: 'call_1', content: 'Sunny' },
+        ],
+      },
+    ]) {
+      const refused = await served.client.chat.completions
+        .create({ model: served.model, max_tokens: 2, ...request })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(refused).toBeInstanceOf(BadRequestError);
+      expect((refused as BadRequestError).message).toMatch(
+        /is not served by the built-in node-llama-cpp engine; serve with --engine llama-server/,
+      );
+    }
+  });
+});
