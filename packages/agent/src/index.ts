@@ -17,6 +17,8 @@ export type { ProcessEntry, ProcessTable } from './service/process-table.js';
 export type { ServedSlot, ServiceManager } from './service/service-manager.js';
 export { runSystemctl, SystemdManager } from './service/systemd.js';
 export type { SystemctlRunner, SystemdOptions } from './service/systemd.js';
+export { AgentMetrics, healthState, parseListen, serveMetrics } from './metrics/agent-metrics.js';
+export type { AgentHealthState, MetricsServer } from './metrics/agent-metrics.js';
 export { agentPaths, slotDir } from './slots/agent-paths.js';
 export type { AgentPaths } from './slots/agent-paths.js';
 export { readCurrentLink } from './slots/current-link.js';

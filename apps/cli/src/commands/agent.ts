@@ -1,7 +1,10 @@
 import {
+  AgentMetrics,
   DEFAULT_SCHEDULE,
   DirectProcessManager,
   parseChannel,
+  parseListen,
+  serveMetrics,
   runAgent,
   SystemdManager,
   UpdateAgent,
@@ -32,6 +35,7 @@ interface AgentArgs extends RegistryFlags, TrustFlags {
   healthTimeout: number;
   reserve: number;
   once: boolean;
+  listen: string;
 }
 
 /** This CLI's own entry point, which `--exec` starts as `alki serve`. */
@@ -132,6 +136,11 @@ export const agentCommand: AlkiCommandBody = {
           default: 64,
           describe: 'MiB that must stay free on the disk after a download',
         })
+        .option('listen', {
+          type: 'string',
+          default: '127.0.0.1:9464',
+          describe: 'HOST:PORT where the agent serves its Prometheus /metrics (port 0: any free port)',
+        })
         .option('once', {
           type: 'boolean',
           default: false,
@@ -156,6 +165,11 @@ export const agentCommand: AlkiCommandBody = {
           const ok = positive(flag, Number(value));
           if (ok !== true) return ok;
         }
+        try {
+          parseListen(String(argv.listen));
+        } catch (error) {
+          return (error as Error).message;
+        }
         return Number(argv.reserve) >= 0 ? true : '--reserve takes a number of MiB, 0 or more.';
       })
       .example(
@@ -174,6 +188,7 @@ export const agentCommand: AlkiCommandBody = {
     // SIGTERM is how systemd stops the agent: a clean stop exits 0.
     interruptIsNormalStop();
     const channel = parseChannel(argv.channel);
+    const listen = parseListen(argv.listen);
     const client = await connectRegistry(channel.registry, await connectOptions(argv, out, signal));
     const options: RunAgentOptions = {
       channel,
@@ -194,7 +209,18 @@ export const agentCommand: AlkiCommandBody = {
       signal,
     };
     if (!argv.once) {
-      await runAgent(options);
+      const metrics = new AgentMetrics();
+      const server = await serveMetrics(metrics, listen);
+      out.event({ metrics: `${server.url}/metrics` }, `Metrics on ${server.url}/metrics`);
+      try {
+        await runAgent({
+          ...options,
+          onState: (state) => metrics.observeState(state),
+          onProgress: (done) => metrics.observeProgress(done),
+        });
+      } finally {
+        await server.close();
+      }
       return;
     }
     const agent = new UpdateAgent(options);
