@@ -262,6 +262,7 @@ const STATUS: Partial<Record<RuntimeErrorCode, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   SHUTTING_DOWN: 503,
   UPSTREAM_FAILED: 502,
+  NOT_IMPLEMENTED: 501,
 };
 
 // The OpenAI error `type` and `code` strings clients switch on.

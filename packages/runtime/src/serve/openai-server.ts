@@ -45,7 +45,13 @@ export interface RunningServer {
 }
 
 const GENERATION_ROUTES = { '/v1/chat/completions': 'chat', '/v1/completions': 'completion' } as const;
-const KNOWN_ROUTES = new Set(['/health', '/metrics', '/v1/models', ...Object.keys(GENERATION_ROUTES)]);
+const KNOWN_ROUTES = new Set([
+  '/health',
+  '/metrics',
+  '/v1/models',
+  '/v1/embeddings',
+  ...Object.keys(GENERATION_ROUTES),
+]);
 
 /**
  * Serves an engine over the OpenAI-compatible HTTP API: /v1/chat/completions
@@ -252,6 +258,13 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
         started,
       );
     }
+    // An OpenAI client asking for embeddings learns that this server has none,
+    // rather than that the route does not exist.
+    if (path === '/v1/embeddings')
+      throw new RuntimeError(
+        'NOT_IMPLEMENTED',
+        `alki serve does not serve embeddings yet; neither engine answers /v1/embeddings (this is ${engine.name}).`,
+      );
     if (method !== 'GET' && method !== 'HEAD')
       throw new RuntimeError('METHOD_NOT_ALLOWED', `${path} takes GET.`);
     if (path === '/health') {

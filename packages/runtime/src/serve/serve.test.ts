@@ -244,6 +244,16 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
     if (engine === 'llama-server') expect(text).toMatch(/^llamacpp:tokens_predicted_total \d+/m);
   });
 
+  it('answers /v1/embeddings with a 501 and an OpenAI error body, since neither engine serves embeddings yet', async () => {
+    const failure = await client.embeddings
+      .create({ model: modelId, input: 'Hi' })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((failure as InstanceType<typeof OpenAI.InternalServerError>).status).toBe(501);
+    expect((failure as InstanceType<typeof OpenAI.InternalServerError>).code).toBe('not_implemented');
+    expect((failure as Error).message).toMatch(/does not serve embeddings/);
+  });
+
   it('stops a generation whose client hangs up, and keeps serving', async () => {
     const controller = new AbortController();
     const response = await fetch(`${server.url}/v1/completions`, {
