@@ -171,8 +171,10 @@ const plan: AlkiCommand = {
     };
     out.result(data, () =>
       [
-        `Wrote a ${argv.strategy} plan for ${data.devices} devices to ${argv.out} (${data.files} files)`,
-        ...data.overlays.map((o) => `  ${o.path.padEnd(48)} ${o.devices} devices`),
+        `Wrote the ${argv.strategy} plan for ${data.devices} devices to ${argv.out} (${data.files} files)`,
+        ...data.overlays.map(
+          (o) => `  ${o.path.padEnd(48)} ${o.devices} device${o.devices === 1 ? '' : 's'}`,
+        ),
         'Commit it to the repository Argo CD reads; `kubectl kustomize <folder>` shows what a folder deploys.',
       ].join('\n'),
     );
