@@ -18,6 +18,7 @@ import { FILE_TYPE, OUT_TYPES, planTensors, type OutType, type PlannedTensor } f
 import { streamTensors, type ConvertProgress } from './stream-tensors.js';
 import { convertTokenizer } from './tokenizer/convert-tokenizer.js';
 import { readTokenizerFiles } from './tokenizer/files.js';
+import { readWholeFile } from './safetensors/reader.js';
 
 export interface ConvertOptions {
   /** A Hugging Face model folder, or a model in the HF cache (models--org--name or one of its snapshots). */
@@ -164,7 +165,10 @@ async function prepare(options: PlanConversionOptions, outtype: OutType): Promis
     (sum, t) => sum + (t.sources.length ? t.dims.reduce((a, b) => a * b, 1) : 0),
     0,
   );
-  const readme = await fs.readFile(path.join(checkpoint.dir, 'README.md'), 'utf8').catch(() => undefined);
+  const readme = await readWholeFile(path.join(checkpoint.dir, 'README.md')).then(
+    (b) => b.toString('utf8'),
+    () => undefined,
+  );
   const metadata = [
     ...generalMetadata(module.ggufArchitecture, {
       name: options.name,

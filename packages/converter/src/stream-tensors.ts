@@ -3,7 +3,7 @@ import type { GgufWriter } from '@alki/gguf-reader';
 import type { SourceTensor } from './input/checkpoint.js';
 import type { PlannedTensor } from './plan.js';
 import { SAFETENSORS_DTYPE_SIZES } from './safetensors/dtypes.js';
-import { readExactly } from './safetensors/reader.js';
+import { openForReading, readExactly } from './safetensors/reader.js';
 import { decodeToFloat32, encodedByteLength, encodeFromFloat32, ggmlTypeOfDtype } from './tensor/encode.js';
 import { permuteHeadRows } from './tensor/row-transforms.js';
 
@@ -102,7 +102,7 @@ export async function streamTensors(
   const open = (file: string) => {
     let handle = handles.get(file);
     if (!handle) {
-      handle = fs.open(file, 'r');
+      handle = openForReading(file);
       // A failure is reported when the read that needs it is awaited.
       handle.catch(() => undefined);
       handles.set(file, handle);

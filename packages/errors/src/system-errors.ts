@@ -11,6 +11,8 @@ const SYSTEM_ERRORS: Record<string, { category: ErrorCategory; sentence: string 
   ENOENT: { category: 'input', sentence: 'no such file or directory' },
   ENOTDIR: { category: 'input', sentence: 'a path component is not a directory' },
   EISDIR: { category: 'input', sentence: 'expected a file but found a directory' },
+  ELOOP: { category: 'input', sentence: 'a symbolic link loops back on itself' },
+  ENXIO: { category: 'input', sentence: 'not a regular file (a socket or a device with nothing behind it)' },
   EMFILE: { category: 'environment', sentence: 'too many open files' },
   ECONNREFUSED: { category: 'network', sentence: 'the connection was refused' },
   ECONNRESET: { category: 'network', sentence: 'the connection was reset' },

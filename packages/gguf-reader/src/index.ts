@@ -16,7 +16,7 @@ export type { GgufHeaderSpec, GgufTensorSpec } from './serialize.js';
 export { summarizeGguf } from './summary.js';
 export type { GgufSummary, MemoryEstimate, SummaryOptions, TensorTypeShare } from './summary.js';
 export { bufferSource } from './sources/buffer-source.js';
-export { fileSource } from './sources/file-source.js';
+export { fileSource, openRegularFile, specialFileKind } from './sources/file-source.js';
 export { httpSource } from './sources/http-source.js';
 export type { HttpSourceOptions } from './sources/http-source.js';
 export { openGgufModel, splitShardLocations } from './split.js';

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { specialFileKind } from '@alki/gguf-reader';
 import { HubError } from './errors.js';
 
 /**
@@ -83,7 +84,7 @@ async function classify(target: string, io: Pick<typeof fs, 'stat' | 'lstat'>): 
   if (info) {
     throw new HubError(
       'NOT_A_REGULAR_FILE',
-      `${target} is ${specialKind(info)}, not a regular file; Alki reads models only from regular files.`,
+      `${target} is ${specialFileKind(info)}, not a regular file; Alki reads models only from regular files.`,
       { hint: 'Point at the .gguf file or the bundle directory itself.', details: { target } },
     );
   }
@@ -115,13 +116,6 @@ function looksLikePath(target: string): boolean {
     target.includes('\\') ||
     target.split('/').length > 2
   );
-}
-
-function specialKind(info: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean }): string {
-  if (info.isFIFO()) return 'a named pipe (FIFO)';
-  if (info.isSocket()) return 'a socket';
-  if (info.isCharacterDevice()) return 'a character device';
-  return 'a block device';
 }
 
 function listOf(items: string[]): string {

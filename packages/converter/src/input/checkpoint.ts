@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ConverterError } from '../errors.js';
 import { readSafetensorsHeader } from '../safetensors/reader.js';
 import type { SafetensorsTensorInfo } from '../safetensors/header.js';
+import { readWholeFile } from '../safetensors/reader.js';
 
 /** A tensor of the checkpoint: where its bytes are and what they are. */
 export interface SourceTensor extends SafetensorsTensorInfo {
@@ -50,7 +51,10 @@ export async function resolveCheckpointDir(
     });
   }
   if (path.basename(dir).startsWith('models--')) {
-    const ref = await fs.readFile(path.join(dir, 'refs', 'main'), 'utf8').catch(() => undefined);
+    const ref = await readWholeFile(path.join(dir, 'refs', 'main')).then(
+      (b) => b.toString('utf8'),
+      () => undefined,
+    );
     const snapshots = await fs.readdir(path.join(dir, 'snapshots')).catch(() => [] as string[]);
     const revision = ref?.trim() || (snapshots.length === 1 ? snapshots[0] : undefined);
     if (!revision || !snapshots.includes(revision)) {
@@ -77,7 +81,7 @@ export async function resolveCheckpointDir(
 async function readJsonFile(file: string, what: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = (await readWholeFile(file)).toString('utf8');
   } catch (cause) {
     throw new ConverterError('INVALID_INPUT', `Cannot read ${what} (${file}): ${(cause as Error).message}`, {
       cause,

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { openRegularFile } from '@alki/gguf-reader';
 import { ConverterError } from '../errors.js';
 import { parseSafetensorsHeader, parseSafetensorsHeaderLength, type SafetensorsHeader } from './header.js';
 
@@ -38,14 +39,28 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
   }
 }
 
-async function openForReading(file: string): Promise<fs.FileHandle> {
+/**
+ * Opens a file of the checkpoint for reading, refusing anything but a regular
+ * file without blocking on it (a FIFO in place of a safetensors file).
+ */
+export async function openForReading(file: string): Promise<fs.FileHandle> {
   try {
-    return await fs.open(file, 'r');
+    return await openRegularFile(file);
   } catch (cause) {
-    throw new ConverterError('INVALID_INPUT', `Cannot open ${file}: ${(cause as Error).message}`, {
+    throw new ConverterError('INVALID_INPUT', (cause as Error).message.replace(/\.$/, ''), {
       cause,
       details: { file },
     });
+  }
+}
+
+/** Reads a whole file of the checkpoint (config.json, tokenizer.model...), a regular file only. */
+export async function readWholeFile(file: string): Promise<Buffer> {
+  const handle = await openForReading(file);
+  try {
+    return await handle.readFile();
+  } finally {
+    await handle.close();
   }
 }
 

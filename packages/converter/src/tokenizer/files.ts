@@ -1,7 +1,7 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ConverterError } from '../errors.js';
 import { readOptionalJson } from '../input/checkpoint.js';
+import { readWholeFile } from '../safetensors/reader.js';
 
 /** The tokenizer-related files of a checkpoint, parsed. */
 export interface TokenizerFiles {
@@ -25,7 +25,7 @@ export async function readTokenizerFiles(dir: string): Promise<TokenizerFiles> {
   const tokenizerConfig = (await readOptionalJson(dir, 'tokenizer_config.json')) ?? {};
   const specialTokensMap = (await readOptionalJson(dir, 'special_tokens_map.json')) ?? {};
   const modelFile = path.join(dir, 'tokenizer.model');
-  const sentencePieceModel = await fs.readFile(modelFile).then(
+  const sentencePieceModel = await readWholeFile(modelFile).then(
     (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
     () => undefined,
   );
@@ -50,7 +50,10 @@ async function readChatTemplates(
 ): Promise<Array<{ name: string; template: string }>> {
   let raw: unknown = tokenizerConfig.chat_template;
   if (raw === undefined) {
-    const jinja = await fs.readFile(path.join(dir, 'chat_template.jinja'), 'utf8').catch(() => undefined);
+    const jinja = await readWholeFile(path.join(dir, 'chat_template.jinja')).then(
+      (b) => b.toString('utf8'),
+      () => undefined,
+    );
     if (jinja !== undefined) raw = jinja;
     else raw = (await readOptionalJson(dir, 'chat_template.json'))?.chat_template;
   }

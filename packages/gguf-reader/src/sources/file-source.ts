@@ -24,6 +24,51 @@ export function fileSystemError(error: unknown, path: string, doing: string): Gg
 }
 
 /**
+ * Opens a file for reading only if it is a regular file. The open does not
+ * block (O_NONBLOCK: a FIFO without a writer would otherwise hang the open in
+ * the kernel, and a worker thread with it), and the type is checked on the
+ * opened descriptor, so a file swapped for a FIFO after a `stat` cannot hang
+ * either. O_NONBLOCK has no effect on reads of a regular file.
+ *
+ * @example
+ * const handle = await openRegularFile('model.safetensors');
+ */
+export async function openRegularFile(path: string): Promise<fs.promises.FileHandle> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (error) {
+    throw fileSystemError(error, path, 'open');
+  }
+  let stat: fs.Stats;
+  try {
+    stat = await handle.stat();
+  } catch (error) {
+    await handle.close();
+    throw fileSystemError(error, path, 'read');
+  }
+  if (!stat.isFile()) {
+    await handle.close();
+    throw new GgufError('INVALID_INPUT', `${path} is ${specialFileKind(stat)}, not a regular file.`, {
+      category: 'input',
+      details: { path },
+    });
+  }
+  return handle;
+}
+
+/** Names the kind of a file that is not a regular file, for an error message: "a named pipe (FIFO)", "a socket"... */
+export function specialFileKind(
+  stat: Pick<fs.Stats, 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isDirectory'>,
+): string {
+  if (stat.isFIFO()) return 'a named pipe (FIFO)';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isDirectory()) return 'a directory';
+  return 'a block device';
+}
+
+/**
  * A source over a local file, read with positioned reads: only the bytes
  * asked for are read, so tensor data stays on disk. Call `close()` when done.
  *
@@ -32,24 +77,13 @@ export function fileSystemError(error: unknown, path: string, doing: string): Gg
  * try { console.log((await readGguf(source)).tensors.length); } finally { await source.close?.(); }
  */
 export async function fileSource(path: string): Promise<ByteSource> {
-  let handle: fs.promises.FileHandle;
+  const handle = await openRegularFile(path);
   let size: number;
   try {
-    handle = await fs.promises.open(path, 'r');
-  } catch (error) {
-    throw fileSystemError(error, path, 'open');
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile())
-      throw new GgufError('INVALID_INPUT', `${path} is not a regular file.`, {
-        category: 'input',
-        details: { path },
-      });
-    size = stat.size;
+    size = (await handle.stat()).size;
   } catch (error) {
     await handle.close();
-    throw error instanceof GgufError ? error : fileSystemError(error, path, 'read');
+    throw fileSystemError(error, path, 'read');
   }
   return {
     size,
