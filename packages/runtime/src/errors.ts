@@ -20,8 +20,6 @@ export type RuntimeErrorCode =
   | 'CONTEXT_EXCEEDED'
   | 'ROUTE_NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
-  /** A route of the OpenAI API this server knows but does not serve (/v1/embeddings). */
-  | 'NOT_IMPLEMENTED'
   | 'BODY_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'SHUTTING_DOWN'
@@ -40,7 +38,6 @@ const CATEGORIES: Record<RuntimeErrorCode, ErrorCategory> = {
   CONTEXT_EXCEEDED: 'input',
   ROUTE_NOT_FOUND: 'usage',
   METHOD_NOT_ALLOWED: 'usage',
-  NOT_IMPLEMENTED: 'usage',
   BODY_TOO_LARGE: 'input',
   UNSUPPORTED_MEDIA_TYPE: 'input',
   SHUTTING_DOWN: 'environment',

@@ -1,11 +1,18 @@
 export { RuntimeError } from './errors.js';
 export type { RuntimeErrorCode } from './errors.js';
-export { httpStatusFor, openAiErrorBody, parseGenerationRequest } from './openai/protocol.js';
+export {
+  httpStatusFor,
+  openAiErrorBody,
+  parseEmbeddingRequest,
+  parseGenerationRequest,
+} from './openai/protocol.js';
 export type {
   ChatMessage,
   FinishReason,
+  EmbeddingRequest,
   GenerationRequest,
   GenerationResult,
+  ToolCall,
   OpenAiErrorBody,
 } from './openai/protocol.js';
 export { createKeyCheck, loadApiKeys } from './serve/access.js';

@@ -22,6 +22,7 @@ interface ServeArgs extends GlobalOptions {
   tlsCert?: string;
   tlsKey?: string;
   mmproj?: string;
+  embeddings: boolean;
 }
 
 /** The environment variable that holds API keys, comma-separated. */
@@ -77,6 +78,12 @@ export const serveCommand: AlkiCommandBody = {
         type: 'number',
         describe:
           'Requests generated at once, each with the whole context; more wait in a queue (default: runtime.json, else 4; fewer when memory is short)',
+      })
+      .option('embeddings', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Serve /v1/embeddings too (llama-server gets --embeddings, with mean pooling for a model that names none)',
       })
       .option('api-key', {
         type: 'string',
@@ -155,6 +162,7 @@ export const serveCommand: AlkiCommandBody = {
         ngl: parseGpuLayers(argv.ngl),
         parallel: argv.parallel,
         projectorPath: argv.mmproj === undefined ? undefined : path.resolve(argv.mmproj),
+        embeddings: argv.embeddings || undefined,
       }).filter(([, v]) => v !== undefined),
     );
     const requested = await resolveServeSettings(argv.target, overrides);

@@ -251,6 +251,47 @@ export function parseGenerationRequest(
   return { kind, prompt, ...common };
 }
 
+/** A validated /v1/embeddings request. */
+export interface EmbeddingRequest {
+  input: string[];
+  encodingFormat: 'float' | 'base64';
+}
+
+/** The most texts one /v1/embeddings request may carry (OpenAI's limit). */
+export const MAX_EMBEDDING_INPUTS = 2048;
+
+/**
+ * Checks a /v1/embeddings body: `input` a non-empty string or an array of them
+ * (token arrays are not taken), `encoding_format` float or base64.
+ *
+ * @example
+ * parseEmbeddingRequest({ input: ['hello', 'world'] }, ['tiny']);
+ */
+export function parseEmbeddingRequest(body: unknown, modelIds: readonly string[]): EmbeddingRequest {
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw invalid('The request body must be a JSON object.');
+  const record = body as Record<string, unknown>;
+  if (record.model !== undefined && (typeof record.model !== 'string' || !modelIds.includes(record.model)))
+    throw new RuntimeError('MODEL_NOT_FOUND', `The model ${JSON.stringify(record.model)} does not exist.`, {
+      details: { param: 'model' },
+    });
+  const input = typeof record.input === 'string' ? [record.input] : record.input;
+  if (
+    !Array.isArray(input) ||
+    input.length === 0 ||
+    input.length > MAX_EMBEDDING_INPUTS ||
+    !input.every((text) => typeof text === 'string' && text.length > 0)
+  )
+    throw invalid(
+      `'input' must be a non-empty string or an array of 1 to ${MAX_EMBEDDING_INPUTS} of them.`,
+      'input',
+    );
+  const format = record.encoding_format ?? 'float';
+  if (format !== 'float' && format !== 'base64')
+    throw invalid("'encoding_format' must be float or base64.", 'encoding_format');
+  return { input: input as string[], encodingFormat: format };
+}
+
 const STATUS: Partial<Record<RuntimeErrorCode, number>> = {
   REQUEST_INVALID: 400,
   CONTEXT_EXCEEDED: 400,
@@ -262,7 +303,6 @@ const STATUS: Partial<Record<RuntimeErrorCode, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   SHUTTING_DOWN: 503,
   UPSTREAM_FAILED: 502,
-  NOT_IMPLEMENTED: 501,
 };
 
 // The OpenAI error `type` and `code` strings clients switch on.

@@ -26,6 +26,11 @@ export interface Engine {
     onText: (text: string) => void,
     signal: AbortSignal,
   ): Promise<GenerationResult>;
+  /**
+   * One embedding per input text, and the tokens they took; present only when
+   * the engine was started to serve embeddings.
+   */
+  embed?(input: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; promptTokens: number }>;
   /** False once the engine can no longer answer (llama-server exited); /health then answers 503. */
   healthy?(): boolean;
   /** Extra Prometheus text appended to /metrics (llama-server's own metrics). */

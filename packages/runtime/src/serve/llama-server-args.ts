@@ -17,6 +17,13 @@ export interface ServeSettings {
   ngl: number | 'auto';
   /** Requests served at once, each with `ctx` tokens (runtime.json `args.parallel`). */
   parallel: number;
+  /**
+   * Serve /v1/embeddings as well (`alki serve --embeddings`). llama-server then
+   * runs with `--embeddings`, pooled by `pooling` (the model's own when it names one).
+   */
+  embeddings?: boolean;
+  /** llama-server's `--pooling` for embeddings: set for a model that names no pooling (a generative model). */
+  pooling?: 'mean';
 }
 
 /**
@@ -29,5 +36,7 @@ export function serveSettingsArgs(settings: ServeSettings): string[] {
     server: { host: settings.host, port: settings.port },
     args: { ctx: settings.ctx, threads: settings.threads, ngl: settings.ngl, parallel: settings.parallel },
   };
-  return llamaServerArgs(runtime, settings.modelPath, settings.modelId, settings.projectorPath);
+  const args = llamaServerArgs(runtime, settings.modelPath, settings.modelId, settings.projectorPath);
+  if (!settings.embeddings) return args;
+  return [...args, '--embeddings', ...(settings.pooling ? ['--pooling', settings.pooling] : [])];
 }

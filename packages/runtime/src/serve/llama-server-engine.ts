@@ -311,6 +311,30 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     contextSize,
     ...(settings.projectorPath !== undefined ? { images: true as const } : {}),
     generate,
+    ...(settings.embeddings
+      ? {
+          async embed(input: string[], signal: AbortSignal) {
+            if (exitReason) throw new RuntimeError('UPSTREAM_FAILED', exitReason);
+            const response = await fetch(`${upstream}/v1/embeddings`, {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json', ...auth },
+              body: JSON.stringify({ model: settings.modelId, input }),
+              signal,
+            });
+            const body = (await response.json().catch(() => ({}))) as {
+              data?: Array<{ index: number; embedding: number[] }>;
+              usage?: { prompt_tokens?: number };
+              error?: { message?: string; type?: string };
+            };
+            if (response.status !== 200 || !body.data) throw upstreamError(response.status, body);
+            const ordered = [...body.data].sort((a, b) => a.index - b.index);
+            return {
+              embeddings: ordered.map((d) => d.embedding),
+              promptTokens: body.usage?.prompt_tokens ?? 0,
+            };
+          },
+        }
+      : {}),
     healthy: () => exitReason === undefined,
     async metricsText() {
       const response = await fetch(`${upstream}/metrics`, { headers: auth });

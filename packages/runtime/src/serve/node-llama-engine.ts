@@ -8,6 +8,7 @@ import {
   type ChatHistoryItem,
   type Llama,
   type LlamaContextSequence,
+  type LlamaEmbeddingContext,
   type LlamaGrammar,
   type LlamaModel,
 } from 'node-llama-cpp';
@@ -27,6 +28,8 @@ export interface NodeLlamaEngineOptions {
   parallel?: number;
   /** An existing node-llama-cpp instance; by default the prebuilt CPU build. */
   llama?: Llama;
+  /** Serve embeddings too, from an embedding context made on first use. */
+  embeddings?: boolean;
   /**
    * The model's vision projector, which node-llama-cpp cannot load: set, it
    * makes requests with images fail with a 400 that names the engine that can.
@@ -152,6 +155,7 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
   // known format, which takes seconds on a small CPU: do it once, not per request.
   const chatWrapper = resolveChatWrapper(model);
   const contextSize = context.contextSize;
+  let embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
 
   async function generate(
     request: GenerationRequest,
@@ -233,7 +237,27 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
         }
       : {}),
     generate,
+    ...(options.embeddings
+      ? {
+          async embed(input: string[], signal: AbortSignal) {
+            embeddingContext ??= model.createEmbeddingContext({ contextSize: options.contextSize, threads });
+            const embedder = await embeddingContext;
+            const embeddings: number[][] = [];
+            let promptTokens = 0;
+            for (const text of input) {
+              signal.throwIfAborted();
+              const tokens = model.tokenize(text);
+              if (tokens.length > options.contextSize)
+                throw contextExceeded(tokens.length, options.contextSize);
+              promptTokens += tokens.length;
+              embeddings.push([...(await embedder.getEmbeddingFor(tokens)).vector]);
+            }
+            return { embeddings, promptTokens };
+          },
+        }
+      : {}),
     async close() {
+      await (await embeddingContext)?.dispose();
       await context.dispose();
       await model.dispose();
     },

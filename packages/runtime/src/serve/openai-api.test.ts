@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { getMetadata, openGguf } from '@alki/gguf-reader';
 import { cachedTinyLlamaGguf, nativeTools } from '@alki/testkit';
 import { Ajv } from 'ajv';
 import OpenAI, { BadRequestError } from 'openai';
@@ -36,11 +37,17 @@ const WEATHER_TOOL = {
 };
 
 /** Serves the tools-template model on `engine` for the enclosing describe block. */
-function serving(engine: 'llama-server' | 'node-llama-cpp') {
+function serving(engine: 'llama-server' | 'node-llama-cpp', embeddings = false) {
   const state = {} as { server: RunningServer; client: OpenAI; model: string };
   beforeAll(async () => {
     const model = await cachedTinyLlamaGguf({ chatTemplate: TOOLS_TEMPLATE, contextLength: 1024 });
-    const settings = await resolveGgufSettings(model.path, { port: 0, ctx: 1024, threads: 1, parallel: 1 });
+    const settings = await resolveGgufSettings(model.path, {
+      port: 0,
+      ctx: 1024,
+      threads: 1,
+      parallel: 1,
+      embeddings,
+    });
     const llamaServerBinary =
       engine === 'llama-server' ? (await nativeTools()).paths['llama-server'] : undefined;
     state.server = (await serveModel({ settings, engine, llamaServerBinary })).server;
@@ -51,6 +58,22 @@ function serving(engine: 'llama-server' | 'node-llama-cpp') {
     await state.server?.close();
   });
   return state;
+}
+
+/** Two texts' embeddings: one vector each of the model's width, finite, not equal, and their tokens counted. */
+async function expectEmbeddings({ client, model }: { client: OpenAI; model: string }, width: number) {
+  const answer = await client.embeddings.create({ model, input: ['hello there', 'a different text'] });
+  expect(answer.object).toBe('list');
+  expect(answer.data.map((d) => d.index)).toEqual([0, 1]);
+  for (const { embedding } of answer.data) {
+    expect(embedding).toHaveLength(width);
+    expect(embedding.every(Number.isFinite)).toBe(true);
+  }
+  expect(answer.data[0].embedding).not.toEqual(answer.data[1].embedding);
+  expect(answer.usage.prompt_tokens).toBeGreaterThan(3);
+  // The openai client asks for base64 unless told otherwise; both forms are served.
+  const floats = await client.embeddings.create({ model, input: 'hello there', encoding_format: 'float' });
+  expect(floats.data[0].embedding).toHaveLength(width);
 }
 
 /** Asks for a color as JSON under COLOR_SCHEMA and checks the answer validates. */
@@ -148,6 +171,34 @@ describe('the llama-server engine forwards the OpenAI fields the front does not 
     await expect(refused).rejects.toBeInstanceOf(BadRequestError);
   });
 });
+
+describe.each(['llama-server', 'node-llama-cpp'] as const)(
+  '/v1/embeddings on %s, started with embeddings',
+  (engine) => {
+    const served = serving(engine, true);
+
+    it('answers one vector per input, as the openai client reads them', async () => {
+      const model = await cachedTinyLlamaGguf({ chatTemplate: TOOLS_TEMPLATE, contextLength: 1024 });
+      const width = Number(getMetadata(await openGguf(model.path), 'llama.embedding_length'));
+      await expectEmbeddings(served, width);
+    });
+
+    it('still generates beside the embeddings, and refuses an empty input naming it', async () => {
+      const answer = await served.client.chat.completions.create({
+        model: served.model,
+        messages: [{ role: 'user', content: 'Hi' }],
+        max_tokens: 2,
+      });
+      expect(answer.choices[0].message.role).toBe('assistant');
+      const refused = await served.client.embeddings.create({ model: served.model, input: [] }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(BadRequestError);
+      expect((refused as BadRequestError).param).toBe('input');
+    });
+  },
+);
 
 describe('the node-llama-cpp engine serves response_format and refuses what it cannot serve', () => {
   const served = serving('node-llama-cpp');

@@ -8,6 +8,7 @@ import { createServerMetrics } from '../metrics/server-metrics.js';
 import {
   httpStatusFor,
   openAiErrorBody,
+  parseEmbeddingRequest,
   parseGenerationRequest,
   requestImages,
   type GenerationRequest,
@@ -45,11 +46,12 @@ export interface RunningServer {
 }
 
 const GENERATION_ROUTES = { '/v1/chat/completions': 'chat', '/v1/completions': 'completion' } as const;
+const EMBEDDINGS_ROUTE = '/v1/embeddings';
 const KNOWN_ROUTES = new Set([
   '/health',
   '/metrics',
   '/v1/models',
-  '/v1/embeddings',
+  EMBEDDINGS_ROUTE,
   ...Object.keys(GENERATION_ROUTES),
 ]);
 
@@ -77,6 +79,36 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
   let drained: (() => void) | undefined;
 
   const modelObject = { id: engine.modelId, object: 'model', created, owned_by: 'alki' };
+
+  async function handleEmbeddings(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const body = await readJsonBody(request, maxBodyBytes);
+    if (!engine.embed)
+      throw new RuntimeError(
+        'REQUEST_INVALID',
+        'This server does not serve embeddings; start it with `alki serve --embeddings`.',
+        { details: { param: 'input' } },
+      );
+    const { input, encodingFormat } = parseEmbeddingRequest(body, [engine.modelId]);
+    const abort = new AbortController();
+    response.on('close', () => {
+      if (!response.writableFinished) abort.abort(new Error('client closed the connection'));
+    });
+    const { embeddings, promptTokens } = await engine.embed(input, abort.signal);
+    sendJson(response, 200, {
+      object: 'list',
+      data: embeddings.map((vector, index) => ({
+        object: 'embedding',
+        index,
+        embedding:
+          encodingFormat === 'base64'
+            ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+            : vector,
+      })),
+      model: engine.modelId,
+      usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+    });
+    metrics.promptTokens.inc({}, promptTokens);
+  }
 
   async function handleGeneration(
     kind: 'chat' | 'completion',
@@ -258,13 +290,10 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
         started,
       );
     }
-    // An OpenAI client asking for embeddings learns that this server has none,
-    // rather than that the route does not exist.
-    if (path === '/v1/embeddings')
-      throw new RuntimeError(
-        'NOT_IMPLEMENTED',
-        `alki serve does not serve embeddings yet; neither engine answers /v1/embeddings (this is ${engine.name}).`,
-      );
+    if (path === EMBEDDINGS_ROUTE) {
+      if (method !== 'POST') throw new RuntimeError('METHOD_NOT_ALLOWED', `${path} takes POST.`);
+      return handleEmbeddings(request, response);
+    }
     if (method !== 'GET' && method !== 'HEAD')
       throw new RuntimeError('METHOD_NOT_ALLOWED', `${path} takes GET.`);
     if (path === '/health') {

@@ -244,14 +244,12 @@ describe.each<EngineName>(['node-llama-cpp', 'llama-server'])('alki serve on %s'
     if (engine === 'llama-server') expect(text).toMatch(/^llamacpp:tokens_predicted_total \d+/m);
   });
 
-  it('answers /v1/embeddings with a 501 and an OpenAI error body, since neither engine serves embeddings yet', async () => {
+  it('answers /v1/embeddings with a 400 naming --embeddings, since it was not started to serve them', async () => {
     const failure = await client.embeddings
       .create({ model: modelId, input: 'Hi' })
       .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(OpenAI.InternalServerError);
-    expect((failure as InstanceType<typeof OpenAI.InternalServerError>).status).toBe(501);
-    expect((failure as InstanceType<typeof OpenAI.InternalServerError>).code).toBe('not_implemented');
-    expect((failure as Error).message).toMatch(/does not serve embeddings/);
+    expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((failure as Error).message).toContain('start it with `alki serve --embeddings`');
   });
 
   it('stops a generation whose client hangs up, and keeps serving', async () => {

@@ -176,7 +176,14 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
     name = 'llama-server';
     engine = await startLlamaServerEngine({
       binary,
-      settings: { ...settings, host: '127.0.0.1', port: 0 },
+      settings: {
+        ...settings,
+        host: '127.0.0.1',
+        port: 0,
+        ...(settings.embeddings && !(await namesPooling(settings.modelPath))
+          ? { pooling: 'mean' as const }
+          : {}),
+      },
       log: options.log,
       onExit: options.onEngineExit,
       signal: options.signal,
@@ -189,6 +196,7 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
       contextSize: settings.ctx,
       threads: settings.threads === 'auto' ? undefined : settings.threads,
       parallel: settings.parallel,
+      ...(settings.embeddings ? { embeddings: true } : {}),
       ...(settings.projectorPath !== undefined ? { projectorPath: settings.projectorPath } : {}),
     });
     if (settings.projectorPath !== undefined)
@@ -214,4 +222,17 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
     await engine.close();
     throw error;
   }
+}
+
+/**
+ * Whether a model names how its embeddings are pooled (`<arch>.pooling_type`
+ * other than none, as embedding models do). A generative model names none,
+ * and llama-server's OpenAI embeddings need one: it is given mean pooling.
+ */
+async function namesPooling(modelPath: string): Promise<boolean> {
+  const header = await openGguf(modelPath);
+  const architecture = getMetadata(header, 'general.architecture');
+  const pooling =
+    typeof architecture === 'string' ? getMetadata(header, `${architecture}.pooling_type`) : undefined;
+  return (typeof pooling === 'number' || typeof pooling === 'bigint') && Number(pooling) > 0;
 }
