@@ -34,6 +34,8 @@ export interface TestChannel {
   v3: PublishedBundle;
   /** Points the channel tag at a digest, as a publisher promoting a release does. */
   moveTo(digest: string): Promise<void>;
+  /** Packs the demo bundle at another quantization and publishes it: one more healthy digest. */
+  publishDemo(quant: string): Promise<PublishedBundle>;
   work: string;
   close(): Promise<void>;
 }
@@ -85,6 +87,11 @@ export async function startTestChannel(): Promise<TestChannel> {
       async moveTo(digest) {
         const manifest = await client.getManifest(repository, digest);
         await client.putManifest(repository, 'stable', manifest.bytes, manifest.mediaType);
+      },
+      async publishDemo(quant) {
+        const out = path.join(work, `demo-${quant}`);
+        await packDemo({ out, quantize: [quant] });
+        return publish(client, repository, out, `demo-${quant.toLowerCase()}`);
       },
       async close() {
         await registry.stop();
