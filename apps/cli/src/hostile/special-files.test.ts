@@ -29,7 +29,12 @@ function alki(args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       [`--max-old-space-size=${HEAP_MB}`, ALKI, ...args, '--quiet'],
-      { timeout: TIME_LIMIT_MS, killSignal: 'SIGKILL', env: { ...process.env, NO_COLOR: '1' } },
+      {
+        timeout: TIME_LIMIT_MS,
+        killSignal: 'SIGKILL',
+        // The CLI as a user runs it: not with Jest's NODE_OPTIONS, whose warning would be the first line.
+        env: { ...process.env, NO_COLOR: '1', NODE_OPTIONS: '' },
+      },
       (error, stdout, stderr) => {
         const failure = error as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
         resolve({
