@@ -23,6 +23,9 @@ interface Run {
   ms: number;
 }
 
+const CLI_ENV: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', NODE_OPTIONS: '' };
+delete CLI_ENV.FORCE_COLOR;
+
 function alki(args: string[]): Promise<Run> {
   const started = performance.now();
   return new Promise((resolve) => {
@@ -32,8 +35,9 @@ function alki(args: string[]): Promise<Run> {
       {
         timeout: TIME_LIMIT_MS,
         killSignal: 'SIGKILL',
-        // The CLI as a user runs it: not with Jest's NODE_OPTIONS, whose warning would be the first line.
-        env: { ...process.env, NO_COLOR: '1', NODE_OPTIONS: '' },
+        // The CLI as a user runs it: not with Jest's NODE_OPTIONS, nor nx's FORCE_COLOR (beside NO_COLOR it makes
+        // Node warn), either of which would put a warning on the first line.
+        env: CLI_ENV,
       },
       (error, stdout, stderr) => {
         const failure = error as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
