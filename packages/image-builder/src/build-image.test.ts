@@ -14,6 +14,7 @@ import {
   startRegistry,
   type PodmanEnvironment,
   type TestRegistry,
+  commandOutput,
 } from '@alki/testkit';
 import { packFixtureBundle, tempDir } from './__fixtures__/fixture-bundle.js';
 import { BASE_HEALTHCHECK_PATH, buildAirGappedBase } from './base/air-gapped-base.js';
@@ -35,13 +36,6 @@ let podman: PodmanEnvironment;
 let registry: TestRegistry;
 let digest: string;
 let exported: string;
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const result = spawnSync(command, args, { encoding: 'utf8', env, maxBuffer: 64 << 20 });
-  if (result.status !== 0)
-    throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
-  return result.stdout;
-}
 
 function sha256(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -75,7 +69,7 @@ describe('an image built from a bundle on the air-gapped base', () => {
   it('unpacks with umoci into the bundle, llama-server and its libraries, run with the runtime.json arguments', () => {
     const umoci = requireCommand('umoci', 'the image unpack test');
     const unpacked = path.join(work, 'unpacked');
-    run(umoci, ['unpack', '--image', `${exported}:latest`, unpacked]);
+    commandOutput(umoci, ['unpack', '--image', `${exported}:latest`, unpacked]);
     const rootfs = path.join(unpacked, 'rootfs');
     const artifact = bundle.manifest.artifacts[0];
     const model = path.join(rootfs, 'opt/alki/bundle', artifactPath(artifact.uri));
@@ -165,14 +159,14 @@ describe('an image built from a bundle on the air-gapped base', () => {
   it('is copied by skopeo into a registry with the same digest our own push gives', async () => {
     const skopeo = requireCommand('skopeo', 'the registry copy test');
     // skopeo gzips plain-tar layers on the way to a registry unless told to keep the image as it is.
-    run(skopeo, [
+    commandOutput(skopeo, [
       'copy',
       '--preserve-digests',
       '--dest-tls-verify=false',
       `oci:${exported}:latest`,
       `docker://${registry.host}/acme/tiny-chat:skopeo`,
     ]);
-    const raw = run(skopeo, [
+    const raw = commandOutput(skopeo, [
       'inspect',
       '--raw',
       '--tls-verify=false',
@@ -182,7 +176,11 @@ describe('an image built from a bundle on the air-gapped base', () => {
     const pushed = await pushImage(store, TAG, `${registry.host}/acme/tiny-chat:pushed`);
     expect(pushed).toBe(digest);
     const inspected = JSON.parse(
-      run(skopeo, ['inspect', '--tls-verify=false', `docker://${registry.host}/acme/tiny-chat:pushed`]),
+      commandOutput(skopeo, [
+        'inspect',
+        '--tls-verify=false',
+        `docker://${registry.host}/acme/tiny-chat:pushed`,
+      ]),
     ) as { Digest: string; Labels: Record<string, string> };
     expect(inspected.Digest).toBe(digest);
     expect(inspected.Labels['io.alki.bundle.name']).toBe(bundle.manifest.slug);
@@ -193,7 +191,7 @@ describe('an image built from a bundle on the air-gapped base', () => {
     const port = await freePort();
     const name = `alki-test-${port}`;
     const loaded = await loadIntoEngine({ name: 'podman', run: programRunner(podman.env) }, store, TAG);
-    run(
+    commandOutput(
       'podman',
       ['run', '-d', '--init', '--name', name, loaded, ...withPort(image.config.config!.Cmd!, port)],
       podman.env,
@@ -207,7 +205,7 @@ describe('an image built from a bundle on the air-gapped base', () => {
         );
         if (status === 200) break;
         if (Date.now() > deadline)
-          throw new Error(`no /health: ${run('podman', ['logs', name], podman.env)}`);
+          throw new Error(`no /health: ${commandOutput('podman', ['logs', name], podman.env)}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'not-needed' });
@@ -241,13 +239,15 @@ describe('an image built from a bundle on the air-gapped base', () => {
     expect(result.startupMs).toBeGreaterThan(0);
     expect(result.completionMs).toBeGreaterThan(0);
     expect(typeof result.reply).toBe('string');
-    expect(run('podman', ['ps', '-a', '--format', '{{.Names}}'], podman.env)).not.toMatch(/alki-image-test-/);
+    expect(commandOutput('podman', ['ps', '-a', '--format', '{{.Names}}'], podman.env)).not.toMatch(
+      /alki-image-test-/,
+    );
   });
 
   it('loads into podman from the docker-archive, where `image list` finds it by its label', async () => {
     const archive = path.join(work, 'tiny.tar');
     await writeDockerArchive(store, TAG, archive);
-    run('podman', ['load', '-i', archive], podman.env);
+    commandOutput('podman', ['load', '-i', archive], podman.env);
     const listed = listEngineImages({ name: 'podman', run: programRunner(podman.env) });
     const found = listed.find((i) => i.name.includes('acme/tiny-chat:latest'));
     expect(found?.kind).toBe('bundle');
@@ -258,7 +258,7 @@ describe('an image built from a bundle on the air-gapped base', () => {
     const skopeo = requireCommand('skopeo', 'the registry base test');
     await pushImage(store, BASE_TAG, `${registry.host}/bases/llama-server:oci`);
     // skopeo rewrites the manifest and config in Docker's v2s2 media types, as Docker Hub images are.
-    run(skopeo, [
+    commandOutput(skopeo, [
       'copy',
       '--format',
       'v2s2',

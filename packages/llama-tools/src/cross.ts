@@ -10,6 +10,7 @@ import {
   type BuildLlamaToolsOptions,
 } from './build.js';
 import { LlamaToolsError } from './errors.js';
+import { findOnPath } from './find.js';
 import { llamaToolsCacheDir, locateLlamaCppSource } from './source.js';
 
 /** A platform llama-server is cross-compiled for, with the Debian cross toolchain that builds it. */
@@ -108,10 +109,7 @@ export async function buildCrossLlamaServer(
   const spawn = options.spawn ?? nodeSpawn;
   const onLine = progressLines(options.onProgress);
   const step = { spawn, signal: options.signal, onLine };
-  const compilerOnPath = (env.PATH ?? '')
-    .split(path.delimiter)
-    .some((dir) => dir && fs.existsSync(path.join(dir, `${target.triplet}-g++`)));
-  if (!compilerOnPath)
+  if (!findOnPath(`${target.triplet}-g++`, env))
     throw new LlamaToolsError(
       'BUILD_TOOL_MISSING',
       `\`${target.triplet}-g++\` is not installed; it is needed to cross-build llama-server for ${platform}.`,

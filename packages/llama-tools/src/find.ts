@@ -60,14 +60,20 @@ export function findLlamaTools(options: FindLlamaToolsOptions = {}): LlamaTools 
   return undefined;
 }
 
+/** The first executable `name` in `env.PATH`'s directories, or undefined. */
+export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    if (isExecutable(path.join(dir, name))) return path.join(dir, name);
+  }
+  return undefined;
+}
+
 /** Like findLlamaTools, but one tool, with an error that says how to get it. */
 export function requireLlamaTool(name: LlamaToolName, options: FindLlamaToolsOptions = {}): string {
   const tools = findLlamaTools(options);
   if (tools) return tools.paths[name];
-  const env = options.env ?? process.env;
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    if (isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
+  const onPath = findOnPath(name, options.env ?? process.env);
+  if (onPath) return onPath;
   throw new LlamaToolsError('TOOL_NOT_FOUND', `${name} was not found in the Alki cache or on PATH.`, {
     details: { tool: name },
     hint: 'Build the native tools with `alki tools build` (about 7 minutes on 2 cores), or put llama.cpp on PATH.',

@@ -59,7 +59,7 @@ export {
   writeJsonBlob,
 } from './layout/blobs.js';
 export { assertImageManifest, ociArchitecture, readImageFromLayout, selectPlatform } from './layout/image.js';
-export { copyImageToLayout } from './layout/copy-image.js';
+export { assertTagFree, copyImageToLayout } from './layout/copy-image.js';
 export { RegistryClient } from './registry/client.js';
 export type { RegistryClientOptions } from './registry/client.js';
 export type { PushBlobOptions, PushBlobResult } from './registry/blob-upload.js';

@@ -46,3 +46,4 @@ export type { QuadletGeneration } from './quadlet-generator.js';
 export { parseUnitFile, splitSystemdCommandLine } from './systemd-syntax.js';
 export type { UnitSections } from './systemd-syntax.js';
 export { largeFleet } from './fleet-file.js';
+export { commandOutput } from './command-output.js';

@@ -14,6 +14,7 @@ import {
   startRegistry,
   waitForHttp,
   type TestRegistry,
+  commandOutput,
 } from '@alki/testkit';
 import { packFixtureBundle, tempDir } from '../__fixtures__/fixture-bundle.js';
 import { buildImage } from '../build-image.js';
@@ -36,13 +37,6 @@ let store: string;
 let registry: TestRegistry;
 let skopeo: string;
 let indexDigest: string;
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', env, maxBuffer: 64 << 20 });
-  if (result.status !== 0)
-    throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
-  return result.stdout;
-}
 
 beforeAll(async () => {
   skopeo = requireCommand('skopeo', 'the multi-platform base test');
@@ -74,7 +68,9 @@ afterAll(async () => {
 
 describe('the multi-platform air-gapped base', () => {
   it('is an OCI index over linux/amd64 and linux/arm64 that skopeo resolves per architecture', () => {
-    const index = JSON.parse(run(skopeo, ['inspect', '--raw', `oci:${store}:${TAG}`])) as ImageIndex;
+    const index = JSON.parse(
+      commandOutput(skopeo, ['inspect', '--raw', `oci:${store}:${TAG}`]),
+    ) as ImageIndex;
     expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
     expect(index.manifests.map((m) => m.platform)).toEqual([
       { os: 'linux', architecture: 'amd64' },
@@ -82,12 +78,12 @@ describe('the multi-platform air-gapped base', () => {
     ]);
     for (const architecture of ['amd64', 'arm64']) {
       const inspected = JSON.parse(
-        run(skopeo, ['inspect', '--override-arch', architecture, `oci:${store}:${TAG}`]),
+        commandOutput(skopeo, ['inspect', '--override-arch', architecture, `oci:${store}:${TAG}`]),
       ) as { Architecture: string; Layers: string[] };
       expect(inspected.Architecture).toBe(architecture);
       const entry = index.manifests.find((m) => m.platform?.architecture === architecture)!;
       const manifest = JSON.parse(
-        run(skopeo, ['inspect', '--raw', `oci:${store}:${TAG}-${architecture}`]),
+        commandOutput(skopeo, ['inspect', '--raw', `oci:${store}:${TAG}-${architecture}`]),
       ) as {
         layers: Array<{ digest: string }>;
       };
@@ -95,7 +91,7 @@ describe('the multi-platform air-gapped base', () => {
       // Each platform's image is also tagged <tag>-<architecture>: the index entry is that manifest.
       expect(
         createHash('sha256')
-          .update(run(skopeo, ['inspect', '--raw', `oci:${store}:${TAG}-${architecture}`]))
+          .update(commandOutput(skopeo, ['inspect', '--raw', `oci:${store}:${TAG}-${architecture}`]))
           .digest('hex'),
       ).toBe(entry.digest.slice(7));
     }
@@ -107,19 +103,21 @@ describe('the multi-platform air-gapped base', () => {
     const layout = path.join(work, 'exported');
     await exportOciLayout(store, TAG, layout);
     const rootfs = path.join(work, 'arm64-rootfs');
-    run(umoci, ['unpack', '--rootless', '--image', `${layout}:multi-arm64`, rootfs]);
+    commandOutput(umoci, ['unpack', '--rootless', '--image', `${layout}:multi-arm64`, rootfs]);
     const root = path.join(rootfs, 'rootfs');
     const server = path.join(root, 'app', 'llama-server');
-    expect(run(file, ['-b', server])).toMatch(
+    expect(commandOutput(file, ['-b', server])).toMatch(
       /^ELF 64-bit LSB .*ARM aarch64.*interpreter \/lib\/ld-linux-aarch64\.so\.1/,
     );
-    expect(run(file, ['-b', path.join(root, BASE_HEALTHCHECK_PATH)])).toMatch(
+    expect(commandOutput(file, ['-b', path.join(root, BASE_HEALTHCHECK_PATH)])).toMatch(
       /ARM aarch64.*statically linked/,
     );
     const libraries = fs.readdirSync(path.join(root, 'lib', TRIPLET));
     expect(libraries).toEqual(expect.arrayContaining(['libc.so.6', 'libstdc++.so.6', 'libm.so.6']));
     for (const library of libraries)
-      expect(run(file, ['-b', '-L', path.join(root, 'lib', TRIPLET, library)])).toMatch(/ARM aarch64/);
+      expect(commandOutput(file, ['-b', '-L', path.join(root, 'lib', TRIPLET, library)])).toMatch(
+        /ARM aarch64/,
+      );
     // The config says what the loader needs: no ld.so.cache in the image.
     const image = await readImageFromLayout(layout, 'multi-arm64', 'arm64');
     expect(image.config.architecture).toBe('arm64');
@@ -174,7 +172,9 @@ describe('the multi-platform air-gapped base', () => {
 
   it('gives `image build --platform linux/arm64` the arm64 base, and refuses a base of another architecture', async () => {
     const bundle = await packFixtureBundle(work);
-    const index = JSON.parse(run(skopeo, ['inspect', '--raw', `oci:${store}:${TAG}`])) as ImageIndex;
+    const index = JSON.parse(
+      commandOutput(skopeo, ['inspect', '--raw', `oci:${store}:${TAG}`]),
+    ) as ImageIndex;
     const armBase = index.manifests.find((m) => m.platform?.architecture === 'arm64');
     await buildImage({
       bundle,
@@ -200,12 +200,20 @@ describe('the multi-platform air-gapped base', () => {
   it('is pushed to a registry as the same index, every platform by digest', async () => {
     const reference = `${registry.host}/alki/llama-server:multi`;
     const pushed = await pushImage(store, TAG, reference);
-    const local = JSON.parse(run(skopeo, ['inspect', '--raw', `oci:${store}:${TAG}`])) as ImageIndex;
-    const remote = run(skopeo, ['inspect', '--raw', '--tls-verify=false', `docker://${reference}`]);
+    const local = JSON.parse(
+      commandOutput(skopeo, ['inspect', '--raw', `oci:${store}:${TAG}`]),
+    ) as ImageIndex;
+    const remote = commandOutput(skopeo, ['inspect', '--raw', '--tls-verify=false', `docker://${reference}`]);
     expect(JSON.parse(remote)).toEqual(local);
     expect(pushed).toBe(indexDigest);
     const arm = JSON.parse(
-      run(skopeo, ['inspect', '--tls-verify=false', '--override-arch', 'arm64', `docker://${reference}`]),
+      commandOutput(skopeo, [
+        'inspect',
+        '--tls-verify=false',
+        '--override-arch',
+        'arm64',
+        `docker://${reference}`,
+      ]),
     ) as { Architecture: string };
     expect(arm.Architecture).toBe('arm64');
   }, 120_000);

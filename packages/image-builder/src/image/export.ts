@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import {
   ANNOTATION_REF_NAME,
+  assertTagFree,
   blobPath,
   copyBlob,
   copyImageToLayout,
@@ -11,7 +12,6 @@ import {
   initLayout,
   isIndexMediaType,
   OCI_INDEX,
-  OciError,
   readImageFromLayout,
   readJsonBlob,
   tagManifest,
@@ -47,16 +47,7 @@ export async function exportOciLayout(
   }
   // A multi-platform index: each platform's image under `<tag>-<architecture>`, then the index under the tag.
   await initLayout(destination);
-  const existing = await findInLayout(destination, tagOf(tag));
-  if (existing && existing.digest !== entry.digest && !options.force)
-    throw new OciError(
-      'TAG_EXISTS',
-      `${destination}:${tagOf(tag)} already names other content (${existing.digest}).`,
-      {
-        hint: 'Choose another tag or directory, or pass --force to move the tag.',
-        details: { layout: destination, tag: tagOf(tag), existing: existing.digest, new: entry.digest },
-      },
-    );
+  await assertTagFree(destination, tagOf(tag), entry.digest, options.force);
   const index = await readJsonBlob<ImageIndex>(layoutDir, entry);
   for (const child of index.manifests) {
     const image = await readImageFromLayout(layoutDir, child.digest);

@@ -4,6 +4,25 @@ import { copyBlob } from './blobs.js';
 import { findInLayout, initLayout, tagManifest } from './layout.js';
 
 /**
+ * Throws TAG_EXISTS when `tag` in the layout already names content other
+ * than `digest`, unless `force` (which lets the tag move).
+ */
+export async function assertTagFree(
+  layout: string,
+  tag: string,
+  digest: string,
+  force = false,
+): Promise<void> {
+  const existing = await findInLayout(layout, tag);
+  if (existing && existing.digest !== digest && !force) {
+    throw new OciError('TAG_EXISTS', `${layout}:${tag} already names other content (${existing.digest}).`, {
+      hint: 'Choose another tag or directory, or pass --force to move the tag.',
+      details: { layout, tag, existing: existing.digest, new: digest },
+    });
+  }
+}
+
+/**
  * Copies one image (its manifest, config and layers) from one layout into
  * another, hard-linking blobs where it can, and tags it there. The target is
  * created when missing and keeps every other image it holds: writing into a
@@ -23,13 +42,7 @@ export async function copyImageToLayout(
   options: { force?: boolean } = {},
 ): Promise<Descriptor> {
   await initLayout(toLayout);
-  const existing = await findInLayout(toLayout, tag);
-  if (existing && existing.digest !== image.manifestDescriptor.digest && !options.force) {
-    throw new OciError('TAG_EXISTS', `${toLayout}:${tag} already names other content (${existing.digest}).`, {
-      hint: 'Choose another tag or directory, or pass --force to move the tag.',
-      details: { layout: toLayout, tag, existing: existing.digest, new: image.manifestDescriptor.digest },
-    });
-  }
+  await assertTagFree(toLayout, tag, image.manifestDescriptor.digest, options.force);
   for (const descriptor of [image.manifest.config, ...image.manifest.layers, image.manifestDescriptor])
     await copyBlob(fromLayout, toLayout, descriptor);
   await tagManifest(toLayout, image.manifestDescriptor, tag);

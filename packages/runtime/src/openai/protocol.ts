@@ -190,6 +190,21 @@ function parseMessages(value: unknown): ChatMessage[] {
   return messages;
 }
 
+/** A request body as an object, with its `model` (optional) one this server serves. */
+function requestRecord(body: unknown, modelIds: readonly string[]): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw invalid('The request body must be a JSON object.');
+  const record = body as Record<string, unknown>;
+  if (record.model !== undefined && (typeof record.model !== 'string' || !modelIds.includes(record.model))) {
+    throw new RuntimeError(
+      'MODEL_NOT_FOUND',
+      `The model ${JSON.stringify(record.model)} does not exist; this server serves ${modelIds.map((id) => JSON.stringify(id)).join(', ')}.`,
+      { details: { param: 'model' } },
+    );
+  }
+  return record;
+}
+
 /**
  * Checks a parsed request body for /v1/chat/completions or /v1/completions
  * and returns the engine-neutral request, or throws a RuntimeError whose code
@@ -203,18 +218,7 @@ export function parseGenerationRequest(
   body: unknown,
   modelIds: readonly string[],
 ): GenerationRequest {
-  if (!body || typeof body !== 'object' || Array.isArray(body))
-    throw invalid('The request body must be a JSON object.');
-  const record = body as Record<string, unknown>;
-  if (record.model !== undefined && (typeof record.model !== 'string' || !modelIds.includes(record.model))) {
-    throw new RuntimeError(
-      'MODEL_NOT_FOUND',
-      `The model ${JSON.stringify(record.model)} does not exist; this server serves ${modelIds.map((id) => JSON.stringify(id)).join(', ')}.`,
-      {
-        details: { param: 'model' },
-      },
-    );
-  }
+  const record = requestRecord(body, modelIds);
   // max_completion_tokens is the newer name of max_tokens in the chat API.
   const maxKey =
     record.max_completion_tokens !== undefined && record.max_completion_tokens !== null
@@ -268,13 +272,7 @@ export const MAX_EMBEDDING_INPUTS = 2048;
  * parseEmbeddingRequest({ input: ['hello', 'world'] }, ['tiny']);
  */
 export function parseEmbeddingRequest(body: unknown, modelIds: readonly string[]): EmbeddingRequest {
-  if (!body || typeof body !== 'object' || Array.isArray(body))
-    throw invalid('The request body must be a JSON object.');
-  const record = body as Record<string, unknown>;
-  if (record.model !== undefined && (typeof record.model !== 'string' || !modelIds.includes(record.model)))
-    throw new RuntimeError('MODEL_NOT_FOUND', `The model ${JSON.stringify(record.model)} does not exist.`, {
-      details: { param: 'model' },
-    });
+  const record = requestRecord(body, modelIds);
   const input = typeof record.input === 'string' ? [record.input] : record.input;
   if (
     !Array.isArray(input) ||

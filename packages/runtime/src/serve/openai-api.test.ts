@@ -98,28 +98,22 @@ describe('the llama-server engine forwards the OpenAI fields the front does not 
   });
 
   it('logprobs and top_logprobs: one entry per generated token, streamed and not', async () => {
-    const answer = await served.client.chat.completions.create({
+    const request = {
       model: served.model,
-      messages: [{ role: 'user', content: 'Hello' }],
+      messages: [{ role: 'user' as const, content: 'Hello' }],
       max_tokens: 4,
       temperature: 0,
       logprobs: true,
       top_logprobs: 2,
-    });
+    };
+    const answer = await served.client.chat.completions.create(request);
     const content = answer.choices[0].logprobs?.content ?? [];
     expect(content).toHaveLength(answer.usage!.completion_tokens);
     for (const entry of content) {
       expect(entry.logprob).toBeLessThanOrEqual(0);
       expect(entry.top_logprobs).toHaveLength(2);
     }
-    const stream = await served.client.chat.completions.create({
-      model: served.model,
-      messages: [{ role: 'user', content: 'Hello' }],
-      max_tokens: 4,
-      temperature: 0,
-      logprobs: true,
-      stream: true,
-    });
+    const stream = await served.client.chat.completions.create({ ...request, stream: true });
     const streamed: unknown[] = [];
     for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
     expect(streamed).toHaveLength(content.length);

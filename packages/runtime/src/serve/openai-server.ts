@@ -47,6 +47,15 @@ export interface RunningServer {
 
 const GENERATION_ROUTES = { '/v1/chat/completions': 'chat', '/v1/completions': 'completion' } as const;
 const EMBEDDINGS_ROUTE = '/v1/embeddings';
+
+/** A signal that aborts when the client closes the connection before the answer is complete. */
+function abortOnHangUp(response: ServerResponse): AbortSignal {
+  const abort = new AbortController();
+  response.on('close', () => {
+    if (!response.writableFinished) abort.abort(new Error('client closed the connection'));
+  });
+  return abort.signal;
+}
 const KNOWN_ROUTES = new Set([
   '/health',
   '/metrics',
@@ -89,11 +98,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
         { details: { param: 'input' } },
       );
     const { input, encodingFormat } = parseEmbeddingRequest(body, [engine.modelId]);
-    const abort = new AbortController();
-    response.on('close', () => {
-      if (!response.writableFinished) abort.abort(new Error('client closed the connection'));
-    });
-    const { embeddings, promptTokens } = await engine.embed(input, abort.signal);
+    const { embeddings, promptTokens } = await engine.embed(input, abortOnHangUp(response));
     sendJson(response, 200, {
       object: 'list',
       data: embeddings.map((vector, index) => ({
@@ -126,11 +131,8 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
         { details: { param: 'messages' } },
       );
     }
-    const abort = new AbortController();
     // A client that hangs up stops its generation; the sequence is freed for others.
-    response.on('close', () => {
-      if (!response.writableFinished) abort.abort(new Error('client closed the connection'));
-    });
+    const signal = abortOnHangUp(response);
     const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
     const createdAt = Math.floor(Date.now() / 1000);
     let firstText = true;
@@ -140,7 +142,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
     };
     let result: GenerationResult;
     if (!parsed.stream) {
-      result = await engine.generate(parsed, onFirstText, abort.signal);
+      result = await engine.generate(parsed, onFirstText, signal);
       sendJson(response, 200, finalBody(kind, id, createdAt, parsed, result));
     } else {
       // Errors before the first byte (a prompt over the context) still get a
@@ -162,7 +164,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
             if (text)
               open().send(chunk(kind, id, createdAt, kind === 'chat' ? { content: text } : text, null));
           },
-          abort.signal,
+          signal,
         );
       } catch (error) {
         if (!stream) throw error;

@@ -128,6 +128,7 @@ async function prepare(
     });
   }
   if (settings.projectorPath !== undefined) await checkProjector(settings.projectorPath);
+  if (settings.embeddings && !namesPooling(file)) settings = { ...settings, pooling: 'mean' };
   const kvCacheBytesPerToken = summarizeGguf(file, { contextSize: 1 }).memory.kvCacheBytes;
   // The projector's weights are loaded beside the model's.
   const modelBytes =
@@ -176,14 +177,7 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
     name = 'llama-server';
     engine = await startLlamaServerEngine({
       binary,
-      settings: {
-        ...settings,
-        host: '127.0.0.1',
-        port: 0,
-        ...(settings.embeddings && !(await namesPooling(settings.modelPath))
-          ? { pooling: 'mean' as const }
-          : {}),
-      },
+      settings: { ...settings, host: '127.0.0.1', port: 0 },
       log: options.log,
       onExit: options.onEngineExit,
       signal: options.signal,
@@ -229,8 +223,7 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
  * other than none, as embedding models do). A generative model names none,
  * and llama-server's OpenAI embeddings need one: it is given mean pooling.
  */
-async function namesPooling(modelPath: string): Promise<boolean> {
-  const header = await openGguf(modelPath);
+function namesPooling(header: Awaited<ReturnType<typeof openGguf>>): boolean {
   const architecture = getMetadata(header, 'general.architecture');
   const pooling =
     typeof architecture === 'string' ? getMetadata(header, `${architecture}.pooling_type`) : undefined;
