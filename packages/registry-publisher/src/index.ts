@@ -20,5 +20,13 @@ export type { PublishOptions, PublishProgress, PublishResult, PublishedQuant } f
 export { pullBundle, stagingPathOf } from './bundle/pull.js';
 export type { PullOptions, PullProgress, PullResult } from './bundle/pull.js';
 export { publishRepository } from './bundle/repository.js';
-export { attachSignature, fetchSignatures, SIGNATURE_ARTIFACT_TYPE } from './bundle/signatures.js';
+export { matchLayersToManifest, parsePublishedArtifact } from './bundle/published-artifact.js';
+export type { PublishedArtifact, PublishedLayer } from './bundle/published-artifact.js';
+export {
+  attachSignature,
+  fetchSignature,
+  fetchSignatures,
+  listSignatures,
+  SIGNATURE_ARTIFACT_TYPE,
+} from './bundle/signatures.js';
 export type { AttachedSignature } from './bundle/signatures.js';

@@ -38,12 +38,27 @@ export type { SignatureClaim } from './bundle/describe-signatures.js';
 export { readSignatureFiles, signatureFilePath } from './bundle/signature-files.js';
 export type { FoundSignatureFile, SignatureFileKind, SignerName } from './bundle/signature-files.js';
 export { signBundle } from './bundle/sign-bundle.js';
-export type { SignBundleOptions, SignBundleResult } from './bundle/sign-bundle.js';
+export type { SignBundleOptions, SignBundleResult, SignedManifest } from './bundle/sign-bundle.js';
 export { verifySignedBundle } from './bundle/verify-signed-bundle.js';
 export type {
   SignatureReport,
+  SignatureVerdict,
   TrustFailure,
   TrustFailureKind,
   TrustReport,
   VerifyTrustOptions,
 } from './bundle/verify-signed-bundle.js';
+export {
+  attachBundleSignatures,
+  publishedArtifact,
+  pullVerifiedBundle,
+  signPublishedBundle,
+  verifyPublishedBundle,
+} from './registry/published-bundle.js';
+export type {
+  AttachedSigstoreBundle,
+  PublishedBundleSource,
+  PublishedTrustReport,
+  PullVerifiedOptions,
+  SignedPublishedBundle,
+} from './registry/published-bundle.js';

@@ -1,18 +1,10 @@
-import { artifactPath, isContainedPath, MANIFEST_PATH, parseManifest, readBundle } from '@alki/bundler';
-import {
-  isIndexMediaType,
-  isValidDigest,
-  replaceDirectory,
-  throwIfAborted,
-  type ArtifactStore,
-  type Descriptor,
-} from '@alki/oci';
+import { MANIFEST_PATH, readBundle } from '@alki/bundler';
+import { replaceDirectory, throwIfAborted, type ArtifactStore } from '@alki/oci';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PublishError } from '../errors.js';
-import { MODELPACK_ARTIFACT, MODELPACK_CONFIG, MODELPACK_FILEPATH_ANNOTATION } from './media-types.js';
-import { QUANT_ANNOTATION } from './modelpack.js';
+import { matchLayersToManifest, parsePublishedArtifact } from './published-artifact.js';
 
 export interface PullProgress {
   done: number;
@@ -57,43 +49,6 @@ export interface PullResult {
   bytes: number;
 }
 
-interface ArtifactManifest {
-  mediaType?: string;
-  artifactType?: string;
-  config?: Descriptor;
-  layers?: Descriptor[];
-  annotations?: Record<string, string>;
-}
-
-function invalid(message: string, details: Record<string, unknown> = {}): PublishError {
-  return new PublishError('INVALID_MANIFEST', message, { details });
-}
-
-// Every layer must name a distinct, contained path: a hostile manifest must
-// not write outside the output directory or overwrite one file with another.
-function plannedFiles(
-  manifest: ArtifactManifest,
-  reference: string,
-): Array<{ path: string; layer: Descriptor }> {
-  if (!Array.isArray(manifest.layers) || manifest.layers.length === 0)
-    throw invalid(`${reference} has no layers.`, { reference });
-  const seen = new Set<string>();
-  return manifest.layers.map((layer) => {
-    const file = layer.annotations?.[MODELPACK_FILEPATH_ANNOTATION];
-    if (typeof file !== 'string' || !isContainedPath(file) || file.startsWith('./')) {
-      throw invalid(
-        `A layer of ${reference} has no safe ${MODELPACK_FILEPATH_ANNOTATION} path: ${JSON.stringify(file)}.`,
-        { reference, path: file },
-      );
-    }
-    if (seen.has(file)) throw invalid(`Two layers of ${reference} write ${file}.`, { reference, path: file });
-    if (!isValidDigest(layer.digest) || !Number.isSafeInteger(layer.size) || layer.size < 0)
-      throw invalid(`The layer for ${file} has a bad digest or size.`, { reference, path: file });
-    seen.add(file);
-    return { path: file, layer };
-  });
-}
-
 /**
  * Pulls a ModelPack artifact that `publishBundle` pushed and restores the
  * bundle byte for byte: each layer is checked against its descriptor while
@@ -115,33 +70,9 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
     });
   }
   const fetched = await store.getManifest(reference, signal);
-  if (isIndexMediaType(fetched.mediaType)) {
-    throw invalid(`${store.description}:${reference} is an image index, not a bundle artifact.`, {
-      reference,
-    });
-  }
-  let manifest: ArtifactManifest;
-  try {
-    manifest = JSON.parse(fetched.bytes.toString('utf8')) as ArtifactManifest;
-  } catch (error) {
-    throw new PublishError('INVALID_MANIFEST', `The manifest of ${reference} is not JSON.`, {
-      cause: error,
-      details: { reference },
-    });
-  }
-  if (manifest.artifactType !== MODELPACK_ARTIFACT && manifest.config?.mediaType !== MODELPACK_CONFIG) {
-    throw invalid(
-      `${store.description}:${reference} is not a model bundle (artifactType ${manifest.artifactType ?? 'none'}, config ${manifest.config?.mediaType ?? 'none'}).`,
-      {
-        reference,
-        artifactType: manifest.artifactType,
-      },
-    );
-  }
-  const planned = plannedFiles(manifest, reference);
-  if (!planned.some((entry) => entry.path === MANIFEST_PATH))
-    throw invalid(`${reference} has no ${MANIFEST_PATH} layer.`, { reference });
-  const quant = manifest.annotations?.[QUANT_ANNOTATION];
+  const artifact = parsePublishedArtifact(fetched, store.description, reference);
+  const planned = artifact.layers;
+  const { quant } = artifact;
 
   await fs.promises.mkdir(path.dirname(outDir), { recursive: true });
   const temp = options.resumable
@@ -155,7 +86,7 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
     const ordered = [...planned].sort(
       (a, b) => Number(b.path === MANIFEST_PATH) - Number(a.path === MANIFEST_PATH),
     );
-    let expected: Awaited<ReturnType<typeof expectedHashes>> | undefined;
+    let bundle: { name: string; version: string } | undefined;
     for (const entry of ordered) {
       throwIfAborted(signal);
       const file = path.join(temp, entry.path);
@@ -167,31 +98,11 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
         onProgress: (bytes) => options.onProgress?.({ done: before + bytes, total, file: entry.path }),
       });
       done = before + entry.layer.size;
-      if (entry.path === MANIFEST_PATH) {
-        expected = await expectedHashes(temp, planned, quant);
-      } else {
-        const want = expected?.expected.get(entry.path);
-        if (!want)
-          throw invalid(`${reference} carries ${entry.path}, which ${MANIFEST_PATH} does not list.`, {
-            reference,
-            path: entry.path,
-          });
-        if (`sha256:${want.sha256}` !== entry.layer.digest || want.size !== entry.layer.size) {
-          throw new PublishError(
-            'DIGEST_MISMATCH',
-            `${entry.path} is ${entry.layer.digest} (${entry.layer.size} bytes) in the registry, but ${MANIFEST_PATH} says sha256:${want.sha256} (${want.size} bytes).`,
-            {
-              details: {
-                path: entry.path,
-                descriptor: entry.layer.digest,
-                manifest: `sha256:${want.sha256}`,
-              },
-            },
-          );
-        }
-      }
+      // Every layer is checked against the manifest before the big downloads start.
+      if (entry.path === MANIFEST_PATH)
+        bundle = matchLayersToManifest(artifact, await fs.promises.readFile(file), reference);
     }
-    if (!expected) throw invalid(`${reference} has no ${MANIFEST_PATH} layer.`, { reference });
+    if (!bundle) throw new PublishError('INVALID_MANIFEST', `${reference} has no ${MANIFEST_PATH} layer.`);
     // The whole bundle must parse as one, runtime.json included.
     await readBundle(temp);
     await options.check?.(temp);
@@ -199,8 +110,8 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
     return {
       dir: outDir,
       digest: fetched.digest,
-      name: expected.name,
-      version: expected.version,
+      name: bundle.name,
+      version: bundle.version,
       files: planned.map((entry) => ({
         path: entry.path,
         digest: entry.layer.digest,
@@ -218,30 +129,4 @@ export async function pullBundle(options: PullOptions): Promise<PullResult> {
 /** Where a resumable pull into `outDir` stages its files: beside it, under a fixed name. */
 export function stagingPathOf(outDir: string): string {
   return `${path.resolve(outDir)}.alki-partial`;
-}
-
-// Every file the bundle manifest lists, with its sha256 and size, read
-// through @alki/bundler's own parser (readBundle needs runtime.json too,
-// which may not have arrived yet). Each listed file must be a layer, except
-// the other quants' weights in a one-quant artifact.
-async function expectedHashes(dir: string, planned: Array<{ path: string }>, quant: string | undefined) {
-  let json: unknown;
-  try {
-    json = JSON.parse(await fs.promises.readFile(path.join(dir, MANIFEST_PATH), 'utf8'));
-  } catch (error) {
-    throw new PublishError('INVALID_BUNDLE', `The pulled ${MANIFEST_PATH} is not JSON.`, { cause: error });
-  }
-  const manifest = parseManifest(json, MANIFEST_PATH);
-  const expected = new Map<string, { sha256: string; size: number }>();
-  for (const artifact of manifest.artifacts) {
-    if (quant && artifact.quant !== quant) continue;
-    expected.set(artifactPath(artifact.uri), { sha256: artifact.sha256, size: artifact.size });
-  }
-  for (const file of manifest.files) expected.set(file.path, { sha256: file.sha256, size: file.size });
-  const present = new Set(planned.map((entry) => entry.path));
-  for (const listed of expected.keys()) {
-    if (!present.has(listed))
-      throw invalid(`The artifact lacks ${listed}, which ${MANIFEST_PATH} lists.`, { path: listed });
-  }
-  return { expected, name: manifest.name, version: manifest.version };
 }

@@ -62,10 +62,65 @@ export async function attachSignature(
 }
 
 /**
+ * The referrers of `digest` in `repository` whose artifactType is a Sigstore
+ * bundle: the signature manifests to read with `fetchSignature`.
+ *
+ * @example
+ * for (const entry of await listSignatures(client, 'models/tiny', digest)) console.log(entry.digest);
+ */
+export async function listSignatures(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  signal?: AbortSignal,
+): Promise<Descriptor[]> {
+  return client.referrers(repository, digest, { artifactType: SIGNATURE_ARTIFACT_TYPE, signal });
+}
+
+/**
+ * The Sigstore bundle one signature referrer holds, read and checked against
+ * its digest (a stored blob that was replaced fails with @alki/oci's
+ * DIGEST_MISMATCH). A referrer without exactly one Sigstore layer is refused
+ * with INVALID_MANIFEST.
+ *
+ * @example
+ * const bundle = await fetchSignature(client, 'models/tiny', referrerDigest);
+ */
+export async function fetchSignature(
+  client: RegistryClient,
+  repository: string,
+  referrer: string,
+  signal?: AbortSignal,
+): Promise<Buffer> {
+  const manifest = await client.getManifest(repository, referrer, signal);
+  let parsed: { layers?: Descriptor[] };
+  try {
+    parsed = JSON.parse(manifest.bytes.toString('utf8')) as { layers?: Descriptor[] };
+  } catch (error) {
+    throw new PublishError('INVALID_MANIFEST', `Signature ${referrer} is not JSON.`, {
+      cause: error,
+      details: { referrer },
+    });
+  }
+  const layers = (Array.isArray(parsed.layers) ? parsed.layers : []).filter(
+    (layer) => layer.mediaType === SIGNATURE_ARTIFACT_TYPE,
+  );
+  if (layers.length !== 1)
+    throw new PublishError(
+      'INVALID_MANIFEST',
+      `Signature ${referrer} has ${layers.length} Sigstore bundle layers; exactly one was expected.`,
+      { details: { referrer } },
+    );
+  return client.fetchBlobBytes(repository, layers[0], signal);
+}
+
+/**
  * The Sigstore bundles attached to `digest` in `repository`, each read and
- * checked against its digest (a stored blob that was replaced fails with
- * @alki/oci's DIGEST_MISMATCH). A referrer of the Sigstore type without
- * exactly one Sigstore layer is refused with INVALID_MANIFEST.
+ * checked against its digest (`fetchSignature`); the first that fails stops
+ * the read.
+ *
+ * @example
+ * const signatures = await fetchSignatures(client, 'models/tiny', digest);
  */
 export async function fetchSignatures(
   client: RegistryClient,
@@ -73,25 +128,11 @@ export async function fetchSignatures(
   digest: string,
   signal?: AbortSignal,
 ): Promise<AttachedSignature[]> {
-  const found = await client.referrers(repository, digest, {
-    artifactType: SIGNATURE_ARTIFACT_TYPE,
-    signal,
-  });
   const signatures: AttachedSignature[] = [];
-  for (const entry of found) {
-    const manifest = await client.getManifest(repository, entry.digest, signal);
-    const parsed = JSON.parse(manifest.bytes.toString('utf8')) as { layers?: Descriptor[] };
-    const layers = (parsed.layers ?? []).filter((layer) => layer.mediaType === SIGNATURE_ARTIFACT_TYPE);
-    if (layers.length !== 1)
-      throw new PublishError(
-        'INVALID_MANIFEST',
-        `Signature ${entry.digest} has ${layers.length} Sigstore bundle layers; exactly one was expected.`,
-        { details: { referrer: entry.digest } },
-      );
+  for (const entry of await listSignatures(client, repository, digest, signal))
     signatures.push({
       referrer: entry.digest,
-      bundle: await client.fetchBlobBytes(repository, layers[0], signal),
+      bundle: await fetchSignature(client, repository, entry.digest, signal),
     });
-  }
   return signatures;
 }

@@ -1,4 +1,4 @@
-import { MANIFEST_PATH, readBundle, SIGNATURES_DIR, verifyBundle } from '@alki/bundler';
+import { MANIFEST_PATH, readBundle, SIGNATURES_DIR, verifyBundle, type BundleManifest } from '@alki/bundler';
 import { createHash, createPublicKey } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -52,6 +52,42 @@ async function writeSigstoreBundle(dir: string, relative: string, json: unknown)
   }
 }
 
+/** The Sigstore bundles of one manifest: its signature, and its signed provenance unless asked not to. */
+export interface SignedManifest {
+  manifestSha256: string;
+  signer: SignerName;
+  signature: unknown;
+  provenance?: unknown;
+}
+
+/**
+ * Signs the bytes of a bundle's metadata/manifest.json (`manifest` is the
+ * same, parsed): one message signature, and SLSA provenance in a DSSE
+ * envelope. signBundle writes them into a bundle directory; signing a
+ * published bundle attaches them as referrers.
+ */
+export async function signManifest(
+  manifestBytes: Buffer,
+  manifest: BundleManifest,
+  options: Pick<SignBundleOptions, 'method' | 'provenance' | 'signal' | 'onProgress'>,
+): Promise<SignedManifest> {
+  const manifestSha256 = createHash('sha256').update(manifestBytes).digest('hex');
+  const signer = signerName(options.method);
+  const steps = options.provenance === false ? 1 : 2;
+  options.onProgress?.({ phase: 'sign', done: 0, total: steps });
+  const signature = await signBlob(manifestBytes, options.method);
+  options.onProgress?.({ phase: 'sign', done: 1, total: steps });
+  let provenance: unknown;
+  if (options.provenance !== false) {
+    const statement = buildProvenance({ ...options.provenance, manifest, manifestSha256 });
+    throwIfAborted(options.signal);
+    provenance = await signStatement(statement, options.method);
+    options.onProgress?.({ phase: 'sign', done: 2, total: steps });
+  }
+  throwIfAborted(options.signal);
+  return { manifestSha256, signer, signature, ...(provenance === undefined ? {} : { provenance }) };
+}
+
 /**
  * Signs a bundle directory: one Sigstore message signature over
  * metadata/manifest.json (which holds every file's SHA-256), and SLSA
@@ -87,22 +123,11 @@ export async function signBundle(dir: string, options: SignBundleOptions): Promi
   }
   throwIfAborted(options.signal);
   const manifestBytes = await readFile(path.join(bundle.dir, MANIFEST_PATH));
-  const manifestSha256 = createHash('sha256').update(manifestBytes).digest('hex');
-  const steps = options.provenance === false ? 1 : 2;
-  options.onProgress?.({ phase: 'sign', done: 0, total: steps });
-  const signature = await signBlob(manifestBytes, options.method);
-  options.onProgress?.({ phase: 'sign', done: 1, total: steps });
-  let provenance: unknown;
-  if (options.provenance !== false) {
-    const statement = buildProvenance({
-      ...options.provenance,
-      manifest: bundle.manifest,
-      manifestSha256,
-    });
-    throwIfAborted(options.signal);
-    provenance = await signStatement(statement, options.method);
-    options.onProgress?.({ phase: 'sign', done: 2, total: steps });
-  }
+  const { manifestSha256, signature, provenance } = await signManifest(
+    manifestBytes,
+    bundle.manifest,
+    options,
+  );
   throwIfAborted(options.signal);
   await mkdir(path.join(bundle.dir, SIGNATURES_DIR), { recursive: true });
   const files: SignBundleResult['files'] = { signature: signatureFilePath('signature', signer) };

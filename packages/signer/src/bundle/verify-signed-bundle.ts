@@ -11,7 +11,12 @@ import {
   type SignatureFailure,
   type SignerInfo,
 } from '../verify/verify-signature.js';
-import { isDsseBundle, readSignatureFiles, type SignatureFileKind } from './signature-files.js';
+import {
+  isDsseBundle,
+  readSignatureFiles,
+  type FoundSignatureFile,
+  type SignatureFileKind,
+} from './signature-files.js';
 
 /** Why a bundle is refused under a policy. */
 export type TrustFailureKind =
@@ -136,6 +141,58 @@ export async function verifySignedBundle(
     failures.push({ kind: 'file-changed', path: file, message: `${(error as BundlerError).message}` });
   }
   const manifestBytes = await readFile(path.join(root, MANIFEST_PATH));
+  const judged = await judgeSignatures(manifestBytes, await readSignatureFiles(root), policy, {
+    ...options,
+    manifestFiles: files ? new Map(files.checked.map((c) => [c.path, c.sha256])) : undefined,
+  });
+  const all = uniqueFailures([...failures, ...judged.failures]);
+  return {
+    dir: root,
+    ok: all.length === 0,
+    manifestSha256: judged.manifestSha256,
+    ...(files ? { files, name: files.name, version: files.version } : {}),
+    signatures: judged.signatures,
+    signers: judged.signers,
+    ...(judged.provenance ? { provenance: judged.provenance } : {}),
+    failures: all,
+    warnings: judged.warnings,
+  };
+}
+
+function uniqueFailures(failures: TrustFailure[]): TrustFailure[] {
+  return failures.filter(
+    (failure, index) =>
+      failures.findIndex(
+        (f) => f.kind === failure.kind && f.path === failure.path && f.message === failure.message,
+      ) === index,
+  );
+}
+
+/** What the signatures of one manifest say under a policy (the part of a TrustReport that is not the file check). */
+export interface SignatureVerdict {
+  manifestSha256: string;
+  signatures: SignatureReport[];
+  signers: SignerInfo[];
+  provenance?: ProvenanceStatement;
+  failures: TrustFailure[];
+  warnings: string[];
+}
+
+/**
+ * Judges signature files found for a manifest (in a bundle directory, or
+ * attached in a registry) under a policy: each is verified against the
+ * manifest's bytes, and the failures are those of verifySignedBundle (a
+ * manifest changed after signing always fails; an untrusted co-signature
+ * is only a warning beside a trusted one). `manifestFiles` (path to sha256)
+ * lets a trusted provenance statement name the files that changed.
+ */
+export async function judgeSignatures(
+  manifestBytes: Buffer,
+  found: FoundSignatureFile[],
+  policy: TrustPolicy,
+  options: VerifyTrustOptions & { manifestFiles?: Map<string, string> } = {},
+): Promise<SignatureVerdict> {
+  const failures: TrustFailure[] = [];
   const manifestSha256 = createHash('sha256').update(manifestBytes).digest('hex');
   const trustedRoot =
     options.trustedRoot ??
@@ -145,25 +202,26 @@ export async function verifySignedBundle(
 
   const warnings: string[] = [];
   const signatures: SignatureReport[] = [];
-  for (const found of await readSignatureFiles(root)) {
-    const kind: SignatureFileKind = isDsseBundle(found.json) ? 'provenance' : 'signature';
+  for (const entry of found) {
+    const kind: SignatureFileKind = isDsseBundle(entry.json) ? 'provenance' : 'signature';
     const check: SignatureCheck =
-      found.problem !== undefined
-        ? { ok: false, failure: 'malformed', message: found.problem }
+      entry.problem !== undefined
+        ? { ok: false, failure: 'malformed', message: entry.problem }
         : await verifySignature(
-            found.json,
+            entry.json,
             kind === 'signature'
               ? { kind: 'message', data: manifestBytes }
               : { kind: 'statement', name: MANIFEST_PATH, sha256: manifestSha256 },
             { policy, trustedRoot },
           );
-    signatures.push({ path: found.path, kind, check });
+    signatures.push({ path: entry.path, kind, check });
   }
 
   const trustedSignatures = signatures.filter((s) => s.kind === 'signature' && s.check.ok);
   const signers = trustedSignatures.map((s) => (s.check as { signer: SignerInfo }).signer);
   const trustedProvenance = signatures.find((s) => s.kind === 'provenance' && s.check.ok);
-  const manifestFiles = new Map<string, string>((files?.checked ?? []).map((c) => [c.path, c.sha256]));
+  const manifestFiles = options.manifestFiles;
+  let signatureFailed = false;
 
   for (const signature of signatures) {
     const { check } = signature;
@@ -176,10 +234,11 @@ export async function verifySignedBundle(
         path: MANIFEST_PATH,
         message: `${MANIFEST_PATH} changed after signing (${line})`,
       });
-      if (check.payload !== undefined && files)
+      if (check.payload !== undefined && manifestFiles)
         failures.push(...changedSinceStatement(check.payload, manifestFiles));
     } else if (policy.requireSignature && trustedSignatures.length === 0) {
       failures.push({ kind: check.failure, path: signature.path, message: line });
+      signatureFailed = true;
     } else {
       warnings.push(line);
     }
@@ -189,11 +248,7 @@ export async function verifySignedBundle(
       kind: 'unsigned',
       message: `The bundle is not signed (no metadata/signatures/*.sigstore.json), and the policy requires a signature.`,
     });
-  } else if (
-    policy.requireSignature &&
-    trustedSignatures.length === 0 &&
-    !failures.some((f) => f.path?.startsWith('metadata/signatures/'))
-  ) {
+  } else if (policy.requireSignature && trustedSignatures.length === 0 && !signatureFailed) {
     failures.push({
       kind: 'unsigned',
       message: 'No signature of metadata/manifest.json is by a trusted key or identity.',
@@ -206,23 +261,14 @@ export async function verifySignedBundle(
         'The bundle has no provenance signed by a trusted key or identity, and the policy requires it.',
     });
   }
-  const unique = failures.filter(
-    (failure, index) =>
-      failures.findIndex(
-        (f) => f.kind === failure.kind && f.path === failure.path && f.message === failure.message,
-      ) === index,
-  );
   return {
-    dir: root,
-    ok: unique.length === 0,
     manifestSha256,
-    ...(files ? { files, name: files.name, version: files.version } : {}),
     signatures,
     signers,
     ...(trustedProvenance
       ? { provenance: (trustedProvenance.check as { payload?: unknown }).payload as ProvenanceStatement }
       : {}),
-    failures: unique,
+    failures,
     warnings,
   };
 }
