@@ -47,3 +47,10 @@ export { parseUnitFile, splitSystemdCommandLine } from './systemd-syntax.js';
 export type { UnitSections } from './systemd-syntax.js';
 export { largeFleet } from './fleet-file.js';
 export { commandOutput } from './command-output.js';
+export {
+  cachedScriptedLlamaGguf,
+  SCRIPTED_TOOL_CALL,
+  SCRIPTED_TOOLS_TEMPLATE,
+  writeScriptedLlamaGguf,
+} from './scripted-gguf.js';
+export type { ScriptedLlamaGguf } from './scripted-gguf.js';

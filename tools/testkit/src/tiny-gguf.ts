@@ -94,11 +94,11 @@ const MERGES: Array<[string, string]> = [
 ];
 const CONTROL_TOKENS = ['<s>', '</s>', '<|im_start|>', '<|im_end|>'];
 // tokenizer.ggml.token_type values (llama_token_type in llama.cpp's llama-vocab.h).
-const TOKEN_NORMAL = 1;
+export const TOKEN_NORMAL = 1;
 const TOKEN_CONTROL = 3;
 
-/** The vocabulary: control tokens, single characters, then one token per merge. */
-function tinyVocabulary(): { tokens: string[]; types: number[]; merges: string[] } {
+/** The vocabulary: control tokens (`<s>` 0, `</s>` 1, `<|im_start|>` 2, `<|im_end|>` 3), single characters, then one token per merge. */
+export function tinyVocabulary(): { tokens: string[]; types: number[]; merges: string[] } {
   const tokens = [...CONTROL_TOKENS];
   for (let code = 0x21; code <= 0x7e; code++) tokens.push(String.fromCharCode(code));
   tokens.push(SPACE, NEWLINE);

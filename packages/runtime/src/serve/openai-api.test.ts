@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { getMetadata, openGguf } from '@alki/gguf-reader';
-import { cachedTinyLlamaGguf, nativeTools } from '@alki/testkit';
+import { cachedScriptedLlamaGguf, cachedTinyLlamaGguf, nativeTools, SCRIPTED_TOOL_CALL } from '@alki/testkit';
 import { Ajv } from 'ajv';
 import OpenAI, { BadRequestError } from 'openai';
 import { serveModel } from './serve.js';
@@ -10,8 +10,11 @@ import type { RunningServer } from './openai-server.js';
 // The fields of the OpenAI API beyond the ones the front reads itself, on the
 // real engines: llama-server gets every field as the client sent it; the
 // built-in engine serves response_format through a grammar and refuses the
-// rest by name. The test model has random weights, so what it says is noise,
-// but a grammar decides its form, and the prompt it is given is measurable.
+// rest by name. The tiny test model has random weights, so what it says is
+// noise, but a grammar decides its form, and the prompt it is given is
+// measurable. Tool calls are tested with the scripted model, whose weights
+// make it call get_weather for Paris, then answer in text once the result
+// is in the prompt.
 
 // A ChatML template that renders tools and the messages of a tool-call round trip.
 const TOOLS_TEMPLATE =
@@ -36,11 +39,13 @@ const WEATHER_TOOL = {
   },
 };
 
-/** Serves the tools-template model on `engine` for the enclosing describe block. */
-function serving(engine: 'llama-server' | 'node-llama-cpp', embeddings = false) {
+/** Serves the tools-template model (or the scripted one) on `engine` for the enclosing describe block. */
+function serving(engine: 'llama-server' | 'node-llama-cpp', embeddings = false, scripted = false) {
   const state = {} as { server: RunningServer; client: OpenAI; model: string };
   beforeAll(async () => {
-    const model = await cachedTinyLlamaGguf({ chatTemplate: TOOLS_TEMPLATE, contextLength: 1024 });
+    const model = scripted
+      ? await cachedScriptedLlamaGguf()
+      : await cachedTinyLlamaGguf({ chatTemplate: TOOLS_TEMPLATE, contextLength: 1024 });
     const settings = await resolveGgufSettings(model.path, {
       port: 0,
       ctx: 1024,
@@ -88,6 +93,69 @@ async function expectSchemaAnswer({ client, model }: { client: OpenAI; model: st
   const parsed: unknown = JSON.parse(answer.choices[0].message.content ?? '');
   expect(validColor(parsed)).toBe(true);
   expect(answer.choices[0].finish_reason).toBe('stop');
+}
+
+const WEATHER_REPORT = '{"temperature": 21, "sky": "sunny"}';
+
+/**
+ * A tool-call round trip with the scripted model: it calls get_weather with
+ * {city: 'Paris'}; the call and its result go back, and it answers in text.
+ * Then the same through the openai client's own tool runner, streamed: the
+ * client assembles the call from its deltas, runs the function and sends the
+ * result back.
+ */
+async function expectToolRoundTrip({ client, model }: { client: OpenAI; model: string }) {
+  const question = { role: 'user' as const, content: 'What is the weather in Paris?' };
+  const first = await client.chat.completions.create({
+    model,
+    messages: [question],
+    tools: [WEATHER_TOOL],
+    max_tokens: 40,
+  });
+  const asked = first.choices[0];
+  expect(asked.finish_reason).toBe('tool_calls');
+  expect(asked.message.tool_calls).toHaveLength(1);
+  const call = asked.message.tool_calls![0];
+  if (call.type !== 'function') throw new Error(`expected a function call, got ${call.type}`);
+  expect(call.function.name).toBe(SCRIPTED_TOOL_CALL.name);
+  expect(JSON.parse(call.function.arguments)).toEqual({ city: 'Paris' });
+  expect(call.id).toMatch(/\S/);
+  const second = await client.chat.completions.create({
+    model,
+    messages: [question, asked.message, { role: 'tool', tool_call_id: call.id, content: WEATHER_REPORT }],
+    tools: [WEATHER_TOOL],
+    max_tokens: 40,
+  });
+  expect(second.choices[0].finish_reason).toBe('stop');
+  expect(second.choices[0].message.tool_calls ?? []).toEqual([]);
+  expect(second.choices[0].message.content).toBe(SCRIPTED_TOOL_CALL.answer);
+
+  const received: unknown[] = [];
+  const runner = client.chat.completions.runTools({
+    model,
+    messages: [question],
+    max_tokens: 40,
+    stream: true,
+    tools: [
+      {
+        type: 'function',
+        function: {
+          name: 'get_weather',
+          description: WEATHER_TOOL.function.description,
+          parameters: WEATHER_TOOL.function.parameters,
+          parse: JSON.parse,
+          function: (args: unknown) => {
+            received.push(args);
+            return WEATHER_REPORT;
+          },
+        },
+      },
+    ],
+  });
+  expect(await runner.finalContent()).toBe(SCRIPTED_TOOL_CALL.answer);
+  expect(received).toEqual([{ city: 'Paris' }]);
+  const messages = runner.messages;
+  expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
 }
 
 describe('the llama-server engine forwards the OpenAI fields the front does not read', () => {
@@ -163,6 +231,14 @@ describe('the llama-server engine forwards the OpenAI fields the front does not 
       response_format: { type: 'no-such-format' } as never,
     });
     await expect(refused).rejects.toBeInstanceOf(BadRequestError);
+  });
+});
+
+describe.each(['llama-server'] as const)('tool calls on %s, with the scripted model', (engine) => {
+  const served = serving(engine, false, true);
+
+  it('calls get_weather, takes the result back and answers in text; streamed through the tool runner too', async () => {
+    await expectToolRoundTrip(served);
   });
 });
 
