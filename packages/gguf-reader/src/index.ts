@@ -31,6 +31,12 @@ export type {
   GgufTensorInfo,
   GgufValue,
 } from './types.js';
+export {
+  isProcessAlive,
+  removeDeadProcessLeftovers,
+  removeDeadTempSiblings,
+  tempSibling,
+} from './temp-files.js';
 export { createGgufWriter } from './writer.js';
 export type {
   GgufWriter,

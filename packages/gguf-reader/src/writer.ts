@@ -1,11 +1,10 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { alignmentFromMetadata, ALIGNMENT_KEY, alignUp } from './alignment.js';
 import { GgufError } from './errors.js';
 import { ggufEntry } from './metadata.js';
 import { layoutTensors, serializeGgufHeader, type GgufTensorSpec } from './serialize.js';
 import { fileSystemError } from './sources/file-source.js';
+import { removeDeadTempSiblings, tempSibling } from './temp-files.js';
 import type { GgufMetadataEntry, GgufTensorInfo } from './types.js';
 
 export interface GgufWriterContent {
@@ -69,7 +68,8 @@ export interface GgufWriter {
  * Starts writing a GGUF to a temp file beside `destination`. The header is
  * computed and written first; tensor data streams in through
  * `writeTensorData`, and `finish()` renames the file into place, so an
- * interrupted write never leaves a half-written GGUF at `destination`.
+ * interrupted write never leaves a half-written GGUF at `destination`. Temp
+ * files that killed writers left beside `destination` are removed first.
  *
  * @example
  * const writer = await createGgufWriter('out.gguf', {
@@ -99,10 +99,9 @@ export async function createGgufWriter(
     tensors,
     alignment,
   });
-  const temp = path.join(
-    path.dirname(destination),
-    `.${path.basename(destination)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`,
-  );
+  // A killed writer's temp file is recognised by its dead process id and goes first.
+  await removeDeadTempSiblings(destination);
+  const temp = tempSibling(destination);
   const fileSystem = options.fileSystem ?? fs.promises;
   let handle: WriterFileHandle;
   try {

@@ -9,6 +9,7 @@ import {
   type ConvertProjectorResult,
   type OutType,
 } from '@alki/converter';
+import { removeDeadTempSiblings, tempSibling } from '@alki/gguf-reader';
 import { QUANT_MIXES, quantizeGguf } from '@alki/quantizer';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
@@ -174,10 +175,12 @@ async function convertAndQuantize(
       hint: 'Choose another output path, or pass --force to replace it.',
     });
   }
-  const intermediate = path.join(
-    path.dirname(path.resolve(argv.output)),
-    `.${path.basename(argv.output)}.${process.pid}.f16.tmp`,
-  );
+  // The F16 file sits in a temp directory named for this process beside the output, so a
+  // run killed with SIGKILL leaves something the next write to that output recognises and removes.
+  await removeDeadTempSiblings(argv.output);
+  const scratch = tempSibling(path.resolve(argv.output));
+  await fs.promises.mkdir(scratch, { recursive: true });
+  const intermediate = path.join(scratch, 'f16.gguf');
   try {
     out.info(`Converting ${argv.input} to F16, then quantizing to ${mix}...`);
     const converting = out.progress('convert', undefined);
@@ -228,6 +231,6 @@ async function convertAndQuantize(
       ].join('\n'),
     );
   } finally {
-    fs.rmSync(intermediate, { force: true });
+    fs.rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -1,3 +1,4 @@
+import { removeDeadProcessLeftovers } from '@alki/gguf-reader';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,24 @@ export const DEMO_REVISION = 'demo-v2';
 /** The demo's source date: fixed, since the checkpoint is generated from a fixed seed. */
 const DEMO_TIME = new Date('2025-01-01T00:00:00Z');
 
+// The generated checkpoint lives in the system temp dir, in a directory named
+// for the process: a pack killed before its cleanup ran leaves it there, and
+// the next demo pack removes it once that process is gone.
+const CHECKPOINT_PREFIX = 'alki-demo-checkpoint-';
+
+function checkpointOwner(name: string): number | undefined {
+  const pid = name.startsWith(CHECKPOINT_PREFIX) ? name.slice(CHECKPOINT_PREFIX.length).split('-') : [];
+  return pid.length === 2 && /^\d+$/.test(pid[0]) ? Number(pid[0]) : undefined;
+}
+
+/**
+ * Removes the demo checkpoint directories (`alki-demo-checkpoint-<pid>-*`) of
+ * dead processes from `tmp`; a running pack's stays. Returns the names removed.
+ */
+export function removeDeadDemoCheckpoints(tmp: string = os.tmpdir()): Promise<string[]> {
+  return removeDeadProcessLeftovers(tmp, checkpointOwner);
+}
+
 export type PackDemoOptions = Omit<PackOptions, 'source' | 'filename' | 'revision' | 'token' | 'hubUrl'>;
 
 /**
@@ -24,7 +43,8 @@ export type PackDemoOptions = Omit<PackOptions, 'source' | 'filename' | 'revisio
  * console.log(result.manifest.artifacts.map((a) => a.uri));
  */
 export async function packDemo(options: PackDemoOptions = {}): Promise<PackResult> {
-  const parent = await mkdtemp(path.join(os.tmpdir(), 'alki-demo-checkpoint-'));
+  await removeDeadDemoCheckpoints();
+  const parent = await mkdtemp(path.join(os.tmpdir(), `${CHECKPOINT_PREFIX}${process.pid}-`));
   // The converter names the model after its folder (general.basename), so the
   // folder gets a fixed name for the GGUF bytes to be the same every time.
   const checkpoint = path.join(parent, DEMO_NAME);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { isProcessAlive, removeDeadProcessLeftovers } from '@alki/gguf-reader';
 import { BundlerError } from '../errors.js';
 import { MANIFEST_PATH } from '../format/layout.js';
 
@@ -18,15 +19,6 @@ function hiddenSibling(destination: string, mark: string, pid = process.pid): st
   );
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function exists(target: string): Promise<boolean> {
   try {
     await lstat(target);
@@ -37,38 +29,36 @@ async function exists(target: string): Promise<boolean> {
   }
 }
 
+// The process id in a leftover's name, which is one of `prefixes` followed by
+// `<pid>-<hex>`; undefined for any other name.
+function ownerAfter(prefixes: string[]): (name: string) => number | undefined {
+  return (name) => {
+    const prefix = prefixes.find((p) => name.startsWith(p));
+    const pid = prefix === undefined ? undefined : name.slice(prefix.length).split('-')[0];
+    return pid !== undefined && /^\d+$/.test(pid) ? Number(pid) : undefined;
+  };
+}
+
 /**
  * Removes temp and retired directories that an earlier, killed pack left
  * beside `destination` (its own staging and retired bundles, and scratch
- * directories of conversions). Directories of live processes are kept.
+ * directories of conversions). Directories of live processes are kept. A
+ * pack killed between its two renames left no destination and the old
+ * bundle retired: that bundle is renamed back first.
  */
 export async function removeStaleSiblings(destination: string): Promise<string[]> {
   const parent = path.dirname(destination);
   const own = `.${path.basename(destination)}`;
-  let names: string[];
-  try {
-    names = await readdir(parent);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
+  if (!(await exists(destination))) {
+    const retiredOwner = ownerAfter([own + OLD_MARK]);
+    const names = await readdir(parent).catch(() => [] as string[]);
+    const orphan = names.find((name) => {
+      const pid = retiredOwner(name);
+      return pid !== undefined && pid > 0 && !isProcessAlive(pid);
+    });
+    if (orphan) await rename(path.join(parent, orphan), destination);
   }
-  const removed: string[] = [];
-  for (const name of names) {
-    const rest = name.startsWith(SCRATCH_PREFIX) ? name.slice(SCRATCH_PREFIX.length) : ownLeftover(name, own);
-    if (rest === undefined) continue;
-    const pid = Number(rest.split('-')[0]);
-    if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
-    await rm(path.join(parent, name), { recursive: true, force: true });
-    removed.push(name);
-  }
-  return removed;
-}
-
-function ownLeftover(name: string, own: string): string | undefined {
-  if (!name.startsWith(own)) return undefined;
-  const rest = name.slice(own.length);
-  const mark = [TEMP_MARK, OLD_MARK].find((m) => rest.startsWith(m));
-  return mark ? rest.slice(mark.length) : undefined;
+  return removeDeadProcessLeftovers(parent, ownerAfter([SCRATCH_PREFIX, own + TEMP_MARK, own + OLD_MARK]));
 }
 
 /**

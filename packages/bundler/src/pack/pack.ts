@@ -14,7 +14,7 @@ import { MAX_PARALLEL } from '../format/schema.js';
 import type { CopyStrategy } from '../io/hash.js';
 import { inspectGguf, type ModelFacts } from '../model/model-facts.js';
 import type { ResolvedSource, SourceContext, SourceProgress } from './context.js';
-import { checkDestination } from './destination.js';
+import { checkDestination, removeStaleSiblings } from './destination.js';
 import { readPackImatrix } from './imatrix-file.js';
 import { normaliseQuants } from './quantize-models.js';
 import { resolveSource } from './sources.js';
@@ -190,7 +190,11 @@ export async function packFrom(
       details: { ngl },
     });
   }
-  if (options.out !== undefined) await checkDestination(path.resolve(options.out), Boolean(options.force));
+  if (options.out !== undefined) {
+    // A killed pack's leftovers go first; one killed between its two renames gets its old bundle back.
+    await removeStaleSiblings(path.resolve(options.out));
+    await checkDestination(path.resolve(options.out), Boolean(options.force));
+  }
   const imatrix = options.imatrix !== undefined ? await readPackImatrix(options.imatrix) : undefined;
 
   options.onProgress?.({ phase: 'resolve', message: `Resolving ${options.source}` });

@@ -1,0 +1,75 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  isProcessAlive,
+  removeDeadProcessLeftovers,
+  removeDeadTempSiblings,
+  tempSibling,
+} from './temp-files.js';
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-temp-files-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+// The id of a process that has exited and been reaped.
+function deadPid(): number {
+  const pid = spawnSync(process.execPath, ['-e', '']).pid;
+  if (pid === undefined || isProcessAlive(pid)) throw new Error('no dead process id to test with');
+  return pid;
+}
+
+describe('temp files beside a destination', () => {
+  it('names a temp file after the destination and this process', () => {
+    expect(path.basename(tempSibling('/models/out.gguf', 'f16'))).toBe(`.out.gguf.${process.pid}.f16.tmp`);
+    expect(path.dirname(tempSibling('/models/out.gguf'))).toBe('/models');
+    expect(path.basename(tempSibling('/models/out.gguf'))).toMatch(
+      new RegExp(`^\\.out\\.gguf\\.${process.pid}\\.[0-9a-f]{8}\\.tmp$`),
+    );
+  });
+
+  it("removes a dead process's temp files and directories, and keeps a live one's and everything else", async () => {
+    const dir = fs.mkdtempSync(path.join(work, 'sweep-'));
+    const dead = deadPid();
+    const names = {
+      deadFile: `.out.gguf.${dead}.0a1b2c3d.tmp`,
+      deadDir: `.out.gguf.${dead}.f16.tmp`,
+      live: `.out.gguf.${process.pid}.0a1b2c3d.tmp`,
+      otherDestination: `.other.gguf.${dead}.0a1b2c3d.tmp`,
+      notOurs: `.out.gguf.${dead}.tmp`,
+      destination: 'out.gguf',
+    };
+    for (const [kind, name] of Object.entries(names)) {
+      if (kind === 'deadDir') {
+        fs.mkdirSync(path.join(dir, name));
+        fs.writeFileSync(path.join(dir, name, 'f16.gguf'), 'partial');
+      } else fs.writeFileSync(path.join(dir, name), kind);
+    }
+    expect(await removeDeadTempSiblings(path.join(dir, 'out.gguf'))).toEqual(
+      expect.arrayContaining([names.deadFile, names.deadDir]),
+    );
+    expect(fs.readdirSync(dir).sort()).toEqual(
+      [names.live, names.otherDestination, names.notOurs, names.destination].sort(),
+    );
+  });
+
+  it('sweeps nothing, and does not fail, where the directory does not exist yet', async () => {
+    expect(await removeDeadTempSiblings(path.join(work, 'missing', 'out.gguf'))).toEqual([]);
+  });
+
+  it('removes only entries whose owner the caller names and whose owner is dead', async () => {
+    const dir = fs.mkdtempSync(path.join(work, 'owned-'));
+    const dead = deadPid();
+    for (const name of [`scratch-${dead}-a`, `scratch-${process.pid}-b`, 'scratch-x-c', 'unrelated'])
+      fs.mkdirSync(path.join(dir, name));
+    const ownerOf = (name: string) => {
+      const pid = /^scratch-(\d+)-/.exec(name)?.[1];
+      return pid === undefined ? undefined : Number(pid);
+    };
+    expect(await removeDeadProcessLeftovers(dir, ownerOf)).toEqual([`scratch-${dead}-a`]);
+    expect(fs.readdirSync(dir).sort()).toEqual(
+      [`scratch-${process.pid}-b`, 'scratch-x-c', 'unrelated'].sort(),
+    );
+  });
+});

@@ -1,0 +1,94 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+// A file is written to a temp name beside its destination (same file system, so
+// the final rename is atomic). The name carries the writing process's id, so
+// when a process is killed (SIGKILL, power loss: no cleanup code runs) the next
+// write to the same destination can tell its leftovers from a live writer's.
+//   .<destination name>.<pid>.<tag>.tmp
+function tempOwner(destination: string): (name: string) => number | undefined {
+  const prefix = `.${path.basename(destination)}.`;
+  return (name) => {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) return undefined;
+    const [pid, tag, extra] = name.slice(prefix.length, -'.tmp'.length).split('.');
+    return extra === undefined && tag && /^[A-Za-z0-9-]+$/.test(tag) && /^\d+$/.test(pid)
+      ? Number(pid)
+      : undefined;
+  };
+}
+
+/**
+ * Whether a process with this id exists. EPERM means it exists under another
+ * user; a reused id counts as alive, so at worst a leftover waits for a later run.
+ *
+ * @example
+ * isProcessAlive(process.pid); // true
+ */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A temp path beside `destination`, owned by this process:
+ * `.<name>.<pid>.<tag>.tmp`, with a random tag unless one is given. A file or
+ * a directory created there is removed by `removeDeadTempSiblings` once this
+ * process is gone.
+ *
+ * @example
+ * tempSibling('/models/out.gguf'); // '/models/.out.gguf.4242.9f86d081.tmp'
+ */
+export function tempSibling(destination: string, tag = crypto.randomBytes(4).toString('hex')): string {
+  return path.join(path.dirname(destination), `.${path.basename(destination)}.${process.pid}.${tag}.tmp`);
+}
+
+/**
+ * Removes the entries of `dir` that `ownerOf` gives a process id for (the
+ * rest are not leftovers) and whose process is dead: what a killed process
+ * left behind. A live process's entries are kept. Returns the names removed.
+ *
+ * @example
+ * const ownerOf = (name: string) => Number(/^scratch-(\d+)-/.exec(name)?.[1]) || undefined;
+ * await removeDeadProcessLeftovers(os.tmpdir(), ownerOf);
+ */
+export async function removeDeadProcessLeftovers(
+  dir: string,
+  ownerOf: (name: string) => number | undefined,
+): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(dir);
+  } catch {
+    // No directory yet (nothing to sweep), or unreadable: the write itself reports that.
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = ownerOf(name);
+    if (pid === undefined || !Number.isSafeInteger(pid) || pid <= 0 || isProcessAlive(pid)) continue;
+    try {
+      await fs.promises.rm(path.join(dir, name), { recursive: true, force: true });
+      removed.push(name);
+    } catch {
+      // Best effort: another user's leftover in a shared temp dir is theirs to remove.
+    }
+  }
+  return removed;
+}
+
+/**
+ * Removes the temp files and directories (see `tempSibling`) that dead
+ * processes left beside `destination`; a live process's are kept. Returns
+ * the names removed.
+ *
+ * @example
+ * await removeDeadTempSiblings('/models/out.gguf'); // ['.out.gguf.4242.9f86d081.tmp']
+ */
+export function removeDeadTempSiblings(destination: string): Promise<string[]> {
+  return removeDeadProcessLeftovers(path.dirname(path.resolve(destination)), tempOwner(destination));
+}
