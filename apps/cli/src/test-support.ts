@@ -1,5 +1,8 @@
 import { jest } from '@jest/globals';
+import { pack } from '@alki/bundler';
+import { writeTinyLlamaGguf } from '@alki/testkit';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { main } from './main.js';
 
@@ -61,4 +64,41 @@ export async function runCli(args: string[]): Promise<CliRun> {
 export async function publishedDigest(bundle: string, registry: string, tag: string): Promise<string> {
   const run = await runCli(['publish', bundle, '--registry', registry, '--tag', tag, '--json']);
   return (JSON.parse(run.stdout) as { digest: string }).digest;
+}
+
+/** A signing test's work folder: a packed tiny bundle and two key pairs (`builder`, `other`) made by `alki keygen`. */
+export interface SigningWorkspace {
+  work: string;
+  bundle: string;
+  /** A fresh copy of the bundle in the work folder. */
+  copyOf: (dir: string) => string;
+}
+
+/** Packs a tiny bundle named `name` and runs `alki keygen` twice with `passphrase`, in a new temp folder. */
+export async function signingWorkspace(
+  prefix: string,
+  name: string,
+  passphrase: string,
+): Promise<SigningWorkspace> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const gguf = path.join(work, 'tiny.gguf');
+  await writeTinyLlamaGguf(gguf, { name });
+  const bundle = path.join(work, 'bundle');
+  await pack({ source: gguf, out: bundle, sourceDateEpoch: 1_700_000_000 });
+  process.env.ALKI_KEY_PASSPHRASE = passphrase;
+  try {
+    for (const key of ['builder', 'other']) {
+      const run = await runCli(['keygen', '--out', path.join(work, key), '--quiet']);
+      if (run.code !== 0) throw new Error(`alki keygen failed: ${run.stderr}`);
+    }
+  } finally {
+    delete process.env.ALKI_KEY_PASSPHRASE;
+  }
+  let copies = 0;
+  const copyOf = (dir: string): string => {
+    const copy = path.join(work, `copy-${copies++}`);
+    fs.cpSync(dir, copy, { recursive: true });
+    return copy;
+  };
+  return { work, bundle, copyOf };
 }

@@ -56,7 +56,7 @@ export const COMMANDS = [
   {
     command: 'verify <bundle>',
     describe:
-      'Check a bundle: validate its manifest and SBOM, recompute every hash; with --key, --certificate-identity or --policy, also its signatures',
+      'Check a bundle: validate its manifest and SBOM, recompute every hash; with --key, --certificate-identity or --policy, also its signatures (of a directory, or attached to a published bundle)',
   },
   {
     command: 'keygen',
@@ -65,16 +65,17 @@ export const COMMANDS = [
   {
     command: 'sign <target>',
     describe:
-      'Sign a bundle: a Sigstore signature over its manifest, and signed SLSA provenance, in metadata/signatures/',
+      'Sign a bundle: a Sigstore signature over its manifest, and signed SLSA provenance, in metadata/signatures/ (or attached to a published bundle as OCI referrers)',
   },
   {
     command: 'publish <bundle>',
-    describe: 'Push a bundle to an OCI registry (or an OCI layout dir) as a CNCF ModelPack artifact',
+    describe:
+      'Push a bundle to an OCI registry (or an OCI layout dir) as a CNCF ModelPack artifact, its signatures attached as referrers (--sign: sign it too)',
   },
   {
     command: 'pull <ref>',
     describe:
-      'Pull a published bundle and restore it byte for byte, every file checked against its digest and the bundle manifest',
+      'Pull a published bundle and restore it byte for byte, every file checked against its digest and the bundle manifest (--verify: and its signatures, before writing anything)',
   },
   {
     command: 'tags <repo>',

@@ -2,10 +2,12 @@ import { readBundle, writeTwoStageDeploy } from '@alki/bundler';
 import { readdir } from 'node:fs/promises';
 import { connectRegistry, layoutStore, parseReference, registryStore } from '@alki/oci';
 import { publishBundle, publishRepository } from '@alki/registry-publisher';
+import { attachBundleSignatures, publishedArtifact, readSignatureFiles, signBundle } from '@alki/signer';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import { connectOptions, withRegistryFlags, type RegistryFlags } from './registry-options.js';
 import { CliError } from '../errors.js';
+import { provenanceOptions, signingMethodFromFlags, signOptions } from './sign.js';
 
 /** Where `--local` without a directory writes: `oci:./oci`, as the examples in the docs name it. */
 const DEFAULT_LOCAL_DIR = './oci';
@@ -20,6 +22,12 @@ interface PublishArgs extends RegistryFlags {
   verify: boolean;
   deployOut?: string;
   runtimeImage?: string;
+  sign: boolean;
+  key?: string;
+  keyless: boolean;
+  identityToken?: string;
+  fulcioUrl: string;
+  rekorUrl: string;
 }
 
 /** True when `dir` exists and holds something. */
@@ -34,7 +42,13 @@ async function holdsFiles(dir: string): Promise<boolean> {
 
 export const publishCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
-    withRegistryFlags(y)
+    signOptions(withRegistryFlags(y))
+      .option('sign', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Sign the bundle (alki sign, with --key or --keyless) after the push; every signature in metadata/signatures/ is attached as an OCI 1.1 referrer either way',
+      })
       .positional('bundle', {
         type: 'string',
         demandOption: true,
@@ -90,6 +104,10 @@ export const publishCommand: AlkiCommandBody = {
         'Push, then write systemd, k3s, quadlet and compose configs that pull this exact digest',
       )
       .example(
+        'ALKI_KEY_PASSPHRASE=... $0 publish ./dist/qwen3 --registry registry.example.com/ai --sign --key alki.key',
+        'Push, sign with that key, and attach the signature and provenance as referrers',
+      )
+      .example(
         '$0 publish ./dist/qwen3 --local ./oci --tag v1.0.0',
         'Write an OCI image layout (skopeo/podman read it as oci:./oci:v1.0.0)',
       ),
@@ -120,7 +138,21 @@ export const publishCommand: AlkiCommandBody = {
           details: { flag: '--deploy-out' },
         });
     }
+    const signing = argv.sign || argv.key !== undefined || argv.keyless;
+    if (signing && argv.local !== undefined)
+      throw new CliError(
+        'USAGE',
+        '--sign attaches signatures in a registry (OCI 1.1 referrers); an OCI layout (--local) cannot hold them.',
+        {
+          hint: 'Sign the directory with `alki sign` and publish with --registry.',
+          details: { flag: '--sign' },
+        },
+      );
+    // The key and its passphrase are read before anything is pushed.
+    const method = signing ? (await signingMethodFromFlags(argv)).method : undefined;
     const bundle = await readBundle(argv.bundle);
+    let client: Awaited<ReturnType<typeof connectRegistry>> | undefined;
+    let repository = '';
     let store;
     let target: string;
     if (argv.local !== undefined) {
@@ -131,9 +163,10 @@ export const publishCommand: AlkiCommandBody = {
     } else {
       target = publishRepository(argv.registry!, bundle.manifest.slug);
       const reference = parseReference(target);
-      const client = await connectRegistry(reference.registry, await connectOptions(argv, out, signal));
+      client = await connectRegistry(reference.registry, await connectOptions(argv, out, signal));
       await client.ping(signal);
-      store = registryStore(client, reference.repository);
+      repository = reference.repository;
+      store = registryStore(client, repository);
     }
     out.info(`Publishing ${bundle.manifest.name} ${bundle.manifest.version} to ${target}...`);
     const progress = out.progress('publish');
@@ -154,6 +187,32 @@ export const publishCommand: AlkiCommandBody = {
     });
     progress.done();
     const reference = `${target}@${result.digest}`;
+    let signatures: string[] | undefined;
+    if (method) {
+      // After the push: the files were verified while uploading (unless --no-verify).
+      const signed = await signBundle(bundle.dir, {
+        method,
+        provenance: await provenanceOptions(bundle.manifest, undefined, signal),
+        verify: !argv.verify,
+        signal,
+      });
+      out.info(`Signed ${bundle.dir}: ${Object.values(signed.files).join(', ')}`);
+    }
+    if (client) {
+      // Every signature the bundle holds, on the bundle and on each quant's artifact.
+      const subjects = [];
+      for (const digest of [result.digest, ...result.quants.map((q) => q.digest)])
+        subjects.push(
+          (await publishedArtifact({ client, repository, reference: digest }, signal)).descriptor,
+        );
+      signatures = await attachBundleSignatures(client, repository, subjects, bundle.dir, signal);
+      if (signatures.length > 0)
+        out.info(`Attached ${signatures.length} signature file(s) as referrers of ${reference}`);
+    } else if ((await readSignatureFiles(bundle.dir)).length > 0) {
+      out.warn(
+        `The signatures in ${bundle.dir}/metadata/signatures/ are not in the OCI layout (they travel as registry referrers); publish with --registry to keep them.`,
+      );
+    }
     let deployFiles: string[] | undefined;
     if (argv.deployOut !== undefined) {
       deployFiles = await writeTwoStageDeploy(
@@ -164,14 +223,22 @@ export const publishCommand: AlkiCommandBody = {
       );
       out.info(`Wrote the two-stage deploy configs for ${reference} to ${argv.deployOut}`);
     }
-    out.result({ reference, ...result, ...(deployFiles ? { deployFiles } : {}) }, () =>
-      [
+    out.result(
+      {
         reference,
-        `tags: ${result.tags.join(', ')}`,
-        ...result.quants.map((q) => `  ${q.quant}: ${q.tags.join(', ')} -> ${q.digest}`),
-        `uploaded ${result.bytesUploaded} of ${result.totalBytes} bytes (${result.blobs.uploaded} new blobs, ${result.blobs.existing} already there)`,
-        ...(deployFiles ? deployFiles.map((file) => `deploy: ${argv.deployOut}/${file}`) : []),
-      ].join('\n'),
+        ...result,
+        ...(signatures ? { signatures } : {}),
+        ...(deployFiles ? { deployFiles } : {}),
+      },
+      () =>
+        [
+          reference,
+          `tags: ${result.tags.join(', ')}`,
+          ...result.quants.map((q) => `  ${q.quant}: ${q.tags.join(', ')} -> ${q.digest}`),
+          `uploaded ${result.bytesUploaded} of ${result.totalBytes} bytes (${result.blobs.uploaded} new blobs, ${result.blobs.existing} already there)`,
+          ...(signatures ?? []).map((file) => `signature: ${file} (referrer)`),
+          ...(deployFiles ? deployFiles.map((file) => `deploy: ${argv.deployOut}/${file}`) : []),
+        ].join('\n'),
     );
   }),
 };

@@ -1,4 +1,7 @@
-import type { ConnectOptions } from '@alki/oci';
+import { connectRegistry, parseLayoutReference, parseReference, type ConnectOptions } from '@alki/oci';
+import type { PublishedBundleSource } from '@alki/signer';
+import { lstatSync } from 'node:fs';
+import { CliError } from '../errors.js';
 import type { Argv } from 'yargs';
 import type { GlobalOptions } from '../context.js';
 import type { Output } from '../output.js';
@@ -67,4 +70,46 @@ export async function connectOptions(
     options.credentials = { username: argv.username, password };
   }
   return options;
+}
+
+/**
+ * True when a command's target names a published bundle rather than a
+ * directory: nothing at that path (not even a dangling link), and it starts
+ * with a registry host (`host.name/`, `host:port/`, `localhost/`) or `oci:`.
+ * Anything else stays a path, so a missing directory is reported as one.
+ */
+export function isRegistryTarget(target: string): boolean {
+  try {
+    lstatSync(target);
+    return false;
+  } catch {
+    const host = target.split('/')[0];
+    return (
+      target.includes('/') &&
+      !target.startsWith('.') &&
+      (host.includes('.') || host.includes(':') || host === 'localhost')
+    );
+  }
+}
+
+/**
+ * A published bundle that `host/repo[:tag|@sha256:...]` names, connected with
+ * the registry flags (tag default: latest). Signatures live in a registry, as
+ * OCI 1.1 referrers: an `oci:DIR` layout is refused with a usage error.
+ */
+export async function openPublishedBundle(
+  text: string,
+  argv: RegistryFlags,
+  out: Output,
+  signal: AbortSignal,
+): Promise<PublishedBundleSource> {
+  if (parseLayoutReference(text))
+    throw new CliError(
+      'USAGE',
+      `${text} is an OCI image layout; signatures are attached to bundles in a registry (OCI 1.1 referrers).`,
+      { hint: 'Sign or verify the bundle directory, or publish it to a registry first.' },
+    );
+  const parsed = parseReference(text);
+  const client = await connectRegistry(parsed.registry, await connectOptions(argv, out, signal));
+  return { client, repository: parsed.repository, reference: parsed.digest ?? parsed.tag ?? 'latest' };
 }

@@ -1,13 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { pack } from '@alki/bundler';
 import type { SignBundleResult, TrustReport } from '@alki/signer';
-import { requireCommand, startSigstoreStandIns, writeTinyLlamaGguf } from '@alki/testkit';
+import { requireCommand, startSigstoreStandIns } from '@alki/testkit';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../test-support.js';
+import { runCli, signingWorkspace } from '../test-support.js';
 
 const PASSPHRASE = 'pass-phrase-that-must-never-leak-7d1f';
 const bin = fileURLToPath(new URL('../../bin/alki.js', import.meta.url));
@@ -20,23 +18,10 @@ function allFiles(dir: string): string[] {
     .map((entry) => path.join(entry.parentPath, entry.name));
 }
 
-let copies = 0;
-function copyOf(dir: string): string {
-  const copy = path.join(work, `copy-${copies++}`);
-  cpSync(dir, copy, { recursive: true });
-  return copy;
-}
+let copyOf: (dir: string) => string;
 
 beforeAll(async () => {
-  work = mkdtempSync(path.join(os.tmpdir(), 'alki-cli-sign-'));
-  const gguf = path.join(work, 'tiny.gguf');
-  await writeTinyLlamaGguf(gguf, { name: 'sign-tiny' });
-  bundle = path.join(work, 'bundle');
-  await pack({ source: gguf, out: bundle, sourceDateEpoch: 1_700_000_000 });
-  process.env.ALKI_KEY_PASSPHRASE = PASSPHRASE;
-  expect((await runCli(['keygen', '--out', path.join(work, 'builder'), '--quiet'])).code).toBe(0);
-  expect((await runCli(['keygen', '--out', path.join(work, 'other'), '--quiet'])).code).toBe(0);
-  delete process.env.ALKI_KEY_PASSPHRASE;
+  ({ work, bundle, copyOf } = await signingWorkspace('alki-cli-sign-', 'sign-tiny', PASSPHRASE));
 });
 afterEach(() => {
   delete process.env.ALKI_KEY_PASSPHRASE;

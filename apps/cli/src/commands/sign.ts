@@ -1,4 +1,4 @@
-import { readBundle } from '@alki/bundler';
+import { MANIFEST_PATH, parseManifest, readBundle, type BundleManifest } from '@alki/bundler';
 import { cachedSnapshotDir, hubCacheDir } from '@alki/hub';
 import { locateLlamaCppSource } from '@alki/llama-tools';
 import {
@@ -6,20 +6,30 @@ import {
   DEFAULT_REKOR_URL,
   hashSourceFiles,
   loadPrivateKey,
+  publishedArtifact,
   resolveIdentityToken,
   signBundle,
   SignerError,
+  signPublishedBundle,
+  type SignBundleOptions,
+  type SignerName,
   type SigningMethod,
 } from '@alki/signer';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
+import { withContext, type AlkiCommandBody, type CommandContext, type GlobalOptions } from '../context.js';
 import { readPassphrase } from '../passphrase.js';
 import { CLI_VERSION } from '../version.js';
 import { CliError } from '../errors.js';
+import {
+  isRegistryTarget,
+  openPublishedBundle,
+  withRegistryFlags,
+  type RegistryFlags,
+} from './registry-options.js';
 
-interface SignArgs extends GlobalOptions {
+interface SignArgs extends RegistryFlags {
   target: string;
   key?: string;
   keyless: boolean;
@@ -72,8 +82,7 @@ export async function signingMethodFromFlags(argv: {
 
 // Source digests for the provenance: a path the user names, else the hub
 // cache's snapshot of the pinned revision when it is still there.
-async function sourceDigests(bundleDir: string, sourcePath: string | undefined, signal: AbortSignal) {
-  const { manifest } = await readBundle(bundleDir);
+async function sourceDigests(manifest: BundleManifest, sourcePath: string | undefined, signal: AbortSignal) {
   let local = sourcePath;
   if (local === undefined && manifest.source.kind === 'hub' && manifest.source.revision) {
     const snapshot = cachedSnapshotDir(hubCacheDir(), manifest.source.repo, manifest.source.revision);
@@ -88,6 +97,59 @@ function llamaCppVersion(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What the provenance says beyond the manifest: versions, and the source's digests when they can be had. */
+export async function provenanceOptions(
+  manifest: BundleManifest,
+  sourcePath: string | undefined,
+  signal: AbortSignal,
+): Promise<Exclude<SignBundleOptions['provenance'], false>> {
+  const digests = await sourceDigests(manifest, sourcePath, signal);
+  return {
+    signerVersion: CLI_VERSION,
+    llamaCppVersion: llamaCppVersion(),
+    ...(digests ? { sourceDigests: digests } : {}),
+    ...(process.env.HF_ENDPOINT ? { hubUrl: process.env.HF_ENDPOINT } : {}),
+  };
+}
+
+function signerLine(signer: SignerName): string {
+  return signer.kind === 'key' ? `key ${signer.keyId}` : `${signer.subject} (${signer.issuer})`;
+}
+
+// `alki sign <registry ref>`: the same signature over the published
+// manifest.json, attached as referrers; nothing is written locally.
+async function signPublished(argv: SignArgs, method: SigningMethod, context: CommandContext): Promise<void> {
+  const { out, signal } = context;
+  const source = await openPublishedBundle(argv.target, argv, out, signal);
+  let provenance: SignBundleOptions['provenance'] = false;
+  if (argv.provenance) {
+    const artifact = await publishedArtifact(source, signal);
+    const bytes = await source.client.fetchBlobBytes(source.repository, artifact.manifestLayer, signal);
+    provenance = await provenanceOptions(
+      parseManifest(JSON.parse(bytes.toString('utf8')), MANIFEST_PATH),
+      argv.source,
+      signal,
+    );
+  }
+  const result = await signPublishedBundle(source, { method, provenance, signal });
+  out.result(
+    {
+      reference: result.reference,
+      digest: result.digest,
+      manifestSha256: result.manifestSha256,
+      signer: result.signer,
+      referrers: result.referrers,
+    },
+    () =>
+      [
+        `signed ${result.reference} (manifest sha256:${result.manifestSha256})`,
+        `  signer      ${signerLine(result.signer)}`,
+        `  signature   referrer ${result.referrers.signature}`,
+        ...(result.referrers.provenance ? [`  provenance  referrer ${result.referrers.provenance}`] : []),
+      ].join('\n'),
+  );
 }
 
 export const signOptions = <T>(y: Argv<T>) =>
@@ -120,7 +182,11 @@ export const signOptions = <T>(y: Argv<T>) =>
 export const signCommand: AlkiCommandBody = {
   builder: (y: Argv<GlobalOptions>) =>
     signOptions(
-      y.positional('target', { type: 'string', demandOption: true, describe: 'The bundle directory' }),
+      withRegistryFlags(y).positional('target', {
+        type: 'string',
+        demandOption: true,
+        describe: 'The bundle directory, or a published bundle: host/repo[:tag|@sha256:...]',
+      }),
     )
       .option('provenance', {
         type: 'boolean',
@@ -136,22 +202,23 @@ export const signCommand: AlkiCommandBody = {
       .example(
         'SIGSTORE_ID_TOKEN=$(cat token) $0 sign ./dist/tiny --keyless',
         "Keyless, on Sigstore's public-good Fulcio and Rekor",
+      )
+      .example(
+        '$0 sign registry.example.com/ai/tiny:v1.0.0 --key alki.key',
+        'Sign a published bundle: signature and provenance attached as OCI 1.1 referrers',
       ),
-  handler: withContext<SignArgs>(async (argv, { out, signal }) => {
+  handler: withContext<SignArgs>(async (argv, context) => {
+    const { out, signal } = context;
     const { method, describe } = await signingMethodFromFlags(argv);
     out.debug(`signing as ${describe}`);
-    const digests = argv.provenance ? await sourceDigests(argv.target, argv.source, signal) : undefined;
+    if (isRegistryTarget(argv.target)) return signPublished(argv, method, context);
+    const provenance = argv.provenance
+      ? await provenanceOptions((await readBundle(argv.target)).manifest, argv.source, signal)
+      : false;
     const progress = out.progress('sign');
     const result = await signBundle(argv.target, {
       method,
-      provenance: argv.provenance
-        ? {
-            signerVersion: CLI_VERSION,
-            llamaCppVersion: llamaCppVersion(),
-            ...(digests ? { sourceDigests: digests } : {}),
-            ...(process.env.HF_ENDPOINT ? { hubUrl: process.env.HF_ENDPOINT } : {}),
-          }
-        : false,
+      provenance,
       signal,
       onProgress: (event) => {
         progress.step(event.phase);
@@ -164,7 +231,7 @@ export const signCommand: AlkiCommandBody = {
       () =>
         [
           `signed ${result.dir} (manifest sha256:${result.manifestSha256})`,
-          `  signer      ${result.signer.kind === 'key' ? `key ${result.signer.keyId}` : `${result.signer.subject} (${result.signer.issuer})`}`,
+          `  signer      ${signerLine(result.signer)}`,
           `  signature   ${result.files.signature}`,
           ...(result.files.provenance ? [`  provenance  ${result.files.provenance}`] : []),
         ].join('\n'),
