@@ -1,3 +1,7 @@
+export { DASHBOARD_DATA_PATH, dashboardPathProblem } from './dashboard/dashboard.js';
+export type { DashboardData } from './dashboard/dashboard.js';
+export type { AgentStatus } from './dashboard/agent-status.js';
+export type { DashboardSample } from './dashboard/samples.js';
 export { RuntimeError } from './errors.js';
 export type { RuntimeErrorCode } from './errors.js';
 export {
@@ -27,7 +31,7 @@ export { startLlamaServerEngine } from './serve/llama-server-engine.js';
 export type { LlamaServerEngineOptions } from './serve/llama-server-engine.js';
 export { serveModel } from './serve/serve.js';
 export { resolveGgufSettings, resolveServeSettings } from './serve/settings.js';
-export type { EngineName, ServeOptions, ServingModel } from './serve/serve.js';
+export type { DashboardSettings, EngineName, ServeOptions, ServingModel } from './serve/serve.js';
 export { DEFAULT_PROMPT, SCORE_TEXT } from './validate/builtin-text.js';
 export { firstFailure } from './validate/report.js';
 export type {

@@ -9,6 +9,7 @@ export { startProcess } from './process.js';
 export type { RunningProcess } from './process.js';
 export { startRegistry } from './registry.js';
 export type { RegistryOptions, TestRegistry } from './registry.js';
+export { launchChromium } from './chromium.js';
 export { requireCommand } from './require-command.js';
 export { selfSignedCertificate } from './certificate.js';
 export type { SelfSignedCertificate } from './certificate.js';

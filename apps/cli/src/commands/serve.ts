@@ -1,6 +1,14 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { loadApiKeys, resolveServeSettings, RuntimeError, serveModel, type EngineName } from '@alki/runtime';
+import {
+  dashboardPathProblem,
+  loadApiKeys,
+  resolveServeSettings,
+  RuntimeError,
+  serveModel,
+  type DashboardSettings,
+  type EngineName,
+} from '@alki/runtime';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import { parseGpuLayers } from '../flags.js';
@@ -23,6 +31,7 @@ interface ServeArgs extends GlobalOptions {
   tlsKey?: string;
   mmproj?: string;
   embeddings: boolean;
+  dashboard: string;
 }
 
 /** The environment variable that holds API keys, comma-separated. */
@@ -46,6 +55,18 @@ async function readTls(cert?: string, key?: string) {
       });
     });
   return { cert: await read(cert, '--tls-cert'), key: await read(key, '--tls-key') };
+}
+
+/** The environment variable in which `alki agent --exec` names its state file, for the dashboard. */
+const AGENT_STATE_ENV = 'ALKI_AGENT_STATE';
+
+/** The dashboard page's path from --dashboard (off, on, or a path); undefined for off. */
+function dashboardPage(value: string): string | undefined {
+  if (value === 'off') return undefined;
+  const page = value === 'on' ? '/' : value;
+  const problem = dashboardPathProblem(page);
+  if (problem) throw new CliError('USAGE', `--dashboard: ${problem}`, { details: { flag: '--dashboard' } });
+  return page;
 }
 
 export const serveCommand: AlkiCommandBody = {
@@ -105,6 +126,11 @@ export const serveCommand: AlkiCommandBody = {
         default: true,
         describe: '/metrics needs a key when keys are set; --no-protect-metrics leaves it open',
       })
+      .option('dashboard', {
+        type: 'string',
+        default: 'on',
+        describe: `The live dashboard page: on (at /), off, or the path to serve it on; it needs a key when /metrics does. Under \`alki agent --exec\` it shows the agent's state (${AGENT_STATE_ENV})`,
+      })
       .option('tls-cert', { type: 'string', describe: 'Serve HTTPS with this PEM certificate (chain)' })
       .option('tls-key', { type: 'string', describe: 'The PEM private key of --tls-cert' })
       .option('mmproj', {
@@ -127,6 +153,10 @@ export const serveCommand: AlkiCommandBody = {
       .example(
         '$0 serve gemma-3-4b-it-Q4_K_M.gguf --mmproj mmproj-gemma-3-4b-it-f16.gguf',
         'Serve a vision-language model: chat messages may carry image_url parts with data URLs',
+      )
+      .example(
+        '$0 serve ./dist/tiny --dashboard /status',
+        'Serve the live dashboard (model, digest, requests, tokens/s, first token, memory) at /status instead of /',
       )
       .example(
         '$0 serve model.gguf --engine node-llama-cpp',
@@ -165,7 +195,17 @@ export const serveCommand: AlkiCommandBody = {
         embeddings: argv.embeddings || undefined,
       }).filter(([, v]) => v !== undefined),
     );
+    const page = dashboardPage(argv.dashboard);
     const requested = await resolveServeSettings(argv.target, overrides);
+    // A bundle shows its manifest digest; under `alki agent --exec`, the agent's state too.
+    const agentState = process.env[AGENT_STATE_ENV];
+    const dashboard: DashboardSettings | undefined = page
+      ? {
+          path: page,
+          ...((await stat(argv.target)).isDirectory() ? { bundleDir: argv.target } : {}),
+          ...(agentState ? { agentStateFile: agentState } : {}),
+        }
+      : undefined;
     const apiKeys = await loadApiKeys({
       keys: argv.apiKey,
       files: argv.apiKeyFile,
@@ -188,6 +228,7 @@ export const serveCommand: AlkiCommandBody = {
       engine: argv.engine,
       access: { apiKeys, openHealth: !argv.protectHealth, openMetrics: !argv.protectMetrics },
       tls,
+      dashboard,
       log: (line) => out.debug(line),
       signal,
       onEngineExit: (reason) =>
@@ -215,9 +256,10 @@ export const serveCommand: AlkiCommandBody = {
           openHealth: apiKeys.length === 0 || !argv.protectHealth,
           openMetrics: apiKeys.length === 0 || !argv.protectMetrics,
         },
+        dashboard: page === undefined ? null : `${server.url}${page}`,
       },
       () =>
-        `Serving ${settings.modelId} on ${server.url} with ${serving.engine}${apiKeys.length ? `, ${apiKeys.length} API key${apiKeys.length === 1 ? '' : 's'}` : ''}. Press Ctrl-C to stop.`,
+        `Serving ${settings.modelId} on ${server.url} with ${serving.engine}${apiKeys.length ? `, ${apiKeys.length} API key${apiKeys.length === 1 ? '' : 's'}` : ''}.${page === undefined ? '' : ` Dashboard: ${server.url}${page}`} Press Ctrl-C to stop.`,
     );
     const stopped = new Promise<void>((resolve) => {
       if (signal.aborted) resolve();

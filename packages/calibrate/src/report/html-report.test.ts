@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { requireCommand } from '@alki/testkit';
+import { launchChromium } from '@alki/testkit';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { Calibration, ModelCalibration } from '../calibrate.js';
 import type { HardwareProbe } from '../probe/probe.js';
 import { renderReport, writeReport } from './html-report.js';
@@ -146,18 +146,7 @@ let browser: Browser;
 const work = mkdtempSync(path.join(os.tmpdir(), 'alki-report-'));
 
 beforeAll(async () => {
-  requireCommand('chromium', 'the HTML report test');
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium('the HTML report test');
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

@@ -38,4 +38,19 @@ describe('MetricsRegistry', () => {
     registry.counter('demo_total', 'x').inc({ path: 'a"b\\c\nd' });
     expect(registry.render()).toContain('demo_total{path="a\\"b\\\\c\\nd"} 1');
   });
+
+  it('sums a counter over its label sets, or over those a filter accepts, and a histogram over its series', () => {
+    const registry = new MetricsRegistry();
+    const requests = registry.counter('demo_requests_total', 'Requests.');
+    requests.inc({ route: '/a', status: '200' }, 2);
+    requests.inc({ route: '/b', status: '200' });
+    requests.inc({ route: '/a', status: '500' }, 4);
+    expect(requests.total()).toBe(7);
+    expect(requests.total((labels) => labels.route === '/a')).toBe(6);
+    const latency = registry.histogram('demo_seconds', 'Latency.', [1]);
+    expect(latency.totals()).toEqual({ sum: 0, count: 0 });
+    latency.observe(0.25, { route: '/a' });
+    latency.observe(2, { route: '/b' });
+    expect(latency.totals()).toEqual({ sum: 2.25, count: 2 });
+  });
 });

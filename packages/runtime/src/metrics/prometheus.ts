@@ -45,6 +45,13 @@ export class Counter implements Metric {
     return this.values.get(labelKey(labels))?.value ?? 0;
   }
 
+  /** The sum over every label set, or over those `match` accepts. */
+  total(match: (labels: Labels) => boolean = () => true): number {
+    let sum = 0;
+    for (const { labels, value } of this.values.values()) if (match(labels)) sum += value;
+    return sum;
+  }
+
   render(): string[] {
     return [...this.values.values()].map(
       ({ labels, value }) => `${this.name}${renderLabels(labels)} ${renderNumber(value)}`,
@@ -92,6 +99,17 @@ export class Histogram implements Metric {
     entry.sum += value;
     entry.count++;
     this.series.set(key, entry);
+  }
+
+  /** Sum and count of the observations of every label set together. */
+  totals(): { sum: number; count: number } {
+    let sum = 0;
+    let count = 0;
+    for (const series of this.series.values()) {
+      sum += series.sum;
+      count += series.count;
+    }
+    return { sum, count };
   }
 
   render(): string[] {

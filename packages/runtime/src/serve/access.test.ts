@@ -79,6 +79,18 @@ describe('pathNeedsKey', () => {
     const flipped = { apiKeys: ['k'], openHealth: false, openMetrics: true };
     expect(['/health', '/metrics'].map((p) => pathNeedsKey(flipped, p))).toEqual([true, false]);
   });
+
+  it('puts the dashboard paths under the rule of /metrics', () => {
+    const dashboardPaths = ['/', '/dashboard/data.json'];
+    const paths = ['/', '/dashboard/data.json', '/v1/models'];
+    expect(paths.map((p) => pathNeedsKey({ apiKeys: ['k'], dashboardPaths }, p))).toEqual([true, true, true]);
+    expect(paths.map((p) => pathNeedsKey({ apiKeys: ['k'], dashboardPaths, openMetrics: true }, p))).toEqual([
+      false,
+      false,
+      true,
+    ]);
+    expect(pathNeedsKey({ apiKeys: [], dashboardPaths }, '/')).toBe(false);
+  });
 });
 
 interface Answer {

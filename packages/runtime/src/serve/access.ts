@@ -16,6 +16,8 @@ export interface AccessPolicy {
    * the model; Prometheus sends a key with `authorization.credentials_file`.
    */
   openMetrics?: boolean;
+  /** Paths under the rule of /metrics: the dashboard's page and data, which show the same figures. */
+  dashboardPaths?: readonly string[];
 }
 
 /** Where the keys come from: flags, files of one key a line, an environment variable. */
@@ -113,6 +115,6 @@ export function createKeyCheck(
 export function pathNeedsKey(policy: AccessPolicy, path: string): boolean {
   if (policy.apiKeys.length === 0) return false;
   if (path === '/health') return !(policy.openHealth ?? true);
-  if (path === '/metrics') return !(policy.openMetrics ?? false);
+  if (path === '/metrics' || policy.dashboardPaths?.includes(path)) return !(policy.openMetrics ?? false);
   return true;
 }

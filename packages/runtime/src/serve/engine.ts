@@ -33,6 +33,8 @@ export interface Engine {
   embed?(input: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; promptTokens: number }>;
   /** False once the engine can no longer answer (llama-server exited); /health then answers 503. */
   healthy?(): boolean;
+  /** The process the model runs in when it is not this one (llama-server's), for memory figures. */
+  readonly pid?: number;
   /** Extra Prometheus text appended to /metrics (llama-server's own metrics). */
   metricsText?(): Promise<string>;
   close(): Promise<void>;

@@ -336,6 +336,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
         }
       : {}),
     healthy: () => exitReason === undefined,
+    pid: child.pid,
     async metricsText() {
       const response = await fetch(`${upstream}/metrics`, { headers: auth });
       return response.status === 200 ? response.text() : '';

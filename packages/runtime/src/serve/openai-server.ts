@@ -4,7 +4,7 @@ import https from 'node:https';
 import { createSecureContext as tlsContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { RuntimeError } from '../errors.js';
-import { createServerMetrics } from '../metrics/server-metrics.js';
+import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
 import {
   httpStatusFor,
   openAiErrorBody,
@@ -32,6 +32,10 @@ export interface OpenAiServerOptions {
   access?: AccessPolicy;
   /** Serve HTTPS with this PEM certificate (chain) and private key. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** The metrics it records into, for a caller that reads them too (the dashboard); a fresh set by default. */
+  metrics?: ServerMetrics;
+  /** More GET routes by exact path (the dashboard's), tried after the built-in ones. */
+  routes?: ReadonlyMap<string, (request: IncomingMessage, response: ServerResponse) => Promise<void>>;
 }
 
 export interface RunningServer {
@@ -79,7 +83,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
   const log = options.log ?? (() => undefined);
   // Images come inline, base64: a photo is several MiB (OpenAI takes up to 20 MB an image).
   const maxBodyBytes = options.maxBodyBytes ?? (engine.images === true ? 32 : 4) * 1024 * 1024;
-  const metrics = createServerMetrics();
+  const metrics = options.metrics ?? createServerMetrics();
   const access: AccessPolicy = options.access ?? { apiKeys: [] };
   const keyAccepted = createKeyCheck(access.apiKeys);
   const created = Math.floor(Date.now() / 1000);
@@ -325,17 +329,20 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
       response.end(text);
       return;
     }
+    const extra = options.routes?.get(path);
+    if (extra) return extra(request, response);
     throw new RuntimeError('ROUTE_NOT_FOUND', `There is no route ${method} ${path}.`);
   }
 
   const handle = (request: IncomingMessage, response: ServerResponse) => {
     const started = now();
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    const label = KNOWN_ROUTES.has(path)
-      ? path
-      : path.startsWith('/v1/models/')
-        ? '/v1/models/{id}'
-        : 'other';
+    const label =
+      KNOWN_ROUTES.has(path) || options.routes?.has(path)
+        ? path
+        : path.startsWith('/v1/models/')
+          ? '/v1/models/{id}'
+          : 'other';
     const generation = path in GENERATION_ROUTES;
     if (generation) {
       inFlight++;

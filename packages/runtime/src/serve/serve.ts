@@ -4,7 +4,14 @@ import { slotsThatFit } from '@alki/bundler';
 import { isAlkiError } from '@alki/errors';
 import { getMetadata, openGguf, summarizeGguf } from '@alki/gguf-reader';
 import { requireLlamaTool } from '@alki/llama-tools';
+import {
+  bundleManifestDigest,
+  createDashboard,
+  dashboardPathProblem,
+  type Dashboard,
+} from '../dashboard/dashboard.js';
 import { RuntimeError } from '../errors.js';
+import { createServerMetrics } from '../metrics/server-metrics.js';
 import { checkGgufStructure } from '../validate/structure.js';
 import type { Engine } from './engine.js';
 import type { ServeSettings } from './llama-server-args.js';
@@ -32,10 +39,24 @@ export interface ServeOptions {
   access?: AccessPolicy;
   /** Serve HTTPS with this PEM certificate and key. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Serve the edge dashboard; none by default. */
+  dashboard?: DashboardSettings;
   log?: (line: string) => void;
   /** Called when the engine dies under the server (llama-server exited). */
   onEngineExit?: (reason: string) => void;
   signal?: AbortSignal;
+}
+
+/** Where the dashboard is served and what it shows beside the metrics. */
+export interface DashboardSettings {
+  /** The page's path, such as `/`; its data is at /dashboard/data.json. */
+  path: string;
+  /** The bundle directory served, whose manifest digest the page shows. */
+  bundleDir?: string;
+  /** The update agent's state file (ALKI_AGENT_STATE), shown when given. */
+  agentStateFile?: string;
+  /** Milliseconds between the metric readings it charts; default 10 000 (an hour in 360 points). */
+  intervalMs?: number;
 }
 
 export interface ServingModel {
@@ -170,6 +191,13 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
       hint: 'Build it with `alki tools build`, or serve with `--engine node-llama-cpp`.',
     });
   }
+  const dashboardProblem = options.dashboard && dashboardPathProblem(options.dashboard.path);
+  if (dashboardProblem)
+    throw new RuntimeError('INVALID_INPUT', dashboardProblem, { details: { path: options.dashboard?.path } });
+  const bundleDigest =
+    options.dashboard?.bundleDir !== undefined
+      ? await bundleManifestDigest(options.dashboard.bundleDir)
+      : undefined;
   const { settings, notes } = await prepare(options.settings, options.availableMemory ?? availableMemory());
   let engine: Engine;
   let name: EngineName;
@@ -200,19 +228,49 @@ export async function serveModel(options: ServeOptions): Promise<ServingModel> {
           : 'node-llama-cpp reads no images: requests with images get a 400. Serve with --engine llama-server to answer them.',
       );
   }
+  const metrics = createServerMetrics();
+  let dashboard: Dashboard | undefined;
   try {
     // Loading a model can take a while; a stop asked for meanwhile is honoured before listening.
     options.signal?.throwIfAborted();
+    const access = options.access ?? { apiKeys: [] };
+    dashboard =
+      options.dashboard &&
+      createDashboard({
+        path: options.dashboard.path,
+        metrics,
+        model: settings.modelId,
+        engine: name,
+        bundleDigest,
+        agentStateFile: options.dashboard.agentStateFile,
+        intervalMs: options.dashboard.intervalMs,
+        enginePid: engine.pid,
+      });
     const server = await startOpenAiServer({
       engine,
       host: settings.host,
       port: settings.port,
       log: options.log,
-      access: options.access,
+      access: dashboard ? { ...access, dashboardPaths: [...dashboard.routes.keys()] } : access,
       tls: options.tls,
+      metrics,
+      routes: dashboard?.routes,
     });
-    return { server, engine: name, settings, notes };
+    const sampling = dashboard;
+    return {
+      server: {
+        ...server,
+        close: () => {
+          sampling?.close();
+          return server.close();
+        },
+      },
+      engine: name,
+      settings,
+      notes,
+    };
   } catch (error) {
+    dashboard?.close();
     await engine.close();
     throw error;
   }
