@@ -15,7 +15,8 @@ import {
   type TestRegistry,
 } from '@alki/testkit';
 import type { Browser, Page } from 'playwright-core';
-import { cliLauncher, publishedDigest } from '../test-support.js';
+import { EXIT_CODES } from '../exit-codes.js';
+import { cliLauncher, publishedDigest, runCli } from '../test-support.js';
 
 // The edge dashboard of a real `alki serve` (llama-server engine) on the demo
 // bundle, opened in Debian's headless Chromium: it loads without errors or
@@ -115,34 +116,27 @@ async function chat(url: string): Promise<void> {
   await response.arrayBuffer();
 }
 
+/** `alki serve` of the demo bundle on 127.0.0.1 in a real process, once /health answers. */
+async function startServe(flags: string[]): Promise<{ server: RunningProcess; url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const args = ['serve', bundle, '--host', '127.0.0.1', '--port', String(port), '--threads', '1', '--json'];
+  const server = startProcess(process.execPath, ['--import', 'tsx', cliLauncher(work), ...args, ...flags], {
+    cwd: repoRoot,
+    env: cliEnvironment(),
+  });
+  await waitForHttp(`${url}/health`, { timeoutMs: 120_000 }).catch(async (error: Error) => {
+    const output = server.output();
+    await server.stop(15_000);
+    throw new Error(`${error.message}\n${output}`);
+  });
+  return { server, url };
+}
+
 describe('the dashboard of alki serve in Chromium', () => {
   it('loads without errors or outside requests, and its figures and charts change after chat completions', async () => {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const server = startProcess(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        cliLauncher(work),
-        'serve',
-        bundle,
-        '--engine',
-        'llama-server',
-        '--port',
-        String(port),
-        '--host',
-        '127.0.0.1',
-        '--threads',
-        '1',
-        '--json',
-      ],
-      { cwd: repoRoot, env: cliEnvironment() },
-    );
+    const { server, url } = await startServe(['--engine', 'llama-server']);
     try {
-      await waitForHttp(`${url}/health`, { timeoutMs: 120_000 }).catch((error: Error) => {
-        throw new Error(`${error.message}\n${server.output()}`);
-      });
       expect(server.output()).toContain(`"dashboard": "${url}/"`);
       const { page, problems } = await openDashboard(`${url}/`);
       const manifest = fs.readFileSync(path.join(bundle, 'metadata', 'manifest.json'));
@@ -185,6 +179,35 @@ describe('the dashboard of alki serve in Chromium', () => {
       await server.stop(15_000);
     }
   }, 240_000);
+});
+
+describe('alki serve --dashboard', () => {
+  it('refuses a path that is not absolute or that the server answers itself, as a usage error', async () => {
+    for (const [value, message] of [
+      ['status', /must start with \//],
+      ['/metrics', /cannot be served on \/metrics/],
+      ['/v1/models', /cannot be served on \/v1\/models/],
+    ] as const) {
+      const { code, stderr } = await runCli(['serve', bundle, '--dashboard', value]);
+      expect([code, stderr]).toEqual([EXIT_CODES.usage, expect.stringMatching(message)]);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('serves no page with --dashboard off, and the API as before', async () => {
+    const { server, url } = await startServe(['--engine', 'node-llama-cpp', '--dashboard', 'off']);
+    try {
+      expect(server.output()).toContain('"dashboard": null');
+      expect((await fetch(`${url}/`)).status).toBe(404);
+      expect((await fetch(`${url}/dashboard/data.json`)).status).toBe(404);
+      await chat(url);
+      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(
+        /alki_requests_total\{route="\/v1\/chat\/completions",status="200"\} 1/,
+      );
+    } finally {
+      await server.stop(15_000);
+    }
+  }, 180_000);
 });
 
 describe('the dashboard under alki agent --exec', () => {
