@@ -9,7 +9,12 @@ import {
   gemma3ProjectorTensorType,
   mapGemma3ProjectorTensor,
 } from './arch/gemma3-projector.js';
-import type { ArchitectureModule } from './arch/types.js';
+import {
+  idefics3ProjectorMetadata,
+  idefics3ProjectorTensorType,
+  mapIdefics3ProjectorTensor,
+} from './arch/idefics3-projector.js';
+import type { ArchitectureModule, HfConfig } from './arch/types.js';
 import { checkConfigBounds, checkPlannedShapes } from './check/hyperparameters.js';
 import { ConverterError } from './errors.js';
 import { openCheckpoint, readOptionalJson, type Checkpoint } from './input/checkpoint.js';
@@ -249,8 +254,49 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   };
 }
 
+// A vision projector Alki converts: how its tensors are named and typed
+// (an ArchitectureModule over the projector's tensors) and its clip.* metadata.
+interface ProjectorKind {
+  /** clip.projector_type, llama.cpp's name for the projector. */
+  projectorType: string;
+  module: ArchitectureModule;
+  metadata(config: HfConfig, preprocessor: HfConfig): GgufMetadataEntry[];
+}
+
+const GEMMA3_PROJECTOR: ProjectorKind = {
+  projectorType: 'gemma3',
+  module: {
+    hfArchitectures: ['Gemma3ForConditionalGeneration'],
+    ggufArchitecture: 'clip',
+    metadata: () => [],
+    mapTensor: mapGemma3ProjectorTensor,
+    requiredTensors: ['v.patch_embd.weight', 'v.position_embd.weight', 'mm.input_projection.weight'],
+    tensorType: gemma3ProjectorTensorType,
+  },
+  metadata: gemma3ProjectorMetadata,
+};
+
+const IDEFICS3_PROJECTOR: ProjectorKind = {
+  projectorType: 'idefics3',
+  module: {
+    hfArchitectures: ['Idefics3ForConditionalGeneration', 'SmolVLMForConditionalGeneration'],
+    ggufArchitecture: 'clip',
+    metadata: () => [],
+    mapTensor: mapIdefics3ProjectorTensor,
+    requiredTensors: ['v.patch_embd.weight', 'v.position_embd.weight', 'mm.model.fc.weight'],
+    tensorType: idefics3ProjectorTensorType,
+  },
+  metadata: idefics3ProjectorMetadata,
+};
+
+const PROJECTORS = new Map<string, ProjectorKind>(
+  [GEMMA3_PROJECTOR, IDEFICS3_PROJECTOR].flatMap((kind) =>
+    kind.module.hfArchitectures.map((name) => [name, kind] as const),
+  ),
+);
+
 /** The Hugging Face architectures whose vision projector `convertProjector` writes. */
-export const PROJECTOR_ARCHITECTURES: readonly string[] = ['Gemma3ForConditionalGeneration'];
+export const PROJECTOR_ARCHITECTURES: readonly string[] = [...PROJECTORS.keys()];
 
 /**
  * True when `convertProjector` converts the vision projector of a checkpoint
@@ -278,8 +324,10 @@ export interface ConvertProjectorResult {
  * Writes the vision projector GGUF (an `mmproj` for llama.cpp's mtmd:
  * llama-server --mmproj, llama-mtmd-cli) of a vision-language checkpoint,
  * with the tensor names, shapes, types and clip.* metadata that
- * convert_hf_to_gguf --mmproj writes. Gemma3ForConditionalGeneration (SigLIP
- * and Gemma 3's projector) is supported; it needs preprocessor_config.json.
+ * convert_hf_to_gguf --mmproj writes: Gemma3ForConditionalGeneration (SigLIP
+ * and Gemma 3's projector) and Idefics3ForConditionalGeneration /
+ * SmolVLMForConditionalGeneration (SmolVLM's tower and pixel-shuffle
+ * connector, llama.cpp's idefics3). It needs preprocessor_config.json.
  *
  * @example
  * await convertProjector({ input: './gemma-3-4b-it', output: 'mmproj-gemma-3-4b-it-f16.gguf' });
@@ -306,17 +354,10 @@ export async function convertProjector(options: ConvertOptions): Promise<Convert
       { details: { dir: checkpoint.dir }, hint: 'Download the model with its preprocessor_config.json.' },
     );
   }
-  const plan = planTensors(gemma3ProjectorModule, checkpoint.config, checkpoint.tensors, outtype);
-  const projectorMetadata = gemma3ProjectorMetadata(checkpoint.config, preprocessor);
-  const blocks = new Set(plan.map((t) => /^v\.blk\.(\d+)\./.exec(t.name)?.[1]).filter(Boolean));
-  const declared = projectorMetadata.find((e) => e.key === 'clip.vision.block_count')!.value as number;
-  if (declared !== blocks.size) {
-    throw new ConverterError(
-      'BAD_CONFIG',
-      `config.json's vision_config.num_hidden_layers is ${declared}, but the vision tower holds ${blocks.size} layers.`,
-      { details: { key: 'vision_config.num_hidden_layers', value: declared, actual: blocks.size } },
-    );
-  }
+  const kind = PROJECTORS.get(architecture)!;
+  const plan = planTensors(kind.module, checkpoint.config, checkpoint.tensors, outtype);
+  const projectorMetadata = kind.metadata(checkpoint.config, preprocessor);
+  checkProjectorShapes(projectorMetadata, plan);
   const parameterCount = plan.reduce((sum, t) => sum + t.dims.reduce((a, b) => a * b, 1), 0);
   const metadata = [
     ...generalMetadata('clip', {
@@ -336,7 +377,7 @@ export async function convertProjector(options: ConvertOptions): Promise<Convert
   return {
     output,
     architecture,
-    projectorType: 'gemma3',
+    projectorType: kind.projectorType,
     outtype,
     tensorCount: plan.length,
     parameterCount,
@@ -344,14 +385,40 @@ export async function convertProjector(options: ConvertOptions): Promise<Convert
   };
 }
 
-const gemma3ProjectorModule: ArchitectureModule = {
-  hfArchitectures: ['Gemma3ForConditionalGeneration'],
-  ggufArchitecture: 'clip',
-  metadata: () => [],
-  mapTensor: mapGemma3ProjectorTensor,
-  requiredTensors: ['v.patch_embd.weight', 'v.position_embd.weight', 'mm.input_projection.weight'],
-  tensorType: gemma3ProjectorTensorType,
-};
+// What llama.cpp's clip loader would trip over, refused before anything is
+// written: a layer count the tower does not hold, and (idefics3) a
+// connector whose input is not the pixel-shuffled width.
+function checkProjectorShapes(metadata: GgufMetadataEntry[], plan: PlannedTensor[]): void {
+  const value = (key: string) => metadata.find((e) => e.key === key)?.value as number | undefined;
+  const blocks = new Set(plan.map((t) => /^v\.blk\.(\d+)\./.exec(t.name)?.[1]).filter(Boolean));
+  const declared = value('clip.vision.block_count');
+  if (declared !== blocks.size) {
+    throw new ConverterError(
+      'BAD_CONFIG',
+      `config.json's vision_config.num_hidden_layers is ${declared}, but the vision tower holds ${blocks.size} layers.`,
+      { details: { key: 'vision_config.num_hidden_layers', value: declared, actual: blocks.size } },
+    );
+  }
+  const fc = plan.find((t) => t.name === 'mm.model.fc.weight');
+  const scale = value('clip.vision.projector.scale_factor');
+  const width = value('clip.vision.embedding_length');
+  if (fc && scale !== undefined && width !== undefined && fc.dims[0] !== width * scale * scale) {
+    throw new ConverterError(
+      'BAD_CONFIG',
+      `config.json's scale_factor is ${scale}, so the connector should take ${width} x ${scale}² = ${width * scale * scale} inputs, but model.connector.modality_projection.proj.weight takes ${fc.dims[0]}.`,
+      { details: { key: 'scale_factor', value: scale, actual: fc.dims[0] } },
+    );
+  }
+  const projection = value('clip.vision.projection_dim');
+  const output = fc?.dims[1];
+  if (output !== undefined && projection !== undefined && output !== projection) {
+    throw new ConverterError(
+      'BAD_CONFIG',
+      `The connector's output is ${output} wide, but text_config.hidden_size is ${projection}.`,
+      { details: { key: 'text_config.hidden_size', value: projection, actual: output } },
+    );
+  }
+}
 
 // The output type is known and the output free (or --force), before any input is read.
 async function checkOutput(options: ConvertOptions): Promise<{ outtype: OutType; output: string }> {

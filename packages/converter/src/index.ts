@@ -43,6 +43,7 @@ export { graniteArchitecture } from './arch/granite.js';
 export { olmo2Architecture } from './arch/olmo2.js';
 export { qwen2moeArchitecture } from './arch/qwen2moe.js';
 export { qwen3moeArchitecture } from './arch/qwen3moe.js';
+export { smolvlmArchitecture } from './arch/smolvlm.js';
 export { LLAMA_MAX_EXPERTS, LLAMA_MAX_LAYERS } from './check/limits.js';
 export { openCheckpoint, resolveCheckpointDir } from './input/checkpoint.js';
 export type { Checkpoint, SourceTensor } from './input/checkpoint.js';

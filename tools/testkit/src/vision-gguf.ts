@@ -18,21 +18,26 @@ export interface VisionGgufs {
 // cached GGUFs are rebuilt.
 const VERSION = 1;
 
+/** The vision-language fixture families. */
+export type VisionFamily = 'gemma3-vlm' | 'smolvlm';
+
 /**
- * The Gemma 3 vision fixture (`gemma3-vlm`: a tiny Gemma 3 text model and a
- * SigLIP tower with Gemma 3's projector) converted to GGUF by
- * @alki/converter, as a hub repo such as ggml-org/gemma-3-4b-it-GGUF holds
- * it: `gemma3-vlm-F16.gguf` and `mmproj-gemma3-vlm-f16.gguf`. Converting the
- * 262k-token vocabulary takes a while, so the files are cached.
+ * A vision fixture converted to GGUF by @alki/converter, as a hub repo such
+ * as ggml-org/gemma-3-4b-it-GGUF or ggml-org/SmolVLM-256M-Instruct-GGUF holds
+ * it: `<family>-F16.gguf` and `mmproj-<family>-f16.gguf`. `gemma3-vlm` (the
+ * default) is a tiny Gemma 3 text model with a SigLIP tower and Gemma 3's
+ * projector; `smolvlm` a tiny Llama text model with SmolVLM's tower and
+ * pixel-shuffle connector (llama.cpp's idefics3 projector). Converting the
+ * large vocabularies takes a while, so the files are cached.
  *
  * @example
- * const { model, mmproj } = await cachedVisionGgufs();
+ * const { model, mmproj } = await cachedVisionGgufs('smolvlm');
  */
-export async function cachedVisionGgufs(): Promise<VisionGgufs> {
-  const checkpoint = await generateCheckpoint({ family: 'gemma3-vlm' });
+export async function cachedVisionGgufs(family: VisionFamily = 'gemma3-vlm'): Promise<VisionGgufs> {
+  const checkpoint = await generateCheckpoint({ family });
   const dir = fixtureCacheDir('vision-gguf', `${path.basename(checkpoint)}-v${VERSION}`);
-  const model = path.join(dir, 'gemma3-vlm-F16.gguf');
-  const mmproj = path.join(dir, 'mmproj-gemma3-vlm-f16.gguf');
+  const model = path.join(dir, `${family}-F16.gguf`);
+  const mmproj = path.join(dir, `mmproj-${family}-f16.gguf`);
   // Each file appears whole (the converter renames it into place) or not at all.
   if (!fs.existsSync(model)) await convert({ input: checkpoint, output: model, force: true });
   if (!fs.existsSync(mmproj)) await convertProjector({ input: checkpoint, output: mmproj, force: true });

@@ -191,14 +191,17 @@ export function loadReferenceModel(dir: string): ReferenceModel {
   // Gemma3ForConditionalGeneration: the text model's settings are under text_config.
   const config: Config = raw.text_config ? { ...raw, ...raw.text_config } : raw;
   const W = loadWeights(dir);
-  // ... and its tensors under language_model.
+  // ... and its tensors under language_model (Gemma 3), or model.text_model (SmolVLM, whose lm_head stays).
   const prefix = W.has('language_model.model.embed_tokens.weight') ? 'language_model.' : '';
+  const textModel = W.has('model.text_model.embed_tokens.weight');
+  const stored = (name: string) =>
+    textModel ? name.replace(/^model\./, 'model.text_model.') : prefix + name;
   const get = (name: string) => {
-    const t = W.get(prefix + name);
-    if (!t) throw new Error(`reference: missing ${prefix + name}`);
+    const t = W.get(stored(name));
+    if (!t) throw new Error(`reference: missing ${stored(name)}`);
     return t;
   };
-  const bias = (name: string) => W.get(prefix + name);
+  const bias = (name: string) => W.get(stored(name));
   const type = (config.model_type as string).replace(/_text$/, '');
   const isGemma = type === 'gemma' || type === 'gemma2' || type === 'gemma3';
   const sandwich = type === 'gemma2' || type === 'gemma3';
@@ -232,7 +235,7 @@ export function loadReferenceModel(dir: string): ReferenceModel {
   const residualScale = type === 'granite' ? config.residual_multiplier : 1;
   const act = isGemma ? geluTanh : silu;
   const embed = get('model.embed_tokens.weight');
-  const head = W.get(`${prefix}lm_head.weight`) ?? embed;
+  const head = W.get(stored('lm_head.weight')) ?? embed;
 
   const mlp = (x: Float64Array, p: string): Float64Array => {
     let gate: Float64Array, up: Float64Array;
@@ -265,7 +268,7 @@ export function loadReferenceModel(dir: string): ReferenceModel {
       const y = mlp(x, `${p}.mlp.experts.${e}`);
       for (let i = 0; i < hidden; i++) out[i] += weight * y[i];
     }
-    if (W.has(`${prefix}${p}.mlp.shared_expert_gate.weight`)) {
+    if (W.has(stored(`${p}.mlp.shared_expert_gate.weight`))) {
       const gate = 1 / (1 + Math.exp(-linear(x, get(`${p}.mlp.shared_expert_gate.weight`))[0]));
       const y = mlp(x, `${p}.mlp.shared_expert`);
       for (let i = 0; i < hidden; i++) out[i] += gate * y[i];

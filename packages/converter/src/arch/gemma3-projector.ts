@@ -1,28 +1,9 @@
-import { GgmlType, ggufEntry, GgufValueType, type GgufMetadataEntry } from '@alki/gguf-reader';
-import { ConverterError } from '../errors.js';
+import { GgmlType, ggufEntry, type GgufMetadataEntry } from '@alki/gguf-reader';
 import { optionalNumber, requireCount } from './hparams.js';
+import { siglipTowerTensorName, visionEncoderMetadata, visionLanguageConfigs } from './siglip.js';
 import type { HfConfig, TensorMapping } from './types.js';
 
-// SiglipVisionModel's tensors under vision_tower.vision_model, and their
-// names in llama.cpp's projector GGUF (gguf-py tensor_mapping.py: V_ENC_*,
-// V_POST_NORM; constants.py names them v.*).
-const LAYER_NAMES: Record<string, string> = {
-  'self_attn.q_proj': 'attn_q',
-  'self_attn.k_proj': 'attn_k',
-  'self_attn.v_proj': 'attn_v',
-  'self_attn.out_proj': 'attn_out',
-  layer_norm1: 'ln1',
-  layer_norm2: 'ln2',
-  'mlp.fc1': 'ffn_up',
-  'mlp.fc2': 'ffn_down',
-};
-const GLOBAL_NAMES: Record<string, string> = {
-  'embeddings.patch_embedding': 'v.patch_embd',
-  'embeddings.position_embedding': 'v.position_embd',
-  post_layernorm: 'v.post_ln',
-};
 const VISION = /^(?:model\.)?vision_tower\.vision_model\.(.+)\.(weight|bias)$/;
-const VISION_LAYER = /^encoder\.layers\.(\d+)\.(.+)$/;
 
 /**
  * The projector GGUF's tensor for a Gemma3ForConditionalGeneration tensor
@@ -44,13 +25,8 @@ export function mapGemma3ProjectorTensor(name: string): TensorMapping | null | u
   const [, part, suffix] = vision;
   // tinygemma3's redundant pooling head (Gemma3VisionModel.filter_tensors drops it too).
   if (part.startsWith('head.')) return null;
-  const layer = VISION_LAYER.exec(part);
-  if (layer) {
-    const base = LAYER_NAMES[layer[2]];
-    return base ? { name: `v.blk.${layer[1]}.${base}.${suffix}`, source: name } : undefined;
-  }
-  const base = GLOBAL_NAMES[part];
-  return base ? { name: `${base}.${suffix}`, source: name } : undefined;
+  const mapped = siglipTowerTensorName(part, suffix);
+  return mapped ? { name: mapped, source: name } : undefined;
 }
 
 /**
@@ -63,45 +39,16 @@ export function gemma3ProjectorTensorType(name: string): GgmlType | undefined {
   return undefined;
 }
 
-function floats(config: HfConfig, key: string, expected: number): number[] {
-  const value = config[key];
-  if (!Array.isArray(value) || value.length !== expected || !value.every((v) => typeof v === 'number')) {
-    throw new ConverterError(
-      'BAD_CONFIG',
-      `preprocessor_config.json's ${key} must be ${expected} numbers (one per color channel).`,
-      { details: { key } },
-    );
-  }
-  return value;
-}
-
 /**
  * The clip.* metadata llama.cpp's mtmd loader reads for Gemma 3's projector
  * (MmprojModel.set_gguf_parameters and Gemma3VisionModel's, clip-impl.h keys).
  */
 export function gemma3ProjectorMetadata(config: HfConfig, preprocessor: HfConfig): GgufMetadataEntry[] {
-  const vision = config.vision_config as HfConfig | undefined;
-  const text = config.text_config as HfConfig | undefined;
-  if (!vision || typeof vision !== 'object' || !text || typeof text !== 'object') {
-    throw new ConverterError(
-      'BAD_CONFIG',
-      'config.json has no vision_config and text_config, so it has no vision projector to convert.',
-      { details: { key: 'vision_config' } },
-    );
-  }
+  const { vision, text } = visionLanguageConfigs(config);
   const imageSize = requireCount(vision, ['image_size']);
   const patchSize = requireCount(vision, ['patch_size']);
   const entries = [
-    ggufEntry.bool('clip.has_vision_encoder', true),
-    ggufEntry.uint32('clip.vision.projection_dim', requireCount(text, ['hidden_size'])),
-    ggufEntry.uint32('clip.vision.image_size', imageSize),
-    ggufEntry.uint32('clip.vision.patch_size', patchSize),
-    ggufEntry.uint32('clip.vision.embedding_length', requireCount(vision, ['hidden_size'])),
-    ggufEntry.uint32('clip.vision.feed_forward_length', requireCount(vision, ['intermediate_size'])),
-    ggufEntry.uint32('clip.vision.block_count', requireCount(vision, ['num_hidden_layers'])),
-    ggufEntry.uint32('clip.vision.attention.head_count', requireCount(vision, ['num_attention_heads'])),
-    ggufEntry.array('clip.vision.image_mean', GgufValueType.FLOAT32, floats(preprocessor, 'image_mean', 3)),
-    ggufEntry.array('clip.vision.image_std', GgufValueType.FLOAT32, floats(preprocessor, 'image_std', 3)),
+    ...visionEncoderMetadata(vision, requireCount(text, ['hidden_size']), preprocessor),
     ggufEntry.string('clip.projector_type', 'gemma3'),
     ggufEntry.float32(
       'clip.vision.attention.layer_norm_epsilon',

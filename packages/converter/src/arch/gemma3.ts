@@ -2,7 +2,7 @@ import { ggufEntry } from '@alki/gguf-reader';
 import { ConverterError } from '../errors.js';
 import { decoderMetadata } from './common-metadata.js';
 import { gemmaNormShift } from './gemma.js';
-import { attentionShape, optionalNumber, requireCount, ropeScaling } from './hparams.js';
+import { attentionShape, liftTextConfig, optionalNumber, requireCount, ropeScaling } from './hparams.js';
 import { mapStandardTensor } from './layers.js';
 import type { ArchitectureModule, HfConfig, TensorMapping } from './types.js';
 
@@ -46,14 +46,6 @@ function swaPeriod(config: HfConfig): number {
   );
 }
 
-/** Gemma3ForConditionalGeneration keeps the text model's settings under text_config. */
-function gemma3TextConfig(config: HfConfig): HfConfig {
-  const text = config.text_config;
-  return text && typeof text === 'object' && !Array.isArray(text)
-    ? { ...config, ...(text as HfConfig) }
-    : config;
-}
-
 /**
  * The text model's tensors: Gemma3ForCausalLM names them model.*, the
  * vision-language checkpoint language_model.model.* (or model.language_model.*
@@ -86,7 +78,7 @@ function mapGemma3Tensor(name: string): TensorMapping | null | undefined {
 export const gemma3Architecture: ArchitectureModule = {
   hfArchitectures: ['Gemma3ForCausalLM', 'Gemma3ForConditionalGeneration'],
   ggufArchitecture: 'gemma3',
-  textConfig: gemma3TextConfig,
+  textConfig: liftTextConfig,
   checkConfig: (config) => {
     if (optionalNumber(config, ['attn_logit_softcapping']) !== undefined) {
       throw new ConverterError(

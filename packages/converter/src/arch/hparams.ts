@@ -80,3 +80,15 @@ export function ropeScaling(config: HfConfig): Record<string, unknown> | undefin
   const type = raw.rope_type ?? raw.type;
   return { ...raw, rope_type: typeof type === 'string' ? type.toLowerCase() : undefined };
 }
+
+/**
+ * A vision-language checkpoint's text settings: text_config over the top
+ * level, as convert_hf_to_gguf's TextModel reads them; config.json as is
+ * when it has no text_config.
+ */
+export function liftTextConfig(config: HfConfig): HfConfig {
+  const text = config.text_config;
+  return text && typeof text === 'object' && !Array.isArray(text)
+    ? { ...config, ...(text as HfConfig) }
+    : config;
+}

@@ -12,6 +12,7 @@ import { qwen2moeArchitecture } from './qwen2moe.js';
 import { qwen3Architecture } from './qwen3.js';
 import { qwen3moeArchitecture } from './qwen3moe.js';
 import { smollm3Architecture } from './smollm3.js';
+import { smolvlmArchitecture } from './smolvlm.js';
 import { stablelmArchitecture } from './stablelm.js';
 import type { ArchitectureModule } from './types.js';
 
@@ -75,5 +76,6 @@ export function defaultArchitectures(): ArchitectureRegistry {
     .register(graniteArchitecture)
     .register(olmo2Architecture)
     .register(qwen2moeArchitecture)
-    .register(qwen3moeArchitecture);
+    .register(qwen3moeArchitecture)
+    .register(smolvlmArchitecture);
 }

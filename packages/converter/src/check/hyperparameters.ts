@@ -12,7 +12,7 @@ import type { SourceTensor } from '../input/checkpoint.js';
 import type { PlannedTensor } from '../plan.js';
 import { LLAMA_MAX_EXPERTS, LLAMA_MAX_LAYERS, UINT32_MAX } from './limits.js';
 
-const DECODER_LAYER = /(?:^|\.)model\.(?:language_model\.)?layers\.(\d+)\./;
+const DECODER_LAYER = /(?:^|\.)model\.(?:language_model\.|text_model\.)?layers\.(\d+)\./;
 const EXPERT = /\.mlp\.experts\.(\d+)\./;
 
 // Sizes that describe tensor dimensions: none can exceed the largest
