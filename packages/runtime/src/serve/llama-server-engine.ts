@@ -5,6 +5,7 @@ import { abortReason, isFailureLine } from '../native/abort-reason.js';
 import type { ChatMessage, GenerationRequest, GenerationResult, ToolCall } from '../openai/protocol.js';
 import type { Engine } from './engine.js';
 import { serveSettingsArgs, type ServeSettings } from './llama-server-args.js';
+import { mergeToolCall, type ToolCallDelta } from './tool-calls.js';
 
 export interface LlamaServerEngineOptions {
   /** Path of the llama-server binary (requireLlamaTool('llama-server') finds one). */
@@ -49,22 +50,6 @@ interface UpstreamChoice {
   text?: string;
   logprobs?: { content?: unknown; tokens?: unknown } | null;
   finish_reason?: string | null;
-}
-
-/** A streamed piece of a function call: the id and name come first, the arguments in pieces. */
-interface ToolCallDelta {
-  index?: number;
-  id?: string;
-  function?: { name?: string; arguments?: string };
-}
-
-/** Adds a streamed piece to the calls it belongs to, by index, as OpenAI's clients assemble them. */
-export function mergeToolCall(calls: ToolCall[], delta: ToolCallDelta): void {
-  const index = delta.index ?? calls.length;
-  const call = (calls[index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
-  if (delta.id) call.id = delta.id;
-  if (delta.function?.name) call.function.name += delta.function.name;
-  if (delta.function?.arguments) call.function.arguments += delta.function.arguments;
 }
 
 // llama-server's error types (tools/server/server-common.cpp, error_type_to_str).

@@ -5,7 +5,6 @@ import {
   LlamaLogLevel,
   LlamaCompletion,
   resolveChatWrapper,
-  type ChatHistoryItem,
   type Llama,
   type LlamaContextSequence,
   type LlamaEmbeddingContext,
@@ -13,9 +12,10 @@ import {
   type LlamaModel,
 } from 'node-llama-cpp';
 import { RuntimeError } from '../errors.js';
-import type { ChatMessage, GenerationRequest, GenerationResult } from '../openai/protocol.js';
+import type { GenerationRequest, GenerationResult } from '../openai/protocol.js';
 import type { Engine } from './engine.js';
 import { Pool } from './sequence-pool.js';
+import { nodeFunctions, openAiToolCalls, toNodeHistory } from './tool-calls.js';
 
 export interface NodeLlamaEngineOptions {
   modelPath: string;
@@ -46,8 +46,9 @@ export function effectiveThreads(
   return Math.max(1, Math.min(cores, requested));
 }
 
-// The OpenAI fields node-llama-cpp serves beyond what the front reads: JSON output through a grammar.
-const NODE_FIELDS = new Set(['response_format']);
+// The OpenAI fields node-llama-cpp serves beyond what the front reads: JSON
+// output through a grammar, and function calling.
+const NODE_FIELDS = new Set(['response_format', 'tools', 'tool_choice', 'parallel_tool_calls']);
 
 function servedByLlamaServer(field: string): RuntimeError {
   return new RuntimeError(
@@ -83,19 +84,6 @@ async function responseGrammar(llama: Llama, format: unknown): Promise<LlamaGram
     "'response_format' must be {type: 'text'}, {type: 'json_object'} or {type: 'json_schema', json_schema: {schema}}.",
     { details: { param: 'response_format' } },
   );
-}
-
-function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = messages.map((message, index): ChatHistoryItem => {
-    if (message.role === 'tool' || message.toolCalls)
-      throw servedByLlamaServer(`messages[${index}].tool_calls`);
-    return message.role === 'assistant'
-      ? { type: 'model', response: [message.content] }
-      : { type: message.role, text: message.content };
-  });
-  // The answer is generated into a trailing empty model turn.
-  history.push({ type: 'model', response: [] });
-  return history;
 }
 
 function contextExceeded(promptTokens: number, contextSize: number): RuntimeError {
@@ -165,11 +153,23 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
     // Refused before the request takes a sequence: fields this engine cannot honour.
     const unserved = Object.keys(request.extra).find((field) => !NODE_FIELDS.has(field));
     if (unserved !== undefined) throw servedByLlamaServer(unserved);
-    const history = request.kind === 'chat' ? toHistory(request.messages ?? []) : undefined;
+    const history = request.kind === 'chat' ? toNodeHistory(request.messages ?? []) : undefined;
     const grammar = await responseGrammar(llama, request.extra.response_format);
+    const tools =
+      request.kind === 'chat'
+        ? nodeFunctions(request.extra.tools, request.extra.tool_choice, request.extra.parallel_tool_calls)
+        : undefined;
+    if (tools && grammar)
+      throw new RuntimeError(
+        'REQUEST_INVALID',
+        "'response_format' and 'tools' together are not served by the built-in node-llama-cpp engine (it cannot apply a grammar while the model may call a function); serve with --engine llama-server.",
+        { details: { param: 'response_format' } },
+      );
+    if (request.kind === 'completion' && request.extra.tools !== undefined)
+      throw servedByLlamaServer('tools');
     const sequence = await pool.acquire(signal);
     let completionTokens = 0;
-    // The sampling and streaming options both node-llama-cpp generators take.
+    // The sampling and streaming options both node-llama-cpp generators take (and a grammar, but not beside functions).
     const options = (promptTokens: number) => {
       if (promptTokens >= contextSize) throw contextExceeded(promptTokens, contextSize);
       return {
@@ -179,7 +179,6 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
         topP: request.topP,
         seed: request.seed,
         customStopTriggers: request.stop.length ? request.stop : undefined,
-        ...(grammar ? { grammar } : {}),
         onTextChunk: onText,
         onToken: (tokens: readonly unknown[]) => {
           completionTokens += tokens.length;
@@ -202,6 +201,7 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
         try {
           const { response, metadata } = await completion.generateCompletionWithMeta(prompt, {
             ...options(promptTokens),
+            ...(grammar ? { grammar } : {}),
             disableContextShift: true,
           });
           return result(response, promptTokens, metadata.stopReason);
@@ -213,10 +213,30 @@ export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Pr
       try {
         const chatHistory = history ?? [];
         const promptTokens = chat.chatWrapper
-          .generateContextState({ chatHistory })
+          .generateContextState({ chatHistory, availableFunctions: tools?.functions })
           .contextText.tokenize(model.tokenizer).length;
-        const { response, metadata } = await chat.generateResponse(chatHistory, options(promptTokens));
-        return result(response, promptTokens, metadata.stopReason);
+        if (!tools) {
+          const { response, metadata } = await chat.generateResponse(chatHistory, {
+            ...options(promptTokens),
+            ...(grammar ? { grammar } : {}),
+          });
+          return result(response, promptTokens, metadata.stopReason);
+        }
+        // node-llama-cpp stops at the end of the model's function calls and returns them unrun.
+        const { response, functionCalls, metadata } = await chat.generateResponse(chatHistory, {
+          ...options(promptTokens),
+          functions: tools.functions,
+          ...(tools.maxParallelFunctionCalls
+            ? { maxParallelFunctionCalls: tools.maxParallelFunctionCalls }
+            : {}),
+        });
+        if (metadata.stopReason !== 'functionCalls' || !functionCalls?.length)
+          return result(response, promptTokens, metadata.stopReason);
+        return {
+          ...result(response, promptTokens, metadata.stopReason),
+          finishReason: 'tool_calls',
+          toolCalls: openAiToolCalls(functionCalls),
+        };
       } finally {
         chat.dispose({ disposeSequence: false });
       }

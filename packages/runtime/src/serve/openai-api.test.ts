@@ -234,13 +234,16 @@ describe('the llama-server engine forwards the OpenAI fields the front does not 
   });
 });
 
-describe.each(['llama-server'] as const)('tool calls on %s, with the scripted model', (engine) => {
-  const served = serving(engine, false, true);
+describe.each(['llama-server', 'node-llama-cpp'] as const)(
+  'tool calls on %s, with the scripted model',
+  (engine) => {
+    const served = serving(engine, false, true);
 
-  it('calls get_weather, takes the result back and answers in text; streamed through the tool runner too', async () => {
-    await expectToolRoundTrip(served);
-  });
-});
+    it('calls get_weather, takes the result back and answers in text; streamed through the tool runner too', async () => {
+      await expectToolRoundTrip(served);
+    });
+  },
+);
 
 describe.each(['llama-server', 'node-llama-cpp'] as const)(
   '/v1/embeddings on %s, started with embeddings',
@@ -277,17 +280,24 @@ describe('the node-llama-cpp engine serves response_format and refuses what it c
     await expectSchemaAnswer(served);
   });
 
-  it('tools, a tool message or any other field it cannot serve: a 400 naming the field and the engine that can', async () => {
-    for (const request of [
-      { messages: [{ role: 'user' as const, content: 'Hi' }], tools: [WEATHER_TOOL] },
-      { messages: [{ role: 'user' as const, content: 'Hi' }], logprobs: true },
-      {
-        messages: [
-          { role: 'user' as const, content: 'Hi' },
-          { role: 'tool' as const, tool_call_id: 'call_1', content: 'Sunny' },
-        ],
-      },
-    ]) {
+  it('a field it cannot serve, a forced tool choice, tools beside a JSON schema: a 400 naming the field and the engine that can', async () => {
+    const user = { role: 'user' as const, content: 'Hi' };
+    const cases: Array<[Omit<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, 'model'>, string]> = [
+      [{ messages: [user], logprobs: true }, 'logprobs'],
+      [{ messages: [user], tools: [WEATHER_TOOL], tool_choice: 'required' as const }, 'tool_choice'],
+      [
+        {
+          messages: [user],
+          tools: [WEATHER_TOOL],
+          response_format: {
+            type: 'json_schema' as const,
+            json_schema: { name: 'color', schema: COLOR_SCHEMA },
+          },
+        },
+        'response_format',
+      ],
+    ];
+    for (const [request, param] of cases) {
       const refused = await served.client.chat.completions
         .create({ model: served.model, max_tokens: 2, ...request })
         .then(
@@ -295,9 +305,28 @@ describe('the node-llama-cpp engine serves response_format and refuses what it c
           (error: unknown) => error,
         );
       expect(refused).toBeInstanceOf(BadRequestError);
+      expect((refused as BadRequestError).param).toBe(param);
       expect((refused as BadRequestError).message).toMatch(
-        /is not served by the built-in node-llama-cpp engine; serve with --engine llama-server/,
+        /not served by the built-in node-llama-cpp engine.*serve with --engine llama-server/,
       );
     }
+  });
+
+  it('a tool message that answers no call of the assistant before it: a 400 naming it', async () => {
+    const refused = await served.client.chat.completions
+      .create({
+        model: served.model,
+        max_tokens: 2,
+        messages: [
+          { role: 'user', content: 'Hi' },
+          { role: 'tool', tool_call_id: 'call_1', content: 'Sunny' },
+        ],
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(refused).toBeInstanceOf(BadRequestError);
+    expect((refused as BadRequestError).param).toBe('messages[1].tool_call_id');
   });
 });
