@@ -45,6 +45,17 @@ describe('calibrate with the node-llama-cpp engine', () => {
     expect(calibration.result.rejected).toEqual([
       expect.objectContaining({ option: 'Q4_K_M', constraint: 'max-kl' }),
     ]);
+    // Where the time went: each quant's quality and speed, in the order they ran (no probe: one was given).
+    expect(calibration.timings.map((t) => [t.phase, t.quant])).toEqual([
+      ['models', undefined],
+      ...['F32', 'Q8_0', 'Q4_K_M'].flatMap((quant) => [
+        ['quality', quant],
+        ['speed', quant],
+      ]),
+      ['recommend', undefined],
+    ]);
+    expect(calibration.timings.every((t) => t.ms >= 0)).toBe(true);
+    expect(calibration.timings.reduce((sum, t) => sum + t.ms, 0)).toBeLessThanOrEqual(calibration.wallMs + 1);
     // Progress moves forward to the end, with a time-left estimate along the way.
     const fractions = events.map((e) => e.fraction);
     expect(fractions).toEqual([...fractions].sort((a, b) => a - b));

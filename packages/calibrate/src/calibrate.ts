@@ -23,7 +23,7 @@ import {
 import { CalibrateError } from './errors.js';
 import { resolveModels, type CalibrationModel, type ResolveModelsOptions } from './models/resolve-models.js';
 import type { CommandWrapper } from './process/run-tool.js';
-import { probeHardware, type HardwareProbe } from './probe/probe.js';
+import { probeHardware, type HardwareProbe, type ProbeOptions, type ProbePhase } from './probe/probe.js';
 import type { PerplexitySummary, QualitySummary } from './quality/kl-divergence.js';
 import { runKlDivergence, runPerplexityBase } from './quality/llama-perplexity.js';
 import { BUILT_IN_TEXT, builtInTextFile } from './quality/text.js';
@@ -104,6 +104,39 @@ export interface CalibrationText {
   chunks?: number;
 }
 
+/**
+ * Wall time of one phase of a calibration, in the order they ran. `probe`
+ * (the /proc and cgroup files), `gpu` and `bandwidth` make the hardware
+ * probe (absent when a probe was given); `models` finds the files and makes
+ * the quants or takes them from the cache; `quality` and `speed` measure,
+ * per quant (speed of several quants at once has no quant); `recommend`
+ * picks; `report` and `apply` (added by the CLI) write the report and
+ * profile, and the bundle's runtime.
+ */
+export interface PhaseTiming {
+  phase: ProbePhase | 'models' | 'quality' | 'speed' | 'recommend' | 'report' | 'apply';
+  quant?: string;
+  ms: number;
+}
+
+/** Times phases into a list. */
+class PhaseTimer {
+  readonly timings: PhaseTiming[] = [];
+
+  add(phase: PhaseTiming['phase'], ms: number, quant?: string): void {
+    this.timings.push({ phase, ...(quant !== undefined ? { quant } : {}), ms: Math.round(ms * 10) / 10 });
+  }
+
+  async time<T>(phase: PhaseTiming['phase'], work: () => Promise<T> | T, quant?: string): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.add(phase, performance.now() - started, quant);
+    }
+  }
+}
+
 /** The result of a calibration: what the profile and the report are made of. */
 export interface Calibration {
   model: { name: string; architecture: string; parameterCount: number; contextLength: number };
@@ -117,6 +150,8 @@ export interface Calibration {
   /** Present with --emulate. */
   emulation?: Emulation;
   wallMs: number;
+  /** Where the time went. */
+  timings: PhaseTiming[];
 }
 
 export type EngineChoice = 'auto' | 'llama-cpp' | 'node-llama-cpp';
@@ -164,8 +199,9 @@ export interface CalibrateOptions {
   generatedTokens?: number;
   depth?: number;
   repetitions?: number;
-  /** A probe already made (or an emulated device's); probed here otherwise. */
+  /** A probe already made (or an emulated device's); probed here otherwise, with probeOptions. */
   probe?: HardwareProbe;
+  probeOptions?: Pick<ProbeOptions, 'bandwidth' | 'gpu'>;
   /**
    * A catalogue device (or its id) to emulate: every measurement runs in a
    * cgroup with the device's share of this machine's CPU and its memory, the
@@ -245,9 +281,16 @@ class Progress {
  */
 export async function calibrate(options: CalibrateOptions): Promise<Calibration> {
   const started = performance.now();
+  const timer = new PhaseTimer();
   const { signal } = options;
   options.onProgress?.({ phase: 'probe', message: 'Probing the hardware', fraction: 0 });
-  const hostProbe = options.probe ?? (await probeHardware({ signal }));
+  const hostProbe =
+    options.probe ??
+    (await probeHardware({
+      ...options.probeOptions,
+      signal,
+      onPhase: (phase, ms) => timer.add(phase, ms),
+    }));
   const device = typeof options.emulate === 'string' ? findDevice(options.emulate) : options.emulate;
   const probe = device ? emulatedProbe(device, hostProbe) : hostProbe;
   const host = hostMachine(hostProbe);
@@ -263,7 +306,7 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
         fraction: done && total ? (0.1 * done) / total : 0,
       }),
   };
-  const resolved = await resolveModels(options.targets, resolveOptions);
+  const resolved = await timer.time('models', () => resolveModels(options.targets, resolveOptions));
   const tools = options.tools === undefined ? (findLlamaTools() ?? null) : options.tools;
   const engine = resolveEngines(options.engine ?? 'auto', tools);
   const slots = options.parallel ?? DEFAULT_PARALLEL;
@@ -328,14 +371,19 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
             (model.sizeBytes * qualityTokens * done) / all,
           );
         // Quality does not depend on the device, so it never runs under emulated limits.
-        quality = await measureModelQuality(engine.quality, model, isBase, {
-          text,
-          baseFile,
-          threads: threadsForQuality,
-          tools,
-          signal,
-          onChunk,
-        });
+        quality = await timer.time(
+          'quality',
+          () =>
+            measureModelQuality(engine.quality, model, isBase, {
+              text,
+              baseFile,
+              threads: threadsForQuality,
+              tools,
+              signal,
+              onChunk,
+            }),
+          model.quant,
+        );
         progress.add(model.sizeBytes * qualityTokens);
       }
       const onTest = (done: number, all: number) =>
@@ -345,17 +393,21 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
           (model.sizeBytes * speedTokens * done) / all,
         );
       progress.report('speed', `Speed of ${label}`);
-      const speed =
-        engine.speed === 'llama-cpp'
-          ? await runLlamaBench({
-              binary: tools!.paths['llama-bench'],
-              model: model.file,
-              plan,
-              signal,
-              wrap,
-              onTest,
-            })
-          : await nodeSpeed(model, plan, text.file, signal, wrap, onTest);
+      const speed = await timer.time(
+        'speed',
+        () =>
+          engine.speed === 'llama-cpp'
+            ? runLlamaBench({
+                binary: tools!.paths['llama-bench'],
+                model: model.file,
+                plan,
+                signal,
+                wrap,
+                onTest,
+              })
+            : nodeSpeed(model, plan, text.file, signal, wrap, onTest),
+        model.quant,
+      );
       progress.add(model.sizeBytes * speedTokens);
       // llama-bench reports no load time; the quality run's is the same load.
       if (speed.loadMs === undefined && quality?.loadMs !== undefined) speed.loadMs = quality.loadMs;
@@ -389,6 +441,7 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
 
   const constraints = options.constraints ?? {};
   const byQuant = new Map(resolved.models.map((m) => [m.quant, m]));
+  const recommendStarted = performance.now();
   const result = recommend({
     candidates: models.map((m) => ({
       quant: m.quant,
@@ -407,6 +460,7 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
     deviceMemoryBytes: probe.usable.memoryBytes,
     trainedContext: trained,
   });
+  timer.add('recommend', performance.now() - recommendStarted);
   return {
     model: {
       name: resolved.name,
@@ -430,6 +484,7 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
     result,
     ...(emulation ? { emulation } : {}),
     wallMs: performance.now() - started,
+    timings: timer.timings,
   };
 }
 

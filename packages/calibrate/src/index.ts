@@ -21,7 +21,7 @@ export type { GpuProbe, LoadLlama } from './probe/gpu.js';
 export { parseMemInfo } from './probe/meminfo.js';
 export type { MemInfo } from './probe/meminfo.js';
 export { probeHardware } from './probe/probe.js';
-export type { HardwareProbe, ProbeOptions } from './probe/probe.js';
+export type { HardwareProbe, ProbeOptions, ProbePhase } from './probe/probe.js';
 
 export { calibrate } from './calibrate.js';
 export type {
@@ -33,6 +33,7 @@ export type {
   EngineChoice,
   ModelCalibration,
   ModelQuality,
+  PhaseTiming,
   QualityEngine,
 } from './calibrate.js';
 export { defaultCacheDir, resolveModels } from './models/resolve-models.js';

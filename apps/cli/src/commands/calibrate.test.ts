@@ -98,6 +98,21 @@ describe('alki calibrate', () => {
       ['Q8_0', true],
       ['Q4_K_M', false],
     ]);
+    // --json says where the time went, phase by phase.
+    expect(result.timings.map((t) => (t.quant ? `${t.phase} ${t.quant}` : t.phase))).toEqual([
+      'probe',
+      'gpu',
+      'bandwidth',
+      'models',
+      'quality Q8_0',
+      'speed Q8_0',
+      'quality Q4_K_M',
+      'speed Q4_K_M',
+      'recommend',
+      'report',
+      'apply',
+    ]);
+    expect(result.timings.find((t) => t.phase === 'quality')!.ms).toBeGreaterThan(0);
     const q4 = result.models[1];
     const q4Quality = q4.quality?.summary;
     expect(q4Quality && 'kld' in q4Quality ? q4Quality.kld.value : undefined).toBeGreaterThan(0.005);

@@ -420,7 +420,7 @@ export const calibrateCommand: AlkiCommandBody = {
       generatedTokens: positive(argv.genTokens, '--gen-tokens', true),
       depth: argv.depth,
       repetitions: positive(argv.repetitions, '--repetitions', true),
-      probe: await probeHardware({ bandwidth: argv.bandwidth, gpu: argv.gpu, signal }),
+      probeOptions: { bandwidth: argv.bandwidth, gpu: argv.gpu },
       ...(argv.emulate ? { emulate: argv.emulate } : {}),
       parallel: positive(argv.parallel, '--parallel', true),
       signal,
@@ -434,6 +434,7 @@ export const calibrateCommand: AlkiCommandBody = {
       },
     });
     bar.done();
+    const reportStarted = performance.now();
     const created = new Date().toISOString();
     const profile = toProfile(calibration, { created, alkiVersion: ALKI_VERSION });
     if (argv.report) {
@@ -444,6 +445,8 @@ export const calibrateCommand: AlkiCommandBody = {
       await writeProfile(argv.saveProfile, profile, argv.force);
       out.info(`Saved the profile to ${argv.saveProfile}`);
     }
+    const elapsed = (since: number) => Math.round((performance.now() - since) * 10) / 10;
+    calibration.timings.push({ phase: 'report', ms: elapsed(reportStarted) });
     if (!calibration.result.recommendation) {
       out.result(calibration, () => renderCalibration(calibration));
       throw new CalibrateError(
@@ -456,6 +459,7 @@ export const calibrateCommand: AlkiCommandBody = {
     }
     let applied: Awaited<ReturnType<typeof updateBundleRuntime>> | undefined;
     if (argv.apply) {
+      const applyStarted = performance.now();
       const choice = calibration.result.recommendation;
       applied = await updateBundleRuntime(argv.apply, {
         quant: choice.quant,
@@ -468,6 +472,7 @@ export const calibrateCommand: AlkiCommandBody = {
           ? `Applied to ${argv.apply}: ${choice.quant}, context ${choice.context}, ${choice.threads} thread${choice.threads === 1 ? '' : 's'} (${applied.changed.join(', ')})`
           : `${argv.apply} already runs ${choice.quant}, context ${choice.context}, ${choice.threads} thread${choice.threads === 1 ? '' : 's'}`,
       );
+      calibration.timings.push({ phase: 'apply', ms: elapsed(applyStarted) });
     }
     out.result(applied ? { ...calibration, applied } : calibration, () => renderCalibration(calibration));
   }),

@@ -38,7 +38,12 @@ export interface ProbeOptions {
   loadLlama?: LoadLlama;
   hostname?: string;
   signal?: AbortSignal;
+  /** Called with the wall time of each part as it ends: the files, the GPU search, the bandwidth test. */
+  onPhase?: (phase: ProbePhase, ms: number) => void;
 }
+
+/** The parts of a probe that take time of their own. */
+export type ProbePhase = 'probe' | 'gpu' | 'bandwidth';
 
 const readReal: ReadText = (file) => readFile(file, 'utf8').catch(() => undefined);
 
@@ -55,6 +60,12 @@ const NO_GPU: GpuProbe = { backend: null, devices: [], vramTotalBytes: 0, vramFr
  */
 export async function probeHardware(options: ProbeOptions = {}): Promise<HardwareProbe> {
   const read = options.read ?? readReal;
+  let started = performance.now();
+  const phaseEnded = (phase: ProbePhase) => {
+    const now = performance.now();
+    options.onPhase?.(phase, now - started);
+    started = now;
+  };
   const cpuText = await read('/proc/cpuinfo');
   const memText = await read('/proc/meminfo');
   if (cpuText === undefined || memText === undefined) {
@@ -78,13 +89,16 @@ export async function probeHardware(options: ProbeOptions = {}): Promise<Hardwar
     ),
   );
   const memoryBytes = Math.min(memory.availableBytes, cgroup.memoryLimitBytes ?? Infinity);
+  phaseEnded('probe');
   options.signal?.throwIfAborted();
   const gpu = options.gpu === false ? NO_GPU : await probeGpus(options.loadLlama);
+  if (options.gpu !== false) phaseEnded('gpu');
   options.signal?.throwIfAborted();
   const bandwidth =
     options.bandwidth === false
       ? undefined
       : await measureMemoryBandwidth({ threads: cores, signal: options.signal });
+  if (bandwidth) phaseEnded('bandwidth');
   return {
     hostname: options.hostname ?? os.hostname(),
     os: { platform: process.platform, release: os.release() },

@@ -140,6 +140,7 @@ const CALIBRATION: Calibration = {
     ],
   },
   wallMs: 60_000,
+  timings: [{ phase: 'speed', quant: 'Q8_0', ms: 30_000 }],
 };
 
 let browser: Browser;
