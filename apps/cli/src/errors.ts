@@ -5,10 +5,12 @@ import { AlkiError, type AlkiErrorOptions, type ErrorCategory } from '@alki/erro
  * argument, a flag value or a combination of flags a command refuses). Libraries' errors pass through as
  * they are; a command checks its flags with this class, never with a library's.
  */
-export type CliErrorCode = 'USAGE';
+export type CliErrorCode = 'USAGE' | 'NOT_A_FILE';
 
 const CATEGORIES: Record<CliErrorCode, ErrorCategory> = {
   USAGE: 'usage',
+  // A flag names something that is not a regular file (a FIFO, a socket, a device, a directory): exit 3.
+  NOT_A_FILE: 'input',
 };
 
 export class CliError extends AlkiError<CliErrorCode> {

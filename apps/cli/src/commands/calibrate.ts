@@ -19,6 +19,7 @@ import type { Argv } from 'yargs';
 import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import { formatBytes } from '../format.js';
 import { CliError } from '../errors.js';
+import { refuseSpecialFile } from '../flags.js';
 
 interface CalibrateArgs extends GlobalOptions {
   targets: string[];
@@ -400,6 +401,7 @@ export const calibrateCommand: AlkiCommandBody = {
       return;
     }
     const constraints = constraintsOf(argv);
+    await refuseSpecialFile(argv.text, '--text');
     const bar = out.progress('calibrate', 1000, 'share');
     let phase = '';
     const calibration = await calibrate({

@@ -4,6 +4,7 @@ import { computeImatrix } from '@alki/quantizer';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import { CliError } from '../errors.js';
+import { refuseSpecialFile } from '../flags.js';
 
 interface ImatrixArgs extends GlobalOptions {
   model: string;
@@ -63,6 +64,7 @@ export const imatrixCommand: AlkiCommandBody = {
     positiveInteger('context-size', argv.contextSize);
     positiveInteger('chunks', argv.chunks);
     positiveInteger('threads', argv.threads);
+    await refuseSpecialFile(argv.text, '--text');
     const output = argv.output ?? `${argv.model.replace(/\.gguf$/i, '')}.imatrix.gguf`;
     out.info(
       `Computing an importance matrix for ${argv.model} over ${argv.text ?? 'the built-in calibration text'}...`,

@@ -15,7 +15,7 @@ import { RuntimeError, validateGgufModel, type ModelReport } from '@alki/runtime
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
-import { parseGpuLayers } from '../flags.js';
+import { parseGpuLayers, refuseSpecialFile } from '../flags.js';
 import type { ProgressReporter } from '../progress.js';
 import { CliError } from '../errors.js';
 
@@ -184,6 +184,8 @@ export const packCommand: AlkiCommandBody = {
       throw new CliError('USAGE', '--profile sets the context size; leave out --context-size.', {
         details: { flag: '--context-size' },
       });
+    await refuseSpecialFile(argv.profile, '--profile');
+    await refuseSpecialFile(argv.imatrix, '--imatrix');
     const settings: ProfileSettings | undefined = argv.profile
       ? profileSettings(await readProfile(argv.profile), argv.profile)
       : undefined;

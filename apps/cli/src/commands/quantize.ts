@@ -10,6 +10,7 @@ import {
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
 import { CliError } from '../errors.js';
+import { refuseSpecialFile } from '../flags.js';
 
 interface QuantizeArgs extends GlobalOptions {
   input: string;
@@ -212,6 +213,7 @@ export const quantizeCommand: AlkiCommandBody = {
         details: { flag: '--threads' },
       });
     }
+    await refuseSpecialFile(argv.imatrix, '--imatrix');
     // More threads than a few per core only cost memory: cap them rather than start thousands of workers.
     const cores = os.availableParallelism();
     const threads = Math.min(argv.threads, maxQuantizeThreads(cores));

@@ -11,7 +11,7 @@ import {
 } from '@alki/runtime';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
-import { parseGpuLayers } from '../flags.js';
+import { parseGpuLayers, refuseSpecialFile } from '../flags.js';
 import { CliError } from '../errors.js';
 
 interface ServeArgs extends GlobalOptions {
@@ -46,14 +46,16 @@ async function readTls(cert?: string, key?: string) {
     throw new RuntimeError('INVALID_INPUT', '--tls-cert and --tls-key go together; got only one of them.', {
       hint: 'Pass the PEM certificate with --tls-cert and its private key with --tls-key.',
     });
-  const read = async (file: string, flag: string) =>
-    readFile(file).catch((error: NodeJS.ErrnoException) => {
+  const read = async (file: string, flag: string) => {
+    await refuseSpecialFile(file, flag);
+    return readFile(file).catch((error: NodeJS.ErrnoException) => {
       throw new RuntimeError('INVALID_INPUT', `${flag} ${file} cannot be read: ${error.code ?? 'error'}.`, {
         category: 'input',
         cause: error,
         details: { path: file },
       });
     });
+  };
   return { cert: await read(cert, '--tls-cert'), key: await read(key, '--tls-key') };
 }
 
@@ -195,6 +197,8 @@ export const serveCommand: AlkiCommandBody = {
         embeddings: argv.embeddings || undefined,
       }).filter(([, v]) => v !== undefined),
     );
+    await refuseSpecialFile(argv.mmproj, '--mmproj');
+    for (const file of argv.apiKeyFile ?? []) await refuseSpecialFile(file, '--api-key-file');
     const page = dashboardPage(argv.dashboard);
     const requested = await resolveServeSettings(argv.target, overrides);
     // A bundle shows its manifest digest; under `alki agent --exec`, the agent's state too.

@@ -22,6 +22,7 @@ import { withContext, type AlkiCommandBody, type CommandContext, type GlobalOpti
 import { readPassphrase } from '../passphrase.js';
 import { CLI_VERSION } from '../version.js';
 import { CliError } from '../errors.js';
+import { refuseSpecialFile } from '../flags.js';
 import {
   isRegistryTarget,
   openPublishedBundle,
@@ -54,6 +55,7 @@ export async function signingMethodFromFlags(argv: {
     });
   }
   if (argv.key !== undefined) {
+    await refuseSpecialFile(argv.key, '--key');
     let pem: string;
     try {
       pem = await readFile(argv.key, 'utf8');

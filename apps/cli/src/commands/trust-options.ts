@@ -6,6 +6,7 @@ import {
 } from '@alki/signer';
 import type { Argv } from 'yargs';
 import { CliError } from '../errors.js';
+import { refuseSpecialFile } from '../flags.js';
 
 /** The flags that say whom to trust, shared by verify and pull. */
 export interface TrustFlags {
@@ -72,6 +73,7 @@ export async function trustPolicyFromFlags(flags: TrustFlags): Promise<TrustPoli
         '--policy already says whom to trust; leave out --key, --certificate-* and --trusted-root.',
         { details: { flag: '--policy' } },
       );
+    if (!flags.policy.trimStart().startsWith('{')) await refuseSpecialFile(flags.policy, '--policy');
     const policy = await loadTrustPolicy(flags.policy);
     return flags.requireProvenance ? { ...policy, requireProvenance: true } : policy;
   }
@@ -85,6 +87,8 @@ export async function trustPolicyFromFlags(flags: TrustFlags): Promise<TrustPoli
       { hint: 'For GitHub Actions the issuer is https://token.actions.githubusercontent.com.' },
     );
   }
+  for (const file of flags.key ?? []) await refuseSpecialFile(file, '--key');
+  await refuseSpecialFile(flags.trustedRoot, '--trusted-root');
   const document: TrustPolicyDocument = {
     schema_version: 1,
     require_signature: true,

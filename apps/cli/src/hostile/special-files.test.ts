@@ -68,6 +68,9 @@ function expectCleanRefusal(run: Run): void {
 
 let dir: string;
 let server: net.Server;
+let source: string;
+let good: string;
+let goodFiles: string[];
 let bundle: string;
 let model: string;
 const kinds: Record<string, string> = {};
@@ -87,10 +90,13 @@ beforeAll(async () => {
   kinds.loop = path.join(dir, 'loop.gguf');
   fs.symlinkSync(kinds.loop, kinds.loop);
 
-  // A real bundle whose model file is then swapped for a FIFO.
+  // A real bundle, and a copy of it whose model file is then swapped for a FIFO.
+  good = path.join(dir, 'good');
   bundle = path.join(dir, 'bundle');
-  const source = (await cachedTinyLlamaGguf()).path;
-  await pack({ source, out: bundle, name: 'hostile', quantize: ['Q8_0'] });
+  source = (await cachedTinyLlamaGguf()).path;
+  await pack({ source, out: good, name: 'hostile', quantize: ['Q8_0'] });
+  goodFiles = fs.readdirSync(good, { recursive: true }).sort();
+  fs.cpSync(good, bundle, { recursive: true });
   const models = path.join(bundle, 'models');
   const names = fs.readdirSync(models).filter((n) => n.endsWith('.gguf'));
   expect(names).toHaveLength(1);
@@ -151,6 +157,57 @@ describe('a bundle whose model is a FIFO', () => {
       expect(run.stdout + run.stderr).toContain(model);
       expect(run.stderr).not.toMatch(/^\s+at /m);
       expect(run.ms).toBeLessThan(TIME_LIMIT_MS);
+    },
+    TIME_LIMIT_MS + 5_000,
+  );
+});
+
+// Files named by a flag rather than the target: opened by the command, or by a library or a
+// native tool it calls, each of which would block on a FIFO without a writer.
+const FLAGS: Record<string, (file: string) => string[]> = {
+  'pack --imatrix': (f) => ['pack', source, '--imatrix', f, '--out', path.join(dir, 'packed')],
+  'pack --profile': (f) => ['pack', source, '--profile', f, '--out', path.join(dir, 'packed')],
+  'quantize --imatrix': (f) => ['quantize', source, path.join(dir, 'quantized.gguf'), 'Q8_0', '--imatrix', f],
+  'imatrix --text': (f) => ['imatrix', source, '--text', f, '-o', path.join(dir, 'imatrix.gguf')],
+  'calibrate --text': (f) => ['calibrate', source, '--text', f],
+  'serve --tls-cert': (f) => ['serve', source, '--port', '0', '--tls-cert', f, '--tls-key', source],
+  'serve --tls-key': (f) => ['serve', source, '--port', '0', '--tls-cert', source, '--tls-key', f],
+  'serve --api-key-file': (f) => ['serve', source, '--port', '0', '--api-key-file', f],
+  'serve --mmproj': (f) => ['serve', source, '--port', '0', '--mmproj', f],
+  'sign --key': (f) => ['sign', good, '--key', f],
+  'verify --key': (f) => ['verify', good, '--key', f],
+  'verify --policy': (f) => ['verify', good, '--policy', f],
+  'verify --trusted-root': (f) => [
+    'verify',
+    good,
+    '--trusted-root',
+    f,
+    '--certificate-identity',
+    'ci@example.com',
+    '--certificate-oidc-issuer',
+    'https://issuer.example.com',
+  ],
+};
+
+describe('special files given to a flag that names a file', () => {
+  // Every flag with a FIFO; the other kinds through one of them (the same check refuses them all).
+  const cases = [
+    ...Object.keys(FLAGS).map((flag) => [flag, 'fifo'] as const),
+    ...['socket', 'device', 'directory', 'loop'].map((kind) => ['serve --tls-key', kind] as const),
+  ];
+  it.each(cases)(
+    '%s refuses a %s with exit 3 and one line naming the flag',
+    async (flag, kind) => {
+      const run = await alki(FLAGS[flag](kinds[kind]));
+      expectCleanRefusal(run);
+      const first = run.stderr.split('\n')[0];
+      expect(first.startsWith(`error: ${flag.split(' ')[1]}: `)).toBe(true);
+      expect(first).toContain(kinds[kind]);
+      if (kind === 'fifo') expect(first).toContain('is a named pipe (FIFO), not a regular file.');
+      for (const out of ['packed', 'quantized.gguf', 'imatrix.gguf', 'imatrix.gguf.partial'])
+        expect(fs.existsSync(path.join(dir, out))).toBe(false);
+      // sign wrote no signature into the bundle.
+      expect(fs.readdirSync(good, { recursive: true }).sort()).toEqual(goodFiles);
     },
     TIME_LIMIT_MS + 5_000,
   );
