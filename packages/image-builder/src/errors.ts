@@ -18,6 +18,10 @@ export type ImageBuilderErrorCode =
   | 'IMAGE_TEST_FAILED'
   /** The two-stage runtime could not get or verify its bundle. */
   | 'RUNTIME_BUNDLE_FAILED'
+  /** ALKI_TRUST_POLICY is not a readable, valid trust policy. */
+  | 'INVALID_TRUST_POLICY'
+  /** The runtime's bundle is not signed as its trust policy requires. */
+  | 'RUNTIME_UNTRUSTED'
   /** A platform named twice, or one an image cannot be built or delivered for. */
   | 'INVALID_PLATFORM';
 
@@ -31,6 +35,8 @@ const CATEGORIES: Record<ImageBuilderErrorCode, ErrorCategory> = {
   TOOL_FAILED: 'environment',
   IMAGE_TEST_FAILED: 'check',
   RUNTIME_BUNDLE_FAILED: 'usage',
+  INVALID_TRUST_POLICY: 'usage',
+  RUNTIME_UNTRUSTED: 'check',
   INVALID_PLATFORM: 'usage',
 };
 

@@ -15,7 +15,7 @@ try {
   process.exitCode = await runRuntime(
     settings,
     {
-      pullBundle: (reference, dir, signal) => pullBundleFromUri(reference, dir, { signal }),
+      pullBundle: (reference, dir, options) => pullBundleFromUri(reference, dir, options),
       readBundle,
       verifyBundle,
       runServer: runServerForeground,

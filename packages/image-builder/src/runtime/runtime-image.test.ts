@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import type { Bundle } from '@alki/bundler';
 import { readImageFromLayout, RegistryClient, registryStore } from '@alki/oci';
-import { publishBundle } from '@alki/registry-publisher';
+import { attachSignature, publishBundle } from '@alki/registry-publisher';
+import { signBundle } from '@alki/signer';
 import {
   freePort,
   nativeTools,
@@ -23,7 +25,9 @@ import { buildRuntimeImage } from './runtime-image.js';
 
 // The two-stage runtime for real: the alki-runtime image pulls a bundle that
 // registry-publisher pushed to a local docker-registry, serves it, skips the
-// download on restart, and refuses to start on a tampered blob.
+// download on restart, and refuses to start on a tampered blob. Under
+// ALKI_TRUST_POLICY it refuses the unsigned bundle and serves the same bundle
+// published with a signature attached (an OCI referrer).
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 let work: string;
@@ -33,6 +37,8 @@ let podman: PodmanEnvironment;
 let registry: TestRegistry;
 let image: string;
 const containers: string[] = [];
+const builderKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const builderPem = builderKey.publicKey.export({ type: 'spki', format: 'pem' }) as string;
 
 function podmanRun(args: string[]) {
   return spawnSync('podman', args, { encoding: 'utf8', env: podman.env, maxBuffer: 64 << 20 });
@@ -93,7 +99,7 @@ async function waitForExit(name: string, timeoutMs = 120_000): Promise<number> {
   }
 }
 
-function startRuntime(name: string, uri: string, port: number) {
+function startRuntime(name: string, uri: string, port: number, options: string[] = []) {
   containers.push(name);
   // Extra arguments go to llama-server: a free port, since tests share the host network.
   const result = podmanRun([
@@ -104,6 +110,7 @@ function startRuntime(name: string, uri: string, port: number) {
     name,
     '-e',
     `ALKI_BUNDLE_URI=${uri}`,
+    ...options,
     image,
     '--port',
     String(port),
@@ -142,6 +149,25 @@ beforeAll(async () => {
     store: registryStore(client, 'models/runtime-chat'),
     tag: 'v1',
   });
+  // The same bundle signed with a key, published elsewhere with its signature attached as a referrer.
+  const signed = path.join(work, 'signed');
+  fs.cpSync(bundle.dir, signed, { recursive: true });
+  const signature = await signBundle(signed, {
+    method: { kind: 'key', privateKey: builderKey.privateKey },
+    provenance: false,
+  });
+  const published = await publishBundle({
+    bundleDir: signed,
+    store: registryStore(client, 'models/runtime-signed'),
+    tag: 'v1',
+  });
+  const manifest = await client.getManifest('models/runtime-signed', published.digest);
+  await attachSignature(
+    client,
+    'models/runtime-signed',
+    { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length },
+    fs.readFileSync(path.join(signed, signature.files.signature)),
+  );
 }, 600_000);
 
 afterAll(async () => {
@@ -196,6 +222,80 @@ describe('the alki-runtime image', () => {
       temperature: 0,
     });
     expect(second.choices[0].message.content).toBe(first.choices[0].message.content);
+  }, 300_000);
+
+  it('refuses an unsigned bundle under a trust policy that requires a signature, in one line', async () => {
+    const port = await freePort();
+    const name = `alki-runtime-unsigned-${port}`;
+    const policy = JSON.stringify({ schema_version: 1, keys: [{ name: 'builder', public_key: builderPem }] });
+    startRuntime(name, `${registry.host}/models/runtime-chat:v1`, port, [
+      '-e',
+      `ALKI_TRUST_POLICY=${policy}`,
+    ]);
+    const code = await waitForExit(name);
+    expect(code).not.toBe(0);
+    const output = logs(name);
+    const refusals = output.split('\n').filter((line) => line.includes('refusing to start'));
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatch(
+      new RegExp(
+        `^alki-runtime: refusing to start: The bundle pulled from ${registry.host}/models/runtime-chat:v1 does not pass ALKI_TRUST_POLICY: .*models/runtime-chat@sha256:[0-9a-f]{64} has no signature attached \\(no Sigstore referrer\\), and the policy requires a signature\\.$`,
+      ),
+    );
+    expect(output).not.toMatch(/alki-runtime: hint/);
+    expect(output).not.toMatch(/starting \/app\/llama-server/);
+    expect(output).not.toMatch(/\n\s+at /);
+  }, 300_000);
+
+  it('serves the bundle signed by the key a mounted policy file trusts, and refuses a policy that does not parse', async () => {
+    // A policy file and its key, mounted read-only as a ConfigMap or a quadlet Volume= would mount them.
+    const trust = path.join(work, 'trust');
+    fs.mkdirSync(trust, { mode: 0o755 });
+    fs.writeFileSync(path.join(trust, 'builder.pub'), builderPem, { mode: 0o644 });
+    fs.writeFileSync(
+      path.join(trust, 'policy.json'),
+      JSON.stringify({ schema_version: 1, keys: [{ name: 'builder', path: 'builder.pub' }] }),
+      { mode: 0o644 },
+    );
+    fs.chmodSync(work, 0o755);
+    const port = await freePort();
+    const name = `alki-runtime-signed-${port}`;
+    startRuntime(name, `${registry.host}/models/runtime-signed:v1`, port, [
+      '--volume',
+      `${trust}:/etc/alki/trust:ro`,
+      '-e',
+      'ALKI_TRUST_POLICY=/etc/alki/trust/policy.json',
+    ]);
+    await waitForHealth(port, name);
+    expect(logs(name)).toMatch(
+      /pulled and verified .*runtime-signed:v1, signed as ALKI_TRUST_POLICY requires/,
+    );
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'not-needed' });
+    const reply = await client.chat.completions.create({
+      model: 'runtime-chat',
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 4,
+      temperature: 0,
+    });
+    expect(reply.usage?.completion_tokens).toBeGreaterThan(0);
+
+    const broken = `alki-runtime-bad-policy-${await freePort()}`;
+    containers.push(broken);
+    const result = podmanRun([
+      'run',
+      '--init',
+      '--name',
+      broken,
+      '-e',
+      `ALKI_BUNDLE_URI=${registry.host}/models/runtime-signed:v1`,
+      '-e',
+      'ALKI_TRUST_POLICY={"schema_version": 1,',
+      image,
+    ]);
+    expect(result.status).toBe(1);
+    expect(`${result.stdout}${result.stderr}`.trim()).toBe(
+      'alki-runtime: refusing to start: ALKI_TRUST_POLICY: The trust policy (inline) is not valid JSON.',
+    );
   }, 300_000);
 
   it('refuses to start, and says why, when a blob in the registry was tampered with', async () => {

@@ -2,6 +2,8 @@ import { spawn as spawnChild } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Bundle } from '@alki/bundler';
+import { isAlkiError } from '@alki/errors';
+import { loadTrustPolicy, verifySignedBundle, type TrustPolicy } from '@alki/signer';
 import { bundleServerArgs, chooseArtifact } from '../bundle/bundle-layer.js';
 import { ImageBuilderError } from '../errors.js';
 import { replaceDirectory, tempPathBeside, writeFileAtomic } from '@alki/oci';
@@ -18,8 +20,18 @@ function markerPath(bundleDir: string): string {
 
 /** What the two-stage entrypoint does, injected so it runs (and is tested) outside a container too. */
 export interface RuntimeDeps {
-  /** Pulls the bundle named by `reference` into `dir` (absent before), checking every digest. */
-  pullBundle: (reference: string, dir: string, signal?: AbortSignal) => Promise<unknown>;
+  /**
+   * Pulls the bundle named by `reference` into `dir` (absent before), checking
+   * every digest. Given the trust `policy`, it may judge the signatures
+   * attached to it in the registry (OCI referrers) before downloading, write
+   * the trusted ones into `dir/metadata/signatures/` and verify the result
+   * (`trusted: true`), or leave the judging to the runtime (`trusted: false`).
+   */
+  pullBundle: (
+    reference: string,
+    dir: string,
+    options: { signal?: AbortSignal; policy?: TrustPolicy },
+  ) => Promise<{ trusted: boolean }>;
   readBundle: (dir: string) => Promise<Bundle>;
   /** Recomputes every hash of a bundle on disk; ok false when any file is tampered, missing or extra. */
   verifyBundle: (dir: string) => Promise<{ ok: boolean; problems: Array<{ path: string; message: string }> }>;
@@ -39,6 +51,12 @@ export interface RuntimeSettings {
   quant?: string;
   /** Arguments appended to llama-server's (the container's Cmd). */
   extraArgs: string[];
+  /**
+   * ALKI_TRUST_POLICY: a trust policy file, or the policy's JSON itself (the
+   * schema of `alki verify --policy`). Set, the bundle must pass it before
+   * llama-server starts.
+   */
+  trustPolicy?: string;
 }
 
 /** Reads the runtime's settings from its environment; ALKI_BUNDLE_URI is required. */
@@ -59,10 +77,51 @@ export function runtimeSettings(env: NodeJS.ProcessEnv, extraArgs: string[] = []
     llamaServer: env.ALKI_LLAMA_SERVER || '/app/llama-server',
     quant: env.ALKI_QUANT || undefined,
     extraArgs,
+    ...(env.ALKI_TRUST_POLICY?.trim() ? { trustPolicy: env.ALKI_TRUST_POLICY.trim() } : {}),
   };
 }
 
-async function presentAndIntact(settings: RuntimeSettings, deps: RuntimeDeps): Promise<boolean> {
+/** One line: failure messages are sentences, and a policy's may span lines. */
+function oneLine(parts: string[]): string {
+  return parts.join(' ').replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Reads ALKI_TRUST_POLICY (a file or inline JSON) with @alki/signer's
+ * loader, the one `alki verify --policy` uses.
+ */
+async function runtimePolicy(settings: RuntimeSettings): Promise<TrustPolicy | undefined> {
+  if (settings.trustPolicy === undefined) return undefined;
+  try {
+    return await loadTrustPolicy(settings.trustPolicy);
+  } catch (error) {
+    if (!isAlkiError(error)) throw error;
+    throw new ImageBuilderError('INVALID_TRUST_POLICY', oneLine([`ALKI_TRUST_POLICY: ${error.message}`]), {
+      cause: error,
+      details: { code: error.code },
+    });
+  }
+}
+
+/** Why the bundle in `dir` fails the policy (files, then signatures), or undefined when it passes. */
+async function untrusted(dir: string, policy: TrustPolicy): Promise<string | undefined> {
+  const report = await verifySignedBundle(dir, policy);
+  return report.ok ? undefined : oneLine(report.failures.map((failure) => failure.message));
+}
+
+function untrustedPull(settings: RuntimeSettings, why: string): ImageBuilderError {
+  return new ImageBuilderError(
+    'RUNTIME_UNTRUSTED',
+    `The bundle pulled from ${settings.bundleUri} does not pass ALKI_TRUST_POLICY: ${why}`,
+    { details: { uri: settings.bundleUri } },
+  );
+}
+
+async function presentAndIntact(
+  settings: RuntimeSettings,
+  deps: RuntimeDeps,
+  policy: TrustPolicy | undefined,
+): Promise<boolean> {
   const marker = markerPath(settings.bundleDir);
   if (!fs.existsSync(marker)) return false;
   try {
@@ -71,6 +130,12 @@ async function presentAndIntact(settings: RuntimeSettings, deps: RuntimeDeps): P
       deps.log(
         `alki-runtime: the bundle on disk came from ${source.uri}; ${settings.bundleUri} is asked for, pulling it`,
       );
+      return false;
+    }
+    if (policy) {
+      const why = await untrusted(settings.bundleDir, policy);
+      if (why === undefined) return true;
+      deps.log(`alki-runtime: the bundle on disk does not pass ALKI_TRUST_POLICY (${why}); pulling it again`);
       return false;
     }
     const report = await deps.verifyBundle(settings.bundleDir);
@@ -91,7 +156,10 @@ async function presentAndIntact(settings: RuntimeSettings, deps: RuntimeDeps): P
  * The two-stage runtime: makes sure the bundle named by ALKI_BUNDLE_URI is on
  * disk and intact (a restart with an intact bundle skips the download; a
  * damaged one is pulled again), then runs llama-server with its runtime.json.
- * Any digest mismatch stops it before llama-server starts.
+ * Any digest mismatch stops it before llama-server starts. With
+ * ALKI_TRUST_POLICY, the bundle (on disk or just pulled, with the signatures
+ * attached to it in the registry) must also be signed as the policy requires,
+ * or nothing starts.
  *
  * @example
  * const code = await runRuntime(runtimeSettings(process.env), defaultRuntimeDeps());
@@ -101,7 +169,8 @@ export async function runRuntime(
   deps: RuntimeDeps,
   signal?: AbortSignal,
 ): Promise<number> {
-  if (await presentAndIntact(settings, deps)) {
+  const policy = await runtimePolicy(settings);
+  if (await presentAndIntact(settings, deps, policy)) {
     deps.log(
       `alki-runtime: ${settings.bundleUri} is present and intact in ${settings.bundleDir}; skipping the download`,
     );
@@ -110,14 +179,36 @@ export async function runRuntime(
     await fs.promises.mkdir(path.dirname(settings.bundleDir), { recursive: true });
     const temp = tempPathBeside(settings.bundleDir);
     try {
-      await deps.pullBundle(settings.bundleUri, temp, signal);
-      const report = await deps.verifyBundle(temp);
-      if (!report.ok) {
-        throw new ImageBuilderError(
-          'RUNTIME_BUNDLE_FAILED',
-          `The bundle pulled from ${settings.bundleUri} does not verify: ${report.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
-          { category: 'check' },
-        );
+      let trusted: boolean;
+      try {
+        ({ trusted } = await deps.pullBundle(settings.bundleUri, temp, {
+          signal,
+          ...(policy ? { policy } : {}),
+        }));
+      } catch (error) {
+        // The signer's refusal (no signature, an untrusted key, a replaced signature blob): one line, no hint.
+        if (policy && isAlkiError(error) && error.code === 'VERIFICATION_FAILED') {
+          const failures = (error.details.failures ?? []) as Array<{ message: string }>;
+          throw untrustedPull(
+            settings,
+            failures.length ? oneLine(failures.map((f) => f.message)) : error.message,
+          );
+        }
+        throw error;
+      }
+      if (policy) {
+        // Files and signatures in one pass: verifySignedBundle checks every file against the manifest too.
+        const why = trusted ? undefined : await untrusted(temp, policy);
+        if (why !== undefined) throw untrustedPull(settings, why);
+      } else {
+        const report = await deps.verifyBundle(temp);
+        if (!report.ok) {
+          throw new ImageBuilderError(
+            'RUNTIME_BUNDLE_FAILED',
+            `The bundle pulled from ${settings.bundleUri} does not verify: ${report.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+            { category: 'check' },
+          );
+        }
       }
       // Marker last: a crash anywhere before it leaves no marker, so the next start pulls again.
       await fs.promises.rm(markerPath(settings.bundleDir), { force: true });
@@ -127,7 +218,9 @@ export async function runRuntime(
       await fs.promises.rm(temp, { recursive: true, force: true });
       throw error;
     }
-    deps.log(`alki-runtime: pulled and verified ${settings.bundleUri}`);
+    deps.log(
+      `alki-runtime: pulled and verified ${settings.bundleUri}${policy ? ', signed as ALKI_TRUST_POLICY requires' : ''}`,
+    );
   }
   const bundle = await deps.readBundle(settings.bundleDir);
   const artifact = chooseArtifact(bundle, settings.quant);
