@@ -95,7 +95,7 @@ beforeAll(async () => {
   bundle = path.join(dir, 'bundle');
   source = (await cachedTinyLlamaGguf()).path;
   await pack({ source, out: good, name: 'hostile', quantize: ['Q8_0'] });
-  goodFiles = fs.readdirSync(good, { recursive: true }).sort();
+  goodFiles = fs.readdirSync(good, { recursive: true, encoding: 'utf8' }).sort();
   fs.cpSync(good, bundle, { recursive: true });
   const models = path.join(bundle, 'models');
   const names = fs.readdirSync(models).filter((n) => n.endsWith('.gguf'));
@@ -207,7 +207,7 @@ describe('special files given to a flag that names a file', () => {
       for (const out of ['packed', 'quantized.gguf', 'imatrix.gguf', 'imatrix.gguf.partial'])
         expect(fs.existsSync(path.join(dir, out))).toBe(false);
       // sign wrote no signature into the bundle.
-      expect(fs.readdirSync(good, { recursive: true }).sort()).toEqual(goodFiles);
+      expect(fs.readdirSync(good, { recursive: true, encoding: 'utf8' }).sort()).toEqual(goodFiles);
     },
     TIME_LIMIT_MS + 5_000,
   );
