@@ -10,7 +10,6 @@ import { hashFile, MANIFEST_PATH } from '@alki/bundler';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import { sendJson } from '../serve/http-io.js';
 import { readAgentStatus, type AgentStatus } from './agent-status.js';
-import { renderDashboardPage } from './page.js';
 import { samplePoint, SampleRing, type DashboardSample, type MetricsReading } from './samples.js';
 
 /** Where the page polls its data, whatever path the page itself is served on. */
@@ -152,14 +151,20 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const timer = setInterval(sample, intervalMs);
   timer.unref();
 
-  const page = Buffer.from(
-    renderDashboardPage({
-      title: options.model,
-      dataUrl: DASHBOARD_DATA_PATH,
-      pollMs: Math.min(intervalMs, MAX_POLL_MS),
-      chartJs: options.chartJs,
-    }),
-  );
+  // The page's renderer, and Chart.js through @alki/calibrate, load at the first view
+  // rather than at every start of the server (or of anything importing this package).
+  let page: Promise<Buffer> | undefined;
+  const pageBytes = () =>
+    (page ??= import('./page.js').then(({ renderDashboardPage }) =>
+      Buffer.from(
+        renderDashboardPage({
+          title: options.model,
+          dataUrl: DASHBOARD_DATA_PATH,
+          pollMs: Math.min(intervalMs, MAX_POLL_MS),
+          chartJs: options.chartJs,
+        }),
+      ),
+    ));
 
   const data = async (): Promise<DashboardData> => {
     const current = read();
@@ -185,17 +190,17 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const routes = new Map<string, RouteHandler>([
     [
       options.path,
-      (_request, response) => {
+      async (_request, response) => {
+        const html = await pageBytes();
         response.writeHead(200, {
           'Content-Type': 'text/html; charset=utf-8',
-          'Content-Length': page.length,
+          'Content-Length': html.length,
           // The page may reach nothing but this server: its scripts and styles are inline.
           'Content-Security-Policy':
             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
           'Cache-Control': 'no-cache',
         });
-        response.end(page);
-        return Promise.resolve();
+        response.end(html);
       },
     ],
     [
