@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startRegistry, type TestRegistry } from '@alki/testkit';
+import { pack } from '@alki/bundler';
+import { startRegistry, writeTinyLlamaGguf, type TestRegistry } from '@alki/testkit';
 import { RegistryClient, registryStore, sha256Digest } from '@alki/oci';
 import { publishBundle } from '@alki/registry-publisher';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -180,6 +181,50 @@ describe('pullVerifiedBundle', () => {
       }),
     ).rejects.toMatchObject({ code: 'VERIFICATION_FAILED' });
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('one quant of a multi-quant bundle', () => {
+  it('pullVerifiedBundle of a quant tag accepts the signed bundle without the other quant, and still refuses a wrong key', async () => {
+    const gguf = path.join(work, 'two-source.gguf');
+    await writeTinyLlamaGguf(gguf, { seed: 11, name: 'two' });
+    const dir = path.join(work, 'two');
+    await pack({ source: gguf, out: dir, quantize: ['Q8_0', 'Q4_0'], sourceDateEpoch: 1_700_000_000 });
+    await signBundle(dir, { method: { kind: 'key', privateKey: builder.privateKey }, provenance });
+    const published = await publishBundle({
+      bundleDir: dir,
+      store: registryStore(client, 'models/two'),
+      tag: 'v1',
+    });
+    const subjects = [];
+    for (const digest of [published.digest, ...published.quants.map((q) => q.digest)])
+      subjects.push(
+        (await publishedArtifact({ client, repository: 'models/two', reference: digest })).descriptor,
+      );
+    await attachBundleSignatures(client, 'models/two', subjects, dir);
+
+    const out = path.join(work, 'two-q8');
+    const pulled = await pullVerifiedBundle({
+      client,
+      repository: 'models/two',
+      reference: 'v1-q8_0',
+      outDir: out,
+      policy: trustBuilder,
+    });
+    expect([pulled.quant, pulled.trust.quant, pulled.trust.ok]).toEqual(['Q8_0', 'Q8_0', true]);
+    expect(readdirSync(path.join(out, 'models'))).toEqual([expect.stringMatching(/q8_0\.gguf$/)]);
+
+    const refusedOut = path.join(work, 'two-q8-refused');
+    await expect(
+      pullVerifiedBundle({
+        client,
+        repository: 'models/two',
+        reference: 'v1-q8_0',
+        outDir: refusedOut,
+        policy: trustStranger,
+      }),
+    ).rejects.toMatchObject({ code: 'VERIFICATION_FAILED' });
+    expect(existsSync(refusedOut)).toBe(false);
   });
 });
 

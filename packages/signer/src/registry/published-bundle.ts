@@ -1,4 +1,4 @@
-import { MANIFEST_PATH, parseManifest, SIGNATURES_DIR } from '@alki/bundler';
+import { artifactPath, MANIFEST_PATH, parseManifest, readBundle, SIGNATURES_DIR } from '@alki/bundler';
 import { OciError, registryStore, type RegistryClient } from '@alki/oci';
 import {
   attachSignature,
@@ -22,6 +22,7 @@ import {
   verifySignedBundle,
   type SignatureVerdict,
   type TrustFailure,
+  type TrustReport,
   type VerifyTrustOptions,
 } from '../bundle/verify-signed-bundle.js';
 import { readSignatureFiles, signatureFilePath, type FoundSignatureFile } from '../bundle/signature-files.js';
@@ -52,6 +53,8 @@ export interface PublishedTrustReport extends SignatureVerdict {
   ok: boolean;
   /** The attached Sigstore bundles that were read, in referrer order (a replaced blob is absent). */
   attached: AttachedSigstoreBundle[];
+  /** Set when the reference is one quant's artifact of a multi-quant bundle: the other quants' models are not in it. */
+  quant?: string;
 }
 
 function where(source: Pick<PublishedBundleSource, 'client' | 'repository'>): string {
@@ -152,6 +155,7 @@ export async function verifyPublishedBundle(
     ok: all.length === 0,
     failures: all,
     attached,
+    ...(artifact.quant ? { quant: artifact.quant } : {}),
   };
 }
 
@@ -177,6 +181,36 @@ function trustedFiles(report: PublishedTrustReport): Array<{ path: string; bytes
     if (bytes) files.push({ path: signatureFilePath(signature.kind, signature.check.signer), bytes });
   });
   return files;
+}
+
+// One quant's artifact of a multi-quant bundle holds only that quant's model:
+// the others' absence is not a failure (their digests were never fetched).
+async function withoutOtherQuants(
+  dir: string,
+  report: TrustReport,
+  quant: string | undefined,
+): Promise<TrustFailure[]> {
+  if (!quant) return report.failures;
+  const { manifest } = await readBundle(dir);
+  const absent = new Set(
+    (report.files?.problems ?? [])
+      .filter((problem) => problem.kind === 'missing')
+      .map((problem) => problem.path),
+  );
+  const others = new Set(
+    manifest.artifacts
+      .filter((artifact) => artifact.quant !== quant)
+      .map((artifact) => artifactPath(artifact.uri)),
+  );
+  return report.failures.filter(
+    (failure) =>
+      !(
+        failure.kind === 'file-changed' &&
+        failure.path &&
+        absent.has(failure.path) &&
+        others.has(failure.path)
+      ),
+  );
 }
 
 export interface PullVerifiedOptions extends Omit<PullOptions, 'store' | 'reference'>, PublishedBundleSource {
@@ -211,7 +245,8 @@ export async function pullVerifiedBundle(
       await mkdir(path.join(staged, SIGNATURES_DIR), { recursive: true });
       for (const file of files) await writeFile(path.join(staged, file.path), file.bytes);
       const local = await verifySignedBundle(staged, policy, { ...options.trust, signal });
-      if (!local.ok) throw refused(`The pulled bundle ${report.reference}`, local.failures);
+      const failures = await withoutOtherQuants(staged, local, report.quant);
+      if (failures.length > 0) throw refused(`The pulled bundle ${report.reference}`, failures);
       await options.check?.(staged);
     },
   });
