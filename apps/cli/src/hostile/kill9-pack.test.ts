@@ -32,25 +32,19 @@ function packPhase({ out, tmp }: { out: string[]; tmp: string[] }, outcome: Outc
 
 describe('alki pack --demo killed with SIGKILL', () => {
   it(`leaves no bundle or the whole old one, and only leftovers the next pack removes, at ${KILL_RUNS} random moments`, async () => {
-    const outDir = path.join(work, 'out');
-    const tmp = path.join(work, 'tmp');
-    fs.mkdirSync(outDir);
-    fs.mkdirSync(tmp);
-    const destination = path.join(outDir, 'alki-demo');
     const report = await killAtRandomMoments({
-      outDir,
-      destination,
-      tmp,
-      args: (replace) => [
+      work,
+      name: 'alki-demo',
+      args: (out, replace) => [
         'pack',
         '--demo',
         '--quantize',
         'Q8_0',
         '--out',
-        destination,
+        out,
         ...(replace ? ['--force'] : []),
       ],
-      oldArgs: ['pack', '--demo', '--quantize', 'Q8_0', '--name', 'alki-demo-old', '--out', destination],
+      oldArgs: (out) => ['pack', '--demo', '--quantize', 'Q8_0', '--name', 'alki-demo-old', '--out', out],
       phaseOf: packPhase,
     });
     console.log(describeReport('alki pack --demo', report));

@@ -93,18 +93,16 @@ export type KillCase = 'A' | 'B';
 
 /** What a command's kill test needs: its arguments, the state before, and how to name the phase a kill hit. */
 export interface KillScenario {
-  /** The directory the destination is in; nothing else may stay there. */
-  outDir: string;
-  /** The destination (a file or a bundle directory) in outDir. */
-  destination: string;
-  /** TMPDIR for every run; it must end empty. */
-  tmp: string;
+  /** A directory of the test's own: the output directory `out` and TMPDIR `tmp` are made in it. */
+  work: string;
+  /** The destination's name (a file or a bundle directory) in `out`, where nothing else may stay. */
+  name: string;
   /** The arguments of the run killed; `replace` is case B (an old destination exists, so --force). */
-  args: (replace: boolean) => string[];
-  /** A whole, different destination written beforehand for case B (a run with other arguments). */
-  oldArgs: string[];
+  args: (destination: string, replace: boolean) => string[];
+  /** Arguments that write a whole, different destination beforehand, for case B. */
+  oldArgs: (destination: string) => string[];
   /**
-   * The phase a kill hit, from what the killed process left in outDir and tmp
+   * The phase a kill hit, from what the killed process left in `out` and `tmp`
    * (paths below them) and whether the destination became the new one.
    */
   phaseOf: (leftovers: { out: string[]; tmp: string[] }, outcome: Outcome) => string;
@@ -142,16 +140,20 @@ function tally<K extends string>(counts: Partial<Record<K, number>>, key: K): vo
  * everything the kills left.
  */
 export async function killAtRandomMoments(scenario: KillScenario): Promise<KillReport> {
-  const { outDir, destination, tmp } = scenario;
-  const top = path.relative(outDir, destination);
+  const outDir = path.join(scenario.work, 'out');
+  const tmp = path.join(scenario.work, 'tmp');
+  fs.mkdirSync(outDir);
+  fs.mkdirSync(tmp);
+  const destination = path.join(outDir, scenario.name);
+  const top = scenario.name;
   // Case B's old destination, kept aside as the copy each case B starts from.
-  expectSuccess(await runAlki(scenario.oldArgs, tmp));
-  const old = path.join(path.dirname(outDir), `old-${path.basename(destination)}`);
+  expectSuccess(await runAlki(scenario.oldArgs(destination), tmp));
+  const old = path.join(scenario.work, `old-${scenario.name}`);
   fs.renameSync(destination, old);
   const oldDigest = treeDigest(old);
 
   // The measured run: a case A run to its end. Its result is what every later run writes.
-  const measured = await runAlki(scenario.args(false), tmp);
+  const measured = await runAlki(scenario.args(destination, false), tmp);
   expectSuccess(measured);
   const newDigest = treeDigest(destination);
   expect(newDigest).not.toBe(oldDigest);
@@ -170,7 +172,7 @@ export async function killAtRandomMoments(scenario: KillScenario): Promise<KillR
     const killCase: KillCase = attempt % 2 === 0 ? 'A' : 'B';
     fs.rmSync(destination, { recursive: true, force: true });
     if (killCase === 'B') fs.cpSync(old, destination, { recursive: true });
-    const run = await runAlki(scenario.args(killCase === 'B'), tmp, Math.random() * measured.ms);
+    const run = await runAlki(scenario.args(destination, killCase === 'B'), tmp, Math.random() * measured.ms);
     const digest = treeDigest(destination);
     const outcome: Outcome = digest === newDigest ? 'new' : digest === oldDigest ? 'old' : 'absent';
     // Absent only where nothing was there before; anything else present is a half-written destination.
@@ -203,7 +205,7 @@ export async function killAtRandomMoments(scenario: KillScenario): Promise<KillR
   }
 
   // The next start removes what the kills left, and writes the new destination whole.
-  expectSuccess(await runAlki(scenario.args(true), tmp));
+  expectSuccess(await runAlki(scenario.args(destination, true), tmp));
   expect(treeDigest(destination)).toBe(newDigest);
   expect(entriesBelow(outDir, [top])).toEqual([]);
   expect(entriesBelow(tmp)).toEqual([]);
