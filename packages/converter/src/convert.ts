@@ -399,6 +399,24 @@ function checkProjectorShapes(metadata: GgufMetadataEntry[], plan: PlannedTensor
       { details: { key: 'vision_config.num_hidden_layers', value: declared, actual: blocks.size } },
     );
   }
+  // The tower's widths as its tensors have them (ggml order: the patch
+  // embedding is [patch, patch, 3, width], ffn_up [width, feed-forward]).
+  const patch = plan.find((t) => t.name === 'v.patch_embd.weight');
+  const ffnUp = plan.find((t) => t.name === 'v.blk.0.ffn_up.weight');
+  for (const [key, configKey, actual, tensor] of [
+    ['clip.vision.embedding_length', 'hidden_size', patch?.dims[3], patch],
+    ['clip.vision.patch_size', 'patch_size', patch?.dims[0], patch],
+    ['clip.vision.feed_forward_length', 'intermediate_size', ffnUp?.dims[1], ffnUp],
+  ] as const) {
+    const declaredValue = value(key);
+    if (tensor && actual !== undefined && declaredValue !== undefined && actual !== declaredValue) {
+      throw new ConverterError(
+        'BAD_CONFIG',
+        `config.json's vision_config.${configKey} is ${declaredValue}, but ${tensor.sources[0]?.name ?? tensor.name} has ${actual} there (shape [${[...tensor.dims].reverse().join(', ')}]).`,
+        { details: { key: `vision_config.${configKey}`, value: declaredValue, actual } },
+      );
+    }
+  }
   const fc = plan.find((t) => t.name === 'mm.model.fc.weight');
   const scale = value('clip.vision.projector.scale_factor');
   const width = value('clip.vision.embedding_length');

@@ -177,6 +177,45 @@ describe('convertProjector (SmolVLM, idefics3)', () => {
     );
   });
 
+  it('converts a checkpoint named SmolVLMForConditionalGeneration (SmolVLM2) the same way', async () => {
+    const renamed = withConfig(
+      'smolvlm2-name',
+      (c) => (c.architectures = ['SmolVLMForConditionalGeneration']),
+    );
+    const output = path.join(work, 'renamed.gguf');
+    const result = await convertProjector({ input: renamed, output });
+    expect(result.projectorType).toBe('idefics3');
+    const again = (await readGgufFile(output)).gguf;
+    expect(again.tensors.map((t) => [t.name, t.dims, t.type])).toEqual(
+      gguf.tensors.map((t) => [t.name, t.dims, t.type]),
+    );
+    fs.rmSync(output);
+  });
+
+  it("refuses a vision_config whose widths are not the tower's, as SmolVLM2's defaults would be for this tower", async () => {
+    // SmolVLM2's vision_config (smolvlm_vision) may leave hidden_size out; the reference then takes 1152.
+    const smolvlm2 = withConfig('smolvlm2-defaults', (c) => {
+      const vision = c.vision_config as Record<string, unknown>;
+      vision.model_type = 'smolvlm_vision';
+      delete vision.hidden_size;
+    });
+    await expect(
+      convertProjector({ input: smolvlm2, output: path.join(work, 'defaults.gguf') }),
+    ).rejects.toThrow(
+      `config.json's vision_config.hidden_size is 1152, but model.vision_model.embeddings.patch_embedding.weight has ${SIGLIP.hidden} there (shape [${SIGLIP.hidden}, 3, ${SIGLIP.patchSize}, ${SIGLIP.patchSize}]).`,
+    );
+    const ffn = withConfig(
+      'wrong-ffn',
+      (c) => ((c.vision_config as Record<string, unknown>).intermediate_size = 96),
+    );
+    await expect(convertProjector({ input: ffn, output: path.join(work, 'ffn.gguf') })).rejects.toThrow(
+      `config.json's vision_config.intermediate_size is 96, but model.vision_model.encoder.layers.0.mlp.fc1.weight has ${SIGLIP.intermediate} there`,
+    );
+    expect(
+      fs.existsSync(path.join(work, 'defaults.gguf')) || fs.existsSync(path.join(work, 'ffn.gguf')),
+    ).toBe(false);
+  });
+
   it('loads in llama-mtmd-cli beside the converted text model, which encodes an image through it', async () => {
     const tools = await nativeTools();
     const cli = tools.paths['llama-mtmd-cli'];
