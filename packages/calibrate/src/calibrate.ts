@@ -25,7 +25,8 @@ import { resolveModels, type CalibrationModel, type ResolveModelsOptions } from 
 import type { CommandWrapper } from './process/run-tool.js';
 import { probeHardware, type HardwareProbe, type ProbeOptions, type ProbePhase } from './probe/probe.js';
 import type { PerplexitySummary, QualitySummary } from './quality/kl-divergence.js';
-import { runKlDivergence, runPerplexityBase } from './quality/llama-perplexity.js';
+import { runLogits } from './quality/llama-perplexity.js';
+import { compareLogitsFiles, perplexityOfLogitsFile } from './quality/logits-file.js';
 import { BUILT_IN_TEXT, builtInTextFile } from './quality/text.js';
 import { recommend, type Constraints, type RecommendResult } from './recommend/recommend.js';
 import { runLlamaBench } from './speed/llama-bench.js';
@@ -231,14 +232,15 @@ function memoryContexts(trained: number): number[] {
 
 type Engine = 'llama-cpp' | 'node-llama-cpp';
 
-// auto: llama-bench for speed when the tools are built, and node-llama-cpp
-// for quality. llama-perplexity computes the same statistics (a test holds
-// them together), but its log is written by a thread that nothing drains at
-// exit (see llama-perplexity.ts), and on a busy or CPU-limited machine its
-// statistics are lost run after run; the library returns them reliably.
+// auto: llama-bench and llama-perplexity when the tools are built, the
+// library otherwise. Quality is read from the log-probability file each
+// llama-perplexity run writes (logits-file.ts), not from its log: the log is
+// written by a thread that nothing drains at exit (see llama-perplexity.ts),
+// and on a busy or CPU-limited machine its last lines, the statistics, were
+// lost run after run.
 function resolveEngines(choice: EngineChoice, tools: LlamaTools | null): { speed: Engine; quality: Engine } {
   if (choice === 'node-llama-cpp') return { speed: 'node-llama-cpp', quality: 'node-llama-cpp' };
-  if (tools) return { speed: 'llama-cpp', quality: choice === 'llama-cpp' ? 'llama-cpp' : 'node-llama-cpp' };
+  if (tools) return { speed: 'llama-cpp', quality: 'llama-cpp' };
   if (choice === 'llama-cpp') {
     throw new CalibrateError('UNSUPPORTED_ENVIRONMENT', 'llama-bench and llama-perplexity were not found.', {
       hint: 'Build them with `alki tools build` (about 7 minutes on 2 cores), or use --engine node-llama-cpp.',
@@ -586,35 +588,30 @@ async function measureModelQuality(
   run: QualityRun,
 ): Promise<ModelQuality> {
   if (engine === 'llama-cpp') {
-    const options = {
+    // Each model writes its own log-probabilities; a quant's are compared with the reference's and removed.
+    const file = isBase ? run.baseFile : `${run.baseFile}.${model.quant}`;
+    const { facts } = await runLogits({
       binary: run.tools!.paths['llama-perplexity'],
       model: model.file,
       textFile: run.text.file,
       nCtx: run.text.nCtx,
       threads: run.threads,
       chunks: run.text.chunks,
-      baseFile: run.baseFile,
+      baseFile: file,
       signal: run.signal,
       onChunk: run.onChunk,
-    };
-    if (isBase) {
-      const { summary, facts } = await runPerplexityBase(options);
-      return {
-        reference: true,
-        engine: 'llama-perplexity',
-        summary,
-        loadMs: facts.loadMs,
-        peakRssBytes: facts.peakRssBytes,
-      };
-    }
-    const { summary, facts } = await runKlDivergence(options);
-    return {
-      reference: false,
-      engine: 'llama-perplexity',
-      summary,
+    });
+    const measured = {
+      engine: 'llama-perplexity' as const,
       loadMs: facts.loadMs,
       peakRssBytes: facts.peakRssBytes,
     };
+    if (isBase) return { reference: true, summary: await perplexityOfLogitsFile(file), ...measured };
+    try {
+      return { reference: false, summary: await compareLogitsFiles(run.baseFile, file), ...measured };
+    } finally {
+      await rm(file, { force: true });
+    }
   }
   const common = { signal: run.signal, onProgress: run.onChunk };
   if (isBase) {

@@ -92,7 +92,7 @@ describe('alki calibrate', () => {
     ]);
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as Calibration;
-    expect(result.engines).toEqual({ speed: 'llama-bench', quality: 'node-llama-cpp' });
+    expect(result.engines).toEqual({ speed: 'llama-bench', quality: 'llama-perplexity' });
     // Q8_0 is the bundle's highest precision, so it is the reference.
     expect(result.models.map((m) => [m.quant, m.isBase])).toEqual([
       ['Q8_0', true],

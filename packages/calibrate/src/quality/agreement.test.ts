@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { nativeTools } from '@alki/testkit';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { calibrationModels } from '../__fixtures__/models.js';
 import { runWorker } from '../worker/run-worker.js';
-import { runKlDivergence, runPerplexityBase } from './llama-perplexity.js';
+import { runKlDivergence, runLogits, runPerplexityBase } from './llama-perplexity.js';
+import { compareLogitsFiles, perplexityOfLogitsFile } from './logits-file.js';
 import { builtInTextFile } from './text.js';
 
 // How closely the node-llama-cpp engine must agree with llama-perplexity on
@@ -72,6 +73,69 @@ describe('quality by node-llama-cpp against llama-perplexity --kl-divergence', (
       }
       // The fixture is large enough that the quants differ measurably.
       expect(klds.get('Q4_K_M')!).toBeGreaterThan(10 * klds.get('Q8_0')!);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 600_000);
+
+  // The default engine: llama-perplexity writes each model's log-probabilities
+  // (--kl-divergence-base without --kl-divergence) and logits-file.ts compares
+  // the files. It is the tool's own arithmetic on the same numbers, except that
+  // the quant's log-probabilities are read back from 16-bit steps too: each
+  // moves by at most half a step of at most 16/65535 nats, and so does each
+  // position's KL divergence and loss. Top-1 can flip only on such near-ties.
+  it("reads the same figures from llama-perplexity's log-probability files as its --kl-divergence run prints", async () => {
+    const tools = await nativeTools();
+    const { base, models } = await calibrationModels();
+    const work = mkdtempSync(path.join(os.tmpdir(), 'alki-agreement-files-'));
+    const HALF_STEP = 8 / 65535;
+    // The printed figures have 6 decimals (4 for the final perplexity).
+    const PRINTED = 5e-7;
+    try {
+      const common = {
+        binary: tools.paths['llama-perplexity'],
+        textFile: builtInTextFile(),
+        nCtx: 64,
+        threads: 1,
+        chunks: 8,
+      };
+      const baseFile = path.join(work, 'base.logits');
+      const printed = await runPerplexityBase({ ...common, model: base.file, baseFile });
+      const read = await perplexityOfLogitsFile(baseFile);
+      expect(read.tokens).toBe(printed.summary.tokens);
+      expect(
+        Math.abs(Math.log(read.perplexity.value / printed.summary.perplexity.value)),
+      ).toBeLessThanOrEqual(HALF_STEP + 1e-4 / printed.summary.perplexity.value);
+      for (const model of models.filter((m) => m !== base)) {
+        const tool = (await runKlDivergence({ ...common, model: model.file, baseFile })).summary;
+        const quantFile = path.join(work, `${model.quant}.logits`);
+        await runLogits({ ...common, model: model.file, baseFile: quantFile });
+        const ours = await compareLogitsFiles(baseFile, quantFile);
+        expect({ quant: model.quant, tokens: ours.tokens }).toEqual({
+          quant: model.quant,
+          tokens: tool.tokens,
+        });
+        expect(Math.abs(ours.kld.value - tool.kld.value)).toBeLessThanOrEqual(HALF_STEP + PRINTED);
+        expect(Math.abs(ours.lnPerplexityRatio.value - tool.lnPerplexityRatio.value)).toBeLessThanOrEqual(
+          HALF_STEP + PRINTED,
+        );
+        // The same file's numbers, summed in float by the tool and in double here.
+        expect(Math.abs(Math.log(ours.perplexityBase.value / tool.perplexityBase.value))).toBeLessThanOrEqual(
+          1e-6,
+        );
+        expect(Math.abs(ours.top1Agreement.value - tool.top1Agreement.value)).toBeLessThanOrEqual(
+          TOP1_POINTS,
+        );
+        process.stderr.write(
+          `${model.quant} from files: KLD ${ours.kld.value.toFixed(6)} vs printed ${tool.kld.value.toFixed(6)}, top-1 ${ours.top1Agreement.value.toFixed(4)} vs ${tool.top1Agreement.value.toFixed(4)}\n`,
+        );
+      }
+      // A file cut short is refused, not read as a shorter text.
+      const cut = path.join(work, 'cut.logits');
+      writeFileSync(cut, readFileSync(baseFile).subarray(0, 1000));
+      await expect(compareLogitsFiles(baseFile, cut)).rejects.toThrow(
+        /cut\.logits is not a complete llama-perplexity log-probability file/,
+      );
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

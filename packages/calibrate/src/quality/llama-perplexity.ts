@@ -225,6 +225,22 @@ export async function runPerplexityBase(
 }
 
 /**
+ * Runs a model over the text and has llama-perplexity write its
+ * log-probabilities to `baseFile` (its `--kl-divergence-base` output), which
+ * logits-file.ts reads: the figures come from the file, not from the log's
+ * last lines, which llama.cpp can lose at exit. Only the exit status and
+ * the file count.
+ *
+ * @example
+ * const { facts } = await runLogits({ binary, model: 'q4.gguf', textFile, nCtx: 512, threads: 4, baseFile: 'q4.logits' });
+ */
+export async function runLogits(options: LlamaPerplexityOptions): Promise<{ facts: ToolRunFacts }> {
+  const { output, facts, code } = await runOnce(options, baseArgs(options));
+  if (code !== 0) throw failed(options, output, code);
+  return { facts };
+}
+
+/**
  * Runs one quant against the reference file and returns the KL divergence,
  * top-1 agreement and perplexity statistics.
  *
