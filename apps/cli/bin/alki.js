@@ -31,7 +31,7 @@ async function run() {
   process.on('SIGTERM', remember);
   const { main } = await import('../dist/main.js');
   // main() installs its own handlers before its first await, so no signal falls between the two.
-  const running = main(process.argv.slice(2), { pendingSignals });
+  const running = main(process.argv.slice(2), { pendingSignals, ownProcess: true });
   process.off('SIGINT', remember);
   process.off('SIGTERM', remember);
   process.exitCode = await running;

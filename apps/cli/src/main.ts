@@ -5,6 +5,7 @@ import type { AlkiCommand } from './context.js';
 import { interruptWasNormalStop, setCommandSignal } from './context.js';
 import { CliError } from './errors.js';
 import { EXIT_CODES, exitCodeForCategory } from './exit-codes.js';
+import { blockedThreads, quitBySignal, quitWhenStuck } from './interrupt.js';
 import { Output } from './output.js';
 import { CLI_VERSION } from './version.js';
 
@@ -14,6 +15,11 @@ export interface MainOptions {
    * them while the CLI loads); they interrupt the command as if they came now.
    */
   pendingSignals?: NodeJS.Signals[];
+  /**
+   * The CLI's own process (bin/alki.js sets it): after an interrupt, a read stuck in the kernel cannot keep
+   * the process alive (interrupt.ts). In-process callers leave it unset: it would end their process.
+   */
+  ownProcess?: boolean;
 }
 
 // A wrapper such as npx forwards to its child the signal the child's process
@@ -37,12 +43,15 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   let firstInterrupt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (firstInterrupt !== undefined) {
-      if (performance.now() - firstInterrupt > REPEAT_WINDOW_MS) process.exit(EXIT_CODES.interrupted);
-      return;
+      if (performance.now() - firstInterrupt <= REPEAT_WINDOW_MS) return;
+      // process.exit() would wait for a thread blocked in the kernel; the signal's default action does not.
+      if (options.ownProcess && blockedThreads().size > 0) quitBySignal(signal);
+      process.exit(EXIT_CODES.interrupted);
     }
     firstInterrupt = performance.now();
     out.error(`Interrupted (${signal}); cleaning up. Press Ctrl-C again to quit at once.`);
     controller.abort(new Error(`interrupted by ${signal}`));
+    if (options.ownProcess) quitWhenStuck(signal);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
