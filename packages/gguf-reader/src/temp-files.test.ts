@@ -9,6 +9,7 @@ import {
   removeDeadTempSiblings,
   tempSibling,
 } from './temp-files.js';
+import { createGgufWriter, ggufEntry, GgmlType } from './index.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-temp-files-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -71,5 +72,18 @@ describe('temp files beside a destination', () => {
     expect(fs.readdirSync(dir).sort()).toEqual(
       [`scratch-${process.pid}-b`, 'scratch-x-c', 'unrelated'].sort(),
     );
+  });
+
+  it("createGgufWriter removes a killed writer's temp file before it writes, and leaves only the GGUF", async () => {
+    const dir = fs.mkdtempSync(path.join(work, 'writer-'));
+    const leftover = path.join(dir, `.out.gguf.${deadPid()}.0a1b2c3d.tmp`);
+    fs.writeFileSync(leftover, 'half a GGUF');
+    const writer = await createGgufWriter(path.join(dir, 'out.gguf'), {
+      metadata: [ggufEntry.string('general.architecture', 'llama')],
+      tensors: [{ name: 'w', type: GgmlType.F32, dims: [4] }],
+    });
+    await writer.writeTensorData(new Uint8Array(16));
+    await writer.finish();
+    expect(fs.readdirSync(dir)).toEqual(['out.gguf']);
   });
 });
