@@ -15,6 +15,7 @@ export {
   SBOM_PATH,
   SIGNATURES_DIR,
   systemdUnitPath,
+  TRUST_POLICY_PATH,
 } from './format/layout.js';
 export { shellArgument } from './deploy/escape.js';
 export { contextArgs, DEFAULT_PARALLEL, llamaServerArgs, slotCount } from './deploy/llama-server-args.js';

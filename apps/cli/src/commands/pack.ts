@@ -12,6 +12,8 @@ import {
 } from '@alki/bundler';
 import { profileSettings, readProfile, type ProfileSettings } from '@alki/calibrate';
 import { RuntimeError, validateGgufModel, type ModelReport } from '@alki/runtime';
+import { loadTrustPolicy, type TrustPolicyDocument } from '@alki/signer';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { withContext, type AlkiCommandBody, type GlobalOptions } from '../context.js';
@@ -33,6 +35,7 @@ interface PackArgs extends GlobalOptions {
   profile?: string;
   parallel?: number;
   ngl?: string;
+  trustPolicy?: string;
   force: boolean;
   link: boolean;
   demo: boolean;
@@ -49,6 +52,44 @@ function render(result: PackResult): string {
       `  ${artifact.quant.padEnd(8)} ${artifact.uri} ${artifact.size} bytes sha256:${artifact.sha256}${artifact.role === 'mmproj' ? ' (vision projector)' : ''}`,
     );
   return lines.join('\n');
+}
+
+/**
+ * The policy `--trust-policy` names, checked by @alki/signer's loader (the
+ * one `alki verify --policy` uses), made self-contained for the bundle to
+ * carry: key files and a trusted root named by path are put inline, since
+ * nothing beside the policy travels with it.
+ */
+async function bundledTrustPolicy(file: string): Promise<string> {
+  await loadTrustPolicy(file);
+  const document = JSON.parse(await readFile(file, 'utf8')) as TrustPolicyDocument;
+  const dir = path.dirname(path.resolve(file));
+  const keys = await Promise.all(
+    (document.keys ?? []).map(async ({ path: keyFile, ...key }) =>
+      keyFile === undefined
+        ? key
+        : { ...key, public_key: await readFile(path.resolve(dir, keyFile), 'utf8') },
+    ),
+  );
+  const trustedRoot =
+    typeof document.trusted_root === 'string'
+      ? (JSON.parse(await readFile(path.resolve(dir, document.trusted_root), 'utf8')) as Record<
+          string,
+          unknown
+        >)
+      : document.trusted_root;
+  const text = `${JSON.stringify(
+    {
+      ...document,
+      ...(document.keys ? { keys } : {}),
+      ...(trustedRoot !== undefined ? { trusted_root: trustedRoot } : {}),
+    },
+    null,
+    2,
+  )}\n`;
+  // What the bundle carries must load on its own, as the runtime will load it.
+  await loadTrustPolicy(text);
+  return text;
 }
 
 // The demo proves its models load, tokenize and generate before the bundle
@@ -134,6 +175,11 @@ export const packCommand: AlkiCommandBody = {
         describe:
           'A calibration profile (alki calibrate --save-profile): serve its recommended quant, context and threads',
       })
+      .option('trust-policy', {
+        type: 'string',
+        describe:
+          'A trust policy (the JSON file of `alki verify --policy`) the bundle carries at metadata/trust-policy.json: its systemd unit runs `alki verify --policy` before each start, and the two-stage configs of `alki publish --deploy-out` give it to the runtime as ALKI_TRUST_POLICY. Hosts verify against their own copy of it',
+      })
       .option('force', {
         type: 'boolean',
         default: false,
@@ -171,6 +217,10 @@ export const packCommand: AlkiCommandBody = {
         'Pack a vision-language model with its projector: every deploy config passes --mmproj',
       )
       .example(
+        '$0 pack ./model.gguf --trust-policy policy.json',
+        'Carry a trust policy: the deploy configs verify the signature before serving (sign with alki sign --key)',
+      )
+      .example(
         '$0 pack ./model-f16.gguf --quantize Q4_K_M,Q8_0 --profile host.json',
         'Pack two quants and serve the one, with the context and threads, that a calibration profile recommends',
       ),
@@ -186,6 +236,10 @@ export const packCommand: AlkiCommandBody = {
       });
     await refuseSpecialFile(argv.profile, '--profile');
     await refuseSpecialFile(argv.imatrix, '--imatrix');
+    await refuseSpecialFile(argv.trustPolicy, '--trust-policy');
+    // Checked before anything is downloaded or packed.
+    const trustPolicy =
+      argv.trustPolicy === undefined ? undefined : await bundledTrustPolicy(argv.trustPolicy);
     const settings: ProfileSettings | undefined = argv.profile
       ? profileSettings(await readProfile(argv.profile), argv.profile)
       : undefined;
@@ -214,6 +268,7 @@ export const packCommand: AlkiCommandBody = {
       ...(settings ? { threads: settings.threads } : {}),
       parallel: argv.parallel,
       ngl: parseGpuLayers(argv.ngl),
+      ...(trustPolicy !== undefined ? { trustPolicy } : {}),
       force: argv.force,
       link: argv.link,
       signal,

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { TRUST_POLICY_PATH } from '../format/layout.js';
 import type { Bundle } from '../format/types.js';
 import { artifactPath } from '../format/validate.js';
 import { inspectGguf } from '../model/model-facts.js';
@@ -22,5 +24,8 @@ export async function bundleContent(bundle: Bundle): Promise<BundleContent> {
     source: manifest.source,
     license: manifest.license,
     alkiVersion: manifest.alki_version,
+    ...(manifest.files.some((file) => file.path === TRUST_POLICY_PATH)
+      ? { trustPolicy: await readFile(path.join(bundle.dir, TRUST_POLICY_PATH), 'utf8') }
+      : {}),
   };
 }

@@ -22,6 +22,8 @@ export interface BundleContent {
   licenseText?: string;
   alkiVersion: string;
   imatrix?: BundleImatrix;
+  /** The trust policy the bundle carries (TRUST_POLICY_PATH), as JSON text; its deploy configs then verify it. */
+  trustPolicy?: string;
 }
 
 /** The bundle version: the creation date, then the first 8 hex digits of the first artifact's hash. */

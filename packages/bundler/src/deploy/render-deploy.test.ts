@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1';
-import { Service } from 'kubernetes-models/v1';
+import { ConfigMap, Service } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import type { BundleContent } from '../assemble/content.js';
 import type { RuntimeAccelerator } from '../format/types.js';
@@ -193,6 +193,28 @@ describe('the systemd unit', () => {
 // A parsed YAML document is untyped: kubernetes-models' validate() is what checks that it is the object it says.
 type DeploymentData = ConstructorParameters<typeof Deployment>[0];
 type ServiceData = ConstructorParameters<typeof Service>[0];
+type ConfigMapData = ConstructorParameters<typeof ConfigMap>[0];
+
+// A policy as `alki pack --trust-policy` makes it: self-contained, with a key
+// name that tries YAML, compose, systemd and Helm quoting.
+const POLICY = `${JSON.stringify(
+  {
+    schema_version: 1,
+    keys: [
+      {
+        name: 'builder "q" $HOME %n {{x}}\n- a: b',
+        public_key:
+          '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n',
+      },
+    ],
+  },
+  null,
+  2,
+)}\n`;
+
+function withPolicy(name: string): BundleContent {
+  return { ...content(name), trustPolicy: POLICY };
+}
 
 describe('GPU layers', () => {
   function rendered(ngl: number | 'auto') {
@@ -470,6 +492,13 @@ function analyzeUnit(name: string, text: string) {
   return spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
 }
 
+/** A unit's lines, once systemd-analyze verify passed it with no warning. */
+function verifiedUnitLines(unit: string): string[] {
+  const result = analyzeUnit('alki-evil.service', unit);
+  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+  return unit.split('\n');
+}
+
 // Compose interpolates $VAR in every value; `$$` is one literal `$`.
 function uninterpolated(value: string): string {
   if (/(^|[^$])(\$\$)*\$(?!\$)/.test(value)) throw new Error(`unescaped $ in ${value}`);
@@ -596,14 +625,22 @@ describe('the two-stage configs', () => {
     podmanPath = requireCommand('podman', 'the two-stage unit test');
   });
 
-  function twoStage(name: string): Record<string, string> {
-    const c = content(name);
+  function twoStage(name: string, c: BundleContent = content(name)): Record<string, string> {
     const runtime = buildRuntime(c.artifacts[0], c.defaults);
     return Object.fromEntries(
       renderTwoStageFiles(c, runtime, { bundleUri: BUNDLE, runtimeImage: RUNTIME }, { podmanPath }).map(
         (f) => [f.path, f.text],
       ),
     );
+  }
+
+  /** The two-stage k3s Deployment, validated by kubernetes-models. */
+  function validDeployment(rendered: Record<string, string>): Deployment {
+    const deployment = new Deployment(
+      parseAllDocuments(rendered['k3s/deployment.yaml'])[0].toJS() as DeploymentData,
+    );
+    expect(() => deployment.validate()).not.toThrow();
+    return deployment;
   }
 
   it('write a systemd unit, k3s manifests, a quadlet and a compose file', () => {
@@ -619,9 +656,7 @@ describe('the two-stage configs', () => {
   it('run the runtime image with podman from a unit that passes systemd-analyze verify', () => {
     for (const name of ['tiny', HOSTILE]) {
       const unit = twoStage(name)['systemd/alki-evil.service'];
-      const result = analyzeUnit('alki-evil.service', unit);
-      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
-      const lines = unit.split('\n');
+      const lines = verifiedUnitLines(unit);
       expect(lines).toContain(`Environment=ALKI_BUNDLE_URI=${BUNDLE}`);
       const exec = splitSystemdCommandLine(
         lines.find((l) => l.startsWith('ExecStart='))!.slice('ExecStart='.length),
@@ -645,10 +680,7 @@ describe('the two-stage configs', () => {
   it('give k3s a valid Deployment that pulls the pinned bundle into an emptyDir, and a valid Service', () => {
     for (const name of ['tiny', HOSTILE]) {
       const rendered = twoStage(name);
-      const deployment = new Deployment(
-        parseAllDocuments(rendered['k3s/deployment.yaml'])[0].toJS() as DeploymentData,
-      );
-      expect(() => deployment.validate()).not.toThrow();
+      const deployment = validDeployment(rendered);
       expect(() =>
         new Service(parseAllDocuments(rendered['k3s/service.yaml'])[0].toJS() as ServiceData).validate(),
       ).not.toThrow();
@@ -723,6 +755,123 @@ describe('the two-stage configs', () => {
         runtimeImage: RUNTIME,
       }),
     ).toThrow(/pinned by digest/);
+  });
+
+  describe('for a bundle that carries a trust policy', () => {
+    const HOST_POLICY = '/etc/alki/alki-evil.trust-policy.json';
+    const withPolicyFiles = (name: string) => twoStage(name, withPolicy(name));
+
+    it("carries the verification step in the systemd unit: alki verify against the host's copy, before llama-server", () => {
+      for (const name of ['tiny', HOSTILE]) {
+        const c = withPolicy(name);
+        // systemd-analyze verify checks that both programs exist: this node stands in for llama-server and alki.
+        const unit = Object.fromEntries(
+          renderDeployFiles(c, buildRuntime(c.artifacts[0], c.defaults), {
+            serverPath: process.execPath,
+            alkiPath: process.execPath,
+          }).map((f) => [f.path, f.text]),
+        )['deploy/systemd/alki-evil.service'];
+        const result = analyzeUnit('alki-evil.service', unit);
+        expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+        const lines = unit.split('\n');
+        const pre = lines.filter((line) => line.startsWith('ExecStartPre='));
+        expect(pre).toHaveLength(1);
+        expect(splitSystemdCommandLine(pre[0].slice('ExecStartPre='.length))).toEqual([
+          process.execPath,
+          'verify',
+          '/opt/alki/evil',
+          '--policy',
+          HOST_POLICY,
+        ]);
+        expect(lines.indexOf(pre[0])).toBeLessThan(lines.findIndex((line) => line.startsWith('ExecStart=')));
+        // Node under MemoryDenyWriteExecute= needs --jitless (apps/cli's pack-trust-policy test runs it so).
+        expect(lines).toContain('Environment=NODE_OPTIONS=--jitless');
+        expect(lines).toContain('MemoryDenyWriteExecute=yes');
+        expect(lines.filter((line) => line === '[Service]')).toHaveLength(1);
+      }
+    });
+
+    it('writes the policy beside the two-stage configs, and a ConfigMap of it for k3s', () => {
+      const rendered = withPolicyFiles(HOSTILE);
+      expect(Object.keys(rendered).sort()).toEqual([
+        'compose/compose.yaml',
+        'k3s/deployment.yaml',
+        'k3s/service.yaml',
+        'k3s/trust-policy.yaml',
+        'podman/alki-evil.container',
+        'systemd/alki-evil.service',
+        'trust-policy.json',
+      ]);
+      expect(rendered['trust-policy.json']).toBe(POLICY);
+      const documents = parseAllDocuments(rendered['k3s/trust-policy.yaml']);
+      expect(documents).toHaveLength(1);
+      const configMap = new ConfigMap(documents[0].toJS() as ConfigMapData);
+      expect(() => configMap.validate()).not.toThrow();
+      expect(configMap.metadata?.name).toBe('alki-evil-trust-policy');
+      expect(configMap.data).toEqual({ 'policy.json': POLICY });
+    });
+
+    it("passes ALKI_TRUST_POLICY and mounts the host's policy in the two-stage systemd unit", () => {
+      for (const name of ['tiny', HOSTILE]) {
+        const lines = verifiedUnitLines(withPolicyFiles(name)['systemd/alki-evil.service']);
+        expect(lines).toContain(
+          `Environment=ALKI_BUNDLE_URI=${BUNDLE} ALKI_TRUST_POLICY=/etc/alki/trust/policy.json`,
+        );
+        const exec = splitSystemdCommandLine(
+          lines.find((l) => l.startsWith('ExecStart='))!.slice('ExecStart='.length),
+        );
+        expect(exec.join(' ')).toContain(
+          `--env ALKI_BUNDLE_URI --env ALKI_TRUST_POLICY --volume ${HOST_POLICY}:/etc/alki/trust/policy.json:ro --secret`,
+        );
+      }
+    });
+
+    it('mounts the ConfigMap into the two-stage k3s Deployment and names it in ALKI_TRUST_POLICY', () => {
+      for (const name of ['tiny', HOSTILE]) {
+        const deployment = validDeployment(withPolicyFiles(name));
+        const pod = deployment.spec!.template.spec!;
+        const container = pod.containers[0];
+        expect(container.env?.slice(0, 2)).toEqual([
+          { name: 'ALKI_BUNDLE_URI', value: BUNDLE },
+          { name: 'ALKI_TRUST_POLICY', value: '/etc/alki/trust/policy.json' },
+        ]);
+        expect(container.volumeMounts).toContainEqual({
+          name: 'trust-policy',
+          mountPath: '/etc/alki/trust',
+          readOnly: true,
+        });
+        expect(pod.volumes).toContainEqual({
+          name: 'trust-policy',
+          configMap: { name: 'alki-evil-trust-policy' },
+        });
+      }
+    });
+
+    it("gives the quadlet and the compose file ALKI_TRUST_POLICY and the host's policy, read-only", () => {
+      for (const name of ['tiny', HOSTILE]) {
+        const rendered = withPolicyFiles(name);
+        const check = checkQuadletContainer(rendered['podman/alki-evil.container']);
+        expect(check.problems).toEqual([]);
+        expect(check.container).toContainEqual(['Volume', `${HOST_POLICY}:/etc/alki/trust/policy.json:ro`]);
+        expectGeneratedUnit(rendered['podman/alki-evil.container'], RUNTIME, [
+          `--env ALKI_TRUST_POLICY=/etc/alki/trust/policy.json`,
+          `-v ${HOST_POLICY}:/etc/alki/trust/policy.json:ro`,
+        ]);
+
+        const compose = parseAllDocuments(rendered['compose/compose.yaml'])[0].toJS() as {
+          services: Record<string, { environment: Record<string, string>; volumes: unknown[] }>;
+        };
+        expect(validateCompose(compose)).toEqual([]);
+        const service = compose.services['llama-server'];
+        expect(service.environment.ALKI_TRUST_POLICY).toBe('/etc/alki/trust/policy.json');
+        expect(service.volumes).toContainEqual({
+          type: 'bind',
+          source: HOST_POLICY,
+          target: '/etc/alki/trust/policy.json',
+          read_only: true,
+        });
+      }
+    });
   });
 });
 
@@ -804,6 +953,47 @@ describe('the Helm chart', () => {
     const deployment = documents[1] as NonNullable<DeploymentData>;
     expect(() => new Deployment(deployment).validate()).not.toThrow();
     expect(deployment.spec).toEqual(k3sDeployment(twoStage['k3s/deployment.yaml']).spec);
+  });
+
+  it('gives the two-stage Deployment the trust policy of a bundle that carries one, as a ConfigMap', () => {
+    const c = withPolicy(HOSTILE);
+    const runtime = buildRuntime(c.artifacts[0], c.defaults);
+    const rendered = Object.fromEntries(renderDeployFiles(c, runtime).map((f) => [f.path, f.text]));
+    const twoStage = Object.fromEntries(
+      renderTwoStageFiles(c, runtime, { bundleUri: BUNDLE, runtimeImage: RUNTIME }).map((f) => [
+        f.path,
+        f.text,
+      ]),
+    );
+    const dir = chartDir(rendered);
+    const lint = spawnSync(
+      helm,
+      ['lint', '--strict', dir, '--set', `image=${RUNTIME}`, '--set', `bundleUri=${BUNDLE}`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect({ status: lint.status, out: lint.status === 0 ? '' : lint.stdout + lint.stderr }).toEqual({
+      status: 0,
+      out: '',
+    });
+    const { documents, status, stderr } = helmTemplate(dir, `image=${RUNTIME}`, `bundleUri=${BUNDLE}`);
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+    const byKind = (kind: string) => documents.filter((d) => (d as { kind?: string }).kind === kind);
+    const [configMap] = byKind('ConfigMap') as Array<NonNullable<ConfigMapData>>;
+    expect(() => new ConfigMap(configMap).validate()).not.toThrow();
+    expect(configMap.data).toEqual({ 'policy.json': POLICY });
+    const [deployment] = byKind('Deployment') as Array<NonNullable<DeploymentData>>;
+    expect(() => new Deployment(deployment).validate()).not.toThrow();
+    expect(deployment.spec).toEqual(k3sDeployment(twoStage['k3s/deployment.yaml']).spec);
+    expect(configMap.metadata?.name).toBe(
+      (parseAllDocuments(twoStage['k3s/trust-policy.yaml'])[0].toJS() as NonNullable<ConfigMapData>).metadata
+        ?.name,
+    );
+    // Embedded, the chart has no runtime to verify with: no ConfigMap, the same pod as without a policy.
+    const embedded = helmTemplate(dir);
+    expect(embedded.status).toBe(0);
+    expect(embedded.documents.map((d) => (d as { kind: string }).kind)).toEqual(['Service', 'Deployment']);
   });
 
   it('refuses a bundle reference that is not pinned by digest, through its values schema', () => {

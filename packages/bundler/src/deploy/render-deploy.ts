@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { BundleContent } from '../assemble/content.js';
 import { BundlerError } from '../errors.js';
 import {
@@ -25,11 +26,21 @@ export interface DeployOptions {
   serverImage?: string;
   /** podman on hosts, for the two-stage systemd unit. */
   podmanPath?: string;
+  /** The alki CLI on hosts, for the systemd unit's `alki verify` of a bundle that carries a trust policy. */
+  alkiPath?: string;
+  /**
+   * The host's copy of the bundle's trust policy, which the configs verify
+   * with; default `/etc/alki/<object name>.trust-policy.json`.
+   */
+  trustPolicyFile?: string;
 }
 
 export const DEFAULT_INSTALL_ROOT = '/opt/alki';
 export const DEFAULT_SERVER_PATH = '/usr/local/bin/llama-server';
 export const DEFAULT_PODMAN_PATH = '/usr/bin/podman';
+export const DEFAULT_ALKI_PATH = '/usr/local/bin/alki';
+/** Where the two-stage containers see the trust policy (ALKI_TRUST_POLICY): a file, or a ConfigMap key, mounted read-only. */
+export const CONTAINER_TRUST_POLICY = '/etc/alki/trust/policy.json';
 /** llama.cpp's published server image (ggml-org/llama.cpp, .devops/cpu.Dockerfile, target "server"). */
 export const DEFAULT_SERVER_IMAGE = 'ghcr.io/ggml-org/llama.cpp:server';
 
@@ -100,6 +111,29 @@ const MIB = 1024 * 1024;
 /** The container secret's name (podman, compose), mounted at /run/secrets/<name>. */
 export const API_KEY_SECRET = 'alki-api-key';
 
+/**
+ * How the configs verify a bundle that carries a trust policy. They read the
+ * host's copy (installed once from a bundle the operator trusts), never the
+ * bundle's own metadata/trust-policy.json: a policy inside the bundle it
+ * judges would vouch for whoever replaced both.
+ */
+export interface TrustPolicyData {
+  /** The host's copy, mounted into the two-stage containers and read by the systemd unit's check. */
+  hostFile: string;
+  /** Where the two-stage containers see it: ALKI_TRUST_POLICY's value. */
+  containerFile: string;
+  /** The folder the k3s ConfigMap is mounted at (key `policy.json`). */
+  containerDir: string;
+  /** The ConfigMap (key `policy.json`) that holds it for k3s and Helm. */
+  configMap: string;
+  /** The policy itself (JSON), for the ConfigMap. */
+  text: string;
+  /** The alki CLI on the host. */
+  alkiPath: string;
+  /** The systemd unit's check before each start: `alki verify <installDir> --policy <hostFile>`. */
+  verifyArgs: string[];
+}
+
 /** The data every deploy template gets; plain values, escaped by the templates' helpers. */
 export interface DeployData {
   name: string;
@@ -163,6 +197,8 @@ export interface DeployData {
   podmanPath: string;
   /** Set in the two-stage mode, where the runtime image pulls the bundle itself. */
   twoStage?: TwoStageData;
+  /** Set when the bundle carries a trust policy (`alki pack --trust-policy`). */
+  trustPolicy?: TrustPolicyData;
 }
 
 /** The template data for a bundle. Pure. */
@@ -188,6 +224,7 @@ export function deployData(
   );
   const objectName = `alki-${content.slug}`.slice(0, 63).replace(/-+$/, '');
   const { accelerator } = runtime;
+  const trustPolicyFile = options.trustPolicyFile ?? `/etc/alki/${objectName}.trust-policy.json`;
   return {
     name: content.name,
     slug: content.slug,
@@ -254,12 +291,26 @@ export function deployData(
     ...(accelerator?.backend === 'vulkan' ? { hostDevice: '/dev/dri' } : {}),
     nvidiaGpu: accelerator?.backend === 'cuda',
     podmanPath: options.podmanPath ?? DEFAULT_PODMAN_PATH,
+    ...(content.trustPolicy !== undefined
+      ? {
+          trustPolicy: {
+            hostFile: trustPolicyFile,
+            containerFile: CONTAINER_TRUST_POLICY,
+            containerDir: path.posix.dirname(CONTAINER_TRUST_POLICY),
+            configMap: `${objectName}-trust-policy`,
+            text: content.trustPolicy,
+            alkiPath: options.alkiPath ?? DEFAULT_ALKI_PATH,
+            verifyArgs: ['verify', installDir, '--policy', trustPolicyFile],
+          },
+        }
+      : {}),
   };
 }
 
 const renderUnit = loadTemplate<DeployData>('systemd.service.hbs');
 const renderDeployment = loadTemplate<DeployData>('k3s-deployment.yaml.hbs');
 const renderService = loadTemplate<DeployData>('k3s-service.yaml.hbs');
+const renderTrustConfigMap = loadTemplate<DeployData>('k3s-trust-policy.yaml.hbs');
 const renderDockerfile = loadTemplate<DeployData>('Dockerfile.hbs');
 const renderQuadlet = loadTemplate<DeployData>('podman.container.hbs');
 const renderCompose = loadTemplate<DeployData>('compose.yaml.hbs');
@@ -272,6 +323,7 @@ const CHART_FILES = [
   'templates/_helpers.tpl',
   'templates/deployment.yaml',
   'templates/service.yaml',
+  'templates/trust-policy.yaml',
   'templates/NOTES.txt',
 ].map((file) => ({ file, text: loadStaticTemplate(`helm/${file}`) }));
 
@@ -346,7 +398,11 @@ export function renderTwoStageFiles(
   }
   const base = deployData(content, runtime, { ...options, serverImage: twoStage.runtimeImage });
   const volume = `${base.objectName}-bundle`;
-  const environment = [`ALKI_BUNDLE_URI=${twoStage.bundleUri}`];
+  const policy = base.trustPolicy;
+  const environment = [
+    `ALKI_BUNDLE_URI=${twoStage.bundleUri}`,
+    ...(policy ? [`ALKI_TRUST_POLICY=${policy.containerFile}`] : []),
+  ];
   const data: DeployData = {
     ...base,
     twoStage: {
@@ -361,6 +417,10 @@ export function renderTwoStageFiles(
         base.objectName,
         '--env',
         'ALKI_BUNDLE_URI',
+        // The runtime verifies the bundle's signatures against the host's policy before serving it.
+        ...(policy
+          ? ['--env', 'ALKI_TRUST_POLICY', '--volume', `${policy.hostFile}:${policy.containerFile}:ro`]
+          : []),
         // The key: the unit's credential, made a podman secret before the start (never on a command line).
         '--secret',
         `${base.apiKeySecret},type=mount,target=${base.apiKeyFile}`,
@@ -388,5 +448,12 @@ export function renderTwoStageFiles(
     { path: 'k3s/service.yaml', text: renderService(data) },
     { path: `podman/${base.objectName}.container`, text: renderQuadlet(data) },
     { path: 'compose/compose.yaml', text: renderCompose(data) },
+    ...(policy
+      ? [
+          { path: 'k3s/trust-policy.yaml', text: renderTrustConfigMap(data) },
+          // The policy to install at `hostFile` on each host (systemd, quadlet, compose).
+          { path: 'trust-policy.json', text: policy.text },
+        ]
+      : []),
   ];
 }

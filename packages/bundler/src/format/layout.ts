@@ -7,6 +7,13 @@ export const RUNTIME_PATH = 'metadata/runtime.json';
 export const SBOM_PATH = 'metadata/sbom.spdx.json';
 export const LICENSE_PATH = 'metadata/LICENSE.txt';
 export const README_PATH = 'metadata/README.md';
+/**
+ * The trust policy a bundle carries (`alki pack --trust-policy`), listed in
+ * its manifest, for installing on hosts: the deploy configs verify the bundle
+ * against the host's copy, never against this file (a policy inside the
+ * bundle it judges would vouch for any bundle that replaced it).
+ */
+export const TRUST_POLICY_PATH = 'metadata/trust-policy.json';
 export const K3S_DEPLOYMENT_PATH = 'deploy/k3s/deployment.yaml';
 export const K3S_SERVICE_PATH = 'deploy/k3s/service.yaml';
 export const DOCKERFILE_PATH = 'deploy/docker/Dockerfile';

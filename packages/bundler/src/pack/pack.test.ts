@@ -61,6 +61,7 @@ describe('pack from a local GGUF', () => {
       'deploy/helm/alki-tiny-test/templates/_helpers.tpl',
       'deploy/helm/alki-tiny-test/templates/deployment.yaml',
       'deploy/helm/alki-tiny-test/templates/service.yaml',
+      'deploy/helm/alki-tiny-test/templates/trust-policy.yaml',
       'deploy/helm/alki-tiny-test/values.schema.json',
       'deploy/helm/alki-tiny-test/values.yaml',
       'deploy/k3s/deployment.yaml',

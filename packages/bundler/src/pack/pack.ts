@@ -87,6 +87,14 @@ export interface PackOptions {
   parallel?: number;
   /** Layers offloaded to a GPU; `auto` (default) leaves it to llama-server's fit to the device. */
   ngl?: GpuLayerSetting;
+  /**
+   * A trust policy to carry at metadata/trust-policy.json, as JSON text
+   * (self-contained: keys inline, as `alki pack --trust-policy` writes it).
+   * The deploy configs then verify the bundle before serving it: the systemd
+   * unit runs `alki verify --policy`, the two-stage configs set
+   * ALKI_TRUST_POLICY.
+   */
+  trustPolicy?: string;
   /** Replace an existing bundle at `out` (atomically). */
   force?: boolean;
   /** Hard-link model files instead of copying (same file system only). */
@@ -246,6 +254,7 @@ export async function packFrom(
       created: sourceDate(options, resolved),
       alkiVersion: ALKI_VERSION,
       ...(imatrix ? { imatrix: imatrix.record } : {}),
+      ...(options.trustPolicy !== undefined ? { trustPolicy: options.trustPolicy } : {}),
       force: Boolean(options.force),
       strategy: options.link ? 'link' : (options.copyStrategy ?? DEFAULT_COPY_STRATEGY),
       signal: options.signal,

@@ -19,6 +19,7 @@ import {
   README_PATH,
   RUNTIME_PATH,
   SBOM_PATH,
+  TRUST_POLICY_PATH,
 } from '../format/layout.js';
 import type {
   BundleArtifact,
@@ -63,6 +64,8 @@ export interface WriteBundleInput {
   alkiVersion: string;
   /** The importance matrix models were quantized with (those with `imatrix` set); recorded in the manifest and SBOM. */
   imatrix?: Omit<BundleImatrix, 'quants'>;
+  /** A self-contained trust policy (JSON text) to carry at TRUST_POLICY_PATH. */
+  trustPolicy?: string;
   force: boolean;
   strategy: CopyStrategy;
   signal?: AbortSignal;
@@ -121,6 +124,7 @@ export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundl
       licenseText: input.licenseText,
       alkiVersion: input.alkiVersion,
       ...(imatrix ? { imatrix } : {}),
+      ...(input.trustPolicy !== undefined ? { trustPolicy: input.trustPolicy } : {}),
     };
     const runtime = buildRuntime(artifacts[0], input.defaults, projectorArtifact(content));
     const sbom = createSbom({
@@ -152,6 +156,7 @@ export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundl
       { path: SBOM_PATH, text: serializeSbom(sbom) },
       { path: LICENSE_PATH, text: renderLicenseText(content) },
       { path: README_PATH, text: renderBundleReadme(content, runtime) },
+      ...(content.trustPolicy !== undefined ? [{ path: TRUST_POLICY_PATH, text: content.trustPolicy }] : []),
       ...renderDeployFiles(content, runtime),
     ];
     const files: BundleFileEntry[] = [];
