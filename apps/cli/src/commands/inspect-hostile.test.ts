@@ -197,6 +197,130 @@ beforeAll(() => {
   bytes.writeUInt32LE(0xffffffff, 24 + 9);
   fs.writeFileSync(wide, bytes);
   refuse('4,294,967,295 dimensions', wide, 'BAD_DIMENSIONS');
+
+  // The other header fields at their type's limits (uint32 and uint64 fields of the header and tensor
+  // info, value and item type ids), and the header values the summary reads besides the counts.
+  const u32 = (name: string, metadata: GgufMetadataEntry[], at: number, value: number) => {
+    const file = writeGguf(name, metadata);
+    const patchedBytes = fs.readFileSync(file);
+    patchedBytes.writeUInt32LE(value, at);
+    fs.writeFileSync(file, patchedBytes);
+    return file;
+  };
+  refuse('GGUF version 4,294,967,295', u32('version-max', [], 4, 0xffffffff), 'UNSUPPORTED_VERSION');
+  refuse('GGUF version 0', u32('version-zero', [], 4, 0), 'UNSUPPORTED_VERSION');
+  // Key length 8 + "k": the value type, then (for an array) the item type.
+  refuse(
+    'a value type id of 2^32 - 1',
+    u32('value-type', stringKey, 24 + 9, 0xffffffff),
+    'UNKNOWN_VALUE_TYPE',
+  );
+  refuse(
+    'an array item type id of 2^32 - 1',
+    u32('item-type', arrayKey, 24 + 9 + 4, 0xffffffff),
+    'UNKNOWN_VALUE_TYPE',
+  );
+  // Tensor info: after the dimension, the ggml type (uint32) and the data offset (uint64).
+  const typeAt = dimAt + 8;
+  refuse(
+    'a tensor type id of 2^32 - 1',
+    (() => {
+      const file = writeGguf('tensor-type', []);
+      const b = fs.readFileSync(file);
+      b.writeUInt32LE(0xffffffff, typeAt);
+      fs.writeFileSync(file, b);
+      return file;
+    })(),
+    'UNKNOWN_TENSOR_TYPE',
+  );
+  refuse(
+    'a tensor offset of 2^64 - 1',
+    patched('offset-max', [], [tensor], typeAt + 4, U64_MAX),
+    'COUNT_TOO_LARGE',
+  );
+  refuse(
+    // gguf.cpp requires each tensor's data right after the previous one's (gguf_init_from_file_impl).
+    'a tensor offset of 2^53 - 32 (aligned, past the end, not where the data starts)',
+    patched('offset-safe', [], [tensor], typeAt + 4, 2n ** 53n - 32n),
+    'TENSOR_DATA_GAP',
+  );
+  refuse(
+    'four dimensions of 2^16 each (2^64 elements)',
+    (() => {
+      const file = writeGguf('dims-product', [], [{ name: 't', type: GgmlType.F32, dims: [1, 1, 1, 1] }]);
+      const b = fs.readFileSync(file);
+      // After the 8-byte length, "t" and n_dims: four uint64 dimensions.
+      for (let d = 0; d < 4; d++) b.writeBigUInt64LE(2n ** 16n, 24 + 9 + 4 + 8 * d);
+      fs.writeFileSync(file, b);
+      return file;
+    })(),
+    'BAD_DIMENSIONS',
+  );
+  // general.alignment, written as 32 and then patched: after "general.architecture" = "llama" (8 + 20 + 4 +
+  // 8 + 5 bytes), the key length 8, "general.alignment" (17) and the type 4.
+  const alignment = (name: string, value: number) =>
+    u32(name, [architecture, ggufEntry.uint32('general.alignment', 32)], 24 + 45 + 29, value);
+  refuse('general.alignment 2^32 - 1', alignment('align-max', 0xffffffff), 'BAD_ALIGNMENT');
+  refuse('general.alignment 0', alignment('align-zero', 0), 'BAD_ALIGNMENT');
+  refuse('general.alignment 2^31', alignment('align-2-31', 2 ** 31), 'TRUNCATED');
+  // Arrays of arrays, written by hand (the writer refuses to nest them past the reader's limit): gguf.cpp
+  // reads any depth; the reader allows 16 levels, and refuses deeper before it recurses further.
+  const nested = (name: string, levels: number) => {
+    const key = (text: string) => {
+      const bytes = Buffer.alloc(8 + text.length);
+      bytes.writeBigUInt64LE(BigInt(text.length));
+      bytes.write(text, 8);
+      return bytes;
+    };
+    const u32le = (value: number) => {
+      const bytes = Buffer.alloc(4);
+      bytes.writeUInt32LE(value);
+      return bytes;
+    };
+    const u64le = (value: bigint) => {
+      const bytes = Buffer.alloc(8);
+      bytes.writeBigUInt64LE(value);
+      return bytes;
+    };
+    // Each outer level: item type ARRAY, one item; the innermost: one uint8.
+    const level = Buffer.concat([u32le(GgufValueType.ARRAY), u64le(1n)]);
+    const parts = [
+      Buffer.from('GGUF'),
+      u32le(3),
+      u64le(0n),
+      u64le(2n),
+      key('general.architecture'),
+      u32le(GgufValueType.STRING),
+      key(ARCH),
+      key('nested'),
+      u32le(GgufValueType.ARRAY),
+      Buffer.alloc(level.length * (levels - 1), level),
+      u32le(GgufValueType.UINT8),
+      u64le(1n),
+      Buffer.from([1]),
+    ];
+    const length = parts.reduce((sum, part) => sum + part.length, 0);
+    const file = path.join(dir, `${name}.gguf`);
+    // Zero padding up to the default alignment, where the (empty) tensor data starts.
+    fs.writeFileSync(file, Buffer.concat([...parts, Buffer.alloc((32 - (length % 32)) % 32)]));
+    return file;
+  };
+  accept('arrays nested 16 deep', [nested('nested-16', 16), '--json']);
+  refuse('arrays nested 17 deep', nested('nested-17', 17), 'NESTING_TOO_DEEP');
+  refuse('arrays nested a million deep', nested('nested-million', 1_000_000), 'NESTING_TOO_DEEP');
+  // The context size the memory estimate uses, from the flag, at its limits, with every shape key at its
+  // uint32 limit: an estimate, never an allocation.
+  const shape = writeGguf('shape-max', [
+    architecture,
+    ...SUMMARISED_KEYS.slice(1).map((key) => ggufEntry.uint32(key, 0xffffffff)),
+  ]);
+  accept('--ctx-size 2^53 - 1 over every shape key at the uint32 limit', [
+    shape,
+    '--ctx-size',
+    String(2 ** 53 - 1),
+    '--json',
+  ]);
+  accept('--ctx-size 2^32 - 1, human output', [shape, '--ctx-size', String(2 ** 32 - 1)]);
 }, 120_000);
 
 // Runs each case through the built CLI's main() in one child process with a
