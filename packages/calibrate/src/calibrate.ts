@@ -29,7 +29,7 @@ import { runLogits } from './quality/llama-perplexity.js';
 import { compareLogitsFiles, perplexityOfLogitsFile } from './quality/logits-file.js';
 import { BUILT_IN_TEXT, builtInTextFile } from './quality/text.js';
 import { recommend, type Constraints, type RecommendResult } from './recommend/recommend.js';
-import { runLlamaBench } from './speed/llama-bench.js';
+import { runLlamaBenchModels } from './speed/llama-bench.js';
 import {
   candidateThreads,
   fastest,
@@ -360,20 +360,24 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
   const models: ModelCalibration[] = [];
   try {
     // The reference first: every comparison reads its distributions.
+    const qualities: Array<ModelQuality | undefined> = [];
     for (const model of resolved.models) {
       signal?.throwIfAborted();
       const isBase = model === resolved.base;
       const label = `${model.quant}${isBase ? ' (reference)' : ''}`;
-      let quality: ModelQuality | undefined;
-      if (measureQuality) {
-        const onChunk = (done: number, all: number) =>
-          progress.report(
-            'quality',
-            `Quality of ${label}: window ${done}/${all}`,
-            (model.sizeBytes * qualityTokens * done) / all,
-          );
-        // Quality does not depend on the device, so it never runs under emulated limits.
-        quality = await timer.time(
+      if (!measureQuality) {
+        qualities.push(undefined);
+        continue;
+      }
+      const onChunk = (done: number, all: number) =>
+        progress.report(
+          'quality',
+          `Quality of ${label}: window ${done}/${all}`,
+          (model.sizeBytes * qualityTokens * done) / all,
+        );
+      // Quality does not depend on the device, so it never runs under emulated limits.
+      qualities.push(
+        await timer.time(
           'quality',
           () =>
             measureModelQuality(engine.quality, model, isBase, {
@@ -385,32 +389,53 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
               onChunk,
             }),
           model.quant,
-        );
-        progress.add(model.sizeBytes * qualityTokens);
-      }
-      const onTest = (done: number, all: number) =>
-        progress.report(
-          'speed',
-          `Speed of ${label}: test ${done}/${all}`,
-          (model.sizeBytes * speedTokens * done) / all,
-        );
-      progress.report('speed', `Speed of ${label}`);
-      const speed = await timer.time(
-        'speed',
-        () =>
-          engine.speed === 'llama-cpp'
-            ? runLlamaBench({
-                binary: tools!.paths['llama-bench'],
-                model: model.file,
-                plan,
-                signal,
-                wrap,
-                onTest,
-              })
-            : nodeSpeed(model, plan, text.file, signal, wrap, onTest),
-        model.quant,
+        ),
       );
-      progress.add(model.sizeBytes * speedTokens);
+      progress.add(model.sizeBytes * qualityTokens);
+    }
+    const speeds: SpeedMeasurement[] = [];
+    if (engine.speed === 'llama-cpp') {
+      // One llama-bench over every model, as a person would run it.
+      const speedBytes = resolved.models.reduce((sum, m) => sum + m.sizeBytes, 0);
+      progress.report('speed', 'Speed of every quant');
+      speeds.push(
+        ...(await timer.time('speed', () =>
+          runLlamaBenchModels({
+            binary: tools!.paths['llama-bench'],
+            models: resolved.models.map((m) => m.file),
+            plan,
+            signal,
+            wrap,
+            onTest: (done, all) =>
+              progress.report('speed', `Speed: test ${done}/${all}`, (speedBytes * speedTokens * done) / all),
+          }),
+        )),
+      );
+      progress.add(speedBytes * speedTokens);
+    } else {
+      for (const model of resolved.models) {
+        signal?.throwIfAborted();
+        const onTest = (done: number, all: number) =>
+          progress.report(
+            'speed',
+            `Speed of ${model.quant}: test ${done}/${all}`,
+            (model.sizeBytes * speedTokens * done) / all,
+          );
+        progress.report('speed', `Speed of ${model.quant}`);
+        speeds.push(
+          await timer.time(
+            'speed',
+            () => nodeSpeed(model, plan, text.file, signal, wrap, onTest),
+            model.quant,
+          ),
+        );
+        progress.add(model.sizeBytes * speedTokens);
+      }
+    }
+    for (const [index, model] of resolved.models.entries()) {
+      const isBase = model === resolved.base;
+      const quality = qualities[index];
+      const speed = speeds[index];
       // llama-bench reports no load time; the quality run's is the same load.
       if (speed.loadMs === undefined && quality?.loadMs !== undefined) speed.loadMs = quality.loadMs;
       models.push({

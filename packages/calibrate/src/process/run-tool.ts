@@ -23,6 +23,8 @@ export interface RunToolOptions {
   spawn?: Spawn;
   /** Sample the process's peak resident memory (VmHWM) this often. Default 100 ms. */
   memoryPollMs?: number;
+  /** Called with the process's resident memory (VmRSS) at each sample. */
+  onMemory?: (rssBytes: number) => void;
   /** Opens an IPC channel (a Node child) and passes each message it sends here. */
   onMessage?: (message: unknown) => void;
 }
@@ -41,9 +43,9 @@ export interface ToolRun {
 const STDERR_TAIL = 8192;
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
 
-/** VmHWM ("high water mark") of a /proc/<pid>/status text, in bytes. */
-export function parseVmHwm(status: string): number | undefined {
-  const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+/** VmHWM ("high water mark"), or another kB field such as VmRSS, of a /proc/<pid>/status text, in bytes. */
+export function parseVmHwm(status: string, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): number | undefined {
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
   return match ? Number(match[1]) * 1024 : undefined;
 }
 
@@ -103,6 +105,8 @@ export function runTool(command: string, args: string[], options: RunToolOptions
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => undefined);
       const hwm = status === undefined ? undefined : parseVmHwm(status);
       if (hwm !== undefined && (peak === undefined || hwm > peak)) peak = hwm;
+      const rss = status === undefined ? undefined : parseVmHwm(status, 'VmRSS');
+      if (rss !== undefined) options.onMemory?.(rss);
     };
     const poller = setInterval(() => void sample(), options.memoryPollMs ?? 100);
     const kill = (reason: string) => {

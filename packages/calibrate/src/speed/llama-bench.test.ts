@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { llamaBenchArgs, parseLlamaBenchJsonl } from './llama-bench.js';
+import { nativeTools } from '@alki/testkit';
+import { calibrationModels } from '../__fixtures__/models.js';
+import { llamaBenchArgs, parseLlamaBenchJsonl, runLlamaBenchModels } from './llama-bench.js';
 import { candidateThreads, fastest } from './speed.js';
 
 describe('parseLlamaBenchJsonl', () => {
@@ -44,6 +46,53 @@ describe('parseLlamaBenchJsonl', () => {
       '-o',
       'jsonl',
     ]);
+  });
+});
+
+describe('runLlamaBenchModels', () => {
+  it('measures several models in one llama-bench and gives each model its own samples', async () => {
+    const tools = await nativeTools();
+    const { models } = await calibrationModels();
+    const plan = {
+      threads: [1],
+      batches: [64],
+      promptTokens: 32,
+      generatedTokens: 8,
+      depth: 0,
+      repetitions: 1,
+    };
+    const progress: number[] = [];
+    const speeds = await runLlamaBenchModels({
+      binary: tools.paths['llama-bench'],
+      models: models.map((m) => m.file),
+      plan,
+      onTest: (done, total) => progress.push(done / total),
+    });
+    expect(speeds.map((s) => s.samples.map((x) => [x.kind, x.threads, x.batch]))).toEqual(
+      models.map(() => [
+        ['prompt', 1, 64],
+        ['generation', 1, 64],
+      ]),
+    );
+    expect(speeds.every((s) => s.samples.every((x) => x.tokensPerSecond > 0) && s.wallMs > 0)).toBe(true);
+    expect(progress).toEqual([1, 2, 3, 4, 5, 6].map((n) => n / 6));
+    // Each model's resident memory, sampled while its own tests ran, holds at least its weights.
+    for (const [i, speed] of speeds.entries()) {
+      if (speed.peakRssBytes !== undefined) expect(speed.peakRssBytes).toBeGreaterThan(models[i].sizeBytes);
+    }
+  }, 300_000);
+
+  it('puts one -m per model on the command line', () => {
+    expect(
+      llamaBenchArgs(['a.gguf', 'b.gguf'], {
+        threads: [2],
+        batches: [512],
+        promptTokens: 8,
+        generatedTokens: 4,
+        depth: 0,
+        repetitions: 1,
+      }).slice(0, 4),
+    ).toEqual(['-m', 'a.gguf', '-m', 'b.gguf']);
   });
 });
 

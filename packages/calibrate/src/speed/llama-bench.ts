@@ -16,6 +16,7 @@ export interface LlamaBenchOptions {
 }
 
 interface BenchLine {
+  model_filename?: string;
   n_prompt: number;
   n_gen: number;
   n_threads: number;
@@ -47,12 +48,11 @@ export function parseLlamaBenchJsonl(text: string): SpeedSample[] {
   return samples;
 }
 
-/** llama-bench's arguments for a plan. */
-export function llamaBenchArgs(model: string, plan: SpeedPlan): string[] {
+/** llama-bench's arguments for a plan, over one model or several (one -m each). */
+export function llamaBenchArgs(model: string | string[], plan: SpeedPlan): string[] {
   const batches = plan.batches.join(',');
   return [
-    '-m',
-    model,
+    ...(Array.isArray(model) ? model : [model]).flatMap((file) => ['-m', file]),
     '-p',
     String(plan.promptTokens),
     '-n',
@@ -80,32 +80,73 @@ export function llamaBenchArgs(model: string, plan: SpeedPlan): string[] {
  * const speed = await runLlamaBench({ binary, model: 'q4.gguf', plan: { threads: [1, 2], batches: [512], promptTokens: 512, generatedTokens: 64, depth: 0, repetitions: 3 } });
  */
 export async function runLlamaBench(options: LlamaBenchOptions): Promise<SpeedMeasurement> {
-  const { plan } = options;
+  const { model, ...rest } = options;
+  const [speed] = await runLlamaBenchModels({ ...rest, models: [model] });
+  return speed;
+}
+
+/**
+ * Measures several models in one llama-bench process, as a person would run
+ * it (one process start, and each model loaded once, in turn: llama-bench's
+ * outermost loop is the model). Each model's peak memory is the largest
+ * resident size sampled while its tests ran: a sample belongs to the model
+ * of the next test line, since a model is loaded after the previous one's
+ * last test and freed before the next one loads.
+ *
+ * @example
+ * const [q8, q4] = await runLlamaBenchModels({ binary, models: ['q8.gguf', 'q4.gguf'], plan });
+ */
+export async function runLlamaBenchModels(
+  options: Omit<LlamaBenchOptions, 'model'> & { models: string[] },
+): Promise<SpeedMeasurement[]> {
+  const { plan, models } = options;
   // llama-bench runs the batch list against prompt tests only; generation runs once per batch value too.
-  const total = plan.threads.length * plan.batches.length * 2;
-  let done = 0;
-  const run = await runTool(options.binary, llamaBenchArgs(options.model, plan), {
+  const total = models.length * plan.threads.length * plan.batches.length * 2;
+  const started = performance.now();
+  const memory: Array<{ at: number; rss: number }> = [];
+  const lines: Array<{ at: number; model: number }> = [];
+  const run = await runTool(options.binary, llamaBenchArgs(models, plan), {
     signal: options.signal,
     wrap: options.wrap,
+    // Often enough that a small model's few tests still get samples of their own.
+    memoryPollMs: models.length > 1 ? 20 : undefined,
+    onMemory: (rss) => memory.push({ at: performance.now(), rss }),
     onLine: (line, stream) => {
-      if (stream === 'stdout' && line.startsWith('{')) options.onTest?.(++done, total);
+      if (stream !== 'stdout' || !line.startsWith('{')) return;
+      const file = (JSON.parse(line) as BenchLine).model_filename;
+      lines.push({ at: performance.now(), model: Math.max(0, models.indexOf(file ?? '')) });
+      options.onTest?.(lines.length, total);
     },
   });
   if (run.code !== 0) {
     throw new CalibrateError(
       'MEASUREMENT_FAILED',
-      `llama-bench failed on ${options.model} (exit ${run.code ?? run.signal}): ${failureReason(run.stderrTail)}`,
-      { details: { model: options.model, exitCode: run.code, signal: run.signal } },
+      `llama-bench failed on ${models.join(', ')} (exit ${run.code ?? run.signal}): ${failureReason(run.stderrTail)}`,
+      { details: { models, exitCode: run.code, signal: run.signal } },
     );
   }
-  return {
-    engine: 'llama-bench',
-    promptTokens: plan.promptTokens,
-    generatedTokens: plan.generatedTokens,
-    depth: plan.depth,
-    repetitions: plan.repetitions,
-    samples: parseLlamaBenchJsonl(run.stdout),
-    ...(run.peakRssBytes !== undefined ? { peakRssBytes: run.peakRssBytes } : {}),
-    wallMs: run.wallMs,
-  };
+  const testLines = run.stdout.split('\n').filter((line) => line.trim().startsWith('{'));
+  return models.map((model, index) => {
+    const own = testLines.filter((line) => (JSON.parse(line) as BenchLine).model_filename === model);
+    const mine = lines.filter((line) => line.model === index);
+    const from = lines.filter((line) => line.model < index).at(-1)?.at ?? started;
+    const to = mine.at(-1)?.at ?? from;
+    let peak: number | undefined;
+    for (const sample of memory) {
+      const owner = lines.find((line) => line.at >= sample.at)?.model;
+      if (owner === index && (peak === undefined || sample.rss > peak)) peak = sample.rss;
+    }
+    // One model alone: the process's own high-water mark, which no sample can miss.
+    if (models.length === 1) peak = run.peakRssBytes ?? peak;
+    return {
+      engine: 'llama-bench',
+      promptTokens: plan.promptTokens,
+      generatedTokens: plan.generatedTokens,
+      depth: plan.depth,
+      repetitions: plan.repetitions,
+      samples: parseLlamaBenchJsonl((models.length === 1 ? testLines : own).join('\n')),
+      ...(peak !== undefined ? { peakRssBytes: peak } : {}),
+      wallMs: models.length === 1 ? run.wallMs : to - from,
+    };
+  });
 }
