@@ -16,6 +16,7 @@ export {
   SIGNATURES_DIR,
   systemdUnitPath,
   TRUST_POLICY_PATH,
+  agentUnitPath,
 } from './format/layout.js';
 export { shellArgument } from './deploy/escape.js';
 export { contextArgs, DEFAULT_PARALLEL, llamaServerArgs, slotCount } from './deploy/llama-server-args.js';
@@ -40,6 +41,7 @@ export type {
   BundleSource,
   GpuLayerSetting,
   RuntimeAccelerator,
+  RuntimeAgent,
   RuntimeArgs,
   RuntimeManifest,
   ThreadSetting,

@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { agentPaths, readState, type AgentState } from '@alki/agent';
 import { packDemo, readBundle } from '@alki/bundler';
 import { RegistryClient } from '@alki/oci';
-import { freePort, startProcess, startRegistry, type TestRegistry } from '@alki/testkit';
+import {
+  freePort,
+  splitSystemdCommandLine,
+  startProcess,
+  startRegistry,
+  type TestRegistry,
+} from '@alki/testkit';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -219,6 +225,100 @@ describe('alki agent', () => {
       expect(code).toBe(EXIT_CODES.ok);
       expect(events.map((event) => event.decision)).toEqual(expect.arrayContaining(['deny']));
       expect(events.filter((e) => e.decision === 'switch')).toEqual([]);
+    } finally {
+      await agent.stop(15_000);
+    }
+  }, 300_000);
+
+  it('runs as the unit `alki pack --agent-channel` writes: its ExecStart arguments, the API key from its credential', async () => {
+    const channel = `${registry.host}/${REPOSITORY}:stable`;
+    const bad = await runCli([
+      'pack',
+      '--demo',
+      '--agent-channel',
+      'no-registry:latest',
+      '--out',
+      path.join(work, 'bad'),
+    ]);
+    expect([bad.code, bad.stderr]).toEqual([EXIT_CODES.usage, expect.stringContaining('--agent-channel')]);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    expect(fs.existsSync(path.join(work, 'bad'))).toBe(false);
+
+    const bundle = path.join(work, 'with-agent');
+    const packed = await runCli([
+      'pack',
+      '--demo',
+      '--quantize',
+      'Q8_0',
+      '--agent-channel',
+      channel,
+      '--out',
+      bundle,
+    ]);
+    expect([packed.code, packed.stderr]).toEqual([EXIT_CODES.ok, expect.any(String)]);
+    const { manifest, runtime } = await readBundle(bundle);
+    expect(runtime.agent).toEqual({ channel });
+    const unitPath = `deploy/systemd/alki-${manifest.slug}-agent.service`;
+    expect(manifest.files.map((file) => file.path)).toContain(unitPath);
+    // The bundle that names its channel is itself what the channel serves.
+    await moveStableTo(await publishedDigest(bundle, `${registry.host}/models`, 'with-agent'));
+
+    const exec = fs
+      .readFileSync(path.join(bundle, unitPath), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('ExecStart='));
+    expect(exec).toHaveLength(1);
+    const suffix = ' --api-key-file %d/api-key';
+    expect(exec[0].endsWith(suffix)).toBe(true);
+    const [program, ...args] = splitSystemdCommandLine(exec[0].slice('ExecStart='.length, -suffix.length));
+    expect([program, args[0], args[1]]).toEqual(['/usr/local/bin/alki', 'agent', channel]);
+    // What systemd would resolve, resolved for this test: the state directory, the credential, free ports.
+    const dir = path.join(work, 'unit-device');
+    const keyFile = path.join(work, 'api-key');
+    fs.writeFileSync(keyFile, '# the device key\nk-unit-4411\n', { mode: 0o600 });
+    const serverPort = await freePort();
+    const substitute: Record<string, string> = {
+      '--dir': dir,
+      '--host': '127.0.0.1',
+      '--port': String(serverPort),
+      '--listen': `127.0.0.1:${await freePort()}`,
+    };
+    const unitArgs = args.map((arg, i) => substitute[args[i - 1]] ?? arg);
+    const agent = startProcess(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        cliLauncher(work),
+        ...unitArgs,
+        '--api-key-file',
+        keyFile,
+        '--engine',
+        'llama-server',
+        '--serve-arg=--threads=1',
+        '--health-timeout',
+        '90',
+        '--json',
+      ],
+      { cwd: repoRoot },
+    );
+    try {
+      // Healthy means its health check presented the key: the server refuses a completion without one.
+      const state = await waitForState(
+        dir,
+        (s) => s.lastCheck?.outcome === 'updated',
+        () => agent.output(),
+      );
+      expect(state.lastError).toBeUndefined();
+      const url = `http://127.0.0.1:${serverPort}`;
+      expect((await completion(url)).status).toBe(401);
+      const keyed = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer k-unit-4411' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 }),
+      });
+      expect(keyed.status).toBe(200);
+      expect(agent.output()).not.toContain('k-unit-4411');
     } finally {
       await agent.stop(15_000);
     }

@@ -13,6 +13,7 @@ import {
   type ServiceManager,
 } from '@alki/agent';
 import { connectRegistry } from '@alki/oci';
+import { loadApiKeys } from '@alki/runtime';
 import { fileURLToPath } from 'node:url';
 import { withContext, type AlkiCommandBody } from '../context.js';
 import { connectOptions, withRegistryFlags, type RegistryFlags } from './registry-options.js';
@@ -27,6 +28,7 @@ interface AgentArgs extends RegistryFlags, TrustFlags {
   host?: string;
   engine?: string;
   serveArg?: string[];
+  apiKeyFile?: string;
   interval: number;
   jitter: number;
   retry: number;
@@ -53,6 +55,7 @@ function serviceFor(argv: AgentArgs): ServiceManager {
     args: [
       ...(argv.host ? ['--host', argv.host] : []),
       ...(argv.engine ? ['--engine', argv.engine] : []),
+      ...(argv.apiKeyFile ? ['--api-key-file', argv.apiKeyFile] : []),
       ...(argv.serveArg ?? []),
     ],
     port: argv.port,
@@ -61,6 +64,11 @@ function serviceFor(argv: AgentArgs): ServiceManager {
     // The dashboard of `alki serve` shows the agent's state from this file.
     env: { ...process.env, ALKI_AGENT_STATE: paths.state },
   });
+}
+
+/** The key health checks present: the file's first, read again before each check so a rotated key is used. */
+function healthKey(file: string): () => Promise<string | undefined> {
+  return async () => (await loadApiKeys({ files: [file] }))[0];
 }
 
 export const agentCommand: AlkiCommandBody = {
@@ -100,6 +108,11 @@ export const agentCommand: AlkiCommandBody = {
           array: true,
           describe:
             'With --exec: one more argument for alki serve (repeatable), such as --serve-arg=--threads=2',
+        })
+        .option('api-key-file', {
+          type: 'string',
+          describe:
+            'A file of API keys (one a line) the server requires: with --exec, alki serve takes it; health checks present its first key',
         })
         .option('interval', {
           type: 'number',
@@ -198,6 +211,7 @@ export const agentCommand: AlkiCommandBody = {
       keep: argv.keep,
       healthTimeoutMs: argv.healthTimeout * 1000,
       reserveBytes: Math.round(argv.reserve * 2 ** 20),
+      ...(argv.apiKeyFile ? { healthApiKey: healthKey(argv.apiKeyFile) } : {}),
       ...(wantsTrust(argv) ? { trust: { policy: await trustPolicyFromFlags(argv) } } : {}),
       schedule: {
         intervalMs: argv.interval * 1000,

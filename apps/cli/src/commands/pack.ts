@@ -36,6 +36,7 @@ interface PackArgs extends GlobalOptions {
   parallel?: number;
   ngl?: string;
   trustPolicy?: string;
+  agentChannel?: string;
   force: boolean;
   link: boolean;
   demo: boolean;
@@ -180,6 +181,11 @@ export const packCommand: AlkiCommandBody = {
         describe:
           'A trust policy (the JSON file of `alki verify --policy`) the bundle carries at metadata/trust-policy.json: its systemd unit runs `alki verify --policy` before each start, and the two-stage configs of `alki publish --deploy-out` give it to the runtime as ALKI_TRUST_POLICY. Hosts verify against their own copy of it',
       })
+      .option('agent-channel', {
+        type: 'string',
+        describe:
+          'The registry tag (or @sha256 digest) devices follow with alki agent: deploy/systemd gets the agent unit',
+      })
       .option('force', {
         type: 'boolean',
         default: false,
@@ -223,6 +229,10 @@ export const packCommand: AlkiCommandBody = {
       .example(
         '$0 pack ./model-f16.gguf --quantize Q4_K_M,Q8_0 --profile host.json',
         'Pack two quants and serve the one, with the context and threads, that a calibration profile recommends',
+      )
+      .example(
+        '$0 pack ./model.gguf --agent-channel registry.local:5000/models/my-model:stable',
+        'Ship the unit of alki agent, which keeps a device on what the stable tag names',
       ),
   handler: withContext<PackArgs>(async (argv, { out, signal }) => {
     if (!argv.demo && !argv.source) throw new CliError('USAGE', 'Name a source to pack, or pass --demo.');
@@ -269,6 +279,7 @@ export const packCommand: AlkiCommandBody = {
       parallel: argv.parallel,
       ngl: parseGpuLayers(argv.ngl),
       ...(trustPolicy !== undefined ? { trustPolicy } : {}),
+      ...(argv.agentChannel !== undefined ? { agentChannel: argv.agentChannel } : {}),
       force: argv.force,
       link: argv.link,
       signal,

@@ -52,6 +52,25 @@ describe('checkHealth', () => {
     expect(performance.now() - started).toBeLessThan(5_000);
   });
 
+  it('presents the API key on /health and on the completion when it has one', async () => {
+    const seen: Array<[string | undefined, string | undefined]> = [];
+    const url = await serve((request, response) => {
+      seen.push([request.url, request.headers.authorization]);
+      if (request.headers.authorization !== 'Bearer k-123') response.writeHead(401).end();
+      else if (request.url === '/health') response.writeHead(200).end();
+      else response.writeHead(200, { 'content-type': 'application/json' }).end(completion);
+    });
+    await expect(checkHealth({ url, deadlineMs: 5_000, apiKey: 'k-123' })).resolves.toMatchObject({
+      completionTokens: 2,
+    });
+    expect(seen).toEqual([
+      ['/health', 'Bearer k-123'],
+      ['/v1/chat/completions', 'Bearer k-123'],
+    ]);
+    // Without it, a server that wants one fails the check, naming the 401.
+    await expect(checkHealth({ url, deadlineMs: 300, pollMs: 20 })).rejects.toThrow('/health answered 401');
+  });
+
   it('fails a completion that comes back without generated text', async () => {
     const url = await serve((request, response) => {
       if (request.url === '/health') response.writeHead(200).end();

@@ -16,6 +16,8 @@ export interface HealthCheckOptions {
    * it may: the check then fails at once instead of at the deadline.
    */
   gone?: () => string | undefined;
+  /** A key the server's API takes (`alki serve --api-key-file`), sent as `Authorization: Bearer`. */
+  apiKey?: string;
 }
 
 export interface HealthCheckResult {
@@ -63,13 +65,14 @@ export async function checkHealth(options: HealthCheckOptions): Promise<HealthCh
     options.signal
       ? AbortSignal.any([options.signal, AbortSignal.timeout(remaining())])
       : AbortSignal.timeout(remaining());
+  const auth: Record<string, string> = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
   let last = 'it did not answer';
   for (;;) {
     options.signal?.throwIfAborted();
     const gone = options.gone?.();
     if (gone) throw failed(options.url, gone);
     try {
-      const response = await fetchImpl(`${options.url}/health`, { signal: timeout() });
+      const response = await fetchImpl(`${options.url}/health`, { headers: auth, signal: timeout() });
       await response.arrayBuffer();
       if (response.status === 200) break;
       last = `/health answered ${response.status}`;
@@ -90,7 +93,7 @@ export async function checkHealth(options: HealthCheckOptions): Promise<HealthCh
   try {
     const response = await fetchImpl(`${options.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify(HEALTH_COMPLETION),
       signal: timeout(),
     });

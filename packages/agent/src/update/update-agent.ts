@@ -78,6 +78,8 @@ export interface AgentOptions {
   clock?: () => Date;
   /** For health checks. */
   fetch?: typeof fetch;
+  /** The API key health checks present, read before each check (keys may rotate); none when absent. */
+  healthApiKey?: () => Promise<string | undefined>;
 }
 
 const MIB = 2 ** 20;
@@ -323,6 +325,7 @@ export class UpdateAgent {
         fetch: this.options.fetch,
         signal,
         gone: () => this.exited,
+        apiKey: await this.options.healthApiKey?.(),
       });
       this.serverDown = false;
       this.event(
@@ -517,6 +520,7 @@ export class UpdateAgent {
       fetch: this.options.fetch,
       signal,
       gone: () => this.exited,
+      apiKey: await this.options.healthApiKey?.(),
     });
     const windowMs = Math.round(performance.now() - started - (health.totalMs - health.healthyAfterMs));
     return { health, windowMs };

@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
@@ -1004,5 +1005,91 @@ describe('the Helm chart', () => {
     );
     expect(refused.status).not.toBe(0);
     expect(refused.stderr).toMatch(/values don't meet the specifications of the schema[\s\S]*bundleUri/);
+  });
+});
+
+describe("the update agent's unit", () => {
+  const CHANNEL = 'registry.local:5000/models/evil:stable';
+  const alkiPath = fileURLToPath(new URL('../../../../apps/cli/bin/alki.js', import.meta.url));
+
+  function agentFiles(name: string, channel = CHANNEL): Record<string, string> {
+    const c = content(name);
+    const runtime = { ...buildRuntime(c.artifacts[0], c.defaults), agent: { channel } };
+    return Object.fromEntries(renderDeployFiles(c, runtime, { alkiPath }).map((f) => [f.path, f.text]));
+  }
+
+  function execStart(unit: string): string[] {
+    const exec = unit.split('\n').filter((line) => line.startsWith('ExecStart'));
+    expect(exec).toHaveLength(1);
+    // The one specifier on the line, %d (the unit's credentials directory), is systemd's to resolve.
+    const suffix = ' --api-key-file %d/api-key';
+    expect(exec[0].endsWith(suffix)).toBe(true);
+    return splitSystemdCommandLine(exec[0].slice('ExecStart='.length, -suffix.length));
+  }
+
+  it('is written only for a bundle that names a channel', () => {
+    expect(Object.keys(files('tiny')).filter((file) => file.endsWith('-agent.service'))).toEqual([]);
+    expect(Object.keys(agentFiles('tiny')).filter((file) => file.startsWith('deploy/systemd/'))).toEqual([
+      'deploy/systemd/alki-evil.service',
+      'deploy/systemd/alki-evil-agent.service',
+    ]);
+  });
+
+  it('passes systemd-analyze verify with no warning, for a plain and a hostile name', () => {
+    requireCommand('systemd-analyze', 'the systemd unit test');
+    for (const name of ['tiny', HOSTILE]) {
+      const file = path.join(mkdtempSync(path.join(work, 'agent-unit-')), 'alki-evil-agent.service');
+      writeFileSync(file, agentFiles(name)['deploy/systemd/alki-evil-agent.service']);
+      const result = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    }
+  });
+
+  it("runs alki agent on the channel with the server's port, a state directory and the key from a credential", () => {
+    const unit = agentFiles(HOSTILE)['deploy/systemd/alki-evil-agent.service'];
+    expect(execStart(unit)).toEqual([
+      alkiPath,
+      'agent',
+      CHANNEL,
+      '--dir',
+      '/var/lib/alki-agent-evil',
+      '--exec',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '8080',
+      '--listen',
+      '127.0.0.1:9464',
+    ]);
+    const lines = unit.split('\n');
+    expect(lines.filter((line) => line === '[Service]')).toHaveLength(1);
+    expect(lines).toContain('StateDirectory=alki-agent-evil');
+    expect(lines).toContain('LoadCredential=api-key:/etc/credstore/alki-evil.api-key');
+    expect(lines).toContain('EnvironmentFile=-/etc/alki/alki-evil-agent.env');
+    for (const setting of [
+      'DynamicUser=yes',
+      'ProtectSystem=strict',
+      'NoNewPrivileges=yes',
+      'Restart=always',
+    ])
+      expect(lines).toContain(setting);
+    // Node.js compiles code at run time: W^X memory would kill it.
+    expect(lines.filter((line) => line.startsWith('MemoryDenyWriteExecute='))).toEqual([]);
+  });
+
+  it('passes a channel with specifiers and spaces as one literal argument (the renderer escapes what the schema would refuse)', () => {
+    const channel = 'registry.local/models/x:%n $HOME %z';
+    const unit = agentFiles('tiny', channel)['deploy/systemd/alki-evil-agent.service'];
+    expect(execStart(unit)[2]).toBe(channel);
+  });
+
+  it('gives the agent room beside the server: its memory bounds are the server unit’s plus a fixed overhead', () => {
+    const c = content('tiny');
+    const runtime = { ...buildRuntime(c.artifacts[0], c.defaults), agent: { channel: CHANNEL } };
+    const data = deployData(c, runtime);
+    const unit = agentFiles('tiny')['deploy/systemd/alki-evil-agent.service'];
+    expect(data.agent?.memoryMaxMiB).toBeGreaterThan(data.memoryLimitMiB);
+    expect(unit).toContain(`MemoryMax=${data.agent?.memoryMaxMiB}M`);
+    expect(data.agent?.alkiPath).toBe('/usr/local/bin/alki');
   });
 });

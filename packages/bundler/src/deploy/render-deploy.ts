@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { BundleContent } from '../assemble/content.js';
 import { BundlerError } from '../errors.js';
 import {
+  agentUnitPath,
   COMPOSE_PATH,
   DOCKERFILE_PATH,
   K3S_DEPLOYMENT_PATH,
@@ -26,7 +27,7 @@ export interface DeployOptions {
   serverImage?: string;
   /** podman on hosts, for the two-stage systemd unit. */
   podmanPath?: string;
-  /** The alki CLI on hosts, for the systemd unit's `alki verify` of a bundle that carries a trust policy. */
+  /** The alki CLI on hosts: the systemd unit's `alki verify` (a bundle with a trust policy) and the agent's unit. */
   alkiPath?: string;
   /**
    * The host's copy of the bundle's trust policy, which the configs verify
@@ -41,6 +42,10 @@ export const DEFAULT_PODMAN_PATH = '/usr/bin/podman';
 export const DEFAULT_ALKI_PATH = '/usr/local/bin/alki';
 /** Where the two-stage containers see the trust policy (ALKI_TRUST_POLICY): a file, or a ConfigMap key, mounted read-only. */
 export const CONTAINER_TRUST_POLICY = '/etc/alki/trust/policy.json';
+/** Where the agent's unit serves its /metrics (alki agent --listen's default). */
+export const AGENT_LISTEN = '127.0.0.1:9464';
+/** Memory the agent's Node.js process and `alki serve`'s own need beside the model server's. */
+const AGENT_OVERHEAD_MIB = 256;
 /** llama.cpp's published server image (ggml-org/llama.cpp, .devops/cpu.Dockerfile, target "server"). */
 export const DEFAULT_SERVER_IMAGE = 'ghcr.io/ggml-org/llama.cpp:server';
 
@@ -91,6 +96,21 @@ export interface TwoStageOptions {
   bundleUri: string;
   /** The alki-runtime image (`alki image runtime`). */
   runtimeImage: string;
+}
+
+/** Template data of the update agent's unit. */
+export interface AgentUnitData {
+  channel: string;
+  alkiPath: string;
+  /** `alki` arguments: `agent <channel> --dir ... --exec ...` (the key file is added by the unit, %d being systemd's). */
+  args: string[];
+  /** systemd's StateDirectory= (under /var/lib), and its absolute path. */
+  stateDirectory: string;
+  stateDir: string;
+  listen: string;
+  registryEnvFile: string;
+  memoryHighMiB: number;
+  memoryMaxMiB: number;
 }
 
 /** Template data of the two-stage mode. */
@@ -199,6 +219,44 @@ export interface DeployData {
   twoStage?: TwoStageData;
   /** Set when the bundle carries a trust policy (`alki pack --trust-policy`). */
   trustPolicy?: TrustPolicyData;
+  /** Set when the bundle names an agent channel (runtime.json `agent`). */
+  agent?: AgentUnitData;
+}
+
+/** The update agent's unit data for a bundle that names a channel. Pure. */
+function agentUnitData(
+  slug: string,
+  objectName: string,
+  runtime: RuntimeManifest,
+  memory: { requestMiB: number; limitMiB: number },
+  alkiPath: string,
+): AgentUnitData | undefined {
+  if (!runtime.agent) return undefined;
+  const stateDirectory = `alki-agent-${slug}`;
+  const stateDir = `/var/lib/${stateDirectory}`;
+  return {
+    channel: runtime.agent.channel,
+    alkiPath,
+    args: [
+      'agent',
+      runtime.agent.channel,
+      '--dir',
+      stateDir,
+      '--exec',
+      '--host',
+      runtime.server.host,
+      '--port',
+      String(runtime.server.port),
+      '--listen',
+      AGENT_LISTEN,
+    ],
+    stateDirectory,
+    stateDir,
+    listen: AGENT_LISTEN,
+    registryEnvFile: `/etc/alki/${objectName}-agent.env`,
+    memoryHighMiB: memory.requestMiB + AGENT_OVERHEAD_MIB,
+    memoryMaxMiB: memory.limitMiB + AGENT_OVERHEAD_MIB,
+  };
 }
 
 /** The template data for a bundle. Pure. */
@@ -304,6 +362,17 @@ export function deployData(
           },
         }
       : {}),
+    ...(runtime.agent
+      ? {
+          agent: agentUnitData(
+            content.slug,
+            objectName,
+            runtime,
+            memory,
+            options.alkiPath ?? DEFAULT_ALKI_PATH,
+          ),
+        }
+      : {}),
   };
 }
 
@@ -315,6 +384,7 @@ const renderDockerfile = loadTemplate<DeployData>('Dockerfile.hbs');
 const renderQuadlet = loadTemplate<DeployData>('podman.container.hbs');
 const renderCompose = loadTemplate<DeployData>('compose.yaml.hbs');
 const renderRuntimeUnit = loadTemplate<DeployData>('systemd-runtime.service.hbs');
+const renderAgentUnit = loadTemplate<DeployData>('systemd-agent.service.hbs');
 const renderChart = loadTemplate<DeployData>('helm/Chart.yaml.hbs');
 const renderChartValues = loadTemplate<DeployData>('helm/values.yaml.hbs');
 // The chart's own templates are Helm's (Go templates over values.yaml), shipped as they are.
@@ -345,6 +415,7 @@ function renderHelmChart(data: DeployData): Array<{ path: string; text: string }
 export function renderDeployTemplates(data: DeployData): Array<{ path: string; text: string }> {
   return [
     { path: systemdUnitPath(data.slug), text: renderUnit(data) },
+    ...(data.agent ? [{ path: agentUnitPath(data.slug), text: renderAgentUnit(data) }] : []),
     { path: K3S_DEPLOYMENT_PATH, text: renderDeployment(data) },
     { path: K3S_SERVICE_PATH, text: renderService(data) },
     { path: DOCKERFILE_PATH, text: renderDockerfile(data) },

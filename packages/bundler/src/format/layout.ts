@@ -38,6 +38,11 @@ export function systemdUnitPath(slug: string): string {
   return `deploy/systemd/alki-${slug}.service`;
 }
 
+/** The update agent's systemd unit for a bundle slug: `deploy/systemd/alki-<slug>-agent.service`. */
+export function agentUnitPath(slug: string): string {
+  return `deploy/systemd/alki-${slug}-agent.service`;
+}
+
 /** The Helm chart's folder for a deploy object name: `deploy/helm/alki-<slug>`. */
 export function helmChartPath(objectName: string): string {
   return `deploy/helm/${objectName}`;

@@ -27,6 +27,12 @@ const runtimeArgs = {
 /** The artifact uri form: `./models/<file>.gguf`, one level, no escapes. */
 export const ARTIFACT_URI_PATTERN = `^\\./models/${SEGMENT}\\.gguf$`;
 /** The file entry form: a relative path of safe segments. */
+/**
+ * An OCI reference with a registry host, as `alki agent` follows it: a tag or
+ * a sha256 digest (distribution-spec's grammar for names, tags and digests).
+ */
+export const CHANNEL_PATTERN =
+  '^[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[0-9a-f]{64})$';
 export const FILE_PATH_PATTERN = `^${SEGMENT}(/${SEGMENT})*$`;
 
 /** JSON Schema of metadata/manifest.json, format version 1. */
@@ -163,6 +169,12 @@ export const runtimeSchemaV1 = {
         device: { type: 'string', minLength: 1, maxLength: 256 },
         source: { enum: ['probe', 'emulated'] },
       },
+    },
+    agent: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['channel'],
+      properties: { channel: { type: 'string', pattern: CHANNEL_PATTERN } },
     },
   },
 } as const;

@@ -138,6 +138,16 @@ export interface RuntimeAccelerator {
   source: 'probe' | 'emulated';
 }
 
+/**
+ * The update channel a device follows with `alki agent` (`alki pack
+ * --agent-channel`): the bundle ships a systemd unit for the agent beside the
+ * server's.
+ */
+export interface RuntimeAgent {
+  /** `host/repository:tag` the publisher moves, or `host/repository@sha256:<hex>` to pin. */
+  channel: string;
+}
+
 /** metadata/runtime.json: what a server needs to start the bundle. */
 export interface RuntimeManifest {
   /** 2 when `mmproj` is set, else 1. */
@@ -161,6 +171,8 @@ export interface RuntimeManifest {
   };
   /** The device the bundle was calibrated for; absent when it was packed without a profile. */
   accelerator?: RuntimeAccelerator;
+  /** The channel `alki agent` follows on devices; absent when packed without `--agent-channel`. */
+  agent?: RuntimeAgent;
 }
 
 /** A bundle as readBundle returns it: validated, with paths resolved. */

@@ -10,7 +10,7 @@ import type {
   ThreadSetting,
 } from '../format/types.js';
 import { DEFAULT_PARALLEL } from '../deploy/llama-server-args.js';
-import { MAX_PARALLEL } from '../format/schema.js';
+import { CHANNEL_PATTERN, MAX_PARALLEL } from '../format/schema.js';
 import type { CopyStrategy } from '../io/hash.js';
 import { inspectGguf, type ModelFacts } from '../model/model-facts.js';
 import type { ResolvedSource, SourceContext, SourceProgress } from './context.js';
@@ -95,6 +95,12 @@ export interface PackOptions {
    * ALKI_TRUST_POLICY.
    */
   trustPolicy?: string;
+  /**
+   * The OCI channel devices follow with `alki agent` (`host/repo:tag` or
+   * `host/repo@sha256:<hex>`): recorded in runtime.json, and deploy/systemd
+   * gets the agent's unit beside the server's.
+   */
+  agentChannel?: string;
   /** Replace an existing bundle at `out` (atomically). */
   force?: boolean;
   /** Hard-link model files instead of copying (same file system only). */
@@ -198,6 +204,16 @@ export async function packFrom(
       details: { ngl },
     });
   }
+  if (options.agentChannel !== undefined && !new RegExp(CHANNEL_PATTERN).test(options.agentChannel)) {
+    throw new BundlerError(
+      'INVALID_INPUT',
+      `--agent-channel must name a registry repository with a tag or digest, not ${JSON.stringify(options.agentChannel)}.`,
+      {
+        hint: 'For example registry.local:5000/models/qwen3:stable, or .../qwen3@sha256:<64 hex digits> to pin one release.',
+        details: { 'agent-channel': options.agentChannel },
+      },
+    );
+  }
   if (options.out !== undefined) {
     // A killed pack's leftovers go first; one killed between its two renames gets its old bundle back.
     await removeStaleSiblings(path.resolve(options.out));
@@ -251,6 +267,7 @@ export async function packFrom(
       license: resolved.license ?? facts.license ?? null,
       licenseText: resolved.licenseText,
       defaults,
+      ...(options.agentChannel !== undefined ? { agent: { channel: options.agentChannel } } : {}),
       created: sourceDate(options, resolved),
       alkiVersion: ALKI_VERSION,
       ...(imatrix ? { imatrix: imatrix.record } : {}),

@@ -27,6 +27,7 @@ import type {
   BundleImatrix,
   BundleManifest,
   BundleSource,
+  RuntimeAgent,
   RuntimeArgs,
   RuntimeManifest,
 } from '../format/types.js';
@@ -59,6 +60,8 @@ export interface WriteBundleInput {
   license: string | null;
   licenseText?: string;
   defaults: RuntimeArgs;
+  /** The channel `alki agent` follows on devices: runtime.json records it and deploy/ gets the agent's unit. */
+  agent?: RuntimeAgent;
   /** The time every file and the documents are dated with. */
   created: Date;
   alkiVersion: string;
@@ -126,7 +129,7 @@ export async function writeBundle(input: WriteBundleInput): Promise<WrittenBundl
       ...(imatrix ? { imatrix } : {}),
       ...(input.trustPolicy !== undefined ? { trustPolicy: input.trustPolicy } : {}),
     };
-    const runtime = buildRuntime(artifacts[0], input.defaults, projectorArtifact(content));
+    const runtime = buildRuntime(artifacts[0], input.defaults, projectorArtifact(content), input.agent);
     const sbom = createSbom({
       bundle: { name: content.name, slug: content.slug, version: content.version },
       models: artifacts.map((a) => ({
