@@ -8,7 +8,7 @@
 #   -> $XDG_CACHE_HOME/alki/cosign/<version>/cosign (default ~/.cache)
 set -euo pipefail
 
-suite=trixie
+. "$(dirname "$0")/trixie-apt.sh"
 version=2.5.0-2+b5
 sha256=3b6eadd27f3c4c00bfa7eab5c2397a6a15a763630c7a1d40d06ff60d24799eef
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/alki/cosign"
@@ -19,20 +19,10 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/archives/partial"
-echo "deb http://deb.debian.org/debian $suite main" >"$work/sources.list"
-apt_opts=(
-  -o "Dir::Etc::SourceList=$work/sources.list"
-  -o "Dir::Etc::SourceParts=/dev/null"
-  -o "Dir::State::Lists=$work/lists"
-  -o "Dir::Cache::Archives=$work/archives"
-  -o "APT::Sandbox::User=root"
-  -o "Debug::NoLocking=1"
-)
-echo "Fetching cosign $version from Debian $suite" >&2
-apt-get "${apt_opts[@]}" update -qq
-if ! (cd "$work" && apt-get "${apt_opts[@]}" download -qq "cosign=$version"); then
-  echo "cosign $version is no longer in Debian $suite; pin the version and sha256 it has now (apt-cache show cosign) in $0" >&2
+echo "Fetching cosign $version from Debian $TRIXIE_SUITE" >&2
+trixie_apt_init "$work"
+if ! (cd "$work" && apt-get "${TRIXIE_APT_OPTS[@]}" download -qq "cosign=$version"); then
+  echo "cosign $version is no longer in Debian $TRIXIE_SUITE; pin the version and sha256 it has now (apt-cache show cosign) in $0" >&2
   exit 1
 fi
 echo "$sha256  $(ls "$work"/cosign_*.deb)" | sha256sum --check --quiet

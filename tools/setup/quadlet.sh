@@ -8,7 +8,7 @@
 #   -> $XDG_CACHE_HOME/alki/quadlet/<podman version>/quadlet (default ~/.cache)
 set -euo pipefail
 
-suite=trixie
+. "$(dirname "$0")/trixie-apt.sh"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/alki/quadlet"
 if compgen -G "$cache/*/quadlet" >/dev/null; then
   exit 0
@@ -16,20 +16,10 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/archives/partial"
-echo "deb http://deb.debian.org/debian $suite main" >"$work/sources.list"
-apt_opts=(
-  -o "Dir::Etc::SourceList=$work/sources.list"
-  -o "Dir::Etc::SourceParts=/dev/null"
-  -o "Dir::State::Lists=$work/lists"
-  -o "Dir::Cache::Archives=$work/archives"
-  -o "APT::Sandbox::User=root"
-  -o "Debug::NoLocking=1"
-)
-echo "Fetching podman's quadlet generator from Debian $suite" >&2
-apt-get "${apt_opts[@]}" update -qq
-version=$(apt-cache "${apt_opts[@]}" show --no-all-versions podman | sed -n 's/^Version: //p')
-(cd "$work" && apt-get "${apt_opts[@]}" download -qq "podman=$version")
+echo "Fetching podman's quadlet generator from Debian $TRIXIE_SUITE" >&2
+trixie_apt_init "$work"
+version=$(apt-cache "${TRIXIE_APT_OPTS[@]}" show --no-all-versions podman | sed -n 's/^Version: //p')
+(cd "$work" && apt-get "${TRIXIE_APT_OPTS[@]}" download -qq "podman=$version")
 dpkg-deb -x "$work"/podman_*.deb "$work/x"
 "$work/x/usr/libexec/podman/quadlet" -version >/dev/null
 dest="$cache/${version%%+*}"

@@ -32,6 +32,7 @@ export type {
   GgufValue,
 } from './types.js';
 export {
+  isDeadOwner,
   isProcessAlive,
   removeDeadProcessLeftovers,
   removeDeadTempSiblings,

@@ -35,6 +35,17 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /**
+ * Whether a leftover's owner (the process id its name carries, if any) is a
+ * process that is gone, so its leftover may be removed or taken back.
+ *
+ * @example
+ * isDeadOwner(process.pid); // false
+ */
+export function isDeadOwner(pid: number | undefined): boolean {
+  return pid !== undefined && Number.isSafeInteger(pid) && pid > 0 && !isProcessAlive(pid);
+}
+
+/**
  * A temp path beside `destination`, owned by this process:
  * `.<name>.<pid>.<tag>.tmp`, with a random tag unless one is given. A file or
  * a directory created there is removed by `removeDeadTempSiblings` once this
@@ -69,8 +80,7 @@ export async function removeDeadProcessLeftovers(
   }
   const removed: string[] = [];
   for (const name of names) {
-    const pid = ownerOf(name);
-    if (pid === undefined || !Number.isSafeInteger(pid) || pid <= 0 || isProcessAlive(pid)) continue;
+    if (!isDeadOwner(ownerOf(name))) continue;
     try {
       await fs.promises.rm(path.join(dir, name), { recursive: true, force: true });
       removed.push(name);

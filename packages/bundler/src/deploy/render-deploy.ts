@@ -225,28 +225,28 @@ export interface DeployData {
 
 /** The update agent's unit data for a bundle that names a channel. Pure. */
 function agentUnitData(
+  channel: string,
   slug: string,
   objectName: string,
-  runtime: RuntimeManifest,
+  server: RuntimeManifest['server'],
   memory: { requestMiB: number; limitMiB: number },
   alkiPath: string,
-): AgentUnitData | undefined {
-  if (!runtime.agent) return undefined;
+): AgentUnitData {
   const stateDirectory = `alki-agent-${slug}`;
   const stateDir = `/var/lib/${stateDirectory}`;
   return {
-    channel: runtime.agent.channel,
+    channel,
     alkiPath,
     args: [
       'agent',
-      runtime.agent.channel,
+      channel,
       '--dir',
       stateDir,
       '--exec',
       '--host',
-      runtime.server.host,
+      server.host,
       '--port',
-      String(runtime.server.port),
+      String(server.port),
       '--listen',
       AGENT_LISTEN,
     ],
@@ -283,6 +283,7 @@ export function deployData(
   const objectName = `alki-${content.slug}`.slice(0, 63).replace(/-+$/, '');
   const { accelerator } = runtime;
   const trustPolicyFile = options.trustPolicyFile ?? `/etc/alki/${objectName}.trust-policy.json`;
+  const alkiPath = options.alkiPath ?? DEFAULT_ALKI_PATH;
   return {
     name: content.name,
     slug: content.slug,
@@ -357,7 +358,7 @@ export function deployData(
             containerDir: path.posix.dirname(CONTAINER_TRUST_POLICY),
             configMap: `${objectName}-trust-policy`,
             text: content.trustPolicy,
-            alkiPath: options.alkiPath ?? DEFAULT_ALKI_PATH,
+            alkiPath,
             verifyArgs: ['verify', installDir, '--policy', trustPolicyFile],
           },
         }
@@ -365,11 +366,12 @@ export function deployData(
     ...(runtime.agent
       ? {
           agent: agentUnitData(
+            runtime.agent.channel,
             content.slug,
             objectName,
-            runtime,
+            runtime.server,
             memory,
-            options.alkiPath ?? DEFAULT_ALKI_PATH,
+            alkiPath,
           ),
         }
       : {}),

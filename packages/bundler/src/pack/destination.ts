@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { isProcessAlive, removeDeadProcessLeftovers } from '@alki/gguf-reader';
+import { isDeadOwner, removeDeadProcessLeftovers } from '@alki/gguf-reader';
 import { BundlerError } from '../errors.js';
 import { MANIFEST_PATH } from '../format/layout.js';
 
@@ -52,10 +52,7 @@ export async function removeStaleSiblings(destination: string): Promise<string[]
   if (!(await exists(destination))) {
     const retiredOwner = ownerAfter([own + OLD_MARK]);
     const names = await readdir(parent).catch(() => [] as string[]);
-    const orphan = names.find((name) => {
-      const pid = retiredOwner(name);
-      return pid !== undefined && pid > 0 && !isProcessAlive(pid);
-    });
+    const orphan = names.find((name) => isDeadOwner(retiredOwner(name)));
     if (orphan) await rename(path.join(parent, orphan), destination);
   }
   return removeDeadProcessLeftovers(parent, ownerAfter([SCRATCH_PREFIX, own + TEMP_MARK, own + OLD_MARK]));
