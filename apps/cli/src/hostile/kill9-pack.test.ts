@@ -19,6 +19,7 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 function packPhase({ out, tmp }: { out: string[]; tmp: string[] }, outcome: Outcome): string {
   if (outcome === 'new') return 'after the rename';
+  if (outcome === 'retired') return 'between the two renames';
   const staging = out.filter((entry) => entry.startsWith('.alki-demo.alki-tmp-'));
   if (staging.some((entry) => entry.endsWith('/manifest.json'))) return 'validate the staged bundle';
   if (staging.length > 0) return 'write the staged bundle';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { renameSync } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeadOwner, removeDeadProcessLeftovers } from '@alki/gguf-reader';
@@ -113,7 +114,10 @@ export async function createStagingDir(destination: string): Promise<string> {
  * rename. An existing one (with force) is first renamed aside, then the new
  * one renamed in, then the old one removed: at every moment the destination
  * holds the old bundle, the new bundle, or (between the two renames) nothing,
- * never a mix.
+ * never a mix. The two renames are made back to back, with no turn of the
+ * event loop between them, so that gap lasts two system calls; a process
+ * killed inside it leaves the old bundle whole under its retired name, and
+ * the next pack (removeStaleSiblings) renames it back.
  */
 export async function commitStagingDir(
   staging: string,
@@ -138,11 +142,11 @@ export async function commitStagingDir(
     }
   }
   const retired = hiddenSibling(destination, OLD_MARK);
-  await rename(destination, retired);
+  renameSync(destination, retired);
   try {
-    await rename(staging, destination);
+    renameSync(staging, destination);
   } catch (error) {
-    await rename(retired, destination);
+    renameSync(retired, destination);
     throw error;
   }
   await rm(retired, { recursive: true, force: true });

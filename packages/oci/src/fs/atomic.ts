@@ -45,11 +45,13 @@ export async function replaceDirectory(source: string, destination: string): Pro
   const existing = await fs.promises.lstat(destination).catch(() => undefined);
   if (!existing) return fs.promises.rename(source, destination);
   const old = tempPathBeside(destination);
-  await fs.promises.rename(destination, old);
+  // Back to back, with no turn of the event loop between: the moment with no
+  // destination lasts two system calls.
+  fs.renameSync(destination, old);
   try {
-    await fs.promises.rename(source, destination);
+    fs.renameSync(source, destination);
   } catch (error) {
-    await fs.promises.rename(old, destination);
+    fs.renameSync(old, destination);
     throw error;
   }
   await fs.promises.rm(old, { recursive: true, force: true });
