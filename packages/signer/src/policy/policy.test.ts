@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,6 +79,28 @@ describe('loadTrustPolicy', () => {
     });
     await expect(loadTrustPolicy(path.join(work, 'missing.json'))).rejects.toMatchObject({
       code: 'INVALID_POLICY',
+    });
+  });
+
+  it('refuses a key file or trusted root that is a named pipe, without waiting on it', async () => {
+    const fifo = path.join(work, 'key.fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const policy of [
+      { schema_version: 1, keys: [{ path: 'key.fifo' }] },
+      {
+        schema_version: 1,
+        identities: [{ subject: 'ci@example.com', issuer: 'https://issuer.example.com' }],
+        trusted_root: 'key.fifo',
+      },
+    ])
+      await expect(loadTrustPolicy(JSON.stringify(policy), work)).rejects.toMatchObject({
+        code: 'INVALID_POLICY',
+        message: expect.stringContaining(`${fifo} is a named pipe (FIFO), not a regular file`),
+      });
+    // And the policy itself (ALKI_TRUST_POLICY may name one).
+    await expect(loadTrustPolicy(fifo)).rejects.toMatchObject({
+      code: 'INVALID_POLICY',
+      message: expect.stringContaining('is a named pipe (FIFO), not a regular file'),
     });
   });
 

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { describeSystemError } from '@alki/errors';
+import { GgufError, openRegularFile } from '@alki/gguf-reader';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { SignerError } from '../errors.js';
@@ -53,15 +54,26 @@ function invalid(where: string, problem: string, hint?: string): SignerError {
   });
 }
 
-async function readText(file: string, what: string, where: string): Promise<string> {
+// A policy and the files it names are opened without blocking and must be
+// regular files: a FIFO or a device in a key's place is refused, never waited on.
+async function readRegularText(file: string): Promise<string> {
+  const handle = await openRegularFile(file);
   try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    throw invalid(
-      where,
-      `names ${what} ${file}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
   }
+}
+
+// Why readRegularText failed, for a message.
+function unreadable(error: unknown): string {
+  return error instanceof GgufError ? error.message : (describeSystemError(error)?.message ?? String(error));
+}
+
+async function readText(file: string, what: string, where: string): Promise<string> {
+  return readRegularText(file).catch((error: unknown) => {
+    throw invalid(where, `names ${what} ${file}, which cannot be read (${unreadable(error)})`);
+  });
 }
 
 /** A short key id for people: the first 16 hex digits, as file names use. */
@@ -149,11 +161,15 @@ export async function loadTrustPolicy(fileOrJson: string, cwd = process.cwd()): 
   const where = inline ? '(inline)' : fileOrJson;
   const text = inline
     ? fileOrJson
-    : await readText(path.resolve(cwd, fileOrJson), 'the policy file', where).catch(() => {
-        throw new SignerError('INVALID_POLICY', `The trust policy file ${fileOrJson} cannot be read.`, {
-          hint: 'Pass a path to a policy JSON file, or the policy itself as JSON text.',
-          details: { policy: fileOrJson },
-        });
+    : await readRegularText(path.resolve(cwd, fileOrJson)).catch((error: unknown) => {
+        throw new SignerError(
+          'INVALID_POLICY',
+          `The trust policy file ${fileOrJson} cannot be read (${unreadable(error)}).`,
+          {
+            hint: 'Pass a path to a policy JSON file, or the policy itself as JSON text.',
+            details: { policy: fileOrJson },
+          },
+        );
       });
   let document: unknown;
   try {
