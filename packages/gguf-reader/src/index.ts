@@ -34,6 +34,7 @@ export type {
 export {
   isDeadOwner,
   isProcessAlive,
+  ownerAfterPrefix,
   removeDeadProcessLeftovers,
   removeDeadTempSiblings,
   tempSibling,

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   isProcessAlive,
+  ownerAfterPrefix,
   removeDeadProcessLeftovers,
   removeDeadTempSiblings,
   tempSibling,
@@ -62,16 +63,17 @@ describe('temp files beside a destination', () => {
   it('removes only entries whose owner the caller names and whose owner is dead', async () => {
     const dir = fs.mkdtempSync(path.join(work, 'owned-'));
     const dead = deadPid();
-    for (const name of [`scratch-${dead}-a`, `scratch-${process.pid}-b`, 'scratch-x-c', 'unrelated'])
-      fs.mkdirSync(path.join(dir, name));
-    const ownerOf = (name: string) => {
-      const pid = /^scratch-(\d+)-/.exec(name)?.[1];
-      return pid === undefined ? undefined : Number(pid);
-    };
-    expect(await removeDeadProcessLeftovers(dir, ownerOf)).toEqual([`scratch-${dead}-a`]);
-    expect(fs.readdirSync(dir).sort()).toEqual(
-      [`scratch-${process.pid}-b`, 'scratch-x-c', 'unrelated'].sort(),
-    );
+    const kept = [
+      `scratch-${process.pid}-b`,
+      'scratch-x-c',
+      `scratch-${dead}`,
+      `other-${dead}-d`,
+      'unrelated',
+    ];
+    for (const name of [`scratch-${dead}-a`, `work-${dead}-e`, ...kept]) fs.mkdirSync(path.join(dir, name));
+    const removed = await removeDeadProcessLeftovers(dir, ownerAfterPrefix('scratch-', 'work-'));
+    expect(removed.sort()).toEqual([`scratch-${dead}-a`, `work-${dead}-e`].sort());
+    expect(fs.readdirSync(dir).sort()).toEqual(kept.sort());
   });
 
   it("createGgufWriter removes a killed writer's temp file before it writes, and leaves only the GGUF", async () => {

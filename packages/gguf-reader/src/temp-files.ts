@@ -59,13 +59,28 @@ export function tempSibling(destination: string, tag = crypto.randomBytes(4).toS
 }
 
 /**
+ * An owner function for `removeDeadProcessLeftovers`: the process id in a
+ * name made of one of `prefixes`, the id, a dash and anything after it
+ * (`<prefix><pid>-<tag>`); undefined for any other name.
+ *
+ * @example
+ * ownerAfterPrefix('scratch-')('scratch-4242-9f86d081'); // 4242
+ */
+export function ownerAfterPrefix(...prefixes: string[]): (name: string) => number | undefined {
+  return (name) => {
+    const prefix = prefixes.find((p) => name.startsWith(p));
+    const pid = prefix === undefined ? undefined : /^(\d+)-/.exec(name.slice(prefix.length))?.[1];
+    return pid === undefined ? undefined : Number(pid);
+  };
+}
+
+/**
  * Removes the entries of `dir` that `ownerOf` gives a process id for (the
  * rest are not leftovers) and whose process is dead: what a killed process
  * left behind. A live process's entries are kept. Returns the names removed.
  *
  * @example
- * const ownerOf = (name: string) => Number(/^scratch-(\d+)-/.exec(name)?.[1]) || undefined;
- * await removeDeadProcessLeftovers(os.tmpdir(), ownerOf);
+ * await removeDeadProcessLeftovers(os.tmpdir(), ownerAfterPrefix('scratch-'));
  */
 export async function removeDeadProcessLeftovers(
   dir: string,

@@ -1,4 +1,4 @@
-import { removeDeadProcessLeftovers } from '@alki/gguf-reader';
+import { ownerAfterPrefix, removeDeadProcessLeftovers } from '@alki/gguf-reader';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,17 +18,12 @@ const DEMO_TIME = new Date('2025-01-01T00:00:00Z');
 // the next demo pack removes it once that process is gone.
 const CHECKPOINT_PREFIX = 'alki-demo-checkpoint-';
 
-function checkpointOwner(name: string): number | undefined {
-  const pid = name.startsWith(CHECKPOINT_PREFIX) ? name.slice(CHECKPOINT_PREFIX.length).split('-') : [];
-  return pid.length === 2 && /^\d+$/.test(pid[0]) ? Number(pid[0]) : undefined;
-}
-
 /**
  * Removes the demo checkpoint directories (`alki-demo-checkpoint-<pid>-*`) of
  * dead processes from `tmp`; a running pack's stays. Returns the names removed.
  */
 export function removeDeadDemoCheckpoints(tmp: string = os.tmpdir()): Promise<string[]> {
-  return removeDeadProcessLeftovers(tmp, checkpointOwner);
+  return removeDeadProcessLeftovers(tmp, ownerAfterPrefix(CHECKPOINT_PREFIX));
 }
 
 export type PackDemoOptions = Omit<PackOptions, 'source' | 'filename' | 'revision' | 'token' | 'hubUrl'>;

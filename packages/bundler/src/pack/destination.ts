@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { renameSync } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { isDeadOwner, removeDeadProcessLeftovers } from '@alki/gguf-reader';
+import { isDeadOwner, ownerAfterPrefix, removeDeadProcessLeftovers } from '@alki/gguf-reader';
 import { BundlerError } from '../errors.js';
 import { MANIFEST_PATH } from '../format/layout.js';
 
@@ -30,16 +30,6 @@ async function exists(target: string): Promise<boolean> {
   }
 }
 
-// The process id in a leftover's name, which is one of `prefixes` followed by
-// `<pid>-<hex>`; undefined for any other name.
-function ownerAfter(prefixes: string[]): (name: string) => number | undefined {
-  return (name) => {
-    const prefix = prefixes.find((p) => name.startsWith(p));
-    const pid = prefix === undefined ? undefined : name.slice(prefix.length).split('-')[0];
-    return pid !== undefined && /^\d+$/.test(pid) ? Number(pid) : undefined;
-  };
-}
-
 /**
  * Removes temp and retired directories that an earlier, killed pack left
  * beside `destination` (its own staging and retired bundles, and scratch
@@ -51,12 +41,15 @@ export async function removeStaleSiblings(destination: string): Promise<string[]
   const parent = path.dirname(destination);
   const own = `.${path.basename(destination)}`;
   if (!(await exists(destination))) {
-    const retiredOwner = ownerAfter([own + OLD_MARK]);
+    const retiredOwner = ownerAfterPrefix(own + OLD_MARK);
     const names = await readdir(parent).catch(() => [] as string[]);
     const orphan = names.find((name) => isDeadOwner(retiredOwner(name)));
     if (orphan) await rename(path.join(parent, orphan), destination);
   }
-  return removeDeadProcessLeftovers(parent, ownerAfter([SCRATCH_PREFIX, own + TEMP_MARK, own + OLD_MARK]));
+  return removeDeadProcessLeftovers(
+    parent,
+    ownerAfterPrefix(SCRATCH_PREFIX, own + TEMP_MARK, own + OLD_MARK),
+  );
 }
 
 /**
