@@ -17,6 +17,7 @@ packages=(
   openssl                       # self-signed certificates for the TLS tests (alki serve --tls-cert)
   g++-aarch64-linux-gnu         # cross-compiling llama-server for the linux/arm64 base (alki tools build --platform)
   qemu-user-static              # running that arm64 llama-server in the tests
+  strace                        # killing a process at one exact system call (the kill -9 tests)
 )
 
 # kubectl (with kustomize) is not in Debian 12; it comes with the CI machine image, and the fleet

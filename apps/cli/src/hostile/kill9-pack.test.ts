@@ -2,10 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import {
+  ALKI,
   describeReport,
+  entriesBelow,
   KILL_RUNS,
   killAtRandomMoments,
+  runAlki,
+  treeDigest,
   type Outcome,
 } from './__fixtures__/kill9-harness.js';
 
@@ -51,4 +56,59 @@ describe('alki pack --demo killed with SIGKILL', () => {
     console.log(describeReport('alki pack --demo', report));
     expect(report.kills).toBeGreaterThanOrEqual(KILL_RUNS);
   }, 900_000);
+});
+
+// The one moment random kills almost never hit: between the two renames of a
+// replacing pack. strace kills the CLI as it enters its second rename(2) on
+// the main thread (pack's only main-thread renames are that pair: the old
+// bundle aside, then the new one in), so the moment is exact, every run.
+describe('alki pack --force killed between its two renames', () => {
+  it('leaves the old bundle whole under its retired name, and the next pack puts it back', async () => {
+    const dir = fs.mkdtempSync(path.join(work, 'between-'));
+    const tmp = fs.mkdtempSync(path.join(work, 'between-tmp-'));
+    const out = path.join(dir, 'bundle');
+    const pack = ['pack', '--demo', '--quantize', 'Q8_0', '--out', out];
+    expect((await runAlki([...pack, '--name', 'alki-demo-old'], tmp)).code).toBe(0);
+    const oldDigest = treeDigest(out);
+
+    const straced = spawnSync(
+      'strace',
+      [
+        '-qq',
+        '-o',
+        '/dev/null',
+        '-e',
+        'trace=rename',
+        '-e',
+        'inject=rename:signal=KILL:when=2',
+        process.execPath,
+        ALKI,
+        ...pack,
+        '--force',
+      ],
+      { env: { ...process.env, NODE_OPTIONS: '', TMPDIR: tmp, NO_COLOR: '1', FORCE_COLOR: undefined } },
+    );
+    // strace ends itself with the signal that ended the CLI.
+    expect({ signal: straced.signal, stderr: straced.signal ? '' : String(straced.stderr) }).toEqual({
+      signal: 'SIGKILL',
+      stderr: '',
+    });
+    const retired = fs.readdirSync(dir).filter((name) => name.startsWith('.bundle.alki-old-'));
+    expect({
+      destination: treeDigest(out),
+      retired: retired.map((name) => treeDigest(path.join(dir, name)) === oldDigest),
+    }).toEqual({ destination: 'absent', retired: [true] });
+
+    // A pack without --force refuses (exit 2, the destination exists), after renaming the old bundle back and sweeping the rest.
+    const next = await runAlki(pack, tmp);
+    expect({
+      code: next.code,
+      digest: treeDigest(out) === oldDigest,
+      left: entriesBelow(dir, ['bundle']),
+    }).toEqual({
+      code: 2,
+      digest: true,
+      left: [],
+    });
+  }, 300_000);
 });

@@ -13,7 +13,7 @@ import { expect } from '@jest/globals';
 // leftover must carry a killed process's id, so that the next start can
 // recognise and remove it; a last, uninterrupted run must leave nothing.
 
-const ALKI = fileURLToPath(new URL('../../../bin/alki.js', import.meta.url));
+export const ALKI = fileURLToPath(new URL('../../../bin/alki.js', import.meta.url));
 
 /** Kills per command; ALKI_KILL_RUNS changes it (as for the agent's kill test). */
 export const KILL_RUNS = Number(process.env.ALKI_KILL_RUNS ?? 30);
@@ -205,10 +205,10 @@ export async function killAtRandomMoments(scenario: KillScenario): Promise<KillR
     killed.add(run.pid);
     report.kills++;
     if (outcome === 'retired') {
-      // The next start, even one that refuses to replace, puts the old destination back.
+      // The next start, even one that refuses to replace (exit 2), puts the old destination back.
       const next = await runAlki(scenario.args(destination, false), tmp);
       expect({ code: next.code, destination: treeDigest(destination) === oldDigest }).toEqual({
-        code: 1,
+        code: 2,
         destination: true,
       });
     }
