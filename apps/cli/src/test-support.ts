@@ -60,9 +60,15 @@ export async function runCli(args: string[]): Promise<CliRun> {
   }
 }
 
-/** Publishes a bundle with `alki publish --json` and returns the manifest digest it printed. */
-export async function publishedDigest(bundle: string, registry: string, tag: string): Promise<string> {
-  const run = await runCli(['publish', bundle, '--registry', registry, '--tag', tag, '--json']);
+/** Publishes a bundle with `alki publish --json` (and any further `flags`) and returns the manifest digest it printed. */
+export async function publishedDigest(
+  bundle: string,
+  registry: string,
+  tag: string,
+  ...flags: string[]
+): Promise<string> {
+  const run = await runCli(['publish', bundle, '--registry', registry, '--tag', tag, '--json', ...flags]);
+  if (run.code !== 0) throw new Error(`alki publish failed: ${run.stderr}`);
   return (JSON.parse(run.stdout) as { digest: string }).digest;
 }
 

@@ -1,8 +1,8 @@
 import { readBundle } from '@alki/bundler';
 import { describeSystemError } from '@alki/errors';
 import { registryStore, type RegistryClient } from '@alki/oci';
-import { pullBundle, stagingPathOf } from '@alki/registry-publisher';
-import { verifySignedBundle, type TrustPolicy, type VerifyTrustOptions } from '@alki/signer';
+import { pullBundle, stagingPathOf, type PullOptions } from '@alki/registry-publisher';
+import { pullVerifiedBundle, SignerError, type PullVerifiedOptions, type TrustPolicy } from '@alki/signer';
 import fs from 'node:fs';
 import { AgentError } from '../errors.js';
 import type { Channel } from '../channel/channel.js';
@@ -10,10 +10,14 @@ import { slotDir, type AgentPaths } from '../slots/agent-paths.js';
 import type { SlotRecord } from '../state/agent-state.js';
 import { bytesUnder, syncTree, type FreeSpaceProbe } from './disk-space.js';
 
-/** A trust policy every downloaded bundle must pass before it may be served. */
+/**
+ * A trust policy every downloaded bundle must pass before it may be served:
+ * the signatures attached to it in the registry (OCI 1.1 referrers, as
+ * `alki publish --sign` and `alki sign` attach them) are judged.
+ */
 export interface TrustCheck {
   policy: TrustPolicy;
-  options?: VerifyTrustOptions;
+  options?: PullVerifiedOptions['trust'];
 }
 
 export interface DownloadSlotOptions {
@@ -50,9 +54,11 @@ async function bundleBytes(options: DownloadSlotOptions): Promise<number> {
 /**
  * Fetches the bundle `digest` names into its slot, beside the slot being
  * served, which it never touches: every file is checked against its digest
- * and the bundle's manifest as it arrives (pullBundle), then the trust
- * policy is applied and everything is flushed to disk before the staging
- * directory is renamed to the slot. The download resumes after a crash or
+ * and the bundle's manifest as it arrives (pullBundle), and everything is
+ * flushed to disk before the staging directory is renamed to the slot.
+ * Under a trust policy it is @alki/signer's pullVerifiedBundle: a bundle
+ * whose attached signatures fail the policy is refused (UNTRUSTED_BUNDLE)
+ * before its first byte, and a staged bundle that fails it is removed. The download resumes after a crash or
  * power cut. It is refused before the first byte when it would not fit on
  * the disk with `reserveBytes` to spare; a disk that fills up anyway
  * (ENOSPC) loses the staged files and gives the same NO_SPACE error.
@@ -82,19 +88,29 @@ export async function downloadSlot(options: DownloadSlotOptions): Promise<SlotRe
       },
     );
   }
+  const pull: Omit<PullOptions, 'store' | 'reference'> = {
+    outDir: dir,
+    resumable: true,
+    signal,
+    onProgress: (event) => options.onProgress?.(event.done, event.total),
+    // Everything on the disk before the rename: a power cut leaves the staging dir or the whole slot.
+    check: syncTree,
+  };
+  const { client, channel } = options;
   try {
-    const pulled = await pullBundle({
-      store: registryStore(options.client, options.channel.repository),
-      reference: digest,
-      outDir: dir,
-      resumable: true,
-      signal,
-      onProgress: (event) => options.onProgress?.(event.done, event.total),
-      check: async (stagedDir) => {
-        if (options.trust) await checkTrust(stagedDir, digest, options.trust, signal);
-        await syncTree(stagedDir);
-      },
-    });
+    // Under a trust policy, @alki/signer's pullVerifiedBundle: the signatures
+    // in the registry are judged before the first byte of the bundle, and the
+    // staged bundle (with the trusted signatures) is verified again.
+    const pulled = options.trust
+      ? await pullVerifiedBundle({
+          ...pull,
+          client,
+          repository: channel.repository,
+          reference: digest,
+          policy: options.trust.policy,
+          trust: options.trust.options,
+        })
+      : await pullBundle({ ...pull, store: registryStore(client, channel.repository), reference: digest });
     return { digest, name: pulled.name, version: pulled.version };
   } catch (error) {
     const system = describeSystemError(error);
@@ -111,21 +127,14 @@ export async function downloadSlot(options: DownloadSlotOptions): Promise<SlotRe
       );
     }
     // An untrusted or corrupt bundle must not be resumed from.
-    if (error instanceof AgentError || (error as { category?: string }).category === 'check')
+    if ((error as { category?: string }).category === 'check')
       await fs.promises.rm(staging, { recursive: true, force: true });
+    if (error instanceof SignerError && error.code === 'VERIFICATION_FAILED')
+      throw new AgentError('UNTRUSTED_BUNDLE', error.message, {
+        cause: error,
+        hint: 'Publish the bundle signed by a key or identity the policy trusts (alki publish --sign --key, or alki sign <registry reference> --key), or change the policy.',
+        details: { digest, ...error.details },
+      });
     throw error;
   }
-}
-
-async function checkTrust(dir: string, digest: string, trust: TrustCheck, signal?: AbortSignal) {
-  const report = await verifySignedBundle(dir, trust.policy, { ...trust.options, signal });
-  if (report.ok) return;
-  throw new AgentError(
-    'UNTRUSTED_BUNDLE',
-    `The bundle ${digest} is refused by the trust policy: ${report.failures.map((f) => f.message).join(' ')}`,
-    {
-      hint: 'Publish a bundle signed by a key or identity the policy trusts (alki sign), or change the policy.',
-      details: { digest, failures: report.failures },
-    },
-  );
 }
