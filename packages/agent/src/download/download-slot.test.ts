@@ -96,9 +96,26 @@ describe('downloadSlot under a trust policy', () => {
     }
   });
 
-  it('without a policy, installs the unsigned bundle as published', async () => {
-    const opts = options('models/unsigned');
-    await expect(downloadSlot(opts)).resolves.toMatchObject({ digest, name: 'agent-tiny' });
-    expect(fs.existsSync(path.join(slotDir(opts.paths, digest), SIGNATURES_DIR))).toBe(false);
+  it('without a policy, installs the unsigned bundle as published; under one, that slot is used only once it verifies', async () => {
+    const bare = options('models/unsigned');
+    await expect(downloadSlot(bare)).resolves.toMatchObject({ digest, name: 'agent-tiny' });
+    const slot = slotDir(bare.paths, digest);
+    expect(fs.existsSync(path.join(slot, SIGNATURES_DIR))).toBe(false);
+    // The agent restarted with a policy: the unsigned slot is not taken as it is.
+    await expect(downloadSlot({ ...bare, trust: { policy: trustBuilder } })).rejects.toMatchObject({
+      code: 'UNTRUSTED_BUNDLE',
+    });
+    expect(fs.readdirSync(bare.paths.slots)).toEqual([]);
+
+    // Installed again with no policy from the repository where the same bytes are signed,
+    // then checked under the policy: the slot is verified by the registry's signature and gets it.
+    const signed = { ...options('models/signed'), paths: bare.paths };
+    await downloadSlot(signed);
+    expect(fs.existsSync(path.join(slot, SIGNATURES_DIR))).toBe(false);
+    await expect(downloadSlot({ ...signed, trust: { policy: trustBuilder } })).resolves.toMatchObject({
+      digest,
+    });
+    expect((await verifySignedBundle(slot, trustBuilder)).failures).toEqual([]);
+    expect(fs.readdirSync(bare.paths.slots)).toEqual([path.basename(slot)]);
   });
 });

@@ -2,7 +2,13 @@ import { readBundle } from '@alki/bundler';
 import { describeSystemError } from '@alki/errors';
 import { registryStore, type RegistryClient } from '@alki/oci';
 import { pullBundle, stagingPathOf, type PullOptions } from '@alki/registry-publisher';
-import { pullVerifiedBundle, SignerError, type PullVerifiedOptions, type TrustPolicy } from '@alki/signer';
+import {
+  pullVerifiedBundle,
+  SignerError,
+  verifySignedBundle,
+  type PullVerifiedOptions,
+  type TrustPolicy,
+} from '@alki/signer';
 import fs from 'node:fs';
 import { AgentError } from '../errors.js';
 import type { Channel } from '../channel/channel.js';
@@ -58,7 +64,8 @@ async function bundleBytes(options: DownloadSlotOptions): Promise<number> {
  * flushed to disk before the staging directory is renamed to the slot.
  * Under a trust policy it is @alki/signer's pullVerifiedBundle: a bundle
  * whose attached signatures fail the policy is refused (UNTRUSTED_BUNDLE)
- * before its first byte, and a staged bundle that fails it is removed. The download resumes after a crash or
+ * before its first byte, and a staged bundle that fails it is removed; a
+ * slot already on the disk is used only if it verifies under the policy. The download resumes after a crash or
  * power cut. It is refused before the first byte when it would not fit on
  * the disk with `reserveBytes` to spare; a disk that fills up anyway
  * (ENOSPC) loses the staged files and gives the same NO_SPACE error.
@@ -69,10 +76,19 @@ async function bundleBytes(options: DownloadSlotOptions): Promise<number> {
 export async function downloadSlot(options: DownloadSlotOptions): Promise<SlotRecord> {
   const { paths, digest, signal } = options;
   const dir = slotDir(paths, digest);
-  const existing = await readBundle(dir).catch(() => undefined);
-  if (existing) return { digest, name: existing.manifest.name, version: existing.manifest.version };
-
   const staging = stagingPathOf(dir);
+  const existing = await readBundle(dir).catch(() => undefined);
+  if (existing) {
+    const { trust } = options;
+    const trusted = !trust || (await verifySignedBundle(dir, trust.policy, { ...trust.options, signal })).ok;
+    if (trusted) return { digest, name: existing.manifest.name, version: existing.manifest.version };
+    // A slot from before the policy (no trusted signature in it): it becomes
+    // the staging dir in one rename, so the download below resumes from its
+    // files and judges it by the signatures in the registry, or removes it.
+    await fs.promises.rm(staging, { recursive: true, force: true });
+    await fs.promises.rename(dir, staging);
+  }
+
   await fs.promises.mkdir(paths.slots, { recursive: true });
   const total = await bundleBytes(options);
   const staged = await bytesUnder(staging);
