@@ -1012,8 +1012,8 @@ describe("the update agent's unit", () => {
   const CHANNEL = 'registry.local:5000/models/evil:stable';
   const alkiPath = fileURLToPath(new URL('../../../../apps/cli/bin/alki.js', import.meta.url));
 
-  function agentFiles(name: string, channel = CHANNEL): Record<string, string> {
-    const c = content(name);
+  function agentFiles(name: string, channel = CHANNEL, policy = false): Record<string, string> {
+    const c = policy ? withPolicy(name) : content(name);
     const runtime = { ...buildRuntime(c.artifacts[0], c.defaults), agent: { channel } };
     return Object.fromEntries(renderDeployFiles(c, runtime, { alkiPath }).map((f) => [f.path, f.text]));
   }
@@ -1035,11 +1035,15 @@ describe("the update agent's unit", () => {
     ]);
   });
 
-  it('passes systemd-analyze verify with no warning, for a plain and a hostile name', () => {
+  it('passes systemd-analyze verify with no warning, for a plain and a hostile name, with and without a trust policy', () => {
     requireCommand('systemd-analyze', 'the systemd unit test');
-    for (const name of ['tiny', HOSTILE]) {
+    for (const [name, policy] of [
+      ['tiny', false],
+      [HOSTILE, false],
+      [HOSTILE, true],
+    ] as const) {
       const file = path.join(mkdtempSync(path.join(work, 'agent-unit-')), 'alki-evil-agent.service');
-      writeFileSync(file, agentFiles(name)['deploy/systemd/alki-evil-agent.service']);
+      writeFileSync(file, agentFiles(name, CHANNEL, policy)['deploy/systemd/alki-evil-agent.service']);
       const result = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
       expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
     }
@@ -1075,6 +1079,28 @@ describe("the update agent's unit", () => {
       expect(lines).toContain(setting);
     // Node.js compiles code at run time: W^X memory would kill it.
     expect(lines.filter((line) => line.startsWith('MemoryDenyWriteExecute='))).toEqual([]);
+  });
+
+  it("passes the host's copy of a bundle's trust policy to alki agent --policy, the file the server unit verifies with", () => {
+    const files = agentFiles(HOSTILE, CHANNEL, true);
+    const hostPolicy = '/etc/alki/alki-evil.trust-policy.json';
+    expect(execStart(files['deploy/systemd/alki-evil-agent.service']).slice(-2)).toEqual([
+      '--policy',
+      hostPolicy,
+    ]);
+    expect(files['deploy/systemd/alki-evil-agent.service']).toContain(
+      `install -D -m 0644 metadata/trust-policy.json ${hostPolicy}`,
+    );
+    const check = files['deploy/systemd/alki-evil.service']
+      .split('\n')
+      .filter((line) => line.startsWith('ExecStartPre='));
+    expect(
+      check.map((line) => splitSystemdCommandLine(line.slice('ExecStartPre='.length)).slice(-2)),
+    ).toEqual([['--policy', hostPolicy]]);
+    // Without a policy in the bundle, the agent is given none.
+    expect(execStart(agentFiles(HOSTILE)['deploy/systemd/alki-evil-agent.service'])).not.toContain(
+      '--policy',
+    );
   });
 
   it('passes a channel with specifiers and spaces as one literal argument (the renderer escapes what the schema would refuse)', () => {

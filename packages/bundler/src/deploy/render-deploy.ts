@@ -102,7 +102,10 @@ export interface TwoStageOptions {
 export interface AgentUnitData {
   channel: string;
   alkiPath: string;
-  /** `alki` arguments: `agent <channel> --dir ... --exec ...` (the key file is added by the unit, %d being systemd's). */
+  /**
+   * `alki` arguments: `agent <channel> --dir ... --exec ...`, and `--policy <host copy>` when the bundle carries a
+   * trust policy (the key file is added by the unit, %d being systemd's).
+   */
   args: string[];
   /** systemd's StateDirectory= (under /var/lib), and its absolute path. */
   stateDirectory: string;
@@ -231,6 +234,7 @@ function agentUnitData(
   server: RuntimeManifest['server'],
   memory: { requestMiB: number; limitMiB: number },
   alkiPath: string,
+  trustPolicyFile: string | undefined,
 ): AgentUnitData {
   const stateDirectory = `alki-agent-${slug}`;
   const stateDir = `/var/lib/${stateDirectory}`;
@@ -249,6 +253,8 @@ function agentUnitData(
       String(server.port),
       '--listen',
       AGENT_LISTEN,
+      // The host's copy of the policy, as the server unit's check reads it: every release must pass it.
+      ...(trustPolicyFile === undefined ? [] : ['--policy', trustPolicyFile]),
     ],
     stateDirectory,
     stateDir,
@@ -372,6 +378,7 @@ export function deployData(
             runtime.server,
             memory,
             alkiPath,
+            content.trustPolicy === undefined ? undefined : trustPolicyFile,
           ),
         }
       : {}),
