@@ -1,3 +1,4 @@
+import { abortableSleep, type Sleep } from '@alki/oci';
 import { DEFAULT_SCHEDULE, nextPollDelay, type PollSchedule } from '../channel/schedule.js';
 import { UpdateAgent, type AgentOptions } from './update-agent.js';
 
@@ -6,20 +7,7 @@ export interface RunAgentOptions extends AgentOptions {
   /** Stops the loop; the supervised server is stopped too. */
   signal?: AbortSignal;
   random?: () => number;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  sleep?: Sleep;
 }
 
 /**
@@ -49,7 +37,10 @@ export async function runAgent(options: RunAgentOptions): Promise<void> {
       });
       failures = outcome === 'failed' ? failures + 1 : 0;
       if (signal?.aborted) break;
-      await sleep(nextPollDelay(schedule, failures, random), signal);
+      // The sleep rejects when the signal fires: that is a stop, not a failure.
+      await sleep(nextPollDelay(schedule, failures, random), signal).catch((error: unknown) => {
+        if (!signal?.aborted) throw error;
+      });
     }
   } finally {
     await agent.stop();
