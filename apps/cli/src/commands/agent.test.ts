@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { agentPaths, readState, type AgentState } from '@alki/agent';
+import { agentPaths, readState, slotDir, type AgentState } from '@alki/agent';
 import { packDemo, readBundle } from '@alki/bundler';
 import { RegistryClient } from '@alki/oci';
 import {
@@ -25,27 +25,35 @@ let registry: TestRegistry;
 let client: RegistryClient;
 /** Where `alki publish --registry <host>/models` puts the demo bundle: models/<its slug>. */
 let REPOSITORY: string;
-/** Two demo bundles (Q8_0 and Q4_K_M), published unsigned. */
-const digests = { v1: '', v2: '' };
+/**
+ * Four demo bundles: v1 (Q8_0) and v2 (Q4_K_M) published unsigned, v3 (Q8_0
+ * with a smaller context) published with `--sign --key other.key`, v4 (F16)
+ * with `--sign --key release.key`.
+ */
+const digests = { v1: '', v2: '', v3: '', v4: '' };
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-cli-agent-'));
   registry = await startRegistry();
   client = new RegistryClient({ registry: registry.host });
-  process.env.ALKI_KEY_PASSPHRASE = PASSPHRASE;
-  try {
-    expect((await runCli(['keygen', '--out', path.join(work, 'release'), '--quiet'])).code).toBe(0);
-  } finally {
-    delete process.env.ALKI_KEY_PASSPHRASE;
-  }
-  const v1 = path.join(work, 'v1');
-  const v2 = path.join(work, 'v2');
+  const [v1, v2, v3, v4] = ['v1', 'v2', 'v3', 'v4'].map((name) => path.join(work, name));
   await packDemo({ out: v1, quantize: ['Q8_0'] });
   await packDemo({ out: v2, quantize: ['Q4_K_M'] });
+  await packDemo({ out: v3, quantize: ['Q8_0'], contextSize: 256 });
+  await packDemo({ out: v4, quantize: ['F16'] });
   REPOSITORY = `models/${(await readBundle(v1)).manifest.slug}`;
   const models = `${registry.host}/models`;
   digests.v1 = await publishedDigest(v1, models, 'v1');
   digests.v2 = await publishedDigest(v2, models, 'v2');
+  process.env.ALKI_KEY_PASSPHRASE = PASSPHRASE;
+  try {
+    for (const key of ['release', 'other'])
+      expect((await runCli(['keygen', '--out', path.join(work, key), '--quiet'])).code).toBe(0);
+    digests.v3 = await publishedDigest(v3, models, 'v3', '--sign', '--key', path.join(work, 'other.key'));
+    digests.v4 = await publishedDigest(v4, models, 'v4', '--sign', '--key', path.join(work, 'release.key'));
+  } finally {
+    delete process.env.ALKI_KEY_PASSPHRASE;
+  }
 }, 300_000);
 
 afterAll(async () => {
@@ -168,7 +176,7 @@ describe('alki agent', () => {
           .join('')
           .split('\n')
           .filter(Boolean)
-          .map((line) => JSON.parse(line) as { decision: string; digest?: string });
+          .map((line) => JSON.parse(line) as { decision: string; digest?: string; message: string });
         return { code, events };
       },
     };
@@ -204,27 +212,64 @@ describe('alki agent', () => {
     }
   }, 300_000);
 
-  it('under a policy that requires a signature (--key), refuses and denies an unsigned bundle and keeps serving the old one', async () => {
+  it('under --key, refuses and denies an unsigned release and one signed with another key, and keeps serving the old one', async () => {
     const url = `http://127.0.0.1:${port}`;
-    await moveStableTo(digests.v2);
     const agent = startAgent(dir(), port, ['--key', path.join(work, 'release.pub')]);
     try {
-      const state = await waitForState(
-        dir(),
-        (s) => s.denied.some((entry) => entry.digest === digests.v2),
-        () => agent.output(),
-      );
-      expect(state.lastError?.code).toBe('UNTRUSTED_BUNDLE');
-      expect(state.denied[0].reason).toContain('the policy requires a signature');
-      expect(state.current?.digest).toBe(digests.v1);
-      // Nothing of v2 stays on the disk: only v1's slot.
-      expect(fs.readdirSync(agentPaths(dir()).slots)).toEqual([expect.stringContaining(digests.v1.slice(7))]);
+      for (const [digest, reason] of [
+        [digests.v2, /has no signature attached.*the policy requires a signature/],
+        [digests.v3, /refused by the trust policy: .*which the policy does not trust/],
+      ] as const) {
+        await moveStableTo(digest);
+        const state = await waitForState(
+          dir(),
+          (s) => s.denied.some((entry) => entry.digest === digest),
+          () => agent.output(),
+        );
+        expect(state.lastError?.code).toBe('UNTRUSTED_BUNDLE');
+        expect(state.denied.find((entry) => entry.digest === digest)?.reason).toMatch(reason);
+        expect(state.current?.digest).toBe(digests.v1);
+        // Nothing of the refused release reached the disk, not even a staging dir: only v1's slot.
+        expect(fs.readdirSync(agentPaths(dir()).slots)).toEqual([
+          expect.stringContaining(digests.v1.slice(7)),
+        ]);
+      }
       await waitForHttpOk(`${url}/health`, () => agent.output());
       expect(await completion(url)).toEqual({ status: 200, object: 'chat.completion' });
       const { code, events } = await agent.terminate();
       expect(code).toBe(EXIT_CODES.ok);
-      expect(events.map((event) => event.decision)).toEqual(expect.arrayContaining(['deny']));
+      // One line per refusal, each with its reason.
+      const denials = events.filter((e) => e.decision === 'deny');
+      expect(denials.map((e) => e.digest)).toEqual([digests.v2, digests.v3]);
+      for (const denial of denials)
+        expect(denial.message).toMatch(/^\S+ is denied .*: .*refused by the trust policy: /);
+      expect(agent.output()).not.toMatch(/\n\s+at /);
       expect(events.filter((e) => e.decision === 'switch')).toEqual([]);
+    } finally {
+      await agent.stop(15_000);
+    }
+  }, 300_000);
+
+  it('under --key, installs and serves a release published with `alki publish --sign --key`', async () => {
+    const url = `http://127.0.0.1:${port}`;
+    await moveStableTo(digests.v4);
+    const pub = path.join(work, 'release.pub');
+    const agent = startAgent(dir(), port, ['--key', pub]);
+    try {
+      const state = await waitForState(
+        dir(),
+        (s) => s.current?.digest === digests.v4 && s.lastCheck?.outcome === 'updated',
+        () => agent.output(),
+      );
+      expect(state.healthy).toContain(digests.v4);
+      expect(await completion(url)).toEqual({ status: 200, object: 'chat.completion' });
+      // The slot carries the trusted signature, so it verifies on its own, offline.
+      const verified = await runCli(['verify', slotDir(agentPaths(dir()), digests.v4), '--key', pub]);
+      expect([verified.code, verified.stderr]).toEqual([EXIT_CODES.ok, expect.any(String)]);
+      const { code, events } = await agent.terminate();
+      expect(code).toBe(EXIT_CODES.ok);
+      expect(events.filter((e) => e.decision === 'switch').map((e) => e.digest)).toEqual([digests.v4]);
+      expect(events.filter((e) => e.decision === 'deny')).toEqual([]);
     } finally {
       await agent.stop(15_000);
     }
