@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { pack, SIGNATURES_DIR } from '@alki/bundler';
+import { pack, readBundle, SIGNATURES_DIR } from '@alki/bundler';
 import { RegistryClient, registryStore } from '@alki/oci';
 import { publishBundle, stagingPathOf } from '@alki/registry-publisher';
 import { resolveTrustPolicy, signPublishedBundle, verifySignedBundle, type TrustPolicy } from '@alki/signer';
@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseChannel } from '../channel/channel.js';
 import { agentPaths, slotDir } from '../slots/agent-paths.js';
+import { switchCurrentLink } from '../slots/current-link.js';
 import { downloadSlot, type DownloadSlotOptions } from './download-slot.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'alki-agent-download-'));
@@ -101,6 +102,13 @@ describe('downloadSlot under a trust policy', () => {
     await expect(downloadSlot(bare)).resolves.toMatchObject({ digest, name: 'agent-tiny' });
     const slot = slotDir(bare.paths, digest);
     expect(fs.existsSync(path.join(slot, SIGNATURES_DIR))).toBe(false);
+    // While the current link names it, it is refused but never moved.
+    await switchCurrentLink(bare.paths, digest);
+    await expect(downloadSlot({ ...bare, trust: { policy: trustBuilder } })).rejects.toThrow(
+      /which is being served, does not verify .*; it is left as it is/,
+    );
+    await expect(readBundle(slot)).resolves.toMatchObject({ dir: slot });
+    fs.rmSync(bare.paths.current);
     // The agent restarted with a policy: the unsigned slot is not taken as it is.
     await expect(downloadSlot({ ...bare, trust: { policy: trustBuilder } })).rejects.toMatchObject({
       code: 'UNTRUSTED_BUNDLE',

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import { AgentError } from '../errors.js';
 import type { Channel } from '../channel/channel.js';
 import { slotDir, type AgentPaths } from '../slots/agent-paths.js';
+import { readCurrentLink } from '../slots/current-link.js';
 import type { SlotRecord } from '../state/agent-state.js';
 import { bytesUnder, syncTree, type FreeSpaceProbe } from './disk-space.js';
 
@@ -80,8 +81,16 @@ export async function downloadSlot(options: DownloadSlotOptions): Promise<SlotRe
   const existing = await readBundle(dir).catch(() => undefined);
   if (existing) {
     const { trust } = options;
-    const trusted = !trust || (await verifySignedBundle(dir, trust.policy, { ...trust.options, signal })).ok;
-    if (trusted) return { digest, name: existing.manifest.name, version: existing.manifest.version };
+    const report = trust && (await verifySignedBundle(dir, trust.policy, { ...trust.options, signal }));
+    if (!report || report.ok)
+      return { digest, name: existing.manifest.name, version: existing.manifest.version };
+    // The slot being served is never moved.
+    if ((await readCurrentLink(paths)) === digest)
+      throw new AgentError(
+        'UNTRUSTED_BUNDLE',
+        `The slot of ${digest}, which is being served, does not verify under the trust policy (${report.failures.map((f) => f.message).join(' ')}); it is left as it is.`,
+        { details: { digest, failures: report.failures } },
+      );
     // A slot from before the policy (no trusted signature in it): it becomes
     // the staging dir in one rename, so the download below resumes from its
     // files and judges it by the signatures in the registry, or removes it.
