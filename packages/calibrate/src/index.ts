@@ -2,7 +2,7 @@
 export { CalibrateError } from './errors.js';
 export type { CalibrateErrorCode } from './errors.js';
 
-export { measureMemoryBandwidth } from './probe/bandwidth.js';
+export { bufferBytesFor, measureMemoryBandwidth } from './probe/bandwidth.js';
 export type { BandwidthMeasurement, BandwidthOptions } from './probe/bandwidth.js';
 export {
   countCpuList,
@@ -17,7 +17,7 @@ export type { CgroupLimits, CgroupMembership, CgroupMount, ReadText } from './pr
 export { parseCpuInfo } from './probe/cpuinfo.js';
 export type { CpuArchitecture, CpuInfo, SimdFeature } from './probe/cpuinfo.js';
 export { probeGpus } from './probe/gpu.js';
-export type { GpuProbe, LoadLlama } from './probe/gpu.js';
+export type { FindGpuTypes, GpuProbe, GpuProbeOptions, LoadLlama } from './probe/gpu.js';
 export { parseMemInfo } from './probe/meminfo.js';
 export type { MemInfo } from './probe/meminfo.js';
 export { probeHardware } from './probe/probe.js';

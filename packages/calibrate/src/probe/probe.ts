@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { CalibrateError } from '../errors.js';
-import { measureMemoryBandwidth, type BandwidthMeasurement } from './bandwidth.js';
+import { bufferBytesFor, measureMemoryBandwidth, type BandwidthMeasurement } from './bandwidth.js';
+import { readLastLevelCacheBytes } from './cache.js';
 import { readCgroupLimits, type CgroupLimits, type ReadText } from './cgroup.js';
 import { parseCpuInfo, type CpuInfo } from './cpuinfo.js';
-import { probeGpus, type GpuProbe, type LoadLlama } from './gpu.js';
+import { NO_GPU, probeGpus, type FindGpuTypes, type GpuProbe, type LoadLlama } from './gpu.js';
 import { parseMemInfo, type MemInfo } from './meminfo.js';
 
 /** Everything the probe found about one machine. */
@@ -30,12 +31,18 @@ export interface HardwareProbe {
 export interface ProbeOptions {
   /** Reads /proc and /sys files; the real file system by default. */
   read?: ReadText;
-  /** Measure memory bandwidth (about half a second). Default true. */
+  /** Measure memory bandwidth (about 0.2 s). Default true. */
   bandwidth?: boolean;
-  /** Look for GPUs through node-llama-cpp (a second or two). Default true. */
+  /**
+   * Look for GPUs through node-llama-cpp. Default true. Without GPU libraries
+   * installed this takes tens of milliseconds; with them, node-llama-cpp
+   * loads its best GPU build (a second or two).
+   */
   gpu?: boolean;
   /** Loads node-llama-cpp for the GPU probe; a seam for tests. */
   loadLlama?: LoadLlama;
+  /** Lists the GPU backends node-llama-cpp would try; a seam for tests. */
+  findGpuTypes?: FindGpuTypes;
   hostname?: string;
   signal?: AbortSignal;
   /** Called with the wall time of each part as it ends: the files, the GPU search, the bandwidth test. */
@@ -46,8 +53,6 @@ export interface ProbeOptions {
 export type ProbePhase = 'probe' | 'gpu' | 'bandwidth';
 
 const readReal: ReadText = (file) => readFile(file, 'utf8').catch(() => undefined);
-
-const NO_GPU: GpuProbe = { backend: null, devices: [], vramTotalBytes: 0, vramFreeBytes: 0, unifiedBytes: 0 };
 
 /**
  * Probes the machine: CPU model, cores and SIMD features from /proc/cpuinfo,
@@ -91,13 +96,20 @@ export async function probeHardware(options: ProbeOptions = {}): Promise<Hardwar
   const memoryBytes = Math.min(memory.availableBytes, cgroup.memoryLimitBytes ?? Infinity);
   phaseEnded('probe');
   options.signal?.throwIfAborted();
-  const gpu = options.gpu === false ? NO_GPU : await probeGpus(options.loadLlama);
+  const gpu =
+    options.gpu === false
+      ? { ...NO_GPU }
+      : await probeGpus({ loadLlama: options.loadLlama, findGpuTypes: options.findGpuTypes });
   if (options.gpu !== false) phaseEnded('gpu');
   options.signal?.throwIfAborted();
   const bandwidth =
     options.bandwidth === false
       ? undefined
-      : await measureMemoryBandwidth({ threads: cores, signal: options.signal });
+      : await measureMemoryBandwidth({
+          threads: cores,
+          bufferBytes: bufferBytesFor(await readLastLevelCacheBytes(read)),
+          signal: options.signal,
+        });
   if (bandwidth) phaseEnded('bandwidth');
   return {
     hostname: options.hostname ?? os.hostname(),
