@@ -1,5 +1,5 @@
 import type { RuntimeAccelerator } from '@alki/bundler';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { readFile } from 'node:fs/promises';
 import type { Calibration } from '../calibrate.js';
 import { CalibrateError } from '../errors.js';
@@ -66,8 +66,16 @@ export interface CalibrationProfile {
   rejected: Rejection[];
 }
 
-const ajv = new Ajv({ strict: true, allErrors: true });
-const validator = ajv.compile<CalibrationProfile>(profileSchemaV1);
+// Compiled when a profile is first read or written, not when the module
+// loads: every `alki calibrate` loads this module, few write a profile.
+let profileValidator: ValidateFunction<CalibrationProfile> | undefined;
+
+function compiledProfileSchema(): ValidateFunction<CalibrationProfile> {
+  profileValidator ??= new Ajv({ strict: true, allErrors: true }).compile<CalibrationProfile>(
+    profileSchemaV1,
+  );
+  return profileValidator;
+}
 
 /** Where the profile's device came from, when it was not this machine's own probe. */
 export interface ProfileDevice {
@@ -158,6 +166,7 @@ export function toProfile(
 
 /** Checks a parsed profile against the schema; the error lists what is wrong. */
 export function parseProfile(value: unknown, file = 'the profile'): CalibrationProfile {
+  const validator = compiledProfileSchema();
   if (validator(value)) return value;
   const problems = (validator.errors ?? []).map(
     (e) => `${e.instancePath || '(top level)'} ${e.message ?? 'is invalid'}`,
