@@ -66,7 +66,7 @@ function renderProbe(probe: HardwareProbe): string {
   ].filter(Boolean);
   const gpuLine = gpu.backend
     ? `${gpu.backend}: ${gpu.devices.join(', ') || 'unnamed device'}, ${formatBytes(gpu.vramFreeBytes)} free of ${formatBytes(gpu.vramTotalBytes)}`
-    : 'none (node-llama-cpp loaded no CUDA, Vulkan or Metal backend)';
+    : 'none (node-llama-cpp has no CUDA, Vulkan or Metal backend it can load here)';
   const lines = [
     `host       ${probe.hostname} (${probe.os.platform} ${probe.os.release})`,
     `cpu        ${cpu.model}, ${cpu.architecture}, ${cores}${cpu.mhz ? `, ${Math.round(cpu.mhz)} MHz` : ''}`,
