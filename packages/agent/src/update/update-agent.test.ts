@@ -96,7 +96,12 @@ function watchOutage(url: string): { stop(): Promise<{ longestMs: number; failur
 describe('an agent following a channel tag in docker-registry, serving with alki serve', () => {
   it('installs what the tag names on its first check and serves it', async () => {
     await channel.moveTo(channel.v1.digest);
+    // What an agent killed while switching or writing its state leaves: gone once the next one starts.
+    const strays = ['.current.4242-0a1b2c3d.partial', '.state.json.4242-0a1b2c3d.partial'];
+    fs.mkdirSync(dir, { recursive: true });
+    for (const name of strays) fs.writeFileSync(path.join(dir, name), 'half');
     await agent.start();
+    expect(fs.readdirSync(dir).filter((name) => strays.includes(name))).toEqual([]);
     expect(await check()).toEqual({ outcome: 'updated' });
     expect(await readCurrentLink(agentPaths(dir))).toBe(channel.v1.digest);
     expect(await servedSlots()).toEqual([slotDir(agentPaths(dir), channel.v1.digest)]);

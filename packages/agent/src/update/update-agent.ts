@@ -151,7 +151,7 @@ export class UpdateAgent {
   async start(signal?: AbortSignal): Promise<void> {
     await fs.promises.mkdir(this.paths.slots, { recursive: true });
     this.lock = await acquireLock(this.paths.lock);
-    await this.removeStrayLinks();
+    await this.removeStrayTemps();
     const saved = await readState(this.paths);
     this.state =
       saved && saved.channel === this.options.channel.text
@@ -230,11 +230,12 @@ export class UpdateAgent {
     return { digest, dir: slotDir(this.paths, digest) };
   }
 
-  // Temp links a killed switch left beside `current`.
-  private async removeStrayLinks(): Promise<void> {
-    const base = `.${path.basename(this.paths.current)}.`;
+  // Temp files a killed agent left beside `current` (a switch) and the state
+  // file (a state write). Only the lock holder writes them, so all are stray.
+  private async removeStrayTemps(): Promise<void> {
+    const bases = [this.paths.current, this.paths.state].map((file) => `.${path.basename(file)}.`);
     for (const name of await fs.promises.readdir(this.paths.root))
-      if (name.startsWith(base) && name.endsWith('.partial'))
+      if (bases.some((base) => name.startsWith(base)) && name.endsWith('.partial'))
         await fs.promises.rm(path.join(this.paths.root, name), { force: true });
   }
 

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CalibrateError } from '../errors.js';
 
@@ -16,8 +17,14 @@ export interface RunToolOptions {
   signal?: AbortSignal;
   /** Kill the process after this long. Default 30 minutes. */
   timeoutMs?: number;
-  /** Called with each complete line the process writes to stdout or stderr. */
-  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /**
+   * Called with each complete line the process writes to stdout or stderr;
+   * with `rssOnLine`, a stdout line comes with the process's resident memory
+   * (VmRSS) read as the line arrived.
+   */
+  onLine?: (line: string, stream: 'stdout' | 'stderr', rssBytes?: number) => void;
+  /** Read VmRSS at each stdout line (a tool that prints a line per test: that test's model is loaded). */
+  rssOnLine?: boolean;
   wrap?: CommandWrapper;
   env?: NodeJS.ProcessEnv;
   spawn?: Spawn;
@@ -67,6 +74,16 @@ function forEachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string
   });
 }
 
+// VmRSS now, read synchronously so that no other work runs between the event and the reading.
+function residentNow(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return parseVmHwm(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS');
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Runs a native tool to completion, collecting stdout, a tail of stderr, and
  * its peak resident memory, sampled from /proc while it runs (a process's
@@ -94,7 +111,9 @@ export function runTool(command: string, args: string[], options: RunToolOptions
       stdout += chunk.toString('utf8');
     });
     if (options.onLine) {
-      forEachLine(child.stdout, (line) => options.onLine!(line, 'stdout'));
+      forEachLine(child.stdout, (line) =>
+        options.onLine!(line, 'stdout', options.rssOnLine ? residentNow(child.pid) : undefined),
+      );
       forEachLine(child.stderr, (line) => options.onLine!(line, 'stderr'));
     }
     child.stderr?.on('data', (chunk: Buffer) => {

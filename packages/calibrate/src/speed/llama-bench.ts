@@ -89,9 +89,10 @@ export async function runLlamaBench(options: LlamaBenchOptions): Promise<SpeedMe
  * Measures several models in one llama-bench process, as a person would run
  * it (one process start, and each model loaded once, in turn: llama-bench's
  * outermost loop is the model). Each model's peak memory is the largest
- * resident size sampled while its tests ran: a sample belongs to the model
- * of the next test line, since a model is loaded after the previous one's
- * last test and freed before the next one loads.
+ * resident size sampled while its tests ran (every 20 ms, and as each of
+ * its test lines arrives): a timed sample belongs to the model of the next
+ * test line, since a model is loaded after the previous one's last test and
+ * freed before the next one loads.
  *
  * @example
  * const [q8, q4] = await runLlamaBenchModels({ binary, models: ['q8.gguf', 'q4.gguf'], plan });
@@ -104,17 +105,20 @@ export async function runLlamaBenchModels(
   const total = models.length * plan.threads.length * plan.batches.length * 2;
   const started = performance.now();
   const memory: Array<{ at: number; rss: number }> = [];
-  const lines: Array<{ at: number; model: number }> = [];
+  const lines: Array<{ at: number; model: number; rss?: number }> = [];
   const run = await runTool(options.binary, llamaBenchArgs(models, plan), {
     signal: options.signal,
     wrap: options.wrap,
     // Often enough that a small model's few tests still get samples of their own.
     memoryPollMs: models.length > 1 ? 20 : undefined,
     onMemory: (rss) => memory.push({ at: performance.now(), rss }),
-    onLine: (line, stream) => {
+    // A reading at each test's line as well: llama-bench prints it with that model loaded and
+    // its weights touched, and the model's next test runs while the line is read.
+    rssOnLine: models.length > 1,
+    onLine: (line, stream, rss) => {
       if (stream !== 'stdout' || !line.startsWith('{')) return;
       const file = (JSON.parse(line) as BenchLine).model_filename;
-      lines.push({ at: performance.now(), model: Math.max(0, models.indexOf(file ?? '')) });
+      lines.push({ at: performance.now(), model: Math.max(0, models.indexOf(file ?? '')), rss });
       options.onTest?.(lines.length, total);
     },
   });
@@ -136,6 +140,9 @@ export async function runLlamaBenchModels(
       const owner = lines.find((line) => line.at >= sample.at)?.model;
       if (owner === index && (peak === undefined || sample.rss > peak)) peak = sample.rss;
     }
+    // Not at its last line: by the time that is read, the next model may be loading.
+    for (const line of mine.slice(0, -1))
+      if (line.rss !== undefined && (peak === undefined || line.rss > peak)) peak = line.rss;
     // One model alone: the process's own high-water mark, which no sample can miss.
     if (models.length === 1) peak = run.peakRssBytes ?? peak;
     return {

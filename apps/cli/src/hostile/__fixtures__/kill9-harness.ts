@@ -176,11 +176,15 @@ export async function killAtRandomMoments(scenario: KillScenario): Promise<KillR
     outcomes: {} as KillReport['outcomes'],
   };
   const killed = new Set<number>();
+  // Kill moments are drawn over the shortest whole run seen so far: a first
+  // run measured on a loaded machine would otherwise put most moments after
+  // the later, quicker runs have ended.
+  let span = measured.ms;
   for (let attempt = 0; report.kills < KILL_RUNS && attempt < 3 * KILL_RUNS; attempt++) {
     const killCase: KillCase = attempt % 2 === 0 ? 'A' : 'B';
     fs.rmSync(destination, { recursive: true, force: true });
     if (killCase === 'B') fs.cpSync(old, destination, { recursive: true });
-    const run = await runAlki(scenario.args(destination, killCase === 'B'), tmp, Math.random() * measured.ms);
+    const run = await runAlki(scenario.args(destination, killCase === 'B'), tmp, Math.random() * span);
     const digest = treeDigest(destination);
     let outcome: Outcome = digest === newDigest ? 'new' : digest === oldDigest ? 'old' : 'absent';
     // A replacing run killed between its two back-to-back renames: the old
@@ -200,6 +204,7 @@ export async function killAtRandomMoments(scenario: KillScenario): Promise<KillR
       // It ended before its moment came: a whole run, which leaves nothing behind.
       expectSuccess(run);
       report.finishedFirst++;
+      span = Math.min(span, run.ms);
       continue;
     }
     killed.add(run.pid);
