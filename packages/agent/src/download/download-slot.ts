@@ -66,10 +66,11 @@ async function bundleBytes(options: DownloadSlotOptions): Promise<number> {
  * Under a trust policy it is @alki/signer's pullVerifiedBundle: a bundle
  * whose attached signatures fail the policy is refused (UNTRUSTED_BUNDLE)
  * before its first byte, and a staged bundle that fails it is removed; a
- * slot already on the disk is used only if it verifies under the policy. The download resumes after a crash or
- * power cut. It is refused before the first byte when it would not fit on
- * the disk with `reserveBytes` to spare; a disk that fills up anyway
- * (ENOSPC) loses the staged files and gives the same NO_SPACE error.
+ * slot already on the disk is used only if it verifies under the policy.
+ * The download resumes after a crash or power cut. It is refused before the
+ * first byte when it would not fit on the disk with `reserveBytes` to spare;
+ * a disk that fills up anyway (ENOSPC) loses the staged files and gives the
+ * same NO_SPACE error.
  *
  * @example
  * const slot = await downloadSlot({ client, channel, paths, digest, freeSpace, reserveBytes: 64 << 20 });
