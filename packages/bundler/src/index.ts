@@ -46,7 +46,13 @@ export type {
   RuntimeManifest,
   ThreadSetting,
 } from './format/types.js';
-export { artifactPath, isContainedPath, parseManifest, parseRuntime } from './format/validate.js';
+export {
+  artifactPath,
+  isContainedPath,
+  parseManifest,
+  parseRuntime,
+  schemaValidator,
+} from './format/validate.js';
 export { hashFile } from './io/hash.js';
 export type { CopyStrategy, HashedFile } from './io/hash.js';
 export { inspectGguf, quantLabel } from './model/model-facts.js';

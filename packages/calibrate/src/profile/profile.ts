@@ -1,5 +1,4 @@
-import type { RuntimeAccelerator } from '@alki/bundler';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { schemaValidator, type RuntimeAccelerator } from '@alki/bundler';
 import { readFile } from 'node:fs/promises';
 import type { Calibration } from '../calibrate.js';
 import { CalibrateError } from '../errors.js';
@@ -64,17 +63,6 @@ export interface CalibrationProfile {
   measurements: ProfileMeasurement[];
   recommendation: Recommendation | null;
   rejected: Rejection[];
-}
-
-// Compiled when a profile is first read or written, not when the module
-// loads: every `alki calibrate` loads this module, few write a profile.
-let profileValidator: ValidateFunction<CalibrationProfile> | undefined;
-
-function compiledProfileSchema(): ValidateFunction<CalibrationProfile> {
-  profileValidator ??= new Ajv({ strict: true, allErrors: true }).compile<CalibrationProfile>(
-    profileSchemaV1,
-  );
-  return profileValidator;
 }
 
 /** Where the profile's device came from, when it was not this machine's own probe. */
@@ -166,7 +154,8 @@ export function toProfile(
 
 /** Checks a parsed profile against the schema; the error lists what is wrong. */
 export function parseProfile(value: unknown, file = 'the profile'): CalibrationProfile {
-  const validator = compiledProfileSchema();
+  // Compiled when a profile is first read or written: every `alki calibrate` loads this module, few write a profile.
+  const validator = schemaValidator<CalibrationProfile>(profileSchemaV1);
   if (validator(value)) return value;
   const problems = (validator.errors ?? []).map(
     (e) => `${e.instancePath || '(top level)'} ${e.message ?? 'is invalid'}`,

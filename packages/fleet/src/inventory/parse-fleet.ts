@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { schemaValidator } from '@alki/bundler';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { FleetSpec } from './fleet-spec.js';
 import { fleetProblemsError, type FleetProblem } from './problems.js';
@@ -10,9 +11,6 @@ import { fleetSchemaV1 } from './schema.js';
 export const MAX_FLEET_FILE_BYTES = 16 * 1024 * 1024;
 // yaml's default; aliases that expand exponentially ("billion laughs") stop here.
 const MAX_ALIAS_COUNT = 100;
-
-const ajv = new Ajv({ strict: true, allErrors: true });
-const validate = ajv.compile<FleetSpec>(fleetSchemaV1);
 
 /** Finds where a value of the parsed file is written. */
 export type Locate = (path: ReadonlyArray<string | number>, part?: 'key' | 'value') => Position;
@@ -318,6 +316,7 @@ export function parseFleet(text: string, file = 'fleet.yaml'): ParsedFleet {
     );
   }
   const value: unknown = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  const validate = schemaValidator<FleetSpec>(fleetSchemaV1);
   if (!validate(value)) {
     const problems = withoutTypoEchoes(relevantErrors(validate.errors ?? [])).map((e) =>
       schemaProblem(e, value, locate),

@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { describeSystemError } from '@alki/errors';
+import { schemaValidator } from '@alki/bundler';
 import { GgufError, openRegularFile } from '@alki/gguf-reader';
 import path from 'node:path';
-import { Ajv } from 'ajv';
 import { SignerError } from '../errors.js';
 import { keyIdOf, loadPublicKey } from '../keys/key-pair.js';
 import { trustPolicySchemaV1 } from './schema.js';
@@ -43,9 +43,6 @@ export interface TrustPolicy {
   /** A Sigstore trusted_root.json document; undefined means the public-good root. */
   trustedRoot?: unknown;
 }
-
-const ajv = new Ajv({ strict: true, allErrors: true });
-const validatePolicy = ajv.compile<TrustPolicyDocument>(trustPolicySchemaV1);
 
 function invalid(where: string, problem: string, hint?: string): SignerError {
   return new SignerError('INVALID_POLICY', `The trust policy ${where} ${problem}.`, {
@@ -94,6 +91,7 @@ export async function resolveTrustPolicy(
   baseDir: string,
   where = 'document',
 ): Promise<TrustPolicy> {
+  const validatePolicy = schemaValidator<TrustPolicyDocument>(trustPolicySchemaV1);
   if (!validatePolicy(document)) {
     const problems = (validatePolicy.errors ?? [])
       .slice(0, 5)
