@@ -52,6 +52,8 @@ export {
   parseManifest,
   parseRuntime,
   schemaValidator,
+  schemaProblems,
+  listProblems,
 } from './format/validate.js';
 export { hashFile } from './io/hash.js';
 export type { CopyStrategy, HashedFile } from './io/hash.js';

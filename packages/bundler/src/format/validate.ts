@@ -49,7 +49,15 @@ export function artifactPath(uri: string): string {
   return uri.replace(/^\.\//, '');
 }
 
-function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
+/**
+ * The problems a failed schema validation found, one line each: where
+ * (a JSON pointer, or "(top level)"), what is wrong, and the unknown
+ * property's name when there is one.
+ *
+ * @example
+ * if (!validate(value)) throw new Error(`not valid: ${listProblems(schemaProblems(validate.errors))}`);
+ */
+export function schemaProblems(errors: ErrorObject[] | null | undefined): string[] {
   return (errors ?? []).map((error) => {
     const where = error.instancePath || '(top level)';
     const extra =
@@ -58,12 +66,18 @@ function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
   });
 }
 
-function schemaFailure(file: string, problems: string[], version: FormatVersion = 1): BundlerError {
+/** The first few problems joined with "; ", and how many more there are. */
+export function listProblems(problems: readonly string[]): string {
   const listed = problems.slice(0, MAX_LISTED_ERRORS).join('; ');
-  const more = problems.length > MAX_LISTED_ERRORS ? `; and ${problems.length - MAX_LISTED_ERRORS} more` : '';
+  return problems.length > MAX_LISTED_ERRORS
+    ? `${listed}; and ${problems.length - MAX_LISTED_ERRORS} more`
+    : listed;
+}
+
+function schemaFailure(file: string, problems: string[], version: FormatVersion = 1): BundlerError {
   return new BundlerError(
     'INVALID_MANIFEST',
-    `${file} is not a valid version ${version} document: ${listed}${more}.`,
+    `${file} is not a valid version ${version} document: ${listProblems(problems)}.`,
     {
       hint: 'Repack the bundle with `alki pack`, or compare the file with docs/bundle.md.',
       details: { file, problems },
@@ -127,7 +141,7 @@ export function parseManifest(value: unknown, file = 'metadata/manifest.json'): 
   }
   const version = formatVersion(file, value);
   const validator = schemaValidator<BundleManifest>(SCHEMAS[version].manifest);
-  if (!validator(value)) throw schemaFailure(file, describeErrors(validator.errors), version);
+  if (!validator(value)) throw schemaFailure(file, schemaProblems(validator.errors), version);
   // The first artifact is the default model and names the version; a
   // projector is never served alone, and llama-server takes one.
   if (!isModelArtifact(value.artifacts[0]))
@@ -158,6 +172,6 @@ export function parseRuntime(value: unknown, file = 'metadata/runtime.json'): Ru
     rejectEscapes(file, [(value as { model?: unknown }).model, (value as { mmproj?: unknown }).mmproj]);
   const version = formatVersion(file, value);
   const validator = schemaValidator<RuntimeManifest>(SCHEMAS[version].runtime);
-  if (!validator(value)) throw schemaFailure(file, describeErrors(validator.errors), version);
+  if (!validator(value)) throw schemaFailure(file, schemaProblems(validator.errors), version);
   return value;
 }

@@ -1,4 +1,4 @@
-import { schemaValidator, type RuntimeAccelerator } from '@alki/bundler';
+import { listProblems, schemaProblems, schemaValidator, type RuntimeAccelerator } from '@alki/bundler';
 import { readFile } from 'node:fs/promises';
 import type { Calibration } from '../calibrate.js';
 import { CalibrateError } from '../errors.js';
@@ -157,12 +157,10 @@ export function parseProfile(value: unknown, file = 'the profile'): CalibrationP
   // Compiled when a profile is first read or written: every `alki calibrate` loads this module, few write a profile.
   const validator = schemaValidator<CalibrationProfile>(profileSchemaV1);
   if (validator(value)) return value;
-  const problems = (validator.errors ?? []).map(
-    (e) => `${e.instancePath || '(top level)'} ${e.message ?? 'is invalid'}`,
-  );
+  const problems = schemaProblems(validator.errors);
   throw new CalibrateError(
     'INVALID_INPUT',
-    `${file} is not a version 1 calibration profile: ${problems.slice(0, 5).join('; ')}.`,
+    `${file} is not a version 1 calibration profile: ${listProblems(problems)}.`,
     {
       hint: 'Write profiles with `alki calibrate --save-profile`; docs/calibrate.md describes the format.',
       details: { file, problems },

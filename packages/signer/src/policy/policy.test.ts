@@ -70,6 +70,9 @@ describe('loadTrustPolicy', () => {
       code: 'INVALID_POLICY',
       message: expect.stringContaining('is not a valid version 1 policy'),
     });
+    await expect(loadTrustPolicy('{"schema_version":1,"key":[]}')).rejects.toMatchObject({
+      message: expect.stringContaining('(top level) must NOT have additional properties (key)'),
+    });
     await expect(loadTrustPolicy('{"schema_version":1}')).rejects.toMatchObject({
       code: 'INVALID_POLICY',
       message: expect.stringContaining('trusts no key and no identity'),

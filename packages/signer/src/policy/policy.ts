@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { describeSystemError } from '@alki/errors';
-import { schemaValidator } from '@alki/bundler';
+import { listProblems, schemaProblems, schemaValidator } from '@alki/bundler';
 import { GgufError, openRegularFile } from '@alki/gguf-reader';
 import path from 'node:path';
 import { SignerError } from '../errors.js';
@@ -93,10 +93,8 @@ export async function resolveTrustPolicy(
 ): Promise<TrustPolicy> {
   const validatePolicy = schemaValidator<TrustPolicyDocument>(trustPolicySchemaV1);
   if (!validatePolicy(document)) {
-    const problems = (validatePolicy.errors ?? [])
-      .slice(0, 5)
-      .map((e) => `${e.instancePath || '(top level)'} ${e.message ?? 'is invalid'}`);
-    throw invalid(where, `is not a valid version 1 policy: ${problems.join('; ')}`);
+    const problems = listProblems(schemaProblems(validatePolicy.errors));
+    throw invalid(where, `is not a valid version 1 policy: ${problems}`);
   }
   const keys: TrustedKey[] = [];
   for (const [index, entry] of (document.keys ?? []).entries()) {
