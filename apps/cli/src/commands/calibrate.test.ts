@@ -54,6 +54,7 @@ describe('alki calibrate --probe-only', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^cpu {8}.+, (x86_64|aarch64), \d+ cores/m);
     expect(stdout).toMatch(/^usable {5}\d+ cores, [\d.]+ GiB$/m);
+    expect(stdout).toMatch(/^gpu {8}not looked for \(--no-gpu\)$/m);
     expect(stdout).not.toMatch(/^bandwidth/m);
   });
 });

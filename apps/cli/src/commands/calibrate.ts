@@ -51,7 +51,8 @@ interface CalibrateArgs extends GlobalOptions {
   force: boolean;
 }
 
-function renderProbe(probe: HardwareProbe): string {
+// gpuProbed: false when --no-gpu skipped the GPU probe (the probe then holds no GPU).
+function renderProbe(probe: HardwareProbe, gpuProbed: boolean): string {
   const { cpu, memory, cgroup, usable, gpu, bandwidth } = probe;
   const cores =
     cpu.physicalCores === cpu.logicalCores
@@ -64,9 +65,11 @@ function renderProbe(probe: HardwareProbe): string {
       ? `memory limit ${formatBytes(cgroup.memoryLimitBytes)}`
       : 'no memory limit',
   ].filter(Boolean);
-  const gpuLine = gpu.backend
-    ? `${gpu.backend}: ${gpu.devices.join(', ') || 'unnamed device'}, ${formatBytes(gpu.vramFreeBytes)} free of ${formatBytes(gpu.vramTotalBytes)}`
-    : 'none (node-llama-cpp has no CUDA, Vulkan or Metal backend it can load here)';
+  const gpuLine = !gpuProbed
+    ? 'not looked for (--no-gpu)'
+    : gpu.backend
+      ? `${gpu.backend}: ${gpu.devices.join(', ') || 'unnamed device'}, ${formatBytes(gpu.vramFreeBytes)} free of ${formatBytes(gpu.vramTotalBytes)}`
+      : 'none (node-llama-cpp has no CUDA, Vulkan or Metal backend it can load here)';
   const lines = [
     `host       ${probe.hostname} (${probe.os.platform} ${probe.os.release})`,
     `cpu        ${cpu.model}, ${cpu.architecture}, ${cores}${cpu.mhz ? `, ${Math.round(cpu.mhz)} MHz` : ''}`,
@@ -397,7 +400,7 @@ export const calibrateCommand: AlkiCommandBody = {
     if (argv.probeOnly) {
       out.info('Probing the hardware');
       const probe = await probeHardware({ bandwidth: argv.bandwidth, gpu: argv.gpu, signal });
-      out.result(probe, () => renderProbe(probe));
+      out.result(probe, () => renderProbe(probe, argv.gpu));
       return;
     }
     const constraints = constraintsOf(argv);
