@@ -3,7 +3,8 @@
 // (apps/cli/src/commands/index.ts), so neither loads any @alki library, and
 // bin/alki.js answers `--version` alone before the argument parser loads. The
 // goal (issue #13) is `--version` under 150 ms; `--help` is reported beside it,
-// and pays for yargs (about 110 ms of CPU to import) and for rendering. Rows are interleaved, one of each per round, so a
+// and pays for yargs (about 110 ms of CPU to import) and for rendering; `calibrate --list-devices` is a
+// command whose handler runs (yargs, the command's module, a table). Rows are interleaved, one of each per round, so a
 // swing in the machine's load hits every row alike; round 0 only warms the
 // file cache. On a loaded machine wall times mostly measure the queue for a
 // core, so each process also reports the CPU time it used (user + system, from
@@ -22,6 +23,8 @@ const cases: Array<[label: string, args: string[]]> = [
   ['node -e 0', ['-e', '0']],
   ['alki --version', [bin, '--version']],
   ['alki --help', [bin, '--help']],
+  // A command that runs its handler and does little: yargs' start, one command module, a table.
+  ['alki calibrate --list-devices', [bin, 'calibrate', '--list-devices']],
 ];
 
 // Writes the process's CPU time to stderr as it exits (a pipe: written synchronously on Linux).

@@ -7,6 +7,7 @@ import { CliError } from './errors.js';
 import { EXIT_CODES, exitCodeForCategory } from './exit-codes.js';
 import { blockedThreads, quitBySignal, quitWhenStuck } from './interrupt.js';
 import { Output } from './output.js';
+import { skipHelpCache } from './help-cache.js';
 import { CLI_VERSION } from './version.js';
 
 export interface MainOptions {
@@ -92,6 +93,8 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
       if (error instanceof Error) throw error;
       throw new CliError('USAGE', message, { hint: 'Run `alki --help` for usage.' });
     });
+
+  skipHelpCache(parser);
 
   try {
     await parser.parseAsync();
