@@ -23,8 +23,8 @@ export type { ProvenanceInput, ProvenanceStatement, ResourceDescriptor } from '.
 export { loadTrustPolicy, resolveTrustPolicy, shortKeyId } from './policy/policy.js';
 export type { TrustedIdentity, TrustedKey, TrustPolicy, TrustPolicyDocument } from './policy/policy.js';
 export { trustPolicySchemaV1 } from './policy/schema.js';
-export { parseTrustedRoot, publicGoodTrustedRoot } from './verify/trusted-root.js';
-export type { TrustedRootSource } from './verify/trusted-root.js';
+export { parseTrustedRoot, publicGoodTrustedRoot, tufCachePath } from './verify/trusted-root.js';
+export type { TrustedRootSource, TufCacheIo } from './verify/trusted-root.js';
 export { describeSigner, verifySignature } from './verify/verify-signature.js';
 export type {
   SignatureCheck,
