@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { METRICS_CONTENT_TYPE, MetricsRegistry } from '@alki/metrics';
 import { AgentError } from '../errors.js';
 import type { AgentState } from '../state/agent-state.js';
 
@@ -9,10 +10,6 @@ export const RESTART_WINDOW_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300] as con
 /** What /metrics reports as `alki_agent_health_state`; exactly one is 1. */
 export const HEALTH_STATES = ['healthy', 'updating', 'failing', 'unknown'] as const;
 export type AgentHealthState = (typeof HEALTH_STATES)[number];
-
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
 
 function seconds(iso: string): number {
   return Date.parse(iso) / 1000;
@@ -38,24 +35,61 @@ export function healthState(state: AgentState | undefined): AgentHealthState {
  * await runAgent({ ...options, onState: (s) => metrics.observeState(s), onProgress: (d) => metrics.observeProgress(d) });
  */
 export class AgentMetrics {
-  private state: AgentState | undefined;
-  private attempts = 0;
-  private successes = 0;
-  private rollbacks = 0;
-  private downloadBytes = 0;
+  // Registered in the order /metrics lists them.
+  private readonly registry = new MetricsRegistry();
+  private readonly bundleInfo = this.registry.gauge(
+    'alki_agent_bundle_info',
+    'The bundle the current link names (1), by manifest digest.',
+  );
+  private readonly attempts = this.registry.counter(
+    'alki_agent_update_attempts_total',
+    'Updates started (download of a new bundle).',
+  );
+  private readonly successes = this.registry.counter(
+    'alki_agent_update_successes_total',
+    'Updates switched to and found healthy.',
+  );
+  private readonly rollbacks = this.registry.counter(
+    'alki_agent_rollbacks_total',
+    'Updates that failed their health check and were rolled back.',
+  );
+  private readonly lastCheck = this.registry.gauge(
+    'alki_agent_last_check_timestamp_seconds',
+    'Unix time of the last look at the channel.',
+  );
+  private readonly downloadBytes = this.registry.counter(
+    'alki_agent_download_bytes_total',
+    'Bytes of bundles downloaded.',
+  );
+  private readonly restartWindow = this.registry.histogram(
+    'alki_agent_restart_window_seconds',
+    'Time the server did not answer during a switch: from stopping the old server to the first healthy answer.',
+    RESTART_WINDOW_BUCKETS,
+  );
+  private readonly health = this.registry.gauge(
+    'alki_agent_health_state',
+    'The agent health: 1 for the state it is in, 0 for the others.',
+  );
+  private observed = false;
   private lastDone = 0;
   private seenUpdate: string | undefined;
   private seenSwitch: string | undefined;
-  private readonly windowCounts = RESTART_WINDOW_BUCKETS.map(() => 0);
-  private windowCount = 0;
-  private windowSum = 0;
+
+  constructor() {
+    // The counts are 0 before anything happens, and a scrape shows them so.
+    for (const counter of [this.attempts, this.successes, this.rollbacks, this.downloadBytes])
+      counter.inc({}, 0);
+    this.restartWindow.zero();
+    this.showState(undefined);
+  }
 
   /** A new state from the agent; an update started, a switch made, are counted once each. */
   observeState(state: AgentState): void {
-    const first = this.state === undefined;
-    this.state = state;
+    const first = !this.observed;
+    this.observed = true;
+    this.showState(state);
     const update = state.update ? `${state.update.digest}@${state.update.started}` : undefined;
-    if (update && update !== this.seenUpdate && !first) this.attempts += 1;
+    if (update && update !== this.seenUpdate && !first) this.attempts.inc();
     if (update) this.seenUpdate = update;
     const last = state.lastSwitch;
     const key = last ? `${last.to}@${last.at}` : undefined;
@@ -66,86 +100,36 @@ export class AgentMetrics {
     }
     if (!last || key === this.seenSwitch) return;
     this.seenSwitch = key;
-    if (last.outcome === 'updated') this.successes += 1;
-    else this.rollbacks += 1;
-    if (last.restartWindowMs !== undefined) {
-      const s = last.restartWindowMs / 1000;
-      this.windowCount += 1;
-      this.windowSum += s;
-      RESTART_WINDOW_BUCKETS.forEach((bound, i) => {
-        if (s <= bound) this.windowCounts[i] = (this.windowCounts[i] ?? 0) + 1;
-      });
-    }
+    if (last.outcome === 'updated') this.successes.inc();
+    else this.rollbacks.inc();
+    if (last.restartWindowMs !== undefined) this.restartWindow.observe(last.restartWindowMs / 1000);
   }
 
   /** Bytes of the current download so far; a smaller number than before starts a new download. */
   observeProgress(done: number): void {
     if (done < this.lastDone) this.lastDone = 0;
-    this.downloadBytes += done - this.lastDone;
+    this.downloadBytes.inc({}, done - this.lastDone);
     this.lastDone = done;
   }
 
   /** The metrics in the Prometheus text format 0.0.4. */
   render(): string {
-    const lines: string[] = [];
-    const metric = (name: string, type: string, help: string, samples: string[]) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
-    };
-    const state = this.state;
+    return this.registry.render();
+  }
+
+  // The gauges that describe the state as it is now: the bundle served, the last look, the health.
+  private showState(state: AgentState | undefined): void {
     const bundle = state?.current;
-    metric(
-      'alki_agent_bundle_info',
-      'gauge',
-      'The bundle the current link names (1), by manifest digest.',
-      bundle
-        ? [
-            `alki_agent_bundle_info{channel="${escapeLabel(state.channel)}",digest="${escapeLabel(bundle.digest)}",name="${escapeLabel(bundle.name)}",version="${escapeLabel(bundle.version)}"} 1`,
-          ]
-        : [],
-    );
-    metric('alki_agent_update_attempts_total', 'counter', 'Updates started (download of a new bundle).', [
-      `alki_agent_update_attempts_total ${this.attempts}`,
-    ]);
-    metric('alki_agent_update_successes_total', 'counter', 'Updates switched to and found healthy.', [
-      `alki_agent_update_successes_total ${this.successes}`,
-    ]);
-    metric(
-      'alki_agent_rollbacks_total',
-      'counter',
-      'Updates that failed their health check and were rolled back.',
-      [`alki_agent_rollbacks_total ${this.rollbacks}`],
-    );
-    metric(
-      'alki_agent_last_check_timestamp_seconds',
-      'gauge',
-      'Unix time of the last look at the channel.',
-      state?.lastCheck ? [`alki_agent_last_check_timestamp_seconds ${seconds(state.lastCheck.at)}`] : [],
-    );
-    metric('alki_agent_download_bytes_total', 'counter', 'Bytes of bundles downloaded.', [
-      `alki_agent_download_bytes_total ${this.downloadBytes}`,
-    ]);
-    metric(
-      'alki_agent_restart_window_seconds',
-      'histogram',
-      'Time the server did not answer during a switch: from stopping the old server to the first healthy answer.',
-      [
-        ...RESTART_WINDOW_BUCKETS.map(
-          (bound, i) =>
-            `alki_agent_restart_window_seconds_bucket{le="${bound}"} ${this.windowCounts[i] ?? 0}`,
-        ),
-        `alki_agent_restart_window_seconds_bucket{le="+Inf"} ${this.windowCount}`,
-        `alki_agent_restart_window_seconds_sum ${this.windowSum}`,
-        `alki_agent_restart_window_seconds_count ${this.windowCount}`,
-      ],
-    );
+    this.bundleInfo.reset();
+    if (bundle)
+      this.bundleInfo.set(
+        { channel: state.channel, digest: bundle.digest, name: bundle.name, version: bundle.version },
+        1,
+      );
+    this.lastCheck.reset();
+    if (state?.lastCheck) this.lastCheck.set({}, seconds(state.lastCheck.at));
     const health = healthState(state);
-    metric(
-      'alki_agent_health_state',
-      'gauge',
-      'The agent health: 1 for the state it is in, 0 for the others.',
-      HEALTH_STATES.map((s) => `alki_agent_health_state{state="${s}"} ${s === health ? 1 : 0}`),
-    );
-    return `${lines.join('\n')}\n`;
+    for (const s of HEALTH_STATES) this.health.set({ state: s }, s === health ? 1 : 0);
   }
 }
 
@@ -188,9 +172,7 @@ export async function serveMetrics(
       return;
     }
     if (path === '/metrics') {
-      res
-        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
-        .end(metrics.render());
+      res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(metrics.render());
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');

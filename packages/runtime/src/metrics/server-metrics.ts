@@ -1,4 +1,4 @@
-import { MetricsRegistry } from './prometheus.js';
+import { MetricsRegistry } from '@alki/metrics';
 
 // Latency buckets in seconds, from a fast tokenizer-bound reply to a long
 // CPU generation; time to first token gets finer low buckets.
@@ -8,7 +8,7 @@ const FIRST_TOKEN_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 /** The metrics every Alki server exposes on /metrics, whatever the engine. */
 export function createServerMetrics() {
   const registry = new MetricsRegistry();
-  return {
+  const metrics = {
     registry,
     requests: registry.counter('alki_requests_total', 'HTTP requests answered, by route and status code.'),
     errors: registry.counter(
@@ -29,6 +29,9 @@ export function createServerMetrics() {
       FIRST_TOKEN_BUCKETS,
     ),
   };
+  // Shown as 0 from the start, so a scrape before the first request sees it.
+  metrics.inFlight.set({}, 0);
+  return metrics;
 }
 
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;

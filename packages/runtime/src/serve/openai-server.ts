@@ -3,6 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { createSecureContext as tlsContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import { METRICS_CONTENT_TYPE } from '@alki/metrics';
 import { RuntimeError } from '../errors.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
 import {
@@ -323,7 +324,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
       const extra = engine.metricsText ? await engine.metricsText().catch(() => '') : '';
       const text = metrics.registry.render() + extra;
       response.writeHead(200, {
-        'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+        'Content-Type': METRICS_CONTENT_TYPE,
         'Content-Length': Buffer.byteLength(text),
       });
       response.end(text);
@@ -346,7 +347,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
     const generation = path in GENERATION_ROUTES;
     if (generation) {
       inFlight++;
-      metrics.inFlight.add(1);
+      metrics.inFlight.add({}, 1);
     }
     route(request, response, path, started)
       .catch((error: unknown) => {
@@ -369,7 +370,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
         log(`${request.method} ${path} ${status} ${Math.round(now() - started)} ms`);
         if (generation) {
           inFlight--;
-          metrics.inFlight.add(-1);
+          metrics.inFlight.add({}, -1);
           if (inFlight === 0) drained?.();
         }
       });

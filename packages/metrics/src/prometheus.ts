@@ -3,6 +3,9 @@
 
 type Labels = Record<string, string>;
 
+/** The Content-Type of a /metrics answer in the text exposition format 0.0.4. */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
 function labelKey(labels: Labels): string {
   return JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
 }
@@ -27,29 +30,25 @@ interface Metric {
   render(): string[];
 }
 
-export class Counter implements Metric {
-  private readonly values = new Map<string, { labels: Labels; value: number }>();
+// A series exists from its first update on, so a metric with labels shows
+// only the label sets it has seen; an unlabelled one that must show 0 before
+// anything happens is started with `inc({}, 0)` or `set({}, 0)`.
+abstract class SingleValueMetric implements Metric {
+  protected readonly values = new Map<string, { labels: Labels; value: number }>();
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
 
-  inc(labels: Labels = {}, by = 1): void {
+  protected update(labels: Labels, change: (value: number) => number): void {
     const key = labelKey(labels);
     const entry = this.values.get(key) ?? { labels, value: 0 };
-    entry.value += by;
+    entry.value = change(entry.value);
     this.values.set(key, entry);
   }
 
   get(labels: Labels = {}): number {
     return this.values.get(labelKey(labels))?.value ?? 0;
-  }
-
-  /** The sum over every label set, or over those `match` accepts. */
-  total(match: (labels: Labels) => boolean = () => true): number {
-    let sum = 0;
-    for (const { labels, value } of this.values.values()) if (match(labels)) sum += value;
-    return sum;
   }
 
   render(): string[] {
@@ -59,23 +58,31 @@ export class Counter implements Metric {
   }
 }
 
-export class Gauge implements Metric {
-  private value = 0;
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
-
-  add(by: number): void {
-    this.value += by;
+export class Counter extends SingleValueMetric {
+  inc(labels: Labels = {}, by = 1): void {
+    this.update(labels, (value) => value + by);
   }
 
-  get(): number {
-    return this.value;
+  /** The sum over every label set, or over those `match` accepts. */
+  total(match: (labels: Labels) => boolean = () => true): number {
+    let sum = 0;
+    for (const { labels, value } of this.values.values()) if (match(labels)) sum += value;
+    return sum;
+  }
+}
+
+export class Gauge extends SingleValueMetric {
+  set(labels: Labels, value: number): void {
+    this.update(labels, () => value);
   }
 
-  render(): string[] {
-    return [`${this.name} ${renderNumber(this.value)}`];
+  add(labels: Labels, by: number): void {
+    this.update(labels, (value) => value + by);
+  }
+
+  /** Drops every series, for a gauge whose label sets describe what is true now (such as an `_info` gauge). */
+  reset(): void {
+    this.values.clear();
   }
 }
 
@@ -90,15 +97,25 @@ export class Histogram implements Metric {
     readonly buckets: readonly number[],
   ) {}
 
-  observe(value: number, labels: Labels = {}): void {
+  private seriesOf(labels: Labels) {
     const key = labelKey(labels);
     const entry = this.series.get(key) ?? { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+    this.series.set(key, entry);
+    return entry;
+  }
+
+  observe(value: number, labels: Labels = {}): void {
+    const entry = this.seriesOf(labels);
     this.buckets.forEach((bound, i) => {
       if (value <= bound) entry.counts[i]++;
     });
     entry.sum += value;
     entry.count++;
-    this.series.set(key, entry);
+  }
+
+  /** Starts the series of `labels` with no observations, so it renders before the first one. */
+  zero(labels: Labels = {}): void {
+    this.seriesOf(labels);
   }
 
   /** Sum and count of the observations of every label set together. */
@@ -126,7 +143,15 @@ export class Histogram implements Metric {
   }
 }
 
-/** A set of metrics rendered together on /metrics. */
+/**
+ * A set of metrics rendered together on /metrics, in the order they were added.
+ *
+ * @example
+ * const registry = new MetricsRegistry();
+ * const requests = registry.counter('demo_requests_total', 'Requests answered, by route.');
+ * requests.inc({ route: '/health' });
+ * registry.render(); // '# HELP demo_requests_total ...\n# TYPE demo_requests_total counter\ndemo_requests_total{route="/health"} 1\n'
+ */
 export class MetricsRegistry {
   private readonly metrics: Array<{ metric: Metric; type: string }> = [];
 
