@@ -109,5 +109,3 @@ export type {
   FleetStatus,
   StatusOptions,
 } from './status/fleet-status.js';
-export { parseMetricsText, sumMetric } from './status/metrics-text.js';
-export type { MetricSample } from './status/metrics-text.js';

@@ -5,7 +5,6 @@ import { RUNTIME_IMAGE } from '../__fixtures__/fleets.js';
 import { resolveInventory } from '../inventory/inventory.js';
 import { parseFleet } from '../inventory/parse-fleet.js';
 import { fleetStatus } from './fleet-status.js';
-import { parseMetricsText, sumMetric } from './metrics-text.js';
 
 const DIGEST = `sha256:${'d'.repeat(64)}`;
 
@@ -145,20 +144,5 @@ describe('fleetStatus', () => {
     const inventory = resolveInventory(parseFleet(fleet(ports), 'shop.yaml'));
     await fleetStatus(inventory, { intervalMs: 0, concurrency: 2 });
     expect(most).toBe(2);
-  });
-});
-
-describe('parseMetricsText', () => {
-  it('reads labels with escapes, +Inf and skips comments and malformed lines', () => {
-    const samples = parseMetricsText(
-      '# HELP x y\nx{a="q\\"uote",b="line\\nbreak"} 1.5\nx_bucket{le="+Inf"} +Inf\nnot a metric line\nx 2\n',
-    );
-    expect(samples).toEqual([
-      { name: 'x', labels: { a: 'q"uote', b: 'line\nbreak' }, value: 1.5 },
-      { name: 'x_bucket', labels: { le: '+Inf' }, value: Infinity },
-      { name: 'x', labels: {}, value: 2 },
-    ]);
-    expect(sumMetric(samples, 'x')).toBe(3.5);
-    expect(sumMetric(samples, 'missing')).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import { abortableSleep } from '@alki/oci';
 import type { Inventory } from '../inventory/inventory.js';
 import { GENERATION_ROUTES, METRICS } from '../metrics/series.js';
-import { MAX_METRICS_BYTES, parseMetricsText, sumMetric, type MetricSample } from './metrics-text.js';
+import { MAX_METRICS_BYTES, parseMetricsText, sumMetric, type MetricSample } from '@alki/metrics';
 
 export const DEFAULT_STATUS_CONCURRENCY = 16;
 export const DEFAULT_STATUS_TIMEOUT_MS = 5_000;

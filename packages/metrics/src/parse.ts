@@ -22,6 +22,12 @@ function parseValue(text: string): number {
   return Number(text);
 }
 
+// One pass, so that an escaped backslash before an n (`C:\\new`) stays a
+// backslash and an n: the three escapes of the exposition format.
+function unescapeLabel(value: string): string {
+  return value.replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
+}
+
 /**
  * The samples of a /metrics page.
  *
@@ -37,7 +43,7 @@ export function parseMetricsText(text: string): MetricSample[] {
     if (!match) continue;
     const labels: Record<string, string> = {};
     for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) {
-      labels[key] = value.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+      labels[key] = unescapeLabel(value);
     }
     const value = parseValue(match[3]);
     if (!Number.isNaN(value)) samples.push({ name: match[1], labels, value });
