@@ -55,3 +55,4 @@ export {
   writeScriptedLlamaGguf,
 } from './scripted-gguf.js';
 export type { ScriptedLlamaGguf } from './scripted-gguf.js';
+export { importRefusing } from './import-refusing.js';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Llama } from 'node-llama-cpp';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { importRefusing } from '@alki/testkit';
 import { probeGpus } from './gpu.js';
 
 const NO_GPU = { backend: null, devices: [], vramTotalBytes: 0, vramFreeBytes: 0, unifiedBytes: 0 };
@@ -63,23 +62,8 @@ describe('probeGpus', () => {
 });
 
 describe('loading @alki/calibrate', () => {
-  // A Node process with a resolve hook that refuses node-llama-cpp, so a
-  // static import of it anywhere below the entry point fails the import.
-  function importRefusingNodeLlamaCpp(entry: string) {
-    const hook = `export async function resolve(specifier, context, next) {
-      if (specifier === 'node-llama-cpp') throw new Error('node-llama-cpp imported by ' + context.parentURL);
-      return next(specifier, context);
-    }`;
-    const script = `import { register } from 'node:module';
-      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
-      await import(${JSON.stringify(new URL(entry, import.meta.url).href)});`;
-    const env = { ...process.env, NODE_OPTIONS: '', FORCE_COLOR: undefined, NO_COLOR: '1' };
-    return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: fileURLToPath(new URL('.', import.meta.url)),
-      encoding: 'utf8',
-      env,
-    });
-  }
+  const importRefusingNodeLlamaCpp = (entry: string) =>
+    importRefusing(new URL(entry, import.meta.url), 'node-llama-cpp');
 
   it('does not load node-llama-cpp (the GPU probe and the workers load it when they run)', () => {
     const run = importRefusingNodeLlamaCpp('../index.ts');

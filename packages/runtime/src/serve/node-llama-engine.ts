@@ -1,15 +1,10 @@
 import os from 'node:os';
-import {
-  getLlama,
-  LlamaChat,
-  LlamaLogLevel,
-  LlamaCompletion,
-  resolveChatWrapper,
-  type Llama,
-  type LlamaContextSequence,
-  type LlamaEmbeddingContext,
-  type LlamaGrammar,
-  type LlamaModel,
+import type {
+  Llama,
+  LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaGrammar,
+  LlamaModel,
 } from 'node-llama-cpp';
 import { RuntimeError } from '../errors.js';
 import type { GenerationRequest, GenerationResult } from '../openai/protocol.js';
@@ -105,6 +100,10 @@ function contextExceeded(promptTokens: number, contextSize: number): RuntimeErro
  * const server = await startOpenAiServer({ engine, port: 8080 });
  */
 export async function createNodeLlamaEngine(options: NodeLlamaEngineOptions): Promise<Engine> {
+  // Loaded here, not with the module: @alki/runtime's index reaches this file, and node-llama-cpp's own index
+  // costs about 0.3 s and 25 MB to every process that imports the runtime (alki serve with llama-server, the agent).
+  const { getLlama, LlamaChat, LlamaCompletion, LlamaLogLevel, resolveChatWrapper } =
+    await import('node-llama-cpp');
   const parallel = Math.max(1, options.parallel ?? 4);
   const threads = effectiveThreads(options.threads);
   const llama =
