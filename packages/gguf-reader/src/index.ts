@@ -36,9 +36,10 @@ export {
   isProcessAlive,
   ownerAfterPrefix,
   removeDeadProcessLeftovers,
-  removeDeadTempSiblings,
   tempSibling,
 } from './temp-files.js';
+export { commitFileSet, removeDeadTempSiblings, rollForwardFileSets } from './file-set.js';
+export type { FileSetFileSystem, FileSetOptions, FileSetRecovery, FileSetRename } from './file-set.js';
 export { createGgufWriter } from './writer.js';
 export type {
   GgufWriter,

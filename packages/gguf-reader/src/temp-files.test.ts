@@ -1,26 +1,14 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  isProcessAlive,
-  ownerAfterPrefix,
-  removeDeadProcessLeftovers,
-  removeDeadTempSiblings,
-  tempSibling,
-} from './temp-files.js';
+import { deadPid } from './__fixtures__/dead-pid.js';
+import { ownerAfterPrefix, removeDeadProcessLeftovers, tempSibling } from './temp-files.js';
+import { removeDeadTempSiblings } from './file-set.js';
 import { createGgufWriter, ggufEntry, GgmlType } from './index.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-temp-files-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-// The id of a process that has exited and been reaped.
-function deadPid(): number {
-  const pid = spawnSync(process.execPath, ['-e', '']).pid;
-  if (pid === undefined || isProcessAlive(pid)) throw new Error('no dead process id to test with');
-  return pid;
-}
 
 describe('temp files beside a destination', () => {
   it('names a temp file after the destination and this process', () => {

@@ -7,7 +7,7 @@ import path from 'node:path';
 // when a process is killed (SIGKILL, power loss: no cleanup code runs) the next
 // write to the same destination can tell its leftovers from a live writer's.
 //   .<destination name>.<pid>.<tag>.tmp
-function tempOwner(destination: string): (name: string) => number | undefined {
+export function tempOwner(destination: string): (name: string) => number | undefined {
   const prefix = `.${path.basename(destination)}.`;
   return (name) => {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) return undefined;
@@ -104,16 +104,4 @@ export async function removeDeadProcessLeftovers(
     }
   }
   return removed;
-}
-
-/**
- * Removes the temp files and directories (see `tempSibling`) that dead
- * processes left beside `destination`; a live process's are kept. Returns
- * the names removed.
- *
- * @example
- * await removeDeadTempSiblings('/models/out.gguf'); // ['.out.gguf.4242.9f86d081.tmp']
- */
-export function removeDeadTempSiblings(destination: string): Promise<string[]> {
-  return removeDeadProcessLeftovers(path.dirname(path.resolve(destination)), tempOwner(destination));
 }

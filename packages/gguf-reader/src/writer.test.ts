@@ -239,6 +239,18 @@ describe('createGgufWriter', () => {
     expect(fs.readdirSync(dir).filter((name) => name.includes('existing.gguf.'))).toEqual([]);
   });
 
+  it('prepare leaves a complete, closed temp file for the caller to rename, and abort still removes it', async () => {
+    const target = path.join(dir, 'prepared.gguf');
+    const writer = await createGgufWriter(target, { metadata: [], tensors: specs });
+    for (const bytes of data) await writer.writeTensorData(bytes);
+    const temp = await writer.prepare();
+    expect({ dir: path.dirname(temp), exists: fs.existsSync(target) }).toEqual({ dir, exists: false });
+    expect((await openGguf(temp)).tensors).toEqual(writer.tensors);
+    await expect(writer.finish()).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await writer.abort();
+    expect(fs.existsSync(temp)).toBe(false);
+  });
+
   it('on a full disk, fails with a typed environment error and leaves no file behind', async () => {
     // The real file system, except that writes fail with ENOSPC after 1000 bytes.
     let written = 0;

@@ -4,7 +4,8 @@ import { GgufError } from './errors.js';
 import { ggufEntry } from './metadata.js';
 import { layoutTensors, serializeGgufHeader, type GgufTensorSpec } from './serialize.js';
 import { fileSystemError } from './sources/file-source.js';
-import { removeDeadTempSiblings, tempSibling } from './temp-files.js';
+import { removeDeadTempSiblings } from './file-set.js';
+import { tempSibling } from './temp-files.js';
 import type { GgufMetadataEntry, GgufTensorInfo } from './types.js';
 
 export interface GgufWriterContent {
@@ -60,7 +61,13 @@ export interface GgufWriter {
   writeTensorData(chunk: Uint8Array): Promise<void>;
   /** Checks every byte arrived, flushes to disk and renames the file into place. */
   finish(): Promise<void>;
-  /** Removes the partial file; safe to call more than once or after a failure. */
+  /**
+   * Checks every byte arrived, flushes to disk and closes the temp file, and
+   * returns its path, leaving the rename to the caller: `commitFileSet` renames
+   * several such files (the shards of a split model) into place as one.
+   */
+  prepare(): Promise<string>;
+  /** Removes the partial (or prepared) temp file; safe to call more than once or after a failure. */
   abort(): Promise<void>;
 }
 
@@ -246,6 +253,16 @@ class StreamingWriter implements GgufWriter {
   }
 
   async finish(): Promise<void> {
+    const temp = await this.prepare();
+    try {
+      await this.fileSystem.rename(temp, this.destination);
+    } catch (error) {
+      await this.abort();
+      throw fileSystemError(error, this.destination, 'write');
+    }
+  }
+
+  async prepare(): Promise<string> {
     await this.stopIfFlushFailed();
     this.checkOpen();
     if (this.tensorIndex < this.tensors.length) {
@@ -263,11 +280,11 @@ class StreamingWriter implements GgufWriter {
       await this.handle.sync();
       await this.handle.close();
       this.closed = true;
-      await this.fileSystem.rename(this.temp, this.destination);
     } catch (error) {
       await this.abort();
       throw fileSystemError(error, this.destination, 'write');
     }
+    return this.temp;
   }
 
   async abort(): Promise<void> {

@@ -5,10 +5,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  commitFileSet,
   createGgufWriter,
   fileSource,
   ggmlTypeInfo,
   openGgufModel,
+  rollForwardFileSets,
   tensorByteSize,
   type ByteSource,
   type GgmlType,
@@ -81,6 +83,12 @@ export interface QuantizeGgufOptions extends Omit<PlanOptions, 'importance'> {
   /** Measure each output type's quantization error (and with imatrix, the error without it); slower. */
   report?: boolean;
   onProgress?: (progress: QuantizeProgress) => void;
+  /**
+   * Told, before anything is written, of each shard set that an interrupted
+   * quantization left in the output directory and that was completed (rolled
+   * forward) or could not be.
+   */
+  onWarning?: (message: string) => void;
   signal?: AbortSignal;
 }
 
@@ -138,6 +146,14 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
   options.signal?.throwIfAborted();
   const model = await openGgufModel(path.resolve(options.input), { signal: options.signal });
   const outputs = outputPaths(options, options.keepSplit ? model.shards.length : 1);
+  // A shard set whose renames a kill cut short is completed before anything
+  // looks at what exists: its journal says every shard was whole.
+  const recovery = await rollForwardFileSets(path.dirname(outputs[0]));
+  if (recovery.completed.length > 0)
+    options.onWarning?.(
+      `Completed an interrupted write: renamed ${recovery.completed.join(', ')} into place.`,
+    );
+  for (const warning of recovery.warnings) options.onWarning?.(warning);
   for (const output of outputs) {
     if (model.shards.some((shard) => path.resolve(shard.location) === output)) {
       throw new QuantizerError('OUTPUT_EXISTS', 'The output path is the input file.', {
@@ -154,6 +170,8 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
   const imatrix = options.imatrix && (await loadImatrix(options.imatrix));
   const sources: ByteSource[] = [];
   const writers: GgufWriter[] = [];
+  // Once the shards go to commitFileSet, their temp files are its to remove or keep.
+  let handedOver = false;
   let pool: WorkerPool | undefined;
   try {
     for (const shard of model.shards) sources.push(await fileSource(shard.location));
@@ -211,8 +229,15 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
         );
       else await copyTensor(planned, from, writers[planned.split], progress, options.signal);
     }
-    // Every shard is complete before any is renamed into place.
-    for (const writer of writers) await writer.finish();
+    if (options.keepSplit) {
+      // Every shard is complete and durable before any is renamed into place,
+      // and the renames are journaled, so a kill between two of them leaves a
+      // set the next write here completes, never old shards beside new ones.
+      const temps: string[] = [];
+      for (const writer of writers) temps.push(await writer.prepare());
+      handedOver = true;
+      await commitFileSet(temps.map((temp, split) => ({ from: temp, to: outputs[split] })));
+    } else await writers[0].finish();
     return {
       output: outputs[0],
       outputs,
@@ -232,7 +257,7 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
       ...(imatrix && { imatrix: imatrix.summary }),
     };
   } catch (error) {
-    for (const writer of writers) await writer.abort();
+    if (!handedOver) for (const writer of writers) await writer.abort();
     throw error;
   } finally {
     await pool?.close();

@@ -243,6 +243,7 @@ export const quantizeCommand: AlkiCommandBody = {
       threads,
       overwrite: argv.force,
       signal,
+      onWarning: (message) => out.warn(message),
       onProgress: (p) => {
         progress.step(p.tensor);
         progress.update(p.bytesDone, p.bytesTotal);
