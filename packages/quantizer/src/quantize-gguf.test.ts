@@ -340,6 +340,47 @@ describe('quantizeGguf with the metadata and layout flags of llama-quantize', ()
         fs.readFileSync(path.join(splitDir, `ref-${shard}-of-00003.gguf`)),
       );
     }
+    expect(fs.readdirSync(splitDir).filter((name) => name.startsWith('.'))).toEqual([]);
+
+    // A rename that fails part way (shard 2's destination is a directory)
+    // leaves shard 1 renamed and a journal; the next quantize to the same
+    // output renames shards 2 and 3 first, says so, and then finds it exists.
+    const blocked = path.join(splitDir, 'again-00002-of-00003.gguf');
+    fs.mkdirSync(blocked);
+    fs.writeFileSync(path.join(blocked, 'keep'), '');
+    const again = {
+      input: first,
+      output: path.join(splitDir, 'again.gguf'),
+      mix: 'Q4_K_M',
+      keepSplit: true,
+      threads: 2,
+    } as const;
+    await expect(quantizeGguf({ ...again, overwrite: true })).rejects.toMatchObject({
+      message: expect.stringContaining('The set is recorded in'),
+      details: { path: blocked },
+    });
+    expect(
+      fs.readdirSync(splitDir).filter((name) => name.startsWith('.again-') || name.startsWith('.alki-set-')),
+    ).toHaveLength(3);
+    fs.rmSync(blocked, { recursive: true });
+    const warnings: string[] = [];
+    await expect(
+      quantizeGguf({ ...again, onWarning: (message) => warnings.push(message) }),
+    ).rejects.toMatchObject({
+      code: 'OUTPUT_EXISTS',
+    });
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^Completed an interrupted write: renamed .*again-00002-of-00003\.gguf, .*again-00003-of-00003\.gguf into place\.$/,
+      ),
+    ]);
+    for (const shard of ['00001', '00002', '00003']) {
+      expectSameBytes(
+        fs.readFileSync(path.join(splitDir, `again-${shard}-of-00003.gguf`)),
+        fs.readFileSync(path.join(splitDir, `ref-${shard}-of-00003.gguf`)),
+      );
+    }
+    expect(fs.readdirSync(splitDir).filter((name) => name.startsWith('.'))).toEqual([]);
   });
 });
 
