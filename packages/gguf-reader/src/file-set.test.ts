@@ -4,13 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { deadPid } from './__fixtures__/dead-pid.js';
-import {
-  commitFileSet,
-  parseJournal,
-  removeDeadTempSiblings,
-  rollForwardFileSets,
-  type FileSetFileSystem,
-} from './file-set.js';
+import { failingFileSystem } from './__fixtures__/failing-file-system.js';
+import { commitFileSet, parseJournal, removeDeadTempSiblings, rollForwardFileSets } from './file-set.js';
 import { createGgufWriter, ggufEntry, GgmlType } from './index.js';
 import { tempSibling } from './temp-files.js';
 
@@ -44,38 +39,6 @@ function contents(dir: string): Record<string, string> {
 
 const allNew = { [SHARDS[0]]: 'new 1', [SHARDS[1]]: 'new 2', [SHARDS[2]]: 'new 3' };
 
-/** The real file system, with the `failAt`-th rename (1-based) failing as a full disk would, or `writeNewFile` failing. */
-function failing(fault: { renameAt?: number; journal?: boolean }): FileSetFileSystem & { renames: number } {
-  const real = {
-    readdir: (dir: string) => fs.promises.readdir(dir),
-    readFile: (file: string) => fs.promises.readFile(file, 'utf8'),
-    writeNewFile: (file: string, text: string) => fs.promises.writeFile(file, text, { flag: 'wx' }),
-    rm: (file: string, options: { force: true }) => fs.promises.rm(file, options),
-    exists: async (file: string) => fs.existsSync(file),
-    syncDirectory: async () => undefined,
-  };
-  const enospc = (file: string) =>
-    Object.assign(new Error('no space left on device'), { code: 'ENOSPC', path: file });
-  const fileSystem = {
-    ...real,
-    renames: 0,
-    async writeNewFile(file: string, text: string) {
-      if (fault.journal) {
-        // Half the journal reaches the disk before the disk fills.
-        await fs.promises.writeFile(file, text.slice(0, text.length / 2), { flag: 'wx' });
-        throw enospc(file);
-      }
-      return real.writeNewFile(file, text);
-    },
-    async rename(from: string, to: string) {
-      fileSystem.renames++;
-      if (fileSystem.renames === fault.renameAt) throw enospc(to);
-      return fs.promises.rename(from, to);
-    },
-  };
-  return fileSystem;
-}
-
 function journalName(owner: number): string {
   return `.alki-set-${owner}-0a1b2c3d.journal`;
 }
@@ -97,7 +60,7 @@ describe('commitFileSet', () => {
     async (failAt) => {
       const { dir, renames } = setUp(`rename-${failAt}`);
       await expect(
-        commitFileSet(renames, { fileSystem: failing({ renameAt: failAt }) }),
+        commitFileSet(renames, { fileSystem: failingFileSystem({ renameAt: failAt }) }),
       ).rejects.toMatchObject({
         code: 'WRITE_FAILED',
         category: 'environment',
@@ -120,7 +83,7 @@ describe('commitFileSet', () => {
 
   it('drops the whole set, destinations untouched, when the journal cannot be written', async () => {
     const { dir, renames } = setUp('journal-fails');
-    const fileSystem = failing({ journal: true });
+    const fileSystem = failingFileSystem({ journal: true });
     await expect(commitFileSet(renames, { fileSystem })).rejects.toMatchObject({ code: 'WRITE_FAILED' });
     expect(fileSystem.renames).toBe(0);
     expect(contents(dir)).toEqual({ [SHARDS[0]]: 'old 1', [SHARDS[1]]: 'old 2', [SHARDS[2]]: 'old 3' });
@@ -131,7 +94,7 @@ describe('commitFileSet', () => {
     const to = path.join(dir, 'out.gguf');
     const from = tempSibling(to);
     fs.writeFileSync(from, 'new');
-    const fileSystem = failing({});
+    const fileSystem = failingFileSystem({});
     const written: string[] = [];
     await commitFileSet([{ from, to }], {
       fileSystem: { ...fileSystem, writeNewFile: async (file) => void written.push(file) },

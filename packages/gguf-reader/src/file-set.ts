@@ -304,6 +304,36 @@ export async function rollForwardFileSets(
 }
 
 /**
+ * The journal in `dir` (of any owner) that still has a temp file to rename
+ * onto one of `names`, if any: those files are a set being replaced, or whose
+ * replacement a kill cut short, and may be half old, half new until a write
+ * to the directory rolls it forward.
+ *
+ * @example
+ * await unfinishedFileSet('/models', ['out-00001-of-00002.gguf', 'out-00002-of-00002.gguf']);
+ * // '/models/.alki-set-4242-9f86d081.journal' or undefined
+ */
+export async function unfinishedFileSet(
+  dir: string,
+  names: string[],
+  options: FileSetOptions = {},
+): Promise<string | undefined> {
+  const fileSystem = options.fileSystem ?? nodeFileSystem;
+  const journals = (await fileSystem.readdir(dir).catch(() => [] as string[])).filter(
+    (name) => name.endsWith(JOURNAL_SUFFIX) && journalOwner(name) !== undefined,
+  );
+  for (const name of journals) {
+    const journal = path.join(dir, name);
+    const text = await fileSystem.readFile(journal).catch(() => undefined);
+    const parsed = text === undefined ? undefined : parseJournal(text, journalOwner(name)!);
+    if (!parsed || 'problem' in parsed) continue;
+    for (const { from, to } of parsed.renames)
+      if (names.includes(to) && (await fileSystem.exists(path.join(dir, from)))) return journal;
+  }
+  return undefined;
+}
+
+/**
  * Removes the temp files and directories (see `tempSibling`) that dead
  * processes left beside `destination`; a live process's are kept. File sets
  * that dead processes committed in that directory are rolled forward first

@@ -2,11 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { failingFileSystem } from './__fixtures__/failing-file-system.js';
 import {
+  commitFileSet,
   createGgufWriter,
+  getMetadata,
   ggufEntry,
   GgmlType,
   openGgufModel,
+  rollForwardFileSets,
   splitShardLocations,
   type GgufMetadataEntry,
 } from './index.js';
@@ -95,6 +99,44 @@ describe('openGgufModel', () => {
     await expect(openGgufModel(`${dup}-00001-of-00002.gguf`)).rejects.toMatchObject({
       code: 'SPLIT_MISMATCH',
     });
+  });
+
+  it('refuses a set whose replacement was cut short between two renames, until it is rolled forward', async () => {
+    const setDir = fs.mkdtempSync(path.join(dir, 'replaced-'));
+    const shards = [1, 2].map((n) => path.join(setDir, `m-0000${n}-of-00002.gguf`));
+    const shardNames = [['a'], ['b']];
+    const write = async (name: string) => {
+      const temps: string[] = [];
+      for (const [no, file] of shards.entries()) {
+        const writer = await createGgufWriter(file, {
+          metadata: [
+            ggufEntry.string('general.architecture', 'llama'),
+            ggufEntry.string('general.name', name),
+            ggufEntry.uint16('split.no', no),
+            ggufEntry.uint16('split.count', 2),
+            ggufEntry.int32('split.tensors.count', 2),
+          ],
+          tensors: shardNames[no].map((tensor) => ({ name: tensor, type: GgmlType.F32, dims: [8] })),
+        });
+        await writer.writeTensorData(new Uint8Array(32));
+        temps.push(await writer.prepare());
+      }
+      return temps.map((from, i) => ({ from, to: shards[i] }));
+    };
+    await commitFileSet(await write('old'));
+    // The second shard's rename fails: shard 1 is new, shard 2 old.
+    await expect(
+      commitFileSet(await write('new'), { fileSystem: failingFileSystem({ renameAt: 2 }) }),
+    ).rejects.toMatchObject({
+      code: 'WRITE_FAILED',
+    });
+    await expect(openGgufModel(shards[0])).rejects.toMatchObject({
+      code: 'SPLIT_MISMATCH',
+      details: { location: shards[0], journal: expect.stringContaining('.alki-set-') },
+    });
+    await rollForwardFileSets(setDir);
+    const model = await openGgufModel(shards[1]);
+    expect(model.shards.map(({ file }) => getMetadata(file, 'general.name'))).toEqual(['new', 'new']);
   });
 
   it('names shard locations for paths and URLs', () => {

@@ -1,6 +1,8 @@
+import path from 'node:path';
 import { GgufError } from './errors.js';
+import { unfinishedFileSet } from './file-set.js';
 import { getMetadata } from './metadata.js';
-import { openGguf, type OpenGgufOptions } from './open-gguf.js';
+import { isUrl, openGguf, type OpenGgufOptions } from './open-gguf.js';
 import type { GgufFile, GgufMetadataEntry, GgufTensorInfo } from './types.js';
 import { valueText } from './value-types.js';
 
@@ -58,6 +60,7 @@ export function splitShardLocations(location: string): string[] | undefined {
  */
 export async function openGgufModel(location: string, options: OpenGgufOptions = {}): Promise<GgufModel> {
   const locations = splitShardLocations(location) ?? [location];
+  if (locations.length > 1 && !isUrl(location)) await refuseUnfinishedSet(locations);
   const shards: GgufShard[] = [];
   for (const shardLocation of locations) {
     options.signal?.throwIfAborted();
@@ -100,6 +103,26 @@ function checkShards(shards: GgufShard[]): void {
       shards[0].location,
     );
   }
+}
+
+// Shards written as one set (commitFileSet) whose renames a kill cut short
+// may be missing, or pass every check of checkShards with old shards beside
+// new ones (an interrupted `quantize --keep-split --force`): the journal says so.
+async function refuseUnfinishedSet(locations: string[]): Promise<void> {
+  const dir = path.dirname(path.resolve(locations[0]));
+  const journal = await unfinishedFileSet(
+    dir,
+    locations.map((location) => path.basename(location)),
+  );
+  if (journal === undefined) return;
+  throw new GgufError(
+    'SPLIT_MISMATCH',
+    `The shards of ${locations[0]} are being replaced, or their replacement was interrupted: ${journal} lists shards not yet renamed into place, so old and new shards may be mixed.`,
+    {
+      details: { location: locations[0], journal },
+      hint: 'Wait for the write to finish, or run the interrupted alki quantize again: it completes the set first.',
+    },
+  );
 }
 
 function mismatch(message: string, location: string): GgufError {

@@ -124,6 +124,13 @@ describe('alki quantize --keep-split killed between two shard renames', () => {
     expect(shardStates(dir, old)).toEqual(['new', 'old', 'old']);
     expectJournalAndTemps(dir, SHARDS.slice(1));
 
+    // Until then inspect refuses the set (exit 3), naming the journal, rather than show a mixed model.
+    const inspected = await runAlki(['inspect', path.join(dir, SHARDS[0])], tmp);
+    expect({
+      code: inspected.code,
+      journal: inspected.lines.some((line) => /\.alki-set-\d+-[0-9a-f]{8}\.journal/.test(line)),
+    }).toEqual({ code: 3, journal: true });
+
     // Rolled forward before anything else: a plain quantize (no --force) already finds the whole new set.
     const refused = await runAlki(args.slice(0, -1), tmp);
     expect({ code: refused.code, shards: shardStates(dir, old), left: entriesBelow(dir, SHARDS) }).toEqual({
