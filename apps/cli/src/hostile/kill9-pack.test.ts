@@ -2,13 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
 import {
-  ALKI,
   describeReport,
   entriesBelow,
   KILL_RUNS,
   killAtRandomMoments,
+  killAtRename,
   runAlki,
   treeDigest,
   type Outcome,
@@ -71,28 +70,7 @@ describe('alki pack --force killed between its two renames', () => {
     expect((await runAlki([...pack, '--name', 'alki-demo-old'], tmp)).code).toBe(0);
     const oldDigest = treeDigest(out);
 
-    const straced = spawnSync(
-      'strace',
-      [
-        '-qq',
-        '-o',
-        '/dev/null',
-        '-e',
-        'trace=rename',
-        '-e',
-        'inject=rename:signal=KILL:when=2',
-        process.execPath,
-        ALKI,
-        ...pack,
-        '--force',
-      ],
-      { env: { ...process.env, NODE_OPTIONS: '', TMPDIR: tmp, NO_COLOR: '1', FORCE_COLOR: undefined } },
-    );
-    // strace ends itself with the signal that ended the CLI.
-    expect({ signal: straced.signal, stderr: straced.signal ? '' : String(straced.stderr) }).toEqual({
-      signal: 'SIGKILL',
-      stderr: '',
-    });
+    killAtRename([...pack, '--force'], tmp, { when: 2 });
     const retired = fs.readdirSync(dir).filter((name) => name.startsWith('.bundle.alki-old-'));
     expect({
       destination: treeDigest(out),

@@ -1,11 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { isProcessAlive } from '@alki/gguf-reader';
 import { generateCheckpoint, nativeTools } from '@alki/testkit';
-import { ALKI, entriesBelow, runAlki, treeDigest } from './__fixtures__/kill9-harness.js';
+import { entriesBelow, killAtRename, runAlki, treeDigest } from './__fixtures__/kill9-harness.js';
 
 // `alki quantize --keep-split` killed with SIGKILL exactly between two shard
 // renames: strace kills the CLI as it enters its second rename(2). Node
@@ -39,38 +39,9 @@ beforeAll(async () => {
 }, 900_000);
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-/** Runs `alki ARGS` under strace, which SIGKILLs it as it enters its second rename(2). */
+// The second rename of the one thread-pool thread (see above) is the second shard's.
 function killAtSecondRename(args: string[]): void {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_OPTIONS: '',
-    TMPDIR: tmp,
-    NO_COLOR: '1',
-    UV_THREADPOOL_SIZE: '1',
-  };
-  delete env.FORCE_COLOR;
-  const straced = spawnSync(
-    'strace',
-    [
-      '-f',
-      '-qq',
-      '-o',
-      '/dev/null',
-      '-e',
-      'trace=rename',
-      '-e',
-      'inject=rename:signal=KILL:when=2',
-      process.execPath,
-      ALKI,
-      ...args,
-    ],
-    { env },
-  );
-  // strace ends itself with the signal that ended the CLI.
-  expect({ signal: straced.signal, stderr: straced.signal ? '' : String(straced.stderr) }).toEqual({
-    signal: 'SIGKILL',
-    stderr: '',
-  });
+  killAtRename(args, tmp, { when: 2, followThreads: true, env: { UV_THREADPOOL_SIZE: '1' } });
 }
 
 /** The shards' digests, by whether they equal the reference run's (`new`), `old`'s, or neither. */

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,16 +27,62 @@ export interface AlkiRun {
   ms: number;
 }
 
+// The CLI as a user runs it: not with Jest's NODE_OPTIONS, nor nx's FORCE_COLOR (beside NO_COLOR Node warns).
+function alkiEnv(tmp: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, NO_COLOR: '1', NODE_OPTIONS: '', ...extra };
+  delete env.FORCE_COLOR;
+  return env;
+}
+
+/**
+ * Runs `alki ARGS` (TMPDIR `tmp`, `env` added) under strace, which SIGKILLs
+ * it as it enters its `when`-th rename(2), and expects it to end so. strace
+ * counts each thread's calls apart; `followThreads` traces every thread and
+ * child process, not only the main thread.
+ */
+export function killAtRename(
+  args: string[],
+  tmp: string,
+  {
+    when,
+    followThreads = false,
+    env = {},
+  }: { when: number; followThreads?: boolean; env?: NodeJS.ProcessEnv },
+): void {
+  const straced = spawnSync(
+    'strace',
+    [
+      ...(followThreads ? ['-f'] : []),
+      '-qq',
+      '-o',
+      '/dev/null',
+      '-e',
+      'trace=rename',
+      '-e',
+      `inject=rename:signal=KILL:when=${when}`,
+      process.execPath,
+      ALKI,
+      ...args,
+    ],
+    { env: alkiEnv(tmp, env) },
+  );
+  // strace ends itself with the signal that ended the CLI.
+  expect({ signal: straced.signal, stderr: straced.signal ? '' : String(straced.stderr) }).toEqual({
+    signal: 'SIGKILL',
+    stderr: '',
+  });
+}
+
 /**
  * Runs `alki ARGS` with TMPDIR set to `tmp`, and SIGKILLs it `killAfterMs`
  * after the spawn when it is still running then.
  */
 export function runAlki(args: string[], tmp: string, killAfterMs?: number): Promise<AlkiRun> {
-  // The CLI as a user runs it: not with Jest's NODE_OPTIONS, nor nx's FORCE_COLOR (beside NO_COLOR Node warns).
-  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, NO_COLOR: '1', NODE_OPTIONS: '' };
-  delete env.FORCE_COLOR;
   const started = performance.now();
-  const child = spawn(process.execPath, [ALKI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [ALKI, ...args], {
+    env: alkiEnv(tmp),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
