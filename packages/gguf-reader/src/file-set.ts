@@ -3,7 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { GgufError } from './errors.js';
 import { fileSystemError } from './sources/file-source.js';
-import { isDeadOwner, ownerAfterPrefix, removeDeadProcessLeftovers, tempOwner } from './temp-files.js';
+import {
+  isDeadOwner,
+  ownerAfterPrefix,
+  removeDeadProcessLeftovers,
+  syncDirectory,
+  tempOwner,
+} from './temp-files.js';
 
 // Several files (the shards of a split model) replace their destinations as
 // one: once every temp file is complete and durable, a journal listing the
@@ -74,14 +80,7 @@ const nodeFileSystem: FileSetFileSystem = {
       () => true,
       () => false,
     ),
-  async syncDirectory(dir) {
-    const handle = await fs.promises.open(dir, 'r');
-    // A file system that cannot fsync a directory (EINVAL) still renames atomically.
-    await handle.sync().catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EINVAL') throw error;
-    });
-    await handle.close();
-  },
+  syncDirectory,
 };
 
 // This process's journals whose commit is running now; any other journal of

@@ -36,6 +36,7 @@ export {
   isProcessAlive,
   ownerAfterPrefix,
   removeDeadProcessLeftovers,
+  syncDirectory,
   tempSibling,
 } from './temp-files.js';
 export { commitFileSet, removeDeadTempSiblings, rollForwardFileSets } from './file-set.js';

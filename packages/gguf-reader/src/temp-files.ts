@@ -105,3 +105,24 @@ export async function removeDeadProcessLeftovers(
   }
   return removed;
 }
+
+/**
+ * Flushes a directory entry (a rename or a new file) to disk; a no-op where
+ * the platform cannot open directories.
+ *
+ * @example
+ * await fs.promises.rename(temp, destination);
+ * await syncDirectory(path.dirname(destination));
+ */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.promises.open(dir, 'r').catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some file systems refuse fsync on a directory (EINVAL); the rename is still atomic there.
+    if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { syncDirectory } from '@alki/gguf-reader';
 import { DigestVerifier, sha256File } from '../digest.js';
 import { abortedError, OciError } from '../errors.js';
 import type { VerifiedTransferOptions } from './verified-write.js';
@@ -18,20 +19,6 @@ async function hashExisting(partial: string, verifier: DigestVerifier, signal?: 
     signal,
   }) as AsyncIterable<Buffer>)
     verifier.update(chunk);
-}
-
-/** Flushes a directory entry (a rename or a new file) to disk; a no-op where the platform cannot open directories. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.promises.open(dir, 'r').catch(() => undefined);
-  if (!handle) return;
-  try {
-    await handle.sync();
-  } catch (error) {
-    // Some file systems refuse fsync on a directory (EINVAL); the rename is still atomic there.
-    if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
-  } finally {
-    await handle.close();
-  }
 }
 
 /**
