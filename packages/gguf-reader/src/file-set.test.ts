@@ -165,6 +165,24 @@ describe('rollForwardFileSets', () => {
     expect(contents(again)).toEqual(allNew);
   });
 
+  it('stops the sweep, keeping the journal and the temp file it still needs, when a roll-forward rename fails', async () => {
+    const dir = killedAfterFirstRename('stuck', deadPid());
+    // Shard 3's destination became a directory: renaming a file onto it fails.
+    fs.rmSync(path.join(dir, SHARDS[2]));
+    fs.mkdirSync(path.join(dir, SHARDS[2], 'in-the-way'), { recursive: true });
+    await expect(removeDeadTempSiblings(path.join(dir, SHARDS[1]))).rejects.toThrow(
+      `Cannot complete the interrupted write of ${path.join(dir, SHARDS[2])}`,
+    );
+    const left = fs.readdirSync(dir);
+    expect(left.filter((name) => name.endsWith('.journal'))).toHaveLength(1);
+    // Shard 2 was renamed before shard 3 failed; shard 3's temp file waits for the journal.
+    expect(left.filter((name) => name.endsWith('.tmp'))).toHaveLength(1);
+    // Out of the way, the next write completes the set.
+    fs.rmSync(path.join(dir, SHARDS[2]), { recursive: true });
+    expect(await removeDeadTempSiblings(path.join(dir, SHARDS[1]))).toEqual([]);
+    expect(contents(dir)).toEqual(allNew);
+  });
+
   it('drops a journal cut short while it was written, with a warning; the sweep then removes its temp files', async () => {
     const dir = fs.mkdtempSync(path.join(work, 'cut-'));
     const owner = deadPid();
