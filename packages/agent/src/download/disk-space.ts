@@ -1,4 +1,4 @@
-import { syncDirectory } from '@alki/oci';
+import { syncDirectory } from '@alki/gguf-reader';
 import fs from 'node:fs';
 
 /** Bytes a process without privileges may still write on the file system holding `dir`. */

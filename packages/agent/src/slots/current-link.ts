@@ -1,4 +1,5 @@
-import { syncDirectory, tempPathBeside } from '@alki/oci';
+import { syncDirectory } from '@alki/gguf-reader';
+import { tempPathBeside } from '@alki/oci';
 import fs from 'node:fs';
 import path from 'node:path';
 import { digestOfSlot, slotDir, type AgentPaths } from './agent-paths.js';

@@ -1,4 +1,5 @@
-import { syncDirectory, writeFileAtomic } from '@alki/oci';
+import { syncDirectory } from '@alki/gguf-reader';
+import { writeFileAtomic } from '@alki/oci';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentPaths } from '../slots/agent-paths.js';
