@@ -109,12 +109,18 @@ async function settled(target: string, since: number): Promise<AgentState> {
   }
 }
 
-/** Everything under the agent directory that is not a slot, the link, the state, the lock or the server log. */
+/**
+ * Everything under the agent directory that is not a slot, the link, the state, the lock or the server log. The
+ * running agent rewrites state.json five times a second through a temp file named with its pid: one of those in
+ * flight is its write, not a leftover; a killed agent's (another pid) is.
+ */
 function strayFiles(): string[] {
   const paths = agentPaths(dir);
   const expected = new Set([paths.slots, paths.current, paths.state, paths.lock, paths.serverLog]);
+  const inFlight = new RegExp(`^\\..+\\.${agent?.pid ?? 'none'}-[0-9a-f]{8}\\.partial$`);
   const stray = fs
     .readdirSync(dir)
+    .filter((name) => !inFlight.test(name))
     .map((name) => path.join(dir, name))
     .filter((file) => !expected.has(file));
   for (const name of fs.readdirSync(paths.slots))
