@@ -171,11 +171,39 @@ async function renameEach(
       throw fileSystemError(error, to, 'write');
     }
   }
+  await syncRenames(fileSystem, dir);
+}
+
+// fsyncs `dir` so the renames in it are durable; a failure is a write error of the directory.
+async function syncRenames(fileSystem: FileSetFileSystem, dir: string): Promise<void> {
   try {
     await fileSystem.syncDirectory(dir);
   } catch (error) {
     throw fileSystemError(error, dir, 'write');
   }
+}
+
+// The journals in `dir`, each with the owner its name gives; none where the directory cannot be read (no
+// directory yet, so nothing to finish; or unreadable, which the write itself reports).
+async function journalsIn(
+  fileSystem: FileSetFileSystem,
+  dir: string,
+): Promise<Array<{ journal: string; owner: number }>> {
+  const names = await fileSystem.readdir(dir).catch(() => [] as string[]);
+  return names.flatMap((name) => {
+    const owner = name.endsWith(JOURNAL_SUFFIX) ? journalOwner(name) : undefined;
+    return owner === undefined ? [] : [{ journal: path.join(dir, name), owner }];
+  });
+}
+
+// A journal's renames, or why they cannot be acted on; undefined when it is gone (another process finished it).
+async function readJournal(
+  fileSystem: FileSetFileSystem,
+  journal: string,
+  owner: number,
+): Promise<ReturnType<typeof parseJournal> | undefined> {
+  const text = await fileSystem.readFile(journal).catch(() => undefined);
+  return text === undefined ? undefined : parseJournal(text, owner);
 }
 
 function serializeJournal(renames: FileSetRename[]): string {
@@ -248,23 +276,11 @@ export async function rollForwardFileSets(
 ): Promise<FileSetRecovery> {
   const fileSystem = options.fileSystem ?? nodeFileSystem;
   const recovery: FileSetRecovery = { completed: [], warnings: [] };
-  let names: string[];
-  try {
-    names = await fileSystem.readdir(dir);
-  } catch {
-    // No directory yet (nothing to finish), or unreadable: the write itself reports that.
-    return recovery;
-  }
-  for (const name of names) {
-    if (!name.endsWith(JOURNAL_SUFFIX)) continue;
-    const owner = journalOwner(name);
-    const journal = path.join(dir, name);
+  for (const { journal, owner } of await journalsIn(fileSystem, dir)) {
     const abandoned = owner === process.pid ? !committing.has(journal) : isDeadOwner(owner);
-    if (owner === undefined || !abandoned) continue;
-    const text = await fileSystem.readFile(journal).catch(() => undefined);
-    // Another process finishing the same journal removed it first.
-    if (text === undefined) continue;
-    const parsed = parseJournal(text, owner);
+    if (!abandoned) continue;
+    const parsed = await readJournal(fileSystem, journal, owner);
+    if (parsed === undefined) continue;
     if ('problem' in parsed) {
       recovery.warnings.push(
         `Removed the file set journal ${journal}, left by stopped process ${owner}: ${parsed.problem}.`,
@@ -288,11 +304,7 @@ export async function rollForwardFileSets(
         }
       } else if (!(await fileSystem.exists(destination))) missing.push(destination);
     }
-    try {
-      await fileSystem.syncDirectory(dir);
-    } catch (error) {
-      throw fileSystemError(error, dir, 'write');
-    }
+    await syncRenames(fileSystem, dir);
     if (missing.length > 0)
       recovery.warnings.push(
         `The file set of ${journal}, left by stopped process ${owner}, cannot be completed: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing (neither written nor renamed); write the set again.`,
@@ -318,13 +330,8 @@ export async function unfinishedFileSet(
   options: FileSetOptions = {},
 ): Promise<string | undefined> {
   const fileSystem = options.fileSystem ?? nodeFileSystem;
-  const journals = (await fileSystem.readdir(dir).catch(() => [] as string[])).filter(
-    (name) => name.endsWith(JOURNAL_SUFFIX) && journalOwner(name) !== undefined,
-  );
-  for (const name of journals) {
-    const journal = path.join(dir, name);
-    const text = await fileSystem.readFile(journal).catch(() => undefined);
-    const parsed = text === undefined ? undefined : parseJournal(text, journalOwner(name)!);
+  for (const { journal, owner } of await journalsIn(fileSystem, dir)) {
+    const parsed = await readJournal(fileSystem, journal, owner);
     if (!parsed || 'problem' in parsed) continue;
     for (const { from, to } of parsed.renames)
       if (names.includes(to) && (await fileSystem.exists(path.join(dir, from)))) return journal;

@@ -37,7 +37,6 @@ export { formatReference, isValidTag, parseLayoutReference, parseReference, tagO
 export type { ImageReference, LayoutReference } from './reference.js';
 export { replaceDirectory, tempPathBeside, writeFileAtomic } from './fs/atomic.js';
 export { writeResumableFile } from './fs/resumable-write.js';
-// Re-exported for the packages that write through this one (the agent); it lives with the other temp-file helpers.
 export { writeVerifiedFile } from './fs/verified-write.js';
 export type { VerifiedTransferOptions } from './fs/verified-write.js';
 export {

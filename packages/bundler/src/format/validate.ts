@@ -22,6 +22,7 @@ const ajv = new Ajv({ strict: true, allErrors: true });
 export function schemaValidator<T>(schema: object): ValidateFunction<T> {
   return ajv.compile<T>(schema);
 }
+
 /** The format versions this code reads, each with its schemas. */
 const SCHEMAS = {
   1: { manifest: manifestSchemaV1, runtime: runtimeSchemaV1 },
