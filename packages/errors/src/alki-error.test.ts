@@ -1,5 +1,6 @@
+import net from 'node:net';
 import { describe, expect, it } from '@jest/globals';
-import { AlkiError, describeSystemError, isAlkiError } from './index.js';
+import { AlkiError, describeCause, describeSystemError, isAlkiError } from './index.js';
 
 class DemoError extends AlkiError<'BROKEN' | 'GONE'> {}
 
@@ -47,5 +48,23 @@ describe('describeSystemError', () => {
   it('returns undefined for errors that are not system errors', () => {
     expect(describeSystemError(new Error('x'))).toBeUndefined();
     expect(describeSystemError(undefined)).toBeUndefined();
+  });
+});
+
+describe('describeCause', () => {
+  it('names the innermost cause of a fetch failure, with its code', async () => {
+    // A real failure: a port that was free a moment ago refuses the connection.
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve));
+    const error = await fetch(`http://127.0.0.1:${port}/`).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('fetch failed');
+    expect(describeCause(error)).toMatch(/ECONNREFUSED.*\(ECONNREFUSED\)$/);
+  });
+
+  it('keeps the outer message when there is no cause', () => {
+    expect(describeCause(new Error('plain'))).toBe('plain');
+    expect(describeCause('a string')).toBe('a string');
   });
 });

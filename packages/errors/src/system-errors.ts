@@ -31,3 +31,14 @@ export function describeSystemError(
   const where = (error as NodeJS.ErrnoException).path;
   return { code, category, message: where ? `${sentence}: ${where}` : sentence };
 }
+
+/** The innermost message of a fetch failure ("fetch failed" hides the useful part in `cause`). */
+export function describeCause(error: unknown): string {
+  let current = error as { message?: string; cause?: unknown; code?: string } | undefined;
+  let message = current?.message ?? String(error);
+  while (current?.cause && typeof current.cause === 'object') {
+    current = current.cause;
+    if (current?.message) message = current.code ? `${current.message} (${current.code})` : current.message;
+  }
+  return message;
+}

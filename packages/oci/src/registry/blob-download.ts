@@ -1,8 +1,9 @@
+import { describeCause } from '@alki/errors';
 import type { Descriptor } from '../descriptor.js';
 import { OciError, throwIfAborted } from '../errors.js';
 import { repositoryScope } from './auth.js';
 import { drain, type RegistryHttp } from './http.js';
-import { describeCause, isTransportError } from './retry.js';
+import { isTransportError } from './retry.js';
 
 // How often one blob's download is resumed after a dropped or stalled
 // connection before giving up: enough for a flaky link, bounded so a dead

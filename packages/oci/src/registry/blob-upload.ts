@@ -1,3 +1,4 @@
+import { describeCause } from '@alki/errors';
 import { isValidDigest } from '../digest.js';
 import { OciError, throwIfAborted } from '../errors.js';
 import { assertRepository } from '../reference.js';
@@ -5,7 +6,7 @@ import { repositoryScope } from './auth.js';
 import type { BlobSource } from './blob-source.js';
 import { drain, type RegistryHttp } from './http.js';
 import type { Watchdog } from './watched-fetch.js';
-import { describeCause, isTransportError } from './retry.js';
+import { isTransportError } from './retry.js';
 
 export interface PushBlobOptions {
   /** Upload in PATCH chunks of this many bytes; otherwise one streamed PATCH (or one PUT when small). */

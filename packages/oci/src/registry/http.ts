@@ -1,10 +1,10 @@
+import { describeCause } from '@alki/errors';
 import { MAX_MANIFEST_BYTES } from '../descriptor.js';
 import { OciError, throwIfAborted } from '../errors.js';
 import { Authenticator } from './auth.js';
 import type { Credentials } from './credentials.js';
 import {
   DEFAULT_RETRY,
-  describeCause,
   isTransportError,
   abortableSleep,
   withRetry,

@@ -1,3 +1,4 @@
+import { describeCause } from '@alki/errors';
 import { OciError, throwIfAborted } from '../errors.js';
 
 /** How requests are retried on 5xx, 429 and broken connections. */
@@ -130,15 +131,4 @@ export async function withRetry(
       throw error;
     });
   }
-}
-
-/** The innermost message of a fetch failure ("fetch failed" hides the useful part in `cause`). */
-export function describeCause(error: unknown): string {
-  let current = error as { message?: string; cause?: unknown; code?: string } | undefined;
-  let message = current?.message ?? String(error);
-  while (current?.cause && typeof current.cause === 'object') {
-    current = current.cause;
-    if (current?.message) message = current.code ? `${current.message} (${current.code})` : current.message;
-  }
-  return message;
 }

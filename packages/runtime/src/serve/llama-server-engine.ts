@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { describeCause } from '@alki/errors';
 import { RuntimeError } from '../errors.js';
 import { abortReason, isFailureLine } from '../native/abort-reason.js';
 import type { ChatMessage, GenerationRequest, GenerationResult, ToolCall } from '../openai/protocol.js';
 import type { Engine } from './engine.js';
 import { serveSettingsArgs, type ServeSettings } from './llama-server-args.js';
 import { mergeToolCall, type ToolCallDelta } from './tool-calls.js';
+import { fetchUpstream } from './upstream-fetch.js';
 
 export interface LlamaServerEngineOptions {
   /** Path of the llama-server binary (requireLlamaTool('llama-server') finds one). */
@@ -199,7 +201,11 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const upstream = base;
-  const props = (await (await fetch(`${upstream}/props`, { headers: auth })).json().catch(() => ({}))) as {
+  const props = (await (
+    await fetchUpstream(`${upstream}/props`, { headers: auth })
+  )
+    .json()
+    .catch(() => ({}))) as {
     default_generation_settings?: { n_ctx?: number };
   };
   const contextSize = props.default_generation_settings?.n_ctx ?? settings.ctx;
@@ -226,7 +232,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     else body.prompt = request.prompt;
     let response: Response;
     try {
-      response = await fetch(
+      response = await fetchUpstream(
         `${upstream}${request.kind === 'chat' ? '/v1/chat/completions' : '/v1/completions'}`,
         {
           method: 'POST',
@@ -237,7 +243,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
       );
     } catch (error) {
       if (signal.aborted) throw error;
-      throw new RuntimeError('UPSTREAM_FAILED', `llama-server is unreachable: ${(error as Error).message}`, {
+      throw new RuntimeError('UPSTREAM_FAILED', `llama-server is unreachable: ${describeCause(error)}`, {
         cause: error,
       });
     }
@@ -271,7 +277,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
       if (signal.aborted || error instanceof RuntimeError) throw error;
       throw new RuntimeError(
         'UPSTREAM_FAILED',
-        `llama-server broke off its answer: ${(error as Error).message}`,
+        `llama-server broke off its answer: ${describeCause(error)}`,
         { cause: error },
       );
     }
@@ -300,7 +306,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
       ? {
           async embed(input: string[], signal: AbortSignal) {
             if (exitReason) throw new RuntimeError('UPSTREAM_FAILED', exitReason);
-            const response = await fetch(`${upstream}/v1/embeddings`, {
+            const response = await fetchUpstream(`${upstream}/v1/embeddings`, {
               method: 'POST',
               headers: { 'Content-Type': 'application/json', ...auth },
               body: JSON.stringify({ model: settings.modelId, input }),
@@ -323,7 +329,7 @@ export async function startLlamaServerEngine(options: LlamaServerEngineOptions):
     healthy: () => exitReason === undefined,
     pid: child.pid,
     async metricsText() {
-      const response = await fetch(`${upstream}/metrics`, { headers: auth });
+      const response = await fetchUpstream(`${upstream}/metrics`, { headers: auth });
       return response.status === 200 ? response.text() : '';
     },
     close: stop,
