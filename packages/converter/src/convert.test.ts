@@ -273,6 +273,18 @@ describe('convert', () => {
     expect(fs.statSync(output).size).toBeGreaterThan(1_000_000);
   });
 
+  it('leaves a file that another process wrote while it converted, unless forced', async () => {
+    const output = path.join(work, 'appeared.gguf');
+    const appear = (p: { bytesDone: number; bytesTotal: number }) => {
+      if (p.bytesDone > p.bytesTotal / 2 && !fs.existsSync(output)) fs.writeFileSync(output, 'theirs');
+    };
+    await expect(
+      convert({ input: tiny, output, chunkBytes: 64 * 1024, onProgress: appear }),
+    ).rejects.toMatchObject({ code: 'OUTPUT_EXISTS', hint: expect.stringContaining('--force') });
+    expect(fs.readFileSync(output, 'utf8')).toBe('theirs');
+    expect(fs.readdirSync(work).filter((name) => name.includes('appeared.gguf'))).toEqual(['appeared.gguf']);
+  });
+
   it('leaves nothing behind when interrupted or when a shard is truncated', async () => {
     const out = path.join(work, 'partial');
     fs.mkdirSync(out);

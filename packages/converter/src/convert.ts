@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describeSystemError } from '@alki/errors';
-import { createGgufWriter, GgmlType, type GgufMetadataEntry } from '@alki/gguf-reader';
+import { createGgufWriter, GgmlType, GgufError, type GgufMetadataEntry } from '@alki/gguf-reader';
 import { defaultArchitectures, type ArchitectureRegistry } from './arch/registry.js';
 import { rankArchitectures } from './arch/closest.js';
 import {
@@ -478,7 +478,8 @@ async function writePlanned(
     output,
     { metadata, tensors: plan.map((t) => ({ name: t.name, type: t.type, dims: t.dims })) },
     // Writing back while converting makes the final fsync short (see tools/bench/convert.ts).
-    { flushEveryBytes: FLUSH_EVERY_BYTES },
+    // Without --force, a file another process wrote here meanwhile stays.
+    { flushEveryBytes: FLUSH_EVERY_BYTES, replace: options.force === true },
   );
   try {
     await streamTensors(writer, plan, {
@@ -507,6 +508,12 @@ function asConverterError(error: unknown, output: string, signal: AbortSignal | 
       cause: error,
     });
   if (error instanceof ConverterError) return error;
+  if (error instanceof GgufError && error.code === 'OUTPUT_EXISTS')
+    return new ConverterError('OUTPUT_EXISTS', error.message, {
+      hint: 'Choose another output path, or pass --force to replace it.',
+      cause: error,
+      details: { output },
+    });
   const system = describeSystemError(error);
   if (system) {
     return new ConverterError('WRITE_FAILED', `Cannot write ${output}: ${system.message}.`, {

@@ -60,7 +60,9 @@ export type GgufErrorCode =
   /** Reading the input failed (permission denied, I/O error). */
   | 'READ_FAILED'
   /** Writing the output failed (disk full, permission denied). */
-  | 'WRITE_FAILED';
+  | 'WRITE_FAILED'
+  /** The output appeared while it was written, and the writer may not replace it. */
+  | 'OUTPUT_EXISTS';
 
 /** The category each code has unless a call site says otherwise. */
 const CATEGORIES: Record<GgufErrorCode, ErrorCategory> = {
@@ -92,6 +94,7 @@ const CATEGORIES: Record<GgufErrorCode, ErrorCategory> = {
   INVALID_INPUT: 'usage',
   READ_FAILED: 'input',
   WRITE_FAILED: 'input',
+  OUTPUT_EXISTS: 'usage',
 };
 
 /** The one error class of @alki/gguf-reader. */

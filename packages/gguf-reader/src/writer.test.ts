@@ -31,6 +31,7 @@ function realFileSystem(
 ): WriterFileSystem {
   return {
     rename: (from, to) => fs.promises.rename(from, to),
+    link: (from, to) => fs.promises.link(from, to),
     rm: (target, options) => fs.promises.rm(target, options),
     async open(target, flags) {
       const handle = await fs.promises.open(target, flags);
@@ -249,6 +250,47 @@ describe('createGgufWriter', () => {
     await expect(writer.finish()).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     await writer.abort();
     expect(fs.existsSync(temp)).toBe(false);
+  });
+
+  it('with replace: false, leaves a file that appeared meanwhile, and says so', async () => {
+    const content = { metadata: [], tensors: [{ name: 'w', type: GgmlType.F32, dims: [4] }] };
+    const target = path.join(dir, 'appeared.gguf');
+    const writer = await createGgufWriter(target, content, { replace: false });
+    await writer.writeTensorData(new Uint8Array(16));
+    fs.writeFileSync(target, 'theirs');
+    await expect(writer.finish()).rejects.toMatchObject({
+      code: 'OUTPUT_EXISTS',
+      category: 'usage',
+      details: { path: target },
+    });
+    expect(fs.readFileSync(target, 'utf8')).toBe('theirs');
+    expect(fs.readdirSync(dir).filter((name) => name.includes('appeared.gguf'))).toEqual(['appeared.gguf']);
+
+    // With the default, the same write replaces it.
+    const replacing = await createGgufWriter(target, content);
+    await replacing.writeTensorData(new Uint8Array(16));
+    await replacing.finish();
+    expect((await readGguf(await fileSource(target))).tensors.map((t) => t.name)).toEqual(['w']);
+  });
+
+  it('with replace: false where hard links are refused, checks and renames instead', async () => {
+    const noLinks: WriterFileSystem = {
+      ...realFileSystem(() => ({})),
+      link: () => Promise.reject(Object.assign(new Error('operation not permitted'), { code: 'EPERM' })),
+    };
+    const content = { metadata: [], tensors: [{ name: 'w', type: GgmlType.F32, dims: [4] }] };
+    const target = path.join(dir, 'no-links.gguf');
+    const writer = await createGgufWriter(target, content, { replace: false, fileSystem: noLinks });
+    await writer.writeTensorData(new Uint8Array(16));
+    await writer.finish();
+    expect(fs.statSync(target).size).toBeGreaterThan(16);
+    expect(fs.readdirSync(dir).filter((name) => name.includes('no-links.gguf'))).toEqual(['no-links.gguf']);
+
+    const late = await createGgufWriter(target, content, { replace: false, fileSystem: noLinks });
+    await late.writeTensorData(new Uint8Array(16));
+    fs.writeFileSync(target, 'theirs');
+    await expect(late.finish()).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    expect(fs.readFileSync(target, 'utf8')).toBe('theirs');
   });
 
   it('on a full disk, fails with a typed environment error and leaves no file behind', async () => {

@@ -31,12 +31,23 @@ export interface GgufWriterOptions {
    * in `finish()` alone makes the file durable either way.
    */
   flushEveryBytes?: number;
+  /**
+   * Whether `finish()` may replace a file already at `destination` (true, the
+   * default). With false, the file is linked into place, which fails if a
+   * file got there first (another process writing the same output since the
+   * caller checked), and `finish()` throws OUTPUT_EXISTS, leaving that file
+   * as it is. Where the file system has no hard links (FAT), it checks and
+   * renames instead, which leaves the old race.
+   */
+  replace?: boolean;
 }
 
 /** The few file operations the writer needs. */
 export interface WriterFileSystem {
   open(path: string, flags: 'wx'): Promise<WriterFileHandle>;
   rename(from: string, to: string): Promise<void>;
+  /** A hard link; fails with EEXIST if `to` exists. */
+  link(from: string, to: string): Promise<void>;
   rm(path: string, options: { force: true }): Promise<void>;
 }
 
@@ -125,6 +136,7 @@ export async function createGgufWriter(
     tensors,
     alignment,
     options.flushEveryBytes ?? 0,
+    options.replace ?? true,
   ).start();
 }
 
@@ -168,6 +180,7 @@ class StreamingWriter implements GgufWriter {
     readonly tensors: GgufTensorInfo[],
     private readonly alignment: number,
     private readonly flushEveryBytes: number,
+    private readonly replace: boolean,
   ) {
     this.dataOffset = header.length;
     this.leftInTensor = tensors.length ? tensors[0].byteSize : 0;
@@ -255,11 +268,41 @@ class StreamingWriter implements GgufWriter {
   async finish(): Promise<void> {
     const temp = await this.prepare();
     try {
-      await this.fileSystem.rename(temp, this.destination);
+      if (this.replace || !(await this.linkIntoPlace(temp)))
+        await this.fileSystem.rename(temp, this.destination);
     } catch (error) {
       await this.abort();
+      if (error instanceof GgufError) throw error;
       throw fileSystemError(error, this.destination, 'write');
     }
+  }
+
+  // Links the temp file to the destination, which fails if a file is there;
+  // false where the file system has no hard links.
+  private async linkIntoPlace(temp: string): Promise<boolean> {
+    try {
+      await this.fileSystem.link(temp, this.destination);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        throw new GgufError(
+          'OUTPUT_EXISTS',
+          `${this.destination} appeared while this file was written: another process wrote it. It was left as it is.`,
+          { details: { path: this.destination } },
+        );
+      }
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EMLINK') {
+        if (fs.existsSync(this.destination))
+          throw new GgufError('OUTPUT_EXISTS', `${this.destination} appeared while this file was written.`, {
+            details: { path: this.destination },
+          });
+        return false;
+      }
+      throw error;
+    }
+    // The output is in place; a temp name a failed unlink leaves is swept by a later writer once this process exits.
+    await this.fileSystem.rm(temp, { force: true }).catch(() => undefined);
+    return true;
   }
 
   async prepare(): Promise<string> {

@@ -643,6 +643,36 @@ describe('quantizeGguf failures', () => {
     expect(fs.readFileSync(output).subarray(0, 4).toString('latin1')).toBe('GGUF');
   });
 
+  it('leaves an output that another process wrote while it worked, unless asked to replace it', async () => {
+    const input = await fixture('small', { embedding: 64, feedForward: 128, layers: 1 });
+    const output = path.join(dir, 'appeared.gguf');
+    // The other writer's file lands after the up-front check, halfway through.
+    const appear = (p: { bytesDone: number; bytesTotal: number }) => {
+      if (p.bytesDone > p.bytesTotal / 2 && !fs.existsSync(output)) fs.writeFileSync(output, 'theirs');
+    };
+    await expect(
+      quantizeGguf({ input, output, mix: 'Q8_0', threads: 1, onProgress: appear }),
+    ).rejects.toMatchObject({ code: 'OUTPUT_EXISTS', message: expect.stringContaining('another process') });
+    expect(fs.readFileSync(output, 'utf8')).toBe('theirs');
+    expect(fs.readdirSync(dir).filter((f) => f.includes('appeared') && f !== 'appeared.gguf')).toEqual([]);
+  });
+
+  it('of two quantizes racing to one output, exactly one writes it', async () => {
+    const input = await fixture('small', { embedding: 64, feedForward: 128, layers: 1 });
+    const solo = path.join(dir, 'race-solo.gguf');
+    await quantizeGguf({ input, output: solo, mix: 'Q8_0', threads: 1 });
+    const output = path.join(dir, 'race.gguf');
+    const results = await Promise.allSettled([
+      quantizeGguf({ input, output, mix: 'Q8_0', threads: 1 }),
+      quantizeGguf({ input, output, mix: 'Q8_0', threads: 1 }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: 'OUTPUT_EXISTS' });
+    expectSameBytes(fs.readFileSync(output), fs.readFileSync(solo));
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('.race.gguf'))).toEqual([]);
+  });
+
   it('stops when aborted and leaves no output behind', async () => {
     const input = await aligned();
     const output = path.join(dir, 'aborted.gguf');

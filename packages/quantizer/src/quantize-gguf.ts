@@ -9,6 +9,7 @@ import {
   createGgufWriter,
   fileSource,
   ggmlTypeInfo,
+  GgufError,
   openGgufModel,
   rollForwardFileSets,
   tensorByteSize,
@@ -195,7 +196,8 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
                 dims: t.source.dims.slice(0, nDims(t.source.dims)),
               })),
           },
-          { flushEveryBytes: FLUSH_EVERY_BYTES },
+          // Without overwrite, a file another process wrote here meanwhile stays.
+          { flushEveryBytes: FLUSH_EVERY_BYTES, replace: options.overwrite === true },
         ),
       );
     }
@@ -258,6 +260,12 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
     };
   } catch (error) {
     if (!handedOver) for (const writer of writers) await writer.abort();
+    if (error instanceof GgufError && error.code === 'OUTPUT_EXISTS')
+      throw new QuantizerError('OUTPUT_EXISTS', error.message, {
+        hint: 'Choose another output path, or pass --force to replace it.',
+        cause: error,
+        details: { path: outputs[0] },
+      });
     throw error;
   } finally {
     await pool?.close();
