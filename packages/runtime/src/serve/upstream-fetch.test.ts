@@ -44,11 +44,12 @@ describe('fetchUpstream against a server that closes kept-alive connections', ()
   // Node's fetch keeps a pool of connections and may open a second one
   // before it reuses the first, so each side sends a few requests in a row.
   it('plain fetch fails once a connection is reused (the failure this guards against)', async () => {
-    const errors: Array<Error & { cause?: { code?: string } }> = [];
+    type FetchFailure = Error & { cause?: { code?: string } };
+    const errors: FetchFailure[] = [];
     for (let i = 0; i < 5; i++) {
       await fetch(url, post).then(
         (response) => response.text(),
-        (error: Error) => errors.push(error),
+        (error: FetchFailure) => errors.push(error),
       );
     }
     expect(errors.length).toBeGreaterThan(0);
