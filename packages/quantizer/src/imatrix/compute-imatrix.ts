@@ -377,8 +377,8 @@ async function runSegment(
         }
         options.onProgress?.({ chunk: offset, chunks: Math.max(state.totalChunks ?? 0, offset + processed) });
       }
-      // Perplexity lines: [N]value, one per chunk.
-      for (const match of line.matchAll(/\[(\d+)\][\d.]+,/g))
+      // Perplexity lines: [N]value, one per chunk (the value may be nan or inf).
+      for (const match of line.matchAll(/\[(\d+)\][^,\s]*,/g))
         options.onProgress?.({
           chunk: offset + Number(match[1]),
           chunks: Math.max(state.totalChunks ?? 0, offset + (processed ?? 0)),
@@ -389,7 +389,14 @@ async function runSegment(
     const imatrix = await parseImatrix(await fs.promises.readFile(path.join(work, RUNNING))).catch(
       () => undefined,
     );
-    if (imatrix) return { kind: 'done', imatrix };
+    if (imatrix) {
+      // The saved matrix says where the segment ended, whatever its output lines showed.
+      options.onProgress?.({
+        chunk: imatrix.chunkCount,
+        chunks: Math.max(state.totalChunks ?? 0, imatrix.chunkCount),
+      });
+      return { kind: 'done', imatrix };
+    }
   }
   const failure = imatrixFailure(code, tail, run.contextSize);
   if (from && tail.some((line) => /not enough tokens left|you need at least \d+ tokens/.test(line)))

@@ -50,6 +50,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** How long an idle client connection is kept open. */
+const KEEP_ALIVE_MS = 65_000;
+
 const GENERATION_ROUTES = { '/v1/chat/completions': 'chat', '/v1/completions': 'completion' } as const;
 const EMBEDDINGS_ROUTE = '/v1/embeddings';
 
@@ -380,6 +383,12 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
     : http.createServer(handle);
   // Generation can take minutes on a CPU; the default 5-minute request timeout would cut it.
   server.requestTimeout = 0;
+  // Clients stop reusing an idle connection after about 5 s (Node's fetch and
+  // http agent, Python's httpx under the openai package), the same time after
+  // which Node's server closes it by default, so a request sent at that moment
+  // can meet the close and fail. Keeping idle connections well past the
+  // clients' limit leaves the closing to them.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
