@@ -25,6 +25,8 @@ import { convertTokenizer } from './tokenizer/convert-tokenizer.js';
 import { readTokenizerFiles } from './tokenizer/files.js';
 import { readWholeFile } from './safetensors/reader.js';
 
+const OUTPUT_EXISTS_HINT = 'Choose another output path, or pass --force to replace it.';
+
 export interface ConvertOptions {
   /** A Hugging Face model folder, or a model in the HF cache (models--org--name or one of its snapshots). */
   input: string;
@@ -458,7 +460,7 @@ async function checkOutput(options: ConvertOptions): Promise<{ outtype: OutType;
   ) {
     throw new ConverterError('OUTPUT_EXISTS', `${options.output} already exists.`, {
       details: { output },
-      hint: 'Choose another output path, or pass --force to replace it.',
+      hint: OUTPUT_EXISTS_HINT,
     });
   }
   throwIfAborted(options.signal);
@@ -510,7 +512,7 @@ function asConverterError(error: unknown, output: string, signal: AbortSignal | 
   if (error instanceof ConverterError) return error;
   if (error instanceof GgufError && error.code === 'OUTPUT_EXISTS')
     return new ConverterError('OUTPUT_EXISTS', error.message, {
-      hint: 'Choose another output path, or pass --force to replace it.',
+      hint: OUTPUT_EXISTS_HINT,
       cause: error,
       details: { output },
     });

@@ -1,3 +1,3 @@
 export { AlkiError, isAlkiError } from './alki-error.js';
 export type { AlkiErrorOptions, ErrorCategory } from './alki-error.js';
-export { describeCause, describeSystemError } from './system-errors.js';
+export { causeChain, describeCause, describeSystemError } from './system-errors.js';

@@ -32,13 +32,23 @@ export function describeSystemError(
   return { code, category, message: where ? `${sentence}: ${where}` : sentence };
 }
 
+/** An error and its causes, outermost first: `error`, `error.cause`, `error.cause.cause`, ... */
+export function causeChain(error: unknown): Array<{ message?: string; code?: unknown; cause?: unknown }> {
+  const chain: Array<{ message?: string; code?: unknown; cause?: unknown }> = [];
+  let current = error;
+  while (current && typeof current === 'object') {
+    chain.push(current);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return chain;
+}
+
 /** The innermost message of a fetch failure ("fetch failed" hides the useful part in `cause`). */
 export function describeCause(error: unknown): string {
-  let current = error as { message?: string; cause?: unknown; code?: string } | undefined;
-  let message = current?.message ?? String(error);
-  while (current?.cause && typeof current.cause === 'object') {
-    current = current.cause;
-    if (current?.message) message = current.code ? `${current.message} (${current.code})` : current.message;
-  }
+  const [outer, ...causes] = causeChain(error);
+  let message = outer?.message ?? String(error);
+  for (const cause of causes)
+    if (cause.message)
+      message = typeof cause.code === 'string' ? `${cause.message} (${cause.code})` : cause.message;
   return message;
 }

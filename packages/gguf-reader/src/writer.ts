@@ -284,20 +284,15 @@ class StreamingWriter implements GgufWriter {
       await this.fileSystem.link(temp, this.destination);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') {
+      const noLinks = code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EMLINK';
+      if (code === 'EEXIST' || (noLinks && fs.existsSync(this.destination))) {
         throw new GgufError(
           'OUTPUT_EXISTS',
           `${this.destination} appeared while this file was written: another process wrote it. It was left as it is.`,
           { details: { path: this.destination } },
         );
       }
-      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EMLINK') {
-        if (fs.existsSync(this.destination))
-          throw new GgufError('OUTPUT_EXISTS', `${this.destination} appeared while this file was written.`, {
-            details: { path: this.destination },
-          });
-        return false;
-      }
+      if (noLinks) return false;
       throw error;
     }
     // The output is in place; a temp name a failed unlink leaves is swept by a later writer once this process exits.

@@ -33,6 +33,8 @@ import {
 import type { ChunkStats } from './worker/convert-chunk.js';
 import { WorkerPool } from './worker/worker-pool.js';
 
+const OUTPUT_EXISTS_HINT = 'Choose another output path, or pass --force to replace it.';
+
 /** Weights per chunk sent to a worker: large enough to amortise messaging, small enough to keep memory flat. */
 const CHUNK_WEIGHTS = 1 << 18;
 /** Bytes per slab when a tensor is copied unchanged. */
@@ -163,7 +165,7 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
     }
     if (!options.overwrite && fs.existsSync(output)) {
       throw new QuantizerError('OUTPUT_EXISTS', `${output} already exists.`, {
-        hint: 'Choose another output path, or pass --force to replace it.',
+        hint: OUTPUT_EXISTS_HINT,
         details: { path: output },
       });
     }
@@ -262,7 +264,7 @@ export async function quantizeGguf(options: QuantizeGgufOptions): Promise<Quanti
     if (!handedOver) for (const writer of writers) await writer.abort();
     if (error instanceof GgufError && error.code === 'OUTPUT_EXISTS')
       throw new QuantizerError('OUTPUT_EXISTS', error.message, {
-        hint: 'Choose another output path, or pass --force to replace it.',
+        hint: OUTPUT_EXISTS_HINT,
         cause: error,
         details: { path: outputs[0] },
       });

@@ -11,20 +11,12 @@
 // reached the client; llama-server never started on a request it did not
 // read, and a repeated generation has no effect beyond the compute.
 
+import { causeChain } from '@alki/errors';
+
 const STALE_CONNECTION_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 /** Tries per request: a pool can hold several connections that went stale together. */
 const ATTEMPTS = 3;
-
-function innermostCode(error: unknown): string | undefined {
-  let code: string | undefined;
-  let current = error as { code?: unknown; cause?: unknown } | undefined;
-  while (current && typeof current === 'object') {
-    if (typeof current.code === 'string') code = current.code;
-    current = current.cause as typeof current;
-  }
-  return code;
-}
 
 /**
  * `fetch(url, init)`, sent again (at most twice more) when the connection
@@ -41,7 +33,11 @@ export async function fetchUpstream(
     try {
       return await fetchImpl(url, init);
     } catch (error) {
-      const stale = STALE_CONNECTION_CODES.has(innermostCode(error) ?? '');
+      const innermostCode = causeChain(error)
+        .map((cause) => cause.code)
+        .filter((code): code is string => typeof code === 'string')
+        .at(-1);
+      const stale = STALE_CONNECTION_CODES.has(innermostCode ?? '');
       if (!stale || attempt >= ATTEMPTS || init.signal?.aborted) throw error;
     }
   }
